@@ -1,0 +1,116 @@
+using System.Collections;
+
+namespace CoapEnroll.Coap;
+
+/// <summary>
+/// An immutable list of options kept in the order the wire requires: ascending by number, and for a
+/// repeated option in the order the instances were added (RFC 7252 §3.1, §5.4.5).
+/// </summary>
+public sealed class CoapOptionCollection : IReadOnlyList<CoapOption>
+{
+    private readonly CoapOption[] _options;
+
+    public static readonly CoapOptionCollection Empty = new([]);
+
+    private CoapOptionCollection(CoapOption[] sortedOptions) => _options = sortedOptions;
+
+    /// <summary>Builds a collection from options in any order; instances of one number keep their relative order.</summary>
+    public static CoapOptionCollection Create(IEnumerable<CoapOption> options)
+    {
+        CoapOption[] array = options.ToArray();
+        if (array.Length == 0)
+        {
+            return Empty;
+        }
+
+        // OrderBy is a stable sort, which keeps repeated options (Uri-Path segments) in order.
+        return new CoapOptionCollection(array.OrderBy(o => o.Number).ToArray());
+    }
+
+    /// <summary>Wraps options already sorted by number, as the decoder produces them.</summary>
+    internal static CoapOptionCollection FromSorted(CoapOption[] sortedOptions)
+        => sortedOptions.Length == 0 ? Empty : new CoapOptionCollection(sortedOptions);
+
+    public int Count => _options.Length;
+
+    public CoapOption this[int index] => _options[index];
+
+    public ReadOnlySpan<CoapOption> AsSpan() => _options;
+
+    public bool Contains(int number) => IndexOf(number) >= 0;
+
+    /// <summary>The first instance of the option, if any.</summary>
+    public bool TryGet(int number, out CoapOption option)
+    {
+        int i = IndexOf(number);
+        option = i >= 0 ? _options[i] : default;
+        return i >= 0;
+    }
+
+    /// <summary>Every instance of the option, in order.</summary>
+    public IEnumerable<CoapOption> GetAll(int number)
+    {
+        for (int i = IndexOf(number); i >= 0 && i < _options.Length && _options[i].Number == number; i++)
+        {
+            yield return _options[i];
+        }
+    }
+
+    /// <summary>Adds an instance after any existing instances of the same number.</summary>
+    public CoapOptionCollection Add(CoapOption option)
+    {
+        int insertAt = _options.Length;
+        for (int i = 0; i < _options.Length; i++)
+        {
+            if (_options[i].Number > option.Number)
+            {
+                insertAt = i;
+                break;
+            }
+        }
+
+        var result = new CoapOption[_options.Length + 1];
+        _options.AsSpan(0, insertAt).CopyTo(result);
+        result[insertAt] = option;
+        _options.AsSpan(insertAt).CopyTo(result.AsSpan(insertAt + 1));
+        return new CoapOptionCollection(result);
+    }
+
+    /// <summary>Replaces every instance of the option's number with this one instance.</summary>
+    public CoapOptionCollection Set(CoapOption option) => Remove(option.Number).Add(option);
+
+    /// <summary>Removes every instance of the number.</summary>
+    public CoapOptionCollection Remove(int number)
+    {
+        if (!Contains(number))
+        {
+            return this;
+        }
+
+        return FromSorted(_options.Where(o => o.Number != number).ToArray());
+    }
+
+    public IEnumerator<CoapOption> GetEnumerator() => ((IEnumerable<CoapOption>)_options).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => _options.GetEnumerator();
+
+    private int IndexOf(int number)
+    {
+        // Messages carry a handful of options; a linear scan beats a binary search at this size.
+        for (int i = 0; i < _options.Length; i++)
+        {
+            int n = _options[i].Number;
+            if (n == number)
+            {
+                return i;
+            }
+
+            if (n > number)
+            {
+                break;
+            }
+        }
+
+        return -1;
+    }
+}
