@@ -1,0 +1,142 @@
+using System.Net;
+using System.Threading.Channels;
+
+namespace CoapEnroll.Coap;
+
+/// <summary>
+/// One request and the responses to it, matched by token (RFC 7252 §5.3.2). A plain request has
+/// one response; an observation (RFC 7641) has a stream of them. The exchange holds one of the
+/// peer's NSTART slots from <see cref="SendAsync"/> until its first response or failure.
+/// </summary>
+public sealed class CoapClientExchange : IAsyncDisposable
+{
+    private readonly CoapEndpoint _endpoint;
+    private readonly Channel<CoapMessage> _responses = Channel.CreateBounded<CoapMessage>(
+        new BoundedChannelOptions(64) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+    private SemaphoreSlim? _slot;
+    private int _slotHeld;
+    private int _closed;
+    private ushort _messageId;
+
+    internal CoapClientExchange(CoapEndpoint endpoint, CoapMessage request, EndPoint remote, PeerTokenKey key)
+    {
+        _endpoint = endpoint;
+        Request = request;
+        RemoteEndPoint = remote;
+        Key = key;
+    }
+
+    /// <summary>The request with its token.</summary>
+    public CoapMessage Request { get; private set; }
+
+    public EndPoint RemoteEndPoint { get; }
+
+    internal PeerTokenKey Key { get; }
+
+    /// <summary>
+    /// Sends the request: a CON is retransmitted until acknowledged (or answered), a NON goes once.
+    /// Completes when the request is acknowledged; the response is read with <see cref="ReadResponseAsync"/>.
+    /// </summary>
+    public async Task SendAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _slotHeld, 1) == 0)
+        {
+            _slot = _endpoint.GetPeerSlots(RemoteEndPoint);
+            await _slot.WaitAsync(cancellationToken);
+        }
+
+        _messageId = _endpoint.NextMessageId();
+        var request = Request with { MessageId = _messageId };
+        Request = request;
+        try
+        {
+            if (request.Type == CoapMessageType.Confirmable)
+            {
+                await _endpoint.SendConfirmableAsync(request, RemoteEndPoint, cancellationToken);
+            }
+            else
+            {
+                await _endpoint.SendAsync(request, RemoteEndPoint, cancellationToken);
+            }
+        }
+        catch
+        {
+            ReleaseSlot();
+            throw;
+        }
+    }
+
+    /// <summary>The next response, waiting at most the endpoint's response timeout.</summary>
+    /// <exception cref="CoapProtocolException">No response within the response timeout, or the endpoint closed.</exception>
+    public async ValueTask<CoapMessage> ReadResponseAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _responses.Reader.ReadAsync(cancellationToken).AsTask()
+                .WaitAsync(_endpoint.Options.ResponseTimeout, _endpoint.TimeProvider, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new CoapProtocolException(CoapError.Timeout, $"No response from {RemoteEndPoint} within {_endpoint.Options.ResponseTimeout.TotalSeconds:0} s.");
+        }
+        catch (ChannelClosedException ex) when (ex.InnerException is CoapProtocolException inner)
+        {
+            throw new CoapProtocolException(inner.Error, inner.Message, ex);
+        }
+    }
+
+    /// <summary>Every response as it arrives, until cancelled (observe notifications).</summary>
+    public async IAsyncEnumerable<CoapMessage> ReadAllResponsesAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        while (await _responses.Reader.WaitToReadAsync(cancellationToken))
+        {
+            while (_responses.Reader.TryRead(out var response))
+            {
+                yield return response;
+            }
+        }
+    }
+
+    internal bool Deliver(CoapMessage response)
+    {
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            return false;
+        }
+
+        // A response proves the request arrived, even when its ACK was lost.
+        if (Request.Type == CoapMessageType.Confirmable)
+        {
+            _endpoint.CompleteConfirmable(RemoteEndPoint, _messageId, response);
+        }
+
+        ReleaseSlot();
+        return _responses.Writer.TryWrite(response);
+    }
+
+    internal void Fail(Exception error)
+    {
+        ReleaseSlot();
+        _responses.Writer.TryComplete(error);
+    }
+
+    private void ReleaseSlot()
+    {
+        if (Interlocked.Exchange(ref _slotHeld, 2) == 1)
+        {
+            _slot?.Release();
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) == 0)
+        {
+            _endpoint.CloseExchange(this);
+            ReleaseSlot();
+            _responses.Writer.TryComplete();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,588 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CoapEnroll.Coap;
+
+/// <summary>
+/// The CoAP message layer on one <see cref="IDatagramChannel"/> (RFC 7252 §4): one receive loop,
+/// confirmable retransmission, duplicate detection, piggybacked and separate responses, ping and
+/// reset, and token matching for the client side. Server and client roles share one endpoint, as
+/// CoAP endpoints are symmetric (observe notifications flow to clients, ACKs to servers).
+/// </summary>
+public sealed partial class CoapEndpoint : IAsyncDisposable
+{
+    private const int ReceiveBufferSize = 65536;
+
+    private readonly IDatagramChannel _channel;
+    private readonly CoapEndpointOptions _options;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<PeerMessageKey, TaskCompletionSource<CoapMessage>> _pendingConfirmables = new();
+    private readonly ConcurrentDictionary<PeerTokenKey, CoapClientExchange> _exchanges = new();
+    private readonly ConcurrentDictionary<EndPoint, SemaphoreSlim> _peerSlots = new();
+    private readonly DeduplicationCache _deduplication;
+    private ICoapRequestHandler? _handler;
+    private Task? _receiveLoop;
+    private Task? _sweepLoop;
+    private int _nextMessageId;
+    private int _disposed;
+
+    public CoapEndpoint(IDatagramChannel channel, CoapEndpointOptions? options = null, ILogger<CoapEndpoint>? logger = null, TimeProvider? timeProvider = null)
+    {
+        _channel = channel;
+        _options = options ?? new CoapEndpointOptions();
+        _options.Validate();
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _time = timeProvider ?? TimeProvider.System;
+        _deduplication = new DeduplicationCache(_options.MaxDeduplicationEntries);
+        _nextMessageId = RandomNumberGenerator.GetInt32(ushort.MaxValue + 1);
+    }
+
+    /// <summary>Raised when a peer answers one of our messages with Reset (used by observe to cancel, RFC 7641 §3.6).</summary>
+    public event Action<EndPoint, ushort>? ResetReceived;
+
+    public EndPoint LocalEndPoint => _channel.LocalEndPoint;
+
+    public CoapEndpointOptions Options => _options;
+
+    /// <summary>The largest message the channel carries in one datagram.</summary>
+    public int MaxMessageSize => _channel.MaxDatagramSize;
+
+    internal TimeProvider TimeProvider => _time;
+
+    internal int DeduplicationEntries => _deduplication.Count;
+
+    /// <summary>Starts the receive loop. Requests go to <paramref name="handler"/>; without one they get 4.04.</summary>
+    public void Start(ICoapRequestHandler? handler = null)
+    {
+        if (_receiveLoop is not null)
+        {
+            throw new InvalidOperationException("The endpoint is already started.");
+        }
+
+        _handler = handler;
+        _receiveLoop = Task.Run(() => ReceiveLoopAsync(_stopping.Token));
+        _sweepLoop = Task.Run(() => SweepLoopAsync(_stopping.Token));
+    }
+
+    /// <summary>A fresh message ID (RFC 7252 §4.4: sequential from a random start).</summary>
+    public ushort NextMessageId() => (ushort)Interlocked.Increment(ref _nextMessageId);
+
+    /// <summary>A fresh random token of the configured length.</summary>
+    public byte[] NewToken()
+    {
+        var token = new byte[_options.TokenLength];
+        RandomNumberGenerator.Fill(token);
+        return token;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        await _channel.DisposeAsync();
+        foreach (var task in new[] { _receiveLoop, _sweepLoop })
+        {
+            if (task is not null)
+            {
+                try
+                {
+                    await task;
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+        }
+
+        foreach (var pending in _pendingConfirmables.Values)
+        {
+            pending.TrySetException(new CoapProtocolException(CoapError.EndpointClosed, "The endpoint was closed."));
+        }
+
+        foreach (var exchange in _exchanges.Values)
+        {
+            exchange.Fail(new CoapProtocolException(CoapError.EndpointClosed, "The endpoint was closed."));
+        }
+
+        _stopping.Dispose();
+    }
+
+    private async Task ReceiveLoopAsync(CancellationToken cancellationToken)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ReceiveBufferSize);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                DatagramReceiveResult result;
+                try
+                {
+                    result = await _channel.ReceiveAsync(buffer, cancellationToken);
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException && cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (Exception ex)
+                {
+                    LogReceiveFailed(ex);
+                    if (ex is ObjectDisposedException)
+                    {
+                        break;
+                    }
+
+                    continue;
+                }
+
+                // The message keeps slices of its datagram, so each datagram gets its own exact copy;
+                // the receive buffer itself is pooled and reused.
+                byte[] datagram = buffer.AsSpan(0, result.ReceivedBytes).ToArray();
+                try
+                {
+                    ProcessDatagram(datagram, result.RemoteEndPoint);
+                }
+                catch (Exception ex)
+                {
+                    // Nothing a peer sends may stop the loop that serves every other peer.
+                    LogProcessingFailed(ex, result.RemoteEndPoint);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task SweepLoopAsync(CancellationToken cancellationToken)
+    {
+        var period = TimeSpan.FromSeconds(Math.Clamp(_options.NonLifetime.TotalSeconds / 10, 0.05, 5));
+        using var timer = new PeriodicTimer(period, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                _deduplication.Sweep(_time.GetTimestamp());
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    internal void ProcessDatagram(ReadOnlyMemory<byte> datagram, EndPoint remote)
+    {
+        CoapMetrics.MessagesReceived.Add(1);
+        var status = CoapMessageDecoder.TryDecode(datagram, out var message);
+        if (status != CoapDecodeStatus.Success)
+        {
+            CoapMetrics.Malformed.Add(1);
+            LogMalformed(remote, status);
+
+            // RFC 7252 §4.2: a CON with a format error is rejected with RST; §4.3: a NON is silently dropped.
+            if (CoapMessageDecoder.TryReadHeader(datagram.Span, out var type, out _, out ushort mid) && type == CoapMessageType.Confirmable)
+            {
+                SendInBackground(CoapMessage.CreateEmpty(CoapMessageType.Reset, mid), remote);
+            }
+
+            return;
+        }
+
+        switch (message!.Type)
+        {
+            case CoapMessageType.Acknowledgement:
+            case CoapMessageType.Reset:
+                OnAckOrReset(message, remote);
+                break;
+            case CoapMessageType.Confirmable when message.IsEmpty:
+                // CoAP ping (§4.3): an empty CON is answered with RST.
+                SendInBackground(CoapMessage.CreateEmpty(CoapMessageType.Reset, message.MessageId), remote);
+                break;
+            case CoapMessageType.NonConfirmable when message.IsEmpty:
+                break;
+            default:
+                if (message.IsRequest)
+                {
+                    OnRequest(message, remote);
+                }
+                else
+                {
+                    OnResponse(message, remote);
+                }
+
+                break;
+        }
+    }
+
+    private void OnAckOrReset(CoapMessage message, EndPoint remote)
+    {
+        // An ACK or RST must carry the message ID of something we sent (§4.2); anything else is ignored.
+        if (!_pendingConfirmables.TryRemove(new PeerMessageKey(remote, message.MessageId), out var pending))
+        {
+            if (message.Type == CoapMessageType.Reset)
+            {
+                // A reset to a NON (for example an unwanted notification, RFC 7641 §3.6).
+                ResetReceived?.Invoke(remote, message.MessageId);
+            }
+
+            return;
+        }
+
+        pending.TrySetResult(message);
+        if (message.Type == CoapMessageType.Reset)
+        {
+            ResetReceived?.Invoke(remote, message.MessageId);
+        }
+        else if (message.IsResponse)
+        {
+            DeliverResponse(message, remote);
+        }
+    }
+
+    private void OnResponse(CoapMessage message, EndPoint remote)
+    {
+        bool confirmable = message.Type == CoapMessageType.Confirmable;
+        var lifetime = confirmable ? _options.ExchangeLifetime : _options.NonLifetime;
+        if (!_deduplication.TryAdd(new PeerMessageKey(remote, message.MessageId), Deadline(lifetime), out var entry))
+        {
+            CoapMetrics.Duplicates.Add(1);
+            if (entry?.Reply is { } reply)
+            {
+                SendRawInBackground(reply, remote);
+            }
+
+            return;
+        }
+
+        bool accepted = _exchanges.TryGetValue(PeerTokenKey.Create(remote, message.Token.Span), out var exchange) && exchange.Deliver(message);
+
+        // A separate response is acknowledged (§5.2.2); one nobody waits for is rejected (§4.2, RFC 7641 §3.6).
+        var answer = CoapMessage.CreateEmpty(accepted && confirmable ? CoapMessageType.Acknowledgement : CoapMessageType.Reset, message.MessageId);
+        if (accepted && !confirmable)
+        {
+            entry!.Reply = [];
+            return;
+        }
+
+        byte[] encoded = CoapMessageEncoder.Encode(answer);
+        entry!.Reply = encoded;
+        SendRawInBackground(encoded, remote);
+    }
+
+    private void OnRequest(CoapMessage request, EndPoint remote)
+    {
+        bool confirmable = request.Type == CoapMessageType.Confirmable;
+        var lifetime = confirmable ? _options.ExchangeLifetime : _options.NonLifetime;
+        var key = new PeerMessageKey(remote, request.MessageId);
+        if (!_deduplication.TryAdd(key, Deadline(lifetime), out var entry))
+        {
+            if (entry is null)
+            {
+                // The cache is full: refusing is safer than risking processing a duplicate.
+                SendResponseInBackground(request, remote, new CoapMessage { Code = CoapCode.ServiceUnavailable }.SetUInt(CoapOptionNumber.MaxAge, 10));
+                return;
+            }
+
+            CoapMetrics.Duplicates.Add(1);
+            LogDuplicate(remote, request.MessageId);
+
+            // §4.5: the duplicate gets the same reply again; while the handler runs there is none yet.
+            if (entry.Reply is { Length: > 0 } reply)
+            {
+                SendRawInBackground(reply, remote);
+            }
+
+            return;
+        }
+
+        _ = HandleRequestAsync(request, remote, entry!);
+    }
+
+    private async Task HandleRequestAsync(CoapMessage request, EndPoint remote, DeduplicationCache.Entry entry)
+    {
+        var cancellationToken = _stopping.Token;
+        CoapMetrics.RequestsHandled.Add(1);
+        try
+        {
+            Task<CoapMessage> handling = InvokeHandlerAsync(request, remote, cancellationToken);
+            if (request.Type == CoapMessageType.Confirmable && !handling.IsCompleted)
+            {
+                try
+                {
+                    await handling.WaitAsync(_options.SeparateResponseDelay, _time, cancellationToken);
+                }
+                catch (TimeoutException)
+                {
+                    // §5.2.2: acknowledge now, answer later in a confirmable message of its own.
+                    byte[] ack = CoapMessageEncoder.Encode(CoapMessage.CreateEmpty(CoapMessageType.Acknowledgement, request.MessageId));
+                    entry.Reply = ack;
+                    await SendRawAsync(ack, remote, cancellationToken);
+                    CoapMessage late = await handling;
+                    var separate = late with
+                    {
+                        Type = CoapMessageType.Confirmable,
+                        MessageId = NextMessageId(),
+                        Token = request.Token,
+                    };
+                    try
+                    {
+                        await SendConfirmableAsync(separate, remote, cancellationToken);
+                    }
+                    catch (CoapProtocolException ex)
+                    {
+                        LogSeparateResponseFailed(remote, ex.Error);
+                    }
+
+                    return;
+                }
+            }
+
+            CoapMessage response = await handling;
+            var reply = response with
+            {
+                Type = request.Type == CoapMessageType.Confirmable ? CoapMessageType.Acknowledgement : CoapMessageType.NonConfirmable,
+                MessageId = request.Type == CoapMessageType.Confirmable ? request.MessageId : NextMessageId(),
+                Token = request.Token,
+            };
+            byte[] encoded = CoapMessageEncoder.Encode(reply);
+            entry.Reply = encoded;
+            await SendRawAsync(encoded, remote, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            LogProcessingFailed(ex, remote);
+        }
+    }
+
+    private async Task<CoapMessage> InvokeHandlerAsync(CoapMessage request, EndPoint remote, CancellationToken cancellationToken)
+    {
+        // §5.4.1: an unrecognised critical option in a request gets 4.02 Bad Option.
+        if (request.TryFindRejectableOption(out var bad))
+        {
+            return new CoapMessage { Code = CoapCode.BadOption }.WithPayload($"Unrecognized or malformed critical option {bad.Number}");
+        }
+
+        if (_handler is null)
+        {
+            return new CoapMessage { Code = CoapCode.NotFound };
+        }
+
+        try
+        {
+            return await _handler.HandleAsync(new CoapRequestContext(request, remote, this), cancellationToken);
+        }
+        catch (CoapProtocolException ex) when (ex.Error == CoapError.BadOption)
+        {
+            return new CoapMessage { Code = CoapCode.BadOption }.WithPayload(ex.Message);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogHandlerFailed(ex, remote, request.UriPath);
+            return new CoapMessage { Code = CoapCode.InternalServerError };
+        }
+    }
+
+    private void SendResponseInBackground(CoapMessage request, EndPoint remote, CoapMessage response)
+    {
+        var reply = response with
+        {
+            Type = request.Type == CoapMessageType.Confirmable ? CoapMessageType.Acknowledgement : CoapMessageType.NonConfirmable,
+            MessageId = request.Type == CoapMessageType.Confirmable ? request.MessageId : NextMessageId(),
+            Token = request.Token,
+        };
+        SendInBackground(reply, remote);
+    }
+
+    /// <summary>
+    /// Sends a confirmable message and retransmits it with exponential back-off until it is
+    /// acknowledged (§4.2). Returns the ACK (which may carry a piggybacked response).
+    /// </summary>
+    /// <exception cref="CoapProtocolException">Reset by the peer, or no ACK after MAX_RETRANSMIT retransmissions.</exception>
+    public async Task<CoapMessage> SendConfirmableAsync(CoapMessage message, EndPoint remote, CancellationToken cancellationToken)
+    {
+        if (message.Type != CoapMessageType.Confirmable)
+        {
+            throw new ArgumentException("The message is not confirmable.", nameof(message));
+        }
+
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var key = new PeerMessageKey(remote, message.MessageId);
+        var pending = new TaskCompletionSource<CoapMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_pendingConfirmables.TryAdd(key, pending))
+        {
+            throw new InvalidOperationException($"Message ID {message.MessageId} is already outstanding to {remote}.");
+        }
+
+        try
+        {
+            byte[] encoded = CoapMessageEncoder.Encode(message);
+            double factor = 1 + (Random.Shared.NextDouble() * (_options.AckRandomFactor - 1));
+            TimeSpan timeout = _options.AckTimeout * factor;
+            for (int attempt = 0; ; attempt++)
+            {
+                if (attempt > 0)
+                {
+                    CoapMetrics.Retransmissions.Add(1);
+                    LogRetransmit(remote, message.MessageId, attempt);
+                }
+
+                await SendRawAsync(encoded, remote, cancellationToken);
+                try
+                {
+                    CoapMessage reply = await pending.Task.WaitAsync(timeout, _time, cancellationToken);
+                    return reply.Type == CoapMessageType.Reset
+                        ? throw new CoapProtocolException(CoapError.Reset, $"{remote} reset message {message.MessageId}.")
+                        : reply;
+                }
+                catch (TimeoutException) when (attempt < _options.MaxRetransmit)
+                {
+                    timeout *= 2;
+                }
+                catch (TimeoutException)
+                {
+                    throw new CoapProtocolException(CoapError.Timeout, $"No acknowledgement from {remote} after {_options.MaxRetransmit} retransmissions.");
+                }
+            }
+        }
+        finally
+        {
+            _pendingConfirmables.TryRemove(key, out _);
+        }
+    }
+
+    /// <summary>Treats a response as the acknowledgement of the confirmable request it answers (§5.2.2: the ACK may be lost).</summary>
+    internal void CompleteConfirmable(EndPoint remote, ushort messageId, CoapMessage response)
+    {
+        if (_pendingConfirmables.TryRemove(new PeerMessageKey(remote, messageId), out var pending))
+        {
+            pending.TrySetResult(response);
+        }
+    }
+
+    /// <summary>Sends a message once, with no retransmission (NON, or a reply).</summary>
+    public ValueTask SendAsync(CoapMessage message, EndPoint remote, CancellationToken cancellationToken)
+        => SendRawAsync(CoapMessageEncoder.Encode(message), remote, cancellationToken);
+
+    private async ValueTask SendRawAsync(ReadOnlyMemory<byte> datagram, EndPoint remote, CancellationToken cancellationToken)
+    {
+        CoapMetrics.MessagesSent.Add(1);
+        await _channel.SendAsync(datagram, remote, cancellationToken);
+    }
+
+    private void SendInBackground(CoapMessage message, EndPoint remote) => SendRawInBackground(CoapMessageEncoder.Encode(message), remote);
+
+    private void SendRawInBackground(byte[] datagram, EndPoint remote)
+    {
+        var send = SendRawAsync(datagram, remote, _stopping.Token);
+        if (!send.IsCompletedSuccessfully)
+        {
+            _ = ObserveAsync(send.AsTask(), remote);
+        }
+    }
+
+    private async Task ObserveAsync(Task task, EndPoint remote)
+    {
+        try
+        {
+            await task;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogSendFailed(ex, remote);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private long Deadline(TimeSpan lifetime) => _time.GetTimestamp() + (long)(lifetime.TotalSeconds * _time.TimestampFrequency);
+
+    // ---- client side -------------------------------------------------------------------------
+
+    /// <summary>
+    /// Opens an exchange for <paramref name="request"/>: registers its token (generating one when
+    /// the request has none) so that every response to it is delivered to the exchange.
+    /// </summary>
+    public CoapClientExchange OpenExchange(CoapMessage request, EndPoint remote)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        if (!request.IsRequest)
+        {
+            throw new ArgumentException("Not a request.", nameof(request));
+        }
+
+        while (true)
+        {
+            var withToken = request.Token.IsEmpty && _options.TokenLength > 0 ? request with { Token = NewToken() } : request;
+            var key = PeerTokenKey.Create(remote, withToken.Token.Span);
+            var exchange = new CoapClientExchange(this, withToken, remote, key);
+            if (_exchanges.TryAdd(key, exchange))
+            {
+                return exchange;
+            }
+
+            if (!request.Token.IsEmpty)
+            {
+                throw new InvalidOperationException("An exchange with this token is already open to this peer.");
+            }
+        }
+    }
+
+    /// <summary>Sends a request and returns its (first) response.</summary>
+    /// <exception cref="CoapProtocolException">Reset, retransmission timeout, or no response within the response timeout.</exception>
+    public async Task<CoapMessage> RequestAsync(CoapMessage request, EndPoint remote, CancellationToken cancellationToken)
+    {
+        await using var exchange = OpenExchange(request, remote);
+        await exchange.SendAsync(cancellationToken);
+        return await exchange.ReadResponseAsync(cancellationToken);
+    }
+
+    internal void CloseExchange(CoapClientExchange exchange) => _exchanges.TryRemove(new KeyValuePair<PeerTokenKey, CoapClientExchange>(exchange.Key, exchange));
+
+    internal SemaphoreSlim GetPeerSlots(EndPoint remote) => _peerSlots.GetOrAdd(remote, _ => new SemaphoreSlim(_options.NStart, _options.NStart));
+
+    private void DeliverResponse(CoapMessage response, EndPoint remote)
+    {
+        if (_exchanges.TryGetValue(PeerTokenKey.Create(remote, response.Token.Span), out var exchange))
+        {
+            exchange.Deliver(response);
+        }
+    }
+
+    [LoggerMessage(1, LogLevel.Debug, "Malformed datagram from {Remote}: {Status}")]
+    private partial void LogMalformed(EndPoint remote, CoapDecodeStatus status);
+
+    [LoggerMessage(2, LogLevel.Debug, "Duplicate message {MessageId} from {Remote}")]
+    private partial void LogDuplicate(EndPoint remote, ushort messageId);
+
+    [LoggerMessage(3, LogLevel.Debug, "Retransmitting message {MessageId} to {Remote} (attempt {Attempt})")]
+    private partial void LogRetransmit(EndPoint remote, ushort messageId, int attempt);
+
+    [LoggerMessage(4, LogLevel.Warning, "Receive failed")]
+    private partial void LogReceiveFailed(Exception ex);
+
+    [LoggerMessage(5, LogLevel.Warning, "Processing a datagram from {Remote} failed")]
+    private partial void LogProcessingFailed(Exception ex, EndPoint remote);
+
+    [LoggerMessage(6, LogLevel.Error, "Handler for /{Path} failed for {Remote}")]
+    private partial void LogHandlerFailed(Exception ex, EndPoint remote, string path);
+
+    [LoggerMessage(7, LogLevel.Information, "Separate response to {Remote} was not delivered: {Error}")]
+    private partial void LogSeparateResponseFailed(EndPoint remote, CoapError error);
+
+    [LoggerMessage(8, LogLevel.Debug, "Send to {Remote} failed")]
+    private partial void LogSendFailed(Exception ex, EndPoint remote);
+}

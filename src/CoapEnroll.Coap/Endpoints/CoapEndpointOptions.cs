@@ -1,0 +1,63 @@
+namespace CoapEnroll.Coap;
+
+/// <summary>Transmission parameters and limits of a <see cref="CoapEndpoint"/>.</summary>
+/// <remarks>
+/// Defaults are those of RFC 7252 §4.8: ACK_TIMEOUT 2 s, ACK_RANDOM_FACTOR 1.5, MAX_RETRANSMIT 4,
+/// NSTART 1. EXCHANGE_LIFETIME and NON_LIFETIME are derived from them as in §4.8.2.
+/// </remarks>
+public sealed class CoapEndpointOptions
+{
+    /// <summary>ACK_TIMEOUT: the initial retransmission timeout of a confirmable message.</summary>
+    public TimeSpan AckTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>ACK_RANDOM_FACTOR: the initial timeout is drawn from [ACK_TIMEOUT, ACK_TIMEOUT × factor].</summary>
+    public double AckRandomFactor { get; set; } = 1.5;
+
+    /// <summary>MAX_RETRANSMIT: retransmissions of a confirmable message before giving up.</summary>
+    public int MaxRetransmit { get; set; } = 4;
+
+    /// <summary>NSTART: outstanding interactions a client keeps with one server.</summary>
+    public int NStart { get; set; } = 1;
+
+    /// <summary>MAX_LATENCY (§4.8.2), 100 s.</summary>
+    public TimeSpan MaxLatency { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>PROCESSING_DELAY (§4.8.2); by default ACK_TIMEOUT.</summary>
+    public TimeSpan? ProcessingDelay { get; set; }
+
+    /// <summary>
+    /// How long a handler may take before a confirmable request is answered with an empty ACK and the
+    /// response follows as a separate confirmable message (§5.2.2).
+    /// </summary>
+    public TimeSpan SeparateResponseDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a client waits for a response after its request was acknowledged (or sent NON).</summary>
+    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>The most entries the duplicate-detection cache holds; past it new requests get 5.03.</summary>
+    public int MaxDeduplicationEntries { get; set; } = 100_000;
+
+    /// <summary>Length of the tokens the client generates (RFC 7252 §5.3.1 recommends 32 bits of randomness or more).</summary>
+    public int TokenLength { get; set; } = 4;
+
+    /// <summary>MAX_TRANSMIT_SPAN (§4.8.2).</summary>
+    public TimeSpan MaxTransmitSpan => AckTimeout * ((1 << MaxRetransmit) - 1) * AckRandomFactor;
+
+    /// <summary>MAX_TRANSMIT_WAIT (§4.8.2).</summary>
+    public TimeSpan MaxTransmitWait => AckTimeout * ((1 << (MaxRetransmit + 1)) - 1) * AckRandomFactor;
+
+    /// <summary>EXCHANGE_LIFETIME (§4.8.2): how long a message ID is remembered for duplicate detection; 247 s by default.</summary>
+    public TimeSpan ExchangeLifetime => MaxTransmitSpan + (2 * MaxLatency) + (ProcessingDelay ?? AckTimeout);
+
+    /// <summary>NON_LIFETIME (§4.8.2): 145 s by default.</summary>
+    public TimeSpan NonLifetime => MaxTransmitSpan + MaxLatency;
+
+    internal void Validate()
+    {
+        if (AckTimeout <= TimeSpan.Zero || AckRandomFactor < 1 || MaxRetransmit < 0 || MaxRetransmit > 20 || NStart < 1
+            || TokenLength < 1 || TokenLength > CoapMessage.MaxTokenLength || MaxDeduplicationEntries < 1)
+        {
+            throw new ArgumentException("Invalid CoAP transmission parameters.");
+        }
+    }
+}

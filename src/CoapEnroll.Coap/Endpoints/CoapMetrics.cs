@@ -1,0 +1,18 @@
+using System.Diagnostics.Metrics;
+
+namespace CoapEnroll.Coap;
+
+/// <summary>Counters of the CoAP message layer, published on the meter <c>CoapEnroll.Coap</c>.</summary>
+internal static class CoapMetrics
+{
+    public const string MeterName = "CoapEnroll.Coap";
+
+    private static readonly Meter s_meter = new(MeterName);
+
+    public static readonly Counter<long> MessagesReceived = s_meter.CreateCounter<long>("coap.messages.received", "{message}");
+    public static readonly Counter<long> MessagesSent = s_meter.CreateCounter<long>("coap.messages.sent", "{message}");
+    public static readonly Counter<long> Malformed = s_meter.CreateCounter<long>("coap.messages.malformed", "{message}");
+    public static readonly Counter<long> Duplicates = s_meter.CreateCounter<long>("coap.messages.duplicate", "{message}");
+    public static readonly Counter<long> Retransmissions = s_meter.CreateCounter<long>("coap.messages.retransmitted", "{message}");
+    public static readonly Counter<long> RequestsHandled = s_meter.CreateCounter<long>("coap.requests.handled", "{request}");
+}

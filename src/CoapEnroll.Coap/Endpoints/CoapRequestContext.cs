@@ -1,0 +1,49 @@
+using System.Net;
+
+namespace CoapEnroll.Coap;
+
+/// <summary>One request as the server side sees it.</summary>
+public sealed class CoapRequestContext
+{
+    private Dictionary<object, object?>? _items;
+
+    public CoapRequestContext(CoapMessage request, EndPoint remoteEndPoint, CoapEndpoint endpoint)
+    {
+        Request = request;
+        RemoteEndPoint = remoteEndPoint;
+        Endpoint = endpoint;
+    }
+
+    /// <summary>The request as received (or, below the block-wise layer, as reassembled).</summary>
+    public CoapMessage Request { get; init; }
+
+    /// <summary>
+    /// The peer: an <see cref="IPEndPoint"/> over UDP, or the secure transport's own endpoint type,
+    /// which identifies the security association.
+    /// </summary>
+    public EndPoint RemoteEndPoint { get; }
+
+    /// <summary>The endpoint the request arrived on.</summary>
+    public CoapEndpoint Endpoint { get; }
+
+    /// <summary>Route values captured by the router (for example <c>{label}</c>).</summary>
+    public IDictionary<string, string> RouteValues { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>State that layers pass to the layers below them.</summary>
+    public IDictionary<object, object?> Items => _items ??= new Dictionary<object, object?>();
+
+    /// <summary>A copy for a different (for example reassembled) request, sharing the peer.</summary>
+    public CoapRequestContext WithRequest(CoapMessage request)
+    {
+        var copy = new CoapRequestContext(request, RemoteEndPoint, Endpoint);
+        if (_items is not null)
+        {
+            foreach (var item in _items)
+            {
+                copy.Items[item.Key] = item.Value;
+            }
+        }
+
+        return copy;
+    }
+}

@@ -1,0 +1,80 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CoapEnroll.Coap;
+
+/// <summary>
+/// A CoAP server: resources mapped by path and method in the spirit of ASP.NET Core minimal APIs,
+/// served on one or more datagram channels (UDP, DTLS) through one request pipeline.
+/// </summary>
+public sealed class CoapServer : IAsyncDisposable
+{
+    private readonly CoapRouter _router = new();
+    private readonly List<CoapEndpoint> _endpoints = [];
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly TimeProvider _time;
+    private ICoapRequestHandler? _pipeline;
+
+    public CoapServer(CoapServerOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+    {
+        Options = options ?? new CoapServerOptions();
+        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    public CoapServerOptions Options { get; }
+
+    /// <summary>Every mapped resource.</summary>
+    public IReadOnlyList<CoapResource> Resources => _router.Resources;
+
+    /// <summary>The endpoints the server listens on.</summary>
+    public IReadOnlyList<CoapEndpoint> Endpoints => _endpoints;
+
+    public CoapResource Map(string pattern, CoapCode method, CoapRequestDelegate handler)
+    {
+        var resource = _router.GetOrAdd(pattern);
+        resource.SetHandler(method, handler);
+        return resource;
+    }
+
+    public CoapResource MapGet(string pattern, CoapRequestDelegate handler) => Map(pattern, CoapCode.Get, handler);
+
+    public CoapResource MapPost(string pattern, CoapRequestDelegate handler) => Map(pattern, CoapCode.Post, handler);
+
+    public CoapResource MapPut(string pattern, CoapRequestDelegate handler) => Map(pattern, CoapCode.Put, handler);
+
+    public CoapResource MapDelete(string pattern, CoapRequestDelegate handler) => Map(pattern, CoapCode.Delete, handler);
+
+    public CoapResource MapFetch(string pattern, CoapRequestDelegate handler) => Map(pattern, CoapCode.Fetch, handler);
+
+    /// <summary>Starts serving on <paramref name="channel"/>; the server owns and disposes it.</summary>
+    public CoapEndpoint Listen(IDatagramChannel channel)
+    {
+        _pipeline ??= BuildPipeline();
+        var endpoint = new CoapEndpoint(channel, Options.Endpoint, _loggerFactory.CreateLogger<CoapEndpoint>(), _time);
+        lock (_endpoints)
+        {
+            _endpoints.Add(endpoint);
+        }
+
+        endpoint.Start(_pipeline);
+        return endpoint;
+    }
+
+    private ICoapRequestHandler BuildPipeline() => _router;
+
+    public async ValueTask DisposeAsync()
+    {
+        CoapEndpoint[] endpoints;
+        lock (_endpoints)
+        {
+            endpoints = [.. _endpoints];
+            _endpoints.Clear();
+        }
+
+        foreach (var endpoint in endpoints)
+        {
+            await endpoint.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,30 @@
+using System.Net;
+
+namespace CoapEnroll.Coap;
+
+/// <summary>
+/// A message-oriented transport: datagrams in, datagrams out, each with its remote endpoint. UDP
+/// implements it directly; DTLS implements it on top of UDP and identifies a peer by its security
+/// association instead of its address (RFC 7252 §9.1.1), by handing out its own
+/// <see cref="EndPoint"/> objects. The CoAP layer only compares endpoints for equality.
+/// </summary>
+public interface IDatagramChannel : IAsyncDisposable
+{
+    /// <summary>The local address the channel is bound to.</summary>
+    EndPoint LocalEndPoint { get; }
+
+    /// <summary>
+    /// The largest CoAP message this channel carries in one datagram; larger bodies go block-wise.
+    /// </summary>
+    int MaxDatagramSize { get; }
+
+    /// <summary>
+    /// Receives the next datagram into <paramref name="buffer"/>. Throws
+    /// <see cref="OperationCanceledException"/> when cancelled and <see cref="ObjectDisposedException"/>
+    /// once the channel is disposed; transient errors are swallowed by the channel.
+    /// </summary>
+    ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken);
+
+    /// <summary>Sends one datagram to <paramref name="remoteEndPoint"/>.</summary>
+    ValueTask SendAsync(ReadOnlyMemory<byte> datagram, EndPoint remoteEndPoint, CancellationToken cancellationToken);
+}

@@ -1,0 +1,129 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+
+namespace CoapEnroll.Coap;
+
+/// <summary>
+/// <see cref="IDatagramChannel"/> over one UDP socket. Bound to <see cref="IPAddress.IPv6Any"/> it is
+/// dual-mode and serves IPv4 and IPv6 at once; IPv4 peers are reported as plain IPv4 endpoints.
+/// Receives are asynchronous (no thread per peer) and do not allocate an endpoint per datagram.
+/// </summary>
+public sealed class UdpDatagramChannel : IDatagramChannel
+{
+    /// <summary>RFC 7252 §4.6: 1152 bytes of message fits the IPv6 minimum MTU with headroom.</summary>
+    public const int DefaultMaxDatagramSize = 1152;
+
+    private const int MaxCachedEndPoints = 4096;
+
+    private readonly Socket _socket;
+    private readonly SocketAddress _receiveAddress;
+    private readonly ConcurrentDictionary<SocketAddress, IPEndPoint> _endPoints = new();
+    private int _disposed;
+
+    private UdpDatagramChannel(Socket socket, int maxDatagramSize)
+    {
+        _socket = socket;
+        MaxDatagramSize = maxDatagramSize;
+        LocalEndPoint = Normalize((IPEndPoint)socket.LocalEndPoint!);
+        _receiveAddress = new SocketAddress(socket.AddressFamily);
+    }
+
+    public EndPoint LocalEndPoint { get; }
+
+    public int MaxDatagramSize { get; }
+
+    /// <summary>Binds a socket. <see cref="IPAddress.IPv6Any"/> gives a dual-mode socket for both families.</summary>
+    public static UdpDatagramChannel Bind(IPEndPoint localEndPoint, int maxDatagramSize = DefaultMaxDatagramSize)
+    {
+        var socket = new Socket(localEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        try
+        {
+            if (localEndPoint.AddressFamily == AddressFamily.InterNetworkV6 && localEndPoint.Address.Equals(IPAddress.IPv6Any))
+            {
+                socket.DualMode = true;
+            }
+
+            socket.Bind(localEndPoint);
+            return new UdpDatagramChannel(socket, maxDatagramSize);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A client channel on an ephemeral port of the family that reaches <paramref name="remote"/>.</summary>
+    public static UdpDatagramChannel BindEphemeralFor(IPEndPoint remote, int maxDatagramSize = DefaultMaxDatagramSize)
+        => Bind(new IPEndPoint(remote.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0), maxDatagramSize);
+
+    public async ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        // One receive at a time per channel: the endpoint runs a single receive loop, which is what
+        // lets the shared SocketAddress be reused without allocation.
+        while (true)
+        {
+            int received;
+            try
+            {
+                received = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, _receiveAddress, cancellationToken);
+            }
+            catch (SocketException ex) when (IsTransient(ex.SocketErrorCode))
+            {
+                // ICMP errors from earlier sends surface here; they say nothing about this receive.
+                continue;
+            }
+
+            return new DatagramReceiveResult(received, GetEndPoint(_receiveAddress));
+        }
+    }
+
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> datagram, EndPoint remoteEndPoint, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _socket.SendToAsync(datagram, SocketFlags.None, remoteEndPoint, cancellationToken);
+        }
+        catch (SocketException ex) when (IsTransient(ex.SocketErrorCode))
+        {
+            // UDP gives no delivery guarantee; the CoAP message layer retransmits what matters.
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _socket.Dispose();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private static bool IsTransient(SocketError error) => error is SocketError.ConnectionReset or SocketError.ConnectionRefused
+        or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.MessageSize or SocketError.NoBufferSpaceAvailable;
+
+    private IPEndPoint GetEndPoint(SocketAddress address)
+    {
+        if (_endPoints.TryGetValue(address, out var endPoint))
+        {
+            return endPoint;
+        }
+
+        if (_endPoints.Count >= MaxCachedEndPoints)
+        {
+            _endPoints.Clear();
+        }
+
+        var key = new SocketAddress(address.Family, address.Size);
+        address.Buffer.Span[..address.Size].CopyTo(key.Buffer.Span);
+        var template = new IPEndPoint(address.Family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
+        endPoint = Normalize((IPEndPoint)template.Create(key));
+        _endPoints[key] = endPoint;
+        return endPoint;
+    }
+
+    private static IPEndPoint Normalize(IPEndPoint endPoint)
+        => endPoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endPoint.Address.MapToIPv4(), endPoint.Port) : endPoint;
+}

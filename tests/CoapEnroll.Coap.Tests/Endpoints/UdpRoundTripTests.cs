@@ -1,0 +1,61 @@
+using System.Net;
+
+namespace CoapEnroll.Coap.Tests.Endpoints;
+
+public class UdpRoundTripTests
+{
+    [Theory]
+    [InlineData(CoapMessageType.Confirmable)]
+    [InlineData(CoapMessageType.NonConfirmable)]
+    public async Task Get_OverLoopback_ReturnsHandlerResponse(CoapMessageType type)
+    {
+        await using var server = new CoapServer();
+        server.MapGet("/hello/{name}", (ctx, _) => ValueTask.FromResult(
+            new CoapMessage { Code = CoapCode.Content }.WithContentFormat(CoapContentFormat.TextPlain).WithPayload("hi " + ctx.RouteValues["name"])));
+        var endpoint = server.Listen(UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0)));
+        var serverAddress = (IPEndPoint)endpoint.LocalEndPoint;
+
+        await using var client = new CoapClient(UdpDatagramChannel.BindEphemeralFor(serverAddress));
+        var response = await client.SendAsync(CoapMessage.CreateRequest(CoapCode.Get, "/hello/bob", type), serverAddress, CancellationToken.None);
+
+        Assert.Equal(CoapCode.Content, response.Code);
+        Assert.Equal("hi bob", response.PayloadText);
+        Assert.Equal(CoapContentFormat.TextPlain, response.ContentFormat);
+    }
+
+    [Fact]
+    public async Task UnknownPathAndMethod_Get404And405()
+    {
+        await using var server = new CoapServer();
+        server.MapGet("/a", (_, _) => ValueTask.FromResult(new CoapMessage { Code = CoapCode.Content }));
+        var endpoint = server.Listen(UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.IPv6Any, 0)));
+        var serverAddress = new IPEndPoint(IPAddress.Loopback, ((IPEndPoint)endpoint.LocalEndPoint).Port);
+
+        await using var client = new CoapClient(UdpDatagramChannel.BindEphemeralFor(serverAddress));
+        Assert.Equal(CoapCode.NotFound, (await client.SendAsync(CoapMessage.CreateRequest(CoapCode.Get, "/b"), serverAddress, default)).Code);
+        Assert.Equal(CoapCode.MethodNotAllowed, (await client.SendAsync(CoapMessage.CreateRequest(CoapCode.Post, "/a"), serverAddress, default)).Code);
+
+        var v6 = new IPEndPoint(IPAddress.IPv6Loopback, serverAddress.Port);
+        await using var client6 = new CoapClient(UdpDatagramChannel.BindEphemeralFor(v6));
+        Assert.Equal(CoapCode.Content, (await client6.SendAsync(CoapMessage.CreateRequest(CoapCode.Get, "/a"), v6, default)).Code);
+    }
+
+    [Fact]
+    public async Task SlowHandler_GetsEmptyAckThenSeparateResponse()
+    {
+        var options = new CoapServerOptions { Endpoint = { SeparateResponseDelay = TimeSpan.FromMilliseconds(50) } };
+        await using var server = new CoapServer(options);
+        server.MapGet("/slow", async (_, ct) =>
+        {
+            await Task.Delay(300, ct);
+            return new CoapMessage { Code = CoapCode.Content }.WithPayload("late");
+        });
+        var endpoint = server.Listen(UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0)));
+        var serverAddress = (IPEndPoint)endpoint.LocalEndPoint;
+
+        await using var client = new CoapClient(UdpDatagramChannel.BindEphemeralFor(serverAddress));
+        var response = await client.SendAsync(CoapMessage.CreateRequest(CoapCode.Get, "/slow"), serverAddress, default);
+        Assert.Equal("late", response.PayloadText);
+        Assert.Equal(CoapMessageType.Confirmable, response.Type);
+    }
+}
