@@ -19,4 +19,6 @@ public enum CoapError
     EndpointClosed,
     /// <summary>The response violated the protocol (for example a token mismatch).</summary>
     ProtocolViolation,
+    /// <summary>Text is not valid CoRE Link Format (RFC 6690 §2).</summary>
+    InvalidLinkFormat,
 }

@@ -13,7 +13,19 @@ public sealed record CoapMessage
 
     private readonly ReadOnlyMemory<byte> _token;
 
-    public CoapMessageType Type { get; init; } = CoapMessageType.Confirmable;
+    private readonly CoapMessageType _type = CoapMessageType.Confirmable;
+
+    /// <summary>The message type; only the four values of the 2-bit T field (RFC 7252 §3) are accepted.</summary>
+    public CoapMessageType Type
+    {
+        get => _type;
+        init
+        {
+            // The encoder shifts the type into bits 4-5; a larger value would overwrite the version bits.
+            ArgumentOutOfRangeException.ThrowIfGreaterThan((int)value, (int)CoapMessageType.Reset, nameof(Type));
+            _type = value;
+        }
+    }
 
     public CoapCode Code { get; init; }
 

@@ -98,8 +98,10 @@ public readonly struct CoapOption : IEquatable<CoapOption>
         string value = format switch
         {
             CoapOptionFormat.Empty => string.Empty,
-            CoapOptionFormat.UInt when Number is CoapOptionNumber.Block1 or CoapOptionNumber.Block2 && TryGetUInt(out uint b) && b <= BlockOption.MaxEncodedValue
-                => BlockOption.Decode(b).ToString(),
+            // TryDecode, not Decode: a received Block option with the reserved SZX 7 (RFC 7959 §2.2)
+            // must still print, as plain uint, when a malformed message is logged.
+            CoapOptionFormat.UInt when Number is CoapOptionNumber.Block1 or CoapOptionNumber.Block2 && TryGetUInt(out uint b) && BlockOption.TryDecode(b, out var block)
+                => block.ToString(),
             CoapOptionFormat.UInt when TryGetUInt(out uint u) => u.ToString(System.Globalization.CultureInfo.InvariantCulture),
             CoapOptionFormat.String => GetString(),
             _ => "0x" + Convert.ToHexString(Value.Span),
