@@ -20,6 +20,8 @@ public sealed class CoapServer : IAsyncDisposable
         Options = options ?? new CoapServerOptions();
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _time = timeProvider ?? TimeProvider.System;
+        MapGet(WellKnownCore.Path, (context, _) => WellKnownCore.HandleAsync(this, context))
+            .WithContentFormat(CoapContentFormat.LinkFormat);
     }
 
     public CoapServerOptions Options { get; }
