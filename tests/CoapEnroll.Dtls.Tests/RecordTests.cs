@@ -143,6 +143,12 @@ public class RecordTests
         Assert.Throws<ArgumentOutOfRangeException>(() => p.Seal(buffer, ContentType.ApplicationData, 0, 1, "x"u8));
         Assert.Throws<ArgumentOutOfRangeException>(() => p.Seal(buffer, ContentType.ApplicationData, 1, 1UL << 48, "x"u8));
         Assert.Throws<ArgumentException>(() => p.Seal(buffer, ContentType.Tls12Cid, 1, 1, "x"u8));
+        byte[] big = new byte[20_000];
+        Assert.Equal(16_384 + 13 + 16, p.Seal(big, ContentType.ApplicationData, 1, 2, new byte[16_384]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => p.Seal(big, ContentType.ApplicationData, 1, 3, new byte[16_385]));
+        // With a CID, content + real type + padding must stay within 2^14 (RFC 9146 §5).
+        Assert.Throws<ArgumentOutOfRangeException>(() => p.Seal(big, ContentType.ApplicationData, 1, 4, new byte[16_384], [1]));
+        Assert.Equal(16_384 + 14 + 16, p.Seal(big, ContentType.ApplicationData, 1, 5, new byte[16_383], [1]));
     }
 
     [Fact]

@@ -104,7 +104,8 @@ public sealed class DtlsRecordProtection : IDisposable
         }
 
         int innerLength = cid ? plaintext.Length + 1 + paddingLength : plaintext.Length;
-        if (innerLength > DtlsRecordCodec.MaxPlaintextLength + (cid ? 1 : 0) || plaintext.Length > DtlsRecordCodec.MaxPlaintextLength)
+        // RFC 9146 §5: length_of_DTLSInnerPlaintext (content + type + padding) must not exceed 2^14 either.
+        if (innerLength > DtlsRecordCodec.MaxPlaintextLength)
         {
             throw new ArgumentOutOfRangeException(nameof(plaintext), "Record plaintext above 2^14.");
         }
@@ -177,7 +178,7 @@ public sealed class DtlsRecordProtection : IDisposable
 
         int innerLength = payload.Length - 8 - tagLength;
         bool cid = record.HasConnectionId;
-        if (innerLength > DtlsRecordCodec.MaxPlaintextLength + (cid ? 1 : 0) || destination.Length < innerLength)
+        if (innerLength > DtlsRecordCodec.MaxPlaintextLength || destination.Length < innerLength)
         {
             return false;
         }
@@ -226,7 +227,7 @@ public sealed class DtlsRecordProtection : IDisposable
             i--;
         }
 
-        if (i < 0 || i > DtlsRecordCodec.MaxPlaintextLength || output[i] == (byte)ContentType.Tls12Cid)
+        if (i < 0 || output[i] == (byte)ContentType.Tls12Cid)
         {
             CryptographicOperations.ZeroMemory(output);
             return false;
