@@ -1,0 +1,8 @@
+namespace CoapEnroll.Dtls;
+
+/// <summary>Alert levels (RFC 5246 §7.2).</summary>
+public enum AlertLevel : byte
+{
+    Warning = 1,
+    Fatal = 2,
+}
