@@ -131,8 +131,9 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
                     RemoveLocked(existing);
                 }
 
+                // (Removing the old entry may have dropped the resource's set.)
                 _registrations[key] = registration;
-                if (observers is null)
+                if (!_byResource.TryGetValue(resource, out observers))
                 {
                     _byResource[resource] = observers = [];
                 }
