@@ -19,9 +19,11 @@ public sealed class CoapServer : IAsyncDisposable
     public CoapServer(CoapServerOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
         Options = options ?? new CoapServerOptions();
+
+        // Before anything is mapped: Map hands every resource the observe layer.
+        _observe = new CoapObserveLayer(_router, Options, _router.Find, timeProvider, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<CoapObserveLayer>());
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _time = timeProvider ?? TimeProvider.System;
-        _observe = new CoapObserveLayer(_router, Options, _router.Find, _time, _loggerFactory.CreateLogger<CoapObserveLayer>());
     }
 
     public CoapServerOptions Options { get; }

@@ -375,4 +375,33 @@ public class ObserveServerTests
         var notification = await peer.ReceiveAsync();
         Assert.Equal("1", notification.PayloadText);
     }
+    [Fact]
+    public async Task FetchRegistration_NotificationsRerunTheStoredRequestBody()
+    {
+        await using var server = new ObserveTestServer();
+        server.Server.MapFetch("/query", (ctx, _) => ValueTask.FromResult(
+            new CoapMessage { Code = CoapCode.Content }.WithPayload(ctx.Request.PayloadText + ":" + server.State))).Observable();
+        await using var peer = RawCoapPeer.Create(server.Address);
+
+        var fetch = (CoapMessage.CreateRequest(CoapCode.Fetch, "/query") with { Token = TokenA }).SetUInt(CoapOptionNumber.Observe, 0).WithPayload("q");
+        var response = await peer.RequestAsync(fetch);
+        Assert.Equal("q:0", response.PayloadText);
+        Assert.NotNull(response.Observe);
+
+        server.State = 7;
+        server.Server.NotifyObservers("/query");
+        Assert.Equal("q:7", (await peer.ReceiveAsync()).PayloadText);
+    }
+
+    [Fact]
+    public async Task LaterBlockWithObserve_IsServedWithoutRegistering()
+    {
+        // RFC 7959 §2.6: blocks after the first are fetched as plain GETs; they never (re-)register.
+        await using var server = new ObserveTestServer();
+        await using var peer = RawCoapPeer.Create(server.Address);
+        var response = await peer.RequestAsync(ObserveTestServer.Register(TokenA).WithBlock2(new BlockOption(1, false, 0)));
+        Assert.Equal(CoapCode.Content, response.Code);
+        Assert.Null(response.Observe);
+        Assert.Equal(0, server.Resource.ObserverCount);
+    }
 }
