@@ -78,6 +78,19 @@ public sealed class CoapResource
         return this;
     }
 
+    /// <summary>Clients currently observing the resource (RFC 7641 §4.1).</summary>
+    public int ObserverCount => ObserveLayer?.CountObservers(this) ?? 0;
+
+    internal CoapObserveLayer? ObserveLayer { get; set; }
+
+    /// <summary>
+    /// Tells every observer of the resource that its state changed: each gets a notification with the
+    /// current representation, produced by running the GET (or FETCH) handler again on its
+    /// registration request (RFC 7641 §4.2). Returns how many observers were notified; sending is
+    /// asynchronous, and an observer that is still busy gets only the newest state (§4.5.2).
+    /// </summary>
+    public int NotifyObservers() => ObserveLayer?.Notify(this) ?? 0;
+
     /// <summary>Marks the resource observable (RFC 7641 §6: the <c>obs</c> attribute).</summary>
     public CoapResource Observable()
     {

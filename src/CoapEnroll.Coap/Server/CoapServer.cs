@@ -13,11 +13,15 @@ public sealed class CoapServer : IAsyncDisposable
     private readonly List<CoapEndpoint> _endpoints = [];
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _time;
+    private readonly CoapObserveLayer _observe;
     private ICoapRequestHandler? _pipeline;
 
     public CoapServer(CoapServerOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
         Options = options ?? new CoapServerOptions();
+
+        // Before anything is mapped: Map hands every resource the observe layer.
+        _observe = new CoapObserveLayer(_router, Options, _router.Find, timeProvider, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<CoapObserveLayer>());
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _time = timeProvider ?? TimeProvider.System;
         MapGet(WellKnownCore.Path, (context, _) => WellKnownCore.HandleAsync(this, context))
@@ -36,6 +40,7 @@ public sealed class CoapServer : IAsyncDisposable
     {
         var resource = _router.GetOrAdd(pattern);
         resource.SetHandler(method, handler);
+        resource.ObserveLayer = _observe;
         return resource;
     }
 
@@ -63,10 +68,24 @@ public sealed class CoapServer : IAsyncDisposable
         return endpoint;
     }
 
-    private ICoapRequestHandler BuildPipeline() => _router;
+    /// <summary>
+    /// Tells the observers of <paramref name="path"/> (a request path such as <c>/status/42</c>, matched
+    /// against each registration's Uri-Path) that its state changed: each gets a notification with the
+    /// current representation (RFC 7641 §4.2). Returns how many observers were notified; sending is
+    /// asynchronous. <see cref="CoapResource.NotifyObservers"/> notifies all observers of a resource.
+    /// </summary>
+    public int NotifyObservers(string path) => _observe.Notify(path);
+
+    /// <summary>The observe layer (RFC 7641); the block-wise layer sets its <c>ShapeNotification</c>.</summary>
+    internal CoapObserveLayer ObserveLayer => _observe;
+
+    // Outermost first: observe (RFC 7641) → router. The observe layer's ShapeNotification hook is where
+    // an outer layer that must see every response (block-wise, RFC 7959 §2.6) plugs in.
+    private ICoapRequestHandler BuildPipeline() => _observe;
 
     public async ValueTask DisposeAsync()
     {
+        _observe.Stop();
         CoapEndpoint[] endpoints;
         lock (_endpoints)
         {

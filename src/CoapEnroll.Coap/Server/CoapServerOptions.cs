@@ -26,4 +26,7 @@ public sealed class CoapServerOptions
 
     /// <summary>Observers one resource may have; past it new registrations are served without Observe.</summary>
     public int MaxObserversPerResource { get; set; } = 1024;
+
+    /// <summary>How observe notifications are transmitted (RFC 7641 §4.5).</summary>
+    public CoapObserveOptions Observe { get; set; } = new();
 }
