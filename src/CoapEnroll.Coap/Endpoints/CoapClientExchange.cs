@@ -39,10 +39,9 @@ public sealed class CoapClientExchange : IAsyncDisposable
     /// </summary>
     public async Task SendAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.Exchange(ref _slotHeld, 1) == 0)
+        if (Volatile.Read(ref _slotHeld) == 0)
         {
-            _slot = _endpoint.GetPeerSlots(RemoteEndPoint);
-            await _slot.WaitAsync(cancellationToken);
+            await AcquireSlotAsync(cancellationToken);
         }
 
         _messageId = _endpoint.NextMessageId();
@@ -63,6 +62,32 @@ public sealed class CoapClientExchange : IAsyncDisposable
         {
             ReleaseSlot();
             throw;
+        }
+    }
+
+    // §4.7 NSTART: the slot counts as held only once it is acquired. A wait that is cancelled (or
+    // cut short by the endpoint closing) holds nothing, so nothing may be released for it later.
+    private async Task AcquireSlotAsync(CancellationToken cancellationToken)
+    {
+        var slot = _endpoint.GetPeerSlots(RemoteEndPoint);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _endpoint.StoppingToken);
+        try
+        {
+            await slot.WaitAsync(linked.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new CoapProtocolException(CoapError.EndpointClosed, "The endpoint was closed.");
+        }
+
+        _slot = slot;
+        if (Interlocked.CompareExchange(ref _slotHeld, 1, 0) != 0)
+        {
+            // Failed or disposed while waiting: hand the slot straight back.
+            slot.Release();
+            throw Volatile.Read(ref _closed) != 0
+                ? new ObjectDisposedException(nameof(CoapClientExchange))
+                : new CoapProtocolException(CoapError.EndpointClosed, "The endpoint was closed.");
         }
     }
 

@@ -22,6 +22,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationToken _stoppingToken;
     private readonly ConcurrentDictionary<PeerMessageKey, TaskCompletionSource<CoapMessage>> _pendingConfirmables = new();
     private readonly ConcurrentDictionary<PeerTokenKey, CoapClientExchange> _exchanges = new();
     private readonly ConcurrentDictionary<EndPoint, SemaphoreSlim> _peerSlots = new();
@@ -41,6 +42,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _deduplication = new DeduplicationCache(_options.MaxDeduplicationEntries);
         _nextMessageId = RandomNumberGenerator.GetInt32(ushort.MaxValue + 1);
+        _stoppingToken = _stopping.Token;
     }
 
     /// <summary>Raised when a peer answers one of our messages with Reset (used by observe to cancel, RFC 7641 §3.6).</summary>
@@ -55,6 +57,9 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
 
     internal TimeProvider TimeProvider => _time;
 
+    /// <summary>Cancelled when the endpoint is disposed; usable after that too.</summary>
+    internal CancellationToken StoppingToken => _stoppingToken;
+
     internal int DeduplicationEntries => _deduplication.Count;
 
     /// <summary>Starts the receive loop. Requests go to <paramref name="handler"/>; without one they get 4.04.</summary>
@@ -66,8 +71,8 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         }
 
         _handler = handler;
-        _receiveLoop = Task.Run(() => ReceiveLoopAsync(_stopping.Token));
-        _sweepLoop = Task.Run(() => SweepLoopAsync(_stopping.Token));
+        _receiveLoop = Task.Run(() => ReceiveLoopAsync(_stoppingToken));
+        _sweepLoop = Task.Run(() => SweepLoopAsync(_stoppingToken));
     }
 
     /// <summary>A fresh message ID (RFC 7252 §4.4: sequential from a random start).</summary>
@@ -310,7 +315,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
 
     private async Task HandleRequestAsync(CoapMessage request, EndPoint remote, DeduplicationCache.Entry entry)
     {
-        var cancellationToken = _stopping.Token;
+        var cancellationToken = _stoppingToken;
         CoapMetrics.RequestsHandled.Add(1);
         try
         {
@@ -486,7 +491,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
 
     private void SendRawInBackground(byte[] datagram, EndPoint remote)
     {
-        var send = SendRawAsync(datagram, remote, _stopping.Token);
+        var send = SendRawAsync(datagram, remote, _stoppingToken);
         if (!send.IsCompletedSuccessfully)
         {
             _ = ObserveAsync(send.AsTask(), remote);
