@@ -95,14 +95,23 @@ public sealed class CoapClientExchange : IAsyncDisposable
     /// <exception cref="CoapProtocolException">No response within the response timeout, or the endpoint closed.</exception>
     public async ValueTask<CoapMessage> ReadResponseAsync(CancellationToken cancellationToken)
     {
+        if (_responses.Reader.TryRead(out var ready))
+        {
+            return ready;
+        }
+
+        // The timeout cancels the read itself: a read merely abandoned (Task.WaitAsync) would stay
+        // registered with the channel and swallow the next response, such as a later notification.
+        var timeout = _endpoint.Options.ResponseTimeout;
+        using var timeoutSource = new CancellationTokenSource(timeout, _endpoint.TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
         try
         {
-            return await _responses.Reader.ReadAsync(cancellationToken).AsTask()
-                .WaitAsync(_endpoint.Options.ResponseTimeout, _endpoint.TimeProvider, cancellationToken);
+            return await _responses.Reader.ReadAsync(linked.Token);
         }
-        catch (TimeoutException)
+        catch (OperationCanceledException) when (timeoutSource.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new CoapProtocolException(CoapError.Timeout, $"No response from {RemoteEndPoint} within {_endpoint.Options.ResponseTimeout.TotalSeconds:0} s.");
+            throw new CoapProtocolException(CoapError.Timeout, $"No response from {RemoteEndPoint} within {timeout.TotalSeconds:0.###} s.");
         }
         catch (ChannelClosedException ex) when (ex.InnerException is CoapProtocolException inner)
         {
