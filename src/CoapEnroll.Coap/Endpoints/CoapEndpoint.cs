@@ -111,12 +111,12 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
 
         foreach (var pending in _pendingConfirmables.Values)
         {
-            pending.TrySetException(new CoapProtocolException(CoapError.EndpointClosed, "The endpoint was closed."));
+            pending.TrySetException(EndpointClosed());
         }
 
         foreach (var exchange in _exchanges.Values)
         {
-            exchange.Fail(new CoapProtocolException(CoapError.EndpointClosed, "The endpoint was closed."));
+            exchange.Fail(EndpointClosed());
         }
 
         _stopping.Dispose();
@@ -431,6 +431,12 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
             throw new InvalidOperationException($"Message ID {message.MessageId} is already outstanding to {remote}.");
         }
 
+        if (IsDisposedAfterRegistering())
+        {
+            // DisposeAsync may have failed the pending messages before this one was added.
+            pending.TrySetException(EndpointClosed());
+        }
+
         try
         {
             byte[] encoded = CoapMessageEncoder.Encode(message);
@@ -444,7 +450,15 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
                     LogRetransmit(remote, message.MessageId, attempt);
                 }
 
-                await SendRawAsync(encoded, remote, cancellationToken);
+                try
+                {
+                    await SendRawAsync(encoded, remote, cancellationToken);
+                }
+                catch (ObjectDisposedException) when (Volatile.Read(ref _disposed) != 0)
+                {
+                    throw EndpointClosed();
+                }
+
                 try
                 {
                     CoapMessage reply = await pending.Task.WaitAsync(timeout, _time, cancellationToken);
@@ -513,6 +527,12 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         }
     }
 
+    private static CoapProtocolException EndpointClosed() => new(CoapError.EndpointClosed, "The endpoint was closed.");
+
+    // Registering and then reading the flag, against DisposeAsync setting the flag and then
+    // enumerating: with a full fence on both sides, one of the two always sees the other.
+    private bool IsDisposedAfterRegistering() => Interlocked.CompareExchange(ref _disposed, 0, 0) != 0;
+
     private long Deadline(TimeSpan lifetime) => _time.GetTimestamp() + (long)(lifetime.TotalSeconds * _time.TimestampFrequency);
 
     // ---- client side -------------------------------------------------------------------------
@@ -536,6 +556,11 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
             var exchange = new CoapClientExchange(this, withToken, remote, key);
             if (_exchanges.TryAdd(key, exchange))
             {
+                if (IsDisposedAfterRegistering())
+                {
+                    exchange.Fail(EndpointClosed());
+                }
+
                 return exchange;
             }
 
