@@ -261,7 +261,9 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         if (!_deduplication.TryAdd(new PeerMessageKey(remote, message.MessageId), Deadline(lifetime), out var entry))
         {
             CoapMetrics.Duplicates.Add(1);
-            if (entry?.Reply is { } reply)
+
+            // An accepted NON response has an empty reply: nothing to send again (an empty datagram is not a message).
+            if (entry?.Reply is { Length: > 0 } reply)
             {
                 SendRawInBackground(reply, remote);
             }
@@ -301,8 +303,9 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
             CoapMetrics.Duplicates.Add(1);
             LogDuplicate(remote, request.MessageId);
 
-            // §4.5: the duplicate gets the same reply again; while the handler runs there is none yet.
-            if (entry.Reply is { Length: > 0 } reply)
+            // §4.5: a duplicate CON gets the same reply again (none yet while the handler runs); a
+            // duplicate NON is silently ignored.
+            if (confirmable && entry.Reply is { Length: > 0 } reply)
             {
                 SendRawInBackground(reply, remote);
             }
