@@ -205,6 +205,10 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
 
         switch (message!.Type)
         {
+            case CoapMessageType.Acknowledgement when message.IsRequest:
+            case CoapMessageType.Reset when !message.IsEmpty:
+                // §4.2: an ACK carries a response or nothing, an RST nothing; anything else is silently ignored.
+                break;
             case CoapMessageType.Acknowledgement:
             case CoapMessageType.Reset:
                 OnAckOrReset(message, remote);
@@ -250,7 +254,23 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         }
         else if (message.IsResponse)
         {
+            // §5.4.1: a piggybacked response with an unrecognised critical option is rejected. The
+            // request did arrive (no retransmission), but the exchange gets no usable response.
+            if (message.TryFindRejectableOption(out var bad))
+            {
+                FailExchange(message, remote, bad);
+                return;
+            }
+
             DeliverResponse(message, remote);
+        }
+    }
+
+    private void FailExchange(CoapMessage response, EndPoint remote, CoapOption bad)
+    {
+        if (_exchanges.TryGetValue(PeerTokenKey.Create(remote, response.Token.Span), out var exchange))
+        {
+            exchange.Fail(new CoapProtocolException(CoapError.BadOption, $"{remote} sent a response with the unrecognized or malformed critical option {bad.Number}."));
         }
     }
 
@@ -268,6 +288,16 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
                 SendRawInBackground(reply, remote);
             }
 
+            return;
+        }
+
+        if (message.TryFindRejectableOption(out var bad))
+        {
+            // §5.4.1: a CON or NON response with an unrecognised critical option is rejected (§4.2, §4.3).
+            FailExchange(message, remote, bad);
+            byte[] reset = CoapMessageEncoder.Encode(CoapMessage.CreateEmpty(CoapMessageType.Reset, message.MessageId));
+            entry!.Reply = confirmable ? reset : [];
+            SendRawInBackground(reset, remote);
             return;
         }
 
@@ -310,6 +340,13 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
                 SendRawInBackground(reply, remote);
             }
 
+            return;
+        }
+
+        if (!confirmable && request.TryFindRejectableOption(out _))
+        {
+            // §5.4.1: a NON with an unrecognised critical option is rejected (§4.3), not answered with 4.02.
+            SendInBackground(CoapMessage.CreateEmpty(CoapMessageType.Reset, request.MessageId), remote);
             return;
         }
 
