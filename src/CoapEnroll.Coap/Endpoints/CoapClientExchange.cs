@@ -39,10 +39,9 @@ public sealed class CoapClientExchange : IAsyncDisposable
     /// </summary>
     public async Task SendAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.Exchange(ref _slotHeld, 1) == 0)
+        if (Volatile.Read(ref _slotHeld) == 0)
         {
-            _slot = _endpoint.GetPeerSlots(RemoteEndPoint);
-            await _slot.WaitAsync(cancellationToken);
+            await AcquireSlotAsync(cancellationToken);
         }
 
         _messageId = _endpoint.NextMessageId();
@@ -66,18 +65,53 @@ public sealed class CoapClientExchange : IAsyncDisposable
         }
     }
 
+    // §4.7 NSTART: the slot counts as held only once it is acquired. A wait that is cancelled (or
+    // cut short by the endpoint closing) holds nothing, so nothing may be released for it later.
+    private async Task AcquireSlotAsync(CancellationToken cancellationToken)
+    {
+        var slot = _endpoint.GetPeerSlots(RemoteEndPoint);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _endpoint.StoppingToken);
+        try
+        {
+            await slot.WaitAsync(linked.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new CoapProtocolException(CoapError.EndpointClosed, "The endpoint was closed.");
+        }
+
+        _slot = slot;
+        if (Interlocked.CompareExchange(ref _slotHeld, 1, 0) != 0)
+        {
+            // Failed or disposed while waiting: hand the slot straight back.
+            slot.Release();
+            throw Volatile.Read(ref _closed) != 0
+                ? new ObjectDisposedException(nameof(CoapClientExchange))
+                : new CoapProtocolException(CoapError.EndpointClosed, "The endpoint was closed.");
+        }
+    }
+
     /// <summary>The next response, waiting at most the endpoint's response timeout.</summary>
     /// <exception cref="CoapProtocolException">No response within the response timeout, or the endpoint closed.</exception>
     public async ValueTask<CoapMessage> ReadResponseAsync(CancellationToken cancellationToken)
     {
+        if (_responses.Reader.TryRead(out var ready))
+        {
+            return ready;
+        }
+
+        // The timeout cancels the read itself: a read merely abandoned (Task.WaitAsync) would stay
+        // registered with the channel and swallow the next response, such as a later notification.
+        var timeout = _endpoint.Options.ResponseTimeout;
+        using var timeoutSource = new CancellationTokenSource(timeout, _endpoint.TimeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeoutSource.Token);
         try
         {
-            return await _responses.Reader.ReadAsync(cancellationToken).AsTask()
-                .WaitAsync(_endpoint.Options.ResponseTimeout, _endpoint.TimeProvider, cancellationToken);
+            return await _responses.Reader.ReadAsync(linked.Token);
         }
-        catch (TimeoutException)
+        catch (OperationCanceledException) when (timeoutSource.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new CoapProtocolException(CoapError.Timeout, $"No response from {RemoteEndPoint} within {_endpoint.Options.ResponseTimeout.TotalSeconds:0} s.");
+            throw new CoapProtocolException(CoapError.Timeout, $"No response from {RemoteEndPoint} within {timeout.TotalSeconds:0.###} s.");
         }
         catch (ChannelClosedException ex) when (ex.InnerException is CoapProtocolException inner)
         {

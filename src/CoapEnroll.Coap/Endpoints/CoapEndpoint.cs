@@ -22,6 +22,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationToken _stoppingToken;
     private readonly ConcurrentDictionary<PeerMessageKey, TaskCompletionSource<CoapMessage>> _pendingConfirmables = new();
     private readonly ConcurrentDictionary<PeerTokenKey, CoapClientExchange> _exchanges = new();
     private readonly ConcurrentDictionary<EndPoint, SemaphoreSlim> _peerSlots = new();
@@ -41,6 +42,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _deduplication = new DeduplicationCache(_options.MaxDeduplicationEntries);
         _nextMessageId = RandomNumberGenerator.GetInt32(ushort.MaxValue + 1);
+        _stoppingToken = _stopping.Token;
     }
 
     /// <summary>Raised when a peer answers one of our messages with Reset (used by observe to cancel, RFC 7641 §3.6).</summary>
@@ -55,6 +57,9 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
 
     internal TimeProvider TimeProvider => _time;
 
+    /// <summary>Cancelled when the endpoint is disposed; usable after that too.</summary>
+    internal CancellationToken StoppingToken => _stoppingToken;
+
     internal int DeduplicationEntries => _deduplication.Count;
 
     /// <summary>Starts the receive loop. Requests go to <paramref name="handler"/>; without one they get 4.04.</summary>
@@ -66,8 +71,8 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         }
 
         _handler = handler;
-        _receiveLoop = Task.Run(() => ReceiveLoopAsync(_stopping.Token));
-        _sweepLoop = Task.Run(() => SweepLoopAsync(_stopping.Token));
+        _receiveLoop = Task.Run(() => ReceiveLoopAsync(_stoppingToken));
+        _sweepLoop = Task.Run(() => SweepLoopAsync(_stoppingToken));
     }
 
     /// <summary>A fresh message ID (RFC 7252 §4.4: sequential from a random start).</summary>
@@ -106,12 +111,12 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
 
         foreach (var pending in _pendingConfirmables.Values)
         {
-            pending.TrySetException(new CoapProtocolException(CoapError.EndpointClosed, "The endpoint was closed."));
+            pending.TrySetException(EndpointClosed());
         }
 
         foreach (var exchange in _exchanges.Values)
         {
-            exchange.Fail(new CoapProtocolException(CoapError.EndpointClosed, "The endpoint was closed."));
+            exchange.Fail(EndpointClosed());
         }
 
         _stopping.Dispose();
@@ -200,6 +205,10 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
 
         switch (message!.Type)
         {
+            case CoapMessageType.Acknowledgement when message.IsRequest:
+            case CoapMessageType.Reset when !message.IsEmpty:
+                // §4.2: an ACK carries a response or nothing, an RST nothing; anything else is silently ignored.
+                break;
             case CoapMessageType.Acknowledgement:
             case CoapMessageType.Reset:
                 OnAckOrReset(message, remote);
@@ -245,7 +254,23 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         }
         else if (message.IsResponse)
         {
+            // §5.4.1: a piggybacked response with an unrecognised critical option is rejected. The
+            // request did arrive (no retransmission), but the exchange gets no usable response.
+            if (message.TryFindRejectableOption(out var bad))
+            {
+                FailExchange(message, remote, bad);
+                return;
+            }
+
             DeliverResponse(message, remote);
+        }
+    }
+
+    private void FailExchange(CoapMessage response, EndPoint remote, CoapOption bad)
+    {
+        if (_exchanges.TryGetValue(PeerTokenKey.Create(remote, response.Token.Span), out var exchange))
+        {
+            exchange.Fail(new CoapProtocolException(CoapError.BadOption, $"{remote} sent a response with the unrecognized or malformed critical option {bad.Number}."));
         }
     }
 
@@ -256,11 +281,23 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         if (!_deduplication.TryAdd(new PeerMessageKey(remote, message.MessageId), Deadline(lifetime), out var entry))
         {
             CoapMetrics.Duplicates.Add(1);
-            if (entry?.Reply is { } reply)
+
+            // An accepted NON response has an empty reply: nothing to send again (an empty datagram is not a message).
+            if (entry?.Reply is { Length: > 0 } reply)
             {
                 SendRawInBackground(reply, remote);
             }
 
+            return;
+        }
+
+        if (message.TryFindRejectableOption(out var bad))
+        {
+            // §5.4.1: a CON or NON response with an unrecognised critical option is rejected (§4.2, §4.3).
+            FailExchange(message, remote, bad);
+            byte[] reset = CoapMessageEncoder.Encode(CoapMessage.CreateEmpty(CoapMessageType.Reset, message.MessageId));
+            entry!.Reply = confirmable ? reset : [];
+            SendRawInBackground(reset, remote);
             return;
         }
 
@@ -296,12 +333,20 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
             CoapMetrics.Duplicates.Add(1);
             LogDuplicate(remote, request.MessageId);
 
-            // §4.5: the duplicate gets the same reply again; while the handler runs there is none yet.
-            if (entry.Reply is { Length: > 0 } reply)
+            // §4.5: a duplicate CON gets the same reply again (none yet while the handler runs); a
+            // duplicate NON is silently ignored.
+            if (confirmable && entry.Reply is { Length: > 0 } reply)
             {
                 SendRawInBackground(reply, remote);
             }
 
+            return;
+        }
+
+        if (!confirmable && request.TryFindRejectableOption(out _))
+        {
+            // §5.4.1: a NON with an unrecognised critical option is rejected (§4.3), not answered with 4.02.
+            SendInBackground(CoapMessage.CreateEmpty(CoapMessageType.Reset, request.MessageId), remote);
             return;
         }
 
@@ -310,7 +355,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
 
     private async Task HandleRequestAsync(CoapMessage request, EndPoint remote, DeduplicationCache.Entry entry)
     {
-        var cancellationToken = _stopping.Token;
+        var cancellationToken = _stoppingToken;
         CoapMetrics.RequestsHandled.Add(1);
         try
         {
@@ -426,6 +471,12 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
             throw new InvalidOperationException($"Message ID {message.MessageId} is already outstanding to {remote}.");
         }
 
+        if (IsDisposedAfterRegistering())
+        {
+            // DisposeAsync may have failed the pending messages before this one was added.
+            pending.TrySetException(EndpointClosed());
+        }
+
         try
         {
             byte[] encoded = CoapMessageEncoder.Encode(message);
@@ -439,7 +490,15 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
                     LogRetransmit(remote, message.MessageId, attempt);
                 }
 
-                await SendRawAsync(encoded, remote, cancellationToken);
+                try
+                {
+                    await SendRawAsync(encoded, remote, cancellationToken);
+                }
+                catch (ObjectDisposedException) when (Volatile.Read(ref _disposed) != 0)
+                {
+                    throw EndpointClosed();
+                }
+
                 try
                 {
                     CoapMessage reply = await pending.Task.WaitAsync(timeout, _time, cancellationToken);
@@ -486,7 +545,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
 
     private void SendRawInBackground(byte[] datagram, EndPoint remote)
     {
-        var send = SendRawAsync(datagram, remote, _stopping.Token);
+        var send = SendRawAsync(datagram, remote, _stoppingToken);
         if (!send.IsCompletedSuccessfully)
         {
             _ = ObserveAsync(send.AsTask(), remote);
@@ -507,6 +566,12 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         {
         }
     }
+
+    private static CoapProtocolException EndpointClosed() => new(CoapError.EndpointClosed, "The endpoint was closed.");
+
+    // Registering and then reading the flag, against DisposeAsync setting the flag and then
+    // enumerating: with a full fence on both sides, one of the two always sees the other.
+    private bool IsDisposedAfterRegistering() => Interlocked.CompareExchange(ref _disposed, 0, 0) != 0;
 
     private long Deadline(TimeSpan lifetime) => _time.GetTimestamp() + (long)(lifetime.TotalSeconds * _time.TimestampFrequency);
 
@@ -531,6 +596,11 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
             var exchange = new CoapClientExchange(this, withToken, remote, key);
             if (_exchanges.TryAdd(key, exchange))
             {
+                if (IsDisposedAfterRegistering())
+                {
+                    exchange.Fail(EndpointClosed());
+                }
+
                 return exchange;
             }
 

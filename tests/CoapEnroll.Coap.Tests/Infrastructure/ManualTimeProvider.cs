@@ -1,0 +1,146 @@
+namespace CoapEnroll.Coap.Tests.Infrastructure;
+
+/// <summary>
+/// A <see cref="TimeProvider"/> whose clock moves only when the test says so. Timers fire, on the
+/// caller's thread, when <see cref="Advance"/> passes their due time.
+/// </summary>
+public sealed class ManualTimeProvider : TimeProvider
+{
+    private static readonly DateTimeOffset s_epoch = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private readonly Lock _lock = new();
+    private readonly List<ManualTimer> _timers = [];
+    private long _now;
+
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+    /// <summary>How far the clock has been advanced.</summary>
+    public TimeSpan Elapsed => TimeSpan.FromTicks(Volatile.Read(ref _now));
+
+    /// <summary>Timers created so far.</summary>
+    public int TimersCreated { get; private set; }
+
+    /// <summary>Armed one-shot timers (those with an infinite period), such as the timeouts of Task.WaitAsync.</summary>
+    public int ArmedOneShotTimers
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _timers.Count(t => t.Period == Timeout.InfiniteTimeSpan);
+            }
+        }
+    }
+
+    public override long GetTimestamp() => Volatile.Read(ref _now);
+
+    public override DateTimeOffset GetUtcNow() => s_epoch + Elapsed;
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        var timer = new ManualTimer(this, callback, state);
+        lock (_lock)
+        {
+            TimersCreated++;
+        }
+
+        timer.Change(dueTime, period);
+        return timer;
+    }
+
+    /// <summary>Moves the clock forward, firing every timer that falls due on the way, in order.</summary>
+    public void Advance(TimeSpan by)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(by, TimeSpan.Zero);
+        long target = Volatile.Read(ref _now) + by.Ticks;
+        while (true)
+        {
+            ManualTimer? due;
+            lock (_lock)
+            {
+                due = _timers.Where(t => t.DueAt <= target).MinBy(t => t.DueAt);
+                if (due is null)
+                {
+                    Volatile.Write(ref _now, target);
+                    return;
+                }
+
+                Volatile.Write(ref _now, Math.Max(_now, due.DueAt));
+                if (due.Period == Timeout.InfiniteTimeSpan || due.Period <= TimeSpan.Zero)
+                {
+                    _timers.Remove(due);
+                }
+                else
+                {
+                    due.DueAt += due.Period.Ticks;
+                }
+            }
+
+            due.Fire();
+        }
+    }
+
+    /// <summary>Advances exactly to the earliest armed timer and fires it; false when none is armed.</summary>
+    public bool AdvanceToNextTimer()
+    {
+        long? next;
+        lock (_lock)
+        {
+            next = _timers.Count == 0 ? null : _timers.Min(t => t.DueAt);
+        }
+
+        if (next is null)
+        {
+            return false;
+        }
+
+        Advance(TimeSpan.FromTicks(Math.Max(0, next.Value - Volatile.Read(ref _now))));
+        return true;
+    }
+
+    private void Arm(ManualTimer timer, TimeSpan dueTime, TimeSpan period)
+    {
+        lock (_lock)
+        {
+            _timers.Remove(timer);
+            if (dueTime == Timeout.InfiniteTimeSpan)
+            {
+                return;
+            }
+
+            timer.DueAt = _now + dueTime.Ticks;
+            timer.Period = period;
+            _timers.Add(timer);
+        }
+    }
+
+    private void Disarm(ManualTimer timer)
+    {
+        lock (_lock)
+        {
+            _timers.Remove(timer);
+        }
+    }
+
+    private sealed class ManualTimer(ManualTimeProvider owner, TimerCallback callback, object? state) : ITimer
+    {
+        public long DueAt { get; set; }
+
+        public TimeSpan Period { get; set; } = Timeout.InfiniteTimeSpan;
+
+        public bool Change(TimeSpan dueTime, TimeSpan period)
+        {
+            owner.Arm(this, dueTime, period);
+            return true;
+        }
+
+        public void Fire() => callback(state);
+
+        public void Dispose() => owner.Disarm(this);
+
+        public ValueTask DisposeAsync()
+        {
+            Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
+}
