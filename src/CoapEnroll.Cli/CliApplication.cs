@@ -1,0 +1,70 @@
+using System.CommandLine;
+using CoapEnroll.Cli.Client;
+using CoapEnroll.Cli.Serve;
+
+namespace CoapEnroll.Cli;
+
+/// <summary>
+/// The <c>coapenroll</c> command line. Parse errors and <see cref="CliException"/>s become one line on
+/// stderr and an exit code from <see cref="ExitCodes"/>.
+/// </summary>
+internal static class CliApplication
+{
+    public static RootCommand CreateRootCommand()
+    {
+        var root = new RootCommand("CoapEnroll: CoAP/DTLS certificate enrollment for constrained devices.")
+        {
+            ServeCommand.Create(),
+            CoapRequestCommand.Create(),
+        };
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        var parseResult = CreateRootCommand().Parse(args);
+        if (parseResult.Errors.Count > 0)
+        {
+            string commandPath = string.Join(' ', Ancestry(parseResult.CommandResult.Command));
+            string messages = string.Join("; ", parseResult.Errors.Select(e => e.Message.TrimEnd('.')).Distinct());
+            await error.WriteLineAsync($"coapenroll: error: {messages} (see '{commandPath} --help')");
+            return ExitCodes.Usage;
+        }
+
+        var configuration = new InvocationConfiguration
+        {
+            Output = output,
+            Error = error,
+            EnableDefaultExceptionHandler = false,
+
+            // Program handles Ctrl-C itself and cancels cancellationToken; serve's host handles it too.
+            ProcessTerminationTimeout = null,
+        };
+
+        try
+        {
+            return await parseResult.InvokeAsync(configuration, cancellationToken);
+        }
+        catch (CliException ex)
+        {
+            await error.WriteLineAsync($"coapenroll: error: {ex.Message}");
+            return ex.ExitCode;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await error.WriteLineAsync("coapenroll: interrupted");
+            return ExitCodes.Interrupted;
+        }
+    }
+
+    private static IEnumerable<string> Ancestry(Command command)
+    {
+        var names = new Stack<string>();
+        for (Symbol? s = command; s is not null; s = s.Parents.OfType<Command>().FirstOrDefault())
+        {
+            names.Push(s is RootCommand ? "coapenroll" : s.Name);
+        }
+
+        return names;
+    }
+}

@@ -1,0 +1,162 @@
+using System.Globalization;
+using System.Text;
+using CoapEnroll.Coap;
+
+namespace CoapEnroll.Cli.Serve;
+
+/// <summary>
+/// Resources for operators and interop tests, mapped by <c>serve</c> unless
+/// <c>Coap:DiagnosticResources=false</c>:
+/// <list type="bullet">
+/// <item><c>/test</c>: an in-memory resource. GET returns what was last PUT (with its Content-Format),
+/// PUT stores a body, POST echoes the body back (and remembers it as <see cref="LastPost"/>),
+/// DELETE removes it.</item>
+/// <item><c>/large</c>: GET returns <see cref="LargeBody"/>, 4096 bytes of numbered text lines, for
+/// block-wise transfers.</item>
+/// <item><c>/obs</c>: GET returns the current UTC time to the second, so its value changes every second.</item>
+/// </list>
+/// </summary>
+internal sealed class DiagnosticResources
+{
+    /// <summary>The size of <see cref="LargeBody"/>.</summary>
+    public const int LargeBodySize = 4096;
+
+    private const string InitialTestText = "CoapEnroll diagnostic resource: PUT stores a body here, GET returns it, POST echoes it, DELETE removes it.\n";
+
+    private readonly Lock _lock = new();
+    private readonly TimeProvider _time;
+    private StoredBody? _test = new(Encoding.UTF8.GetBytes(InitialTestText), CoapContentFormat.TextPlain);
+    private StoredBody? _lastPost;
+
+    public DiagnosticResources(TimeProvider? timeProvider = null) => _time = timeProvider ?? TimeProvider.System;
+
+    /// <summary>
+    /// 64 lines of 64 bytes: a 4-digit line number, a space, 58 characters of a pattern that shifts
+    /// by one per line, and a newline. Every block of every block size is distinct, so misplaced
+    /// blocks show.
+    /// </summary>
+    public static ReadOnlyMemory<byte> LargeBody { get; } = CreateLargeBody();
+
+    /// <summary>What <c>/test</c> holds now; null after DELETE.</summary>
+    public StoredBody? TestBody
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _test;
+            }
+        }
+    }
+
+    /// <summary>The body of the last POST to <c>/test</c>, as the handler received it (reassembled, once block-wise lands).</summary>
+    public StoredBody? LastPost
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _lastPost;
+            }
+        }
+    }
+
+    public void Map(CoapServer server)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        server.MapGet("/test", (_, _) => ValueTask.FromResult(GetTest()))
+            .WithTitle("Diagnostic test resource: GET, PUT, POST (echo), DELETE")
+            .WithContentFormat(CoapContentFormat.TextPlain);
+        server.MapPut("/test", (ctx, _) => ValueTask.FromResult(PutTest(ctx.Request)));
+        server.MapPost("/test", (ctx, _) => ValueTask.FromResult(PostTest(ctx.Request)));
+        server.MapDelete("/test", (_, _) => ValueTask.FromResult(DeleteTest()));
+
+        server.MapGet("/large", (_, _) => ValueTask.FromResult(
+                new CoapMessage { Code = CoapCode.Content }.WithContentFormat(CoapContentFormat.TextPlain).WithPayload(LargeBody)))
+            .WithTitle("Diagnostic resource: 4096 bytes for block-wise transfers")
+            .WithContentFormat(CoapContentFormat.TextPlain)
+            .WithMaximumSize(LargeBodySize);
+
+        // Changes every second. When the library's observe support lands, mark it .Observable() and
+        // notify observers from a one-second timer; until then it answers plain GETs only.
+        server.MapGet("/obs", (_, _) => ValueTask.FromResult(GetClock()))
+            .WithTitle("Diagnostic resource: the current UTC time, changing every second")
+            .WithContentFormat(CoapContentFormat.TextPlain);
+    }
+
+    private CoapMessage GetTest()
+    {
+        var body = TestBody;
+        if (body is null)
+        {
+            return new CoapMessage { Code = CoapCode.NotFound };
+        }
+
+        var response = new CoapMessage { Code = CoapCode.Content, Payload = body.Payload };
+        return body.ContentFormat is { } ct ? response.WithContentFormat(ct) : response;
+    }
+
+    private CoapMessage PutTest(CoapMessage request)
+    {
+        bool created;
+        lock (_lock)
+        {
+            created = _test is null;
+            _test = new StoredBody(request.Payload.ToArray(), request.ContentFormat);
+        }
+
+        return new CoapMessage { Code = created ? CoapCode.Created : CoapCode.Changed };
+    }
+
+    private CoapMessage PostTest(CoapMessage request)
+    {
+        var body = new StoredBody(request.Payload.ToArray(), request.ContentFormat);
+        lock (_lock)
+        {
+            _lastPost = body;
+        }
+
+        var response = new CoapMessage { Code = CoapCode.Changed, Payload = body.Payload };
+        return body.ContentFormat is { } ct ? response.WithContentFormat(ct) : response;
+    }
+
+    private CoapMessage DeleteTest()
+    {
+        lock (_lock)
+        {
+            _test = null;
+        }
+
+        return new CoapMessage { Code = CoapCode.Deleted };
+    }
+
+    private CoapMessage GetClock()
+    {
+        string now = _time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        return new CoapMessage { Code = CoapCode.Content }
+            .WithContentFormat(CoapContentFormat.TextPlain)
+            .SetUInt(CoapOptionNumber.MaxAge, 1)
+            .WithPayload(now);
+    }
+
+    private static byte[] CreateLargeBody()
+    {
+        const string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        var text = new StringBuilder(LargeBodySize);
+        for (int line = 0; line < LargeBodySize / 64; line++)
+        {
+            text.Append(line.ToString("D4", CultureInfo.InvariantCulture)).Append(' ');
+            for (int i = 0; i < 58; i++)
+            {
+                text.Append(alphabet[(line + i) % alphabet.Length]);
+            }
+
+            text.Append('\n');
+        }
+
+        return Encoding.ASCII.GetBytes(text.ToString());
+    }
+
+    /// <summary>A stored request body and the Content-Format it came with.</summary>
+    public sealed record StoredBody(ReadOnlyMemory<byte> Payload, int? ContentFormat);
+}

@@ -1,0 +1,88 @@
+using System.CommandLine;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace CoapEnroll.Cli.Serve;
+
+/// <summary><c>coapenroll serve</c>: runs the CoAP server until Ctrl-C (or SIGTERM).</summary>
+internal static partial class ServeCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string?>("--data") { Description = "Data directory, created if missing (default: ./data; config key DataDirectory)", HelpName = "DIR" };
+        var bind = new Option<string?>("--bind") { Description = "Address to listen on (default: :: for IPv6 and IPv4, falling back to 0.0.0.0; config key Coap:Bind)", HelpName = "ADDRESS" };
+        var port = new Option<int?>("--coap-port") { Description = "UDP port for coap:// (default: 5683; 0 picks a free port; config key Coap:Port)", HelpName = "PORT" };
+        var command = new Command("serve", "Run the CoAP server until Ctrl-C. Other configuration keys can be given as --Key=value, e.g. --Coap:DiagnosticResources=false.")
+        {
+            data, bind, port,
+        };
+
+        // Unmatched tokens are configuration keys for Microsoft.Extensions.Configuration's command line provider.
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            var overrides = new Dictionary<string, string?>();
+            if (parseResult.GetValue(data) is { } dir)
+            {
+                overrides[ServeConfigurationKeys.DataDirectory] = dir;
+            }
+
+            if (parseResult.GetValue(bind) is { } address)
+            {
+                overrides[$"{CoapListenOptions.SectionName}:{nameof(CoapListenOptions.Bind)}"] = address;
+            }
+
+            if (parseResult.GetValue(port) is { } p)
+            {
+                overrides[$"{CoapListenOptions.SectionName}:{nameof(CoapListenOptions.Port)}"] = p.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            foreach (string token in parseResult.UnmatchedTokens)
+            {
+                if (!ConfigurationArgument().IsMatch(token))
+                {
+                    throw new CliException(ExitCodes.Usage, $"Unrecognized argument '{token}' for serve (configuration keys are written --Key=value).");
+                }
+            }
+
+            return await RunAsync(ServeHost.CreateBuilder(overrides, parseResult.UnmatchedTokens), cancellationToken);
+        });
+        return command;
+    }
+
+    /// <summary>Builds, validates, starts and runs the host until <paramref name="cancellationToken"/> or a shutdown signal.</summary>
+    public static async Task<int> RunAsync(HostApplicationBuilder builder, CancellationToken cancellationToken)
+    {
+        using var host = builder.Build();
+        if (host.Services.GetRequiredService<IOptions<CoapListenOptions>>().Value.Validate() is { } problem)
+        {
+            throw new CliException(ExitCodes.Usage, problem);
+        }
+
+        try
+        {
+            await host.StartAsync(cancellationToken);
+        }
+        catch (SocketException ex)
+        {
+            throw new CliException(ExitCodes.Failure, $"Cannot listen: {ex.Message}.", ex);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException(ExitCodes.Failure, $"Cannot create the data directory: {ex.Message}", ex);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return ExitCodes.Success;
+        }
+
+        await host.WaitForShutdownAsync(cancellationToken);
+        return ExitCodes.Success;
+    }
+
+    [GeneratedRegex(@"^(--|/)?[A-Za-z0-9_.]+(:[A-Za-z0-9_.]+)*=.*$", RegexOptions.Singleline)]
+    private static partial Regex ConfigurationArgument();
+}

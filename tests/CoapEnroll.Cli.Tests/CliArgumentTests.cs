@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Sockets;
+using CoapEnroll.Cli.Tests.Infrastructure;
+
+namespace CoapEnroll.Cli.Tests;
+
+/// <summary>Bad input ends with one line on stderr and exit code 2, before anything is sent.</summary>
+public class CliArgumentTests
+{
+    public static TheoryData<string[], string> UsageErrors => new()
+    {
+        { [], "Required command" },
+        { ["frobnicate"], "frobnicate" },
+        { ["coap", "get"], "Required argument missing" },
+        { ["coap", "get", "coap://127.0.0.1/x", "--frob"], "--frob" },
+        { ["coap", "get", "ftp://127.0.0.1/x"], "Invalid CoAP URI" },
+        { ["coap", "get", "not a uri"], "Invalid CoAP URI" },
+        { ["coap", "get", "coap://[::1/x"], "Invalid CoAP URI" },
+        { ["coap", "get", "coap://127.0.0.1/x#frag"], "fragments" },
+        { ["coap", "get", "coaps://127.0.0.1/x"], "DTLS" },
+        { ["coap", "get", "coap://127.0.0.1/x", "--block-size", "17"], "--block-size 17" },
+        { ["coap", "get", "coap://127.0.0.1/x", "--block-size", "2048"], "--block-size 2048" },
+        { ["coap", "get", "coap://127.0.0.1/x", "--block-size", "abc"], "abc" },
+        { ["coap", "get", "coap://127.0.0.1/x", "--accept", "nonsense"], "--accept 'nonsense'" },
+        { ["coap", "put", "coap://127.0.0.1/x", "--content-format", "70000"], "--content-format '70000'" },
+        { ["coap", "put", "coap://127.0.0.1/x", "--payload-file", "/nonexistent/payload.bin"], "Cannot read --payload-file" },
+        { ["coap", "put", "coap://127.0.0.1/x", "--payload", "a", "--payload-file", "/etc/hostname"], "exclude each other" },
+        { ["coap", "get", "coap://127.0.0.1/x", "--confirmable", "--non"], "exclude each other" },
+        { ["coap", "post", "coap://127.0.0.1/x", "--observe", "3"], "--observe works with get only" },
+        { ["coap", "get", "coap://127.0.0.1/x", "--observe", "0"], "positive" },
+        { ["coap", "get", "coap://127.0.0.1/x", "--timeout", "-1"], "--timeout" },
+        { ["serve", "--bogus"], "Unrecognized argument '--bogus'" },
+        { ["serve", "--bind", "not-an-address"], "Coap:Bind" },
+        { ["serve", "--coap-port", "70000"], "Coap:Port" },
+    };
+
+    [Theory]
+    [MemberData(nameof(UsageErrors))]
+    public async Task UsageError_PrintsOneLineAndExits2(string[] args, string expected)
+    {
+        var result = await CliRunner.RunAsync(args);
+
+        Assert.True(result.ExitCode == ExitCodes.Usage, result.Describe());
+        Assert.Equal(string.Empty, result.Output);
+        string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("coapenroll: error: ", line, StringComparison.Ordinal);
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Help_ExitsZeroAndListsCommands()
+    {
+        var result = await CliRunner.RunAsync("--help");
+
+        Assert.Equal(ExitCodes.Success, result.ExitCode);
+        Assert.Contains("serve", result.Output, StringComparison.Ordinal);
+        Assert.Contains("coap", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SilentServer_TimesOutWithOneLineAndExit3()
+    {
+        // A bound socket nobody reads from: requests vanish without an ICMP error.
+        using var silent = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        silent.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        int port = ((IPEndPoint)silent.LocalEndPoint!).Port;
+
+        var result = await CliRunner.RunAsync("coap", "get", $"coap://127.0.0.1:{port}/x", "--timeout", "0.5");
+
+        Assert.True(result.ExitCode == ExitCodes.NoResponse, result.Describe());
+        string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("No response from 127.0.0.1:" + port, line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ResettingServer_ReportsResetWithExit3()
+    {
+        using var server = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        int port = ((IPEndPoint)server.Client.LocalEndPoint!).Port;
+        var responder = Task.Run(async () =>
+        {
+            var received = await server.ReceiveAsync();
+            byte[] reset = [0x70, 0x00, received.Buffer[2], received.Buffer[3]]; // Ver 1, RST, TKL 0, code 0.00, same MID.
+            await server.SendAsync(reset, received.RemoteEndPoint);
+        });
+
+        var result = await CliRunner.RunAsync("coap", "get", $"coap://127.0.0.1:{port}/x", "--timeout", "10");
+        await responder;
+
+        Assert.True(result.ExitCode == ExitCodes.NoResponse, result.Describe());
+        string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("Reset", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UnresolvableHost_ExitsWithOneLine()
+    {
+        var result = await CliRunner.RunAsync("coap", "get", "coap://no-such-host.invalid/x", "--timeout", "5");
+
+        Assert.True(result.ExitCode == ExitCodes.NoResponse, result.Describe());
+        string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("no-such-host.invalid", line, StringComparison.Ordinal);
+    }
+}

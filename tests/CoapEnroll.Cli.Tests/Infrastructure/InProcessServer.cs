@@ -1,0 +1,88 @@
+using System.Net;
+using CoapEnroll.Cli.Serve;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace CoapEnroll.Cli.Tests.Infrastructure;
+
+/// <summary>
+/// The host <c>coapenroll serve</c> runs, started in-process on 127.0.0.1 and an ephemeral port with
+/// a temporary data directory.
+/// </summary>
+public sealed class InProcessServer : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private InProcessServer(IHost host, string dataDirectory)
+    {
+        _host = host;
+        DataDirectory = dataDirectory;
+        Service = host.Services.GetRequiredService<CoapServerService>();
+        Diagnostics = host.Services.GetRequiredService<DiagnosticResources>();
+    }
+
+    internal CoapServerService Service { get; }
+
+    internal DiagnosticResources Diagnostics { get; }
+
+    public string DataDirectory { get; }
+
+    public IPEndPoint EndPoint => Service.LocalEndPoint ?? throw new InvalidOperationException("Not started.");
+
+    public int Port => EndPoint.Port;
+
+    public string Uri(string path) => $"coap://127.0.0.1:{Port}/{path.TrimStart('/')}";
+
+    public static async Task<InProcessServer> StartAsync(IDictionary<string, string?>? settings = null, string bind = "127.0.0.1")
+    {
+        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
+        var overrides = new Dictionary<string, string?>
+        {
+            ["Coap:Bind"] = bind,
+            ["Coap:Port"] = "0",
+            ["DataDirectory"] = data,
+        };
+        foreach (var setting in settings ?? new Dictionary<string, string?>())
+        {
+            overrides[setting.Key] = setting.Value;
+        }
+
+        var builder = ServeHost.CreateBuilder(overrides);
+        builder.Logging.ClearProviders();
+        var host = builder.Build();
+        await host.StartAsync();
+        return new InProcessServer(host, data);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>xunit class fixture around <see cref="InProcessServer"/>.</summary>
+public sealed class InProcessServerFixture : IAsyncLifetime
+{
+    private InProcessServer? _server;
+
+    public InProcessServer Server => _server ?? throw new InvalidOperationException("Not started.");
+
+    public async Task InitializeAsync() => _server = await InProcessServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+}

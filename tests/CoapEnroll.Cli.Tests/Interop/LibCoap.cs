@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using CoapEnroll.Cli.Tests.Infrastructure;
+using CoapEnroll.Coap;
+
+namespace CoapEnroll.Cli.Tests.Interop;
+
+/// <summary>The libcoap 4.3 example programs from Debian's libcoap3-bin (no-TLS builds).</summary>
+public static class LibCoap
+{
+    public const string Package = "libcoap3-bin";
+
+    public static string ClientPath => RequiredTool.Find("coap-client-notls", Package);
+
+    public static string ServerPath => RequiredTool.Find("coap-server-notls", Package);
+
+    /// <summary>
+    /// Runs <c>coap-client-notls</c>; <paramref name="waitSeconds"/> is its own <c>-B</c> limit and
+    /// the process is killed 15 s after that.
+    /// </summary>
+    public static Task<ProcessResult> RunClientAsync(int waitSeconds, params string[] arguments)
+        => ExternalProcess.RunAsync(ClientPath, ["-B", waitSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), .. arguments],
+            TimeSpan.FromSeconds(waitSeconds + 15));
+}
+
+/// <summary><c>coap-server-notls</c> on 127.0.0.1 and a free port, killed on dispose.</summary>
+public sealed class LibCoapServer : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output;
+
+    private LibCoapServer(Process process, StringBuilder output, int port, string commandLine)
+    {
+        _process = process;
+        _output = output;
+        Port = port;
+        CommandLine = commandLine;
+    }
+
+    public int Port { get; }
+
+    public string CommandLine { get; }
+
+    public string Uri(string path) => $"coap://127.0.0.1:{Port}/{path.TrimStart('/')}";
+
+    /// <summary>What the server logged so far (it runs with <c>-v 6</c>), for assertion messages.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return $"$ {CommandLine}{Environment.NewLine}{_output}";
+            }
+        }
+    }
+
+    /// <summary>Starts the server and waits until it answers a GET of <c>/</c>.</summary>
+    public static async Task<LibCoapServer> StartAsync()
+    {
+        string path = LibCoap.ServerPath;
+        int port = FindFreePort();
+        string[] arguments = ["-A", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-v", "6"];
+        var output = new StringBuilder();
+        var process = ExternalProcess.StartCollecting(path, arguments, output);
+        var server = new LibCoapServer(process, output, port, ExternalProcess.CommandLine(path, arguments));
+        try
+        {
+            await server.WaitUntilReadyAsync();
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task WaitUntilReadyAsync()
+    {
+        var remote = new IPEndPoint(IPAddress.Loopback, Port);
+        var options = new CoapClientOptions { Endpoint = { AckTimeout = TimeSpan.FromMilliseconds(200), MaxRetransmit = 1 } };
+        await using var client = new CoapClient(UdpDatagramChannel.BindEphemeralFor(remote), options);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                Assert.Fail($"coap-server-notls exited with {_process.ExitCode} during start-up.{Environment.NewLine}{Output}");
+            }
+
+            try
+            {
+                await client.SendAsync(CoapMessage.CreateRequest(CoapCode.Get), remote, default);
+                return;
+            }
+            catch (CoapProtocolException)
+            {
+            }
+        }
+
+        Assert.Fail($"coap-server-notls did not answer within 10 s.{Environment.NewLine}{Output}");
+    }
+
+    /// <summary>A port free for both UDP and TCP (libcoap listens on both).</summary>
+    private static int FindFreePort()
+    {
+        for (int attempt = 0; attempt < 20; attempt++)
+        {
+            using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            int port = ((IPEndPoint)udp.LocalEndPoint!).Port;
+            using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                tcp.Bind(new IPEndPoint(IPAddress.Loopback, port));
+                return port;
+            }
+            catch (SocketException)
+            {
+            }
+        }
+
+        throw new InvalidOperationException("No free port for coap-server-notls.");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        ExternalProcess.Kill(_process);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _process.Dispose();
+    }
+}

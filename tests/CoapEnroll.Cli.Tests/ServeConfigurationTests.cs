@@ -1,0 +1,56 @@
+using CoapEnroll.Cli.Serve;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace CoapEnroll.Cli.Tests;
+
+/// <summary>Where <c>serve</c> takes its settings from, and which source wins.</summary>
+public class ServeConfigurationTests
+{
+    [Fact]
+    public void Defaults_ComeFromShippedAppSettings()
+    {
+        using var host = ServeHost.CreateBuilder().Build();
+        var options = host.Services.GetRequiredService<IOptions<CoapListenOptions>>().Value;
+
+        Assert.Equal("::", options.Bind);
+        Assert.Equal(5683, options.Port);
+        Assert.True(options.DiagnosticResources);
+        Assert.Equal("data", host.Services.GetRequiredService<IConfiguration>()[ServeConfigurationKeys.DataDirectory]);
+    }
+
+    [Fact]
+    public void EnvironmentWithPrefix_ThenArguments_ThenOptions_Win()
+    {
+        // Only this test uses this key, so setting it does not disturb tests running in parallel.
+        const string variable = "COAPENROLL_Diagnostics__Probe";
+        Environment.SetEnvironmentVariable(variable, "from-environment");
+        try
+        {
+            using var fromEnvironment = ServeHost.CreateBuilder().Build();
+            using var fromArgument = ServeHost.CreateBuilder(configurationArguments: ["--Diagnostics:Probe=from-argument"]).Build();
+            using var fromOption = ServeHost.CreateBuilder(
+                new Dictionary<string, string?> { ["Diagnostics:Probe"] = "from-option" }, ["--Diagnostics:Probe=from-argument"]).Build();
+
+            Assert.Equal("from-environment", fromEnvironment.Services.GetRequiredService<IConfiguration>()["Diagnostics:Probe"]);
+            Assert.Equal("from-argument", fromArgument.Services.GetRequiredService<IConfiguration>()["Diagnostics:Probe"]);
+            Assert.Equal("from-option", fromOption.Services.GetRequiredService<IConfiguration>()["Diagnostics:Probe"]);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(variable, null);
+        }
+    }
+
+    [Fact]
+    public void ConfigurationArguments_BindCoapSection()
+    {
+        using var host = ServeHost.CreateBuilder(configurationArguments: ["--Coap:Port=6000", "--Coap:DiagnosticResources=false", "--Coap:Bind=0.0.0.0"]).Build();
+        var options = host.Services.GetRequiredService<IOptions<CoapListenOptions>>().Value;
+
+        Assert.Equal(6000, options.Port);
+        Assert.False(options.DiagnosticResources);
+        Assert.Equal("0.0.0.0", options.Bind);
+    }
+}

@@ -1,0 +1,68 @@
+using System.Net;
+using System.Net.Sockets;
+using CoapEnroll.Cli.Tests.Infrastructure;
+using CoapEnroll.Coap;
+
+namespace CoapEnroll.Cli.Tests;
+
+/// <summary>The <c>serve</c> command and the host it builds.</summary>
+public class ServeTests
+{
+    [Fact]
+    public async Task Host_CreatesDataDirectoryAndListens()
+    {
+        await using var server = await InProcessServer.StartAsync();
+
+        Assert.True(Directory.Exists(server.DataDirectory));
+        Assert.NotEqual(0, server.Port);
+    }
+
+    [Fact]
+    public async Task Host_DualStackBindServesIPv4AndIPv6()
+    {
+        if (!Socket.OSSupportsIPv6)
+        {
+            Assert.Fail("This test needs IPv6 on the loopback interface.");
+        }
+
+        await using var server = await InProcessServer.StartAsync(bind: "::");
+        foreach (var address in new[] { IPAddress.Loopback, IPAddress.IPv6Loopback })
+        {
+            var remote = new IPEndPoint(address, server.Port);
+            await using var client = new CoapClient(UdpDatagramChannel.BindEphemeralFor(remote));
+            var response = await client.SendAsync(CoapMessage.CreateRequest(CoapCode.Get, "/test"), remote, default);
+            Assert.Equal(CoapCode.Content, response.Code);
+        }
+    }
+
+    [Fact]
+    public async Task ServeCommand_RunsUntilCancelledAndExits0()
+    {
+        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(1.5));
+
+        var result = await CliRunner.RunAsync(
+            ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--data", data, "--Logging:LogLevel:Default=Warning"], stop.Token);
+
+        Assert.True(result.ExitCode == ExitCodes.Success, result.Describe());
+        Assert.True(Directory.Exists(data));
+        Directory.Delete(data, recursive: true);
+    }
+
+    [Fact]
+    public async Task ServeCommand_PortInUse_ExitsWithOneLine()
+    {
+        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        int port = ((IPEndPoint)taken.LocalEndPoint!).Port;
+        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
+
+        var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--data", data, "--Logging:LogLevel:Default=None");
+
+        Assert.True(result.ExitCode == ExitCodes.Failure, result.Describe());
+        string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("coapenroll: error: Cannot listen", line, StringComparison.Ordinal);
+        Directory.Delete(data, recursive: true);
+    }
+}
