@@ -16,7 +16,7 @@ public class CliArgumentTests
         { ["coap", "get", "ftp://127.0.0.1/x"], "Invalid CoAP URI" },
         { ["coap", "get", "not a uri"], "Invalid CoAP URI" },
         { ["coap", "get", "coap://[::1/x"], "Invalid CoAP URI" },
-        { ["coap", "get", "coap://127.0.0.1/x#frag"], "fragments" },
+        { ["coap", "get", "coap://127.0.0.1/x#frag"], "a fragment" },
         { ["coap", "get", "coaps://127.0.0.1/x"], "DTLS" },
         { ["coap", "get", "coap://127.0.0.1/x", "--block-size", "17"], "--block-size 17" },
         { ["coap", "get", "coap://127.0.0.1/x", "--block-size", "2048"], "--block-size 2048" },

@@ -67,6 +67,10 @@ internal sealed class CoapRequestCommand
         {
             throw new CliException(ExitCodes.NoResponse, ex.Message, ex);
         }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            throw new CliException(ExitCodes.NoResponse, $"Cannot resolve host '{uri.Host}': {ex.Message}.", ex);
+        }
 
         var options = new CoapClientOptions { BlockSize = blockSize };
         options.Endpoint.ResponseTimeout = timeout;
@@ -92,13 +96,13 @@ internal sealed class CoapRequestCommand
     }
 
     /// <summary>Validates every input before anything goes on the wire; each problem is a usage error.</summary>
-    private async Task<(CoapTargetUri Uri, CoapMessage Request, int? BlockSize, int? ObserveSeconds, string? Out, TimeSpan Timeout)> PrepareAsync(
+    private async Task<(CoapUri Uri, CoapMessage Request, int? BlockSize, int? ObserveSeconds, string? Out, TimeSpan Timeout)> PrepareAsync(
         ParseResult parseResult, CancellationToken cancellationToken)
     {
-        CoapTargetUri uri;
+        CoapUri uri;
         try
         {
-            uri = CoapTargetUri.Parse(parseResult.GetRequiredValue(_uri));
+            uri = CoapUri.Parse(parseResult.GetRequiredValue(_uri));
         }
         catch (CoapProtocolException ex)
         {
@@ -235,7 +239,7 @@ internal sealed class CoapRequestCommand
         firstResponse.CancelAfter(timeout);
         try
         {
-            await foreach (var notification in ObserveAsync(client, request, remote, firstResponse.Token))
+            await foreach (var notification in client.ObserveAsync(request, remote, firstResponse.Token))
             {
                 firstResponse.CancelAfter(Timeout.InfiniteTimeSpan);
                 if (last is not null)
@@ -283,51 +287,6 @@ internal sealed class CoapRequestCommand
         }
 
         return ExitCodeFor(last.Code);
-    }
-
-    /// <summary>
-    /// Registers an observation (RFC 7641 §3.1) and yields the response and every notification until
-    /// cancelled, then deregisters with Observe: 1 (§3.6).
-    /// </summary>
-    /// <remarks>
-    /// Private equivalent of the planned <c>CoapClient.ObserveAsync(request, remote, cancellationToken)</c>,
-    /// built on the endpoint's exchanges; replace the call with the library method once it is merged
-    /// (which also brings reordering by Observe sequence number and block-wise notifications).
-    /// </remarks>
-    private static async IAsyncEnumerable<CoapMessage> ObserveAsync(CoapClient client, CoapMessage request, EndPoint remote,
-        [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var exchange = client.Endpoint.OpenExchange(request, remote);
-        try
-        {
-            await exchange.SendAsync(cancellationToken);
-            yield return await exchange.ReadResponseAsync(cancellationToken);
-            await foreach (var notification in exchange.ReadAllResponsesAsync(cancellationToken))
-            {
-                yield return notification;
-            }
-        }
-        finally
-        {
-            await exchange.DisposeAsync();
-            await DeregisterAsync(client, exchange.Request, remote);
-        }
-    }
-
-    private static async Task DeregisterAsync(CoapClient client, CoapMessage registration, EndPoint remote)
-    {
-        // Best effort: a server that misses it stops on the Reset our endpoint sends to the next notification.
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-        try
-        {
-            var cancel = registration.SetUInt(CoapOptionNumber.Observe, 1) with { Type = CoapMessageType.NonConfirmable };
-            await using var exchange = client.Endpoint.OpenExchange(cancel, remote);
-            await exchange.SendAsync(timeout.Token);
-            await exchange.ReadResponseAsync(timeout.Token);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or CoapProtocolException or ObjectDisposedException)
-        {
-        }
     }
 
     private static async Task PrintAsync(CoapMessage response, string? outFile, TextWriter stdout, CancellationToken cancellationToken)

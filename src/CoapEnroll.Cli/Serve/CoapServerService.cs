@@ -68,6 +68,7 @@ internal sealed partial class CoapServerService : IHostedService
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        _diagnostics.Dispose();
         await _server.DisposeAsync();
         LogStopped();
     }

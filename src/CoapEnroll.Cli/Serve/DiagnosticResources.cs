@@ -13,10 +13,11 @@ namespace CoapEnroll.Cli.Serve;
 /// DELETE removes it.</item>
 /// <item><c>/large</c>: GET returns <see cref="LargeBody"/>, 4096 bytes of numbered text lines, for
 /// block-wise transfers.</item>
-/// <item><c>/obs</c>: GET returns the current UTC time to the second, so its value changes every second.</item>
+/// <item><c>/obs</c>: GET returns the current UTC time to the second; it is observable (RFC 7641) and
+/// notifies its observers every second.</item>
 /// </list>
 /// </summary>
-internal sealed class DiagnosticResources
+internal sealed class DiagnosticResources : IDisposable
 {
     /// <summary>The size of <see cref="LargeBody"/>.</summary>
     public const int LargeBodySize = 4096;
@@ -27,6 +28,7 @@ internal sealed class DiagnosticResources
     private readonly TimeProvider _time;
     private StoredBody? _test = new(Encoding.UTF8.GetBytes(InitialTestText), CoapContentFormat.TextPlain);
     private StoredBody? _lastPost;
+    private ITimer? _clockTimer;
 
     public DiagnosticResources(TimeProvider? timeProvider = null) => _time = timeProvider ?? TimeProvider.System;
 
@@ -77,11 +79,19 @@ internal sealed class DiagnosticResources
             .WithContentFormat(CoapContentFormat.TextPlain)
             .WithMaximumSize(LargeBodySize);
 
-        // Changes every second. When the library's observe support lands, mark it .Observable() and
-        // notify observers from a one-second timer; until then it answers plain GETs only.
-        server.MapGet("/obs", (_, _) => ValueTask.FromResult(GetClock()))
+        var clock = server.MapGet("/obs", (_, _) => ValueTask.FromResult(GetClock()))
             .WithTitle("Diagnostic resource: the current UTC time, changing every second")
-            .WithContentFormat(CoapContentFormat.TextPlain);
+            .WithContentFormat(CoapContentFormat.TextPlain)
+            .Observable();
+        var second = TimeSpan.FromSeconds(1);
+        _clockTimer = _time.CreateTimer(_ => clock.NotifyObservers(), null, second, second);
+    }
+
+    /// <summary>Stops the <c>/obs</c> clock; call before the server is disposed.</summary>
+    public void Dispose()
+    {
+        _clockTimer?.Dispose();
+        _clockTimer = null;
     }
 
     private CoapMessage GetTest()
