@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs the Debian packages the tests need when their programs are
-# missing, then runs `dotnet test` on the solution in Release. Nothing is printed after dotnet
-# test's own summary ("Passed!  - Failed: 0, Passed: N, ..." per test assembly), and the exit code
-# is dotnet test's: non-zero when any test fails.
+# missing, then runs `dotnet test` on the solution in Release. The last line is the total over all
+# test assemblies ("N passed, N failed, N skipped"), and the exit code is dotnet test's: non-zero
+# when any test fails.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# Program the tests run -> Debian package that provides it. Add later needs here, e.g.
-#   [gnutls-cli]=gnutls-bin   [tshark]=tshark
+# Program the tests run -> Debian package that provides it.
 declare -A REQUIRED_PROGRAMS=(
     [coap-client-notls]=libcoap3-bin
     [coap-server-notls]=libcoap3-bin
+    [coap-client-openssl]=libcoap3-bin
+    [coap-client-gnutls]=libcoap3-bin
+    [openssl]=openssl
+    [gnutls-cli]=gnutls-bin
+    [gnutls-serv]=gnutls-bin
 )
 
 missing_packages=()
@@ -43,4 +47,25 @@ if ! command -v dotnet >/dev/null 2>&1; then
     exit 1
 fi
 
-exec dotnet test CoapEnroll.sln -c Release --nologo "$@"
+# dotnet test prints one summary per test assembly; CI and people want one closing line for the
+# whole suite, so the per-assembly counts are added up into "N passed, N failed, N skipped".
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+dotnet test CoapEnroll.sln -c Release --nologo "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+awk '
+    /(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+, +Skipped: +[0-9]+/ {
+        for (i = 1; i <= NF; i++) {
+            if ($i == "Failed:") failed += $(i + 1)
+            if ($i == "Passed:") passed += $(i + 1)
+            if ($i == "Skipped:") skipped += $(i + 1)
+        }
+        seen = 1
+    }
+    END {
+        if (seen) printf "%d passed, %d failed, %d skipped\n", passed, failed, skipped
+        else print "0 passed, 1 failed (dotnet test printed no summary: the build or the test host failed)"
+    }' "$log"
+exit "$status"
