@@ -255,6 +255,26 @@ public class BlockWiseLayerBlock2Tests
     }
 
     [Fact]
+    public async Task CachedBodiesPerPeer_AreBoundedByMaxTransfersPerPeer_OldestEvicted()
+    {
+        var inner = new RecordingHandler(ctx => new CoapMessage { Code = CoapCode.Changed }.WithPayload(Body(2000, ctx.Request.UriPath.Length)));
+        var layer = new CoapBlockWiseLayer(inner, new CoapServerOptions { MaxTransfersPerPeer = 2 });
+        await using var endpoint = DirectEndpoint();
+
+        foreach (var path in new[] { "/a", "/bb", "/ccc" })
+        {
+            await Send(layer, endpoint, CoapMessage.CreateRequest(CoapCode.Post, path));
+        }
+
+        Assert.Equal(2, layer.CachedResponseCount);
+        var evicted = await Send(layer, endpoint, CoapMessage.CreateRequest(CoapCode.Post, "/a").WithBlock2(new BlockOption(1, false, 6)));
+        Assert.Equal(CoapCode.RequestEntityIncomplete, evicted.Code);
+        var kept = await Send(layer, endpoint, CoapMessage.CreateRequest(CoapCode.Post, "/ccc").WithBlock2(new BlockOption(1, false, 6)));
+        Assert.Equal(Body(2000, 3).AsSpan(1024).ToArray(), kept.Payload.ToArray());
+        Assert.Equal(3, inner.Calls);
+    }
+
+    [Fact]
     public async Task RequestedBlockSize_IsPassedToTheInnerHandler()
     {
         object? seen = null;
