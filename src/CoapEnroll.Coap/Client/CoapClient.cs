@@ -29,11 +29,12 @@ public sealed partial class CoapClient : IAsyncDisposable
 
     /// <summary>
     /// Sends <paramref name="request"/> to <paramref name="remote"/> and returns the response. A CON
-    /// is retransmitted until acknowledged; a separate response is awaited.
+    /// is retransmitted until acknowledged; a separate response is awaited. Bodies too large for one
+    /// message go block-wise both ways (RFC 7959), and the response comes back whole, without Block2.
     /// </summary>
     /// <exception cref="CoapProtocolException">Reset, timeout, or a protocol violation by the server.</exception>
     public Task<CoapMessage> SendAsync(CoapMessage request, EndPoint remote, CancellationToken cancellationToken)
-        => _endpoint.RequestAsync(request, remote, cancellationToken);
+        => SendBlockWiseAsync(request, remote, cancellationToken);
 
     public ValueTask DisposeAsync() => _endpoint.DisposeAsync();
 }

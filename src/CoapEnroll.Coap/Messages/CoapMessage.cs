@@ -116,9 +116,10 @@ public sealed record CoapMessage
 
     public BlockOption? Block2 => GetBlock(CoapOptionNumber.Block2);
 
-    public ReadOnlyMemory<byte>? ETag => Options.TryGet(CoapOptionNumber.ETag, out var o) ? o.Value : null;
+    // The casts matter: a bare null converts to an empty ReadOnlyMemory (through byte[]), not to a null Nullable.
+    public ReadOnlyMemory<byte>? ETag => Options.TryGet(CoapOptionNumber.ETag, out var o) ? o.Value : (ReadOnlyMemory<byte>?)null;
 
-    public ReadOnlyMemory<byte>? RequestTag => Options.TryGet(CoapOptionNumber.RequestTag, out var o) ? o.Value : null;
+    public ReadOnlyMemory<byte>? RequestTag => Options.TryGet(CoapOptionNumber.RequestTag, out var o) ? o.Value : (ReadOnlyMemory<byte>?)null;
 
     public CoapMessage WithContentFormat(int contentFormat) => SetUInt(CoapOptionNumber.ContentFormat, (uint)contentFormat);
 

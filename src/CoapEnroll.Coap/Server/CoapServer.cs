@@ -79,9 +79,15 @@ public sealed class CoapServer : IAsyncDisposable
     /// <summary>The observe layer (RFC 7641); the block-wise layer sets its <c>ShapeNotification</c>.</summary>
     internal CoapObserveLayer ObserveLayer => _observe;
 
-    // Outermost first: observe (RFC 7641) → router. The observe layer's ShapeNotification hook is where
-    // an outer layer that must see every response (block-wise, RFC 7959 §2.6) plugs in.
-    private ICoapRequestHandler BuildPipeline() => _observe;
+    // Outermost first: block-wise (RFC 7959) → observe (RFC 7641) → router. The layers below block-wise
+    // see whole request and response bodies; notifications, which bypass it, are cut to their first
+    // block through the observe layer's ShapeNotification hook (RFC 7959 §2.6).
+    private ICoapRequestHandler BuildPipeline()
+    {
+        var blockWise = new CoapBlockWiseLayer(_observe, Options);
+        _observe.ShapeNotification = blockWise.ShapeNotification;
+        return blockWise;
+    }
 
     public async ValueTask DisposeAsync()
     {
