@@ -44,11 +44,11 @@ public sealed class CoapClientExchange : IAsyncDisposable
             await AcquireSlotAsync(cancellationToken);
         }
 
-        _messageId = _endpoint.NextMessageId();
-        var request = Request with { MessageId = _messageId };
-        Request = request;
         try
         {
+            _messageId = await _endpoint.AllocateMessageIdAsync(RemoteEndPoint, cancellationToken);
+            var request = Request with { MessageId = _messageId };
+            Request = request;
             if (request.Type == CoapMessageType.Confirmable)
             {
                 await _endpoint.SendConfirmableAsync(request, RemoteEndPoint, cancellationToken);

@@ -27,10 +27,10 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     private readonly ConcurrentDictionary<PeerTokenKey, CoapClientExchange> _exchanges = new();
     private readonly ConcurrentDictionary<EndPoint, SemaphoreSlim> _peerSlots = new();
     private readonly DeduplicationCache _deduplication;
+    private readonly MessageIdAllocator _messageIds;
     private ICoapRequestHandler? _handler;
     private Task? _receiveLoop;
     private Task? _sweepLoop;
-    private int _nextMessageId;
     private int _disposed;
 
     public CoapEndpoint(IDatagramChannel channel, CoapEndpointOptions? options = null, ILogger<CoapEndpoint>? logger = null, TimeProvider? timeProvider = null)
@@ -41,7 +41,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
         _deduplication = new DeduplicationCache(_options.MaxDeduplicationEntries);
-        _nextMessageId = RandomNumberGenerator.GetInt32(ushort.MaxValue + 1);
+        _messageIds = new MessageIdAllocator(_time, _options.ExchangeLifetime);
         _stoppingToken = _stopping.Token;
     }
 
@@ -75,8 +75,23 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         _sweepLoop = Task.Run(() => SweepLoopAsync(_stoppingToken));
     }
 
-    /// <summary>A fresh message ID (RFC 7252 §4.4: sequential from a random start).</summary>
-    public ushort NextMessageId() => (ushort)Interlocked.Increment(ref _nextMessageId);
+    /// <summary>
+    /// A fresh message ID for a message to <paramref name="remote"/>: sequential per peer from a random
+    /// start, never one the peer may still remember (RFC 7252 §4.4). Waits when the peer's IDs are
+    /// exhausted, which only a sender of more than about 250 messages a second to one peer meets.
+    /// </summary>
+    public async ValueTask<ushort> AllocateMessageIdAsync(EndPoint remote, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (_messageIds.TryAllocate(remote, out ushort messageId, out var retryAfter))
+            {
+                return messageId;
+            }
+
+            await Task.Delay(retryAfter, _time, cancellationToken);
+        }
+    }
 
     /// <summary>A fresh random token of the configured length.</summary>
     public byte[] NewToken()
@@ -177,7 +192,9 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         {
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
-                _deduplication.Sweep(_time.GetTimestamp());
+                long now = _time.GetTimestamp();
+                _deduplication.Sweep(now);
+                _messageIds.Sweep(now);
             }
         }
         catch (OperationCanceledException)
@@ -376,7 +393,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
                     var separate = late with
                     {
                         Type = CoapMessageType.Confirmable,
-                        MessageId = NextMessageId(),
+                        MessageId = await AllocateMessageIdAsync(remote, cancellationToken),
                         Token = request.Token,
                     };
                     try
@@ -396,7 +413,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
             var reply = response with
             {
                 Type = request.Type == CoapMessageType.Confirmable ? CoapMessageType.Acknowledgement : CoapMessageType.NonConfirmable,
-                MessageId = request.Type == CoapMessageType.Confirmable ? request.MessageId : NextMessageId(),
+                MessageId = request.Type == CoapMessageType.Confirmable ? request.MessageId : await AllocateMessageIdAsync(remote, cancellationToken),
                 Token = request.Token,
             };
             byte[] encoded = CoapMessageEncoder.Encode(reply);
@@ -442,10 +459,17 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
 
     private void SendResponseInBackground(CoapMessage request, EndPoint remote, CoapMessage response)
     {
+        ushort messageId = request.MessageId;
+        if (request.Type != CoapMessageType.Confirmable && !_messageIds.TryAllocate(remote, out messageId, out _))
+        {
+            // A peer that has used up its message IDs is flooding us; it gets no NON answer.
+            return;
+        }
+
         var reply = response with
         {
             Type = request.Type == CoapMessageType.Confirmable ? CoapMessageType.Acknowledgement : CoapMessageType.NonConfirmable,
-            MessageId = request.Type == CoapMessageType.Confirmable ? request.MessageId : NextMessageId(),
+            MessageId = messageId,
             Token = request.Token,
         };
         SendInBackground(reply, remote);

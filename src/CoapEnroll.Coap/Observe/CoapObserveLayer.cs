@@ -329,7 +329,7 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
         var message = notification with
         {
             Type = confirmable ? CoapMessageType.Confirmable : CoapMessageType.NonConfirmable,
-            MessageId = endpoint.NextMessageId(),
+            MessageId = await endpoint.AllocateMessageIdAsync(remote, sendToken),
             Token = registration.Request.Token,
         };
 
