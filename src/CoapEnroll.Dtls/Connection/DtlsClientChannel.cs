@@ -137,7 +137,7 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
         {
             await _receiveLoop.ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
         {
         }
 
@@ -156,8 +156,9 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
             {
                 result = await _transport.ReceiveAsync(buffer, ct).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
             {
+                // Stopping (cancelled, or the socket was disposed under the pending receive), or the transport is broken.
                 break;
             }
 

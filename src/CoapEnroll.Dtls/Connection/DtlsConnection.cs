@@ -731,6 +731,10 @@ internal abstract class DtlsConnection
         catch (ObjectDisposedException)
         {
         }
+        catch (System.Net.Sockets.SocketException)
+        {
+            // UDP: a failed send is a lost datagram; retransmission covers handshakes.
+        }
         finally
         {
             _lock.Release();

@@ -148,7 +148,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         {
             await _receiveLoop.ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
         {
         }
 
@@ -186,8 +186,9 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             {
                 result = await _transport.ReceiveAsync(buffer, ct).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
             {
+                // Stopping (cancelled, or the socket was disposed under the pending receive), or the transport is broken.
                 break;
             }
 
