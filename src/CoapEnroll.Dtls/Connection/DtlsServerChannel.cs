@@ -98,13 +98,16 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     public async ValueTask SendAsync(ReadOnlyMemory<byte> datagram, EndPoint remoteEndPoint, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        if (remoteEndPoint is not DtlsSessionEndPoint session || !TryGetConnection(session, out DtlsServerConnection? connection))
+        if (remoteEndPoint is not DtlsSessionEndPoint { Connection: DtlsServerConnection } session)
         {
-            throw new ArgumentException("Not a session of this DTLS server.", nameof(remoteEndPoint));
+            throw new ArgumentException("Not a DTLS server session.", nameof(remoteEndPoint));
         }
 
         // A closed or evicted session drops the datagram, like UDP would.
-        await connection.SendApplicationDataAsync(datagram, cancellationToken).ConfigureAwait(false);
+        if (TryGetConnection(session, out DtlsServerConnection? connection))
+        {
+            await connection.SendApplicationDataAsync(datagram, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Closes one session with close_notify.</summary>
@@ -159,20 +162,12 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
 
     private bool TryGetConnection(DtlsSessionEndPoint session, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out DtlsServerConnection? connection)
     {
+        connection = session.Connection as DtlsServerConnection;
         lock (_tableLock)
         {
-            foreach (DtlsServerConnection candidate in _all)
-            {
-                if (ReferenceEquals(candidate.EndPoint, session))
-                {
-                    connection = candidate;
-                    return true;
-                }
-            }
+            // Only sessions of this server's table (O(1)); a closed or evicted one is gone from it.
+            return connection is not null && _all.Contains(connection);
         }
-
-        connection = null;
-        return false;
     }
 
     private async Task ReceiveLoopAsync()

@@ -15,6 +15,8 @@ public sealed class DtlsSessionEndPoint : EndPoint
 
     internal DtlsSessionEndPoint(DtlsConnection connection) => _connection = connection;
 
+    internal DtlsConnection Connection => _connection;
+
     /// <summary>The peer's current transport address.</summary>
     public IPEndPoint RemoteEndPoint => _connection.Remote;
 
