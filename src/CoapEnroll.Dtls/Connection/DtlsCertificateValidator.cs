@@ -1,0 +1,77 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace CoapEnroll.Dtls;
+
+/// <summary>Peer chain handling shared by both roles: decoding the Certificate message and X509Chain validation.</summary>
+internal static class DtlsCertificateValidator
+{
+    public const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
+    public const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
+
+    /// <summary>Decodes DER certificates, leaf first; null when any fails to decode.</summary>
+    public static X509Certificate2Collection? TryLoad(IReadOnlyList<byte[]> certificates)
+    {
+        var collection = new X509Certificate2Collection();
+        try
+        {
+            foreach (byte[] der in certificates)
+            {
+                collection.Add(X509CertificateLoader.LoadCertificate(der));
+            }
+
+            return collection;
+        }
+        catch (CryptographicException)
+        {
+            foreach (X509Certificate2 certificate in collection)
+            {
+                certificate.Dispose();
+            }
+
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Builds the chain of <paramref name="chain"/>[0] to one of <paramref name="trustAnchors"/> only
+    /// (custom root trust), with time validity at <paramref name="now"/> and the given EKU.
+    /// </summary>
+    public static bool Validate(X509Certificate2Collection chain, X509Certificate2Collection trustAnchors, X509RevocationMode revocationMode,
+        DateTimeOffset now, string ekuOid)
+    {
+        if (chain.Count == 0 || trustAnchors.Count == 0)
+        {
+            return false;
+        }
+
+        using var builder = new X509Chain();
+        builder.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        builder.ChainPolicy.CustomTrustStore.AddRange(trustAnchors);
+        for (int i = 1; i < chain.Count; i++)
+        {
+            builder.ChainPolicy.ExtraStore.Add(chain[i]);
+        }
+
+        builder.ChainPolicy.RevocationMode = revocationMode;
+        builder.ChainPolicy.VerificationTime = now.UtcDateTime;
+        builder.ChainPolicy.VerificationTimeIgnored = false;
+        builder.ChainPolicy.ApplicationPolicy.Add(new Oid(ekuOid));
+        try
+        {
+            return builder.Build(chain[0]);
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The signature scheme matching a peer ECDSA key (P-256 → SHA-256, P-384 → SHA-384), or null.</summary>
+    public static SignatureScheme? SchemeFor(ECDsa key) => key.KeySize switch
+    {
+        256 => SignatureScheme.EcdsaSecp256r1Sha256,
+        384 => SignatureScheme.EcdsaSecp384r1Sha384,
+        _ => null,
+    };
+}

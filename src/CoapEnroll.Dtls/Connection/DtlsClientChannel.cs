@@ -1,0 +1,204 @@
+using System.Net;
+using System.Threading.Channels;
+using CoapEnroll.Coap;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CoapEnroll.Dtls;
+
+/// <summary>
+/// A DTLS 1.2 client session as an <see cref="IDatagramChannel"/>: <see cref="ConnectAsync(IPEndPoint, DtlsClientOptions, CancellationToken)"/>
+/// performs the handshake (cookie exchange, server chain and name validation, optional client certificate
+/// or PSK, extended master secret, CID) and returns a channel whose only peer is <see cref="RemoteEndPoint"/>.
+/// One internal receive loop processes the transport; <see cref="ReceiveAsync"/> returns decrypted application data.
+/// </summary>
+public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
+{
+    private const int ReceiveBufferSize = 65536;
+
+    private readonly IDatagramChannel _transport;
+    private readonly DtlsClientOptions _options;
+    private readonly ILogger _logger;
+    private readonly DtlsClientConnection _connection;
+    private readonly TaskCompletionSource _established = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Channel<byte[]> _incoming =
+        Channel.CreateBounded<byte[]>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly CancellationTokenSource _stop = new();
+    private Task _receiveLoop = Task.CompletedTask;
+    private int _disposed;
+
+    private DtlsClientChannel(IDatagramChannel transport, IPEndPoint server, DtlsClientOptions options)
+    {
+        _transport = transport;
+        _options = options;
+        _logger = (ILogger?)options.LoggerFactory?.CreateLogger<DtlsClientChannel>() ?? NullLogger.Instance;
+        _connection = new DtlsClientConnection(options, this, server, options.LoggerFactory?.CreateLogger<DtlsClientConnection>());
+    }
+
+    /// <summary>The session: validated server identity, suite, channel bindings, CIDs.</summary>
+    public DtlsSessionEndPoint RemoteEndPoint => _connection.EndPoint;
+
+    public EndPoint LocalEndPoint => _transport.LocalEndPoint;
+
+    /// <summary>PMTU minus this session's exact record expansion.</summary>
+    public int MaxDatagramSize => _connection.MaxApplicationDataLength;
+
+    /// <summary>Connects over a new UDP socket on an ephemeral port.</summary>
+    public static Task<DtlsClientChannel> ConnectAsync(IPEndPoint server, DtlsClientOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(options);
+        return ConnectAsync(UdpDatagramChannel.BindEphemeralFor(server, options.PathMtu), server, options, cancellationToken);
+    }
+
+    /// <summary>Connects over <paramref name="transport"/>, which the channel then owns (disposed on failure too).</summary>
+    public static async Task<DtlsClientChannel> ConnectAsync(IDatagramChannel transport, IPEndPoint server, DtlsClientOptions options,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(options);
+        DtlsClientChannel channel;
+        try
+        {
+            options.Validate();
+            channel = new DtlsClientChannel(transport, server, options);
+        }
+        catch
+        {
+            await transport.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        try
+        {
+            channel._receiveLoop = Task.Run(channel.ReceiveLoopAsync, CancellationToken.None);
+            await channel._connection.StartAsync(cancellationToken).ConfigureAwait(false);
+            await channel._established.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            return channel;
+        }
+        catch
+        {
+            await channel.DisposeCoreAsync(sendCloseNotify: false).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public async ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        byte[] data;
+        try
+        {
+            data = await _incoming.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new ObjectDisposedException(nameof(DtlsClientChannel));
+        }
+
+        int length = Math.Min(data.Length, buffer.Length);
+        data.AsSpan(0, length).CopyTo(buffer.Span);
+        return new DatagramReceiveResult(length, _connection.EndPoint);
+    }
+
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> datagram, EndPoint remoteEndPoint, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (!ReferenceEquals(remoteEndPoint, _connection.EndPoint) && !_connection.Remote.Equals(remoteEndPoint))
+        {
+            throw new ArgumentException("A DTLS client channel has one peer: its RemoteEndPoint.", nameof(remoteEndPoint));
+        }
+
+        await _connection.SendApplicationDataAsync(datagram, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends close_notify and releases the socket.</summary>
+    public ValueTask DisposeAsync() => DisposeCoreAsync(sendCloseNotify: true);
+
+    private async ValueTask DisposeCoreAsync(bool sendCloseNotify)
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await _connection.CloseAsync(sendCloseNotify && _connection.IsEstablished, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _transport.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await _receiveLoop.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+        }
+
+        _incoming.Writer.TryComplete();
+        _stop.Dispose();
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        byte[] buffer = new byte[ReceiveBufferSize];
+        CancellationToken ct = _stop.Token;
+        while (!ct.IsCancellationRequested)
+        {
+            DatagramReceiveResult result;
+            try
+            {
+                result = await _transport.ReceiveAsync(buffer, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
+            {
+                // Stopping (cancelled, or the socket was disposed under the pending receive), or the transport is broken.
+                break;
+            }
+
+            // Only the server's address, unless a CID was negotiated (then the record's CID and AEAD decide).
+            if (result.RemoteEndPoint is not IPEndPoint from || (!from.Equals(_connection.Remote) && !_connection.IsConnectionIdNegotiated))
+            {
+                continue;
+            }
+
+            try
+            {
+                await _connection.ProcessDatagramAsync(buffer.AsMemory(0, result.ReceivedBytes), from, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                DtlsLog.InternalError(_logger, from, ex);
+            }
+        }
+
+        _incoming.Writer.TryComplete();
+    }
+
+    ValueTask IDtlsConnectionOwner.SendDatagramAsync(ReadOnlyMemory<byte> datagram, IPEndPoint remote, CancellationToken cancellationToken) =>
+        _transport.SendAsync(datagram, remote, cancellationToken);
+
+    void IDtlsConnectionOwner.OnEstablished(DtlsConnection connection) => _established.TrySetResult();
+
+    void IDtlsConnectionOwner.OnClosed(DtlsConnection connection, Exception? error)
+    {
+        _established.TrySetException(error ?? new DtlsHandshakeException("The connection closed before the handshake completed."));
+        _incoming.Writer.TryComplete();
+    }
+
+    void IDtlsConnectionOwner.OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> data) => _incoming.Writer.TryWrite(data.ToArray());
+
+    void IDtlsConnectionOwner.OnRemoteChanged(DtlsConnection connection, IPEndPoint previous)
+    {
+    }
+}

@@ -1,0 +1,38 @@
+using System.Security.Cryptography.X509Certificates;
+
+namespace CoapEnroll.Dtls;
+
+/// <summary>Client settings: server authentication, optional client credentials, PSK.</summary>
+public sealed class DtlsClientOptions : DtlsOptions
+{
+    /// <summary>
+    /// The name or IP address the server certificate must carry (SAN dNSName / iPAddress, RFC 6125); sent as
+    /// server_name (RFC 6066) when it is a DNS name. Null: the server's IP address is expected.
+    /// </summary>
+    public string? ServerName { get; set; }
+
+    /// <summary>Trust anchors for the server chain (X509Chain custom root trust; the system store is never used).</summary>
+    public X509Certificate2Collection ServerCertificateTrustAnchors { get; } = [];
+
+    /// <summary>Client certificate with its ECDSA private key, sent when the server asks; null sends an empty Certificate.</summary>
+    public X509Certificate2? ClientCertificate { get; set; }
+
+    /// <summary>Intermediates sent after <see cref="ClientCertificate"/>.</summary>
+    public X509Certificate2Collection ClientCertificateChain { get; } = [];
+
+    /// <summary>PSK identity (RFC 4279); with <see cref="PskKey"/> enables TLS_PSK_WITH_AES_128_CCM_8.</summary>
+    public byte[]? PskIdentity { get; set; }
+
+    public byte[]? PskKey { get; set; }
+
+    internal bool HasPsk => PskIdentity is not null && PskKey is { Length: > 0 };
+
+    internal override void Validate()
+    {
+        base.Validate();
+        if (ClientCertificate is not null && (!ClientCertificate.HasPrivateKey || ClientCertificate.GetECDsaPublicKey() is null))
+        {
+            throw new ArgumentException("The client certificate needs an ECDSA private key.", nameof(ClientCertificate));
+        }
+    }
+}

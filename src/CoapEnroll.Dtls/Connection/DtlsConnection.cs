@@ -1,0 +1,748 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CoapEnroll.Dtls;
+
+/// <summary>
+/// The role-agnostic part of one DTLS 1.2 association (RFC 6347): epochs 0 and 1, write sequence numbers,
+/// read protection with one <see cref="AntiReplayWindow"/> per epoch, handshake fragmentation to the PMTU
+/// and packing of a flight's records into as few datagrams as fit (§4.1.1, §4.2.3), flight retransmission
+/// (§4.2.4), reassembly, alerts, application data and connection IDs (RFC 9146). The handshake itself is
+/// the subclass's: it receives complete messages in order and builds flights.
+/// All work for one connection is serialized by an async lock: the channel's receive loop, retransmission
+/// timers and application sends all take it; nothing blocks a thread.
+/// </summary>
+internal abstract class DtlsConnection
+{
+    private const int MinUsefulFragment = 32;
+
+    private readonly IDtlsConnectionOwner _owner;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly List<byte[]> _outbox = [];
+    private readonly DtlsRecordProtection?[] _writeProtection = new DtlsRecordProtection?[2];
+    private readonly ulong[] _writeSequence = new ulong[2];
+    private readonly DtlsRecordProtection?[] _readProtection = new DtlsRecordProtection?[2];
+    private readonly AntiReplayWindow[] _replay = [new AntiReplayWindow(), new AntiReplayWindow()];
+    private readonly Lock _secretLock = new();
+    private ushort _writeEpoch;
+    private ushort _readEpoch;
+    private ushort _nextSendMessageSeq;
+    private List<FlightItem>? _lastFlight;
+    private ITimer? _timer;
+    private int _timerGeneration;
+    private bool _timerArmed;
+    private TimeSpan _currentTimeout;
+    private int _retransmissions;
+    private long _lastFlightSentAt;
+    private byte[]? _masterSecret;
+    private int _state; // 0 handshaking, 1 established, 2 closed
+
+    protected DtlsConnection(DtlsOptions options, IDtlsConnectionOwner owner, IPEndPoint remote, ILogger? logger)
+    {
+        Options = options;
+        _owner = owner;
+        Remote = remote;
+        Logger = logger ?? NullLogger.Instance;
+        EndPoint = new DtlsSessionEndPoint(this);
+        LastActivity = options.TimeProvider.GetTimestamp();
+        Created = LastActivity;
+    }
+
+    protected DtlsOptions Options { get; }
+
+    protected ILogger Logger { get; }
+
+    protected HandshakeReassembler Reassembler { get; set; } = new();
+
+    protected HandshakeTranscript Transcript { get; } = new();
+
+    public DtlsSessionEndPoint EndPoint { get; }
+
+    /// <summary>The peer's current address (changes only on an authenticated, newest CID record).</summary>
+    public IPEndPoint Remote { get; private set; }
+
+    public bool IsEstablished => Volatile.Read(ref _state) == 1;
+
+    public bool IsClosed => Volatile.Read(ref _state) == 2;
+
+    /// <summary>Timestamp of the last authenticated record (or creation).</summary>
+    public long LastActivity { get; private set; }
+
+    public long Created { get; }
+
+    public CipherSuiteInfo? Suite { get; protected set; }
+
+    public X509Certificate2Collection? PeerCertificates { get; protected set; }
+
+    public bool IsPeerCertificateValidated { get; protected set; }
+
+    public byte[]? PskIdentity { get; protected set; }
+
+    public byte[]? TlsUnique { get; protected set; }
+
+    public byte[] ClientRandom { get; protected set; } = [];
+
+    public byte[] ServerRandom { get; protected set; } = [];
+
+    /// <summary>Our CID: what the peer puts in the records it sends us.</summary>
+    public byte[] LocalConnectionId { get; protected set; } = [];
+
+    /// <summary>The peer's CID: what we put in the records we send.</summary>
+    public byte[] PeerConnectionId { get; protected set; } = [];
+
+    public bool IsConnectionIdNegotiated { get; protected set; }
+
+    /// <summary>Largest application datagram that fits one record within the PMTU.</summary>
+    public int MaxApplicationDataLength =>
+        _writeProtection[1] is { } protection
+            ? Math.Max(0, protection.GetMaxPlaintextLength(Options.PathMtu, PeerConnectionId.Length) - (PeerConnectionId.Length > 0 ? 1 : 0))
+            : 0;
+
+    /// <summary>True while waiting for the peer's ChangeCipherSpec.</summary>
+    protected abstract bool IsExpectingChangeCipherSpec { get; }
+
+    /// <summary>The server retransmits its final flight when the client repeats its last one (§4.2.4).</summary>
+    protected abstract bool RetransmitsFinalFlight { get; }
+
+    /// <summary>Handles one complete handshake message, in message_seq order, exactly once.</summary>
+    protected abstract ValueTask OnHandshakeMessageAsync(ReassembledHandshakeMessage message, CancellationToken cancellationToken);
+
+    /// <summary>The peer's ChangeCipherSpec switched the read epoch to 1.</summary>
+    protected abstract void OnChangeCipherSpecReceived();
+
+    // ---- entry points (each takes the lock) ----
+
+    /// <summary>Processes one datagram from <paramref name="from"/>: every record in order (RFC 6347 §4.1.1).</summary>
+    public async ValueTask ProcessDatagramAsync(ReadOnlyMemory<byte> datagram, IPEndPoint from, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (IsClosed)
+            {
+                return;
+            }
+
+            bool retransmit = false;
+            int offset = 0;
+            while (offset < datagram.Length && !IsClosed)
+            {
+                InboundRecord? record = ReadRecord(datagram.Span[offset..], out int consumed);
+                if (consumed == 0)
+                {
+                    DtlsLog.Dropped(Logger, Remote, "malformed record (rest of datagram)");
+                    break;
+                }
+
+                offset += consumed;
+                if (record is not null)
+                {
+                    retransmit |= await HandleRecordAsync(record, from, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            if (retransmit && !IsClosed)
+            {
+                RetransmitOnPeerRetransmission();
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            DtlsLog.InternalError(Logger, Remote, ex);
+            Fail(AlertDescription.InternalError, "internal error");
+        }
+        finally
+        {
+            await FlushAndReleaseAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Encrypts and sends one application datagram; false when not established (the datagram is dropped).</summary>
+    public async ValueTask<bool> SendApplicationDataAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!IsEstablished)
+            {
+                return false;
+            }
+
+            if (data.Length > DtlsRecordCodec.MaxPlaintextLength - 1)
+            {
+                throw new ArgumentException("Datagram larger than a DTLS record.", nameof(data));
+            }
+
+            WriteRecord(1, ContentType.ApplicationData, data.Span, PeerConnectionId.Length > 0 ? 1 : 0);
+            return true;
+        }
+        finally
+        {
+            await FlushAndReleaseAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Closes the connection, optionally with close_notify (RFC 5246 §7.2.1).</summary>
+    public async ValueTask CloseAsync(bool sendCloseNotify, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (IsClosed)
+            {
+                return;
+            }
+
+            if (sendCloseNotify)
+            {
+                SendAlert(AlertLevel.Warning, AlertDescription.CloseNotify);
+            }
+
+            MarkClosed(null);
+        }
+        finally
+        {
+            await FlushAndReleaseAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Runs a handshake step (the client's first flight) under the lock.</summary>
+    protected async ValueTask RunLockedAsync(Action action, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            action();
+        }
+        finally
+        {
+            await FlushAndReleaseAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public void ExportKeyingMaterial(string label, byte[]? context, Span<byte> output)
+    {
+        lock (_secretLock)
+        {
+            if (_masterSecret is null || !IsEstablished)
+            {
+                throw new InvalidOperationException("No established session.");
+            }
+
+            DtlsKeySchedule.ExportKeyingMaterial(_masterSecret, ClientRandom, ServerRandom, label, context, output);
+        }
+    }
+
+    // ---- record layer ----
+
+    /// <summary>
+    /// Parses one record and, for epoch 1, authenticates and decrypts it. Returns null for anything dropped
+    /// silently (RFC 6347 §4.1.2.7); <paramref name="consumed"/> 0 means the rest of the datagram is unusable.
+    /// The replay window is checked before and marked only after authentication (§4.1.2.6).
+    /// </summary>
+    private InboundRecord? ReadRecord(ReadOnlySpan<byte> data, out int consumed)
+    {
+        int cidLength = IsConnectionIdNegotiated ? LocalConnectionId.Length : 0;
+        if (DtlsRecordCodec.TryReadRecord(data, cidLength, out DtlsRecord record, out consumed) != RecordParseStatus.Success)
+        {
+            consumed = 0;
+            return null;
+        }
+
+        if (record.Epoch == 0)
+        {
+            if (!_replay[0].Check(record.SequenceNumber))
+            {
+                return null;
+            }
+
+            _replay[0].Mark(record.SequenceNumber);
+            return new InboundRecord(0, record.ContentType, record.Payload.ToArray(), false);
+        }
+
+        DtlsRecordProtection? protection = _readProtection[1];
+        if (record.Epoch != 1 || _readEpoch != 1 || protection is null)
+        {
+            return null; // a future epoch, or epoch 1 before the peer's ChangeCipherSpec: dropped (§4.1)
+        }
+
+        // RFC 9146 §3: once we asked for a CID, every protected record must carry exactly ours.
+        if (cidLength > 0 && (!record.HasConnectionId || !record.ConnectionId.SequenceEqual(LocalConnectionId)))
+        {
+            return null;
+        }
+
+        if (!_replay[1].Check(record.SequenceNumber))
+        {
+            return null;
+        }
+
+        byte[] plaintext = new byte[record.Payload.Length];
+        if (!protection.TryOpen(record, plaintext, out ContentType type, out int length))
+        {
+            return null;
+        }
+
+        bool newest = _replay[1].Mark(record.SequenceNumber);
+        return new InboundRecord(1, type, plaintext.AsMemory(0, length), newest);
+    }
+
+    /// <summary>Handles one record; returns true when it showed the peer retransmitting a flight we already processed.</summary>
+    private async ValueTask<bool> HandleRecordAsync(InboundRecord record, IPEndPoint from, CancellationToken cancellationToken)
+    {
+        if (record.Epoch == 1)
+        {
+            LastActivity = Options.TimeProvider.GetTimestamp();
+
+            // RFC 9146 §6: only an authenticated record that is the newest so far moves the peer.
+            if (record.IsNewest && IsConnectionIdNegotiated && LocalConnectionId.Length > 0 && !from.Equals(Remote))
+            {
+                IPEndPoint previous = Remote;
+                Remote = from;
+                DtlsLog.AddressChanged(Logger, from, previous);
+                _owner.OnRemoteChanged(this, previous);
+            }
+        }
+
+        switch (record.Type)
+        {
+            case ContentType.Alert:
+                HandleAlert(record);
+                return false;
+            case ContentType.ChangeCipherSpec:
+                HandleChangeCipherSpec(record);
+                return false;
+            case ContentType.Handshake:
+                return await HandleHandshakeRecordAsync(record, cancellationToken).ConfigureAwait(false);
+            case ContentType.ApplicationData:
+                if (record.Epoch == 1 && IsEstablished)
+                {
+                    _owner.OnApplicationData(this, record.Payload.Span);
+                }
+                else
+                {
+                    DtlsLog.Dropped(Logger, Remote, "application data outside an established epoch 1");
+                }
+
+                return false;
+            default:
+                return false;
+        }
+    }
+
+    private void HandleAlert(InboundRecord record)
+    {
+        if (!DtlsAlert.TryParse(record.Payload.Span, out DtlsAlert alert))
+        {
+            return;
+        }
+
+        if (record.Epoch < _readEpoch)
+        {
+            DtlsLog.Dropped(Logger, Remote, "plaintext alert after the epoch change");
+            return;
+        }
+
+        DtlsLog.ReceivedAlert(Logger, Remote, alert.Level, alert.Description);
+        if (alert.Description == AlertDescription.CloseNotify)
+        {
+            // RFC 5246 §7.2.1: answer close_notify with close_notify and discard pending writes.
+            if (IsEstablished)
+            {
+                SendAlert(AlertLevel.Warning, AlertDescription.CloseNotify);
+            }
+
+            MarkClosed(IsEstablished ? null : new DtlsHandshakeException("The peer closed the connection during the handshake.",
+                AlertDescription.CloseNotify, receivedFromPeer: true));
+        }
+        else if (alert.IsFatal)
+        {
+            MarkClosed(new DtlsHandshakeException($"The peer sent a fatal {alert.Description} alert.", alert.Description, receivedFromPeer: true));
+        }
+    }
+
+    private void HandleChangeCipherSpec(InboundRecord record)
+    {
+        if (record.Epoch != _readEpoch)
+        {
+            return; // a retransmitted ChangeCipherSpec from epoch 0
+        }
+
+        // A ChangeCipherSpec we are not waiting for is dropped rather than answered: after loss it may be
+        // a legitimate early arrival, and the peer retransmits its whole flight (attacks #5, #12).
+        if (!ChangeCipherSpec.IsValid(record.Payload.Span) || !IsExpectingChangeCipherSpec || _readProtection[1] is null || _readEpoch != 0)
+        {
+            DtlsLog.Dropped(Logger, Remote, "unexpected ChangeCipherSpec");
+            return;
+        }
+
+        _readEpoch = 1;
+        OnChangeCipherSpecReceived();
+    }
+
+    private async ValueTask<bool> HandleHandshakeRecordAsync(InboundRecord record, CancellationToken cancellationToken)
+    {
+        bool retransmission = false;
+        bool feed = record.Epoch == _readEpoch && !IsEstablished;
+        ReadOnlyMemory<byte> payload = record.Payload;
+        while (!payload.IsEmpty)
+        {
+            if (!HandshakeHeader.TryRead(payload.Span, out HandshakeHeader header, out ReadOnlySpan<byte> fragment, out int used))
+            {
+                DtlsLog.Dropped(Logger, Remote, "malformed handshake fragment");
+                break;
+            }
+
+            if (!feed)
+            {
+                // Old-epoch or post-handshake fragments are only evidence of a retransmitted flight.
+                retransmission |= header.MessageSeq < Reassembler.NextMessageSeq;
+            }
+            else
+            {
+                HandshakeFragmentStatus status = Reassembler.Add(header, fragment);
+                retransmission |= status == HandshakeFragmentStatus.Retransmission;
+                if (status is HandshakeFragmentStatus.Inconsistent or HandshakeFragmentStatus.TooLarge or HandshakeFragmentStatus.TooFarAhead)
+                {
+                    DtlsLog.Dropped(Logger, Remote, "handshake fragment (" + status + ")");
+                }
+            }
+
+            payload = payload[used..];
+        }
+
+        while (feed && !IsClosed && !IsEstablished && Reassembler.TryTakeNext(out ReassembledHandshakeMessage? message))
+        {
+            await OnHandshakeMessageAsync(message, cancellationToken).ConfigureAwait(false);
+        }
+
+        return retransmission;
+    }
+
+    // ---- sending ----
+
+    /// <summary>Appends a handshake message to a flight at the current write epoch, with the next message_seq.</summary>
+    protected byte[] AddHandshake(List<FlightItem> flight, HandshakeMessage message, bool appendToTranscript = true)
+    {
+        byte[] body = message.Encode();
+        ushort seq = _nextSendMessageSeq++;
+        if (appendToTranscript)
+        {
+            Transcript.Append(message.Type, seq, body);
+        }
+
+        flight.Add(new FlightItem(_writeEpoch, message.Type, seq, body));
+        return body;
+    }
+
+    /// <summary>Appends ChangeCipherSpec and switches the write epoch to 1 (keys must be installed).</summary>
+    protected void AddChangeCipherSpec(List<FlightItem> flight)
+    {
+        if (_writeProtection[1] is null)
+        {
+            throw new InvalidOperationException("No pending write keys.");
+        }
+
+        flight.Add(new FlightItem(_writeEpoch, null, 0, [1]));
+        _writeEpoch = 1;
+    }
+
+    protected ushort NextSendMessageSeq
+    {
+        get => _nextSendMessageSeq;
+        set => _nextSendMessageSeq = value;
+    }
+
+    /// <summary>Sends a flight and remembers it for retransmission; the timer runs when a response is expected.</summary>
+    protected void SendFlight(List<FlightItem> flight, bool expectResponse)
+    {
+        _lastFlight = flight;
+        TransmitFlight();
+        if (expectResponse)
+        {
+            _retransmissions = 0;
+            _currentTimeout = Options.InitialRetransmissionTimeout;
+            ArmTimer(_currentTimeout);
+        }
+        else
+        {
+            StopRetransmissionTimer();
+        }
+    }
+
+    /// <summary>The peer's next flight has begun: stop retransmitting ours (§4.2.4).</summary>
+    protected void StopRetransmissionTimer()
+    {
+        _timerArmed = false;
+        _timerGeneration++;
+        _timer?.Dispose();
+        _timer = null;
+    }
+
+    /// <summary>Installs the epoch-1 keys: write side used after our ChangeCipherSpec, read side after the peer's.</summary>
+    protected void InstallKeys(DtlsKeyBlock keyBlock, bool isClient)
+    {
+        _writeProtection[1] = isClient ? keyBlock.CreateClientWriteProtection() : keyBlock.CreateServerWriteProtection();
+        _readProtection[1] = isClient ? keyBlock.CreateServerWriteProtection() : keyBlock.CreateClientWriteProtection();
+    }
+
+    protected void SetMasterSecret(byte[] masterSecret)
+    {
+        lock (_secretLock)
+        {
+            _masterSecret = masterSecret;
+        }
+    }
+
+    protected ReadOnlySpan<byte> MasterSecret => _masterSecret;
+
+    protected async ValueTask WriteKeyLogAsync(CancellationToken cancellationToken)
+    {
+        if (Options.ResolveKeyLogFile() is { } path && _masterSecret is not null)
+        {
+            await DtlsKeyLogWriter.AppendAsync(path, ClientRandom, _masterSecret, Logger, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    protected void MarkEstablished()
+    {
+        Volatile.Write(ref _state, 1);
+        LastActivity = Options.TimeProvider.GetTimestamp();
+        DtlsLog.Established(Logger, Remote, Suite!.Suite);
+        _owner.OnEstablished(this);
+    }
+
+    /// <summary>Sends a fatal alert and closes (RFC 5246 §7.2.2).</summary>
+    protected void Fail(AlertDescription alert, string reason)
+    {
+        if (IsClosed)
+        {
+            return;
+        }
+
+        DtlsLog.SendingFatalAlert(Logger, Remote, alert, reason);
+        SendAlert(AlertLevel.Fatal, alert);
+        MarkClosed(new DtlsHandshakeException($"DTLS handshake failed ({alert}): {reason}", alert, receivedFromPeer: false));
+    }
+
+    private void SendAlert(AlertLevel level, AlertDescription description)
+    {
+        Span<byte> body = stackalloc byte[DtlsAlert.Size];
+        new DtlsAlert(level, description).WriteTo(body);
+        WriteRecord(_writeEpoch, ContentType.Alert, body, PeerConnectionId.Length > 0 && _writeEpoch == 1 ? 1 : 0);
+    }
+
+    private void MarkClosed(Exception? error)
+    {
+        if (Interlocked.Exchange(ref _state, 2) == 2)
+        {
+            return;
+        }
+
+        StopRetransmissionTimer();
+        _lastFlight = null;
+        lock (_secretLock)
+        {
+            if (_masterSecret is not null)
+            {
+                CryptographicOperations.ZeroMemory(_masterSecret);
+                _masterSecret = null;
+            }
+        }
+
+        _owner.OnClosed(this, error);
+    }
+
+    /// <summary>Writes one record as its own datagram into the outbox.</summary>
+    private void WriteRecord(ushort epoch, ContentType type, ReadOnlySpan<byte> plaintext, int extraOverhead)
+    {
+        int overhead = RecordOverhead(epoch) + extraOverhead;
+        byte[] datagram = new byte[overhead + plaintext.Length];
+        int length = WriteRecordTo(datagram, epoch, type, plaintext);
+        _outbox.Add(datagram.AsSpan(0, length).ToArray());
+    }
+
+    private int RecordOverhead(ushort epoch) =>
+        epoch == 0 ? DtlsRecordCodec.HeaderLength : _writeProtection[1]!.GetSealedLength(0, PeerConnectionId.Length) + (PeerConnectionId.Length > 0 ? 1 : 0);
+
+    private int WriteRecordTo(Span<byte> destination, ushort epoch, ContentType type, ReadOnlySpan<byte> plaintext)
+    {
+        ulong seq = _writeSequence[epoch]++;
+        return epoch == 0
+            ? DtlsRecordCodec.WritePlaintextRecord(destination, type, seq, plaintext)
+            : _writeProtection[1]!.Seal(destination, type, 1, seq, plaintext, PeerConnectionId);
+    }
+
+    /// <summary>
+    /// Writes the last flight into datagrams of at most the PMTU: handshake messages are fragmented
+    /// (RFC 6347 §4.2.3) and records packed several per datagram (§4.1.1). Every transmission uses fresh
+    /// record sequence numbers (§4.2.4).
+    /// </summary>
+    private void TransmitFlight()
+    {
+        if (_lastFlight is null)
+        {
+            return;
+        }
+
+        int mtu = Options.PathMtu;
+        byte[] datagram = new byte[mtu];
+        byte[] scratch = new byte[mtu];
+        int length = 0;
+        foreach (FlightItem item in _lastFlight)
+        {
+            int overhead = RecordOverhead(item.Epoch);
+            if (item.Type is null)
+            {
+                if (length > 0 && length + overhead + 1 > mtu)
+                {
+                    Emit(datagram, ref length);
+                }
+
+                length += WriteRecordTo(datagram.AsSpan(length), item.Epoch, ContentType.ChangeCipherSpec, item.Body);
+                continue;
+            }
+
+            int offset = 0;
+            bool first = true;
+            while (first || offset < item.Body.Length)
+            {
+                int remaining = item.Body.Length - offset;
+                int room = mtu - length - overhead - HandshakeHeader.Size;
+                if (length > 0 && room < Math.Min(Math.Max(remaining, 0), MinUsefulFragment) || (length > 0 && room < 0))
+                {
+                    Emit(datagram, ref length);
+                    continue;
+                }
+
+                if (room < 1 && remaining > 0)
+                {
+                    throw new InvalidOperationException("The path MTU is too small for a handshake record.");
+                }
+
+                int fragmentLength = Math.Min(room, remaining);
+                int written = HandshakeFragmenter.WriteFragment(scratch, item.Type.Value, item.MessageSeq, item.Body, offset, fragmentLength);
+                length += WriteRecordTo(datagram.AsSpan(length), item.Epoch, ContentType.Handshake, scratch.AsSpan(0, written));
+                offset += fragmentLength;
+                first = false;
+            }
+        }
+
+        if (length > 0)
+        {
+            Emit(datagram, ref length);
+        }
+
+        _lastFlightSentAt = Options.TimeProvider.GetTimestamp();
+    }
+
+    private void Emit(byte[] datagram, ref int length)
+    {
+        _outbox.Add(datagram.AsSpan(0, length).ToArray());
+        length = 0;
+    }
+
+    private void RetransmitOnPeerRetransmission()
+    {
+        if (_lastFlight is null || (IsEstablished && !RetransmitsFinalFlight))
+        {
+            return;
+        }
+
+        // At most one answer per half initial timeout: a peer flight of several datagrams must not multiply ours.
+        if (Options.TimeProvider.GetElapsedTime(_lastFlightSentAt) < Options.InitialRetransmissionTimeout / 2)
+        {
+            return;
+        }
+
+        DtlsLog.Retransmitting(Logger, Remote, _retransmissions, "peer retransmitted");
+        TransmitFlight();
+    }
+
+    private void ArmTimer(TimeSpan due)
+    {
+        _timer?.Dispose();
+        int generation = ++_timerGeneration;
+        _timerArmed = true;
+        _timer = Options.TimeProvider.CreateTimer(_ => _ = OnTimerAsync(generation), null, due, Timeout.InfiniteTimeSpan);
+    }
+
+    private async Task OnTimerAsync(int generation)
+    {
+        try
+        {
+            await _lock.WaitAsync().ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            return;
+        }
+
+        try
+        {
+            if (generation != _timerGeneration || !_timerArmed || IsClosed || _lastFlight is null)
+            {
+                return;
+            }
+
+            if (++_retransmissions > Options.MaxRetransmissions)
+            {
+                DtlsLog.RetransmissionsExhausted(Logger, Remote, Options.MaxRetransmissions);
+                MarkClosed(new DtlsHandshakeException($"No answer after {Options.MaxRetransmissions} retransmissions.", null, false));
+                return;
+            }
+
+            DtlsLog.Retransmitting(Logger, Remote, _retransmissions, "timeout");
+            TransmitFlight();
+            _currentTimeout = TimeSpan.FromTicks(Math.Min(_currentTimeout.Ticks * 2, Options.MaxRetransmissionTimeout.Ticks));
+            ArmTimer(_currentTimeout);
+        }
+        catch (Exception ex)
+        {
+            DtlsLog.InternalError(Logger, Remote, ex);
+        }
+        finally
+        {
+            await FlushAndReleaseAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask FlushAndReleaseAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (_outbox.Count > 0)
+            {
+                byte[][] datagrams = [.. _outbox];
+                _outbox.Clear();
+                IPEndPoint remote = Remote;
+                foreach (byte[] datagram in datagrams)
+                {
+                    await _owner.SendDatagramAsync(datagram, remote, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            // UDP: a failed send is a lost datagram; retransmission covers handshakes.
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>One entry of a flight: a handshake message (Type set) or ChangeCipherSpec (Type null), with its epoch.</summary>
+    protected sealed record FlightItem(ushort Epoch, HandshakeType? Type, ushort MessageSeq, byte[] Body);
+
+    private sealed record InboundRecord(ushort Epoch, ContentType Type, ReadOnlyMemory<byte> Payload, bool IsNewest);
+}

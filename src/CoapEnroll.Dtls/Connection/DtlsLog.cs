@@ -1,0 +1,40 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace CoapEnroll.Dtls;
+
+internal static partial class DtlsLog
+{
+    [LoggerMessage(100, LogLevel.Debug, "DTLS {Remote}: handshake complete, {Suite}")]
+    public static partial void Established(ILogger logger, EndPoint remote, CipherSuite suite);
+
+    [LoggerMessage(101, LogLevel.Information, "DTLS {Remote}: sending fatal alert {Alert}: {Reason}")]
+    public static partial void SendingFatalAlert(ILogger logger, EndPoint remote, AlertDescription alert, string reason);
+
+    [LoggerMessage(102, LogLevel.Debug, "DTLS {Remote}: received alert {Level} {Alert}")]
+    public static partial void ReceivedAlert(ILogger logger, EndPoint remote, AlertLevel level, AlertDescription alert);
+
+    [LoggerMessage(103, LogLevel.Debug, "DTLS {Remote}: dropped {What}")]
+    public static partial void Dropped(ILogger logger, EndPoint remote, string what);
+
+    [LoggerMessage(104, LogLevel.Debug, "DTLS {Remote}: retransmitting flight (try {Try}, {Reason})")]
+    public static partial void Retransmitting(ILogger logger, EndPoint remote, int @try, string reason);
+
+    [LoggerMessage(105, LogLevel.Information, "DTLS {Remote}: handshake abandoned after {Tries} retransmissions")]
+    public static partial void RetransmissionsExhausted(ILogger logger, EndPoint remote, int tries);
+
+    [LoggerMessage(106, LogLevel.Information, "DTLS {Remote}: peer address changed from {Previous} (connection ID)")]
+    public static partial void AddressChanged(ILogger logger, EndPoint remote, EndPoint previous);
+
+    [LoggerMessage(107, LogLevel.Error, "DTLS {Remote}: internal error")]
+    public static partial void InternalError(ILogger logger, EndPoint remote, Exception exception);
+
+    [LoggerMessage(108, LogLevel.Warning, "DTLS server: connection table full ({Max}); ClientHello from {Remote} dropped")]
+    public static partial void TableFull(ILogger logger, EndPoint remote, int max);
+
+    [LoggerMessage(109, LogLevel.Debug, "DTLS {Remote}: evicted after {Idle} idle")]
+    public static partial void Evicted(ILogger logger, EndPoint remote, TimeSpan idle);
+
+    [LoggerMessage(110, LogLevel.Warning, "DTLS: writing the key log failed")]
+    public static partial void KeyLogFailed(ILogger logger, Exception exception);
+}

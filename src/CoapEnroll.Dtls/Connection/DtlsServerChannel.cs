@@ -1,0 +1,451 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using CoapEnroll.Coap;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CoapEnroll.Dtls;
+
+/// <summary>
+/// A DTLS 1.2 server as an <see cref="IDatagramChannel"/> over one UDP socket (or any datagram transport).
+/// One internal receive loop reads the transport and routes each datagram: by connection ID for tls12_cid
+/// records (RFC 9146), otherwise by address. A ClientHello without a valid cookie gets a stateless
+/// HelloVerifyRequest and allocates nothing (RFC 6347 §4.2.1); only a cookie-verified ClientHello creates a
+/// connection, also when the address already has one (attack #13). <see cref="ReceiveAsync"/> returns
+/// decrypted application data with a <see cref="DtlsSessionEndPoint"/> as the remote endpoint;
+/// <see cref="SendAsync"/> encrypts to the session's current address.
+/// </summary>
+public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
+{
+    private const int ReceiveBufferSize = 65536;
+
+    private readonly IDatagramChannel _transport;
+    private readonly DtlsServerOptions _options;
+    private readonly ILogger _logger;
+    private readonly HelloCookieProtector _cookies;
+    private readonly Lock _tableLock = new();
+    private readonly Dictionary<IPEndPoint, DtlsServerConnection> _byAddress = [];
+    private readonly Dictionary<string, DtlsServerConnection> _byConnectionId = [];
+    private readonly HashSet<DtlsServerConnection> _all = [];
+    private readonly Channel<(byte[] Data, DtlsSessionEndPoint From)> _incoming =
+        Channel.CreateBounded<(byte[], DtlsSessionEndPoint)>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _receiveLoop;
+    private readonly ITimer _evictionTimer;
+    private int _disposed;
+
+    /// <summary>Runs a DTLS server over <paramref name="transport"/>, which the channel then owns.</summary>
+    public DtlsServerChannel(IDatagramChannel transport, DtlsServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _transport = transport;
+        _options = options;
+        _logger = (ILogger?)options.LoggerFactory?.CreateLogger<DtlsServerChannel>() ?? NullLogger.Instance;
+        _cookies = new HelloCookieProtector(options.CookieSecretRotationInterval, options.TimeProvider);
+        TimeSpan sweep = TimeSpan.FromTicks(Math.Clamp(options.IdleTimeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(30).Ticks));
+        _evictionTimer = options.TimeProvider.CreateTimer(_ => _ = EvictIdleAsync(), null, sweep, sweep);
+        _receiveLoop = Task.Run(ReceiveLoopAsync);
+    }
+
+    /// <summary>Binds a UDP socket (<see cref="IPAddress.IPv6Any"/> serves both families) and runs a DTLS server on it.</summary>
+    public static DtlsServerChannel Bind(IPEndPoint localEndPoint, DtlsServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new DtlsServerChannel(UdpDatagramChannel.Bind(localEndPoint, options.PathMtu), options);
+    }
+
+    public EndPoint LocalEndPoint => _transport.LocalEndPoint;
+
+    /// <summary>
+    /// PMTU minus the largest record expansion: header 13, explicit nonce 8, tag 16, and a CID of up to 16
+    /// bytes with its inner content type (RFC 9146 §4).
+    /// </summary>
+    public int MaxDatagramSize => _options.PathMtu - (DtlsRecordCodec.HeaderLength + 8 + 16 + 16 + 1);
+
+    /// <summary>Connections in the table (handshaking and established).</summary>
+    public int ConnectionCount
+    {
+        get
+        {
+            lock (_tableLock)
+            {
+                return _all.Count;
+            }
+        }
+    }
+
+    public async ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        (byte[] data, DtlsSessionEndPoint from) item;
+        try
+        {
+            item = await _incoming.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new ObjectDisposedException(nameof(DtlsServerChannel));
+        }
+
+        int length = Math.Min(item.data.Length, buffer.Length);
+        item.data.AsSpan(0, length).CopyTo(buffer.Span);
+        return new DatagramReceiveResult(length, item.from);
+    }
+
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> datagram, EndPoint remoteEndPoint, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (remoteEndPoint is not DtlsSessionEndPoint { Connection: DtlsServerConnection } session)
+        {
+            throw new ArgumentException("Not a DTLS server session.", nameof(remoteEndPoint));
+        }
+
+        // A closed or evicted session drops the datagram, like UDP would.
+        if (TryGetConnection(session, out DtlsServerConnection? connection))
+        {
+            await connection.SendApplicationDataAsync(datagram, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Closes one session with close_notify.</summary>
+    public async ValueTask CloseSessionAsync(DtlsSessionEndPoint session, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        if (TryGetConnection(session, out DtlsServerConnection? connection))
+        {
+            await connection.CloseAsync(sendCloseNotify: true, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _evictionTimer.DisposeAsync().ConfigureAwait(false);
+        DtlsServerConnection[] connections;
+        lock (_tableLock)
+        {
+            connections = [.. _all];
+        }
+
+        foreach (DtlsServerConnection connection in connections)
+        {
+            try
+            {
+                await connection.CloseAsync(sendCloseNotify: connection.IsEstablished, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or OperationCanceledException)
+            {
+            }
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _transport.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await _receiveLoop.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        {
+        }
+
+        _incoming.Writer.TryComplete();
+        _cookies.Dispose();
+        _stop.Dispose();
+    }
+
+    private bool TryGetConnection(DtlsSessionEndPoint session, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out DtlsServerConnection? connection)
+    {
+        connection = session.Connection as DtlsServerConnection;
+        lock (_tableLock)
+        {
+            // Only sessions of this server's table (O(1)); a closed or evicted one is gone from it.
+            return connection is not null && _all.Contains(connection);
+        }
+    }
+
+    private async Task ReceiveLoopAsync()
+    {
+        byte[] buffer = new byte[ReceiveBufferSize];
+        CancellationToken ct = _stop.Token;
+        while (!ct.IsCancellationRequested)
+        {
+            DatagramReceiveResult result;
+            try
+            {
+                result = await _transport.ReceiveAsync(buffer, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
+            {
+                // Stopping (cancelled, or the socket was disposed under the pending receive), or the transport is broken.
+                break;
+            }
+
+            if (result.RemoteEndPoint is not IPEndPoint from)
+            {
+                continue;
+            }
+
+            try
+            {
+                await DispatchAsync(buffer.AsMemory(0, result.ReceivedBytes), from, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                DtlsLog.InternalError(_logger, from, ex);
+            }
+        }
+
+        _incoming.Writer.TryComplete();
+    }
+
+    private async ValueTask DispatchAsync(ReadOnlyMemory<byte> datagram, IPEndPoint from, CancellationToken ct)
+    {
+        int cidLength = _options.EnableConnectionId ? _options.ConnectionIdLength : 0;
+        if (DtlsRecordCodec.TryReadRecord(datagram.Span, cidLength, out DtlsRecord first, out _) != RecordParseStatus.Success)
+        {
+            DtlsLog.Dropped(_logger, from, "unparsable datagram");
+            return;
+        }
+
+        DtlsServerConnection? connection;
+        if (first.HasConnectionId)
+        {
+            string key = Convert.ToHexString(first.ConnectionId);
+            lock (_tableLock)
+            {
+                _byConnectionId.TryGetValue(key, out connection);
+            }
+
+            if (connection is null)
+            {
+                DtlsLog.Dropped(_logger, from, "record with an unknown connection ID");
+                return;
+            }
+
+            await connection.ProcessDatagramAsync(datagram, from, ct).ConfigureAwait(false);
+            return;
+        }
+
+        lock (_tableLock)
+        {
+            _byAddress.TryGetValue(from, out connection);
+        }
+
+        bool isClientHello = false;
+        HandshakeHeader header = default;
+        if (first.Epoch == 0 && first.ContentType == ContentType.Handshake &&
+            HandshakeHeader.TryRead(first.Payload, out header, out ReadOnlySpan<byte> fragment, out _) && header.Type == HandshakeType.ClientHello)
+        {
+            isClientHello = true;
+            // A retransmission of the ClientHello that created a handshaking connection goes to it: it repeats its flight.
+            if (connection is not null && !connection.IsEstablished && fragment.Length >= 34 && connection.HasClientRandom(fragment.Slice(2, 32)))
+            {
+                await connection.ProcessDatagramAsync(datagram, from, ct).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        if (!isClientHello)
+        {
+            if (connection is null)
+            {
+                // Attack #12 and anything else from an unknown address before a ClientHello: dropped.
+                DtlsLog.Dropped(_logger, from, $"{first.ContentType} record from an address without a connection");
+                return;
+            }
+
+            await connection.ProcessDatagramAsync(datagram, from, ct).ConfigureAwait(false);
+            return;
+        }
+
+        await HandleClientHelloAsync(datagram, from, header, connection, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// RFC 6347 §4.2.1: verify the cookie statelessly; without a valid one answer with a HelloVerifyRequest no
+    /// larger than the ClientHello and keep nothing. A new connection is created only for a verified cookie.
+    /// </summary>
+    private async ValueTask HandleClientHelloAsync(ReadOnlyMemory<byte> datagram, IPEndPoint from, HandshakeHeader header,
+        DtlsServerConnection? existing, CancellationToken ct)
+    {
+        byte[]? helloVerifyRequest = null;
+        bool verified;
+        {
+            DtlsRecordCodec.TryReadRecord(datagram.Span, 0, out DtlsRecord record, out _);
+            HandshakeHeader.TryRead(record.Payload, out _, out ReadOnlySpan<byte> body, out _);
+            if (!header.IsComplete)
+            {
+                DtlsLog.Dropped(_logger, from, "fragmented ClientHello before the cookie exchange");
+                return;
+            }
+
+            verified = _cookies.Verify(from, body);
+            if (!verified)
+            {
+                Span<byte> cookie = stackalloc byte[HelloCookieProtector.CookieLength];
+                if (!_cookies.TryCreateCookie(from, body, cookie))
+                {
+                    DtlsLog.Dropped(_logger, from, "malformed ClientHello");
+                    return;
+                }
+
+                byte[] hvrBody = new HelloVerifyRequest { ServerVersion = DtlsVersion.Dtls10, Cookie = cookie.ToArray() }.Encode();
+                byte[] fragment = new byte[HandshakeHeader.Size + hvrBody.Length];
+                HandshakeFragmenter.WriteFragment(fragment, HandshakeType.HelloVerifyRequest, header.MessageSeq, hvrBody, 0, hvrBody.Length);
+                helloVerifyRequest = new byte[DtlsRecordCodec.HeaderLength + fragment.Length];
+                // §4.2.1: the HelloVerifyRequest reuses the ClientHello's record sequence number.
+                DtlsRecordCodec.WritePlaintextRecord(helloVerifyRequest, ContentType.Handshake, record.SequenceNumber, fragment, DtlsVersion.Dtls10);
+                if (helloVerifyRequest.Length > datagram.Length)
+                {
+                    DtlsLog.Dropped(_logger, from, "ClientHello smaller than our HelloVerifyRequest");
+                    return;
+                }
+            }
+            else if (existing is not null && existing.HasClientRandom(body.Slice(2, 32)))
+            {
+                DtlsLog.Dropped(_logger, from, "replayed ClientHello of an existing connection");
+                return;
+            }
+        }
+
+        if (helloVerifyRequest is not null)
+        {
+            await _transport.SendAsync(helloVerifyRequest, from, ct).ConfigureAwait(false);
+            return;
+        }
+
+        DtlsServerConnection connection;
+        lock (_tableLock)
+        {
+            if (_all.Count >= _options.MaxConnections)
+            {
+                DtlsLog.TableFull(_logger, from, _options.MaxConnections);
+                return;
+            }
+
+            connection = new DtlsServerConnection(_options, this, from, header.MessageSeq, AllocateConnectionId,
+                _options.LoggerFactory?.CreateLogger<DtlsServerConnection>());
+            // Attack #13: an existing association is only replaced after the new ClientHello proved its address,
+            // and it stays reachable by CID until the new handshake completes.
+            if (existing is not null)
+            {
+                connection.Supersedes = existing;
+            }
+
+            _byAddress[from] = connection;
+            _all.Add(connection);
+        }
+
+        await connection.ProcessDatagramAsync(datagram, from, ct).ConfigureAwait(false);
+    }
+
+    private byte[] AllocateConnectionId(DtlsServerConnection connection)
+    {
+        if (_options.ConnectionIdLength == 0)
+        {
+            return [];
+        }
+
+        lock (_tableLock)
+        {
+            while (true)
+            {
+                byte[] cid = RandomNumberGenerator.GetBytes(_options.ConnectionIdLength);
+                string key = Convert.ToHexString(cid);
+                if (_byConnectionId.TryAdd(key, connection))
+                {
+                    return cid;
+                }
+            }
+        }
+    }
+
+    private async Task EvictIdleAsync()
+    {
+        try
+        {
+            var expired = new List<DtlsServerConnection>();
+            lock (_tableLock)
+            {
+                foreach (DtlsServerConnection connection in _all)
+                {
+                    if (_options.TimeProvider.GetElapsedTime(connection.LastActivity) > _options.IdleTimeout)
+                    {
+                        expired.Add(connection);
+                    }
+                }
+            }
+
+            foreach (DtlsServerConnection connection in expired)
+            {
+                DtlsLog.Evicted(_logger, connection.Remote, _options.IdleTimeout);
+                await connection.CloseAsync(sendCloseNotify: false, _stop.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+        {
+        }
+    }
+
+    ValueTask IDtlsConnectionOwner.SendDatagramAsync(ReadOnlyMemory<byte> datagram, IPEndPoint remote, CancellationToken cancellationToken) =>
+        _transport.SendAsync(datagram, remote, cancellationToken);
+
+    void IDtlsConnectionOwner.OnEstablished(DtlsConnection connection)
+    {
+        if (connection is DtlsServerConnection { Supersedes: { } previous } server)
+        {
+            server.Supersedes = null;
+            _ = previous.CloseAsync(sendCloseNotify: false, CancellationToken.None).AsTask();
+        }
+    }
+
+    void IDtlsConnectionOwner.OnClosed(DtlsConnection connection, Exception? error)
+    {
+        var server = (DtlsServerConnection)connection;
+        lock (_tableLock)
+        {
+            _all.Remove(server);
+            if (_byAddress.TryGetValue(server.Remote, out DtlsServerConnection? mapped) && ReferenceEquals(mapped, server))
+            {
+                _byAddress.Remove(server.Remote);
+            }
+
+            if (server.LocalConnectionId.Length > 0)
+            {
+                string key = Convert.ToHexString(server.LocalConnectionId);
+                if (_byConnectionId.TryGetValue(key, out mapped) && ReferenceEquals(mapped, server))
+                {
+                    _byConnectionId.Remove(key);
+                }
+            }
+        }
+    }
+
+    void IDtlsConnectionOwner.OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> data) =>
+        _incoming.Writer.TryWrite((data.ToArray(), connection.EndPoint));
+
+    void IDtlsConnectionOwner.OnRemoteChanged(DtlsConnection connection, IPEndPoint previous)
+    {
+        var server = (DtlsServerConnection)connection;
+        lock (_tableLock)
+        {
+            if (_byAddress.TryGetValue(previous, out DtlsServerConnection? mapped) && ReferenceEquals(mapped, server))
+            {
+                _byAddress.Remove(previous);
+            }
+
+            _byAddress[server.Remote] = server;
+        }
+    }
+}

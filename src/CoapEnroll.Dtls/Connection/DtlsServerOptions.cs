@@ -1,0 +1,61 @@
+using System.Security.Cryptography.X509Certificates;
+
+namespace CoapEnroll.Dtls;
+
+/// <summary>Server settings: credentials, client authentication, PSK lookup and the connection table.</summary>
+public sealed class DtlsServerOptions : DtlsOptions
+{
+    /// <summary>The server certificate with its ECDSA (P-256 or P-384) private key; enables the ECDHE_ECDSA suites.</summary>
+    public X509Certificate2? Certificate { get; set; }
+
+    /// <summary>Intermediate certificates sent after <see cref="Certificate"/> (not the root).</summary>
+    public X509Certificate2Collection CertificateChain { get; } = [];
+
+    /// <summary>Trust anchors for client certificates (X509Chain custom root trust; the system store is never used).</summary>
+    public X509Certificate2Collection ClientCertificateTrustAnchors { get; } = [];
+
+    /// <summary>
+    /// Abort with handshake_failure when an ECDHE client sends an empty Certificate (RFC 5246 §7.4.6).
+    /// Off by default: the client certificate is optional at the DTLS layer and the session is anonymous.
+    /// </summary>
+    public bool RequireClientCertificate { get; set; }
+
+    /// <summary>
+    /// Accept a client certificate whose chain does not validate (exposed with
+    /// <see cref="DtlsSessionEndPoint.IsPeerCertificateValidated"/> = false). Off by default: bad_certificate.
+    /// </summary>
+    public bool AllowUnvalidatedClientCertificates { get; set; }
+
+    /// <summary>
+    /// PSK identity → key lookup (RFC 4279 §2); null result = unknown identity. Enables TLS_PSK_WITH_AES_128_CCM_8.
+    /// </summary>
+    public Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask<byte[]?>>? PskKeyLookup { get; set; }
+
+    /// <summary>Optional psk_identity_hint; RFC 7925 §4.2 recommends none (no ServerKeyExchange then).</summary>
+    public byte[]? PskIdentityHint { get; set; }
+
+    /// <summary>Bound on the connection table (handshaking and established); new ClientHellos are dropped beyond it.</summary>
+    public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>A connection without an authenticated record for this long is evicted silently.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Rotation of the HelloVerifyRequest cookie secret (RFC 6347 §4.2.1).</summary>
+    public TimeSpan CookieSecretRotationInterval { get; set; } = TimeSpan.FromMinutes(2);
+
+    internal override void Validate()
+    {
+        base.Validate();
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnections, 1, nameof(MaxConnections));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(IdleTimeout, TimeSpan.Zero, nameof(IdleTimeout));
+        if (Certificate is not null && (!Certificate.HasPrivateKey || Certificate.GetECDsaPublicKey() is null))
+        {
+            throw new ArgumentException("The server certificate needs an ECDSA private key.", nameof(Certificate));
+        }
+
+        if (Certificate is null && PskKeyLookup is null)
+        {
+            throw new ArgumentException("Configure a certificate, a PSK lookup, or both.");
+        }
+    }
+}

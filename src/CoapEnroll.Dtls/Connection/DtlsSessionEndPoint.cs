@@ -1,0 +1,71 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+
+namespace CoapEnroll.Dtls;
+
+/// <summary>
+/// The CoAP layer's view of one DTLS session (RFC 7252 §9.1.1: the security association identifies the
+/// peer). Equality is reference equality, so the endpoint stays the same when a CID peer changes address
+/// (RFC 9146 §6). Exposes what the application needs for authorization and channel binding.
+/// </summary>
+public sealed class DtlsSessionEndPoint : EndPoint
+{
+    private readonly DtlsConnection _connection;
+
+    internal DtlsSessionEndPoint(DtlsConnection connection) => _connection = connection;
+
+    internal DtlsConnection Connection => _connection;
+
+    /// <summary>The peer's current transport address.</summary>
+    public IPEndPoint RemoteEndPoint => _connection.Remote;
+
+    public override AddressFamily AddressFamily => RemoteEndPoint.AddressFamily;
+
+    /// <summary>True once the handshake completed; false again after close.</summary>
+    public bool IsEstablished => _connection.IsEstablished;
+
+    /// <summary>True after close_notify, a fatal alert, eviction or disposal.</summary>
+    public bool IsClosed => _connection.IsClosed;
+
+    /// <summary>The negotiated suite (valid once established).</summary>
+    public CipherSuite CipherSuite => _connection.Suite?.Suite ?? default;
+
+    /// <summary>
+    /// The peer's certificate chain as sent (leaf first), or null when the peer did not authenticate with a
+    /// certificate (anonymous client, or PSK).
+    /// </summary>
+    public X509Certificate2Collection? PeerCertificates => _connection.PeerCertificates;
+
+    /// <summary>True when <see cref="PeerCertificates"/> chained to a configured trust anchor at handshake time.</summary>
+    public bool IsPeerCertificateValidated => _connection.IsPeerCertificateValidated;
+
+    /// <summary>The PSK identity used (RFC 4279), or null for certificate suites.</summary>
+    public byte[]? PskIdentity => _connection.PskIdentity?.ToArray();
+
+    /// <summary>
+    /// tls-unique (RFC 5929 §3.1): the first Finished verify_data of the handshake, the client's in a full
+    /// handshake. Meaningful because the extended master secret is always used (RFC 7627 §5.4).
+    /// </summary>
+    public byte[] TlsUnique => _connection.TlsUnique?.ToArray() ?? throw new InvalidOperationException("Handshake not complete.");
+
+    /// <summary>The CID the peer puts in records to us (empty: none).</summary>
+    public ReadOnlyMemory<byte> LocalConnectionId => _connection.LocalConnectionId;
+
+    /// <summary>The CID we put in records to the peer (empty: none).</summary>
+    public ReadOnlyMemory<byte> PeerConnectionId => _connection.PeerConnectionId;
+
+    /// <summary>True when the connection_id extension was negotiated (RFC 9146 §3).</summary>
+    public bool IsConnectionIdNegotiated => _connection.IsConnectionIdNegotiated;
+
+    /// <summary>RFC 5705 keying material exporter; <paramref name="context"/> null means "no context".</summary>
+    public byte[] ExportKeyingMaterial(string label, byte[]? context, int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(length, 1);
+        byte[] output = new byte[length];
+        _connection.ExportKeyingMaterial(label, context, output);
+        return output;
+    }
+
+    public override string ToString() => "dtls://" + RemoteEndPoint;
+}

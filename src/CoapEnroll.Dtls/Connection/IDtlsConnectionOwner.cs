@@ -1,0 +1,20 @@
+using System.Net;
+
+namespace CoapEnroll.Dtls;
+
+/// <summary>
+/// What a connection needs from its channel. Callbacks run while the connection's lock is held: they must
+/// not call back into the connection synchronously.
+/// </summary>
+internal interface IDtlsConnectionOwner
+{
+    ValueTask SendDatagramAsync(ReadOnlyMemory<byte> datagram, IPEndPoint remote, CancellationToken cancellationToken);
+
+    void OnEstablished(DtlsConnection connection);
+
+    void OnClosed(DtlsConnection connection, Exception? error);
+
+    void OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> data);
+
+    void OnRemoteChanged(DtlsConnection connection, IPEndPoint previous);
+}

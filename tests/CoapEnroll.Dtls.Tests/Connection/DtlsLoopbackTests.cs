@@ -1,0 +1,281 @@
+using System.Net;
+using System.Text;
+using CoapEnroll.Coap;
+
+namespace CoapEnroll.Dtls.Tests;
+
+/// <summary>Our client against our server on loopback: suites, credentials, CID, PMTU, loss, migration.</summary>
+public class DtlsLoopbackTests
+{
+    private static readonly byte[] s_pskIdentity = Encoding.UTF8.GetBytes("device-psk-1");
+    private static readonly byte[] s_psk = Convert.FromHexString("00112233445566778899aabbccddeeff");
+
+    private static TestPki Pki => TestPki.Shared;
+
+    internal static DtlsServerOptions ServerOptions(Action<DtlsServerOptions>? configure = null)
+    {
+        var options = new DtlsServerOptions
+        {
+            Certificate = Pki.Server,
+            PskKeyLookup = (identity, _) => ValueTask.FromResult(identity.Span.SequenceEqual(s_pskIdentity) ? (byte[]?)s_psk : null),
+            InitialRetransmissionTimeout = TimeSpan.FromMilliseconds(100),
+            MaxRetransmissions = 8,
+        };
+        options.ClientCertificateTrustAnchors.Add(Pki.Root);
+        configure?.Invoke(options);
+        return options;
+    }
+
+    internal static DtlsClientOptions ClientOptions(Action<DtlsClientOptions>? configure = null)
+    {
+        var options = new DtlsClientOptions
+        {
+            ServerName = "localhost",
+            InitialRetransmissionTimeout = TimeSpan.FromMilliseconds(100),
+            MaxRetransmissions = 8,
+        };
+        options.ServerCertificateTrustAnchors.Add(Pki.Root);
+        configure?.Invoke(options);
+        return options;
+    }
+
+    internal static async Task<(byte[] Data, EndPoint From)> ReceiveAsync(IDatagramChannel channel, int timeoutMs = 10_000)
+    {
+        using var cts = new CancellationTokenSource(timeoutMs);
+        byte[] buffer = new byte[4096];
+        DatagramReceiveResult r = await channel.ReceiveAsync(buffer, cts.Token);
+        return (buffer.AsSpan(0, r.ReceivedBytes).ToArray(), r.RemoteEndPoint);
+    }
+
+    internal static async Task<DtlsSessionEndPoint> ExchangeAsync(DtlsClientChannel client, DtlsServerChannel server, string tag = "x")
+    {
+        await client.SendAsync(Encoding.UTF8.GetBytes("ping " + tag), client.RemoteEndPoint, default);
+        (byte[] data, EndPoint from) = await ReceiveAsync(server);
+        Assert.Equal("ping " + tag, Encoding.UTF8.GetString(data));
+        var session = Assert.IsType<DtlsSessionEndPoint>(from);
+        await server.SendAsync(Encoding.UTF8.GetBytes("pong " + tag), session, default);
+        (byte[] reply, EndPoint replyFrom) = await ReceiveAsync(client);
+        Assert.Equal("pong " + tag, Encoding.UTF8.GetString(reply));
+        Assert.Same(client.RemoteEndPoint, replyFrom);
+        return session;
+    }
+
+    [Theory]
+    [InlineData(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, false, true)]
+    [InlineData(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, true, true)]
+    [InlineData(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, true, false)]
+    [InlineData(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, true, true)]
+    [InlineData(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, false, false)]
+    [InlineData(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM, true, true)]
+    [InlineData(CipherSuite.TLS_PSK_WITH_AES_128_CCM_8, false, true)]
+    [InlineData(CipherSuite.TLS_PSK_WITH_AES_128_CCM_8, false, false)]
+    public async Task Handshake_AllSuites_ExchangeData(CipherSuite suite, bool clientCertificate, bool cid)
+    {
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), ServerOptions(o => o.EnableConnectionId = cid));
+        DtlsClientOptions options = ClientOptions(o =>
+        {
+            o.CipherSuites = [suite];
+            o.EnableConnectionId = cid;
+            if (clientCertificate)
+            {
+                o.ClientCertificate = Pki.Client;
+            }
+
+            if (suite == CipherSuite.TLS_PSK_WITH_AES_128_CCM_8)
+            {
+                o.PskIdentity = s_pskIdentity;
+                o.PskKey = s_psk;
+            }
+        });
+        await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint, options, Timeout());
+        DtlsSessionEndPoint serverSide = await ExchangeAsync(client, server);
+        DtlsSessionEndPoint clientSide = client.RemoteEndPoint;
+
+        Assert.Equal(suite, clientSide.CipherSuite);
+        Assert.Equal(suite, serverSide.CipherSuite);
+        Assert.Equal(clientSide.TlsUnique, serverSide.TlsUnique);
+        Assert.Equal(clientSide.ExportKeyingMaterial("EXPORTER-test", [1, 2], 32), serverSide.ExportKeyingMaterial("EXPORTER-test", [1, 2], 32));
+        Assert.NotEqual(clientSide.ExportKeyingMaterial("EXPORTER-test", null, 32), serverSide.ExportKeyingMaterial("EXPORTER-test", [], 32));
+        Assert.Equal(cid, clientSide.IsConnectionIdNegotiated);
+        Assert.Equal(cid, serverSide.IsConnectionIdNegotiated);
+        Assert.Equal(clientSide.LocalConnectionId.ToArray(), serverSide.PeerConnectionId.ToArray());
+        Assert.Equal(clientSide.PeerConnectionId.ToArray(), serverSide.LocalConnectionId.ToArray());
+        Assert.Equal(cid ? 6 : 0, serverSide.LocalConnectionId.Length);
+        if (suite == CipherSuite.TLS_PSK_WITH_AES_128_CCM_8)
+        {
+            Assert.Equal(s_pskIdentity, serverSide.PskIdentity);
+            Assert.Null(serverSide.PeerCertificates);
+            Assert.Null(clientSide.PeerCertificates);
+        }
+        else
+        {
+            Assert.True(clientSide.IsPeerCertificateValidated);
+            Assert.Equal("CN=localhost", clientSide.PeerCertificates![0].Subject);
+            Assert.Equal(clientCertificate, serverSide.PeerCertificates is not null);
+            Assert.Equal(clientCertificate, serverSide.IsPeerCertificateValidated);
+        }
+
+        Assert.True(client.MaxDatagramSize > 1000);
+        Assert.True(server.MaxDatagramSize > 1000);
+
+        // close_notify from the client closes the server's session.
+        await client.DisposeAsync();
+        await WaitUntil(() => serverSide.IsClosed);
+        Assert.Equal(0, server.ConnectionCount);
+    }
+
+    [Fact]
+    public async Task SmallPmtu_FragmentsEveryFlight_AndNoDatagramExceedsIt()
+    {
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), ServerOptions(o => o.PathMtu = 256));
+        await using var forwarder = new LossyForwarder((IPEndPoint)server.LocalEndPoint);
+        await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync(forwarder.EndPoint, ClientOptions(o =>
+        {
+            o.PathMtu = 256;
+            o.ClientCertificate = Pki.Client;
+            o.ServerName = "localhost";
+        }), Timeout());
+        await ExchangeAsync(client, server);
+        Assert.InRange(forwarder.MaxDatagramSeen, 100, 256);
+        Assert.True(client.MaxDatagramSize is > 0 and <= 256 - 13 - 8);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task LossDuplicationReordering_HandshakeCompletes(int seed)
+    {
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), ServerOptions(o => o.PathMtu = 300));
+        await using var forwarder = new LossyForwarder((IPEndPoint)server.LocalEndPoint, seed)
+        {
+            LossRate = 0.2,
+            DuplicationRate = 0.2,
+            ReorderRate = 0.2,
+        };
+        await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync(forwarder.EndPoint, ClientOptions(o =>
+        {
+            o.PathMtu = 300;
+            o.ClientCertificate = Pki.Client;
+            o.MaxRetransmissions = 12;
+        }), Timeout(30));
+        forwarder.LossRate = forwarder.DuplicationRate = forwarder.ReorderRate = 0;
+        await ExchangeAsync(client, server);
+    }
+
+    [Fact]
+    public async Task LostFinalFlight_ServerRetransmitsItWhenClientRepeats()
+    {
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), ServerOptions());
+        await using var forwarder = new LossyForwarder((IPEndPoint)server.LocalEndPoint);
+        // To client: 0 = HelloVerifyRequest, 1 = server flight 4, 2 = server ChangeCipherSpec + Finished (dropped).
+        forwarder.DropToClient.Add(2);
+        await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync(forwarder.EndPoint, ClientOptions(), Timeout());
+        await ExchangeAsync(client, server);
+        Assert.True(forwarder.ForwardedToClient >= 4);
+    }
+
+    [Fact]
+    public async Task ConnectionId_PeerAddressChange_UpdatesSessionAddress()
+    {
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), ServerOptions());
+        await using var forwarder = new LossyForwarder((IPEndPoint)server.LocalEndPoint);
+        await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync(forwarder.EndPoint, ClientOptions(), Timeout());
+        DtlsSessionEndPoint session = await ExchangeAsync(client, server, "before");
+        IPEndPoint before = session.RemoteEndPoint;
+        forwarder.Rebind();
+        DtlsSessionEndPoint after = await ExchangeAsync(client, server, "after");
+        Assert.Same(session, after);
+        Assert.NotEqual(before, session.RemoteEndPoint);
+    }
+
+    [Fact]
+    public async Task Psk_WrongKey_And_UnknownIdentity_Fail()
+    {
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), ServerOptions());
+        var wrongKey = await Assert.ThrowsAsync<DtlsHandshakeException>(() => DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint,
+            ClientOptions(o => { o.CipherSuites = [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8]; o.PskIdentity = s_pskIdentity; o.PskKey = new byte[16]; o.MaxRetransmissions = 3; }),
+            Timeout()));
+        // Under a wrong key the client's Finished record does not authenticate: the server drops it silently
+        // (RFC 6347 §4.1.2.7) and the client gives up after its retransmissions.
+        Assert.Null(wrongKey.Alert);
+        var unknown = await Assert.ThrowsAsync<DtlsHandshakeException>(() => DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint,
+            ClientOptions(o => { o.CipherSuites = [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8]; o.PskIdentity = [1, 2, 3]; o.PskKey = s_psk; }),
+            Timeout()));
+        Assert.Equal(AlertDescription.UnknownPskIdentity, unknown.Alert);
+        Assert.True(unknown.ReceivedFromPeer);
+    }
+
+    [Fact]
+    public async Task ServerAuthentication_UntrustedOrWrongName_Fails()
+    {
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), ServerOptions());
+        var untrusted = await Assert.ThrowsAsync<DtlsHandshakeException>(() => DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint,
+            ClientOptions(o => { o.ServerCertificateTrustAnchors.Clear(); o.ServerCertificateTrustAnchors.Add(Pki.RogueRoot); }), Timeout()));
+        Assert.Equal(AlertDescription.UnknownCa, untrusted.Alert);
+        var wrongName = await Assert.ThrowsAsync<DtlsHandshakeException>(() => DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint,
+            ClientOptions(o => o.ServerName = "other.example"), Timeout()));
+        Assert.Equal(AlertDescription.BadCertificate, wrongName.Alert);
+
+        // Matching by IP address SAN.
+        await using DtlsClientChannel byIp = await DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint, ClientOptions(o => o.ServerName = null), Timeout());
+        await ExchangeAsync(byIp, server);
+    }
+
+    [Fact]
+    public async Task ClientAuthentication_UntrustedRequiredOrAllowed()
+    {
+        await using DtlsServerChannel strict = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), ServerOptions(o => o.RequireClientCertificate = true));
+        var rogue = await Assert.ThrowsAsync<DtlsHandshakeException>(() => DtlsClientChannel.ConnectAsync((IPEndPoint)strict.LocalEndPoint,
+            ClientOptions(o => o.ClientCertificate = Pki.RogueClient), Timeout()));
+        Assert.Equal(AlertDescription.BadCertificate, rogue.Alert);
+        var none = await Assert.ThrowsAsync<DtlsHandshakeException>(() => DtlsClientChannel.ConnectAsync((IPEndPoint)strict.LocalEndPoint,
+            ClientOptions(), Timeout()));
+        Assert.Equal(AlertDescription.HandshakeFailure, none.Alert);
+
+        await using DtlsServerChannel lenient = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), ServerOptions(o => o.AllowUnvalidatedClientCertificates = true));
+        await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync((IPEndPoint)lenient.LocalEndPoint,
+            ClientOptions(o => o.ClientCertificate = Pki.RogueClient), Timeout());
+        DtlsSessionEndPoint session = await ExchangeAsync(client, lenient);
+        Assert.False(session.IsPeerCertificateValidated);
+        Assert.Equal("CN=rogue-device", session.PeerCertificates![0].Subject);
+    }
+
+    [Fact]
+    public async Task ManyClients_ConcurrentHandshakes_AndTableBound()
+    {
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), ServerOptions(o => o.MaxConnections = 8));
+        var clients = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
+            DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint, ClientOptions(), Timeout())));
+        Assert.Equal(8, server.ConnectionCount);
+        await Assert.ThrowsAnyAsync<Exception>(() => DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint,
+            ClientOptions(o => o.MaxRetransmissions = 2), Timeout()));
+        for (int i = 0; i < clients.Length; i++)
+        {
+            await ExchangeAsync(clients[i], server, i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await clients[i].DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task IdleConnections_AreEvicted()
+    {
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0),
+            ServerOptions(o => o.IdleTimeout = TimeSpan.FromMilliseconds(300)));
+        await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint, ClientOptions(), Timeout());
+        DtlsSessionEndPoint session = await ExchangeAsync(client, server);
+        await WaitUntil(() => session.IsClosed, 5000);
+        Assert.Equal(0, server.ConnectionCount);
+    }
+
+    internal static CancellationToken Timeout(int seconds = 15) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
+
+    internal static async Task WaitUntil(Func<bool> condition, int timeoutMs = 5000)
+    {
+        for (int waited = 0; !condition(); waited += 20)
+        {
+            Assert.True(waited < timeoutMs, "condition not reached in time");
+            await Task.Delay(20);
+        }
+    }
+}
