@@ -1,0 +1,1 @@
+namespace CoapEnroll.Ca; internal static class Placeholder { }
