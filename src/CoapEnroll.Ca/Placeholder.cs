@@ -1,1 +1,0 @@
-namespace CoapEnroll.Ca; internal static class Placeholder { }
