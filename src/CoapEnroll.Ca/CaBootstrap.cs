@@ -343,7 +343,7 @@ public static class CaBootstrap
     private static bool ChainsTo(X509Certificate2 certificate, IReadOnlyList<X509Certificate2> intermediates, X509Certificate2 anchor, DateTimeOffset now)
     {
         using X509Chain chain = NewChain(intermediates, [anchor], now);
-        return chain.Build(certificate) && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(intermediates[0].RawDataMemory.Span);
+        return chain.Build(certificate) && chain.ChainElements.Count > 1 && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(intermediates[0].RawDataMemory.Span);
     }
 
     /// <summary>A chain engine that trusts only <paramref name="anchors"/>, with no revocation checking and no network fetches (RFC 5280 section 6).</summary>

@@ -46,7 +46,7 @@ public sealed class CaDataLayout
     /// <summary><c>DIR/demo/manufacturer-ca.key</c>.</summary>
     public string ManufacturerCaKey => Path.Combine(DemoDirectory, "manufacturer-ca.key");
 
-    /// <summary><c>DIR/demo/device.pem</c>: the demo IDevID followed by the manufacturer CA.</summary>
+    /// <summary><c>DIR/demo/device.pem</c>: the demo IDevID (CN=demo-device-1, serialNumber=DEMO-0001) issued by the demo manufacturer CA.</summary>
     public string DemoDeviceCertificate => Path.Combine(DemoDirectory, "device.pem");
 
     /// <summary><c>DIR/demo/device.key</c>.</summary>

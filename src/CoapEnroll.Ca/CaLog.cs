@@ -20,7 +20,7 @@ internal static partial class CaLog
     [LoggerMessage(101, LogLevel.Information, "Request {RequestId} from {Requester} is pending approval (profile {Profile})")]
     public static partial void PendingStored(ILogger logger, long requestId, string requester, string profile);
 
-    [LoggerMessage(102, LogLevel.Warning, "Rejected request from {Requester} ({Protocol}): {Reason} {Detail}")]
+    [LoggerMessage(102, LogLevel.Information, "Rejected request from {Requester} ({Protocol}): {Reason} {Detail}")]
     public static partial void Rejected(ILogger logger, string requester, string protocol, RejectionReason reason, string detail);
 
     [LoggerMessage(103, LogLevel.Debug, "Request key {RequestKey} repeated; returning stored result {Status}")]

@@ -1,4 +1,3 @@
-using System.Data;
 using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
@@ -274,7 +273,8 @@ public sealed class SqliteCertificateStore : ICertificateStore
         {
             await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
             // BEGIN IMMEDIATE: take the write lock up front, so concurrent writers (other processes) wait instead of failing on upgrade.
-            await using var transaction = (DbTransaction)connection.BeginTransaction(IsolationLevel.Serializable, deferred: false);
+            // (Microsoft.Data.Sqlite begins IMMEDIATE unless ReadUncommitted is asked for.)
+            await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
             T result;
             try
             {

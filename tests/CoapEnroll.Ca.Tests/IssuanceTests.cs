@@ -284,6 +284,18 @@ public sealed class IssuanceTests
     }
 
     [Fact]
+    public async Task Two_stores_on_one_database_write_concurrently_like_server_and_CLI_processes()
+    {
+        await using TestCa ca = await TestCa.CreateAsync();
+        await using SqliteCertificateStore second = await SqliteCertificateStore.OpenAsync(ca.Hierarchy.Layout.Database, null, CancellationToken.None);
+        var other = new CertificateAuthority(ca.Hierarchy, second, ca.Authority.Profiles);
+        IssuanceResult[] results = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+            Task.Run(() => (i % 2 == 0 ? ca.Authority : other).IssueAsync(TestCa.Request(TestCa.Csr($"CN=p-{i}")), CancellationToken.None))));
+        Assert.All(results, r => Assert.Equal(IssuanceStatus.Issued, r.Status));
+        Assert.Equal(40, (await second.ListCertificatesAsync(100, CancellationToken.None)).Count);
+    }
+
+    [Fact]
     public async Task Server_side_key_generation_certifies_the_override_key_with_the_CSR_subject()
     {
         await using TestCa ca = await TestCa.CreateAsync();
