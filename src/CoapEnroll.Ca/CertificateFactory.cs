@@ -72,7 +72,8 @@ internal static class CertificateFactory
     public static X509Certificate2 Sign(X500DistinguishedName subject, PublicKey publicKey, X509Certificate2 issuer,
         DateTimeOffset notBefore, DateTimeOffset notAfter, byte[] serialNumber, IEnumerable<X509Extension> extensions)
     {
-        AsymmetricAlgorithm issuerKey = PrivateKeyOf(issuer);
+        // GetECDsaPrivateKey/GetRSAPrivateKey hand out a new object per call, owned by the caller; concurrent issuances each get their own.
+        using AsymmetricAlgorithm issuerKey = PrivateKeyOf(issuer);
         var (generator, hash) = SignerFor(issuerKey);
         var request = new CertificateRequest(subject, publicKey, hash);
         foreach (X509Extension extension in extensions)
