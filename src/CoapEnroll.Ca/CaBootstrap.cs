@@ -1,0 +1,372 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CoapEnroll.Ca;
+
+/// <summary>
+/// Loads the CA hierarchy, creating on first start in an empty data directory a demo root CA, an issuing CA, a server certificate
+/// for localhost/127.0.0.1/::1, a demo manufacturer CA and a demo device identity (see <see cref="CaDataLayout"/>).
+/// Each certificate/key pair is created key first, certificate last, each file replaced atomically, so an interrupted first start
+/// is completed by the next one.
+/// </summary>
+public static class CaBootstrap
+{
+    /// <summary>The server certificate is re-issued when it expires within this period or no longer chains to the issuing CA.</summary>
+    public static readonly TimeSpan ServerRenewalWindow = TimeSpan.FromDays(30);
+
+    private static readonly TimeSpan s_backdate = TimeSpan.FromMinutes(5);
+
+    /// <summary>notAfter of the demo IDevID and its manufacturer CA: 99991231235959Z, "no well-defined expiration" (RFC 5280 section 4.1.2.5, IEEE 802.1AR).</summary>
+    private static readonly DateTimeOffset s_noExpiry = new(9999, 12, 31, 23, 59, 59, TimeSpan.Zero);
+
+    /// <summary>Loads (or on first start creates) the hierarchy described by <paramref name="options"/>.</summary>
+    /// <exception cref="CaConfigurationException">A file is missing, unreadable, undecryptable, mismatched or does not chain.</exception>
+    public static async Task<CaHierarchy> LoadOrCreateAsync(CaOptions options, TimeProvider? timeProvider, ILogger? logger, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        timeProvider ??= TimeProvider.System;
+        logger ??= NullLogger.Instance;
+        var layout = new CaDataLayout(options.DataDirectory);
+        DateTimeOffset now = timeProvider.GetUtcNow();
+        string? passphrase = ResolvePassphrase(options);
+
+        CreateDirectory(layout.DataDirectory, ownerOnly: false);
+
+        X509Certificate2 anchor;
+        X509Certificate2 issuing;
+        IReadOnlyList<X509Certificate2> intermediates;
+        if (options.CertificateFile is null)
+        {
+            if (options.KeyFile is not null || options.TrustAnchorFile is not null)
+            {
+                throw Setting("Ca:KeyFile and Ca:TrustAnchorFile need Ca:CertificateFile");
+            }
+
+            CreateDirectory(layout.CaDirectory, ownerOnly: true);
+            anchor = await LoadOrCreateRootAsync(layout, passphrase, now, logger, cancellationToken);
+            issuing = await LoadOrCreateIssuingAsync(layout, anchor, passphrase, now, logger, cancellationToken);
+            intermediates = [];
+        }
+        else
+        {
+            if (options.KeyFile is null)
+            {
+                throw Setting("Ca:CertificateFile needs Ca:KeyFile");
+            }
+
+            (issuing, IReadOnlyList<X509Certificate2> rest) = await PemCredentialFiles.LoadCertificateWithKeyAsync(options.CertificateFile, options.KeyFile, passphrase, cancellationToken);
+            if (options.TrustAnchorFile is not null)
+            {
+                anchor = (await PemCredentialFiles.LoadCertificatesAsync(options.TrustAnchorFile, cancellationToken))[0];
+                intermediates = rest.Where(c => !c.RawDataMemory.Span.SequenceEqual(anchor.RawDataMemory.Span)).ToArray();
+            }
+            else if (rest.Count > 0 && IsSelfIssued(rest[^1]))
+            {
+                anchor = rest[^1];
+                intermediates = rest.Take(rest.Count - 1).ToArray();
+            }
+            else if (IsSelfIssued(issuing))
+            {
+                // A single self-signed CA both anchors and issues.
+                anchor = X509CertificateLoader.LoadCertificate(issuing.RawData);
+                intermediates = [];
+            }
+            else
+            {
+                throw new CaConfigurationException(options.CertificateFile, CaConfigurationProblem.ChainInvalid,
+                    "does not end with a self-signed root; set Ca:TrustAnchorFile");
+            }
+        }
+
+        string issuingPath = options.CertificateFile ?? layout.IssuingCertificate;
+        CheckCaCertificate(issuingPath, issuing, now);
+        CheckChain(issuingPath, issuing, intermediates, [anchor], now);
+
+        X509Certificate2 server;
+        IReadOnlyList<X509Certificate2> serverChain;
+        if (options.ServerCertificateFile is not null)
+        {
+            if (options.ServerKeyFile is null)
+            {
+                throw Setting("Ca:ServerCertificateFile needs Ca:ServerKeyFile");
+            }
+
+            (server, serverChain) = await PemCredentialFiles.LoadCertificateWithKeyAsync(options.ServerCertificateFile, options.ServerKeyFile, passphrase, cancellationToken);
+            CheckValidity(options.ServerCertificateFile, server, now);
+        }
+        else
+        {
+            (server, serverChain) = await LoadOrCreateServerAsync(layout, issuing, anchor, intermediates, now, logger, cancellationToken);
+        }
+
+        var manufacturers = new List<X509Certificate2>();
+        if (options.CreateDemoIdentities)
+        {
+            CreateDirectory(layout.DemoDirectory, ownerOnly: true);
+            X509Certificate2 manufacturer = await LoadOrCreateManufacturerAsync(layout, passphrase, now, logger, cancellationToken);
+            await LoadOrCreateDemoDeviceAsync(layout, manufacturer, now, logger, cancellationToken);
+            manufacturers.Add(X509CertificateLoader.LoadCertificate(manufacturer.RawData));
+        }
+
+        foreach (string file in options.TrustedManufacturerCaFiles ?? [])
+        {
+            foreach (X509Certificate2 ca in await PemCredentialFiles.LoadCertificatesAsync(file, cancellationToken))
+            {
+                CheckCaCertificate(file, ca, now);
+                manufacturers.Add(ca);
+            }
+        }
+
+        CaLog.HierarchyLoaded(logger, issuing.Subject, issuing.Thumbprint, anchor.Subject, manufacturers.Count);
+        return new CaHierarchy(layout, anchor, issuing, intermediates, server, serverChain, manufacturers);
+    }
+
+    /// <summary>The passphrase from the environment variable named by <see cref="CaOptions.KeyPassphraseEnvironmentVariable"/>, or null when none is named.</summary>
+    internal static string? ResolvePassphrase(CaOptions options)
+    {
+        string? name = options.KeyPassphraseEnvironmentVariable;
+        if (string.IsNullOrEmpty(name))
+        {
+            return null;
+        }
+
+        if (name.Length > 256 || name.Contains('='))
+        {
+            throw Setting("Ca:KeyPassphraseEnvironmentVariable is not a valid environment variable name");
+        }
+
+        string? value = Environment.GetEnvironmentVariable(name);
+        if (string.IsNullOrEmpty(value))
+        {
+            throw new CaConfigurationException(null, CaConfigurationProblem.PassphraseMissing,
+                $"Ca:KeyPassphraseEnvironmentVariable names {name}, which is not set or empty");
+        }
+
+        return value;
+    }
+
+    private static async Task<X509Certificate2> LoadOrCreateRootAsync(CaDataLayout layout, string? passphrase, DateTimeOffset now, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (File.Exists(layout.TrustAnchor))
+        {
+            // The root key is needed only to create the issuing CA, so it may be moved offline once that exists.
+            return (await PemCredentialFiles.LoadCertificatesAsync(layout.TrustAnchor, cancellationToken))[0];
+        }
+
+        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        X509Certificate2 root = CertificateFactory.CreateSelfSignedCa(Name("CoapEnroll Demo Root CA", "CoapEnroll"), key, now - s_backdate, now.AddYears(20), pathLength: null);
+        await PemCredentialFiles.WritePrivateKeyAsync(layout.RootKey, key, passphrase, cancellationToken);
+        await PemCredentialFiles.WriteCertificatesAsync(layout.TrustAnchor, [root], cancellationToken);
+        CaLog.Created(logger, "root CA", layout.TrustAnchor);
+        return root;
+    }
+
+    private static async Task<X509Certificate2> LoadOrCreateIssuingAsync(CaDataLayout layout, X509Certificate2 root, string? passphrase, DateTimeOffset now, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (File.Exists(layout.IssuingCertificate))
+        {
+            RequireKey(layout.IssuingCertificate, layout.IssuingKey);
+            return (await PemCredentialFiles.LoadCertificateWithKeyAsync(layout.IssuingCertificate, layout.IssuingKey, passphrase, cancellationToken)).Certificate;
+        }
+
+        RequireKey(layout.TrustAnchor, layout.RootKey);
+        AsymmetricAlgorithm rootKey = await PemCredentialFiles.LoadPrivateKeyAsync(layout.RootKey, passphrase, cancellationToken);
+        using X509Certificate2 rootWithKey = PemCredentialFiles.AttachKey(root, rootKey, layout.TrustAnchor, layout.RootKey);
+        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var publicKey = new PublicKey(key);
+        X509Certificate2 issuing = CertificateFactory.CreateSubordinateCa(Name("CoapEnroll Demo Issuing CA", "CoapEnroll"), publicKey, rootWithKey, now - s_backdate, now.AddYears(10), pathLength: 0);
+        await PemCredentialFiles.WritePrivateKeyAsync(layout.IssuingKey, key, passphrase, cancellationToken);
+        await PemCredentialFiles.WriteCertificatesAsync(layout.IssuingCertificate, [issuing], cancellationToken);
+        CaLog.Created(logger, "issuing CA", layout.IssuingCertificate);
+        return issuing.CopyWithPrivateKey(key);
+    }
+
+    private static async Task<(X509Certificate2, IReadOnlyList<X509Certificate2>)> LoadOrCreateServerAsync(CaDataLayout layout, X509Certificate2 issuing,
+        X509Certificate2 anchor, IReadOnlyList<X509Certificate2> intermediates, DateTimeOffset now, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (File.Exists(layout.ServerCertificate))
+        {
+            RequireKey(layout.ServerCertificate, layout.ServerKey);
+            var (loaded, chain) = await PemCredentialFiles.LoadCertificateWithKeyAsync(layout.ServerCertificate, layout.ServerKey, null, cancellationToken);
+            bool current = loaded.NotAfter.ToUniversalTime() > (now + ServerRenewalWindow).UtcDateTime
+                && ChainsTo(loaded, [issuing, .. intermediates], anchor, now);
+            if (current)
+            {
+                return (loaded, chain);
+            }
+
+            CaLog.Renewing(logger, layout.ServerCertificate);
+        }
+
+        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName("localhost");
+        san.AddIpAddress(System.Net.IPAddress.Loopback);
+        san.AddIpAddress(System.Net.IPAddress.IPv6Loopback);
+        X509Extension[] extensions =
+        [
+            new X509BasicConstraintsExtension(false, false, 0, critical: true),
+            new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true),
+            new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1", "serverAuth")], critical: false),
+            san.Build(critical: false),
+        ];
+        X509Certificate2 server = CertificateFactory.Sign(Name("localhost", "CoapEnroll"), new PublicKey(key), issuing, now - s_backdate, now.AddDays(397),
+            CertificateFactory.NewSerialNumber(), extensions);
+        X509Certificate2[] serverChain = [X509CertificateLoader.LoadCertificate(issuing.RawData), .. intermediates];
+        await PemCredentialFiles.WritePrivateKeyAsync(layout.ServerKey, key, null, cancellationToken);
+        await PemCredentialFiles.WriteCertificatesAsync(layout.ServerCertificate, [server, .. serverChain], cancellationToken);
+        CaLog.Created(logger, "server certificate", layout.ServerCertificate);
+        return (server.CopyWithPrivateKey(key), serverChain);
+    }
+
+    private static async Task<X509Certificate2> LoadOrCreateManufacturerAsync(CaDataLayout layout, string? passphrase, DateTimeOffset now, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (File.Exists(layout.ManufacturerCaCertificate))
+        {
+            RequireKey(layout.ManufacturerCaCertificate, layout.ManufacturerCaKey);
+            return (await PemCredentialFiles.LoadCertificateWithKeyAsync(layout.ManufacturerCaCertificate, layout.ManufacturerCaKey, passphrase, cancellationToken)).Certificate;
+        }
+
+        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        X509Certificate2 ca = CertificateFactory.CreateSelfSignedCa(Name("CoapEnroll Demo Manufacturer CA", "CoapEnroll Demo Manufacturer"), key, now - s_backdate, s_noExpiry, pathLength: 0);
+        await PemCredentialFiles.WritePrivateKeyAsync(layout.ManufacturerCaKey, key, passphrase, cancellationToken);
+        await PemCredentialFiles.WriteCertificatesAsync(layout.ManufacturerCaCertificate, [ca], cancellationToken);
+        CaLog.Created(logger, "demo manufacturer CA", layout.ManufacturerCaCertificate);
+        return ca.CopyWithPrivateKey(key);
+    }
+
+    private static async Task LoadOrCreateDemoDeviceAsync(CaDataLayout layout, X509Certificate2 manufacturer, DateTimeOffset now, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (File.Exists(layout.DemoDeviceCertificate))
+        {
+            RequireKey(layout.DemoDeviceCertificate, layout.DemoDeviceKey);
+            using X509Certificate2 _ = (await PemCredentialFiles.LoadCertificateWithKeyAsync(layout.DemoDeviceCertificate, layout.DemoDeviceKey, null, cancellationToken)).Certificate;
+            return;
+        }
+
+        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        // An IDevID-like subject: the device serial number in the serialNumber attribute (RFC 5280 Appendix A, IEEE 802.1AR section 8.6).
+        var subject = new X500DistinguishedNameBuilder();
+        subject.AddOrganizationName("CoapEnroll Demo Manufacturer");
+        subject.AddCommonName("demo-device-1");
+        subject.Add("2.5.4.5", "DEMO-0001", System.Formats.Asn1.UniversalTagNumber.PrintableString);
+        X509Extension[] extensions =
+        [
+            new X509BasicConstraintsExtension(false, false, 0, critical: true),
+            new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true),
+            new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.2", "clientAuth")], critical: false),
+        ];
+        X509Certificate2 device = CertificateFactory.Sign(subject.Build(), new PublicKey(key), manufacturer, now - s_backdate, s_noExpiry,
+            CertificateFactory.NewSerialNumber(), extensions);
+        await PemCredentialFiles.WritePrivateKeyAsync(layout.DemoDeviceKey, key, null, cancellationToken);
+        await PemCredentialFiles.WriteCertificatesAsync(layout.DemoDeviceCertificate, [device], cancellationToken);
+        CaLog.Created(logger, "demo device identity", layout.DemoDeviceCertificate);
+    }
+
+    private static X500DistinguishedName Name(string commonName, string organization)
+    {
+        var builder = new X500DistinguishedNameBuilder();
+        builder.AddOrganizationName(organization);
+        builder.AddCommonName(commonName);
+        return builder.Build();
+    }
+
+    private static void RequireKey(string certificatePath, string keyPath)
+    {
+        if (!File.Exists(keyPath))
+        {
+            throw new CaConfigurationException(keyPath, CaConfigurationProblem.IncompleteDataDirectory, $"missing, but {certificatePath} exists; restore the key or remove both to create new ones");
+        }
+    }
+
+    private static void CreateDirectory(string path, bool ownerOnly)
+    {
+        try
+        {
+            if (ownerOnly && !OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+            else
+            {
+                Directory.CreateDirectory(path);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CaConfigurationException(path, CaConfigurationProblem.FileUnreadable, $"cannot create directory ({ex.Message})", ex);
+        }
+    }
+
+    private static bool IsSelfIssued(X509Certificate2 certificate) =>
+        certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData);
+
+    /// <summary>A CA certificate must assert CA:true in BasicConstraints and, when KeyUsage is present, keyCertSign (RFC 5280 sections 4.2.1.3, 4.2.1.9).</summary>
+    internal static void CheckCaCertificate(string path, X509Certificate2 certificate, DateTimeOffset now)
+    {
+        X509BasicConstraintsExtension? constraints = certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
+        if (constraints is null || !constraints.CertificateAuthority)
+        {
+            throw new CaConfigurationException(path, CaConfigurationProblem.NotACaCertificate, $"'{certificate.Subject}' lacks BasicConstraints CA:true");
+        }
+
+        X509KeyUsageExtension? usage = certificate.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault();
+        if (usage is not null && (usage.KeyUsages & X509KeyUsageFlags.KeyCertSign) == 0)
+        {
+            throw new CaConfigurationException(path, CaConfigurationProblem.NotACaCertificate, $"'{certificate.Subject}' lacks KeyUsage keyCertSign");
+        }
+
+        CheckValidity(path, certificate, now);
+    }
+
+    private static void CheckValidity(string path, X509Certificate2 certificate, DateTimeOffset now)
+    {
+        if (now.UtcDateTime < certificate.NotBefore.ToUniversalTime() || now.UtcDateTime > certificate.NotAfter.ToUniversalTime())
+        {
+            throw new CaConfigurationException(path, CaConfigurationProblem.Expired,
+                $"'{certificate.Subject}' is valid only from {certificate.NotBefore.ToUniversalTime():u} to {certificate.NotAfter.ToUniversalTime():u}");
+        }
+    }
+
+    private static void CheckChain(string path, X509Certificate2 certificate, IReadOnlyList<X509Certificate2> intermediates, IReadOnlyList<X509Certificate2> anchors, DateTimeOffset now)
+    {
+        using X509Chain chain = NewChain(intermediates, anchors, now);
+        if (!chain.Build(certificate))
+        {
+            string status = string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).Distinct());
+            throw new CaConfigurationException(path, CaConfigurationProblem.ChainInvalid, $"'{certificate.Subject}' does not chain to the trust anchor: {status}");
+        }
+    }
+
+    private static bool ChainsTo(X509Certificate2 certificate, IReadOnlyList<X509Certificate2> intermediates, X509Certificate2 anchor, DateTimeOffset now)
+    {
+        using X509Chain chain = NewChain(intermediates, [anchor], now);
+        return chain.Build(certificate) && chain.ChainElements.Count > 1 && chain.ChainElements[1].Certificate.RawDataMemory.Span.SequenceEqual(intermediates[0].RawDataMemory.Span);
+    }
+
+    /// <summary>A chain engine that trusts only <paramref name="anchors"/>, with no revocation checking and no network fetches (RFC 5280 section 6).</summary>
+    internal static X509Chain NewChain(IReadOnlyList<X509Certificate2> intermediates, IReadOnlyList<X509Certificate2> anchors, DateTimeOffset now)
+    {
+        var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.DisableCertificateDownloads = true;
+        chain.ChainPolicy.VerificationTime = now.UtcDateTime;
+        chain.ChainPolicy.VerificationTimeIgnored = false;
+        foreach (X509Certificate2 anchor in anchors)
+        {
+            chain.ChainPolicy.CustomTrustStore.Add(anchor);
+        }
+
+        foreach (X509Certificate2 intermediate in intermediates)
+        {
+            chain.ChainPolicy.ExtraStore.Add(intermediate);
+        }
+
+        return chain;
+    }
+
+    private static CaConfigurationException Setting(string message) => new(null, CaConfigurationProblem.InvalidSetting, message);
+}

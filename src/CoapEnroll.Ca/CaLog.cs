@@ -1,0 +1,37 @@
+using Microsoft.Extensions.Logging;
+
+namespace CoapEnroll.Ca;
+
+/// <summary>Log messages of the CA engine (event ids 1-99 bootstrap, 100-199 issuance, 200-299 store).</summary>
+internal static partial class CaLog
+{
+    [LoggerMessage(1, LogLevel.Information, "Created {What} at {Path}")]
+    public static partial void Created(ILogger logger, string what, string path);
+
+    [LoggerMessage(2, LogLevel.Information, "Re-issuing {Path}: it expires soon or no longer chains to the issuing CA")]
+    public static partial void Renewing(ILogger logger, string path);
+
+    [LoggerMessage(3, LogLevel.Information, "Issuing CA {Subject} ({Thumbprint}) under {Anchor}; {ManufacturerCount} trusted manufacturer CA(s)")]
+    public static partial void HierarchyLoaded(ILogger logger, string subject, string thumbprint, string anchor, int manufacturerCount);
+
+    [LoggerMessage(100, LogLevel.Information, "Issued {Serial} to {Subject} (profile {Profile}, requester {Requester}, protocol {Protocol})")]
+    public static partial void Issued(ILogger logger, string serial, string subject, string profile, string requester, string protocol);
+
+    [LoggerMessage(101, LogLevel.Information, "Request {RequestId} from {Requester} is pending approval (profile {Profile})")]
+    public static partial void PendingStored(ILogger logger, long requestId, string requester, string profile);
+
+    [LoggerMessage(102, LogLevel.Information, "Rejected request from {Requester} ({Protocol}): {Reason} {Detail}")]
+    public static partial void Rejected(ILogger logger, string requester, string protocol, RejectionReason reason, string detail);
+
+    [LoggerMessage(103, LogLevel.Debug, "Request key {RequestKey} repeated; returning stored result {Status}")]
+    public static partial void Repeated(ILogger logger, string requestKey, RequestStatus status);
+
+    [LoggerMessage(104, LogLevel.Warning, "Serial number collision on {Serial}; retrying with a new one")]
+    public static partial void SerialCollision(ILogger logger, string serial);
+
+    [LoggerMessage(105, LogLevel.Information, "Request {RequestId} approved by {Actor}")]
+    public static partial void Approved(ILogger logger, long requestId, string actor);
+
+    [LoggerMessage(106, LogLevel.Information, "Request {RequestId} rejected by {Actor}: {Reason}")]
+    public static partial void RejectedByOperator(ILogger logger, long requestId, string actor, string reason);
+}

@@ -1,0 +1,362 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CoapEnroll.Ca;
+
+/// <summary>
+/// The CA engine: checks a PKCS#10 request against a profile, issues an end-entity certificate with the issuing CA's key, and
+/// commits it to the <see cref="ICertificateStore"/> before returning it. Independent of the transport: EST-coaps (RFC 9148) and
+/// CMP (RFC 9482) layers call it. Safe for concurrent use.
+/// </summary>
+public sealed class CertificateAuthority
+{
+    /// <summary>Attempts at finding an unused serial number before giving up (a collision of 127-bit random serials is not expected at all).</summary>
+    public const int MaxSerialAttempts = 5;
+
+    /// <summary>Longest operator name or rejection reason text.</summary>
+    public const int MaxOperatorTextLength = 512;
+
+    private readonly CaHierarchy _hierarchy;
+    private readonly ICertificateStore _store;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly X509Certificate2[] _chain;
+    private readonly X509Certificate2[] _caCertificates;
+
+    public CertificateAuthority(CaHierarchy hierarchy, ICertificateStore store, CertificateProfileCatalog profiles, ILogger<CertificateAuthority>? logger = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(hierarchy);
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(profiles);
+        if (!hierarchy.IssuingCa.HasPrivateKey)
+        {
+            throw new ArgumentException("the issuing CA certificate has no private key", nameof(hierarchy));
+        }
+
+        _hierarchy = hierarchy;
+        _store = store;
+        Profiles = profiles;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _time = timeProvider ?? TimeProvider.System;
+        _chain = [X509CertificateLoader.LoadCertificate(hierarchy.IssuingCa.RawData), .. hierarchy.Intermediates];
+        _caCertificates = [.. hierarchy.CaCertificates, .. hierarchy.TrustedManufacturerCas];
+    }
+
+    /// <summary>The profiles.</summary>
+    public CertificateProfileCatalog Profiles { get; }
+
+    /// <summary>The store.</summary>
+    public ICertificateStore Store => _store;
+
+    /// <summary>The CA certificates for EST /crts: issuing CA, intermediates, trust anchor (RFC 7030 section 4.1.3).</summary>
+    public IReadOnlyList<X509Certificate2> CaCertificates => _hierarchy.CaCertificates;
+
+    /// <summary>
+    /// Handles a certification request. Repeats with a known request key return the stored outcome. A profile with
+    /// <see cref="CertificateProfile.RequiresApproval"/> stores the request as pending. Otherwise the certificate is issued and
+    /// committed to the store before this returns.
+    /// </summary>
+    public async Task<IssuanceResult> IssueAsync(IssuanceRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        long started = Stopwatch.GetTimestamp();
+        string requester = request.Requester ?? "";
+        string protocol = request.Protocol ?? "";
+
+        string? parameterProblem = CheckParameters(request);
+        if (parameterProblem is not null)
+        {
+            return await RefuseAsync(requester, protocol, RejectionReason.InvalidParameter, parameterProblem, cancellationToken);
+        }
+
+        byte[]? overrideKey = request.OverridePublicKey?.ExportSubjectPublicKeyInfo();
+        if (request.RequestKey is not null)
+        {
+            StoredRequest? earlier = await _store.GetRequestByKeyAsync(request.RequestKey, cancellationToken);
+            if (earlier is not null)
+            {
+                return await RepeatAsync(earlier, request, overrideKey, cancellationToken);
+            }
+        }
+
+        if (!Profiles.TryGet(request.ProfileName, out CertificateProfile profile))
+        {
+            return await RefuseAsync(requester, protocol, RejectionReason.UnknownProfile, $"profile '{request.ProfileName}' does not exist", cancellationToken);
+        }
+
+        CsrValidator.Validated validated;
+        try
+        {
+            validated = CsrValidator.Validate(request.CsrDer, request.OverridePublicKey, profile, _caCertificates);
+        }
+        catch (CsrRejectedException ex)
+        {
+            return await RefuseAsync(requester, protocol, ex.Reason, ex.Message, cancellationToken);
+        }
+
+        var row = new StoredRequest
+        {
+            RequestKey = request.RequestKey,
+            CsrDer = request.CsrDer.ToArray(),
+            OverridePublicKey = overrideKey,
+            Requester = requester,
+            Protocol = protocol,
+            Profile = profile.Name,
+            ReplacesSerialNumber = request.ReplacesSerialNumber?.ToUpperInvariant(),
+        };
+
+        if (profile.RequiresApproval)
+        {
+            StoredRequest stored;
+            try
+            {
+                stored = await _store.AddPendingAsync(row, Audit(requester, "pending", $"{validated.Subject.Name} profile {profile.Name} via {protocol}"), cancellationToken);
+            }
+            catch (CertificateStoreConflictException ex) when (ex.Conflict == StoreConflict.RequestKey)
+            {
+                // A concurrent identical request got there first.
+                return await RepeatAsync((await _store.GetRequestByKeyAsync(request.RequestKey!, cancellationToken))!, request, overrideKey, cancellationToken);
+            }
+
+            CaMetrics.Pending.Add(1, new KeyValuePair<string, object?>("profile", profile.Name));
+            CaLog.PendingStored(_logger, stored.Id, requester, profile.Name);
+            return IssuanceResult.Pending(stored.Id, repeated: false);
+        }
+
+        try
+        {
+            IssuanceResult result = await SignAndStoreAsync(row, pendingRequestId: null, profile, validated, requester, cancellationToken);
+            CaMetrics.IssuanceDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            return result;
+        }
+        catch (CertificateStoreConflictException ex) when (ex.Conflict == StoreConflict.RequestKey)
+        {
+            return await RepeatAsync((await _store.GetRequestByKeyAsync(request.RequestKey!, cancellationToken))!, request, overrideKey, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Approves a pending request: re-checks it against its profile as configured now, issues and commits the certificate.
+    /// A request that is no longer pending yields its stored outcome.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">No request has this id.</exception>
+    public async Task<IssuanceResult> ApproveAsync(long requestId, string actor, CancellationToken cancellationToken)
+    {
+        CheckOperatorText(actor, nameof(actor));
+        StoredRequest request = await _store.GetRequestAsync(requestId, cancellationToken) ?? throw new KeyNotFoundException($"no request {requestId}");
+        if (request.Status != RequestStatus.Pending)
+        {
+            return await StoredOutcomeAsync(request, repeated: true, cancellationToken);
+        }
+
+        if (!Profiles.TryGet(request.Profile, out CertificateProfile profile))
+        {
+            return await RejectPendingAsync(request, actor, RejectionReason.UnknownProfile, $"profile '{request.Profile}' no longer exists", cancellationToken);
+        }
+
+        CsrValidator.Validated validated;
+        try
+        {
+            PublicKey? overrideKey = request.OverridePublicKey is null ? null : PublicKey.CreateFromSubjectPublicKeyInfo(request.OverridePublicKey, out _);
+            validated = CsrValidator.Validate(request.CsrDer, overrideKey, profile, _caCertificates);
+        }
+        catch (CsrRejectedException ex)
+        {
+            return await RejectPendingAsync(request, actor, ex.Reason, ex.Message, cancellationToken);
+        }
+        catch (CryptographicException ex)
+        {
+            return await RejectPendingAsync(request, actor, RejectionReason.MalformedRequest, $"stored server-generated key cannot be decoded: {ex.Message}", cancellationToken);
+        }
+
+        CaLog.Approved(_logger, requestId, actor);
+        try
+        {
+            return await SignAndStoreAsync(request, requestId, profile, validated, actor, cancellationToken);
+        }
+        catch (CertificateStoreConflictException ex) when (ex.Conflict == StoreConflict.RequestState)
+        {
+            // Approved or rejected concurrently: report what happened.
+            return await StoredOutcomeAsync((await _store.GetRequestAsync(requestId, cancellationToken))!, repeated: true, cancellationToken);
+        }
+    }
+
+    /// <summary>Rejects a pending request; the requester's repeated request then gets this rejection. A request that is no longer pending yields its stored outcome.</summary>
+    /// <exception cref="KeyNotFoundException">No request has this id.</exception>
+    public async Task<IssuanceResult> RejectAsync(long requestId, string actor, string reason, CancellationToken cancellationToken)
+    {
+        CheckOperatorText(actor, nameof(actor));
+        CheckOperatorText(reason, nameof(reason));
+        StoredRequest request = await _store.GetRequestAsync(requestId, cancellationToken) ?? throw new KeyNotFoundException($"no request {requestId}");
+        if (request.Status != RequestStatus.Pending)
+        {
+            return await StoredOutcomeAsync(request, repeated: true, cancellationToken);
+        }
+
+        return await RejectPendingAsync(request, actor, RejectionReason.RejectedByOperator, reason, cancellationToken);
+    }
+
+    /// <summary>Pending requests, oldest first.</summary>
+    public Task<IReadOnlyList<StoredRequest>> ListPendingAsync(int limit, CancellationToken cancellationToken) => _store.ListPendingRequestsAsync(limit, cancellationToken);
+
+    private async Task<IssuanceResult> SignAndStoreAsync(StoredRequest row, long? pendingRequestId, CertificateProfile profile, CsrValidator.Validated validated,
+        string actor, CancellationToken cancellationToken)
+    {
+        DateTimeOffset now = _time.GetUtcNow();
+        if (now.UtcDateTime >= _hierarchy.IssuingCa.NotAfter.ToUniversalTime())
+        {
+            throw new InvalidOperationException($"the issuing CA '{_hierarchy.IssuingCa.Subject}' expired on {_hierarchy.IssuingCa.NotAfter.ToUniversalTime():u}");
+        }
+
+        var extensions = new List<X509Extension>
+        {
+            // RFC 5280 section 4.2.1.9: an end entity asserts cA FALSE; section 4.2.1.3: keyUsage critical.
+            new X509BasicConstraintsExtension(false, false, 0, critical: true),
+        };
+        if (profile.KeyUsage != X509KeyUsageFlags.None)
+        {
+            extensions.Add(new X509KeyUsageExtension(profile.KeyUsage, critical: true));
+        }
+
+        if (profile.ExtendedKeyUsages.Count > 0)
+        {
+            var usages = new OidCollection();
+            foreach (string oid in profile.ExtendedKeyUsages)
+            {
+                usages.Add(new Oid(oid));
+            }
+
+            extensions.Add(new X509EnhancedKeyUsageExtension(usages, critical: false));
+        }
+
+        if (validated.SubjectAltName is not null)
+        {
+            extensions.Add(validated.SubjectAltName);
+        }
+
+        for (int attempt = 1; ; attempt++)
+        {
+            X509Certificate2 certificate = CertificateFactory.Sign(validated.Subject, validated.PublicKey, _hierarchy.IssuingCa,
+                now - profile.Backdate, now + profile.Validity, CertificateFactory.NewSerialNumber(), extensions);
+            StoredCertificate stored = StoredCertificate.FromCertificate(certificate, profile.Name, row.Requester, row.ReplacesSerialNumber);
+            AuditEntry audit = Audit(actor, "issue", $"serial {stored.SerialNumber} subject {stored.Subject} profile {profile.Name} requester {row.Requester} via {row.Protocol}"
+                + (row.ReplacesSerialNumber is null ? "" : $" replaces {row.ReplacesSerialNumber}"));
+            try
+            {
+                StoredRequest committed = pendingRequestId is null
+                    ? await _store.AddIssuedAsync(row, stored, audit, cancellationToken)
+                    : await _store.CompletePendingAsync(pendingRequestId.Value, stored, audit, cancellationToken);
+                CaMetrics.Issued.Add(1, new KeyValuePair<string, object?>("profile", profile.Name), new KeyValuePair<string, object?>("protocol", row.Protocol));
+                CaLog.Issued(_logger, stored.SerialNumber, stored.Subject, profile.Name, row.Requester, row.Protocol);
+                return IssuanceResult.Issued(certificate, _chain, committed.Id, repeated: false);
+            }
+            catch (CertificateStoreConflictException ex) when (ex.Conflict == StoreConflict.SerialNumber && attempt < MaxSerialAttempts)
+            {
+                CaMetrics.SerialCollisions.Add(1);
+                CaLog.SerialCollision(_logger, stored.SerialNumber);
+            }
+        }
+    }
+
+    private async Task<IssuanceResult> RepeatAsync(StoredRequest earlier, IssuanceRequest request, byte[]? overrideKey, CancellationToken cancellationToken)
+    {
+        bool same = earlier.CsrDer.AsSpan().SequenceEqual(request.CsrDer.Span)
+            && string.Equals(earlier.Requester, request.Requester, StringComparison.Ordinal)
+            && (earlier.OverridePublicKey ?? []).AsSpan().SequenceEqual(overrideKey ?? []);
+        if (!same)
+        {
+            // Never hand one requester's certificate to another, nor a certificate for a key the caller does not hold.
+            return await RefuseAsync(request.Requester, request.Protocol, RejectionReason.RequestKeyConflict,
+                "the request key was used before with a different CSR, requester or key", cancellationToken);
+        }
+
+        CaMetrics.Repeated.Add(1);
+        CaLog.Repeated(_logger, earlier.RequestKey ?? "", earlier.Status);
+        return await StoredOutcomeAsync(earlier, repeated: true, cancellationToken);
+    }
+
+    private async Task<IssuanceResult> StoredOutcomeAsync(StoredRequest request, bool repeated, CancellationToken cancellationToken)
+    {
+        switch (request.Status)
+        {
+            case RequestStatus.Pending:
+                return IssuanceResult.Pending(request.Id, repeated);
+            case RequestStatus.Rejected:
+                return IssuanceResult.Rejected(request.RejectionReason, request.ReasonDetail ?? "", request.Id, repeated);
+            default:
+                StoredCertificate certificate = await _store.GetCertificateAsync(request.IssuedSerialNumber!, cancellationToken)
+                    ?? throw new InvalidOperationException($"request {request.Id} is issued but certificate {request.IssuedSerialNumber} is not in the store");
+                return IssuanceResult.Issued(certificate.ToCertificate(), _chain, request.Id, repeated);
+        }
+    }
+
+    private async Task<IssuanceResult> RejectPendingAsync(StoredRequest request, string actor, RejectionReason reason, string detail, CancellationToken cancellationToken)
+    {
+        try
+        {
+            StoredRequest rejected = await _store.RejectPendingAsync(request.Id, reason, detail, Audit(actor, "reject", $"request {request.Id}: {reason} {detail}"), cancellationToken);
+            CaMetrics.Rejected.Add(1, new KeyValuePair<string, object?>("reason", reason.ToString()));
+            CaLog.RejectedByOperator(_logger, request.Id, actor, detail);
+            return IssuanceResult.Rejected(reason, detail, rejected.Id);
+        }
+        catch (CertificateStoreConflictException ex) when (ex.Conflict == StoreConflict.RequestState)
+        {
+            return await StoredOutcomeAsync((await _store.GetRequestAsync(request.Id, cancellationToken))!, repeated: true, cancellationToken);
+        }
+    }
+
+    /// <summary>A policy rejection: not stored as a request (it is deterministic, so a repeat gets the same answer), but audited.</summary>
+    private async Task<IssuanceResult> RefuseAsync(string requester, string protocol, RejectionReason reason, string detail, CancellationToken cancellationToken)
+    {
+        CaMetrics.Rejected.Add(1, new KeyValuePair<string, object?>("reason", reason.ToString()));
+        CaLog.Rejected(_logger, Bounded(requester), Bounded(protocol), reason, detail);
+        await _store.AppendAuditAsync(Audit(Bounded(requester), "rejected-request", $"{reason}: {detail} via {Bounded(protocol)}"), cancellationToken);
+        return IssuanceResult.Rejected(reason, detail);
+    }
+
+    private static string? CheckParameters(IssuanceRequest request)
+    {
+        if (string.IsNullOrEmpty(request.Requester) || request.Requester.Length > IssuanceRequest.MaxRequesterLength)
+        {
+            return $"requester must be 1..{IssuanceRequest.MaxRequesterLength} characters";
+        }
+
+        if (string.IsNullOrEmpty(request.Protocol) || request.Protocol.Length > IssuanceRequest.MaxProtocolLength || !request.Protocol.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+        {
+            return $"protocol must be 1..{IssuanceRequest.MaxProtocolLength} characters of A-Z a-z 0-9 - _ .";
+        }
+
+        if (!string.IsNullOrEmpty(request.ProfileName) && !CertificateProfile.IsValidName(request.ProfileName))
+        {
+            return $"profile name must be 1..{CertificateProfile.MaxNameLength} characters of A-Z a-z 0-9 . _ -";
+        }
+
+        if (request.RequestKey is not null && (request.RequestKey.Length is 0 or > IssuanceRequest.MaxRequestKeyLength || request.RequestKey.Any(char.IsControl)))
+        {
+            return $"request key must be 1..{IssuanceRequest.MaxRequestKeyLength} printable characters";
+        }
+
+        if (request.ReplacesSerialNumber is not null &&
+            (request.ReplacesSerialNumber.Length is 0 or > IssuanceRequest.MaxSerialNumberHexLength || !request.ReplacesSerialNumber.All(char.IsAsciiHexDigit)))
+        {
+            return $"replaced serial number must be 1..{IssuanceRequest.MaxSerialNumberHexLength} hex digits";
+        }
+
+        return null;
+    }
+
+    private static void CheckOperatorText(string value, string name)
+    {
+        if (string.IsNullOrWhiteSpace(value) || value.Length > MaxOperatorTextLength)
+        {
+            throw new ArgumentException($"must be 1..{MaxOperatorTextLength} characters", name);
+        }
+    }
+
+    private static string Bounded(string value) => value.Length <= IssuanceRequest.MaxRequesterLength ? value : value[..IssuanceRequest.MaxRequesterLength];
+
+    private AuditEntry Audit(string actor, string action, string details) => new() { Timestamp = _time.GetUtcNow(), Actor = actor.Length == 0 ? "(none)" : actor, Action = action, Details = details };
+}

@@ -1,0 +1,112 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace CoapEnroll.Ca;
+
+/// <summary>Builds and signs X.509 v3 certificates (RFC 5280) with System.Security.Cryptography.</summary>
+internal static class CertificateFactory
+{
+    /// <summary>Serial numbers are 16 random octets: positive, non-zero, at most 20 octets (RFC 5280 section 4.1.2.2).</summary>
+    public const int SerialLength = 16;
+
+    /// <summary>A fresh random serial number: top bit cleared (positive), first octet non-zero (minimal DER, always 16 octets).</summary>
+    public static byte[] NewSerialNumber()
+    {
+        byte[] serial = RandomNumberGenerator.GetBytes(SerialLength);
+        serial[0] &= 0x7F;
+        if (serial[0] == 0)
+        {
+            serial[0] = (byte)RandomNumberGenerator.GetInt32(1, 0x80);
+        }
+
+        return serial;
+    }
+
+    /// <summary>The signature generator and hash for a CA key: ECDSA with SHA-256/384/512 by curve size (RFC 5758 section 3.2), RSA PKCS#1 v1.5 with SHA-256 (RFC 4055).</summary>
+    public static (X509SignatureGenerator Generator, HashAlgorithmName Hash) SignerFor(AsymmetricAlgorithm key) => key switch
+    {
+        ECDsa ec => (X509SignatureGenerator.CreateForECDsa(ec), ec.KeySize switch
+        {
+            <= 256 => HashAlgorithmName.SHA256,
+            <= 384 => HashAlgorithmName.SHA384,
+            _ => HashAlgorithmName.SHA512,
+        }),
+        RSA rsa => (X509SignatureGenerator.CreateForRSA(rsa, RSASignaturePadding.Pkcs1), HashAlgorithmName.SHA256),
+        _ => throw new NotSupportedException($"CA key type {key.GetType().Name} is not supported"),
+    };
+
+    /// <summary>The CA's private key.</summary>
+    public static AsymmetricAlgorithm PrivateKeyOf(X509Certificate2 certificate) =>
+        (AsymmetricAlgorithm?)certificate.GetECDsaPrivateKey() ?? certificate.GetRSAPrivateKey()
+        ?? throw new InvalidOperationException($"certificate {certificate.Subject} has no usable private key");
+
+    /// <summary>Creates a self-signed CA certificate: BasicConstraints CA:true (critical), KeyUsage keyCertSign|cRLSign (critical), SKI and AKI (RFC 5280 sections 4.2.1.1-4.2.1.3, 4.2.1.9).</summary>
+    public static X509Certificate2 CreateSelfSignedCa(X500DistinguishedName subject, AsymmetricAlgorithm key, DateTimeOffset notBefore, DateTimeOffset notAfter, int? pathLength)
+    {
+        var (generator, hash) = SignerFor(key);
+        var request = new CertificateRequest(subject, generator.PublicKey, hash);
+        var ski = new X509SubjectKeyIdentifierExtension(generator.PublicKey, critical: false);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, pathLength.HasValue, pathLength ?? 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
+        request.CertificateExtensions.Add(ski);
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromSubjectKeyIdentifier(ski));
+        return request.Create(subject, generator, notBefore, notAfter, NewSerialNumber());
+    }
+
+    /// <summary>Creates a subordinate CA certificate signed by <paramref name="issuer"/> (which must carry its private key).</summary>
+    public static X509Certificate2 CreateSubordinateCa(X500DistinguishedName subject, PublicKey publicKey, X509Certificate2 issuer, DateTimeOffset notBefore, DateTimeOffset notAfter, int pathLength)
+    {
+        var extensions = new List<X509Extension>
+        {
+            new X509BasicConstraintsExtension(true, true, pathLength, critical: true),
+            new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true),
+        };
+        return Sign(subject, publicKey, issuer, notBefore, notAfter, NewSerialNumber(), extensions);
+    }
+
+    /// <summary>
+    /// Signs a certificate for <paramref name="publicKey"/> with <paramref name="issuer"/>'s key, adding SKI (method 1 of RFC 5280
+    /// section 4.2.1.2) and AKI (keyIdentifier of the issuer, section 4.2.1.1) to <paramref name="extensions"/>.
+    /// notAfter is clamped to the issuer's notAfter and notBefore to the issuer's notBefore.
+    /// </summary>
+    public static X509Certificate2 Sign(X500DistinguishedName subject, PublicKey publicKey, X509Certificate2 issuer,
+        DateTimeOffset notBefore, DateTimeOffset notAfter, byte[] serialNumber, IEnumerable<X509Extension> extensions)
+    {
+        // GetECDsaPrivateKey/GetRSAPrivateKey hand out a new object per call, owned by the caller; concurrent issuances each get their own.
+        using AsymmetricAlgorithm issuerKey = PrivateKeyOf(issuer);
+        var (generator, hash) = SignerFor(issuerKey);
+        var request = new CertificateRequest(subject, publicKey, hash);
+        foreach (X509Extension extension in extensions)
+        {
+            request.CertificateExtensions.Add(extension);
+        }
+
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(publicKey, critical: false));
+        request.CertificateExtensions.Add(AuthorityKeyIdentifierFor(issuer));
+
+        DateTimeOffset issuerNotBefore = new(issuer.NotBefore.ToUniversalTime(), TimeSpan.Zero);
+        DateTimeOffset issuerNotAfter = new(issuer.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+        if (notBefore < issuerNotBefore)
+        {
+            notBefore = issuerNotBefore;
+        }
+
+        if (notAfter > issuerNotAfter)
+        {
+            notAfter = issuerNotAfter;
+        }
+
+        return request.Create(issuer.SubjectName, generator, notBefore, notAfter, serialNumber);
+    }
+
+    /// <summary>AKI from the issuer's SKI, or from its key (RFC 5280 section 4.2.1.2 method 1) when an operator's CA lacks an SKI.</summary>
+    public static X509AuthorityKeyIdentifierExtension AuthorityKeyIdentifierFor(X509Certificate2 issuer)
+    {
+        X509SubjectKeyIdentifierExtension ski = issuer.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()
+            ?? new X509SubjectKeyIdentifierExtension(issuer.PublicKey, critical: false);
+        return X509AuthorityKeyIdentifierExtension.CreateFromSubjectKeyIdentifier(ski);
+    }
+
+    /// <summary>The SHA-256 of the SubjectPublicKeyInfo DER, upper-case hex: the store's public-key fingerprint.</summary>
+    public static string PublicKeyHash(PublicKey publicKey) => Convert.ToHexString(SHA256.HashData(publicKey.ExportSubjectPublicKeyInfo()));
+}

@@ -1,0 +1,52 @@
+namespace CoapEnroll.Ca;
+
+/// <summary>
+/// Persistent record of requests, issued certificates and the audit log. Every write is one transaction; a write that would break
+/// a uniqueness or state rule throws <see cref="CertificateStoreConflictException"/> and writes nothing. Implementations must be
+/// safe for concurrent use. Timestamps are UTC; serial numbers are upper-case hex.
+/// </summary>
+public interface ICertificateStore : IAsyncDisposable
+{
+    /// <summary>Stores a new request already decided as issued together with its certificate, marks the replaced certificate superseded, and appends the audit entry.</summary>
+    /// <returns>The stored request (with id) .</returns>
+    Task<StoredRequest> AddIssuedAsync(StoredRequest request, StoredCertificate certificate, AuditEntry audit, CancellationToken cancellationToken);
+
+    /// <summary>Stores a new pending request and appends the audit entry.</summary>
+    Task<StoredRequest> AddPendingAsync(StoredRequest request, AuditEntry audit, CancellationToken cancellationToken);
+
+    /// <summary>Moves a pending request to issued with its certificate (and supersedes the replaced one); conflict <see cref="StoreConflict.RequestState"/> if it is not pending.</summary>
+    Task<StoredRequest> CompletePendingAsync(long requestId, StoredCertificate certificate, AuditEntry audit, CancellationToken cancellationToken);
+
+    /// <summary>Moves a pending request to rejected; conflict <see cref="StoreConflict.RequestState"/> if it is not pending.</summary>
+    Task<StoredRequest> RejectPendingAsync(long requestId, RejectionReason reason, string detail, AuditEntry audit, CancellationToken cancellationToken);
+
+    /// <summary>The request with this id, or null.</summary>
+    Task<StoredRequest?> GetRequestAsync(long requestId, CancellationToken cancellationToken);
+
+    /// <summary>The request with this request key, or null.</summary>
+    Task<StoredRequest?> GetRequestByKeyAsync(string requestKey, CancellationToken cancellationToken);
+
+    /// <summary>Pending requests, oldest first, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<StoredRequest>> ListPendingRequestsAsync(int limit, CancellationToken cancellationToken);
+
+    /// <summary>The certificate with this serial (hex, case-insensitive), or null.</summary>
+    Task<StoredCertificate?> GetCertificateAsync(string serialNumber, CancellationToken cancellationToken);
+
+    /// <summary>Certificates requested by <paramref name="requester"/>, newest first.</summary>
+    Task<IReadOnlyList<StoredCertificate>> FindCertificatesByRequesterAsync(string requester, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Certificates with exactly this subject DN, newest first.</summary>
+    Task<IReadOnlyList<StoredCertificate>> FindCertificatesBySubjectAsync(string subject, int limit, CancellationToken cancellationToken);
+
+    /// <summary>All certificates, newest first, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<StoredCertificate>> ListCertificatesAsync(int limit, CancellationToken cancellationToken);
+
+    /// <summary>Sets a certificate's status (e.g. revoked, superseded) and appends the audit entry; false if no such certificate.</summary>
+    Task<bool> SetCertificateStatusAsync(string serialNumber, CertificateStatus status, AuditEntry audit, CancellationToken cancellationToken);
+
+    /// <summary>Appends an audit entry on its own.</summary>
+    Task AppendAuditAsync(AuditEntry audit, CancellationToken cancellationToken);
+
+    /// <summary>The newest audit entries, newest first.</summary>
+    Task<IReadOnlyList<AuditEntry>> ListAuditAsync(int limit, CancellationToken cancellationToken);
+}

@@ -1,0 +1,41 @@
+namespace CoapEnroll.Ca;
+
+/// <summary>Why a certification request was refused.</summary>
+public enum RejectionReason
+{
+    /// <summary>Not rejected.</summary>
+    None,
+
+    /// <summary>The PKCS#10 structure (RFC 2986) could not be decoded, or had trailing data or an out-of-range length.</summary>
+    MalformedRequest,
+
+    /// <summary>The CSR's signature does not verify with the public key it carries (RFC 2986 section 3, proof of possession).</summary>
+    BadSignature,
+
+    /// <summary>The profile named in the request does not exist.</summary>
+    UnknownProfile,
+
+    /// <summary>The public key's algorithm or curve is not accepted by the profile.</summary>
+    UnsupportedKeyType,
+
+    /// <summary>The RSA key is shorter than the profile's minimum (or longer than the engine's maximum).</summary>
+    KeyTooWeak,
+
+    /// <summary>The public key is the CA's own key, or otherwise unusable.</summary>
+    KeyNotAllowed,
+
+    /// <summary>The subject is empty, has a multi-valued RDN, an attribute type outside the allow list, or an over-long value.</summary>
+    SubjectNotAllowed,
+
+    /// <summary>The CSR requests subject alternative names that the profile does not copy (RFC 5280 section 4.2.1.6).</summary>
+    SubjectAltNameNotAllowed,
+
+    /// <summary>The same request key was used with a different CSR or requester.</summary>
+    RequestKeyConflict,
+
+    /// <summary>An operator rejected the pending request.</summary>
+    RejectedByOperator,
+
+    /// <summary>A field of the request (requester, protocol, profile name, request key) is empty or too long.</summary>
+    InvalidParameter,
+}

@@ -1,0 +1,14 @@
+namespace CoapEnroll.Ca;
+
+/// <summary>State of a stored certification request.</summary>
+public enum RequestStatus
+{
+    /// <summary>Waiting for an operator's approval.</summary>
+    Pending,
+
+    /// <summary>A certificate was issued for it.</summary>
+    Issued,
+
+    /// <summary>Refused by an operator.</summary>
+    Rejected,
+}

@@ -1,0 +1,486 @@
+using System.Data.Common;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace CoapEnroll.Ca;
+
+/// <summary>
+/// <see cref="ICertificateStore"/> on SQLite (<c>DIR/coapenroll.db</c>): WAL journal, full fsync on commit, one short
+/// connection per operation from the pool, writes serialized in-process and as BEGIN IMMEDIATE transactions across processes
+/// (so an operator's CLI can approve while the server runs).
+/// </summary>
+public sealed class SqliteCertificateStore : ICertificateStore
+{
+    /// <summary>Schema version kept in PRAGMA user_version.</summary>
+    public const int SchemaVersion = 1;
+
+    private const int MaxLimit = 10_000;
+    private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS requests (
+            id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+            request_key         TEXT UNIQUE,
+            csr                 BLOB NOT NULL,
+            override_public_key BLOB,
+            requester           TEXT NOT NULL,
+            protocol            TEXT NOT NULL,
+            profile             TEXT NOT NULL,
+            status              TEXT NOT NULL CHECK (status IN ('pending', 'issued', 'rejected')),
+            reason_code         TEXT,
+            reason              TEXT,
+            replaces_serial     TEXT,
+            issued_serial       TEXT,
+            created_at          TEXT NOT NULL,
+            updated_at          TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS requests_status ON requests (status, id);
+        CREATE TABLE IF NOT EXISTS certificates (
+            serial            TEXT PRIMARY KEY,
+            request_id        INTEGER NOT NULL REFERENCES requests (id),
+            subject           TEXT NOT NULL,
+            issuer            TEXT NOT NULL,
+            not_before        TEXT NOT NULL,
+            not_after         TEXT NOT NULL,
+            der               BLOB NOT NULL,
+            public_key_sha256 TEXT NOT NULL,
+            profile           TEXT NOT NULL,
+            requester         TEXT NOT NULL,
+            status            TEXT NOT NULL CHECK (status IN ('active', 'revoked', 'superseded')),
+            replaces_serial   TEXT,
+            created_at        TEXT NOT NULL,
+            updated_at        TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS certificates_subject ON certificates (subject);
+        CREATE INDEX IF NOT EXISTS certificates_requester ON certificates (requester);
+        CREATE INDEX IF NOT EXISTS certificates_public_key ON certificates (public_key_sha256);
+        CREATE TABLE IF NOT EXISTS audit_log (
+            id        INTEGER PRIMARY KEY AUTOINCREMENT,
+            timestamp TEXT NOT NULL,
+            actor     TEXT NOT NULL,
+            action    TEXT NOT NULL,
+            details   TEXT NOT NULL
+        );
+        """;
+
+    private const string RequestColumns = "id, request_key, csr, override_public_key, requester, protocol, profile, status, reason_code, reason, replaces_serial, issued_serial, created_at, updated_at";
+    private const string CertificateColumns = "serial, request_id, subject, issuer, not_before, not_after, der, public_key_sha256, profile, requester, status, replaces_serial, created_at";
+
+    private readonly string _connectionString;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+
+    private SqliteCertificateStore(string connectionString, TimeProvider time)
+    {
+        _connectionString = connectionString;
+        _time = time;
+    }
+
+    /// <summary>Opens (creating if needed) the database at <paramref name="path"/> and its schema.</summary>
+    public static async Task<SqliteCertificateStore> OpenAsync(string path, TimeProvider? timeProvider, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+        var store = new SqliteCertificateStore(connectionString, timeProvider ?? TimeProvider.System);
+        await using SqliteConnection connection = await store.OpenConnectionAsync(cancellationToken);
+        await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL;", cancellationToken);
+        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        long version = (long)(await ScalarAsync(connection, transaction, "PRAGMA user_version;", cancellationToken) ?? 0L);
+        if (version > SchemaVersion)
+        {
+            throw new InvalidOperationException($"{path}: schema version {version} is newer than this program's {SchemaVersion}");
+        }
+
+        await ExecuteAsync(connection, transaction, Schema, cancellationToken);
+        await ExecuteAsync(connection, transaction, $"PRAGMA user_version = {SchemaVersion};", cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return store;
+    }
+
+    /// <inheritdoc/>
+    public Task<StoredRequest> AddIssuedAsync(StoredRequest request, StoredCertificate certificate, AuditEntry audit, CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction, now) =>
+        {
+            StoredRequest stored = await InsertRequestAsync(connection, transaction, request with { Status = RequestStatus.Issued, IssuedSerialNumber = certificate.SerialNumber }, now, cancellationToken);
+            await InsertCertificateAsync(connection, transaction, certificate, stored.Id, now, cancellationToken);
+            await InsertAuditAsync(connection, transaction, audit, now, cancellationToken);
+            return stored;
+        }, cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<StoredRequest> AddPendingAsync(StoredRequest request, AuditEntry audit, CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction, now) =>
+        {
+            StoredRequest stored = await InsertRequestAsync(connection, transaction, request with { Status = RequestStatus.Pending, IssuedSerialNumber = null }, now, cancellationToken);
+            await InsertAuditAsync(connection, transaction, audit with { Details = $"request {stored.Id}: {audit.Details}" }, now, cancellationToken);
+            return stored;
+        }, cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<StoredRequest> CompletePendingAsync(long requestId, StoredCertificate certificate, AuditEntry audit, CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction, now) =>
+        {
+            int changed = await ExecuteAsync(connection, transaction,
+                "UPDATE requests SET status = 'issued', issued_serial = $serial, updated_at = $now WHERE id = $id AND status = 'pending';",
+                cancellationToken, ("$serial", certificate.SerialNumber), ("$now", Format(now)), ("$id", requestId));
+            if (changed != 1)
+            {
+                throw new CertificateStoreConflictException(StoreConflict.RequestState, $"request {requestId} does not exist or is not pending");
+            }
+
+            await InsertCertificateAsync(connection, transaction, certificate, requestId, now, cancellationToken);
+            await InsertAuditAsync(connection, transaction, audit, now, cancellationToken);
+            return (await GetRequestAsync(connection, transaction, requestId, cancellationToken))!;
+        }, cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<StoredRequest> RejectPendingAsync(long requestId, RejectionReason reason, string detail, AuditEntry audit, CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction, now) =>
+        {
+            int changed = await ExecuteAsync(connection, transaction,
+                "UPDATE requests SET status = 'rejected', reason_code = $code, reason = $reason, updated_at = $now WHERE id = $id AND status = 'pending';",
+                cancellationToken, ("$code", reason.ToString()), ("$reason", detail), ("$now", Format(now)), ("$id", requestId));
+            if (changed != 1)
+            {
+                throw new CertificateStoreConflictException(StoreConflict.RequestState, $"request {requestId} does not exist or is not pending");
+            }
+
+            await InsertAuditAsync(connection, transaction, audit, now, cancellationToken);
+            return (await GetRequestAsync(connection, transaction, requestId, cancellationToken))!;
+        }, cancellationToken);
+
+    /// <inheritdoc/>
+    public async Task<StoredRequest?> GetRequestAsync(long requestId, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        return await GetRequestAsync(connection, null, requestId, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public async Task<StoredRequest?> GetRequestByKeyAsync(string requestKey, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(requestKey);
+        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        IReadOnlyList<StoredRequest> rows = await QueryRequestsAsync(connection, null, $"SELECT {RequestColumns} FROM requests WHERE request_key = $key;", cancellationToken, ("$key", requestKey));
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<StoredRequest>> ListPendingRequestsAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        return await QueryRequestsAsync(connection, null, $"SELECT {RequestColumns} FROM requests WHERE status = 'pending' ORDER BY id LIMIT $limit;", cancellationToken, ("$limit", CheckLimit(limit)));
+    }
+
+    /// <inheritdoc/>
+    public async Task<StoredCertificate?> GetCertificateAsync(string serialNumber, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(serialNumber);
+        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        IReadOnlyList<StoredCertificate> rows = await QueryCertificatesAsync(connection, $"SELECT {CertificateColumns} FROM certificates WHERE serial = $serial;", cancellationToken, ("$serial", serialNumber.ToUpperInvariant()));
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<StoredCertificate>> FindCertificatesByRequesterAsync(string requester, int limit, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        return await QueryCertificatesAsync(connection, $"SELECT {CertificateColumns} FROM certificates WHERE requester = $requester ORDER BY created_at DESC, rowid DESC LIMIT $limit;",
+            cancellationToken, ("$requester", requester), ("$limit", CheckLimit(limit)));
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<StoredCertificate>> FindCertificatesBySubjectAsync(string subject, int limit, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        return await QueryCertificatesAsync(connection, $"SELECT {CertificateColumns} FROM certificates WHERE subject = $subject ORDER BY created_at DESC, rowid DESC LIMIT $limit;",
+            cancellationToken, ("$subject", subject), ("$limit", CheckLimit(limit)));
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<StoredCertificate>> ListCertificatesAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        return await QueryCertificatesAsync(connection, $"SELECT {CertificateColumns} FROM certificates ORDER BY created_at DESC, rowid DESC LIMIT $limit;",
+            cancellationToken, ("$limit", CheckLimit(limit)));
+    }
+
+    /// <inheritdoc/>
+    public Task<bool> SetCertificateStatusAsync(string serialNumber, CertificateStatus status, AuditEntry audit, CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction, now) =>
+        {
+            int changed = await ExecuteAsync(connection, transaction, "UPDATE certificates SET status = $status, updated_at = $now WHERE serial = $serial;",
+                cancellationToken, ("$status", ToText(status)), ("$now", Format(now)), ("$serial", serialNumber.ToUpperInvariant()));
+            if (changed == 1)
+            {
+                await InsertAuditAsync(connection, transaction, audit, now, cancellationToken);
+            }
+
+            return changed == 1;
+        }, cancellationToken);
+
+    /// <inheritdoc/>
+    public Task AppendAuditAsync(AuditEntry audit, CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction, now) =>
+        {
+            await InsertAuditAsync(connection, transaction, audit, now, cancellationToken);
+            return true;
+        }, cancellationToken);
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<AuditEntry>> ListAuditAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        await using SqliteCommand command = Command(connection, null, "SELECT id, timestamp, actor, action, details FROM audit_log ORDER BY id DESC LIMIT $limit;", ("$limit", CheckLimit(limit)));
+        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
+        var entries = new List<AuditEntry>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            entries.Add(new AuditEntry
+            {
+                Id = reader.GetInt64(0),
+                Timestamp = Parse(reader.GetString(1)),
+                Actor = reader.GetString(2),
+                Action = reader.GetString(3),
+                Details = reader.GetString(4),
+            });
+        }
+
+        return entries;
+    }
+
+    /// <inheritdoc/>
+    public ValueTask DisposeAsync()
+    {
+        // Closes the pooled connections so the database file is released (and its WAL checkpointed).
+        using var connection = new SqliteConnection(_connectionString);
+        SqliteConnection.ClearPool(connection);
+        _writeLock.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task<T> WriteAsync<T>(Func<SqliteConnection, DbTransaction, DateTimeOffset, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+            // BEGIN IMMEDIATE: take the write lock up front, so concurrent writers (other processes) wait instead of failing on upgrade.
+            // (Microsoft.Data.Sqlite begins IMMEDIATE unless ReadUncommitted is asked for.)
+            await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+            T result;
+            try
+            {
+                result = await work(connection, transaction, _time.GetUtcNow());
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode == 19 /* SQLITE_CONSTRAINT */)
+            {
+                throw TranslateConstraint(ex);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            return result;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private static CertificateStoreConflictException TranslateConstraint(SqliteException ex)
+    {
+        if (ex.Message.Contains("certificates.serial", StringComparison.Ordinal))
+        {
+            return new CertificateStoreConflictException(StoreConflict.SerialNumber, "a certificate with this serial number exists", ex);
+        }
+
+        if (ex.Message.Contains("requests.request_key", StringComparison.Ordinal))
+        {
+            return new CertificateStoreConflictException(StoreConflict.RequestKey, "a request with this request key exists", ex);
+        }
+
+        return new CertificateStoreConflictException(StoreConflict.RequestState, $"constraint violated: {ex.Message}", ex);
+    }
+
+    private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            await ExecuteAsync(connection, null, "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL;", cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static async Task<StoredRequest> InsertRequestAsync(SqliteConnection connection, DbTransaction transaction, StoredRequest request, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        object? id = await ScalarAsync(connection, transaction, """
+            INSERT INTO requests (request_key, csr, override_public_key, requester, protocol, profile, status, reason_code, reason, replaces_serial, issued_serial, created_at, updated_at)
+            VALUES ($key, $csr, $override, $requester, $protocol, $profile, $status, NULL, NULL, $replaces, $issued, $now, $now)
+            RETURNING id;
+            """, cancellationToken,
+            ("$key", request.RequestKey), ("$csr", request.CsrDer), ("$override", request.OverridePublicKey), ("$requester", request.Requester),
+            ("$protocol", request.Protocol), ("$profile", request.Profile), ("$status", ToText(request.Status)), ("$replaces", request.ReplacesSerialNumber),
+            ("$issued", request.IssuedSerialNumber), ("$now", Format(now)));
+        return request with { Id = (long)id!, CreatedAt = Truncate(now), UpdatedAt = Truncate(now), RejectionReason = RejectionReason.None, ReasonDetail = null };
+    }
+
+    private static async Task InsertCertificateAsync(SqliteConnection connection, DbTransaction transaction, StoredCertificate certificate, long requestId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await ExecuteAsync(connection, transaction, """
+            INSERT INTO certificates (serial, request_id, subject, issuer, not_before, not_after, der, public_key_sha256, profile, requester, status, replaces_serial, created_at, updated_at)
+            VALUES ($serial, $request, $subject, $issuer, $nb, $na, $der, $pk, $profile, $requester, $status, $replaces, $now, $now);
+            """, cancellationToken,
+            ("$serial", certificate.SerialNumber.ToUpperInvariant()), ("$request", requestId), ("$subject", certificate.Subject), ("$issuer", certificate.Issuer),
+            ("$nb", Format(certificate.NotBefore)), ("$na", Format(certificate.NotAfter)), ("$der", certificate.Der), ("$pk", certificate.PublicKeySha256),
+            ("$profile", certificate.Profile), ("$requester", certificate.Requester), ("$status", ToText(certificate.Status)),
+            ("$replaces", certificate.ReplacesSerialNumber?.ToUpperInvariant()), ("$now", Format(now)));
+        if (certificate.ReplacesSerialNumber is not null)
+        {
+            // Re-enrollment (RFC 7030 section 4.2.2): the certificate being replaced stops being the current one.
+            await ExecuteAsync(connection, transaction, "UPDATE certificates SET status = 'superseded', updated_at = $now WHERE serial = $serial AND status = 'active';",
+                cancellationToken, ("$serial", certificate.ReplacesSerialNumber.ToUpperInvariant()), ("$now", Format(now)));
+        }
+    }
+
+    private static Task<int> InsertAuditAsync(SqliteConnection connection, DbTransaction transaction, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        string details = audit.Details.Length > AuditEntry.MaxDetailsLength ? audit.Details[..AuditEntry.MaxDetailsLength] : audit.Details;
+        return ExecuteAsync(connection, transaction, "INSERT INTO audit_log (timestamp, actor, action, details) VALUES ($at, $actor, $action, $details);",
+            cancellationToken, ("$at", Format(audit.Timestamp == default ? now : audit.Timestamp)), ("$actor", audit.Actor), ("$action", audit.Action), ("$details", details));
+    }
+
+    private static async Task<StoredRequest?> GetRequestAsync(SqliteConnection connection, DbTransaction? transaction, long requestId, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<StoredRequest> rows = await QueryRequestsAsync(connection, transaction, $"SELECT {RequestColumns} FROM requests WHERE id = $id;", cancellationToken, ("$id", requestId));
+        return rows.Count == 0 ? null : rows[0];
+    }
+
+    private static async Task<IReadOnlyList<StoredRequest>> QueryRequestsAsync(SqliteConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using SqliteCommand command = Command(connection, transaction, sql, parameters);
+        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<StoredRequest>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(new StoredRequest
+            {
+                Id = reader.GetInt64(0),
+                RequestKey = reader.IsDBNull(1) ? null : reader.GetString(1),
+                CsrDer = (byte[])reader.GetValue(2),
+                OverridePublicKey = reader.IsDBNull(3) ? null : (byte[])reader.GetValue(3),
+                Requester = reader.GetString(4),
+                Protocol = reader.GetString(5),
+                Profile = reader.GetString(6),
+                Status = reader.GetString(7) switch
+                {
+                    "pending" => RequestStatus.Pending,
+                    "issued" => RequestStatus.Issued,
+                    _ => RequestStatus.Rejected,
+                },
+                RejectionReason = reader.IsDBNull(8) || !Enum.TryParse(reader.GetString(8), out RejectionReason reason) ? RejectionReason.None : reason,
+                ReasonDetail = reader.IsDBNull(9) ? null : reader.GetString(9),
+                ReplacesSerialNumber = reader.IsDBNull(10) ? null : reader.GetString(10),
+                IssuedSerialNumber = reader.IsDBNull(11) ? null : reader.GetString(11),
+                CreatedAt = Parse(reader.GetString(12)),
+                UpdatedAt = Parse(reader.GetString(13)),
+            });
+        }
+
+        return rows;
+    }
+
+    private static async Task<IReadOnlyList<StoredCertificate>> QueryCertificatesAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using SqliteCommand command = Command(connection, null, sql, parameters);
+        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<StoredCertificate>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(new StoredCertificate
+            {
+                SerialNumber = reader.GetString(0),
+                RequestId = reader.GetInt64(1),
+                Subject = reader.GetString(2),
+                Issuer = reader.GetString(3),
+                NotBefore = Parse(reader.GetString(4)),
+                NotAfter = Parse(reader.GetString(5)),
+                Der = (byte[])reader.GetValue(6),
+                PublicKeySha256 = reader.GetString(7),
+                Profile = reader.GetString(8),
+                Requester = reader.GetString(9),
+                Status = reader.GetString(10) switch
+                {
+                    "active" => CertificateStatus.Active,
+                    "revoked" => CertificateStatus.Revoked,
+                    _ => CertificateStatus.Superseded,
+                },
+                ReplacesSerialNumber = reader.IsDBNull(11) ? null : reader.GetString(11),
+                CreatedAt = Parse(reader.GetString(12)),
+            });
+        }
+
+        return rows;
+    }
+
+    private static async Task<int> ExecuteAsync(SqliteConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using SqliteCommand command = Command(connection, transaction, sql, parameters);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<object?> ScalarAsync(SqliteConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using SqliteCommand command = Command(connection, transaction, sql, parameters);
+        return await command.ExecuteScalarAsync(cancellationToken);
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, DbTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+    {
+        SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = (SqliteTransaction?)transaction;
+        foreach ((string name, object? value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+
+    private static int CheckLimit(int limit) => limit is > 0 and <= MaxLimit ? limit : throw new ArgumentOutOfRangeException(nameof(limit), limit, $"must be 1..{MaxLimit}");
+
+    private static string ToText(RequestStatus status) => status switch
+    {
+        RequestStatus.Pending => "pending",
+        RequestStatus.Issued => "issued",
+        _ => "rejected",
+    };
+
+    private static string ToText(CertificateStatus status) => status switch
+    {
+        CertificateStatus.Active => "active",
+        CertificateStatus.Revoked => "revoked",
+        _ => "superseded",
+    };
+
+    private static string Format(DateTimeOffset time) => time.UtcDateTime.ToString(TimeFormat, CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset Truncate(DateTimeOffset time) => Parse(Format(time));
+
+    private static DateTimeOffset Parse(string text) =>
+        new(DateTime.ParseExact(text, TimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal), TimeSpan.Zero);
+}

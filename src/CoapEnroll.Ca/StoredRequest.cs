@@ -1,0 +1,47 @@
+namespace CoapEnroll.Ca;
+
+/// <summary>A certification request row of the store.</summary>
+public sealed record StoredRequest
+{
+    /// <summary>Store-assigned id (0 before it is stored).</summary>
+    public long Id { get; init; }
+
+    /// <summary>The caller's idempotency key, unique when present.</summary>
+    public string? RequestKey { get; init; }
+
+    /// <summary>The PKCS#10 DER (RFC 2986).</summary>
+    public required byte[] CsrDer { get; init; }
+
+    /// <summary>SubjectPublicKeyInfo DER of a server-generated key to certify instead of the CSR's key (RFC 7030 section 4.4).</summary>
+    public byte[]? OverridePublicKey { get; init; }
+
+    /// <summary>Who asked.</summary>
+    public required string Requester { get; init; }
+
+    /// <summary>Through which protocol ("est-coaps", "cmp", ...).</summary>
+    public required string Protocol { get; init; }
+
+    /// <summary>Profile name.</summary>
+    public required string Profile { get; init; }
+
+    /// <summary>State.</summary>
+    public RequestStatus Status { get; init; }
+
+    /// <summary>Why it was rejected (<see cref="RejectionReason.None"/> otherwise).</summary>
+    public RejectionReason RejectionReason { get; init; }
+
+    /// <summary>Free-text detail of the rejection.</summary>
+    public string? ReasonDetail { get; init; }
+
+    /// <summary>Serial of the certificate being replaced (re-enrollment), if any.</summary>
+    public string? ReplacesSerialNumber { get; init; }
+
+    /// <summary>Serial of the issued certificate, once issued.</summary>
+    public string? IssuedSerialNumber { get; init; }
+
+    /// <summary>Creation time.</summary>
+    public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>Last state change.</summary>
+    public DateTimeOffset UpdatedAt { get; init; }
+}
