@@ -295,7 +295,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     {
         bool confirmable = message.Type == CoapMessageType.Confirmable;
         var lifetime = confirmable ? _options.ExchangeLifetime : _options.NonLifetime;
-        if (!_deduplication.TryAdd(new PeerMessageKey(remote, message.MessageId), Deadline(lifetime), out var entry))
+        if (!_deduplication.TryAdd(new PeerMessageKey(remote, message.MessageId), _time.GetTimestamp(), Deadline(lifetime), out var entry))
         {
             CoapMetrics.Duplicates.Add(1);
 
@@ -338,7 +338,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         bool confirmable = request.Type == CoapMessageType.Confirmable;
         var lifetime = confirmable ? _options.ExchangeLifetime : _options.NonLifetime;
         var key = new PeerMessageKey(remote, request.MessageId);
-        if (!_deduplication.TryAdd(key, Deadline(lifetime), out var entry))
+        if (!_deduplication.TryAdd(key, _time.GetTimestamp(), Deadline(lifetime), out var entry))
         {
             if (entry is null)
             {

@@ -12,19 +12,33 @@ internal sealed class DeduplicationCache
     private readonly ConcurrentDictionary<PeerMessageKey, Entry> _entries = new();
     private readonly int _capacity;
 
+    // ConcurrentDictionary.Count takes every lock of the table; the receive path keeps its own count.
+    private int _count;
+
     public DeduplicationCache(int capacity) => _capacity = capacity;
 
-    public int Count => _entries.Count;
+    public int Count => Volatile.Read(ref _count);
 
-    /// <summary>Adds a fresh entry; false with the existing one when the key is a duplicate, or with null when the cache is full.</summary>
-    public bool TryAdd(PeerMessageKey key, long expiresAt, out Entry? entry)
+    /// <summary>
+    /// Adds a fresh entry; false with the existing one when the key is a duplicate, or with null when
+    /// the cache is full. An entry past its lifetime is no duplicate any more, even before a sweep.
+    /// </summary>
+    public bool TryAdd(PeerMessageKey key, long now, long expiresAt, out Entry? entry)
     {
         if (_entries.TryGetValue(key, out entry))
         {
-            return false;
+            if (entry.ExpiresAt > now)
+            {
+                return false;
+            }
+
+            if (_entries.TryRemove(new KeyValuePair<PeerMessageKey, Entry>(key, entry)))
+            {
+                Interlocked.Decrement(ref _count);
+            }
         }
 
-        if (_entries.Count >= _capacity)
+        if (Volatile.Read(ref _count) >= _capacity)
         {
             entry = null;
             return false;
@@ -32,16 +46,22 @@ internal sealed class DeduplicationCache
 
         var fresh = new Entry(expiresAt);
         entry = _entries.GetOrAdd(key, fresh);
-        return ReferenceEquals(entry, fresh);
+        if (!ReferenceEquals(entry, fresh))
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _count);
+        return true;
     }
 
     public void Sweep(long now)
     {
         foreach (var pair in _entries)
         {
-            if (pair.Value.ExpiresAt <= now)
+            if (pair.Value.ExpiresAt <= now && _entries.TryRemove(pair))
             {
-                _entries.TryRemove(pair);
+                Interlocked.Decrement(ref _count);
             }
         }
     }
