@@ -17,6 +17,7 @@ public sealed class CoapClientExchange : IAsyncDisposable
     private int _slotHeld;
     private int _closed;
     private ushort _messageId;
+    private PeerMessageKey? _nonConfirmableKey;
 
     internal CoapClientExchange(CoapEndpoint endpoint, CoapMessage request, EndPoint remote, PeerTokenKey key)
     {
@@ -51,10 +52,20 @@ public sealed class CoapClientExchange : IAsyncDisposable
             Request = request;
             if (request.Type == CoapMessageType.Confirmable)
             {
-                await _endpoint.SendConfirmableAsync(request, RemoteEndPoint, cancellationToken);
+                var reply = await _endpoint.SendConfirmableAsync(request, RemoteEndPoint, cancellationToken);
+
+                // §5.3.2: a piggybacked response must echo the token; one that does not answers nothing we asked.
+                if (!reply.IsEmpty && !reply.Token.Span.SequenceEqual(request.Token.Span))
+                {
+                    throw new CoapProtocolException(CoapError.ProtocolViolation,
+                        $"{RemoteEndPoint} acknowledged message {request.MessageId} with a response for another token.");
+                }
             }
             else
             {
+                UntrackNonConfirmable();
+                _nonConfirmableKey = new PeerMessageKey(RemoteEndPoint, request.MessageId);
+                _endpoint.TrackNonConfirmable(_nonConfirmableKey.Value, this);
                 await _endpoint.SendAsync(request, RemoteEndPoint, cancellationToken);
             }
         }
@@ -154,6 +165,15 @@ public sealed class CoapClientExchange : IAsyncDisposable
         _responses.Writer.TryComplete(error);
     }
 
+    private void UntrackNonConfirmable()
+    {
+        if (_nonConfirmableKey is { } key)
+        {
+            _endpoint.UntrackNonConfirmable(key, this);
+            _nonConfirmableKey = null;
+        }
+    }
+
     private void ReleaseSlot()
     {
         if (Interlocked.Exchange(ref _slotHeld, 2) == 1)
@@ -167,6 +187,7 @@ public sealed class CoapClientExchange : IAsyncDisposable
         if (Interlocked.Exchange(ref _closed, 1) == 0)
         {
             _endpoint.CloseExchange(this);
+            UntrackNonConfirmable();
             ReleaseSlot();
             _responses.Writer.TryComplete();
         }

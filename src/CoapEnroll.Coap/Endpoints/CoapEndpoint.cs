@@ -25,6 +25,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     private readonly CancellationToken _stoppingToken;
     private readonly ConcurrentDictionary<PeerMessageKey, TaskCompletionSource<CoapMessage>> _pendingConfirmables = new();
     private readonly ConcurrentDictionary<PeerTokenKey, CoapClientExchange> _exchanges = new();
+    private readonly ConcurrentDictionary<PeerMessageKey, CoapClientExchange> _nonConfirmableRequests = new();
     private readonly ConcurrentDictionary<EndPoint, SemaphoreSlim> _peerSlots = new();
     private readonly DeduplicationCache _deduplication;
     private readonly MessageIdAllocator _messageIds;
@@ -257,7 +258,13 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         {
             if (message.Type == CoapMessageType.Reset)
             {
-                // A reset to a NON (for example an unwanted notification, RFC 7641 §3.6).
+                // A reset to a NON: an unwanted notification (RFC 7641 §3.6), or a NON request the
+                // peer rejects (§4.3), whose exchange would otherwise wait out its response timeout.
+                if (_nonConfirmableRequests.TryRemove(new PeerMessageKey(remote, message.MessageId), out var rejected))
+                {
+                    rejected.Fail(new CoapProtocolException(CoapError.Reset, $"{remote} reset message {message.MessageId}."));
+                }
+
                 ResetReceived?.Invoke(remote, message.MessageId);
             }
 
@@ -643,6 +650,12 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         await exchange.SendAsync(cancellationToken);
         return await exchange.ReadResponseAsync(cancellationToken);
     }
+
+    /// <summary>Lets an RST to a NON request reach its exchange (§4.3); forgotten once the exchange closes.</summary>
+    internal void TrackNonConfirmable(PeerMessageKey key, CoapClientExchange exchange) => _nonConfirmableRequests[key] = exchange;
+
+    internal void UntrackNonConfirmable(PeerMessageKey key, CoapClientExchange exchange)
+        => _nonConfirmableRequests.TryRemove(new KeyValuePair<PeerMessageKey, CoapClientExchange>(key, exchange));
 
     internal void CloseExchange(CoapClientExchange exchange) => _exchanges.TryRemove(new KeyValuePair<PeerTokenKey, CoapClientExchange>(exchange.Key, exchange));
 
