@@ -206,7 +206,8 @@ public sealed partial class CoapClient
                 return null;
             }
 
-            if (!response.Code.IsSuccess)
+            // An error body (for example a long diagnostic, RFC 7252 §5.5.2) is block-wise too: its blocks carry the same code.
+            if (!response.Code.IsSuccess && response.Code != first.Code)
             {
                 throw new CoapProtocolException(CoapError.BlockTransfer, $"Block at byte {offset} of {template.Code} /{template.UriPath} answered {response.Code}: {response.PayloadText}");
             }

@@ -1,0 +1,35 @@
+using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Coap;
+
+namespace CoapEnroll.Est;
+
+/// <summary>Settings of <see cref="EstCoapsClient"/>.</summary>
+public sealed class EstClientOptions
+{
+    /// <summary>The root resource when not discovered (RFC 9148 §4.1).</summary>
+    public string Root { get; set; } = EstServerOptions.WellKnownRoot;
+
+    /// <summary>The label (CA profile) inserted before the operation (<c>root/label/sen</c>); null for none.</summary>
+    public string? Label { get; set; }
+
+    /// <summary>Find the resources with <c>GET /.well-known/core?rt=ace.est*</c> before the first operation (RFC 9148 §4.1).</summary>
+    public bool UseDiscovery { get; set; }
+
+    /// <summary>
+    /// Put base64(tls-unique) of the session into the challengePassword of CSRs the client builds (RFC 7030 §3.5: clients
+    /// SHOULD link identity and POP). Default true.
+    /// </summary>
+    public bool LinkProofOfPossession { get; set; } = true;
+
+    /// <summary>How long the client keeps resending a request answered 5.03 with Max-Age (RFC 9148 §4.7) before giving up.</summary>
+    public TimeSpan MaxPendingWait { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Trust anchors for verifying the signer of an encrypted server-generated key; empty uses the certificates of the last
+    /// /crts answer (the Explicit TA database, RFC 7030 §4.1.3).
+    /// </summary>
+    public X509Certificate2Collection TrustAnchors { get; } = [];
+
+    /// <summary>CoAP settings (block size, transmission parameters).</summary>
+    public CoapClientOptions Coap { get; set; } = new();
+}

@@ -1,0 +1,22 @@
+using CoapEnroll.Ca;
+using CoapEnroll.Coap;
+using Microsoft.Extensions.Logging;
+
+namespace CoapEnroll.Est;
+
+/// <summary>Hosting entry point: <c>server.MapEstCoaps(options, ca, hierarchy)</c> before <see cref="CoapServer.Listen"/>.</summary>
+public static class EstCoapsServerExtensions
+{
+    /// <summary>
+    /// Maps the EST-coaps resources (RFC 9148) on <paramref name="server"/>. Serve them on a DTLS channel built from
+    /// <see cref="EstCoapsServer.CreateDtlsServerOptions"/>; over plain UDP every EST request is answered 4.01.
+    /// </summary>
+    public static EstCoapsServer MapEstCoaps(this CoapServer server, EstServerOptions options, CertificateAuthority ca, CaHierarchy hierarchy,
+        ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        var est = new EstCoapsServer(options, ca, hierarchy, loggerFactory?.CreateLogger<EstCoapsServer>(), timeProvider);
+        est.Map(server);
+        return est;
+    }
+}

@@ -1,0 +1,184 @@
+using System.Formats.Asn1;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace CoapEnroll.Est;
+
+/// <summary>
+/// What the EST layer needs from a PKCS#10 request (RFC 2986) before handing it to the CA: subject, SAN, the POP-linking
+/// challengePassword (RFC 7030 §3.5) and the server-side key generation attributes (RFC 7030 §4.4.1).
+/// </summary>
+internal sealed class EstCsr
+{
+    /// <summary>Longest challengePassword (RFC 7030 §3.5, PKCS#9 ub-challengePassword).</summary>
+    public const int MaxChallengePasswordLength = 255;
+
+    private EstCsr(CertificateRequest request)
+    {
+        Request = request;
+    }
+
+    public CertificateRequest Request { get; }
+
+    public X500DistinguishedName Subject => Request.SubjectName;
+
+    /// <summary>The DER of the requested subjectAltName extension value, or null.</summary>
+    public byte[]? SubjectAltName { get; private init; }
+
+    /// <summary>The challengePassword text, or null when the attribute is absent.</summary>
+    public string? ChallengePassword { get; private init; }
+
+    /// <summary>SMIMECapabilities capability OIDs in the client's order of preference (RFC 8551 §2.5.2).</summary>
+    public IReadOnlyList<string> SmimeCapabilities { get; private init; } = [];
+
+    public bool HasSmimeCapabilities { get; private init; }
+
+    public byte[]? AsymmetricDecryptKeyIdentifier { get; private init; }
+
+    public byte[]? DecryptKeyIdentifier { get; private init; }
+
+    /// <summary>Decodes and, unless <paramref name="verifySignature"/> is false, verifies the signature; a problem comes back as text.</summary>
+    public static EstCsr? TryParse(ReadOnlyMemory<byte> der, bool verifySignature, out string? error)
+    {
+        CertificateRequest request;
+        try
+        {
+            request = CertificateRequest.LoadSigningRequest(der.Span, HashAlgorithmName.SHA256, out int consumed,
+                CertificateRequestLoadOptions.SkipSignatureValidation | CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions);
+            if (consumed != der.Length)
+            {
+                error = "data follows the PKCS#10 request";
+                return null;
+            }
+        }
+        catch (CryptographicException ex)
+        {
+            error = "the PKCS#10 request cannot be decoded: " + ex.Message;
+            return null;
+        }
+
+        if (verifySignature)
+        {
+            try
+            {
+                // RFC 2986 §3 / RFC 7030 §3.4: the signature is the proof of possession.
+                CertificateRequest.LoadSigningRequest(der.Span, HashAlgorithmName.SHA256, out _, CertificateRequestLoadOptions.Default, RSASignaturePadding.Pkcs1);
+            }
+            catch (CryptographicException)
+            {
+                error = "the PKCS#10 signature does not verify";
+                return null;
+            }
+        }
+
+        try
+        {
+            string? challenge = null;
+            List<string> capabilities = [];
+            bool hasCapabilities = false;
+            byte[]? asymmetric = null;
+            byte[]? symmetric = null;
+            foreach (IGrouping<string?, AsnEncodedData> attribute in request.OtherRequestAttributes.GroupBy(a => a.Oid?.Value))
+            {
+                AsnEncodedData[] values = [.. attribute];
+                switch (attribute.Key)
+                {
+                    case EstOids.ChallengePassword:
+                        challenge = ReadDirectoryString(Single(values, "challengePassword"));
+                        if (challenge.Length is 0 or > MaxChallengePasswordLength)
+                        {
+                            throw new AsnContentException($"challengePassword length {challenge.Length} is outside 1..{MaxChallengePasswordLength}");
+                        }
+
+                        break;
+                    case EstOids.SmimeCapabilities:
+                        hasCapabilities = true;
+                        capabilities.AddRange(ReadCapabilities(Single(values, "SMIMECapabilities")));
+                        break;
+                    case EstOids.AsymmetricDecryptKeyIdentifier:
+                        asymmetric = ReadOctetString(Single(values, "AsymmetricDecryptKeyIdentifier"));
+                        break;
+                    case EstOids.DecryptKeyIdentifier:
+                        symmetric = ReadOctetString(Single(values, "DecryptKeyIdentifier"));
+                        break;
+                }
+            }
+
+            byte[]? san = request.CertificateExtensions.FirstOrDefault(e => e.Oid?.Value == EstOids.SubjectAltName)?.RawData;
+            error = null;
+            return new EstCsr(request)
+            {
+                SubjectAltName = san,
+                ChallengePassword = challenge,
+                SmimeCapabilities = capabilities,
+                HasSmimeCapabilities = hasCapabilities,
+                AsymmetricDecryptKeyIdentifier = asymmetric,
+                DecryptKeyIdentifier = symmetric,
+            };
+        }
+        catch (AsnContentException ex)
+        {
+            error = "malformed CSR attribute: " + ex.Message;
+            return null;
+        }
+    }
+
+    private static byte[] Single(AsnEncodedData[] values, string name) =>
+        values.Length == 1 ? values[0].RawData : throw new AsnContentException($"{name} must have exactly one value, found {values.Length}");
+
+    // DirectoryString (RFC 2985 §5.4.1 restricts challengePassword to DirectoryString{pkcs-9-ub-challengePassword}).
+    private static string ReadDirectoryString(byte[] der)
+    {
+        var reader = new AsnReader(der, AsnEncodingRules.DER);
+        Asn1Tag tag = reader.PeekTag();
+        string text = tag.TagValue switch
+        {
+            (int)UniversalTagNumber.UTF8String => reader.ReadCharacterString(UniversalTagNumber.UTF8String),
+            (int)UniversalTagNumber.PrintableString => reader.ReadCharacterString(UniversalTagNumber.PrintableString),
+            (int)UniversalTagNumber.BMPString => reader.ReadCharacterString(UniversalTagNumber.BMPString),
+            (int)UniversalTagNumber.IA5String => reader.ReadCharacterString(UniversalTagNumber.IA5String),
+            _ => throw new AsnContentException($"challengePassword has an unsupported string type {tag}"),
+        };
+        reader.ThrowIfNotEmpty();
+        return text;
+    }
+
+    // SMIMECapabilities ::= SEQUENCE OF SMIMECapability; SMIMECapability ::= SEQUENCE { capabilityID OID, parameters ANY OPTIONAL }
+    private static List<string> ReadCapabilities(byte[] der)
+    {
+        var reader = new AsnReader(der, AsnEncodingRules.DER);
+        AsnReader sequence = reader.ReadSequence();
+        reader.ThrowIfNotEmpty();
+        List<string> result = [];
+        while (sequence.HasData)
+        {
+            AsnReader capability = sequence.ReadSequence();
+            result.Add(capability.ReadObjectIdentifier());
+            if (capability.HasData)
+            {
+                capability.ReadEncodedValue();
+            }
+
+            capability.ThrowIfNotEmpty();
+            if (result.Count > 64)
+            {
+                throw new AsnContentException("too many SMIMECapabilities");
+            }
+        }
+
+        return result;
+    }
+
+    private static byte[] ReadOctetString(byte[] der)
+    {
+        var reader = new AsnReader(der, AsnEncodingRules.DER);
+        byte[] value = reader.ReadOctetString();
+        reader.ThrowIfNotEmpty();
+        if (value.Length is 0 or > 64)
+        {
+            throw new AsnContentException($"key identifier length {value.Length} is outside 1..64");
+        }
+
+        return value;
+    }
+}

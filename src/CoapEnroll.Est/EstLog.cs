@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace CoapEnroll.Est;
+
+/// <summary>Log messages of the EST-coaps layer.</summary>
+internal static partial class EstLog
+{
+    [LoggerMessage(1, LogLevel.Information, "EST-coaps resources mapped under {Root} (att: {Att}, skg/skc: {Skg})")]
+    public static partial void Mapped(ILogger logger, string root, bool att, bool skg);
+
+    [LoggerMessage(2, LogLevel.Information, "EST {Operation} refused with {Code} for {Requester}: {Reason}")]
+    public static partial void Refused(ILogger logger, string operation, string code, string requester, string reason);
+
+    [LoggerMessage(3, LogLevel.Information, "EST {Operation} issued {Serial} to {Requester} (profile {Profile}, repeated {Repeated})")]
+    public static partial void Issued(ILogger logger, string operation, string serial, string requester, string profile, bool repeated);
+
+    [LoggerMessage(4, LogLevel.Information, "EST {Operation} from {Requester} is pending approval as request {RequestId}; answering 5.03 with Max-Age {MaxAge}")]
+    public static partial void Pending(ILogger logger, string operation, string requester, long requestId, uint maxAge);
+
+    [LoggerMessage(5, LogLevel.Warning, "EST {Operation} failed for {Requester}")]
+    public static partial void Failed(ILogger logger, Exception exception, string operation, string requester);
+
+    [LoggerMessage(10, LogLevel.Information, "EST client: {Operation} answered 5.03; retrying in {Delay}")]
+    public static partial void Waiting(ILogger logger, string operation, TimeSpan delay);
+
+    [LoggerMessage(11, LogLevel.Debug, "EST client: discovered {Count} EST resources")]
+    public static partial void Discovered(ILogger logger, int count);
+}

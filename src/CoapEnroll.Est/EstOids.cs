@@ -1,0 +1,37 @@
+namespace CoapEnroll.Est;
+
+/// <summary>Object identifiers used by EST.</summary>
+internal static class EstOids
+{
+    /// <summary>PKCS#9 challengePassword (RFC 2985 §5.4.1), carrier of the tls-unique POP link (RFC 7030 §3.5).</summary>
+    public const string ChallengePassword = "1.2.840.113549.1.9.7";
+
+    /// <summary>PKCS#9 extensionRequest (RFC 2985 §5.4.2).</summary>
+    public const string ExtensionRequest = "1.2.840.113549.1.9.14";
+
+    /// <summary>SMIMECapabilities (RFC 8551 §2.5.2).</summary>
+    public const string SmimeCapabilities = "1.2.840.113549.1.9.15";
+
+    /// <summary>id-aa-decryptKeyID (RFC 4108 §2.2.5): symmetric key for the server-generated key (RFC 7030 §4.4.1.1).</summary>
+    public const string DecryptKeyIdentifier = "1.2.840.113549.1.9.16.2.37";
+
+    /// <summary>id-aa-asymmDecryptKeyID (RFC 7030 §4.4.1.2).</summary>
+    public const string AsymmetricDecryptKeyIdentifier = "1.2.840.113549.1.9.16.2.54";
+
+    /// <summary>id-ct-KP-aKeyPackage (RFC 5958 §2).</summary>
+    public const string AsymmetricKeyPackage = "2.16.840.1.101.2.1.2.78.5";
+
+    public const string EcPublicKey = "1.2.840.10045.2.1";
+    public const string Secp256r1 = "1.2.840.10045.3.1.7";
+    public const string EcdsaWithSha256 = "1.2.840.10045.4.3.2";
+
+    public const string RsaEncryption = "1.2.840.113549.1.1.1";
+    public const string RsaesOaep = "1.2.840.113549.1.1.7";
+    public const string Aes128Cbc = "2.16.840.1.101.3.4.1.2";
+    public const string Aes256Cbc = "2.16.840.1.101.3.4.1.42";
+
+    /// <summary>id-kp-cmcRA (RFC 6402 §2.10).</summary>
+    public const string CmcRa = "1.3.6.1.5.5.7.3.28";
+
+    public const string SubjectAltName = "2.5.29.17";
+}

@@ -1,0 +1,63 @@
+using System.Security.Cryptography.X509Certificates;
+
+namespace CoapEnroll.Est;
+
+/// <summary>Settings of the EST-coaps server (RFC 9148).</summary>
+public sealed class EstServerOptions
+{
+    /// <summary>The default root resource (RFC 9148 §4.1: the server MUST support it).</summary>
+    public const string WellKnownRoot = "/.well-known/est";
+
+    /// <summary>
+    /// Root resources the EST resources are mapped under (each also with <c>/{label}/</c>). The default is only
+    /// <see cref="WellKnownRoot"/>; other roots (for example <c>/est</c>) are found through discovery (RFC 9148 §4.1).
+    /// </summary>
+    public IList<string> Roots { get; set; } = [WellKnownRoot];
+
+    /// <summary>Protocol name recorded with each request in the CA store.</summary>
+    public string Protocol { get; set; } = "est-coaps";
+
+    /// <summary>
+    /// Refuse (4.03) a CSR without the tls-unique challengePassword (RFC 7030 §3.5 "The EST server MAY reject requests without
+    /// tls-unique information"). A challengePassword that is present is always checked.
+    /// </summary>
+    public bool RequirePopLinking { get; set; }
+
+    /// <summary>Max-Age of the 5.03 answer while a request waits for approval (RFC 9148 §4.7).</summary>
+    public TimeSpan PendingRetryAfter { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Map /att (RFC 9148 §4.2: OPTIONAL).</summary>
+    public bool EnableCsrAttributes { get; set; } = true;
+
+    /// <summary>Map /skg and /skc (RFC 9148 §4.2: OPTIONAL).</summary>
+    public bool EnableServerKeyGeneration { get; set; } = true;
+
+    /// <summary>The /att response items; null uses <see cref="EstCsrAttributes.Default"/>.</summary>
+    public IReadOnlyList<EstCsrAttribute>? CsrAttributes { get; set; }
+
+    /// <summary>
+    /// Accept client certificates chaining to a trusted manufacturer CA after they expired (RFC 9148 §3 and §9.1: IDevIDs live as
+    /// long as the device, the server MAY still authenticate them). Off by default. Certificates from this CA must be current.
+    /// </summary>
+    public bool AcceptExpiredManufacturerCertificates { get; set; }
+
+    /// <summary>
+    /// Secret (at least 32 bytes) from which server-generated keys are derived per request, so that a retransmitted or
+    /// repeated /skg or /skc request (also after a 5.03 and across server restarts) returns the same key as the certificate
+    /// already issued for it. Null: a random secret per server instance (a pending request then cannot complete after a restart).
+    /// Whoever holds it can re-derive every server-generated key: protect it like the CA key.
+    /// </summary>
+    public byte[]? KeyGenerationSecret { get; set; }
+
+    /// <summary>
+    /// The certificate (with private key) that signs the SignedData around an encrypted server-generated key (RFC 7030 §4.4.2:
+    /// "signed by the party that generated the private key"). Null uses the CA hierarchy's server certificate.
+    /// </summary>
+    public X509Certificate2? KeyGenerationSigner { get; set; }
+
+    /// <summary>
+    /// Finds the recipient certificate for an AsymmetricDecryptKeyIdentifier (RFC 7030 §4.4.1.2) beyond the built-in candidates
+    /// (the client's DTLS certificates and the active certificates this CA issued with the client's subject). Null result: unknown.
+    /// </summary>
+    public Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask<X509Certificate2?>>? RecipientCertificateResolver { get; set; }
+}

@@ -1,0 +1,154 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Ca;
+using CoapEnroll.Coap;
+using CoapEnroll.Dtls;
+
+namespace CoapEnroll.Est.Tests;
+
+/// <summary>A CA in a temporary data directory, an EST-coaps server on DTLS (and plain UDP) loopback, and client factories.</summary>
+internal sealed class EstFixture : IAsyncDisposable
+{
+    private readonly Action<EstServerOptions>? _configureEst;
+    private CoapServer? _server;
+
+    private EstFixture(string directory, CaOptions options, Action<EstServerOptions>? configureEst)
+    {
+        DataDirectory = directory;
+        CaOptions = options;
+        _configureEst = configureEst;
+    }
+
+    public string DataDirectory { get; }
+
+    public CaOptions CaOptions { get; }
+
+    public CaHierarchy Hierarchy { get; private set; } = null!;
+
+    public SqliteCertificateStore Store { get; private set; } = null!;
+
+    public CertificateAuthority Authority { get; private set; } = null!;
+
+    public IPEndPoint DtlsEndPoint { get; private set; } = null!;
+
+    public IPEndPoint UdpEndPoint { get; private set; } = null!;
+
+    public X509Certificate2 Device { get; private set; } = null!;
+
+    public static async Task<EstFixture> StartAsync(Action<EstServerOptions>? configureEst = null, Action<CaOptions>? configureCa = null)
+    {
+        string directory = Directory.CreateTempSubdirectory("coapenroll-est-").FullName;
+        var options = new CaOptions
+        {
+            DataDirectory = directory,
+            Profiles = new()
+            {
+                ["default"] = new CertificateProfileOptions(),
+                ["lbl"] = new CertificateProfileOptions { ValidityDays = 30 },
+                ["manual"] = new CertificateProfileOptions { RequiresApproval = true },
+                ["enc"] = new CertificateProfileOptions { KeyUsage = ["KeyEncipherment"], AcceptedKeyTypes = ["RSA"] },
+            },
+        };
+        configureCa?.Invoke(options);
+        var fixture = new EstFixture(directory, options, configureEst);
+        await fixture.StartServerAsync();
+        fixture.Device = X509Certificate2.CreateFromPemFile(fixture.Hierarchy.Layout.DemoDeviceCertificate, fixture.Hierarchy.Layout.DemoDeviceKey);
+        return fixture;
+    }
+
+    /// <summary>Stops the server and the store and starts everything again from the data directory (new ports).</summary>
+    public async Task RestartAsync()
+    {
+        await StopServerAsync();
+        await StartServerAsync();
+    }
+
+    private async Task StartServerAsync()
+    {
+        Hierarchy = await CaBootstrap.LoadOrCreateAsync(CaOptions, null, null, CancellationToken.None);
+        Store = await SqliteCertificateStore.OpenAsync(Hierarchy.Layout.Database, null, CancellationToken.None);
+        Authority = new CertificateAuthority(Hierarchy, Store, CertificateProfileCatalog.FromOptions(CaOptions));
+        var est = new EstServerOptions { PendingRetryAfter = TimeSpan.FromSeconds(1) };
+        _configureEst?.Invoke(est);
+        _server = new CoapServer();
+        _server.MapEstCoaps(est, Authority, Hierarchy);
+        DtlsServerOptions dtls = EstCoapsServer.CreateDtlsServerOptions(Hierarchy);
+        dtls.InitialRetransmissionTimeout = TimeSpan.FromMilliseconds(100);
+        DtlsEndPoint = (IPEndPoint)_server.Listen(DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), dtls)).LocalEndPoint;
+        UdpEndPoint = (IPEndPoint)_server.Listen(UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0))).LocalEndPoint;
+    }
+
+    private async Task StopServerAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+            _server = null;
+        }
+
+        await Store.DisposeAsync();
+    }
+
+    public DtlsClientOptions ClientDtlsOptions(X509Certificate2? clientCertificate)
+    {
+        var options = new DtlsClientOptions
+        {
+            ServerName = "localhost",
+            ClientCertificate = clientCertificate,
+            InitialRetransmissionTimeout = TimeSpan.FromMilliseconds(100),
+        };
+        options.ServerCertificateTrustAnchors.Add(Hierarchy.TrustAnchor);
+        return options;
+    }
+
+    public Task<DtlsClientChannel> ConnectAsync(X509Certificate2? clientCertificate, IPEndPoint? via = null) =>
+        DtlsClientChannel.ConnectAsync(via ?? DtlsEndPoint, ClientDtlsOptions(clientCertificate), Timeout());
+
+    public async Task<EstCoapsClient> ClientAsync(X509Certificate2? clientCertificate = null, Action<EstClientOptions>? configure = null, IPEndPoint? via = null)
+    {
+        var options = new EstClientOptions();
+        options.Coap.Endpoint.AckTimeout = TimeSpan.FromMilliseconds(300);
+        configure?.Invoke(options);
+        return new EstCoapsClient(await ConnectAsync(clientCertificate ?? Device, via), options);
+    }
+
+    public async Task<IReadOnlyList<StoredCertificate>> CertificatesAsync() => await Store.ListCertificatesAsync(1000, CancellationToken.None);
+
+    public static CancellationToken Timeout(int seconds = 20) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
+
+    /// <summary>A self-signed ECDSA client certificate no trusted CA vouches for.</summary>
+    public static X509Certificate2 SelfSigned(string subject = "CN=intruder")
+    {
+        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+    }
+
+    public string WritePem(string name, params X509Certificate2[] certificates)
+    {
+        string path = Path.Combine(DataDirectory, name);
+        File.WriteAllText(path, string.Concat(certificates.Select(c => c.ExportCertificatePem() + "\n")));
+        return path;
+    }
+
+    /// <summary>openssl verify of <paramref name="certificate"/> against the trust anchor with the issuing CA as untrusted intermediate.</summary>
+    public async Task OpenSslVerifyAsync(X509Certificate2 certificate)
+    {
+        string leaf = WritePem($"leaf-{certificate.SerialNumber}.pem", certificate);
+        string output = await OpenSsl.RunAsync(DataDirectory, "verify", "-CAfile", Hierarchy.Layout.TrustAnchor, "-untrusted", Hierarchy.Layout.IssuingCertificate, leaf);
+        Assert.Contains(": OK", output);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopServerAsync();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

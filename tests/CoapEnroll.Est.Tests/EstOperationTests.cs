@@ -1,0 +1,234 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Ca;
+using CoapEnroll.Coap;
+
+namespace CoapEnroll.Est.Tests;
+
+/// <summary>Our EST-coaps client against our server over real DTLS on loopback.</summary>
+public sealed class EstOperationTests
+{
+    [Fact]
+    public async Task Discovery_lists_the_EST_resources_with_the_RFC_9148_attributes()
+    {
+        await using EstFixture est = await EstFixture.StartAsync();
+        await using var channel = await est.ConnectAsync(est.Device);
+        await using var coap = new CoapClient(channel);
+        CoapMessage response = await coap.SendAsync(CoapMessage.CreateRequest(CoapCode.Get, "/.well-known/core").WithUriQuery("rt=ace.est*"), channel.RemoteEndPoint, EstFixture.Timeout());
+        Assert.Equal(CoapCode.Content, response.Code);
+        string[] links = response.PayloadText.Split(',');
+        string[] expected =
+        [
+            "</.well-known/est/crts>;rt=\"ace.est.crts\";ct=\"281 287\"",
+            "</.well-known/est/sen>;rt=\"ace.est.sen\";ct=\"281 287\"",
+            "</.well-known/est/sren>;rt=\"ace.est.sren\";ct=\"281 287\"",
+            "</.well-known/est/att>;rt=\"ace.est.att\";ct=285",
+            "</.well-known/est/skg>;rt=\"ace.est.skg\";ct=62",
+            "</.well-known/est/skc>;rt=\"ace.est.skc\";ct=62",
+        ];
+        Assert.Equal(expected.Order(StringComparer.Ordinal), links.Order(StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(16)]
+    [InlineData(64)]
+    public async Task Crts_answers_281_by_default_and_287_on_request(int? blockSize)
+    {
+        await using EstFixture est = await EstFixture.StartAsync();
+        await using EstCoapsClient client = await est.ClientAsync(configure: o => o.Coap.BlockSize = blockSize);
+
+        X509Certificate2Collection all = await client.GetCaCertificatesAsync(EstCertificateFormat.CertsOnly, EstFixture.Timeout());
+        Assert.Equal(est.Authority.CaCertificates.Select(c => c.Thumbprint).Order(), all.Select(c => c.Thumbprint).Order());
+
+        X509Certificate2Collection single = await client.GetCaCertificatesAsync(EstCertificateFormat.PkixCert, EstFixture.Timeout());
+        Assert.Equal(est.Hierarchy.TrustAnchor.Thumbprint, Assert.Single(single).Thumbprint);
+    }
+
+    [Fact]
+    public async Task Crts_certs_only_is_read_by_openssl()
+    {
+        await using EstFixture est = await EstFixture.StartAsync();
+        await using var channel = await est.ConnectAsync(est.Device);
+        await using var coap = new CoapClient(channel);
+        CoapMessage response = await coap.SendAsync(CoapMessage.CreateRequest(CoapCode.Get, "/.well-known/est/crts"), channel.RemoteEndPoint, EstFixture.Timeout());
+        Assert.Equal(CoapCode.Content, response.Code);
+        Assert.Equal(CoapContentFormat.Pkcs7CertsOnly, response.ContentFormat);
+        string file = Path.Combine(est.DataDirectory, "crts.p7");
+        await File.WriteAllBytesAsync(file, response.Payload.ToArray());
+        string printed = await OpenSsl.RunAsync(est.DataDirectory, "pkcs7", "-inform", "DER", "-in", file, "-print_certs");
+        Assert.Contains("CoapEnroll Demo Root CA", printed);
+        Assert.Contains("CoapEnroll Demo Issuing CA", printed);
+    }
+
+    [Theory]
+    [InlineData(null, EstCertificateFormat.CertsOnly)]
+    [InlineData(16, EstCertificateFormat.CertsOnly)]
+    [InlineData(64, EstCertificateFormat.PkixCert)]
+    public async Task Sen_with_pop_link_then_sren_with_the_issued_certificate(int? blockSize, EstCertificateFormat format)
+    {
+        await using EstFixture est = await EstFixture.StartAsync(o => o.RequirePopLinking = true);
+        X509Certificate2 first;
+        await using (EstCoapsClient device = await est.ClientAsync(configure: o => o.Coap.BlockSize = blockSize))
+        {
+            first = await device.EnrollAsync(new X500DistinguishedName("CN=sensor-17, O=Example"), null, format, r =>
+                r.CertificateExtensions.Add(San()), EstFixture.Timeout());
+        }
+
+        Assert.True(first.HasPrivateKey);
+        Assert.Equal("CN=sensor-17, O=Example", first.Subject);
+        await est.OpenSslVerifyAsync(first);
+
+        // Re-enroll authenticated with the certificate just issued (RFC 7030 §4.2.2): same subject and SAN, new key.
+        X509Certificate2 second;
+        await using (EstCoapsClient renewed = await est.ClientAsync(first, o => o.Coap.BlockSize = blockSize))
+        {
+            second = await renewed.ReenrollAsync(first.SubjectName, null, format, r =>
+                r.CertificateExtensions.Add(San()), EstFixture.Timeout());
+        }
+
+        Assert.NotEqual(first.SerialNumber, second.SerialNumber);
+        await est.OpenSslVerifyAsync(second);
+        StoredCertificate old = (await est.Store.GetCertificateAsync(first.SerialNumber, default))!;
+        Assert.Equal(CertificateStatus.Superseded, old.Status);
+        StoredCertificate current = (await est.Store.GetCertificateAsync(second.SerialNumber, default))!;
+        Assert.Equal(first.SerialNumber, current.ReplacesSerialNumber);
+        Assert.Equal("est-coaps", (await est.Store.GetRequestAsync(current.RequestId, default))!.Protocol);
+    }
+
+    private static X509Extension San()
+    {
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName("sensor-17.example");
+        return san.Build();
+    }
+
+    [Fact]
+    public async Task Issued_public_key_equals_the_csr_key_checked_with_openssl()
+    {
+        await using EstFixture est = await EstFixture.StartAsync();
+        await using EstCoapsClient client = await est.ClientAsync();
+        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        byte[] csr = client.CreateCsr(new X500DistinguishedName("CN=keycheck"), key);
+        X509Certificate2 issued = await client.EnrollAsync(csr, EstCertificateFormat.CertsOnly, EstFixture.Timeout());
+
+        await File.WriteAllTextAsync(Path.Combine(est.DataDirectory, "req.pem"), PemEncoding.WriteString("CERTIFICATE REQUEST", csr));
+        est.WritePem("issued.pem", issued);
+        string fromCsr = await OpenSsl.RunAsync(est.DataDirectory, "req", "-in", "req.pem", "-noout", "-pubkey");
+        string fromCert = await OpenSsl.RunAsync(est.DataDirectory, "x509", "-in", "issued.pem", "-noout", "-pubkey");
+        Assert.Equal(fromCsr.Trim(), fromCert.Trim());
+        await est.OpenSslVerifyAsync(issued);
+    }
+
+    [Fact]
+    public async Task Label_selects_the_profile_and_an_unknown_label_is_4_04()
+    {
+        await using EstFixture est = await EstFixture.StartAsync();
+        await using (EstCoapsClient labelled = await est.ClientAsync(configure: o => o.Label = "lbl"))
+        {
+            X509Certificate2 issued = await labelled.EnrollAsync(new X500DistinguishedName("CN=labelled"), cancellationToken: EstFixture.Timeout());
+            Assert.Equal("lbl", (await est.Store.GetCertificateAsync(issued.SerialNumber, default))!.Profile);
+            Assert.InRange((issued.NotAfter - issued.NotBefore).TotalDays, 29, 31);
+            Assert.Equal(est.Authority.CaCertificates.Count, (await labelled.GetCaCertificatesAsync(cancellationToken: EstFixture.Timeout())).Count);
+        }
+
+        await using EstCoapsClient unknown = await est.ClientAsync(configure: o => o.Label = "nope");
+        var ex = await Assert.ThrowsAsync<EstRequestException>(() => unknown.EnrollAsync(new X500DistinguishedName("CN=x"), cancellationToken: EstFixture.Timeout()));
+        Assert.Equal(CoapCode.NotFound, ex.Code);
+        Assert.Single(await est.CertificatesAsync());
+    }
+
+    [Fact]
+    public async Task Client_discovers_a_non_default_root()
+    {
+        await using EstFixture est = await EstFixture.StartAsync(o => o.Roots = ["/est"]);
+        await using EstCoapsClient client = await est.ClientAsync(configure: o => o.UseDiscovery = true);
+        X509Certificate2 issued = await client.EnrollAsync(new X500DistinguishedName("CN=discovered"), cancellationToken: EstFixture.Timeout());
+        Assert.Equal("/est/sen", client.DiscoveredResources["ace.est.sen"]);
+        Assert.Equal("CN=discovered", issued.Subject);
+    }
+
+    [Fact]
+    public async Task Att_returns_the_csr_attributes()
+    {
+        await using EstFixture est = await EstFixture.StartAsync();
+        await using EstCoapsClient client = await est.ClientAsync();
+        IReadOnlyList<EstCsrAttribute> items = await client.GetCsrAttributesAsync(EstFixture.Timeout());
+        Assert.Contains(items, i => i.IsOid && i.Oid == "1.2.840.113549.1.9.7");
+        Assert.Contains(items, i => i.IsOid && i.Oid == "1.2.840.10045.4.3.2");
+        EstCsrAttribute ec = Assert.Single(items, i => i.Oid == "1.2.840.10045.2.1");
+        Assert.Equal(Convert.FromHexString("06082A8648CE3D030107"), Assert.Single(ec.Values!));
+    }
+
+    [Theory]
+    [InlineData(false, null)]
+    [InlineData(true, 16)]
+    [InlineData(false, 64)]
+    public async Task Server_key_generation_returns_a_key_matching_the_certificate(bool singleCertificate, int? blockSize)
+    {
+        await using EstFixture est = await EstFixture.StartAsync();
+        await using EstCoapsClient client = await est.ClientAsync(configure: o => o.Coap.BlockSize = blockSize);
+        EstServerKeyGenResult result = await client.ServerKeyGenAsync(new X500DistinguishedName("CN=keygen"), singleCertificate, null, EstFixture.Timeout());
+        Assert.False(result.KeyWasEncrypted);
+        Assert.Equal(singleCertificate ? 287 : 281, result.CertificateContentFormat);
+        Assert.Equal("CN=keygen", result.Certificate.Subject);
+        using ECDsa key = result.Certificate.GetECDsaPrivateKey()!;
+        byte[] signature = key.SignData(new byte[] { 1, 2, 3 }, HashAlgorithmName.SHA256);
+        Assert.True(result.Certificate.GetECDsaPublicKey()!.VerifyData(new byte[] { 1, 2, 3 }, signature, HashAlgorithmName.SHA256));
+        await est.OpenSslVerifyAsync(result.Certificate);
+        Assert.Single(await est.CertificatesAsync());
+    }
+
+    [Fact]
+    public async Task Server_generated_key_is_encrypted_to_an_rsa_certificate_named_in_the_csr()
+    {
+        await using EstFixture est = await EstFixture.StartAsync();
+        await using EstCoapsClient client = await est.ClientAsync();
+        await client.GetCaCertificatesAsync(cancellationToken: EstFixture.Timeout());
+
+        // First the device obtains an RSA key-transport certificate with its own subject (label "enc": keyEncipherment).
+        using RSA rsa = RSA.Create(2048);
+        var request = new CertificateRequest(est.Device.SubjectName, rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        X509Certificate2 encryption;
+        await using (EstCoapsClient enc = await est.ClientAsync(configure: o => o.Label = "enc"))
+        {
+            encryption = (await enc.EnrollAsync(request.CreateSigningRequest(), EstCertificateFormat.PkixCert, EstFixture.Timeout())).CopyWithPrivateKey(rsa);
+        }
+
+        EstServerKeyGenResult result = await client.ServerKeyGenAsync(new X500DistinguishedName("CN=sealed"), false, encryption, EstFixture.Timeout());
+        Assert.True(result.KeyWasEncrypted);
+        Assert.Equal("CN=sealed", result.Certificate.Subject);
+        Assert.True(result.Certificate.HasPrivateKey);
+        Assert.Equal(2, (await est.CertificatesAsync()).Count);
+    }
+
+    [Fact]
+    public async Task Encrypted_key_to_an_ec_recipient_is_5_01_and_nothing_is_issued()
+    {
+        await using EstFixture est = await EstFixture.StartAsync();
+        await using EstCoapsClient client = await est.ClientAsync();
+        // The DTLS client certificate is ECDSA: EnvelopedCms has no KeyAgreeRecipientInfo.
+        var withKey = X509Certificate2.CreateFromPemFile(est.Hierarchy.Layout.DemoDeviceCertificate, est.Hierarchy.Layout.DemoDeviceKey);
+        using ECDsa throwaway = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        byte[] keyId = withKey.Extensions.OfType<X509SubjectKeyIdentifierExtension>().First().SubjectKeyIdentifierBytes.ToArray();
+        var writer = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+        writer.WriteOctetString(keyId);
+        byte[] keyIdAttribute = writer.Encode();
+        var caps = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+        using (caps.PushSequence())
+        using (caps.PushSequence())
+        {
+            caps.WriteObjectIdentifier("2.16.840.1.101.3.4.1.5"); // id-aes128-wrap
+        }
+
+        byte[] csr2 = client.CreateCsr(new X500DistinguishedName("CN=ec-sealed"), throwaway, r =>
+        {
+            r.OtherRequestAttributes.Add(new System.Security.Cryptography.AsnEncodedData("1.2.840.113549.1.9.15", caps.Encode()));
+            r.OtherRequestAttributes.Add(new System.Security.Cryptography.AsnEncodedData("1.2.840.113549.1.9.16.2.54", keyIdAttribute));
+        });
+        var ex = await Assert.ThrowsAsync<EstRequestException>(() => client.ServerKeyGenAsync(csr2, false, null, EstFixture.Timeout()));
+        Assert.Equal(CoapCode.NotImplemented, ex.Code);
+        Assert.Contains("KeyAgreeRecipientInfo", ex.Diagnostic);
+        Assert.Empty(await est.CertificatesAsync());
+    }
+}

@@ -1,0 +1,124 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Ca;
+using CoapEnroll.Coap;
+using CoapEnroll.Dtls;
+
+namespace CoapEnroll.Est.Tests;
+
+/// <summary>Retransmissions, repeats, manual approval with 5.03 + Max-Age (RFC 9148 §4.7) and restarts.</summary>
+public sealed class EstReliabilityTests
+{
+    [Fact]
+    public async Task Lost_ack_of_a_con_post_is_retransmitted_and_only_one_certificate_is_issued()
+    {
+        await using EstFixture est = await EstFixture.StartAsync();
+        await using var forwarder = new LossyForwarder(est.DtlsEndPoint);
+        await using EstCoapsClient client = await est.ClientAsync(via: forwarder.EndPoint);
+        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        byte[] csr = client.CreateCsr(new X500DistinguishedName("CN=lossy"), key);
+
+        int before = forwarder.ForwardedToServer;
+        forwarder.DropNextToClient = 1; // the piggybacked 2.04 (the ACK) is lost
+        X509Certificate2 issued = await client.EnrollAsync(csr, cancellationToken: EstFixture.Timeout());
+        Assert.True(forwarder.ForwardedToServer - before >= 2, "the CON POST was retransmitted");
+        Assert.Single(await est.CertificatesAsync());
+
+        // The same request again as a new exchange (new message ID): the stored outcome, still one certificate.
+        X509Certificate2 again = await client.EnrollAsync(csr, cancellationToken: EstFixture.Timeout());
+        Assert.Equal(issued.SerialNumber, again.SerialNumber);
+        Assert.Single(await est.CertificatesAsync());
+    }
+
+    [Fact]
+    public async Task Manual_approval_is_5_03_with_max_age_and_the_waiting_client_gets_the_certificate()
+    {
+        await using EstFixture est = await EstFixture.StartAsync();
+        await using EstCoapsClient client = await est.ClientAsync(configure: o => o.Label = "manual");
+        Task<X509Certificate2> enrolling = client.EnrollAsync(new X500DistinguishedName("CN=approve-me"), cancellationToken: EstFixture.Timeout(30));
+
+        StoredRequest pending = await WaitForPendingAsync(est);
+        Assert.False(enrolling.IsCompleted);
+        Assert.Empty(await est.CertificatesAsync());
+        IssuanceResult approved = await est.Authority.ApproveAsync(pending.Id, "operator", default);
+
+        X509Certificate2 issued = await enrolling;
+        Assert.Equal(approved.Certificate!.SerialNumber, issued.SerialNumber);
+        Assert.Single(await est.CertificatesAsync());
+    }
+
+    [Fact]
+    public async Task Pending_request_survives_a_server_restart_and_the_repeat_gets_the_certificate()
+    {
+        await using EstFixture est = await EstFixture.StartAsync();
+        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        byte[] csr;
+        await using (DtlsClientChannel channel = await est.ConnectAsync(est.Device))
+        await using (var coap = new CoapClient(channel))
+        {
+            // Without POP link so the identical CSR can be resent in a new DTLS session after the restart.
+            csr = new CertificateRequest("CN=restart", key, HashAlgorithmName.SHA256).CreateSigningRequest();
+            CoapMessage request = CoapMessage.CreateRequest(CoapCode.Post, "/.well-known/est/manual/sen").WithContentFormat(CoapContentFormat.Pkcs10).WithPayload(csr);
+            CoapMessage first = await coap.SendAsync(request, channel.RemoteEndPoint, EstFixture.Timeout());
+            Assert.Equal(CoapCode.ServiceUnavailable, first.Code);
+            Assert.Equal(1u, first.MaxAge);
+            CoapMessage second = await coap.SendAsync(request, channel.RemoteEndPoint, EstFixture.Timeout());
+            Assert.Equal(CoapCode.ServiceUnavailable, second.Code);
+        }
+
+        StoredRequest pending = Assert.Single(await est.Authority.ListPendingAsync(10, default));
+        await est.RestartAsync();
+        Assert.Equal(pending.Id, Assert.Single(await est.Authority.ListPendingAsync(10, default)).Id);
+        await est.Authority.ApproveAsync(pending.Id, "operator", default);
+        await est.RestartAsync();
+
+        await using EstCoapsClient client = await est.ClientAsync(configure: o => o.Label = "manual");
+        X509Certificate2 issued = await client.EnrollAsync(csr, cancellationToken: EstFixture.Timeout());
+        Assert.Equal("CN=restart", issued.Subject);
+        Assert.Single(await est.CertificatesAsync());
+        Assert.Empty(await est.Authority.ListPendingAsync(10, default));
+    }
+
+    [Fact]
+    public async Task Client_gives_up_after_its_bound_with_the_5_03()
+    {
+        await using EstFixture est = await EstFixture.StartAsync();
+        await using EstCoapsClient client = await est.ClientAsync(configure: o =>
+        {
+            o.Label = "manual";
+            o.MaxPendingWait = TimeSpan.FromMilliseconds(500);
+        });
+        var ex = await Assert.ThrowsAsync<EstRequestException>(() => client.EnrollAsync(new X500DistinguishedName("CN=impatient"), cancellationToken: EstFixture.Timeout()));
+        Assert.Equal(CoapCode.ServiceUnavailable, ex.Code);
+        Assert.Equal(1u, ex.MaxAge);
+    }
+
+    [Fact]
+    public async Task Repeated_skg_returns_the_same_key_and_certificate()
+    {
+        await using EstFixture est = await EstFixture.StartAsync(o => o.KeyGenerationSecret = RandomNumberGenerator.GetBytes(32));
+        await using EstCoapsClient client = await est.ClientAsync();
+        using ECDsa throwaway = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        byte[] csr = client.CreateCsr(new X500DistinguishedName("CN=twice"), throwaway);
+        EstServerKeyGenResult first = await client.ServerKeyGenAsync(csr, false, null, EstFixture.Timeout());
+        EstServerKeyGenResult second = await client.ServerKeyGenAsync(csr, false, null, EstFixture.Timeout());
+        Assert.Equal(first.Certificate.SerialNumber, second.Certificate.SerialNumber);
+        Assert.Equal(first.Pkcs8PrivateKey, second.Pkcs8PrivateKey);
+        Assert.Single(await est.CertificatesAsync());
+    }
+
+    private static async Task<StoredRequest> WaitForPendingAsync(EstFixture est)
+    {
+        for (int i = 0; i < 200; i++)
+        {
+            if ((await est.Authority.ListPendingAsync(10, default)) is [var pending])
+            {
+                return pending;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException("no pending request appeared");
+    }
+}
