@@ -115,8 +115,10 @@ public class LibCoapClientAgainstOurServerTests
     {
         await using var server = await InProcessServer.StartAsync();
 
-        // -s 4: observe for 4 s; -w: a newline after each notification's payload. /obs changes every second.
-        var result = await LibCoap.RunClientAsync(20, "-m", "get", "-s", "4", "-w", server.Uri("/obs"));
+        // -s 7: observe for 7 s; -w: a newline after each notification's payload. /obs changes every
+        // second, but without an RTT estimate the server sends at most one NON notification per 3 s
+        // (RFC 7641 §4.5.1): the response at 0 s, notifications by 1 s and by 4 s.
+        var result = await LibCoap.RunClientAsync(20, "-m", "get", "-s", "7", "-w", server.Uri("/obs"));
 
         string[] values = result.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.True(result.ExitCode == 0 && values.Distinct().Count() >= 3,
