@@ -164,6 +164,7 @@ internal sealed class DtlsClientConnection : DtlsConnection
         }
 
         _cookie = hvr.Cookie;
+        ResetEpochZeroReplayWindow();
         SendClientHello();
     }
 

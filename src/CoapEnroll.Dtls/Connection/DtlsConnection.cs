@@ -26,6 +26,16 @@ internal abstract class DtlsConnection
     private readonly ulong[] _writeSequence = new ulong[2];
     private readonly DtlsRecordProtection?[] _readProtection = new DtlsRecordProtection?[2];
     private readonly AntiReplayWindow[] _replay = [new AntiReplayWindow(), new AntiReplayWindow()];
+
+    /// <summary>Sets the next epoch-0 record sequence number (the server mirrors the ClientHello's, RFC 6347 §4.2.1).</summary>
+    protected void SetEpochZeroWriteSequence(ulong sequenceNumber) => _writeSequence[0] = sequenceNumber;
+
+    /// <summary>
+    /// Forgets epoch-0 sequence numbers seen so far. A HelloVerifyRequest comes from the stateless cookie
+    /// responder, not from the connection that answers the second ClientHello, so servers that restart
+    /// their numbering there must not have their ServerHello dropped as a replay.
+    /// </summary>
+    protected void ResetEpochZeroReplayWindow() => _replay[0].Reset();
     private readonly Lock _secretLock = new();
     private ushort _writeEpoch;
     private ushort _readEpoch;

@@ -281,8 +281,10 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     {
         byte[]? helloVerifyRequest = null;
         bool verified;
+        ulong clientHelloRecordSequence;
         {
             DtlsRecordCodec.TryReadRecord(datagram.Span, 0, out DtlsRecord record, out _);
+            clientHelloRecordSequence = record.SequenceNumber;
             HandshakeHeader.TryRead(record.Payload, out _, out ReadOnlySpan<byte> body, out _);
             if (!header.IsComplete)
             {
@@ -334,7 +336,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
                 return;
             }
 
-            connection = new DtlsServerConnection(_options, this, from, header.MessageSeq, AllocateConnectionId,
+            connection = new DtlsServerConnection(_options, this, from, header.MessageSeq, clientHelloRecordSequence, AllocateConnectionId,
                 _options.LoggerFactory?.CreateLogger<DtlsServerConnection>());
             // Attack #13: an existing association is only replaced after the new ClientHello proved its address,
             // and it stays reachable by CID until the new handshake completes.

@@ -25,7 +25,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
     private ECDsa? _clientKey;
 
     public DtlsServerConnection(DtlsServerOptions options, IDtlsConnectionOwner owner, IPEndPoint remote, ushort clientHelloMessageSeq,
-        Func<DtlsServerConnection, byte[]> allocateConnectionId, ILogger? logger)
+        ulong clientHelloRecordSequence, Func<DtlsServerConnection, byte[]> allocateConnectionId, ILogger? logger)
         : base(options, owner, remote, logger)
     {
         _options = options;
@@ -33,6 +33,10 @@ internal sealed class DtlsServerConnection : DtlsConnection
         Reassembler = new HandshakeReassembler(clientHelloMessageSeq);
         // RFC 6347 §4.2.2: the server's message_seq continues from the ClientHello it answers.
         NextSendMessageSeq = clientHelloMessageSeq;
+
+        // §4.2.1: the initial ServerHello mirrors the cookie-bearing ClientHello's record sequence number,
+        // so it never repeats the number of the HelloVerifyRequest the client already holds.
+        SetEpochZeroWriteSequence(clientHelloRecordSequence);
     }
 
     private enum State

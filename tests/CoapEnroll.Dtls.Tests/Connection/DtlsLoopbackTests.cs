@@ -7,8 +7,8 @@ namespace CoapEnroll.Dtls.Tests;
 /// <summary>Our client against our server on loopback: suites, credentials, CID, PMTU, loss, migration.</summary>
 public class DtlsLoopbackTests
 {
-    private static readonly byte[] s_pskIdentity = Encoding.UTF8.GetBytes("device-psk-1");
-    private static readonly byte[] s_psk = Convert.FromHexString("00112233445566778899aabbccddeeff");
+    internal static readonly byte[] s_pskIdentity = Encoding.UTF8.GetBytes("device-psk-1");
+    internal static readonly byte[] s_psk = Convert.FromHexString("00112233445566778899aabbccddeeff");
 
     private static TestPki Pki => TestPki.Shared;
 
