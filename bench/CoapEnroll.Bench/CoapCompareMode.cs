@@ -39,7 +39,12 @@ internal static class CoapCompareMode
             .WithPayload(DateTime.UtcNow.ToString("MMM dd HH:mm:ss", CultureInfo.InvariantCulture))));
         CoapEndpoint endpoint = server.Listen(UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, port)));
         Console.WriteLine($"listening {((IPEndPoint)endpoint.LocalEndPoint).Port}");
-        await Console.In.ReadLineAsync();
+        // "stats" prints the managed bytes allocated so far (for bytes/request); anything else, or EOF, stops.
+        while (await Console.In.ReadLineAsync() == "stats")
+        {
+            Console.WriteLine($"stats {GC.GetTotalAllocatedBytes(precise: true)} {GC.CollectionCount(0)} {GC.CollectionCount(1)} {GC.CollectionCount(2)}");
+        }
+
         return 0;
     }
 
@@ -81,11 +86,13 @@ internal static class CoapCompareMode
             {
                 foreach (var (name, process, address) in servers)
                 {
-                    RoundResult result = await RunRoundAsync(process.Id, address, path, clients, concurrency, perClient, warmupPerClient);
+                    RoundResult result = await RunRoundAsync(ReferenceEquals(process, ours) ? ours : null, process.Id, address, path, clients, concurrency, perClient, warmupPerClient);
                     results[name].Add(result);
+                    string allocation = double.IsNaN(result.ServerBytesPerRequest) ? "" :
+                        string.Create(CultureInfo.InvariantCulture, $", server allocated {result.ServerBytesPerRequest:F0} B/req, gen0/1/2 {result.ServerGcs}");
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"  round {round + 1} {name,-32}: {result.RequestsPerSecond,8:F0} req/s, p50 {result.P50Ms:F2} ms, p99 {result.P99Ms:F2} ms, " +
-                        $"server CPU {result.ServerCpuUsPerRequest:F1} us/req, load generator CPU {result.ClientCpuUsPerRequest:F1} us/req, failures {result.Failures}"));
+                        $"server CPU {result.ServerCpuUsPerRequest:F1} us/req, load generator CPU {result.ClientCpuUsPerRequest:F1} us/req, failures {result.Failures}{allocation}"));
                 }
             }
         }
@@ -108,7 +115,20 @@ internal static class CoapCompareMode
         return 0;
     }
 
-    private static async Task<RoundResult> RunRoundAsync(int serverPid, IPEndPoint server, string path, int clientCount, int concurrency,
+    private static async Task<long[]?> StatsAsync(Process? ours)
+    {
+        if (ours is null)
+        {
+            return null;
+        }
+
+        await ours.StandardInput.WriteLineAsync("stats");
+        await ours.StandardInput.FlushAsync();
+        string line = await ProcessStats.WaitForLineAsync(ours, "stats", TimeSpan.FromSeconds(30));
+        return line.Split(' ').Skip(1).Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+    }
+
+    private static async Task<RoundResult> RunRoundAsync(Process? ours, int serverPid, IPEndPoint server, string path, int clientCount, int concurrency,
         int perClient, int warmupPerClient)
     {
         var request = CoapMessage.CreateRequest(CoapCode.Get, path);
@@ -125,6 +145,7 @@ internal static class CoapCompareMode
             await LoadAsync(clients, server, request, concurrency, warmupPerClient, null);
             GC.Collect();
             var latencies = new List<double>[clientCount * concurrency];
+            long[]? statsBefore = await StatsAsync(ours);
             TimeSpan serverCpu = ProcessStats.CpuTime(serverPid);
             TimeSpan clientCpu = ProcessStats.CpuTime(Environment.ProcessId);
             var clock = Stopwatch.StartNew();
@@ -133,9 +154,12 @@ internal static class CoapCompareMode
             double serverCpuUs = (ProcessStats.CpuTime(serverPid) - serverCpu).TotalMilliseconds * 1000;
             double clientCpuUs = (ProcessStats.CpuTime(Environment.ProcessId) - clientCpu).TotalMilliseconds * 1000;
             int total = clientCount * perClient;
+            long[]? statsAfter = await StatsAsync(ours);
+            double serverBytes = statsBefore is null ? double.NaN : (statsAfter![0] - statsBefore[0]) / (double)total;
+            string gcs = statsBefore is null ? "" : $"{statsAfter![1] - statsBefore[1]}/{statsAfter[2] - statsBefore[2]}/{statsAfter[3] - statsBefore[3]}";
             double[] all = latencies.SelectMany(l => l).Order().ToArray();
             return new RoundResult(total / clock.Elapsed.TotalSeconds, Percentile(all, 0.5), Percentile(all, 0.99), serverCpuUs / total,
-                clientCpuUs / total, failures);
+                clientCpuUs / total, failures, serverBytes, gcs);
         }
         finally
         {
@@ -207,5 +231,5 @@ internal static class CoapCompareMode
     }
 
     private readonly record struct RoundResult(double RequestsPerSecond, double P50Ms, double P99Ms, double ServerCpuUsPerRequest,
-        double ClientCpuUsPerRequest, int Failures);
+        double ClientCpuUsPerRequest, int Failures, double ServerBytesPerRequest, string ServerGcs);
 }
