@@ -4,6 +4,29 @@ namespace CoapEnroll.Bench;
 
 internal static class Program
 {
-    // dotnet run -c Release --project bench/CoapEnroll.Bench -- --filter '*'
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    // BenchmarkDotNet:  dotnet run -c Release --project bench/CoapEnroll.Bench -- --filter '*'
+    // Console modes:    dotnet run -c Release --project bench/CoapEnroll.Bench -- <mode> [args]   (see bench/REPORT.md)
+    public static async Task<int> Main(string[] args)
+    {
+        switch (args.FirstOrDefault())
+        {
+            case "dtls-memory":
+                return await DtlsMemoryMode.RunServerAsync(args);
+            case "dtls-clients":
+                return await DtlsMemoryMode.RunClientsAsync(args);
+            case "dtls-handshakes":
+                return await DtlsHandshakeMode.RunAsync(args);
+            case "coap-server":
+                return await CoapCompareMode.RunServerAsync(args);
+            case "coap-compare":
+                return await CoapCompareMode.RunAsync(args);
+            case "dtls-probe":
+                return await DtlsProbe.RunAsync(args);
+            case "loop":
+                return HotLoopMode.Run(args);
+            default:
+                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+                return 0;
+        }
+    }
 }

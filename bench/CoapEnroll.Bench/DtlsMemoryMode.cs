@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using CoapEnroll.Dtls;
+
+namespace CoapEnroll.Bench;
+
+/// <summary>
+/// <c>dtls-memory N [ecdhe|ecdhemutual|psk] [shim]</c>: memory per established connection on the server.
+/// The server runs in this process; the N clients run in a child process (<c>dtls-clients</c>), so the
+/// server's numbers contain no client state. The child connects its clients one after the other and
+/// keeps them open; the server then reports, per connection: live managed heap (GC.GetTotalMemory(true)),
+/// managed bytes allocated while handshaking (GC.GetTotalAllocatedBytes), resident set (VmRSS, which also
+/// counts native OpenSSL state) and server CPU time per handshake. The child reports the same for the
+/// client side.
+/// </summary>
+internal static class DtlsMemoryMode
+{
+    public static async Task<int> RunServerAsync(string[] args)
+    {
+        int n = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1000;
+        HandshakeKind kind = args.Length > 2 ? Enum.Parse<HandshakeKind>(args[2], ignoreCase: true) : HandshakeKind.Ecdhe;
+        int warmup = Math.Min(100, n);
+
+        using DtlsTestCredentials credentials = DtlsTestCredentials.Create();
+        string pfx = Path.Combine(Path.GetTempPath(), $"coapenroll-bench-root-{Environment.ProcessId}.pfx");
+        credentials.ExportRoot(pfx);
+        try
+        {
+            bool shim = args.Contains("shim");
+            await using DtlsServerChannel server = DtlsHandshakeMode.CreateServer(credentials.ServerOptions(), shim);
+            _ = DrainAsync(server);
+            int port = ((IPEndPoint)server.LocalEndPoint).Port;
+
+            using Process child = ProcessStats.StartSelf($"dtls-clients {port} \"{pfx}\" {kind} {warmup} {n}");
+            await ProcessStats.WaitForLineAsync(child, "warm", TimeSpan.FromMinutes(5));
+            await WaitForCountAsync(server, 0);
+
+            Snapshot before = Snapshot.Take();
+            var clock = Stopwatch.StartNew();
+            await child.StandardInput.WriteLineAsync("go");
+            await child.StandardInput.FlushAsync();
+            await ProcessStats.WaitForLineAsync(child, "ready", TimeSpan.FromMinutes(30));
+            await WaitForCountAsync(server, n);
+            clock.Stop();
+            Snapshot after = Snapshot.Take();
+
+            await child.StandardInput.WriteLineAsync("close");
+            await child.StandardInput.FlushAsync();
+            string clientReport = await ProcessStats.WaitForLineAsync(child, "client", TimeSpan.FromMinutes(5));
+            await WaitForCountAsync(server, 0);
+            Snapshot closed = Snapshot.Take();
+            await child.StandardInput.WriteLineAsync("exit");
+            await child.StandardInput.FlushAsync();
+            await child.WaitForExitAsync();
+
+            Console.WriteLine($"dtls-memory kind={kind} hvr-shim={shim} connections={n} (sequential, one client process), runtime {Environment.Version}");
+            Console.WriteLine($"server  live managed heap per connection : {(after.Heap - before.Heap) / (double)n,10:F0} B");
+            Console.WriteLine($"server  managed allocated per handshake  : {(after.Allocated - before.Allocated) / (double)n,10:F0} B");
+            Console.WriteLine($"server  VmRSS growth per connection      : {(after.Rss - before.Rss) / (double)n,10:F0} B");
+            Console.WriteLine($"server  CPU time per handshake           : {(after.Cpu - before.Cpu).TotalMilliseconds * 1000 / n,10:F0} us");
+            Console.WriteLine($"server  gen0/1/2 collections             : {after.Gen0 - before.Gen0}/{after.Gen1 - before.Gen1}/{after.Gen2 - before.Gen2}");
+            Console.WriteLine($"sequential handshakes/s (wall, both processes on 2 cores): {n / clock.Elapsed.TotalSeconds:F0}");
+            Console.WriteLine($"server  live heap after all closed vs before: {closed.Heap - before.Heap:+#;-#;0} B");
+            Console.WriteLine(clientReport);
+            return 0;
+        }
+        finally
+        {
+            File.Delete(pfx);
+        }
+    }
+
+    public static async Task<int> RunClientsAsync(string[] args)
+    {
+        int port = int.Parse(args[1], CultureInfo.InvariantCulture);
+        using DtlsTestCredentials credentials = DtlsTestCredentials.Load(args[2]);
+        HandshakeKind kind = Enum.Parse<HandshakeKind>(args[3], ignoreCase: true);
+        int warmup = int.Parse(args[4], CultureInfo.InvariantCulture);
+        int n = int.Parse(args[5], CultureInfo.InvariantCulture);
+        var server = new IPEndPoint(IPAddress.Loopback, port);
+        DtlsClientOptions options = credentials.ClientOptions(kind);
+
+        for (int i = 0; i < warmup; i++)
+        {
+            await using DtlsClientChannel warm = await DtlsClientChannel.ConnectAsync(server, options, CancellationToken.None);
+        }
+
+        Console.WriteLine("warm");
+        await Console.In.ReadLineAsync(); // go
+        Snapshot before = Snapshot.Take();
+        var clients = new List<DtlsClientChannel>(n);
+        for (int i = 0; i < n; i++)
+        {
+            clients.Add(await DtlsClientChannel.ConnectAsync(server, options, CancellationToken.None));
+        }
+
+        Snapshot after = Snapshot.Take();
+        Console.WriteLine($"ready {n}");
+        await Console.In.ReadLineAsync(); // close
+        foreach (DtlsClientChannel client in clients)
+        {
+            await client.DisposeAsync();
+        }
+
+        Console.WriteLine($"client  live managed heap per connection : {(after.Heap - before.Heap) / (double)n,10:F0} B; " +
+            $"allocated per handshake {(after.Allocated - before.Allocated) / (double)n:F0} B; VmRSS per connection {(after.Rss - before.Rss) / (double)n:F0} B; " +
+            $"CPU per handshake {(after.Cpu - before.Cpu).TotalMilliseconds * 1000 / n:F0} us");
+        await Console.In.ReadLineAsync(); // exit
+        return 0;
+    }
+
+    private static async Task WaitForCountAsync(DtlsServerChannel server, int count)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (server.ConnectionCount != count)
+        {
+            if (deadline.Elapsed > TimeSpan.FromMinutes(2))
+            {
+                throw new TimeoutException($"Server has {server.ConnectionCount} connections, expected {count}.");
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
+    private static async Task DrainAsync(DtlsServerChannel server)
+    {
+        byte[] buffer = new byte[2048];
+        try
+        {
+            while (true)
+            {
+                await server.ReceiveAsync(buffer, CancellationToken.None);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private readonly record struct Snapshot(long Heap, long Allocated, long Rss, TimeSpan Cpu, int Gen0, int Gen1, int Gen2)
+    {
+        public static Snapshot Take()
+        {
+            long heap = GC.GetTotalMemory(forceFullCollection: true);
+            GC.WaitForPendingFinalizers();
+            heap = GC.GetTotalMemory(forceFullCollection: true);
+            return new Snapshot(heap, GC.GetTotalAllocatedBytes(precise: true), ProcessStats.ResidentBytes(Environment.ProcessId),
+                ProcessStats.CpuTime(Environment.ProcessId), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+        }
+    }
+}
