@@ -39,6 +39,9 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
     private long _cachedBytes;
     private long _nextSweep;
 
+    // _responses.Count, readable without the lock on the path every request takes.
+    private int _cachedResponseCount;
+
     public CoapBlockWiseLayer(ICoapRequestHandler inner, CoapServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(inner);
@@ -107,30 +110,34 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
             SweepLocked(now, lifetime);
         }
 
-        var key = BlockTransferKey.Create(context.Endpoint, context.RemoteEndPoint, request);
         if (request.Block1 is { } block1)
         {
-            return await HandleBlock1Async(context, key, block1, now, lifetime, time, cancellationToken);
+            var transfer = BlockTransferKey.Create(context.Endpoint, context.RemoteEndPoint, request);
+            return await HandleBlock1Async(context, transfer, block1, now, lifetime, time, cancellationToken);
         }
 
         if (request.Block2 is { Number: > 0 } block2)
         {
-            return await HandleBlock2ContinuationAsync(context, key, block2, now, lifetime, cancellationToken);
+            var transfer = BlockTransferKey.Create(context.Endpoint, context.RemoteEndPoint, request);
+            return await HandleBlock2ContinuationAsync(context, transfer, block2, now, lifetime, cancellationToken);
         }
 
         // A whole request; with Block2 NUM=0 it also starts a block-wise response (early negotiation, §2.4).
+        // The transfer key (a hash over the request) is only computed when a transfer needs it: most
+        // requests and responses fit one datagram, and this path runs for every request.
         var response = await InvokeInnerAsync(context, request.Options, request.Payload, cancellationToken);
         var served = Serve(context.Endpoint, response, request.Block2, request.Size2 is not null);
         if (served.Sliced)
         {
-            StoreResponse(key, response, now);
+            StoreResponse(BlockTransferKey.Create(context.Endpoint, context.RemoteEndPoint, request), response, now);
         }
-        else
+        else if (Volatile.Read(ref _cachedResponseCount) > 0)
         {
             // A representation that needs no blocks any more supersedes any cached one.
+            var transfer = BlockTransferKey.Create(context.Endpoint, context.RemoteEndPoint, request);
             lock (_lock)
             {
-                RemoveResponseLocked(key);
+                RemoveResponseLocked(transfer);
             }
         }
 
@@ -627,6 +634,7 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
         }
 
         _responses[entry.Key] = entry;
+        Volatile.Write(ref _cachedResponseCount, _responses.Count);
         usage.Cached.Add(entry);
     }
 
@@ -667,6 +675,7 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
         }
 
         _responses.Remove(key);
+        Volatile.Write(ref _cachedResponseCount, _responses.Count);
         var peer = BlockPeerKey.From(key);
         var usage = GetUsageLocked(peer);
         usage.Cached.Remove(entry);
