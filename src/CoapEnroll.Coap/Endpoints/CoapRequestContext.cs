@@ -6,6 +6,7 @@ namespace CoapEnroll.Coap;
 public sealed class CoapRequestContext
 {
     private Dictionary<object, object?>? _items;
+    private Dictionary<string, string>? _routeValues;
 
     public CoapRequestContext(CoapMessage request, EndPoint remoteEndPoint, CoapEndpoint endpoint)
     {
@@ -27,7 +28,10 @@ public sealed class CoapRequestContext
     public CoapEndpoint Endpoint { get; }
 
     /// <summary>Route values captured by the router (for example <c>{label}</c>).</summary>
-    public IDictionary<string, string> RouteValues { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+    public IDictionary<string, string> RouteValues => _routeValues ??= new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>The resource the router matched, once it has (layers outside the router read it afterwards).</summary>
+    public CoapResource? Resource { get; internal set; }
 
     /// <summary>State that layers pass to the layers below them.</summary>
     public IDictionary<object, object?> Items => _items ??= new Dictionary<object, object?>();
@@ -35,7 +39,15 @@ public sealed class CoapRequestContext
     /// <summary>A copy for a different (for example reassembled) request, sharing the peer.</summary>
     public CoapRequestContext WithRequest(CoapMessage request)
     {
-        var copy = new CoapRequestContext(request, RemoteEndPoint, Endpoint);
+        var copy = new CoapRequestContext(request, RemoteEndPoint, Endpoint) { Resource = Resource };
+        if (_routeValues is not null)
+        {
+            foreach (var value in _routeValues)
+            {
+                copy.RouteValues[value.Key] = value.Value;
+            }
+        }
+
         if (_items is not null)
         {
             foreach (var item in _items)

@@ -94,8 +94,7 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
 
         long changesBefore = Interlocked.Read(ref _changes);
         var response = await _inner.HandleAsync(context, cancellationToken);
-        var resource = (context.Items.TryGetValue(typeof(CoapResource), out var item) ? item as CoapResource : null)
-            ?? _findResource(request.UriPathSegments);
+        var resource = context.Resource ?? _findResource(request.UriPathSegments);
 
         // §4.1/§4.2: only a 2.xx response to an observable resource establishes an observation; any
         // other answer to a (re-)registration carries no Observe, so an existing entry ends with it.

@@ -14,13 +14,14 @@ public sealed class CoapResource
     {
         _segments = pattern.Split('/', StringSplitOptions.RemoveEmptyEntries);
         Pattern = "/" + string.Join('/', _segments);
+        IsLiteral = !_segments.Any(s => s.StartsWith('{'));
     }
 
     /// <summary>The path pattern, with <c>{name}</c> segments for route values.</summary>
     public string Pattern { get; }
 
     /// <summary>True when the pattern has no <c>{…}</c> segments, so it can be listed in discovery.</summary>
-    public bool IsLiteral => !_segments.Any(s => s.StartsWith('{'));
+    public bool IsLiteral { get; }
 
     public IList<string> ResourceTypes { get; } = new List<string>();
 

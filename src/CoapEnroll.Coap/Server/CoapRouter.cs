@@ -48,8 +48,12 @@ internal sealed class CoapRouter : ICoapRequestHandler
                 return ValueTask.FromResult(new CoapMessage { Code = CoapCode.MethodNotAllowed });
             }
 
-            resource.TryMatch(path, context.RouteValues);
-            context.Items[typeof(CoapResource)] = resource;
+            if (!resource.IsLiteral)
+            {
+                resource.TryMatch(path, context.RouteValues);
+            }
+
+            context.Resource = resource;
             return handler(context, cancellationToken);
         }
 
