@@ -1,6 +1,5 @@
 using System.Net;
 using BenchmarkDotNet.Attributes;
-using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
 
 namespace CoapEnroll.Bench;
@@ -22,20 +21,12 @@ public class DtlsHandshakeBenchmarks
     [Params(HandshakeKind.Ecdhe, HandshakeKind.EcdheMutual, HandshakeKind.Psk)]
     public HandshakeKind Kind { get; set; }
 
-    /// <summary>
-    /// True: the server's HelloVerifyRequest goes through <see cref="HvrSequenceShim"/>, which removes the 1 s
-    /// retransmission every handshake otherwise waits for (see bench/REPORT.md). False: the stack as it is.
-    /// </summary>
-    [Params(false, true)]
-    public bool HvrShim { get; set; }
-
     [GlobalSetup]
     public void Setup()
     {
         _credentials = DtlsTestCredentials.Create();
         DtlsServerOptions options = _credentials.ServerOptions();
-        IDatagramChannel transport = UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), options.PathMtu);
-        _server = new DtlsServerChannel(HvrShim ? new HvrSequenceShim(transport) : transport, options);
+        _server = DtlsHandshakeMode.CreateServer(options);
         _serverAddress = (IPEndPoint)_server.LocalEndPoint;
         _clientOptions = _credentials.ClientOptions(Kind);
         _ = DrainAsync();

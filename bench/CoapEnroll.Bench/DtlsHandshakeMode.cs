@@ -7,7 +7,7 @@ using CoapEnroll.Dtls;
 namespace CoapEnroll.Bench;
 
 /// <summary>
-/// <c>dtls-handshakes N [ecdhe|ecdhemutual|psk] [parallel] [shim]</c>: N full handshakes (connect, then close_notify)
+/// <c>dtls-handshakes N [ecdhe|ecdhemutual|psk] [parallel]</c>: N full handshakes (connect, then close_notify)
 /// over loopback from <c>parallel</c> concurrent workers, client and server in this process. Reports
 /// handshakes/s by the wall clock and process CPU time per handshake (client + server), which is far
 /// less sensitive to other load on the machine than the wall clock.
@@ -20,9 +20,8 @@ internal static class DtlsHandshakeMode
         HandshakeKind kind = args.Length > 2 ? Enum.Parse<HandshakeKind>(args[2], ignoreCase: true) : HandshakeKind.Ecdhe;
         int parallel = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 1;
 
-        bool shim = args.Contains("shim");
         using DtlsTestCredentials credentials = DtlsTestCredentials.Create();
-        await using DtlsServerChannel server = CreateServer(credentials.ServerOptions(), shim);
+        await using DtlsServerChannel server = CreateServer(credentials.ServerOptions());
         var address = (IPEndPoint)server.LocalEndPoint;
         DtlsClientOptions options = credentials.ClientOptions(kind);
 
@@ -37,16 +36,16 @@ internal static class DtlsHandshakeMode
         long allocatedUsed = GC.GetTotalAllocatedBytes(precise: true) - allocated;
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"dtls-handshakes kind={kind} n={n} parallel={parallel} hvr-shim={shim}: {n / clock.Elapsed.TotalSeconds:F0} handshakes/s (wall), " +
+            $"dtls-handshakes kind={kind} n={n} parallel={parallel}: {n / clock.Elapsed.TotalSeconds:F0} handshakes/s (wall), " +
             $"{cpuUsed.TotalMilliseconds * 1000 / n:F0} us CPU/handshake (client+server), {allocatedUsed / (double)n / 1024:F1} KiB allocated/handshake (client+server)"));
         return 0;
     }
 
-    /// <summary>A loopback server, optionally behind <see cref="HvrSequenceShim"/>.</summary>
-    public static DtlsServerChannel CreateServer(DtlsServerOptions options, bool shim)
+    /// <summary>A DTLS server on a fresh loopback UDP port.</summary>
+    public static DtlsServerChannel CreateServer(DtlsServerOptions options)
     {
         IDatagramChannel transport = UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), options.PathMtu);
-        return new DtlsServerChannel(shim ? new HvrSequenceShim(transport) : transport, options);
+        return new DtlsServerChannel(transport, options);
     }
 
     private static async Task RunBatchAsync(IPEndPoint address, DtlsClientOptions options, int n, int parallel)

@@ -6,7 +6,7 @@ using CoapEnroll.Dtls;
 namespace CoapEnroll.Bench;
 
 /// <summary>
-/// <c>dtls-memory N [ecdhe|ecdhemutual|psk] [shim]</c>: memory per established connection on the server.
+/// <c>dtls-memory N [ecdhe|ecdhemutual|psk]</c>: memory per established connection on the server.
 /// The server runs in this process; the N clients run in a child process (<c>dtls-clients</c>), so the
 /// server's numbers contain no client state. The child connects its clients one after the other and
 /// keeps them open; the server then reports, per connection: live managed heap (GC.GetTotalMemory(true)),
@@ -27,8 +27,7 @@ internal static class DtlsMemoryMode
         credentials.ExportRoot(pfx);
         try
         {
-            bool shim = args.Contains("shim");
-            await using DtlsServerChannel server = DtlsHandshakeMode.CreateServer(credentials.ServerOptions(), shim);
+            await using DtlsServerChannel server = DtlsHandshakeMode.CreateServer(credentials.ServerOptions());
             _ = DrainAsync(server);
             int port = ((IPEndPoint)server.LocalEndPoint).Port;
 
@@ -54,7 +53,7 @@ internal static class DtlsMemoryMode
             await child.StandardInput.FlushAsync();
             await child.WaitForExitAsync();
 
-            Console.WriteLine($"dtls-memory kind={kind} hvr-shim={shim} connections={n} (sequential, one client process), runtime {Environment.Version}");
+            Console.WriteLine($"dtls-memory kind={kind} connections={n} (sequential, one client process), runtime {Environment.Version}");
             Console.WriteLine($"server  live managed heap per connection : {(after.Heap - before.Heap) / (double)n,10:F0} B");
             Console.WriteLine($"server  managed allocated per handshake  : {(after.Allocated - before.Allocated) / (double)n,10:F0} B");
             Console.WriteLine($"server  VmRSS growth per connection      : {(after.Rss - before.Rss) / (double)n,10:F0} B");

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
 using Microsoft.Extensions.Logging;
 
@@ -20,9 +19,7 @@ internal static class DtlsProbe
             serverOptions.LoggerFactory = loggers;
         }
 
-        bool shim = args.Contains("shim");
-        IDatagramChannel transport = UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), serverOptions.PathMtu);
-        await using var server = new DtlsServerChannel(shim ? new HvrSequenceShim(transport) : transport, serverOptions);
+        await using DtlsServerChannel server = DtlsHandshakeMode.CreateServer(serverOptions);
         var address = (IPEndPoint)server.LocalEndPoint;
         DtlsClientOptions options = credentials.ClientOptions(kind);
         if (log)
