@@ -515,9 +515,6 @@ internal abstract class DtlsConnection
         _owner.OnEstablished(this);
     }
 
-    /// <summary>Sets the next epoch-0 record sequence number; call before anything is sent.</summary>
-    internal void SetInitialWriteSequence(ulong sequenceNumber) => _writeSequence[0] = sequenceNumber;
-
     /// <summary>Sends a fatal alert and closes (RFC 5246 §7.2.2).</summary>
     protected void Fail(AlertDescription alert, string reason)
     {

@@ -281,10 +281,8 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     {
         byte[]? helloVerifyRequest = null;
         bool verified;
-        ulong clientHelloSequence;
         {
             DtlsRecordCodec.TryReadRecord(datagram.Span, 0, out DtlsRecord record, out _);
-            clientHelloSequence = record.SequenceNumber;
             HandshakeHeader.TryRead(record.Payload, out _, out ReadOnlySpan<byte> body, out _);
             if (!header.IsComplete)
             {
@@ -338,12 +336,6 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
 
             connection = new DtlsServerConnection(_options, this, from, header.MessageSeq, AllocateConnectionId,
                 _options.LoggerFactory?.CreateLogger<DtlsServerConnection>());
-
-            // The HelloVerifyRequest went out with the first ClientHello's record sequence number (§4.2.1), so the
-            // ServerHello flight must not start at 0 again: clients drop a repeated epoch-0 sequence number as a
-            // replay (OpenSSL and GnuTLS do, costing a 1 s retransmission). Like OpenSSL, continue from the
-            // cookie-verified ClientHello's sequence number, which is above the first one.
-            connection.SetInitialWriteSequence(clientHelloSequence);
             // Attack #13: an existing association is only replaced after the new ClientHello proved its address,
             // and it stays reachable by CID until the new handshake completes.
             if (existing is not null)
