@@ -16,6 +16,9 @@ declare -A REQUIRED_PROGRAMS=(
     [openssl]=openssl
     [gnutls-cli]=gnutls-bin
     [gnutls-serv]=gnutls-bin
+    [coap-server-openssl]=libcoap3-bin
+    [coap-server-gnutls]=libcoap3-bin
+    [tshark]=tshark
 )
 
 missing_packages=()
@@ -39,7 +42,11 @@ if ((${#missing_packages[@]} > 0)); then
         exit 1
     fi
     "${as_root[@]}" apt-get update
-    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing_packages[@]}"
+    # tshark's package asks whether non-root users may capture; answer it beforehand so nothing waits for a terminal.
+    if [[ " ${missing_packages[*]} " == *" tshark "* ]] && command -v debconf-set-selections >/dev/null 2>&1; then
+        echo "wireshark-common wireshark-common/install-setuid boolean false" | "${as_root[@]}" debconf-set-selections
+    fi
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing_packages[@]}" </dev/null
 fi
 
 if ! command -v dotnet >/dev/null 2>&1; then

@@ -17,7 +17,15 @@ public class CliArgumentTests
         { ["coap", "get", "not a uri"], "Invalid CoAP URI" },
         { ["coap", "get", "coap://[::1/x"], "Invalid CoAP URI" },
         { ["coap", "get", "coap://127.0.0.1/x#frag"], "a fragment" },
-        { ["coap", "get", "coaps://127.0.0.1/x"], "DTLS" },
+        { ["coap", "get", "coaps://127.0.0.1/x"], "coaps:// needs --trust FILE" },
+        { ["coap", "get", "coap://127.0.0.1/x", "--trust", "/etc/hostname"], "--trust applies to coaps:// URIs only" },
+        { ["coap", "get", "coap://127.0.0.1/x", "--psk-key", "00"], "--psk-key applies to coaps:// URIs only" },
+        { ["coap", "get", "coaps://127.0.0.1/x", "--trust", "/nonexistent/trust.pem"], "/nonexistent/trust.pem" },
+        { ["coap", "get", "coaps://127.0.0.1/x", "--trust", "/etc/hostname"], "/etc/hostname" },
+        { ["coap", "get", "coaps://127.0.0.1/x", "--psk-identity", "dev"], "--psk-identity and --psk-key go together" },
+        { ["coap", "get", "coaps://127.0.0.1/x", "--psk-identity", "dev", "--psk-key", "xyz"], "--psk-key" },
+        { ["coap", "get", "coaps://127.0.0.1/x", "--trust", "/etc/hostname", "--cert", "/etc/hostname"], "--cert and --key go together" },
+        { ["coap", "get", "coaps://127.0.0.1/x", "--psk-identity", "dev", "--psk-key", "00", "--cert", "a", "--key", "b"], "--cert needs --trust" },
         { ["coap", "get", "coap://127.0.0.1/x", "--block-size", "17"], "--block-size 17" },
         { ["coap", "get", "coap://127.0.0.1/x", "--block-size", "2048"], "--block-size 2048" },
         { ["coap", "get", "coap://127.0.0.1/x", "--block-size", "abc"], "abc" },
@@ -32,6 +40,9 @@ public class CliArgumentTests
         { ["serve", "--bogus"], "Unrecognized argument '--bogus'" },
         { ["serve", "--bind", "not-an-address"], "Coap:Bind" },
         { ["serve", "--coap-port", "70000"], "Coap:Port" },
+        { ["serve", "--coaps-port", "70000"], "Dtls:Port" },
+        { ["serve", "--coap-port", "0", "--Dtls:Psk:dev=nothex"], "Dtls:Psk:dev" },
+        { ["serve", "--coap-port", "0", "--Dtls:CertificateFile=/x.pem"], "Dtls:KeyFile" },
     };
 
     [Theory]

@@ -42,10 +42,39 @@ public class ServeTests
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(1.5));
 
         var result = await CliRunner.RunAsync(
-            ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--data", data, "--Logging:LogLevel:Default=Warning"], stop.Token);
+            ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--coaps-port", "0", "--data", data, "--Logging:LogLevel:Default=Warning"], stop.Token);
 
         Assert.True(result.ExitCode == ExitCodes.Success, result.Describe());
         Assert.True(Directory.Exists(data));
+        Directory.Delete(data, recursive: true);
+    }
+
+    [Fact]
+    public async Task ServeCommand_WithCoaps_CreatesDemoCredentialsAndExits0()
+    {
+        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+
+        var result = await CliRunner.RunAsync(
+            ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--Dtls:Port=0", "--data", data, "--Logging:LogLevel:Default=Warning"], stop.Token);
+
+        Assert.True(result.ExitCode == ExitCodes.Success, result.Describe());
+        Assert.True(File.Exists(Path.Combine(data, "trust-anchor.pem")) && File.Exists(Path.Combine(data, "server.pem")) && File.Exists(Path.Combine(data, "server.key")));
+        Directory.Delete(data, recursive: true);
+    }
+
+    [Fact]
+    public async Task ServeCommand_BadDtlsCertificateFile_ExitsWithOneLine()
+    {
+        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
+
+        var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--Dtls:Port=0", "--data", data,
+            "--Dtls:CertificateFile=/nonexistent/server.pem", "--Dtls:KeyFile=/nonexistent/server.key", "--Logging:LogLevel:Default=None");
+
+        Assert.True(result.ExitCode == ExitCodes.Failure, result.Describe());
+        string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("coapenroll: error: Cannot load the server's certificates", line, StringComparison.Ordinal);
+        Assert.Contains("/nonexistent/server.pem", line, StringComparison.Ordinal);
         Directory.Delete(data, recursive: true);
     }
 
@@ -58,7 +87,7 @@ public class ServeTests
         string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
 
         var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--data", data, "--Logging:LogLevel:Default=None");
+            "--coaps-port", "0", "--data", data, "--Logging:LogLevel:Default=None");
 
         Assert.True(result.ExitCode == ExitCodes.Failure, result.Describe());
         string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));

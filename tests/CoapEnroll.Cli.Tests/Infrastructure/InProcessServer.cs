@@ -7,8 +7,8 @@ using Microsoft.Extensions.Logging;
 namespace CoapEnroll.Cli.Tests.Infrastructure;
 
 /// <summary>
-/// The host <c>coapenroll serve</c> runs, started in-process on 127.0.0.1 and an ephemeral port with
-/// a temporary data directory.
+/// The host <c>coapenroll serve</c> runs, started in-process on 127.0.0.1 with ephemeral coap and coaps
+/// ports and a temporary data directory (where the CA bootstrap creates the demo credentials).
 /// </summary>
 public sealed class InProcessServer : IAsyncDisposable
 {
@@ -34,6 +34,21 @@ public sealed class InProcessServer : IAsyncDisposable
 
     public string Uri(string path) => $"coap://127.0.0.1:{Port}/{path.TrimStart('/')}";
 
+    /// <summary>The coaps:// endpoint (an ephemeral port too).</summary>
+    public IPEndPoint SecureEndPoint => Service.SecureLocalEndPoint ?? throw new InvalidOperationException("Not started, or DTLS is disabled.");
+
+    public int SecurePort => SecureEndPoint.Port;
+
+    public string SecureUri(string path) => $"coaps://127.0.0.1:{SecurePort}/{path.TrimStart('/')}";
+
+    /// <summary>DIR/trust-anchor.pem: the demo root CA that issued the server certificate.</summary>
+    public string TrustAnchorFile => Path.Combine(DataDirectory, "trust-anchor.pem");
+
+    /// <summary>DIR/demo/device.pem: the demo device certificate (issued by the trusted demo manufacturer CA).</summary>
+    public string DemoDeviceCertificateFile => Path.Combine(DataDirectory, "demo", "device.pem");
+
+    public string DemoDeviceKeyFile => Path.Combine(DataDirectory, "demo", "device.key");
+
     public static async Task<InProcessServer> StartAsync(IDictionary<string, string?>? settings = null, string bind = "127.0.0.1")
     {
         string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
@@ -41,6 +56,7 @@ public sealed class InProcessServer : IAsyncDisposable
         {
             ["Coap:Bind"] = bind,
             ["Coap:Port"] = "0",
+            ["Dtls:Port"] = "0",
             ["DataDirectory"] = data,
         };
         foreach (var setting in settings ?? new Dictionary<string, string?>())

@@ -7,14 +7,29 @@ using CoapEnroll.Coap;
 
 namespace CoapEnroll.Cli.Tests.Interop;
 
-/// <summary>The libcoap 4.3 example programs from Debian's libcoap3-bin (no-TLS builds).</summary>
+/// <summary>
+/// The libcoap 4.3 example programs from Debian's libcoap3-bin: the no-TLS builds, and the DTLS builds on
+/// OpenSSL and on GnuTLS (two independent DTLS stacks).
+/// </summary>
 public static class LibCoap
 {
     public const string Package = "libcoap3-bin";
 
+    /// <summary>The DTLS flavours of the example programs: coap-client-openssl, coap-client-gnutls, ….</summary>
+    public static readonly string[] DtlsFlavours = ["openssl", "gnutls"];
+
     public static string ClientPath => RequiredTool.Find("coap-client-notls", Package);
 
     public static string ServerPath => RequiredTool.Find("coap-server-notls", Package);
+
+    public static string DtlsClientPath(string flavour) => RequiredTool.Find($"coap-client-{flavour}", Package);
+
+    public static string DtlsServerPath(string flavour) => RequiredTool.Find($"coap-server-{flavour}", Package);
+
+    /// <summary>Runs <c>coap-client-{flavour}</c> with its own <c>-B</c> limit, killed 15 s after that.</summary>
+    public static Task<ProcessResult> RunDtlsClientAsync(string flavour, int waitSeconds, params string[] arguments)
+        => ExternalProcess.RunAsync(DtlsClientPath(flavour), ["-B", waitSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), .. arguments],
+            TimeSpan.FromSeconds(waitSeconds + 15));
 
     /// <summary>
     /// Runs <c>coap-client-notls</c>; <paramref name="waitSeconds"/> is its own <c>-B</c> limit and
@@ -25,7 +40,10 @@ public static class LibCoap
             TimeSpan.FromSeconds(waitSeconds + 15));
 }
 
-/// <summary><c>coap-server-notls</c> on 127.0.0.1 and a free port, killed on dispose.</summary>
+/// <summary>
+/// <c>coap-server-notls</c> (or a DTLS build) on 127.0.0.1 and a free port, killed on dispose. The DTLS builds
+/// also listen for coaps on <see cref="SecurePort"/> = port + 1.
+/// </summary>
 public sealed class LibCoapServer : IAsyncDisposable
 {
     private readonly Process _process;
@@ -40,6 +58,11 @@ public sealed class LibCoapServer : IAsyncDisposable
     }
 
     public int Port { get; }
+
+    /// <summary>Where a DTLS build listens for coaps (libcoap's rule: the coap port + 1).</summary>
+    public int SecurePort => Port + 1;
+
+    public string SecureUri(string path) => $"coaps://127.0.0.1:{SecurePort}/{path.TrimStart('/')}";
 
     public string CommandLine { get; }
 
@@ -58,11 +81,15 @@ public sealed class LibCoapServer : IAsyncDisposable
     }
 
     /// <summary>Starts the server and waits until it answers a GET of <c>/</c>.</summary>
-    public static async Task<LibCoapServer> StartAsync()
+    public static Task<LibCoapServer> StartAsync() => StartAsync(LibCoap.ServerPath, []);
+
+    /// <summary>Starts <c>coap-server-{flavour}</c> with DTLS arguments (e.g. <c>-c -j -R</c> or <c>-k</c>) and waits until it answers over coap.</summary>
+    public static Task<LibCoapServer> StartDtlsAsync(string flavour, params string[] dtlsArguments) => StartAsync(LibCoap.DtlsServerPath(flavour), dtlsArguments);
+
+    private static async Task<LibCoapServer> StartAsync(string path, string[] extraArguments)
     {
-        string path = LibCoap.ServerPath;
         int port = FindFreePort();
-        string[] arguments = ["-A", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-v", "6"];
+        string[] arguments = ["-A", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-v", "6", .. extraArguments];
         var output = new StringBuilder();
         var process = ExternalProcess.StartCollecting(path, arguments, output);
         var server = new LibCoapServer(process, output, port, ExternalProcess.CommandLine(path, arguments));
@@ -88,7 +115,7 @@ public sealed class LibCoapServer : IAsyncDisposable
         {
             if (_process.HasExited)
             {
-                Assert.Fail($"coap-server-notls exited with {_process.ExitCode} during start-up.{Environment.NewLine}{Output}");
+                Assert.Fail($"{Path.GetFileName(CommandLine.Split(' ')[0])} exited with {_process.ExitCode} during start-up.{Environment.NewLine}{Output}");
             }
 
             try
@@ -101,21 +128,30 @@ public sealed class LibCoapServer : IAsyncDisposable
             }
         }
 
-        Assert.Fail($"coap-server-notls did not answer within 10 s.{Environment.NewLine}{Output}");
+        Assert.Fail($"{Path.GetFileName(CommandLine.Split(' ')[0])} did not answer within 10 s.{Environment.NewLine}{Output}");
     }
 
-    /// <summary>A port free for both UDP and TCP (libcoap listens on both).</summary>
+    /// <summary>A port free for both UDP and TCP, with the next port free too (libcoap listens on both, and on port + 1 for (D)TLS).</summary>
     private static int FindFreePort()
     {
-        for (int attempt = 0; attempt < 20; attempt++)
+        for (int attempt = 0; attempt < 50; attempt++)
         {
             using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
             udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             int port = ((IPEndPoint)udp.LocalEndPoint!).Port;
+            if (port >= 65535)
+            {
+                continue;
+            }
+
             using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            using var udpNext = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            using var tcpNext = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             try
             {
                 tcp.Bind(new IPEndPoint(IPAddress.Loopback, port));
+                udpNext.Bind(new IPEndPoint(IPAddress.Loopback, port + 1));
+                tcpNext.Bind(new IPEndPoint(IPAddress.Loopback, port + 1));
                 return port;
             }
             catch (SocketException)
@@ -123,7 +159,7 @@ public sealed class LibCoapServer : IAsyncDisposable
             }
         }
 
-        throw new InvalidOperationException("No free port for coap-server-notls.");
+        throw new InvalidOperationException("No free pair of ports for a libcoap server.");
     }
 
     public async ValueTask DisposeAsync()
