@@ -2,7 +2,11 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Runtime.CompilerServices;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using CoapEnroll.Ca;
 using CoapEnroll.Coap;
+using CoapEnroll.Dtls;
 
 namespace CoapEnroll.Cli.Client;
 
@@ -13,7 +17,7 @@ namespace CoapEnroll.Cli.Client;
 internal sealed class CoapRequestCommand
 {
     private readonly CoapCode _method;
-    private readonly Argument<string> _uri = new("URI") { Description = "coap://host[:port]/path[?query]" };
+    private readonly Argument<string> _uri = new("URI") { Description = "coap://host[:port]/path[?query] or coaps://… (DTLS 1.2)" };
     private readonly Option<string?> _accept = new("--accept", "-A") { Description = "Accept option: a content format number or name (text, json, cbor, link, pkcs10, …)", HelpName = "CT" };
     private readonly Option<string?> _contentFormat = new("--content-format", "-t") { Description = "Content-Format of the payload: a number or name", HelpName = "CT" };
     private readonly Option<string?> _payload = new("--payload", "-e") { Description = "Payload text (sent as UTF-8)", HelpName = "TEXT" };
@@ -25,6 +29,12 @@ internal sealed class CoapRequestCommand
     private readonly Option<bool> _non = new("--non", "-N") { Description = "Send a non-confirmable (NON) request" };
     private readonly Option<double> _timeout = new("--timeout") { Description = "Give up when no response arrived after this many seconds", HelpName = "SECONDS", DefaultValueFactory = _ => 90 };
     private readonly Option<bool> _verbose = new("--verbose", "-v") { Description = "Also print the request as sent (to stderr)" };
+    private readonly Option<string?> _trust = new("--trust") { Description = "coaps: PEM file of trust anchors that the server certificate must chain to (required unless PSK)", HelpName = "FILE" };
+    private readonly Option<string?> _cert = new("--cert") { Description = "coaps: client certificate (PEM, leaf first, then intermediates), with --key", HelpName = "FILE" };
+    private readonly Option<string?> _key = new("--key") { Description = "coaps: private key (PEM) of --cert", HelpName = "FILE" };
+    private readonly Option<string?> _pskIdentity = new("--psk-identity") { Description = "coaps: PSK identity (RFC 7925 PSK profile), with --psk-key", HelpName = "ID" };
+    private readonly Option<string?> _pskKey = new("--psk-key") { Description = "coaps: pre-shared key in hex", HelpName = "HEX" };
+    private readonly Option<string?> _keyLog = new("--keylog") { Description = "coaps: append the session keys to this file (NSS key log format, for tshark/Wireshark)", HelpName = "FILE" };
 
     private CoapRequestCommand(CoapCode method) => _method = method;
 
@@ -46,6 +56,7 @@ internal sealed class CoapRequestCommand
         var command = new Command(name, $"Send a {_method} request.")
         {
             _uri, _accept, _contentFormat, _payload, _payloadFile, _blockSize, _observe, _out, _confirmable, _non, _timeout, _verbose,
+            _trust, _cert, _key, _pskIdentity, _pskKey, _keyLog,
         };
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, cancellationToken));
         return command;
@@ -57,6 +68,7 @@ internal sealed class CoapRequestCommand
         var stderr = parseResult.InvocationConfiguration.Error;
 
         var (uri, request, blockSize, observeSeconds, outFile, timeout) = await PrepareAsync(parseResult, cancellationToken);
+        DtlsClientOptions? dtls = await PrepareDtlsAsync(parseResult, uri, cancellationToken);
 
         IPEndPoint remote;
         try
@@ -74,7 +86,26 @@ internal sealed class CoapRequestCommand
 
         var options = new CoapClientOptions { BlockSize = blockSize };
         options.Endpoint.ResponseTimeout = timeout;
-        await using var client = new CoapClient(UdpDatagramChannel.BindEphemeralFor(remote), options);
+        IDatagramChannel channel;
+        EndPoint target;
+        if (dtls is null)
+        {
+            channel = UdpDatagramChannel.BindEphemeralFor(remote);
+            target = remote;
+        }
+        else
+        {
+            var secure = await ConnectDtlsAsync(remote, dtls, timeout, cancellationToken);
+            channel = secure;
+            target = secure.RemoteEndPoint;
+            if (parseResult.GetValue(_verbose))
+            {
+                await stderr.WriteLineAsync($"* DTLS 1.2 session with {remote}: {secure.RemoteEndPoint.CipherSuite}"
+                    + (secure.RemoteEndPoint.PeerCertificates is { Count: > 0 } chain ? $", server certificate '{chain[0].Subject}'" : string.Empty));
+            }
+        }
+
+        await using var client = new CoapClient(channel, options);
         request = request with { Token = client.Endpoint.NewToken() };
         if (parseResult.GetValue(_verbose))
         {
@@ -91,8 +122,164 @@ internal sealed class CoapRequestCommand
         }
 
         return observeSeconds is { } seconds
-            ? await ObserveAndPrintAsync(client, request, remote, TimeSpan.FromSeconds(seconds), timeout, outFile, stdout, stderr, cancellationToken)
-            : await RequestAndPrintAsync(client, request, remote, timeout, outFile, stdout, cancellationToken);
+            ? await ObserveAndPrintAsync(client, request, target, remote, TimeSpan.FromSeconds(seconds), timeout, outFile, stdout, stderr, cancellationToken)
+            : await RequestAndPrintAsync(client, request, target, remote, timeout, outFile, stdout, cancellationToken);
+    }
+
+    /// <summary>
+    /// The DTLS settings for a coaps:// URI, or null for coap://. The server certificate must chain to --trust and
+    /// name the URI host (a DNS name or an IP address, RFC 6125); --cert/--key authenticate the client; --psk-identity
+    /// and --psk-key offer TLS_PSK_WITH_AES_128_CCM_8 (alone when no --trust is given). Every problem is a usage error.
+    /// </summary>
+    private async Task<DtlsClientOptions?> PrepareDtlsAsync(ParseResult parseResult, CoapUri uri, CancellationToken cancellationToken)
+    {
+        string? trust = parseResult.GetValue(_trust);
+        string? cert = parseResult.GetValue(_cert);
+        string? key = parseResult.GetValue(_key);
+        string? pskIdentity = parseResult.GetValue(_pskIdentity);
+        string? pskKey = parseResult.GetValue(_pskKey);
+        string? keyLog = parseResult.GetValue(_keyLog);
+        if (!uri.IsSecure)
+        {
+            string? given = (trust, cert, key, pskIdentity, pskKey, keyLog) switch
+            {
+                ({ }, _, _, _, _, _) => "--trust",
+                (_, { }, _, _, _, _) => "--cert",
+                (_, _, { }, _, _, _) => "--key",
+                (_, _, _, { }, _, _) => "--psk-identity",
+                (_, _, _, _, { }, _) => "--psk-key",
+                (_, _, _, _, _, { }) => "--keylog",
+                _ => null,
+            };
+            return given is null ? null : throw new CliException(ExitCodes.Usage, $"{given} applies to coaps:// URIs only: {uri}.");
+        }
+
+        if ((cert is null) != (key is null))
+        {
+            throw new CliException(ExitCodes.Usage, "--cert and --key go together: give both or neither.");
+        }
+
+        if ((pskIdentity is null) != (pskKey is null))
+        {
+            throw new CliException(ExitCodes.Usage, "--psk-identity and --psk-key go together: give both or neither.");
+        }
+
+        bool psk = pskIdentity is not null;
+        if (trust is null && !psk)
+        {
+            throw new CliException(ExitCodes.Usage, $"coaps:// needs --trust FILE (the PEM trust anchor(s) of the server, e.g. DIR/trust-anchor.pem of coapenroll serve) or --psk-identity/--psk-key: {uri}.");
+        }
+
+        if (cert is not null && trust is null)
+        {
+            throw new CliException(ExitCodes.Usage, "--cert needs --trust FILE to authenticate the server.");
+        }
+
+        var options = new DtlsClientOptions
+        {
+            // RFC 6125: the server certificate must carry the URI host, as a dNSName or an iPAddress SAN.
+            ServerName = uri.HostAddress is null ? uri.Host : null,
+            KeyLogFile = keyLog is null ? null : Path.GetFullPath(keyLog),
+        };
+        try
+        {
+            if (trust is not null)
+            {
+                options.ServerCertificateTrustAnchors.AddRange((await PemCredentialFiles.LoadCertificatesAsync(trust, cancellationToken)).ToArray());
+            }
+
+            if (cert is not null)
+            {
+                var (certificate, chain) = await PemCredentialFiles.LoadCertificateWithKeyAsync(cert, key!, null, cancellationToken);
+                if (certificate.GetECDsaPublicKey() is null)
+                {
+                    throw new CliException(ExitCodes.Usage, $"--cert '{cert}': DTLS client certificates need an ECDSA (P-256 or P-384) key.");
+                }
+
+                options.ClientCertificate = certificate;
+                options.ClientCertificateChain.AddRange(chain.ToArray());
+            }
+        }
+        catch (CaConfigurationException ex)
+        {
+            throw new CliException(ExitCodes.Usage, ex.Message, ex);
+        }
+
+        if (psk)
+        {
+            options.PskIdentity = Encoding.UTF8.GetBytes(pskIdentity!);
+            options.PskKey = Serve.DtlsListenOptions.TryParseHexKey(pskKey)
+                ?? throw new CliException(ExitCodes.Usage, $"--psk-key: not a key in hex (an even number of 0-9a-f digits, optionally 0x-prefixed).");
+            if (trust is null)
+            {
+                options.CipherSuites = [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8];
+            }
+        }
+
+        return options;
+    }
+
+    /// <summary>The DTLS handshake; a failure is one line naming the alert and exits with <see cref="ExitCodes.NoResponse"/>.</summary>
+    private static async Task<DtlsClientChannel> ConnectDtlsAsync(IPEndPoint remote, DtlsClientOptions options, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            return await DtlsClientChannel.ConnectAsync(remote, options, deadline.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // RFC 6347 §4.1.2.7: a server drops records it cannot authenticate, so a wrong PSK looks like silence.
+            string hint = options.PskKey is not null ? " (a wrong --psk-key looks like this: the server silently drops what it cannot decrypt)" : string.Empty;
+            throw new CliException(ExitCodes.NoResponse,
+                $"DTLS handshake with {remote} failed: no answer within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s{hint}.");
+        }
+        catch (DtlsHandshakeException ex)
+        {
+            throw new CliException(ExitCodes.NoResponse, $"DTLS handshake with {remote} failed: {DescribeHandshakeFailure(ex)}", ex);
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            throw new CliException(ExitCodes.NoResponse, $"DTLS handshake with {remote} failed: {ex.Message}.", ex);
+        }
+    }
+
+    /// <summary>"unknown_ca (…why we sent it)", "handshake_failure (alert from the server)", or the reason when no alert was involved.</summary>
+    internal static string DescribeHandshakeFailure(DtlsHandshakeException ex)
+    {
+        if (ex.Alert is not { } alert)
+        {
+            return ex.Message;
+        }
+
+        string name = AlertName(alert);
+        if (ex.ReceivedFromPeer)
+        {
+            return $"{name} (alert from the server)";
+        }
+
+        // Our own alerts carry the reason after "(Alert): ".
+        int reason = ex.Message.IndexOf("): ", StringComparison.Ordinal);
+        return reason < 0 ? name : $"{name} ({ex.Message[(reason + 3)..].TrimEnd('.')})";
+    }
+
+    /// <summary>The RFC 5246 §7.2 spelling of an alert: UnknownCa → unknown_ca.</summary>
+    internal static string AlertName(AlertDescription alert)
+    {
+        string text = alert.ToString();
+        var name = new StringBuilder(text.Length + 4);
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (char.IsUpper(text[i]) && i > 0)
+            {
+                name.Append('_');
+            }
+
+            name.Append(char.ToLowerInvariant(text[i]));
+        }
+
+        return name.ToString();
     }
 
     /// <summary>Validates every input before anything goes on the wire; each problem is a usage error.</summary>
@@ -107,11 +294,6 @@ internal sealed class CoapRequestCommand
         catch (CoapProtocolException ex)
         {
             throw new CliException(ExitCodes.Usage, ex.Message, ex);
-        }
-
-        if (uri.IsSecure)
-        {
-            throw new CliException(ExitCodes.Usage, $"coaps:// (DTLS) is not supported by this client yet: {uri}.");
         }
 
         if (parseResult.GetValue(_confirmable) && parseResult.GetValue(_non))
@@ -206,7 +388,7 @@ internal sealed class CoapRequestCommand
         }
     }
 
-    private static async Task<int> RequestAndPrintAsync(CoapClient client, CoapMessage request, IPEndPoint remote, TimeSpan timeout,
+    private static async Task<int> RequestAndPrintAsync(CoapClient client, CoapMessage request, EndPoint target, IPEndPoint remote, TimeSpan timeout,
         string? outFile, TextWriter stdout, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -214,7 +396,7 @@ internal sealed class CoapRequestCommand
         CoapMessage response;
         try
         {
-            response = await client.SendAsync(request, remote, deadline.Token);
+            response = await client.SendAsync(request, target, deadline.Token);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -229,7 +411,7 @@ internal sealed class CoapRequestCommand
         return ExitCodeFor(response.Code);
     }
 
-    private static async Task<int> ObserveAndPrintAsync(CoapClient client, CoapMessage request, IPEndPoint remote, TimeSpan duration, TimeSpan timeout,
+    private static async Task<int> ObserveAndPrintAsync(CoapClient client, CoapMessage request, EndPoint target, IPEndPoint remote, TimeSpan duration, TimeSpan timeout,
         string? outFile, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         CoapMessage? last = null;
@@ -239,7 +421,7 @@ internal sealed class CoapRequestCommand
         firstResponse.CancelAfter(timeout);
         try
         {
-            await foreach (var notification in client.ObserveAsync(request, remote, firstResponse.Token))
+            await foreach (var notification in client.ObserveAsync(request, target, firstResponse.Token))
             {
                 firstResponse.CancelAfter(Timeout.InfiniteTimeSpan);
                 if (last is not null)

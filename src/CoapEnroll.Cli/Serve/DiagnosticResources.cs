@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Net;
 using System.Text;
 using CoapEnroll.Coap;
+using CoapEnroll.Dtls;
 
 namespace CoapEnroll.Cli.Serve;
 
@@ -15,6 +17,9 @@ namespace CoapEnroll.Cli.Serve;
 /// block-wise transfers.</item>
 /// <item><c>/obs</c>: GET returns the current UTC time to the second; it is observable (RFC 7641) and
 /// notifies its observers every second.</item>
+/// <item><c>/whoami</c>: GET describes how the requester reached the server: plain coap, or coaps with an
+/// anonymous client, a client certificate (its subject, issuer and whether it validated) or a PSK identity.
+/// Operators use it to check a device's credentials; the interop tests to check the server's view.</item>
 /// </list>
 /// </summary>
 internal sealed class DiagnosticResources : IDisposable
@@ -78,6 +83,11 @@ internal sealed class DiagnosticResources : IDisposable
             .WithTitle("Diagnostic resource: 4096 bytes for block-wise transfers")
             .WithContentFormat(CoapContentFormat.TextPlain)
             .WithMaximumSize(LargeBodySize);
+
+        server.MapGet("/whoami", (ctx, _) => ValueTask.FromResult(
+                new CoapMessage { Code = CoapCode.Content }.WithContentFormat(CoapContentFormat.TextPlain).WithPayload(DescribePeer(ctx.RemoteEndPoint))))
+            .WithTitle("Diagnostic resource: how this client authenticated (anonymous, certificate subject, PSK identity)")
+            .WithContentFormat(CoapContentFormat.TextPlain);
 
         var clock = server.MapGet("/obs", (_, _) => ValueTask.FromResult(GetClock()))
             .WithTitle("Diagnostic resource: the current UTC time, changing every second")
@@ -147,6 +157,40 @@ internal sealed class DiagnosticResources : IDisposable
             .WithContentFormat(CoapContentFormat.TextPlain)
             .SetUInt(CoapOptionNumber.MaxAge, 1)
             .WithPayload(now);
+    }
+
+    /// <summary>
+    /// "key: value" lines: <c>transport</c>, <c>peer</c>, and for coaps <c>cipher-suite</c>, <c>authentication</c>
+    /// (anonymous, certificate, unvalidated-certificate or psk), <c>subject</c>/<c>issuer</c> or <c>psk-identity</c>.
+    /// </summary>
+    public static string DescribePeer(EndPoint remote)
+    {
+        var text = new StringBuilder();
+        if (remote is not DtlsSessionEndPoint session)
+        {
+            text.Append("transport: coap (no security)\n").Append("peer: ").Append(remote).Append('\n');
+            return text.ToString();
+        }
+
+        text.Append("transport: coaps (DTLS 1.2)\n")
+            .Append("peer: ").Append(session.RemoteEndPoint).Append('\n')
+            .Append("cipher-suite: ").Append(session.CipherSuite).Append('\n');
+        if (session.PskIdentity is { } identity)
+        {
+            text.Append("authentication: psk\n").Append("psk-identity: ").Append(Encoding.UTF8.GetString(identity)).Append('\n');
+        }
+        else if (session.PeerCertificates is { Count: > 0 } chain)
+        {
+            text.Append("authentication: ").Append(session.IsPeerCertificateValidated ? "certificate" : "unvalidated-certificate").Append('\n')
+                .Append("subject: ").Append(chain[0].Subject).Append('\n')
+                .Append("issuer: ").Append(chain[0].Issuer).Append('\n');
+        }
+        else
+        {
+            text.Append("authentication: anonymous\n");
+        }
+
+        return text.ToString();
     }
 
     private static byte[] CreateLargeBody()

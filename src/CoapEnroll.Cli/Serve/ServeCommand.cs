@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
+using CoapEnroll.Ca;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -15,9 +16,15 @@ internal static partial class ServeCommand
         var data = new Option<string?>("--data") { Description = "Data directory, created if missing (default: ./data; config key DataDirectory)", HelpName = "DIR" };
         var bind = new Option<string?>("--bind") { Description = "Address to listen on (default: :: for IPv6 and IPv4, falling back to 0.0.0.0; config key Coap:Bind)", HelpName = "ADDRESS" };
         var port = new Option<int?>("--coap-port") { Description = "UDP port for coap:// (default: 5683; 0 picks a free port; config key Coap:Port)", HelpName = "PORT" };
-        var command = new Command("serve", "Run the CoAP server until Ctrl-C. Other configuration keys can be given as --Key=value, e.g. --Coap:DiagnosticResources=false.")
+        var securePort = new Option<int?>("--coaps-port")
         {
-            data, bind, port,
+            Description = "UDP port for coaps:// (DTLS 1.2; default: 5684; 0 disables coaps; config keys Dtls:Port, Dtls:Enabled)",
+            HelpName = "PORT",
+        };
+        var command = new Command("serve", "Run the CoAP server (coap:// and coaps://) until Ctrl-C. Other configuration keys can be given as --Key=value, "
+            + "e.g. --Coap:DiagnosticResources=false or --Dtls:Psk:device-1=00112233445566778899aabbccddeeff.")
+        {
+            data, bind, port, securePort,
         };
 
         // Unmatched tokens are configuration keys for Microsoft.Extensions.Configuration's command line provider.
@@ -38,6 +45,18 @@ internal static partial class ServeCommand
             if (parseResult.GetValue(port) is { } p)
             {
                 overrides[$"{CoapListenOptions.SectionName}:{nameof(CoapListenOptions.Port)}"] = p.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            if (parseResult.GetValue(securePort) is { } sp)
+            {
+                if (sp == 0)
+                {
+                    overrides[$"{DtlsListenOptions.SectionName}:{nameof(DtlsListenOptions.Enabled)}"] = "false";
+                }
+                else
+                {
+                    overrides[$"{DtlsListenOptions.SectionName}:{nameof(DtlsListenOptions.Port)}"] = sp.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
             }
 
             foreach (string token in parseResult.UnmatchedTokens)
@@ -62,6 +81,22 @@ internal static partial class ServeCommand
             throw new CliException(ExitCodes.Usage, problem);
         }
 
+        DtlsListenOptions dtls;
+        try
+        {
+            dtls = host.Services.GetRequiredService<IOptions<DtlsListenOptions>>().Value;
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The configuration binder's message for a value of the wrong type, e.g. Dtls:Port=abc.
+            throw new CliException(ExitCodes.Usage, ex.Message, ex);
+        }
+
+        if (dtls.Validate() is { } dtlsProblem)
+        {
+            throw new CliException(ExitCodes.Usage, dtlsProblem);
+        }
+
         try
         {
             await host.StartAsync(cancellationToken);
@@ -73,6 +108,15 @@ internal static partial class ServeCommand
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new CliException(ExitCodes.Failure, $"Cannot create the data directory: {ex.Message}", ex);
+        }
+        catch (CaConfigurationException ex)
+        {
+            throw new CliException(ExitCodes.Failure, $"Cannot load the server's certificates: {ex.Message}", ex);
+        }
+        catch (ArgumentException ex)
+        {
+            // DtlsServerOptions rejects an unusable credential (e.g. a key that is not ECDSA).
+            throw new CliException(ExitCodes.Failure, $"Cannot start: {ex.Message}", ex);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -38,7 +38,9 @@ internal static class ServeHost
         });
 
         builder.Services.Configure<CoapListenOptions>(builder.Configuration.GetSection(CoapListenOptions.SectionName));
+        builder.Services.Configure<DtlsListenOptions>(builder.Configuration.GetSection(DtlsListenOptions.SectionName));
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<CaHierarchyProvider>();
         builder.Services.AddSingleton(sp => new DiagnosticResources(sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(sp => new CoapServer(new CoapServerOptions(), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<CoapServerService>();

@@ -1,0 +1,90 @@
+namespace CoapEnroll.Cli.Serve;
+
+/// <summary>
+/// The <c>Dtls</c> configuration section: the coaps:// listener (RFC 7252 §9, DTLS 1.2 with the RFC 7925
+/// profile). It binds the same address as <c>Coap:Bind</c> and serves the same resources.
+/// </summary>
+internal sealed class DtlsListenOptions
+{
+    public const string SectionName = "Dtls";
+
+    /// <summary>Whether coaps:// is served at all (<c>--coaps-port 0</c> sets this to false).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The UDP port for coaps://; 0 here (unlike <c>--coaps-port 0</c>) picks a free one, as <c>Coap:Port</c> does.</summary>
+    public int Port { get; set; } = 5684;
+
+    /// <summary>The server certificate (PEM, leaf first, then intermediates). Unset: DIR/server.pem from the CA bootstrap.</summary>
+    public string? CertificateFile { get; set; }
+
+    /// <summary>The private key (PEM PKCS#8 or SEC1) of <see cref="CertificateFile"/>.</summary>
+    public string? KeyFile { get; set; }
+
+    /// <summary>
+    /// More PEM files of CAs whose client certificates are validated, in addition to the CA's trust anchor and
+    /// the trusted manufacturer CAs.
+    /// </summary>
+    public List<string>? ClientTrustAnchorFiles { get; set; }
+
+    /// <summary>
+    /// Accept client certificates that do not chain to a trust anchor (the session is then not authenticated).
+    /// Off by default: such a handshake fails with bad_certificate. A missing client certificate is always fine.
+    /// </summary>
+    public bool AllowUnvalidatedClientCertificates { get; set; }
+
+    /// <summary>PSK identity → key in hex (<c>Dtls:Psk:device-7=00112233…</c>): enables TLS_PSK_WITH_AES_128_CCM_8 (RFC 7925 §4.2).</summary>
+    public Dictionary<string, string>? Psk { get; set; }
+
+    /// <summary>Appends the session keys in NSS key log format to this file, so that tshark can decrypt captures. Debugging only.</summary>
+    public string? KeyLogFile { get; set; }
+
+    /// <summary>When <see cref="KeyLogFile"/> is unset, use the file named by the SSLKEYLOGFILE environment variable (opt-in).</summary>
+    public bool UseSslKeyLogFile { get; set; }
+
+    /// <summary>The problem with the settings, or null when they are usable.</summary>
+    public string? Validate()
+    {
+        if (Port is < 0 or > 65535)
+        {
+            return $"Dtls:Port {Port} is not a UDP port (0..65535; disable coaps with Dtls:Enabled=false or --coaps-port 0).";
+        }
+
+        if ((CertificateFile is null) != (KeyFile is null))
+        {
+            return "Dtls:CertificateFile and Dtls:KeyFile go together: set both or neither.";
+        }
+
+        foreach (var (identity, hex) in Psk ?? [])
+        {
+            if (TryParseHexKey(hex) is null)
+            {
+                return $"Dtls:Psk:{identity} is not a key in hex (an even number of 0-9a-f digits, at least 1 byte, optionally 0x-prefixed).";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Decodes a PSK written in hex (optionally with a 0x prefix, colons or spaces between bytes); null when it is not.</summary>
+    public static byte[]? TryParseHexKey(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        string digits = text.Trim();
+        if (digits.StartsWith("0x", StringComparison.OrdinalIgnoreCase))
+        {
+            digits = digits[2..];
+        }
+
+        digits = digits.Replace(":", string.Empty, StringComparison.Ordinal).Replace(" ", string.Empty, StringComparison.Ordinal);
+        if (digits.Length == 0 || digits.Length % 2 != 0 || digits.Length > 2 * 256 || !digits.All(char.IsAsciiHexDigit))
+        {
+            return null;
+        }
+
+        return Convert.FromHexString(digits);
+    }
+}
