@@ -1,5 +1,6 @@
 using System.CommandLine;
 using CoapEnroll.Cli.Client;
+using CoapEnroll.Cli.Enrollment;
 using CoapEnroll.Cli.Serve;
 
 namespace CoapEnroll.Cli;
@@ -16,6 +17,8 @@ internal static class CliApplication
         {
             ServeCommand.Create(),
             CoapRequestCommand.Create(),
+            EstCommand.Create(),
+            RequestsCommand.Create(),
         };
         return root;
     }

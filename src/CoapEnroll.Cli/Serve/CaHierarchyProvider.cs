@@ -35,8 +35,7 @@ internal sealed class CaHierarchyProvider
         {
             if (_hierarchy is null)
             {
-                var options = _configuration.GetSection(CaOptions.SectionName).Get<CaOptions>() ?? new CaOptions();
-                options.DataDirectory = dataDirectory;
+                CaOptions options = LoadOptions(dataDirectory);
                 var dtls = _configuration.GetSection(DtlsListenOptions.SectionName).Get<DtlsListenOptions>() ?? new DtlsListenOptions();
                 if (options.ServerCertificateFile is null && dtls.CertificateFile is not null)
                 {
@@ -53,5 +52,16 @@ internal sealed class CaHierarchyProvider
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>The <c>Ca</c> section (profiles, manufacturer CAs, …) with the data directory set to <paramref name="dataDirectory"/>.</summary>
+    public CaOptions LoadOptions(string dataDirectory) => LoadOptions(_configuration, dataDirectory);
+
+    /// <inheritdoc cref="LoadOptions(string)"/>
+    public static CaOptions LoadOptions(IConfiguration configuration, string dataDirectory)
+    {
+        var options = configuration.GetSection(CaOptions.SectionName).Get<CaOptions>() ?? new CaOptions();
+        options.DataDirectory = dataDirectory;
+        return options;
     }
 }

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca;
 using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
+using CoapEnroll.Est;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -13,8 +14,10 @@ namespace CoapEnroll.Cli.Serve;
 
 /// <summary>
 /// Runs the <see cref="CoapServer"/> inside the generic host: creates the data directory, loads (or on first
-/// start creates) the CA hierarchy and the server's DTLS credential, maps the resources, binds the coap://
-/// and coaps:// endpoints on start (the same resources on both) and closes them on stop.
+/// start creates) the CA hierarchy and the server's DTLS credential, opens the certificate store
+/// (DIR/coapenroll.db), maps the EST-coaps resources (RFC 9148) and the diagnostic resources, binds the coap://
+/// and coaps:// endpoints on start (the same resources on both; EST answers 4.01 over plain coap://) and closes
+/// them on stop: the CoAP server first, so that no request is in flight when the store closes.
 /// </summary>
 internal sealed partial class CoapServerService : IHostedService
 {
@@ -27,6 +30,7 @@ internal sealed partial class CoapServerService : IHostedService
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _time;
     private readonly ILogger<CoapServerService> _logger;
+    private SqliteCertificateStore? _store;
 
     public CoapServerService(CoapServer server, DiagnosticResources diagnostics, IOptions<CoapListenOptions> options, IOptions<DtlsListenOptions> dtlsOptions,
         CaHierarchyProvider ca, IConfiguration configuration, ILoggerFactory loggerFactory, TimeProvider time)
@@ -51,6 +55,9 @@ internal sealed partial class CoapServerService : IHostedService
     /// <summary>The full path of the data directory once started.</summary>
     public string? DataDirectory { get; private set; }
 
+    /// <summary>The CA behind the EST resources once started.</summary>
+    public CertificateAuthority? Authority { get; private set; }
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if ((_options.Validate() ?? _dtlsOptions.Validate()) is { } problem)
@@ -63,7 +70,10 @@ internal sealed partial class CoapServerService : IHostedService
         LogDataDirectory(DataDirectory);
 
         // Credentials first: a bad certificate file must stop the start before anything listens.
-        DtlsServerOptions? dtlsServerOptions = _dtlsOptions.Enabled ? await CreateDtlsServerOptionsAsync(DataDirectory, cancellationToken) : null;
+        bool firstStart = !File.Exists(Path.Combine(DataDirectory, "trust-anchor.pem"));
+        CaHierarchy hierarchy = await _ca.GetAsync(DataDirectory, cancellationToken);
+        DtlsServerOptions? dtlsServerOptions = _dtlsOptions.Enabled ? await CreateDtlsServerOptionsAsync(hierarchy, cancellationToken) : null;
+        await MapEstAsync(hierarchy, cancellationToken);
 
         if (_options.DiagnosticResources)
         {
@@ -88,37 +98,86 @@ internal sealed partial class CoapServerService : IHostedService
         {
             string trust = Path.Combine(DataDirectory, "trust-anchor.pem");
             LogHint($"coapenroll coap get coaps://{HintHost(SecureLocalEndPoint)}:{SecureLocalEndPoint.Port}/.well-known/core --trust {trust}");
+            if (firstStart && File.Exists(hierarchy.Layout.DemoDeviceCertificate))
+            {
+                LogEnrollHint($"coapenroll est enroll --server coaps://{HintHost(SecureLocalEndPoint)}:{SecureLocalEndPoint.Port} --trust {trust} "
+                    + $"--cert {hierarchy.Layout.DemoDeviceCertificate} --key {hierarchy.Layout.DemoDeviceKey} --subject CN=demo-device-1 --out dev.pem --key-out dev.key");
+            }
         }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _diagnostics.Dispose();
+
+        // The server first: its handlers use the store.
         await _server.DisposeAsync();
+        if (_store is not null)
+        {
+            await _store.DisposeAsync();
+            _store = null;
+        }
+
         LogStopped();
     }
 
     /// <summary>
-    /// The DTLS server settings: the CA's server credential (or Dtls:CertificateFile), client certificates
-    /// optional but validated against the CA's trust anchor, the trusted manufacturer CAs and
-    /// Dtls:ClientTrustAnchorFiles, PSK identities, and the key log.
+    /// Opens DIR/coapenroll.db and maps EST-coaps (the <c>Est</c> section configures <see cref="EstServerOptions"/>; the
+    /// <c>Ca</c> section the profiles). Server-generated keys are derived from DIR/ca/keygen.secret (created on first start)
+    /// unless Est:KeyGenerationSecret is set, so that a pending /skg request still completes after a restart.
     /// </summary>
-    private async Task<DtlsServerOptions> CreateDtlsServerOptionsAsync(string dataDirectory, CancellationToken cancellationToken)
+    private async Task MapEstAsync(CaHierarchy hierarchy, CancellationToken cancellationToken)
     {
-        CaHierarchy hierarchy = await _ca.GetAsync(dataDirectory, cancellationToken);
-        var options = new DtlsServerOptions
+        CaOptions caOptions = _ca.LoadOptions(hierarchy.Layout.DataDirectory);
+        CertificateProfileCatalog profiles = CertificateProfileCatalog.FromOptions(caOptions);
+        EstServerOptions estOptions = new();
+        _configuration.GetSection("Est").Bind(estOptions);
+        estOptions.KeyGenerationSecret ??= await LoadOrCreateKeyGenerationSecretAsync(Path.Combine(hierarchy.Layout.CaDirectory, "keygen.secret"), cancellationToken);
+        _store = await SqliteCertificateStore.OpenAsync(hierarchy.Layout.Database, _time, cancellationToken);
+        Authority = new CertificateAuthority(hierarchy, _store, profiles, _loggerFactory.CreateLogger<CertificateAuthority>(), _time);
+        _server.MapEstCoaps(estOptions, Authority, hierarchy, _loggerFactory, _time);
+        LogEst(string.Join(", ", estOptions.Roots), string.Join(", ", profiles.All.Select(p => p.Name)), hierarchy.TrustedManufacturerCas.Count);
+    }
+
+    private static async Task<byte[]> LoadOrCreateKeyGenerationSecretAsync(string path, CancellationToken cancellationToken)
+    {
+        if (File.Exists(path))
         {
-            Certificate = hierarchy.ServerCertificate,
-            RequireClientCertificate = false,
-            AllowUnvalidatedClientCertificates = _dtlsOptions.AllowUnvalidatedClientCertificates,
-            KeyLogFile = _dtlsOptions.KeyLogFile is { Length: > 0 } keyLog ? Path.GetFullPath(keyLog) : null,
-            UseSslKeyLogFileEnvironment = _dtlsOptions.UseSslKeyLogFile,
-            LoggerFactory = _loggerFactory,
-            TimeProvider = _time,
-        };
-        options.CertificateChain.AddRange(hierarchy.ServerChain.ToArray());
-        options.ClientCertificateTrustAnchors.Add(hierarchy.TrustAnchor);
-        options.ClientCertificateTrustAnchors.AddRange(hierarchy.TrustedManufacturerCas.ToArray());
+            byte[] existing = await File.ReadAllBytesAsync(path, cancellationToken);
+            return existing.Length >= 32
+                ? existing
+                : throw new CaConfigurationException(path, CaConfigurationProblem.InvalidSetting, "the key generation secret must be at least 32 bytes");
+        }
+
+        byte[] secret = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        await using (var file = new FileStream(path, options))
+        {
+            await file.WriteAsync(secret, cancellationToken);
+        }
+
+        return secret;
+    }
+
+    /// <summary>
+    /// The DTLS server settings: EST's (<see cref="EstCoapsServer.CreateDtlsServerOptions"/>: the CA's server credential or
+    /// Dtls:CertificateFile, the CA's trust anchor and the trusted manufacturer CAs as client trust anchors, and client
+    /// certificates that do not validate admitted so that EST answers 4.03 instead of failing the handshake), with
+    /// client certificates optional, Dtls:ClientTrustAnchorFiles, PSK identities, and the key log.
+    /// </summary>
+    private async Task<DtlsServerOptions> CreateDtlsServerOptionsAsync(CaHierarchy hierarchy, CancellationToken cancellationToken)
+    {
+        DtlsServerOptions options = EstCoapsServer.CreateDtlsServerOptions(hierarchy);
+        options.RequireClientCertificate = false;
+        options.KeyLogFile = _dtlsOptions.KeyLogFile is { Length: > 0 } keyLog ? Path.GetFullPath(keyLog) : null;
+        options.UseSslKeyLogFileEnvironment = _dtlsOptions.UseSslKeyLogFile;
+        options.LoggerFactory = _loggerFactory;
+        options.TimeProvider = _time;
         foreach (string file in _dtlsOptions.ClientTrustAnchorFiles ?? [])
         {
             options.ClientCertificateTrustAnchors.AddRange((await PemCredentialFiles.LoadCertificatesAsync(file, cancellationToken)).ToArray());
@@ -203,6 +262,12 @@ internal sealed partial class CoapServerService : IHostedService
 
     [LoggerMessage(8, LogLevel.Information, "DTLS PSK identities configured: {Count}")]
     private partial void LogPsk(int count);
+
+    [LoggerMessage(10, LogLevel.Information, "EST-coaps (RFC 9148) under {Roots}; profiles: {Profiles}; trusted manufacturer CAs: {ManufacturerCount}")]
+    private partial void LogEst(string roots, string profiles, int manufacturerCount);
+
+    [LoggerMessage(11, LogLevel.Information, "Enroll the demo device: {Command}")]
+    private partial void LogEnrollHint(string command);
 
     [LoggerMessage(9, LogLevel.Warning, "DTLS session keys are written to {KeyLogFile}: anyone with that file can decrypt captured traffic (debugging only)")]
     private partial void LogKeyLog(string keyLogFile);

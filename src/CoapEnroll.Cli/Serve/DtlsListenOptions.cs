@@ -27,8 +27,8 @@ internal sealed class DtlsListenOptions
     public List<string>? ClientTrustAnchorFiles { get; set; }
 
     /// <summary>
-    /// Accept client certificates that do not chain to a trust anchor (the session is then not authenticated).
-    /// Off by default: such a handshake fails with bad_certificate. A missing client certificate is always fine.
+    /// Obsolete for serve: EST-coaps always admits client certificates that do not chain to a trust anchor (the session is
+    /// then not authenticated) so that it can answer 4.03 with a reason instead of failing the handshake.
     /// </summary>
     public bool AllowUnvalidatedClientCertificates { get; set; }
 

@@ -21,10 +21,16 @@ internal static partial class ServeCommand
             Description = "UDP port for coaps:// (DTLS 1.2; default: 5684; 0 disables coaps; config keys Dtls:Port, Dtls:Enabled)",
             HelpName = "PORT",
         };
+        var trustManufacturer = new Option<string[]>("--trust-manufacturer")
+        {
+            Description = "PEM file of a manufacturer CA whose device certificates (IDevIDs) may enroll; repeatable (config key Ca:TrustedManufacturerCaFiles)",
+            HelpName = "FILE",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var command = new Command("serve", "Run the CoAP server (coap:// and coaps://) until Ctrl-C. Other configuration keys can be given as --Key=value, "
             + "e.g. --Coap:DiagnosticResources=false or --Dtls:Psk:device-1=00112233445566778899aabbccddeeff.")
         {
-            data, bind, port, securePort,
+            data, bind, port, securePort, trustManufacturer,
         };
 
         // Unmatched tokens are configuration keys for Microsoft.Extensions.Configuration's command line provider.
@@ -57,6 +63,19 @@ internal static partial class ServeCommand
                 {
                     overrides[$"{DtlsListenOptions.SectionName}:{nameof(DtlsListenOptions.Port)}"] = sp.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 }
+            }
+
+            // Appended after any files the configuration lists (list binding takes every child key, whatever its name).
+            string[] manufacturers = parseResult.GetValue(trustManufacturer) ?? [];
+            for (int i = 0; i < manufacturers.Length; i++)
+            {
+                if (!File.Exists(manufacturers[i]))
+                {
+                    throw new CliException(ExitCodes.Usage, $"--trust-manufacturer '{manufacturers[i]}': no such file.");
+                }
+
+                overrides[$"{CaOptions.SectionName}:{nameof(CaOptions.TrustedManufacturerCaFiles)}:cli{i.ToString("D4", System.Globalization.CultureInfo.InvariantCulture)}"] =
+                    Path.GetFullPath(manufacturers[i]);
             }
 
             foreach (string token in parseResult.UnmatchedTokens)

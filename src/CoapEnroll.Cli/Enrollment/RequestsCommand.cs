@@ -1,0 +1,194 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.RegularExpressions;
+using CoapEnroll.Ca;
+using CoapEnroll.Cli.Serve;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CoapEnroll.Cli.Enrollment;
+
+/// <summary>
+/// <c>coapenroll requests list|approve ID|reject ID [--reason TEXT] [--data DIR]</c>: the operator's side of manual approval,
+/// acting on DIR/coapenroll.db directly (SQLite WAL with a busy timeout, so it works while <c>serve</c> runs). It reads the
+/// same configuration as <c>serve</c> (appsettings.json, COAPENROLL_ variables, <c>--Key=value</c>), because approving
+/// re-checks the request against its profile as configured now.
+/// </summary>
+internal static partial class RequestsCommand
+{
+    private const int ListLimit = 1000;
+
+    public static Command Create()
+    {
+        var requests = new Command("requests", "List, approve or reject certificate requests waiting for an operator (profiles with RequiresApproval).");
+        requests.Subcommands.Add(Build("list", "List pending requests: id, requester, subject, created.", withId: false, withReason: false));
+        requests.Subcommands.Add(Build("approve", "Approve a pending request: the CA issues the certificate; the device collects it with its next (repeated) request.", withId: true, withReason: false));
+        requests.Subcommands.Add(Build("reject", "Reject a pending request; the device's repeated request gets 4.03 with the reason.", withId: true, withReason: true));
+        return requests;
+    }
+
+    private static Command Build(string name, string description, bool withId, bool withReason)
+    {
+        var data = new Option<string?>("--data") { Description = "Data directory of the server (default: ./data; config key DataDirectory)", HelpName = "DIR" };
+        var id = new Argument<long>("ID") { Description = "The request id from 'coapenroll requests list'" };
+        var reason = new Option<string?>("--reason") { Description = "Why (recorded in the audit log and sent to the device)", HelpName = "TEXT" };
+        var command = new Command(name, description) { data };
+        if (withId)
+        {
+            command.Arguments.Add(id);
+        }
+
+        if (withReason)
+        {
+            command.Options.Add(reason);
+        }
+
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            foreach (string token in parseResult.UnmatchedTokens)
+            {
+                if (!ConfigurationArgument().IsMatch(token))
+                {
+                    throw new CliException(ExitCodes.Usage, $"Unrecognized argument '{token}' for requests {name} (configuration keys are written --Key=value).");
+                }
+            }
+
+            var overrides = new Dictionary<string, string?>();
+            if (parseResult.GetValue(data) is { } dir)
+            {
+                overrides[ServeConfigurationKeys.DataDirectory] = dir;
+            }
+
+            IConfiguration configuration = ServeHost.CreateBuilder(overrides, parseResult.UnmatchedTokens).Configuration;
+            string directory = Path.GetFullPath(configuration[ServeConfigurationKeys.DataDirectory] is { Length: > 0 } d ? d : ServeConfigurationKeys.DefaultDataDirectory);
+            var layout = new CaDataLayout(directory);
+            if (!File.Exists(layout.Database))
+            {
+                throw new CliException(ExitCodes.Usage, $"No certificate store in '{directory}' (expected {layout.Database}; start 'coapenroll serve --data {directory}' first).");
+            }
+
+            TextWriter stdout = parseResult.InvocationConfiguration.Output;
+            await using SqliteCertificateStore store = await OpenStoreAsync(layout, cancellationToken);
+            if (name == "list")
+            {
+                return await ListAsync(store, stdout, cancellationToken);
+            }
+
+            CertificateAuthority authority = await LoadAuthorityAsync(configuration, directory, store, cancellationToken);
+            long requestId = parseResult.GetValue(id);
+            string actor = $"operator:{Environment.UserName}";
+            IssuanceResult result;
+            try
+            {
+                result = name == "approve"
+                    ? await authority.ApproveAsync(requestId, actor, cancellationToken)
+                    : await authority.RejectAsync(requestId, actor, parseResult.GetValue(reason) is { Length: > 0 } r ? r : "rejected by the operator", cancellationToken);
+            }
+            catch (KeyNotFoundException)
+            {
+                throw new CliException(ExitCodes.Usage, $"No request {requestId} in {layout.Database} (see 'coapenroll requests list').");
+            }
+            catch (ArgumentException ex) when (ex.ParamName == "reason")
+            {
+                throw new CliException(ExitCodes.Usage, $"--reason: must be 1..{CertificateAuthority.MaxOperatorTextLength} characters.", ex);
+            }
+
+            return await ReportAsync(name, requestId, result, stdout);
+        });
+        return command;
+    }
+
+    private static async Task<SqliteCertificateStore> OpenStoreAsync(CaDataLayout layout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await SqliteCertificateStore.OpenAsync(layout.Database, null, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not CliException)
+        {
+            throw new CliException(ExitCodes.Failure, $"Cannot open the certificate store {layout.Database}: {ex.Message}", ex);
+        }
+    }
+
+    private static async Task<CertificateAuthority> LoadAuthorityAsync(IConfiguration configuration, string directory, SqliteCertificateStore store, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var provider = new CaHierarchyProvider(configuration, TimeProvider.System, NullLogger<CaHierarchyProvider>.Instance);
+            CaHierarchy hierarchy = await provider.GetAsync(directory, cancellationToken);
+            return new CertificateAuthority(hierarchy, store, CertificateProfileCatalog.FromOptions(provider.LoadOptions(directory)));
+        }
+        catch (CaConfigurationException ex)
+        {
+            throw new CliException(ExitCodes.Failure, $"Cannot load the CA: {ex.Message}", ex);
+        }
+    }
+
+    private static async Task<int> ListAsync(SqliteCertificateStore store, TextWriter stdout, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<StoredRequest> pending = await store.ListPendingRequestsAsync(ListLimit, cancellationToken);
+        if (pending.Count == 0)
+        {
+            await stdout.WriteLineAsync("No pending requests.");
+            return ExitCodes.Success;
+        }
+
+        await stdout.WriteLineAsync("ID\tCREATED (UTC)\tPROFILE\tPROTOCOL\tREQUESTER\tSUBJECT");
+        foreach (StoredRequest request in pending)
+        {
+            await stdout.WriteLineAsync(string.Join('\t',
+                request.Id.ToString(CultureInfo.InvariantCulture),
+                request.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+                request.Profile,
+                request.Protocol,
+                request.Requester,
+                SubjectOf(request.CsrDer)));
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private static string SubjectOf(byte[] csrDer)
+    {
+        try
+        {
+            return CertificateRequest.LoadSigningRequest(csrDer, HashAlgorithmName.SHA256, out _, CertificateRequestLoadOptions.SkipSignatureValidation).SubjectName.Name is { Length: > 0 } name
+                ? name
+                : "(empty subject)";
+        }
+        catch (CryptographicException)
+        {
+            return "(unreadable CSR)";
+        }
+    }
+
+    private static async Task<int> ReportAsync(string action, long requestId, IssuanceResult result, TextWriter stdout)
+    {
+        switch (result.Status)
+        {
+            case IssuanceStatus.Issued:
+                string again = result.Repeated && action == "approve" ? " (it had been issued already)" : string.Empty;
+                if (action == "reject")
+                {
+                    throw new CliException(ExitCodes.Failure, $"Request {requestId} is not pending: a certificate was issued for it already (serial {result.Certificate!.SerialNumber}).");
+                }
+
+                await stdout.WriteLineAsync($"Approved request {requestId}: issued {result.Certificate!.Subject} (serial {result.Certificate.SerialNumber}){again}. "
+                    + "The device collects it by repeating its request.");
+                return ExitCodes.Success;
+            case IssuanceStatus.Rejected when action == "reject" && !result.Repeated:
+                await stdout.WriteLineAsync($"Rejected request {requestId}: {result.Detail}.");
+                return ExitCodes.Success;
+            case IssuanceStatus.Rejected:
+                throw new CliException(ExitCodes.Failure, $"Request {requestId} is rejected{(result.Repeated ? " (already)" : string.Empty)}: {result.Reason}: {result.Detail}.");
+            default:
+                throw new CliException(ExitCodes.Failure, $"Request {requestId} is still pending.");
+        }
+    }
+
+    [GeneratedRegex(@"^(--|/)?[A-Za-z0-9_.]+(:[A-Za-z0-9_.]+)*=.*$", RegexOptions.Singleline)]
+    private static partial Regex ConfigurationArgument();
+}
