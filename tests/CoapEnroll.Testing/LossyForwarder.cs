@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace CoapEnroll.Dtls.Tests;
+namespace CoapEnroll.Testing;
 
 /// <summary>
 /// A UDP forwarder on loopback between one client and a server that can drop, duplicate and reorder
@@ -45,6 +45,9 @@ public sealed class LossyForwarder : IAsyncDisposable
     public HashSet<int> DropToServer { get; } = [];
 
     public HashSet<int> DropToClient { get; } = [];
+
+    /// <summary>Drops this many of the next datagrams to the client (set after the handshake to lose a response).</summary>
+    public int DropNextToClient { get; set; }
 
     public int MaxDatagramSeen { get; private set; }
 
@@ -139,6 +142,12 @@ public sealed class LossyForwarder : IAsyncDisposable
                 {
                     return;
                 }
+            }
+
+            if (!toServer && DropNextToClient > 0)
+            {
+                DropNextToClient--;
+                return;
             }
 
             if ((toServer ? DropToServer : DropToClient).Contains(index) || _random.NextDouble() < LossRate)

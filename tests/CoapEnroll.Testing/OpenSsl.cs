@@ -1,10 +1,10 @@
 using System.ComponentModel;
 using System.Diagnostics;
 
-namespace CoapEnroll.Ca.Tests;
+namespace CoapEnroll.Testing;
 
 /// <summary>Runs the real openssl binary; a missing binary fails the test with a clear message (never skips).</summary>
-internal static class OpenSsl
+public static class OpenSsl
 {
     public static async Task<string> RunAsync(string workingDirectory, params string[] arguments)
     {
@@ -27,8 +27,8 @@ internal static class OpenSsl
         }
         catch (Win32Exception ex)
         {
-            Assert.Fail($"the openssl binary is required by this test but was not found on PATH (apt-get install openssl): {ex.Message}");
-            throw;
+            throw new InvalidOperationException(
+                $"the openssl binary is required by this test but was not found on PATH (bash scripts/test.sh installs it): {ex.Message}", ex);
         }
 
         using (process)
@@ -39,7 +39,11 @@ internal static class OpenSsl
             await process.WaitForExitAsync(timeout.Token);
             string output = await stdout;
             string error = await stderr;
-            Assert.True(process.ExitCode == 0, $"openssl {string.Join(' ', arguments)} exited {process.ExitCode}: {error}{output}");
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"openssl {string.Join(' ', arguments)} exited {process.ExitCode}: {error}{output}");
+            }
+
             return output + error;
         }
     }
