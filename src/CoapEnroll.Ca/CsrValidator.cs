@@ -44,21 +44,26 @@ internal static class CsrValidator
             throw new CsrRejectedException(RejectionReason.MalformedRequest, $"CSR cannot be decoded: {ex.Message}");
         }
 
-        // Key checks come before the signature check, so an oversized RSA key is refused before any work is spent on it.
-        CheckKey(parsed.PublicKey, profile, caCertificates, "CSR");
         if (overridePublicKey is not null)
         {
+            // Server-side key generation: "the server MUST ignore the public key values and signature in
+            // the CSR" (RFC 9148 §4.8); the certified key is the one the server made, and the requester
+            // is authenticated by the (D)TLS session, not by the CSR.
             CheckKey(overridePublicKey, profile, caCertificates, "server-generated");
         }
-
-        try
+        else
         {
-            // Proof of possession: the CSR's signature must verify with the key it carries (RFC 2986 section 3; RFC 7030 section 3.4).
-            CertificateRequest.LoadSigningRequest(csrDer.Span, HashAlgorithmName.SHA256, out _, CertificateRequestLoadOptions.Default, RSASignaturePadding.Pkcs1);
-        }
-        catch (CryptographicException)
-        {
-            throw new CsrRejectedException(RejectionReason.BadSignature, "the CSR signature does not verify");
+            // Key checks come before the signature check, so an oversized RSA key is refused before any work is spent on it.
+            CheckKey(parsed.PublicKey, profile, caCertificates, "CSR");
+            try
+            {
+                // Proof of possession: the CSR's signature must verify with the key it carries (RFC 2986 section 3; RFC 7030 section 3.4).
+                CertificateRequest.LoadSigningRequest(csrDer.Span, HashAlgorithmName.SHA256, out _, CertificateRequestLoadOptions.Default, RSASignaturePadding.Pkcs1);
+            }
+            catch (CryptographicException)
+            {
+                throw new CsrRejectedException(RejectionReason.BadSignature, "the CSR signature does not verify");
+            }
         }
 
         CheckSubject(parsed.SubjectName, profile);

@@ -207,7 +207,8 @@ public sealed class EstCoapsServer
             return Refuse(operation, client.Requester, CoapCode.RequestEntityTooLarge, $"CSR longer than {IssuanceRequest.MaxCsrLength} bytes");
         }
 
-        EstCsr? csr = EstCsr.TryParse(request.Payload, verifySignature: true, out string? problem);
+        // RFC 9148 §4.8: for server-side key generation the CSR's public key and signature are ignored.
+        EstCsr? csr = EstCsr.TryParse(request.Payload, verifySignature: !keyGen, out string? problem);
         if (csr is null)
         {
             return Refuse(operation, client.Requester, CoapCode.BadRequest, problem!);

@@ -327,6 +327,29 @@ public sealed class IssuanceTests
     }
 
     [Fact]
+    public async Task Server_side_key_generation_ignores_the_CSR_key_and_signature()
+    {
+        // RFC 9148 §4.8: "the server MUST ignore the public key values and signature in the CSR".
+        await using TestCa ca = await TestCa.CreateAsync();
+        byte[] csr = TestCa.Csr("CN=dev-keygen-2");
+        byte[] badSignature = (byte[])csr.Clone();
+        badSignature[^1] ^= 0x01;
+        using ECDsa serverGenerated = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
+        IssuanceResult result = await ca.Authority.IssueAsync(new IssuanceRequest
+        {
+            CsrDer = badSignature, Requester = "test", Protocol = "est-coaps", OverridePublicKey = new PublicKey(serverGenerated),
+        }, CancellationToken.None);
+
+        Assert.Equal(IssuanceStatus.Issued, result.Status);
+        Assert.Equal("CN=dev-keygen-2", result.Certificate!.Subject);
+
+        // Without a server-generated key the same CSR is still refused: the signature is its proof of possession.
+        IssuanceResult enroll = await ca.Authority.IssueAsync(TestCa.Request(badSignature), CancellationToken.None);
+        Assert.Equal(RejectionReason.BadSignature, enroll.Reason);
+    }
+
+    [Fact]
     public async Task Re_enrollment_marks_the_replaced_certificate_superseded()
     {
         await using TestCa ca = await TestCa.CreateAsync();

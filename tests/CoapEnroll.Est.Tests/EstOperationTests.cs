@@ -180,6 +180,23 @@ public sealed class EstOperationTests
     }
 
     [Fact]
+    public async Task Server_key_generation_ignores_the_csr_signature()
+    {
+        // RFC 9148 §4.8: "the server MUST ignore the public key values and signature in the CSR".
+        await using EstFixture est = await EstFixture.StartAsync();
+        await using EstCoapsClient client = await est.ClientAsync();
+        using ECDsa throwaway = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        byte[] csr = client.CreateCsr(new X500DistinguishedName("CN=unsigned-keygen"), throwaway);
+        csr[^1] ^= 0x01;
+
+        EstServerKeyGenResult result = await client.ServerKeyGenAsync(csr, false, null, EstFixture.Timeout());
+
+        Assert.Equal("CN=unsigned-keygen", result.Certificate.Subject);
+        Assert.NotEqual(throwaway.ExportSubjectPublicKeyInfo(), result.Certificate.PublicKey.ExportSubjectPublicKeyInfo());
+        Assert.Single(await est.CertificatesAsync());
+    }
+
+    [Fact]
     public async Task Server_generated_key_is_encrypted_to_an_rsa_certificate_named_in_the_csr()
     {
         await using EstFixture est = await EstFixture.StartAsync();
