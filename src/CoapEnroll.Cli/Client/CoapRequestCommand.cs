@@ -70,19 +70,7 @@ internal sealed class CoapRequestCommand
         var (uri, request, blockSize, observeSeconds, outFile, timeout) = await PrepareAsync(parseResult, cancellationToken);
         DtlsClientOptions? dtls = await PrepareDtlsAsync(parseResult, uri, cancellationToken);
 
-        IPEndPoint remote;
-        try
-        {
-            remote = await uri.ResolveAsync(cancellationToken);
-        }
-        catch (CoapProtocolException ex)
-        {
-            throw new CliException(ExitCodes.NoResponse, ex.Message, ex);
-        }
-        catch (System.Net.Sockets.SocketException ex)
-        {
-            throw new CliException(ExitCodes.NoResponse, $"Cannot resolve host '{uri.Host}': {ex.Message}.", ex);
-        }
+        IPEndPoint remote = await SecureTarget.ResolveAsync(uri, cancellationToken);
 
         var options = new CoapClientOptions { BlockSize = blockSize };
         options.Endpoint.ResponseTimeout = timeout;
@@ -95,7 +83,7 @@ internal sealed class CoapRequestCommand
         }
         else
         {
-            var secure = await ConnectDtlsAsync(remote, dtls, timeout, cancellationToken);
+            var secure = await SecureTarget.ConnectAsync(remote, dtls, timeout, cancellationToken);
             channel = secure;
             target = secure.RemoteEndPoint;
             if (parseResult.GetValue(_verbose))
@@ -181,29 +169,7 @@ internal sealed class CoapRequestCommand
             ServerName = uri.HostAddress is null ? uri.Host : null,
             KeyLogFile = keyLog is null ? null : Path.GetFullPath(keyLog),
         };
-        try
-        {
-            if (trust is not null)
-            {
-                options.ServerCertificateTrustAnchors.AddRange((await PemCredentialFiles.LoadCertificatesAsync(trust, cancellationToken)).ToArray());
-            }
-
-            if (cert is not null)
-            {
-                var (certificate, chain) = await PemCredentialFiles.LoadCertificateWithKeyAsync(cert, key!, null, cancellationToken);
-                if (certificate.GetECDsaPublicKey() is null)
-                {
-                    throw new CliException(ExitCodes.Usage, $"--cert '{cert}': DTLS client certificates need an ECDSA (P-256 or P-384) key.");
-                }
-
-                options.ClientCertificate = certificate;
-                options.ClientCertificateChain.AddRange(chain.ToArray());
-            }
-        }
-        catch (CaConfigurationException ex)
-        {
-            throw new CliException(ExitCodes.Usage, ex.Message, ex);
-        }
+        await SecureTarget.LoadCredentialsAsync(options, trust, cert, key, null, cancellationToken);
 
         if (psk)
         {
@@ -220,31 +186,6 @@ internal sealed class CoapRequestCommand
     }
 
     /// <summary>The DTLS handshake; a failure is one line naming the alert and exits with <see cref="ExitCodes.NoResponse"/>.</summary>
-    private static async Task<DtlsClientChannel> ConnectDtlsAsync(IPEndPoint remote, DtlsClientOptions options, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
-        try
-        {
-            return await DtlsClientChannel.ConnectAsync(remote, options, deadline.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            // RFC 6347 §4.1.2.7: a server drops records it cannot authenticate, so a wrong PSK looks like silence.
-            string hint = options.PskKey is not null ? " (a wrong --psk-key looks like this: the server silently drops what it cannot decrypt)" : string.Empty;
-            throw new CliException(ExitCodes.NoResponse,
-                $"DTLS handshake with {remote} failed: no answer within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s{hint}.");
-        }
-        catch (DtlsHandshakeException ex)
-        {
-            throw new CliException(ExitCodes.NoResponse, $"DTLS handshake with {remote} failed: {DescribeHandshakeFailure(ex)}", ex);
-        }
-        catch (System.Net.Sockets.SocketException ex)
-        {
-            throw new CliException(ExitCodes.NoResponse, $"DTLS handshake with {remote} failed: {ex.Message}.", ex);
-        }
-    }
-
     /// <summary>"unknown_ca (…why we sent it)", "handshake_failure (alert from the server)", or the reason when no alert was involved.</summary>
     internal static string DescribeHandshakeFailure(DtlsHandshakeException ex)
     {

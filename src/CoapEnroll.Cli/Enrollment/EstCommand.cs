@@ -168,8 +168,8 @@ internal sealed class EstCommand
             throw new CliException(ExitCodes.Usage, $"{_operation} makes a new private key: give --key-out FILE to keep it (or send your own CSR with --csr).");
         }
 
-        IPEndPoint remote = await ResolveAsync(uri, cancellationToken);
-        DtlsClientChannel channel = await ConnectAsync(remote, dtls, timeout, cancellationToken);
+        IPEndPoint remote = await SecureTarget.ResolveAsync(uri, cancellationToken);
+        DtlsClientChannel channel = await SecureTarget.ConnectAsync(remote, dtls, timeout, cancellationToken);
         await using var client = new EstCoapsClient(channel, clientOptions);
         try
         {
@@ -383,65 +383,9 @@ internal sealed class EstCommand
         }
 
         var options = new DtlsClientOptions { ServerName = uri.HostAddress is null ? uri.Host : null };
-        try
-        {
-            options.ServerCertificateTrustAnchors.AddRange((await PemCredentialFiles.LoadCertificatesAsync(trust, cancellationToken)).ToArray());
-            if (cert is not null)
-            {
-                var (certificate, chain) = await PemCredentialFiles.LoadCertificateWithKeyAsync(cert, key!, passphrase, cancellationToken);
-                if (certificate.GetECDsaPublicKey() is null)
-                {
-                    throw new CliException(ExitCodes.Usage, $"--cert '{cert}': DTLS client certificates need an ECDSA (P-256 or P-384) key.");
-                }
-
-                options.ClientCertificate = certificate;
-                options.ClientCertificateChain.AddRange(chain.ToArray());
-            }
-        }
-        catch (CaConfigurationException ex)
-        {
-            throw new CliException(ExitCodes.Usage, ex.Message, ex);
-        }
+        await SecureTarget.LoadCredentialsAsync(options, trust, cert, key, passphrase, cancellationToken);
 
         return options;
-    }
-
-    private static async Task<IPEndPoint> ResolveAsync(CoapUri uri, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await uri.ResolveAsync(cancellationToken);
-        }
-        catch (CoapProtocolException ex)
-        {
-            throw new CliException(ExitCodes.NoResponse, ex.Message, ex);
-        }
-        catch (System.Net.Sockets.SocketException ex)
-        {
-            throw new CliException(ExitCodes.NoResponse, $"Cannot resolve host '{uri.Host}': {ex.Message}.", ex);
-        }
-    }
-
-    private static async Task<DtlsClientChannel> ConnectAsync(IPEndPoint remote, DtlsClientOptions options, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
-        try
-        {
-            return await DtlsClientChannel.ConnectAsync(remote, options, deadline.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new CliException(ExitCodes.NoResponse, $"DTLS handshake with {remote} failed: no answer within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s.");
-        }
-        catch (DtlsHandshakeException ex)
-        {
-            throw new CliException(ExitCodes.NoResponse, $"DTLS handshake with {remote} failed: {CoapRequestCommand.DescribeHandshakeFailure(ex)}", ex);
-        }
-        catch (System.Net.Sockets.SocketException ex)
-        {
-            throw new CliException(ExitCodes.NoResponse, $"DTLS handshake with {remote} failed: {ex.Message}.", ex);
-        }
     }
 
     /// <summary>4.xx → <see cref="ExitCodes.ClientError"/>, 5.xx → <see cref="ExitCodes.ServerError"/>, with the server's diagnostic.</summary>

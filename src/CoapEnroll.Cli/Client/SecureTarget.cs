@@ -1,0 +1,86 @@
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Ca;
+using CoapEnroll.Coap;
+using CoapEnroll.Dtls;
+
+namespace CoapEnroll.Cli.Client;
+
+/// <summary>
+/// What the <c>coap</c> and <c>est</c> commands share to reach a server: resolving the URI host, loading
+/// DTLS client credentials from PEM files, and the handshake, each failure turned into a one-line
+/// <see cref="CliException"/> with the right exit code.
+/// </summary>
+internal static class SecureTarget
+{
+    public static async Task<IPEndPoint> ResolveAsync(CoapUri uri, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await uri.ResolveAsync(cancellationToken);
+        }
+        catch (CoapProtocolException ex)
+        {
+            throw new CliException(ExitCodes.NoResponse, ex.Message, ex);
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            throw new CliException(ExitCodes.NoResponse, $"Cannot resolve host '{uri.Host}': {ex.Message}.", ex);
+        }
+    }
+
+    /// <summary>Adds the server trust anchors and, when given, the client certificate (ECDSA only) with its chain.</summary>
+    public static async Task LoadCredentialsAsync(DtlsClientOptions options, string? trust, string? cert, string? key, string? passphrase,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (trust is not null)
+            {
+                options.ServerCertificateTrustAnchors.AddRange((await PemCredentialFiles.LoadCertificatesAsync(trust, cancellationToken)).ToArray());
+            }
+
+            if (cert is not null)
+            {
+                var (certificate, chain) = await PemCredentialFiles.LoadCertificateWithKeyAsync(cert, key!, passphrase, cancellationToken);
+                if (certificate.GetECDsaPublicKey() is null)
+                {
+                    throw new CliException(ExitCodes.Usage, $"--cert '{cert}': DTLS client certificates need an ECDSA (P-256 or P-384) key.");
+                }
+
+                options.ClientCertificate = certificate;
+                options.ClientCertificateChain.AddRange(chain.ToArray());
+            }
+        }
+        catch (CaConfigurationException ex)
+        {
+            throw new CliException(ExitCodes.Usage, ex.Message, ex);
+        }
+    }
+
+    public static async Task<DtlsClientChannel> ConnectAsync(IPEndPoint remote, DtlsClientOptions options, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            return await DtlsClientChannel.ConnectAsync(remote, options, deadline.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // RFC 6347 §4.1.2.7: a server drops records it cannot authenticate, so a wrong PSK looks like silence.
+            string hint = options.PskKey is not null ? " (a wrong --psk-key looks like this: the server silently drops what it cannot decrypt)" : string.Empty;
+            throw new CliException(ExitCodes.NoResponse,
+                $"DTLS handshake with {remote} failed: no answer within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s{hint}.");
+        }
+        catch (DtlsHandshakeException ex)
+        {
+            throw new CliException(ExitCodes.NoResponse, $"DTLS handshake with {remote} failed: {CoapRequestCommand.DescribeHandshakeFailure(ex)}", ex);
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            throw new CliException(ExitCodes.NoResponse, $"DTLS handshake with {remote} failed: {ex.Message}.", ex);
+        }
+    }
+}
