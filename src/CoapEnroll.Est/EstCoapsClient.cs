@@ -120,9 +120,9 @@ public sealed class EstCoapsClient : IAsyncDisposable
 
     /// <summary>
     /// /skg (<paramref name="singleCertificate"/> false: certificate as 281) or /skc (true: 287) with a ready CSR (RFC 9148 §4.8).
-    /// <paramref name="decryptionKey"/> opens a 280 (CMS-encrypted) key.
+    /// <paramref name="decryptionCertificate"/>, with its RSA or EC private key, opens a 280 (CMS-encrypted) key.
     /// </summary>
-    public async Task<EstServerKeyGenResult> ServerKeyGenAsync(ReadOnlyMemory<byte> csrDer, bool singleCertificate = false, RSA? decryptionKey = null,
+    public async Task<EstServerKeyGenResult> ServerKeyGenAsync(ReadOnlyMemory<byte> csrDer, bool singleCertificate = false, X509Certificate2? decryptionCertificate = null,
         CancellationToken cancellationToken = default)
     {
         string operation = singleCertificate ? "skc" : "skg";
@@ -145,9 +145,9 @@ public sealed class EstCoapsClient : IAsyncDisposable
         bool encrypted = keyPart.Value.ContentFormat == CoapContentFormat.Pkcs7ServerGeneratedKey;
         if (encrypted)
         {
-            if (decryptionKey is null)
+            if (decryptionCertificate is null)
             {
-                throw new InvalidOperationException("the server sent an encrypted key (280) but no decryption key was given");
+                throw new InvalidOperationException("the server sent an encrypted key (280) but no decryption certificate and key were given");
             }
 
             X509Certificate2Collection anchors = Options.TrustAnchors.Count > 0 ? Options.TrustAnchors : _explicitTrustAnchors;
@@ -156,7 +156,8 @@ public sealed class EstCoapsClient : IAsyncDisposable
                 throw new InvalidOperationException("verifying the key generator's signature needs trust anchors: set EstClientOptions.TrustAnchors or call GetCaCertificatesAsync first");
             }
 
-            pkcs8 = ServerGeneratedKeyEnvelope.Open(keyPart.Value.Data.Span, decryptionKey, anchors.Where(IsSelfSigned), anchors, _time.GetUtcNow());
+            using AsymmetricAlgorithm decryptionKey = PrivateKeyOf(decryptionCertificate);
+            pkcs8 = ServerGeneratedKeyEnvelope.Open(keyPart.Value.Data.Span, decryptionKey, decryptionCertificate, anchors.Where(IsSelfSigned), anchors, _time.GetUtcNow());
         }
         else
         {
@@ -173,7 +174,7 @@ public sealed class EstCoapsClient : IAsyncDisposable
 
         return new EstServerKeyGenResult
         {
-            Certificate = certificate.CopyWithPrivateKey(key),
+            Certificate = AttachPrivateKey(certificate, key),
             Pkcs8PrivateKey = pkcs8,
             KeyWasEncrypted = encrypted,
             CertificateContentFormat = certificatePart.Value.ContentFormat,
@@ -182,33 +183,78 @@ public sealed class EstCoapsClient : IAsyncDisposable
 
     /// <summary>
     /// /skg or /skc for <paramref name="subject"/>: the CSR is signed with a throwaway key (the server ignores it, RFC 7030
-    /// §4.4.1). With <paramref name="encryptionCertificate"/> (an RSA certificate with its private key) the CSR asks for the key
-    /// encrypted to it (SMIMECapabilities and AsymmetricDecryptKeyIdentifier = its subject key identifier, RFC 7030 §4.4.1.2).
+    /// §4.4.1). With <paramref name="encryptionCertificate"/> (a certificate with its private key: RSA for key transport, EC for
+    /// key agreement) the CSR asks for the key encrypted to it (SMIMECapabilities and AsymmetricDecryptKeyIdentifier = its subject
+    /// key identifier, RFC 7030 §4.4.1.2).
     /// </summary>
     public Task<EstServerKeyGenResult> ServerKeyGenAsync(X500DistinguishedName subject, bool singleCertificate = false, X509Certificate2? encryptionCertificate = null,
         CancellationToken cancellationToken = default)
     {
         using ECDsa throwaway = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        RSA? decryptionKey = encryptionCertificate?.GetRSAPrivateKey();
-        if (encryptionCertificate is not null && decryptionKey is null)
-        {
-            throw new ArgumentException("the encryption certificate needs an RSA private key", nameof(encryptionCertificate));
-        }
-
         byte[] csr = CreateCsr(subject, throwaway, request =>
         {
             if (encryptionCertificate is not null)
             {
-                byte[] keyId = encryptionCertificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()?.SubjectKeyIdentifierBytes.ToArray()
-                    ?? throw new ArgumentException("the encryption certificate has no subject key identifier", nameof(encryptionCertificate));
-                request.OtherRequestAttributes.Add(new AsnEncodedData(EstOids.SmimeCapabilities, SmimeCapabilities(EstOids.RsaesOaep, EstOids.Aes256Cbc)));
-                var writer = new AsnWriter(AsnEncodingRules.DER);
-                writer.WriteOctetString(keyId);
-                request.OtherRequestAttributes.Add(new AsnEncodedData(EstOids.AsymmetricDecryptKeyIdentifier, writer.Encode()));
+                AddEncryptionRequest(request, encryptionCertificate);
             }
         });
-        return ServerKeyGenAsync(csr, singleCertificate, decryptionKey, cancellationToken);
+        return ServerKeyGenAsync(csr, singleCertificate, encryptionCertificate, cancellationToken);
     }
+
+    /// <summary>
+    /// Adds to <paramref name="request"/> the attributes asking for a server-generated key encrypted to
+    /// <paramref name="encryptionCertificate"/> (RFC 7030 §4.4.1.2): its subject key identifier as AsymmetricDecryptKeyIdentifier,
+    /// and SMIMECapabilities offering RSAES-OAEP (RSA) or ECDH with the X9.63 KDF and AES-256 key wrap (EC, RFC 5753), with AES-256-CBC.
+    /// </summary>
+    public static void AddEncryptionRequest(CertificateRequest request, X509Certificate2 encryptionCertificate)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(encryptionCertificate);
+        byte[] keyId = encryptionCertificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()?.SubjectKeyIdentifierBytes.ToArray()
+            ?? throw new ArgumentException("the encryption certificate has no subject key identifier", nameof(encryptionCertificate));
+        string[] capabilities = encryptionCertificate.GetKeyAlgorithm() switch
+        {
+            EstOids.RsaEncryption => [EstOids.RsaesOaep, EstOids.Aes256Cbc],
+            EstOids.EcPublicKey => [KeyAgreementFor(encryptionCertificate), EstOids.Aes256Wrap, EstOids.Aes256Cbc],
+            string other => throw new ArgumentException($"the encryption certificate's key ({other}) is neither RSA nor elliptic-curve", nameof(encryptionCertificate)),
+        };
+        request.OtherRequestAttributes.Add(new AsnEncodedData(EstOids.SmimeCapabilities, SmimeCapabilities(capabilities)));
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        writer.WriteOctetString(keyId);
+        request.OtherRequestAttributes.Add(new AsnEncodedData(EstOids.AsymmetricDecryptKeyIdentifier, writer.Encode()));
+    }
+
+    // The KDF hash matching the curve strength (RFC 5753 §8).
+    private static string KeyAgreementFor(X509Certificate2 certificate)
+    {
+        using ECDiffieHellman key = certificate.PublicKey.GetECDiffieHellmanPublicKey()
+            ?? throw new ArgumentException("the encryption certificate has no usable elliptic-curve key", nameof(certificate));
+        return key.KeySize switch
+        {
+            <= 256 => EstOids.EcdhStdSha256Kdf,
+            <= 384 => EstOids.EcdhStdSha384Kdf,
+            _ => EstOids.EcdhStdSha512Kdf,
+        };
+    }
+
+    // A certificate whose key usage allows only keyAgreement carries its EC key as ECDiffieHellman; the platform refuses ECDsa there.
+    private static X509Certificate2 AttachPrivateKey(X509Certificate2 certificate, ECDsa key)
+    {
+        using ECDsa? signing = certificate.GetECDsaPublicKey();
+        if (signing is not null)
+        {
+            return certificate.CopyWithPrivateKey(key);
+        }
+
+        using ECDiffieHellman agreement = ECDiffieHellman.Create(key.ExportParameters(includePrivateParameters: true));
+        return certificate.CopyWithPrivateKey(agreement);
+    }
+
+    private static AsymmetricAlgorithm PrivateKeyOf(X509Certificate2 certificate) =>
+        (AsymmetricAlgorithm?)certificate.GetRSAPrivateKey()
+        ?? (AsymmetricAlgorithm?)certificate.GetECDiffieHellmanPrivateKey()
+        ?? certificate.GetECDsaPrivateKey()
+        ?? throw new ArgumentException("the decryption certificate has no RSA or EC private key", nameof(certificate));
 
     /// <summary>
     /// A PKCS#10 request (RFC 2986) signed by <paramref name="key"/> with SHA-256; with POP linking on, challengePassword is
@@ -251,7 +297,7 @@ public sealed class EstCoapsClient : IAsyncDisposable
                 throw new InvalidDataException("the issued certificate does not certify the requested key");
             }
 
-            return issued.CopyWithPrivateKey(ownedKey);
+            return AttachPrivateKey(issued, ownedKey);
         }
         finally
         {

@@ -280,11 +280,7 @@ public sealed class EstCoapsServer
                 try
                 {
                     // A trial run on an empty key checks the key type, key usage and the offered algorithms.
-                    _ = ServerGeneratedKeyEnvelope.Protect([0x30, 0x00], recipient, KeyGenerationSigner(), csr.SmimeCapabilities);
-                }
-                catch (NotSupportedException ex)
-                {
-                    return Refuse(operation, client.Requester, CoapCode.NotImplemented, ex.Message);
+                    _ = ServerGeneratedKeyEnvelope.Protect([0x30, 0x00], recipient, KeyGenerationSigner(), [], csr.SmimeCapabilities);
                 }
                 catch (ArgumentException ex)
                 {
@@ -336,7 +332,7 @@ public sealed class EstCoapsServer
         {
             MultipartCorePart keyPart = recipient is null
                 ? new MultipartCorePart(CoapContentFormat.Pkcs8, pkcs8)
-                : new MultipartCorePart(CoapContentFormat.Pkcs7ServerGeneratedKey, ServerGeneratedKeyEnvelope.Protect(pkcs8, recipient, KeyGenerationSigner(), csr.SmimeCapabilities));
+                : new MultipartCorePart(CoapContentFormat.Pkcs7ServerGeneratedKey, ServerGeneratedKeyEnvelope.Protect(pkcs8, recipient, KeyGenerationSigner(), KeyGenerationSignerIntermediates(), csr.SmimeCapabilities));
             MultipartCorePart certificatePart = operation == Skg
                 ? new MultipartCorePart(CoapContentFormat.Pkcs7CertsOnly, Pkcs7CertsOnly.Encode([issued]))
                 : new MultipartCorePart(CoapContentFormat.PkixCert, issued.RawData);
@@ -347,6 +343,10 @@ public sealed class EstCoapsServer
             CryptographicOperations.ZeroMemory(pkcs8);
         }
     }
+
+    private IEnumerable<X509Certificate2> KeyGenerationSignerIntermediates() =>
+        Options.KeyGenerationSigner is { HasPrivateKey: true } ? Options.KeyGenerationSignerIntermediates
+        : _hierarchy.ServerChain.Where(c => c.Thumbprint != _hierarchy.ServerCertificate.Thumbprint && c.Thumbprint != _hierarchy.TrustAnchor.Thumbprint);
 
     private X509Certificate2 KeyGenerationSigner() =>
         Options.KeyGenerationSigner is { HasPrivateKey: true } signer ? signer

@@ -30,6 +30,24 @@ internal static class EstOids
     public const string Aes128Cbc = "2.16.840.1.101.3.4.1.2";
     public const string Aes256Cbc = "2.16.840.1.101.3.4.1.42";
 
+    /// <summary>id-aes128-wrap, id-aes192-wrap, id-aes256-wrap (RFC 3565 §2.3.2).</summary>
+    public const string Aes128Wrap = "2.16.840.1.101.3.4.1.5";
+    public const string Aes192Wrap = "2.16.840.1.101.3.4.1.25";
+    public const string Aes256Wrap = "2.16.840.1.101.3.4.1.45";
+
+    /// <summary>Ephemeral-static ECDH with the ANSI X9.63 KDF (RFC 5753 §7.1.4): standard and cofactor DH, by KDF hash.</summary>
+    public const string EcdhStdSha1Kdf = "1.3.133.16.840.63.0.2";
+    public const string EcdhStdSha256Kdf = "1.3.132.1.11.1";
+    public const string EcdhStdSha384Kdf = "1.3.132.1.11.2";
+    public const string EcdhStdSha512Kdf = "1.3.132.1.11.3";
+    public const string EcdhCofactorSha1Kdf = "1.3.133.16.840.63.0.3";
+    public const string EcdhCofactorSha256Kdf = "1.3.132.1.14.1";
+    public const string EcdhCofactorSha384Kdf = "1.3.132.1.14.2";
+    public const string EcdhCofactorSha512Kdf = "1.3.132.1.14.3";
+
+    /// <summary>id-envelopedData (RFC 5652 §6.1).</summary>
+    public const string EnvelopedData = "1.2.840.113549.1.7.3";
+
     /// <summary>id-kp-cmcRA (RFC 6402 §2.10).</summary>
     public const string CmcRa = "1.3.6.1.5.5.7.3.28";
 

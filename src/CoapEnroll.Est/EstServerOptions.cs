@@ -56,6 +56,12 @@ public sealed class EstServerOptions
     public X509Certificate2? KeyGenerationSigner { get; set; }
 
     /// <summary>
+    /// CA certificates sent with <see cref="KeyGenerationSigner"/> in the SignedData, so that a client holding only the EST trust
+    /// anchor can build the signer's path. With the default signer, the hierarchy's intermediates are sent.
+    /// </summary>
+    public X509Certificate2Collection KeyGenerationSignerIntermediates { get; } = [];
+
+    /// <summary>
     /// Finds the recipient certificate for an AsymmetricDecryptKeyIdentifier (RFC 7030 §4.4.1.2) beyond the built-in candidates
     /// (the client's DTLS certificates and the active certificates this CA issued with the client's subject). Null result: unknown.
     /// </summary>

@@ -8,43 +8,54 @@ namespace CoapEnroll.Est;
 /// <summary>
 /// application/pkcs7-mime; smime-type=server-generated-key (Content-Format 280, RFC 9148 §4.8, RFC 7030 §4.4.2): the key as an
 /// AsymmetricKeyPackage (RFC 5958 §2) inside a SignedData signed by the key generator, inside an EnvelopedData for the
-/// client's key. Only key transport recipients (KeyTransRecipientInfo, RSA) are supported: .NET's <see cref="EnvelopedCms"/>
-/// has no KeyAgreeRecipientInfo for EC keys ("Unknown algorithm '1.2.840.10045.2.1'"), and no KEK lookup for
-/// DecryptKeyIdentifier exists here.
+/// client's key: KeyTransRecipientInfo for RSA keys (through <see cref="EnvelopedCms"/>), KeyAgreeRecipientInfo for EC keys
+/// (through <see cref="CmsKeyAgreement"/>, as EnvelopedCms has none). There is no KEK store, so DecryptKeyIdentifier is refused.
 /// </summary>
 internal static class ServerGeneratedKeyEnvelope
 {
-    /// <summary>Encrypts <paramref name="pkcs8"/> for <paramref name="recipient"/>; throws <see cref="NotSupportedException"/> for EC recipients and <see cref="ArgumentException"/> when the request cannot be satisfied.</summary>
-    public static byte[] Protect(byte[] pkcs8, X509Certificate2 recipient, X509Certificate2 signer, IReadOnlyList<string> capabilities)
+    /// <summary>
+    /// Encrypts <paramref name="pkcs8"/> for <paramref name="recipient"/>, signed by <paramref name="signer"/> with
+    /// <paramref name="signerIntermediates"/> included; throws <see cref="ArgumentException"/> when the request cannot be satisfied.
+    /// </summary>
+    public static byte[] Protect(byte[] pkcs8, X509Certificate2 recipient, X509Certificate2 signer, IEnumerable<X509Certificate2> signerIntermediates,
+        IReadOnlyList<string> capabilities)
     {
         using RSA? rsa = recipient.GetRSAPublicKey();
-        if (rsa is null)
+        // PublicKey's accessor, not the certificate's: the latter hides the key when the key usage does not fit, which is checked below.
+        using ECDiffieHellman? ec = rsa is null && recipient.GetKeyAlgorithm() == EstOids.EcPublicKey ? recipient.PublicKey.GetECDiffieHellmanPublicKey() : null;
+        if (rsa is null && ec is null)
         {
-            throw new NotSupportedException($"the recipient key ({recipient.PublicKey.Oid.FriendlyName ?? recipient.PublicKey.Oid.Value}) needs KeyAgreeRecipientInfo, which this server cannot produce; use an RSA key transport key");
+            throw new ArgumentException($"the recipient key ({recipient.PublicKey.Oid.FriendlyName ?? recipient.PublicKey.Oid.Value}) is neither RSA nor elliptic-curve");
         }
 
-        if (recipient.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault() is { } usage && (usage.KeyUsages & X509KeyUsageFlags.KeyEncipherment) == 0)
+        // RFC 7030 §4.4.1.2: the key "MUST either explicitly support keyTransport or keyAgreement or its use MUST be unrestricted".
+        X509KeyUsageFlags needed = rsa is not null ? X509KeyUsageFlags.KeyEncipherment : X509KeyUsageFlags.KeyAgreement;
+        if (recipient.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault() is { } usage && (usage.KeyUsages & needed) == 0)
         {
-            // RFC 7030 §4.4.1.2: the key "MUST either explicitly support keyTransport or keyAgreement or its use MUST be unrestricted".
-            throw new ArgumentException("the recipient certificate's key usage does not allow keyEncipherment");
+            throw new ArgumentException($"the recipient certificate's key usage does not allow {(rsa is not null ? "keyEncipherment" : "keyAgreement")}");
         }
 
+        // Settle the algorithms before anything is signed, so an unusable request fails cheaply.
+        CmsKeyAgreement.Algorithms? agreement = ec is not null ? CmsKeyAgreement.Choose(capabilities, ec.KeySize) : null;
         RSAEncryptionPadding? padding = null;
         string? contentAlgorithm = null;
-        foreach (string capability in capabilities)
+        if (rsa is not null)
         {
-            padding ??= capability switch
+            foreach (string capability in capabilities)
             {
-                EstOids.RsaesOaep => RSAEncryptionPadding.OaepSHA256,
-                EstOids.RsaEncryption => RSAEncryptionPadding.Pkcs1,
-                _ => null,
-            };
-            contentAlgorithm ??= capability is EstOids.Aes256Cbc or EstOids.Aes128Cbc ? capability : null;
-        }
+                padding ??= capability switch
+                {
+                    EstOids.RsaesOaep => RSAEncryptionPadding.OaepSHA256,
+                    EstOids.RsaEncryption => RSAEncryptionPadding.Pkcs1,
+                    _ => null,
+                };
+                contentAlgorithm ??= capability is EstOids.Aes256Cbc or EstOids.Aes128Cbc ? capability : null;
+            }
 
-        if (padding is null)
-        {
-            throw new ArgumentException("SMIMECapabilities lists no supported key transport algorithm (rsaEncryption or id-RSAES-OAEP)");
+            if (padding is null)
+            {
+                throw new ArgumentException("SMIMECapabilities lists no supported key transport algorithm (rsaEncryption or id-RSAES-OAEP)");
+            }
         }
 
         // AsymmetricKeyPackage ::= SEQUENCE SIZE (1..MAX) OF OneAsymmetricKey; a PKCS#8 PrivateKeyInfo is a version-1 OneAsymmetricKey.
@@ -56,38 +67,68 @@ internal static class ServerGeneratedKeyEnvelope
 
         var signed = new SignedCms(new ContentInfo(new Oid(EstOids.AsymmetricKeyPackage), package.Encode()), detached: false);
         var cmsSigner = new CmsSigner(SubjectIdentifierType.IssuerAndSerialNumber, signer) { IncludeOption = X509IncludeOption.EndCertOnly };
+        cmsSigner.Certificates.AddRange(signerIntermediates.ToArray());
         signed.ComputeSignature(cmsSigner, silent: true);
+
+        if (agreement is { } algorithms)
+        {
+            return CmsKeyAgreement.Encrypt(signed.Encode(), Pkcs7CertsOnly.SignedDataOid, recipient, algorithms);
+        }
 
         var enveloped = new EnvelopedCms(new ContentInfo(new Oid(Pkcs7CertsOnly.SignedDataOid), signed.Encode()),
             new AlgorithmIdentifier(new Oid(contentAlgorithm ?? EstOids.Aes256Cbc)));
         SubjectIdentifierType rid = recipient.Extensions.OfType<X509SubjectKeyIdentifierExtension>().Any()
             ? SubjectIdentifierType.SubjectKeyIdentifier
             : SubjectIdentifierType.IssuerAndSerialNumber;
-        enveloped.Encrypt(new CmsRecipient(rid, recipient, padding));
+        enveloped.Encrypt(new CmsRecipient(rid, recipient, padding!));
         return enveloped.Encode();
     }
 
     /// <summary>
-    /// Client side: decrypts with <paramref name="key"/>, checks the SignedData signature and that its signer chains to
+    /// Client side: decrypts with <paramref name="key"/> (RSA, or an EC key as <see cref="ECDiffieHellman"/> or <see cref="ECDsa"/>)
+    /// of <paramref name="recipient"/>, checks the SignedData signature and that its signer chains to
     /// <paramref name="trustAnchors"/> (with <paramref name="intermediates"/>), and returns the PKCS#8 key.
     /// </summary>
-    public static byte[] Open(ReadOnlySpan<byte> der, RSA key, IEnumerable<X509Certificate2> trustAnchors, IEnumerable<X509Certificate2> intermediates, DateTimeOffset now)
+    public static byte[] Open(ReadOnlySpan<byte> der, AsymmetricAlgorithm key, X509Certificate2 recipient, IEnumerable<X509Certificate2> trustAnchors,
+        IEnumerable<X509Certificate2> intermediates, DateTimeOffset now)
     {
-        var enveloped = new EnvelopedCms();
-        enveloped.Decode(der);
-        if (enveloped.RecipientInfos.Count != 1)
+        byte[] content;
+        string contentType;
+        switch (key)
         {
-            throw new CryptographicException($"expected one recipient, found {enveloped.RecipientInfos.Count}");
+            case RSA rsa:
+                var enveloped = new EnvelopedCms();
+                enveloped.Decode(der);
+                if (enveloped.RecipientInfos.Count != 1)
+                {
+                    throw new CryptographicException($"expected one recipient, found {enveloped.RecipientInfos.Count}");
+                }
+
+                enveloped.Decrypt(enveloped.RecipientInfos[0], rsa);
+                content = enveloped.ContentInfo.Content;
+                contentType = enveloped.ContentInfo.ContentType.Value ?? "";
+                break;
+            case ECDiffieHellman ecdh:
+                content = CmsKeyAgreement.Decrypt(der, ecdh, recipient, out contentType);
+                break;
+            case ECDsa ecdsa:
+                using (ECDiffieHellman converted = ECDiffieHellman.Create(ecdsa.ExportParameters(includePrivateParameters: true)))
+                {
+                    content = CmsKeyAgreement.Decrypt(der, converted, recipient, out contentType);
+                }
+
+                break;
+            default:
+                throw new ArgumentException($"a {key.GetType().Name} cannot decrypt a server-generated key; use RSA or an EC key", nameof(key));
         }
 
-        enveloped.Decrypt(enveloped.RecipientInfos[0], key);
-        if (enveloped.ContentInfo.ContentType.Value != Pkcs7CertsOnly.SignedDataOid)
+        if (contentType != Pkcs7CertsOnly.SignedDataOid)
         {
-            throw new CryptographicException("the EnvelopedData does not carry a SignedData (RFC 7030 §4.4.2)");
+            throw new CryptographicException("the EnvelopedData does not carry a SignedData (RFC 7030 section 4.4.2)");
         }
 
         var signed = new SignedCms();
-        signed.Decode(enveloped.ContentInfo.Content);
+        signed.Decode(content);
         if (signed.ContentInfo.ContentType.Value != EstOids.AsymmetricKeyPackage || signed.SignerInfos.Count != 1)
         {
             throw new CryptographicException("the SignedData is not a singly signed AsymmetricKeyPackage (RFC 5958 §2)");

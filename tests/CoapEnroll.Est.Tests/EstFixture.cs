@@ -48,6 +48,7 @@ internal sealed class EstFixture : IAsyncDisposable
                 ["lbl"] = new CertificateProfileOptions { ValidityDays = 30 },
                 ["manual"] = new CertificateProfileOptions { RequiresApproval = true },
                 ["enc"] = new CertificateProfileOptions { KeyUsage = ["KeyEncipherment"], AcceptedKeyTypes = ["RSA"] },
+                ["kex"] = new CertificateProfileOptions { KeyUsage = ["KeyAgreement"] },
             },
         };
         configureCa?.Invoke(options);

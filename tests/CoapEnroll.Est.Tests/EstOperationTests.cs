@@ -220,32 +220,117 @@ public sealed class EstOperationTests
     }
 
     [Fact]
-    public async Task Encrypted_key_to_an_ec_recipient_is_5_01_and_nothing_is_issued()
+    public async Task Server_generated_key_is_encrypted_to_an_ec_key_agreement_certificate_named_in_the_csr()
     {
         await using EstFixture est = await EstFixture.StartAsync();
         await using EstCoapsClient client = await est.ClientAsync();
-        // The DTLS client certificate is ECDSA: EnvelopedCms has no KeyAgreeRecipientInfo.
-        var withKey = X509Certificate2.CreateFromPemFile(est.Hierarchy.Layout.DemoDeviceCertificate, est.Hierarchy.Layout.DemoDeviceKey);
-        using ECDsa throwaway = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        byte[] keyId = withKey.Extensions.OfType<X509SubjectKeyIdentifierExtension>().First().SubjectKeyIdentifierBytes.ToArray();
-        var writer = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
-        writer.WriteOctetString(keyId);
-        byte[] keyIdAttribute = writer.Encode();
-        var caps = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
-        using (caps.PushSequence())
-        using (caps.PushSequence())
+        await client.GetCaCertificatesAsync(cancellationToken: EstFixture.Timeout());
+
+        // The device first obtains a P-256 key agreement certificate with its own subject (label "kex": keyAgreement).
+        using ECDsa kexKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        X509Certificate2 kex;
+        await using (EstCoapsClient enroll = await est.ClientAsync(configure: o => o.Label = "kex"))
         {
-            caps.WriteObjectIdentifier("2.16.840.1.101.3.4.1.5"); // id-aes128-wrap
+            kex = await enroll.EnrollAsync(est.Device.SubjectName, kexKey, EstCertificateFormat.PkixCert, cancellationToken: EstFixture.Timeout());
         }
 
-        byte[] csr2 = client.CreateCsr(new X500DistinguishedName("CN=ec-sealed"), throwaway, r =>
+        Assert.Equal(X509KeyUsageFlags.KeyAgreement, kex.Extensions.OfType<X509KeyUsageExtension>().Single().KeyUsages);
+        Assert.True(kex.HasPrivateKey);
+        EstServerKeyGenResult result = await client.ServerKeyGenAsync(new X500DistinguishedName("CN=ec-sealed"), true, kex, EstFixture.Timeout());
+
+        Assert.True(result.KeyWasEncrypted);
+        Assert.Equal("CN=ec-sealed", result.Certificate.Subject);
+        using ECDsa key = result.Certificate.GetECDsaPrivateKey()!;
+        Assert.Equal(result.Certificate.PublicKey.ExportSubjectPublicKeyInfo(), key.ExportSubjectPublicKeyInfo());
+        Assert.Equal(2, (await est.CertificatesAsync()).Count);
+
+        // Wrong keys are refused by the envelope itself (KeyAgreementTests); here: without the certificate and key, no key comes back.
+        using ECDsa throwaway = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        byte[] csr = client.CreateCsr(new X500DistinguishedName("CN=ec-sealed-2"), throwaway, r => EstCoapsClient.AddEncryptionRequest(r, kex));
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => client.ServerKeyGenAsync(csr, false, null, EstFixture.Timeout()));
+        Assert.Contains("encrypted key (280)", ex.Message);
+    }
+
+    [Fact]
+    public async Task A_csr_offering_only_an_aes_key_wrap_gets_the_key_encrypted_with_ecdh()
+    {
+        await using EstFixture est = await EstFixture.StartAsync();
+        await using EstCoapsClient client = await est.ClientAsync();
+        await client.GetCaCertificatesAsync(cancellationToken: EstFixture.Timeout());
+        using ECDsa kexKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        X509Certificate2 kex;
+        await using (EstCoapsClient enroll = await est.ClientAsync(configure: o => o.Label = "kex"))
         {
-            r.OtherRequestAttributes.Add(new System.Security.Cryptography.AsnEncodedData("1.2.840.113549.1.9.15", caps.Encode()));
-            r.OtherRequestAttributes.Add(new System.Security.Cryptography.AsnEncodedData("1.2.840.113549.1.9.16.2.54", keyIdAttribute));
-        });
-        var ex = await Assert.ThrowsAsync<EstRequestException>(() => client.ServerKeyGenAsync(csr2, false, null, EstFixture.Timeout()));
-        Assert.Equal(CoapCode.NotImplemented, ex.Code);
-        Assert.Contains("KeyAgreeRecipientInfo", ex.Diagnostic);
+            kex = (await enroll.EnrollAsync(est.Device.SubjectName, kexKey, EstCertificateFormat.PkixCert, cancellationToken: EstFixture.Timeout()));
+        }
+
+        using ECDsa throwaway = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        byte[] csr = client.CreateCsr(new X500DistinguishedName("CN=wrap-only"), throwaway, r => AddEncryptionAttributes(r, kex, "2.16.840.1.101.3.4.1.5"));
+
+        EstServerKeyGenResult result = await client.ServerKeyGenAsync(csr, false, kex, EstFixture.Timeout());
+
+        Assert.True(result.KeyWasEncrypted);
+        Assert.Equal("CN=wrap-only", result.Certificate.Subject);
+    }
+
+    [Fact]
+    public async Task Encrypted_key_to_an_ec_certificate_without_key_agreement_usage_is_4_00_and_nothing_is_issued()
+    {
+        // RFC 7030 §4.4.1.2: the recipient key must allow keyAgreement or be unrestricted; the demo IDevID has digitalSignature only.
+        await using EstFixture est = await EstFixture.StartAsync();
+        await using EstCoapsClient client = await est.ClientAsync();
+        using ECDsa throwaway = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        byte[] csr = client.CreateCsr(new X500DistinguishedName("CN=ec-sealed"), throwaway, r => AddEncryptionAttributes(r, est.Device, "1.3.132.1.11.1"));
+
+        var ex = await Assert.ThrowsAsync<EstRequestException>(() => client.ServerKeyGenAsync(csr, false, null, EstFixture.Timeout()));
+
+        Assert.Equal(CoapCode.BadRequest, ex.Code);
+        Assert.Contains("keyAgreement", ex.Diagnostic);
         Assert.Empty(await est.CertificatesAsync());
+    }
+
+    [Fact]
+    public async Task Encrypted_key_with_no_usable_capability_is_4_00_and_nothing_is_issued()
+    {
+        await using EstFixture est = await EstFixture.StartAsync();
+        await using EstCoapsClient client = await est.ClientAsync();
+        using ECDsa kexKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        X509Certificate2 kex;
+        await using (EstCoapsClient enroll = await est.ClientAsync(configure: o => o.Label = "kex"))
+        {
+            kex = await enroll.EnrollAsync(est.Device.SubjectName, kexKey, EstCertificateFormat.PkixCert, cancellationToken: EstFixture.Timeout());
+        }
+
+        using ECDsa throwaway = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        // Only RSA key transport and a content cipher: nothing an EC key can agree with.
+        byte[] csr = client.CreateCsr(new X500DistinguishedName("CN=no-kari"), throwaway,
+            r => AddEncryptionAttributes(r, kex, "1.2.840.113549.1.1.7", "2.16.840.1.101.3.4.1.42"));
+
+        var ex = await Assert.ThrowsAsync<EstRequestException>(() => client.ServerKeyGenAsync(csr, false, kex, EstFixture.Timeout()));
+
+        Assert.Equal(CoapCode.BadRequest, ex.Code);
+        Assert.Contains("key agreement", ex.Diagnostic);
+        Assert.Single(await est.CertificatesAsync());
+    }
+
+    private static void AddEncryptionAttributes(CertificateRequest request, X509Certificate2 recipient, params string[] capabilities)
+    {
+        byte[] keyId = recipient.Extensions.OfType<X509SubjectKeyIdentifierExtension>().First().SubjectKeyIdentifierBytes.ToArray();
+        var writer = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+        writer.WriteOctetString(keyId);
+        var caps = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+        using (caps.PushSequence())
+        {
+            foreach (string capability in capabilities)
+            {
+                using (caps.PushSequence())
+                {
+                    caps.WriteObjectIdentifier(capability);
+                }
+            }
+        }
+
+        request.OtherRequestAttributes.Add(new AsnEncodedData("1.2.840.113549.1.9.15", caps.Encode()));
+        request.OtherRequestAttributes.Add(new AsnEncodedData("1.2.840.113549.1.9.16.2.54", writer.Encode()));
     }
 }

@@ -9,7 +9,8 @@ public sealed class EstServerFixture : IAsyncLifetime
 
     public EstServer Server => _server ?? throw new InvalidOperationException("Not started.");
 
-    public async Task InitializeAsync() => _server = await EstServer.StartAsync();
+    // Label "kex" issues key agreement certificates: the recipients of encrypted server-generated keys (RFC 7030 §4.4.1.2).
+    public async Task InitializeAsync() => _server = await EstServer.StartAsync(new Dictionary<string, string?> { ["Ca:Profiles:kex:KeyUsage:0"] = "KeyAgreement" });
 
     public async Task DisposeAsync()
     {
@@ -146,6 +147,66 @@ public sealed class LibCoapEstInteropTests : IClassFixture<EstServerFixture>, ID
         Assert.Equal(keyPublic, await EstTools.OpenSslAsync("x509", "-in", certPem, "-pubkey", "-noout"));
         Assert.Contains($"CN = {operation}-{library}", await EstTools.OpenSslAsync("x509", "-in", certPem, "-noout", "-subject"));
         Assert.Equal(before + 1, await _server.CertificateCountAsync());
+    }
+
+    [Theory]
+    [InlineData("openssl")]
+    [InlineData("gnutls")]
+    public async Task ServerKeyGen_EncryptedToAnEcKey_OpensWithOpenSslCms(string library)
+    {
+        // 1. The device (demo IDevID) enrolls a P-256 key agreement certificate under label "kex"; openssl makes the key.
+        string kexKey = Path.Combine(_scratch, "kex.key");
+        await EstTools.OpenSslAsync("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", kexKey);
+        using var device = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(_server.DemoCertificate));
+        using var kexEc = System.Security.Cryptography.ECDsa.Create();
+        kexEc.ImportFromPem(File.ReadAllText(kexKey));
+        string kexCsr = Path.Combine(_scratch, "kex.csr.der");
+        await File.WriteAllBytesAsync(kexCsr, new System.Security.Cryptography.X509Certificates.CertificateRequest(device.SubjectName, kexEc,
+            System.Security.Cryptography.HashAlgorithmName.SHA256).CreateSigningRequest());
+        string kexDer = Path.Combine(_scratch, "kex.der");
+        ProcessResult enrolled = await EstTools.CoapClientAsync(library, "-m", "post", "-t", "286", "-A", "287", "-f", kexCsr, "-c", _server.DemoCertificate,
+            "-j", _server.DemoKey, "-R", _server.TrustAnchor, "-o", kexDer, _server.Uri("/.well-known/est/kex/sen"));
+        Assert.True(enrolled.ExitCode == 0 && File.Exists(kexDer), enrolled.Describe());
+        string kexPem = Path.Combine(_scratch, "kex.pem");
+        await EstTools.OpenSslAsync("x509", "-inform", "DER", "-in", kexDer, "-out", kexPem);
+        Assert.Contains("Key Agreement", await EstTools.OpenSslAsync("x509", "-in", kexPem, "-noout", "-ext", "keyUsage"));
+
+        // 2. /skg with a CSR naming that certificate (AsymmetricDecryptKeyIdentifier, SMIMECapabilities with ECDH).
+        using var throwaway = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var skgRequest = new System.Security.Cryptography.X509Certificates.CertificateRequest($"CN=sealed-{library}", throwaway, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        CoapEnroll.Est.EstCoapsClient.AddEncryptionRequest(skgRequest, System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(File.ReadAllBytes(kexDer)));
+        string skgCsr = Path.Combine(_scratch, "sealed.csr.der");
+        await File.WriteAllBytesAsync(skgCsr, skgRequest.CreateSigningRequest());
+        string output = Path.Combine(_scratch, "sealed.cbor");
+        int before = await _server.CertificateCountAsync();
+        ProcessResult result = await EstTools.CoapClientAsync(library, "-m", "post", "-t", "286", "-f", skgCsr, "-b", "64", "-c", _server.DemoCertificate,
+            "-j", _server.DemoKey, "-R", _server.TrustAnchor, "-o", output, _server.Uri("/.well-known/est/skg"));
+        Assert.True(result.ExitCode == 0 && File.Exists(output), result.Describe());
+        var parts = EstTools.DecodeMultipartCore(await File.ReadAllBytesAsync(output));
+        Assert.Equal([280, 281], parts.Select(p => p.ContentFormat));
+        Assert.Equal(before + 1, await _server.CertificateCountAsync());
+
+        // 3. openssl opens the EnvelopedData with the key agreement key, then verifies the key generator's SignedData against
+        //    the trust anchor alone (the SignedData carries the issuing CA).
+        string enveloped = Path.Combine(_scratch, "sealed.p7m");
+        string signedData = Path.Combine(_scratch, "sealed.signed.der");
+        string package = Path.Combine(_scratch, "sealed.package.der");
+        await File.WriteAllBytesAsync(enveloped, parts[0].Data);
+        await EstTools.OpenSslAsync("cms", "-decrypt", "-inform", "DER", "-in", enveloped, "-recip", kexPem, "-inkey", kexKey, "-binary", "-out", signedData);
+        await EstTools.OpenSslAsync("cms", "-verify", "-inform", "DER", "-in", signedData, "-CAfile", _server.TrustAnchor, "-purpose", "any", "-binary", "-out", package);
+        Assert.Contains("2.16.840.1.101.2.1.2.78.5", await EstTools.OpenSslAsync("cms", "-cmsout", "-print", "-inform", "DER", "-in", signedData));
+
+        // 4. The AsymmetricKeyPackage holds one PKCS#8 key, the key of the issued certificate.
+        var reader = new System.Formats.Asn1.AsnReader(await File.ReadAllBytesAsync(package), System.Formats.Asn1.AsnEncodingRules.DER).ReadSequence();
+        string keyFile = Path.Combine(_scratch, "sealed.key.der");
+        await File.WriteAllBytesAsync(keyFile, reader.ReadEncodedValue().ToArray());
+        Assert.False(reader.HasData);
+        string certFile = Path.Combine(_scratch, "sealed.p7b");
+        string certPem = Path.Combine(_scratch, "sealed.pem");
+        await File.WriteAllBytesAsync(certFile, parts[1].Data);
+        await EstTools.OpenSslAsync("pkcs7", "-inform", "DER", "-in", certFile, "-print_certs", "-out", certPem);
+        Assert.Equal(await EstTools.OpenSslAsync("pkey", "-inform", "DER", "-in", keyFile, "-pubout"), await EstTools.OpenSslAsync("x509", "-in", certPem, "-pubkey", "-noout"));
+        Assert.Contains($"CN = sealed-{library}", await EstTools.OpenSslAsync("x509", "-in", certPem, "-noout", "-subject"));
     }
 
     [Fact]

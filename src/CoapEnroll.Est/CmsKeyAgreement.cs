@@ -1,0 +1,483 @@
+using System.Buffers.Binary;
+using System.Formats.Asn1;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace CoapEnroll.Est;
+
+/// <summary>
+/// CMS EnvelopedData for an elliptic-curve recipient (RFC 5652 §6.2.2 KeyAgreeRecipientInfo, RFC 5753 §3.1 ephemeral-static
+/// ECDH with the ANSI X9.63 KDF, RFC 3394 AES key wrap, AES-CBC content encryption). .NET's EnvelopedCms implements only key
+/// transport for asymmetric recipients, so this builds and reads the structure with <see cref="AsnWriter"/>/<see cref="AsnReader"/>
+/// over the platform's ECDH, SHA and AES.
+/// </summary>
+internal static class CmsKeyAgreement
+{
+    private const int KeyAgreeRecipientInfoVersion = 3;
+
+    // RFC 5652 §6.1: version 2 when any RecipientInfo is not version 0 (a kari is always version 3).
+    private const int EnvelopedDataVersion = 2;
+
+    /// <summary>The choices the server makes from the client's SMIMECapabilities.</summary>
+    public readonly record struct Algorithms(string KeyAgreement, string KeyWrap, string ContentEncryption);
+
+    /// <summary>
+    /// Picks the key agreement scheme, key wrap and content encryption from <paramref name="capabilities"/> (client preference
+    /// order, RFC 8551 §2.5.2). A capability list naming only a key wrap or a content algorithm gets the scheme whose KDF hash
+    /// matches the curve (SHA-256 for P-256, RFC 5753 §8 and RFC 5008 §3). Throws <see cref="ArgumentException"/> when nothing
+    /// usable is listed.
+    /// </summary>
+    public static Algorithms Choose(IReadOnlyList<string> capabilities, int curveBits)
+    {
+        string? scheme = null;
+        string? wrap = null;
+        string? content = null;
+        foreach (string capability in capabilities)
+        {
+            scheme ??= HashOf(capability) is not null ? capability : null;
+            wrap ??= WrapKeyLength(capability) > 0 ? capability : null;
+            content ??= capability is EstOids.Aes256Cbc or EstOids.Aes128Cbc ? capability : null;
+        }
+
+        if (scheme is null && wrap is null)
+        {
+            throw new ArgumentException("SMIMECapabilities lists no supported key agreement algorithm (dhSinglePass-stdDH-sha*kdf-scheme or an AES key wrap)");
+        }
+
+        content ??= EstOids.Aes256Cbc;
+        scheme ??= curveBits switch
+        {
+            <= 256 => EstOids.EcdhStdSha256Kdf,
+            <= 384 => EstOids.EcdhStdSha384Kdf,
+            _ => EstOids.EcdhStdSha512Kdf,
+        };
+
+        // Without a listed wrap, one as strong as the content-encryption key it carries.
+        wrap ??= content == EstOids.Aes128Cbc ? EstOids.Aes128Wrap : EstOids.Aes256Wrap;
+        return new Algorithms(scheme, wrap, content);
+    }
+
+    /// <summary>Encrypts <paramref name="content"/> of type <paramref name="contentType"/> for <paramref name="recipient"/>'s EC key; returns a DER ContentInfo.</summary>
+    public static byte[] Encrypt(ReadOnlySpan<byte> content, string contentType, X509Certificate2 recipient, Algorithms algorithms)
+    {
+        using ECDiffieHellman recipientKey = recipient.PublicKey.GetECDiffieHellmanPublicKey()
+            ?? throw new ArgumentException("the recipient certificate has no elliptic-curve key", nameof(recipient));
+        ECParameters recipientParameters = recipientKey.ExportParameters(false);
+        using ECDiffieHellman ephemeral = ECDiffieHellman.Create(recipientParameters.Curve);
+
+        int contentKeyLength = algorithms.ContentEncryption == EstOids.Aes128Cbc ? 16 : 32;
+        byte[] contentKey = RandomNumberGenerator.GetBytes(contentKeyLength);
+        byte[] iv = RandomNumberGenerator.GetBytes(16);
+        byte[] kek = DeriveKeyEncryptionKey(ephemeral, recipientKey.PublicKey, algorithms.KeyAgreement, algorithms.KeyWrap, ukm: null);
+        try
+        {
+            byte[] encryptedKey = AesKeyWrap.Wrap(kek, contentKey);
+            byte[] ciphertext;
+            using (Aes aes = Aes.Create())
+            {
+                aes.Key = contentKey;
+                ciphertext = aes.EncryptCbc(content, iv, PaddingMode.PKCS7);
+            }
+
+            ECParameters ephemeralPublic = ephemeral.ExportParameters(false);
+            var writer = new AsnWriter(AsnEncodingRules.DER);
+            using (writer.PushSequence())
+            {
+                writer.WriteObjectIdentifier(EstOids.EnvelopedData);
+                using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
+                using (writer.PushSequence())
+                {
+                    writer.WriteInteger(EnvelopedDataVersion);
+                    using (writer.PushSetOf())
+                    using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true)))
+                    {
+                        writer.WriteInteger(KeyAgreeRecipientInfoVersion);
+
+                        // originator [0] EXPLICIT OriginatorIdentifierOrKey: originatorKey [1] OriginatorPublicKey (RFC 5753 §3.1.1),
+                        // id-ecPublicKey with absent parameters (the recipient's curve) and the uncompressed point.
+                        using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
+                        using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true)))
+                        {
+                            using (writer.PushSequence())
+                            {
+                                writer.WriteObjectIdentifier(EstOids.EcPublicKey);
+                            }
+
+                            writer.WriteBitString(EncodePoint(ephemeralPublic.Q));
+                        }
+
+                        using (writer.PushSequence())
+                        {
+                            writer.WriteObjectIdentifier(algorithms.KeyAgreement);
+                            using (writer.PushSequence())
+                            {
+                                // RFC 3565 §2.3.2: the AES key wrap identifiers have absent parameters.
+                                writer.WriteObjectIdentifier(algorithms.KeyWrap);
+                            }
+                        }
+
+                        using (writer.PushSequence())
+                        using (writer.PushSequence())
+                        {
+                            WriteRecipientIdentifier(writer, recipient);
+                            writer.WriteOctetString(encryptedKey);
+                        }
+                    }
+
+                    using (writer.PushSequence())
+                    {
+                        writer.WriteObjectIdentifier(contentType);
+                        using (writer.PushSequence())
+                        {
+                            writer.WriteObjectIdentifier(algorithms.ContentEncryption);
+                            writer.WriteOctetString(iv);
+                        }
+
+                        writer.WriteOctetString(ciphertext, new Asn1Tag(TagClass.ContextSpecific, 0));
+                    }
+                }
+            }
+
+            return writer.Encode();
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(contentKey);
+            CryptographicOperations.ZeroMemory(kek);
+        }
+    }
+
+    /// <summary>
+    /// Decrypts a ContentInfo carrying EnvelopedData whose KeyAgreeRecipientInfo names <paramref name="recipient"/> (by issuer and
+    /// serial number or subject key identifier); returns the content and its type. Every failure is a <see cref="CryptographicException"/>.
+    /// </summary>
+    public static byte[] Decrypt(ReadOnlySpan<byte> contentInfo, ECDiffieHellman key, X509Certificate2 recipient, out string contentType)
+    {
+        try
+        {
+            return DecryptCore(contentInfo, key, recipient, out contentType);
+        }
+        catch (AsnContentException ex)
+        {
+            throw new CryptographicException("the EnvelopedData is malformed: " + ex.Message, ex);
+        }
+    }
+
+    private static byte[] DecryptCore(ReadOnlySpan<byte> contentInfo, ECDiffieHellman key, X509Certificate2 recipient, out string contentType)
+    {
+        // Peers may send BER (indefinite lengths, constructed strings); the reader checks every length either way.
+        var outer = new AsnReader(contentInfo.ToArray(), AsnEncodingRules.BER);
+        AsnReader info = outer.ReadSequence();
+        outer.ThrowIfNotEmpty();
+        if (info.ReadObjectIdentifier() != EstOids.EnvelopedData)
+        {
+            throw new CryptographicException("the content is not EnvelopedData");
+        }
+
+        AsnReader explicitContent = info.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true));
+        info.ThrowIfNotEmpty();
+        AsnReader enveloped = explicitContent.ReadSequence();
+        explicitContent.ThrowIfNotEmpty();
+        _ = enveloped.ReadInteger();
+        if (enveloped.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 0)))
+        {
+            enveloped.ReadEncodedValue(); // originatorInfo: certificates and CRLs are not needed here.
+        }
+
+        AsnReader recipientInfos = enveloped.ReadSetOf();
+        byte[]? contentKey = null;
+        while (recipientInfos.HasData && contentKey is null)
+        {
+            if (!recipientInfos.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true)))
+            {
+                recipientInfos.ReadEncodedValue(); // ktri, kekri, pwri, ori: not for this key.
+                continue;
+            }
+
+            contentKey = TryOpenKeyAgreeRecipientInfo(recipientInfos.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true)), key, recipient);
+        }
+
+        if (contentKey is null)
+        {
+            throw new CryptographicException("no KeyAgreeRecipientInfo in the EnvelopedData names the recipient certificate");
+        }
+
+        try
+        {
+            AsnReader encryptedContentInfo = enveloped.ReadSequence();
+            contentType = encryptedContentInfo.ReadObjectIdentifier();
+            AsnReader algorithm = encryptedContentInfo.ReadSequence();
+            string contentAlgorithm = algorithm.ReadObjectIdentifier();
+            int expectedKeyLength = contentAlgorithm switch
+            {
+                EstOids.Aes128Cbc => 16,
+                EstOids.Aes256Cbc => 32,
+                _ => throw new CryptographicException($"content encryption algorithm {contentAlgorithm} is not supported (AES-128-CBC, AES-256-CBC)"),
+            };
+            byte[] iv = algorithm.ReadOctetString();
+            algorithm.ThrowIfNotEmpty();
+            if (iv.Length != 16 || contentKey.Length != expectedKeyLength)
+            {
+                throw new CryptographicException($"the content-encryption key ({contentKey.Length} octets) or IV ({iv.Length} octets) does not fit {contentAlgorithm}");
+            }
+
+            if (!encryptedContentInfo.HasData)
+            {
+                throw new CryptographicException("the EnvelopedData carries no encrypted content");
+            }
+
+            byte[] ciphertext = encryptedContentInfo.ReadOctetString(new Asn1Tag(TagClass.ContextSpecific, 0));
+            encryptedContentInfo.ThrowIfNotEmpty();
+            using Aes aes = Aes.Create();
+            aes.Key = contentKey;
+            return aes.DecryptCbc(ciphertext, iv, PaddingMode.PKCS7);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(contentKey);
+        }
+    }
+
+    private static byte[]? TryOpenKeyAgreeRecipientInfo(AsnReader kari, ECDiffieHellman key, X509Certificate2 recipient)
+    {
+        if (kari.ReadInteger() != KeyAgreeRecipientInfoVersion)
+        {
+            throw new CryptographicException("a KeyAgreeRecipientInfo must have version 3 (RFC 5652 section 6.2.2)");
+        }
+
+        AsnReader originator = kari.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true));
+        if (!originator.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true)))
+        {
+            throw new CryptographicException("the originator must be an ephemeral originatorKey (RFC 5753 section 3.1.1)");
+        }
+
+        AsnReader originatorKey = originator.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true));
+        originator.ThrowIfNotEmpty();
+        AsnReader originatorAlgorithm = originatorKey.ReadSequence();
+        if (originatorAlgorithm.ReadObjectIdentifier() != EstOids.EcPublicKey)
+        {
+            throw new CryptographicException("the originator key is not id-ecPublicKey");
+        }
+
+        // Absent or NULL parameters mean the recipient's curve; named parameters must name it.
+        ECParameters own = key.ExportParameters(false);
+        if (originatorAlgorithm.HasData)
+        {
+            if (originatorAlgorithm.PeekTag().HasSameClassAndValue(Asn1Tag.Null))
+            {
+                originatorAlgorithm.ReadNull();
+            }
+            else if (originatorAlgorithm.ReadObjectIdentifier() is var named && own.Curve.Oid.Value is { } curve && named != curve)
+            {
+                throw new CryptographicException("the originator key is on a different curve than the recipient key");
+            }
+        }
+
+        originatorAlgorithm.ThrowIfNotEmpty();
+        byte[] point = originatorKey.ReadBitString(out int unusedBits);
+        originatorKey.ThrowIfNotEmpty();
+        int fieldLength = own.Q.X!.Length;
+        if (unusedBits != 0 || point.Length != 1 + 2 * fieldLength || point[0] != 0x04)
+        {
+            throw new CryptographicException("the originator key is not an uncompressed point of the recipient's curve");
+        }
+
+        byte[]? ukm = null;
+        if (kari.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true)))
+        {
+            AsnReader ukmReader = kari.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true));
+            ukm = ukmReader.ReadOctetString();
+            ukmReader.ThrowIfNotEmpty();
+        }
+
+        AsnReader keyEncryption = kari.ReadSequence();
+        string scheme = keyEncryption.ReadObjectIdentifier();
+        AsnReader wrapAlgorithm = keyEncryption.ReadSequence();
+        keyEncryption.ThrowIfNotEmpty();
+        string wrap = wrapAlgorithm.ReadObjectIdentifier();
+        if (wrapAlgorithm.HasData)
+        {
+            wrapAlgorithm.ReadNull();
+        }
+
+        wrapAlgorithm.ThrowIfNotEmpty();
+        if (HashOf(scheme) is null)
+        {
+            throw new CryptographicException($"key agreement algorithm {scheme} is not supported (ephemeral-static ECDH with SHA-1/256/384/512 X9.63 KDF)");
+        }
+
+        if (WrapKeyLength(wrap) == 0)
+        {
+            throw new CryptographicException($"key wrap algorithm {wrap} is not supported (id-aes128-wrap, id-aes192-wrap, id-aes256-wrap)");
+        }
+
+        AsnReader encryptedKeys = kari.ReadSequence();
+        kari.ThrowIfNotEmpty();
+        while (encryptedKeys.HasData)
+        {
+            AsnReader encryptedKey = encryptedKeys.ReadSequence();
+            bool forUs = NamesRecipient(encryptedKey, recipient);
+            byte[] wrapped = encryptedKey.ReadOctetString();
+            encryptedKey.ThrowIfNotEmpty();
+            if (!forUs)
+            {
+                continue;
+            }
+
+            var originatorParameters = new ECParameters
+            {
+                Curve = own.Curve,
+                Q = new ECPoint { X = point[1..(1 + fieldLength)], Y = point[(1 + fieldLength)..] },
+            };
+            using ECDiffieHellman originatorPublic = ECDiffieHellman.Create();
+            try
+            {
+                // ImportParameters checks that the point is on the curve.
+                originatorPublic.ImportParameters(originatorParameters);
+            }
+            catch (CryptographicException ex)
+            {
+                throw new CryptographicException("the originator key is not a valid point of the recipient's curve", ex);
+            }
+
+            byte[] kek = DeriveKeyEncryptionKey(key, originatorPublic.PublicKey, scheme, wrap, ukm);
+            try
+            {
+                return AesKeyWrap.Unwrap(kek, wrapped);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(kek);
+            }
+        }
+
+        return null;
+    }
+
+    private static bool NamesRecipient(AsnReader encryptedKey, X509Certificate2 recipient)
+    {
+        Asn1Tag tag = encryptedKey.PeekTag();
+        if (tag.HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
+        {
+            // rKeyId [0] IMPLICIT RecipientKeyIdentifier { subjectKeyIdentifier, date OPTIONAL, other OPTIONAL }
+            AsnReader keyIdentifier = encryptedKey.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true));
+            byte[] ski = keyIdentifier.ReadOctetString();
+            return recipient.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault() is { } own
+                && own.SubjectKeyIdentifierBytes.Span.SequenceEqual(ski);
+        }
+
+        AsnReader issuerAndSerial = encryptedKey.ReadSequence();
+        ReadOnlyMemory<byte> issuer = issuerAndSerial.ReadEncodedValue();
+        ReadOnlyMemory<byte> serial = issuerAndSerial.ReadIntegerBytes();
+        issuerAndSerial.ThrowIfNotEmpty();
+        return new X500DistinguishedName(issuer.Span).RawData.AsSpan().SequenceEqual(recipient.IssuerName.RawData)
+            && serial.Span.SequenceEqual(recipient.SerialNumberBytes.Span);
+    }
+
+    private static void WriteRecipientIdentifier(AsnWriter writer, X509Certificate2 recipient)
+    {
+        if (recipient.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault() is { } ski)
+        {
+            using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
+            {
+                writer.WriteOctetString(ski.SubjectKeyIdentifierBytes.Span);
+            }
+
+            return;
+        }
+
+        using (writer.PushSequence())
+        {
+            writer.WriteEncodedValue(recipient.IssuerName.RawData);
+            writer.WriteInteger(recipient.SerialNumberBytes.Span);
+        }
+    }
+
+    /// <summary>
+    /// RFC 5753 §3.1.2 and §7.2: KEK = leftmost bits of Hash(Z || counter || DER(ECC-CMS-SharedInfo)) for counter = 1, 2, …
+    /// (ANSI X9.63), where SharedInfo names the wrap algorithm, the ukm and the KEK length in bits.
+    /// </summary>
+    private static byte[] DeriveKeyEncryptionKey(ECDiffieHellman own, ECDiffieHellmanPublicKey other, string scheme, string wrap, byte[]? ukm)
+    {
+        HashAlgorithmName hash = HashOf(scheme) ?? throw new CryptographicException($"key agreement algorithm {scheme} is not supported");
+        int kekLength = WrapKeyLength(wrap);
+        var sharedInfo = new AsnWriter(AsnEncodingRules.DER);
+        using (sharedInfo.PushSequence())
+        {
+            using (sharedInfo.PushSequence())
+            {
+                sharedInfo.WriteObjectIdentifier(wrap);
+            }
+
+            if (ukm is not null)
+            {
+                using (sharedInfo.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
+                {
+                    sharedInfo.WriteOctetString(ukm);
+                }
+            }
+
+            using (sharedInfo.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 2, isConstructed: true)))
+            {
+                Span<byte> bits = stackalloc byte[4];
+                BinaryPrimitives.WriteInt32BigEndian(bits, kekLength * 8);
+                sharedInfo.WriteOctetString(bits);
+            }
+        }
+
+        byte[] info = sharedInfo.Encode();
+        byte[] z = own.DeriveRawSecretAgreement(other);
+        byte[] kek = new byte[kekLength];
+        Span<byte> counter = stackalloc byte[4];
+        try
+        {
+            using var digest = IncrementalHash.CreateHash(hash);
+            int written = 0;
+            for (uint i = 1; written < kekLength; i++)
+            {
+                BinaryPrimitives.WriteUInt32BigEndian(counter, i);
+                digest.AppendData(z);
+                digest.AppendData(counter);
+                digest.AppendData(info);
+                byte[] block = digest.GetHashAndReset();
+                int take = Math.Min(block.Length, kekLength - written);
+                block.AsSpan(0, take).CopyTo(kek.AsSpan(written));
+                written += take;
+                CryptographicOperations.ZeroMemory(block);
+            }
+
+            return kek;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(z);
+        }
+    }
+
+    private static byte[] EncodePoint(ECPoint q)
+    {
+        byte[] point = new byte[1 + q.X!.Length + q.Y!.Length];
+        point[0] = 0x04;
+        q.X.CopyTo(point, 1);
+        q.Y.CopyTo(point, 1 + q.X.Length);
+        return point;
+    }
+
+    // NIST curves have cofactor 1, so cofactor ECDH computes the same Z as standard ECDH (RFC 5753 §3.1.1).
+    private static HashAlgorithmName? HashOf(string scheme) => scheme switch
+    {
+        EstOids.EcdhStdSha1Kdf or EstOids.EcdhCofactorSha1Kdf => HashAlgorithmName.SHA1,
+        EstOids.EcdhStdSha256Kdf or EstOids.EcdhCofactorSha256Kdf => HashAlgorithmName.SHA256,
+        EstOids.EcdhStdSha384Kdf or EstOids.EcdhCofactorSha384Kdf => HashAlgorithmName.SHA384,
+        EstOids.EcdhStdSha512Kdf or EstOids.EcdhCofactorSha512Kdf => HashAlgorithmName.SHA512,
+        _ => null,
+    };
+
+    private static int WrapKeyLength(string wrap) => wrap switch
+    {
+        EstOids.Aes128Wrap => 16,
+        EstOids.Aes192Wrap => 24,
+        EstOids.Aes256Wrap => 32,
+        _ => 0,
+    };
+}
