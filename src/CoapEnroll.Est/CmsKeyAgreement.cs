@@ -15,9 +15,6 @@ internal static class CmsKeyAgreement
 {
     private const int KeyAgreeRecipientInfoVersion = 3;
 
-    // RFC 5652 §6.1: version 2 when any RecipientInfo is not version 0 (a kari is always version 3).
-    private const int EnvelopedDataVersion = 2;
-
     /// <summary>The choices the server makes from the client's SMIMECapabilities.</summary>
     public readonly record struct Algorithms(string KeyAgreement, string KeyWrap, string ContentEncryption);
 
@@ -65,84 +62,50 @@ internal static class CmsKeyAgreement
         ECParameters recipientParameters = recipientKey.ExportParameters(false);
         using ECDiffieHellman ephemeral = ECDiffieHellman.Create(recipientParameters.Curve);
 
-        int contentKeyLength = algorithms.ContentEncryption == EstOids.Aes128Cbc ? 16 : 32;
-        byte[] contentKey = RandomNumberGenerator.GetBytes(contentKeyLength);
-        byte[] iv = RandomNumberGenerator.GetBytes(16);
+        ECParameters ephemeralPublic = ephemeral.ExportParameters(false);
         byte[] kek = DeriveKeyEncryptionKey(ephemeral, recipientKey.PublicKey, algorithms.KeyAgreement, algorithms.KeyWrap, ukm: null);
         try
         {
-            byte[] encryptedKey = AesKeyWrap.Wrap(kek, contentKey);
-            byte[] ciphertext;
-            using (Aes aes = Aes.Create())
+            return CmsEnvelopedData.Encrypt(content, contentType, algorithms.ContentEncryption, (writer, contentKey) =>
             {
-                aes.Key = contentKey;
-                ciphertext = aes.EncryptCbc(content, iv, PaddingMode.PKCS7);
-            }
-
-            ECParameters ephemeralPublic = ephemeral.ExportParameters(false);
-            var writer = new AsnWriter(AsnEncodingRules.DER);
-            using (writer.PushSequence())
-            {
-                writer.WriteObjectIdentifier(EstOids.EnvelopedData);
-                using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
-                using (writer.PushSequence())
+                using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true)))
                 {
-                    writer.WriteInteger(EnvelopedDataVersion);
-                    using (writer.PushSetOf())
+                    writer.WriteInteger(KeyAgreeRecipientInfoVersion);
+
+                    // originator [0] EXPLICIT OriginatorIdentifierOrKey: originatorKey [1] OriginatorPublicKey (RFC 5753 §3.1.1),
+                    // id-ecPublicKey with absent parameters (the recipient's curve) and the uncompressed point.
+                    using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
                     using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true)))
                     {
-                        writer.WriteInteger(KeyAgreeRecipientInfoVersion);
-
-                        // originator [0] EXPLICIT OriginatorIdentifierOrKey: originatorKey [1] OriginatorPublicKey (RFC 5753 §3.1.1),
-                        // id-ecPublicKey with absent parameters (the recipient's curve) and the uncompressed point.
-                        using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
-                        using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true)))
-                        {
-                            using (writer.PushSequence())
-                            {
-                                writer.WriteObjectIdentifier(EstOids.EcPublicKey);
-                            }
-
-                            writer.WriteBitString(EncodePoint(ephemeralPublic.Q));
-                        }
-
                         using (writer.PushSequence())
                         {
-                            writer.WriteObjectIdentifier(algorithms.KeyAgreement);
-                            using (writer.PushSequence())
-                            {
-                                // RFC 3565 §2.3.2: the AES key wrap identifiers have absent parameters.
-                                writer.WriteObjectIdentifier(algorithms.KeyWrap);
-                            }
+                            writer.WriteObjectIdentifier(EstOids.EcPublicKey);
                         }
 
-                        using (writer.PushSequence())
-                        using (writer.PushSequence())
-                        {
-                            WriteRecipientIdentifier(writer, recipient);
-                            writer.WriteOctetString(encryptedKey);
-                        }
+                        writer.WriteBitString(EncodePoint(ephemeralPublic.Q));
                     }
 
                     using (writer.PushSequence())
                     {
-                        writer.WriteObjectIdentifier(contentType);
+                        writer.WriteObjectIdentifier(algorithms.KeyAgreement);
                         using (writer.PushSequence())
                         {
-                            writer.WriteObjectIdentifier(algorithms.ContentEncryption);
-                            writer.WriteOctetString(iv);
+                            // RFC 3565 §2.3.2: the AES key wrap identifiers have absent parameters.
+                            writer.WriteObjectIdentifier(algorithms.KeyWrap);
                         }
+                    }
 
-                        writer.WriteOctetString(ciphertext, new Asn1Tag(TagClass.ContextSpecific, 0));
+                    using (writer.PushSequence())
+                    using (writer.PushSequence())
+                    {
+                        WriteRecipientIdentifier(writer, recipient);
+                        writer.WriteOctetString(AesKeyWrap.Wrap(kek, contentKey));
                     }
                 }
-            }
-
-            return writer.Encode();
+            });
         }
         finally
         {
-            CryptographicOperations.ZeroMemory(contentKey);
             CryptographicOperations.ZeroMemory(kek);
         }
     }
@@ -151,92 +114,17 @@ internal static class CmsKeyAgreement
     /// Decrypts a ContentInfo carrying EnvelopedData whose KeyAgreeRecipientInfo names <paramref name="recipient"/> (by issuer and
     /// serial number or subject key identifier); returns the content and its type. Every failure is a <see cref="CryptographicException"/>.
     /// </summary>
-    public static byte[] Decrypt(ReadOnlySpan<byte> contentInfo, ECDiffieHellman key, X509Certificate2 recipient, out string contentType)
-    {
-        try
-        {
-            return DecryptCore(contentInfo, key, recipient, out contentType);
-        }
-        catch (AsnContentException ex)
-        {
-            throw new CryptographicException("the EnvelopedData is malformed: " + ex.Message, ex);
-        }
-    }
-
-    private static byte[] DecryptCore(ReadOnlySpan<byte> contentInfo, ECDiffieHellman key, X509Certificate2 recipient, out string contentType)
-    {
-        // Peers may send BER (indefinite lengths, constructed strings); the reader checks every length either way.
-        var outer = new AsnReader(contentInfo.ToArray(), AsnEncodingRules.BER);
-        AsnReader info = outer.ReadSequence();
-        outer.ThrowIfNotEmpty();
-        if (info.ReadObjectIdentifier() != EstOids.EnvelopedData)
-        {
-            throw new CryptographicException("the content is not EnvelopedData");
-        }
-
-        AsnReader explicitContent = info.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true));
-        info.ThrowIfNotEmpty();
-        AsnReader enveloped = explicitContent.ReadSequence();
-        explicitContent.ThrowIfNotEmpty();
-        _ = enveloped.ReadInteger();
-        if (enveloped.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 0)))
-        {
-            enveloped.ReadEncodedValue(); // originatorInfo: certificates and CRLs are not needed here.
-        }
-
-        AsnReader recipientInfos = enveloped.ReadSetOf();
-        byte[]? contentKey = null;
-        while (recipientInfos.HasData && contentKey is null)
+    public static byte[] Decrypt(ReadOnlySpan<byte> contentInfo, ECDiffieHellman key, X509Certificate2 recipient, out string contentType) =>
+        CmsEnvelopedData.Decrypt(contentInfo, recipientInfos =>
         {
             if (!recipientInfos.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true)))
             {
                 recipientInfos.ReadEncodedValue(); // ktri, kekri, pwri, ori: not for this key.
-                continue;
+                return null;
             }
 
-            contentKey = TryOpenKeyAgreeRecipientInfo(recipientInfos.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true)), key, recipient);
-        }
-
-        if (contentKey is null)
-        {
-            throw new CryptographicException("no KeyAgreeRecipientInfo in the EnvelopedData names the recipient certificate");
-        }
-
-        try
-        {
-            AsnReader encryptedContentInfo = enveloped.ReadSequence();
-            contentType = encryptedContentInfo.ReadObjectIdentifier();
-            AsnReader algorithm = encryptedContentInfo.ReadSequence();
-            string contentAlgorithm = algorithm.ReadObjectIdentifier();
-            int expectedKeyLength = contentAlgorithm switch
-            {
-                EstOids.Aes128Cbc => 16,
-                EstOids.Aes256Cbc => 32,
-                _ => throw new CryptographicException($"content encryption algorithm {contentAlgorithm} is not supported (AES-128-CBC, AES-256-CBC)"),
-            };
-            byte[] iv = algorithm.ReadOctetString();
-            algorithm.ThrowIfNotEmpty();
-            if (iv.Length != 16 || contentKey.Length != expectedKeyLength)
-            {
-                throw new CryptographicException($"the content-encryption key ({contentKey.Length} octets) or IV ({iv.Length} octets) does not fit {contentAlgorithm}");
-            }
-
-            if (!encryptedContentInfo.HasData)
-            {
-                throw new CryptographicException("the EnvelopedData carries no encrypted content");
-            }
-
-            byte[] ciphertext = encryptedContentInfo.ReadOctetString(new Asn1Tag(TagClass.ContextSpecific, 0));
-            encryptedContentInfo.ThrowIfNotEmpty();
-            using Aes aes = Aes.Create();
-            aes.Key = contentKey;
-            return aes.DecryptCbc(ciphertext, iv, PaddingMode.PKCS7);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(contentKey);
-        }
-    }
+            return TryOpenKeyAgreeRecipientInfo(recipientInfos.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true)), key, recipient);
+        }, "no KeyAgreeRecipientInfo in the EnvelopedData names the recipient certificate", out contentType);
 
     private static byte[]? TryOpenKeyAgreeRecipientInfo(AsnReader kari, ECDiffieHellman key, X509Certificate2 recipient)
     {
@@ -473,7 +361,8 @@ internal static class CmsKeyAgreement
         _ => null,
     };
 
-    private static int WrapKeyLength(string wrap) => wrap switch
+    /// <summary>The key-encryption key length of an AES key wrap identifier (RFC 3565), or 0.</summary>
+    public static int WrapKeyLength(string wrap) => wrap switch
     {
         EstOids.Aes128Wrap => 16,
         EstOids.Aes192Wrap => 24,

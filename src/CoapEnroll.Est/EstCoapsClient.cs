@@ -122,8 +122,40 @@ public sealed class EstCoapsClient : IAsyncDisposable
     /// /skg (<paramref name="singleCertificate"/> false: certificate as 281) or /skc (true: 287) with a ready CSR (RFC 9148 §4.8).
     /// <paramref name="decryptionCertificate"/>, with its RSA or EC private key, opens a 280 (CMS-encrypted) key.
     /// </summary>
-    public async Task<EstServerKeyGenResult> ServerKeyGenAsync(ReadOnlyMemory<byte> csrDer, bool singleCertificate = false, X509Certificate2? decryptionCertificate = null,
+    public Task<EstServerKeyGenResult> ServerKeyGenAsync(ReadOnlyMemory<byte> csrDer, bool singleCertificate = false, X509Certificate2? decryptionCertificate = null,
+        CancellationToken cancellationToken = default) =>
+        ServerKeyGenCoreAsync(csrDer, singleCertificate, decryptionCertificate, null, cancellationToken);
+
+    /// <summary>/skg or /skc with a ready CSR whose key is to come back encrypted under <paramref name="symmetricKey"/> (280, KEKRecipientInfo).</summary>
+    public Task<EstServerKeyGenResult> ServerKeyGenAsync(ReadOnlyMemory<byte> csrDer, EstSymmetricKey symmetricKey, bool singleCertificate = false,
         CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(symmetricKey);
+        return ServerKeyGenCoreAsync(csrDer, singleCertificate, null, symmetricKey, cancellationToken);
+    }
+
+    /// <summary>
+    /// /skg or /skc for <paramref name="subject"/> with the key encrypted under <paramref name="symmetricKey"/>: the CSR carries
+    /// DecryptKeyIdentifier and SMIMECapabilities with the matching AES key wrap and AES-256-CBC (RFC 7030 §4.4.1.1).
+    /// </summary>
+    public Task<EstServerKeyGenResult> ServerKeyGenAsync(X500DistinguishedName subject, EstSymmetricKey symmetricKey, bool singleCertificate = false,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(symmetricKey);
+        string wrap = CmsKeyEncryptionKey.WrapFor(symmetricKey.Key.Length);
+        using ECDsa throwaway = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        byte[] csr = CreateCsr(subject, throwaway, request =>
+        {
+            request.OtherRequestAttributes.Add(new AsnEncodedData(EstOids.SmimeCapabilities, SmimeCapabilities(wrap, EstOids.Aes256Cbc)));
+            var writer = new AsnWriter(AsnEncodingRules.DER);
+            writer.WriteOctetString(symmetricKey.Identifier.Span);
+            request.OtherRequestAttributes.Add(new AsnEncodedData(EstOids.DecryptKeyIdentifier, writer.Encode()));
+        });
+        return ServerKeyGenCoreAsync(csr, singleCertificate, null, symmetricKey, cancellationToken);
+    }
+
+    private async Task<EstServerKeyGenResult> ServerKeyGenCoreAsync(ReadOnlyMemory<byte> csrDer, bool singleCertificate, X509Certificate2? decryptionCertificate,
+        EstSymmetricKey? symmetricKey, CancellationToken cancellationToken)
     {
         string operation = singleCertificate ? "skc" : "skg";
         CoapMessage response = await SendAsync(operation, CoapCode.Post, CoapContentFormat.MultipartCore, csrDer, CoapCode.Changed, cancellationToken);
@@ -145,7 +177,7 @@ public sealed class EstCoapsClient : IAsyncDisposable
         bool encrypted = keyPart.Value.ContentFormat == CoapContentFormat.Pkcs7ServerGeneratedKey;
         if (encrypted)
         {
-            if (decryptionCertificate is null)
+            if (decryptionCertificate is null && symmetricKey is null)
             {
                 throw new InvalidOperationException("the server sent an encrypted key (280) but no decryption certificate and key were given");
             }
@@ -156,8 +188,21 @@ public sealed class EstCoapsClient : IAsyncDisposable
                 throw new InvalidOperationException("verifying the key generator's signature needs trust anchors: set EstClientOptions.TrustAnchors or call GetCaCertificatesAsync first");
             }
 
-            using AsymmetricAlgorithm decryptionKey = PrivateKeyOf(decryptionCertificate);
-            pkcs8 = ServerGeneratedKeyEnvelope.Open(keyPart.Value.Data.Span, decryptionKey, decryptionCertificate, anchors.Where(IsSelfSigned), anchors, _time.GetUtcNow());
+            if (symmetricKey is not null)
+            {
+                pkcs8 = ServerGeneratedKeyEnvelope.Open(keyPart.Value.Data.Span, symmetricKey.Identifier.Span, symmetricKey.Key.Span, anchors.Where(IsSelfSigned), anchors,
+                    _time.GetUtcNow());
+            }
+            else
+            {
+                using AsymmetricAlgorithm decryptionKey = PrivateKeyOf(decryptionCertificate!);
+                pkcs8 = ServerGeneratedKeyEnvelope.Open(keyPart.Value.Data.Span, decryptionKey, decryptionCertificate!, anchors.Where(IsSelfSigned), anchors, _time.GetUtcNow());
+            }
+        }
+        else if (decryptionCertificate is not null || symmetricKey is not null)
+        {
+            // The CSR asked for an encrypted key; a server answering in the clear has ignored that (RFC 7030 §4.4.2).
+            throw new InvalidDataException("an encrypted key (280) was asked for but the server sent it unencrypted (284)");
         }
         else
         {

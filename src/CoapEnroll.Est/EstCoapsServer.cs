@@ -29,6 +29,7 @@ public sealed class EstCoapsServer
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ServerKeyGenerator _keys;
+    private readonly Dictionary<string, byte[]> _keyEncryptionKeys;
     private readonly byte[] _crtsCertsOnly;
 
     public EstCoapsServer(EstServerOptions options, CertificateAuthority ca, CaHierarchy hierarchy, ILogger<EstCoapsServer>? logger = null, TimeProvider? timeProvider = null)
@@ -52,6 +53,7 @@ public sealed class EstCoapsServer
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
         _keys = new ServerKeyGenerator(options.KeyGenerationSecret);
+        _keyEncryptionKeys = ParseKeyEncryptionKeys(options.KeyEncryptionKeys);
 
         // RFC 7030 §4.1.3: the current root and every certificate needed to chain an issued certificate to it.
         _crtsCertsOnly = Pkcs7CertsOnly.Encode(ca.CaCertificates);
@@ -257,11 +259,34 @@ public sealed class EstCoapsServer
 
         // Server-side key generation with an encrypted key (RFC 7030 §4.4.1.1, §4.4.1.2): settle the recipient before issuing.
         X509Certificate2? recipient = null;
+        byte[]? kek = null;
         if (keyGen)
         {
-            if (csr.DecryptKeyIdentifier is not null)
+            if (csr.DecryptKeyIdentifier is { } symmetricId)
             {
-                return Refuse(operation, client.Requester, CoapCode.BadRequest, "no symmetric key matches the DecryptKeyIdentifier (RFC 7030 section 4.4.1.1)");
+                if (csr.AsymmetricDecryptKeyIdentifier is not null)
+                {
+                    return Refuse(operation, client.Requester, CoapCode.BadRequest, "the CSR names both a DecryptKeyIdentifier and an AsymmetricDecryptKeyIdentifier");
+                }
+
+                if (!csr.HasSmimeCapabilities)
+                {
+                    return Refuse(operation, client.Requester, CoapCode.BadRequest, "a DecryptKeyIdentifier needs an SMIMECapabilities attribute (RFC 7030 section 4.4.1)");
+                }
+
+                if (!_keyEncryptionKeys.TryGetValue(Convert.ToHexString(symmetricId), out kek))
+                {
+                    return Refuse(operation, client.Requester, CoapCode.BadRequest, "no symmetric key matches the DecryptKeyIdentifier (RFC 7030 section 4.4.1.1)");
+                }
+
+                try
+                {
+                    _ = ServerGeneratedKeyEnvelope.ChooseForKeyEncryptionKey(kek.Length, csr.SmimeCapabilities);
+                }
+                catch (ArgumentException ex)
+                {
+                    return Refuse(operation, client.Requester, CoapCode.BadRequest, ex.Message);
+                }
             }
 
             if (csr.AsymmetricDecryptKeyIdentifier is { } keyId)
@@ -330,9 +355,12 @@ public sealed class EstCoapsServer
         byte[] pkcs8 = generated!.ExportPkcs8PrivateKey();
         try
         {
-            MultipartCorePart keyPart = recipient is null
-                ? new MultipartCorePart(CoapContentFormat.Pkcs8, pkcs8)
-                : new MultipartCorePart(CoapContentFormat.Pkcs7ServerGeneratedKey, ServerGeneratedKeyEnvelope.Protect(pkcs8, recipient, KeyGenerationSigner(), KeyGenerationSignerIntermediates(), csr.SmimeCapabilities));
+            MultipartCorePart keyPart =
+                recipient is not null ? new MultipartCorePart(CoapContentFormat.Pkcs7ServerGeneratedKey,
+                    ServerGeneratedKeyEnvelope.Protect(pkcs8, recipient, KeyGenerationSigner(), KeyGenerationSignerIntermediates(), csr.SmimeCapabilities))
+                : kek is not null ? new MultipartCorePart(CoapContentFormat.Pkcs7ServerGeneratedKey,
+                    ServerGeneratedKeyEnvelope.Protect(pkcs8, csr.DecryptKeyIdentifier, kek, KeyGenerationSigner(), KeyGenerationSignerIntermediates(), csr.SmimeCapabilities))
+                : new MultipartCorePart(CoapContentFormat.Pkcs8, pkcs8);
             MultipartCorePart certificatePart = operation == Skg
                 ? new MultipartCorePart(CoapContentFormat.Pkcs7CertsOnly, Pkcs7CertsOnly.Encode([issued]))
                 : new MultipartCorePart(CoapContentFormat.PkixCert, issued.RawData);
@@ -342,6 +370,35 @@ public sealed class EstCoapsServer
         {
             CryptographicOperations.ZeroMemory(pkcs8);
         }
+    }
+
+    // Fails at startup, naming the entry, rather than at the first request that needs the key.
+    private static Dictionary<string, byte[]> ParseKeyEncryptionKeys(IDictionary<string, string> configured)
+    {
+        var keys = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach ((string id, string value) in configured)
+        {
+            byte[] keyId;
+            byte[] key;
+            try
+            {
+                keyId = Convert.FromHexString(id);
+                key = Convert.FromBase64String(value);
+            }
+            catch (FormatException)
+            {
+                throw new ArgumentException($"Est:KeyEncryptionKeys:{id}: the name must be the key identifier in hex and the value the key in base64");
+            }
+
+            if (keyId.Length == 0 || key.Length is not (16 or 24 or 32))
+            {
+                throw new ArgumentException($"Est:KeyEncryptionKeys:{id}: an AES key-encryption key has 16, 24 or 32 octets, not {key.Length}, and a non-empty identifier");
+            }
+
+            keys[Convert.ToHexString(keyId)] = key;
+        }
+
+        return keys;
     }
 
     private IEnumerable<X509Certificate2> KeyGenerationSignerIntermediates() =>

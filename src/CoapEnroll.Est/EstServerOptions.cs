@@ -62,6 +62,13 @@ public sealed class EstServerOptions
     public X509Certificate2Collection KeyGenerationSignerIntermediates { get; } = [];
 
     /// <summary>
+    /// Symmetric key-encryption keys for server-generated keys requested with DecryptKeyIdentifier (RFC 7030 §4.4.1.1): key
+    /// identifier in hex → AES key (16, 24 or 32 octets) in base64; configuration <c>Est:KeyEncryptionKeys:0A1B2C…</c>. How the
+    /// key reaches the device is outside EST; each device (or batch) should have its own. An unknown identifier gets 4.00.
+    /// </summary>
+    public IDictionary<string, string> KeyEncryptionKeys { get; set; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
     /// Finds the recipient certificate for an AsymmetricDecryptKeyIdentifier (RFC 7030 §4.4.1.2) beyond the built-in candidates
     /// (the client's DTLS certificates and the active certificates this CA issued with the client's subject). Null result: unknown.
     /// </summary>

@@ -9,7 +9,8 @@ namespace CoapEnroll.Est;
 /// application/pkcs7-mime; smime-type=server-generated-key (Content-Format 280, RFC 9148 §4.8, RFC 7030 §4.4.2): the key as an
 /// AsymmetricKeyPackage (RFC 5958 §2) inside a SignedData signed by the key generator, inside an EnvelopedData for the
 /// client's key: KeyTransRecipientInfo for RSA keys (through <see cref="EnvelopedCms"/>), KeyAgreeRecipientInfo for EC keys
-/// (through <see cref="CmsKeyAgreement"/>, as EnvelopedCms has none). There is no KEK store, so DecryptKeyIdentifier is refused.
+/// (<see cref="CmsKeyAgreement"/>), KEKRecipientInfo for a shared symmetric key (<see cref="CmsKeyEncryptionKey"/>); EnvelopedCms
+/// has neither of the last two.
 /// </summary>
 internal static class ServerGeneratedKeyEnvelope
 {
@@ -58,30 +59,50 @@ internal static class ServerGeneratedKeyEnvelope
             }
         }
 
-        // AsymmetricKeyPackage ::= SEQUENCE SIZE (1..MAX) OF OneAsymmetricKey; a PKCS#8 PrivateKeyInfo is a version-1 OneAsymmetricKey.
-        var package = new AsnWriter(AsnEncodingRules.DER);
-        using (package.PushSequence())
-        {
-            package.WriteEncodedValue(pkcs8);
-        }
-
-        var signed = new SignedCms(new ContentInfo(new Oid(EstOids.AsymmetricKeyPackage), package.Encode()), detached: false);
-        var cmsSigner = new CmsSigner(SubjectIdentifierType.IssuerAndSerialNumber, signer) { IncludeOption = X509IncludeOption.EndCertOnly };
-        cmsSigner.Certificates.AddRange(signerIntermediates.ToArray());
-        signed.ComputeSignature(cmsSigner, silent: true);
-
+        byte[] signed = Sign(pkcs8, signer, signerIntermediates);
         if (agreement is { } algorithms)
         {
-            return CmsKeyAgreement.Encrypt(signed.Encode(), Pkcs7CertsOnly.SignedDataOid, recipient, algorithms);
+            return CmsKeyAgreement.Encrypt(signed, Pkcs7CertsOnly.SignedDataOid, recipient, algorithms);
         }
 
-        var enveloped = new EnvelopedCms(new ContentInfo(new Oid(Pkcs7CertsOnly.SignedDataOid), signed.Encode()),
+        var enveloped = new EnvelopedCms(new ContentInfo(new Oid(Pkcs7CertsOnly.SignedDataOid), signed),
             new AlgorithmIdentifier(new Oid(contentAlgorithm ?? EstOids.Aes256Cbc)));
         SubjectIdentifierType rid = recipient.Extensions.OfType<X509SubjectKeyIdentifierExtension>().Any()
             ? SubjectIdentifierType.SubjectKeyIdentifier
             : SubjectIdentifierType.IssuerAndSerialNumber;
         enveloped.Encrypt(new CmsRecipient(rid, recipient, padding!));
         return enveloped.Encode();
+    }
+
+    /// <summary>
+    /// Checks that a symmetric key of <paramref name="kekLength"/> octets can serve a client offering <paramref name="capabilities"/>
+    /// (RFC 7030 §4.4.2: the key wrap must be one the client listed) and returns the content encryption to use.
+    /// </summary>
+    public static string ChooseForKeyEncryptionKey(int kekLength, IReadOnlyList<string> capabilities)
+    {
+        string wrap = CmsKeyEncryptionKey.WrapFor(kekLength);
+        if (!capabilities.Contains(wrap))
+        {
+            throw new ArgumentException($"SMIMECapabilities does not list {wrap}, the AES key wrap for the {kekLength * 8}-bit key named by DecryptKeyIdentifier");
+        }
+
+        return capabilities.FirstOrDefault(c => CmsEnvelopedData.ContentKeyLength(c) > 0) ?? EstOids.Aes256Cbc;
+    }
+
+    /// <summary>Encrypts <paramref name="pkcs8"/> under the shared key <paramref name="kek"/> named <paramref name="keyIdentifier"/> (KEKRecipientInfo).</summary>
+    public static byte[] Protect(byte[] pkcs8, ReadOnlySpan<byte> keyIdentifier, ReadOnlySpan<byte> kek, X509Certificate2 signer,
+        IEnumerable<X509Certificate2> signerIntermediates, IReadOnlyList<string> capabilities)
+    {
+        string contentAlgorithm = ChooseForKeyEncryptionKey(kek.Length, capabilities);
+        return CmsKeyEncryptionKey.Encrypt(Sign(pkcs8, signer, signerIntermediates), Pkcs7CertsOnly.SignedDataOid, keyIdentifier, kek, contentAlgorithm);
+    }
+
+    /// <summary>Client side of <see cref="Protect(byte[], ReadOnlySpan{byte}, ReadOnlySpan{byte}, X509Certificate2, IEnumerable{X509Certificate2}, IReadOnlyList{string})"/>.</summary>
+    public static byte[] Open(ReadOnlySpan<byte> der, ReadOnlySpan<byte> keyIdentifier, ReadOnlySpan<byte> kek, IEnumerable<X509Certificate2> trustAnchors,
+        IEnumerable<X509Certificate2> intermediates, DateTimeOffset now)
+    {
+        byte[] content = CmsKeyEncryptionKey.Decrypt(der, keyIdentifier, kek, out string contentType);
+        return VerifyPackage(content, contentType, trustAnchors, intermediates, now);
     }
 
     /// <summary>
@@ -122,6 +143,28 @@ internal static class ServerGeneratedKeyEnvelope
                 throw new ArgumentException($"a {key.GetType().Name} cannot decrypt a server-generated key; use RSA or an EC key", nameof(key));
         }
 
+        return VerifyPackage(content, contentType, trustAnchors, intermediates, now);
+    }
+
+    // AsymmetricKeyPackage ::= SEQUENCE SIZE (1..MAX) OF OneAsymmetricKey; a PKCS#8 PrivateKeyInfo is a version-1 OneAsymmetricKey.
+    private static byte[] Sign(byte[] pkcs8, X509Certificate2 signer, IEnumerable<X509Certificate2> signerIntermediates)
+    {
+        var package = new AsnWriter(AsnEncodingRules.DER);
+        using (package.PushSequence())
+        {
+            package.WriteEncodedValue(pkcs8);
+        }
+
+        var signed = new SignedCms(new ContentInfo(new Oid(EstOids.AsymmetricKeyPackage), package.Encode()), detached: false);
+        var cmsSigner = new CmsSigner(SubjectIdentifierType.IssuerAndSerialNumber, signer) { IncludeOption = X509IncludeOption.EndCertOnly };
+        cmsSigner.Certificates.AddRange(signerIntermediates.ToArray());
+        signed.ComputeSignature(cmsSigner, silent: true);
+        return signed.Encode();
+    }
+
+    private static byte[] VerifyPackage(byte[] content, string contentType, IEnumerable<X509Certificate2> trustAnchors, IEnumerable<X509Certificate2> intermediates,
+        DateTimeOffset now)
+    {
         if (contentType != Pkcs7CertsOnly.SignedDataOid)
         {
             throw new CryptographicException("the EnvelopedData does not carry a SignedData (RFC 7030 section 4.4.2)");

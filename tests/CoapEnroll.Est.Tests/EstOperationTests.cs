@@ -313,6 +313,73 @@ public sealed class EstOperationTests
         Assert.Single(await est.CertificatesAsync());
     }
 
+    [Fact]
+    public async Task Server_generated_key_is_encrypted_under_the_symmetric_key_named_by_decrypt_key_identifier()
+    {
+        byte[] kek = RandomNumberGenerator.GetBytes(32);
+        await using EstFixture est = await EstFixture.StartAsync(o => o.KeyEncryptionKeys["0102A0"] = Convert.ToBase64String(kek));
+        await using EstCoapsClient client = await est.ClientAsync();
+        await client.GetCaCertificatesAsync(cancellationToken: EstFixture.Timeout());
+
+        EstServerKeyGenResult result = await client.ServerKeyGenAsync(new X500DistinguishedName("CN=kek-sealed"), new EstSymmetricKey(new byte[] { 0x01, 0x02, 0xA0 }, kek),
+            cancellationToken: EstFixture.Timeout());
+
+        Assert.True(result.KeyWasEncrypted);
+        Assert.Equal("CN=kek-sealed", result.Certificate.Subject);
+        using ECDsa key = result.Certificate.GetECDsaPrivateKey()!;
+        Assert.Equal(result.Certificate.PublicKey.ExportSubjectPublicKeyInfo(), key.ExportSubjectPublicKeyInfo());
+
+        // The wrong key for the right identifier: the client refuses rather than returning garbage.
+        byte[] wrong = (byte[])kek.Clone();
+        wrong[5] ^= 1;
+        await Assert.ThrowsAsync<CryptographicException>(() => client.ServerKeyGenAsync(new X500DistinguishedName("CN=kek-sealed-2"),
+            new EstSymmetricKey(new byte[] { 0x01, 0x02, 0xA0 }, wrong), cancellationToken: EstFixture.Timeout()));
+    }
+
+    [Theory]
+    [InlineData("0102A1", "2.16.840.1.101.3.4.1.45", "no symmetric key matches")]
+    [InlineData("0102A0", "2.16.840.1.101.3.4.1.5", "does not list 2.16.840.1.101.3.4.1.45")]
+    [InlineData("0102A0", null, "needs an SMIMECapabilities")]
+    public async Task Decrypt_key_identifier_refusals_are_4_00_and_nothing_is_issued(string keyIdHex, string? capability, string diagnostic)
+    {
+        await using EstFixture est = await EstFixture.StartAsync(o => o.KeyEncryptionKeys["0102A0"] = Convert.ToBase64String(new byte[32]));
+        await using EstCoapsClient client = await est.ClientAsync();
+        using ECDsa throwaway = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        byte[] csr = client.CreateCsr(new X500DistinguishedName("CN=kek-refused"), throwaway, r =>
+        {
+            var writer = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+            writer.WriteOctetString(Convert.FromHexString(keyIdHex));
+            r.OtherRequestAttributes.Add(new AsnEncodedData("1.2.840.113549.1.9.16.2.37", writer.Encode()));
+            if (capability is not null)
+            {
+                var caps = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+                using (caps.PushSequence())
+                using (caps.PushSequence())
+                {
+                    caps.WriteObjectIdentifier(capability);
+                }
+
+                r.OtherRequestAttributes.Add(new AsnEncodedData("1.2.840.113549.1.9.15", caps.Encode()));
+            }
+        });
+
+        var ex = await Assert.ThrowsAsync<EstRequestException>(() => client.ServerKeyGenAsync(csr, false, null, EstFixture.Timeout()));
+
+        Assert.Equal(CoapCode.BadRequest, ex.Code);
+        Assert.Contains(diagnostic, ex.Diagnostic);
+        Assert.Empty(await est.CertificatesAsync());
+    }
+
+    [Theory]
+    [InlineData("zz", "AAAAAAAAAAAAAAAAAAAAAA==")]
+    [InlineData("01", "not base64!")]
+    [InlineData("01", "AAAAAAAAAAAAAAAAAAAA")]
+    public async Task A_malformed_key_encryption_key_setting_fails_at_startup_naming_it(string id, string value)
+    {
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => EstFixture.StartAsync(o => o.KeyEncryptionKeys[id] = value));
+        Assert.Contains("Est:KeyEncryptionKeys:" + id, ex.Message);
+    }
+
     private static void AddEncryptionAttributes(CertificateRequest request, X509Certificate2 recipient, params string[] capabilities)
     {
         byte[] keyId = recipient.Extensions.OfType<X509SubjectKeyIdentifierExtension>().First().SubjectKeyIdentifierBytes.ToArray();
