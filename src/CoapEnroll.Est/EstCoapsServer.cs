@@ -63,7 +63,8 @@ public sealed class EstCoapsServer
 
     /// <summary>
     /// DTLS server settings for EST-coaps on <paramref name="hierarchy"/>: the server certificate and chain, the trust anchor
-    /// and manufacturer CAs as client trust anchors, and unvalidated client certificates admitted to the CoAP layer so that
+    /// and manufacturer CAs as client trust anchors, the issuing CA and its intermediates as untrusted chain-building helpers
+    /// (devices present only the leaf this CA issued), and unvalidated client certificates admitted to the CoAP layer so that
     /// EST can answer 4.03 with a reason instead of failing the handshake (authorization is decided by this server).
     /// </summary>
     public static DtlsServerOptions CreateDtlsServerOptions(CaHierarchy hierarchy)
@@ -77,6 +78,13 @@ public sealed class EstCoapsServer
 
         options.ClientCertificateTrustAnchors.Add(hierarchy.TrustAnchor);
         options.ClientCertificateTrustAnchors.AddRange(hierarchy.TrustedManufacturerCas.ToArray());
+
+        // Public copies: the DTLS layer needs the issuing CA's certificate to build chains, never its key.
+        foreach (X509Certificate2 ca in hierarchy.CaCertificates.Where(c => c.Thumbprint != hierarchy.TrustAnchor.Thumbprint))
+        {
+            options.ClientCertificateIntermediates.Add(X509CertificateLoader.LoadCertificate(ca.RawData));
+        }
+
         return options;
     }
 

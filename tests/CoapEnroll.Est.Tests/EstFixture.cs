@@ -11,13 +11,15 @@ namespace CoapEnroll.Est.Tests;
 internal sealed class EstFixture : IAsyncDisposable
 {
     private readonly Action<EstServerOptions>? _configureEst;
+    private readonly Action<CoapServer>? _configureServer;
     private CoapServer? _server;
 
-    private EstFixture(string directory, CaOptions options, Action<EstServerOptions>? configureEst)
+    private EstFixture(string directory, CaOptions options, Action<EstServerOptions>? configureEst, Action<CoapServer>? configureServer)
     {
         DataDirectory = directory;
         CaOptions = options;
         _configureEst = configureEst;
+        _configureServer = configureServer;
     }
 
     public string DataDirectory { get; }
@@ -36,7 +38,9 @@ internal sealed class EstFixture : IAsyncDisposable
 
     public X509Certificate2 Device { get; private set; } = null!;
 
-    public static async Task<EstFixture> StartAsync(Action<EstServerOptions>? configureEst = null, Action<CaOptions>? configureCa = null)
+    /// <param name="configureServer">Maps extra (probe) resources next to EST on the same server and listeners.</param>
+    public static async Task<EstFixture> StartAsync(Action<EstServerOptions>? configureEst = null, Action<CaOptions>? configureCa = null,
+        Action<CoapServer>? configureServer = null)
     {
         string directory = Directory.CreateTempSubdirectory("coapenroll-est-").FullName;
         var options = new CaOptions
@@ -52,7 +56,7 @@ internal sealed class EstFixture : IAsyncDisposable
             },
         };
         configureCa?.Invoke(options);
-        var fixture = new EstFixture(directory, options, configureEst);
+        var fixture = new EstFixture(directory, options, configureEst, configureServer);
         await fixture.StartServerAsync();
         fixture.Device = X509Certificate2.CreateFromPemFile(fixture.Hierarchy.Layout.DemoDeviceCertificate, fixture.Hierarchy.Layout.DemoDeviceKey);
         return fixture;
@@ -74,6 +78,7 @@ internal sealed class EstFixture : IAsyncDisposable
         _configureEst?.Invoke(est);
         _server = new CoapServer();
         _server.MapEstCoaps(est, Authority, Hierarchy);
+        _configureServer?.Invoke(_server);
         DtlsServerOptions dtls = EstCoapsServer.CreateDtlsServerOptions(Hierarchy);
         dtls.InitialRetransmissionTimeout = TimeSpan.FromMilliseconds(100);
         DtlsEndPoint = (IPEndPoint)_server.Listen(DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), dtls)).LocalEndPoint;

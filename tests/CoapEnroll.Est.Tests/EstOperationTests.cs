@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca;
 using CoapEnroll.Coap;
+using CoapEnroll.Dtls;
 
 namespace CoapEnroll.Est.Tests;
 
@@ -94,6 +95,37 @@ public sealed class EstOperationTests
         StoredCertificate current = (await est.Store.GetCertificateAsync(second.SerialNumber, default))!;
         Assert.Equal(first.SerialNumber, current.ReplacesSerialNumber);
         Assert.Equal("est-coaps", (await est.Store.GetRequestAsync(current.RequestId, default))!.Protocol);
+    }
+
+    [Fact]
+    public async Task Enrolled_device_presenting_only_its_leaf_is_validated_at_the_DTLS_layer()
+    {
+        // A probe next to EST reports what the DTLS layer concluded about the client's certificate.
+        await using EstFixture est = await EstFixture.StartAsync(configureServer: server => server.MapGet("/probe/peer", (context, _) => ValueTask.FromResult(
+            new CoapMessage { Code = CoapCode.Content }.WithPayload(context.RemoteEndPoint is DtlsSessionEndPoint { PeerCertificates: { Count: > 0 } presented } session
+                ? $"{(session.IsPeerCertificateValidated ? "validated" : "unvalidated")} {presented.Count}"
+                : "anonymous"))));
+        Assert.NotEqual(est.Hierarchy.TrustAnchor.Thumbprint, est.Hierarchy.IssuingCa.Thumbprint);
+
+        X509Certificate2 issued;
+        await using (EstCoapsClient device = await est.ClientAsync())
+        {
+            issued = await device.EnrollAsync(new X500DistinguishedName("CN=leaf-only"), cancellationToken: EstFixture.Timeout());
+        }
+
+        Assert.Equal(est.Hierarchy.IssuingCa.SubjectName.RawData, issued.IssuerName.RawData);
+        // The fixture's DTLS client sends the certificate alone, without the issuing CA (as `est enroll --out` writes it).
+        Assert.Equal("validated 1", await ProbePeerAsync(est, issued));
+        Assert.Equal("unvalidated 1", await ProbePeerAsync(est, EstFixture.SelfSigned()));
+    }
+
+    private static async Task<string> ProbePeerAsync(EstFixture est, X509Certificate2 clientCertificate)
+    {
+        await using var channel = await est.ConnectAsync(clientCertificate);
+        await using var coap = new CoapClient(channel);
+        CoapMessage response = await coap.SendAsync(CoapMessage.CreateRequest(CoapCode.Get, "/probe/peer"), channel.RemoteEndPoint, EstFixture.Timeout());
+        Assert.Equal(CoapCode.Content, response.Code);
+        return response.PayloadText;
     }
 
     private static X509Extension San()

@@ -35,10 +35,11 @@ internal static class DtlsCertificateValidator
 
     /// <summary>
     /// Builds the chain of <paramref name="chain"/>[0] to one of <paramref name="trustAnchors"/> only
-    /// (custom root trust), with time validity at <paramref name="now"/> and the given EKU.
+    /// (custom root trust), with time validity at <paramref name="now"/> and the given EKU. The rest of
+    /// <paramref name="chain"/> and the locally configured <paramref name="intermediates"/> are untrusted path-building helpers.
     /// </summary>
-    public static bool Validate(X509Certificate2Collection chain, X509Certificate2Collection trustAnchors, X509RevocationMode revocationMode,
-        DateTimeOffset now, string ekuOid)
+    public static bool Validate(X509Certificate2Collection chain, X509Certificate2Collection trustAnchors, X509Certificate2Collection intermediates,
+        X509RevocationMode revocationMode, DateTimeOffset now, string ekuOid)
     {
         if (chain.Count == 0 || trustAnchors.Count == 0)
         {
@@ -52,6 +53,8 @@ internal static class DtlsCertificateValidator
         {
             builder.ChainPolicy.ExtraStore.Add(chain[i]);
         }
+
+        builder.ChainPolicy.ExtraStore.AddRange(intermediates);
 
         builder.ChainPolicy.RevocationMode = revocationMode;
         builder.ChainPolicy.VerificationTime = now.UtcDateTime;

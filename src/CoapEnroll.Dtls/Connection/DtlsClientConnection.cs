@@ -256,8 +256,8 @@ internal sealed class DtlsClientConnection : DtlsConnection
             return;
         }
 
-        if (!DtlsCertificateValidator.Validate(chain, _options.ServerCertificateTrustAnchors, _options.RevocationMode, _options.TimeProvider.GetUtcNow(),
-                DtlsCertificateValidator.ServerAuthOid))
+        if (!DtlsCertificateValidator.Validate(chain, _options.ServerCertificateTrustAnchors, _options.ServerCertificateIntermediates, _options.RevocationMode,
+                _options.TimeProvider.GetUtcNow(), DtlsCertificateValidator.ServerAuthOid))
         {
             Fail(AlertDescription.UnknownCa, "server chain does not validate to a trust anchor");
             return;

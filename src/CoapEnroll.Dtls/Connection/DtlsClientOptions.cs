@@ -14,6 +14,12 @@ public sealed class DtlsClientOptions : DtlsOptions
     /// <summary>Trust anchors for the server chain (X509Chain custom root trust; the system store is never used).</summary>
     public X509Certificate2Collection ServerCertificateTrustAnchors { get; } = [];
 
+    /// <summary>
+    /// Untrusted CA certificates that only help build the server chain, for servers that send their leaf without the issuing CA.
+    /// Never trust anchors: the chain must still end at one of <see cref="ServerCertificateTrustAnchors"/>.
+    /// </summary>
+    public X509Certificate2Collection ServerCertificateIntermediates { get; } = [];
+
     /// <summary>Client certificate with its ECDSA private key, sent when the server asks; null sends an empty Certificate.</summary>
     public X509Certificate2? ClientCertificate { get; set; }
 

@@ -275,7 +275,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
             return;
         }
 
-        bool valid = DtlsCertificateValidator.Validate(chain, _options.ClientCertificateTrustAnchors, _options.RevocationMode,
+        bool valid = DtlsCertificateValidator.Validate(chain, _options.ClientCertificateTrustAnchors, _options.ClientCertificateIntermediates, _options.RevocationMode,
             _options.TimeProvider.GetUtcNow(), DtlsCertificateValidator.ClientAuthOid);
         if (!valid && !_options.AllowUnvalidatedClientCertificates)
         {

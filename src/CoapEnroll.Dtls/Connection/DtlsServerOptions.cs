@@ -15,6 +15,12 @@ public sealed class DtlsServerOptions : DtlsOptions
     public X509Certificate2Collection ClientCertificateTrustAnchors { get; } = [];
 
     /// <summary>
+    /// Untrusted CA certificates that only help build client chains, for clients that send their leaf without the issuing CA.
+    /// Never trust anchors: a chain must still end at one of <see cref="ClientCertificateTrustAnchors"/>.
+    /// </summary>
+    public X509Certificate2Collection ClientCertificateIntermediates { get; } = [];
+
+    /// <summary>
     /// Abort with handshake_failure when an ECDHE client sends an empty Certificate (RFC 5246 §7.4.6).
     /// Off by default: the client certificate is optional at the DTLS layer and the session is anonymous.
     /// </summary>

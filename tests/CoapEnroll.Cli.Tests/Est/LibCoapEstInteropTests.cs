@@ -98,6 +98,22 @@ public sealed class LibCoapEstInteropTests : IClassFixture<EstServerFixture>, ID
     [Theory]
     [InlineData("openssl")]
     [InlineData("gnutls")]
+    public async Task IssuedLeafAlone_IsAValidatedCertificateAtTheDtlsLayer(string library)
+    {
+        var (key, csr) = await EstTools.NewCsrAsync(_scratch, "leaf", $"/CN=leaf-only-{library}");
+        string leaf = await PostCsrAsync(library, 64, "sen", csr, _server.DemoCertificate, _server.DemoKey);
+
+        // The PEM holds the issued certificate only (no issuing CA), as `coapenroll est enroll --out` writes it.
+        ProcessResult result = await EstTools.CoapClientAsync(library, "-m", "get", "-c", leaf, "-j", key, "-R", _server.TrustAnchor, _server.Uri("/whoami"));
+
+        Assert.True(result.ExitCode == 0, result.Describe());
+        Assert.True(result.StandardOutput.Contains("authentication: certificate", StringComparison.Ordinal), result.Describe());
+        Assert.True(result.StandardOutput.Contains($"subject: CN=leaf-only-{library}", StringComparison.Ordinal), result.Describe());
+    }
+
+    [Theory]
+    [InlineData("openssl")]
+    [InlineData("gnutls")]
     public async Task Att_ReturnsCsrAttrsDer(string library)
     {
         string output = Path.Combine(_scratch, "att.der");

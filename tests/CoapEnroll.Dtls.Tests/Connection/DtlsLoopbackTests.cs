@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using CoapEnroll.Coap;
 
@@ -239,6 +240,89 @@ public class DtlsLoopbackTests
         DtlsSessionEndPoint session = await ExchangeAsync(client, lenient);
         Assert.False(session.IsPeerCertificateValidated);
         Assert.Equal("CN=rogue-device", session.PeerCertificates![0].Subject);
+    }
+
+    [Fact]
+    public async Task ClientAuthentication_LeafOnly_ValidatesThroughConfiguredIntermediate()
+    {
+        // The client sends its leaf without the intermediate that issued it.
+        DtlsClientOptions leafOnly = ClientOptions(o => o.ClientCertificate = Pki.IntermediateClient);
+
+        await using DtlsServerChannel strictWithout = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), ServerOptions());
+        var rejected = await Assert.ThrowsAsync<DtlsHandshakeException>(() => DtlsClientChannel.ConnectAsync((IPEndPoint)strictWithout.LocalEndPoint, leafOnly, Timeout()));
+        Assert.Equal(AlertDescription.BadCertificate, rejected.Alert);
+
+        await using DtlsServerChannel lenientWithout = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), ServerOptions(o => o.AllowUnvalidatedClientCertificates = true));
+        await using (DtlsClientChannel client = await DtlsClientChannel.ConnectAsync((IPEndPoint)lenientWithout.LocalEndPoint, leafOnly, Timeout()))
+        {
+            DtlsSessionEndPoint session = await ExchangeAsync(client, lenientWithout);
+            Assert.False(session.IsPeerCertificateValidated);
+        }
+
+        await using DtlsServerChannel strictWith = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0),
+            ServerOptions(o => o.ClientCertificateIntermediates.Add(X509CertificateLoader.LoadCertificate(Pki.Intermediate.RawData))));
+        await using (DtlsClientChannel client = await DtlsClientChannel.ConnectAsync((IPEndPoint)strictWith.LocalEndPoint, leafOnly, Timeout()))
+        {
+            DtlsSessionEndPoint session = await ExchangeAsync(client, strictWith);
+            Assert.True(session.IsPeerCertificateValidated);
+            Assert.Equal("CN=device-2", Assert.Single(session.PeerCertificates!).Subject);
+        }
+    }
+
+    [Fact]
+    public async Task ClientCertificateIntermediates_AreNeverTrustAnchors()
+    {
+        // A self-signed root only among the intermediates: the client it issued stays unvalidated.
+        await using DtlsServerChannel rogueAsIntermediate = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), ServerOptions(o =>
+        {
+            o.AllowUnvalidatedClientCertificates = true;
+            o.ClientCertificateIntermediates.Add(Pki.RogueRoot);
+        }));
+        await using (DtlsClientChannel client = await DtlsClientChannel.ConnectAsync((IPEndPoint)rogueAsIntermediate.LocalEndPoint,
+            ClientOptions(o => o.ClientCertificate = Pki.RogueClient), Timeout()))
+        {
+            Assert.False((await ExchangeAsync(client, rogueAsIntermediate)).IsPeerCertificateValidated);
+        }
+
+        // The whole path (intermediate and root) as intermediates, another root as the only anchor: not validated.
+        await using DtlsServerChannel pathWithoutAnchor = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), ServerOptions(o =>
+        {
+            o.AllowUnvalidatedClientCertificates = true;
+            o.ClientCertificateTrustAnchors.Clear();
+            o.ClientCertificateTrustAnchors.Add(Pki.RogueRoot);
+            o.ClientCertificateIntermediates.Add(Pki.Intermediate);
+            o.ClientCertificateIntermediates.Add(Pki.Root);
+        }));
+        await using (DtlsClientChannel client = await DtlsClientChannel.ConnectAsync((IPEndPoint)pathWithoutAnchor.LocalEndPoint,
+            ClientOptions(o => o.ClientCertificate = Pki.IntermediateClient), Timeout()))
+        {
+            Assert.False((await ExchangeAsync(client, pathWithoutAnchor)).IsPeerCertificateValidated);
+        }
+    }
+
+    [Fact]
+    public async Task ServerAuthentication_LeafOnly_ValidatesThroughConfiguredIntermediate()
+    {
+        // The server sends its leaf without the intermediate that issued it (CertificateChain empty).
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), ServerOptions(o => o.Certificate = Pki.IntermediateServer));
+
+        var without = await Assert.ThrowsAsync<DtlsHandshakeException>(() => DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint, ClientOptions(), Timeout()));
+        Assert.Equal(AlertDescription.UnknownCa, without.Alert);
+
+        var notAnAnchor = await Assert.ThrowsAsync<DtlsHandshakeException>(() => DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint, ClientOptions(o =>
+        {
+            o.ServerCertificateTrustAnchors.Clear();
+            o.ServerCertificateTrustAnchors.Add(Pki.RogueRoot);
+            o.ServerCertificateIntermediates.Add(Pki.Intermediate);
+            o.ServerCertificateIntermediates.Add(Pki.Root);
+        }), Timeout()));
+        Assert.Equal(AlertDescription.UnknownCa, notAnAnchor.Alert);
+
+        await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint,
+            ClientOptions(o => o.ServerCertificateIntermediates.Add(X509CertificateLoader.LoadCertificate(Pki.Intermediate.RawData))), Timeout());
+        await ExchangeAsync(client, server);
+        Assert.True(client.RemoteEndPoint.IsPeerCertificateValidated);
+        Assert.Equal("CN=localhost", Assert.Single(client.RemoteEndPoint.PeerCertificates!).Subject);
     }
 
     [Fact]
