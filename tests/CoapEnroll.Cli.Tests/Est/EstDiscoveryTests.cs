@@ -54,5 +54,32 @@ public sealed class EstDiscoveryTests : IDisposable
         await CliAssert.FailsAsync(ExitCodes.Failure, ["ace.est.att"], ["est", "csrattrs", "--server", server.Uri(Root), .. device]);
     }
 
+    [Fact]
+    public async Task RootTheServerDoesNotAnnounce_IsRefusedNotReplaced()
+    {
+        await using var server = await CliServer.StartAsync();
+        string[] device = ["--trust", server.TrustAnchor, "--cert", server.DemoCertificate, "--key", server.DemoKey];
+
+        // The server has only /.well-known/est: asking for /pki/est must not silently talk to another root.
+        await CliAssert.FailsAsync(ExitCodes.Failure, [Root], ["est", "crts", "--server", server.Uri(Root), .. device, "--out", File("ca.pem")]);
+        Assert.False(System.IO.File.Exists(File("ca.pem")));
+    }
+
+    [Fact]
+    public async Task SeveralRoots_EachOneCanBeGiven()
+    {
+        await using var server = await CliServer.StartAsync("--Est:Roots:0=/.well-known/est", $"--Est:Roots:1={Root}", "--Est:Roots:2=/other/est");
+        string[] device = ["--trust", server.TrustAnchor, "--cert", server.DemoCertificate, "--key", server.DemoKey];
+
+        foreach (string path in new[] { "", Root, "/other/est" })
+        {
+            await CliAssert.SucceedsAsync(["est", "crts", "--server", server.Uri(path), .. device]);
+        }
+
+        await CliAssert.SucceedsAsync(["est", "enroll", "--server", server.Uri("/other/est"), .. device, "--subject", "CN=other-1",
+            "--out", File("other.pem"), "--key-out", File("other.key")]);
+        await CliAssert.FailsAsync(ExitCodes.Failure, ["/third/est"], ["est", "crts", "--server", server.Uri("/third/est"), .. device]);
+    }
+
     private string File(string name) => Path.Combine(_scratch, name);
 }
