@@ -404,7 +404,7 @@ internal sealed class EstCommand
         }
 
         var options = new DtlsClientOptions { ServerName = uri.HostAddress is null ? uri.Host : null };
-        await SecureTarget.LoadCredentialsAsync(options, trust, cert, key, passphrase, cancellationToken);
+        await SecureTarget.LoadCredentialsAsync(options, trust, cert, key, passphrase, "--key-passphrase-env", cancellationToken);
 
         return options;
     }
