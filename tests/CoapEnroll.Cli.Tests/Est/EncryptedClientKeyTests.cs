@@ -66,6 +66,27 @@ public sealed class EncryptedClientKeyTests : IDisposable
         Assert.Equal(0, await server.CertificateCountAsync());
     }
 
+    [Fact]
+    public async Task EncryptedKey_WithoutPassphrase_PointsAtTheOption()
+    {
+        await using var server = await EstServer.StartAsync();
+        string key = await EncryptAsync(server.DemoKey, Passphrase, "aes256-pbkdf2-sha256");
+
+        // No --key-passphrase-env: the way to give one is that option (not a server configuration key).
+        string line = await CliAssert.FailsAsync(ExitCodes.Usage, [key, "encrypted", "--key-passphrase-env"], ["est", "crts", .. Device(server, key)]);
+        Assert.DoesNotContain("Ca:", line, StringComparison.Ordinal);
+
+        // coap has no passphrase option: it says so instead of naming a server setting.
+        line = await CliAssert.FailsAsync(ExitCodes.Usage, [key, "encrypted", "unencrypted keys only"],
+            ["coap", "get", server.Uri("/whoami"), "--trust", server.TrustAnchor, "--cert", server.DemoCertificate, "--key", key]);
+        Assert.DoesNotContain("Ca:", line, StringComparison.Ordinal);
+
+        // The option names a variable that is not set.
+        await CliAssert.FailsAsync(ExitCodes.Usage, ["--key-passphrase-env", _variable, "not set"],
+            ["est", "crts", .. Device(server, key), "--key-passphrase-env", _variable]);
+        Assert.Equal(0, await server.CertificateCountAsync());
+    }
+
     private static string[] Device(EstServer server, string key) =>
         ["--server", server.Uri(), "--trust", server.TrustAnchor, "--cert", server.DemoCertificate, "--key", key];
 
