@@ -77,6 +77,35 @@ public sealed class ManufacturerTrustTests : IDisposable
         Assert.False(Directory.Exists(data));
     }
 
+    [Theory]
+    [InlineData("leaf", "not a CA certificate")]
+    [InlineData("garbage", "no '-----BEGIN CERTIFICATE-----' block")]
+    [InlineData("key", "no '-----BEGIN CERTIFICATE-----' block")]
+    [InlineData("empty", "no '-----BEGIN CERTIFICATE-----' block")]
+    [InlineData("corrupt", "cannot be decoded")]
+    public async Task TrustManufacturer_FileThatIsNoCaCertificate_IsAOneLineErrorNamingIt(string kind, string problem)
+    {
+        using var pki = new TestPki("Some Manufacturer CA");
+        var (leaf, leafKey) = pki.Issue("device", "device-1");
+        string file = Path.Combine(_scratch, kind + ".pem");
+        string content = kind switch
+        {
+            "leaf" => await File.ReadAllTextAsync(leaf),
+            "garbage" => "this is not a certificate\n\u0001\u0002\u00ff binary junk\n",
+            "key" => await File.ReadAllTextAsync(leafKey),
+            "empty" => string.Empty,
+            _ => "-----BEGIN CERTIFICATE-----\nAAECAwQFBgcICQoLDA0ODw==\n-----END CERTIFICATE-----\n",
+        };
+        await File.WriteAllTextAsync(file, content);
+        string data = Path.Combine(_scratch, "data-" + kind);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        await CliAssert.FailsAsync(ExitCodes.Failure, ["manufacturer CA", file, problem],
+            ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--coaps-port", "0", "--data", data, "--trust-manufacturer", file,
+                "--Logging:LogLevel:Default=None", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=None"],
+            timeout.Token);
+    }
+
     private string[] Enroll(CliServer server, string certificate, string key, string subject, string name) =>
         ["est", "enroll", "--server", server.Uri(), "--trust", server.TrustAnchor, "--cert", certificate, "--key", key, "--subject", subject,
             "--out", Path.Combine(_scratch, name + ".pem"), "--key-out", Path.Combine(_scratch, name + ".key")];
