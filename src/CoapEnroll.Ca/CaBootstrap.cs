@@ -112,10 +112,18 @@ public static class CaBootstrap
 
         foreach (string file in options.TrustedManufacturerCaFiles ?? [])
         {
-            foreach (X509Certificate2 ca in await PemCredentialFiles.LoadCertificatesAsync(file, cancellationToken))
+            try
             {
-                CheckCaCertificate(file, ca, now);
-                manufacturers.Add(ca);
+                foreach (X509Certificate2 ca in await PemCredentialFiles.LoadCertificatesAsync(file, cancellationToken))
+                {
+                    CheckCaCertificate(file, ca, now);
+                    manufacturers.Add(ca);
+                }
+            }
+            catch (CaConfigurationException ex) when (ex.FilePath == file)
+            {
+                // Which setting the file came from: the same problems have other remedies for the CA's own files.
+                throw new CaConfigurationException(file, ex.Problem, $"not usable as a trusted manufacturer CA (Ca:TrustedManufacturerCaFiles): {ex.Detail}", ex);
             }
         }
 
@@ -309,13 +317,13 @@ public static class CaBootstrap
         X509BasicConstraintsExtension? constraints = certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
         if (constraints is null || !constraints.CertificateAuthority)
         {
-            throw new CaConfigurationException(path, CaConfigurationProblem.NotACaCertificate, $"'{certificate.Subject}' lacks BasicConstraints CA:true");
+            throw new CaConfigurationException(path, CaConfigurationProblem.NotACaCertificate, $"'{certificate.Subject}' is not a CA certificate (no BasicConstraints CA:true)");
         }
 
         X509KeyUsageExtension? usage = certificate.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault();
         if (usage is not null && (usage.KeyUsages & X509KeyUsageFlags.KeyCertSign) == 0)
         {
-            throw new CaConfigurationException(path, CaConfigurationProblem.NotACaCertificate, $"'{certificate.Subject}' lacks KeyUsage keyCertSign");
+            throw new CaConfigurationException(path, CaConfigurationProblem.NotACaCertificate, $"'{certificate.Subject}' is not a CA certificate allowed to sign certificates (KeyUsage lacks keyCertSign)");
         }
 
         CheckValidity(path, certificate, now);

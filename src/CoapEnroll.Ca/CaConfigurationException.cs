@@ -23,6 +23,7 @@ public sealed class CaConfigurationException : Exception
     {
         FilePath = filePath;
         Problem = problem;
+        Detail = detail;
     }
 
     /// <summary>The file concerned, or <see langword="null"/> for a setting.</summary>
@@ -30,4 +31,7 @@ public sealed class CaConfigurationException : Exception
 
     /// <summary>What is wrong.</summary>
     public CaConfigurationProblem Problem { get; }
+
+    /// <summary>The message without the file name.</summary>
+    internal string Detail { get; }
 }

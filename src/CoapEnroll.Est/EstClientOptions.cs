@@ -6,7 +6,10 @@ namespace CoapEnroll.Est;
 /// <summary>Settings of <see cref="EstCoapsClient"/>.</summary>
 public sealed class EstClientOptions
 {
-    /// <summary>The root resource when not discovered (RFC 9148 §4.1).</summary>
+    /// <summary>
+    /// The root resource when not discovered (RFC 9148 §4.1); with <see cref="UseDiscovery"/>, the root preferred when the server
+    /// announces EST under several.
+    /// </summary>
     public string Root { get; set; } = EstServerOptions.WellKnownRoot;
 
     /// <summary>The label (CA profile) inserted before the operation (<c>root/label/sen</c>); null for none.</summary>

@@ -44,7 +44,10 @@ public sealed class EstCoapsClient : IAsyncDisposable
     /// <summary>The EST resources found by <see cref="DiscoverAsync"/>, by resource type (for example <c>ace.est.sen</c> → path).</summary>
     public IReadOnlyDictionary<string, string> DiscoveredResources => _discovered;
 
-    /// <summary><c>GET /.well-known/core?rt=ace.est*</c> (RFC 9148 §4.1): records the path of each EST resource type.</summary>
+    /// <summary>
+    /// <c>GET /.well-known/core?rt=ace.est*</c> (RFC 9148 §4.1): records the path of each EST resource type. A server may offer
+    /// EST under several roots; of those, the resource under <see cref="EstClientOptions.Root"/> is taken, else the first listed.
+    /// </summary>
     public async Task<IReadOnlyDictionary<string, string>> DiscoverAsync(CancellationToken cancellationToken)
     {
         CoapMessage response = await _coap.SendAsync(CoapMessage.CreateRequest(CoapCode.Get, "/.well-known/core").WithUriQuery("rt=ace.est*"),
@@ -59,12 +62,16 @@ public sealed class EstCoapsClient : IAsyncDisposable
             throw new InvalidDataException("discovery answer is not link-format: " + error);
         }
 
+        string preferredRoot = "/" + Options.Root.Trim('/');
         _discovered.Clear();
         foreach (CoapResourceDescription link in links)
         {
             foreach (string rt in link.ResourceTypes.Where(t => t.StartsWith("ace.est.", StringComparison.Ordinal)))
             {
-                _discovered.TryAdd(rt, link.Path);
+                if (!_discovered.TryGetValue(rt, out string? known) || (ParentOf(known) != preferredRoot && ParentOf(link.Path) == preferredRoot))
+                {
+                    _discovered[rt] = link.Path;
+                }
             }
         }
 
@@ -402,6 +409,9 @@ public sealed class EstCoapsClient : IAsyncDisposable
         }
     }
 
+    /// <summary>The root of a discovered resource path: everything before its last segment.</summary>
+    private static string ParentOf(string path) => path[..Math.Max(0, path.LastIndexOf('/'))];
+
     private string PathOf(string operation)
     {
         string root = Options.Root;
@@ -412,7 +422,7 @@ public sealed class EstCoapsClient : IAsyncDisposable
                 throw new EstRequestException($"the server does not announce ace.est.{operation} in discovery");
             }
 
-            root = found[..found.LastIndexOf('/')];
+            root = ParentOf(found);
         }
 
         string label = string.IsNullOrEmpty(Options.Label) ? "" : "/" + Options.Label;

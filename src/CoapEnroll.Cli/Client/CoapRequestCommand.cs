@@ -169,7 +169,7 @@ internal sealed class CoapRequestCommand
             ServerName = uri.HostAddress is null ? uri.Host : null,
             KeyLogFile = keyLog is null ? null : Path.GetFullPath(keyLog),
         };
-        await SecureTarget.LoadCredentialsAsync(options, trust, cert, key, null, cancellationToken);
+        await SecureTarget.LoadCredentialsAsync(options, trust, cert, key, null, null, cancellationToken);
 
         if (psk)
         {

@@ -30,9 +30,12 @@ internal static class SecureTarget
         }
     }
 
-    /// <summary>Adds the server trust anchors and, when given, the client certificate (ECDSA only) with its chain.</summary>
+    /// <summary>
+    /// Adds the server trust anchors and, when given, the client certificate (ECDSA only) with its chain. <c>passphraseOption</c> is
+    /// the command's option that supplies the passphrase of an encrypted key (named when one is needed); null when it takes unencrypted keys only.
+    /// </summary>
     public static async Task LoadCredentialsAsync(DtlsClientOptions options, string? trust, string? cert, string? key, string? passphrase,
-        CancellationToken cancellationToken)
+        string? passphraseOption, CancellationToken cancellationToken)
     {
         try
         {
@@ -52,6 +55,14 @@ internal static class SecureTarget
                 options.ClientCertificate = certificate;
                 options.ClientCertificateChain.AddRange(chain.ToArray());
             }
+        }
+        catch (CaConfigurationException ex) when (ex.Problem == CaConfigurationProblem.PassphraseMissing)
+        {
+            // The loader's hint is the server's setting (Ca:KeyPassphraseEnvironmentVariable); a client command has its own way.
+            string how = passphraseOption is null
+                ? "this command takes unencrypted keys only"
+                : $"give the name of the environment variable holding its passphrase with {passphraseOption} NAME";
+            throw new CliException(ExitCodes.Usage, $"{ex.FilePath}: the key is encrypted; {how}.", ex);
         }
         catch (CaConfigurationException ex)
         {

@@ -175,7 +175,7 @@ internal sealed class EstCommand
         {
             if (clientOptions.UseDiscovery)
             {
-                await client.DiscoverAsync(cancellationToken);
+                RequireRoot(await client.DiscoverAsync(cancellationToken), clientOptions.Root, format, remote);
             }
 
             switch (_operation)
@@ -260,6 +260,27 @@ internal sealed class EstCommand
         }
 
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// The root named in --server must be where the server announces this operation's resource: the client library would otherwise
+    /// use the resource under another root, which may belong to another CA. An operation not announced at all is the library's error.
+    /// </summary>
+    private void RequireRoot(IReadOnlyDictionary<string, string> discovered, string root, EstCertificateFormat format, IPEndPoint remote)
+    {
+        string resourceType = "ace.est." + _operation switch
+        {
+            "crts" => "crts",
+            "enroll" => "sen",
+            "reenroll" => "sren",
+            "csrattrs" => "att",
+            _ => format == EstCertificateFormat.PkixCert ? "skc" : "skg",
+        };
+        if (discovered.TryGetValue(resourceType, out string? path) && path[..Math.Max(0, path.LastIndexOf('/'))] is var announced && announced != root)
+        {
+            throw new CliException(ExitCodes.Failure, $"EST {_operation}: {remote} announces no EST root {root}: discovery (GET /.well-known/core?rt=ace.est*) "
+                + $"lists {resourceType} under {announced}.");
+        }
     }
 
     /// <summary>Splits --server into the DTLS target and the EST root/label (see the option's description).</summary>
@@ -383,7 +404,7 @@ internal sealed class EstCommand
         }
 
         var options = new DtlsClientOptions { ServerName = uri.HostAddress is null ? uri.Host : null };
-        await SecureTarget.LoadCredentialsAsync(options, trust, cert, key, passphrase, cancellationToken);
+        await SecureTarget.LoadCredentialsAsync(options, trust, cert, key, passphrase, "--key-passphrase-env", cancellationToken);
 
         return options;
     }

@@ -131,7 +131,15 @@ internal sealed partial class CoapServerService : IHostedService
         CaOptions caOptions = _ca.LoadOptions(hierarchy.Layout.DataDirectory);
         CertificateProfileCatalog profiles = CertificateProfileCatalog.FromOptions(caOptions);
         EstServerOptions estOptions = new();
-        _configuration.GetSection("Est").Bind(estOptions);
+        IConfigurationSection estSection = _configuration.GetSection("Est");
+        estSection.Bind(estOptions);
+
+        // The binder appends list items to the default [/.well-known/est]; configured roots replace it (Est:Roots:0=/est serves /est only).
+        if (estSection.GetSection(nameof(EstServerOptions.Roots)).Get<string[]>() is { Length: > 0 } roots)
+        {
+            estOptions.Roots = roots;
+        }
+
         estOptions.KeyGenerationSecret ??= await LoadOrCreateKeyGenerationSecretAsync(Path.Combine(hierarchy.Layout.CaDirectory, "keygen.secret"), cancellationToken);
         _store = await SqliteCertificateStore.OpenAsync(hierarchy.Layout.Database, _time, cancellationToken);
         Authority = new CertificateAuthority(hierarchy, _store, profiles, _loggerFactory.CreateLogger<CertificateAuthority>(), _time);
