@@ -184,6 +184,7 @@ internal static class ServerGeneratedKeyEnvelope
             chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
             chain.ChainPolicy.CustomTrustStore.AddRange(trustAnchors.ToArray());
             chain.ChainPolicy.ExtraStore.AddRange(intermediates.ToArray());
+            chain.ChainPolicy.ExtraStore.AddRange(signed.Certificates);
             chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
             chain.ChainPolicy.VerificationTime = now.UtcDateTime;
             chain.ChainPolicy.VerificationTimeIgnored = false;

@@ -43,6 +43,20 @@ internal sealed class EstCommand
     private readonly Option<int?> _accept = new("--accept", "-A") { Description = "Certificate format to ask for: 281 (PKCS#7 certs-only, the default) or 287 (one DER certificate)", HelpName = "CT" };
     private readonly Option<int?> _blockSize = new("--block-size", "-b") { Description = "Block size for block-wise transfers: 16, 32, 64, 128, 256, 512 or 1024", HelpName = "SIZE" };
     private readonly Option<bool> _popLink = new("--pop-link") { Description = "Put the DTLS session's tls-unique into the CSR's challengePassword (RFC 7030 §3.5); not with --csr" };
+    private readonly Option<string?> _encryptCert = new("--encrypt-cert")
+    {
+        Description = "serverkeygen: ask for the key encrypted (280) to this certificate (PEM; RSA key transport or EC key agreement, RFC 7030 §4.4.1.2); with --encrypt-key",
+        HelpName = "FILE",
+    };
+
+    private readonly Option<string?> _encryptKey = new("--encrypt-key") { Description = "Private key (PEM) of --encrypt-cert, to open the answer (--key-passphrase-env applies)", HelpName = "FILE" };
+    private readonly Option<string?> _kekId = new("--kek-id")
+    {
+        Description = "serverkeygen: ask for the key encrypted (280) under the symmetric key the server knows by this identifier (hex, RFC 7030 §4.4.1.1); with --kek-env",
+        HelpName = "HEX",
+    };
+
+    private readonly Option<string?> _kekEnv = new("--kek-env") { Description = "Environment variable holding that AES key in base64 (16, 24 or 32 bytes)", HelpName = "NAME" };
     private readonly Option<double> _maxWait = new("--max-wait")
     {
         Description = $"While the server answers 5.03 (pending approval), resend after its Max-Age for at most this many seconds (default {DefaultMaxWaitSeconds}; 0: do not wait)",
@@ -80,6 +94,14 @@ internal sealed class EstCommand
             command.Options.Add(_csr);
             command.Options.Add(_subject);
             command.Options.Add(_keyOut);
+        }
+
+        if (_operation == "serverkeygen")
+        {
+            command.Options.Add(_encryptCert);
+            command.Options.Add(_encryptKey);
+            command.Options.Add(_kekId);
+            command.Options.Add(_kekEnv);
         }
 
         if (_operation is "enroll" or "reenroll")
@@ -152,6 +174,9 @@ internal sealed class EstCommand
         byte[]? csrDer = csrFile is null ? null : await ReadCsrAsync(csrFile, cancellationToken);
         X500DistinguishedName? subject = subjectText is null ? null : ParseSubject(subjectText);
         DtlsClientOptions dtls = await LoadDtlsOptionsAsync(parseResult, uri, cancellationToken);
+
+        // --trust is the explicit trust anchor database of RFC 7030 §3.6.1: it also vouches for the signer of an encrypted key.
+        clientOptions.TrustAnchors.AddRange(dtls.ServerCertificateTrustAnchors.ToArray());
         if (_operation == "reenroll" && csrDer is null && subject is null)
         {
             subject = dtls.ClientCertificate?.SubjectName
@@ -168,6 +193,7 @@ internal sealed class EstCommand
             throw new CliException(ExitCodes.Usage, $"{_operation} makes a new private key: give --key-out FILE to keep it (or send your own CSR with --csr).");
         }
 
+        KeyProtection? protection = _operation == "serverkeygen" ? await LoadKeyProtectionAsync(parseResult, cancellationToken) : null;
         IPEndPoint remote = await SecureTarget.ResolveAsync(uri, cancellationToken);
         DtlsClientChannel channel = await SecureTarget.ConnectAsync(remote, dtls, timeout, cancellationToken);
         await using var client = new EstCoapsClient(channel, clientOptions);
@@ -188,7 +214,7 @@ internal sealed class EstCommand
                     await PrintAttributesAsync(await client.GetCsrAttributesAsync(cancellationToken), outFile, stdout, cancellationToken);
                     return ExitCodes.Success;
                 case "serverkeygen":
-                    return await ServerKeyGenAsync(client, csrDer, subject!, format, outFile, keyOut!, stdout, cancellationToken);
+                    return await ServerKeyGenAsync(client, csrDer, subject!, format, protection, outFile, keyOut!, stdout, cancellationToken);
                 default:
                     return await EnrollAsync(client, csrDer, subject, format, outFile, keyOut, csrOut, stdout, cancellationToken);
             }
@@ -245,21 +271,154 @@ internal sealed class EstCommand
         return ExitCodes.Success;
     }
 
-    private static async Task<int> ServerKeyGenAsync(EstCoapsClient client, byte[]? csrDer, X500DistinguishedName subject, EstCertificateFormat format, string? outFile,
-        string keyOut, TextWriter stdout, CancellationToken cancellationToken)
+    private static async Task<int> ServerKeyGenAsync(EstCoapsClient client, byte[]? csrDer, X500DistinguishedName subject, EstCertificateFormat format,
+        KeyProtection? protection, string? outFile, string keyOut, TextWriter stdout, CancellationToken cancellationToken)
     {
         bool single = format == EstCertificateFormat.PkixCert;
-        EstServerKeyGenResult result = csrDer is null
-            ? await client.ServerKeyGenAsync(subject, single, cancellationToken: cancellationToken)
-            : await client.ServerKeyGenAsync(csrDer, single, cancellationToken: cancellationToken);
+        EstServerKeyGenResult result;
+        try
+        {
+            result = (csrDer, protection) switch
+            {
+                (null, { SymmetricKey: { } kek }) => await client.ServerKeyGenAsync(subject, kek, single, cancellationToken),
+                (not null, { SymmetricKey: { } kek }) => await client.ServerKeyGenAsync(csrDer, kek, single, cancellationToken),
+                (null, _) => await client.ServerKeyGenAsync(subject, single, protection?.Certificate, cancellationToken),
+                (not null, _) => await client.ServerKeyGenAsync(csrDer, single, protection?.Certificate, cancellationToken),
+            };
+        }
+        catch (CryptographicException ex)
+        {
+            string with = protection?.Certificate is not null ? "--encrypt-key" : "--kek-env";
+            throw new CliException(ExitCodes.Failure, $"The encrypted key (280) is unusable: {ex.Message.TrimEnd('.')} (opened with {with}, signer checked against --trust).", ex);
+        }
+
         await WritePrivateKeyAsync(keyOut, result.Pkcs8PrivateKey, cancellationToken);
         await WriteCertificatesAsync(outFile, [result.Certificate], stdout, cancellationToken);
         if (outFile is not null)
         {
-            await stdout.WriteLineAsync($"Issued {result.Certificate.Subject} (serial {result.Certificate.SerialNumber}) with a key made by the server; key in {keyOut}");
+            await stdout.WriteLineAsync($"Issued {result.Certificate.Subject} (serial {result.Certificate.SerialNumber}) with a key made by the server"
+                + (result.KeyWasEncrypted ? " (delivered encrypted)" : string.Empty) + $"; key in {keyOut}");
         }
 
         return ExitCodes.Success;
+    }
+
+    /// <summary>What the generated key is to be encrypted to: a certificate with its private key, or a shared symmetric key.</summary>
+    private sealed record KeyProtection(X509Certificate2? Certificate, EstSymmetricKey? SymmetricKey);
+
+    private async Task<KeyProtection?> LoadKeyProtectionAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        string? certFile = parseResult.GetValue(_encryptCert);
+        string? keyFile = parseResult.GetValue(_encryptKey);
+        string? kekId = parseResult.GetValue(_kekId);
+        string? kekEnv = parseResult.GetValue(_kekEnv);
+        if ((certFile is null) != (keyFile is null))
+        {
+            throw new CliException(ExitCodes.Usage, "--encrypt-cert and --encrypt-key go together: give both or neither.");
+        }
+
+        if ((kekId is null) != (kekEnv is null))
+        {
+            throw new CliException(ExitCodes.Usage, "--kek-id and --kek-env go together: give both or neither.");
+        }
+
+        if (certFile is not null && kekId is not null)
+        {
+            throw new CliException(ExitCodes.Usage, "--encrypt-cert and --kek-id exclude each other: the key is encrypted to one of them.");
+        }
+
+        if (kekId is not null)
+        {
+            byte[] id;
+            byte[] key;
+            try
+            {
+                id = Convert.FromHexString(kekId);
+            }
+            catch (FormatException ex)
+            {
+                throw new CliException(ExitCodes.Usage, $"--kek-id '{kekId}' is not hexadecimal.", ex);
+            }
+
+            string? value = Environment.GetEnvironmentVariable(kekEnv!);
+            if (string.IsNullOrEmpty(value))
+            {
+                throw new CliException(ExitCodes.Usage, $"--kek-env {kekEnv}: the environment variable is not set or empty.");
+            }
+
+            try
+            {
+                key = Convert.FromBase64String(value);
+            }
+            catch (FormatException ex)
+            {
+                throw new CliException(ExitCodes.Usage, $"--kek-env {kekEnv}: the value is not base64.", ex);
+            }
+
+            if (id.Length == 0 || key.Length is not (16 or 24 or 32))
+            {
+                throw new CliException(ExitCodes.Usage, $"--kek-env {kekEnv}: an AES key-encryption key has 16, 24 or 32 bytes, not {key.Length}" + (id.Length == 0 ? "; --kek-id is empty." : "."));
+            }
+
+            return new KeyProtection(null, new EstSymmetricKey(id, key));
+        }
+
+        if (certFile is null)
+        {
+            return null;
+        }
+
+        string? passphrase = parseResult.GetValue(_passphraseEnv) is { } variable ? Environment.GetEnvironmentVariable(variable) : null;
+        try
+        {
+            X509Certificate2 certificate = (await PemCredentialFiles.LoadCertificatesAsync(certFile, cancellationToken))[0];
+            using AsymmetricAlgorithm key = await PemCredentialFiles.LoadPrivateKeyAsync(keyFile!, passphrase, cancellationToken);
+            if (certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault() is null)
+            {
+                throw new CliException(ExitCodes.Usage, $"--encrypt-cert '{certFile}' has no subject key identifier to name it by (AsymmetricDecryptKeyIdentifier).");
+            }
+
+            return new KeyProtection(AttachDecryptionKey(certificate, key, certFile, keyFile!), null);
+        }
+        catch (CaConfigurationException ex) when (ex.Problem == CaConfigurationProblem.PassphraseMissing)
+        {
+            throw new CliException(ExitCodes.Usage, $"{ex.FilePath}: the key is encrypted; give the name of the environment variable holding its passphrase with --key-passphrase-env NAME.", ex);
+        }
+        catch (CaConfigurationException ex)
+        {
+            throw new CliException(ExitCodes.Usage, ex.Message, ex);
+        }
+    }
+
+    // A key agreement certificate (keyUsage keyAgreement only) takes its EC key as ECDiffieHellman; the platform refuses ECDsa there.
+    private static X509Certificate2 AttachDecryptionKey(X509Certificate2 certificate, AsymmetricAlgorithm key, string certFile, string keyFile)
+    {
+        if (!certificate.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.ExportSubjectPublicKeyInfo()))
+        {
+            throw new CliException(ExitCodes.Usage, $"--encrypt-key '{keyFile}' is not the key of --encrypt-cert '{certFile}'.");
+        }
+
+        switch (key)
+        {
+            case RSA rsa:
+                return certificate.CopyWithPrivateKey(rsa);
+            case ECDsa ec:
+                using (ECDsa? signing = certificate.GetECDsaPublicKey())
+                {
+                    if (signing is not null)
+                    {
+                        return certificate.CopyWithPrivateKey(ec);
+                    }
+                }
+
+                using (ECDiffieHellman agreement = ECDiffieHellman.Create(ec.ExportParameters(includePrivateParameters: true)))
+                {
+                    return certificate.CopyWithPrivateKey(agreement);
+                }
+
+            default:
+                throw new CliException(ExitCodes.Usage, $"--encrypt-key '{keyFile}': an RSA or EC key is needed.");
+        }
     }
 
     /// <summary>
