@@ -41,7 +41,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         _options.Validate();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
-        _deduplication = new DeduplicationCache(_options.MaxDeduplicationEntries);
+        _deduplication = new DeduplicationCache(_options.MaxDeduplicationEntries, (long)(_options.MaxTransmitSpan.TotalSeconds * _time.TimestampFrequency));
         _messageIds = new MessageIdAllocator(_time, _options.ExchangeLifetime);
         _stoppingToken = _stopping.Token;
     }
@@ -302,7 +302,8 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     {
         bool confirmable = message.Type == CoapMessageType.Confirmable;
         var lifetime = confirmable ? _options.ExchangeLifetime : _options.NonLifetime;
-        if (!_deduplication.TryAdd(new PeerMessageKey(remote, message.MessageId), _time.GetTimestamp(), Deadline(lifetime), out var entry))
+        long now = _time.GetTimestamp();
+        if (!_deduplication.TryAdd(new PeerMessageKey(remote, message.MessageId), now, Deadline(lifetime), out var entry) && entry is not null)
         {
             CoapMetrics.Duplicates.Add(1);
 
@@ -315,6 +316,9 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
             return;
         }
 
+        // A full cache cannot remember this response; delivering it anyway is safe (a second copy finds no exchange and
+        // is rejected), losing it would fail our own request.
+        entry ??= new DeduplicationCache.Entry(now, now);
         if (message.TryFindRejectableOption(out var bad))
         {
             // §5.4.1: a CON or NON response with an unrecognised critical option is rejected (§4.2, §4.3).
@@ -349,7 +353,8 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         {
             if (entry is null)
             {
-                // The cache is full: refusing is safer than risking processing a duplicate.
+                // The cache is full of entries still within MAX_TRANSMIT_SPAN: refusing is safer than risking processing a duplicate.
+                CoapMetrics.DeduplicationFull.Add(1);
                 SendResponseInBackground(request, remote, new CoapMessage { Code = CoapCode.ServiceUnavailable }.SetUInt(CoapOptionNumber.MaxAge, 10));
                 return;
             }

@@ -34,7 +34,11 @@ public sealed class CoapEndpointOptions
     /// <summary>How long a client waits for a response after its request was acknowledged (or sent NON).</summary>
     public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(90);
 
-    /// <summary>The most entries the duplicate-detection cache holds; past it new requests get 5.03.</summary>
+    /// <summary>
+    /// The most entries the duplicate-detection cache holds. When full, the oldest entry older than MAX_TRANSMIT_SPAN
+    /// (when retransmissions have stopped) makes room; only when none is that old do new requests get 5.03. The default
+    /// admits about 100 000 / 45 s ≈ 2 200 new messages per second, sustained, across all peers.
+    /// </summary>
     public int MaxDeduplicationEntries { get; set; } = 100_000;
 
     /// <summary>Length of the tokens the client generates (RFC 7252 §5.3.1 recommends 32 bits of randomness or more).</summary>

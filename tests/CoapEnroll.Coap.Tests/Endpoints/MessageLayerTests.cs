@@ -260,6 +260,36 @@ public class MessageLayerTests
     }
 
     [Fact]
+    public async Task DeduplicationCacheFull_MakesRoomOnceTheOldestIsPastMaxTransmitSpan()
+    {
+        var time = new ManualTimeProvider();
+        int calls = 0;
+        await using var server = new CoapServer(new CoapServerOptions { Endpoint = new CoapEndpointOptions { MaxDeduplicationEntries = 2 } }, timeProvider: time);
+        server.MapGet("/count", (_, _) => ValueTask.FromResult(new CoapMessage { Code = CoapCode.Content }.WithPayload(Interlocked.Increment(ref calls).ToString(System.Globalization.CultureInfo.InvariantCulture))));
+        var address = server.Listen(_network.CreateChannel()).LocalEndPoint;
+        await using var raw = _network.CreateChannel();
+
+        async Task<CoapMessage> SendAsync(ushort mid)
+        {
+            await raw.SendMessageAsync(CoapMessage.CreateRequest(CoapCode.Get, "/count") with { MessageId = mid, Token = new byte[] { (byte)mid } }, address);
+            return await raw.ReceiveMessageAsync(s_receive);
+        }
+
+        Assert.Equal(CoapCode.Content, (await SendAsync(1)).Code);
+        time.Advance(TimeSpan.FromSeconds(20));
+        Assert.Equal(CoapCode.Content, (await SendAsync(2)).Code);
+        Assert.Equal(CoapCode.ServiceUnavailable, (await SendAsync(3)).Code);
+
+        // 46 s on, message 1 is past MAX_TRANSMIT_SPAN (45 s) and gives way; message 2 (26 s) is still remembered.
+        time.Advance(TimeSpan.FromSeconds(26));
+        CoapMessage fourth = await SendAsync(4);
+        Assert.Equal((CoapCode.Content, "3"), (fourth.Code, fourth.PayloadText));
+        CoapMessage again = await SendAsync(2);
+        Assert.Equal((CoapCode.Content, "2"), (again.Code, again.PayloadText));
+        Assert.Equal(3, calls);
+    }
+
+    [Fact]
     public async Task ReceiveLoop_SurvivesGarbage()
     {
         int calls = 0;
