@@ -155,6 +155,24 @@ public class CoapsTests
     }
 
     [Fact]
+    public async Task RejectUntrustedClientCertificates_FailsTheHandshake_TrustedDevicesStillConnect()
+    {
+        await using var server = await InProcessServer.StartAsync(new Dictionary<string, string?> { ["Dtls:RejectUntrustedClientCertificates"] = "true" });
+        using var pki = new TestPki("Unknown Manufacturer CA");
+        var (certificate, key) = pki.Issue("device", "rogue-device");
+
+        var rogue = await CliRunner.RunAsync("coap", "get", server.SecureUri("/whoami"), "--trust", server.TrustAnchorFile,
+            "--cert", certificate, "--key", key, "--timeout", "10");
+        var device = await CliRunner.RunAsync("coap", "get", server.SecureUri("/whoami"), "--trust", server.TrustAnchorFile,
+            "--cert", server.DemoDeviceCertificateFile, "--key", server.DemoDeviceKeyFile, "--timeout", "20");
+        var anonymous = await CliRunner.RunAsync("coap", "get", server.SecureUri("/whoami"), "--trust", server.TrustAnchorFile, "--timeout", "20");
+
+        Assert.True(rogue.ExitCode == ExitCodes.NoResponse && rogue.Error.Contains("bad_certificate", StringComparison.Ordinal), rogue.Describe());
+        Assert.True(device.ExitCode == ExitCodes.Success && device.Output.Contains("authentication: certificate", StringComparison.Ordinal), device.Describe());
+        Assert.True(anonymous.ExitCode == ExitCodes.Success && anonymous.Output.Contains("authentication: anonymous", StringComparison.Ordinal), anonymous.Describe());
+    }
+
+    [Fact]
     public async Task CoapListener_WhoamiSaysNoSecurity()
     {
         await using var server = await InProcessServer.StartAsync();

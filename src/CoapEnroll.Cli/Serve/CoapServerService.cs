@@ -175,13 +175,15 @@ internal sealed partial class CoapServerService : IHostedService
     /// <summary>
     /// The DTLS server settings: EST's (<see cref="EstCoapsServer.CreateDtlsServerOptions"/>: the CA's server credential or
     /// Dtls:CertificateFile, the CA's trust anchor and the trusted manufacturer CAs as client trust anchors, and client
-    /// certificates that do not validate admitted so that EST answers 4.03 instead of failing the handshake), with
+    /// certificates that do not validate admitted so that EST answers 4.03 instead of failing the handshake, unless
+    /// Dtls:RejectUntrustedClientCertificates), with
     /// client certificates optional, Dtls:ClientTrustAnchorFiles, PSK identities, and the key log.
     /// </summary>
     private async Task<DtlsServerOptions> CreateDtlsServerOptionsAsync(CaHierarchy hierarchy, CancellationToken cancellationToken)
     {
         DtlsServerOptions options = EstCoapsServer.CreateDtlsServerOptions(hierarchy);
         options.RequireClientCertificate = false;
+        options.AllowUnvalidatedClientCertificates = !_dtlsOptions.RejectUntrustedClientCertificates;
         options.KeyLogFile = _dtlsOptions.KeyLogFile is { Length: > 0 } keyLog ? Path.GetFullPath(keyLog) : null;
         options.UseSslKeyLogFileEnvironment = _dtlsOptions.UseSslKeyLogFile;
         options.LoggerFactory = _loggerFactory;

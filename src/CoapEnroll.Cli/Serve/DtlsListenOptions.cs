@@ -32,6 +32,13 @@ internal sealed class DtlsListenOptions
     /// </summary>
     public bool AllowUnvalidatedClientCertificates { get; set; }
 
+    /// <summary>
+    /// Fail the handshake (bad_certificate alert) when a client certificate chains to no trust anchor, instead of admitting
+    /// the session unauthenticated so that EST can answer 4.03 with a reason. Costs such a peer no CoAP or EST work, but
+    /// the device learns only that the handshake failed. Off by default.
+    /// </summary>
+    public bool RejectUntrustedClientCertificates { get; set; }
+
     /// <summary>PSK identity → key in hex (<c>Dtls:Psk:device-7=00112233…</c>): enables TLS_PSK_WITH_AES_128_CCM_8 (RFC 7925 §4.2).</summary>
     public Dictionary<string, string>? Psk { get; set; }
 
