@@ -9,9 +9,9 @@ namespace CoapEnroll.Bench;
 /// <c>loop OP ITERATIONS</c>: runs one hot path ITERATIONS times after a fixed warm-up, for
 /// <c>valgrind --tool=callgrind</c>. Instructions per operation = (Ir(N) - Ir(0)) / N, which does not
 /// depend on the load of the machine (run with DOTNET_TieredCompilation=0 so both runs JIT the same code).
-/// OP: encode | decode | validate | decode-block | seal-ccm8-64 | open-ccm8-64 | seal-ccm8-1024 | open-ccm8-1024 |
+/// OP: encode | decode | validate | decode-block | server-get | server-get-static | server-post | seal-ccm8-64 | open-ccm8-64 | seal-ccm8-1024 | open-ccm8-1024 |
 /// seal-gcm-64 | open-gcm-64 | seal-gcm-1024 | open-gcm-1024.
-/// Prints the managed bytes allocated per operation as well.
+/// Prints the managed bytes allocated per operation as well; a fourth argument <c>types</c> adds a sampled breakdown by type.
 /// </summary>
 internal static class HotLoopMode
 {
@@ -25,6 +25,8 @@ internal static class HotLoopMode
             body();
         }
 
+        using AllocationSampler? sampler = args.Length > 3 && args[3] == "types" ? new AllocationSampler() : null;
+        sampler?.Start();
         long allocated = GC.GetAllocatedBytesForCurrentThread();
         int sink = 0;
         for (int i = 0; i < iterations; i++)
@@ -34,6 +36,15 @@ internal static class HotLoopMode
 
         long perOp = iterations == 0 ? 0 : (GC.GetAllocatedBytesForCurrentThread() - allocated) / iterations;
         Console.WriteLine($"{op}: {iterations} iterations, {perOp} B allocated/op (sink {sink})");
+        if (sampler is not null)
+        {
+            // Sampled: the share of the bytes, times the measured total, is an estimate per type.
+            foreach (var (type, share) in sampler.Stop())
+            {
+                Console.WriteLine($"  {share * perOp,7:F0} B/op  {share,6:P1}  {type}");
+            }
+        }
+
         return 0;
     }
 
@@ -52,6 +63,16 @@ internal static class HotLoopMode
                 return () => (int)codec.ValidateRequest();
             case "decode-block":
                 return () => codec.DecodeBlockResponse()!.MessageId;
+            case "server-get" or "server-get-static" or "server-post":
+                // One request through the whole server path (ServerRequestBenchmarks), on this thread.
+                var server = new ServerRequestBenchmarks();
+                server.Setup();
+                return op switch
+                {
+                    "server-get" => server.GetTime,
+                    "server-get-static" => server.GetStatic,
+                    _ => server.Post,
+                };
         }
 
         string[] parts = op.Split('-');
