@@ -74,17 +74,17 @@ public sealed record CoapMessage
 
     public string? GetString(int number) => Options.TryGet(number, out var o) ? o.GetString() : null;
 
-    public IEnumerable<string> GetStrings(int number) => Options.GetAll(number).Select(o => o.GetString());
+    public IEnumerable<string> GetStrings(int number) => Options.GetStrings(number);
 
-    /// <summary>The Uri-Path segments, unescaped.</summary>
-    public IReadOnlyList<string> UriPathSegments => GetStrings(CoapOptionNumber.UriPath).ToArray();
+    /// <summary>The Uri-Path segments, unescaped. Decoded once per set of options and then shared: the list is read-only.</summary>
+    public IReadOnlyList<string> UriPathSegments => Options.UriPathSegments;
 
     /// <summary>The Uri-Path joined with '/', without a leading slash ("" for the root).</summary>
-    public string UriPath => string.Join('/', GetStrings(CoapOptionNumber.UriPath));
+    public string UriPath => string.Join('/', Options.UriPathSegments);
 
-    public IReadOnlyList<string> UriQuery => GetStrings(CoapOptionNumber.UriQuery).ToArray();
+    public IReadOnlyList<string> UriQuery => Options.GetStrings(CoapOptionNumber.UriQuery);
 
-    public IReadOnlyList<string> LocationPath => GetStrings(CoapOptionNumber.LocationPath).ToArray();
+    public IReadOnlyList<string> LocationPath => Options.GetStrings(CoapOptionNumber.LocationPath);
 
     /// <summary>Replaces the Uri-Path with the segments of <paramref name="path"/> ("/a/b" or "a/b").</summary>
     public CoapMessage WithUriPath(string path)

@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Collections.ObjectModel;
 
 namespace CoapEnroll.Coap;
 
@@ -9,6 +10,10 @@ namespace CoapEnroll.Coap;
 public sealed class CoapOptionCollection : IReadOnlyList<CoapOption>
 {
     private readonly CoapOption[] _options;
+
+    // The Uri-Path segments as strings, built on first use. The collection is immutable, so the cache can
+    // never go stale: a message with other options has another collection.
+    private ReadOnlyCollection<string>? _uriPathSegments;
 
     public static readonly CoapOptionCollection Empty = new([]);
 
@@ -53,6 +58,59 @@ public sealed class CoapOptionCollection : IReadOnlyList<CoapOption>
         for (int i = IndexOf(number); i >= 0 && i < _options.Length && _options[i].Number == number; i++)
         {
             yield return _options[i];
+        }
+    }
+
+    /// <summary>Every instance of the option, in order, as a slice of the collection (no allocation).</summary>
+    internal ReadOnlySpan<CoapOption> GetRun(int number)
+    {
+        int start = IndexOf(number);
+        if (start < 0)
+        {
+            return [];
+        }
+
+        int end = start + 1;
+        while (end < _options.Length && _options[end].Number == number)
+        {
+            end++;
+        }
+
+        return _options.AsSpan(start, end - start);
+    }
+
+    /// <summary>The values of every instance of the option decoded as UTF-8, in order, in a new array.</summary>
+    internal string[] GetStrings(int number)
+    {
+        ReadOnlySpan<CoapOption> run = GetRun(number);
+        if (run.IsEmpty)
+        {
+            return [];
+        }
+
+        var strings = new string[run.Length];
+        for (int i = 0; i < run.Length; i++)
+        {
+            strings[i] = run[i].GetString();
+        }
+
+        return strings;
+    }
+
+    /// <summary>The Uri-Path segments, decoded once per collection and then shared (read-only).</summary>
+    internal ReadOnlyCollection<string> UriPathSegments
+    {
+        get
+        {
+            var segments = Volatile.Read(ref _uriPathSegments);
+            if (segments is null)
+            {
+                // Racing threads build equal lists; whichever is published first is kept.
+                segments = new ReadOnlyCollection<string>(GetStrings(CoapOptionNumber.UriPath));
+                segments = Interlocked.CompareExchange(ref _uriPathSegments, segments, null) ?? segments;
+            }
+
+            return segments;
         }
     }
 

@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace CoapEnroll.Coap;
 
 /// <summary>
@@ -10,11 +12,28 @@ public sealed class CoapResource
     private readonly Dictionary<byte, CoapRequestDelegate> _handlers = [];
     private readonly string[] _segments;
 
+    // Per segment: the UTF-8 bytes a Uri-Path option must equal, or null for a route value or for a literal that
+    // only a string comparison can judge (see SegmentMatches).
+    private readonly byte[]?[] _utf8Segments;
+
     internal CoapResource(string pattern)
     {
         _segments = pattern.Split('/', StringSplitOptions.RemoveEmptyEntries);
         Pattern = "/" + string.Join('/', _segments);
         IsLiteral = !_segments.Any(s => s.StartsWith('{'));
+        _utf8Segments = new byte[]?[_segments.Length];
+        for (int i = 0; i < _segments.Length; i++)
+        {
+            string segment = _segments[i];
+
+            // Requests are matched on their decoded segments. Comparing the bytes instead is the same test unless the
+            // segment has U+FFFD (which invalid UTF-8 decodes to) or a lone surrogate (which encodes to U+FFFD's
+            // bytes); such segments keep the string comparison.
+            if (!IsRouteValue(segment) && !segment.Contains('\uFFFD', StringComparison.Ordinal) && !HasLoneSurrogate(segment))
+            {
+                _utf8Segments[i] = Encoding.UTF8.GetBytes(segment);
+            }
+        }
     }
 
     /// <summary>The path pattern, with <c>{name}</c> segments for route values.</summary>
@@ -117,6 +136,43 @@ public sealed class CoapResource
 
     internal bool TryGetHandler(CoapCode method, out CoapRequestDelegate handler) => _handlers.TryGetValue(method.Value, out handler!);
 
+    /// <summary>
+    /// Matches the Uri-Path options of a request without decoding them (literal segments compare as UTF-8 bytes);
+    /// only route values become strings, when <paramref name="values"/> is given.
+    /// </summary>
+    internal bool TryMatch(ReadOnlySpan<CoapOption> path, IDictionary<string, string>? values)
+    {
+        if (path.Length != _segments.Length)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < _segments.Length; i++)
+        {
+            ReadOnlySpan<byte> value = path[i].Value.Span;
+            string segment = _segments[i];
+            if (IsRouteValue(segment))
+            {
+                // Empty bytes and only they decode to an empty string.
+                if (value.IsEmpty)
+                {
+                    return false;
+                }
+
+                if (values is not null)
+                {
+                    values[segment[1..^1]] = Encoding.UTF8.GetString(value);
+                }
+            }
+            else if (_utf8Segments[i] is { } utf8 ? !value.SequenceEqual(utf8) : !string.Equals(segment, Encoding.UTF8.GetString(value), StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     internal bool TryMatch(IReadOnlyList<string> path, IDictionary<string, string>? values)
     {
         if (path.Count != _segments.Length)
@@ -127,7 +183,7 @@ public sealed class CoapResource
         for (int i = 0; i < _segments.Length; i++)
         {
             string segment = _segments[i];
-            if (segment.Length > 2 && segment[0] == '{' && segment[^1] == '}')
+            if (IsRouteValue(segment))
             {
                 if (path[i].Length == 0)
                 {
@@ -146,5 +202,24 @@ public sealed class CoapResource
         }
 
         return true;
+    }
+
+    private static bool IsRouteValue(string segment) => segment.Length > 2 && segment[0] == '{' && segment[^1] == '}';
+
+    private static bool HasLoneSurrogate(string segment)
+    {
+        for (int i = 0; i < segment.Length; i++)
+        {
+            if (char.IsHighSurrogate(segment[i]) && i + 1 < segment.Length && char.IsLowSurrogate(segment[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(segment[i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

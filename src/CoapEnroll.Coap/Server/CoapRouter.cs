@@ -35,7 +35,9 @@ internal sealed class CoapRouter : ICoapRequestHandler
 
     public ValueTask<CoapMessage> HandleAsync(CoapRequestContext context, CancellationToken cancellationToken)
     {
-        var path = context.Request.UriPathSegments;
+        // The options themselves, not UriPathSegments: literal segments are compared as bytes, so a request
+        // that reaches a literal route decodes no string.
+        ReadOnlySpan<CoapOption> path = context.Request.Options.GetRun(CoapOptionNumber.UriPath);
         foreach (var resource in _snapshot)
         {
             if (!resource.TryMatch(path, null))
