@@ -105,9 +105,12 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
         var time = context.Endpoint.TimeProvider;
         long now = time.GetTimestamp();
         long lifetime = (long)(_options.TransferLifetime.TotalSeconds * time.TimestampFrequency);
-        lock (_lock)
+        if (now >= Volatile.Read(ref _nextSweep))
         {
-            SweepLocked(now, lifetime);
+            lock (_lock)
+            {
+                SweepLocked(now, lifetime);
+            }
         }
 
         if (request.Block1 is { } block1)
@@ -692,7 +695,13 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
             return;
         }
 
-        _nextSweep = now + Math.Max(lifetime / 8, 1);
+        Volatile.Write(ref _nextSweep, now + Math.Max(lifetime / 8, 1));
+        SweepExpiredLocked(now, lifetime);
+    }
+
+    // Apart from SweepLocked, whose early return would otherwise pay for the lambdas' closure on every request.
+    private void SweepExpiredLocked(long now, long lifetime)
+    {
         foreach (var reassembly in _reassemblies.Values.Where(r => now - r.LastAccess > lifetime).ToList())
         {
             RemoveReassemblyLocked(reassembly.Key);

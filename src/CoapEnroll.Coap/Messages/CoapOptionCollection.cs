@@ -140,12 +140,28 @@ public sealed class CoapOptionCollection : IReadOnlyList<CoapOption>
     /// <summary>Removes every instance of the number.</summary>
     public CoapOptionCollection Remove(int number)
     {
-        if (!Contains(number))
+        int start = IndexOf(number);
+        if (start < 0)
         {
             return this;
         }
 
-        return FromSorted(_options.Where(o => o.Number != number).ToArray());
+        // The instances of one number are adjacent: copy what is before and after them.
+        int end = start + 1;
+        while (end < _options.Length && _options[end].Number == number)
+        {
+            end++;
+        }
+
+        if (start == 0 && end == _options.Length)
+        {
+            return Empty;
+        }
+
+        var result = new CoapOption[_options.Length - (end - start)];
+        _options.AsSpan(0, start).CopyTo(result);
+        _options.AsSpan(end).CopyTo(result.AsSpan(start));
+        return new CoapOptionCollection(result);
     }
 
     public IEnumerator<CoapOption> GetEnumerator() => ((IEnumerable<CoapOption>)_options).GetEnumerator();

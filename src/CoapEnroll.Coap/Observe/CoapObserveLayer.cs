@@ -138,11 +138,7 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
                 }
 
                 observers.Add(registration);
-                if (_subscribedEndpoints.Add(context.Endpoint))
-                {
-                    var endpoint = context.Endpoint;
-                    endpoint.ResetReceived += (remote, messageId) => OnResetReceived(endpoint, remote, messageId);
-                }
+                SubscribeLocked(context.Endpoint);
             }
         }
 
@@ -162,6 +158,15 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
         }
 
         return initial;
+    }
+
+    // Not inline in HandleAsync: the lambda's closure would be allocated on every request that reaches it.
+    private void SubscribeLocked(CoapEndpoint endpoint)
+    {
+        if (_subscribedEndpoints.Add(endpoint))
+        {
+            endpoint.ResetReceived += (remote, messageId) => OnResetReceived(endpoint, remote, messageId);
+        }
     }
 
     /// <summary>Notifies every observer of <paramref name="resource"/>. Returns how many were notified.</summary>
