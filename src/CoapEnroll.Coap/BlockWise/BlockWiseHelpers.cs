@@ -37,8 +37,9 @@ internal static class BlockWiseHelpers
     /// </summary>
     public static int FitBlockSize(CoapMessage withoutPayload, int maxMessageSize, int opaqueOptions)
     {
-        var probe = withoutPayload with { Payload = ReadOnlyMemory<byte>.Empty, Token = new byte[CoapMessage.MaxTokenLength] };
-        int overhead = CoapMessageEncoder.GetEncodedLength(probe) + 1 + (2 * BlockOptionReserve) + SizeOptionReserve + (opaqueOptions * OpaqueOptionReserve);
+        // The header, a token of the longest length and the options, as GetEncodedLength counts them.
+        int message = 4 + CoapMessage.MaxTokenLength + CoapMessageEncoder.GetOptionsLength(withoutPayload.Options);
+        int overhead = message + 1 + (2 * BlockOptionReserve) + SizeOptionReserve + (opaqueOptions * OpaqueOptionReserve);
         return FloorBlockSize(maxMessageSize - overhead);
     }
 

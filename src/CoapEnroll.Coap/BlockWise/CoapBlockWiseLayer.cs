@@ -527,16 +527,23 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
 
     // ---- inner handler ---------------------------------------------------------------------------
 
-    private Task<CoapMessage> InvokeInnerAsync(CoapRequestContext context, CoapOptionCollection options, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    private ValueTask<CoapMessage> InvokeInnerAsync(CoapRequestContext context, CoapOptionCollection options, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
-        var request = context.Request with { Options = BlockWiseHelpers.WithoutBlockOptions(options), Payload = body };
-        var inner = context.WithRequest(request);
+        var innerOptions = BlockWiseHelpers.WithoutBlockOptions(options);
+        if (ReferenceEquals(innerOptions, context.Request.Options) && body.Equals(context.Request.Payload))
+        {
+            // No block option to strip (so no Block2 size to pass on either) and the body as received: the inner
+            // layers see this request and context as they are, which saves a copy of both on most requests.
+            return _inner.HandleAsync(context, cancellationToken);
+        }
+
+        var inner = context.WithRequest(context.Request with { Options = innerOptions, Payload = body });
         if (context.Request.Block2 is { } block2)
         {
             inner.Items[RequestedBlockSizeKey] = block2.Size;
         }
 
-        return _inner.HandleAsync(inner, cancellationToken).AsTask();
+        return _inner.HandleAsync(inner, cancellationToken);
     }
 
     private static CoapMessage Error(CoapCode code, string? diagnostic)

@@ -8,17 +8,24 @@ public static class CoapMessageEncoder
     /// <summary>The exact number of bytes <see cref="TryEncode"/> writes.</summary>
     public static int GetEncodedLength(CoapMessage message)
     {
-        int length = 4 + message.Token.Length;
-        int previous = 0;
-        foreach (var option in message.Options.AsSpan())
-        {
-            length += 1 + ExtendedLength(option.Number - previous) + ExtendedLength(option.Value.Length) + option.Value.Length;
-            previous = option.Number;
-        }
-
+        int length = 4 + message.Token.Length + GetOptionsLength(message.Options);
         if (!message.Payload.IsEmpty)
         {
             length += 1 + message.Payload.Length;
+        }
+
+        return length;
+    }
+
+    /// <summary>The bytes the options take on the wire.</summary>
+    internal static int GetOptionsLength(CoapOptionCollection options)
+    {
+        int length = 0;
+        int previous = 0;
+        foreach (var option in options.AsSpan())
+        {
+            length += 1 + ExtendedLength(option.Number - previous) + ExtendedLength(option.Value.Length) + option.Value.Length;
+            previous = option.Number;
         }
 
         return length;
