@@ -388,47 +388,23 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         CoapMetrics.RequestsHandled.Add(1);
         try
         {
-            Task<CoapMessage> handling = InvokeHandlerAsync(request, remote, cancellationToken);
-            if (request.Type == CoapMessageType.Confirmable && !handling.IsCompleted)
+            // A ValueTask: a handler that completes synchronously, the common case, costs no Task.
+            ValueTask<CoapMessage> invocation = InvokeHandlerAsync(request, remote, cancellationToken);
+            CoapMessage? response = invocation.IsCompletedSuccessfully
+                ? invocation.Result
+                : await WaitForHandlerAsync(request, remote, entry, invocation.AsTask(), cancellationToken);
+            if (response is null)
             {
-                try
-                {
-                    await handling.WaitAsync(_options.SeparateResponseDelay, _time, cancellationToken);
-                }
-                catch (TimeoutException)
-                {
-                    // §5.2.2: acknowledge now, answer later in a confirmable message of its own.
-                    byte[] ack = CoapMessageEncoder.Encode(CoapMessage.CreateEmpty(CoapMessageType.Acknowledgement, request.MessageId));
-                    entry.Reply = ack;
-                    await SendRawAsync(ack, remote, cancellationToken);
-                    CoapMessage late = await handling;
-                    var separate = late with
-                    {
-                        Type = CoapMessageType.Confirmable,
-                        MessageId = await AllocateMessageIdAsync(remote, cancellationToken),
-                        Token = request.Token,
-                    };
-                    try
-                    {
-                        await SendConfirmableAsync(separate, remote, cancellationToken);
-                    }
-                    catch (CoapProtocolException ex)
-                    {
-                        LogSeparateResponseFailed(remote, ex.Error);
-                    }
-
-                    return;
-                }
+                // Acknowledged, and answered by a separate response.
+                return;
             }
 
-            CoapMessage response = await handling;
-            var reply = response with
-            {
-                Type = request.Type == CoapMessageType.Confirmable ? CoapMessageType.Acknowledgement : CoapMessageType.NonConfirmable,
-                MessageId = request.Type == CoapMessageType.Confirmable ? request.MessageId : await AllocateMessageIdAsync(remote, cancellationToken),
-                Token = request.Token,
-            };
-            byte[] encoded = CoapMessageEncoder.Encode(reply);
+            bool confirmable = request.Type == CoapMessageType.Confirmable;
+            ushort messageId = confirmable ? request.MessageId : await AllocateMessageIdAsync(remote, cancellationToken);
+
+            // Encoded with the reply's header fields directly, not from a copy of the response that has them.
+            byte[] encoded = CoapMessageEncoder.Encode(
+                response, confirmable ? CoapMessageType.Acknowledgement : CoapMessageType.NonConfirmable, messageId, request.Token.Span);
             entry.Reply = encoded;
             await SendRawAsync(encoded, remote, cancellationToken);
         }
@@ -441,7 +417,48 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         }
     }
 
-    private async Task<CoapMessage> InvokeHandlerAsync(CoapMessage request, EndPoint remote, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits for a handler that did not complete at once. A confirmable request whose handler takes longer than
+    /// SeparateResponseDelay is acknowledged now and answered by a separate response (§5.2.2); then this returns null.
+    /// </summary>
+    private async Task<CoapMessage?> WaitForHandlerAsync(CoapMessage request, EndPoint remote, DeduplicationCache.Entry entry, Task<CoapMessage> handling, CancellationToken cancellationToken)
+    {
+        if (request.Type != CoapMessageType.Confirmable)
+        {
+            return await handling;
+        }
+
+        try
+        {
+            return await handling.WaitAsync(_options.SeparateResponseDelay, _time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            // §5.2.2: acknowledge now, answer later in a confirmable message of its own.
+            byte[] ack = CoapMessageEncoder.Encode(CoapMessage.CreateEmpty(CoapMessageType.Acknowledgement, request.MessageId));
+            entry.Reply = ack;
+            await SendRawAsync(ack, remote, cancellationToken);
+            CoapMessage late = await handling;
+            var separate = late with
+            {
+                Type = CoapMessageType.Confirmable,
+                MessageId = await AllocateMessageIdAsync(remote, cancellationToken),
+                Token = request.Token,
+            };
+            try
+            {
+                await SendConfirmableAsync(separate, remote, cancellationToken);
+            }
+            catch (CoapProtocolException ex)
+            {
+                LogSeparateResponseFailed(remote, ex.Error);
+            }
+
+            return null;
+        }
+    }
+
+    private async ValueTask<CoapMessage> InvokeHandlerAsync(CoapMessage request, EndPoint remote, CancellationToken cancellationToken)
     {
         // §5.4.1: an unrecognised critical option in a request gets 4.02 Bad Option.
         if (request.TryFindRejectableOption(out var bad))

@@ -33,18 +33,34 @@ public static class CoapMessageEncoder
 
     /// <summary>Writes the message; false when <paramref name="destination"/> is too small.</summary>
     public static bool TryEncode(CoapMessage message, Span<byte> destination, out int bytesWritten)
+        => EncodeCore(message, message.Type, message.MessageId, message.Token.Span, destination, out bytesWritten);
+
+    /// <summary>
+    /// Encodes <paramref name="message"/> with another type, message ID and token, into a new array of exactly the
+    /// encoded length: what <c>Encode(message with { Type, MessageId, Token })</c> gives, without that copy.
+    /// </summary>
+    internal static byte[] Encode(CoapMessage message, CoapMessageType type, ushort messageId, ReadOnlySpan<byte> token)
+    {
+        // The same checks as CoapMessage's init accessors.
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((int)type, (int)CoapMessageType.Reset, nameof(type));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(token.Length, CoapMessage.MaxTokenLength, nameof(token));
+        var buffer = new byte[GetEncodedLength(message) - message.Token.Length + token.Length];
+        EncodeCore(message, type, messageId, token, buffer, out _);
+        return buffer;
+    }
+
+    private static bool EncodeCore(CoapMessage message, CoapMessageType type, ushort messageId, ReadOnlySpan<byte> token, Span<byte> destination, out int bytesWritten)
     {
         bytesWritten = 0;
-        int length = GetEncodedLength(message);
+        int length = GetEncodedLength(message) - message.Token.Length + token.Length;
         if (destination.Length < length)
         {
             return false;
         }
 
-        ReadOnlySpan<byte> token = message.Token.Span;
-        destination[0] = (byte)(0x40 | ((int)message.Type << 4) | token.Length);
+        destination[0] = (byte)(0x40 | ((int)type << 4) | token.Length);
         destination[1] = message.Code.Value;
-        BinaryPrimitives.WriteUInt16BigEndian(destination[2..], message.MessageId);
+        BinaryPrimitives.WriteUInt16BigEndian(destination[2..], messageId);
         token.CopyTo(destination[4..]);
         int pos = 4 + token.Length;
 

@@ -93,4 +93,53 @@ public class UdpRoundTripTests
         var response = await client.SendAsync(CoapMessage.CreateRequest(CoapCode.Get, "/slow"), serverAddress, default);
         Assert.Equal("late", response.PayloadText);
     }
+
+    // A handler that does not complete at once but within SeparateResponseDelay is answered in the ACK (or, for a
+    // NON, in a NON) with the request's token, as a synchronous one is; one that fails asynchronously gets 5.00.
+    [Theory]
+    [InlineData(CoapMessageType.Confirmable, "/async", "2.05")]
+    [InlineData(CoapMessageType.NonConfirmable, "/async", "2.05")]
+    [InlineData(CoapMessageType.Confirmable, "/async-fails", "5.00")]
+    [InlineData(CoapMessageType.NonConfirmable, "/async-fails", "5.00")]
+    public async Task AsynchronousHandler_IsAnsweredLikeASynchronousOne(CoapMessageType type, string path, string code)
+    {
+        var options = new CoapServerOptions { Endpoint = { SeparateResponseDelay = TimeSpan.FromSeconds(30) } };
+        await using var server = new CoapServer(options);
+        server.MapGet("/async", async (_, ct) =>
+        {
+            await Task.Delay(20, ct);
+            return new CoapMessage { Code = CoapCode.Content }.WithPayload("soon");
+        });
+        server.MapGet("/async-fails", async (_, ct) =>
+        {
+            await Task.Delay(20, ct);
+            throw new InvalidOperationException("handler failed");
+        });
+        var endpoint = server.Listen(UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0)));
+        var serverAddress = (IPEndPoint)endpoint.LocalEndPoint;
+
+        using var raw = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        raw.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var request = CoapMessage.CreateRequest(CoapCode.Get, path, type) with { MessageId = 0x2345, Token = new byte[] { 7, 8, 9 } };
+        await raw.SendToAsync(CoapMessageEncoder.Encode(request), SocketFlags.None, serverAddress, timeout.Token);
+
+        var buffer = new byte[1500];
+        var reply = CoapMessageDecoder.Decode(buffer.AsMemory(0, await raw.ReceiveAsync(buffer, SocketFlags.None, timeout.Token)).ToArray());
+        Assert.Equal(code, reply.Code.ToString());
+        Assert.Equal([7, 8, 9], reply.Token.ToArray());
+        if (type == CoapMessageType.Confirmable)
+        {
+            Assert.Equal((CoapMessageType.Acknowledgement, (ushort)0x2345), (reply.Type, reply.MessageId));
+        }
+        else
+        {
+            Assert.Equal(CoapMessageType.NonConfirmable, reply.Type);
+        }
+
+        if (reply.Code == CoapCode.Content)
+        {
+            Assert.Equal("soon", reply.PayloadText);
+        }
+    }
 }
