@@ -28,14 +28,25 @@ internal static class HotLoopMode
         using AllocationSampler? sampler = args.Length > 3 && args[3] == "types" ? new AllocationSampler() : null;
         sampler?.Start();
         long allocated = GC.GetAllocatedBytesForCurrentThread();
+        TimeSpan paused = GC.GetTotalPauseDuration();
+        int[] collections = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         int sink = 0;
         for (int i = 0; i < iterations; i++)
         {
             sink += body();
         }
 
+        TimeSpan elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         long perOp = iterations == 0 ? 0 : (GC.GetAllocatedBytesForCurrentThread() - allocated) / iterations;
         Console.WriteLine($"{op}: {iterations} iterations, {perOp} B allocated/op (sink {sink})");
+        if (iterations > 0)
+        {
+            // Wall-clock figures: indicative only on a shared machine.
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {elapsed.TotalNanoseconds / iterations:F0} ns/op wall, of which GC pauses {(GC.GetTotalPauseDuration() - paused).TotalNanoseconds / iterations:F0} ns/op; " +
+                $"gen0/1/2 collections {GC.CollectionCount(0) - collections[0]}/{GC.CollectionCount(1) - collections[1]}/{GC.CollectionCount(2) - collections[2]}"));
+        }
         if (sampler is not null)
         {
             // Sampled: the share of the bytes, times the measured total, is an estimate per type.
