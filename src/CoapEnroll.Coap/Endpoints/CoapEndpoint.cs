@@ -303,7 +303,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         bool confirmable = message.Type == CoapMessageType.Confirmable;
         var lifetime = confirmable ? _options.ExchangeLifetime : _options.NonLifetime;
         long now = _time.GetTimestamp();
-        if (!_deduplication.TryAdd(new PeerMessageKey(remote, message.MessageId), now, Deadline(lifetime), out var entry) && entry is not null)
+        if (!_deduplication.TryAdd(new PeerMessageKey(remote, message.MessageId), now, Deadline(now, lifetime), out var entry) && entry is not null)
         {
             CoapMetrics.Duplicates.Add(1);
 
@@ -349,7 +349,8 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         bool confirmable = request.Type == CoapMessageType.Confirmable;
         var lifetime = confirmable ? _options.ExchangeLifetime : _options.NonLifetime;
         var key = new PeerMessageKey(remote, request.MessageId);
-        if (!_deduplication.TryAdd(key, _time.GetTimestamp(), Deadline(lifetime), out var entry))
+        long now = _time.GetTimestamp();
+        if (!_deduplication.TryAdd(key, now, Deadline(now, lifetime), out var entry))
         {
             if (entry is null)
             {
@@ -626,7 +627,8 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     // enumerating: with a full fence on both sides, one of the two always sees the other.
     private bool IsDisposedAfterRegistering() => Interlocked.CompareExchange(ref _disposed, 0, 0) != 0;
 
-    private long Deadline(TimeSpan lifetime) => _time.GetTimestamp() + (long)(lifetime.TotalSeconds * _time.TimestampFrequency);
+    // From the same timestamp as the entry's creation: the cache queues entries by lifetime (expiry - creation).
+    private long Deadline(long now, TimeSpan lifetime) => now + (long)(lifetime.TotalSeconds * _time.TimestampFrequency);
 
     // ---- client side -------------------------------------------------------------------------
 

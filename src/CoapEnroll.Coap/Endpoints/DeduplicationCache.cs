@@ -12,16 +12,28 @@ namespace CoapEnroll.Coap;
 /// default): a sender stops retransmitting after that span, so such an entry only guards against a copy the network
 /// held back, which §4.5's "process once" cannot fully rule out anyway. Only when every entry is younger does the
 /// cache refuse, so the sustained rate it admits is capacity / MAX_TRANSMIT_SPAN, not capacity / EXCHANGE_LIFETIME.
+/// <para>
+/// Entries are queued in arrival order, one queue per lifetime (an endpoint uses two: EXCHANGE_LIFETIME and
+/// NON_LIFETIME). In a queue whose entries arrived in time order they also expire in order, so a sweep removes the
+/// expired entries from the queue heads and stops at the first live one: its cost follows the entries that expire,
+/// not all the entries held. A queue whose order was broken (a timestamp earlier than its predecessor's) makes the
+/// sweep scan every entry instead, as does a lifetime beyond the first few.
+/// </para>
 /// </remarks>
 internal sealed class DeduplicationCache
 {
+    // Distinct lifetimes that get a queue of their own; further ones share a queue that is swept by a full scan.
+    private const int MaxLifetimeQueues = 8;
+
     private readonly ConcurrentDictionary<PeerMessageKey, Entry> _entries = new();
     private readonly int _capacity;
     private readonly long _evictableAfter;
 
-    // Arrival order, for evicting the oldest; it may hold entries already swept or replaced (skipped when met).
-    private readonly Queue<(PeerMessageKey Key, Entry Entry)> _arrivals = new();
+    // Arrival order per lifetime, for sweeping and for evicting the oldest; a queue may hold entries already
+    // removed or replaced (skipped when met). Guarded by _arrivalsLock, as is _sequence.
+    private readonly List<ArrivalQueue> _queues = [];
     private readonly Lock _arrivalsLock = new();
+    private long _sequence;
 
     // ConcurrentDictionary.Count takes every lock of the table; the receive path keeps its own count.
     private int _count;
@@ -37,14 +49,14 @@ internal sealed class DeduplicationCache
 
     public int Count => Volatile.Read(ref _count);
 
-    /// <summary>Length of the arrival queue (live and not yet skipped entries); for tests.</summary>
+    /// <summary>Length of the arrival queues (live and not yet skipped entries); for tests.</summary>
     internal int QueuedArrivals
     {
         get
         {
             lock (_arrivalsLock)
             {
-                return _arrivals.Count;
+                return _queues.Sum(q => q.Arrivals.Count);
             }
         }
     }
@@ -88,14 +100,48 @@ internal sealed class DeduplicationCache
         Interlocked.Increment(ref _count);
         lock (_arrivalsLock)
         {
-            _arrivals.Enqueue((key, fresh));
+            GetQueueLocked(expiresAt - now).Enqueue(new Arrival(key, fresh, _sequence++));
         }
 
         return true;
     }
 
+    /// <summary>Removes every entry expired at <paramref name="now"/>.</summary>
     public void Sweep(long now)
     {
+        lock (_arrivalsLock)
+        {
+            bool scanAll = false;
+            for (int i = _queues.Count - 1; i >= 0; i--)
+            {
+                ArrivalQueue queue = _queues[i];
+
+                // Expired or dead entries at the head go; in an ordered queue the first live entry that has not
+                // expired ends the sweep of that queue, as every later one expires no earlier.
+                while (queue.Arrivals.TryPeek(out Arrival head) && (head.Entry.ExpiresAt <= now || !IsLive(head)))
+                {
+                    queue.Arrivals.Dequeue();
+                    Remove(head);
+                }
+
+                if (queue.Arrivals.Count == 0)
+                {
+                    _queues.RemoveAt(i);
+                }
+                else
+                {
+                    scanAll |= !queue.Ordered;
+                }
+            }
+
+            if (!scanAll)
+            {
+                return;
+            }
+        }
+
+        // Some queue is out of order: expired entries may sit behind live ones. (Those stay queued until they reach
+        // a head, skipped as dead then.)
         foreach (var pair in _entries)
         {
             if (pair.Value.ExpiresAt <= now && _entries.TryRemove(pair))
@@ -103,36 +149,67 @@ internal sealed class DeduplicationCache
                 Interlocked.Decrement(ref _count);
             }
         }
+    }
 
-        // Drop the swept entries at the head of the arrival queue, so it stays proportional to the live entries.
-        lock (_arrivalsLock)
+    private void Remove(Arrival arrival)
+    {
+        if (_entries.TryRemove(new KeyValuePair<PeerMessageKey, Entry>(arrival.Key, arrival.Entry)))
         {
-            while (_arrivals.TryPeek(out var head) && !IsLive(head))
+            Interlocked.Decrement(ref _count);
+        }
+    }
+
+    private ArrivalQueue GetQueueLocked(long lifetime)
+    {
+        foreach (ArrivalQueue queue in _queues)
+        {
+            if (queue.Lifetime == lifetime)
             {
-                _arrivals.Dequeue();
+                return queue;
             }
         }
+
+        if (_queues.Count >= MaxLifetimeQueues)
+        {
+            // One more lifetime than expected: into the last queue, which is then swept by a full scan.
+            return _queues[^1];
+        }
+
+        var added = new ArrivalQueue(lifetime);
+        _queues.Add(added);
+        return added;
     }
 
     private bool TryEvictOldest(long now)
     {
         lock (_arrivalsLock)
         {
-            while (_arrivals.TryPeek(out var head))
+            while (true)
             {
-                if (!IsLive(head))
+                // The oldest live arrival is at the head of one of the queues.
+                ArrivalQueue? oldestQueue = null;
+                Arrival oldest = default;
+                foreach (ArrivalQueue queue in _queues)
                 {
-                    _arrivals.Dequeue();
-                    continue;
+                    while (queue.Arrivals.TryPeek(out Arrival head) && !IsLive(head))
+                    {
+                        queue.Arrivals.Dequeue();
+                    }
+
+                    if (queue.Arrivals.TryPeek(out Arrival first) && (oldestQueue is null || first.Sequence < oldest.Sequence))
+                    {
+                        oldestQueue = queue;
+                        oldest = first;
+                    }
                 }
 
-                if (now - head.Entry.CreatedAt < _evictableAfter)
+                if (oldestQueue is null || now - oldest.Entry.CreatedAt < _evictableAfter)
                 {
                     return false;
                 }
 
-                _arrivals.Dequeue();
-                if (_entries.TryRemove(new KeyValuePair<PeerMessageKey, Entry>(head.Key, head.Entry)))
+                oldestQueue.Arrivals.Dequeue();
+                if (_entries.TryRemove(new KeyValuePair<PeerMessageKey, Entry>(oldest.Key, oldest.Entry)))
                 {
                     Interlocked.Decrement(ref _count);
                     Interlocked.Increment(ref _evicted);
@@ -140,13 +217,37 @@ internal sealed class DeduplicationCache
                     return true;
                 }
             }
-
-            return false;
         }
     }
 
-    private bool IsLive((PeerMessageKey Key, Entry Entry) item) =>
-        _entries.TryGetValue(item.Key, out Entry? current) && ReferenceEquals(current, item.Entry);
+    private bool IsLive(Arrival arrival) =>
+        _entries.TryGetValue(arrival.Key, out Entry? current) && ReferenceEquals(current, arrival.Entry);
+
+    private readonly record struct Arrival(PeerMessageKey Key, Entry Entry, long Sequence);
+
+    /// <summary>The arrivals of one lifetime, in arrival order; ordered while their expiry times never decrease.</summary>
+    private sealed class ArrivalQueue(long lifetime)
+    {
+        private long _lastExpiresAt = long.MinValue;
+
+        public long Lifetime { get; } = lifetime;
+
+        public Queue<Arrival> Arrivals { get; } = new();
+
+        /// <summary>False once an entry expiring earlier than the one before it was queued, until the queue empties.</summary>
+        public bool Ordered { get; private set; } = true;
+
+        public void Enqueue(Arrival arrival)
+        {
+            if (arrival.Entry.ExpiresAt < _lastExpiresAt)
+            {
+                Ordered = false;
+            }
+
+            _lastExpiresAt = Math.Max(_lastExpiresAt, arrival.Entry.ExpiresAt);
+            Arrivals.Enqueue(arrival);
+        }
+    }
 
     internal sealed class Entry(long createdAt, long expiresAt)
     {

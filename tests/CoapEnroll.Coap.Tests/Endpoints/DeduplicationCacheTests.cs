@@ -99,4 +99,133 @@ public class DeduplicationCacheTests
 
         Assert.True(cache.QueuedArrivals <= 100, $"{cache.QueuedArrivals} stale arrivals kept");
     }
+
+    [Fact]
+    public void Sweep_RemovesExactlyTheExpiredEntries_OfInterleavedLifetimes()
+    {
+        var cache = new DeduplicationCache(100);
+        for (ushort id = 0; id < 20; id++)
+        {
+            // CON-like (300) and NON-like (20) entries arriving in turn.
+            long lifetime = id % 2 == 0 ? 300 : 20;
+            Assert.True(cache.TryAdd(new PeerMessageKey(Peer, id), id, id + lifetime, out _));
+        }
+
+        cache.Sweep(now: 30);   // the NON-like entries 1..9 (expiring 21..29) go, 11..19 (31..39) stay
+        Assert.Equal(20 - 5, cache.Count);
+        cache.Sweep(now: 40);
+        Assert.Equal(10, cache.Count);
+
+        // The swept entries have left the arrival queues too, not only those that happened to be at the head.
+        Assert.Equal(10, cache.QueuedArrivals);
+        Assert.False(cache.TryAdd(new PeerMessageKey(Peer, 0), 41, 341, out var kept));
+        Assert.NotNull(kept);
+        Assert.True(cache.TryAdd(new PeerMessageKey(Peer, 1), 41, 61, out _));
+    }
+
+    [Fact]
+    public void Sweep_FindsExpiredEntriesBehindLiveOnes_WhenTimestampsWentBackwards()
+    {
+        var cache = new DeduplicationCache(100);
+        Assert.True(cache.TryAdd(new PeerMessageKey(Peer, 1), 50, 150, out _));
+        Assert.True(cache.TryAdd(new PeerMessageKey(Peer, 2), 10, 110, out _));   // same lifetime, earlier clock
+        cache.Sweep(now: 120);
+        Assert.Equal(1, cache.Count);
+        Assert.True(cache.TryAdd(new PeerMessageKey(Peer, 2), 120, 220, out _));
+        Assert.False(cache.TryAdd(new PeerMessageKey(Peer, 1), 120, 220, out _));
+    }
+
+    /// <summary>The cache against a plain model of its contract, over random operations: many lifetimes, clocks going back, a full cache.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void RandomOperations_BehaveLikeTheModel(int seed)
+    {
+        var random = new Random(seed);
+        var cache = new DeduplicationCache(12, evictableAfter: 45);
+        var model = new ModelCache(12, 45);
+        long clock = 0;
+        for (int step = 0; step < 5000; step++)
+        {
+            // Mostly forward, now and then back.
+            clock = Math.Max(0, clock + random.Next(-3, 10));
+            if (random.Next(10) == 0)
+            {
+                cache.Sweep(clock);
+                model.Sweep(clock);
+            }
+            else
+            {
+                var key = new PeerMessageKey(Peer, (ushort)random.Next(40));
+                long lifetime = random.Next(4) switch { 0 => 20, 1 => 300, 2 => 100, _ => random.Next(1, 400) };
+                bool added = cache.TryAdd(key, clock, clock + lifetime, out var entry);
+                bool modelAdded = model.TryAdd(key, clock, clock + lifetime, out var modelEntry);
+                Assert.Equal(modelAdded, added);
+                Assert.Equal(modelEntry is null, entry is null);
+                Assert.Equal(modelEntry?.ExpiresAt, entry?.ExpiresAt);
+            }
+
+            Assert.Equal(model.Count, cache.Count);
+            Assert.Equal(model.Evicted, cache.Evicted);
+        }
+    }
+
+    /// <summary>The contract of DeduplicationCache, written plainly: one arrival list, sweeps scan everything.</summary>
+    private sealed class ModelCache(int capacity, long evictableAfter)
+    {
+        private readonly Dictionary<PeerMessageKey, DeduplicationCache.Entry> _entries = [];
+        private readonly List<(PeerMessageKey Key, DeduplicationCache.Entry Entry)> _arrivals = [];
+
+        public int Count => _entries.Count;
+
+        public long Evicted { get; private set; }
+
+        public bool TryAdd(PeerMessageKey key, long now, long expiresAt, out DeduplicationCache.Entry? entry)
+        {
+            if (_entries.TryGetValue(key, out entry))
+            {
+                if (entry.ExpiresAt > now)
+                {
+                    return false;
+                }
+
+                _entries.Remove(key);
+            }
+
+            if (_entries.Count >= capacity && !TryEvictOldest(now))
+            {
+                entry = null;
+                return false;
+            }
+
+            entry = new DeduplicationCache.Entry(now, expiresAt);
+            _entries[key] = entry;
+            _arrivals.Add((key, entry));
+            return true;
+        }
+
+        public void Sweep(long now)
+        {
+            foreach (var (key, entry) in _entries.Where(p => p.Value.ExpiresAt <= now).Select(p => (p.Key, p.Value)).ToList())
+            {
+                _entries.Remove(key);
+            }
+        }
+
+        private bool TryEvictOldest(long now)
+        {
+            _arrivals.RemoveAll(a => !_entries.TryGetValue(a.Key, out var current) || !ReferenceEquals(current, a.Entry));
+            if (_arrivals.Count == 0 || now - _arrivals[0].Entry.CreatedAt < evictableAfter)
+            {
+                return false;
+            }
+
+            _entries.Remove(_arrivals[0].Key);
+            _arrivals.RemoveAt(0);
+            Evicted++;
+            return true;
+        }
+    }
 }
