@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace CoapEnroll.Coap;
 
 /// <summary>
@@ -19,23 +17,30 @@ namespace CoapEnroll.Coap;
 /// not all the entries held. A queue whose order was broken (a timestamp earlier than its predecessor's) makes the
 /// sweep scan every entry instead, as does a lifetime beyond the first few.
 /// </para>
+/// <para>
+/// One lock guards the table and the queues. Its users are the receive loop (one TryAdd per message) and the
+/// periodic sweep, which gives the lock up every <see cref="SweepBatch"/> entries. A plain dictionary keeps its
+/// entries in one array, where a concurrent one allocates a node per entry: the entries live for EXCHANGE_LIFETIME,
+/// so every node would be one more object for the GC to promote and trace.
+/// </para>
 /// </remarks>
 internal sealed class DeduplicationCache
 {
+    /// <summary>The most entries a sweep removes before it lets a waiting TryAdd in.</summary>
+    internal const int SweepBatch = 1024;
+
     // Distinct lifetimes that get a queue of their own; further ones share a queue that is swept by a full scan.
     private const int MaxLifetimeQueues = 8;
 
-    private readonly ConcurrentDictionary<PeerMessageKey, Entry> _entries = new();
+    private readonly Dictionary<PeerMessageKey, Entry> _entries = [];
     private readonly int _capacity;
     private readonly long _evictableAfter;
 
     // Arrival order per lifetime, for sweeping and for evicting the oldest; a queue may hold entries already
-    // removed or replaced (skipped when met). Guarded by _arrivalsLock, as is _sequence.
+    // removed or replaced (skipped when met).
     private readonly List<ArrivalQueue> _queues = [];
-    private readonly Lock _arrivalsLock = new();
+    private readonly Lock _lock = new();
     private long _sequence;
-
-    // ConcurrentDictionary.Count takes every lock of the table; the receive path keeps its own count.
     private int _count;
     private long _evicted;
 
@@ -54,7 +59,7 @@ internal sealed class DeduplicationCache
     {
         get
         {
-            lock (_arrivalsLock)
+            lock (_lock)
             {
                 return _queues.Sum(q => q.Arrivals.Count);
             }
@@ -71,92 +76,100 @@ internal sealed class DeduplicationCache
     /// </summary>
     public bool TryAdd(PeerMessageKey key, long now, long expiresAt, out Entry? entry)
     {
-        if (_entries.TryGetValue(key, out entry))
+        lock (_lock)
         {
-            if (entry.ExpiresAt > now)
+            if (_entries.TryGetValue(key, out entry))
             {
+                if (entry.ExpiresAt > now)
+                {
+                    return false;
+                }
+
+                RemoveLocked(key);
+            }
+
+            if (_entries.Count >= _capacity && !TryEvictOldestLocked(now))
+            {
+                entry = null;
                 return false;
             }
 
-            if (_entries.TryRemove(new KeyValuePair<PeerMessageKey, Entry>(key, entry)))
-            {
-                Interlocked.Decrement(ref _count);
-            }
+            entry = new Entry(now, expiresAt);
+            _entries.Add(key, entry);
+            Volatile.Write(ref _count, _entries.Count);
+            GetQueueLocked(expiresAt - now).Enqueue(new Arrival(key, entry, _sequence++));
+            return true;
         }
-
-        if (Volatile.Read(ref _count) >= _capacity && !TryEvictOldest(now))
-        {
-            entry = null;
-            return false;
-        }
-
-        var fresh = new Entry(now, expiresAt);
-        entry = _entries.GetOrAdd(key, fresh);
-        if (!ReferenceEquals(entry, fresh))
-        {
-            return false;
-        }
-
-        Interlocked.Increment(ref _count);
-        lock (_arrivalsLock)
-        {
-            GetQueueLocked(expiresAt - now).Enqueue(new Arrival(key, fresh, _sequence++));
-        }
-
-        return true;
     }
 
     /// <summary>Removes every entry expired at <paramref name="now"/>.</summary>
     public void Sweep(long now)
     {
-        lock (_arrivalsLock)
+        bool scanAll = false;
+        for (int i = 0; ; i++)
         {
-            bool scanAll = false;
-            for (int i = _queues.Count - 1; i >= 0; i--)
+            lock (_lock)
             {
+                if (i >= _queues.Count)
+                {
+                    break;
+                }
+
                 ArrivalQueue queue = _queues[i];
 
                 // Expired or dead entries at the head go; in an ordered queue the first live entry that has not
                 // expired ends the sweep of that queue, as every later one expires no earlier.
-                while (queue.Arrivals.TryPeek(out Arrival head) && (head.Entry.ExpiresAt <= now || !IsLive(head)))
+                int removed = 0;
+                while (removed < SweepBatch && queue.Arrivals.TryPeek(out Arrival head) && (head.Entry.ExpiresAt <= now || !IsLiveLocked(head)))
                 {
                     queue.Arrivals.Dequeue();
-                    Remove(head);
+                    if (IsLiveLocked(head))
+                    {
+                        RemoveLocked(head.Key);
+                    }
+
+                    removed++;
+                }
+
+                if (removed == SweepBatch)
+                {
+                    // Let the receive loop in, then go on with this queue.
+                    i--;
+                    continue;
                 }
 
                 if (queue.Arrivals.Count == 0)
                 {
-                    _queues.RemoveAt(i);
+                    _queues.RemoveAt(i--);
                 }
                 else
                 {
                     scanAll |= !queue.Ordered;
                 }
             }
-
-            if (!scanAll)
-            {
-                return;
-            }
         }
 
-        // Some queue is out of order: expired entries may sit behind live ones. (Those stay queued until they reach
-        // a head, skipped as dead then.)
-        foreach (var pair in _entries)
+        if (scanAll)
         {
-            if (pair.Value.ExpiresAt <= now && _entries.TryRemove(pair))
+            // Some queue is out of order: expired entries may sit behind live ones. (Those stay queued until they
+            // reach a head, skipped as dead then.)
+            lock (_lock)
             {
-                Interlocked.Decrement(ref _count);
+                foreach (var pair in _entries)
+                {
+                    if (pair.Value.ExpiresAt <= now)
+                    {
+                        RemoveLocked(pair.Key);
+                    }
+                }
             }
         }
     }
 
-    private void Remove(Arrival arrival)
+    private void RemoveLocked(PeerMessageKey key)
     {
-        if (_entries.TryRemove(new KeyValuePair<PeerMessageKey, Entry>(arrival.Key, arrival.Entry)))
-        {
-            Interlocked.Decrement(ref _count);
-        }
+        _entries.Remove(key);
+        Volatile.Write(ref _count, _entries.Count);
     }
 
     private ArrivalQueue GetQueueLocked(long lifetime)
@@ -180,47 +193,38 @@ internal sealed class DeduplicationCache
         return added;
     }
 
-    private bool TryEvictOldest(long now)
+    private bool TryEvictOldestLocked(long now)
     {
-        lock (_arrivalsLock)
+        // The oldest live arrival is at the head of one of the queues.
+        ArrivalQueue? oldestQueue = null;
+        Arrival oldest = default;
+        foreach (ArrivalQueue queue in _queues)
         {
-            while (true)
+            while (queue.Arrivals.TryPeek(out Arrival head) && !IsLiveLocked(head))
             {
-                // The oldest live arrival is at the head of one of the queues.
-                ArrivalQueue? oldestQueue = null;
-                Arrival oldest = default;
-                foreach (ArrivalQueue queue in _queues)
-                {
-                    while (queue.Arrivals.TryPeek(out Arrival head) && !IsLive(head))
-                    {
-                        queue.Arrivals.Dequeue();
-                    }
+                queue.Arrivals.Dequeue();
+            }
 
-                    if (queue.Arrivals.TryPeek(out Arrival first) && (oldestQueue is null || first.Sequence < oldest.Sequence))
-                    {
-                        oldestQueue = queue;
-                        oldest = first;
-                    }
-                }
-
-                if (oldestQueue is null || now - oldest.Entry.CreatedAt < _evictableAfter)
-                {
-                    return false;
-                }
-
-                oldestQueue.Arrivals.Dequeue();
-                if (_entries.TryRemove(new KeyValuePair<PeerMessageKey, Entry>(oldest.Key, oldest.Entry)))
-                {
-                    Interlocked.Decrement(ref _count);
-                    Interlocked.Increment(ref _evicted);
-                    CoapMetrics.DeduplicationEvicted.Add(1);
-                    return true;
-                }
+            if (queue.Arrivals.TryPeek(out Arrival first) && (oldestQueue is null || first.Sequence < oldest.Sequence))
+            {
+                oldestQueue = queue;
+                oldest = first;
             }
         }
+
+        if (oldestQueue is null || now - oldest.Entry.CreatedAt < _evictableAfter)
+        {
+            return false;
+        }
+
+        oldestQueue.Arrivals.Dequeue();
+        RemoveLocked(oldest.Key);
+        Interlocked.Increment(ref _evicted);
+        CoapMetrics.DeduplicationEvicted.Add(1);
+        return true;
     }
 
-    private bool IsLive(Arrival arrival) =>
+    private bool IsLiveLocked(Arrival arrival) =>
         _entries.TryGetValue(arrival.Key, out Entry? current) && ReferenceEquals(current, arrival.Entry);
 
     private readonly record struct Arrival(PeerMessageKey Key, Entry Entry, long Sequence);

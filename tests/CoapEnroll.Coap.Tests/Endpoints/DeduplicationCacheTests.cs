@@ -124,6 +124,22 @@ public class DeduplicationCacheTests
     }
 
     [Fact]
+    public void Sweep_RemovesMoreThanOneBatch()
+    {
+        int count = (DeduplicationCache.SweepBatch * 2) + 10;
+        var cache = new DeduplicationCache(count + 1);
+        for (int i = 0; i < count; i++)
+        {
+            Assert.True(cache.TryAdd(new PeerMessageKey(new IPEndPoint(IPAddress.Loopback, 1000 + (i >> 16)), (ushort)i), i, i + 100, out _));
+        }
+
+        Assert.True(cache.TryAdd(new PeerMessageKey(Peer, 1), count, count + 1000, out _));
+        cache.Sweep(now: count + 100);
+        Assert.Equal(1, cache.Count);
+        Assert.Equal(1, cache.QueuedArrivals);
+    }
+
+    [Fact]
     public void Sweep_FindsExpiredEntriesBehindLiveOnes_WhenTimestampsWentBackwards()
     {
         var cache = new DeduplicationCache(100);
