@@ -6,6 +6,9 @@ namespace CoapEnroll.Coap;
 /// <summary>One option instance: a number and its raw value (RFC 7252 §3.1, §5.4).</summary>
 public readonly struct CoapOption : IEquatable<CoapOption>
 {
+    // The one-byte values 0x00-0xFF, shared by every option that has one: a value is read-only once in an option.
+    private static readonly byte[][] s_singleBytes = CreateSingleBytes();
+
     public CoapOption(int number, ReadOnlyMemory<byte> value)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(number);
@@ -29,6 +32,12 @@ public readonly struct CoapOption : IEquatable<CoapOption>
     public static CoapOption FromUInt(int number, uint value)
     {
         int length = GetUIntLength(value);
+        if (length <= 1)
+        {
+            // The common case (Content-Format, Max-Age, Observe, Accept, small block numbers) allocates nothing.
+            return new CoapOption(number, length == 0 ? ReadOnlyMemory<byte>.Empty : s_singleBytes[value]);
+        }
+
         byte[] bytes = new byte[length];
         for (int i = length - 1; i >= 0; i--)
         {
@@ -37,6 +46,17 @@ public readonly struct CoapOption : IEquatable<CoapOption>
         }
 
         return new CoapOption(number, bytes);
+    }
+
+    private static byte[][] CreateSingleBytes()
+    {
+        var values = new byte[256][];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = [(byte)i];
+        }
+
+        return values;
     }
 
     internal static int GetUIntLength(uint value) => value switch
