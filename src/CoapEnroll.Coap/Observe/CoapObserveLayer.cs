@@ -148,7 +148,12 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
             return WithoutObserve(response);
         }
 
-        LogRegistered(context.RemoteEndPoint, request.UriPath);
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            // Checked here: the path is a new string, built for nothing when the level is off.
+            LogRegistered(context.RemoteEndPoint, request.UriPath);
+        }
+
         var initial = response.SetUInt(CoapOptionNumber.Observe, registration.Sequence.Next(ClockValue(_time.GetTimestamp())));
 
         // A change notified while the handler ran may not be in this response: send the newest state (§4.5).
@@ -354,7 +359,11 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
         {
             // §4.5: a rejected confirmable notification, or one whose last retransmission timed out,
             // means the client is no longer interested.
-            LogObserverGone(remote, registration.Request.UriPath, ex.Error);
+            if (_logger.IsEnabled(LogLevel.Debug))
+            {
+                LogObserverGone(remote, registration.Request.UriPath, ex.Error);
+            }
+
             Remove(registration);
         }
     }
@@ -392,7 +401,11 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
             return;
         }
 
-        LogObserverGone(remote, sent.Registration.Request.UriPath, CoapError.Reset);
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            LogObserverGone(remote, sent.Registration.Request.UriPath, CoapError.Reset);
+        }
+
         Remove(sent.Registration);
     }
 
