@@ -70,8 +70,22 @@ internal static class BlockWiseHelpers
         return digest[..8].ToArray();
     }
 
-    /// <summary>Removes the options that only steer the block-wise transfer itself.</summary>
+    /// <summary>Removes the options that only steer the block-wise transfer itself (the same collection when there are none).</summary>
     public static CoapOptionCollection WithoutBlockOptions(CoapOptionCollection options)
-        => options.Remove(CoapOptionNumber.Block1).Remove(CoapOptionNumber.Block2)
+        => !HasBlockOptions(options) ? options : options.Remove(CoapOptionNumber.Block1).Remove(CoapOptionNumber.Block2)
             .Remove(CoapOptionNumber.Size1).Remove(CoapOptionNumber.Size2);
+
+    /// <summary>True when any of Block1, Block2, Size1 or Size2 is present; one pass over the options.</summary>
+    public static bool HasBlockOptions(CoapOptionCollection options)
+    {
+        foreach (var option in options.AsSpan())
+        {
+            if (option.Number is CoapOptionNumber.Block2 or CoapOptionNumber.Block1 or CoapOptionNumber.Size2 or CoapOptionNumber.Size1)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

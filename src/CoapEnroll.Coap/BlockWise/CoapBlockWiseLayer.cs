@@ -96,8 +96,11 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
     {
         var request = context.Request;
 
+        // Most requests carry no block-wise option: one pass over the options tells, and spares the lookups below.
+        bool blockOptions = BlockWiseHelpers.HasBlockOptions(request.Options);
+
         // §2.2: SZX 7 is reserved and "MUST lead to a 4.00 Bad Request response code upon reception in a request".
-        if (BlockWiseHelpers.HasInvalidBlockOption(request, CoapOptionNumber.Block1) || BlockWiseHelpers.HasInvalidBlockOption(request, CoapOptionNumber.Block2))
+        if (blockOptions && (BlockWiseHelpers.HasInvalidBlockOption(request, CoapOptionNumber.Block1) || BlockWiseHelpers.HasInvalidBlockOption(request, CoapOptionNumber.Block2)))
         {
             return Error(CoapCode.BadRequest, "Block option with reserved SZX 7");
         }
@@ -113,13 +116,13 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
             }
         }
 
-        if (request.Block1 is { } block1)
+        if (blockOptions && request.Block1 is { } block1)
         {
             var transfer = BlockTransferKey.Create(context.Endpoint, context.RemoteEndPoint, request);
             return await HandleBlock1Async(context, transfer, block1, now, lifetime, time, cancellationToken);
         }
 
-        if (request.Block2 is { Number: > 0 } block2)
+        if (blockOptions && request.Block2 is { Number: > 0 } block2)
         {
             var transfer = BlockTransferKey.Create(context.Endpoint, context.RemoteEndPoint, request);
             return await HandleBlock2ContinuationAsync(context, transfer, block2, now, lifetime, cancellationToken);
@@ -129,7 +132,9 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
         // The transfer key (a hash over the request) is only computed when a transfer needs it: most
         // requests and responses fit one datagram, and this path runs for every request.
         var response = await InvokeInnerAsync(context, request.Options, request.Payload, cancellationToken);
-        var served = Serve(context.Endpoint, response, request.Block2, request.Size2 is not null);
+        var served = blockOptions
+            ? Serve(context.Endpoint, response, request.Block2, request.Size2 is not null)
+            : Serve(context.Endpoint, response, requested: null, sizeRequested: false);
         if (served.Sliced)
         {
             StoreResponse(BlockTransferKey.Create(context.Endpoint, context.RemoteEndPoint, request), response, now);

@@ -33,4 +33,20 @@ public class BlockWiseHelpersTests
             Assert.Equal(expected, BlockWiseHelpers.FitBlockSize(message, maxMessageSize, opaque));
         }
     }
+
+    [Theory]
+    [InlineData(CoapOptionNumber.Block1)]
+    [InlineData(CoapOptionNumber.Block2)]
+    [InlineData(CoapOptionNumber.Size1)]
+    [InlineData(CoapOptionNumber.Size2)]
+    public void WithoutBlockOptions_RemovesEachOfTheFour_AndIsTheSameCollectionWithoutThem(int number)
+    {
+        var plain = CoapMessage.CreateRequest(CoapCode.Post, "/a").WithContentFormat(CoapContentFormat.Json).WithUriQuery("q").Options;
+        Assert.False(BlockWiseHelpers.HasBlockOptions(plain));
+        Assert.Same(plain, BlockWiseHelpers.WithoutBlockOptions(plain));
+
+        var withBlock = plain.Add(CoapOption.FromUInt(number, 0x16)).Add(CoapOption.FromUInt(CoapOptionNumber.Size1, 100));
+        Assert.True(BlockWiseHelpers.HasBlockOptions(withBlock));
+        Assert.Equal(plain.Select(o => o.Number), BlockWiseHelpers.WithoutBlockOptions(withBlock).Select(o => o.Number));
+    }
 }
