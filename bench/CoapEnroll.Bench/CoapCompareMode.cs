@@ -13,6 +13,7 @@ namespace CoapEnroll.Bench;
 /// a process with the load generator; the rounds alternate between them. Reported per round: requests/s
 /// (wall), latency percentiles, and the server process's CPU time per request (from /proc), which is the
 /// figure least disturbed by other load on a shared 2-core machine.
+/// Environment variables COAPSERVER_NAME=value are passed to our server process only, as NAME=value.
 /// RFC 7252 §4.4: every client endpoint counts its message IDs up from a random start and sends fewer than
 /// 65536 messages in a round, and every round uses fresh endpoints (new ports), so no (endpoint, MID) pair
 /// ever repeats, for either server, whatever their deduplication windows.
@@ -69,7 +70,23 @@ internal static class CoapCompareMode
         Console.WriteLine($"coap-compare: {clients} client endpoints x {concurrency} concurrent CON GET {path}, {perClient} requests per client " +
             $"({clients * perClient} per round, after {warmupPerClient} warm-up per client), {rounds} rounds per server, runtime {Environment.Version}");
 
-        using Process ours = ProcessStats.StartSelf("coap-server 0");
+        // COAPSERVER_X=v in our environment sets X=v for our server only (runtime knobs such as
+        // DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS), so the load generator stays the same for both servers.
+        var serverEnvironment = new Dictionary<string, string>();
+        foreach (System.Collections.DictionaryEntry variable in Environment.GetEnvironmentVariables())
+        {
+            if (variable.Key is string name && name.StartsWith("COAPSERVER_", StringComparison.Ordinal) && name.Length > "COAPSERVER_".Length)
+            {
+                serverEnvironment[name["COAPSERVER_".Length..]] = variable.Value as string ?? "";
+            }
+        }
+
+        if (serverEnvironment.Count > 0)
+        {
+            Console.WriteLine("our server's environment: " + string.Join(' ', serverEnvironment.Select(v => $"{v.Key}={v.Value}")));
+        }
+
+        using Process ours = ProcessStats.StartSelf("coap-server 0", environment: serverEnvironment);
         int oursPort = int.Parse((await ProcessStats.WaitForLineAsync(ours, "listening", TimeSpan.FromMinutes(2))).Split(' ')[1], CultureInfo.InvariantCulture);
         int libcoapPort = FreeUdpPort();
         using Process libcoap = Process.Start(new ProcessStartInfo("coap-server-notls", $"-A 127.0.0.1 -p {libcoapPort} -v 0")

@@ -35,7 +35,7 @@ internal static class ProcessStats
     public static int CurrentPid => Environment.ProcessId;
 
     /// <summary>Starts this bench program again with <paramref name="arguments"/> (works under dotnet run and dotnet exec).</summary>
-    public static Process StartSelf(string arguments, bool redirectInput = true)
+    public static Process StartSelf(string arguments, bool redirectInput = true, IReadOnlyDictionary<string, string>? environment = null)
     {
         string host = Environment.ProcessPath!;
         string args = Path.GetFileNameWithoutExtension(host) == "dotnet"
@@ -48,6 +48,11 @@ internal static class ProcessStats
             UseShellExecute = false,
         };
         info.Environment["DOTNET_gcServer"] = "0";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         return Process.Start(info) ?? throw new InvalidOperationException("Could not start " + host);
     }
 
