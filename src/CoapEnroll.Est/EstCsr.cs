@@ -1,6 +1,7 @@
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Ca;
 
 namespace CoapEnroll.Est;
 
@@ -37,9 +38,13 @@ internal sealed class EstCsr
 
     public byte[]? DecryptKeyIdentifier { get; private init; }
 
-    /// <summary>Decodes and, unless <paramref name="verifySignature"/> is false, verifies the signature; a problem comes back as text.</summary>
-    public static EstCsr? TryParse(ReadOnlyMemory<byte> der, bool verifySignature, out string? error)
+    /// <summary>
+    /// Decodes and, unless <paramref name="verifySignature"/> is false, verifies the signature; a problem comes back as text and as
+    /// <see cref="RejectionReason.BadSignature"/> or <see cref="RejectionReason.MalformedRequest"/>.
+    /// </summary>
+    public static EstCsr? TryParse(ReadOnlyMemory<byte> der, bool verifySignature, out string? error, out RejectionReason reason)
     {
+        reason = RejectionReason.MalformedRequest;
         CertificateRequest request;
         try
         {
@@ -67,6 +72,7 @@ internal sealed class EstCsr
             catch (CryptographicException)
             {
                 error = "the PKCS#10 signature does not verify";
+                reason = RejectionReason.BadSignature;
                 return null;
             }
         }
@@ -106,6 +112,7 @@ internal sealed class EstCsr
 
             byte[]? san = request.CertificateExtensions.FirstOrDefault(e => e.Oid?.Value == EstOids.SubjectAltName)?.RawData;
             error = null;
+            reason = RejectionReason.None;
             return new EstCsr(request)
             {
                 SubjectAltName = san,
