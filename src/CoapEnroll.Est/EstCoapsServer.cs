@@ -328,6 +328,12 @@ public sealed class EstCoapsServer
                 {
                     return await RefuseRecordedAsync(RejectionReason.UnsatisfiableRequest, CoapCode.BadRequest, ex.Message);
                 }
+                catch (CryptographicException)
+                {
+                    // A key the platform cannot encrypt to, e.g. an RSA key too short for OAEP with the offered hash.
+                    return await RefuseRecordedAsync(RejectionReason.UnsatisfiableRequest, CoapCode.BadRequest,
+                        "the recipient certificate's key cannot carry the generated key with the offered algorithms (too short or unsupported)");
+                }
             }
         }
 

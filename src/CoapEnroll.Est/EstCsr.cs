@@ -30,7 +30,7 @@ internal sealed class EstCsr
     public string? ChallengePassword { get; private init; }
 
     /// <summary>SMIMECapabilities capability OIDs in the client's order of preference (RFC 8551 §2.5.2).</summary>
-    public IReadOnlyList<string> SmimeCapabilities { get; private init; } = [];
+    public IReadOnlyList<SmimeCapability> SmimeCapabilities { get; private init; } = [];
 
     public bool HasSmimeCapabilities { get; private init; }
 
@@ -80,7 +80,7 @@ internal sealed class EstCsr
         try
         {
             string? challenge = null;
-            List<string> capabilities = [];
+            List<SmimeCapability> capabilities = [];
             bool hasCapabilities = false;
             byte[]? asymmetric = null;
             byte[]? symmetric = null;
@@ -151,20 +151,17 @@ internal sealed class EstCsr
     }
 
     // SMIMECapabilities ::= SEQUENCE OF SMIMECapability; SMIMECapability ::= SEQUENCE { capabilityID OID, parameters ANY OPTIONAL }
-    private static List<string> ReadCapabilities(byte[] der)
+    private static List<SmimeCapability> ReadCapabilities(byte[] der)
     {
         var reader = new AsnReader(der, AsnEncodingRules.DER);
         AsnReader sequence = reader.ReadSequence();
         reader.ThrowIfNotEmpty();
-        List<string> result = [];
+        List<SmimeCapability> result = [];
         while (sequence.HasData)
         {
             AsnReader capability = sequence.ReadSequence();
-            result.Add(capability.ReadObjectIdentifier());
-            if (capability.HasData)
-            {
-                capability.ReadEncodedValue();
-            }
+            string oid = capability.ReadObjectIdentifier();
+            result.Add(new SmimeCapability(oid, capability.HasData ? capability.ReadEncodedValue().ToArray() : default));
 
             capability.ThrowIfNotEmpty();
             if (result.Count > 64)
