@@ -49,6 +49,9 @@ internal abstract class DtlsConnection
     private long _lastFlightSentAt;
     private byte[]? _masterSecret;
     private int _state; // 0 handshaking, 1 established, 2 closed
+    private HandshakeReassembler? _reassembler = new();
+    private HandshakeTranscript? _transcript = new();
+    private ushort _nextReceiveMessageSeqAfterHandshake;
 
     protected DtlsConnection(DtlsOptions options, IDtlsConnectionOwner owner, IPEndPoint remote, ILogger? logger)
     {
@@ -65,9 +68,24 @@ internal abstract class DtlsConnection
 
     protected ILogger Logger { get; }
 
-    protected HandshakeReassembler Reassembler { get; set; } = new();
+    /// <summary>Handshake reassembly; released (null) once the handshake is over.</summary>
+    protected HandshakeReassembler Reassembler
+    {
+        get => _reassembler ?? throw new InvalidOperationException("The handshake is over.");
+        set => _reassembler = value;
+    }
 
-    protected HandshakeTranscript Transcript { get; } = new();
+    /// <summary>The handshake transcript; released (null) once the handshake is over.</summary>
+    protected HandshakeTranscript Transcript => _transcript ?? throw new InvalidOperationException("The handshake is over.");
+
+    /// <summary>
+    /// True until the handshake state (transcript, reassembler, the subclass's key exchange state) has been
+    /// released at establishment or close. The final flight for retransmission (§4.2.4) is not part of it.
+    /// </summary>
+    internal bool HoldsHandshakeState => _transcript is not null || _reassembler is not null;
+
+    /// <summary>The message_seq of the peer's next handshake message; older ones show a retransmitted flight.</summary>
+    private ushort NextReceiveMessageSeq => _reassembler?.NextMessageSeq ?? _nextReceiveMessageSeqAfterHandshake;
 
     public DtlsSessionEndPoint EndPoint { get; }
 
@@ -409,7 +427,7 @@ internal abstract class DtlsConnection
             if (!feed)
             {
                 // Old-epoch or post-handshake fragments are only evidence of a retransmitted flight.
-                retransmission |= header.MessageSeq < Reassembler.NextMessageSeq;
+                retransmission |= header.MessageSeq < NextReceiveMessageSeq;
             }
             else
             {
@@ -521,8 +539,39 @@ internal abstract class DtlsConnection
     {
         Volatile.Write(ref _state, 1);
         LastActivity = Options.TimeProvider.GetTimestamp();
+        if (!RetransmitsFinalFlight)
+        {
+            _lastFlight = null; // the client's last flight is answered: it is never sent again
+        }
+
+        ReleaseHandshakeState();
         DtlsLog.Established(Logger, Remote, Suite!.Suite);
         _owner.OnEstablished(this);
+    }
+
+    /// <summary>
+    /// Drops what only the handshake needed, for the rest of the connection's life: the transcript (zeroed),
+    /// the reassembler (buffered fragments zeroed; only its next message_seq is kept, to recognise a
+    /// retransmitted peer flight) and whatever the subclass releases in <see cref="OnHandshakeStateReleased"/>.
+    /// The last flight stays: the server resends its final flight when the client repeats its own (§4.2.4).
+    /// </summary>
+    private void ReleaseHandshakeState()
+    {
+        if (_reassembler is { } reassembler)
+        {
+            _nextReceiveMessageSeqAfterHandshake = reassembler.NextMessageSeq;
+            reassembler.Reset(reassembler.NextMessageSeq);
+            _reassembler = null;
+        }
+
+        _transcript?.Reset();
+        _transcript = null;
+        OnHandshakeStateReleased();
+    }
+
+    /// <summary>The handshake is over (established or closed): release handshake-only state. Runs under the lock.</summary>
+    protected virtual void OnHandshakeStateReleased()
+    {
     }
 
     /// <summary>Sends a fatal alert and closes (RFC 5246 §7.2.2).</summary>
@@ -554,6 +603,7 @@ internal abstract class DtlsConnection
 
         StopRetransmissionTimer();
         _lastFlight = null;
+        ReleaseHandshakeState();
         lock (_secretLock)
         {
             if (_masterSecret is not null)
