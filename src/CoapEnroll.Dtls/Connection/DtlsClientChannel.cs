@@ -14,7 +14,12 @@ namespace CoapEnroll.Dtls;
 /// </summary>
 public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
 {
-    private const int ReceiveBufferSize = 65536;
+    /// <summary>
+    /// The largest record a peer may send us: header, a CID of the largest length there is, and
+    /// 2^14 + 2048 bytes of ciphertext (RFC 6347 §4.1, RFC 9146 §4). A datagram is cut there, or at the
+    /// PMTU when that is larger; a peer that packs more than that into one datagram exceeds any real path MTU.
+    /// </summary>
+    private const int MaxRecordLength = DtlsRecordCodec.HeaderLength + DtlsRecordCodec.MaxConnectionIdLength + DtlsRecordCodec.MaxCiphertextLength;
 
     private readonly IDatagramChannel _transport;
     private readonly DtlsClientOptions _options;
@@ -147,7 +152,8 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
 
     private async Task ReceiveLoopAsync()
     {
-        byte[] buffer = new byte[ReceiveBufferSize];
+        // Sized to one maximum record rather than 64 KiB: one buffer per client session, each on the small-object heap.
+        byte[] buffer = new byte[Math.Max(_options.PathMtu, MaxRecordLength)];
         CancellationToken ct = _stop.Token;
         while (!ct.IsCancellationRequested)
         {

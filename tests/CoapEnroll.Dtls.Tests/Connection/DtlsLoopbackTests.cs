@@ -177,6 +177,31 @@ public class DtlsLoopbackTests
         await ExchangeAsync(client, server);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task LargestRecord_AboveThePathMtu_IsReceivedWhole(bool cid)
+    {
+        // The client's receive buffer is sized to one maximum record, not to the PMTU: a peer may send records up
+        // to 2^14 bytes of plaintext whatever our PMTU (loopback carries them in one datagram).
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), ServerOptions(o => o.EnableConnectionId = cid));
+        await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint,
+            ClientOptions(o => { o.EnableConnectionId = cid; o.ConnectionIdLength = 32; }), Timeout());
+        DtlsSessionEndPoint session = await ExchangeAsync(client, server);
+        byte[] large = new byte[DtlsRecordCodec.MaxPlaintextLength - 1];
+        Random.Shared.NextBytes(large);
+        byte[] buffer = new byte[DtlsRecordCodec.MaxPlaintextLength + 100];
+
+        await server.SendAsync(large, session, default);
+        DatagramReceiveResult toClient = await client.ReceiveAsync(buffer, Timeout());
+        Assert.Equal(large, buffer.AsSpan(0, toClient.ReceivedBytes).ToArray());
+
+        await client.SendAsync(large, client.RemoteEndPoint, default);
+        DatagramReceiveResult toServer = await server.ReceiveAsync(buffer, Timeout());
+        Assert.Equal(large, buffer.AsSpan(0, toServer.ReceivedBytes).ToArray());
+        Assert.Same(session, toServer.RemoteEndPoint);
+    }
+
     [Fact]
     public async Task ConnectionId_PeerAddressChange_UpdatesSessionAddress()
     {
