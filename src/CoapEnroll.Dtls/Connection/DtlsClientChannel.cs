@@ -56,7 +56,10 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
         return ConnectAsync(UdpDatagramChannel.BindEphemeralFor(server, options.PathMtu), server, options, cancellationToken);
     }
 
-    /// <summary>Connects over <paramref name="transport"/>, which the channel then owns (disposed on failure too).</summary>
+    /// <summary>
+    /// Connects over <paramref name="transport"/>, which the channel then owns (disposed on failure too). Outgoing
+    /// datagrams are pooled buffers: the transport must not keep one after its SendAsync completed.
+    /// </summary>
     public static async Task<DtlsClientChannel> ConnectAsync(IDatagramChannel transport, IPEndPoint server, DtlsClientOptions options,
         CancellationToken cancellationToken)
     {

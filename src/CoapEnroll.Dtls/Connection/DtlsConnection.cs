@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -21,7 +22,7 @@ internal abstract class DtlsConnection
 
     private readonly IDtlsConnectionOwner _owner;
     private readonly SemaphoreSlim _lock = new(1, 1);
-    private readonly List<byte[]> _outbox = [];
+    private readonly List<OutgoingDatagram> _outbox = [];
     private readonly DtlsRecordProtection?[] _writeProtection = new DtlsRecordProtection?[2];
     private readonly ulong[] _writeSequence = new ulong[2];
     private readonly DtlsRecordProtection?[] _readProtection = new DtlsRecordProtection?[2];
@@ -204,7 +205,7 @@ internal abstract class DtlsConnection
                 throw new ArgumentException("Datagram larger than a DTLS record.", nameof(data));
             }
 
-            WriteRecord(1, ContentType.ApplicationData, data.Span, PeerConnectionId.Length > 0 ? 1 : 0);
+            WriteRecord(1, ContentType.ApplicationData, data.Span);
             return true;
         }
         finally
@@ -591,7 +592,7 @@ internal abstract class DtlsConnection
     {
         Span<byte> body = stackalloc byte[DtlsAlert.Size];
         new DtlsAlert(level, description).WriteTo(body);
-        WriteRecord(_writeEpoch, ContentType.Alert, body, PeerConnectionId.Length > 0 && _writeEpoch == 1 ? 1 : 0);
+        WriteRecord(_writeEpoch, ContentType.Alert, body);
     }
 
     private void MarkClosed(Exception? error)
@@ -616,17 +617,30 @@ internal abstract class DtlsConnection
         _owner.OnClosed(this, error);
     }
 
-    /// <summary>Writes one record as its own datagram into the outbox.</summary>
-    private void WriteRecord(ushort epoch, ContentType type, ReadOnlySpan<byte> plaintext, int extraOverhead)
+    /// <summary>Writes one record as its own datagram into the outbox, in a pooled buffer the flush returns.</summary>
+    private void WriteRecord(ushort epoch, ContentType type, ReadOnlySpan<byte> plaintext)
     {
-        int overhead = RecordOverhead(epoch) + extraOverhead;
-        byte[] datagram = new byte[overhead + plaintext.Length];
-        int length = WriteRecordTo(datagram, epoch, type, plaintext);
-        _outbox.Add(datagram.AsSpan(0, length).ToArray());
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(RecordOverhead(epoch) + plaintext.Length);
+        int length;
+        try
+        {
+            length = WriteRecordTo(buffer, epoch, type, plaintext);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+
+        _outbox.Add(new OutgoingDatagram(buffer, length));
     }
 
+    /// <summary>
+    /// Record length minus plaintext length: the header, and for epoch 1 nonce, tag and CID (GetSealedLength
+    /// already counts a CID record's inner content type).
+    /// </summary>
     private int RecordOverhead(ushort epoch) =>
-        epoch == 0 ? DtlsRecordCodec.HeaderLength : _writeProtection[1]!.GetSealedLength(0, PeerConnectionId.Length) + (PeerConnectionId.Length > 0 ? 1 : 0);
+        epoch == 0 ? DtlsRecordCodec.HeaderLength : _writeProtection[1]!.GetSealedLength(0, PeerConnectionId.Length);
 
     private int WriteRecordTo(Span<byte> destination, ushort epoch, ContentType type, ReadOnlySpan<byte> plaintext)
     {
@@ -648,60 +662,71 @@ internal abstract class DtlsConnection
             return;
         }
 
+        // Pooled buffers, sliced to the PMTU: a filled datagram goes to the outbox as it is (the flush returns it).
         int mtu = Options.PathMtu;
-        byte[] datagram = new byte[mtu];
-        byte[] scratch = new byte[mtu];
+        byte[] datagram = ArrayPool<byte>.Shared.Rent(mtu);
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(mtu);
         int length = 0;
-        foreach (FlightItem item in _lastFlight)
+        try
         {
-            int overhead = RecordOverhead(item.Epoch);
-            if (item.Type is null)
+            foreach (FlightItem item in _lastFlight)
             {
-                if (length > 0 && length + overhead + 1 > mtu)
+                int overhead = RecordOverhead(item.Epoch);
+                if (item.Type is null)
                 {
-                    Emit(datagram, ref length);
-                }
+                    if (length > 0 && length + overhead + 1 > mtu)
+                    {
+                        Emit(ref datagram, ref length);
+                    }
 
-                length += WriteRecordTo(datagram.AsSpan(length), item.Epoch, ContentType.ChangeCipherSpec, item.Body);
-                continue;
-            }
-
-            int offset = 0;
-            bool first = true;
-            while (first || offset < item.Body.Length)
-            {
-                int remaining = item.Body.Length - offset;
-                int room = mtu - length - overhead - HandshakeHeader.Size;
-                if (length > 0 && room < Math.Min(Math.Max(remaining, 0), MinUsefulFragment) || (length > 0 && room < 0))
-                {
-                    Emit(datagram, ref length);
+                    length += WriteRecordTo(datagram.AsSpan(length, mtu - length), item.Epoch, ContentType.ChangeCipherSpec, item.Body);
                     continue;
                 }
 
-                if (room < 1 && remaining > 0)
+                int offset = 0;
+                bool first = true;
+                while (first || offset < item.Body.Length)
                 {
-                    throw new InvalidOperationException("The path MTU is too small for a handshake record.");
-                }
+                    int remaining = item.Body.Length - offset;
+                    int room = mtu - length - overhead - HandshakeHeader.Size;
+                    if (length > 0 && room < Math.Min(Math.Max(remaining, 0), MinUsefulFragment) || (length > 0 && room < 0))
+                    {
+                        Emit(ref datagram, ref length);
+                        continue;
+                    }
 
-                int fragmentLength = Math.Min(room, remaining);
-                int written = HandshakeFragmenter.WriteFragment(scratch, item.Type.Value, item.MessageSeq, item.Body, offset, fragmentLength);
-                length += WriteRecordTo(datagram.AsSpan(length), item.Epoch, ContentType.Handshake, scratch.AsSpan(0, written));
-                offset += fragmentLength;
-                first = false;
+                    if (room < 1 && remaining > 0)
+                    {
+                        throw new InvalidOperationException("The path MTU is too small for a handshake record.");
+                    }
+
+                    int fragmentLength = Math.Min(room, remaining);
+                    int written = HandshakeFragmenter.WriteFragment(scratch.AsSpan(0, mtu), item.Type.Value, item.MessageSeq, item.Body, offset, fragmentLength);
+                    length += WriteRecordTo(datagram.AsSpan(length, mtu - length), item.Epoch, ContentType.Handshake, scratch.AsSpan(0, written));
+                    offset += fragmentLength;
+                    first = false;
+                }
+            }
+
+            if (length > 0)
+            {
+                Emit(ref datagram, ref length);
             }
         }
-
-        if (length > 0)
+        finally
         {
-            Emit(datagram, ref length);
+            ArrayPool<byte>.Shared.Return(scratch);
+            ArrayPool<byte>.Shared.Return(datagram);
         }
 
         _lastFlightSentAt = Options.TimeProvider.GetTimestamp();
     }
 
-    private void Emit(byte[] datagram, ref int length)
+    /// <summary>Moves a filled flight datagram to the outbox and continues in a fresh pooled buffer.</summary>
+    private void Emit(ref byte[] datagram, ref int length)
     {
-        _outbox.Add(datagram.AsSpan(0, length).ToArray());
+        _outbox.Add(new OutgoingDatagram(datagram, length));
+        datagram = ArrayPool<byte>.Shared.Rent(Options.PathMtu);
         length = 0;
     }
 
@@ -770,18 +795,22 @@ internal abstract class DtlsConnection
         }
     }
 
+    /// <summary>
+    /// Sends the outbox and releases the lock. The outbox is sent in place: only lock holders add to it, and
+    /// the lock is held until every send has completed, after which its pooled buffers are returned. The
+    /// transport therefore must not keep a datagram after its SendAsync completed.
+    /// </summary>
     private async ValueTask FlushAndReleaseAsync(CancellationToken cancellationToken)
     {
         try
         {
             if (_outbox.Count > 0)
             {
-                byte[][] datagrams = [.. _outbox];
-                _outbox.Clear();
                 IPEndPoint remote = Remote;
-                foreach (byte[] datagram in datagrams)
+                for (int i = 0; i < _outbox.Count; i++)
                 {
-                    await _owner.SendDatagramAsync(datagram, remote, cancellationToken).ConfigureAwait(false);
+                    OutgoingDatagram datagram = _outbox[i];
+                    await _owner.SendDatagramAsync(datagram.Buffer.AsMemory(0, datagram.Length), remote, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -797,12 +826,21 @@ internal abstract class DtlsConnection
         }
         finally
         {
+            foreach (OutgoingDatagram datagram in _outbox)
+            {
+                ArrayPool<byte>.Shared.Return(datagram.Buffer);
+            }
+
+            _outbox.Clear();
             _lock.Release();
         }
     }
 
     /// <summary>One entry of a flight: a handshake message (Type set) or ChangeCipherSpec (Type null), with its epoch.</summary>
     protected sealed record FlightItem(ushort Epoch, HandshakeType? Type, ushort MessageSeq, byte[] Body);
+
+    /// <summary>A datagram waiting in the outbox: a pooled buffer and the length written into it.</summary>
+    private readonly record struct OutgoingDatagram(byte[] Buffer, int Length);
 
     private sealed record InboundRecord(ushort Epoch, ContentType Type, ReadOnlyMemory<byte> Payload, bool IsNewest);
 }

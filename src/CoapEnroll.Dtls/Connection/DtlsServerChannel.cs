@@ -35,7 +35,10 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     private readonly ITimer _evictionTimer;
     private int _disposed;
 
-    /// <summary>Runs a DTLS server over <paramref name="transport"/>, which the channel then owns.</summary>
+    /// <summary>
+    /// Runs a DTLS server over <paramref name="transport"/>, which the channel then owns. Outgoing datagrams are
+    /// pooled buffers: the transport must not keep one after its SendAsync completed (copy it to queue it).
+    /// </summary>
     public DtlsServerChannel(IDatagramChannel transport, DtlsServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(transport);

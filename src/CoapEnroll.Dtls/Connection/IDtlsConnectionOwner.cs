@@ -8,6 +8,7 @@ namespace CoapEnroll.Dtls;
 /// </summary>
 internal interface IDtlsConnectionOwner
 {
+    /// <summary>Sends a datagram; <paramref name="datagram"/> is a pooled buffer, valid only until the returned task completes.</summary>
     ValueTask SendDatagramAsync(ReadOnlyMemory<byte> datagram, IPEndPoint remote, CancellationToken cancellationToken);
 
     void OnEstablished(DtlsConnection connection);

@@ -202,6 +202,34 @@ public class DtlsLoopbackTests
         Assert.Same(session, toServer.RemoteEndPoint);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ApplicationDataRecord_IsExactlyItsSealedLength(bool cid)
+    {
+        var transport = new RecordingTransport(UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0)));
+        await using DtlsServerChannel server = new(transport, ServerOptions());
+        await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint, ClientOptions(o =>
+        {
+            o.CipherSuites = [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8];
+            o.EnableConnectionId = cid;
+        }), Timeout());
+        DtlsSessionEndPoint session = await ExchangeAsync(client, server);
+        foreach (int size in new[] { 0, 1, 100, 1000 })
+        {
+            byte[] data = new byte[size];
+            Random.Shared.NextBytes(data);
+            transport.Sent.Clear();
+            await server.SendAsync(data, session, default);
+            (byte[] received, _) = await ReceiveAsync(client);
+            Assert.Equal(data, received);
+
+            // Header 13, CID 6 + inner content type 1, explicit nonce 8, CCM_8 tag 8: not a byte more.
+            byte[] datagram = Assert.Single(transport.Sent);
+            Assert.Equal(13 + (cid ? 6 + 1 : 0) + 8 + size + 8, datagram.Length);
+        }
+    }
+
     [Fact]
     public async Task ConnectionId_PeerAddressChange_UpdatesSessionAddress()
     {
@@ -411,6 +439,27 @@ public class DtlsLoopbackTests
             }
 
             return false;
+        }
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+
+    /// <summary>Keeps a copy of every datagram the server sends.</summary>
+    private sealed class RecordingTransport(IDatagramChannel inner) : IDatagramChannel
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<byte[]> Sent { get; } = new();
+
+        public EndPoint LocalEndPoint => inner.LocalEndPoint;
+
+        public int MaxDatagramSize => inner.MaxDatagramSize;
+
+        public ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
+            inner.ReceiveAsync(buffer, cancellationToken);
+
+        public ValueTask SendAsync(ReadOnlyMemory<byte> datagram, EndPoint remoteEndPoint, CancellationToken cancellationToken)
+        {
+            Sent.Enqueue(datagram.ToArray());
+            return inner.SendAsync(datagram, remoteEndPoint, cancellationToken);
         }
 
         public ValueTask DisposeAsync() => inner.DisposeAsync();
