@@ -26,7 +26,8 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     private readonly HelloCookieProtector _cookies;
     private readonly Lock _tableLock = new();
     private readonly Dictionary<IPEndPoint, DtlsServerConnection> _byAddress = [];
-    private readonly Dictionary<string, DtlsServerConnection> _byConnectionId = [];
+    private readonly Dictionary<byte[], DtlsServerConnection> _byConnectionId = new(ConnectionIdComparer.Instance);
+    private readonly Dictionary<byte[], DtlsServerConnection>.AlternateLookup<ReadOnlySpan<byte>> _byConnectionIdSpan;
     private readonly HashSet<DtlsServerConnection> _all = [];
     private readonly Channel<(byte[] Data, DtlsSessionEndPoint From)> _incoming =
         Channel.CreateBounded<(byte[], DtlsSessionEndPoint)>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
@@ -46,6 +47,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         options.Validate();
         _transport = transport;
         _options = options;
+        _byConnectionIdSpan = _byConnectionId.GetAlternateLookup<ReadOnlySpan<byte>>();
         _logger = (ILogger?)options.LoggerFactory?.CreateLogger<DtlsServerChannel>() ?? NullLogger.Instance;
         _cookies = new HelloCookieProtector(options.CookieSecretRotationInterval, options.TimeProvider);
         TimeSpan sweep = TimeSpan.FromTicks(Math.Clamp(options.IdleTimeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(30).Ticks));
@@ -224,10 +226,9 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         DtlsServerConnection? connection;
         if (first.HasConnectionId)
         {
-            string key = Convert.ToHexString(first.ConnectionId);
             lock (_tableLock)
             {
-                _byConnectionId.TryGetValue(key, out connection);
+                _byConnectionIdSpan.TryGetValue(first.ConnectionId, out connection);
             }
 
             if (connection is null)
@@ -367,8 +368,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             while (true)
             {
                 byte[] cid = RandomNumberGenerator.GetBytes(_options.ConnectionIdLength);
-                string key = Convert.ToHexString(cid);
-                if (_byConnectionId.TryAdd(key, connection))
+                if (_byConnectionId.TryAdd(cid, connection))
                 {
                     return cid;
                 }
@@ -428,10 +428,9 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
 
             if (server.LocalConnectionId.Length > 0)
             {
-                string key = Convert.ToHexString(server.LocalConnectionId);
-                if (_byConnectionId.TryGetValue(key, out mapped) && ReferenceEquals(mapped, server))
+                if (_byConnectionId.TryGetValue(server.LocalConnectionId, out mapped) && ReferenceEquals(mapped, server))
                 {
-                    _byConnectionId.Remove(key);
+                    _byConnectionId.Remove(server.LocalConnectionId);
                 }
             }
         }
