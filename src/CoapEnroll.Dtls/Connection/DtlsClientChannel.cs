@@ -26,8 +26,10 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
     private readonly ILogger _logger;
     private readonly DtlsClientConnection _connection;
     private readonly TaskCompletionSource _established = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Channel<byte[]> _incoming =
-        Channel.CreateBounded<byte[]>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    // Each queued datagram owns a pooled buffer: ReceiveAsync returns it, and so does a write dropped on a full queue.
+    private readonly Channel<PooledDatagram> _incoming =
+        Channel.CreateBounded<PooledDatagram>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true },
+            static dropped => dropped.Return());
     private readonly CancellationTokenSource _stop = new();
     private Task _receiveLoop = Task.CompletedTask;
     private int _disposed;
@@ -95,7 +97,7 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
     public async ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        byte[] data;
+        PooledDatagram data;
         try
         {
             data = await _incoming.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -105,9 +107,7 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
             throw new ObjectDisposedException(nameof(DtlsClientChannel));
         }
 
-        int length = Math.Min(data.Length, buffer.Length);
-        data.AsSpan(0, length).CopyTo(buffer.Span);
-        return new DatagramReceiveResult(length, _connection.EndPoint);
+        return new DatagramReceiveResult(data.CopyToAndReturn(buffer.Span), _connection.EndPoint);
     }
 
     public async ValueTask SendAsync(ReadOnlyMemory<byte> datagram, EndPoint remoteEndPoint, CancellationToken cancellationToken)
@@ -205,7 +205,13 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
         _incoming.Writer.TryComplete();
     }
 
-    void IDtlsConnectionOwner.OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> data) => _incoming.Writer.TryWrite(data.ToArray());
+    void IDtlsConnectionOwner.OnApplicationData(DtlsConnection connection, PooledDatagram data)
+    {
+        if (!_incoming.Writer.TryWrite(data))
+        {
+            data.Return(); // the queue is completed (closed or disposed)
+        }
+    }
 
     void IDtlsConnectionOwner.OnRemoteChanged(DtlsConnection connection, IPEndPoint previous)
     {

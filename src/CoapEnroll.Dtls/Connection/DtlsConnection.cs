@@ -159,7 +159,7 @@ internal abstract class DtlsConnection
             int offset = 0;
             while (offset < datagram.Length && !IsClosed)
             {
-                InboundRecord? record = ReadRecord(datagram.Span[offset..], out int consumed);
+                bool usable = ReadRecord(datagram[offset..], out InboundRecord record, out int consumed);
                 if (consumed == 0)
                 {
                     DtlsLog.Dropped(Logger, Remote, "malformed record (rest of datagram)");
@@ -167,7 +167,7 @@ internal abstract class DtlsConnection
                 }
 
                 offset += consumed;
-                if (record is not null)
+                if (usable)
                 {
                     retransmit |= await HandleRecordAsync(record, from, cancellationToken).ConfigureAwait(false);
                 }
@@ -268,97 +268,130 @@ internal abstract class DtlsConnection
     // ---- record layer ----
 
     /// <summary>
-    /// Parses one record and, for epoch 1, authenticates and decrypts it. Returns null for anything dropped
+    /// Parses one record and, for epoch 1, authenticates and decrypts it. Returns false for anything dropped
     /// silently (RFC 6347 §4.1.2.7); <paramref name="consumed"/> 0 means the rest of the datagram is unusable.
     /// The replay window is checked before and marked only after authentication (§4.1.2.6).
+    /// An epoch-0 record's payload is a slice of <paramref name="data"/> (valid while the datagram is processed);
+    /// an epoch-1 record is decrypted into a pooled buffer that <see cref="HandleRecordAsync"/> returns or hands on.
     /// </summary>
-    private InboundRecord? ReadRecord(ReadOnlySpan<byte> data, out int consumed)
+    private bool ReadRecord(ReadOnlyMemory<byte> data, out InboundRecord inbound, out int consumed)
     {
+        inbound = default;
         int cidLength = IsConnectionIdNegotiated ? LocalConnectionId.Length : 0;
-        if (DtlsRecordCodec.TryReadRecord(data, cidLength, out DtlsRecord record, out consumed) != RecordParseStatus.Success)
+        if (DtlsRecordCodec.TryReadRecord(data.Span, cidLength, out DtlsRecord record, out consumed) != RecordParseStatus.Success)
         {
             consumed = 0;
-            return null;
+            return false;
         }
 
         if (record.Epoch == 0)
         {
             if (!_replay[0].Check(record.SequenceNumber))
             {
-                return null;
+                return false;
             }
 
             _replay[0].Mark(record.SequenceNumber);
-            return new InboundRecord(0, record.ContentType, record.Payload.ToArray(), false);
+            // The fragment is the record's tail: no copy, the datagram outlives the record's handling.
+            inbound = new InboundRecord(0, record.ContentType, data.Slice(consumed - record.Payload.Length, record.Payload.Length), false, null);
+            return true;
         }
 
         DtlsRecordProtection? protection = _readProtection[1];
         if (record.Epoch != 1 || _readEpoch != 1 || protection is null)
         {
-            return null; // a future epoch, or epoch 1 before the peer's ChangeCipherSpec: dropped (§4.1)
+            return false; // a future epoch, or epoch 1 before the peer's ChangeCipherSpec: dropped (§4.1)
         }
 
         // RFC 9146 §3: once we asked for a CID, every protected record must carry exactly ours.
         if (cidLength > 0 && (!record.HasConnectionId || !record.ConnectionId.SequenceEqual(LocalConnectionId)))
         {
-            return null;
+            return false;
         }
 
         if (!_replay[1].Check(record.SequenceNumber))
         {
-            return null;
+            return false;
         }
 
-        byte[] plaintext = new byte[record.Payload.Length];
-        if (!protection.TryOpen(record, plaintext, out ContentType type, out int length))
+        byte[] plaintext = ArrayPool<byte>.Shared.Rent(record.Payload.Length);
+        bool opened = false;
+        try
         {
-            return null;
-        }
-
-        bool newest = _replay[1].Mark(record.SequenceNumber);
-        return new InboundRecord(1, type, plaintext.AsMemory(0, length), newest);
-    }
-
-    /// <summary>Handles one record; returns true when it showed the peer retransmitting a flight we already processed.</summary>
-    private async ValueTask<bool> HandleRecordAsync(InboundRecord record, IPEndPoint from, CancellationToken cancellationToken)
-    {
-        if (record.Epoch == 1)
-        {
-            LastActivity = Options.TimeProvider.GetTimestamp();
-
-            // RFC 9146 §6: only an authenticated record that is the newest so far moves the peer.
-            if (record.IsNewest && IsConnectionIdNegotiated && LocalConnectionId.Length > 0 && !from.Equals(Remote))
+            opened = protection.TryOpen(record, plaintext, out ContentType type, out int length);
+            if (!opened)
             {
-                IPEndPoint previous = Remote;
-                Remote = from;
-                DtlsLog.AddressChanged(Logger, from, previous);
-                _owner.OnRemoteChanged(this, previous);
+                return false;
+            }
+
+            bool newest = _replay[1].Mark(record.SequenceNumber);
+            inbound = new InboundRecord(1, type, plaintext.AsMemory(0, length), newest, plaintext);
+            return true;
+        }
+        finally
+        {
+            if (!opened)
+            {
+                ArrayPool<byte>.Shared.Return(plaintext);
             }
         }
+    }
 
-        switch (record.Type)
+    /// <summary>
+    /// Handles one record; returns true when it showed the peer retransmitting a flight we already processed.
+    /// Owns the record's pooled buffer: hands it to the owner with application data, returns it otherwise.
+    /// </summary>
+    private async ValueTask<bool> HandleRecordAsync(InboundRecord record, IPEndPoint from, CancellationToken cancellationToken)
+    {
+        bool handedOver = false;
+        try
         {
-            case ContentType.Alert:
-                HandleAlert(record);
-                return false;
-            case ContentType.ChangeCipherSpec:
-                HandleChangeCipherSpec(record);
-                return false;
-            case ContentType.Handshake:
-                return await HandleHandshakeRecordAsync(record, cancellationToken).ConfigureAwait(false);
-            case ContentType.ApplicationData:
-                if (record.Epoch == 1 && IsEstablished)
-                {
-                    _owner.OnApplicationData(this, record.Payload.Span);
-                }
-                else
-                {
-                    DtlsLog.Dropped(Logger, Remote, "application data outside an established epoch 1");
-                }
+            if (record.Epoch == 1)
+            {
+                LastActivity = Options.TimeProvider.GetTimestamp();
 
-                return false;
-            default:
-                return false;
+                // RFC 9146 §6: only an authenticated record that is the newest so far moves the peer.
+                if (record.IsNewest && IsConnectionIdNegotiated && LocalConnectionId.Length > 0 && !from.Equals(Remote))
+                {
+                    IPEndPoint previous = Remote;
+                    Remote = from;
+                    DtlsLog.AddressChanged(Logger, from, previous);
+                    _owner.OnRemoteChanged(this, previous);
+                }
+            }
+
+            switch (record.Type)
+            {
+                case ContentType.Alert:
+                    HandleAlert(record);
+                    return false;
+                case ContentType.ChangeCipherSpec:
+                    HandleChangeCipherSpec(record);
+                    return false;
+                case ContentType.Handshake:
+                    return await HandleHandshakeRecordAsync(record, cancellationToken).ConfigureAwait(false);
+                case ContentType.ApplicationData:
+                    if (record.Epoch == 1 && IsEstablished && record.Pooled is { } pooled)
+                    {
+                        handedOver = true;
+                        _owner.OnApplicationData(this, new PooledDatagram(pooled, record.Payload.Length));
+                    }
+                    else
+                    {
+                        DtlsLog.Dropped(Logger, Remote, "application data outside an established epoch 1");
+                    }
+
+                    return false;
+                default:
+                    return false;
+            }
+        }
+        finally
+        {
+            if (!handedOver && record.Pooled is { } pooled)
+            {
+                new PooledDatagram(pooled, record.Payload.Length).Return();
+            }
         }
     }
 
@@ -842,5 +875,6 @@ internal abstract class DtlsConnection
     /// <summary>A datagram waiting in the outbox: a pooled buffer and the length written into it.</summary>
     private readonly record struct OutgoingDatagram(byte[] Buffer, int Length);
 
-    private sealed record InboundRecord(ushort Epoch, ContentType Type, ReadOnlyMemory<byte> Payload, bool IsNewest);
+    /// <summary>One accepted record: its real content type and payload (plaintext), and for epoch 1 the pooled buffer holding it.</summary>
+    private readonly record struct InboundRecord(ushort Epoch, ContentType Type, ReadOnlyMemory<byte> Payload, bool IsNewest, byte[]? Pooled);
 }

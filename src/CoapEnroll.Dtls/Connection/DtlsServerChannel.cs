@@ -29,8 +29,11 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     private readonly Dictionary<byte[], DtlsServerConnection> _byConnectionId = new(ConnectionIdComparer.Instance);
     private readonly Dictionary<byte[], DtlsServerConnection>.AlternateLookup<ReadOnlySpan<byte>> _byConnectionIdSpan;
     private readonly HashSet<DtlsServerConnection> _all = [];
-    private readonly Channel<(byte[] Data, DtlsSessionEndPoint From)> _incoming =
-        Channel.CreateBounded<(byte[], DtlsSessionEndPoint)>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    // Each queued datagram owns a pooled buffer: ReceiveAsync returns it, and so does a write dropped on a full queue.
+    private readonly Channel<(PooledDatagram Data, DtlsSessionEndPoint From)> _incoming =
+        Channel.CreateBounded<(PooledDatagram Data, DtlsSessionEndPoint From)>(
+            new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true },
+            static dropped => dropped.Data.Return());
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _receiveLoop;
     private readonly ITimer _evictionTimer;
@@ -85,7 +88,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     public async ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        (byte[] data, DtlsSessionEndPoint from) item;
+        (PooledDatagram Data, DtlsSessionEndPoint From) item;
         try
         {
             item = await _incoming.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -95,9 +98,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             throw new ObjectDisposedException(nameof(DtlsServerChannel));
         }
 
-        int length = Math.Min(item.data.Length, buffer.Length);
-        item.data.AsSpan(0, length).CopyTo(buffer.Span);
-        return new DatagramReceiveResult(length, item.from);
+        return new DatagramReceiveResult(item.Data.CopyToAndReturn(buffer.Span), item.From);
     }
 
     public async ValueTask SendAsync(ReadOnlyMemory<byte> datagram, EndPoint remoteEndPoint, CancellationToken cancellationToken)
@@ -436,8 +437,13 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         }
     }
 
-    void IDtlsConnectionOwner.OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> data) =>
-        _incoming.Writer.TryWrite((data.ToArray(), connection.EndPoint));
+    void IDtlsConnectionOwner.OnApplicationData(DtlsConnection connection, PooledDatagram data)
+    {
+        if (!_incoming.Writer.TryWrite((data, connection.EndPoint)))
+        {
+            data.Return(); // the queue is completed (disposed)
+        }
+    }
 
     void IDtlsConnectionOwner.OnRemoteChanged(DtlsConnection connection, IPEndPoint previous)
     {

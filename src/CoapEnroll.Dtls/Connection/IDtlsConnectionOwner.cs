@@ -15,7 +15,8 @@ internal interface IDtlsConnectionOwner
 
     void OnClosed(DtlsConnection connection, Exception? error);
 
-    void OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> data);
+    /// <summary>Decrypted application data; the owner takes <paramref name="data"/> and must return it (see <see cref="PooledDatagram"/>).</summary>
+    void OnApplicationData(DtlsConnection connection, PooledDatagram data);
 
     void OnRemoteChanged(DtlsConnection connection, IPEndPoint previous);
 }

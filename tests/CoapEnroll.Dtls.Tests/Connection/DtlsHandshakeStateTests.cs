@@ -131,9 +131,7 @@ public class DtlsHandshakeStateTests
         {
         }
 
-        public void OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> data)
-        {
-        }
+        public void OnApplicationData(DtlsConnection connection, PooledDatagram data) => data.Return();
 
         public void OnRemoteChanged(DtlsConnection connection, IPEndPoint previous)
         {
