@@ -305,17 +305,43 @@ public sealed class EstCoapsClient : IAsyncDisposable
         };
     }
 
-    // A certificate whose key usage allows only keyAgreement carries its EC key as ECDiffieHellman; the platform refuses ECDsa there.
-    private static X509Certificate2 AttachPrivateKey(X509Certificate2 certificate, ECDsa key)
+    /// <summary>
+    /// <paramref name="certificate"/> with <paramref name="key"/> (RSA or EC) attached. A certificate whose key usage allows only
+    /// keyAgreement gets its EC key as ECDiffieHellman, since the platform refuses ECDsa there. The caller checks that the key
+    /// belongs to the certificate; the platform throws <see cref="ArgumentException"/> when it does not.
+    /// </summary>
+    public static X509Certificate2 AttachPrivateKey(X509Certificate2 certificate, AsymmetricAlgorithm key)
     {
-        using ECDsa? signing = certificate.GetECDsaPublicKey();
-        if (signing is not null)
+        ArgumentNullException.ThrowIfNull(certificate);
+        switch (key)
         {
-            return certificate.CopyWithPrivateKey(key);
-        }
+            case RSA rsa:
+                return certificate.CopyWithPrivateKey(rsa);
+            case ECDsa ec:
+                using (ECDsa? signing = certificate.GetECDsaPublicKey())
+                {
+                    if (signing is not null)
+                    {
+                        return certificate.CopyWithPrivateKey(ec);
+                    }
+                }
 
-        using ECDiffieHellman agreement = ECDiffieHellman.Create(key.ExportParameters(includePrivateParameters: true));
-        return certificate.CopyWithPrivateKey(agreement);
+                ECParameters parameters = ec.ExportParameters(includePrivateParameters: true);
+                try
+                {
+                    using ECDiffieHellman agreement = ECDiffieHellman.Create(parameters);
+                    return certificate.CopyWithPrivateKey(agreement);
+                }
+                finally
+                {
+                    CryptographicOperations.ZeroMemory(parameters.D);
+                }
+
+            case ECDiffieHellman dh:
+                return certificate.CopyWithPrivateKey(dh);
+            default:
+                throw new ArgumentException($"a {key?.GetType().Name ?? "null"} key cannot be attached; RSA or EC keys can", nameof(key));
+        }
     }
 
     private static AsymmetricAlgorithm PrivateKeyOf(X509Certificate2 certificate) =>
