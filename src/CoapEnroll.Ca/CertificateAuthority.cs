@@ -69,7 +69,7 @@ public sealed class CertificateAuthority
         string? parameterProblem = CheckParameters(request);
         if (parameterProblem is not null)
         {
-            return await RefuseAsync(requester, protocol, RejectionReason.InvalidParameter, parameterProblem, cancellationToken);
+            return await RefuseAsync(request, RejectionReason.InvalidParameter, parameterProblem, cancellationToken);
         }
 
         byte[]? overrideKey = request.OverridePublicKey?.ExportSubjectPublicKeyInfo();
@@ -84,7 +84,7 @@ public sealed class CertificateAuthority
 
         if (!Profiles.TryGet(request.ProfileName, out CertificateProfile profile))
         {
-            return await RefuseAsync(requester, protocol, RejectionReason.UnknownProfile, $"profile '{request.ProfileName}' does not exist", cancellationToken);
+            return await RefuseAsync(request, RejectionReason.UnknownProfile, $"profile '{request.ProfileName}' does not exist", cancellationToken);
         }
 
         CsrValidator.Validated validated;
@@ -94,7 +94,7 @@ public sealed class CertificateAuthority
         }
         catch (CsrRejectedException ex)
         {
-            return await RefuseAsync(requester, protocol, ex.Reason, ex.Message, cancellationToken);
+            return await RefuseAsync(request, ex.Reason, ex.Message, cancellationToken);
         }
 
         var row = new StoredRequest
@@ -199,6 +199,28 @@ public sealed class CertificateAuthority
         return await RejectPendingAsync(request, actor, RejectionReason.RejectedByOperator, reason, cancellationToken);
     }
 
+    /// <summary>
+    /// Records a refusal that a protocol front-end decided itself (e.g. EST's proof-of-possession linking or re-enrollment rules,
+    /// RFC 7030 sections 3.5 and 4.2.2) the way a refusal by the CA's policy is recorded: a rejected request in the store (CSR as
+    /// received, requester, protocol, profile, reason) with an audit entry, and the same metrics and log. Nothing is issued. Call it
+    /// only for clients the front-end has authenticated: every call writes to the store. Like a policy refusal, the request key is
+    /// not stored, so a later identical request is judged afresh; a request whose fields are unusable (see
+    /// <see cref="RejectionReason.InvalidParameter"/>) is only audited.
+    /// </summary>
+    /// <returns>The rejection, with the stored request's id.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="reason"/> is <see cref="RejectionReason.None"/> or not a defined value.</exception>
+    public async Task<IssuanceResult> RecordRefusalAsync(IssuanceRequest request, RejectionReason reason, string detail, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentException.ThrowIfNullOrWhiteSpace(detail);
+        if (reason == RejectionReason.None || !Enum.IsDefined(reason))
+        {
+            throw new ArgumentOutOfRangeException(nameof(reason), reason, "a refusal needs a reason");
+        }
+
+        return await RefuseAsync(request, reason, detail, cancellationToken);
+    }
+
     /// <summary>Pending requests, oldest first.</summary>
     public Task<IReadOnlyList<StoredRequest>> ListPendingAsync(int limit, CancellationToken cancellationToken) => _store.ListPendingRequestsAsync(limit, cancellationToken);
 
@@ -269,8 +291,7 @@ public sealed class CertificateAuthority
         if (!same)
         {
             // Never hand one requester's certificate to another, nor a certificate for a key the caller does not hold.
-            return await RefuseAsync(request.Requester, request.Protocol, RejectionReason.RequestKeyConflict,
-                "the request key was used before with a different CSR, requester or key", cancellationToken);
+            return await RefuseAsync(request, RejectionReason.RequestKeyConflict, "the request key was used before with a different CSR, requester or key", cancellationToken);
         }
 
         CaMetrics.Repeated.Add(1);
@@ -308,13 +329,37 @@ public sealed class CertificateAuthority
         }
     }
 
-    /// <summary>A policy rejection: not stored as a request (it is deterministic, so a repeat gets the same answer), but audited.</summary>
-    private async Task<IssuanceResult> RefuseAsync(string requester, string protocol, RejectionReason reason, string detail, CancellationToken cancellationToken)
+    /// <summary>
+    /// A refusal on arrival (CA policy or protocol front-end): stored as a rejected request with its audit entry. The row has no
+    /// request key, so a repeat is evaluated again rather than answered from the store: after the operator changes the profile, the
+    /// identical request may be issued. Only audited when the request's fields are unusable (requester, protocol or profile name
+    /// out of range, or a CSR beyond <see cref="IssuanceRequest.MaxCsrLength"/>, which no protocol front-end passes on).
+    /// </summary>
+    private async Task<IssuanceResult> RefuseAsync(IssuanceRequest request, RejectionReason reason, string detail, CancellationToken cancellationToken)
     {
+        string requester = Bounded(request.Requester ?? "");
+        string protocol = Bounded(request.Protocol ?? "");
+        detail = detail.Length <= AuditEntry.MaxDetailsLength ? detail : detail[..AuditEntry.MaxDetailsLength];
         CaMetrics.Rejected.Add(1, new KeyValuePair<string, object?>("reason", reason.ToString()));
-        CaLog.Rejected(_logger, Bounded(requester), Bounded(protocol), reason, detail);
-        await _store.AppendAuditAsync(Audit(Bounded(requester), "rejected-request", $"{reason}: {detail} via {Bounded(protocol)}"), cancellationToken);
-        return IssuanceResult.Rejected(reason, detail);
+        CaLog.Rejected(_logger, requester, protocol, reason, detail);
+        AuditEntry audit = Audit(requester, "rejected-request", $"{reason}: {detail} via {protocol}");
+        if (reason == RejectionReason.InvalidParameter || CheckParameters(request) is not null || request.CsrDer.Length > IssuanceRequest.MaxCsrLength)
+        {
+            await _store.AppendAuditAsync(audit, cancellationToken);
+            return IssuanceResult.Rejected(reason, detail);
+        }
+
+        var row = new StoredRequest
+        {
+            CsrDer = request.CsrDer.ToArray(),
+            OverridePublicKey = request.OverridePublicKey?.ExportSubjectPublicKeyInfo(),
+            Requester = requester,
+            Protocol = protocol,
+            Profile = Profiles.TryGet(request.ProfileName, out CertificateProfile profile) ? profile.Name : request.ProfileName ?? "",
+            ReplacesSerialNumber = request.ReplacesSerialNumber?.ToUpperInvariant(),
+        };
+        StoredRequest stored = await _store.AddRejectedAsync(row, reason, detail, audit, cancellationToken);
+        return IssuanceResult.Rejected(reason, detail, stored.Id);
     }
 
     private static string? CheckParameters(IssuanceRequest request)

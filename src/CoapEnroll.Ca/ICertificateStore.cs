@@ -14,6 +14,14 @@ public interface ICertificateStore : IAsyncDisposable
     /// <summary>Stores a new pending request and appends the audit entry.</summary>
     Task<StoredRequest> AddPendingAsync(StoredRequest request, AuditEntry audit, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Stores a new request refused on arrival (by the CA's policy or the protocol front-end) as rejected with its reason, and appends
+    /// the audit entry. The row is stored without a request key (whatever <paramref name="request"/> carries): a refusal depends on
+    /// the configuration of the moment, so a later identical request must be judged afresh rather than answered from the store.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="reason"/> is <see cref="RejectionReason.None"/>.</exception>
+    Task<StoredRequest> AddRejectedAsync(StoredRequest request, RejectionReason reason, string detail, AuditEntry audit, CancellationToken cancellationToken);
+
     /// <summary>Moves a pending request to issued with its certificate (and supersedes the replaced one); conflict <see cref="StoreConflict.RequestState"/> if it is not pending.</summary>
     Task<StoredRequest> CompletePendingAsync(long requestId, StoredCertificate certificate, AuditEntry audit, CancellationToken cancellationToken);
 
@@ -28,6 +36,9 @@ public interface ICertificateStore : IAsyncDisposable
 
     /// <summary>Pending requests, oldest first, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<StoredRequest>> ListPendingRequestsAsync(int limit, CancellationToken cancellationToken);
+
+    /// <summary>Requests with this status (all when null), newest first, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<StoredRequest>> ListRequestsAsync(RequestStatus? status, int limit, CancellationToken cancellationToken);
 
     /// <summary>The certificate with this serial (hex, case-insensitive), or null.</summary>
     Task<StoredCertificate?> GetCertificateAsync(string serialNumber, CancellationToken cancellationToken);

@@ -19,7 +19,7 @@ public sealed class IssuanceResult
     /// <summary>The CA certificates above it, issuing CA first, trust anchor excluded (empty unless issued).</summary>
     public IReadOnlyList<X509Certificate2> Chain { get; private init; } = [];
 
-    /// <summary>The stored request's id (null for requests rejected before being stored).</summary>
+    /// <summary>The stored request's id (null for refusals that are only audited: requests whose fields are unusable).</summary>
     public long? RequestId { get; private init; }
 
     /// <summary>Why it was rejected.</summary>

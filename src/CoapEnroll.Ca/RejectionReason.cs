@@ -38,4 +38,17 @@ public enum RejectionReason
 
     /// <summary>A field of the request (requester, protocol, profile name, request key) is empty or too long.</summary>
     InvalidParameter,
+
+    /// <summary>
+    /// The protocol front-end refused the authenticated client under its own rules: proof-of-possession linking
+    /// (RFC 7030 section 3.5: challengePassword missing where required, or not this session's tls-unique), or re-enrollment
+    /// (RFC 7030 section 4.2.2: no current certificate of this CA, or a different subject or subjectAltName).
+    /// </summary>
+    NotAuthorized,
+
+    /// <summary>
+    /// The request asks for something the server cannot provide: e.g. an encrypted server-generated key (RFC 7030 section 4.4.1)
+    /// with conflicting or incomplete key-encryption attributes, an unknown key identifier, or no usable recipient certificate or algorithm.
+    /// </summary>
+    UnsatisfiableRequest,
 }

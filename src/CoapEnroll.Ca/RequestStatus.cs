@@ -9,6 +9,6 @@ public enum RequestStatus
     /// <summary>A certificate was issued for it.</summary>
     Issued,
 
-    /// <summary>Refused by an operator.</summary>
+    /// <summary>Refused: by an operator, by the CA's policy, or by the protocol front-end (see <see cref="RejectionReason"/>).</summary>
     Rejected,
 }

@@ -124,6 +124,27 @@ public sealed class SqliteCertificateStore : ICertificateStore
         }, cancellationToken);
 
     /// <inheritdoc/>
+    public Task<StoredRequest> AddRejectedAsync(StoredRequest request, RejectionReason reason, string detail, AuditEntry audit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(detail);
+        ArgumentNullException.ThrowIfNull(audit);
+        if (reason == RejectionReason.None)
+        {
+            throw new ArgumentOutOfRangeException(nameof(reason), reason, "a rejected request needs a reason");
+        }
+
+        return WriteAsync(async (connection, transaction, now) =>
+        {
+            // request_key NULL (UNIQUE admits any number of NULLs): a repeat of a refused request is never answered from this row.
+            StoredRequest stored = await InsertRequestAsync(connection, transaction,
+                request with { RequestKey = null, Status = RequestStatus.Rejected, RejectionReason = reason, ReasonDetail = detail, IssuedSerialNumber = null }, now, cancellationToken);
+            await InsertAuditAsync(connection, transaction, audit with { Details = $"request {stored.Id}: {audit.Details}" }, now, cancellationToken);
+            return stored;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc/>
     public Task<StoredRequest> CompletePendingAsync(long requestId, StoredCertificate certificate, AuditEntry audit, CancellationToken cancellationToken) =>
         WriteAsync(async (connection, transaction, now) =>
         {
@@ -177,6 +198,17 @@ public sealed class SqliteCertificateStore : ICertificateStore
     {
         await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
         return await QueryRequestsAsync(connection, null, $"SELECT {RequestColumns} FROM requests WHERE status = 'pending' ORDER BY id LIMIT $limit;", cancellationToken, ("$limit", CheckLimit(limit)));
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<StoredRequest>> ListRequestsAsync(RequestStatus? status, int limit, CancellationToken cancellationToken)
+    {
+        int checkedLimit = CheckLimit(limit);
+        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        return status is { } only
+            ? await QueryRequestsAsync(connection, null, $"SELECT {RequestColumns} FROM requests WHERE status = $status ORDER BY id DESC LIMIT $limit;", cancellationToken,
+                ("$status", ToText(only)), ("$limit", checkedLimit))
+            : await QueryRequestsAsync(connection, null, $"SELECT {RequestColumns} FROM requests ORDER BY id DESC LIMIT $limit;", cancellationToken, ("$limit", checkedLimit));
     }
 
     /// <inheritdoc/>
@@ -327,15 +359,23 @@ public sealed class SqliteCertificateStore : ICertificateStore
 
     private static async Task<StoredRequest> InsertRequestAsync(SqliteConnection connection, DbTransaction transaction, StoredRequest request, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        bool rejected = request.Status == RequestStatus.Rejected;
         object? id = await ScalarAsync(connection, transaction, """
             INSERT INTO requests (request_key, csr, override_public_key, requester, protocol, profile, status, reason_code, reason, replaces_serial, issued_serial, created_at, updated_at)
-            VALUES ($key, $csr, $override, $requester, $protocol, $profile, $status, NULL, NULL, $replaces, $issued, $now, $now)
+            VALUES ($key, $csr, $override, $requester, $protocol, $profile, $status, $code, $reason, $replaces, $issued, $now, $now)
             RETURNING id;
             """, cancellationToken,
             ("$key", request.RequestKey), ("$csr", request.CsrDer), ("$override", request.OverridePublicKey), ("$requester", request.Requester),
-            ("$protocol", request.Protocol), ("$profile", request.Profile), ("$status", ToText(request.Status)), ("$replaces", request.ReplacesSerialNumber),
-            ("$issued", request.IssuedSerialNumber), ("$now", Format(now)));
-        return request with { Id = (long)id!, CreatedAt = Truncate(now), UpdatedAt = Truncate(now), RejectionReason = RejectionReason.None, ReasonDetail = null };
+            ("$protocol", request.Protocol), ("$profile", request.Profile), ("$status", ToText(request.Status)), ("$code", rejected ? request.RejectionReason.ToString() : null),
+            ("$reason", rejected ? request.ReasonDetail : null), ("$replaces", request.ReplacesSerialNumber), ("$issued", request.IssuedSerialNumber), ("$now", Format(now)));
+        return request with
+        {
+            Id = (long)id!,
+            CreatedAt = Truncate(now),
+            UpdatedAt = Truncate(now),
+            RejectionReason = rejected ? request.RejectionReason : RejectionReason.None,
+            ReasonDetail = rejected ? request.ReasonDetail : null,
+        };
     }
 
     private static async Task InsertCertificateAsync(SqliteConnection connection, DbTransaction transaction, StoredCertificate certificate, long requestId, DateTimeOffset now, CancellationToken cancellationToken)

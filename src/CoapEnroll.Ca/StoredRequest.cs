@@ -6,7 +6,7 @@ public sealed record StoredRequest
     /// <summary>Store-assigned id (0 before it is stored).</summary>
     public long Id { get; init; }
 
-    /// <summary>The caller's idempotency key, unique when present.</summary>
+    /// <summary>The caller's idempotency key, unique when present; null on requests refused on arrival (a repeat is judged afresh).</summary>
     public string? RequestKey { get; init; }
 
     /// <summary>The PKCS#10 DER (RFC 2986).</summary>

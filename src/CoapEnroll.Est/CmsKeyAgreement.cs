@@ -20,20 +20,27 @@ internal static class CmsKeyAgreement
 
     /// <summary>
     /// Picks the key agreement scheme, key wrap and content encryption from <paramref name="capabilities"/> (client preference
-    /// order, RFC 8551 §2.5.2). A capability list naming only a key wrap or a content algorithm gets the scheme whose KDF hash
-    /// matches the curve (SHA-256 for P-256, RFC 5753 §8 and RFC 5008 §3). Throws <see cref="ArgumentException"/> when nothing
-    /// usable is listed.
+    /// order, RFC 8551 §2.5.2). A scheme capability may carry its KeyWrapAlgorithm as parameters (RFC 5753 §5); otherwise the
+    /// first listed AES key wrap is used, or one as strong as the content-encryption key. A list naming only a key wrap gets the
+    /// scheme whose KDF hash matches the curve (SHA-256 for P-256, RFC 5753 §8). Throws <see cref="ArgumentException"/> when
+    /// nothing usable is listed.
     /// </summary>
-    public static Algorithms Choose(IReadOnlyList<string> capabilities, int curveBits)
+    public static Algorithms Choose(IReadOnlyList<SmimeCapability> capabilities, int curveBits)
     {
         string? scheme = null;
+        string? schemeWrap = null;
         string? wrap = null;
         string? content = null;
-        foreach (string capability in capabilities)
+        foreach (SmimeCapability capability in capabilities)
         {
-            scheme ??= HashOf(capability) is not null ? capability : null;
-            wrap ??= WrapKeyLength(capability) > 0 ? capability : null;
-            content ??= capability is EstOids.Aes256Cbc or EstOids.Aes128Cbc ? capability : null;
+            if (scheme is null && HashOf(capability.Oid) is not null && SchemeWrap(capability) is var listedWrap && listedWrap != "")
+            {
+                scheme = capability.Oid;
+                schemeWrap = listedWrap;
+            }
+
+            wrap ??= WrapKeyLength(capability.Oid) > 0 ? capability.Oid : null;
+            content ??= CmsEnvelopedData.ContentKeyLength(capability.Oid) > 0 ? capability.Oid : null;
         }
 
         if (scheme is null && wrap is null)
@@ -50,20 +57,65 @@ internal static class CmsKeyAgreement
         };
 
         // Without a listed wrap, one as strong as the content-encryption key it carries.
-        wrap ??= content == EstOids.Aes128Cbc ? EstOids.Aes128Wrap : EstOids.Aes256Wrap;
+        wrap = schemeWrap ?? wrap ?? (content == EstOids.Aes128Cbc ? EstOids.Aes128Wrap : EstOids.Aes256Wrap);
         return new Algorithms(scheme, wrap, content);
     }
 
+    /// <summary>The DER parameters of a scheme capability naming <paramref name="wrap"/> (RFC 5753 §5: KeyWrapAlgorithm).</summary>
+    public static byte[] SchemeParameters(string wrap, bool nullParameters = false)
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            writer.WriteObjectIdentifier(wrap);
+            if (nullParameters)
+            {
+                writer.WriteNull();
+            }
+        }
+
+        return writer.Encode();
+    }
+
+    // The wrap a scheme capability names in its parameters; null when it names none, "" when it names one we lack.
+    private static string? SchemeWrap(SmimeCapability capability)
+    {
+        if (!capability.HasParameters)
+        {
+            return null;
+        }
+
+        try
+        {
+            var reader = new AsnReader(capability.Parameters, AsnEncodingRules.DER);
+            AsnReader algorithm = reader.ReadSequence();
+            string oid = algorithm.ReadObjectIdentifier();
+            return WrapKeyLength(oid) > 0 ? oid : "";
+        }
+        catch (AsnContentException)
+        {
+            return "";
+        }
+    }
+
     /// <summary>Encrypts <paramref name="content"/> of type <paramref name="contentType"/> for <paramref name="recipient"/>'s EC key; returns a DER ContentInfo.</summary>
-    public static byte[] Encrypt(ReadOnlySpan<byte> content, string contentType, X509Certificate2 recipient, Algorithms algorithms)
+    /// <remarks><paramref name="nullWrapParameters"/> writes the key wrap with NULL parameters, as some peers do (tests only).</remarks>
+    public static byte[] Encrypt(ReadOnlySpan<byte> content, string contentType, X509Certificate2 recipient, Algorithms algorithms, bool nullWrapParameters = false)
     {
         using ECDiffieHellman recipientKey = recipient.PublicKey.GetECDiffieHellmanPublicKey()
             ?? throw new ArgumentException("the recipient certificate has no elliptic-curve key", nameof(recipient));
         ECParameters recipientParameters = recipientKey.ExportParameters(false);
+        if (!IsSupportedCurve(recipientParameters.Curve))
+        {
+            throw new ArgumentException("the recipient key is not on P-256, P-384 or P-521", nameof(recipient));
+        }
+
         using ECDiffieHellman ephemeral = ECDiffieHellman.Create(recipientParameters.Curve);
+        using ECDiffieHellmanPublicKey recipientPublic = recipientKey.PublicKey;
 
         ECParameters ephemeralPublic = ephemeral.ExportParameters(false);
-        byte[] kek = DeriveKeyEncryptionKey(ephemeral, recipientKey.PublicKey, algorithms.KeyAgreement, algorithms.KeyWrap, ukm: null);
+        byte[] wrapAlgorithm = SchemeParameters(algorithms.KeyWrap, nullWrapParameters);
+        byte[] kek = DeriveKeyEncryptionKey(ephemeral, recipientPublic, algorithms.KeyAgreement, wrapAlgorithm, WrapKeyLength(algorithms.KeyWrap), ukm: null);
         try
         {
             return CmsEnvelopedData.Encrypt(content, contentType, algorithms.ContentEncryption, (writer, contentKey) =>
@@ -87,12 +139,9 @@ internal static class CmsKeyAgreement
 
                     using (writer.PushSequence())
                     {
+                        // RFC 3565 §2.3.2: the AES key wrap identifiers have absent parameters.
                         writer.WriteObjectIdentifier(algorithms.KeyAgreement);
-                        using (writer.PushSequence())
-                        {
-                            // RFC 3565 §2.3.2: the AES key wrap identifiers have absent parameters.
-                            writer.WriteObjectIdentifier(algorithms.KeyWrap);
-                        }
+                        writer.WriteEncodedValue(wrapAlgorithm);
                     }
 
                     using (writer.PushSequence())
@@ -126,50 +175,14 @@ internal static class CmsKeyAgreement
             return TryOpenKeyAgreeRecipientInfo(recipientInfos.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true)), key, recipient);
         }, "no KeyAgreeRecipientInfo in the EnvelopedData names the recipient certificate", out contentType);
 
+    // Reads the whole kari first and checks the algorithms only when one of its keys is for us: a kari for another recipient
+    // (another curve, a scheme we lack) must not stop the search (RFC 5652 §6.1 allows any number of recipients).
     private static byte[]? TryOpenKeyAgreeRecipientInfo(AsnReader kari, ECDiffieHellman key, X509Certificate2 recipient)
     {
-        if (kari.ReadInteger() != KeyAgreeRecipientInfoVersion)
-        {
-            throw new CryptographicException("a KeyAgreeRecipientInfo must have version 3 (RFC 5652 section 6.2.2)");
-        }
-
+        int version = kari.ReadInteger() is var v && v <= int.MaxValue && v >= int.MinValue ? (int)v : -1;
         AsnReader originator = kari.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true));
-        if (!originator.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true)))
-        {
-            throw new CryptographicException("the originator must be an ephemeral originatorKey (RFC 5753 section 3.1.1)");
-        }
-
-        AsnReader originatorKey = originator.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true));
+        ReadOnlyMemory<byte> originatorChoice = originator.ReadEncodedValue();
         originator.ThrowIfNotEmpty();
-        AsnReader originatorAlgorithm = originatorKey.ReadSequence();
-        if (originatorAlgorithm.ReadObjectIdentifier() != EstOids.EcPublicKey)
-        {
-            throw new CryptographicException("the originator key is not id-ecPublicKey");
-        }
-
-        // Absent or NULL parameters mean the recipient's curve; named parameters must name it.
-        ECParameters own = key.ExportParameters(false);
-        if (originatorAlgorithm.HasData)
-        {
-            if (originatorAlgorithm.PeekTag().HasSameClassAndValue(Asn1Tag.Null))
-            {
-                originatorAlgorithm.ReadNull();
-            }
-            else if (originatorAlgorithm.ReadObjectIdentifier() is var named && own.Curve.Oid.Value is { } curve && named != curve)
-            {
-                throw new CryptographicException("the originator key is on a different curve than the recipient key");
-            }
-        }
-
-        originatorAlgorithm.ThrowIfNotEmpty();
-        byte[] point = originatorKey.ReadBitString(out int unusedBits);
-        originatorKey.ThrowIfNotEmpty();
-        int fieldLength = own.Q.X!.Length;
-        if (unusedBits != 0 || point.Length != 1 + 2 * fieldLength || point[0] != 0x04)
-        {
-            throw new CryptographicException("the originator key is not an uncompressed point of the recipient's curve");
-        }
-
         byte[]? ukm = null;
         if (kari.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true)))
         {
@@ -180,67 +193,137 @@ internal static class CmsKeyAgreement
 
         AsnReader keyEncryption = kari.ReadSequence();
         string scheme = keyEncryption.ReadObjectIdentifier();
-        AsnReader wrapAlgorithm = keyEncryption.ReadSequence();
+
+        // The KeyWrapAlgorithm exactly as sent: ECC-CMS-SharedInfo carries it (RFC 5753 §7.2), NULL parameters included.
+        byte[] wrapAlgorithm = keyEncryption.ReadEncodedValue().ToArray();
         keyEncryption.ThrowIfNotEmpty();
-        string wrap = wrapAlgorithm.ReadObjectIdentifier();
-        if (wrapAlgorithm.HasData)
+        AsnReader encryptedKeys = kari.ReadSequence();
+        kari.ThrowIfNotEmpty();
+        byte[]? wrapped = null;
+        while (encryptedKeys.HasData)
         {
-            wrapAlgorithm.ReadNull();
+            AsnReader encryptedKey = encryptedKeys.ReadSequence();
+            bool forUs = NamesRecipient(encryptedKey, recipient);
+            byte[] candidate = encryptedKey.ReadOctetString();
+            encryptedKey.ThrowIfNotEmpty();
+            if (forUs && wrapped is null)
+            {
+                wrapped = candidate;
+            }
         }
 
-        wrapAlgorithm.ThrowIfNotEmpty();
+        if (wrapped is null)
+        {
+            return null;
+        }
+
+        if (version != KeyAgreeRecipientInfoVersion)
+        {
+            throw new CryptographicException("a KeyAgreeRecipientInfo must have version 3 (RFC 5652 section 6.2.2)");
+        }
+
         if (HashOf(scheme) is null)
         {
             throw new CryptographicException($"key agreement algorithm {scheme} is not supported (ephemeral-static ECDH with SHA-1/256/384/512 X9.63 KDF)");
         }
 
-        if (WrapKeyLength(wrap) == 0)
+        var wrapReader = new AsnReader(wrapAlgorithm, AsnEncodingRules.BER).ReadSequence();
+        string wrap = wrapReader.ReadObjectIdentifier();
+        if (wrapReader.HasData)
+        {
+            wrapReader.ReadNull();
+        }
+
+        wrapReader.ThrowIfNotEmpty();
+        int kekLength = WrapKeyLength(wrap);
+        if (kekLength == 0)
         {
             throw new CryptographicException($"key wrap algorithm {wrap} is not supported (id-aes128-wrap, id-aes192-wrap, id-aes256-wrap)");
         }
 
-        AsnReader encryptedKeys = kari.ReadSequence();
-        kari.ThrowIfNotEmpty();
-        while (encryptedKeys.HasData)
+        // A wrapped AES-128 or AES-256 content-encryption key is 24 or 40 octets.
+        if (wrapped.Length is not (24 or 40))
         {
-            AsnReader encryptedKey = encryptedKeys.ReadSequence();
-            bool forUs = NamesRecipient(encryptedKey, recipient);
-            byte[] wrapped = encryptedKey.ReadOctetString();
-            encryptedKey.ThrowIfNotEmpty();
-            if (!forUs)
-            {
-                continue;
-            }
+            throw new CryptographicException($"the wrapped content-encryption key has {wrapped.Length} octets, not 24 or 40");
+        }
 
-            var originatorParameters = new ECParameters
-            {
-                Curve = own.Curve,
-                Q = new ECPoint { X = point[1..(1 + fieldLength)], Y = point[(1 + fieldLength)..] },
-            };
-            using ECDiffieHellman originatorPublic = ECDiffieHellman.Create();
-            try
-            {
-                // ImportParameters checks that the point is on the curve.
-                originatorPublic.ImportParameters(originatorParameters);
-            }
-            catch (CryptographicException ex)
-            {
-                throw new CryptographicException("the originator key is not a valid point of the recipient's curve", ex);
-            }
+        using ECDiffieHellman originatorPublic = ReadOriginatorKey(originatorChoice, key);
+        using ECDiffieHellmanPublicKey originatorKey = originatorPublic.PublicKey;
+        byte[] kek = DeriveKeyEncryptionKey(key, originatorKey, scheme, wrapAlgorithm, kekLength, ukm);
+        try
+        {
+            return AesKeyWrap.Unwrap(kek, wrapped);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(kek);
+        }
+    }
 
-            byte[] kek = DeriveKeyEncryptionKey(key, originatorPublic.PublicKey, scheme, wrap, ukm);
-            try
+    // originatorKey [1] OriginatorPublicKey (RFC 5753 §3.1.1): id-ecPublicKey with absent, NULL or the recipient's named curve.
+    private static ECDiffieHellman ReadOriginatorKey(ReadOnlyMemory<byte> choice, ECDiffieHellman key)
+    {
+        var reader = new AsnReader(choice, AsnEncodingRules.BER);
+        if (!reader.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true)))
+        {
+            throw new CryptographicException("the originator must be an ephemeral originatorKey (RFC 5753 section 3.1.1)");
+        }
+
+        AsnReader originatorKey = reader.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true));
+        AsnReader algorithm = originatorKey.ReadSequence();
+        if (algorithm.ReadObjectIdentifier() != EstOids.EcPublicKey)
+        {
+            throw new CryptographicException("the originator key is not id-ecPublicKey");
+        }
+
+        ECParameters own = key.ExportParameters(false);
+        if (!IsSupportedCurve(own.Curve))
+        {
+            throw new CryptographicException("the recipient key is not on P-256, P-384 or P-521");
+        }
+
+        if (algorithm.HasData)
+        {
+            if (algorithm.PeekTag().HasSameClassAndValue(Asn1Tag.Null))
             {
-                return AesKeyWrap.Unwrap(kek, wrapped);
+                algorithm.ReadNull();
             }
-            finally
+            else if (algorithm.ReadObjectIdentifier() != own.Curve.Oid.Value)
             {
-                CryptographicOperations.ZeroMemory(kek);
+                throw new CryptographicException("the originator key is on a different curve than the recipient key");
             }
         }
 
-        return null;
+        algorithm.ThrowIfNotEmpty();
+        byte[] point = originatorKey.ReadBitString(out int unusedBits);
+        originatorKey.ThrowIfNotEmpty();
+        int fieldLength = own.Q.X!.Length;
+        if (unusedBits != 0 || point.Length != 1 + 2 * fieldLength || point[0] != 0x04)
+        {
+            throw new CryptographicException("the originator key is not an uncompressed point of the recipient's curve");
+        }
+
+        var originator = ECDiffieHellman.Create();
+        try
+        {
+            // ImportParameters checks that the point is on the curve.
+            originator.ImportParameters(new ECParameters
+            {
+                Curve = own.Curve,
+                Q = new ECPoint { X = point[1..(1 + fieldLength)], Y = point[(1 + fieldLength)..] },
+            });
+            return originator;
+        }
+        catch (CryptographicException ex)
+        {
+            originator.Dispose();
+            throw new CryptographicException("the originator key is not a valid point of the recipient's curve", ex);
+        }
     }
+
+    // NIST curves only: their cofactor is 1, which makes cofactor ECDH equal to standard ECDH (RFC 5753 §3.1.1).
+    private static bool IsSupportedCurve(ECCurve curve) =>
+        curve.IsNamed && curve.Oid.Value is "1.2.840.10045.3.1.7" or "1.3.132.0.34" or "1.3.132.0.35";
 
     private static bool NamesRecipient(AsnReader encryptedKey, X509Certificate2 recipient)
     {
@@ -285,18 +368,13 @@ internal static class CmsKeyAgreement
     /// RFC 5753 §3.1.2 and §7.2: KEK = leftmost bits of Hash(Z || counter || DER(ECC-CMS-SharedInfo)) for counter = 1, 2, …
     /// (ANSI X9.63), where SharedInfo names the wrap algorithm, the ukm and the KEK length in bits.
     /// </summary>
-    private static byte[] DeriveKeyEncryptionKey(ECDiffieHellman own, ECDiffieHellmanPublicKey other, string scheme, string wrap, byte[]? ukm)
+    private static byte[] DeriveKeyEncryptionKey(ECDiffieHellman own, ECDiffieHellmanPublicKey other, string scheme, byte[] wrapAlgorithm, int kekLength, byte[]? ukm)
     {
         HashAlgorithmName hash = HashOf(scheme) ?? throw new CryptographicException($"key agreement algorithm {scheme} is not supported");
-        int kekLength = WrapKeyLength(wrap);
         var sharedInfo = new AsnWriter(AsnEncodingRules.DER);
         using (sharedInfo.PushSequence())
         {
-            using (sharedInfo.PushSequence())
-            {
-                sharedInfo.WriteObjectIdentifier(wrap);
-            }
-
+            sharedInfo.WriteEncodedValue(wrapAlgorithm);
             if (ukm is not null)
             {
                 using (sharedInfo.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))

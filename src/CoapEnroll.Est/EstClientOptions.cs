@@ -33,6 +33,12 @@ public sealed class EstClientOptions
     /// </summary>
     public X509Certificate2Collection TrustAnchors { get; } = [];
 
+    /// <summary>
+    /// Certificates, besides the EST server's own DTLS certificate, allowed to sign an encrypted server-generated key
+    /// (RFC 7030 §4.4.2: "the party that generated the private key"), e.g. a separate key generator behind a registrar.
+    /// </summary>
+    public X509Certificate2Collection KeyGeneratorCertificates { get; } = [];
+
     /// <summary>CoAP settings (block size, transmission parameters).</summary>
     public CoapClientOptions Coap { get; set; } = new();
 }

@@ -195,18 +195,20 @@ public sealed class EstCoapsClient : IAsyncDisposable
                 throw new InvalidOperationException("verifying the key generator's signature needs trust anchors: set EstClientOptions.TrustAnchors or call GetCaCertificatesAsync first");
             }
 
+            X509Certificate2[] signers = [.. Session.PeerCertificates?.Cast<X509Certificate2>().Take(1) ?? [], .. Options.KeyGeneratorCertificates];
             if (symmetricKey is not null)
             {
                 pkcs8 = ServerGeneratedKeyEnvelope.Open(keyPart.Value.Data.Span, symmetricKey.Identifier.Span, symmetricKey.Key.Span, anchors.Where(IsSelfSigned), anchors,
-                    _time.GetUtcNow());
+                    signers, _time.GetUtcNow());
             }
             else
             {
                 using AsymmetricAlgorithm decryptionKey = PrivateKeyOf(decryptionCertificate!);
-                pkcs8 = ServerGeneratedKeyEnvelope.Open(keyPart.Value.Data.Span, decryptionKey, decryptionCertificate!, anchors.Where(IsSelfSigned), anchors, _time.GetUtcNow());
+                pkcs8 = ServerGeneratedKeyEnvelope.Open(keyPart.Value.Data.Span, decryptionKey, decryptionCertificate!, anchors.Where(IsSelfSigned), anchors, signers,
+                    _time.GetUtcNow());
             }
         }
-        else if (decryptionCertificate is not null || symmetricKey is not null)
+        else if (decryptionCertificate is not null || symmetricKey is not null || AsksForEncryptedKey(csrDer))
         {
             // The CSR asked for an encrypted key; a server answering in the clear has ignored that (RFC 7030 §4.4.2).
             throw new InvalidDataException("an encrypted key (280) was asked for but the server sent it unencrypted (284)");
@@ -218,10 +220,22 @@ public sealed class EstCoapsClient : IAsyncDisposable
 
         X509Certificate2 certificate = ReadSingleCertificate(certificatePart.Value.Data, certificatePart.Value.ContentFormat);
         using ECDsa key = ECDsa.Create();
-        key.ImportPkcs8PrivateKey(pkcs8, out int read);
-        if (read != pkcs8.Length)
+        try
         {
-            throw new InvalidDataException("data follows the PKCS#8 key");
+            key.ImportPkcs8PrivateKey(pkcs8, out int read);
+            if (read != pkcs8.Length)
+            {
+                throw new InvalidDataException("data follows the PKCS#8 key");
+            }
+        }
+        catch (CryptographicException ex)
+        {
+            throw new InvalidDataException("the server-generated key is not a PKCS#8 EC private key: " + ex.Message, ex);
+        }
+
+        if (!certificate.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.ExportSubjectPublicKeyInfo()))
+        {
+            throw new InvalidDataException("the certificate does not certify the key the server generated");
         }
 
         return new EstServerKeyGenResult
@@ -264,10 +278,12 @@ public sealed class EstCoapsClient : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(encryptionCertificate);
         byte[] keyId = encryptionCertificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()?.SubjectKeyIdentifierBytes.ToArray()
             ?? throw new ArgumentException("the encryption certificate has no subject key identifier", nameof(encryptionCertificate));
-        string[] capabilities = encryptionCertificate.GetKeyAlgorithm() switch
+        // RFC 4055 §4.1: OAEP with SHA-256 must say so (absent parameters mean SHA-1); RFC 5753 §5: the scheme names its key wrap.
+        SmimeCapability[] capabilities = encryptionCertificate.GetKeyAlgorithm() switch
         {
-            EstOids.RsaEncryption => [EstOids.RsaesOaep, EstOids.Aes256Cbc],
-            EstOids.EcPublicKey => [KeyAgreementFor(encryptionCertificate), EstOids.Aes256Wrap, EstOids.Aes256Cbc],
+            EstOids.RsaEncryption => [new SmimeCapability(EstOids.RsaesOaep, ServerGeneratedKeyEnvelope.OaepSha256Parameters()), EstOids.Aes256Cbc],
+            EstOids.EcPublicKey => [new SmimeCapability(KeyAgreementFor(encryptionCertificate), CmsKeyAgreement.SchemeParameters(EstOids.Aes256Wrap)), EstOids.Aes256Wrap,
+                EstOids.Aes256Cbc],
             string other => throw new ArgumentException($"the encryption certificate's key ({other}) is neither RSA nor elliptic-curve", nameof(encryptionCertificate)),
         };
         request.OtherRequestAttributes.Add(new AsnEncodedData(EstOids.SmimeCapabilities, SmimeCapabilities(capabilities)));
@@ -289,17 +305,43 @@ public sealed class EstCoapsClient : IAsyncDisposable
         };
     }
 
-    // A certificate whose key usage allows only keyAgreement carries its EC key as ECDiffieHellman; the platform refuses ECDsa there.
-    private static X509Certificate2 AttachPrivateKey(X509Certificate2 certificate, ECDsa key)
+    /// <summary>
+    /// <paramref name="certificate"/> with <paramref name="key"/> (RSA or EC) attached. A certificate whose key usage allows only
+    /// keyAgreement gets its EC key as ECDiffieHellman, since the platform refuses ECDsa there. The caller checks that the key
+    /// belongs to the certificate; the platform throws <see cref="ArgumentException"/> when it does not.
+    /// </summary>
+    public static X509Certificate2 AttachPrivateKey(X509Certificate2 certificate, AsymmetricAlgorithm key)
     {
-        using ECDsa? signing = certificate.GetECDsaPublicKey();
-        if (signing is not null)
+        ArgumentNullException.ThrowIfNull(certificate);
+        switch (key)
         {
-            return certificate.CopyWithPrivateKey(key);
-        }
+            case RSA rsa:
+                return certificate.CopyWithPrivateKey(rsa);
+            case ECDsa ec:
+                using (ECDsa? signing = certificate.GetECDsaPublicKey())
+                {
+                    if (signing is not null)
+                    {
+                        return certificate.CopyWithPrivateKey(ec);
+                    }
+                }
 
-        using ECDiffieHellman agreement = ECDiffieHellman.Create(key.ExportParameters(includePrivateParameters: true));
-        return certificate.CopyWithPrivateKey(agreement);
+                ECParameters parameters = ec.ExportParameters(includePrivateParameters: true);
+                try
+                {
+                    using ECDiffieHellman agreement = ECDiffieHellman.Create(parameters);
+                    return certificate.CopyWithPrivateKey(agreement);
+                }
+                finally
+                {
+                    CryptographicOperations.ZeroMemory(parameters.D);
+                }
+
+            case ECDiffieHellman dh:
+                return certificate.CopyWithPrivateKey(dh);
+            default:
+                throw new ArgumentException($"a {key?.GetType().Name ?? "null"} key cannot be attached; RSA or EC keys can", nameof(key));
+        }
     }
 
     private static AsymmetricAlgorithm PrivateKeyOf(X509Certificate2 certificate) =>
@@ -489,20 +531,28 @@ public sealed class EstCoapsClient : IAsyncDisposable
 
     private static bool IsSelfSigned(X509Certificate2 certificate) => certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData);
 
-    private static byte[] SmimeCapabilities(params string[] oids)
+    private static byte[] SmimeCapabilities(params SmimeCapability[] capabilities)
     {
         var writer = new AsnWriter(AsnEncodingRules.DER);
         using (writer.PushSequence())
         {
-            foreach (string oid in oids)
+            foreach (SmimeCapability capability in capabilities)
             {
                 using (writer.PushSequence())
                 {
-                    writer.WriteObjectIdentifier(oid);
+                    writer.WriteObjectIdentifier(capability.Oid);
+                    if (capability.HasParameters)
+                    {
+                        writer.WriteEncodedValue(capability.Parameters.Span);
+                    }
                 }
             }
         }
 
         return writer.Encode();
     }
+
+    // A ready CSR that names a key to encrypt to must not be answered in the clear.
+    private static bool AsksForEncryptedKey(ReadOnlyMemory<byte> csrDer) =>
+        EstCsr.TryParse(csrDer, verifySignature: false, out _, out _) is { } csr && (csr.DecryptKeyIdentifier is not null || csr.AsymmetricDecryptKeyIdentifier is not null);
 }

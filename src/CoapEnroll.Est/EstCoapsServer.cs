@@ -217,11 +217,18 @@ public sealed class EstCoapsServer
             return Refuse(operation, client.Requester, CoapCode.RequestEntityTooLarge, $"CSR longer than {IssuanceRequest.MaxCsrLength} bytes");
         }
 
+        // From here on the client is authenticated and its CSR is in hand: every refusal is recorded in the CA store as a rejected
+        // request (who asked, over which protocol, the CSR, why) before it is answered. The checks above and the refusals of
+        // unauthenticated clients (AuthenticateAsync, which says why) are only logged.
+        string? renewing = operation == Sren && client.IsCurrentCertificateOfThisCa ? client.Leaf.SerialNumber : null;
+        Task<CoapMessage> RefuseRecordedAsync(RejectionReason reason, CoapCode code, string text) =>
+            RecordAndRefuseAsync(operation, client, profile, request.Payload, renewing, reason, code, text, cancellationToken);
+
         // RFC 9148 §4.8: for server-side key generation the CSR's public key and signature are ignored.
-        EstCsr? csr = EstCsr.TryParse(request.Payload, verifySignature: !keyGen, out string? problem);
+        EstCsr? csr = EstCsr.TryParse(request.Payload, verifySignature: !keyGen, out string? problem, out RejectionReason malformed);
         if (csr is null)
         {
-            return Refuse(operation, client.Requester, CoapCode.BadRequest, problem!);
+            return await RefuseRecordedAsync(malformed, CoapCode.BadRequest, problem!);
         }
 
         // Linking identity and POP (RFC 7030 §3.5, RFC 9148 §3): challengePassword = base64(tls-unique) of this session.
@@ -229,7 +236,8 @@ public sealed class EstCoapsServer
         {
             if (Options.RequirePopLinking)
             {
-                return Refuse(operation, client.Requester, CoapCode.Forbidden, "linking of identity and POP information is required: put base64(tls-unique) in challengePassword (RFC 7030 section 3.5)");
+                return await RefuseRecordedAsync(RejectionReason.NotAuthorized, CoapCode.Forbidden,
+                    "linking of identity and POP information is required: put base64(tls-unique) in challengePassword (RFC 7030 section 3.5)");
             }
         }
         else
@@ -238,7 +246,8 @@ public sealed class EstCoapsServer
             byte[] actual = Encoding.UTF8.GetBytes(csr.ChallengePassword);
             if (!CryptographicOperations.FixedTimeEquals(expected, actual))
             {
-                return Refuse(operation, client.Requester, CoapCode.Forbidden, "the challengePassword does not match the tls-unique value of this DTLS session (RFC 7030 section 3.5)");
+                return await RefuseRecordedAsync(RejectionReason.NotAuthorized, CoapCode.Forbidden,
+                    "the challengePassword does not match the tls-unique value of this DTLS session (RFC 7030 section 3.5)");
             }
         }
 
@@ -248,18 +257,18 @@ public sealed class EstCoapsServer
             // RFC 7030 §4.2.2: re-enrollment by the holder of a current certificate of this CA, same subject and SAN.
             if (!client.IsCurrentCertificateOfThisCa)
             {
-                return Refuse(operation, client.Requester, CoapCode.Forbidden, "re-enrollment needs a current certificate issued by this CA");
+                return await RefuseRecordedAsync(RejectionReason.NotAuthorized, CoapCode.Forbidden, "re-enrollment needs a current certificate issued by this CA");
             }
 
             if (!csr.Subject.RawData.AsSpan().SequenceEqual(client.Leaf.SubjectName.RawData))
             {
-                return Refuse(operation, client.Requester, CoapCode.Forbidden, "the CSR subject differs from the certificate being renewed (RFC 7030 section 4.2.2)");
+                return await RefuseRecordedAsync(RejectionReason.NotAuthorized, CoapCode.Forbidden, "the CSR subject differs from the certificate being renewed (RFC 7030 section 4.2.2)");
             }
 
             byte[]? currentSan = client.Leaf.Extensions[EstOids.SubjectAltName]?.RawData;
             if (!(csr.SubjectAltName ?? []).AsSpan().SequenceEqual(currentSan ?? []) || (csr.SubjectAltName is null) != (currentSan is null))
             {
-                return Refuse(operation, client.Requester, CoapCode.Forbidden, "the CSR subjectAltName differs from the certificate being renewed (RFC 7030 section 4.2.2)");
+                return await RefuseRecordedAsync(RejectionReason.NotAuthorized, CoapCode.Forbidden, "the CSR subjectAltName differs from the certificate being renewed (RFC 7030 section 4.2.2)");
             }
 
             replaces = client.Leaf.SerialNumber;
@@ -274,17 +283,17 @@ public sealed class EstCoapsServer
             {
                 if (csr.AsymmetricDecryptKeyIdentifier is not null)
                 {
-                    return Refuse(operation, client.Requester, CoapCode.BadRequest, "the CSR names both a DecryptKeyIdentifier and an AsymmetricDecryptKeyIdentifier");
+                    return await RefuseRecordedAsync(RejectionReason.UnsatisfiableRequest, CoapCode.BadRequest, "the CSR names both a DecryptKeyIdentifier and an AsymmetricDecryptKeyIdentifier");
                 }
 
                 if (!csr.HasSmimeCapabilities)
                 {
-                    return Refuse(operation, client.Requester, CoapCode.BadRequest, "a DecryptKeyIdentifier needs an SMIMECapabilities attribute (RFC 7030 section 4.4.1)");
+                    return await RefuseRecordedAsync(RejectionReason.UnsatisfiableRequest, CoapCode.BadRequest, "a DecryptKeyIdentifier needs an SMIMECapabilities attribute (RFC 7030 section 4.4.1)");
                 }
 
                 if (!_keyEncryptionKeys.TryGetValue(Convert.ToHexString(symmetricId), out kek))
                 {
-                    return Refuse(operation, client.Requester, CoapCode.BadRequest, "no symmetric key matches the DecryptKeyIdentifier (RFC 7030 section 4.4.1.1)");
+                    return await RefuseRecordedAsync(RejectionReason.UnsatisfiableRequest, CoapCode.BadRequest, "no symmetric key matches the DecryptKeyIdentifier (RFC 7030 section 4.4.1.1)");
                 }
 
                 try
@@ -293,7 +302,7 @@ public sealed class EstCoapsServer
                 }
                 catch (ArgumentException ex)
                 {
-                    return Refuse(operation, client.Requester, CoapCode.BadRequest, ex.Message);
+                    return await RefuseRecordedAsync(RejectionReason.UnsatisfiableRequest, CoapCode.BadRequest, ex.Message);
                 }
             }
 
@@ -301,13 +310,13 @@ public sealed class EstCoapsServer
             {
                 if (!csr.HasSmimeCapabilities)
                 {
-                    return Refuse(operation, client.Requester, CoapCode.BadRequest, "an AsymmetricDecryptKeyIdentifier needs an SMIMECapabilities attribute (RFC 7030 section 4.4.1)");
+                    return await RefuseRecordedAsync(RejectionReason.UnsatisfiableRequest, CoapCode.BadRequest, "an AsymmetricDecryptKeyIdentifier needs an SMIMECapabilities attribute (RFC 7030 section 4.4.1)");
                 }
 
                 recipient = await FindRecipientAsync(keyId, client, cancellationToken);
                 if (recipient is null)
                 {
-                    return Refuse(operation, client.Requester, CoapCode.BadRequest, "no certificate matches the AsymmetricDecryptKeyIdentifier (RFC 7030 section 4.4.1.2)");
+                    return await RefuseRecordedAsync(RejectionReason.UnsatisfiableRequest, CoapCode.BadRequest, "no certificate matches the AsymmetricDecryptKeyIdentifier (RFC 7030 section 4.4.1.2)");
                 }
 
                 try
@@ -317,7 +326,13 @@ public sealed class EstCoapsServer
                 }
                 catch (ArgumentException ex)
                 {
-                    return Refuse(operation, client.Requester, CoapCode.BadRequest, ex.Message);
+                    return await RefuseRecordedAsync(RejectionReason.UnsatisfiableRequest, CoapCode.BadRequest, ex.Message);
+                }
+                catch (CryptographicException)
+                {
+                    // A key the platform cannot encrypt to, e.g. an RSA key too short for OAEP with the offered hash.
+                    return await RefuseRecordedAsync(RejectionReason.UnsatisfiableRequest, CoapCode.BadRequest,
+                        "the recipient certificate's key cannot carry the generated key with the offered algorithms (too short or unsupported)");
                 }
             }
         }
@@ -440,6 +455,10 @@ public sealed class EstCoapsServer
 
     // ---- authentication (RFC 9148 §3: a client certificate in the DTLS handshake, for every operation) ----------------
 
+    // The refusals here (4.01 anonymous, 4.03 untrusted or no longer active) are logged, never stored as requests: anyone can
+    // complete a DTLS handshake with a self-signed certificate, so writing a row per attempt would let unauthenticated peers fill
+    // the CA's disk. Only requests of authenticated clients reach the store (HandleEnrollAsync).
+
     private async Task<(ClientIdentity? Client, CoapMessage? Refusal)> AuthenticateAsync(CoapRequestContext context, string operation, CancellationToken cancellationToken)
     {
         if (context.RemoteEndPoint is not DtlsSessionEndPoint session || !session.IsEstablished)
@@ -522,12 +541,33 @@ public sealed class EstCoapsServer
         return $"{subject} sha256:{leaf.GetCertHashString(HashAlgorithmName.SHA256)}";
     }
 
+    // Every reason is listed, so a new one is placed here on purpose; unnamed values fall back to 4.00.
     private static CoapCode CodeFor(RejectionReason reason) => reason switch
     {
-        RejectionReason.SubjectNotAllowed or RejectionReason.SubjectAltNameNotAllowed or RejectionReason.RejectedByOperator => CoapCode.Forbidden,
+        RejectionReason.SubjectNotAllowed or RejectionReason.SubjectAltNameNotAllowed or RejectionReason.RejectedByOperator
+            or RejectionReason.NotAuthorized => CoapCode.Forbidden,
         RejectionReason.UnknownProfile => CoapCode.NotFound,
+        RejectionReason.None or RejectionReason.MalformedRequest or RejectionReason.BadSignature or RejectionReason.UnsupportedKeyType
+            or RejectionReason.KeyTooWeak or RejectionReason.KeyNotAllowed or RejectionReason.RequestKeyConflict or RejectionReason.InvalidParameter
+            or RejectionReason.UnsatisfiableRequest => CoapCode.BadRequest,
         _ => CoapCode.BadRequest,
     };
+
+    // Records the refusal of an authenticated client's request in the CA store (as the issuance would have stored it: requester,
+    // protocol, profile, CSR as received, the certificate being renewed; the operation prefixes the stored reason), then answers it.
+    private async Task<CoapMessage> RecordAndRefuseAsync(string operation, ClientIdentity client, CertificateProfile profile, ReadOnlyMemory<byte> csr,
+        string? renewing, RejectionReason reason, CoapCode code, string text, CancellationToken cancellationToken)
+    {
+        await _ca.RecordRefusalAsync(new IssuanceRequest
+        {
+            CsrDer = csr,
+            Requester = client.Requester,
+            Protocol = Options.Protocol,
+            ProfileName = profile.Name,
+            ReplacesSerialNumber = renewing,
+        }, reason, $"/{operation}: {text}", cancellationToken);
+        return Refuse(operation, client.Requester, code, text);
+    }
 
     private CoapMessage Refuse(string operation, string requester, CoapCode code, string reason)
     {

@@ -1,6 +1,7 @@
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Ca;
 
 namespace CoapEnroll.Est;
 
@@ -29,7 +30,7 @@ internal sealed class EstCsr
     public string? ChallengePassword { get; private init; }
 
     /// <summary>SMIMECapabilities capability OIDs in the client's order of preference (RFC 8551 §2.5.2).</summary>
-    public IReadOnlyList<string> SmimeCapabilities { get; private init; } = [];
+    public IReadOnlyList<SmimeCapability> SmimeCapabilities { get; private init; } = [];
 
     public bool HasSmimeCapabilities { get; private init; }
 
@@ -37,9 +38,13 @@ internal sealed class EstCsr
 
     public byte[]? DecryptKeyIdentifier { get; private init; }
 
-    /// <summary>Decodes and, unless <paramref name="verifySignature"/> is false, verifies the signature; a problem comes back as text.</summary>
-    public static EstCsr? TryParse(ReadOnlyMemory<byte> der, bool verifySignature, out string? error)
+    /// <summary>
+    /// Decodes and, unless <paramref name="verifySignature"/> is false, verifies the signature; a problem comes back as text and as
+    /// <see cref="RejectionReason.BadSignature"/> or <see cref="RejectionReason.MalformedRequest"/>.
+    /// </summary>
+    public static EstCsr? TryParse(ReadOnlyMemory<byte> der, bool verifySignature, out string? error, out RejectionReason reason)
     {
+        reason = RejectionReason.MalformedRequest;
         CertificateRequest request;
         try
         {
@@ -67,6 +72,7 @@ internal sealed class EstCsr
             catch (CryptographicException)
             {
                 error = "the PKCS#10 signature does not verify";
+                reason = RejectionReason.BadSignature;
                 return null;
             }
         }
@@ -74,7 +80,7 @@ internal sealed class EstCsr
         try
         {
             string? challenge = null;
-            List<string> capabilities = [];
+            List<SmimeCapability> capabilities = [];
             bool hasCapabilities = false;
             byte[]? asymmetric = null;
             byte[]? symmetric = null;
@@ -106,6 +112,7 @@ internal sealed class EstCsr
 
             byte[]? san = request.CertificateExtensions.FirstOrDefault(e => e.Oid?.Value == EstOids.SubjectAltName)?.RawData;
             error = null;
+            reason = RejectionReason.None;
             return new EstCsr(request)
             {
                 SubjectAltName = san,
@@ -144,20 +151,17 @@ internal sealed class EstCsr
     }
 
     // SMIMECapabilities ::= SEQUENCE OF SMIMECapability; SMIMECapability ::= SEQUENCE { capabilityID OID, parameters ANY OPTIONAL }
-    private static List<string> ReadCapabilities(byte[] der)
+    private static List<SmimeCapability> ReadCapabilities(byte[] der)
     {
         var reader = new AsnReader(der, AsnEncodingRules.DER);
         AsnReader sequence = reader.ReadSequence();
         reader.ThrowIfNotEmpty();
-        List<string> result = [];
+        List<SmimeCapability> result = [];
         while (sequence.HasData)
         {
             AsnReader capability = sequence.ReadSequence();
-            result.Add(capability.ReadObjectIdentifier());
-            if (capability.HasData)
-            {
-                capability.ReadEncodedValue();
-            }
+            string oid = capability.ReadObjectIdentifier();
+            result.Add(new SmimeCapability(oid, capability.HasData ? capability.ReadEncodedValue().ToArray() : default));
 
             capability.ThrowIfNotEmpty();
             if (result.Count > 64)

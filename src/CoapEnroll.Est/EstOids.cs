@@ -26,6 +26,13 @@ internal static class EstOids
     public const string EcdsaWithSha256 = "1.2.840.10045.4.3.2";
 
     public const string RsaEncryption = "1.2.840.113549.1.1.1";
+
+    /// <summary>id-mgf1 (RFC 4055 §2.2) and the hash algorithms of RSAES-OAEP-params.</summary>
+    public const string Mgf1 = "1.2.840.113549.1.1.8";
+    public const string Sha1 = "1.3.14.3.2.26";
+    public const string Sha256 = "2.16.840.1.101.3.4.2.1";
+    public const string Sha384 = "2.16.840.1.101.3.4.2.2";
+    public const string Sha512 = "2.16.840.1.101.3.4.2.3";
     public const string RsaesOaep = "1.2.840.113549.1.1.7";
     public const string Aes128Cbc = "2.16.840.1.101.3.4.1.2";
     public const string Aes256Cbc = "2.16.840.1.101.3.4.1.42";

@@ -19,7 +19,7 @@ internal static class ServerGeneratedKeyEnvelope
     /// <paramref name="signerIntermediates"/> included; throws <see cref="ArgumentException"/> when the request cannot be satisfied.
     /// </summary>
     public static byte[] Protect(byte[] pkcs8, X509Certificate2 recipient, X509Certificate2 signer, IEnumerable<X509Certificate2> signerIntermediates,
-        IReadOnlyList<string> capabilities)
+        IReadOnlyList<SmimeCapability> capabilities)
     {
         using RSA? rsa = recipient.GetRSAPublicKey();
         // PublicKey's accessor, not the certificate's: the latter hides the key when the key usage does not fit, which is checked below.
@@ -42,15 +42,15 @@ internal static class ServerGeneratedKeyEnvelope
         string? contentAlgorithm = null;
         if (rsa is not null)
         {
-            foreach (string capability in capabilities)
+            foreach (SmimeCapability capability in capabilities)
             {
-                padding ??= capability switch
+                padding ??= capability.Oid switch
                 {
-                    EstOids.RsaesOaep => RSAEncryptionPadding.OaepSHA256,
+                    EstOids.RsaesOaep => OaepPadding(capability),
                     EstOids.RsaEncryption => RSAEncryptionPadding.Pkcs1,
                     _ => null,
                 };
-                contentAlgorithm ??= capability is EstOids.Aes256Cbc or EstOids.Aes128Cbc ? capability : null;
+                contentAlgorithm ??= CmsEnvelopedData.ContentKeyLength(capability.Oid) > 0 ? capability.Oid : null;
             }
 
             if (padding is null)
@@ -60,58 +60,154 @@ internal static class ServerGeneratedKeyEnvelope
         }
 
         byte[] signed = Sign(pkcs8, signer, signerIntermediates);
-        if (agreement is { } algorithms)
+        try
         {
-            return CmsKeyAgreement.Encrypt(signed, Pkcs7CertsOnly.SignedDataOid, recipient, algorithms);
+            if (agreement is { } algorithms)
+            {
+                return CmsKeyAgreement.Encrypt(signed, Pkcs7CertsOnly.SignedDataOid, recipient, algorithms);
+            }
+
+            var enveloped = new EnvelopedCms(new ContentInfo(new Oid(Pkcs7CertsOnly.SignedDataOid), signed),
+                new AlgorithmIdentifier(new Oid(contentAlgorithm ?? EstOids.Aes256Cbc)));
+            SubjectIdentifierType rid = recipient.Extensions.OfType<X509SubjectKeyIdentifierExtension>().Any()
+                ? SubjectIdentifierType.SubjectKeyIdentifier
+                : SubjectIdentifierType.IssuerAndSerialNumber;
+            enveloped.Encrypt(new CmsRecipient(rid, recipient, padding!));
+            return enveloped.Encode();
+        }
+        finally
+        {
+            // The SignedData holds the private key in the clear.
+            CryptographicOperations.ZeroMemory(signed);
+        }
+    }
+
+    /// <summary>The RSAES-OAEP-params of a capability (RFC 4055 §4.1: absent means SHA-1 with MGF1-SHA-1); null when unsupported.</summary>
+    internal static RSAEncryptionPadding? OaepPadding(SmimeCapability capability)
+    {
+        if (!capability.HasParameters)
+        {
+            return RSAEncryptionPadding.OaepSHA1;
         }
 
-        var enveloped = new EnvelopedCms(new ContentInfo(new Oid(Pkcs7CertsOnly.SignedDataOid), signed),
-            new AlgorithmIdentifier(new Oid(contentAlgorithm ?? EstOids.Aes256Cbc)));
-        SubjectIdentifierType rid = recipient.Extensions.OfType<X509SubjectKeyIdentifierExtension>().Any()
-            ? SubjectIdentifierType.SubjectKeyIdentifier
-            : SubjectIdentifierType.IssuerAndSerialNumber;
-        enveloped.Encrypt(new CmsRecipient(rid, recipient, padding!));
-        return enveloped.Encode();
+        try
+        {
+            var reader = new AsnReader(capability.Parameters, AsnEncodingRules.DER);
+            AsnReader parameters = reader.ReadSequence();
+            reader.ThrowIfNotEmpty();
+            string hash = EstOids.Sha1;
+            string mgfHash = EstOids.Sha1;
+            if (parameters.HasData && parameters.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
+            {
+                AsnReader explicitHash = parameters.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true));
+                hash = explicitHash.ReadSequence().ReadObjectIdentifier();
+            }
+
+            if (parameters.HasData && parameters.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true)))
+            {
+                AsnReader explicitMgf = parameters.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true));
+                AsnReader mgf = explicitMgf.ReadSequence();
+                if (mgf.ReadObjectIdentifier() != EstOids.Mgf1)
+                {
+                    return null;
+                }
+
+                mgfHash = mgf.ReadSequence().ReadObjectIdentifier();
+            }
+
+            // pSourceAlgorithm [2] other than the empty default label is not supported by the platform.
+            if (parameters.HasData || hash != mgfHash)
+            {
+                return null;
+            }
+
+            return hash switch
+            {
+                EstOids.Sha1 => RSAEncryptionPadding.OaepSHA1,
+                EstOids.Sha256 => RSAEncryptionPadding.OaepSHA256,
+                EstOids.Sha384 => RSAEncryptionPadding.OaepSHA384,
+                EstOids.Sha512 => RSAEncryptionPadding.OaepSHA512,
+                _ => null,
+            };
+        }
+        catch (AsnContentException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>RSAES-OAEP-params for SHA-256 with MGF1-SHA-256 (RFC 4055 §4.1), as our client offers them.</summary>
+    internal static byte[] OaepSha256Parameters()
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
+            using (writer.PushSequence())
+            {
+                writer.WriteObjectIdentifier(EstOids.Sha256);
+            }
+
+            using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true)))
+            using (writer.PushSequence())
+            {
+                writer.WriteObjectIdentifier(EstOids.Mgf1);
+                using (writer.PushSequence())
+                {
+                    writer.WriteObjectIdentifier(EstOids.Sha256);
+                }
+            }
+        }
+
+        return writer.Encode();
     }
 
     /// <summary>
     /// Checks that a symmetric key of <paramref name="kekLength"/> octets can serve a client offering <paramref name="capabilities"/>
     /// (RFC 7030 §4.4.2: the key wrap must be one the client listed) and returns the content encryption to use.
     /// </summary>
-    public static string ChooseForKeyEncryptionKey(int kekLength, IReadOnlyList<string> capabilities)
+    public static string ChooseForKeyEncryptionKey(int kekLength, IReadOnlyList<SmimeCapability> capabilities)
     {
         string wrap = CmsKeyEncryptionKey.WrapFor(kekLength);
-        if (!capabilities.Contains(wrap))
+        if (!capabilities.Any(c => c.Oid == wrap))
         {
             throw new ArgumentException($"SMIMECapabilities does not list {wrap}, the AES key wrap for the {kekLength * 8}-bit key named by DecryptKeyIdentifier");
         }
 
-        return capabilities.FirstOrDefault(c => CmsEnvelopedData.ContentKeyLength(c) > 0) ?? EstOids.Aes256Cbc;
+        return capabilities.Select(c => c.Oid).FirstOrDefault(c => CmsEnvelopedData.ContentKeyLength(c) > 0) ?? EstOids.Aes256Cbc;
     }
 
     /// <summary>Encrypts <paramref name="pkcs8"/> under the shared key <paramref name="kek"/> named <paramref name="keyIdentifier"/> (KEKRecipientInfo).</summary>
     public static byte[] Protect(byte[] pkcs8, ReadOnlySpan<byte> keyIdentifier, ReadOnlySpan<byte> kek, X509Certificate2 signer,
-        IEnumerable<X509Certificate2> signerIntermediates, IReadOnlyList<string> capabilities)
+        IEnumerable<X509Certificate2> signerIntermediates, IReadOnlyList<SmimeCapability> capabilities)
     {
         string contentAlgorithm = ChooseForKeyEncryptionKey(kek.Length, capabilities);
-        return CmsKeyEncryptionKey.Encrypt(Sign(pkcs8, signer, signerIntermediates), Pkcs7CertsOnly.SignedDataOid, keyIdentifier, kek, contentAlgorithm);
+        byte[] signed = Sign(pkcs8, signer, signerIntermediates);
+        try
+        {
+            return CmsKeyEncryptionKey.Encrypt(signed, Pkcs7CertsOnly.SignedDataOid, keyIdentifier, kek, contentAlgorithm);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(signed);
+        }
     }
 
-    /// <summary>Client side of <see cref="Protect(byte[], ReadOnlySpan{byte}, ReadOnlySpan{byte}, X509Certificate2, IEnumerable{X509Certificate2}, IReadOnlyList{string})"/>.</summary>
+    /// <summary>Client side of <see cref="Protect(byte[], ReadOnlySpan{byte}, ReadOnlySpan{byte}, X509Certificate2, IEnumerable{X509Certificate2}, IReadOnlyList{SmimeCapability})"/>.</summary>
     public static byte[] Open(ReadOnlySpan<byte> der, ReadOnlySpan<byte> keyIdentifier, ReadOnlySpan<byte> kek, IEnumerable<X509Certificate2> trustAnchors,
-        IEnumerable<X509Certificate2> intermediates, DateTimeOffset now)
+        IEnumerable<X509Certificate2> intermediates, IReadOnlyCollection<X509Certificate2> acceptedSigners, DateTimeOffset now)
     {
         byte[] content = CmsKeyEncryptionKey.Decrypt(der, keyIdentifier, kek, out string contentType);
-        return VerifyPackage(content, contentType, trustAnchors, intermediates, now);
+        return VerifyPackage(content, contentType, trustAnchors, intermediates, acceptedSigners, now);
     }
 
     /// <summary>
     /// Client side: decrypts with <paramref name="key"/> (RSA, or an EC key as <see cref="ECDiffieHellman"/> or <see cref="ECDsa"/>)
-    /// of <paramref name="recipient"/>, checks the SignedData signature and that its signer chains to
-    /// <paramref name="trustAnchors"/> (with <paramref name="intermediates"/>), and returns the PKCS#8 key.
+    /// of <paramref name="recipient"/>, checks the SignedData signature, that its signer is one of <paramref name="acceptedSigners"/>
+    /// and chains to <paramref name="trustAnchors"/> (with <paramref name="intermediates"/>), and returns the PKCS#8 key.
     /// </summary>
     public static byte[] Open(ReadOnlySpan<byte> der, AsymmetricAlgorithm key, X509Certificate2 recipient, IEnumerable<X509Certificate2> trustAnchors,
-        IEnumerable<X509Certificate2> intermediates, DateTimeOffset now)
+        IEnumerable<X509Certificate2> intermediates, IReadOnlyCollection<X509Certificate2> acceptedSigners, DateTimeOffset now)
     {
         byte[] content;
         string contentType;
@@ -133,9 +229,15 @@ internal static class ServerGeneratedKeyEnvelope
                 content = CmsKeyAgreement.Decrypt(der, ecdh, recipient, out contentType);
                 break;
             case ECDsa ecdsa:
-                using (ECDiffieHellman converted = ECDiffieHellman.Create(ecdsa.ExportParameters(includePrivateParameters: true)))
+                ECParameters parameters = ecdsa.ExportParameters(includePrivateParameters: true);
+                try
                 {
+                    using ECDiffieHellman converted = ECDiffieHellman.Create(parameters);
                     content = CmsKeyAgreement.Decrypt(der, converted, recipient, out contentType);
+                }
+                finally
+                {
+                    CryptographicOperations.ZeroMemory(parameters.D);
                 }
 
                 break;
@@ -143,7 +245,7 @@ internal static class ServerGeneratedKeyEnvelope
                 throw new ArgumentException($"a {key.GetType().Name} cannot decrypt a server-generated key; use RSA or an EC key", nameof(key));
         }
 
-        return VerifyPackage(content, contentType, trustAnchors, intermediates, now);
+        return VerifyPackage(content, contentType, trustAnchors, intermediates, acceptedSigners, now);
     }
 
     // AsymmetricKeyPackage ::= SEQUENCE SIZE (1..MAX) OF OneAsymmetricKey; a PKCS#8 PrivateKeyInfo is a version-1 OneAsymmetricKey.
@@ -162,8 +264,28 @@ internal static class ServerGeneratedKeyEnvelope
         return signed.Encode();
     }
 
+    // RFC 7030 §4.4.2: "signed by the party that generated the private key". The envelope itself proves nothing about its
+    // origin (anyone can encrypt to the client's key), so the signer must be a party the client expects, not merely any
+    // holder of a certificate from the EST CA (every device has one).
     private static byte[] VerifyPackage(byte[] content, string contentType, IEnumerable<X509Certificate2> trustAnchors, IEnumerable<X509Certificate2> intermediates,
-        DateTimeOffset now)
+        IReadOnlyCollection<X509Certificate2> acceptedSigners, DateTimeOffset now)
+    {
+        try
+        {
+            return VerifyPackageCore(content, contentType, trustAnchors, intermediates, acceptedSigners, now);
+        }
+        catch (AsnContentException ex)
+        {
+            throw new CryptographicException("the AsymmetricKeyPackage is malformed: " + ex.Message, ex);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(content);
+        }
+    }
+
+    private static byte[] VerifyPackageCore(byte[] content, string contentType, IEnumerable<X509Certificate2> trustAnchors, IEnumerable<X509Certificate2> intermediates,
+        IReadOnlyCollection<X509Certificate2> acceptedSigners, DateTimeOffset now)
     {
         if (contentType != Pkcs7CertsOnly.SignedDataOid)
         {
@@ -179,6 +301,16 @@ internal static class ServerGeneratedKeyEnvelope
 
         signed.CheckSignature(verifySignatureOnly: true);
         X509Certificate2 signer = signed.SignerInfos[0].Certificate ?? throw new CryptographicException("the key generator's certificate is missing");
+        if (!acceptedSigners.Any(accepted => accepted.RawData.AsSpan().SequenceEqual(signer.RawData)))
+        {
+            throw new CryptographicException($"the key was signed by '{signer.Subject}', which is neither the EST server's certificate nor a configured key generator");
+        }
+
+        if (signer.Extensions.OfType<X509KeyUsageExtension>().FirstOrDefault() is { } usage && (usage.KeyUsages & X509KeyUsageFlags.DigitalSignature) == 0)
+        {
+            throw new CryptographicException("the key generator's certificate does not allow digitalSignature");
+        }
+
         using (var chain = new X509Chain())
         {
             chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;

@@ -121,6 +121,12 @@ internal sealed class EstFixture : IAsyncDisposable
 
     public async Task<IReadOnlyList<StoredCertificate>> CertificatesAsync() => await Store.ListCertificatesAsync(1000, CancellationToken.None);
 
+    /// <summary>Every request row of the store (pending, issued, rejected), newest first.</summary>
+    public async Task<IReadOnlyList<StoredRequest>> RequestsAsync() => await Store.ListRequestsAsync(null, 1000, CancellationToken.None);
+
+    /// <summary>The requester identity the server derives from a client certificate: its subject and SHA-256 thumbprint.</summary>
+    public static string RequesterOf(X509Certificate2 certificate) => $"{certificate.Subject} sha256:{certificate.GetCertHashString(HashAlgorithmName.SHA256)}";
+
     public static CancellationToken Timeout(int seconds = 20) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;
 
     /// <summary>A self-signed ECDSA client certificate no trusted CA vouches for.</summary>

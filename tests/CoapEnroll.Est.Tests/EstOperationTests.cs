@@ -412,6 +412,47 @@ public sealed class EstOperationTests
         Assert.Contains("Est:KeyEncryptionKeys:" + id, ex.Message);
     }
 
+    [Fact]
+    public async Task A_server_answering_an_encryption_request_in_the_clear_is_refused_by_the_client()
+    {
+        // A ready CSR asking for the key encrypted, with no key given to the client: a plaintext 284 is still a downgrade.
+        await using EstFixture est = await EstFixture.StartAsync(configureServer: server => server.MapPost("/rogue/skg", (_, _) =>
+        {
+            using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            byte[] certificate = new CertificateRequest("CN=rogue", key, HashAlgorithmName.SHA256)
+                .CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1)).RawData;
+            byte[] body = MultipartCore.Encode([new(CoapContentFormat.Pkcs8, key.ExportPkcs8PrivateKey()), new(CoapContentFormat.PkixCert, certificate)]);
+            return ValueTask.FromResult(new CoapMessage { Code = CoapCode.Changed }.WithContentFormat(CoapContentFormat.MultipartCore).WithPayload(body));
+        }));
+        await using EstCoapsClient client = await est.ClientAsync(configure: o => o.Root = "/rogue");
+        using ECDsa throwaway = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        byte[] csr = client.CreateCsr(new X500DistinguishedName("CN=rogue"), throwaway, r => AddEncryptionAttributes(r, est.Device, "1.3.132.1.11.1"));
+
+        var ex = await Assert.ThrowsAsync<InvalidDataException>(() => client.ServerKeyGenAsync(csr, false, null, EstFixture.Timeout()));
+        Assert.Contains("unencrypted (284)", ex.Message);
+    }
+
+    [Fact]
+    public async Task A_recipient_key_the_platform_cannot_encrypt_to_is_4_00_and_recorded()
+    {
+        // A 512-bit RSA key cannot carry a 32-byte key with OAEP-SHA-256: the platform throws, the device gets 4.00.
+        using RSA weak = RSA.Create(512);
+        var request = new CertificateRequest("CN=weak", weak, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        X509Certificate2 weakCertificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        await using EstFixture est = await EstFixture.StartAsync(o => o.RecipientCertificateResolver = (_, _) => ValueTask.FromResult<X509Certificate2?>(weakCertificate));
+        await using EstCoapsClient client = await est.ClientAsync();
+        using ECDsa throwaway = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        byte[] csr = client.CreateCsr(new X500DistinguishedName("CN=weak-sealed"), throwaway, r => EstCoapsClient.AddEncryptionRequest(r, weakCertificate));
+
+        var ex = await Assert.ThrowsAsync<EstRequestException>(() => client.ServerKeyGenAsync(csr, false, null, EstFixture.Timeout()));
+
+        Assert.Equal(CoapCode.BadRequest, ex.Code);
+        Assert.Contains("cannot carry the generated key", ex.Diagnostic);
+        Assert.Empty(await est.CertificatesAsync());
+        Assert.Equal(RejectionReason.UnsatisfiableRequest, Assert.Single(await est.RequestsAsync()).RejectionReason);
+    }
+
     private static void AddEncryptionAttributes(CertificateRequest request, X509Certificate2 recipient, params string[] capabilities)
     {
         byte[] keyId = recipient.Extensions.OfType<X509SubjectKeyIdentifierExtension>().First().SubjectKeyIdentifierBytes.ToArray();

@@ -250,6 +250,115 @@ public sealed class KeyAgreementTests : IDisposable
         Assert.Equal(plaintext, CmsKeyEncryptionKey.Decrypt(await File.ReadAllBytesAsync(theirs), id, kek, out _));
     }
 
+    [Fact]
+    public async Task A_key_wrap_with_null_parameters_enters_the_kdf_as_sent()
+    {
+        // RFC 5753 §7.2: ECC-CMS-SharedInfo carries the KeyWrapAlgorithm as in the kari; some peers write NULL parameters.
+        (X509Certificate2 recipient, ECDiffieHellman key) = Recipient("nistP256", withSki: true);
+        using (key)
+        {
+            byte[] plaintext = RandomNumberGenerator.GetBytes(40);
+            byte[] envelope = CmsKeyAgreement.Encrypt(plaintext, "1.2.840.113549.1.7.1", recipient,
+                CmsKeyAgreement.Choose([EstOids.EcdhStdSha256Kdf, EstOids.Aes256Wrap], 256), nullWrapParameters: true);
+
+            Assert.Equal(plaintext, CmsKeyAgreement.Decrypt(envelope, key, recipient, out _));
+            string inPath = Path.Combine(_directory, "null.der");
+            await File.WriteAllBytesAsync(inPath, envelope);
+            await OpenSsl.RunAsync(_directory, "cms", "-decrypt", "-inform", "DER", "-in", inPath, "-recip", Write("r.pem", recipient.ExportCertificatePem()),
+                "-inkey", Write("r.key", key.ExportPkcs8PrivateKeyPem()), "-binary", "-out", Path.Combine(_directory, "null.out"));
+            Assert.Equal(plaintext, await File.ReadAllBytesAsync(Path.Combine(_directory, "null.out")));
+        }
+    }
+
+    [Fact]
+    public async Task A_kari_for_another_recipient_on_another_curve_does_not_stop_the_search()
+    {
+        (X509Certificate2 p384, ECDiffieHellman p384Key) = Recipient("nistP384", withSki: true);
+        (X509Certificate2 p256, ECDiffieHellman p256Key) = Recipient("nistP256", withSki: true);
+        using (p384Key)
+        using (p256Key)
+        {
+            byte[] plaintext = RandomNumberGenerator.GetBytes(77);
+            string inPath = Path.Combine(_directory, "plain.bin");
+            await File.WriteAllBytesAsync(inPath, plaintext);
+            string outPath = Path.Combine(_directory, "two.der");
+            await OpenSsl.RunAsync(_directory, "cms", "-encrypt", "-binary", "-aes256", "-in", inPath, "-outform", "DER", "-out", outPath,
+                "-recip", Write("p384.pem", p384.ExportCertificatePem()), "-recip", Write("p256.pem", p256.ExportCertificatePem()));
+            byte[] envelope = await File.ReadAllBytesAsync(outPath);
+
+            Assert.Equal(plaintext, CmsKeyAgreement.Decrypt(envelope, p256Key, p256, out _));
+            Assert.Equal(plaintext, CmsKeyAgreement.Decrypt(envelope, p384Key, p384, out _));
+        }
+    }
+
+    [Fact]
+    public void Recipients_off_the_nist_curves_are_refused()
+    {
+        (X509Certificate2 recipient, ECDiffieHellman key) = Recipient("brainpoolP256r1", withSki: true);
+        using (key)
+        {
+            var ex = Assert.Throws<ArgumentException>(() => CmsKeyAgreement.Encrypt([1], "1.2.840.113549.1.7.1", recipient, CmsKeyAgreement.Choose([EstOids.EcdhStdSha256Kdf], 256)));
+            Assert.Contains("P-256, P-384 or P-521", ex.Message);
+        }
+    }
+
+    [Fact]
+    public void Capability_parameters_choose_the_oaep_hash_and_the_key_wrap()
+    {
+        // RFC 4055 §4.1: id-RSAES-OAEP without parameters is SHA-1 with MGF1-SHA-1.
+        Assert.Equal(RSAEncryptionPadding.OaepSHA1, ServerGeneratedKeyEnvelope.OaepPadding(new SmimeCapability(EstOids.RsaesOaep)));
+        Assert.Equal(RSAEncryptionPadding.OaepSHA256, ServerGeneratedKeyEnvelope.OaepPadding(new SmimeCapability(EstOids.RsaesOaep, ServerGeneratedKeyEnvelope.OaepSha256Parameters())));
+
+        // SHA-256 with MGF1-SHA-1 is something the platform cannot do: not usable.
+        var mixed = new AsnWriter(AsnEncodingRules.DER);
+        using (mixed.PushSequence())
+        {
+            using (mixed.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
+            using (mixed.PushSequence())
+            {
+                mixed.WriteObjectIdentifier(EstOids.Sha256);
+            }
+        }
+
+        Assert.Null(ServerGeneratedKeyEnvelope.OaepPadding(new SmimeCapability(EstOids.RsaesOaep, mixed.Encode())));
+
+        // RFC 5753 §5: the scheme's parameters name the key wrap, ahead of a wrap listed separately.
+        Assert.Equal(new CmsKeyAgreement.Algorithms(EstOids.EcdhStdSha256Kdf, EstOids.Aes128Wrap, EstOids.Aes256Cbc),
+            CmsKeyAgreement.Choose([new SmimeCapability(EstOids.EcdhStdSha256Kdf, CmsKeyAgreement.SchemeParameters(EstOids.Aes128Wrap)), EstOids.Aes256Wrap], 256));
+    }
+
+    [Fact]
+    public void A_key_package_signed_by_someone_else_from_the_same_ca_is_refused()
+    {
+        // Every device holds a certificate from the EST CA: chaining to the anchor is not enough to be the key generator.
+        using ECDsa caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=est ca", caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        using X509Certificate2 ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(2));
+        X509Certificate2 Leaf(string name)
+        {
+            using ECDsa leafKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var request = new CertificateRequest(name, leafKey, HashAlgorithmName.SHA256);
+            request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+            return request.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(8)).CopyWithPrivateKey(leafKey);
+        }
+
+        using X509Certificate2 server = Leaf("CN=est server");
+        using X509Certificate2 otherDevice = Leaf("CN=other device");
+        (X509Certificate2 recipient, ECDiffieHellman key) = Recipient("nistP256", withSki: true);
+        using (key)
+        {
+            using ECDsa generated = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            byte[] pkcs8 = generated.ExportPkcs8PrivateKey();
+            byte[] byOther = ServerGeneratedKeyEnvelope.Protect((byte[])pkcs8.Clone(), recipient, otherDevice, [], [EstOids.EcdhStdSha256Kdf]);
+            byte[] byServer = ServerGeneratedKeyEnvelope.Protect((byte[])pkcs8.Clone(), recipient, server, [], [EstOids.EcdhStdSha256Kdf]);
+
+            var ex = Assert.Throws<CryptographicException>(() => ServerGeneratedKeyEnvelope.Open(byOther, key, recipient, [ca], [], [server], DateTimeOffset.UtcNow));
+            Assert.Contains("neither the EST server's certificate nor a configured key generator", ex.Message);
+            Assert.Equal(pkcs8, ServerGeneratedKeyEnvelope.Open(byServer, key, recipient, [ca], [], [server], DateTimeOffset.UtcNow));
+        }
+    }
+
     private string Write(string name, string text)
     {
         string path = Path.Combine(_directory, name);

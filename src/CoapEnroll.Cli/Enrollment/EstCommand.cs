@@ -390,7 +390,6 @@ internal sealed class EstCommand
         }
     }
 
-    // A key agreement certificate (keyUsage keyAgreement only) takes its EC key as ECDiffieHellman; the platform refuses ECDsa there.
     private static X509Certificate2 AttachDecryptionKey(X509Certificate2 certificate, AsymmetricAlgorithm key, string certFile, string keyFile)
     {
         if (!certificate.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.ExportSubjectPublicKeyInfo()))
@@ -398,27 +397,7 @@ internal sealed class EstCommand
             throw new CliException(ExitCodes.Usage, $"--encrypt-key '{keyFile}' is not the key of --encrypt-cert '{certFile}'.");
         }
 
-        switch (key)
-        {
-            case RSA rsa:
-                return certificate.CopyWithPrivateKey(rsa);
-            case ECDsa ec:
-                using (ECDsa? signing = certificate.GetECDsaPublicKey())
-                {
-                    if (signing is not null)
-                    {
-                        return certificate.CopyWithPrivateKey(ec);
-                    }
-                }
-
-                using (ECDiffieHellman agreement = ECDiffieHellman.Create(ec.ExportParameters(includePrivateParameters: true)))
-                {
-                    return certificate.CopyWithPrivateKey(agreement);
-                }
-
-            default:
-                throw new CliException(ExitCodes.Usage, $"--encrypt-key '{keyFile}': an RSA or EC key is needed.");
-        }
+        return EstCoapsClient.AttachPrivateKey(certificate, key);
     }
 
     /// <summary>

@@ -11,10 +11,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace CoapEnroll.Cli.Enrollment;
 
 /// <summary>
-/// <c>coapenroll requests list|approve ID|reject ID [--reason TEXT] [--data DIR]</c>: the operator's side of manual approval,
-/// acting on DIR/coapenroll.db directly (SQLite WAL with a busy timeout, so it works while <c>serve</c> runs). It reads the
-/// same configuration as <c>serve</c> (appsettings.json, COAPENROLL_ variables, <c>--Key=value</c>), because approving
-/// re-checks the request against its profile as configured now.
+/// <c>coapenroll requests list [--status pending|issued|rejected|all]|approve ID|reject ID [--reason TEXT] [--data DIR]</c>: the
+/// operator's side of manual approval, and a look at what became of every request (issued, or refused and why), acting on
+/// DIR/coapenroll.db directly (SQLite WAL with a busy timeout, so it works while <c>serve</c> runs). It reads the same
+/// configuration as <c>serve</c> (appsettings.json, COAPENROLL_ variables, <c>--Key=value</c>), because approving re-checks the
+/// request against its profile as configured now.
 /// </summary>
 internal static partial class RequestsCommand
 {
@@ -22,8 +23,9 @@ internal static partial class RequestsCommand
 
     public static Command Create()
     {
-        var requests = new Command("requests", "List, approve or reject certificate requests waiting for an operator (profiles with RequiresApproval).");
-        requests.Subcommands.Add(Build("list", "List pending requests: id, requester, subject, created.", withId: false, withReason: false));
+        var requests = new Command("requests", "Approve or reject certificate requests waiting for an operator (profiles with RequiresApproval); list them, or what became of every request.");
+        requests.Subcommands.Add(Build("list", "List requests (default: those pending): id, created, profile, protocol, requester, subject; with --status also the outcome (serial, or why refused).",
+            withId: false, withReason: false));
         requests.Subcommands.Add(Build("approve", "Approve a pending request: the CA issues the certificate; the device collects it with its next (repeated) request.", withId: true, withReason: false));
         requests.Subcommands.Add(Build("reject", "Reject a pending request; the device's repeated request gets 4.03 with the reason.", withId: true, withReason: true));
         return requests;
@@ -34,7 +36,17 @@ internal static partial class RequestsCommand
         var data = new Option<string?>("--data") { Description = "Data directory of the server (default: ./data; config key DataDirectory)", HelpName = "DIR" };
         var id = new Argument<long>("ID") { Description = "The request id from 'coapenroll requests list'" };
         var reason = new Option<string?>("--reason") { Description = "Why (recorded in the audit log and sent to the device)", HelpName = "TEXT" };
+        var status = new Option<string?>("--status")
+        {
+            Description = $"Which requests: pending (default, oldest first), issued, rejected or all (newest first); at most {ListLimit}",
+            HelpName = "pending|issued|rejected|all",
+        };
         var command = new Command(name, description) { data };
+        if (name == "list")
+        {
+            command.Options.Add(status);
+        }
+
         if (withId)
         {
             command.Arguments.Add(id);
@@ -56,6 +68,7 @@ internal static partial class RequestsCommand
                 }
             }
 
+            RequestStatus? listed = name == "list" ? ParseStatus(parseResult.GetValue(status)) : null;
             var overrides = new Dictionary<string, string?>();
             if (parseResult.GetValue(data) is { } dir)
             {
@@ -74,7 +87,9 @@ internal static partial class RequestsCommand
             await using SqliteCertificateStore store = await OpenStoreAsync(layout, cancellationToken);
             if (name == "list")
             {
-                return await ListAsync(store, stdout, cancellationToken);
+                return listed == RequestStatus.Pending
+                    ? await ListPendingAsync(store, stdout, cancellationToken)
+                    : await ListAsync(store, listed, stdout, cancellationToken);
             }
 
             CertificateAuthority authority = await LoadAuthorityAsync(configuration, directory, store, cancellationToken);
@@ -127,7 +142,18 @@ internal static partial class RequestsCommand
         }
     }
 
-    private static async Task<int> ListAsync(SqliteCertificateStore store, TextWriter stdout, CancellationToken cancellationToken)
+    // "all" is null: every status.
+    private static RequestStatus? ParseStatus(string? value) => value?.ToLowerInvariant() switch
+    {
+        null or "pending" => RequestStatus.Pending,
+        "issued" => RequestStatus.Issued,
+        "rejected" => RequestStatus.Rejected,
+        "all" => null,
+        _ => throw new CliException(ExitCodes.Usage, $"--status '{value}' is not one of pending, issued, rejected, all."),
+    };
+
+    // The approval queue, oldest first.
+    private static async Task<int> ListPendingAsync(SqliteCertificateStore store, TextWriter stdout, CancellationToken cancellationToken)
     {
         IReadOnlyList<StoredRequest> pending = await store.ListPendingRequestsAsync(ListLimit, cancellationToken);
         if (pending.Count == 0)
@@ -141,15 +167,76 @@ internal static partial class RequestsCommand
         {
             await stdout.WriteLineAsync(string.Join('\t',
                 request.Id.ToString(CultureInfo.InvariantCulture),
-                request.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture),
+                Created(request),
                 request.Profile,
                 request.Protocol,
-                request.Requester,
-                SubjectOf(request.CsrDer)));
+                Cell(request.Requester),
+                Cell(SubjectOf(request.CsrDer))));
         }
 
+        await WriteLimitNoteAsync(pending.Count, "oldest", stdout);
         return ExitCodes.Success;
     }
+
+    // What the CA decided, newest first: the serial of an issued request, the reason of a rejected one.
+    private static async Task<int> ListAsync(SqliteCertificateStore store, RequestStatus? status, TextWriter stdout, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<StoredRequest> requests = await store.ListRequestsAsync(status, ListLimit, cancellationToken);
+        if (requests.Count == 0)
+        {
+            await stdout.WriteLineAsync(status is null ? "No requests." : $"No {StatusText(status.Value)} requests.");
+            return ExitCodes.Success;
+        }
+
+        await stdout.WriteLineAsync("ID\tCREATED (UTC)\tSTATUS\tPROFILE\tPROTOCOL\tREQUESTER\tSUBJECT\tOUTCOME");
+        foreach (StoredRequest request in requests)
+        {
+            string outcome = request.Status switch
+            {
+                RequestStatus.Issued => $"serial {request.IssuedSerialNumber}",
+                RequestStatus.Rejected => $"{request.RejectionReason}: {request.ReasonDetail}",
+                _ => "waiting for approval",
+            };
+            await stdout.WriteLineAsync(string.Join('\t',
+                request.Id.ToString(CultureInfo.InvariantCulture),
+                Created(request),
+                StatusText(request.Status),
+                request.Profile,
+                request.Protocol,
+                Cell(request.Requester),
+                Cell(SubjectOf(request.CsrDer)),
+                Cell(outcome)));
+        }
+
+        await WriteLimitNoteAsync(requests.Count, "newest", stdout);
+        return ExitCodes.Success;
+    }
+
+    private static async Task WriteLimitNoteAsync(int count, string which, TextWriter stdout)
+    {
+        if (count == ListLimit)
+        {
+            await stdout.WriteLineAsync($"(only the {which} {ListLimit} are shown)");
+        }
+    }
+
+    private static string StatusText(RequestStatus status) => status switch
+    {
+        RequestStatus.Pending => "pending",
+        RequestStatus.Issued => "issued",
+        _ => "rejected",
+    };
+
+    private static string Created(StoredRequest request) => request.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
+
+    // Requesters, subjects and reasons come from devices: one line, one column each, whatever they contain.
+    private static string Cell(string text) => string.Create(text.Length, text, (span, source) =>
+    {
+        for (int i = 0; i < source.Length; i++)
+        {
+            span[i] = char.IsControl(source[i]) ? ' ' : source[i];
+        }
+    });
 
     private static string SubjectOf(byte[] csrDer)
     {

@@ -14,15 +14,22 @@ namespace CoapEnroll.Dtls;
 /// </summary>
 public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
 {
-    private const int ReceiveBufferSize = 65536;
+    /// <summary>
+    /// The largest record a peer may send us: header, a CID of the largest length there is, and
+    /// 2^14 + 2048 bytes of ciphertext (RFC 6347 §4.1, RFC 9146 §4). A datagram is cut there, or at the
+    /// PMTU when that is larger; a peer that packs more than that into one datagram exceeds any real path MTU.
+    /// </summary>
+    private const int MaxRecordLength = DtlsRecordCodec.HeaderLength + DtlsRecordCodec.MaxConnectionIdLength + DtlsRecordCodec.MaxCiphertextLength;
 
     private readonly IDatagramChannel _transport;
     private readonly DtlsClientOptions _options;
     private readonly ILogger _logger;
     private readonly DtlsClientConnection _connection;
     private readonly TaskCompletionSource _established = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Channel<byte[]> _incoming =
-        Channel.CreateBounded<byte[]>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    // Each queued datagram owns a pooled buffer: ReceiveAsync returns it, and so does a write dropped on a full queue.
+    private readonly Channel<PooledDatagram> _incoming =
+        Channel.CreateBounded<PooledDatagram>(new BoundedChannelOptions(256) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true },
+            static dropped => dropped.Return());
     private readonly CancellationTokenSource _stop = new();
     private Task _receiveLoop = Task.CompletedTask;
     private int _disposed;
@@ -51,7 +58,10 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
         return ConnectAsync(UdpDatagramChannel.BindEphemeralFor(server, options.PathMtu), server, options, cancellationToken);
     }
 
-    /// <summary>Connects over <paramref name="transport"/>, which the channel then owns (disposed on failure too).</summary>
+    /// <summary>
+    /// Connects over <paramref name="transport"/>, which the channel then owns (disposed on failure too). Outgoing
+    /// datagrams are pooled buffers: the transport must not keep one after its SendAsync completed.
+    /// </summary>
     public static async Task<DtlsClientChannel> ConnectAsync(IDatagramChannel transport, IPEndPoint server, DtlsClientOptions options,
         CancellationToken cancellationToken)
     {
@@ -87,7 +97,7 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
     public async ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        byte[] data;
+        PooledDatagram data;
         try
         {
             data = await _incoming.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -97,9 +107,7 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
             throw new ObjectDisposedException(nameof(DtlsClientChannel));
         }
 
-        int length = Math.Min(data.Length, buffer.Length);
-        data.AsSpan(0, length).CopyTo(buffer.Span);
-        return new DatagramReceiveResult(length, _connection.EndPoint);
+        return new DatagramReceiveResult(data.CopyToAndReturn(buffer.Span), _connection.EndPoint);
     }
 
     public async ValueTask SendAsync(ReadOnlyMemory<byte> datagram, EndPoint remoteEndPoint, CancellationToken cancellationToken)
@@ -147,7 +155,8 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
 
     private async Task ReceiveLoopAsync()
     {
-        byte[] buffer = new byte[ReceiveBufferSize];
+        // Sized to one maximum record rather than 64 KiB: one buffer per client session, each on the small-object heap.
+        byte[] buffer = new byte[Math.Max(_options.PathMtu, MaxRecordLength)];
         CancellationToken ct = _stop.Token;
         while (!ct.IsCancellationRequested)
         {
@@ -196,7 +205,13 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
         _incoming.Writer.TryComplete();
     }
 
-    void IDtlsConnectionOwner.OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> data) => _incoming.Writer.TryWrite(data.ToArray());
+    void IDtlsConnectionOwner.OnApplicationData(DtlsConnection connection, PooledDatagram data)
+    {
+        if (!_incoming.Writer.TryWrite(data))
+        {
+            data.Return(); // the queue is completed (closed or disposed)
+        }
+    }
 
     void IDtlsConnectionOwner.OnRemoteChanged(DtlsConnection connection, IPEndPoint previous)
     {

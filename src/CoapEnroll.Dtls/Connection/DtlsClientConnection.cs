@@ -66,6 +66,16 @@ internal sealed class DtlsClientConnection : DtlsConnection
 
     protected override void OnChangeCipherSpecReceived() => _state = State.ExpectFinished;
 
+    /// <summary>The ClientHello kept for the transcript, the cookie, the server's ECDH point and its public key.</summary>
+    protected override void OnHandshakeStateReleased()
+    {
+        _lastClientHelloBody = [];
+        _cookie = [];
+        _serverPoint = null;
+        _serverKey?.Dispose();
+        _serverKey = null;
+    }
+
     protected override async ValueTask OnHandshakeMessageAsync(ReassembledHandshakeMessage message, CancellationToken cancellationToken)
     {
         switch (_state, message.Type)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -21,7 +22,7 @@ internal abstract class DtlsConnection
 
     private readonly IDtlsConnectionOwner _owner;
     private readonly SemaphoreSlim _lock = new(1, 1);
-    private readonly List<byte[]> _outbox = [];
+    private readonly List<OutgoingDatagram> _outbox = [];
     private readonly DtlsRecordProtection?[] _writeProtection = new DtlsRecordProtection?[2];
     private readonly ulong[] _writeSequence = new ulong[2];
     private readonly DtlsRecordProtection?[] _readProtection = new DtlsRecordProtection?[2];
@@ -49,6 +50,9 @@ internal abstract class DtlsConnection
     private long _lastFlightSentAt;
     private byte[]? _masterSecret;
     private int _state; // 0 handshaking, 1 established, 2 closed
+    private HandshakeReassembler? _reassembler = new();
+    private HandshakeTranscript? _transcript = new();
+    private ushort _nextReceiveMessageSeqAfterHandshake;
 
     protected DtlsConnection(DtlsOptions options, IDtlsConnectionOwner owner, IPEndPoint remote, ILogger? logger)
     {
@@ -65,9 +69,24 @@ internal abstract class DtlsConnection
 
     protected ILogger Logger { get; }
 
-    protected HandshakeReassembler Reassembler { get; set; } = new();
+    /// <summary>Handshake reassembly; released (null) once the handshake is over.</summary>
+    protected HandshakeReassembler Reassembler
+    {
+        get => _reassembler ?? throw new InvalidOperationException("The handshake is over.");
+        set => _reassembler = value;
+    }
 
-    protected HandshakeTranscript Transcript { get; } = new();
+    /// <summary>The handshake transcript; released (null) once the handshake is over.</summary>
+    protected HandshakeTranscript Transcript => _transcript ?? throw new InvalidOperationException("The handshake is over.");
+
+    /// <summary>
+    /// True until the handshake state (transcript, reassembler, the subclass's key exchange state) has been
+    /// released at establishment or close. The final flight for retransmission (§4.2.4) is not part of it.
+    /// </summary>
+    internal bool HoldsHandshakeState => _transcript is not null || _reassembler is not null;
+
+    /// <summary>The message_seq of the peer's next handshake message; older ones show a retransmitted flight.</summary>
+    private ushort NextReceiveMessageSeq => _reassembler?.NextMessageSeq ?? _nextReceiveMessageSeqAfterHandshake;
 
     public DtlsSessionEndPoint EndPoint { get; }
 
@@ -140,7 +159,7 @@ internal abstract class DtlsConnection
             int offset = 0;
             while (offset < datagram.Length && !IsClosed)
             {
-                InboundRecord? record = ReadRecord(datagram.Span[offset..], out int consumed);
+                bool usable = ReadRecord(datagram[offset..], out InboundRecord record, out int consumed);
                 if (consumed == 0)
                 {
                     DtlsLog.Dropped(Logger, Remote, "malformed record (rest of datagram)");
@@ -148,7 +167,7 @@ internal abstract class DtlsConnection
                 }
 
                 offset += consumed;
-                if (record is not null)
+                if (usable)
                 {
                     retransmit |= await HandleRecordAsync(record, from, cancellationToken).ConfigureAwait(false);
                 }
@@ -186,7 +205,7 @@ internal abstract class DtlsConnection
                 throw new ArgumentException("Datagram larger than a DTLS record.", nameof(data));
             }
 
-            WriteRecord(1, ContentType.ApplicationData, data.Span, PeerConnectionId.Length > 0 ? 1 : 0);
+            WriteRecord(1, ContentType.ApplicationData, data.Span);
             return true;
         }
         finally
@@ -249,97 +268,130 @@ internal abstract class DtlsConnection
     // ---- record layer ----
 
     /// <summary>
-    /// Parses one record and, for epoch 1, authenticates and decrypts it. Returns null for anything dropped
+    /// Parses one record and, for epoch 1, authenticates and decrypts it. Returns false for anything dropped
     /// silently (RFC 6347 §4.1.2.7); <paramref name="consumed"/> 0 means the rest of the datagram is unusable.
     /// The replay window is checked before and marked only after authentication (§4.1.2.6).
+    /// An epoch-0 record's payload is a slice of <paramref name="data"/> (valid while the datagram is processed);
+    /// an epoch-1 record is decrypted into a pooled buffer that <see cref="HandleRecordAsync"/> returns or hands on.
     /// </summary>
-    private InboundRecord? ReadRecord(ReadOnlySpan<byte> data, out int consumed)
+    private bool ReadRecord(ReadOnlyMemory<byte> data, out InboundRecord inbound, out int consumed)
     {
+        inbound = default;
         int cidLength = IsConnectionIdNegotiated ? LocalConnectionId.Length : 0;
-        if (DtlsRecordCodec.TryReadRecord(data, cidLength, out DtlsRecord record, out consumed) != RecordParseStatus.Success)
+        if (DtlsRecordCodec.TryReadRecord(data.Span, cidLength, out DtlsRecord record, out consumed) != RecordParseStatus.Success)
         {
             consumed = 0;
-            return null;
+            return false;
         }
 
         if (record.Epoch == 0)
         {
             if (!_replay[0].Check(record.SequenceNumber))
             {
-                return null;
+                return false;
             }
 
             _replay[0].Mark(record.SequenceNumber);
-            return new InboundRecord(0, record.ContentType, record.Payload.ToArray(), false);
+            // The fragment is the record's tail: no copy, the datagram outlives the record's handling.
+            inbound = new InboundRecord(0, record.ContentType, data.Slice(consumed - record.Payload.Length, record.Payload.Length), false, null);
+            return true;
         }
 
         DtlsRecordProtection? protection = _readProtection[1];
         if (record.Epoch != 1 || _readEpoch != 1 || protection is null)
         {
-            return null; // a future epoch, or epoch 1 before the peer's ChangeCipherSpec: dropped (§4.1)
+            return false; // a future epoch, or epoch 1 before the peer's ChangeCipherSpec: dropped (§4.1)
         }
 
         // RFC 9146 §3: once we asked for a CID, every protected record must carry exactly ours.
         if (cidLength > 0 && (!record.HasConnectionId || !record.ConnectionId.SequenceEqual(LocalConnectionId)))
         {
-            return null;
+            return false;
         }
 
         if (!_replay[1].Check(record.SequenceNumber))
         {
-            return null;
+            return false;
         }
 
-        byte[] plaintext = new byte[record.Payload.Length];
-        if (!protection.TryOpen(record, plaintext, out ContentType type, out int length))
+        byte[] plaintext = ArrayPool<byte>.Shared.Rent(record.Payload.Length);
+        bool opened = false;
+        try
         {
-            return null;
-        }
-
-        bool newest = _replay[1].Mark(record.SequenceNumber);
-        return new InboundRecord(1, type, plaintext.AsMemory(0, length), newest);
-    }
-
-    /// <summary>Handles one record; returns true when it showed the peer retransmitting a flight we already processed.</summary>
-    private async ValueTask<bool> HandleRecordAsync(InboundRecord record, IPEndPoint from, CancellationToken cancellationToken)
-    {
-        if (record.Epoch == 1)
-        {
-            LastActivity = Options.TimeProvider.GetTimestamp();
-
-            // RFC 9146 §6: only an authenticated record that is the newest so far moves the peer.
-            if (record.IsNewest && IsConnectionIdNegotiated && LocalConnectionId.Length > 0 && !from.Equals(Remote))
+            opened = protection.TryOpen(record, plaintext, out ContentType type, out int length);
+            if (!opened)
             {
-                IPEndPoint previous = Remote;
-                Remote = from;
-                DtlsLog.AddressChanged(Logger, from, previous);
-                _owner.OnRemoteChanged(this, previous);
+                return false;
+            }
+
+            bool newest = _replay[1].Mark(record.SequenceNumber);
+            inbound = new InboundRecord(1, type, plaintext.AsMemory(0, length), newest, plaintext);
+            return true;
+        }
+        finally
+        {
+            if (!opened)
+            {
+                ArrayPool<byte>.Shared.Return(plaintext);
             }
         }
+    }
 
-        switch (record.Type)
+    /// <summary>
+    /// Handles one record; returns true when it showed the peer retransmitting a flight we already processed.
+    /// Owns the record's pooled buffer: hands it to the owner with application data, returns it otherwise.
+    /// </summary>
+    private async ValueTask<bool> HandleRecordAsync(InboundRecord record, IPEndPoint from, CancellationToken cancellationToken)
+    {
+        bool handedOver = false;
+        try
         {
-            case ContentType.Alert:
-                HandleAlert(record);
-                return false;
-            case ContentType.ChangeCipherSpec:
-                HandleChangeCipherSpec(record);
-                return false;
-            case ContentType.Handshake:
-                return await HandleHandshakeRecordAsync(record, cancellationToken).ConfigureAwait(false);
-            case ContentType.ApplicationData:
-                if (record.Epoch == 1 && IsEstablished)
-                {
-                    _owner.OnApplicationData(this, record.Payload.Span);
-                }
-                else
-                {
-                    DtlsLog.Dropped(Logger, Remote, "application data outside an established epoch 1");
-                }
+            if (record.Epoch == 1)
+            {
+                LastActivity = Options.TimeProvider.GetTimestamp();
 
-                return false;
-            default:
-                return false;
+                // RFC 9146 §6: only an authenticated record that is the newest so far moves the peer.
+                if (record.IsNewest && IsConnectionIdNegotiated && LocalConnectionId.Length > 0 && !from.Equals(Remote))
+                {
+                    IPEndPoint previous = Remote;
+                    Remote = from;
+                    DtlsLog.AddressChanged(Logger, from, previous);
+                    _owner.OnRemoteChanged(this, previous);
+                }
+            }
+
+            switch (record.Type)
+            {
+                case ContentType.Alert:
+                    HandleAlert(record);
+                    return false;
+                case ContentType.ChangeCipherSpec:
+                    HandleChangeCipherSpec(record);
+                    return false;
+                case ContentType.Handshake:
+                    return await HandleHandshakeRecordAsync(record, cancellationToken).ConfigureAwait(false);
+                case ContentType.ApplicationData:
+                    if (record.Epoch == 1 && IsEstablished && record.Pooled is { } pooled)
+                    {
+                        handedOver = true;
+                        _owner.OnApplicationData(this, new PooledDatagram(pooled, record.Payload.Length));
+                    }
+                    else
+                    {
+                        DtlsLog.Dropped(Logger, Remote, "application data outside an established epoch 1");
+                    }
+
+                    return false;
+                default:
+                    return false;
+            }
+        }
+        finally
+        {
+            if (!handedOver && record.Pooled is { } pooled)
+            {
+                new PooledDatagram(pooled, record.Payload.Length).Return();
+            }
         }
     }
 
@@ -409,7 +461,7 @@ internal abstract class DtlsConnection
             if (!feed)
             {
                 // Old-epoch or post-handshake fragments are only evidence of a retransmitted flight.
-                retransmission |= header.MessageSeq < Reassembler.NextMessageSeq;
+                retransmission |= header.MessageSeq < NextReceiveMessageSeq;
             }
             else
             {
@@ -521,8 +573,39 @@ internal abstract class DtlsConnection
     {
         Volatile.Write(ref _state, 1);
         LastActivity = Options.TimeProvider.GetTimestamp();
+        if (!RetransmitsFinalFlight)
+        {
+            _lastFlight = null; // the client's last flight is answered: it is never sent again
+        }
+
+        ReleaseHandshakeState();
         DtlsLog.Established(Logger, Remote, Suite!.Suite);
         _owner.OnEstablished(this);
+    }
+
+    /// <summary>
+    /// Drops what only the handshake needed, for the rest of the connection's life: the transcript (zeroed),
+    /// the reassembler (buffered fragments zeroed; only its next message_seq is kept, to recognise a
+    /// retransmitted peer flight) and whatever the subclass releases in <see cref="OnHandshakeStateReleased"/>.
+    /// The last flight stays: the server resends its final flight when the client repeats its own (§4.2.4).
+    /// </summary>
+    private void ReleaseHandshakeState()
+    {
+        if (_reassembler is { } reassembler)
+        {
+            _nextReceiveMessageSeqAfterHandshake = reassembler.NextMessageSeq;
+            reassembler.Reset(reassembler.NextMessageSeq);
+            _reassembler = null;
+        }
+
+        _transcript?.Reset();
+        _transcript = null;
+        OnHandshakeStateReleased();
+    }
+
+    /// <summary>The handshake is over (established or closed): release handshake-only state. Runs under the lock.</summary>
+    protected virtual void OnHandshakeStateReleased()
+    {
     }
 
     /// <summary>Sends a fatal alert and closes (RFC 5246 §7.2.2).</summary>
@@ -542,7 +625,7 @@ internal abstract class DtlsConnection
     {
         Span<byte> body = stackalloc byte[DtlsAlert.Size];
         new DtlsAlert(level, description).WriteTo(body);
-        WriteRecord(_writeEpoch, ContentType.Alert, body, PeerConnectionId.Length > 0 && _writeEpoch == 1 ? 1 : 0);
+        WriteRecord(_writeEpoch, ContentType.Alert, body);
     }
 
     private void MarkClosed(Exception? error)
@@ -554,6 +637,7 @@ internal abstract class DtlsConnection
 
         StopRetransmissionTimer();
         _lastFlight = null;
+        ReleaseHandshakeState();
         lock (_secretLock)
         {
             if (_masterSecret is not null)
@@ -566,17 +650,30 @@ internal abstract class DtlsConnection
         _owner.OnClosed(this, error);
     }
 
-    /// <summary>Writes one record as its own datagram into the outbox.</summary>
-    private void WriteRecord(ushort epoch, ContentType type, ReadOnlySpan<byte> plaintext, int extraOverhead)
+    /// <summary>Writes one record as its own datagram into the outbox, in a pooled buffer the flush returns.</summary>
+    private void WriteRecord(ushort epoch, ContentType type, ReadOnlySpan<byte> plaintext)
     {
-        int overhead = RecordOverhead(epoch) + extraOverhead;
-        byte[] datagram = new byte[overhead + plaintext.Length];
-        int length = WriteRecordTo(datagram, epoch, type, plaintext);
-        _outbox.Add(datagram.AsSpan(0, length).ToArray());
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(RecordOverhead(epoch) + plaintext.Length);
+        int length;
+        try
+        {
+            length = WriteRecordTo(buffer, epoch, type, plaintext);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+
+        _outbox.Add(new OutgoingDatagram(buffer, length));
     }
 
+    /// <summary>
+    /// Record length minus plaintext length: the header, and for epoch 1 nonce, tag and CID (GetSealedLength
+    /// already counts a CID record's inner content type).
+    /// </summary>
     private int RecordOverhead(ushort epoch) =>
-        epoch == 0 ? DtlsRecordCodec.HeaderLength : _writeProtection[1]!.GetSealedLength(0, PeerConnectionId.Length) + (PeerConnectionId.Length > 0 ? 1 : 0);
+        epoch == 0 ? DtlsRecordCodec.HeaderLength : _writeProtection[1]!.GetSealedLength(0, PeerConnectionId.Length);
 
     private int WriteRecordTo(Span<byte> destination, ushort epoch, ContentType type, ReadOnlySpan<byte> plaintext)
     {
@@ -598,60 +695,71 @@ internal abstract class DtlsConnection
             return;
         }
 
+        // Pooled buffers, sliced to the PMTU: a filled datagram goes to the outbox as it is (the flush returns it).
         int mtu = Options.PathMtu;
-        byte[] datagram = new byte[mtu];
-        byte[] scratch = new byte[mtu];
+        byte[] datagram = ArrayPool<byte>.Shared.Rent(mtu);
+        byte[] scratch = ArrayPool<byte>.Shared.Rent(mtu);
         int length = 0;
-        foreach (FlightItem item in _lastFlight)
+        try
         {
-            int overhead = RecordOverhead(item.Epoch);
-            if (item.Type is null)
+            foreach (FlightItem item in _lastFlight)
             {
-                if (length > 0 && length + overhead + 1 > mtu)
+                int overhead = RecordOverhead(item.Epoch);
+                if (item.Type is null)
                 {
-                    Emit(datagram, ref length);
-                }
+                    if (length > 0 && length + overhead + 1 > mtu)
+                    {
+                        Emit(ref datagram, ref length);
+                    }
 
-                length += WriteRecordTo(datagram.AsSpan(length), item.Epoch, ContentType.ChangeCipherSpec, item.Body);
-                continue;
-            }
-
-            int offset = 0;
-            bool first = true;
-            while (first || offset < item.Body.Length)
-            {
-                int remaining = item.Body.Length - offset;
-                int room = mtu - length - overhead - HandshakeHeader.Size;
-                if (length > 0 && room < Math.Min(Math.Max(remaining, 0), MinUsefulFragment) || (length > 0 && room < 0))
-                {
-                    Emit(datagram, ref length);
+                    length += WriteRecordTo(datagram.AsSpan(length, mtu - length), item.Epoch, ContentType.ChangeCipherSpec, item.Body);
                     continue;
                 }
 
-                if (room < 1 && remaining > 0)
+                int offset = 0;
+                bool first = true;
+                while (first || offset < item.Body.Length)
                 {
-                    throw new InvalidOperationException("The path MTU is too small for a handshake record.");
-                }
+                    int remaining = item.Body.Length - offset;
+                    int room = mtu - length - overhead - HandshakeHeader.Size;
+                    if (length > 0 && room < Math.Min(Math.Max(remaining, 0), MinUsefulFragment) || (length > 0 && room < 0))
+                    {
+                        Emit(ref datagram, ref length);
+                        continue;
+                    }
 
-                int fragmentLength = Math.Min(room, remaining);
-                int written = HandshakeFragmenter.WriteFragment(scratch, item.Type.Value, item.MessageSeq, item.Body, offset, fragmentLength);
-                length += WriteRecordTo(datagram.AsSpan(length), item.Epoch, ContentType.Handshake, scratch.AsSpan(0, written));
-                offset += fragmentLength;
-                first = false;
+                    if (room < 1 && remaining > 0)
+                    {
+                        throw new InvalidOperationException("The path MTU is too small for a handshake record.");
+                    }
+
+                    int fragmentLength = Math.Min(room, remaining);
+                    int written = HandshakeFragmenter.WriteFragment(scratch.AsSpan(0, mtu), item.Type.Value, item.MessageSeq, item.Body, offset, fragmentLength);
+                    length += WriteRecordTo(datagram.AsSpan(length, mtu - length), item.Epoch, ContentType.Handshake, scratch.AsSpan(0, written));
+                    offset += fragmentLength;
+                    first = false;
+                }
+            }
+
+            if (length > 0)
+            {
+                Emit(ref datagram, ref length);
             }
         }
-
-        if (length > 0)
+        finally
         {
-            Emit(datagram, ref length);
+            ArrayPool<byte>.Shared.Return(scratch);
+            ArrayPool<byte>.Shared.Return(datagram);
         }
 
         _lastFlightSentAt = Options.TimeProvider.GetTimestamp();
     }
 
-    private void Emit(byte[] datagram, ref int length)
+    /// <summary>Moves a filled flight datagram to the outbox and continues in a fresh pooled buffer.</summary>
+    private void Emit(ref byte[] datagram, ref int length)
     {
-        _outbox.Add(datagram.AsSpan(0, length).ToArray());
+        _outbox.Add(new OutgoingDatagram(datagram, length));
+        datagram = ArrayPool<byte>.Shared.Rent(Options.PathMtu);
         length = 0;
     }
 
@@ -720,18 +828,22 @@ internal abstract class DtlsConnection
         }
     }
 
+    /// <summary>
+    /// Sends the outbox and releases the lock. The outbox is sent in place: only lock holders add to it, and
+    /// the lock is held until every send has completed, after which its pooled buffers are returned. The
+    /// transport therefore must not keep a datagram after its SendAsync completed.
+    /// </summary>
     private async ValueTask FlushAndReleaseAsync(CancellationToken cancellationToken)
     {
         try
         {
             if (_outbox.Count > 0)
             {
-                byte[][] datagrams = [.. _outbox];
-                _outbox.Clear();
                 IPEndPoint remote = Remote;
-                foreach (byte[] datagram in datagrams)
+                for (int i = 0; i < _outbox.Count; i++)
                 {
-                    await _owner.SendDatagramAsync(datagram, remote, cancellationToken).ConfigureAwait(false);
+                    OutgoingDatagram datagram = _outbox[i];
+                    await _owner.SendDatagramAsync(datagram.Buffer.AsMemory(0, datagram.Length), remote, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -747,6 +859,12 @@ internal abstract class DtlsConnection
         }
         finally
         {
+            foreach (OutgoingDatagram datagram in _outbox)
+            {
+                ArrayPool<byte>.Shared.Return(datagram.Buffer);
+            }
+
+            _outbox.Clear();
             _lock.Release();
         }
     }
@@ -754,5 +872,9 @@ internal abstract class DtlsConnection
     /// <summary>One entry of a flight: a handshake message (Type set) or ChangeCipherSpec (Type null), with its epoch.</summary>
     protected sealed record FlightItem(ushort Epoch, HandshakeType? Type, ushort MessageSeq, byte[] Body);
 
-    private sealed record InboundRecord(ushort Epoch, ContentType Type, ReadOnlyMemory<byte> Payload, bool IsNewest);
+    /// <summary>A datagram waiting in the outbox: a pooled buffer and the length written into it.</summary>
+    private readonly record struct OutgoingDatagram(byte[] Buffer, int Length);
+
+    /// <summary>One accepted record: its real content type and payload (plaintext), and for epoch 1 the pooled buffer holding it.</summary>
+    private readonly record struct InboundRecord(ushort Epoch, ContentType Type, ReadOnlyMemory<byte> Payload, bool IsNewest, byte[]? Pooled);
 }

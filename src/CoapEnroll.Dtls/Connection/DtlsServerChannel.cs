@@ -26,16 +26,23 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     private readonly HelloCookieProtector _cookies;
     private readonly Lock _tableLock = new();
     private readonly Dictionary<IPEndPoint, DtlsServerConnection> _byAddress = [];
-    private readonly Dictionary<string, DtlsServerConnection> _byConnectionId = [];
+    private readonly Dictionary<byte[], DtlsServerConnection> _byConnectionId = new(ConnectionIdComparer.Instance);
+    private readonly Dictionary<byte[], DtlsServerConnection>.AlternateLookup<ReadOnlySpan<byte>> _byConnectionIdSpan;
     private readonly HashSet<DtlsServerConnection> _all = [];
-    private readonly Channel<(byte[] Data, DtlsSessionEndPoint From)> _incoming =
-        Channel.CreateBounded<(byte[], DtlsSessionEndPoint)>(new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    // Each queued datagram owns a pooled buffer: ReceiveAsync returns it, and so does a write dropped on a full queue.
+    private readonly Channel<(PooledDatagram Data, DtlsSessionEndPoint From)> _incoming =
+        Channel.CreateBounded<(PooledDatagram Data, DtlsSessionEndPoint From)>(
+            new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true },
+            static dropped => dropped.Data.Return());
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _receiveLoop;
     private readonly ITimer _evictionTimer;
     private int _disposed;
 
-    /// <summary>Runs a DTLS server over <paramref name="transport"/>, which the channel then owns.</summary>
+    /// <summary>
+    /// Runs a DTLS server over <paramref name="transport"/>, which the channel then owns. Outgoing datagrams are
+    /// pooled buffers: the transport must not keep one after its SendAsync completed (copy it to queue it).
+    /// </summary>
     public DtlsServerChannel(IDatagramChannel transport, DtlsServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(transport);
@@ -43,6 +50,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         options.Validate();
         _transport = transport;
         _options = options;
+        _byConnectionIdSpan = _byConnectionId.GetAlternateLookup<ReadOnlySpan<byte>>();
         _logger = (ILogger?)options.LoggerFactory?.CreateLogger<DtlsServerChannel>() ?? NullLogger.Instance;
         _cookies = new HelloCookieProtector(options.CookieSecretRotationInterval, options.TimeProvider);
         TimeSpan sweep = TimeSpan.FromTicks(Math.Clamp(options.IdleTimeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(30).Ticks));
@@ -80,7 +88,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     public async ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        (byte[] data, DtlsSessionEndPoint from) item;
+        (PooledDatagram Data, DtlsSessionEndPoint From) item;
         try
         {
             item = await _incoming.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -90,9 +98,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             throw new ObjectDisposedException(nameof(DtlsServerChannel));
         }
 
-        int length = Math.Min(item.data.Length, buffer.Length);
-        item.data.AsSpan(0, length).CopyTo(buffer.Span);
-        return new DatagramReceiveResult(length, item.from);
+        return new DatagramReceiveResult(item.Data.CopyToAndReturn(buffer.Span), item.From);
     }
 
     public async ValueTask SendAsync(ReadOnlyMemory<byte> datagram, EndPoint remoteEndPoint, CancellationToken cancellationToken)
@@ -221,10 +227,9 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         DtlsServerConnection? connection;
         if (first.HasConnectionId)
         {
-            string key = Convert.ToHexString(first.ConnectionId);
             lock (_tableLock)
             {
-                _byConnectionId.TryGetValue(key, out connection);
+                _byConnectionIdSpan.TryGetValue(first.ConnectionId, out connection);
             }
 
             if (connection is null)
@@ -364,8 +369,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             while (true)
             {
                 byte[] cid = RandomNumberGenerator.GetBytes(_options.ConnectionIdLength);
-                string key = Convert.ToHexString(cid);
-                if (_byConnectionId.TryAdd(key, connection))
+                if (_byConnectionId.TryAdd(cid, connection))
                 {
                     return cid;
                 }
@@ -425,17 +429,21 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
 
             if (server.LocalConnectionId.Length > 0)
             {
-                string key = Convert.ToHexString(server.LocalConnectionId);
-                if (_byConnectionId.TryGetValue(key, out mapped) && ReferenceEquals(mapped, server))
+                if (_byConnectionId.TryGetValue(server.LocalConnectionId, out mapped) && ReferenceEquals(mapped, server))
                 {
-                    _byConnectionId.Remove(key);
+                    _byConnectionId.Remove(server.LocalConnectionId);
                 }
             }
         }
     }
 
-    void IDtlsConnectionOwner.OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> data) =>
-        _incoming.Writer.TryWrite((data.ToArray(), connection.EndPoint));
+    void IDtlsConnectionOwner.OnApplicationData(DtlsConnection connection, PooledDatagram data)
+    {
+        if (!_incoming.Writer.TryWrite((data, connection.EndPoint)))
+        {
+            data.Return(); // the queue is completed (disposed)
+        }
+    }
 
     void IDtlsConnectionOwner.OnRemoteChanged(DtlsConnection connection, IPEndPoint previous)
     {

@@ -62,6 +62,15 @@ internal sealed class DtlsServerConnection : DtlsConnection
 
     protected override void OnChangeCipherSpecReceived() => _state = State.ExpectFinished;
 
+    /// <summary>The ephemeral ECDH key (when the handshake failed before ClientKeyExchange) and the client's public key.</summary>
+    protected override void OnHandshakeStateReleased()
+    {
+        _keyExchange?.Dispose();
+        _keyExchange = null;
+        _clientKey?.Dispose();
+        _clientKey = null;
+    }
+
     protected override async ValueTask OnHandshakeMessageAsync(ReassembledHandshakeMessage message, CancellationToken cancellationToken)
     {
         switch (_state, message.Type)

@@ -8,13 +8,15 @@ namespace CoapEnroll.Dtls;
 /// </summary>
 internal interface IDtlsConnectionOwner
 {
+    /// <summary>Sends a datagram; <paramref name="datagram"/> is a pooled buffer, valid only until the returned task completes.</summary>
     ValueTask SendDatagramAsync(ReadOnlyMemory<byte> datagram, IPEndPoint remote, CancellationToken cancellationToken);
 
     void OnEstablished(DtlsConnection connection);
 
     void OnClosed(DtlsConnection connection, Exception? error);
 
-    void OnApplicationData(DtlsConnection connection, ReadOnlySpan<byte> data);
+    /// <summary>Decrypted application data; the owner takes <paramref name="data"/> and must return it (see <see cref="PooledDatagram"/>).</summary>
+    void OnApplicationData(DtlsConnection connection, PooledDatagram data);
 
     void OnRemoteChanged(DtlsConnection connection, IPEndPoint previous);
 }

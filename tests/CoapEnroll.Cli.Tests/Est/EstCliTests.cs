@@ -128,6 +128,56 @@ public sealed partial class EstCliTests : IDisposable
         Assert.Equal(0, await server.CertificateCountAsync());
     }
 
+    [Fact]
+    public async Task RequestsList_ShowsRejectedAndIssuedRequestsWithTheirOutcome()
+    {
+        await using var server = await EstServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Ca:Profiles:strict:SubjectPolicy"] = "AllowList",
+            ["Ca:Profiles:strict:AllowedSubjectAttributes:0"] = "CN",
+        });
+        string[] device = ["--trust", server.TrustAnchor, "--cert", server.DemoCertificate, "--key", server.DemoKey];
+        string cert = File("ok.pem");
+
+        await AssertSuccessAsync(["est", "enroll", "--server", server.Uri(), .. device, "--subject", "CN=ok-1", "--key-out", File("ok.key"), "--out", cert]);
+        await AssertFailsAsync(4, "4.03", ["est", "enroll", "--server", server.Uri("/strict"), .. device, "--subject", "CN=x,O=Evil", "--key-out", File("evil.key")]);
+        await AssertFailsAsync(4, "4.03", ["est", "reenroll", "--server", server.Uri(), .. device, "--key-out", File("idevid.key")]);
+        X509Certificate2 issued = Assert.Single(Certificates(cert));
+
+        CliResult rejected = await AssertSuccessAsync(["requests", "list", "--status", "rejected", "--data", server.DataDirectory]);
+        string[] rows = DataRows(rejected.Output);
+        Assert.True(rows.Length == 2 && rejected.Output.StartsWith("ID\tCREATED (UTC)\tSTATUS\tPROFILE\tPROTOCOL\tREQUESTER\tSUBJECT\tOUTCOME\n", StringComparison.Ordinal), rejected.Describe());
+        // Newest first: the re-enrollment the IDevID may not do, then the subject the profile does not allow.
+        Assert.True(rows[0].Contains("\trejected\tdefault\test-coaps\t", StringComparison.Ordinal) && rows[0].Contains("demo-device-1", StringComparison.Ordinal)
+            && rows[0].EndsWith("\tNotAuthorized: /sren: re-enrollment needs a current certificate issued by this CA", StringComparison.Ordinal), rejected.Describe());
+        Assert.True(rows[1].Contains("\trejected\tstrict\test-coaps\t", StringComparison.Ordinal) && rows[1].Contains("\tCN=x, O=Evil\tSubjectNotAllowed: ", StringComparison.Ordinal),
+            rejected.Describe());
+
+        CliResult all = await AssertSuccessAsync(["requests", "list", "--status", "all", "--data", server.DataDirectory]);
+        string[] allRows = DataRows(all.Output);
+        Assert.True(allRows.Length == 3 && allRows.Take(2).SequenceEqual(rows)
+            && allRows[2].Contains("\tissued\tdefault\test-coaps\t", StringComparison.Ordinal) && allRows[2].EndsWith($"\tCN=ok-1\tserial {issued.SerialNumber}", StringComparison.Ordinal),
+            all.Describe());
+
+        CliResult onlyIssued = await AssertSuccessAsync(["requests", "list", "--status", "issued", "--data", server.DataDirectory]);
+        Assert.True(DataRows(onlyIssued.Output).SequenceEqual([allRows[2]]), onlyIssued.Describe());
+        Assert.Contains("No pending requests", (await AssertSuccessAsync(["requests", "list", "--data", server.DataDirectory])).Output);
+        Assert.Contains("No pending requests", (await AssertSuccessAsync(["requests", "list", "--status", "pending", "--data", server.DataDirectory])).Output);
+        await AssertFailsAsync(2, "--status 'refused' is not one of pending, issued, rejected, all", ["requests", "list", "--status", "refused", "--data", server.DataDirectory]);
+    }
+
+    [Fact]
+    public async Task RequestsList_StatusRejected_SaysSoWhenNothingWasRefused()
+    {
+        await using var server = await EstServer.StartAsync();
+        await AssertSuccessAsync(["est", "enroll", "--server", server.Uri(), "--trust", server.TrustAnchor, "--cert", server.DemoCertificate, "--key", server.DemoKey,
+            "--subject", "CN=fine", "--key-out", File("fine.key"), "--out", File("fine.pem")]);
+        Assert.Equal("No rejected requests.", (await AssertSuccessAsync(["requests", "list", "--status", "rejected", "--data", server.DataDirectory])).Output.Trim());
+        Assert.Single(DataRows((await AssertSuccessAsync(["requests", "list", "--status", "all", "--data", server.DataDirectory])).Output));
+    }
+
+    private static string[] DataRows(string output) => [.. output.Split('\n').Where(line => PendingRow().IsMatch(line)).Select(line => line.TrimEnd('\r'))];
+
     private string File(string name) => Path.Combine(_scratch, name);
 
     private static X509Certificate2Collection Certificates(string pem)

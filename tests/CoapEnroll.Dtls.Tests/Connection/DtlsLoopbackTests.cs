@@ -167,13 +167,67 @@ public class DtlsLoopbackTests
     [Fact]
     public async Task LostFinalFlight_ServerRetransmitsItWhenClientRepeats()
     {
-        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), ServerOptions());
-        await using var forwarder = new LossyForwarder((IPEndPoint)server.LocalEndPoint);
-        // To client: 0 = HelloVerifyRequest, 1 = server flight 4, 2 = server ChangeCipherSpec + Finished (dropped).
-        forwarder.DropToClient.Add(2);
-        await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync(forwarder.EndPoint, ClientOptions(), Timeout());
+        // The final flight is dropped by content, not by datagram index: a retransmitted ClientHello or flight 4
+        // (timers of 100 ms on a loaded machine) would shift the index and let the final flight through.
+        var transport = new DropFirstEpochOneDatagram(UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0)));
+        await using DtlsServerChannel server = new(transport, ServerOptions());
+        await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint, ClientOptions(), Timeout());
+        Assert.Equal(6, client.RemoteEndPoint.LocalConnectionId.Length);
+        Assert.True(transport.EpochOneDatagrams >= 2); // the dropped final flight, and the one resent when the client repeated its flight
         await ExchangeAsync(client, server);
-        Assert.True(forwarder.ForwardedToClient >= 4);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task LargestRecord_AboveThePathMtu_IsReceivedWhole(bool cid)
+    {
+        // The client's receive buffer is sized to one maximum record, not to the PMTU: a peer may send records up
+        // to 2^14 bytes of plaintext whatever our PMTU (loopback carries them in one datagram).
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), ServerOptions(o => o.EnableConnectionId = cid));
+        await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint,
+            ClientOptions(o => { o.EnableConnectionId = cid; o.ConnectionIdLength = 32; }), Timeout());
+        DtlsSessionEndPoint session = await ExchangeAsync(client, server);
+        byte[] large = new byte[DtlsRecordCodec.MaxPlaintextLength - 1];
+        Random.Shared.NextBytes(large);
+        byte[] buffer = new byte[DtlsRecordCodec.MaxPlaintextLength + 100];
+
+        await server.SendAsync(large, session, default);
+        DatagramReceiveResult toClient = await client.ReceiveAsync(buffer, Timeout());
+        Assert.Equal(large, buffer.AsSpan(0, toClient.ReceivedBytes).ToArray());
+
+        await client.SendAsync(large, client.RemoteEndPoint, default);
+        DatagramReceiveResult toServer = await server.ReceiveAsync(buffer, Timeout());
+        Assert.Equal(large, buffer.AsSpan(0, toServer.ReceivedBytes).ToArray());
+        Assert.Same(session, toServer.RemoteEndPoint);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ApplicationDataRecord_IsExactlyItsSealedLength(bool cid)
+    {
+        var transport = new RecordingTransport(UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0)));
+        await using DtlsServerChannel server = new(transport, ServerOptions());
+        await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint, ClientOptions(o =>
+        {
+            o.CipherSuites = [CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8];
+            o.EnableConnectionId = cid;
+        }), Timeout());
+        DtlsSessionEndPoint session = await ExchangeAsync(client, server);
+        foreach (int size in new[] { 0, 1, 100, 1000 })
+        {
+            byte[] data = new byte[size];
+            Random.Shared.NextBytes(data);
+            transport.Sent.Clear();
+            await server.SendAsync(data, session, default);
+            (byte[] received, _) = await ReceiveAsync(client);
+            Assert.Equal(data, received);
+
+            // Header 13, CID 6 + inner content type 1, explicit nonce 8, CCM_8 tag 8: not a byte more.
+            byte[] datagram = Assert.Single(transport.Sent);
+            Assert.Equal(13 + (cid ? 6 + 1 : 0) + 8 + size + 8, datagram.Length);
+        }
     }
 
     [Fact]
@@ -350,6 +404,65 @@ public class DtlsLoopbackTests
         DtlsSessionEndPoint session = await ExchangeAsync(client, server);
         await WaitUntil(() => session.IsClosed, 5000);
         Assert.Equal(0, server.ConnectionCount);
+    }
+
+    /// <summary>Drops the server's first datagram with an epoch-1 record: its ChangeCipherSpec + Finished flight.</summary>
+    private sealed class DropFirstEpochOneDatagram(IDatagramChannel inner) : IDatagramChannel
+    {
+        private const int ClientCidLength = 6;
+        private int _epochOneDatagrams;
+
+        public int EpochOneDatagrams => Volatile.Read(ref _epochOneDatagrams);
+
+        public EndPoint LocalEndPoint => inner.LocalEndPoint;
+
+        public int MaxDatagramSize => inner.MaxDatagramSize;
+
+        public ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
+            inner.ReceiveAsync(buffer, cancellationToken);
+
+        public ValueTask SendAsync(ReadOnlyMemory<byte> datagram, EndPoint remoteEndPoint, CancellationToken cancellationToken) =>
+            HasEpochOneRecord(datagram.Span) && Interlocked.Increment(ref _epochOneDatagrams) == 1
+                ? ValueTask.CompletedTask
+                : inner.SendAsync(datagram, remoteEndPoint, cancellationToken);
+
+        private static bool HasEpochOneRecord(ReadOnlySpan<byte> datagram)
+        {
+            // The records to the client carry its CID (6 bytes by default) once one was negotiated.
+            var reader = new DtlsRecordReader(datagram, ClientCidLength);
+            while (reader.TryRead(out DtlsRecord record))
+            {
+                if (record.Epoch == 1)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+
+    /// <summary>Keeps a copy of every datagram the server sends.</summary>
+    private sealed class RecordingTransport(IDatagramChannel inner) : IDatagramChannel
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<byte[]> Sent { get; } = new();
+
+        public EndPoint LocalEndPoint => inner.LocalEndPoint;
+
+        public int MaxDatagramSize => inner.MaxDatagramSize;
+
+        public ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
+            inner.ReceiveAsync(buffer, cancellationToken);
+
+        public ValueTask SendAsync(ReadOnlyMemory<byte> datagram, EndPoint remoteEndPoint, CancellationToken cancellationToken)
+        {
+            Sent.Enqueue(datagram.ToArray());
+            return inner.SendAsync(datagram, remoteEndPoint, cancellationToken);
+        }
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 
     internal static CancellationToken Timeout(int seconds = 15) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;

@@ -180,6 +180,44 @@ public sealed class ManualClient : IDisposable
         return new Finished { VerifyData = verify };
     }
 
+    /// <summary>
+    /// The handshake message (already sent as <paramref name="messageSeq"/>) in a new record: a retransmission,
+    /// with a fresh record sequence number and nothing added to the transcript (RFC 6347 §4.2.4).
+    /// </summary>
+    public byte[] Retransmission(HandshakeMessage message, ushort messageSeq, bool encrypted)
+    {
+        byte[] fragment = HandshakeFragmenter.Fragment(message.Type, messageSeq, message.Encode(), 16000)[0];
+        return encrypted ? Encrypted(ContentType.Handshake, fragment) : PlainRecord(ContentType.Handshake, fragment);
+    }
+
+    /// <summary>Every epoch-1 record in <paramref name="datagrams"/> that authenticates under the server's write keys.</summary>
+    public List<(ContentType Type, byte[] Plaintext)> OpenAll(IEnumerable<byte[]> datagrams)
+    {
+        var opened = new List<(ContentType, byte[])>();
+        foreach (byte[] datagram in datagrams)
+        {
+            var reader = new DtlsRecordReader(datagram, 0);
+            while (reader.TryRead(out DtlsRecord r))
+            {
+                byte[] plain = new byte[r.Payload.Length];
+                if (r.Epoch == 1 && _read is not null && _read.TryOpen(r, plain, out ContentType type, out int n))
+                {
+                    opened.Add((type, plain.AsSpan(0, n).ToArray()));
+                }
+            }
+        }
+
+        return opened;
+    }
+
+    /// <summary>The server's Finished verify_data expected after the client's Finished went into the transcript.</summary>
+    public byte[] ExpectedServerVerifyData()
+    {
+        byte[] verify = new byte[12];
+        DtlsKeySchedule.ComputeVerifyData(_masterSecret, false, Transcript.GetHash(HashAlgorithmName.SHA256), verify);
+        return verify;
+    }
+
     /// <summary>The first alert (plaintext or decryptable) in <paramref name="datagrams"/>, or null.</summary>
     public DtlsAlert? FindAlert(IEnumerable<byte[]> datagrams)
     {

@@ -1,0 +1,140 @@
+using System.Net;
+using System.Text;
+
+namespace CoapEnroll.Dtls.Tests;
+
+/// <summary>
+/// Once established, a connection drops its handshake state (transcript, reassembler, key exchange) and keeps
+/// only what the rest of its life needs: above all the server's final flight, which it must still resend
+/// when the client repeats its last flight (RFC 6347 §4.2.4).
+/// </summary>
+public class DtlsHandshakeStateTests
+{
+    private const CipherSuite Ecdhe = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8;
+
+    private static TestPki Pki => TestPki.Shared;
+
+    [Fact]
+    public async Task FinalFlight_IsResentAfterHandshakeStateIsReleased()
+    {
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions());
+        using var client = new ManualClient((IPEndPoint)server.LocalEndPoint);
+        await client.HandshakeToServerHelloDoneAsync(Ecdhe);
+
+        // message_seq: ClientHello 0 (cookie-less) and 1, then Certificate 2, ClientKeyExchange 3, Finished 4.
+        var certificate = new CertificateMessage();
+        EcdheClientKeyExchange keyExchange = client.EcdheKeyExchange(Ecdhe);
+        byte[] cert = client.Plain(certificate);
+        byte[] cke = client.Plain(keyExchange);
+        client.DeriveKeys();
+        Finished finished = client.ClientFinished();
+        byte[] ccs = client.Ccs();
+        byte[] fin = client.EncryptedHandshake(finished);
+        await client.SendAsync(cert, cke, ccs, fin);
+        byte[] expected = client.ExpectedServerVerifyData();
+        AssertServerFinished(client, await client.ReceiveAllAsync(), expected);
+
+        // The session is established and has released its handshake state.
+        await client.SendAsync(client.Encrypted(ContentType.ApplicationData, Encoding.UTF8.GetBytes("hello")));
+        (byte[] data, EndPoint from) = await DtlsLoopbackTests.ReceiveAsync(server);
+        Assert.Equal("hello", Encoding.UTF8.GetString(data));
+        var session = Assert.IsType<DtlsSessionEndPoint>(from);
+        Assert.True(session.IsEstablished);
+        Assert.False(session.Connection.HoldsHandshakeState);
+
+        // The server's final flight was "lost": the client repeats its whole last flight with new record numbers.
+        // ReceiveAllAsync waited 400 ms, well past half the 100 ms initial timeout that rate-limits answers.
+        await client.SendAsync(
+            client.Retransmission(certificate, 2, encrypted: false),
+            client.Retransmission(keyExchange, 3, encrypted: false),
+            client.Ccs(),
+            client.Retransmission(finished, 4, encrypted: true));
+        List<byte[]> resent = await client.ReceiveAllAsync();
+        AssertServerFinished(client, resent, expected);
+        Assert.Null(client.FindAlert(resent));
+
+        // ... and again: the final flight is kept for the life of the connection, not sent once more only.
+        await client.SendAsync(client.Retransmission(finished, 4, encrypted: true));
+        AssertServerFinished(client, await client.ReceiveAllAsync(), expected);
+
+        // The session still carries data both ways.
+        await server.SendAsync(Encoding.UTF8.GetBytes("world"), session, default);
+        (ContentType type, byte[] reply) = Assert.Single(client.OpenAll(await client.ReceiveAllAsync()));
+        Assert.Equal(ContentType.ApplicationData, type);
+        Assert.Equal("world", Encoding.UTF8.GetString(reply));
+        Assert.Equal(1, server.ConnectionCount);
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task EstablishedConnections_HoldNoHandshakeState_OnEitherSide(bool clientCertificate, bool psk)
+    {
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions());
+        await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint, DtlsLoopbackTests.ClientOptions(o =>
+        {
+            if (clientCertificate)
+            {
+                o.ClientCertificate = Pki.Client;
+            }
+
+            if (psk)
+            {
+                o.CipherSuites = [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8];
+                o.PskIdentity = DtlsLoopbackTests.s_pskIdentity;
+                o.PskKey = DtlsLoopbackTests.s_psk;
+            }
+        }), DtlsLoopbackTests.Timeout());
+        DtlsSessionEndPoint serverSide = await DtlsLoopbackTests.ExchangeAsync(client, server);
+
+        Assert.False(client.RemoteEndPoint.Connection.HoldsHandshakeState);
+        Assert.False(serverSide.Connection.HoldsHandshakeState);
+        Assert.Equal(clientCertificate, serverSide.PeerCertificates is not null);
+        Assert.Equal(client.RemoteEndPoint.TlsUnique, serverSide.TlsUnique);
+        Assert.Equal(client.RemoteEndPoint.ExportKeyingMaterial("EXPORTER-test", null, 16), serverSide.ExportKeyingMaterial("EXPORTER-test", null, 16));
+        await DtlsLoopbackTests.ExchangeAsync(client, server, "again");
+    }
+
+    [Fact]
+    public async Task Close_ReleasesHandshakeState()
+    {
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions());
+        var options = DtlsLoopbackTests.ClientOptions(o => o.ServerName = "other.example");
+        var connection = new DtlsClientConnection(options, new NullOwner(), (IPEndPoint)server.LocalEndPoint, null);
+        Assert.True(connection.HoldsHandshakeState);
+        await connection.CloseAsync(sendCloseNotify: false, default);
+        Assert.True(connection.IsClosed);
+        Assert.False(connection.HoldsHandshakeState);
+    }
+
+    private static void AssertServerFinished(ManualClient client, List<byte[]> datagrams, byte[] expectedVerifyData)
+    {
+        Assert.True(ManualClient.HasEpochOneRecord(datagrams), "no final flight from the server");
+        (ContentType type, byte[] plaintext) = Assert.Single(client.OpenAll(datagrams));
+        Assert.Equal(ContentType.Handshake, type);
+        Assert.True(HandshakeHeader.TryRead(plaintext, out HandshakeHeader header, out ReadOnlySpan<byte> body, out _));
+        Assert.Equal(HandshakeType.Finished, header.Type);
+        Assert.True(Finished.TryParse(body, out Finished? finished));
+        Assert.Equal(expectedVerifyData, finished.VerifyData);
+    }
+
+    private sealed class NullOwner : IDtlsConnectionOwner
+    {
+        public ValueTask SendDatagramAsync(ReadOnlyMemory<byte> datagram, IPEndPoint remote, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public void OnEstablished(DtlsConnection connection)
+        {
+        }
+
+        public void OnClosed(DtlsConnection connection, Exception? error)
+        {
+        }
+
+        public void OnApplicationData(DtlsConnection connection, PooledDatagram data) => data.Return();
+
+        public void OnRemoteChanged(DtlsConnection connection, IPEndPoint previous)
+        {
+        }
+    }
+}
