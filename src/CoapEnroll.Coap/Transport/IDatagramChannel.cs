@@ -25,6 +25,10 @@ public interface IDatagramChannel : IAsyncDisposable
     /// </summary>
     ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken);
 
-    /// <summary>Sends one datagram to <paramref name="remoteEndPoint"/>.</summary>
+    /// <summary>
+    /// Sends one datagram to <paramref name="remoteEndPoint"/>. The caller may reuse <paramref name="datagram"/>'s memory as
+    /// soon as the returned task completes (the DTLS layer sends from pooled buffers): an implementation that queues the
+    /// datagram must copy it.
+    /// </summary>
     ValueTask SendAsync(ReadOnlyMemory<byte> datagram, EndPoint remoteEndPoint, CancellationToken cancellationToken);
 }
