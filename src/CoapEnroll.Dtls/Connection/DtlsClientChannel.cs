@@ -150,6 +150,13 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
         }
 
         _incoming.Writer.TryComplete();
+
+        // Unread datagrams hold decrypted application data: zero them back into the pool.
+        while (_incoming.Reader.TryRead(out PooledDatagram unread))
+        {
+            unread.Return();
+        }
+
         _stop.Dispose();
     }
 

@@ -661,7 +661,8 @@ internal abstract class DtlsConnection
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            // Sealing works in place: a failure can leave plaintext behind.
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
             throw;
         }
 
@@ -748,7 +749,8 @@ internal abstract class DtlsConnection
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(scratch);
+            // The scratch buffer held handshake plaintext, Finished included (whose verify_data is tls-unique).
+            ArrayPool<byte>.Shared.Return(scratch, clearArray: true);
             ArrayPool<byte>.Shared.Return(datagram);
         }
 
@@ -758,8 +760,10 @@ internal abstract class DtlsConnection
     /// <summary>Moves a filled flight datagram to the outbox and continues in a fresh pooled buffer.</summary>
     private void Emit(ref byte[] datagram, ref int length)
     {
+        // Rent first: if that failed after the add, the caller's finally would return a buffer the outbox still owns.
+        byte[] next = ArrayPool<byte>.Shared.Rent(Options.PathMtu);
         _outbox.Add(new OutgoingDatagram(datagram, length));
-        datagram = ArrayPool<byte>.Shared.Rent(Options.PathMtu);
+        datagram = next;
         length = 0;
     }
 

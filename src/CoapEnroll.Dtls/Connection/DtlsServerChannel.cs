@@ -162,6 +162,13 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         }
 
         _incoming.Writer.TryComplete();
+
+        // Unread datagrams hold decrypted application data: zero them back into the pool.
+        while (_incoming.Reader.TryRead(out var unread))
+        {
+            unread.Data.Return();
+        }
+
         _cookies.Dispose();
         _stop.Dispose();
     }
