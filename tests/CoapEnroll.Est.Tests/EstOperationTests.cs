@@ -259,12 +259,7 @@ public sealed class EstOperationTests
         await client.GetCaCertificatesAsync(cancellationToken: EstFixture.Timeout());
 
         // The device first obtains a P-256 key agreement certificate with its own subject (label "kex": keyAgreement).
-        using ECDsa kexKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        X509Certificate2 kex;
-        await using (EstCoapsClient enroll = await est.ClientAsync(configure: o => o.Label = "kex"))
-        {
-            kex = await enroll.EnrollAsync(est.Device.SubjectName, kexKey, EstCertificateFormat.PkixCert, cancellationToken: EstFixture.Timeout());
-        }
+        X509Certificate2 kex = await EnrollKeyAgreementCertificateAsync(est);
 
         Assert.Equal(X509KeyUsageFlags.KeyAgreement, kex.Extensions.OfType<X509KeyUsageExtension>().Single().KeyUsages);
         Assert.True(kex.HasPrivateKey);
@@ -289,12 +284,7 @@ public sealed class EstOperationTests
         await using EstFixture est = await EstFixture.StartAsync();
         await using EstCoapsClient client = await est.ClientAsync();
         await client.GetCaCertificatesAsync(cancellationToken: EstFixture.Timeout());
-        using ECDsa kexKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        X509Certificate2 kex;
-        await using (EstCoapsClient enroll = await est.ClientAsync(configure: o => o.Label = "kex"))
-        {
-            kex = (await enroll.EnrollAsync(est.Device.SubjectName, kexKey, EstCertificateFormat.PkixCert, cancellationToken: EstFixture.Timeout()));
-        }
+        X509Certificate2 kex = await EnrollKeyAgreementCertificateAsync(est);
 
         using ECDsa throwaway = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         byte[] csr = client.CreateCsr(new X500DistinguishedName("CN=wrap-only"), throwaway, r => AddEncryptionAttributes(r, kex, "2.16.840.1.101.3.4.1.5"));
@@ -326,12 +316,7 @@ public sealed class EstOperationTests
     {
         await using EstFixture est = await EstFixture.StartAsync();
         await using EstCoapsClient client = await est.ClientAsync();
-        using ECDsa kexKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        X509Certificate2 kex;
-        await using (EstCoapsClient enroll = await est.ClientAsync(configure: o => o.Label = "kex"))
-        {
-            kex = await enroll.EnrollAsync(est.Device.SubjectName, kexKey, EstCertificateFormat.PkixCert, cancellationToken: EstFixture.Timeout());
-        }
+        X509Certificate2 kex = await EnrollKeyAgreementCertificateAsync(est);
 
         using ECDsa throwaway = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         // Only RSA key transport and a content cipher: nothing an EC key can agree with.
@@ -451,6 +436,14 @@ public sealed class EstOperationTests
         Assert.Contains("cannot carry the generated key", ex.Diagnostic);
         Assert.Empty(await est.CertificatesAsync());
         Assert.Equal(RejectionReason.UnsatisfiableRequest, Assert.Single(await est.RequestsAsync()).RejectionReason);
+    }
+
+    // A P-256 certificate with the device's own subject from label "kex" (keyUsage keyAgreement), its key attached.
+    private static async Task<X509Certificate2> EnrollKeyAgreementCertificateAsync(EstFixture est)
+    {
+        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        await using EstCoapsClient enroll = await est.ClientAsync(configure: o => o.Label = "kex");
+        return await enroll.EnrollAsync(est.Device.SubjectName, key, EstCertificateFormat.PkixCert, cancellationToken: EstFixture.Timeout());
     }
 
     private static void AddEncryptionAttributes(CertificateRequest request, X509Certificate2 recipient, params string[] capabilities)
