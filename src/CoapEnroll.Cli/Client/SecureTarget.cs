@@ -56,18 +56,28 @@ internal static class SecureTarget
                 options.ClientCertificateChain.AddRange(chain.ToArray());
             }
         }
-        catch (CaConfigurationException ex) when (ex.Problem == CaConfigurationProblem.PassphraseMissing)
-        {
-            // The loader's hint is the server's setting (Ca:KeyPassphraseEnvironmentVariable); a client command has its own way.
-            string how = passphraseOption is null
-                ? "this command takes unencrypted keys only"
-                : $"give the name of the environment variable holding its passphrase with {passphraseOption} NAME";
-            throw new CliException(ExitCodes.Usage, $"{ex.FilePath}: the key is encrypted; {how}.", ex);
-        }
         catch (CaConfigurationException ex)
         {
-            throw new CliException(ExitCodes.Usage, ex.Message, ex);
+            throw CredentialFailure(ex, passphraseOption);
         }
+    }
+
+    /// <summary>
+    /// The one-line usage error for a certificate or key file that cannot be loaded. <paramref name="passphraseOption"/> is the
+    /// command's option that supplies the passphrase of an encrypted key; null when the command takes unencrypted keys only.
+    /// </summary>
+    public static CliException CredentialFailure(CaConfigurationException ex, string? passphraseOption)
+    {
+        if (ex.Problem != CaConfigurationProblem.PassphraseMissing)
+        {
+            return new CliException(ExitCodes.Usage, ex.Message, ex);
+        }
+
+        // The loader's hint is the server's setting (Ca:KeyPassphraseEnvironmentVariable); a client command has its own way.
+        string how = passphraseOption is null
+            ? "this command takes unencrypted keys only"
+            : $"give the name of the environment variable holding its passphrase with {passphraseOption} NAME";
+        return new CliException(ExitCodes.Usage, $"{ex.FilePath}: the key is encrypted; {how}.", ex);
     }
 
     public static async Task<DtlsClientChannel> ConnectAsync(IPEndPoint remote, DtlsClientOptions options, TimeSpan timeout, CancellationToken cancellationToken)

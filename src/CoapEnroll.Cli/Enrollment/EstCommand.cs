@@ -368,7 +368,7 @@ internal sealed class EstCommand
             return null;
         }
 
-        string? passphrase = parseResult.GetValue(_passphraseEnv) is { } variable ? Environment.GetEnvironmentVariable(variable) : null;
+        string? passphrase = ReadPassphrase(parseResult);
         try
         {
             X509Certificate2 certificate = (await PemCredentialFiles.LoadCertificatesAsync(certFile, cancellationToken))[0];
@@ -380,13 +380,9 @@ internal sealed class EstCommand
 
             return new KeyProtection(AttachDecryptionKey(certificate, key, certFile, keyFile!), null);
         }
-        catch (CaConfigurationException ex) when (ex.Problem == CaConfigurationProblem.PassphraseMissing)
-        {
-            throw new CliException(ExitCodes.Usage, $"{ex.FilePath}: the key is encrypted; give the name of the environment variable holding its passphrase with --key-passphrase-env NAME.", ex);
-        }
         catch (CaConfigurationException ex)
         {
-            throw new CliException(ExitCodes.Usage, ex.Message, ex);
+            throw SecureTarget.CredentialFailure(ex, _passphraseEnv.Name);
         }
     }
 
@@ -521,6 +517,20 @@ internal sealed class EstCommand
         return der;
     }
 
+    /// <summary>The passphrase named by --key-passphrase-env (for --key and --encrypt-key); null without the option.</summary>
+    private string? ReadPassphrase(ParseResult parseResult)
+    {
+        if (parseResult.GetValue(_passphraseEnv) is not { } variable)
+        {
+            return null;
+        }
+
+        string? passphrase = Environment.GetEnvironmentVariable(variable);
+        return string.IsNullOrEmpty(passphrase)
+            ? throw new CliException(ExitCodes.Usage, $"--key-passphrase-env {variable}: the environment variable is not set or empty.")
+            : passphrase;
+    }
+
     private async Task<DtlsClientOptions> LoadDtlsOptionsAsync(ParseResult parseResult, CoapUri uri, CancellationToken cancellationToken)
     {
         string trust = parseResult.GetRequiredValue(_trust);
@@ -531,18 +541,10 @@ internal sealed class EstCommand
             throw new CliException(ExitCodes.Usage, "--cert and --key go together: give both or neither.");
         }
 
-        string? passphrase = null;
-        if (parseResult.GetValue(_passphraseEnv) is { } variable)
-        {
-            passphrase = Environment.GetEnvironmentVariable(variable);
-            if (string.IsNullOrEmpty(passphrase))
-            {
-                throw new CliException(ExitCodes.Usage, $"--key-passphrase-env {variable}: the environment variable is not set or empty.");
-            }
-        }
+        string? passphrase = ReadPassphrase(parseResult);
 
         var options = new DtlsClientOptions { ServerName = uri.HostAddress is null ? uri.Host : null };
-        await SecureTarget.LoadCredentialsAsync(options, trust, cert, key, passphrase, "--key-passphrase-env", cancellationToken);
+        await SecureTarget.LoadCredentialsAsync(options, trust, cert, key, passphrase, _passphraseEnv.Name, cancellationToken);
 
         return options;
     }
