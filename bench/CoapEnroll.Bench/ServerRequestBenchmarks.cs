@@ -46,9 +46,7 @@ public class ServerRequestBenchmarks
             _peers[i] = new IPEndPoint(IPAddress.Loopback, 40000 + i);
         }
 
-        CoapEndpointOptions parameters = CoapCompareMode.LoopbackParameters();
-        parameters.MaxDeduplicationEntries = 1_000_000;
-        _server = new CoapServer(new CoapServerOptions { Endpoint = parameters }, timeProvider: _time);
+        _server = new CoapServer(new CoapServerOptions { Endpoint = CoapCompareMode.LoopbackParameters() }, timeProvider: _time);
 
         // As in coap-compare (libcoap's /time): Max-Age 1 and a 15-character text, built per request.
         _server.MapGet("/time", (_, _) => ValueTask.FromResult(new CoapMessage { Code = CoapCode.Content }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace CoapEnroll.Cli.Serve;
 
@@ -38,11 +39,14 @@ internal static class ServeHost
         });
 
         builder.Services.Configure<CoapListenOptions>(builder.Configuration.GetSection(CoapListenOptions.SectionName));
+
+        // The same section carries the CoAP stack's limits: Coap:Endpoint:MaxDeduplicationEntriesPerPeer, Coap:MaxTransfersPerPeer, ...
+        builder.Services.Configure<CoapServerOptions>(builder.Configuration.GetSection(CoapListenOptions.SectionName));
         builder.Services.Configure<DtlsListenOptions>(builder.Configuration.GetSection(DtlsListenOptions.SectionName));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<CaHierarchyProvider>();
         builder.Services.AddSingleton(sp => new DiagnosticResources(sp.GetRequiredService<TimeProvider>()));
-        builder.Services.AddSingleton(sp => new CoapServer(new CoapServerOptions(), sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new CoapServer(sp.GetRequiredService<IOptions<CoapServerOptions>>().Value, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<CoapServerService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<CoapServerService>());
         return builder;

@@ -17,6 +17,9 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
 {
     private const int ReceiveBufferSize = 65536;
 
+    /// <summary>The shortest time between two log lines about duplicate detection bounds.</summary>
+    internal static readonly TimeSpan BoundReportInterval = TimeSpan.FromSeconds(10);
+
     private readonly IDatagramChannel _channel;
     private readonly CoapEndpointOptions _options;
     private readonly ILogger _logger;
@@ -33,6 +36,8 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     private Task? _receiveLoop;
     private Task? _sweepLoop;
     private int _disposed;
+    private long _lastBoundReport;
+    private long _unreportedBoundHits;
 
     public CoapEndpoint(IDatagramChannel channel, CoapEndpointOptions? options = null, ILogger<CoapEndpoint>? logger = null, TimeProvider? timeProvider = null)
     {
@@ -41,7 +46,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         _options.Validate();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
-        _deduplication = new DeduplicationCache(_options.MaxDeduplicationEntries, (long)(_options.MaxTransmitSpan.TotalSeconds * _time.TimestampFrequency));
+        _deduplication = new DeduplicationCache(_options.MaxDeduplicationEntries, _options.MaxDeduplicationEntriesPerPeer);
         _messageIds = new MessageIdAllocator(_time, _options.ExchangeLifetime);
         _stoppingToken = _stopping.Token;
     }
@@ -62,6 +67,8 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     internal CancellationToken StoppingToken => _stoppingToken;
 
     internal int DeduplicationEntries => _deduplication.Count;
+
+    internal int DeduplicationPeers => _deduplication.PeerCount;
 
     /// <summary>Starts the receive loop. Requests go to <paramref name="handler"/>; without one they get 4.04.</summary>
     public void Start(ICoapRequestHandler? handler = null)
@@ -303,12 +310,12 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         bool confirmable = message.Type == CoapMessageType.Confirmable;
         var lifetime = confirmable ? _options.ExchangeLifetime : _options.NonLifetime;
         long now = _time.GetTimestamp();
-        if (!_deduplication.TryAdd(new PeerMessageKey(remote, message.MessageId), now, Deadline(now, lifetime), out var entry) && entry is not null)
+        if (!Remember(new PeerMessageKey(remote, message.MessageId), now, lifetime, out var entry))
         {
             CoapMetrics.Duplicates.Add(1);
 
             // An accepted NON response has an empty reply: nothing to send again (an empty datagram is not a message).
-            if (entry?.Reply is { Length: > 0 } reply)
+            if (entry.Reply is { Length: > 0 } reply)
             {
                 SendRawInBackground(reply, remote);
             }
@@ -316,15 +323,12 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
             return;
         }
 
-        // A full cache cannot remember this response; delivering it anyway is safe (a second copy finds no exchange and
-        // is rejected), losing it would fail our own request.
-        entry ??= new DeduplicationCache.Entry(now, now);
         if (message.TryFindRejectableOption(out var bad))
         {
             // §5.4.1: a CON or NON response with an unrecognised critical option is rejected (§4.2, §4.3).
             FailExchange(message, remote, bad);
             byte[] reset = CoapMessageEncoder.Encode(CoapMessage.CreateEmpty(CoapMessageType.Reset, message.MessageId));
-            entry!.Reply = confirmable ? reset : [];
+            entry.Reply = confirmable ? reset : [];
             SendRawInBackground(reset, remote);
             return;
         }
@@ -335,13 +339,51 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         var answer = CoapMessage.CreateEmpty(accepted && confirmable ? CoapMessageType.Acknowledgement : CoapMessageType.Reset, message.MessageId);
         if (accepted && !confirmable)
         {
-            entry!.Reply = [];
+            entry.Reply = [];
             return;
         }
 
         byte[] encoded = CoapMessageEncoder.Encode(answer);
-        entry!.Reply = encoded;
+        entry.Reply = encoded;
         SendRawInBackground(encoded, remote);
+    }
+
+    /// <summary>
+    /// Records a received message for duplicate detection: true with a fresh entry, false with the entry of the earlier
+    /// copy. Counts and reports (rate-limited) when a bound made room for it.
+    /// </summary>
+    private bool Remember(PeerMessageKey key, long now, TimeSpan lifetime, out DeduplicationCache.Entry entry)
+    {
+        bool added = _deduplication.TryAdd(key, now, Deadline(now, lifetime), out entry, out DeduplicationBound bound);
+        if (bound != DeduplicationBound.None)
+        {
+            CoapMetrics.DeduplicationBoundHit.Add(1, new KeyValuePair<string, object?>("bound", bound == DeduplicationBound.Peer ? "peer" : "global"));
+            ReportBoundHit(key.Peer, bound, now);
+        }
+
+        return added;
+    }
+
+    /// <summary>Logs a bound hit at most once per <see cref="BoundReportInterval"/>, with how many went unreported since.</summary>
+    private void ReportBoundHit(EndPoint peer, DeduplicationBound bound, long now)
+    {
+        long interval = (long)(BoundReportInterval.TotalSeconds * _time.TimestampFrequency);
+        long last = Volatile.Read(ref _lastBoundReport);
+        if ((last != 0 && now - last < interval) || Interlocked.CompareExchange(ref _lastBoundReport, now, last) != last)
+        {
+            Interlocked.Increment(ref _unreportedBoundHits);
+            return;
+        }
+
+        long unreported = Interlocked.Exchange(ref _unreportedBoundHits, 0);
+        if (bound == DeduplicationBound.Peer)
+        {
+            LogPeerBoundHit(peer, _options.MaxDeduplicationEntriesPerPeer, unreported);
+        }
+        else
+        {
+            LogGlobalBoundHit(peer, _options.MaxDeduplicationEntries, unreported);
+        }
     }
 
     private void OnRequest(CoapMessage request, EndPoint remote)
@@ -350,16 +392,8 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         var lifetime = confirmable ? _options.ExchangeLifetime : _options.NonLifetime;
         var key = new PeerMessageKey(remote, request.MessageId);
         long now = _time.GetTimestamp();
-        if (!_deduplication.TryAdd(key, now, Deadline(now, lifetime), out var entry))
+        if (!Remember(key, now, lifetime, out var entry))
         {
-            if (entry is null)
-            {
-                // The cache is full of entries still within MAX_TRANSMIT_SPAN: refusing is safer than risking processing a duplicate.
-                CoapMetrics.DeduplicationFull.Add(1);
-                SendResponseInBackground(request, remote, new CoapMessage { Code = CoapCode.ServiceUnavailable }.SetUInt(CoapOptionNumber.MaxAge, 10));
-                return;
-            }
-
             CoapMetrics.Duplicates.Add(1);
             LogDuplicate(remote, request.MessageId);
 
@@ -380,7 +414,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
             return;
         }
 
-        _ = HandleRequestAsync(request, remote, entry!);
+        _ = HandleRequestAsync(request, remote, entry);
     }
 
     private async Task HandleRequestAsync(CoapMessage request, EndPoint remote, DeduplicationCache.Entry entry)
@@ -485,24 +519,6 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
             LogHandlerFailed(ex, remote, request.UriPath);
             return new CoapMessage { Code = CoapCode.InternalServerError };
         }
-    }
-
-    private void SendResponseInBackground(CoapMessage request, EndPoint remote, CoapMessage response)
-    {
-        ushort messageId = request.MessageId;
-        if (request.Type != CoapMessageType.Confirmable && !_messageIds.TryAllocate(remote, out messageId, out _))
-        {
-            // A peer that has used up its message IDs is flooding us; it gets no NON answer.
-            return;
-        }
-
-        var reply = response with
-        {
-            Type = request.Type == CoapMessageType.Confirmable ? CoapMessageType.Acknowledgement : CoapMessageType.NonConfirmable,
-            MessageId = messageId,
-            Token = request.Token,
-        };
-        SendInBackground(reply, remote);
     }
 
     /// <summary>
@@ -716,4 +732,12 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
 
     [LoggerMessage(8, LogLevel.Debug, "Send to {Remote} failed")]
     private partial void LogSendFailed(Exception ex, EndPoint remote);
+
+    [LoggerMessage(9, LogLevel.Information, "{Remote} sent more than {PerPeer} exchanges within EXCHANGE_LIFETIME: duplicate detection forgets "
+        + "that peer's oldest ones, so a late retransmission of one of them is processed again ({Unreported} more bound hits since the last report)")]
+    private partial void LogPeerBoundHit(EndPoint remote, int perPeer, long unreported);
+
+    [LoggerMessage(10, LogLevel.Warning, "Duplicate detection holds {Total} exchanges (Coap:Endpoint:MaxDeduplicationEntries): to admit one from "
+        + "{Remote}, it forgot the least recently active peers ({Unreported} more bound hits since the last report)")]
+    private partial void LogGlobalBoundHit(EndPoint remote, int total, long unreported);
 }

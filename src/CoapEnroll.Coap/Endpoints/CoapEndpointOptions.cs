@@ -35,11 +35,20 @@ public sealed class CoapEndpointOptions
     public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(90);
 
     /// <summary>
-    /// The most entries the duplicate-detection cache holds. When full, the oldest entry older than MAX_TRANSMIT_SPAN
-    /// (when retransmissions have stopped) makes room; only when none is that old do new requests get 5.03. The default
-    /// admits about 100 000 / 45 s ≈ 2 200 new messages per second, sustained, across all peers.
+    /// The most message exchanges duplicate detection remembers for all peers together (each for EXCHANGE_LIFETIME at
+    /// most). Past it, the least recently active peers are forgotten whole; no message is ever refused for it. About
+    /// 100 bytes an entry plus the cached reply.
     /// </summary>
     public int MaxDeduplicationEntries { get; set; } = 100_000;
+
+    /// <summary>
+    /// The most message exchanges duplicate detection remembers for one peer (over DTLS, one session). A peer that sends
+    /// more within EXCHANGE_LIFETIME forgets its own oldest, so a late retransmission of one of those is processed
+    /// again: the cost of sending fast falls on the sender alone. 128 covers NSTART 1 at any rate a constrained device
+    /// reaches (one new exchange every two seconds for EXCHANGE_LIFETIME) and every retransmission window (MAX_TRANSMIT_SPAN)
+    /// of a client with up to about 2.8 requests a second.
+    /// </summary>
+    public int MaxDeduplicationEntriesPerPeer { get; set; } = 128;
 
     /// <summary>Length of the tokens the client generates (RFC 7252 §5.3.1 recommends 32 bits of randomness or more).</summary>
     public int TokenLength { get; set; } = 4;
@@ -59,7 +68,7 @@ public sealed class CoapEndpointOptions
     internal void Validate()
     {
         if (AckTimeout <= TimeSpan.Zero || AckRandomFactor < 1 || MaxRetransmit < 0 || MaxRetransmit > 20 || NStart < 1
-            || TokenLength < 1 || TokenLength > CoapMessage.MaxTokenLength || MaxDeduplicationEntries < 1)
+            || TokenLength < 1 || TokenLength > CoapMessage.MaxTokenLength || MaxDeduplicationEntries < 1 || MaxDeduplicationEntriesPerPeer < 1)
         {
             throw new ArgumentException("Invalid CoAP transmission parameters.");
         }

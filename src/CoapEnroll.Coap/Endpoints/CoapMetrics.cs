@@ -13,10 +13,9 @@ internal static class CoapMetrics
     public static readonly Counter<long> MessagesSent = s_meter.CreateCounter<long>("coap.messages.sent", "{message}");
     public static readonly Counter<long> Malformed = s_meter.CreateCounter<long>("coap.messages.malformed", "{message}");
     public static readonly Counter<long> Duplicates = s_meter.CreateCounter<long>("coap.messages.duplicate", "{message}");
-    public static readonly Counter<long> DeduplicationEvicted = s_meter.CreateCounter<long>("coap.deduplication.evicted", "{entry}",
-        "Duplicate-detection entries older than MAX_TRANSMIT_SPAN given up because the cache was full (raise MaxDeduplicationEntries)");
-    public static readonly Counter<long> DeduplicationFull = s_meter.CreateCounter<long>("coap.deduplication.full", "{request}",
-        "Requests answered 5.03 because the duplicate-detection cache was full of entries younger than MAX_TRANSMIT_SPAN");
+    public static readonly Counter<long> DeduplicationBoundHit = s_meter.CreateCounter<long>("coap.deduplication.bound_hit", "{message}",
+        "Messages for which duplicate detection forgot older exchanges, tagged bound=peer (the sender's own oldest, "
+        + "MaxDeduplicationEntriesPerPeer) or bound=global (the least recently active peers, MaxDeduplicationEntries)");
     public static readonly Counter<long> Retransmissions = s_meter.CreateCounter<long>("coap.messages.retransmitted", "{message}");
     public static readonly Counter<long> RequestsHandled = s_meter.CreateCounter<long>("coap.requests.handled", "{request}");
 }

@@ -1,255 +1,335 @@
+using System.Net;
+
 namespace CoapEnroll.Coap;
 
 /// <summary>
-/// Remembers received (peer, message ID) pairs for EXCHANGE_LIFETIME (CON) or NON_LIFETIME (NON),
-/// with the encoded reply once there is one, so that a duplicate is answered from the cache and never
-/// processed again (RFC 7252 §4.5). Bounded in entries; expired entries are swept periodically.
+/// Remembers received message IDs per peer for EXCHANGE_LIFETIME (CON) or NON_LIFETIME (NON), with the encoded reply
+/// once there is one, so that a duplicate is answered from the cache and never processed again (RFC 7252 §4.5).
+/// Bounded per peer and overall, and it never refuses a message: what a bound costs falls on whoever exceeds it.
 /// </summary>
 /// <remarks>
-/// A full cache first gives up the oldest entry if it is older than <c>evictableAfter</c> (MAX_TRANSMIT_SPAN by
-/// default): a sender stops retransmitting after that span, so such an entry only guards against a copy the network
-/// held back, which §4.5's "process once" cannot fully rule out anyway. Only when every entry is younger does the
-/// cache refuse, so the sustained rate it admits is capacity / MAX_TRANSMIT_SPAN, not capacity / EXCHANGE_LIFETIME.
 /// <para>
-/// Entries are queued in arrival order, one queue per lifetime (an endpoint uses two: EXCHANGE_LIFETIME and
-/// NON_LIFETIME). In a queue whose entries arrived in time order they also expire in order, so a sweep removes the
-/// expired entries from the queue heads and stops at the first live one: its cost follows the entries that expire,
-/// not all the entries held. A queue whose order was broken (a timestamp earlier than its predecessor's) makes the
-/// sweep scan every entry instead, as does a lifetime beyond the first few.
+/// Per peer, the most recent <c>perPeerCapacity</c> message IDs are kept in arrival order. A peer that sends more within
+/// a lifetime forgets its own oldest exchanges (<see cref="DeduplicationBound.Peer"/>): a retransmission of one of those
+/// is processed again, which only that peer can cause and only that peer sees. (Californium's per-peer deduplicator makes
+/// the same trade.) Overall, at most <c>capacity</c> entries are held; past it the least recently active peers are
+/// forgotten whole (<see cref="DeduplicationBound.Global"/>). No peer is ever refused because of another: a global
+/// table that refuses when full lets one fast sender stop every other peer.
 /// </para>
 /// <para>
-/// One lock guards the table and the queues. Its users are the receive loop (one TryAdd per message) and the
-/// periodic sweep, which gives the lock up every <see cref="SweepBatch"/> entries. A plain dictionary keeps its
-/// entries in one array, where a concurrent one allocates a node per entry: the entries live for EXCHANGE_LIFETIME,
-/// so every node would be one more object for the GC to promote and trace.
+/// A peer's IDs sit in a ring of <see cref="ushort"/>s searched newest first with a vectorized LastIndexOf; the ring
+/// grows by doubling up to <c>perPeerCapacity</c>, so a peer that sent one message costs a few dozen bytes. Peers are
+/// linked in order of last activity, which gives both the peers to forget first and the peers a sweep has to look at:
+/// once the least recently active peer's last message is younger than the shortest lifetime, every later peer still
+/// has a live entry, so a sweep's cost follows the peers that expire, not all the peers held.
+/// </para>
+/// <para>
+/// One lock guards everything. Its users are the receive loop (one TryAdd per message) and the periodic sweep, which
+/// gives the lock up every <see cref="SweepBatch"/> peers.
 /// </para>
 /// </remarks>
 internal sealed class DeduplicationCache
 {
-    /// <summary>The most entries a sweep removes before it lets a waiting TryAdd in.</summary>
+    /// <summary>The most peers a sweep looks at before it lets a waiting TryAdd in.</summary>
     internal const int SweepBatch = 1024;
 
-    // Distinct lifetimes that get a queue of their own; further ones share a queue that is swept by a full scan.
-    private const int MaxLifetimeQueues = 8;
+    private const int InitialPeerSlots = 4;
 
-    private readonly Dictionary<PeerMessageKey, Entry> _entries = [];
+    private readonly Dictionary<EndPoint, PeerHistory> _peers = [];
     private readonly int _capacity;
-    private readonly long _evictableAfter;
-
-    // Arrival order per lifetime, for sweeping and for evicting the oldest; a queue may hold entries already
-    // removed or replaced (skipped when met).
-    private readonly List<ArrivalQueue> _queues = [];
+    private readonly int _perPeerCapacity;
     private readonly Lock _lock = new();
-    private long _sequence;
-    private int _count;
-    private long _evicted;
 
-    /// <param name="capacity">The most entries held.</param>
-    /// <param name="evictableAfter">Age (in <see cref="TimeProvider"/> timestamp ticks) after which a full cache may evict an entry; <see cref="long.MaxValue"/> never.</param>
-    public DeduplicationCache(int capacity, long evictableAfter = long.MaxValue)
+    // Peers by last activity: _oldest is the least recently active.
+    private PeerHistory? _newest;
+    private PeerHistory? _oldest;
+    private long _shortestLifetime = long.MaxValue;
+    private int _count;
+
+    /// <param name="capacity">The most entries held for all peers together.</param>
+    /// <param name="perPeerCapacity">The most entries held for one peer.</param>
+    public DeduplicationCache(int capacity, int perPeerCapacity)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(perPeerCapacity, 1);
         _capacity = capacity;
-        _evictableAfter = evictableAfter;
+        _perPeerCapacity = perPeerCapacity;
     }
 
+    /// <summary>Entries held, expired ones not yet swept included.</summary>
     public int Count => Volatile.Read(ref _count);
 
-    /// <summary>Length of the arrival queues (live and not yet skipped entries); for tests.</summary>
-    internal int QueuedArrivals
+    /// <summary>Peers with at least one entry held.</summary>
+    public int PeerCount
     {
         get
         {
             lock (_lock)
             {
-                return _queues.Sum(q => q.Arrivals.Count);
+                return _peers.Count;
             }
         }
     }
 
-    /// <summary>Entries given up early because the cache was full.</summary>
-    public long Evicted => Interlocked.Read(ref _evicted);
-
     /// <summary>
-    /// Adds a fresh entry; false with the existing one when the key is a duplicate, or with null when
-    /// the cache is full of entries too young to evict. An entry past its lifetime is no duplicate any
-    /// more, even before a sweep.
+    /// Adds a fresh entry for <paramref name="key"/> and returns true; returns false with the existing entry when the
+    /// key is a duplicate. An entry past its lifetime is no duplicate any more, even before a sweep.
+    /// <paramref name="bound"/> tells which bound made room for the new entry, if any.
     /// </summary>
-    public bool TryAdd(PeerMessageKey key, long now, long expiresAt, out Entry? entry)
+    public bool TryAdd(PeerMessageKey key, long now, long expiresAt, out Entry entry, out DeduplicationBound bound)
     {
+        bound = DeduplicationBound.None;
         lock (_lock)
         {
-            if (_entries.TryGetValue(key, out entry))
+            if (!_peers.TryGetValue(key.Peer, out PeerHistory? peer))
             {
-                if (entry.ExpiresAt > now)
-                {
-                    return false;
-                }
-
-                RemoveLocked(key);
+                peer = new PeerHistory(key.Peer);
+                _peers.Add(key.Peer, peer);
+            }
+            else if (peer.FindNewest(key.MessageId) is { } existing && existing.ExpiresAt > now)
+            {
+                // A duplicate is no activity: the order of peers stays the order of their last new message.
+                entry = existing;
+                return false;
+            }
+            else
+            {
+                Unlink(peer);
             }
 
-            if (_entries.Count >= _capacity && !TryEvictOldestLocked(now))
+            LinkNewest(peer);
+            _count -= peer.DropExpiredHead(now);
+            if (peer.Count == _perPeerCapacity)
             {
-                entry = null;
-                return false;
+                peer.DropOldest();
+                _count--;
+                bound = DeduplicationBound.Peer;
             }
 
             entry = new Entry(now, expiresAt);
-            _entries.Add(key, entry);
-            Volatile.Write(ref _count, _entries.Count);
-            GetQueueLocked(expiresAt - now).Enqueue(new Arrival(key, entry, _sequence++));
+            peer.Append(key.MessageId, entry, _perPeerCapacity);
+            peer.LastActivity = now;
+            _shortestLifetime = Math.Min(_shortestLifetime, expiresAt - now);
+            _count++;
+
+            while (_count > _capacity)
+            {
+                if (_oldest is { } victim && !ReferenceEquals(victim, peer))
+                {
+                    Forget(victim);
+                }
+                else
+                {
+                    // Only this peer is left and the global bound is below its own: it gives up its oldest instead.
+                    peer.DropOldest();
+                    _count--;
+                }
+
+                bound = DeduplicationBound.Global;
+            }
+
             return true;
         }
     }
 
-    /// <summary>Removes every entry expired at <paramref name="now"/>.</summary>
+    /// <summary>Removes expired entries, and every peer left without one.</summary>
     public void Sweep(long now)
     {
-        bool scanAll = false;
-        for (int i = 0; ; i++)
+        // Peers whose last message is younger than the shortest lifetime still have a live entry; they and all peers
+        // after them in activity order are left alone. A peer that stays (an older CON outlives its last NON) is
+        // skipped in later batches by counting it.
+        int kept = 0;
+        while (true)
         {
             lock (_lock)
             {
-                if (i >= _queues.Count)
+                PeerHistory? peer = _oldest;
+                for (int skip = 0; skip < kept && peer is not null; skip++)
                 {
-                    break;
+                    peer = peer.Newer;
                 }
 
-                ArrivalQueue queue = _queues[i];
-
-                // Expired or dead entries at the head go; in an ordered queue the first live entry that has not
-                // expired ends the sweep of that queue, as every later one expires no earlier.
-                int removed = 0;
-                while (removed < SweepBatch && queue.Arrivals.TryPeek(out Arrival head) && (head.Entry.ExpiresAt <= now || !IsLiveLocked(head)))
+                int visited = 0;
+                while (peer is not null && visited < SweepBatch && now - peer.LastActivity >= _shortestLifetime)
                 {
-                    queue.Arrivals.Dequeue();
-                    if (IsLiveLocked(head))
+                    PeerHistory? next = peer.Newer;
+                    _count -= peer.DropExpired(now);
+                    if (peer.Count == 0)
                     {
-                        RemoveLocked(head.Key);
+                        Forget(peer);
+                    }
+                    else
+                    {
+                        kept++;
                     }
 
-                    removed++;
+                    visited++;
+                    peer = next;
                 }
 
-                if (removed == SweepBatch)
+                if (visited < SweepBatch)
                 {
-                    // Let the receive loop in, then go on with this queue.
-                    i--;
+                    return;
+                }
+            }
+        }
+    }
+
+    private void Forget(PeerHistory peer)
+    {
+        Unlink(peer);
+        _peers.Remove(peer.Peer);
+        _count -= peer.Count;
+    }
+
+    private void Unlink(PeerHistory peer)
+    {
+        if (peer.Older is { } older)
+        {
+            older.Newer = peer.Newer;
+        }
+        else if (ReferenceEquals(_oldest, peer))
+        {
+            _oldest = peer.Newer;
+        }
+
+        if (peer.Newer is { } newer)
+        {
+            newer.Older = peer.Older;
+        }
+        else if (ReferenceEquals(_newest, peer))
+        {
+            _newest = peer.Older;
+        }
+
+        peer.Older = null;
+        peer.Newer = null;
+    }
+
+    private void LinkNewest(PeerHistory peer)
+    {
+        peer.Older = _newest;
+        if (_newest is not null)
+        {
+            _newest.Newer = peer;
+        }
+
+        _newest = peer;
+        _oldest ??= peer;
+    }
+
+    /// <summary>One peer's message IDs in arrival order: a ring that grows by doubling up to the per-peer capacity.</summary>
+    private sealed class PeerHistory(EndPoint peer)
+    {
+        private ushort[] _ids = new ushort[InitialPeerSlots];
+        private Entry?[] _entries = new Entry?[InitialPeerSlots];
+        private int _head;
+
+        public EndPoint Peer { get; } = peer;
+
+        public int Count { get; private set; }
+
+        public long LastActivity { get; set; }
+
+        public PeerHistory? Older { get; set; }
+
+        public PeerHistory? Newer { get; set; }
+
+        /// <summary>The most recent entry for <paramref name="messageId"/>: an ID reused after its entry expired is appended again, so only the newest counts.</summary>
+        public Entry? FindNewest(ushort messageId)
+        {
+            int end = _head + Count;
+            if (end > _ids.Length)
+            {
+                int wrapped = _ids.AsSpan(0, end - _ids.Length).LastIndexOf(messageId);
+                if (wrapped >= 0)
+                {
+                    return _entries[wrapped];
+                }
+
+                end = _ids.Length;
+            }
+
+            int index = _ids.AsSpan(_head, end - _head).LastIndexOf(messageId);
+            return index >= 0 ? _entries[_head + index] : null;
+        }
+
+        public void Append(ushort messageId, Entry entry, int capacity)
+        {
+            if (Count == _ids.Length)
+            {
+                Grow(Math.Min(_ids.Length * 2, capacity));
+            }
+
+            int slot = (_head + Count) % _ids.Length;
+            _ids[slot] = messageId;
+            _entries[slot] = entry;
+            Count++;
+        }
+
+        public void DropOldest()
+        {
+            _entries[_head] = null;
+            _head = (_head + 1) % _ids.Length;
+            Count--;
+        }
+
+        /// <summary>Drops expired entries from the front (arrival order, so mostly expiry order); returns how many.</summary>
+        public int DropExpiredHead(long now)
+        {
+            int dropped = 0;
+            while (Count > 0 && _entries[_head]!.ExpiresAt <= now)
+            {
+                DropOldest();
+                dropped++;
+            }
+
+            return dropped;
+        }
+
+        /// <summary>Drops every expired entry, also those behind a longer-lived one; returns how many.</summary>
+        public int DropExpired(long now)
+        {
+            int dropped = DropExpiredHead(now);
+            int kept = 0;
+            for (int i = 0; i < Count; i++)
+            {
+                int from = (_head + i) % _ids.Length;
+                if (_entries[from]!.ExpiresAt <= now)
+                {
+                    dropped++;
                     continue;
                 }
 
-                if (queue.Arrivals.Count == 0)
-                {
-                    _queues.RemoveAt(i--);
-                }
-                else
-                {
-                    scanAll |= !queue.Ordered;
-                }
+                int to = (_head + kept) % _ids.Length;
+                _ids[to] = _ids[from];
+                _entries[to] = _entries[from];
+                kept++;
             }
-        }
 
-        if (scanAll)
-        {
-            // Some queue is out of order: expired entries may sit behind live ones. (Those stay queued until they
-            // reach a head, skipped as dead then.)
-            lock (_lock)
+            for (int i = kept; i < Count; i++)
             {
-                foreach (var pair in _entries)
-                {
-                    if (pair.Value.ExpiresAt <= now)
-                    {
-                        RemoveLocked(pair.Key);
-                    }
-                }
+                _entries[(_head + i) % _ids.Length] = null;
             }
+
+            Count = kept;
+            return dropped;
         }
-    }
 
-    private void RemoveLocked(PeerMessageKey key)
-    {
-        _entries.Remove(key);
-        Volatile.Write(ref _count, _entries.Count);
-    }
-
-    private ArrivalQueue GetQueueLocked(long lifetime)
-    {
-        foreach (ArrivalQueue queue in _queues)
+        private void Grow(int size)
         {
-            if (queue.Lifetime == lifetime)
+            var ids = new ushort[size];
+            var entries = new Entry?[size];
+            for (int i = 0; i < Count; i++)
             {
-                return queue;
-            }
-        }
-
-        if (_queues.Count >= MaxLifetimeQueues)
-        {
-            // One more lifetime than expected: into the last queue, which is then swept by a full scan.
-            return _queues[^1];
-        }
-
-        var added = new ArrivalQueue(lifetime);
-        _queues.Add(added);
-        return added;
-    }
-
-    private bool TryEvictOldestLocked(long now)
-    {
-        // The oldest live arrival is at the head of one of the queues.
-        ArrivalQueue? oldestQueue = null;
-        Arrival oldest = default;
-        foreach (ArrivalQueue queue in _queues)
-        {
-            while (queue.Arrivals.TryPeek(out Arrival head) && !IsLiveLocked(head))
-            {
-                queue.Arrivals.Dequeue();
+                int from = (_head + i) % _ids.Length;
+                ids[i] = _ids[from];
+                entries[i] = _entries[from];
             }
 
-            if (queue.Arrivals.TryPeek(out Arrival first) && (oldestQueue is null || first.Sequence < oldest.Sequence))
-            {
-                oldestQueue = queue;
-                oldest = first;
-            }
-        }
-
-        if (oldestQueue is null || now - oldest.Entry.CreatedAt < _evictableAfter)
-        {
-            return false;
-        }
-
-        oldestQueue.Arrivals.Dequeue();
-        RemoveLocked(oldest.Key);
-        Interlocked.Increment(ref _evicted);
-        CoapMetrics.DeduplicationEvicted.Add(1);
-        return true;
-    }
-
-    private bool IsLiveLocked(Arrival arrival) =>
-        _entries.TryGetValue(arrival.Key, out Entry? current) && ReferenceEquals(current, arrival.Entry);
-
-    private readonly record struct Arrival(PeerMessageKey Key, Entry Entry, long Sequence);
-
-    /// <summary>The arrivals of one lifetime, in arrival order; ordered while their expiry times never decrease.</summary>
-    private sealed class ArrivalQueue(long lifetime)
-    {
-        private long _lastExpiresAt = long.MinValue;
-
-        public long Lifetime { get; } = lifetime;
-
-        public Queue<Arrival> Arrivals { get; } = new();
-
-        /// <summary>False once an entry expiring earlier than the one before it was queued, until the queue empties.</summary>
-        public bool Ordered { get; private set; } = true;
-
-        public void Enqueue(Arrival arrival)
-        {
-            if (arrival.Entry.ExpiresAt < _lastExpiresAt)
-            {
-                Ordered = false;
-            }
-
-            _lastExpiresAt = Math.Max(_lastExpiresAt, arrival.Entry.ExpiresAt);
-            Arrivals.Enqueue(arrival);
+            _ids = ids;
+            _entries = entries;
+            _head = 0;
         }
     }
 

@@ -242,51 +242,31 @@ public class MessageLayerTests
     }
 
     [Fact]
-    public async Task DeduplicationCacheFull_NewConRequestGets503()
+    public async Task PeerOverItsDeduplicationBound_IsServed_AndForgetsOnlyItsOwnOldest()
     {
-        await using var server = StartServer(out var address, new CoapEndpointOptions { MaxDeduplicationEntries = 2 });
-        await using var raw = _network.CreateChannel();
-
-        var codes = new List<CoapCode>();
-        for (ushort mid = 1; mid <= 3; mid++)
-        {
-            await raw.SendMessageAsync(CoapMessage.CreateRequest(CoapCode.Get, "/a") with { MessageId = mid, Token = new byte[] { (byte)mid } }, address);
-            var reply = await raw.ReceiveMessageAsync(s_receive);
-            Assert.Equal((CoapMessageType.Acknowledgement, mid), (reply.Type, reply.MessageId));
-            codes.Add(reply.Code);
-        }
-
-        Assert.Equal([CoapCode.Content, CoapCode.Content, CoapCode.ServiceUnavailable], codes);
-    }
-
-    [Fact]
-    public async Task DeduplicationCacheFull_MakesRoomOnceTheOldestIsPastMaxTransmitSpan()
-    {
-        var time = new ManualTimeProvider();
         int calls = 0;
-        await using var server = new CoapServer(new CoapServerOptions { Endpoint = new CoapEndpointOptions { MaxDeduplicationEntries = 2 } }, timeProvider: time);
+        await using var server = new CoapServer(new CoapServerOptions { Endpoint = new CoapEndpointOptions { MaxDeduplicationEntriesPerPeer = 2 } });
         server.MapGet("/count", (_, _) => ValueTask.FromResult(new CoapMessage { Code = CoapCode.Content }.WithPayload(Interlocked.Increment(ref calls).ToString(System.Globalization.CultureInfo.InvariantCulture))));
         var address = server.Listen(_network.CreateChannel()).LocalEndPoint;
-        await using var raw = _network.CreateChannel();
+        await using var busy = _network.CreateChannel();
+        await using var quiet = _network.CreateChannel();
 
-        async Task<CoapMessage> SendAsync(ushort mid)
+        async Task<string> SendAsync(SimulatedDatagramChannel from, ushort mid)
         {
-            await raw.SendMessageAsync(CoapMessage.CreateRequest(CoapCode.Get, "/count") with { MessageId = mid, Token = new byte[] { (byte)mid } }, address);
-            return await raw.ReceiveMessageAsync(s_receive);
+            await from.SendMessageAsync(CoapMessage.CreateRequest(CoapCode.Get, "/count") with { MessageId = mid, Token = new byte[] { (byte)mid } }, address);
+            CoapMessage reply = await from.ReceiveMessageAsync(s_receive);
+            Assert.Equal((CoapMessageType.Acknowledgement, mid, CoapCode.Content), (reply.Type, reply.MessageId, reply.Code));
+            return reply.PayloadText;
         }
 
-        Assert.Equal(CoapCode.Content, (await SendAsync(1)).Code);
-        time.Advance(TimeSpan.FromSeconds(20));
-        Assert.Equal(CoapCode.Content, (await SendAsync(2)).Code);
-        Assert.Equal(CoapCode.ServiceUnavailable, (await SendAsync(3)).Code);
+        Assert.Equal("1", await SendAsync(quiet, 100));
+        Assert.Equal(["2", "3", "4"], [await SendAsync(busy, 1), await SendAsync(busy, 2), await SendAsync(busy, 3)]);
 
-        // 46 s on, message 1 is past MAX_TRANSMIT_SPAN (45 s) and gives way; message 2 (26 s) is still remembered.
-        time.Advance(TimeSpan.FromSeconds(26));
-        CoapMessage fourth = await SendAsync(4);
-        Assert.Equal((CoapCode.Content, "3"), (fourth.Code, fourth.PayloadText));
-        CoapMessage again = await SendAsync(2);
-        Assert.Equal((CoapCode.Content, "2"), (again.Code, again.PayloadText));
-        Assert.Equal(3, calls);
+        // The busy peer's message 1 was forgotten (processed again); 3 is still remembered, and so is the quiet peer's 100.
+        Assert.Equal("4", await SendAsync(busy, 3));
+        Assert.Equal("1", await SendAsync(quiet, 100));
+        Assert.Equal("5", await SendAsync(busy, 1));
+        Assert.Equal(5, calls);
     }
 
     [Fact]
