@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text.RegularExpressions;
 using CoapEnroll.Ca;
 using CoapEnroll.Cli.Serve;
 using Microsoft.Extensions.Configuration;
@@ -17,7 +16,7 @@ namespace CoapEnroll.Cli.Enrollment;
 /// configuration as <c>serve</c> (appsettings.json, COAPENROLL_ variables, <c>--Key=value</c>), because approving re-checks the
 /// request against its profile as configured now.
 /// </summary>
-internal static partial class RequestsCommand
+internal static class RequestsCommand
 {
     private const int ListLimit = 1000;
 
@@ -60,13 +59,7 @@ internal static partial class RequestsCommand
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            foreach (string token in parseResult.UnmatchedTokens)
-            {
-                if (!ConfigurationArgument().IsMatch(token))
-                {
-                    throw new CliException(ExitCodes.Usage, $"Unrecognized argument '{token}' for requests {name} (configuration keys are written --Key=value).");
-                }
-            }
+            ConfigurationArguments.ThrowOnUnrecognized(parseResult.UnmatchedTokens, $"requests {name}");
 
             RequestStatus? listed = name == "list" ? ParseStatus(parseResult.GetValue(status)) : null;
             var overrides = new Dictionary<string, string?>();
@@ -275,7 +268,4 @@ internal static partial class RequestsCommand
                 throw new CliException(ExitCodes.Failure, $"Request {requestId} is still pending.");
         }
     }
-
-    [GeneratedRegex(@"^(--|/)?[A-Za-z0-9_.]+(:[A-Za-z0-9_.]+)*=.*$", RegexOptions.Singleline)]
-    private static partial Regex ConfigurationArgument();
 }

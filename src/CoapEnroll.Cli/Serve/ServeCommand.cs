@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Net.Sockets;
-using System.Text.RegularExpressions;
 using CoapEnroll.Ca;
+using CoapEnroll.Coap;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -9,7 +9,7 @@ using Microsoft.Extensions.Options;
 namespace CoapEnroll.Cli.Serve;
 
 /// <summary><c>coapenroll serve</c>: runs the CoAP server until Ctrl-C (or SIGTERM).</summary>
-internal static partial class ServeCommand
+internal static class ServeCommand
 {
     public static Command Create()
     {
@@ -78,14 +78,7 @@ internal static partial class ServeCommand
                     Path.GetFullPath(manufacturers[i]);
             }
 
-            foreach (string token in parseResult.UnmatchedTokens)
-            {
-                if (!ConfigurationArgument().IsMatch(token))
-                {
-                    throw new CliException(ExitCodes.Usage, $"Unrecognized argument '{token}' for serve (configuration keys are written --Key=value).");
-                }
-            }
-
+            ConfigurationArguments.ThrowOnUnrecognized(parseResult.UnmatchedTokens, "serve");
             return await RunAsync(ServeHost.CreateBuilder(overrides, parseResult.UnmatchedTokens), cancellationToken);
         });
         return command;
@@ -104,6 +97,7 @@ internal static partial class ServeCommand
         try
         {
             dtls = host.Services.GetRequiredService<IOptions<DtlsListenOptions>>().Value;
+            _ = host.Services.GetRequiredService<IOptions<CoapServerOptions>>().Value;
         }
         catch (InvalidOperationException ex)
         {
@@ -145,7 +139,4 @@ internal static partial class ServeCommand
         await host.WaitForShutdownAsync(cancellationToken);
         return ExitCodes.Success;
     }
-
-    [GeneratedRegex(@"^(--|/)?[A-Za-z0-9_.]+(:[A-Za-z0-9_.]+)*=.*$", RegexOptions.Singleline)]
-    private static partial Regex ConfigurationArgument();
 }
