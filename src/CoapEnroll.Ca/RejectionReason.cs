@@ -41,7 +41,8 @@ public enum RejectionReason
 
     /// <summary>
     /// The protocol front-end refused the authenticated client under its own rules: proof-of-possession linking
-    /// (RFC 7030 section 3.5: challengePassword missing where required, or not this session's tls-unique), or re-enrollment
+    /// (RFC 7030 section 3.5: challengePassword missing where required, not this session's tls-unique, or over a session without
+    /// the extended master secret, whose tls-unique is not unique, RFC 7627 section 6.1), or re-enrollment
     /// (RFC 7030 section 4.2.2: no current certificate of this CA, or a different subject or subjectAltName).
     /// </summary>
     NotAuthorized,

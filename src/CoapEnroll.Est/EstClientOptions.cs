@@ -20,7 +20,8 @@ public sealed class EstClientOptions
 
     /// <summary>
     /// Put base64(tls-unique) of the session into the challengePassword of CSRs the client builds (RFC 7030 §3.5: clients
-    /// SHOULD link identity and POP). Default true.
+    /// SHOULD link identity and POP). Default true. Over a session without the extended master secret (a legacy server and
+    /// <see cref="CoapEnroll.Dtls.DtlsOptions.ExtendedMasterSecret"/> Optional) building such a CSR throws: turn this off there.
     /// </summary>
     public bool LinkProofOfPossession { get; set; } = true;
 

@@ -354,6 +354,10 @@ public sealed class EstCoapsClient : IAsyncDisposable
     /// A PKCS#10 request (RFC 2986) signed by <paramref name="key"/> with SHA-256; with POP linking on, challengePassword is
     /// base64(tls-unique) of the current session (RFC 7030 §3.5).
     /// </summary>
+    /// <exception cref="InvalidOperationException">
+    /// POP linking is on but the session did not negotiate the extended master secret, so its tls-unique does not identify it
+    /// (RFC 7627 §5.4): turn linking off for such a server.
+    /// </exception>
     public byte[] CreateCsr(X500DistinguishedName subject, ECDsa key, Action<CertificateRequest>? configure = null, bool? linkProofOfPossession = null)
     {
         ArgumentNullException.ThrowIfNull(subject);
@@ -361,6 +365,12 @@ public sealed class EstCoapsClient : IAsyncDisposable
         var request = new CertificateRequest(subject, key, key.KeySize > 256 ? HashAlgorithmName.SHA384 : HashAlgorithmName.SHA256);
         if (linkProofOfPossession ?? Options.LinkProofOfPossession)
         {
+            if (!Session.IsExtendedMasterSecretNegotiated)
+            {
+                throw new InvalidOperationException(
+                    "Cannot link proof-of-possession to this DTLS session: it did not negotiate extended_master_secret, so its tls-unique does not identify it (RFC 7627 section 5.4).");
+            }
+
             request.OtherRequestAttributes.Add(ChallengePassword(Convert.ToBase64String(Session.TlsUnique)));
         }
 

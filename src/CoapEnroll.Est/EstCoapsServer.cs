@@ -231,7 +231,14 @@ public sealed class EstCoapsServer
             return await RefuseRecordedAsync(malformed, CoapCode.BadRequest, problem!);
         }
 
-        // Linking identity and POP (RFC 7030 §3.5, RFC 9148 §3): challengePassword = base64(tls-unique) of this session.
+        // Linking identity and POP (RFC 7030 §3.5, RFC 9148 §3): challengePassword = base64(tls-unique) of this session. Without the
+        // extended master secret a man in the middle can give two sessions the same tls-unique (RFC 7627 §6.1): it links nothing.
+        if (!client.Session.IsExtendedMasterSecretNegotiated && (csr.ChallengePassword is not null || Options.RequirePopLinking))
+        {
+            return await RefuseRecordedAsync(RejectionReason.NotAuthorized, CoapCode.Forbidden,
+                "linking of identity and POP information needs a DTLS session with extended_master_secret: without it tls-unique is not unique to the session (RFC 7627 section 6.1)");
+        }
+
         if (csr.ChallengePassword is null)
         {
             if (Options.RequirePopLinking)

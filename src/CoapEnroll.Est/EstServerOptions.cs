@@ -19,7 +19,9 @@ public sealed class EstServerOptions
 
     /// <summary>
     /// Refuse (4.03) a CSR without the tls-unique challengePassword (RFC 7030 §3.5 "The EST server MAY reject requests without
-    /// tls-unique information"). A challengePassword that is present is always checked.
+    /// tls-unique information"). A challengePassword that is present is always checked. Over a DTLS session without the extended
+    /// master secret tls-unique links nothing (RFC 7627 §6.1): a CSR with a challengePassword is then refused (4.03), and with this
+    /// option every CSR is.
     /// </summary>
     public bool RequirePopLinking { get; set; }
 

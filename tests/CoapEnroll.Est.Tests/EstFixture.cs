@@ -12,14 +12,17 @@ internal sealed class EstFixture : IAsyncDisposable
 {
     private readonly Action<EstServerOptions>? _configureEst;
     private readonly Action<CoapServer>? _configureServer;
+    private readonly Action<DtlsServerOptions>? _configureDtls;
     private CoapServer? _server;
 
-    private EstFixture(string directory, CaOptions options, Action<EstServerOptions>? configureEst, Action<CoapServer>? configureServer)
+    private EstFixture(string directory, CaOptions options, Action<EstServerOptions>? configureEst, Action<CoapServer>? configureServer,
+        Action<DtlsServerOptions>? configureDtls)
     {
         DataDirectory = directory;
         CaOptions = options;
         _configureEst = configureEst;
         _configureServer = configureServer;
+        _configureDtls = configureDtls;
     }
 
     public string DataDirectory { get; }
@@ -39,8 +42,9 @@ internal sealed class EstFixture : IAsyncDisposable
     public X509Certificate2 Device { get; private set; } = null!;
 
     /// <param name="configureServer">Maps extra (probe) resources next to EST on the same server and listeners.</param>
+    /// <param name="configureDtls">Changes the DTLS server settings EST makes (e.g. the extended master secret policy).</param>
     public static async Task<EstFixture> StartAsync(Action<EstServerOptions>? configureEst = null, Action<CaOptions>? configureCa = null,
-        Action<CoapServer>? configureServer = null)
+        Action<CoapServer>? configureServer = null, Action<DtlsServerOptions>? configureDtls = null)
     {
         string directory = Directory.CreateTempSubdirectory("coapenroll-est-").FullName;
         var options = new CaOptions
@@ -56,7 +60,7 @@ internal sealed class EstFixture : IAsyncDisposable
             },
         };
         configureCa?.Invoke(options);
-        var fixture = new EstFixture(directory, options, configureEst, configureServer);
+        var fixture = new EstFixture(directory, options, configureEst, configureServer, configureDtls);
         await fixture.StartServerAsync();
         fixture.Device = X509Certificate2.CreateFromPemFile(fixture.Hierarchy.Layout.DemoDeviceCertificate, fixture.Hierarchy.Layout.DemoDeviceKey);
         return fixture;
@@ -81,6 +85,7 @@ internal sealed class EstFixture : IAsyncDisposable
         _configureServer?.Invoke(_server);
         DtlsServerOptions dtls = EstCoapsServer.CreateDtlsServerOptions(Hierarchy);
         dtls.InitialRetransmissionTimeout = TimeSpan.FromMilliseconds(100);
+        _configureDtls?.Invoke(dtls);
         DtlsEndPoint = (IPEndPoint)_server.Listen(DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), dtls)).LocalEndPoint;
         UdpEndPoint = (IPEndPoint)_server.Listen(UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0))).LocalEndPoint;
     }
@@ -96,7 +101,8 @@ internal sealed class EstFixture : IAsyncDisposable
         await Store.DisposeAsync();
     }
 
-    public DtlsClientOptions ClientDtlsOptions(X509Certificate2? clientCertificate)
+    /// <param name="legacy">Play a device without extended_master_secret (RFC 7627): the client does not offer it.</param>
+    public DtlsClientOptions ClientDtlsOptions(X509Certificate2? clientCertificate, bool legacy = false)
     {
         var options = new DtlsClientOptions
         {
@@ -104,19 +110,26 @@ internal sealed class EstFixture : IAsyncDisposable
             ClientCertificate = clientCertificate,
             InitialRetransmissionTimeout = TimeSpan.FromMilliseconds(100),
         };
+        if (legacy)
+        {
+            options.OfferExtendedMasterSecret = false;
+            options.ExtendedMasterSecret = ExtendedMasterSecretPolicy.Optional;
+        }
+
         options.ServerCertificateTrustAnchors.Add(Hierarchy.TrustAnchor);
         return options;
     }
 
-    public Task<DtlsClientChannel> ConnectAsync(X509Certificate2? clientCertificate, IPEndPoint? via = null) =>
-        DtlsClientChannel.ConnectAsync(via ?? DtlsEndPoint, ClientDtlsOptions(clientCertificate), Timeout());
+    public Task<DtlsClientChannel> ConnectAsync(X509Certificate2? clientCertificate, IPEndPoint? via = null, bool legacy = false) =>
+        DtlsClientChannel.ConnectAsync(via ?? DtlsEndPoint, ClientDtlsOptions(clientCertificate, legacy), Timeout());
 
-    public async Task<EstCoapsClient> ClientAsync(X509Certificate2? clientCertificate = null, Action<EstClientOptions>? configure = null, IPEndPoint? via = null)
+    public async Task<EstCoapsClient> ClientAsync(X509Certificate2? clientCertificate = null, Action<EstClientOptions>? configure = null, IPEndPoint? via = null,
+        bool legacy = false)
     {
         var options = new EstClientOptions();
         options.Coap.Endpoint.AckTimeout = TimeSpan.FromMilliseconds(300);
         configure?.Invoke(options);
-        return new EstCoapsClient(await ConnectAsync(clientCertificate ?? Device, via), options);
+        return new EstCoapsClient(await ConnectAsync(clientCertificate ?? Device, via, legacy), options);
     }
 
     public async Task<IReadOnlyList<StoredCertificate>> CertificatesAsync() => await Store.ListCertificatesAsync(1000, CancellationToken.None);

@@ -35,6 +35,7 @@ internal sealed class CoapRequestCommand
     private readonly Option<string?> _pskIdentity = new("--psk-identity") { Description = "coaps: PSK identity (RFC 7925 PSK profile), with --psk-key", HelpName = "ID" };
     private readonly Option<string?> _pskKey = new("--psk-key") { Description = "coaps: pre-shared key in hex", HelpName = "HEX" };
     private readonly Option<string?> _keyLog = new("--keylog") { Description = "coaps: append the session keys to this file (NSS key log format, for tshark/Wireshark)", HelpName = "FILE" };
+    private readonly Option<string?> _extendedMasterSecret = SecureTarget.CreateExtendedMasterSecretOption();
 
     private CoapRequestCommand(CoapCode method) => _method = method;
 
@@ -56,7 +57,7 @@ internal sealed class CoapRequestCommand
         var command = new Command(name, $"Send a {_method} request.")
         {
             _uri, _accept, _contentFormat, _payload, _payloadFile, _blockSize, _observe, _out, _confirmable, _non, _timeout, _verbose,
-            _trust, _cert, _key, _pskIdentity, _pskKey, _keyLog,
+            _trust, _cert, _key, _pskIdentity, _pskKey, _keyLog, _extendedMasterSecret,
         };
         command.SetAction((parseResult, cancellationToken) => RunAsync(parseResult, cancellationToken));
         return command;
@@ -89,7 +90,8 @@ internal sealed class CoapRequestCommand
             if (parseResult.GetValue(_verbose))
             {
                 await stderr.WriteLineAsync($"* DTLS 1.2 session with {remote}: {secure.RemoteEndPoint.CipherSuite}"
-                    + (secure.RemoteEndPoint.PeerCertificates is { Count: > 0 } chain ? $", server certificate '{chain[0].Subject}'" : string.Empty));
+                    + (secure.RemoteEndPoint.PeerCertificates is { Count: > 0 } chain ? $", server certificate '{chain[0].Subject}'" : string.Empty)
+                    + (secure.RemoteEndPoint.IsExtendedMasterSecretNegotiated ? string.Empty : ", without extended_master_secret (RFC 7627)"));
             }
         }
 
@@ -127,6 +129,7 @@ internal sealed class CoapRequestCommand
         string? pskIdentity = parseResult.GetValue(_pskIdentity);
         string? pskKey = parseResult.GetValue(_pskKey);
         string? keyLog = parseResult.GetValue(_keyLog);
+        string? extendedMasterSecret = parseResult.GetValue(_extendedMasterSecret);
         if (!uri.IsSecure)
         {
             string? given = (trust, cert, key, pskIdentity, pskKey, keyLog) switch
@@ -137,7 +140,7 @@ internal sealed class CoapRequestCommand
                 (_, _, _, { }, _, _) => "--psk-identity",
                 (_, _, _, _, { }, _) => "--psk-key",
                 (_, _, _, _, _, { }) => "--keylog",
-                _ => null,
+                _ => extendedMasterSecret is null ? null : "--extended-master-secret",
             };
             return given is null ? null : throw new CliException(ExitCodes.Usage, $"{given} applies to coaps:// URIs only: {uri}.");
         }
@@ -168,6 +171,7 @@ internal sealed class CoapRequestCommand
             // RFC 6125: the server certificate must carry the URI host, as a dNSName or an iPAddress SAN.
             ServerName = uri.HostAddress is null ? uri.Host : null,
             KeyLogFile = keyLog is null ? null : Path.GetFullPath(keyLog),
+            ExtendedMasterSecret = SecureTarget.ParseExtendedMasterSecret(extendedMasterSecret),
         };
         await SecureTarget.LoadCredentialsAsync(options, trust, cert, key, null, null, cancellationToken);
 

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
@@ -14,6 +15,26 @@ namespace CoapEnroll.Cli.Client;
 /// </summary>
 internal static class SecureTarget
 {
+    /// <summary>
+    /// <c>--extended-master-secret required|optional</c>, shared by the coaps client commands: whether a server that does not
+    /// negotiate RFC 7627's extended_master_secret fails the handshake (required, the default) or is admitted (optional).
+    /// </summary>
+    public static Option<string?> CreateExtendedMasterSecretOption()
+    {
+        var option = new Option<string?>("--extended-master-secret")
+        {
+            Description = "coaps: 'required' (default) fails the handshake with a server that does not negotiate extended_master_secret "
+                + "(RFC 7627); 'optional' admits such a legacy server (its session then has no usable tls-unique)",
+            HelpName = "required|optional",
+        };
+        option.AcceptOnlyFromAmong("required", "optional");
+        return option;
+    }
+
+    /// <summary>The policy for a value of <see cref="CreateExtendedMasterSecretOption"/> (null: the default, required).</summary>
+    public static ExtendedMasterSecretPolicy ParseExtendedMasterSecret(string? value) =>
+        value == "optional" ? ExtendedMasterSecretPolicy.Optional : ExtendedMasterSecretPolicy.Required;
+
     public static async Task<IPEndPoint> ResolveAsync(CoapUri uri, CancellationToken cancellationToken)
     {
         try
@@ -97,7 +118,12 @@ internal static class SecureTarget
         }
         catch (DtlsHandshakeException ex)
         {
-            throw new CliException(ExitCodes.NoResponse, $"DTLS handshake with {remote} failed: {CoapRequestCommand.DescribeHandshakeFailure(ex)}", ex);
+            // Our own handshake_failure for a server without extended_master_secret: say how to admit it.
+            string hint = ex is { Alert: AlertDescription.HandshakeFailure, ReceivedFromPeer: false }
+                && options.ExtendedMasterSecret == ExtendedMasterSecretPolicy.Required && ex.Message.Contains("extended_master_secret", StringComparison.Ordinal)
+                ? "; --extended-master-secret optional admits such a legacy server"
+                : string.Empty;
+            throw new CliException(ExitCodes.NoResponse, $"DTLS handshake with {remote} failed: {CoapRequestCommand.DescribeHandshakeFailure(ex)}{hint}", ex);
         }
         catch (System.Net.Sockets.SocketException ex)
         {

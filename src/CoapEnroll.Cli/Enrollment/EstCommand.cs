@@ -64,6 +64,7 @@ internal sealed class EstCommand
         DefaultValueFactory = _ => DefaultMaxWaitSeconds,
     };
 
+    private readonly Option<string?> _extendedMasterSecret = SecureTarget.CreateExtendedMasterSecretOption();
     private readonly Option<double> _timeout = new("--timeout") { Description = "Give up on a handshake or request with no answer after this many seconds", HelpName = "SECONDS", DefaultValueFactory = _ => 60 };
 
     private EstCommand(string operation) => _operation = operation;
@@ -119,6 +120,7 @@ internal sealed class EstCommand
         command.Options.Add(_blockSize);
         command.Options.Add(_maxWait);
         command.Options.Add(_timeout);
+        command.Options.Add(_extendedMasterSecret);
         command.SetAction(RunAsync);
         return command;
     }
@@ -199,6 +201,13 @@ internal sealed class EstCommand
         await using var client = new EstCoapsClient(channel, clientOptions);
         try
         {
+            // RFC 7627 §5.4: a legacy server's session has no tls-unique worth linking (the library would refuse to build the CSR).
+            if (clientOptions.LinkProofOfPossession && !client.Session.IsExtendedMasterSecretNegotiated)
+            {
+                throw new CliException(ExitCodes.Failure, $"--pop-link needs a DTLS session with extended_master_secret, and {remote} did not negotiate it "
+                    + "(RFC 7627): its tls-unique would not identify the session. Enroll without --pop-link.");
+            }
+
             if (clientOptions.UseDiscovery)
             {
                 RequireRoot(await client.DiscoverAsync(cancellationToken), clientOptions.Root, format, remote);
@@ -543,7 +552,11 @@ internal sealed class EstCommand
 
         string? passphrase = ReadPassphrase(parseResult);
 
-        var options = new DtlsClientOptions { ServerName = uri.HostAddress is null ? uri.Host : null };
+        var options = new DtlsClientOptions
+        {
+            ServerName = uri.HostAddress is null ? uri.Host : null,
+            ExtendedMasterSecret = SecureTarget.ParseExtendedMasterSecret(parseResult.GetValue(_extendedMasterSecret)),
+        };
         await SecureTarget.LoadCredentialsAsync(options, trust, cert, key, passphrase, _passphraseEnv.Name, cancellationToken);
 
         return options;

@@ -184,6 +184,7 @@ internal sealed partial class CoapServerService : IHostedService
         DtlsServerOptions options = EstCoapsServer.CreateDtlsServerOptions(hierarchy);
         options.RequireClientCertificate = false;
         options.AllowUnvalidatedClientCertificates = !_dtlsOptions.RejectUntrustedClientCertificates;
+        options.ExtendedMasterSecret = _dtlsOptions.ParseExtendedMasterSecret()!.Value; // validated in StartAsync
         options.KeyLogFile = _dtlsOptions.KeyLogFile is { Length: > 0 } keyLog ? Path.GetFullPath(keyLog) : null;
         options.UseSslKeyLogFileEnvironment = _dtlsOptions.UseSslKeyLogFile;
         options.LoggerFactory = _loggerFactory;
@@ -213,6 +214,11 @@ internal sealed partial class CoapServerService : IHostedService
         }
 
         LogDtlsCredential(hierarchy.ServerCertificate.Subject, options.ClientCertificateTrustAnchors.Count);
+        if (options.ExtendedMasterSecret == ExtendedMasterSecretPolicy.Optional)
+        {
+            LogExtendedMasterSecretOptional();
+        }
+
         return options;
     }
 
@@ -278,6 +284,10 @@ internal sealed partial class CoapServerService : IHostedService
 
     [LoggerMessage(11, LogLevel.Information, "Enroll the demo device: {Command}")]
     private partial void LogEnrollHint(string command);
+
+    [LoggerMessage(12, LogLevel.Warning, "Dtls:ExtendedMasterSecret=Optional: clients without extended_master_secret (RFC 7627) are admitted; "
+        + "their sessions are logged, shown by /whoami, and refused proof-of-possession linking by EST")]
+    private partial void LogExtendedMasterSecretOptional();
 
     [LoggerMessage(9, LogLevel.Warning, "DTLS session keys are written to {KeyLogFile}: anyone with that file can decrypt captured traffic (debugging only)")]
     private partial void LogKeyLog(string keyLogFile);

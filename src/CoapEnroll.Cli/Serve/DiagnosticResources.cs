@@ -17,8 +17,9 @@ namespace CoapEnroll.Cli.Serve;
 /// block-wise transfers.</item>
 /// <item><c>/obs</c>: GET returns the current UTC time to the second; it is observable (RFC 7641) and
 /// notifies its observers every second.</item>
-/// <item><c>/whoami</c>: GET describes how the requester reached the server: plain coap, or coaps with an
-/// anonymous client, a client certificate (its subject, issuer and whether it validated) or a PSK identity.
+/// <item><c>/whoami</c>: GET describes how the requester reached the server: plain coap, or coaps (with the suite and whether
+/// the extended master secret was negotiated) with an anonymous client, a client certificate (its subject, issuer and whether
+/// it validated) or a PSK identity.
 /// Operators use it to check a device's credentials; the interop tests to check the server's view.</item>
 /// </list>
 /// </summary>
@@ -160,7 +161,8 @@ internal sealed class DiagnosticResources : IDisposable
     }
 
     /// <summary>
-    /// "key: value" lines: <c>transport</c>, <c>peer</c>, and for coaps <c>cipher-suite</c>, <c>authentication</c>
+    /// "key: value" lines: <c>transport</c>, <c>peer</c>, and for coaps <c>cipher-suite</c>, <c>extended-master-secret</c>
+    /// (yes, or no for a legacy client admitted by Dtls:ExtendedMasterSecret=Optional, RFC 7627), <c>authentication</c>
     /// (anonymous, certificate, unvalidated-certificate or psk), <c>subject</c>/<c>issuer</c> or <c>psk-identity</c>.
     /// </summary>
     public static string DescribePeer(EndPoint remote)
@@ -174,7 +176,8 @@ internal sealed class DiagnosticResources : IDisposable
 
         text.Append("transport: coaps (DTLS 1.2)\n")
             .Append("peer: ").Append(session.RemoteEndPoint).Append('\n')
-            .Append("cipher-suite: ").Append(session.CipherSuite).Append('\n');
+            .Append("cipher-suite: ").Append(session.CipherSuite).Append('\n')
+            .Append("extended-master-secret: ").Append(session.IsExtendedMasterSecretNegotiated ? "yes" : "no").Append('\n');
         if (session.PskIdentity is { } identity)
         {
             text.Append("authentication: psk\n").Append("psk-identity: ").Append(Encoding.UTF8.GetString(identity)).Append('\n');

@@ -1,3 +1,5 @@
+using CoapEnroll.Dtls;
+
 namespace CoapEnroll.Cli.Serve;
 
 /// <summary>
@@ -39,6 +41,20 @@ internal sealed class DtlsListenOptions
     /// </summary>
     public bool RejectUntrustedClientCertificates { get; set; }
 
+    /// <summary>
+    /// <c>Required</c> (default): a client without RFC 7627's extended_master_secret fails the handshake with handshake_failure.
+    /// <c>Optional</c>: such legacy clients are admitted (logged and counted); their sessions have no usable tls-unique, so EST
+    /// refuses proof-of-possession linking over them. Text rather than the enum, so that a bad value gets a message naming the
+    /// accepted ones (see <see cref="ExtendedMasterSecretPolicy"/>).
+    /// </summary>
+    public string ExtendedMasterSecret { get; set; } = nameof(ExtendedMasterSecretPolicy.Required);
+
+    /// <summary><see cref="ExtendedMasterSecret"/> parsed (names only, case-insensitive); null when it is not one of them.</summary>
+    public ExtendedMasterSecretPolicy? ParseExtendedMasterSecret() =>
+        Enum.GetNames<ExtendedMasterSecretPolicy>().FirstOrDefault(name => string.Equals(name, ExtendedMasterSecret?.Trim(), StringComparison.OrdinalIgnoreCase)) is { } match
+            ? Enum.Parse<ExtendedMasterSecretPolicy>(match)
+            : null;
+
     /// <summary>PSK identity → key in hex (<c>Dtls:Psk:device-7=00112233…</c>): enables TLS_PSK_WITH_AES_128_CCM_8 (RFC 7925 §4.2).</summary>
     public Dictionary<string, string>? Psk { get; set; }
 
@@ -59,6 +75,11 @@ internal sealed class DtlsListenOptions
         if ((CertificateFile is null) != (KeyFile is null))
         {
             return "Dtls:CertificateFile and Dtls:KeyFile go together: set both or neither.";
+        }
+
+        if (ParseExtendedMasterSecret() is null)
+        {
+            return $"Dtls:ExtendedMasterSecret '{ExtendedMasterSecret}' is not one of {string.Join(", ", Enum.GetNames<ExtendedMasterSecretPolicy>())}.";
         }
 
         foreach (var (identity, hex) in Psk ?? [])

@@ -61,6 +61,8 @@ internal sealed class DtlsClientConnection : DtlsConnection
 
     protected override bool RetransmitsFinalFlight => false;
 
+    protected override bool IsServer => false;
+
     /// <summary>Sends ClientHello1 (empty cookie) and starts its retransmission timer.</summary>
     public ValueTask StartAsync(CancellationToken cancellationToken) => RunLockedAsync(SendClientHello, cancellationToken);
 
@@ -139,7 +141,11 @@ internal sealed class DtlsClientConnection : DtlsConnection
             extensions.Add(TlsExtensions.SignatureAlgorithms(SignatureScheme.EcdsaSecp256r1Sha256, SignatureScheme.EcdsaSecp384r1Sha384));
         }
 
-        extensions.Add(TlsExtensions.ExtendedMasterSecret());
+        if (_options.OfferExtendedMasterSecret)
+        {
+            extensions.Add(TlsExtensions.ExtendedMasterSecret()); // RFC 7627 §5.2: in every ClientHello
+        }
+
         extensions.Add(TlsExtensions.RenegotiationInfoInitial());
         if (_options.EnableConnectionId)
         {
@@ -208,11 +214,15 @@ internal sealed class DtlsClientConnection : DtlsConnection
             }
         }
 
-        if (TlsExtensions.Find(hello.Extensions, ExtensionType.ExtendedMasterSecret) is null)
+        // RFC 7627 §5.2: abort unless the policy admits legacy servers. (Not offered, it cannot be here: unsolicited above.)
+        bool extendedMasterSecret = TlsExtensions.Find(hello.Extensions, ExtensionType.ExtendedMasterSecret) is not null;
+        if (!extendedMasterSecret && _options.ExtendedMasterSecret == ExtendedMasterSecretPolicy.Required)
         {
-            Fail(AlertDescription.HandshakeFailure, "server does not support extended_master_secret"); // RFC 7627 §5.3
+            Fail(AlertDescription.HandshakeFailure, "server does not negotiate extended_master_secret (RFC 7627)");
             return;
         }
+
+        IsExtendedMasterSecretNegotiated = extendedMasterSecret;
 
         if (TlsExtensions.Find(hello.Extensions, ExtensionType.RenegotiationInfo) is { } renegotiation &&
             !TlsExtensions.IsInitialRenegotiationInfo(renegotiation.Data))
@@ -367,11 +377,8 @@ internal sealed class DtlsClientConnection : DtlsConnection
             AddHandshake(flight, new PskClientKeyExchange { Identity = PskIdentity });
         }
 
-        // RFC 7627 §4: session_hash up to and including ClientKeyExchange.
-        byte[] masterSecret = new byte[DtlsKeySchedule.MasterSecretLength];
-        DtlsKeySchedule.ComputeExtendedMasterSecret(preMaster, Transcript.GetHash(HashAlgorithmName.SHA256), masterSecret);
-        CryptographicOperations.ZeroMemory(preMaster);
-        SetMasterSecret(masterSecret);
+        // The transcript ends with ClientKeyExchange here, where RFC 7627 §4's session_hash stops.
+        byte[] masterSecret = DeriveMasterSecret(preMaster);
         using (DtlsKeyBlock keyBlock = DtlsKeyBlock.Derive(Suite, masterSecret, ClientRandom, ServerRandom))
         {
             InstallKeys(keyBlock, isClient: true);

@@ -33,12 +33,23 @@ public sealed class DtlsClientOptions : DtlsOptions
 
     internal bool HasPsk => PskIdentity is not null && PskKey is { Length: > 0 };
 
+    /// <summary>
+    /// Test-only: false leaves extended_master_secret out of the ClientHello, so that tests can play a legacy client against a
+    /// server (needs <see cref="DtlsOptions.ExtendedMasterSecret"/> = Optional). Products always offer it (RFC 7627 §5.2).
+    /// </summary>
+    internal bool OfferExtendedMasterSecret { get; set; } = true;
+
     internal override void Validate()
     {
         base.Validate();
         if (ClientCertificate is not null && (!ClientCertificate.HasPrivateKey || ClientCertificate.GetECDsaPublicKey() is null))
         {
             throw new ArgumentException("The client certificate needs an ECDSA private key.", nameof(ClientCertificate));
+        }
+
+        if (!OfferExtendedMasterSecret && ExtendedMasterSecret == ExtendedMasterSecretPolicy.Required)
+        {
+            throw new ArgumentException("A client that does not offer extended_master_secret cannot require it.", nameof(ExtendedMasterSecret));
         }
     }
 }

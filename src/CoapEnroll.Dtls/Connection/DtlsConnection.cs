@@ -110,7 +110,14 @@ internal abstract class DtlsConnection
 
     public byte[]? PskIdentity { get; protected set; }
 
+    /// <summary>The raw tls-unique, whether or not it identifies the session: see <see cref="IsExtendedMasterSecretNegotiated"/>.</summary>
     public byte[]? TlsUnique { get; protected set; }
+
+    /// <summary>
+    /// True when both hellos carried extended_master_secret and the master secret is RFC 7627's; false for an RFC 5246 master
+    /// secret, which a man in the middle can make equal in two sessions (RFC 7627 §1, §6.1).
+    /// </summary>
+    public bool IsExtendedMasterSecretNegotiated { get; protected set; }
 
     public byte[] ClientRandom { get; protected set; } = [];
 
@@ -129,6 +136,9 @@ internal abstract class DtlsConnection
         _writeProtection[1] is { } protection
             ? Math.Max(0, protection.GetMaxPlaintextLength(Options.PathMtu, PeerConnectionId.Length) - (PeerConnectionId.Length > 0 ? 1 : 0))
             : 0;
+
+    /// <summary>The server side of the handshake (for logs and metrics).</summary>
+    protected abstract bool IsServer { get; }
 
     /// <summary>True while waiting for the peer's ChangeCipherSpec.</summary>
     protected abstract bool IsExpectingChangeCipherSpec { get; }
@@ -261,9 +271,19 @@ internal abstract class DtlsConnection
                 throw new InvalidOperationException("No established session.");
             }
 
+            // RFC 7627 §5.4: without the extended master secret, RFC 5705 MUST be disabled.
+            if (!IsExtendedMasterSecretNegotiated)
+            {
+                throw new InvalidOperationException(WithoutExtendedMasterSecret("exported keying material"));
+            }
+
             DtlsKeySchedule.ExportKeyingMaterial(_masterSecret, ClientRandom, ServerRandom, label, context, output);
         }
     }
+
+    /// <summary>Why a channel binding of a session without the extended master secret is refused.</summary>
+    internal static string WithoutExtendedMasterSecret(string what) =>
+        $"The session did not negotiate extended_master_secret, so its {what} does not identify it (RFC 7627 sections 5.4 and 6.1).";
 
     // ---- record layer ----
 
@@ -561,6 +581,27 @@ internal abstract class DtlsConnection
 
     protected ReadOnlySpan<byte> MasterSecret => _masterSecret;
 
+    /// <summary>
+    /// Derives and keeps the master secret once ClientKeyExchange is in the transcript, and zeroes <paramref name="preMasterSecret"/>:
+    /// the extended one over the session hash (RFC 7627 §4) when negotiated, otherwise PRF over the hello randoms (RFC 5246 §8.1).
+    /// </summary>
+    protected byte[] DeriveMasterSecret(byte[] preMasterSecret)
+    {
+        byte[] masterSecret = new byte[DtlsKeySchedule.MasterSecretLength];
+        if (IsExtendedMasterSecretNegotiated)
+        {
+            DtlsKeySchedule.ComputeExtendedMasterSecret(preMasterSecret, Transcript.GetHash(HashAlgorithmName.SHA256), masterSecret);
+        }
+        else
+        {
+            DtlsKeySchedule.ComputeMasterSecret(preMasterSecret, ClientRandom, ServerRandom, masterSecret);
+        }
+
+        CryptographicOperations.ZeroMemory(preMasterSecret);
+        SetMasterSecret(masterSecret);
+        return masterSecret;
+    }
+
     protected async ValueTask WriteKeyLogAsync(CancellationToken cancellationToken)
     {
         if (Options.ResolveKeyLogFile() is { } path && _masterSecret is not null)
@@ -580,6 +621,12 @@ internal abstract class DtlsConnection
 
         ReleaseHandshakeState();
         DtlsLog.Established(Logger, Remote, Suite!.Suite);
+        if (!IsExtendedMasterSecretNegotiated)
+        {
+            DtlsLog.EstablishedWithoutExtendedMasterSecret(Logger, Remote, Suite.Suite);
+            DtlsMetrics.HandshakesWithoutExtendedMasterSecret.Add(1, new KeyValuePair<string, object?>("dtls.role", IsServer ? "server" : "client"));
+        }
+
         _owner.OnEstablished(this);
     }
 

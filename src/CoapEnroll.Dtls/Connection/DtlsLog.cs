@@ -37,4 +37,8 @@ internal static partial class DtlsLog
 
     [LoggerMessage(110, LogLevel.Warning, "DTLS: writing the key log failed")]
     public static partial void KeyLogFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(111, LogLevel.Information,
+        "DTLS {Remote}: session established without extended_master_secret ({Suite}); its tls-unique and exporters are refused (RFC 7627)")]
+    public static partial void EstablishedWithoutExtendedMasterSecret(ILogger logger, EndPoint remote, CipherSuite suite);
 }

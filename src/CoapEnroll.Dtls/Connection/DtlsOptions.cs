@@ -5,7 +5,7 @@ namespace CoapEnroll.Dtls;
 
 /// <summary>
 /// Settings shared by both roles: record sizing, retransmission (RFC 6347 §4.2.4), connection IDs
-/// (RFC 9146), the key log and the clock. Options are read when a channel is created; do not change
+/// (RFC 9146), the extended master secret policy (RFC 7627), the key log and the clock. Options are read when a channel is created; do not change
 /// them afterwards.
 /// </summary>
 public abstract class DtlsOptions
@@ -46,6 +46,13 @@ public abstract class DtlsOptions
         CipherSuite.TLS_PSK_WITH_AES_128_CCM_8,
     ];
 
+    /// <summary>
+    /// Whether the peer must negotiate the extended master secret (RFC 7627). <see cref="ExtendedMasterSecretPolicy.Required"/>
+    /// (the default) aborts with handshake_failure otherwise; <see cref="ExtendedMasterSecretPolicy.Optional"/> admits legacy
+    /// peers with the RFC 5246 master secret. A client always offers the extension; a server echoes it when offered.
+    /// </summary>
+    public ExtendedMasterSecretPolicy ExtendedMasterSecret { get; set; } = ExtendedMasterSecretPolicy.Required;
+
     /// <summary>Revocation checking for peer certificate chains; none by default (constrained deployments).</summary>
     public X509RevocationMode RevocationMode { get; set; } = X509RevocationMode.NoCheck;
 
@@ -82,6 +89,11 @@ public abstract class DtlsOptions
         ArgumentOutOfRangeException.ThrowIfNegative(MaxRetransmissions, nameof(MaxRetransmissions));
         ArgumentNullException.ThrowIfNull(CipherSuites);
         ArgumentNullException.ThrowIfNull(TimeProvider);
+        if (!Enum.IsDefined(ExtendedMasterSecret))
+        {
+            throw new ArgumentOutOfRangeException(nameof(ExtendedMasterSecret), ExtendedMasterSecret, "Not an ExtendedMasterSecretPolicy.");
+        }
+
         foreach (CipherSuite suite in CipherSuites)
         {
             if (!CipherSuiteInfo.TryGet(suite, out _))

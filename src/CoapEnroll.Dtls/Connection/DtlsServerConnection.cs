@@ -60,6 +60,8 @@ internal sealed class DtlsServerConnection : DtlsConnection
 
     protected override bool RetransmitsFinalFlight => true;
 
+    protected override bool IsServer => true;
+
     protected override void OnChangeCipherSpecReceived() => _state = State.ExpectFinished;
 
     /// <summary>The ephemeral ECDH key (when the handshake failed before ClientKeyExchange) and the client's public key.</summary>
@@ -116,12 +118,22 @@ internal sealed class DtlsServerConnection : DtlsConnection
             return;
         }
 
-        // RFC 7627 §5.3 / RFC 7925 §16: the extended master secret is mandatory here.
-        if (TlsExtensions.Find(hello.Extensions, ExtensionType.ExtendedMasterSecret) is not { Data.Length: 0 })
+        // RFC 7627 §5.2: a client without the extension is refused unless the policy admits legacy clients (RFC 7925 §16
+        // makes it a SHOULD for clients); it is echoed exactly when offered.
+        TlsExtension? extendedMasterSecret = TlsExtensions.Find(hello.Extensions, ExtensionType.ExtendedMasterSecret);
+        if (extendedMasterSecret is { Data.Length: > 0 })
+        {
+            Fail(AlertDescription.DecodeError, "extended_master_secret with extension_data"); // RFC 7627 §5.1: empty
+            return;
+        }
+
+        if (extendedMasterSecret is null && _options.ExtendedMasterSecret == ExtendedMasterSecretPolicy.Required)
         {
             Fail(AlertDescription.HandshakeFailure, "client does not offer extended_master_secret");
             return;
         }
+
+        IsExtendedMasterSecretNegotiated = extendedMasterSecret is not null;
 
         TlsExtension? renegotiation = TlsExtensions.Find(hello.Extensions, ExtensionType.RenegotiationInfo);
         if (renegotiation is not null && !TlsExtensions.IsInitialRenegotiationInfo(renegotiation.Data))
@@ -140,7 +152,12 @@ internal sealed class DtlsServerConnection : DtlsConnection
         }
 
         Suite = suite;
-        var extensions = new List<TlsExtension> { TlsExtensions.ExtendedMasterSecret() };
+        var extensions = new List<TlsExtension>();
+        if (IsExtendedMasterSecretNegotiated)
+        {
+            extensions.Add(TlsExtensions.ExtendedMasterSecret());
+        }
+
         if (secureRenegotiation)
         {
             extensions.Add(TlsExtensions.RenegotiationInfoInitial());
@@ -337,11 +354,8 @@ internal sealed class DtlsServerConnection : DtlsConnection
         }
 
         Transcript.Append(message);
-        // RFC 7627 §4: session_hash covers the messages up to and including ClientKeyExchange.
-        byte[] masterSecret = new byte[DtlsKeySchedule.MasterSecretLength];
-        DtlsKeySchedule.ComputeExtendedMasterSecret(preMaster, Transcript.GetHash(HashAlgorithmName.SHA256), masterSecret);
-        CryptographicOperations.ZeroMemory(preMaster);
-        SetMasterSecret(masterSecret);
+        // The transcript ends with ClientKeyExchange here, where RFC 7627 §4's session_hash stops.
+        byte[] masterSecret = DeriveMasterSecret(preMaster);
         using (DtlsKeyBlock keyBlock = DtlsKeyBlock.Derive(Suite, masterSecret, ClientRandom, ServerRandom))
         {
             InstallKeys(keyBlock, isClient: false);

@@ -44,10 +44,31 @@ public sealed class DtlsSessionEndPoint : EndPoint
     public byte[]? PskIdentity => _connection.PskIdentity?.ToArray();
 
     /// <summary>
-    /// tls-unique (RFC 5929 §3.1): the first Finished verify_data of the handshake, the client's in a full
-    /// handshake. Meaningful because the extended master secret is always used (RFC 7627 §5.4).
+    /// True when the session uses the extended master secret (RFC 7627). Always true unless
+    /// <see cref="DtlsOptions.ExtendedMasterSecret"/> is <see cref="ExtendedMasterSecretPolicy.Optional"/> and the peer did not
+    /// negotiate it. When false, nothing may rely on the session's uniqueness: <see cref="TlsUnique"/> and
+    /// <see cref="ExportKeyingMaterial"/> throw, and a protocol that links a request to the session (EST's proof-of-possession
+    /// link, RFC 7030 §3.5) must refuse it.
     /// </summary>
-    public byte[] TlsUnique => _connection.TlsUnique?.ToArray() ?? throw new InvalidOperationException("Handshake not complete.");
+    public bool IsExtendedMasterSecretNegotiated => _connection.IsExtendedMasterSecretNegotiated;
+
+    /// <summary>
+    /// tls-unique (RFC 5929 §3.1): the first Finished verify_data of the handshake, the client's in a full handshake. It
+    /// identifies the session only with the extended master secret (RFC 7627 §5.4, §6.1).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">
+    /// The handshake is not complete, or <see cref="IsExtendedMasterSecretNegotiated"/> is false.
+    /// </exception>
+    public byte[] TlsUnique
+    {
+        get
+        {
+            byte[] value = _connection.TlsUnique ?? throw new InvalidOperationException("Handshake not complete.");
+            return IsExtendedMasterSecretNegotiated
+                ? value.ToArray()
+                : throw new InvalidOperationException(DtlsConnection.WithoutExtendedMasterSecret("tls-unique"));
+        }
+    }
 
     /// <summary>The CID the peer puts in records to us (empty: none).</summary>
     public ReadOnlyMemory<byte> LocalConnectionId => _connection.LocalConnectionId;
@@ -59,6 +80,9 @@ public sealed class DtlsSessionEndPoint : EndPoint
     public bool IsConnectionIdNegotiated => _connection.IsConnectionIdNegotiated;
 
     /// <summary>RFC 5705 keying material exporter; <paramref name="context"/> null means "no context".</summary>
+    /// <exception cref="InvalidOperationException">
+    /// No established session, or <see cref="IsExtendedMasterSecretNegotiated"/> is false (RFC 7627 §5.4 disables exporters then).
+    /// </exception>
     public byte[] ExportKeyingMaterial(string label, byte[]? context, int length)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(length, 1);

@@ -24,7 +24,8 @@ public static class DtlsKeySchedule
 
     /// <summary>
     /// Legacy master secret: PRF(pre_master, "master secret", client_random + server_random)[0..47]
-    /// (RFC 5246 §8.1). Only for interop tests: this product always negotiates the extended master secret.
+    /// (RFC 5246 §8.1), for sessions with a peer that does not negotiate the extended master secret
+    /// (<see cref="ExtendedMasterSecretPolicy.Optional"/>).
     /// </summary>
     public static void ComputeMasterSecret(ReadOnlySpan<byte> preMasterSecret, ReadOnlySpan<byte> clientRandom,
         ReadOnlySpan<byte> serverRandom, Span<byte> masterSecret)

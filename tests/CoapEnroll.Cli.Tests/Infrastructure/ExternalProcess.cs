@@ -15,9 +15,10 @@ public sealed record ProcessResult(string CommandLine, int ExitCode, string Stan
 /// <summary>Runs external programs with a timeout, killing the process tree when it expires.</summary>
 public static class ExternalProcess
 {
-    public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, byte[]? standardInput = null)
+    public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, byte[]? standardInput = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
-        using var process = Start(fileName, arguments, standardInput is not null);
+        using var process = Start(fileName, arguments, standardInput is not null, environment);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (standardInput is not null)
@@ -45,9 +46,10 @@ public static class ExternalProcess
     }
 
     /// <summary>Starts a long-running program with its output collected into <paramref name="output"/>.</summary>
-    public static Process StartCollecting(string fileName, IEnumerable<string> arguments, StringBuilder output)
+    /// <param name="environment">Variables to set for the program (e.g. OPENSSL_CONF), on top of ours.</param>
+    public static Process StartCollecting(string fileName, IEnumerable<string> arguments, StringBuilder output, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var process = Start(fileName, arguments, redirectInput: false);
+        var process = Start(fileName, arguments, redirectInput: false, environment);
         process.OutputDataReceived += (_, e) => Append(output, e.Data);
         process.ErrorDataReceived += (_, e) => Append(output, e.Data);
         process.BeginOutputReadLine();
@@ -73,7 +75,7 @@ public static class ExternalProcess
     public static string CommandLine(string fileName, IEnumerable<string> arguments)
         => string.Join(' ', new[] { fileName }.Concat(arguments.Select(a => a.Contains(' ', StringComparison.Ordinal) || a.Length == 0 ? $"'{a}'" : a)));
 
-    private static Process Start(string fileName, IEnumerable<string> arguments, bool redirectInput)
+    private static Process Start(string fileName, IEnumerable<string> arguments, bool redirectInput, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -82,6 +84,11 @@ public static class ExternalProcess
             RedirectStandardInput = redirectInput,
             UseShellExecute = false,
         };
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         foreach (string argument in arguments)
         {
             info.ArgumentList.Add(argument);

@@ -28,8 +28,32 @@ public static class LibCoap
 
     /// <summary>Runs <c>coap-client-{flavour}</c> with its own <c>-B</c> limit, killed 15 s after that.</summary>
     public static Task<ProcessResult> RunDtlsClientAsync(string flavour, int waitSeconds, params string[] arguments)
+        => RunDtlsClientAsync(flavour, waitSeconds, null, arguments);
+
+    /// <summary>As <see cref="RunDtlsClientAsync(string, int, string[])"/>, with <paramref name="environment"/> set for the client (e.g. OPENSSL_CONF).</summary>
+    public static Task<ProcessResult> RunDtlsClientAsync(string flavour, int waitSeconds, IReadOnlyDictionary<string, string>? environment, params string[] arguments)
         => ExternalProcess.RunAsync(DtlsClientPath(flavour), ["-B", waitSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), .. arguments],
-            TimeSpan.FromSeconds(waitSeconds + 15));
+            TimeSpan.FromSeconds(waitSeconds + 15), environment: environment);
+
+    /// <summary>
+    /// OPENSSL_CONF for an OpenSSL-based peer (coap-client-openssl, coap-server-openssl) whose every SSL_CTX has
+    /// SSL_OP_NO_EXTENDED_MASTER_SECRET: a legacy DTLS stack without RFC 7627 (neither program has a flag for it).
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> OpenSslWithoutExtendedMasterSecret(string directory)
+    {
+        string path = Path.Combine(directory, "openssl-no-ems.cnf");
+        File.WriteAllText(path, """
+            openssl_conf = openssl_init
+            [openssl_init]
+            ssl_conf = ssl_section
+            [ssl_section]
+            system_default = system_default_section
+            [system_default_section]
+            Options = -ExtendedMasterSecret
+
+            """);
+        return new Dictionary<string, string> { ["OPENSSL_CONF"] = path };
+    }
 
     /// <summary>
     /// Runs <c>coap-client-notls</c>; <paramref name="waitSeconds"/> is its own <c>-B</c> limit and
@@ -86,12 +110,16 @@ public sealed class LibCoapServer : IAsyncDisposable
     /// <summary>Starts <c>coap-server-{flavour}</c> with DTLS arguments (e.g. <c>-c -j -R</c> or <c>-k</c>) and waits until it answers over coap.</summary>
     public static Task<LibCoapServer> StartDtlsAsync(string flavour, params string[] dtlsArguments) => StartAsync(LibCoap.DtlsServerPath(flavour), dtlsArguments);
 
-    private static async Task<LibCoapServer> StartAsync(string path, string[] extraArguments)
+    /// <summary>As <see cref="StartDtlsAsync(string, string[])"/>, with <paramref name="environment"/> set for the server (e.g. OPENSSL_CONF).</summary>
+    public static Task<LibCoapServer> StartDtlsAsync(string flavour, IReadOnlyDictionary<string, string> environment, params string[] dtlsArguments) =>
+        StartAsync(LibCoap.DtlsServerPath(flavour), dtlsArguments, environment);
+
+    private static async Task<LibCoapServer> StartAsync(string path, string[] extraArguments, IReadOnlyDictionary<string, string>? environment = null)
     {
         int port = FindFreePort();
         string[] arguments = ["-A", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-v", "6", .. extraArguments];
         var output = new StringBuilder();
-        var process = ExternalProcess.StartCollecting(path, arguments, output);
+        var process = ExternalProcess.StartCollecting(path, arguments, output, environment);
         var server = new LibCoapServer(process, output, port, ExternalProcess.CommandLine(path, arguments));
         try
         {

@@ -50,7 +50,8 @@ public sealed class ExternalPeer : IAsyncDisposable
         return name;
     }
 
-    public static ExternalPeer Start(string binary, string arguments, string workingDirectory)
+    /// <param name="environment">Variables to set for the peer (e.g. OPENSSL_CONF), on top of ours.</param>
+    public static ExternalPeer Start(string binary, string arguments, string workingDirectory, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(RequireBinary(binary), arguments)
         {
@@ -60,6 +61,11 @@ public sealed class ExternalPeer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
+
         return new ExternalPeer(Process.Start(info) ?? throw new InvalidOperationException("Process did not start."));
     }
 

@@ -34,20 +34,31 @@ public sealed class ManualClient : IDisposable
 
     public List<ReassembledHandshakeMessage> ServerFlight { get; } = [];
 
-    public ClientHello Hello(byte[] cookie, params CipherSuite[] suites) => new()
+    /// <summary>
+    /// The extension_data of the extended_master_secret extension the ClientHello carries (empty, as RFC 7627 §5.1 has it),
+    /// or null to play a legacy client that does not offer it; the keys are then derived from the RFC 5246 master secret.
+    /// </summary>
+    public byte[]? ExtendedMasterSecretData { get; set; } = [];
+
+    /// <summary>The master secret once <see cref="DeriveKeys"/> ran.</summary>
+    public byte[] MasterSecret => _masterSecret;
+
+    public ClientHello Hello(byte[] cookie, params CipherSuite[] suites)
     {
-        Random = Random,
-        Cookie = cookie,
-        CipherSuites = suites,
-        Extensions =
-        [
+        var extensions = new List<TlsExtension>
+        {
             TlsExtensions.SupportedGroups(NamedGroup.Secp256r1),
             TlsExtensions.EcPointFormatsUncompressed(),
             TlsExtensions.SignatureAlgorithms(SignatureScheme.EcdsaSecp256r1Sha256),
-            TlsExtensions.ExtendedMasterSecret(),
-            TlsExtensions.RenegotiationInfoInitial(),
-        ],
-    };
+        };
+        if (ExtendedMasterSecretData is { } data)
+        {
+            extensions.Add(new TlsExtension(ExtensionType.ExtendedMasterSecret, data));
+        }
+
+        extensions.Add(TlsExtensions.RenegotiationInfoInitial());
+        return new ClientHello { Random = Random, Cookie = cookie, CipherSuites = suites, Extensions = extensions };
+    }
 
     public byte[] Plain(HandshakeMessage message, bool transcript = true)
     {
@@ -108,8 +119,8 @@ public sealed class ManualClient : IDisposable
         }
     }
 
-    /// <summary>CH1 → HelloVerifyRequest → CH2 → the server's flight up to ServerHelloDone.</summary>
-    public async Task HandshakeToServerHelloDoneAsync(params CipherSuite[] suites)
+    /// <summary>CH1 → HelloVerifyRequest: the cookie for the second ClientHello.</summary>
+    public async Task<byte[]> ExchangeCookieAsync(params CipherSuite[] suites)
     {
         await SendAsync(Plain(Hello([], suites), transcript: false));
         byte[] hvrDatagram = (await ReceiveAllAsync(1000)).First();
@@ -117,7 +128,14 @@ public sealed class ManualClient : IDisposable
         Assert.True(HandshakeHeader.TryRead(record.Payload, out HandshakeHeader header, out ReadOnlySpan<byte> fragment, out _));
         Assert.Equal(HandshakeType.HelloVerifyRequest, header.Type);
         Assert.True(HelloVerifyRequest.TryParse(fragment, out HelloVerifyRequest? hvr));
-        await SendAsync(Plain(Hello(hvr.Cookie, suites)));
+        return hvr.Cookie;
+    }
+
+    /// <summary>CH1 → HelloVerifyRequest → CH2 → the server's flight up to ServerHelloDone.</summary>
+    public async Task HandshakeToServerHelloDoneAsync(params CipherSuite[] suites)
+    {
+        byte[] cookie = await ExchangeCookieAsync(suites);
+        await SendAsync(Plain(Hello(cookie, suites)));
         var reassembler = new HandshakeReassembler(1);
         var deadline = DateTime.UtcNow.AddSeconds(5);
         while (ServerFlight.Count == 0 || ServerFlight[^1].Type != HandshakeType.ServerHelloDone)
@@ -167,7 +185,16 @@ public sealed class ManualClient : IDisposable
     public void DeriveKeys()
     {
         _masterSecret = new byte[48];
-        DtlsKeySchedule.ComputeExtendedMasterSecret(PendingPreMaster!, Transcript.GetHash(HashAlgorithmName.SHA256), _masterSecret);
+        if (ExtendedMasterSecretData is null)
+        {
+            // RFC 5246 §8.1, written out here rather than taken from DtlsKeySchedule, so that tests check the server's derivation.
+            TlsPrf.Compute(PendingPreMaster!, "master secret"u8, [.. Random, .. ServerRandom], _masterSecret);
+        }
+        else
+        {
+            DtlsKeySchedule.ComputeExtendedMasterSecret(PendingPreMaster!, Transcript.GetHash(HashAlgorithmName.SHA256), _masterSecret);
+        }
+
         using DtlsKeyBlock block = DtlsKeyBlock.Derive(CipherSuiteInfo.Get(PendingSuite), _masterSecret, Random, ServerRandom);
         _write = block.CreateClientWriteProtection();
         _read = block.CreateServerWriteProtection();
