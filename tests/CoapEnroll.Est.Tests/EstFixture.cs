@@ -13,16 +13,18 @@ internal sealed class EstFixture : IAsyncDisposable
     private readonly Action<EstServerOptions>? _configureEst;
     private readonly Action<CoapServer>? _configureServer;
     private readonly Action<DtlsServerOptions>? _configureDtls;
+    private readonly Action<CoapServerOptions>? _configureCoap;
     private CoapServer? _server;
 
     private EstFixture(string directory, CaOptions options, Action<EstServerOptions>? configureEst, Action<CoapServer>? configureServer,
-        Action<DtlsServerOptions>? configureDtls)
+        Action<DtlsServerOptions>? configureDtls, Action<CoapServerOptions>? configureCoap)
     {
         DataDirectory = directory;
         CaOptions = options;
         _configureEst = configureEst;
         _configureServer = configureServer;
         _configureDtls = configureDtls;
+        _configureCoap = configureCoap;
     }
 
     public string DataDirectory { get; }
@@ -43,8 +45,9 @@ internal sealed class EstFixture : IAsyncDisposable
 
     /// <param name="configureServer">Maps extra (probe) resources next to EST on the same server and listeners.</param>
     /// <param name="configureDtls">Changes the DTLS server settings EST makes (e.g. the extended master secret policy).</param>
+    /// <param name="configureCoap">Changes the CoAP server's settings (e.g. the duplicate detection bounds).</param>
     public static async Task<EstFixture> StartAsync(Action<EstServerOptions>? configureEst = null, Action<CaOptions>? configureCa = null,
-        Action<CoapServer>? configureServer = null, Action<DtlsServerOptions>? configureDtls = null)
+        Action<CoapServer>? configureServer = null, Action<DtlsServerOptions>? configureDtls = null, Action<CoapServerOptions>? configureCoap = null)
     {
         string directory = Directory.CreateTempSubdirectory("coapenroll-est-").FullName;
         var options = new CaOptions
@@ -60,7 +63,7 @@ internal sealed class EstFixture : IAsyncDisposable
             },
         };
         configureCa?.Invoke(options);
-        var fixture = new EstFixture(directory, options, configureEst, configureServer, configureDtls);
+        var fixture = new EstFixture(directory, options, configureEst, configureServer, configureDtls, configureCoap);
         await fixture.StartServerAsync();
         fixture.Device = X509Certificate2.CreateFromPemFile(fixture.Hierarchy.Layout.DemoDeviceCertificate, fixture.Hierarchy.Layout.DemoDeviceKey);
         return fixture;
@@ -80,7 +83,9 @@ internal sealed class EstFixture : IAsyncDisposable
         Authority = new CertificateAuthority(Hierarchy, Store, CertificateProfileCatalog.FromOptions(CaOptions));
         var est = new EstServerOptions { PendingRetryAfter = TimeSpan.FromSeconds(1) };
         _configureEst?.Invoke(est);
-        _server = new CoapServer();
+        var coap = new CoapServerOptions();
+        _configureCoap?.Invoke(coap);
+        _server = new CoapServer(coap);
         _server.MapEstCoaps(est, Authority, Hierarchy);
         _configureServer?.Invoke(_server);
         DtlsServerOptions dtls = EstCoapsServer.CreateDtlsServerOptions(Hierarchy);

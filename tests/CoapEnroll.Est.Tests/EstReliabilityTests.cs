@@ -30,6 +30,67 @@ public sealed class EstReliabilityTests
         Assert.Single(await est.CertificatesAsync());
     }
 
+    [Theory]
+    [InlineData("sen")]
+    [InlineData("skg")]
+    public async Task A_con_post_retransmitted_after_duplicate_detection_forgot_it_gets_the_stored_certificate(string operation)
+    {
+        // One remembered exchange per peer: any other request of the same DTLS session makes the server forget the POST.
+        int probes = 0;
+        await using EstFixture est = await EstFixture.StartAsync(
+            configureEst: o => o.KeyGenerationSecret = RandomNumberGenerator.GetBytes(32),
+            configureServer: server => server.MapPost("/probe", (_, _) => ValueTask.FromResult(
+                new CoapMessage { Code = CoapCode.Changed }.WithPayload(Interlocked.Increment(ref probes).ToString(System.Globalization.CultureInfo.InvariantCulture)))),
+            configureCoap: o => o.Endpoint.MaxDeduplicationEntriesPerPeer = 1);
+        await using DtlsClientChannel channel = await est.ConnectAsync(est.Device);
+        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        byte[] csr = new CertificateRequest("CN=forgotten", key, HashAlgorithmName.SHA256).CreateSigningRequest();
+        byte[] post = CoapMessageEncoder.Encode(CoapMessage.CreateRequest(CoapCode.Post, $"/.well-known/est/{operation}")
+            .WithContentFormat(CoapContentFormat.Pkcs10).WithPayload(csr) with { MessageId = 4711, Token = new byte[] { 1, 2, 3, 4 } });
+        byte[] probe = CoapMessageEncoder.Encode(CoapMessage.CreateRequest(CoapCode.Post, "/probe") with { MessageId = 4712, Token = new byte[] { 5 } });
+        byte[] crts = CoapMessageEncoder.Encode(CoapMessage.CreateRequest(CoapCode.Get, "/.well-known/est/crts") with { MessageId = 4713, Token = new byte[] { 6 } });
+
+        // The mechanism first: a non-idempotent POST sent again after another exchange is processed again.
+        Assert.Equal("1", (await ExchangeAsync(channel, probe)).PayloadText);
+        Assert.Equal(CoapCode.Content, (await ExchangeAsync(channel, crts)).Code);
+        Assert.Equal("2", (await ExchangeAsync(channel, probe)).PayloadText);
+
+        CoapMessage first = await ExchangeAsync(channel, post);
+        Assert.Equal(CoapCode.Changed, first.Code);
+        Assert.Equal(CoapCode.Content, (await ExchangeAsync(channel, crts)).Code);
+        CoapMessage again = await ExchangeAsync(channel, post);
+        Assert.Equal(CoapCode.Changed, again.Code);
+
+        // The enrollment path is idempotent on its own: the same certificate (and key), once in the store.
+        Assert.Equal(first.Payload.ToArray(), again.Payload.ToArray());
+        StoredCertificate stored = Assert.Single(await est.CertificatesAsync());
+        Assert.Equal("CN=forgotten", stored.Subject);
+        Assert.Single(await est.RequestsAsync());
+    }
+
+    /// <summary>Sends one datagram over the session and returns the response to its token, acknowledging a separate one.</summary>
+    private static async Task<CoapMessage> ExchangeAsync(DtlsClientChannel channel, byte[] request)
+    {
+        Assert.Equal(CoapDecodeStatus.Success, CoapMessageDecoder.TryDecode(request, out CoapMessage? sent));
+        await channel.SendAsync(request, channel.RemoteEndPoint, EstFixture.Timeout());
+        byte[] buffer = new byte[2048];
+        using CancellationTokenSource deadline = new(TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            DatagramReceiveResult result = await channel.ReceiveAsync(buffer, deadline.Token);
+            Assert.Equal(CoapDecodeStatus.Success, CoapMessageDecoder.TryDecode(buffer.AsMemory(0, result.ReceivedBytes).ToArray(), out CoapMessage? reply));
+            if (reply!.Type == CoapMessageType.Confirmable)
+            {
+                await channel.SendAsync(CoapMessageEncoder.Encode(CoapMessage.CreateEmpty(CoapMessageType.Acknowledgement, reply.MessageId)), channel.RemoteEndPoint, deadline.Token);
+            }
+
+            if (!reply.IsEmpty && reply.Token.Span.SequenceEqual(sent!.Token.Span))
+            {
+                return reply;
+            }
+        }
+    }
+
     [Fact]
     public async Task Manual_approval_is_5_03_with_max_age_and_the_waiting_client_gets_the_certificate()
     {
