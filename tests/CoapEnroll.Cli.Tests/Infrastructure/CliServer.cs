@@ -121,7 +121,8 @@ public sealed class CliServer : IAsyncDisposable
         }
     }
 
-    private static int FreeUdpPort()
+    /// <summary>A UDP port on 127.0.0.1 that was free a moment ago (another process may take it before it is bound).</summary>
+    internal static int FreeUdpPort()
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));

@@ -47,9 +47,11 @@ public static class ExternalProcess
 
     /// <summary>Starts a long-running program with its output collected into <paramref name="output"/>.</summary>
     /// <param name="environment">Variables to set for the program (e.g. OPENSSL_CONF), on top of ours.</param>
-    public static Process StartCollecting(string fileName, IEnumerable<string> arguments, StringBuilder output, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="workingDirectory">Where the program runs (e.g. beside the appsettings.json it should read); null: ours.</param>
+    public static Process StartCollecting(string fileName, IEnumerable<string> arguments, StringBuilder output, IReadOnlyDictionary<string, string>? environment = null,
+        string? workingDirectory = null)
     {
-        var process = Start(fileName, arguments, redirectInput: false, environment);
+        var process = Start(fileName, arguments, redirectInput: false, environment, workingDirectory);
         process.OutputDataReceived += (_, e) => Append(output, e.Data);
         process.ErrorDataReceived += (_, e) => Append(output, e.Data);
         process.BeginOutputReadLine();
@@ -75,10 +77,12 @@ public static class ExternalProcess
     public static string CommandLine(string fileName, IEnumerable<string> arguments)
         => string.Join(' ', new[] { fileName }.Concat(arguments.Select(a => a.Contains(' ', StringComparison.Ordinal) || a.Length == 0 ? $"'{a}'" : a)));
 
-    private static Process Start(string fileName, IEnumerable<string> arguments, bool redirectInput, IReadOnlyDictionary<string, string>? environment = null)
+    private static Process Start(string fileName, IEnumerable<string> arguments, bool redirectInput, IReadOnlyDictionary<string, string>? environment = null,
+        string? workingDirectory = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
+            WorkingDirectory = workingDirectory ?? string.Empty,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = redirectInput,

@@ -97,6 +97,29 @@ public class LibCoapDtlsClientAgainstOurServerTests
     [Trait("Needs", "dtls")]
     [InlineData("openssl")]
     [InlineData("gnutls")]
+    public async Task Coaps_PskIdentitiesWithDashAndDot_GivenOnTheServeCommandLine(string flavour)
+    {
+        // The README's example identity, and one with dots and '@': opaque strings (RFC 4279 §5.1), each with its own key.
+        const string dashed = "device-7";
+        const string dotted = "sensor.42@plant-a.example";
+        const string dashedKey = "interop-dashed-1";
+        const string dottedKey = "interop-dotted-2";
+        await using var server = await CliServer.StartAsync(
+            $"--Dtls:Psk:{dashed}={Convert.ToHexString(System.Text.Encoding.ASCII.GetBytes(dashedKey))}",
+            $"--Dtls:Psk:{dotted}={Convert.ToHexString(System.Text.Encoding.ASCII.GetBytes(dottedKey))}");
+
+        foreach (var (identity, key) in new[] { (dashed, dashedKey), (dotted, dottedKey) })
+        {
+            var whoami = await LibCoap.RunDtlsClientAsync(flavour, 10, "-u", identity, "-k", key, "-m", "get", server.Uri("/whoami"));
+
+            Assert.True(whoami.ExitCode == 0 && whoami.StandardOutput.Contains($"psk-identity: {identity}", StringComparison.Ordinal), whoami.Describe());
+        }
+    }
+
+    [Theory]
+    [Trait("Needs", "dtls")]
+    [InlineData("openssl")]
+    [InlineData("gnutls")]
     public async Task Coaps_ServerNotTrusted_ClientGivesUp(string flavour)
     {
         await using var server = await InProcessServer.StartAsync();
