@@ -92,6 +92,35 @@ public class PskIdentityConfigurationTests
         }
     }
 
+    [Fact]
+    public async Task ListForm_IdentitiesNoKeyCanHold_CompleteTheHandshake_EachWithItsOwnKey()
+    {
+        // A ':' cannot be in a configuration key, and keys ignore case; as values both work.
+        const string urn = "urn:dev:ops:acme-sensor-7";
+        await using var server = await CliServer.StartAsync(
+            $"--Dtls:PskIdentities:0:Identity={urn}", $"--Dtls:PskIdentities:0:Key={DashedKey}",
+            "--Dtls:PskIdentities:1:Identity=Device-7", $"--Dtls:PskIdentities:1:Key={DottedKey}",
+            $"--Dtls:Psk:device-7={DashedKey}");
+
+        await AssertWhoamiAsync(server.Uri("/whoami"), urn, DashedKey);
+        await AssertWhoamiAsync(server.Uri("/whoami"), "Device-7", DottedKey);
+        await AssertWhoamiAsync(server.Uri("/whoami"), "device-7", DashedKey);
+    }
+
+    [Theory]
+    [InlineData("--Dtls:PskIdentities:0:Key=00", "Dtls:PskIdentities:0:Identity is missing")]
+    [InlineData("--Dtls:PskIdentities:0:Identity=x", "Dtls:PskIdentities:0:Key is not a key in hex")]
+    [InlineData("--Dtls:PskIdentities:0:Identity=device-7 --Dtls:PskIdentities:0:Key=01", "Dtls:PskIdentities:0:Identity 'device-7' is configured twice")]
+    public async Task ListForm_BadEntry_StopsServeWithOneLine(string arguments, string message)
+    {
+        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
+        var result = await CliRunner.RunAsync(
+            ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--coaps-port", "0", "--data", data, "--Dtls:Psk:device-7=00", .. arguments.Split(' ')]);
+
+        Assert.True(result.ExitCode == ExitCodes.Usage, result.Describe());
+        Assert.Contains(message, result.Error, StringComparison.Ordinal);
+    }
+
     private static async Task AssertWhoamiAsync(string uri, string identity, string key, Func<string>? serverOutput = null)
     {
         var result = await CliRunner.RunAsync("coap", "get", uri, "--psk-identity", identity, "--psk-key", key, "--timeout", "20");

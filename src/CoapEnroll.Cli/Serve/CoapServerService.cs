@@ -194,9 +194,8 @@ internal sealed partial class CoapServerService : IHostedService
             options.ClientCertificateTrustAnchors.AddRange((await PemCredentialFiles.LoadCertificatesAsync(file, cancellationToken)).ToArray());
         }
 
-        if (_dtlsOptions.Psk is { Count: > 0 } psk)
+        if (_dtlsOptions.PskKeys() is { Count: > 0 } keys)
         {
-            var keys = psk.ToDictionary(entry => entry.Key, entry => DtlsListenOptions.TryParseHexKey(entry.Value)!, StringComparer.Ordinal);
             options.PskKeyLookup = (identity, _) => ValueTask.FromResult(
                 keys.TryGetValue(System.Text.Encoding.UTF8.GetString(identity.Span), out byte[]? key) ? (byte[]?)key.Clone() : null);
             LogPsk(keys.Count);

@@ -58,6 +58,29 @@ internal sealed class DtlsListenOptions
     /// <summary>PSK identity → key in hex (<c>Dtls:Psk:device-7=00112233…</c>): enables TLS_PSK_WITH_AES_128_CCM_8 (RFC 7925 §4.2).</summary>
     public Dictionary<string, string>? Psk { get; set; }
 
+    /// <summary>
+    /// More PSK identities as a list (<c>Dtls:PskIdentities:0:Identity=urn:dev:7</c>, <c>Dtls:PskIdentities:0:Key=0011…</c>), for
+    /// identities that cannot be configuration keys: with a <c>:</c>, or differing from another only in case.
+    /// </summary>
+    public List<PskIdentityOptions>? PskIdentities { get; set; }
+
+    /// <summary>Every configured PSK, identity (ordinal) → key; call after <see cref="Validate"/> succeeded.</summary>
+    public Dictionary<string, byte[]> PskKeys()
+    {
+        var keys = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (var (identity, hex) in Psk ?? [])
+        {
+            keys[identity] = TryParseHexKey(hex)!;
+        }
+
+        foreach (PskIdentityOptions entry in PskIdentities ?? [])
+        {
+            keys[entry.Identity!] = TryParseHexKey(entry.Key)!;
+        }
+
+        return keys;
+    }
+
     /// <summary>Appends the session keys in NSS key log format to this file, so that tshark can decrypt captures. Debugging only.</summary>
     public string? KeyLogFile { get; set; }
 
@@ -82,11 +105,31 @@ internal sealed class DtlsListenOptions
             return $"Dtls:ExtendedMasterSecret '{ExtendedMasterSecret}' is not one of {string.Join(", ", Enum.GetNames<ExtendedMasterSecretPolicy>())}.";
         }
 
+        var identities = new HashSet<string>((IEnumerable<string>?)Psk?.Keys ?? [], StringComparer.Ordinal);
         foreach (var (identity, hex) in Psk ?? [])
         {
             if (TryParseHexKey(hex) is null)
             {
                 return $"Dtls:Psk:{identity} is not a key in hex (an even number of 0-9a-f digits, at least 1 byte, optionally 0x-prefixed).";
+            }
+        }
+
+        for (int i = 0; i < (PskIdentities?.Count ?? 0); i++)
+        {
+            PskIdentityOptions entry = PskIdentities![i];
+            if (string.IsNullOrEmpty(entry.Identity) || System.Text.Encoding.UTF8.GetByteCount(entry.Identity) > ushort.MaxValue)
+            {
+                return $"Dtls:PskIdentities:{i}:Identity is missing or longer than 65535 bytes (RFC 4279 §5.1).";
+            }
+
+            if (TryParseHexKey(entry.Key) is null)
+            {
+                return $"Dtls:PskIdentities:{i}:Key is not a key in hex (an even number of 0-9a-f digits, at least 1 byte, optionally 0x-prefixed).";
+            }
+
+            if (!identities.Add(entry.Identity))
+            {
+                return $"Dtls:PskIdentities:{i}:Identity '{entry.Identity}' is configured twice.";
             }
         }
 
