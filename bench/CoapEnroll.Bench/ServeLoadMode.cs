@@ -20,8 +20,10 @@ namespace CoapEnroll.Bench;
 /// <c>/test</c> (diagnostic resource: 107 bytes of text), libcoap for <c>/</c> (136 bytes of text).
 /// Options: <c>--rounds N</c> (2), <c>--duration S</c> (per scenario: 30, 20, 15), <c>--clients N</c> (512),
 /// <c>--in-flight K</c> (4), <c>--sessions N</c> (8), <c>--flood-clients N</c> (16), <c>--enrollments N</c> (4),
-/// <c>--servers serve,libcoap</c>, <c>--drain S</c> (30: the longest wait for outstanding requests after the load window),
-/// <c>--json FILE</c> (or <c>-</c> for stdout), <c>--coapenroll DLL</c>.
+/// <c>--servers serve,libcoap</c>, <c>--drain S</c> (60: the longest wait for outstanding requests after the load window),
+/// <c>--json FILE</c> (or <c>-</c> for stdout), <c>--coapenroll DLL</c>. For diagnosis only, <c>--serve-args "ARG ..."</c> and
+/// <c>--serve-env NAME=VALUE,...</c> change serve's command line or environment; such a run is labelled "serve (diagnosis: …)"
+/// and says nothing about the shipped defaults.
 /// </summary>
 internal static class ServeLoadMode
 {
@@ -113,15 +115,21 @@ internal static class ServeLoadMode
         bool serve = serverKind == "serve";
         bool dtls = scenario == "dtls";
         double duration = Double(options, "duration", scenario switch { "plain" => 30, "flood" => 20, _ => 15 });
-        TimeSpan drain = TimeSpan.FromSeconds(Double(options, "drain", 30));
+        TimeSpan drain = TimeSpan.FromSeconds(Double(options, "drain", 60));
         Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] round {round}: {scenario} against {serverKind}, {duration} s ...");
+        string[] diagnosisArguments = (options.GetValueOrDefault("serve-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Dictionary<string, string> diagnosisEnvironment = (options.GetValueOrDefault("serve-env") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(v => v.Split('=', 2)).ToDictionary(v => v[0], v => v.Length > 1 ? v[1] : "", StringComparer.Ordinal);
+        bool diagnosis = diagnosisArguments.Length > 0 || diagnosisEnvironment.Count > 0;
         await using ServerUnderTest server = serve
-            ? await ServerUnderTest.StartServeAsync(dll, psk: dtls)
+            ? await ServerUnderTest.StartServeAsync(dll, psk: dtls, diagnosisArguments, diagnosisEnvironment)
             : await ServerUnderTest.StartLibCoapAsync(dtls);
         var result = new ScenarioResult
         {
             Scenario = scenario,
-            Server = serve ? "coapenroll serve" : dtls ? "libcoap coap-server-openssl" : "libcoap coap-server-notls",
+            Server = serve
+                ? diagnosis ? $"coapenroll serve (diagnosis: {string.Join(' ', diagnosisEnvironment.Select(v => $"{v.Key}={v.Value}").Concat(diagnosisArguments))})" : "coapenroll serve"
+                : dtls ? "libcoap coap-server-openssl" : "libcoap coap-server-notls",
             Command = server.CommandLine,
             Resource = server.Path,
             Round = round,

@@ -64,8 +64,12 @@ internal sealed class ServerUnderTest : IAsyncDisposable
 
     public static byte[] PskKey => Encoding.ASCII.GetBytes(PskText);
 
-    /// <summary>Starts <c>dotnet COAPENROLL_DLL serve</c> with a fresh data directory and waits until it answers.</summary>
-    public static async Task<ServerUnderTest> StartServeAsync(string coapenrollDll, bool psk)
+    /// <summary>
+    /// Starts <c>dotnet COAPENROLL_DLL serve</c> with a fresh data directory and waits until it answers. <paramref name="diagnosisArguments"/>
+    /// and <paramref name="diagnosisEnvironment"/> are for finding out why a figure is what it is, never for the figures themselves.
+    /// </summary>
+    public static async Task<ServerUnderTest> StartServeAsync(string coapenrollDll, bool psk, IReadOnlyList<string>? diagnosisArguments = null,
+        IReadOnlyDictionary<string, string>? diagnosisEnvironment = null)
     {
         string data = Directory.CreateTempSubdirectory("coapenroll-load-").FullName;
         int coapPort = FreeUdpPort();
@@ -80,7 +84,8 @@ internal sealed class ServerUnderTest : IAsyncDisposable
             arguments.Add($"--Dtls:Psk:{PskIdentity}={Convert.ToHexString(PskKey)}");
         }
 
-        return await StartAsync("serve", "dotnet", arguments, coapPort, coapsPort, "/test", data);
+        arguments.AddRange(diagnosisArguments ?? []);
+        return await StartAsync("serve", "dotnet", arguments, coapPort, coapsPort, "/test", data, diagnosisEnvironment);
     }
 
     /// <summary>Starts <c>coap-server-notls</c>, or <c>coap-server-openssl -k KEY</c> (coaps on the port + 1), and waits until it answers.</summary>
@@ -136,7 +141,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     }
 
     private static async Task<ServerUnderTest> StartAsync(string name, string program, List<string> arguments, int coapPort, int? coapsPort,
-        string path, string? dataDirectory)
+        string path, string? dataDirectory, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(program)
         {
@@ -150,7 +155,13 @@ internal sealed class ServerUnderTest : IAsyncDisposable
             info.ArgumentList.Add(argument);
         }
 
-        string commandLine = program + " " + string.Join(' ', arguments);
+        foreach (var (variable, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[variable] = value;
+        }
+
+        string commandLine = string.Concat((environment ?? new Dictionary<string, string>()).Select(v => $"{v.Key}={v.Value} "))
+            + program + " " + string.Join(' ', arguments);
         Process process = Process.Start(info) ?? throw new InvalidOperationException("Could not start " + commandLine);
         var server = new ServerUnderTest(name, process, commandLine, coapPort, coapsPort, path, dataDirectory);
         try
