@@ -20,6 +20,10 @@ internal static class Program
                 return await CoapCompareMode.RunServerAsync(args);
             case "coap-compare":
                 return await CoapCompareMode.RunAsync(args);
+            case "serve-load":
+                return await ServeLoadMode.RunAsync(args);
+            case "dedup-memory":
+                return await DeduplicationMemoryMode.RunAsync(args);
             case "dtls-data":
                 return await DtlsDataMode.RunAsync(args);
             case "dtls-probe":

@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Ca;
+using CoapEnroll.Dtls;
+using CoapEnroll.Est;
+
+namespace CoapEnroll.Bench;
+
+/// <summary>
+/// EST-coaps enrollments as a device does them, one after another: a DTLS handshake with serve's demo device identity
+/// (DIR/demo/device.pem and .key, serve trusting DIR/trust-anchor.pem), then /sen for CN=demo-device-1 with a new P-256 key,
+/// through <see cref="EstCoapsClient"/> with its default CoAP parameters (ACK_TIMEOUT 2 s, MAX_RETRANSMIT 4).
+/// </summary>
+internal static class EnrollmentProbe
+{
+    public const string Subject = "CN=demo-device-1";
+
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(120);
+
+    /// <summary>
+    /// Runs up to <paramref name="count"/> enrollments, the first after <paramref name="delay"/> and each next one
+    /// <paramref name="gap"/> after the previous ended, none started at or after <paramref name="lastStart"/> (a
+    /// <see cref="Stopwatch"/> timestamp). Each is bounded by two minutes.
+    /// </summary>
+    public static async Task<List<EnrollmentResult>> RunAsync(IPEndPoint coaps, string dataDirectory, int count, TimeSpan delay, TimeSpan gap,
+        long lastStart)
+    {
+        var results = new List<EnrollmentResult>();
+        var trust = await PemCredentialFiles.LoadCertificatesAsync(Path.Combine(dataDirectory, "trust-anchor.pem"), CancellationToken.None);
+        var (device, chain) = await PemCredentialFiles.LoadCertificateWithKeyAsync(
+            Path.Combine(dataDirectory, "demo", "device.pem"), Path.Combine(dataDirectory, "demo", "device.key"), null, CancellationToken.None);
+        await Task.Delay(delay);
+        for (int i = 0; i < count && Stopwatch.GetTimestamp() < lastStart; i++)
+        {
+            if (i > 0)
+            {
+                await Task.Delay(gap);
+            }
+
+            results.Add(await EnrollAsync(coaps, trust, device, chain));
+        }
+
+        return results;
+    }
+
+    private static async Task<EnrollmentResult> EnrollAsync(IPEndPoint coaps, IReadOnlyList<X509Certificate2> trust, X509Certificate2 device,
+        IReadOnlyList<X509Certificate2> chain)
+    {
+        var options = new DtlsClientOptions { ClientCertificate = device };
+        options.ServerCertificateTrustAnchors.AddRange(trust.ToArray());
+        options.ClientCertificateChain.AddRange(chain.ToArray());
+        using var limit = new CancellationTokenSource(Limit);
+        var clock = Stopwatch.StartNew();
+        double handshakeMs = 0;
+        try
+        {
+            DtlsClientChannel channel = await DtlsClientChannel.ConnectAsync(coaps, options, limit.Token);
+            handshakeMs = clock.Elapsed.TotalMilliseconds;
+            await using var est = new EstCoapsClient(channel);
+            using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            using X509Certificate2 issued = await est.EnrollAsync(new X500DistinguishedName(Subject), key, cancellationToken: limit.Token);
+            return new EnrollmentResult(true, handshakeMs, clock.Elapsed.TotalMilliseconds, issued.SerialNumber);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return new EnrollmentResult(false, handshakeMs, clock.Elapsed.TotalMilliseconds, $"{ex.GetType().Name}: {ex.Message}");
+        }
+    }
+}

@@ -1,0 +1,279 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using CoapEnroll.Coap;
+
+namespace CoapEnroll.Bench;
+
+/// <summary>
+/// A server the <c>serve-load</c> mode measures, as a separate process on 127.0.0.1 and free ports: <c>coapenroll serve</c>
+/// with its shipped defaults (a fresh data directory, only the arguments a scenario needs), or libcoap 4.3.1's
+/// <c>coap-server-notls</c> / <c>coap-server-openssl</c>. Killed, and its data directory deleted, on dispose.
+/// </summary>
+internal sealed class ServerUnderTest : IAsyncDisposable
+{
+    /// <summary>The PSK identity of the DTLS scenario; libcoap's <c>-k</c> takes any identity.</summary>
+    public const string PskIdentity = "bench";
+
+    /// <summary>The PSK of the DTLS scenario: these 16 ASCII bytes (libcoap's <c>-k</c> takes the key as text).</summary>
+    public const string PskText = "coapenroll-bench";
+
+    private const int KeptOutputLines = 200;
+
+    private readonly Process _process;
+    private readonly Queue<string> _output = new();
+
+    private ServerUnderTest(string name, Process process, string commandLine, int coapPort, int? coapsPort, string path, string? dataDirectory)
+    {
+        Name = name;
+        _process = process;
+        CommandLine = commandLine;
+        CoapPort = coapPort;
+        CoapsPort = coapsPort;
+        Path = path;
+        DataDirectory = dataDirectory;
+        _process.OutputDataReceived += (_, e) => Keep(e.Data);
+        _process.ErrorDataReceived += (_, e) => Keep(e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public string Name { get; }
+
+    public string CommandLine { get; }
+
+    public int Pid => _process.Id;
+
+    public int CoapPort { get; }
+
+    /// <summary>The DTLS port, when the server has one.</summary>
+    public int? CoapsPort { get; }
+
+    /// <summary>The small GET resource the scenarios request: <c>/test</c> on serve, <c>/</c> on libcoap.</summary>
+    public string Path { get; }
+
+    /// <summary>serve's data directory (CA, demo device identity).</summary>
+    public string? DataDirectory { get; }
+
+    public IPEndPoint CoapEndPoint => new(IPAddress.Loopback, CoapPort);
+
+    public IPEndPoint CoapsEndPoint => new(IPAddress.Loopback, CoapsPort ?? throw new InvalidOperationException($"{Name} has no DTLS port."));
+
+    public static byte[] PskKey => Encoding.ASCII.GetBytes(PskText);
+
+    /// <summary>
+    /// Starts <c>dotnet COAPENROLL_DLL serve</c> with a fresh data directory and waits until it answers. <paramref name="diagnosisArguments"/>
+    /// and <paramref name="diagnosisEnvironment"/> are for finding out why a figure is what it is, never for the figures themselves.
+    /// </summary>
+    public static async Task<ServerUnderTest> StartServeAsync(string coapenrollDll, bool psk, IReadOnlyList<string>? diagnosisArguments = null,
+        IReadOnlyDictionary<string, string>? diagnosisEnvironment = null)
+    {
+        string data = Directory.CreateTempSubdirectory("coapenroll-load-").FullName;
+        int coapPort = FreeUdpPort();
+        int coapsPort = FreeUdpPort(except: coapPort);
+        var arguments = new List<string>
+        {
+            coapenrollDll, "serve", "--data", data, "--bind", "127.0.0.1",
+            "--coap-port", coapPort.ToString(CultureInfo.InvariantCulture), "--coaps-port", coapsPort.ToString(CultureInfo.InvariantCulture),
+        };
+        if (psk)
+        {
+            arguments.Add($"--Dtls:Psk:{PskIdentity}={Convert.ToHexString(PskKey)}");
+        }
+
+        arguments.AddRange(diagnosisArguments ?? []);
+        return await StartAsync("serve", "dotnet", arguments, coapPort, coapsPort, "/test", data, diagnosisEnvironment);
+    }
+
+    /// <summary>Starts <c>coap-server-notls</c>, or <c>coap-server-openssl -k KEY</c> (coaps on the port + 1), and waits until it answers.</summary>
+    public static async Task<ServerUnderTest> StartLibCoapAsync(bool dtls)
+    {
+        int port = dtls ? FreeUdpPortPair() : FreeUdpPort();
+        var arguments = new List<string> { "-A", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-v", "0" };
+        if (dtls)
+        {
+            arguments.AddRange(["-k", PskText]);
+        }
+
+        string program = dtls ? "coap-server-openssl" : "coap-server-notls";
+        return await StartAsync(program, program, arguments, port, dtls ? port + 1 : null, "/", null);
+    }
+
+    /// <summary>The last lines the server wrote, for error messages.</summary>
+    public string RecentOutput()
+    {
+        lock (_output)
+        {
+            return string.Join(Environment.NewLine, _output);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+            }
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
+        {
+        }
+
+        _process.Dispose();
+        if (DataDirectory is not null)
+        {
+            try
+            {
+                Directory.Delete(DataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static async Task<ServerUnderTest> StartAsync(string name, string program, List<string> arguments, int coapPort, int? coapsPort,
+        string path, string? dataDirectory, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var info = new ProcessStartInfo(program)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        foreach (string argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (variable, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[variable] = value;
+        }
+
+        string commandLine = string.Concat((environment ?? new Dictionary<string, string>()).Select(v => $"{v.Key}={v.Value} "))
+            + program + " " + string.Join(' ', arguments);
+        Process process = Process.Start(info) ?? throw new InvalidOperationException("Could not start " + commandLine);
+        var server = new ServerUnderTest(name, process, commandLine, coapPort, coapsPort, path, dataDirectory);
+        try
+        {
+            await server.WaitUntilAnswersAsync(TimeSpan.FromSeconds(120));
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Sends a CON GET of <see cref="Path"/> every 250 ms from a socket of its own until a 2.05 comes back.</summary>
+    private async Task WaitUntilAnswersAsync(TimeSpan limit)
+    {
+        byte[] request = LoadClient.CreateTemplate(Path);
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var buffer = new byte[2048];
+        var clock = Stopwatch.StartNew();
+        for (ushort messageId = 1; clock.Elapsed < limit; messageId++)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"{CommandLine} exited with {_process.ExitCode}:{Environment.NewLine}{RecentOutput()}");
+            }
+
+            BinaryPrimitives.WriteUInt16BigEndian(request.AsSpan(2), messageId);
+            await socket.SendToAsync(request, CoapEndPoint);
+            using var attempt = new CancellationTokenSource(TimeSpan.FromMilliseconds(250));
+            try
+            {
+                while (true)
+                {
+                    SocketReceiveFromResult result = await socket.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), attempt.Token);
+                    if (CoapMessageDecoder.TryReadHeader(buffer.AsSpan(0, result.ReceivedBytes), out _, out CoapCode code, out ushort id)
+                        && id == messageId && code == CoapCode.Content)
+                    {
+                        return;
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            catch (SocketException)
+            {
+                // ICMP port unreachable before the server binds.
+                await Task.Delay(250);
+            }
+        }
+
+        throw new TimeoutException($"{CommandLine} did not answer GET {Path} within {limit.TotalSeconds} s:{Environment.NewLine}{RecentOutput()}");
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.Enqueue(line);
+            if (_output.Count > KeptOutputLines)
+            {
+                _output.Dequeue();
+            }
+        }
+    }
+
+    private static int FreeUdpPort(int except = -1)
+    {
+        for (int attempt = 0; attempt < 100; attempt++)
+        {
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            int port = ((IPEndPoint)socket.LocalEndPoint!).Port;
+            if (port != except)
+            {
+                return port;
+            }
+        }
+
+        throw new InvalidOperationException("No free UDP port.");
+    }
+
+    /// <summary>A free port P with P + 1 free too (libcoap's DTLS builds listen for coaps on P + 1).</summary>
+    private static int FreeUdpPortPair()
+    {
+        for (int attempt = 0; attempt < 100; attempt++)
+        {
+            int port = FreeUdpPort();
+            if (port >= 65535)
+            {
+                continue;
+            }
+
+            try
+            {
+                using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                probe.Bind(new IPEndPoint(IPAddress.Loopback, port + 1));
+                return port;
+            }
+            catch (SocketException)
+            {
+            }
+        }
+
+        throw new InvalidOperationException("No free pair of UDP ports.");
+    }
+}
