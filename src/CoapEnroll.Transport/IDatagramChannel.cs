@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace CoapEnroll.Coap;
+namespace CoapEnroll.Transport;
 
 /// <summary>
 /// A message-oriented transport: datagrams in, datagrams out, each with its remote endpoint. UDP
