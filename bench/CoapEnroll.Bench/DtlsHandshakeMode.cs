@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Bench;
 

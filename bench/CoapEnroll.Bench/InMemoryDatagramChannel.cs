@@ -1,6 +1,7 @@
 using System.Net;
 using System.Threading.Tasks.Sources;
 using CoapEnroll.Coap;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Bench;
 

@@ -1,6 +1,7 @@
 using System.Net;
 using BenchmarkDotNet.Attributes;
 using CoapEnroll.Coap;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Bench;
 

@@ -4,6 +4,7 @@ using System.Text;
 using CoapEnroll.Ca;
 using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
+using CoapEnroll.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -468,7 +469,7 @@ public sealed class EstCoapsServer
 
     private async Task<(ClientIdentity? Client, CoapMessage? Refusal)> AuthenticateAsync(CoapRequestContext context, string operation, CancellationToken cancellationToken)
     {
-        if (context.RemoteEndPoint is not DtlsSessionEndPoint session || !session.IsEstablished)
+        if (context.SecureSession is not { IsEstablished: true } session)
         {
             return (null, Refuse(operation, "anonymous", CoapCode.Unauthorized, "EST-coaps needs a DTLS session with a client certificate (RFC 9148 section 3)"));
         }
@@ -588,5 +589,5 @@ public sealed class EstCoapsServer
     private static CoapMessage Content(CoapCode code, int contentFormat, byte[] payload) =>
         new CoapMessage { Code = code }.WithContentFormat(contentFormat).WithPayload(payload);
 
-    private sealed record ClientIdentity(DtlsSessionEndPoint Session, X509Certificate2 Leaf, string Requester, bool IsCurrentCertificateOfThisCa);
+    private sealed record ClientIdentity(ISecureSession Session, X509Certificate2 Leaf, string Requester, bool IsCurrentCertificateOfThisCa);
 }

@@ -7,6 +7,7 @@ using CoapEnroll.Cli.Tests.Infrastructure;
 using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
 using CoapEnroll.Est;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Cli.Tests;
 

@@ -2,6 +2,7 @@ using System.Net;
 using CoapEnroll.Cli.Serve;
 using CoapEnroll.Cli.Tests.Infrastructure;
 using CoapEnroll.Coap;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Cli.Tests;
 

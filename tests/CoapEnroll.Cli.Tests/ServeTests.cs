@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using CoapEnroll.Cli.Tests.Infrastructure;
 using CoapEnroll.Coap;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Cli.Tests;
 

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca;
 using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Est.Tests;
 

@@ -7,6 +7,7 @@ using System.Text;
 using CoapEnroll.Ca;
 using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Cli.Client;
 

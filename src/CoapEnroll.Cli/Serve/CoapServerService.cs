@@ -5,6 +5,7 @@ using CoapEnroll.Ca;
 using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
 using CoapEnroll.Est;
+using CoapEnroll.Transport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

@@ -1,8 +1,7 @@
 using System.Globalization;
-using System.Net;
 using System.Text;
 using CoapEnroll.Coap;
-using CoapEnroll.Dtls;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Cli.Serve;
 
@@ -86,7 +85,7 @@ internal sealed class DiagnosticResources : IDisposable
             .WithMaximumSize(LargeBodySize);
 
         server.MapGet("/whoami", (ctx, _) => ValueTask.FromResult(
-                new CoapMessage { Code = CoapCode.Content }.WithContentFormat(CoapContentFormat.TextPlain).WithPayload(DescribePeer(ctx.RemoteEndPoint))))
+                new CoapMessage { Code = CoapCode.Content }.WithContentFormat(CoapContentFormat.TextPlain).WithPayload(DescribePeer(ctx))))
             .WithTitle("Diagnostic resource: how this client authenticated (anonymous, certificate subject, PSK identity)")
             .WithContentFormat(CoapContentFormat.TextPlain);
 
@@ -165,18 +164,19 @@ internal sealed class DiagnosticResources : IDisposable
     /// (yes, or no for a legacy client admitted by Dtls:ExtendedMasterSecret=Optional, RFC 7627), <c>authentication</c>
     /// (anonymous, certificate, unvalidated-certificate or psk), <c>subject</c>/<c>issuer</c> or <c>psk-identity</c>.
     /// </summary>
-    public static string DescribePeer(EndPoint remote)
+    public static string DescribePeer(CoapRequestContext context)
     {
+        ArgumentNullException.ThrowIfNull(context);
         var text = new StringBuilder();
-        if (remote is not DtlsSessionEndPoint session)
+        if (context.SecureSession is not { } session)
         {
-            text.Append("transport: coap (no security)\n").Append("peer: ").Append(remote).Append('\n');
+            text.Append("transport: coap (no security)\n").Append("peer: ").Append(context.RemoteEndPoint).Append('\n');
             return text.ToString();
         }
 
         text.Append("transport: coaps (DTLS 1.2)\n")
             .Append("peer: ").Append(session.RemoteEndPoint).Append('\n')
-            .Append("cipher-suite: ").Append(session.CipherSuite).Append('\n')
+            .Append("cipher-suite: ").Append(session.CipherSuiteName).Append('\n')
             .Append("extended-master-secret: ").Append(session.IsExtendedMasterSecretNegotiated ? "yes" : "no").Append('\n');
         if (session.PskIdentity is { } identity)
         {

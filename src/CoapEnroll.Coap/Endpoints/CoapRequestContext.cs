@@ -1,4 +1,5 @@
 using System.Net;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Coap;
 
@@ -23,6 +24,12 @@ public sealed class CoapRequestContext
     /// which identifies the security association.
     /// </summary>
     public EndPoint RemoteEndPoint { get; }
+
+    /// <summary>
+    /// The secure session the request arrived over (who the peer authenticated as, channel binding), or null over a
+    /// channel without security (plain UDP). Read the peer's identity here, not by casting <see cref="RemoteEndPoint"/>.
+    /// </summary>
+    public ISecureSession? SecureSession => RemoteEndPoint as ISecureSession;
 
     /// <summary>The endpoint the request arrived on.</summary>
     public CoapEndpoint Endpoint { get; }

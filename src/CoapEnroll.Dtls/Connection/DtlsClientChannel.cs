@@ -1,6 +1,6 @@
 using System.Net;
 using System.Threading.Channels;
-using CoapEnroll.Coap;
+using CoapEnroll.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

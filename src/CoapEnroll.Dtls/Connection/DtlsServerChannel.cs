@@ -1,7 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Threading.Channels;
-using CoapEnroll.Coap;
+using CoapEnroll.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -1,15 +1,17 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Dtls;
 
 /// <summary>
 /// The CoAP layer's view of one DTLS session (RFC 7252 §9.1.1: the security association identifies the
 /// peer). Equality is reference equality, so the endpoint stays the same when a CID peer changes address
-/// (RFC 9146 §6). Exposes what the application needs for authorization and channel binding.
+/// (RFC 9146 §6). Exposes what the application needs for authorization and channel binding; protocols above read
+/// that through <see cref="ISecureSession"/> rather than this type.
 /// </summary>
-public sealed class DtlsSessionEndPoint : EndPoint
+public sealed class DtlsSessionEndPoint : EndPoint, ISecureSession
 {
     private readonly DtlsConnection _connection;
 
@@ -30,6 +32,9 @@ public sealed class DtlsSessionEndPoint : EndPoint
 
     /// <summary>The negotiated suite (valid once established).</summary>
     public CipherSuite CipherSuite => _connection.Suite?.Suite ?? default;
+
+    /// <inheritdoc/>
+    string ISecureSession.CipherSuiteName => CipherSuite.ToString();
 
     /// <summary>
     /// The peer's certificate chain as sent (leaf first), or null when the peer did not authenticate with a

@@ -16,7 +16,7 @@ namespace CoapEnroll.Dtls;
 /// Thread-safe. What it cannot do: it does not stop a client from reusing a valid cookie within its
 /// lifetime from the same address (RFC 6347 §4.2.1 accepts that), and it proves only return routability.
 /// </summary>
-public sealed class HelloCookieProtector : IDisposable
+internal sealed class HelloCookieProtector : IDisposable
 {
     /// <summary>Cookie length (full HMAC-SHA256).</summary>
     public const int CookieLength = 32;

@@ -7,7 +7,7 @@ namespace CoapEnroll.Dtls;
 /// client_write_MAC_key[0], server_write_MAC_key[0], client_write_key[16], server_write_key[16],
 /// client_write_IV[4], server_write_IV[4] for the AEAD suites here. Dispose clears it.
 /// </summary>
-public sealed class DtlsKeyBlock : IDisposable
+internal sealed class DtlsKeyBlock : IDisposable
 {
     private readonly byte[] _block;
 

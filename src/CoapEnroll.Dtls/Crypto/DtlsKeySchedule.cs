@@ -8,7 +8,7 @@ namespace CoapEnroll.Dtls;
 /// TLS 1.2 key schedule pieces (RFC 5246 §8.1, §7.4.9; RFC 7627 §4; RFC 5705; RFC 4279 §2).
 /// Outputs go to caller-provided spans so callers can keep secrets in buffers they clear.
 /// </summary>
-public static class DtlsKeySchedule
+internal static class DtlsKeySchedule
 {
     /// <summary>Master secret length (RFC 5246 §8.1).</summary>
     public const int MasterSecretLength = 48;

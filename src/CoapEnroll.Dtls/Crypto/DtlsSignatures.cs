@@ -14,7 +14,7 @@ namespace CoapEnroll.Dtls;
 /// for the key's curve (P-256 or P-384) rather than relying on the platform, then verifies. Only
 /// ecdsa_secp256r1_sha256 and ecdsa_secp384r1_sha384 are accepted.
 /// </summary>
-public static class DtlsSignatures
+internal static class DtlsSignatures
 {
     // Group orders (SEC 2 §2.4.2, §2.5.1), big-endian.
     private static readonly byte[] s_p256Order = Convert.FromHexString("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551");

@@ -8,7 +8,7 @@ namespace CoapEnroll.Dtls;
 /// leading zeros kept). Peer points are validated: length, prefix, and on-curve (the platform's import
 /// rejects off-curve points; we catch and report). Use once per handshake, then dispose.
 /// </summary>
-public sealed class EcdheKeyExchange : IDisposable
+internal sealed class EcdheKeyExchange : IDisposable
 {
     /// <summary>Length of an uncompressed P-256 point.</summary>
     public const int PointLength = 65;

@@ -5,7 +5,7 @@ namespace CoapEnroll.Dtls;
 /// <c>CLIENT_RANDOM &lt;64 hex client_random&gt; &lt;96 hex master_secret&gt;</c>. Writing them anywhere is
 /// opt-in and exposes the session; this type only formats.
 /// </summary>
-public static class NssKeyLog
+internal static class NssKeyLog
 {
     /// <summary>Formats one line (without a trailing newline), lower-case hex.</summary>
     public static string FormatClientRandom(ReadOnlySpan<byte> clientRandom, ReadOnlySpan<byte> masterSecret)

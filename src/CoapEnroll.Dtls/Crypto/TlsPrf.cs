@@ -8,7 +8,7 @@ namespace CoapEnroll.Dtls;
 /// Built on <see cref="IncrementalHash"/> HMAC; intermediate values are cleared. Only SHA-256: every
 /// suite here uses it (SHA-384 suites are out of scope).
 /// </summary>
-public static class TlsPrf
+internal static class TlsPrf
 {
     private const int HashLength = 32;
 

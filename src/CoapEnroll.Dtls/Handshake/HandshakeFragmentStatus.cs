@@ -1,7 +1,7 @@
 namespace CoapEnroll.Dtls;
 
 /// <summary>What <see cref="HandshakeReassembler.Add"/> did with a fragment.</summary>
-public enum HandshakeFragmentStatus
+internal enum HandshakeFragmentStatus
 {
     /// <summary>Stored (new bytes, or a harmless duplicate of bytes already held).</summary>
     Accepted,

@@ -5,7 +5,7 @@ namespace CoapEnroll.Dtls;
 /// fragment payload size, e.g. PMTU - IP/UDP - record header/expansion - 12. Each output is
 /// header + fragment, ready to be the payload of one handshake record (or packed several per record).
 /// </summary>
-public static class HandshakeFragmenter
+internal static class HandshakeFragmenter
 {
     /// <summary>Total length of all fragments for a body of <paramref name="bodyLength"/> bytes.</summary>
     public static int GetFragmentCount(int bodyLength, int maxFragmentLength)

@@ -4,7 +4,7 @@ namespace CoapEnroll.Dtls;
 /// The 12-byte DTLS handshake header (RFC 6347 §4.2.2):
 /// msg_type(1) length(3) message_seq(2) fragment_offset(3) fragment_length(3).
 /// </summary>
-public readonly record struct HandshakeHeader(HandshakeType Type, int Length, ushort MessageSeq, int FragmentOffset, int FragmentLength)
+internal readonly record struct HandshakeHeader(HandshakeType Type, int Length, ushort MessageSeq, int FragmentOffset, int FragmentLength)
 {
     /// <summary>Header length.</summary>
     public const int Size = 12;

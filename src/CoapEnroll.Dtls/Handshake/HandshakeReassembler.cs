@@ -14,7 +14,7 @@ namespace CoapEnroll.Dtls;
 /// while (reassembler.TryTakeNext(out var msg)) { transcript.Append(msg.Type, msg.MessageSeq, msg.Body); ... }
 /// </code>
 /// </summary>
-public sealed class HandshakeReassembler
+internal sealed class HandshakeReassembler
 {
     private readonly int _maxMessageLength;
     private readonly int _maxMessagesAhead;

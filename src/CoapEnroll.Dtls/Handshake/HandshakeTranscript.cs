@@ -12,7 +12,7 @@ namespace CoapEnroll.Dtls;
 /// Retransmitted messages must not be appended twice. The bytes are kept (bounded), so any hash — SHA-256
 /// for the PRF, SHA-384 for a P-384 CertificateVerify — can be computed over any prefix.
 /// </summary>
-public sealed class HandshakeTranscript
+internal sealed class HandshakeTranscript
 {
     private readonly int _maxLength;
     private byte[] _buffer = new byte[2048];

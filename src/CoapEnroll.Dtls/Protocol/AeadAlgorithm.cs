@@ -1,7 +1,7 @@
 namespace CoapEnroll.Dtls;
 
 /// <summary>The record AEAD a cipher suite uses.</summary>
-public enum AeadAlgorithm
+internal enum AeadAlgorithm
 {
     /// <summary>AES-CCM (RFC 6655, RFC 7251); the tag is 8 or 16 bytes.</summary>
     AesCcm,

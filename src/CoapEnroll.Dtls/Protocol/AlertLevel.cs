@@ -1,7 +1,7 @@
 namespace CoapEnroll.Dtls;
 
 /// <summary>Alert levels (RFC 5246 §7.2).</summary>
-public enum AlertLevel : byte
+internal enum AlertLevel : byte
 {
     Warning = 1,
     Fatal = 2,

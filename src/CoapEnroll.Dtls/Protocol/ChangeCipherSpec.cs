@@ -1,7 +1,7 @@
 namespace CoapEnroll.Dtls;
 
 /// <summary>The ChangeCipherSpec record body (RFC 5246 §7.1): the single byte 1.</summary>
-public static class ChangeCipherSpec
+internal static class ChangeCipherSpec
 {
     /// <summary>The only valid body.</summary>
     public static ReadOnlySpan<byte> Body => [1];

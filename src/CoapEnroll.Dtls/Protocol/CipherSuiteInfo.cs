@@ -7,7 +7,7 @@ namespace CoapEnroll.Dtls;
 /// Parameters of one supported cipher suite: the record AEAD (RFC 5246 §6.2.3.3), the key block layout
 /// (RFC 5246 §6.3, with mac_key_length 0 for AEAD) and the PRF hash (SHA-256 for all four).
 /// </summary>
-public sealed class CipherSuiteInfo
+internal sealed class CipherSuiteInfo
 {
     private static readonly CipherSuiteInfo[] s_all =
     [

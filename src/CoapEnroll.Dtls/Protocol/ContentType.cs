@@ -1,7 +1,7 @@
 namespace CoapEnroll.Dtls;
 
 /// <summary>Record content types (RFC 5246 §6.2.1, RFC 9146 §3 for <see cref="Tls12Cid"/>).</summary>
-public enum ContentType : byte
+internal enum ContentType : byte
 {
     /// <summary>Not a valid record type; used by RFC 9146 inner plaintext padding (zeros).</summary>
     Invalid = 0,

@@ -1,7 +1,7 @@
 namespace CoapEnroll.Dtls;
 
 /// <summary>An alert record body (RFC 5246 §7.2): level(1) description(1), exactly two bytes.</summary>
-public readonly record struct DtlsAlert(AlertLevel Level, AlertDescription Description)
+internal readonly record struct DtlsAlert(AlertLevel Level, AlertDescription Description)
 {
     public const int Size = 2;
 

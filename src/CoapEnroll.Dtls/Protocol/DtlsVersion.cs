@@ -1,7 +1,7 @@
 namespace CoapEnroll.Dtls;
 
 /// <summary>DTLS wire versions (RFC 6347 §4.1: the one's complement of the DTLS version).</summary>
-public static class DtlsVersion
+internal static class DtlsVersion
 {
     /// <summary>DTLS 1.2, {254, 253}.</summary>
     public const ushort Dtls12 = 0xFEFD;

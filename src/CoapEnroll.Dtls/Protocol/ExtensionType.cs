@@ -1,7 +1,7 @@
 namespace CoapEnroll.Dtls;
 
 /// <summary>Hello extension types used by this implementation (IANA TLS ExtensionType registry).</summary>
-public enum ExtensionType : ushort
+internal enum ExtensionType : ushort
 {
     /// <summary>RFC 6066 §3.</summary>
     ServerName = 0,

@@ -1,7 +1,7 @@
 namespace CoapEnroll.Dtls;
 
 /// <summary>Handshake message types (RFC 5246 §7.4, RFC 6347 §4.3.2 for <see cref="HelloVerifyRequest"/>).</summary>
-public enum HandshakeType : byte
+internal enum HandshakeType : byte
 {
     HelloRequest = 0,
     ClientHello = 1,

@@ -1,7 +1,7 @@
 namespace CoapEnroll.Dtls;
 
 /// <summary>The key exchange a cipher suite implies.</summary>
-public enum KeyExchangeKind
+internal enum KeyExchangeKind
 {
     /// <summary>Ephemeral ECDH signed with ECDSA (RFC 8422 §2.1).</summary>
     EcdheEcdsa,

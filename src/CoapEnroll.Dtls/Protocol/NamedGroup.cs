@@ -1,7 +1,7 @@
 namespace CoapEnroll.Dtls;
 
 /// <summary>Named groups (RFC 8422 §5.1.1). Only <see cref="Secp256r1"/> is negotiated.</summary>
-public enum NamedGroup : ushort
+internal enum NamedGroup : ushort
 {
     Secp256r1 = 23,
     Secp384r1 = 24,

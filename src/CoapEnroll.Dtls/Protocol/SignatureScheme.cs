@@ -4,7 +4,7 @@ namespace CoapEnroll.Dtls;
 /// TLS 1.2 SignatureAndHashAlgorithm (RFC 5246 §7.4.1.4.1) as one 16-bit value: high byte hash,
 /// low byte signature. The names are the TLS 1.3 ones; in TLS 1.2 the curve is not bound by the code point.
 /// </summary>
-public enum SignatureScheme : ushort
+internal enum SignatureScheme : ushort
 {
     /// <summary>sha256(4), ecdsa(3).</summary>
     EcdsaSecp256r1Sha256 = 0x0403,

@@ -8,7 +8,7 @@ namespace CoapEnroll.Dtls;
 /// fresh one when the read epoch changes. Not thread-safe (records of one connection are processed
 /// serially).
 /// </summary>
-public sealed class AntiReplayWindow
+internal sealed class AntiReplayWindow
 {
     /// <summary>Window size in records.</summary>
     public const int Size = 64;

@@ -5,7 +5,7 @@ namespace CoapEnroll.Dtls;
 /// over the datagram buffer: nothing is copied. <see cref="Payload"/> is the plaintext fragment at
 /// epoch 0 and the explicit nonce + ciphertext + tag otherwise.
 /// </summary>
-public readonly ref struct DtlsRecord
+internal readonly ref struct DtlsRecord
 {
     public DtlsRecord(ContentType contentType, ushort version, ushort epoch, ulong sequenceNumber,
         ReadOnlySpan<byte> connectionId, ReadOnlySpan<byte> payload, ReadOnlySpan<byte> header)

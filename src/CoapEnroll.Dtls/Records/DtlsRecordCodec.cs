@@ -10,7 +10,7 @@ namespace CoapEnroll.Dtls;
 /// The CID length is not on the wire; the receiver must know it (our own CIDs have one fixed length),
 /// so parsing takes it as a parameter.
 /// </summary>
-public static class DtlsRecordCodec
+internal static class DtlsRecordCodec
 {
     /// <summary>Header length without CID.</summary>
     public const int HeaderLength = 13;

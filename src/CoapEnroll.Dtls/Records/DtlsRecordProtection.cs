@@ -18,7 +18,7 @@ namespace CoapEnroll.Dtls;
 /// serially. This type neither tracks sequence numbers nor replay: the caller owns the write sequence
 /// counter and the <see cref="AntiReplayWindow"/>.
 /// </summary>
-public sealed class DtlsRecordProtection : IDisposable
+internal sealed class DtlsRecordProtection : IDisposable
 {
     private const int MaxAdLength = 8 + 3 + 2 + 2 + 6 + DtlsRecordCodec.MaxConnectionIdLength + 2;
 

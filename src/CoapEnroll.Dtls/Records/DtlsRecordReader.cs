@@ -10,7 +10,7 @@ namespace CoapEnroll.Dtls;
 /// if (reader.Status != RecordParseStatus.EndOfDatagram) { /* count a malformed datagram */ }
 /// </code>
 /// </summary>
-public ref struct DtlsRecordReader
+internal ref struct DtlsRecordReader
 {
     private readonly int _connectionIdLength;
     private ReadOnlySpan<byte> _remaining;

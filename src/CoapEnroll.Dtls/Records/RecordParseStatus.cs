@@ -5,7 +5,7 @@ namespace CoapEnroll.Dtls;
 /// means the rest of the datagram is dropped silently (RFC 6347 §4.1.2.7): once a length is
 /// untrustworthy, record boundaries are unknown.
 /// </summary>
-public enum RecordParseStatus
+internal enum RecordParseStatus
 {
     Success,
     /// <summary>No bytes left in the datagram.</summary>

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using System.Text;
 using CoapEnroll.Cli.Tests.Infrastructure;
 using CoapEnroll.Coap;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Cli.Tests.Interop;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using CoapEnroll.Coap.Tests.Observe;
+using CoapEnroll.Transport;
 using static CoapEnroll.Coap.Tests.BlockWise.BlockWiseTestData;
 
 namespace CoapEnroll.Coap.Tests.BlockWise;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Security.Cryptography;
+using CoapEnroll.Transport;
 using static CoapEnroll.Coap.Tests.BlockWise.BlockWiseTestData;
 
 namespace CoapEnroll.Coap.Tests.BlockWise;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Coap.Tests.Endpoints;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Threading.Channels;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Coap.Tests.Infrastructure;
 

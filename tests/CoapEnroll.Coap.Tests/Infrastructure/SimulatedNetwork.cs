@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Coap.Tests.Infrastructure;
 

@@ -1,4 +1,5 @@
 using System.Net;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Coap.Tests.Observe;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Net;
-using CoapEnroll.Coap;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Dtls.Tests;
 

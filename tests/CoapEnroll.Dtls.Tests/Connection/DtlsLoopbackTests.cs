@@ -1,7 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using CoapEnroll.Coap;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Dtls.Tests;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;
-using CoapEnroll.Coap;
+using CoapEnroll.Transport;
 using Microsoft.Extensions.Logging;
 
 namespace CoapEnroll.Dtls.Tests;

@@ -8,7 +8,7 @@ namespace CoapEnroll.Dtls.Tests;
 /// A hand-driven DTLS client built from the codecs, for sending forged or misordered flights: it performs the
 /// cookie exchange and collects the server's first flight, then the test composes whatever it wants.
 /// </summary>
-public sealed class ManualClient : IDisposable
+internal sealed class ManualClient : IDisposable
 {
     private readonly IPEndPoint _server;
     private ushort _messageSeq;

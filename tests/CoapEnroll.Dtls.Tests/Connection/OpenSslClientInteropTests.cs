@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Dtls.Tests;
 
@@ -39,7 +40,7 @@ public class OpenSslClientInteropTests
 
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         byte[] buffer = new byte[2048];
-        Coap.DatagramReceiveResult received;
+        DatagramReceiveResult received;
         try
         {
             received = await server.ReceiveAsync(buffer, cts.Token);

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text;
-using CoapEnroll.Coap;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Dtls.Tests;
 

@@ -7,7 +7,7 @@ namespace CoapEnroll.Dtls;
 /// The DER is not parsed here (build X509Certificate2 / X509Chain from <see cref="Certificates"/>).
 /// An empty list is a client declining to authenticate. RFC 7250 raw public keys are not supported.
 /// </summary>
-public sealed class CertificateMessage : HandshakeMessage
+internal sealed class CertificateMessage : HandshakeMessage
 {
     public override HandshakeType Type => HandshakeType.Certificate;
 

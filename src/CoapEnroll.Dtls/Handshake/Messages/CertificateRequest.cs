@@ -7,7 +7,7 @@ namespace CoapEnroll.Dtls;
 /// supported_signature_algorithms&lt;2..2^16-2&gt;, certificate_authorities&lt;0..2^16-1&gt; of
 /// DistinguishedName&lt;1..2^16-1&gt; (DER names, not parsed here; may be empty).
 /// </summary>
-public sealed class CertificateRequest : HandshakeMessage
+internal sealed class CertificateRequest : HandshakeMessage
 {
     public override HandshakeType Type => HandshakeType.CertificateRequest;
 

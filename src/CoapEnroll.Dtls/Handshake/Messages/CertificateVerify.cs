@@ -7,7 +7,7 @@ namespace CoapEnroll.Dtls;
 /// + signature&lt;0..2^16-1&gt;. Verify with <see cref="DtlsSignatures.VerifyCertificateVerify"/> over the transcript
 /// up to (excluding) this message.
 /// </summary>
-public sealed class CertificateVerify : HandshakeMessage
+internal sealed class CertificateVerify : HandshakeMessage
 {
     public override HandshakeType Type => HandshakeType.CertificateVerify;
 

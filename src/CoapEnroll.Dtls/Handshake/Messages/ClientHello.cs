@@ -8,7 +8,7 @@ namespace CoapEnroll.Dtls;
 /// compression_methods&lt;1..2^8-1&gt;, [extensions&lt;0..2^16-1&gt;]. Parsing requires the null compression
 /// method to be offered (RFC 5246 §7.4.1.2). Unknown cipher suites are kept as raw enum values.
 /// </summary>
-public sealed class ClientHello : HandshakeMessage
+internal sealed class ClientHello : HandshakeMessage
 {
     public override HandshakeType Type => HandshakeType.ClientHello;
 

@@ -6,7 +6,7 @@ namespace CoapEnroll.Dtls;
 /// ClientKeyExchange for ECDHE (RFC 8422 §5.7): ClientECDiffieHellmanPublic { ECPoint ecdh_Yc&lt;1..2^8-1&gt; }.
 /// The point is validated by <see cref="EcdheKeyExchange.TryDeriveSharedSecret"/>, not here.
 /// </summary>
-public sealed class EcdheClientKeyExchange : HandshakeMessage
+internal sealed class EcdheClientKeyExchange : HandshakeMessage
 {
     public override HandshakeType Type => HandshakeType.ClientKeyExchange;
 

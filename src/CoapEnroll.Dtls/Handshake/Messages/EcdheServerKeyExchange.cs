@@ -10,7 +10,7 @@ namespace CoapEnroll.Dtls;
 /// group is secp256r1 and the point via <see cref="EcdheKeyExchange.TryDeriveSharedSecret"/>, and the
 /// signature via <see cref="DtlsSignatures.VerifyServerKeyExchange"/> over <see cref="Parameters"/>.
 /// </summary>
-public sealed class EcdheServerKeyExchange : HandshakeMessage
+internal sealed class EcdheServerKeyExchange : HandshakeMessage
 {
     private const byte NamedCurveType = 3;
 

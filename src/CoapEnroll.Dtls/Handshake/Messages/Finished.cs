@@ -7,7 +7,7 @@ namespace CoapEnroll.Dtls;
 /// <see cref="DtlsKeySchedule.VerifyFinished"/> (constant time). The first Finished of a handshake is the
 /// tls-unique channel binding (RFC 5929 §3.1): the client's in a full handshake.
 /// </summary>
-public sealed class Finished : HandshakeMessage
+internal sealed class Finished : HandshakeMessage
 {
     public override HandshakeType Type => HandshakeType.Finished;
 

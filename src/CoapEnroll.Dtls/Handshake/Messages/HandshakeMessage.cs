@@ -7,7 +7,7 @@ namespace CoapEnroll.Dtls;
 /// produces the body without the 12-byte DTLS header (frame it with <see cref="HandshakeFragmenter"/>,
 /// hash it with <see cref="HandshakeTranscript"/>). Not hot paths: these allocate.
 /// </summary>
-public abstract class HandshakeMessage
+internal abstract class HandshakeMessage
 {
     private protected HandshakeMessage()
     {

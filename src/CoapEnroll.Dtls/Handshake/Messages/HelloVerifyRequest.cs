@@ -7,7 +7,7 @@ namespace CoapEnroll.Dtls;
 /// server_version should be DTLS 1.0 for compatibility; DTLS 1.2 is what peers send in practice and
 /// clients must not use it for negotiation either way. Never part of the transcript.
 /// </summary>
-public sealed class HelloVerifyRequest : HandshakeMessage
+internal sealed class HelloVerifyRequest : HandshakeMessage
 {
     public override HandshakeType Type => HandshakeType.HelloVerifyRequest;
 

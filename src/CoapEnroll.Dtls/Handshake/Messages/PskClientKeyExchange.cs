@@ -7,7 +7,7 @@ namespace CoapEnroll.Dtls;
 /// identities, but they are matched as opaque bytes here; an empty identity is well formed and must be
 /// answered with unknown_psk_identity by the lookup.
 /// </summary>
-public sealed class PskClientKeyExchange : HandshakeMessage
+internal sealed class PskClientKeyExchange : HandshakeMessage
 {
     public override HandshakeType Type => HandshakeType.ClientKeyExchange;
 

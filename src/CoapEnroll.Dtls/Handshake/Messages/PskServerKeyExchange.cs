@@ -6,7 +6,7 @@ namespace CoapEnroll.Dtls;
 /// ServerKeyExchange for plain PSK (RFC 4279 §2): psk_identity_hint&lt;0..2^16-1&gt;. Optional: a server
 /// without a hint omits the message entirely (RFC 7925 §4.2 recommends no hint).
 /// </summary>
-public sealed class PskServerKeyExchange : HandshakeMessage
+internal sealed class PskServerKeyExchange : HandshakeMessage
 {
     public override HandshakeType Type => HandshakeType.ServerKeyExchange;
 

@@ -7,7 +7,7 @@ namespace CoapEnroll.Dtls;
 /// compression_method, [extensions&lt;0..2^16-1&gt;]. Parsing accepts any suite/compression value; the client
 /// checks they are among what it offered (and compression is null).
 /// </summary>
-public sealed class ServerHello : HandshakeMessage
+internal sealed class ServerHello : HandshakeMessage
 {
     public override HandshakeType Type => HandshakeType.ServerHello;
 

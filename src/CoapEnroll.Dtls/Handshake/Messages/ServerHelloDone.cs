@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 namespace CoapEnroll.Dtls;
 
 /// <summary>ServerHelloDone (RFC 5246 §7.4.5): an empty body; anything else is rejected.</summary>
-public sealed class ServerHelloDone : HandshakeMessage
+internal sealed class ServerHelloDone : HandshakeMessage
 {
     public override HandshakeType Type => HandshakeType.ServerHelloDone;
 

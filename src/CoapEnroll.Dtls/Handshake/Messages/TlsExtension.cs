@@ -1,7 +1,7 @@
 namespace CoapEnroll.Dtls;
 
 /// <summary>One hello extension: type and opaque extension_data (RFC 5246 §7.4.1.4). Unknown types are kept raw.</summary>
-public sealed record TlsExtension(ExtensionType Type, byte[] Data)
+internal sealed record TlsExtension(ExtensionType Type, byte[] Data)
 {
     /// <summary>
     /// Parses extensions&lt;0..2^16-1&gt; from the end of a hello. An absent block (no bytes left) gives an

@@ -4,7 +4,7 @@ using System.Text;
 namespace CoapEnroll.Dtls;
 
 /// <summary>Builders and parsers for the extension_data of the extensions this implementation uses.</summary>
-public static class TlsExtensions
+internal static class TlsExtensions
 {
     /// <summary>Finds an extension by type, or null.</summary>
     public static TlsExtension? Find(IReadOnlyList<TlsExtension> extensions, ExtensionType type)

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
-namespace CoapEnroll.Coap;
+namespace CoapEnroll.Transport;
 
 /// <summary>
 /// <see cref="IDatagramChannel"/> over one UDP socket. Bound to <see cref="IPAddress.IPv6Any"/> it is

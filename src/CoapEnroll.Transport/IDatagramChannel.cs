@@ -1,12 +1,13 @@
 using System.Net;
 
-namespace CoapEnroll.Coap;
+namespace CoapEnroll.Transport;
 
 /// <summary>
 /// A message-oriented transport: datagrams in, datagrams out, each with its remote endpoint. UDP
 /// implements it directly; DTLS implements it on top of UDP and identifies a peer by its security
 /// association instead of its address (RFC 7252 §9.1.1), by handing out its own
-/// <see cref="EndPoint"/> objects. The CoAP layer only compares endpoints for equality.
+/// <see cref="EndPoint"/> objects, which implement <see cref="ISecureSession"/>. The CoAP layer only compares endpoints for
+/// equality, and hands their <see cref="ISecureSession"/> to the application.
 /// </summary>
 public interface IDatagramChannel : IAsyncDisposable
 {
