@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
+using CoapEnroll.Pkix;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using CertificateRequest = System.Security.Cryptography.X509Certificates.CertificateRequest;
