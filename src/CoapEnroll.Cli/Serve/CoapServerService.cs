@@ -5,6 +5,7 @@ using CoapEnroll.Ca;
 using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
 using CoapEnroll.Est;
+using CoapEnroll.Pkix;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
