@@ -402,7 +402,7 @@ internal sealed class EstCommand
             throw new CliException(ExitCodes.Usage, $"--encrypt-key '{keyFile}' is not the key of --encrypt-cert '{certFile}'.");
         }
 
-        return EstCoapsClient.AttachPrivateKey(certificate, key);
+        return CertificateKeys.AttachPrivateKey(certificate, key);
     }
 
     /// <summary>

@@ -115,8 +115,8 @@ public static class PemCredentialFiles
         {
             return key switch
             {
-                ECDsa ec when certificate.PublicKey.Oid.Value == PkixOids.EcPublicKey => certificate.CopyWithPrivateKey(ec),
-                RSA rsa when certificate.PublicKey.Oid.Value == PkixOids.RsaEncryption => certificate.CopyWithPrivateKey(rsa),
+                ECDsa when certificate.PublicKey.Oid.Value == PkixOids.EcPublicKey => CertificateKeys.AttachPrivateKey(certificate, key, keyAgreementCertificates: false),
+                RSA when certificate.PublicKey.Oid.Value == PkixOids.RsaEncryption => CertificateKeys.AttachPrivateKey(certificate, key, keyAgreementCertificates: false),
                 _ => throw new CredentialFileException(keyPath, CredentialFileProblem.KeyMismatch,
                     $"the {AlgorithmName(key)} key does not match the {certificate.PublicKey.Oid.FriendlyName ?? certificate.PublicKey.Oid.Value} certificate in {certificatePath}"),
             };
