@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Pkix;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -355,26 +356,8 @@ public static class CaBootstrap
     }
 
     /// <summary>A chain engine that trusts only <paramref name="anchors"/>, with no revocation checking and no network fetches (RFC 5280 section 6).</summary>
-    internal static X509Chain NewChain(IReadOnlyList<X509Certificate2> intermediates, IReadOnlyList<X509Certificate2> anchors, DateTimeOffset now)
-    {
-        var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.DisableCertificateDownloads = true;
-        chain.ChainPolicy.VerificationTime = now.UtcDateTime;
-        chain.ChainPolicy.VerificationTimeIgnored = false;
-        foreach (X509Certificate2 anchor in anchors)
-        {
-            chain.ChainPolicy.CustomTrustStore.Add(anchor);
-        }
-
-        foreach (X509Certificate2 intermediate in intermediates)
-        {
-            chain.ChainPolicy.ExtraStore.Add(intermediate);
-        }
-
-        return chain;
-    }
+    internal static X509Chain NewChain(IReadOnlyList<X509Certificate2> intermediates, IReadOnlyList<X509Certificate2> anchors, DateTimeOffset now) =>
+        new CertificateChainBuilder(anchors) { DisableCertificateDownloads = true }.CreateChain(intermediates, now);
 
     private static CaConfigurationException Setting(string message) => new(null, CaConfigurationProblem.InvalidSetting, message);
 }

@@ -342,15 +342,8 @@ internal static class ServerGeneratedKeyEnvelope
             throw new CryptographicException("the key generator's certificate does not allow digitalSignature");
         }
 
-        using (var chain = new X509Chain())
+        using (X509Chain chain = new CertificateChainBuilder(trustAnchors).CreateChain([.. intermediates, .. signed.Certificates], now))
         {
-            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.CustomTrustStore.AddRange(trustAnchors.ToArray());
-            chain.ChainPolicy.ExtraStore.AddRange(intermediates.ToArray());
-            chain.ChainPolicy.ExtraStore.AddRange(signed.Certificates);
-            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            chain.ChainPolicy.VerificationTime = now.UtcDateTime;
-            chain.ChainPolicy.VerificationTimeIgnored = false;
             if (!chain.Build(signer))
             {
                 throw new CryptographicException("the key generator's certificate does not chain to the EST trust anchors");
