@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca;
 using CoapEnroll.Dtls;
 using CoapEnroll.Est;
+using CoapEnroll.Pkix;
 
 namespace CoapEnroll.Bench;
 

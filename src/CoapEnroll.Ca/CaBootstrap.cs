@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Pkix;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -56,10 +57,10 @@ public static class CaBootstrap
                 throw Setting("Ca:CertificateFile needs Ca:KeyFile");
             }
 
-            (issuing, IReadOnlyList<X509Certificate2> rest) = await PemCredentialFiles.LoadCertificateWithKeyAsync(options.CertificateFile, options.KeyFile, passphrase, cancellationToken);
+            (issuing, IReadOnlyList<X509Certificate2> rest) = await CaCredentialFiles.LoadCertificateWithKeyAsync(options.CertificateFile, options.KeyFile, passphrase, cancellationToken);
             if (options.TrustAnchorFile is not null)
             {
-                anchor = (await PemCredentialFiles.LoadCertificatesAsync(options.TrustAnchorFile, cancellationToken))[0];
+                anchor = (await CaCredentialFiles.LoadCertificatesAsync(options.TrustAnchorFile, cancellationToken))[0];
                 intermediates = rest.Where(c => !c.RawDataMemory.Span.SequenceEqual(anchor.RawDataMemory.Span)).ToArray();
             }
             else if (rest.Count > 0 && IsSelfIssued(rest[^1]))
@@ -93,7 +94,7 @@ public static class CaBootstrap
                 throw Setting("Ca:ServerCertificateFile needs Ca:ServerKeyFile");
             }
 
-            (server, serverChain) = await PemCredentialFiles.LoadCertificateWithKeyAsync(options.ServerCertificateFile, options.ServerKeyFile, passphrase, cancellationToken);
+            (server, serverChain) = await CaCredentialFiles.LoadCertificateWithKeyAsync(options.ServerCertificateFile, options.ServerKeyFile, passphrase, cancellationToken);
             CheckValidity(options.ServerCertificateFile, server, now);
         }
         else
@@ -114,7 +115,7 @@ public static class CaBootstrap
         {
             try
             {
-                foreach (X509Certificate2 ca in await PemCredentialFiles.LoadCertificatesAsync(file, cancellationToken))
+                foreach (X509Certificate2 ca in await CaCredentialFiles.LoadCertificatesAsync(file, cancellationToken))
                 {
                     CheckCaCertificate(file, ca, now);
                     manufacturers.Add(ca);
@@ -160,13 +161,13 @@ public static class CaBootstrap
         if (File.Exists(layout.TrustAnchor))
         {
             // The root key is needed only to create the issuing CA, so it may be moved offline once that exists.
-            return (await PemCredentialFiles.LoadCertificatesAsync(layout.TrustAnchor, cancellationToken))[0];
+            return (await CaCredentialFiles.LoadCertificatesAsync(layout.TrustAnchor, cancellationToken))[0];
         }
 
         using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         X509Certificate2 root = CertificateFactory.CreateSelfSignedCa(Name("CoapEnroll Demo Root CA", "CoapEnroll"), key, now - s_backdate, now.AddYears(20), pathLength: null);
-        await PemCredentialFiles.WritePrivateKeyAsync(layout.RootKey, key, passphrase, cancellationToken);
-        await PemCredentialFiles.WriteCertificatesAsync(layout.TrustAnchor, [root], cancellationToken);
+        await CaCredentialFiles.WritePrivateKeyAsync(layout.RootKey, key, passphrase, cancellationToken);
+        await CaCredentialFiles.WriteCertificatesAsync(layout.TrustAnchor, [root], cancellationToken);
         CaLog.Created(logger, "root CA", layout.TrustAnchor);
         return root;
     }
@@ -176,17 +177,17 @@ public static class CaBootstrap
         if (File.Exists(layout.IssuingCertificate))
         {
             RequireKey(layout.IssuingCertificate, layout.IssuingKey);
-            return (await PemCredentialFiles.LoadCertificateWithKeyAsync(layout.IssuingCertificate, layout.IssuingKey, passphrase, cancellationToken)).Certificate;
+            return (await CaCredentialFiles.LoadCertificateWithKeyAsync(layout.IssuingCertificate, layout.IssuingKey, passphrase, cancellationToken)).Certificate;
         }
 
         RequireKey(layout.TrustAnchor, layout.RootKey);
-        AsymmetricAlgorithm rootKey = await PemCredentialFiles.LoadPrivateKeyAsync(layout.RootKey, passphrase, cancellationToken);
-        using X509Certificate2 rootWithKey = PemCredentialFiles.AttachKey(root, rootKey, layout.TrustAnchor, layout.RootKey);
+        AsymmetricAlgorithm rootKey = await CaCredentialFiles.LoadPrivateKeyAsync(layout.RootKey, passphrase, cancellationToken);
+        using X509Certificate2 rootWithKey = CaCredentialFiles.AttachKey(root, rootKey, layout.TrustAnchor, layout.RootKey);
         using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var publicKey = new PublicKey(key);
         X509Certificate2 issuing = CertificateFactory.CreateSubordinateCa(Name("CoapEnroll Demo Issuing CA", "CoapEnroll"), publicKey, rootWithKey, now - s_backdate, now.AddYears(10), pathLength: 0);
-        await PemCredentialFiles.WritePrivateKeyAsync(layout.IssuingKey, key, passphrase, cancellationToken);
-        await PemCredentialFiles.WriteCertificatesAsync(layout.IssuingCertificate, [issuing], cancellationToken);
+        await CaCredentialFiles.WritePrivateKeyAsync(layout.IssuingKey, key, passphrase, cancellationToken);
+        await CaCredentialFiles.WriteCertificatesAsync(layout.IssuingCertificate, [issuing], cancellationToken);
         CaLog.Created(logger, "issuing CA", layout.IssuingCertificate);
         return issuing.CopyWithPrivateKey(key);
     }
@@ -197,7 +198,7 @@ public static class CaBootstrap
         if (File.Exists(layout.ServerCertificate))
         {
             RequireKey(layout.ServerCertificate, layout.ServerKey);
-            var (loaded, chain) = await PemCredentialFiles.LoadCertificateWithKeyAsync(layout.ServerCertificate, layout.ServerKey, null, cancellationToken);
+            var (loaded, chain) = await CaCredentialFiles.LoadCertificateWithKeyAsync(layout.ServerCertificate, layout.ServerKey, null, cancellationToken);
             bool current = loaded.NotAfter.ToUniversalTime() > (now + ServerRenewalWindow).UtcDateTime
                 && ChainsTo(loaded, [issuing, .. intermediates], anchor, now);
             if (current)
@@ -223,8 +224,8 @@ public static class CaBootstrap
         X509Certificate2 server = CertificateFactory.Sign(Name("localhost", "CoapEnroll"), new PublicKey(key), issuing, now - s_backdate, now.AddDays(397),
             CertificateFactory.NewSerialNumber(), extensions);
         X509Certificate2[] serverChain = [X509CertificateLoader.LoadCertificate(issuing.RawData), .. intermediates];
-        await PemCredentialFiles.WritePrivateKeyAsync(layout.ServerKey, key, null, cancellationToken);
-        await PemCredentialFiles.WriteCertificatesAsync(layout.ServerCertificate, [server, .. serverChain], cancellationToken);
+        await CaCredentialFiles.WritePrivateKeyAsync(layout.ServerKey, key, null, cancellationToken);
+        await CaCredentialFiles.WriteCertificatesAsync(layout.ServerCertificate, [server, .. serverChain], cancellationToken);
         CaLog.Created(logger, "server certificate", layout.ServerCertificate);
         return (server.CopyWithPrivateKey(key), serverChain);
     }
@@ -234,13 +235,13 @@ public static class CaBootstrap
         if (File.Exists(layout.ManufacturerCaCertificate))
         {
             RequireKey(layout.ManufacturerCaCertificate, layout.ManufacturerCaKey);
-            return (await PemCredentialFiles.LoadCertificateWithKeyAsync(layout.ManufacturerCaCertificate, layout.ManufacturerCaKey, passphrase, cancellationToken)).Certificate;
+            return (await CaCredentialFiles.LoadCertificateWithKeyAsync(layout.ManufacturerCaCertificate, layout.ManufacturerCaKey, passphrase, cancellationToken)).Certificate;
         }
 
         using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         X509Certificate2 ca = CertificateFactory.CreateSelfSignedCa(Name("CoapEnroll Demo Manufacturer CA", "CoapEnroll Demo Manufacturer"), key, now - s_backdate, s_noExpiry, pathLength: 0);
-        await PemCredentialFiles.WritePrivateKeyAsync(layout.ManufacturerCaKey, key, passphrase, cancellationToken);
-        await PemCredentialFiles.WriteCertificatesAsync(layout.ManufacturerCaCertificate, [ca], cancellationToken);
+        await CaCredentialFiles.WritePrivateKeyAsync(layout.ManufacturerCaKey, key, passphrase, cancellationToken);
+        await CaCredentialFiles.WriteCertificatesAsync(layout.ManufacturerCaCertificate, [ca], cancellationToken);
         CaLog.Created(logger, "demo manufacturer CA", layout.ManufacturerCaCertificate);
         return ca.CopyWithPrivateKey(key);
     }
@@ -250,7 +251,7 @@ public static class CaBootstrap
         if (File.Exists(layout.DemoDeviceCertificate))
         {
             RequireKey(layout.DemoDeviceCertificate, layout.DemoDeviceKey);
-            using X509Certificate2 _ = (await PemCredentialFiles.LoadCertificateWithKeyAsync(layout.DemoDeviceCertificate, layout.DemoDeviceKey, null, cancellationToken)).Certificate;
+            using X509Certificate2 _ = (await CaCredentialFiles.LoadCertificateWithKeyAsync(layout.DemoDeviceCertificate, layout.DemoDeviceKey, null, cancellationToken)).Certificate;
             return;
         }
 
@@ -268,8 +269,8 @@ public static class CaBootstrap
         ];
         X509Certificate2 device = CertificateFactory.Sign(subject.Build(), new PublicKey(key), manufacturer, now - s_backdate, s_noExpiry,
             CertificateFactory.NewSerialNumber(), extensions);
-        await PemCredentialFiles.WritePrivateKeyAsync(layout.DemoDeviceKey, key, null, cancellationToken);
-        await PemCredentialFiles.WriteCertificatesAsync(layout.DemoDeviceCertificate, [device], cancellationToken);
+        await CaCredentialFiles.WritePrivateKeyAsync(layout.DemoDeviceKey, key, null, cancellationToken);
+        await CaCredentialFiles.WriteCertificatesAsync(layout.DemoDeviceCertificate, [device], cancellationToken);
         CaLog.Created(logger, "demo device identity", layout.DemoDeviceCertificate);
     }
 
@@ -355,26 +356,8 @@ public static class CaBootstrap
     }
 
     /// <summary>A chain engine that trusts only <paramref name="anchors"/>, with no revocation checking and no network fetches (RFC 5280 section 6).</summary>
-    internal static X509Chain NewChain(IReadOnlyList<X509Certificate2> intermediates, IReadOnlyList<X509Certificate2> anchors, DateTimeOffset now)
-    {
-        var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.DisableCertificateDownloads = true;
-        chain.ChainPolicy.VerificationTime = now.UtcDateTime;
-        chain.ChainPolicy.VerificationTimeIgnored = false;
-        foreach (X509Certificate2 anchor in anchors)
-        {
-            chain.ChainPolicy.CustomTrustStore.Add(anchor);
-        }
-
-        foreach (X509Certificate2 intermediate in intermediates)
-        {
-            chain.ChainPolicy.ExtraStore.Add(intermediate);
-        }
-
-        return chain;
-    }
+    internal static X509Chain NewChain(IReadOnlyList<X509Certificate2> intermediates, IReadOnlyList<X509Certificate2> anchors, DateTimeOffset now) =>
+        new CertificateChainBuilder(anchors) { DisableCertificateDownloads = true }.CreateChain(intermediates, now);
 
     private static CaConfigurationException Setting(string message) => new(null, CaConfigurationProblem.InvalidSetting, message);
 }

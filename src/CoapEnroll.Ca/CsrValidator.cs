@@ -1,6 +1,7 @@
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Pkix;
 
 namespace CoapEnroll.Ca;
 
@@ -75,7 +76,7 @@ internal static class CsrValidator
     {
         switch (key.Oid.Value)
         {
-            case PemCredentialFiles.EcPublicKeyOid:
+            case PkixOids.EcPublicKey:
                 string? curve;
                 try
                 {
@@ -112,7 +113,7 @@ internal static class CsrValidator
 
                 break;
 
-            case PemCredentialFiles.RsaPublicKeyOid:
+            case PkixOids.RsaEncryption:
                 if ((profile.AcceptedKeyTypes & KeyTypes.Rsa) == 0)
                 {
                     throw new CsrRejectedException(RejectionReason.UnsupportedKeyType, $"{which} key: RSA is not accepted by profile '{profile.Name}'");

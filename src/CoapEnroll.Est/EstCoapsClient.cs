@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
+using CoapEnroll.Pkix;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using CertificateRequest = System.Security.Cryptography.X509Certificates.CertificateRequest;
@@ -240,7 +241,7 @@ public sealed class EstCoapsClient : IAsyncDisposable
 
         return new EstServerKeyGenResult
         {
-            Certificate = AttachPrivateKey(certificate, key),
+            Certificate = CertificateKeys.AttachPrivateKey(certificate, key),
             Pkcs8PrivateKey = pkcs8,
             KeyWasEncrypted = encrypted,
             CertificateContentFormat = certificatePart.Value.ContentFormat,
@@ -305,45 +306,6 @@ public sealed class EstCoapsClient : IAsyncDisposable
         };
     }
 
-    /// <summary>
-    /// <paramref name="certificate"/> with <paramref name="key"/> (RSA or EC) attached. A certificate whose key usage allows only
-    /// keyAgreement gets its EC key as ECDiffieHellman, since the platform refuses ECDsa there. The caller checks that the key
-    /// belongs to the certificate; the platform throws <see cref="ArgumentException"/> when it does not.
-    /// </summary>
-    public static X509Certificate2 AttachPrivateKey(X509Certificate2 certificate, AsymmetricAlgorithm key)
-    {
-        ArgumentNullException.ThrowIfNull(certificate);
-        switch (key)
-        {
-            case RSA rsa:
-                return certificate.CopyWithPrivateKey(rsa);
-            case ECDsa ec:
-                using (ECDsa? signing = certificate.GetECDsaPublicKey())
-                {
-                    if (signing is not null)
-                    {
-                        return certificate.CopyWithPrivateKey(ec);
-                    }
-                }
-
-                ECParameters parameters = ec.ExportParameters(includePrivateParameters: true);
-                try
-                {
-                    using ECDiffieHellman agreement = ECDiffieHellman.Create(parameters);
-                    return certificate.CopyWithPrivateKey(agreement);
-                }
-                finally
-                {
-                    CryptographicOperations.ZeroMemory(parameters.D);
-                }
-
-            case ECDiffieHellman dh:
-                return certificate.CopyWithPrivateKey(dh);
-            default:
-                throw new ArgumentException($"a {key?.GetType().Name ?? "null"} key cannot be attached; RSA or EC keys can", nameof(key));
-        }
-    }
-
     private static AsymmetricAlgorithm PrivateKeyOf(X509Certificate2 certificate) =>
         (AsymmetricAlgorithm?)certificate.GetRSAPrivateKey()
         ?? (AsymmetricAlgorithm?)certificate.GetECDiffieHellmanPrivateKey()
@@ -401,7 +363,7 @@ public sealed class EstCoapsClient : IAsyncDisposable
                 throw new InvalidDataException("the issued certificate does not certify the requested key");
             }
 
-            return AttachPrivateKey(issued, ownedKey);
+            return CertificateKeys.AttachPrivateKey(issued, ownedKey);
         }
         finally
         {

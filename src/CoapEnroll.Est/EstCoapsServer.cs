@@ -4,6 +4,7 @@ using System.Text;
 using CoapEnroll.Ca;
 using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
+using CoapEnroll.Pkix;
 using CoapEnroll.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -509,37 +510,14 @@ public sealed class EstCoapsServer
         DateTimeOffset now, bool ignoreTime, out X509Certificate2? issuer)
     {
         issuer = null;
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.AddRange(anchors.ToArray());
-        chain.ChainPolicy.ExtraStore.AddRange(extra.ToArray());
-        for (int i = 1; i < presented.Count; i++)
-        {
-            chain.ChainPolicy.ExtraStore.Add(presented[i]);
-        }
-
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        chain.ChainPolicy.VerificationTime = now.UtcDateTime;
-        chain.ChainPolicy.VerificationTimeIgnored = false;
-        if (ignoreTime)
-        {
-            chain.ChainPolicy.VerificationFlags = X509VerificationFlags.IgnoreNotTimeValid;
-        }
-
-        try
-        {
-            if (!chain.Build(presented[0]) || chain.ChainElements.Count < 2)
-            {
-                return false;
-            }
-
-            issuer = chain.ChainElements[1].Certificate;
-            return true;
-        }
-        catch (CryptographicException)
+        if (!new CertificateChainBuilder(anchors) { IgnoreTimeValidity = ignoreTime }.TryBuild(presented[0], [.. extra, .. presented.Skip(1)], now, out var path)
+            || path.Count < 2)
         {
             return false;
         }
+
+        issuer = path[1];
+        return true;
     }
 
     // Stable across sessions, so a device retrying after 5.03 in a new DTLS session is the same requester.

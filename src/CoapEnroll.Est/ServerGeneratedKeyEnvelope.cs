@@ -2,15 +2,17 @@ using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.Pkcs;
 using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Pkix;
 
 namespace CoapEnroll.Est;
 
 /// <summary>
 /// application/pkcs7-mime; smime-type=server-generated-key (Content-Format 280, RFC 9148 §4.8, RFC 7030 §4.4.2): the key as an
-/// AsymmetricKeyPackage (RFC 5958 §2) inside a SignedData signed by the key generator, inside an EnvelopedData for the
-/// client's key: KeyTransRecipientInfo for RSA keys (through <see cref="EnvelopedCms"/>), KeyAgreeRecipientInfo for EC keys
-/// (<see cref="CmsKeyAgreement"/>), KEKRecipientInfo for a shared symmetric key (<see cref="CmsKeyEncryptionKey"/>); EnvelopedCms
-/// has neither of the last two.
+/// AsymmetricKeyPackage (RFC 5958 §2) inside a SignedData signed by the key generator (<see cref="CmsAsymmetricKeyPackage"/>),
+/// inside an EnvelopedData for the client's key: KeyTransRecipientInfo for RSA keys (<see cref="CmsKeyTransport"/>),
+/// KeyAgreeRecipientInfo for EC keys (<see cref="CmsKeyAgreement"/>), KEKRecipientInfo for a shared symmetric key
+/// (<see cref="CmsKeyEncryptionKey"/>). What is EST's own lives here: choosing the algorithms from the CSR's SMIMECapabilities
+/// and which signers the client accepts.
 /// </summary>
 internal static class ServerGeneratedKeyEnvelope
 {
@@ -37,7 +39,7 @@ internal static class ServerGeneratedKeyEnvelope
         }
 
         // Settle the algorithms before anything is signed, so an unusable request fails cheaply.
-        CmsKeyAgreement.Algorithms? agreement = ec is not null ? CmsKeyAgreement.Choose(capabilities, ec.KeySize) : null;
+        CmsKeyAgreementAlgorithms? agreement = ec is not null ? ChooseKeyAgreement(capabilities, ec.KeySize) : null;
         RSAEncryptionPadding? padding = null;
         string? contentAlgorithm = null;
         if (rsa is not null)
@@ -59,26 +61,84 @@ internal static class ServerGeneratedKeyEnvelope
             }
         }
 
-        byte[] signed = Sign(pkcs8, signer, signerIntermediates);
+        byte[] signed = CmsAsymmetricKeyPackage.Sign(pkcs8, signer, signerIntermediates);
         try
         {
             if (agreement is { } algorithms)
             {
-                return CmsKeyAgreement.Encrypt(signed, Pkcs7CertsOnly.SignedDataOid, recipient, algorithms);
+                return CmsKeyAgreement.Encrypt(signed, PkixOids.SignedData, recipient, algorithms);
             }
 
-            var enveloped = new EnvelopedCms(new ContentInfo(new Oid(Pkcs7CertsOnly.SignedDataOid), signed),
-                new AlgorithmIdentifier(new Oid(contentAlgorithm ?? EstOids.Aes256Cbc)));
-            SubjectIdentifierType rid = recipient.Extensions.OfType<X509SubjectKeyIdentifierExtension>().Any()
-                ? SubjectIdentifierType.SubjectKeyIdentifier
-                : SubjectIdentifierType.IssuerAndSerialNumber;
-            enveloped.Encrypt(new CmsRecipient(rid, recipient, padding!));
-            return enveloped.Encode();
+            return CmsKeyTransport.Encrypt(signed, PkixOids.SignedData, recipient, padding!, contentAlgorithm ?? EstOids.Aes256Cbc);
         }
         finally
         {
             // The SignedData holds the private key in the clear.
             CryptographicOperations.ZeroMemory(signed);
+        }
+    }
+
+    /// <summary>
+    /// Picks the key agreement scheme, key wrap and content encryption from <paramref name="capabilities"/> (client preference
+    /// order, RFC 8551 §2.5.2). A scheme capability may carry its KeyWrapAlgorithm as parameters (RFC 5753 §5); otherwise the
+    /// first listed AES key wrap is used, or one as strong as the content-encryption key. A list naming only a key wrap gets the
+    /// scheme whose KDF hash matches the curve (SHA-256 for P-256, RFC 5753 §8). Throws <see cref="ArgumentException"/> when
+    /// nothing usable is listed.
+    /// </summary>
+    public static CmsKeyAgreementAlgorithms ChooseKeyAgreement(IReadOnlyList<SmimeCapability> capabilities, int curveBits)
+    {
+        string? scheme = null;
+        string? schemeWrap = null;
+        string? wrap = null;
+        string? content = null;
+        foreach (SmimeCapability capability in capabilities)
+        {
+            if (scheme is null && CmsKeyAgreement.IsSupportedKeyAgreement(capability.Oid) && SchemeWrap(capability) is var listedWrap && listedWrap != "")
+            {
+                scheme = capability.Oid;
+                schemeWrap = listedWrap;
+            }
+
+            wrap ??= CmsKeyAgreement.WrapKeyLength(capability.Oid) > 0 ? capability.Oid : null;
+            content ??= CmsEnvelopedData.ContentKeyLength(capability.Oid) > 0 ? capability.Oid : null;
+        }
+
+        if (scheme is null && wrap is null)
+        {
+            throw new ArgumentException("SMIMECapabilities lists no supported key agreement algorithm (dhSinglePass-stdDH-sha*kdf-scheme or an AES key wrap)");
+        }
+
+        content ??= EstOids.Aes256Cbc;
+        scheme ??= curveBits switch
+        {
+            <= 256 => EstOids.EcdhStdSha256Kdf,
+            <= 384 => EstOids.EcdhStdSha384Kdf,
+            _ => EstOids.EcdhStdSha512Kdf,
+        };
+
+        // Without a listed wrap, one as strong as the content-encryption key it carries.
+        wrap = schemeWrap ?? wrap ?? (content == EstOids.Aes128Cbc ? EstOids.Aes128Wrap : EstOids.Aes256Wrap);
+        return new CmsKeyAgreementAlgorithms(scheme, wrap, content);
+    }
+
+    // The wrap a scheme capability names in its parameters; null when it names none, "" when it names one we lack.
+    private static string? SchemeWrap(SmimeCapability capability)
+    {
+        if (!capability.HasParameters)
+        {
+            return null;
+        }
+
+        try
+        {
+            var reader = new AsnReader(capability.Parameters, AsnEncodingRules.DER);
+            AsnReader algorithm = reader.ReadSequence();
+            string oid = algorithm.ReadObjectIdentifier();
+            return CmsKeyAgreement.WrapKeyLength(oid) > 0 ? oid : "";
+        }
+        catch (AsnContentException)
+        {
+            return "";
         }
     }
 
@@ -182,10 +242,10 @@ internal static class ServerGeneratedKeyEnvelope
         IEnumerable<X509Certificate2> signerIntermediates, IReadOnlyList<SmimeCapability> capabilities)
     {
         string contentAlgorithm = ChooseForKeyEncryptionKey(kek.Length, capabilities);
-        byte[] signed = Sign(pkcs8, signer, signerIntermediates);
+        byte[] signed = CmsAsymmetricKeyPackage.Sign(pkcs8, signer, signerIntermediates);
         try
         {
-            return CmsKeyEncryptionKey.Encrypt(signed, Pkcs7CertsOnly.SignedDataOid, keyIdentifier, kek, contentAlgorithm);
+            return CmsKeyEncryptionKey.Encrypt(signed, PkixOids.SignedData, keyIdentifier, kek, contentAlgorithm);
         }
         finally
         {
@@ -214,16 +274,7 @@ internal static class ServerGeneratedKeyEnvelope
         switch (key)
         {
             case RSA rsa:
-                var enveloped = new EnvelopedCms();
-                enveloped.Decode(der);
-                if (enveloped.RecipientInfos.Count != 1)
-                {
-                    throw new CryptographicException($"expected one recipient, found {enveloped.RecipientInfos.Count}");
-                }
-
-                enveloped.Decrypt(enveloped.RecipientInfos[0], rsa);
-                content = enveloped.ContentInfo.Content;
-                contentType = enveloped.ContentInfo.ContentType.Value ?? "";
+                content = CmsKeyTransport.Decrypt(der, rsa, out contentType);
                 break;
             case ECDiffieHellman ecdh:
                 content = CmsKeyAgreement.Decrypt(der, ecdh, recipient, out contentType);
@@ -248,22 +299,6 @@ internal static class ServerGeneratedKeyEnvelope
         return VerifyPackage(content, contentType, trustAnchors, intermediates, acceptedSigners, now);
     }
 
-    // AsymmetricKeyPackage ::= SEQUENCE SIZE (1..MAX) OF OneAsymmetricKey; a PKCS#8 PrivateKeyInfo is a version-1 OneAsymmetricKey.
-    private static byte[] Sign(byte[] pkcs8, X509Certificate2 signer, IEnumerable<X509Certificate2> signerIntermediates)
-    {
-        var package = new AsnWriter(AsnEncodingRules.DER);
-        using (package.PushSequence())
-        {
-            package.WriteEncodedValue(pkcs8);
-        }
-
-        var signed = new SignedCms(new ContentInfo(new Oid(EstOids.AsymmetricKeyPackage), package.Encode()), detached: false);
-        var cmsSigner = new CmsSigner(SubjectIdentifierType.IssuerAndSerialNumber, signer) { IncludeOption = X509IncludeOption.EndCertOnly };
-        cmsSigner.Certificates.AddRange(signerIntermediates.ToArray());
-        signed.ComputeSignature(cmsSigner, silent: true);
-        return signed.Encode();
-    }
-
     // RFC 7030 §4.4.2: "signed by the party that generated the private key". The envelope itself proves nothing about its
     // origin (anyone can encrypt to the client's key), so the signer must be a party the client expects, not merely any
     // holder of a certificate from the EST CA (every device has one).
@@ -274,10 +309,6 @@ internal static class ServerGeneratedKeyEnvelope
         {
             return VerifyPackageCore(content, contentType, trustAnchors, intermediates, acceptedSigners, now);
         }
-        catch (AsnContentException ex)
-        {
-            throw new CryptographicException("the AsymmetricKeyPackage is malformed: " + ex.Message, ex);
-        }
         finally
         {
             CryptographicOperations.ZeroMemory(content);
@@ -287,7 +318,7 @@ internal static class ServerGeneratedKeyEnvelope
     private static byte[] VerifyPackageCore(byte[] content, string contentType, IEnumerable<X509Certificate2> trustAnchors, IEnumerable<X509Certificate2> intermediates,
         IReadOnlyCollection<X509Certificate2> acceptedSigners, DateTimeOffset now)
     {
-        if (contentType != Pkcs7CertsOnly.SignedDataOid)
+        if (contentType != PkixOids.SignedData)
         {
             throw new CryptographicException("the EnvelopedData does not carry a SignedData (RFC 7030 section 4.4.2)");
         }
@@ -311,30 +342,14 @@ internal static class ServerGeneratedKeyEnvelope
             throw new CryptographicException("the key generator's certificate does not allow digitalSignature");
         }
 
-        using (var chain = new X509Chain())
+        using (X509Chain chain = new CertificateChainBuilder(trustAnchors).CreateChain([.. intermediates, .. signed.Certificates], now))
         {
-            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.CustomTrustStore.AddRange(trustAnchors.ToArray());
-            chain.ChainPolicy.ExtraStore.AddRange(intermediates.ToArray());
-            chain.ChainPolicy.ExtraStore.AddRange(signed.Certificates);
-            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            chain.ChainPolicy.VerificationTime = now.UtcDateTime;
-            chain.ChainPolicy.VerificationTimeIgnored = false;
             if (!chain.Build(signer))
             {
                 throw new CryptographicException("the key generator's certificate does not chain to the EST trust anchors");
             }
         }
 
-        var reader = new AsnReader(signed.ContentInfo.Content, AsnEncodingRules.DER);
-        AsnReader keys = reader.ReadSequence();
-        reader.ThrowIfNotEmpty();
-        byte[] first = keys.ReadEncodedValue().ToArray();
-        if (keys.HasData)
-        {
-            throw new CryptographicException("the AsymmetricKeyPackage carries more than one key");
-        }
-
-        return first;
+        return CmsAsymmetricKeyPackage.ReadSingleKey(signed.ContentInfo.Content);
     }
 }

@@ -87,7 +87,7 @@ public sealed class BootstrapTests
         Assert.Contains("Certificate Sign, CRL Sign", issuing);
 
         // server.pem is the server certificate followed by the issuing CA, without the root.
-        IReadOnlyList<X509Certificate2> serverPem = await PemCredentialFiles.LoadCertificatesAsync(ca.Hierarchy.Layout.ServerCertificate, CancellationToken.None);
+        IReadOnlyList<X509Certificate2> serverPem = await CaCredentialFiles.LoadCertificatesAsync(ca.Hierarchy.Layout.ServerCertificate, CancellationToken.None);
         Assert.Equal(2, serverPem.Count);
         Assert.Equal(ca.Hierarchy.IssuingCa.Thumbprint, serverPem[1].Thumbprint);
     }
@@ -219,35 +219,35 @@ public sealed class BootstrapTests
     public async Task Missing_garbage_and_unreadable_files_get_specific_errors()
     {
         using var dir = new TempDirectory();
-        var missing = await Assert.ThrowsAsync<CaConfigurationException>(() => PemCredentialFiles.LoadCertificatesAsync(dir.File("nope.pem"), CancellationToken.None));
+        var missing = await Assert.ThrowsAsync<CaConfigurationException>(() => CaCredentialFiles.LoadCertificatesAsync(dir.File("nope.pem"), CancellationToken.None));
         Assert.Equal(CaConfigurationProblem.FileMissing, missing.Problem);
         Assert.StartsWith(dir.File("nope.pem") + ": ", missing.Message);
 
         await File.WriteAllTextAsync(dir.File("garbage.pem"), "hello");
-        var garbage = await Assert.ThrowsAsync<CaConfigurationException>(() => PemCredentialFiles.LoadCertificatesAsync(dir.File("garbage.pem"), CancellationToken.None));
+        var garbage = await Assert.ThrowsAsync<CaConfigurationException>(() => CaCredentialFiles.LoadCertificatesAsync(dir.File("garbage.pem"), CancellationToken.None));
         Assert.Equal(CaConfigurationProblem.InvalidPem, garbage.Problem);
-        var garbageKey = await Assert.ThrowsAsync<CaConfigurationException>(() => PemCredentialFiles.LoadPrivateKeyAsync(dir.File("garbage.pem"), null, CancellationToken.None));
+        var garbageKey = await Assert.ThrowsAsync<CaConfigurationException>(() => CaCredentialFiles.LoadPrivateKeyAsync(dir.File("garbage.pem"), null, CancellationToken.None));
         Assert.Equal(CaConfigurationProblem.InvalidPem, garbageKey.Problem);
 
         await File.WriteAllTextAsync(dir.File("bad.pem"), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
-        var bad = await Assert.ThrowsAsync<CaConfigurationException>(() => PemCredentialFiles.LoadCertificatesAsync(dir.File("bad.pem"), CancellationToken.None));
+        var bad = await Assert.ThrowsAsync<CaConfigurationException>(() => CaCredentialFiles.LoadCertificatesAsync(dir.File("bad.pem"), CancellationToken.None));
         Assert.Equal(CaConfigurationProblem.InvalidPem, bad.Problem);
 
-        await File.WriteAllBytesAsync(dir.File("huge.pem"), new byte[PemCredentialFiles.MaxFileBytes + 1]);
-        var huge = await Assert.ThrowsAsync<CaConfigurationException>(() => PemCredentialFiles.LoadCertificatesAsync(dir.File("huge.pem"), CancellationToken.None));
+        await File.WriteAllBytesAsync(dir.File("huge.pem"), new byte[CaCredentialFiles.MaxFileBytes + 1]);
+        var huge = await Assert.ThrowsAsync<CaConfigurationException>(() => CaCredentialFiles.LoadCertificatesAsync(dir.File("huge.pem"), CancellationToken.None));
         Assert.Equal(CaConfigurationProblem.FileUnreadable, huge.Problem);
 
         if (!OperatingSystem.IsWindows() && Environment.UserName != "root")
         {
             await File.WriteAllTextAsync(dir.File("locked.pem"), "x");
             File.SetUnixFileMode(dir.File("locked.pem"), UnixFileMode.None);
-            var locked = await Assert.ThrowsAsync<CaConfigurationException>(() => PemCredentialFiles.LoadCertificatesAsync(dir.File("locked.pem"), CancellationToken.None));
+            var locked = await Assert.ThrowsAsync<CaConfigurationException>(() => CaCredentialFiles.LoadCertificatesAsync(dir.File("locked.pem"), CancellationToken.None));
             Assert.Equal(CaConfigurationProblem.FileUnreadable, locked.Problem);
         }
 
         // A directory where a file is expected is unreadable, for root too.
         Directory.CreateDirectory(dir.File("adir.pem"));
-        var directory = await Assert.ThrowsAsync<CaConfigurationException>(() => PemCredentialFiles.LoadPrivateKeyAsync(dir.File("adir.pem"), null, CancellationToken.None));
+        var directory = await Assert.ThrowsAsync<CaConfigurationException>(() => CaCredentialFiles.LoadPrivateKeyAsync(dir.File("adir.pem"), null, CancellationToken.None));
         Assert.Contains(directory.Problem, new[] { CaConfigurationProblem.FileUnreadable, CaConfigurationProblem.FileMissing });
     }
 

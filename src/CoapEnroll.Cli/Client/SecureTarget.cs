@@ -2,9 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
-using CoapEnroll.Ca;
 using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
+using CoapEnroll.Pkix;
 
 namespace CoapEnroll.Cli.Client;
 
@@ -77,7 +77,7 @@ internal static class SecureTarget
                 options.ClientCertificateChain.AddRange(chain.ToArray());
             }
         }
-        catch (CaConfigurationException ex)
+        catch (CredentialFileException ex)
         {
             throw CredentialFailure(ex, passphraseOption);
         }
@@ -87,14 +87,14 @@ internal static class SecureTarget
     /// The one-line usage error for a certificate or key file that cannot be loaded. <paramref name="passphraseOption"/> is the
     /// command's option that supplies the passphrase of an encrypted key; null when the command takes unencrypted keys only.
     /// </summary>
-    public static CliException CredentialFailure(CaConfigurationException ex, string? passphraseOption)
+    public static CliException CredentialFailure(CredentialFileException ex, string? passphraseOption)
     {
-        if (ex.Problem != CaConfigurationProblem.PassphraseMissing)
+        if (ex.Problem != CredentialFileProblem.PassphraseMissing)
         {
             return new CliException(ExitCodes.Usage, ex.Message, ex);
         }
 
-        // The loader's hint is the server's setting (Ca:KeyPassphraseEnvironmentVariable); a client command has its own way.
+        // A client command has its own way of naming the passphrase.
         string how = passphraseOption is null
             ? "this command takes unencrypted keys only"
             : $"give the name of the environment variable holding its passphrase with {passphraseOption} NAME";

@@ -4,11 +4,11 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using CoapEnroll.Ca;
 using CoapEnroll.Cli.Client;
 using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
 using CoapEnroll.Est;
+using CoapEnroll.Pkix;
 using CertificateRequest = System.Security.Cryptography.X509Certificates.CertificateRequest;
 
 namespace CoapEnroll.Cli.Enrollment;
@@ -389,7 +389,7 @@ internal sealed class EstCommand
 
             return new KeyProtection(AttachDecryptionKey(certificate, key, certFile, keyFile!), null);
         }
-        catch (CaConfigurationException ex)
+        catch (CredentialFileException ex)
         {
             throw SecureTarget.CredentialFailure(ex, _passphraseEnv.Name);
         }
@@ -402,7 +402,7 @@ internal sealed class EstCommand
             throw new CliException(ExitCodes.Usage, $"--encrypt-key '{keyFile}' is not the key of --encrypt-cert '{certFile}'.");
         }
 
-        return EstCoapsClient.AttachPrivateKey(certificate, key);
+        return CertificateKeys.AttachPrivateKey(certificate, key);
     }
 
     /// <summary>

@@ -6,6 +6,7 @@ using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
 using CoapEnroll.Est;
 using CoapEnroll.Transport;
+using CoapEnroll.Pkix;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net.Sockets;
 using CoapEnroll.Ca;
 using CoapEnroll.Coap;
+using CoapEnroll.Pkix;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -122,7 +123,7 @@ internal static class ServeCommand
         {
             throw new CliException(ExitCodes.Failure, $"Cannot create the data directory: {ex.Message}", ex);
         }
-        catch (CaConfigurationException ex)
+        catch (Exception ex) when (ex is CaConfigurationException or CredentialFileException)
         {
             throw new CliException(ExitCodes.Failure, $"Cannot load the server's certificates: {ex.Message}", ex);
         }

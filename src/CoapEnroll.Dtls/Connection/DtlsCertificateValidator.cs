@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Pkix;
 
 namespace CoapEnroll.Dtls;
 
@@ -46,28 +47,8 @@ internal static class DtlsCertificateValidator
             return false;
         }
 
-        using var builder = new X509Chain();
-        builder.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        builder.ChainPolicy.CustomTrustStore.AddRange(trustAnchors);
-        for (int i = 1; i < chain.Count; i++)
-        {
-            builder.ChainPolicy.ExtraStore.Add(chain[i]);
-        }
-
-        builder.ChainPolicy.ExtraStore.AddRange(intermediates);
-
-        builder.ChainPolicy.RevocationMode = revocationMode;
-        builder.ChainPolicy.VerificationTime = now.UtcDateTime;
-        builder.ChainPolicy.VerificationTimeIgnored = false;
-        builder.ChainPolicy.ApplicationPolicy.Add(new Oid(ekuOid));
-        try
-        {
-            return builder.Build(chain[0]);
-        }
-        catch (CryptographicException)
-        {
-            return false;
-        }
+        var builder = new CertificateChainBuilder(trustAnchors) { RevocationMode = revocationMode, ApplicationPolicy = ekuOid };
+        return builder.TryBuild(chain[0], [.. chain.Skip(1), .. intermediates], now);
     }
 
     /// <summary>The signature scheme matching a peer ECDSA key (P-256 → SHA-256, P-384 → SHA-384), or null.</summary>

@@ -1,18 +1,19 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 
-namespace CoapEnroll.Est;
+namespace CoapEnroll.Pkix;
 
 /// <summary>
 /// The AES key wrap of RFC 3394 §2.2 (id-aes128-wrap, id-aes192-wrap, id-aes256-wrap, RFC 3565), which CMS key agreement uses
 /// to carry the content-encryption key (RFC 5753 §3.1). The platform exposes AES but not this mode (its key wrap is the padded
 /// variant of RFC 5649, whose initial value differs), so the six rounds run here over single-block AES-ECB.
 /// </summary>
-internal static class AesKeyWrap
+public static class AesKeyWrap
 {
     private const ulong DefaultInitialValue = 0xA6A6A6A6A6A6A6A6;
 
     /// <summary>Wraps <paramref name="keyData"/> (a multiple of 8 octets, at least 16) under <paramref name="kek"/> (16, 24 or 32 octets).</summary>
+    /// <exception cref="ArgumentException">A length is not one of those.</exception>
     public static byte[] Wrap(ReadOnlySpan<byte> kek, ReadOnlySpan<byte> keyData)
     {
         if (keyData.Length < 16 || keyData.Length % 8 != 0)

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.Pkcs;
 using System.Security.Cryptography.X509Certificates;
 
-namespace CoapEnroll.Est;
+namespace CoapEnroll.Pkix;
 
 /// <summary>
 /// application/pkcs7-mime; smime-type=certs-only (Content-Format 281): a CMC Simple PKI Response (RFC 5272 §4.1), i.e. a
@@ -18,9 +18,6 @@ public static class Pkcs7CertsOnly
     /// <summary>Largest accepted certs-only body.</summary>
     public const int MaxLength = 256 * 1024;
 
-    internal const string SignedDataOid = "1.2.840.113549.1.7.2";
-    internal const string DataOid = "1.2.840.113549.1.7.1";
-
     /// <summary>Encodes the certificates as a DER certs-only SignedData (the SET OF is sorted as DER requires).</summary>
     public static byte[] Encode(IEnumerable<X509Certificate2> certificates)
     {
@@ -29,7 +26,7 @@ public static class Pkcs7CertsOnly
         using (writer.PushSequence())
         {
             // ContentInfo (RFC 5652 §3)
-            writer.WriteObjectIdentifier(SignedDataOid);
+            writer.WriteObjectIdentifier(PkixOids.SignedData);
             using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
             using (writer.PushSequence())
             {
@@ -43,7 +40,7 @@ public static class Pkcs7CertsOnly
                 using (writer.PushSequence())
                 {
                     // encapContentInfo: id-data without eContent
-                    writer.WriteObjectIdentifier(DataOid);
+                    writer.WriteObjectIdentifier(PkixOids.Data);
                 }
 
                 using (writer.PushSetOf(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
@@ -92,7 +89,7 @@ public static class Pkcs7CertsOnly
 
         var cms = new SignedCms();
         cms.Decode(der);
-        if (cms.SignerInfos.Count != 0 || cms.ContentInfo.Content.Length != 0 || cms.ContentInfo.ContentType.Value != DataOid)
+        if (cms.SignerInfos.Count != 0 || cms.ContentInfo.Content.Length != 0 || cms.ContentInfo.ContentType.Value != PkixOids.Data)
         {
             throw new CryptographicException("not a certs-only message: it has signers or content (RFC 5272 §4.1)");
         }

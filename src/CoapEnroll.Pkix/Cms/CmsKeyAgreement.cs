@@ -3,7 +3,7 @@ using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace CoapEnroll.Est;
+namespace CoapEnroll.Pkix;
 
 /// <summary>
 /// CMS EnvelopedData for an elliptic-curve recipient (RFC 5652 §6.2.2 KeyAgreeRecipientInfo, RFC 5753 §3.1 ephemeral-static
@@ -11,57 +11,14 @@ namespace CoapEnroll.Est;
 /// transport for asymmetric recipients, so this builds and reads the structure with <see cref="AsnWriter"/>/<see cref="AsnReader"/>
 /// over the platform's ECDH, SHA and AES.
 /// </summary>
-internal static class CmsKeyAgreement
+public static class CmsKeyAgreement
 {
     private const int KeyAgreeRecipientInfoVersion = 3;
 
-    /// <summary>The choices the server makes from the client's SMIMECapabilities.</summary>
-    public readonly record struct Algorithms(string KeyAgreement, string KeyWrap, string ContentEncryption);
-
     /// <summary>
-    /// Picks the key agreement scheme, key wrap and content encryption from <paramref name="capabilities"/> (client preference
-    /// order, RFC 8551 §2.5.2). A scheme capability may carry its KeyWrapAlgorithm as parameters (RFC 5753 §5); otherwise the
-    /// first listed AES key wrap is used, or one as strong as the content-encryption key. A list naming only a key wrap gets the
-    /// scheme whose KDF hash matches the curve (SHA-256 for P-256, RFC 5753 §8). Throws <see cref="ArgumentException"/> when
-    /// nothing usable is listed.
+    /// The DER KeyWrapAlgorithm naming <paramref name="wrap"/> (RFC 5753 §5), as a key agreement scheme's SMIMECapability carries it
+    /// in its parameters; <paramref name="nullParameters"/> adds NULL parameters, as some peers write them.
     /// </summary>
-    public static Algorithms Choose(IReadOnlyList<SmimeCapability> capabilities, int curveBits)
-    {
-        string? scheme = null;
-        string? schemeWrap = null;
-        string? wrap = null;
-        string? content = null;
-        foreach (SmimeCapability capability in capabilities)
-        {
-            if (scheme is null && HashOf(capability.Oid) is not null && SchemeWrap(capability) is var listedWrap && listedWrap != "")
-            {
-                scheme = capability.Oid;
-                schemeWrap = listedWrap;
-            }
-
-            wrap ??= WrapKeyLength(capability.Oid) > 0 ? capability.Oid : null;
-            content ??= CmsEnvelopedData.ContentKeyLength(capability.Oid) > 0 ? capability.Oid : null;
-        }
-
-        if (scheme is null && wrap is null)
-        {
-            throw new ArgumentException("SMIMECapabilities lists no supported key agreement algorithm (dhSinglePass-stdDH-sha*kdf-scheme or an AES key wrap)");
-        }
-
-        content ??= EstOids.Aes256Cbc;
-        scheme ??= curveBits switch
-        {
-            <= 256 => EstOids.EcdhStdSha256Kdf,
-            <= 384 => EstOids.EcdhStdSha384Kdf,
-            _ => EstOids.EcdhStdSha512Kdf,
-        };
-
-        // Without a listed wrap, one as strong as the content-encryption key it carries.
-        wrap = schemeWrap ?? wrap ?? (content == EstOids.Aes128Cbc ? EstOids.Aes128Wrap : EstOids.Aes256Wrap);
-        return new Algorithms(scheme, wrap, content);
-    }
-
-    /// <summary>The DER parameters of a scheme capability naming <paramref name="wrap"/> (RFC 5753 §5: KeyWrapAlgorithm).</summary>
     public static byte[] SchemeParameters(string wrap, bool nullParameters = false)
     {
         var writer = new AsnWriter(AsnEncodingRules.DER);
@@ -77,31 +34,19 @@ internal static class CmsKeyAgreement
         return writer.Encode();
     }
 
-    // The wrap a scheme capability names in its parameters; null when it names none, "" when it names one we lack.
-    private static string? SchemeWrap(SmimeCapability capability)
-    {
-        if (!capability.HasParameters)
-        {
-            return null;
-        }
+    /// <summary>
+    /// Encrypts <paramref name="content"/> of type <paramref name="contentType"/> for <paramref name="recipient"/>'s EC key (P-256,
+    /// P-384 or P-521) with a fresh ephemeral key; returns a DER ContentInfo. The recipient is named by its subject key identifier
+    /// when it has one, otherwise by issuer and serial number.
+    /// </summary>
+    /// <exception cref="ArgumentException">The recipient has no elliptic-curve key on a supported curve, or an algorithm is not supported.</exception>
+    public static byte[] Encrypt(ReadOnlySpan<byte> content, string contentType, X509Certificate2 recipient, CmsKeyAgreementAlgorithms algorithms) =>
+        Encrypt(content, contentType, recipient, algorithms, nullWrapParameters: false);
 
-        try
-        {
-            var reader = new AsnReader(capability.Parameters, AsnEncodingRules.DER);
-            AsnReader algorithm = reader.ReadSequence();
-            string oid = algorithm.ReadObjectIdentifier();
-            return WrapKeyLength(oid) > 0 ? oid : "";
-        }
-        catch (AsnContentException)
-        {
-            return "";
-        }
-    }
-
-    /// <summary>Encrypts <paramref name="content"/> of type <paramref name="contentType"/> for <paramref name="recipient"/>'s EC key; returns a DER ContentInfo.</summary>
     /// <remarks><paramref name="nullWrapParameters"/> writes the key wrap with NULL parameters, as some peers do (tests only).</remarks>
-    public static byte[] Encrypt(ReadOnlySpan<byte> content, string contentType, X509Certificate2 recipient, Algorithms algorithms, bool nullWrapParameters = false)
+    internal static byte[] Encrypt(ReadOnlySpan<byte> content, string contentType, X509Certificate2 recipient, CmsKeyAgreementAlgorithms algorithms, bool nullWrapParameters)
     {
+        ArgumentNullException.ThrowIfNull(recipient);
         using ECDiffieHellman recipientKey = recipient.PublicKey.GetECDiffieHellmanPublicKey()
             ?? throw new ArgumentException("the recipient certificate has no elliptic-curve key", nameof(recipient));
         ECParameters recipientParameters = recipientKey.ExportParameters(false);
@@ -131,7 +76,7 @@ internal static class CmsKeyAgreement
                     {
                         using (writer.PushSequence())
                         {
-                            writer.WriteObjectIdentifier(EstOids.EcPublicKey);
+                            writer.WriteObjectIdentifier(PkixOids.EcPublicKey);
                         }
 
                         writer.WriteBitString(EncodePoint(ephemeralPublic.Q));
@@ -271,7 +216,7 @@ internal static class CmsKeyAgreement
 
         AsnReader originatorKey = reader.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, 1, isConstructed: true));
         AsnReader algorithm = originatorKey.ReadSequence();
-        if (algorithm.ReadObjectIdentifier() != EstOids.EcPublicKey)
+        if (algorithm.ReadObjectIdentifier() != PkixOids.EcPublicKey)
         {
             throw new CryptographicException("the originator key is not id-ecPublicKey");
         }
@@ -429,22 +374,28 @@ internal static class CmsKeyAgreement
         return point;
     }
 
+    /// <summary>
+    /// Whether <paramref name="keyAgreement"/> is an ephemeral-static ECDH scheme with the X9.63 KDF this class implements
+    /// (dhSinglePass-stdDH or -cofactorDH with SHA-1, SHA-256, SHA-384 or SHA-512, RFC 5753 §7.1.4).
+    /// </summary>
+    public static bool IsSupportedKeyAgreement(string keyAgreement) => HashOf(keyAgreement) is not null;
+
     // NIST curves have cofactor 1, so cofactor ECDH computes the same Z as standard ECDH (RFC 5753 §3.1.1).
     private static HashAlgorithmName? HashOf(string scheme) => scheme switch
     {
-        EstOids.EcdhStdSha1Kdf or EstOids.EcdhCofactorSha1Kdf => HashAlgorithmName.SHA1,
-        EstOids.EcdhStdSha256Kdf or EstOids.EcdhCofactorSha256Kdf => HashAlgorithmName.SHA256,
-        EstOids.EcdhStdSha384Kdf or EstOids.EcdhCofactorSha384Kdf => HashAlgorithmName.SHA384,
-        EstOids.EcdhStdSha512Kdf or EstOids.EcdhCofactorSha512Kdf => HashAlgorithmName.SHA512,
+        PkixOids.EcdhStdSha1Kdf or PkixOids.EcdhCofactorSha1Kdf => HashAlgorithmName.SHA1,
+        PkixOids.EcdhStdSha256Kdf or PkixOids.EcdhCofactorSha256Kdf => HashAlgorithmName.SHA256,
+        PkixOids.EcdhStdSha384Kdf or PkixOids.EcdhCofactorSha384Kdf => HashAlgorithmName.SHA384,
+        PkixOids.EcdhStdSha512Kdf or PkixOids.EcdhCofactorSha512Kdf => HashAlgorithmName.SHA512,
         _ => null,
     };
 
     /// <summary>The key-encryption key length of an AES key wrap identifier (RFC 3565), or 0.</summary>
     public static int WrapKeyLength(string wrap) => wrap switch
     {
-        EstOids.Aes128Wrap => 16,
-        EstOids.Aes192Wrap => 24,
-        EstOids.Aes256Wrap => 32,
+        PkixOids.Aes128Wrap => 16,
+        PkixOids.Aes192Wrap => 24,
+        PkixOids.Aes256Wrap => 32,
         _ => 0,
     };
 }

@@ -1,26 +1,30 @@
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 
-namespace CoapEnroll.Est;
+namespace CoapEnroll.Pkix;
 
 /// <summary>
 /// CMS EnvelopedData for a previously distributed symmetric key (RFC 5652 §6.2.3 KEKRecipientInfo with an RFC 3394 AES key
 /// wrap), as RFC 7030 §4.4.2 asks when the CSR names the key with DecryptKeyIdentifier.
 /// </summary>
-internal static class CmsKeyEncryptionKey
+public static class CmsKeyEncryptionKey
 {
     private const int KekRecipientInfoVersion = 4;
 
-    /// <summary>The key wrap for <paramref name="kekLength"/> octets of key-encryption key.</summary>
+    /// <summary>The AES key wrap for <paramref name="kekLength"/> octets of key-encryption key.</summary>
+    /// <exception cref="ArgumentException"><paramref name="kekLength"/> is not 16, 24 or 32.</exception>
     public static string WrapFor(int kekLength) => kekLength switch
     {
-        16 => EstOids.Aes128Wrap,
-        24 => EstOids.Aes192Wrap,
-        32 => EstOids.Aes256Wrap,
+        16 => PkixOids.Aes128Wrap,
+        24 => PkixOids.Aes192Wrap,
+        32 => PkixOids.Aes256Wrap,
         _ => throw new ArgumentException($"a key-encryption key has 16, 24 or 32 octets, not {kekLength}", nameof(kekLength)),
     };
 
-    /// <summary>Encrypts <paramref name="content"/> for the holders of <paramref name="kek"/>, named <paramref name="keyIdentifier"/>.</summary>
+    /// <summary>
+    /// Encrypts <paramref name="content"/> of type <paramref name="contentType"/> with <paramref name="contentAlgorithm"/> for the holders of
+    /// <paramref name="kek"/>, named <paramref name="keyIdentifier"/>; returns a DER ContentInfo.
+    /// </summary>
     public static byte[] Encrypt(ReadOnlySpan<byte> content, string contentType, ReadOnlySpan<byte> keyIdentifier, ReadOnlySpan<byte> kek, string contentAlgorithm)
     {
         string wrap = WrapFor(kek.Length);

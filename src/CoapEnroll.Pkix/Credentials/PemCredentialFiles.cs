@@ -2,11 +2,11 @@ using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace CoapEnroll.Ca;
+namespace CoapEnroll.Pkix;
 
 /// <summary>
 /// Reads and writes PEM certificates (RFC 7468 section 5) and PKCS#8 private keys (RFC 5958, RFC 7468 sections 10-11),
-/// turning every failure into a <see cref="CaConfigurationException"/> whose one-line message names the file and the problem.
+/// turning every failure into a <see cref="CredentialFileException"/> whose one-line message names the file and the problem.
 /// </summary>
 public static class PemCredentialFiles
 {
@@ -16,13 +16,11 @@ public static class PemCredentialFiles
     /// <summary>Most certificates read from one PEM file.</summary>
     public const int MaxCertificatesPerFile = 32;
 
-    internal const string EcPublicKeyOid = "1.2.840.10045.2.1";
-    internal const string RsaPublicKeyOid = "1.2.840.113549.1.1.1";
-
-    /// <summary>PBES2 parameters for keys this CA encrypts: AES-256-CBC, PBKDF2-HMAC-SHA256 (RFC 8018).</summary>
+    /// <summary>PBES2 parameters for the keys written encrypted: AES-256-CBC, PBKDF2-HMAC-SHA256 (RFC 8018).</summary>
     internal static readonly PbeParameters KeyEncryption = new(PbeEncryptionAlgorithm.Aes256Cbc, HashAlgorithmName.SHA256, 600_000);
 
     /// <summary>Reads every CERTIFICATE block of a PEM file, in file order.</summary>
+    /// <exception cref="CredentialFileException">The file is missing, unreadable, too large, or holds no decodable certificate.</exception>
     public static async Task<IReadOnlyList<X509Certificate2>> LoadCertificatesAsync(string path, CancellationToken cancellationToken)
     {
         string text = await ReadTextAsync(path, cancellationToken);
@@ -34,7 +32,7 @@ public static class PemCredentialFiles
             {
                 if (certificates.Count == MaxCertificatesPerFile)
                 {
-                    throw new CaConfigurationException(path, CaConfigurationProblem.InvalidPem, $"more than {MaxCertificatesPerFile} certificates");
+                    throw new CredentialFileException(path, CredentialFileProblem.InvalidPem, $"more than {MaxCertificatesPerFile} certificates");
                 }
 
                 byte[] der = Convert.FromBase64String(rest[fields.Base64Data].ToString());
@@ -44,7 +42,7 @@ public static class PemCredentialFiles
                 }
                 catch (CryptographicException ex)
                 {
-                    throw new CaConfigurationException(path, CaConfigurationProblem.InvalidPem, $"certificate {certificates.Count + 1} cannot be decoded ({ex.Message})", ex);
+                    throw new CredentialFileException(path, CredentialFileProblem.InvalidPem, $"certificate {certificates.Count + 1} cannot be decoded ({ex.Message})", ex);
                 }
             }
 
@@ -53,7 +51,7 @@ public static class PemCredentialFiles
 
         if (certificates.Count == 0)
         {
-            throw new CaConfigurationException(path, CaConfigurationProblem.InvalidPem, "no '-----BEGIN CERTIFICATE-----' block");
+            throw new CredentialFileException(path, CredentialFileProblem.InvalidPem, "no '-----BEGIN CERTIFICATE-----' block");
         }
 
         return certificates;
@@ -64,6 +62,7 @@ public static class PemCredentialFiles
     /// <param name="passphrase">Passphrase for an encrypted key; <see langword="null"/> when none is configured.</param>
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>An <see cref="ECDsa"/> or <see cref="RSA"/> instance.</returns>
+    /// <exception cref="CredentialFileException">The file is missing or unreadable, holds no decodable key, or the passphrase is missing or wrong.</exception>
     public static async Task<AsymmetricAlgorithm> LoadPrivateKeyAsync(string path, string? passphrase, CancellationToken cancellationToken)
     {
         string text = await ReadTextAsync(path, cancellationToken);
@@ -88,11 +87,12 @@ public static class PemCredentialFiles
             }
         }
 
-        throw new CaConfigurationException(path, CaConfigurationProblem.InvalidPem, "no '-----BEGIN PRIVATE KEY-----' or '-----BEGIN ENCRYPTED PRIVATE KEY-----' block");
+        throw new CredentialFileException(path, CredentialFileProblem.InvalidPem, "no '-----BEGIN PRIVATE KEY-----' or '-----BEGIN ENCRYPTED PRIVATE KEY-----' block");
     }
 
     /// <summary>Reads a certificate file (first certificate = the subject, the rest = its chain) and its key, and checks that they belong together.</summary>
     /// <returns>The first certificate with the private key attached, and the remaining certificates.</returns>
+    /// <exception cref="CredentialFileException">A file cannot be read, or the key does not belong to the certificate.</exception>
     public static async Task<(X509Certificate2 Certificate, IReadOnlyList<X509Certificate2> Chain)> LoadCertificateWithKeyAsync(
         string certificatePath, string keyPath, string? passphrase, CancellationToken cancellationToken)
     {
@@ -102,30 +102,40 @@ public static class PemCredentialFiles
         return (withKey, certificates.Skip(1).ToArray());
     }
 
-    internal static X509Certificate2 AttachKey(X509Certificate2 certificate, AsymmetricAlgorithm key, string certificatePath, string keyPath)
+    /// <summary>
+    /// <paramref name="certificate"/> (read from <paramref name="certificatePath"/>) with <paramref name="key"/> (read from
+    /// <paramref name="keyPath"/>) attached, for signing: an EC certificate whose key usage allows only keyAgreement does not fit.
+    /// </summary>
+    /// <exception cref="CredentialFileException">The key does not belong to the certificate (<see cref="CredentialFileProblem.KeyMismatch"/>).</exception>
+    public static X509Certificate2 AttachKey(X509Certificate2 certificate, AsymmetricAlgorithm key, string certificatePath, string keyPath)
     {
+        ArgumentNullException.ThrowIfNull(certificate);
+        ArgumentNullException.ThrowIfNull(key);
         try
         {
             return key switch
             {
-                ECDsa ec when certificate.PublicKey.Oid.Value == EcPublicKeyOid => certificate.CopyWithPrivateKey(ec),
-                RSA rsa when certificate.PublicKey.Oid.Value == RsaPublicKeyOid => certificate.CopyWithPrivateKey(rsa),
-                _ => throw new CaConfigurationException(keyPath, CaConfigurationProblem.KeyMismatch,
+                ECDsa when certificate.PublicKey.Oid.Value == PkixOids.EcPublicKey => CertificateKeys.AttachPrivateKey(certificate, key, keyAgreementCertificates: false),
+                RSA when certificate.PublicKey.Oid.Value == PkixOids.RsaEncryption => CertificateKeys.AttachPrivateKey(certificate, key, keyAgreementCertificates: false),
+                _ => throw new CredentialFileException(keyPath, CredentialFileProblem.KeyMismatch,
                     $"the {AlgorithmName(key)} key does not match the {certificate.PublicKey.Oid.FriendlyName ?? certificate.PublicKey.Oid.Value} certificate in {certificatePath}"),
             };
         }
         catch (ArgumentException ex)
         {
-            throw new CaConfigurationException(keyPath, CaConfigurationProblem.KeyMismatch, $"the private key does not match the public key of the certificate in {certificatePath}", ex);
+            throw new CredentialFileException(keyPath, CredentialFileProblem.KeyMismatch, $"the private key does not match the public key of the certificate in {certificatePath}", ex);
         }
         catch (CryptographicException ex)
         {
-            throw new CaConfigurationException(keyPath, CaConfigurationProblem.KeyMismatch, $"the private key does not match the public key of the certificate in {certificatePath}", ex);
+            throw new CredentialFileException(keyPath, CredentialFileProblem.KeyMismatch, $"the private key does not match the public key of the certificate in {certificatePath}", ex);
         }
     }
 
-    /// <summary>Writes a private key as PKCS#8 PEM, encrypted when a passphrase is given, readable by the owner only (mode 0600 on Unix), replacing the file atomically.</summary>
-    internal static Task WritePrivateKeyAsync(string path, AsymmetricAlgorithm key, string? passphrase, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes a private key as PKCS#8 PEM, encrypted with AES-256-CBC and PBKDF2-HMAC-SHA256 (600,000 iterations) when a passphrase
+    /// is given, readable by the owner only (mode 0600 on Unix), replacing the file atomically.
+    /// </summary>
+    public static Task WritePrivateKeyAsync(string path, AsymmetricAlgorithm key, string? passphrase, CancellationToken cancellationToken)
     {
         string pem = passphrase is null
             ? key.ExportPkcs8PrivateKeyPem()
@@ -134,7 +144,7 @@ public static class PemCredentialFiles
     }
 
     /// <summary>Writes certificates as consecutive CERTIFICATE blocks, replacing the file atomically.</summary>
-    internal static Task WriteCertificatesAsync(string path, IEnumerable<X509Certificate2> certificates, CancellationToken cancellationToken)
+    public static Task WriteCertificatesAsync(string path, IEnumerable<X509Certificate2> certificates, CancellationToken cancellationToken)
     {
         string pem = string.Concat(certificates.Select(c => c.ExportCertificatePem() + "\n"));
         return WriteAtomicallyAsync(path, pem, ownerOnly: false, cancellationToken);
@@ -184,23 +194,23 @@ public static class PemCredentialFiles
             var info = new FileInfo(path);
             if (!info.Exists)
             {
-                throw new CaConfigurationException(path, CaConfigurationProblem.FileMissing, "file does not exist");
+                throw new CredentialFileException(path, CredentialFileProblem.FileMissing, "file does not exist");
             }
 
             if (info.Length > MaxFileBytes)
             {
-                throw new CaConfigurationException(path, CaConfigurationProblem.FileUnreadable, $"file is larger than {MaxFileBytes} bytes");
+                throw new CredentialFileException(path, CredentialFileProblem.FileUnreadable, $"file is larger than {MaxFileBytes} bytes");
             }
 
             return await File.ReadAllTextAsync(path, cancellationToken);
         }
         catch (UnauthorizedAccessException ex)
         {
-            throw new CaConfigurationException(path, CaConfigurationProblem.FileUnreadable, $"cannot read file ({ex.Message})", ex);
+            throw new CredentialFileException(path, CredentialFileProblem.FileUnreadable, $"cannot read file ({ex.Message})", ex);
         }
         catch (IOException ex)
         {
-            throw new CaConfigurationException(path, CaConfigurationProblem.FileUnreadable, $"cannot read file ({ex.Message})", ex);
+            throw new CredentialFileException(path, CredentialFileProblem.FileUnreadable, $"cannot read file ({ex.Message})", ex);
         }
     }
 
@@ -217,14 +227,14 @@ public static class PemCredentialFiles
         }
         catch (AsnContentException ex)
         {
-            throw new CaConfigurationException(path, CaConfigurationProblem.InvalidPem, "the PKCS#8 key cannot be decoded", ex);
+            throw new CredentialFileException(path, CredentialFileProblem.InvalidPem, "the PKCS#8 key cannot be decoded", ex);
         }
 
         return algorithm switch
         {
-            EcPublicKeyOid => Import(path, der, static (ECDsa key, byte[] d) => key.ImportPkcs8PrivateKey(d, out _)),
-            RsaPublicKeyOid => Import(path, der, static (RSA key, byte[] d) => key.ImportPkcs8PrivateKey(d, out _)),
-            _ => throw new CaConfigurationException(path, CaConfigurationProblem.InvalidPem, $"unsupported key algorithm {algorithm} (EC and RSA are supported)"),
+            PkixOids.EcPublicKey => Import(path, der, static (ECDsa key, byte[] d) => key.ImportPkcs8PrivateKey(d, out _)),
+            PkixOids.RsaEncryption => Import(path, der, static (RSA key, byte[] d) => key.ImportPkcs8PrivateKey(d, out _)),
+            _ => throw new CredentialFileException(path, CredentialFileProblem.InvalidPem, $"unsupported key algorithm {algorithm} (EC and RSA are supported)"),
         };
     }
 
@@ -232,8 +242,8 @@ public static class PemCredentialFiles
     {
         if (passphrase is null)
         {
-            throw new CaConfigurationException(path, CaConfigurationProblem.PassphraseMissing,
-                "the key is encrypted but no passphrase is available (set Ca:KeyPassphraseEnvironmentVariable and that variable)");
+            throw new CredentialFileException(path, CredentialFileProblem.PassphraseMissing,
+                "the key is encrypted but no passphrase is available");
         }
 
         // The algorithm is inside the encrypted part, so try EC, then RSA; both failing means the passphrase is wrong
@@ -258,7 +268,7 @@ public static class PemCredentialFiles
         catch (CryptographicException ex)
         {
             rsa.Dispose();
-            throw new CaConfigurationException(path, CaConfigurationProblem.WrongPassphrase, "cannot decrypt the encrypted PKCS#8 key: wrong passphrase or corrupt file", ex);
+            throw new CredentialFileException(path, CredentialFileProblem.WrongPassphrase, "cannot decrypt the encrypted PKCS#8 key: wrong passphrase or corrupt file", ex);
         }
     }
 
@@ -274,11 +284,11 @@ public static class PemCredentialFiles
         catch (CryptographicException ex)
         {
             key.Dispose();
-            throw new CaConfigurationException(path, CaConfigurationProblem.InvalidPem, $"the private key cannot be decoded ({ex.Message})", ex);
+            throw new CredentialFileException(path, CredentialFileProblem.InvalidPem, $"the private key cannot be decoded ({ex.Message})", ex);
         }
     }
 
-    internal static string AlgorithmName(AsymmetricAlgorithm key) => key switch
+    private static string AlgorithmName(AsymmetricAlgorithm key) => key switch
     {
         ECDsa ec => $"EC P-{ec.KeySize}",
         RSA rsa => $"RSA {rsa.KeySize}",

@@ -1,14 +1,14 @@
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 
-namespace CoapEnroll.Est;
+namespace CoapEnroll.Pkix;
 
 /// <summary>
 /// The parts of CMS EnvelopedData (RFC 5652 §6) that do not depend on the recipient: the ContentInfo wrapper, the
 /// EncryptedContentInfo with AES-CBC (RFC 3565), and the walk over RecipientInfos. The recipient-specific parts are
 /// <see cref="CmsKeyAgreement"/> (kari) and <see cref="CmsKeyEncryptionKey"/> (kekri), which .NET's EnvelopedCms lacks.
 /// </summary>
-internal static class CmsEnvelopedData
+public static class CmsEnvelopedData
 {
     // RFC 5652 §6.1: version 2 whenever a RecipientInfo is not version 0 and there is no pwri, ori or originatorInfo.
     private const int Version = 2;
@@ -19,15 +19,19 @@ internal static class CmsEnvelopedData
     /// <summary>Reads one RecipientInfo; returns the content-encryption key when it is for this recipient, otherwise null.</summary>
     public delegate byte[]? RecipientInfoOpener(AsnReader recipientInfos);
 
-    /// <summary>The content-encryption key length of an AES-CBC identifier, or 0.</summary>
+    /// <summary>The content-encryption key length of an AES-CBC identifier (<see cref="PkixOids.Aes128Cbc"/>, <see cref="PkixOids.Aes256Cbc"/>), or 0.</summary>
     public static int ContentKeyLength(string contentAlgorithm) => contentAlgorithm switch
     {
-        EstOids.Aes128Cbc => 16,
-        EstOids.Aes256Cbc => 32,
+        PkixOids.Aes128Cbc => 16,
+        PkixOids.Aes256Cbc => 32,
         _ => 0,
     };
 
-    /// <summary>Encrypts <paramref name="content"/> under a fresh key and returns the DER ContentInfo with one recipient.</summary>
+    /// <summary>
+    /// Encrypts <paramref name="content"/> of type <paramref name="contentType"/> with <paramref name="contentAlgorithm"/> under a fresh key
+    /// and returns the DER ContentInfo with the one RecipientInfo <paramref name="writeRecipient"/> writes for that key.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="contentAlgorithm"/> is not AES-128-CBC or AES-256-CBC.</exception>
     public static byte[] Encrypt(ReadOnlySpan<byte> content, string contentType, string contentAlgorithm, RecipientInfoWriter writeRecipient)
     {
         int keyLength = ContentKeyLength(contentAlgorithm);
@@ -50,7 +54,7 @@ internal static class CmsEnvelopedData
             var writer = new AsnWriter(AsnEncodingRules.DER);
             using (writer.PushSequence())
             {
-                writer.WriteObjectIdentifier(EstOids.EnvelopedData);
+                writer.WriteObjectIdentifier(PkixOids.EnvelopedData);
                 using (writer.PushSequence(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
                 using (writer.PushSequence())
                 {
@@ -104,7 +108,7 @@ internal static class CmsEnvelopedData
         var outer = new AsnReader(contentInfo.ToArray(), AsnEncodingRules.BER);
         AsnReader info = outer.ReadSequence();
         outer.ThrowIfNotEmpty();
-        if (info.ReadObjectIdentifier() != EstOids.EnvelopedData)
+        if (info.ReadObjectIdentifier() != PkixOids.EnvelopedData)
         {
             throw new CryptographicException("the content is not EnvelopedData");
         }
