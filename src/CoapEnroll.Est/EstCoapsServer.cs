@@ -314,9 +314,19 @@ public sealed class EstCoapsServer
         }
 
         // tls-unique identifies the session only with the extended master secret (RFC 7627 §6.1); without it the session throws.
-        ChannelBinding binding = session.IsExtendedMasterSecretNegotiated
-            ? ChannelBinding.TlsUnique(ChannelName, session.TlsUnique)
-            : ChannelBinding.NonUniqueTlsUnique(ChannelName);
+        ChannelBinding binding = ChannelBinding.NonUniqueTlsUnique(ChannelName);
+        if (session.IsExtendedMasterSecretNegotiated)
+        {
+            try
+            {
+                binding = ChannelBinding.TlsUnique(ChannelName, session.TlsUnique);
+            }
+            catch (InvalidOperationException)
+            {
+                // No first Finished to bind to: nothing can be linked to this session.
+            }
+        }
+
         return PeerIdentity.SecureChannel(frontEnd, session.PeerCertificates is { } certificates ? [.. certificates] : [], session.PskIdentity, binding);
     }
 
