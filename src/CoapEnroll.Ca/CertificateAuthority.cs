@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace CoapEnroll.Ca;
 
 /// <summary>
-/// The CA engine: checks a PKCS#10 request against a profile, issues an end-entity certificate with the issuing CA's key, and
+/// The CA engine: checks a certification request (PKCS#10, or any <see cref="CertificationRequest"/>) against a profile, issues an end-entity certificate with the issuing CA's key, and
 /// commits it to the <see cref="ICertificateStore"/> before returning it. Independent of the transport: EST-coaps (RFC 9148) and
 /// CMP (RFC 9482) layers call it. Safe for concurrent use.
 /// </summary>
@@ -90,7 +90,9 @@ public sealed class CertificateAuthority
         CsrValidator.Validated validated;
         try
         {
-            validated = CsrValidator.Validate(request.CsrDer, request.OverridePublicKey, profile, _caCertificates);
+            validated = request.Request is { } decoded
+                ? CsrValidator.Validate(decoded, request.OverridePublicKey, profile, _caCertificates)
+                : CsrValidator.Validate(request.CsrDer, request.OverridePublicKey, profile, _caCertificates);
         }
         catch (CsrRejectedException ex)
         {
@@ -382,6 +384,11 @@ public sealed class CertificateAuthority
         if (request.RequestKey is not null && (request.RequestKey.Length is 0 or > IssuanceRequest.MaxRequestKeyLength || request.RequestKey.Any(char.IsControl)))
         {
             return $"request key must be 1..{IssuanceRequest.MaxRequestKeyLength} printable characters";
+        }
+
+        if (request.Request is { } decoded && !decoded.Encoded.Span.SequenceEqual(request.CsrDer.Span))
+        {
+            return "the decoded request must be the decoding of the CSR";
         }
 
         if (request.ReplacesSerialNumber is not null &&

@@ -5,7 +5,7 @@ using CoapEnroll.Pkix;
 
 namespace CoapEnroll.Ca;
 
-/// <summary>Decodes a PKCS#10 request (RFC 2986), verifies its signature and applies a profile's key, subject and SAN rules.</summary>
+/// <summary>Decodes a PKCS#10 request (RFC 2986) once, verifies its proof of possession and applies a profile's key, subject and SAN rules.</summary>
 internal static class CsrValidator
 {
     private const string SubjectAltNameOid = "2.5.29.17";
@@ -21,30 +21,26 @@ internal static class CsrValidator
     /// <summary>What the issued certificate is built from.</summary>
     internal sealed record Validated(X500DistinguishedName Subject, PublicKey PublicKey, X509Extension? SubjectAltName);
 
-    /// <summary>Validates; throws <see cref="CsrRejectedException"/> with the reason on any failure.</summary>
+    /// <summary>Decodes the PKCS#10 DER, then validates it; throws <see cref="CsrRejectedException"/> with the reason on any failure.</summary>
     public static Validated Validate(ReadOnlyMemory<byte> csrDer, PublicKey? overridePublicKey, CertificateProfile profile, IEnumerable<X509Certificate2> caCertificates)
     {
-        if (csrDer.Length is < IssuanceRequest.MinCsrLength or > IssuanceRequest.MaxCsrLength)
-        {
-            throw new CsrRejectedException(RejectionReason.MalformedRequest, $"CSR length {csrDer.Length} is outside {IssuanceRequest.MinCsrLength}..{IssuanceRequest.MaxCsrLength}");
-        }
+        CheckLength(csrDer);
+        return Validate(Decode(csrDer), overridePublicKey, profile, caCertificates);
+    }
 
-        // Decode first without the signature check, so a malformed request and a bad signature get different answers.
-        CertificateRequest parsed;
-        try
+    /// <summary>Decodes a PKCS#10 request; throws <see cref="CsrRejectedException"/> when it cannot be decoded.</summary>
+    public static CertificationRequest Decode(ReadOnlyMemory<byte> csrDer) =>
+        CertificationRequest.DecodePkcs10(csrDer, out CertificationRequest? request, out string? detail) switch
         {
-            parsed = CertificateRequest.LoadSigningRequest(csrDer.Span, HashAlgorithmName.SHA256, out int consumed,
-                CertificateRequestLoadOptions.SkipSignatureValidation | CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions);
-            if (consumed != csrDer.Length)
-            {
-                throw new CsrRejectedException(RejectionReason.MalformedRequest, "trailing data after the CSR");
-            }
-        }
-        catch (CryptographicException ex)
-        {
-            throw new CsrRejectedException(RejectionReason.MalformedRequest, $"CSR cannot be decoded: {ex.Message}");
-        }
+            CertificationRequestDecodeStatus.Decoded => request!,
+            CertificationRequestDecodeStatus.TrailingData => throw new CsrRejectedException(RejectionReason.MalformedRequest, "trailing data after the CSR"),
+            _ => throw new CsrRejectedException(RejectionReason.MalformedRequest, $"CSR cannot be decoded: {detail}"),
+        };
 
+    /// <summary>Validates a decoded request; throws <see cref="CsrRejectedException"/> with the reason on any failure.</summary>
+    public static Validated Validate(CertificationRequest request, PublicKey? overridePublicKey, CertificateProfile profile, IEnumerable<X509Certificate2> caCertificates)
+    {
+        CheckLength(request.Encoded);
         if (overridePublicKey is not null)
         {
             // Server-side key generation: "the server MUST ignore the public key values and signature in
@@ -55,21 +51,27 @@ internal static class CsrValidator
         else
         {
             // Key checks come before the signature check, so an oversized RSA key is refused before any work is spent on it.
-            CheckKey(parsed.PublicKey, profile, caCertificates, "CSR");
-            try
-            {
-                // Proof of possession: the CSR's signature must verify with the key it carries (RFC 2986 section 3; RFC 7030 section 3.4).
-                CertificateRequest.LoadSigningRequest(csrDer.Span, HashAlgorithmName.SHA256, out _, CertificateRequestLoadOptions.Default, RSASignaturePadding.Pkcs1);
-            }
-            catch (CryptographicException)
+            CheckKey(request.PublicKey, profile, caCertificates, "CSR");
+
+            // Proof of possession (RFC 2986 section 3; RFC 7030 section 3.4). Verified once per request: a front end that checked
+            // it already gets the remembered answer.
+            if (!request.ProofOfPossession.Verify())
             {
                 throw new CsrRejectedException(RejectionReason.BadSignature, "the CSR signature does not verify");
             }
         }
 
-        CheckSubject(parsed.SubjectName, profile);
-        X509Extension? san = CheckSubjectAltNames(parsed.CertificateExtensions, profile);
-        return new Validated(new X500DistinguishedName(parsed.SubjectName.RawData), overridePublicKey ?? parsed.PublicKey, san);
+        CheckSubject(request.Subject, profile);
+        X509Extension? san = CheckSubjectAltNames(request.RequestedExtensions, profile);
+        return new Validated(new X500DistinguishedName(request.Subject.RawData), overridePublicKey ?? request.PublicKey, san);
+    }
+
+    private static void CheckLength(ReadOnlyMemory<byte> csrDer)
+    {
+        if (csrDer.Length is < IssuanceRequest.MinCsrLength or > IssuanceRequest.MaxCsrLength)
+        {
+            throw new CsrRejectedException(RejectionReason.MalformedRequest, $"CSR length {csrDer.Length} is outside {IssuanceRequest.MinCsrLength}..{IssuanceRequest.MaxCsrLength}");
+        }
     }
 
     private static void CheckKey(PublicKey key, CertificateProfile profile, IEnumerable<X509Certificate2> caCertificates, string which)

@@ -4,7 +4,7 @@ using System.Text;
 
 namespace CoapEnroll.Ca;
 
-/// <summary>A request to certify a key, as the EST or CMP layer hands it to <see cref="CertificateAuthority.IssueAsync"/>.</summary>
+/// <summary>A request to certify a key, as the enrollment service hands it to <see cref="CertificateAuthority.IssueAsync"/>.</summary>
 public sealed class IssuanceRequest
 {
     /// <summary>Largest accepted PKCS#10 DER; an RSA-8192 CSR with a few SANs is well below it.</summary>
@@ -25,8 +25,14 @@ public sealed class IssuanceRequest
     /// <summary>Longest replaced serial number in hex (20 octets, RFC 5280 section 4.1.2.2).</summary>
     public const int MaxSerialNumberHexLength = 40;
 
-    /// <summary>The PKCS#10 CertificationRequest DER (RFC 2986).</summary>
+    /// <summary>The request as received, stored with it: the PKCS#10 CertificationRequest DER (RFC 2986).</summary>
     public required ReadOnlyMemory<byte> CsrDer { get; init; }
+
+    /// <summary>
+    /// <see cref="CsrDer"/> already decoded by the caller (<see cref="CertificationRequest.DecodePkcs10"/>), so that it is decoded
+    /// and its proof of possession verified once per request. Null: the CA decodes <see cref="CsrDer"/> itself.
+    /// </summary>
+    public CertificationRequest? Request { get; init; }
 
     /// <summary>Who asks: e.g. the authenticated client certificate's subject and thumbprint, or "anonymous".</summary>
     public required string Requester { get; init; }

@@ -526,5 +526,5 @@ public sealed class EstCoapsClient : IAsyncDisposable
 
     // A ready CSR that names a key to encrypt to must not be answered in the clear.
     private static bool AsksForEncryptedKey(ReadOnlyMemory<byte> csrDer) =>
-        EstCsr.TryParse(csrDer, verifySignature: false, out _, out _) is { } csr && (csr.DecryptKeyIdentifier is not null || csr.AsymmetricDecryptKeyIdentifier is not null);
+        EstCsr.TryParse(csrDer, out _) is { } csr && (csr.DecryptKeyIdentifier is not null || csr.AsymmetricDecryptKeyIdentifier is not null);
 }

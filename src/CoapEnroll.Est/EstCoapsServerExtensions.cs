@@ -1,5 +1,6 @@
 using CoapEnroll.Ca;
 using CoapEnroll.Coap;
+using CoapEnroll.Enrollment;
 using Microsoft.Extensions.Logging;
 
 namespace CoapEnroll.Est;
@@ -16,6 +17,16 @@ public static class EstCoapsServerExtensions
     {
         ArgumentNullException.ThrowIfNull(server);
         var est = new EstCoapsServer(options, ca, hierarchy, loggerFactory?.CreateLogger<EstCoapsServer>(), timeProvider);
+        est.Map(server);
+        return est;
+    }
+
+    /// <summary>Maps the EST-coaps resources (RFC 9148) on <paramref name="server"/> in front of the host's <paramref name="enrollment"/> service.</summary>
+    public static EstCoapsServer MapEstCoaps(this CoapServer server, EstServerOptions options, EnrollmentService enrollment,
+        ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        var est = new EstCoapsServer(options, enrollment, loggerFactory?.CreateLogger<EstCoapsServer>(), timeProvider);
         est.Map(server);
         return est;
     }

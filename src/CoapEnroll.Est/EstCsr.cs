@@ -6,25 +6,21 @@ using CoapEnroll.Ca;
 namespace CoapEnroll.Est;
 
 /// <summary>
-/// What the EST layer needs from a PKCS#10 request (RFC 2986) before handing it to the CA: subject, SAN, the POP-linking
-/// challengePassword (RFC 7030 §3.5) and the server-side key generation attributes (RFC 7030 §4.4.1).
+/// What the EST layer reads from the attributes of a PKCS#10 request (RFC 2986) before handing it to the enrollment service: the
+/// POP-linking challengePassword (RFC 7030 §3.5) and the server-side key generation attributes (RFC 7030 §4.4.1).
 /// </summary>
 internal sealed class EstCsr
 {
     /// <summary>Longest challengePassword (RFC 7030 §3.5, PKCS#9 ub-challengePassword).</summary>
     public const int MaxChallengePasswordLength = 255;
 
-    private EstCsr(CertificateRequest request)
+    private EstCsr(CertificationRequest request)
     {
         Request = request;
     }
 
-    public CertificateRequest Request { get; }
-
-    public X500DistinguishedName Subject => Request.SubjectName;
-
-    /// <summary>The DER of the requested subjectAltName extension value, or null.</summary>
-    public byte[]? SubjectAltName { get; private init; }
+    /// <summary>The request, decoded once.</summary>
+    public CertificationRequest Request { get; }
 
     /// <summary>The challengePassword text, or null when the attribute is absent.</summary>
     public string? ChallengePassword { get; private init; }
@@ -38,45 +34,25 @@ internal sealed class EstCsr
 
     public byte[]? DecryptKeyIdentifier { get; private init; }
 
-    /// <summary>
-    /// Decodes and, unless <paramref name="verifySignature"/> is false, verifies the signature; a problem comes back as text and as
-    /// <see cref="RejectionReason.BadSignature"/> or <see cref="RejectionReason.MalformedRequest"/>.
-    /// </summary>
-    public static EstCsr? TryParse(ReadOnlyMemory<byte> der, bool verifySignature, out string? error, out RejectionReason reason)
+    /// <summary>Decodes without checking the signature; a problem comes back as text (<see cref="RejectionReason.MalformedRequest"/>).</summary>
+    public static EstCsr? TryParse(ReadOnlyMemory<byte> der, out string? error)
     {
-        reason = RejectionReason.MalformedRequest;
-        CertificateRequest request;
-        try
+        switch (CertificationRequest.DecodePkcs10(der, out CertificationRequest? request, out string? detail))
         {
-            request = CertificateRequest.LoadSigningRequest(der.Span, HashAlgorithmName.SHA256, out int consumed,
-                CertificateRequestLoadOptions.SkipSignatureValidation | CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions);
-            if (consumed != der.Length)
-            {
+            case CertificationRequestDecodeStatus.TrailingData:
                 error = "data follows the PKCS#10 request";
                 return null;
-            }
-        }
-        catch (CryptographicException ex)
-        {
-            error = "the PKCS#10 request cannot be decoded: " + ex.Message;
-            return null;
-        }
-
-        if (verifySignature)
-        {
-            try
-            {
-                // RFC 2986 §3 / RFC 7030 §3.4: the signature is the proof of possession.
-                CertificateRequest.LoadSigningRequest(der.Span, HashAlgorithmName.SHA256, out _, CertificateRequestLoadOptions.Default, RSASignaturePadding.Pkcs1);
-            }
-            catch (CryptographicException)
-            {
-                error = "the PKCS#10 signature does not verify";
-                reason = RejectionReason.BadSignature;
+            case CertificationRequestDecodeStatus.Malformed:
+                error = "the PKCS#10 request cannot be decoded: " + detail;
                 return null;
-            }
+            default:
+                return TryRead(request!, out error);
         }
+    }
 
+    /// <summary>Reads the EST attributes of a decoded request; a malformed attribute comes back as text.</summary>
+    public static EstCsr? TryRead(CertificationRequest request, out string? error)
+    {
         try
         {
             string? challenge = null;
@@ -84,7 +60,7 @@ internal sealed class EstCsr
             bool hasCapabilities = false;
             byte[]? asymmetric = null;
             byte[]? symmetric = null;
-            foreach (IGrouping<string?, AsnEncodedData> attribute in request.OtherRequestAttributes.GroupBy(a => a.Oid?.Value))
+            foreach (IGrouping<string?, AsnEncodedData> attribute in request.Attributes.GroupBy(a => a.Oid?.Value))
             {
                 AsnEncodedData[] values = [.. attribute];
                 switch (attribute.Key)
@@ -110,12 +86,9 @@ internal sealed class EstCsr
                 }
             }
 
-            byte[]? san = request.CertificateExtensions.FirstOrDefault(e => e.Oid?.Value == EstOids.SubjectAltName)?.RawData;
             error = null;
-            reason = RejectionReason.None;
             return new EstCsr(request)
             {
-                SubjectAltName = san,
                 ChallengePassword = challenge,
                 SmimeCapabilities = capabilities,
                 HasSmimeCapabilities = hasCapabilities,

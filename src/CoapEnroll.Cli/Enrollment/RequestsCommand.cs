@@ -4,8 +4,9 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca;
 using CoapEnroll.Cli.Serve;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace CoapEnroll.Cli.Enrollment;
 
@@ -68,16 +69,21 @@ internal static class RequestsCommand
                 overrides[ServeConfigurationKeys.DataDirectory] = dir;
             }
 
-            IConfiguration configuration = ServeHost.CreateBuilder(overrides, parseResult.UnmatchedTokens).Configuration;
-            string directory = Path.GetFullPath(configuration[ServeConfigurationKeys.DataDirectory] is { Length: > 0 } d ? d : ServeConfigurationKeys.DefaultDataDirectory);
-            var layout = new CaDataLayout(directory);
+            // The same composition root as serve: the CA is built by the host's CertificationServices, not here. Its logging stays
+            // off, so that this command's output is only its own.
+            HostApplicationBuilder builder = ServeHost.CreateBuilder(overrides, parseResult.UnmatchedTokens);
+            builder.Logging.ClearProviders();
+            using IHost host = builder.Build();
+            await using CertificationServices certification = host.Services.GetRequiredService<CertificationServices>();
+            string directory = certification.DataDirectory;
+            CaDataLayout layout = certification.Layout;
             if (!File.Exists(layout.Database))
             {
                 throw new CliException(ExitCodes.Usage, $"No certificate store in '{directory}' (expected {layout.Database}; start 'coapenroll serve --data {directory}' first).");
             }
 
             TextWriter stdout = parseResult.InvocationConfiguration.Output;
-            await using SqliteCertificateStore store = await OpenStoreAsync(layout, cancellationToken);
+            SqliteCertificateStore store = await OpenStoreAsync(certification, layout, cancellationToken);
             if (name == "list")
             {
                 return listed == RequestStatus.Pending
@@ -85,7 +91,7 @@ internal static class RequestsCommand
                     : await ListAsync(store, listed, stdout, cancellationToken);
             }
 
-            CertificateAuthority authority = await LoadAuthorityAsync(configuration, directory, store, cancellationToken);
+            CertificateAuthority authority = await LoadAuthorityAsync(certification, cancellationToken);
             long requestId = parseResult.GetValue(id);
             string actor = $"operator:{Environment.UserName}";
             IssuanceResult result;
@@ -109,11 +115,11 @@ internal static class RequestsCommand
         return command;
     }
 
-    private static async Task<SqliteCertificateStore> OpenStoreAsync(CaDataLayout layout, CancellationToken cancellationToken)
+    private static async Task<SqliteCertificateStore> OpenStoreAsync(CertificationServices certification, CaDataLayout layout, CancellationToken cancellationToken)
     {
         try
         {
-            return await SqliteCertificateStore.OpenAsync(layout.Database, null, cancellationToken);
+            return await certification.GetStoreAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not CliException)
         {
@@ -121,13 +127,11 @@ internal static class RequestsCommand
         }
     }
 
-    private static async Task<CertificateAuthority> LoadAuthorityAsync(IConfiguration configuration, string directory, SqliteCertificateStore store, CancellationToken cancellationToken)
+    private static async Task<CertificateAuthority> LoadAuthorityAsync(CertificationServices certification, CancellationToken cancellationToken)
     {
         try
         {
-            var provider = new CaHierarchyProvider(configuration, TimeProvider.System, NullLogger<CaHierarchyProvider>.Instance);
-            CaHierarchy hierarchy = await provider.GetAsync(directory, cancellationToken);
-            return new CertificateAuthority(hierarchy, store, CertificateProfileCatalog.FromOptions(provider.LoadOptions(directory)));
+            return await certification.GetAuthorityAsync(cancellationToken);
         }
         catch (CaConfigurationException ex)
         {

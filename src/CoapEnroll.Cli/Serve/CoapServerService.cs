@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca;
 using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
+using CoapEnroll.Enrollment;
 using CoapEnroll.Est;
 using CoapEnroll.Transport;
 using CoapEnroll.Pkix;
@@ -15,9 +16,8 @@ using Microsoft.Extensions.Options;
 namespace CoapEnroll.Cli.Serve;
 
 /// <summary>
-/// Runs the <see cref="CoapServer"/> inside the generic host: creates the data directory, loads (or on first
-/// start creates) the CA hierarchy and the server's DTLS credential, opens the certificate store
-/// (DIR/coapenroll.db), maps the EST-coaps resources (RFC 9148) and the diagnostic resources, binds the coap://
+/// Runs the <see cref="CoapServer"/> inside the generic host: creates the data directory, takes the CA hierarchy, the
+/// server's DTLS credential and the enrollment service from the host's <see cref="CertificationServices"/>, maps the EST-coaps resources (RFC 9148) and the diagnostic resources, binds the coap://
 /// and coaps:// endpoints on start (the same resources on both; EST answers 4.01 over plain coap://) and closes
 /// them on stop: the CoAP server first, so that no request is in flight when the store closes.
 /// </summary>
@@ -27,22 +27,19 @@ internal sealed partial class CoapServerService : IHostedService
     private readonly DiagnosticResources _diagnostics;
     private readonly CoapListenOptions _options;
     private readonly DtlsListenOptions _dtlsOptions;
-    private readonly CaHierarchyProvider _ca;
-    private readonly IConfiguration _configuration;
+    private readonly CertificationServices _certification;
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _time;
     private readonly ILogger<CoapServerService> _logger;
-    private SqliteCertificateStore? _store;
 
     public CoapServerService(CoapServer server, DiagnosticResources diagnostics, IOptions<CoapListenOptions> options, IOptions<DtlsListenOptions> dtlsOptions,
-        CaHierarchyProvider ca, IConfiguration configuration, ILoggerFactory loggerFactory, TimeProvider time)
+        CertificationServices certification, ILoggerFactory loggerFactory, TimeProvider time)
     {
         _server = server;
         _diagnostics = diagnostics;
         _options = options.Value;
         _dtlsOptions = dtlsOptions.Value;
-        _ca = ca;
-        _configuration = configuration;
+        _certification = certification;
         _loggerFactory = loggerFactory;
         _time = time;
         _logger = loggerFactory.CreateLogger<CoapServerService>();
@@ -67,15 +64,15 @@ internal sealed partial class CoapServerService : IHostedService
             throw new InvalidOperationException(problem);
         }
 
-        DataDirectory = Path.GetFullPath(_configuration[ServeConfigurationKeys.DataDirectory] is { Length: > 0 } dir ? dir : ServeConfigurationKeys.DefaultDataDirectory);
+        DataDirectory = _certification.DataDirectory;
         Directory.CreateDirectory(DataDirectory);
         LogDataDirectory(DataDirectory);
 
         // Credentials first: a bad certificate file must stop the start before anything listens.
         bool firstStart = !File.Exists(Path.Combine(DataDirectory, "trust-anchor.pem"));
-        CaHierarchy hierarchy = await _ca.GetAsync(DataDirectory, cancellationToken);
+        CaHierarchy hierarchy = await _certification.GetHierarchyAsync(cancellationToken);
         DtlsServerOptions? dtlsServerOptions = _dtlsOptions.Enabled ? await CreateDtlsServerOptionsAsync(hierarchy, cancellationToken) : null;
-        await MapEstAsync(hierarchy, cancellationToken);
+        await MapEstAsync(cancellationToken);
 
         if (_options.DiagnosticResources)
         {
@@ -114,64 +111,22 @@ internal sealed partial class CoapServerService : IHostedService
 
         // The server first: its handlers use the store.
         await _server.DisposeAsync();
-        if (_store is not null)
-        {
-            await _store.DisposeAsync();
-            _store = null;
-        }
+        await _certification.DisposeAsync();
 
         LogStopped();
     }
 
     /// <summary>
-    /// Opens DIR/coapenroll.db and maps EST-coaps (the <c>Est</c> section configures <see cref="EstServerOptions"/>; the
-    /// <c>Ca</c> section the profiles). Server-generated keys are derived from DIR/ca/keygen.secret (created on first start)
-    /// unless Est:KeyGenerationSecret is set, so that a pending /skg request still completes after a restart.
+    /// Maps EST-coaps in front of the host's enrollment service (<see cref="CertificationServices"/>: the store DIR/coapenroll.db,
+    /// the CA with the <c>Ca</c> section's profiles, the <c>Est</c> section's settings).
     /// </summary>
-    private async Task MapEstAsync(CaHierarchy hierarchy, CancellationToken cancellationToken)
+    private async Task MapEstAsync(CancellationToken cancellationToken)
     {
-        CaOptions caOptions = _ca.LoadOptions(hierarchy.Layout.DataDirectory);
-        CertificateProfileCatalog profiles = CertificateProfileCatalog.FromOptions(caOptions);
-        EstServerOptions estOptions = new();
-        IConfigurationSection estSection = _configuration.GetSection("Est");
-        estSection.Bind(estOptions);
-
-        // The binder appends list items to the default [/.well-known/est]; configured roots replace it (Est:Roots:0=/est serves /est only).
-        if (estSection.GetSection(nameof(EstServerOptions.Roots)).Get<string[]>() is { Length: > 0 } roots)
-        {
-            estOptions.Roots = roots;
-        }
-
-        estOptions.KeyGenerationSecret ??= await LoadOrCreateKeyGenerationSecretAsync(Path.Combine(hierarchy.Layout.CaDirectory, "keygen.secret"), cancellationToken);
-        _store = await SqliteCertificateStore.OpenAsync(hierarchy.Layout.Database, _time, cancellationToken);
-        Authority = new CertificateAuthority(hierarchy, _store, profiles, _loggerFactory.CreateLogger<CertificateAuthority>(), _time);
-        _server.MapEstCoaps(estOptions, Authority, hierarchy, _loggerFactory, _time);
-        LogEst(string.Join(", ", estOptions.Roots), string.Join(", ", profiles.All.Select(p => p.Name)), hierarchy.TrustedManufacturerCas.Count);
-    }
-
-    private static async Task<byte[]> LoadOrCreateKeyGenerationSecretAsync(string path, CancellationToken cancellationToken)
-    {
-        if (File.Exists(path))
-        {
-            byte[] existing = await File.ReadAllBytesAsync(path, cancellationToken);
-            return existing.Length >= 32
-                ? existing
-                : throw new CaConfigurationException(path, CaConfigurationProblem.InvalidSetting, "the key generation secret must be at least 32 bytes");
-        }
-
-        byte[] secret = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        }
-
-        await using (var file = new FileStream(path, options))
-        {
-            await file.WriteAsync(secret, cancellationToken);
-        }
-
-        return secret;
+        EnrollmentService enrollment = await _certification.GetEnrollmentAsync(cancellationToken);
+        EstServerOptions estOptions = _certification.EstOptions!;
+        Authority = enrollment.Authority;
+        _server.MapEstCoaps(estOptions, enrollment, _loggerFactory, _time);
+        LogEst(string.Join(", ", estOptions.Roots), string.Join(", ", Authority.Profiles.All.Select(p => p.Name)), enrollment.Hierarchy.TrustedManufacturerCas.Count);
     }
 
     /// <summary>

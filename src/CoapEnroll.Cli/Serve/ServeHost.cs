@@ -45,6 +45,9 @@ internal static class ServeHost
         builder.Services.Configure<DtlsListenOptions>(builder.Configuration.GetSection(DtlsListenOptions.SectionName));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<CaHierarchyProvider>();
+
+        // The composition root of the CA side: hierarchy, store, CA and enrollment service, built once and shared by every front end.
+        builder.Services.AddSingleton<CertificationServices>();
         builder.Services.AddSingleton(sp => new DiagnosticResources(sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(sp => new CoapServer(sp.GetRequiredService<IOptions<CoapServerOptions>>().Value, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<CoapServerService>();

@@ -2,16 +2,17 @@ using System.Numerics;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace CoapEnroll.Est;
+namespace CoapEnroll.Enrollment;
 
 /// <summary>
-/// Server-side key generation (RFC 9148 §4.8, RFC 7030 §4.4): a P-256 key derived from a server secret and the request key,
+/// Server-side key generation (RFC 9148 §4.8, RFC 7030 §4.4; CMP central key generation, RFC 9483 §4.1.6): a P-256 key derived from a server secret and the request key,
 /// so the same request always yields the same key pair and a repeated request matches the certificate already issued for it.
 /// </summary>
 internal sealed class ServerKeyGenerator
 {
     // The order n of the P-256 group (SEC 2 §2.4.2).
     private static readonly BigInteger s_order = BigInteger.Parse("0FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551", System.Globalization.NumberStyles.HexNumber);
+    // Unchanged since EST-coaps had it: a different label would give a request pending across an upgrade a different key.
     private static readonly byte[] s_label = Encoding.ASCII.GetBytes("CoapEnroll EST-coaps server-generated P-256 key v1");
 
     private readonly byte[] _secret;

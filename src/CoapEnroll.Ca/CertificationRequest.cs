@@ -1,0 +1,88 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace CoapEnroll.Ca;
+
+/// <summary>
+/// A request to certify a public key, independent of how it was encoded: the certificate template (subject, public key, requested
+/// extensions such as subjectAltName), the proof of possession, and the encoding as received (stored with the request and the
+/// input of its idempotency key). PKCS#10 (RFC 2986) decodes through <see cref="DecodePkcs10"/>; a CRMF CertReqMsg (RFC 4211)
+/// fills the same template with its own <see cref="Ca.ProofOfPossession"/>.
+/// </summary>
+public sealed class CertificationRequest
+{
+    private const string SubjectAltNameOid = "2.5.29.17";
+
+    public CertificationRequest(CertificationRequestFormat format, ReadOnlyMemory<byte> encoded, X500DistinguishedName subject, PublicKey publicKey,
+        IReadOnlyList<X509Extension> requestedExtensions, IReadOnlyList<AsnEncodedData> attributes, ProofOfPossession proofOfPossession)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        ArgumentNullException.ThrowIfNull(publicKey);
+        ArgumentNullException.ThrowIfNull(requestedExtensions);
+        ArgumentNullException.ThrowIfNull(attributes);
+        ArgumentNullException.ThrowIfNull(proofOfPossession);
+        Format = format;
+        Encoded = encoded;
+        Subject = subject;
+        PublicKey = publicKey;
+        RequestedExtensions = requestedExtensions;
+        Attributes = attributes;
+        ProofOfPossession = proofOfPossession;
+    }
+
+    /// <summary>How the request was encoded.</summary>
+    public CertificationRequestFormat Format { get; }
+
+    /// <summary>The request as received; stored with it and hashed into its request key.</summary>
+    public ReadOnlyMemory<byte> Encoded { get; }
+
+    /// <summary>The requested subject.</summary>
+    public X500DistinguishedName Subject { get; }
+
+    /// <summary>The public key to certify (for server-side key generation, the key the server replaces).</summary>
+    public PublicKey PublicKey { get; }
+
+    /// <summary>The requested certificate extensions (PKCS#9 extensionRequest, or CRMF's CertTemplate extensions).</summary>
+    public IReadOnlyList<X509Extension> RequestedExtensions { get; }
+
+    /// <summary>The other request attributes (PKCS#10 attributes other than extensionRequest: challengePassword, SMIMECapabilities, …).</summary>
+    public IReadOnlyList<AsnEncodedData> Attributes { get; }
+
+    /// <summary>The proof that the requester holds the private key of <see cref="PublicKey"/>.</summary>
+    public ProofOfPossession ProofOfPossession { get; }
+
+    /// <summary>The DER of the first requested subjectAltName extension's value, or null.</summary>
+    public byte[]? SubjectAltName => RequestedExtensions.FirstOrDefault(e => e.Oid?.Value == SubjectAltNameOid)?.RawData;
+
+    /// <summary>
+    /// Decodes a PKCS#10 request without checking its signature: the signature becomes the <see cref="ProofOfPossession"/>,
+    /// checked on demand, so a malformed request and a bad signature get different answers and the DER is decoded only here.
+    /// </summary>
+    /// <param name="der">The request; the returned request keeps a reference to it.</param>
+    /// <param name="request">The decoded request, when the status is <see cref="CertificationRequestDecodeStatus.Decoded"/>.</param>
+    /// <param name="detail">The decoder's message when the status is <see cref="CertificationRequestDecodeStatus.Malformed"/>.</param>
+    public static CertificationRequestDecodeStatus DecodePkcs10(ReadOnlyMemory<byte> der, out CertificationRequest? request, out string? detail)
+    {
+        request = null;
+        detail = null;
+        CertificateRequest parsed;
+        try
+        {
+            parsed = CertificateRequest.LoadSigningRequest(der.Span, HashAlgorithmName.SHA256, out int consumed,
+                CertificateRequestLoadOptions.SkipSignatureValidation | CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions);
+            if (consumed != der.Length)
+            {
+                return CertificationRequestDecodeStatus.TrailingData;
+            }
+        }
+        catch (CryptographicException ex)
+        {
+            detail = ex.Message;
+            return CertificationRequestDecodeStatus.Malformed;
+        }
+
+        request = new CertificationRequest(CertificationRequestFormat.Pkcs10, der, parsed.SubjectName, parsed.PublicKey,
+            [.. parsed.CertificateExtensions], [.. parsed.OtherRequestAttributes], new Pkcs10SignatureProof(der, parsed.PublicKey));
+        return CertificationRequestDecodeStatus.Decoded;
+    }
+}

@@ -1,0 +1,20 @@
+namespace CoapEnroll.Enrollment;
+
+/// <summary>Why <see cref="EnrollmentService.AuthenticateAsync"/> did not authenticate a peer.</summary>
+public enum AuthenticationFailure
+{
+    /// <summary>Authenticated.</summary>
+    None,
+
+    /// <summary>No secure channel at all (plain UDP or TCP): the front end answers "unauthenticated" (4.01, 401).</summary>
+    NoSecureChannel,
+
+    /// <summary>A secure channel without a client certificate (e.g. PSK, or a certificate-less handshake): "unauthenticated".</summary>
+    NoCertificate,
+
+    /// <summary>A certificate this CA issued that is no longer active (revoked or superseded): "forbidden" (4.03, 403).</summary>
+    InactiveCertificateOfThisCa,
+
+    /// <summary>A certificate that chains neither to this CA nor to a trusted manufacturer CA: "forbidden".</summary>
+    UntrustedCertificate,
+}

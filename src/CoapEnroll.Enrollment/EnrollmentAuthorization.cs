@@ -1,0 +1,32 @@
+namespace CoapEnroll.Enrollment;
+
+/// <summary>
+/// The decision of <see cref="EnrollmentService.AuthorizeAsync"/>: refused (already recorded), or authorized, in which case the
+/// front end may still refuse it for reasons of its own (through <see cref="EnrollmentService.RefuseAsync(EnrollmentAuthorization, Ca.RejectionReason, string, CancellationToken)"/>)
+/// before <see cref="EnrollmentService.IssueAsync"/> issues it. Only the service creates one, so nothing is issued unchecked.
+/// </summary>
+public sealed class EnrollmentAuthorization
+{
+    internal EnrollmentAuthorization(EnrollmentRequest request, EnrollmentOutcome? refusal, string? requestKey, string? replacesSerialNumber)
+    {
+        Request = request;
+        Refusal = refusal;
+        RequestKey = requestKey;
+        ReplacesSerialNumber = replacesSerialNumber;
+    }
+
+    /// <summary>The request decided on.</summary>
+    public EnrollmentRequest Request { get; }
+
+    /// <summary>True when the request may be issued.</summary>
+    public bool IsAuthorized => Refusal is null;
+
+    /// <summary>The refusal, recorded in the store, when not authorized.</summary>
+    public EnrollmentOutcome? Refusal { get; }
+
+    /// <summary>The idempotency key: a repeat of the same request by the same requester to the same operation and profile.</summary>
+    public string? RequestKey { get; }
+
+    /// <summary>For re-enrollment: the serial number of the certificate being replaced.</summary>
+    public string? ReplacesSerialNumber { get; }
+}

@@ -1,0 +1,295 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using CoapEnroll.Ca;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CoapEnroll.Enrollment;
+
+/// <summary>
+/// The enrollment decisions every front end (EST-coaps, EST over HTTPS, CMP) shares, stated once: who the requester is
+/// (<see cref="AuthenticateAsync"/>), whether it may have what it asks for (<see cref="AuthorizeAsync"/>: proof of possession,
+/// its link to the channel, the re-enrollment rules of RFC 7030 §4.2.2), and issuing it through the <see cref="CertificateAuthority"/>
+/// with idempotency and, for server-side key generation, the key (<see cref="IssueAsync"/>). Every refusal of an authenticated
+/// requester is recorded in the store. Front ends translate <see cref="EnrollmentOutcome"/> into their codes. Safe for concurrent use.
+/// </summary>
+public sealed partial class EnrollmentService
+{
+    private const string SubjectAltNameOid = "2.5.29.17";
+
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly ServerKeyGenerator _keys;
+
+    public EnrollmentService(CertificateAuthority authority, CaHierarchy hierarchy, EnrollmentOptions options, ILogger<EnrollmentService>? logger = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(authority);
+        ArgumentNullException.ThrowIfNull(hierarchy);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.PendingRetryAfter < TimeSpan.FromSeconds(1) || options.PendingRetryAfter.TotalSeconds > uint.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "PendingRetryAfter must be at least one second");
+        }
+
+        Authority = authority;
+        Hierarchy = hierarchy;
+        Options = options;
+        TrustPolicy = new EnrollmentTrustPolicy(hierarchy, options.AcceptExpiredManufacturerCertificates);
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _time = timeProvider ?? TimeProvider.System;
+        _keys = new ServerKeyGenerator(options.KeyGenerationSecret);
+    }
+
+    /// <summary>The CA that issues.</summary>
+    public CertificateAuthority Authority { get; }
+
+    /// <summary>The CA hierarchy behind it.</summary>
+    public CaHierarchy Hierarchy { get; }
+
+    /// <summary>The settings.</summary>
+    public EnrollmentOptions Options { get; }
+
+    /// <summary>Which client certificates may ask at all; also what the (D)TLS handshake should trust.</summary>
+    public EnrollmentTrustPolicy TrustPolicy { get; }
+
+    /// <summary>
+    /// Authenticates a peer (RFC 9148 §3, RFC 7030 §3.3.2): a secure channel with a client certificate that is either a current
+    /// certificate of this CA (active in the store: neither revoked nor superseded) or chains to a trusted manufacturer CA.
+    /// Failures are not recorded in the store: anyone can complete a handshake with a self-signed certificate, and a row per
+    /// attempt would let unauthenticated peers fill the CA's disk.
+    /// </summary>
+    public async Task<AuthenticationResult> AuthenticateAsync(PeerIdentity peer, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        if (!peer.IsSecureChannel)
+        {
+            return AuthenticationResult.Failed(AuthenticationFailure.NoSecureChannel, "anonymous", "a secure channel with a client certificate is needed");
+        }
+
+        if (peer.Certificates.Count == 0)
+        {
+            return AuthenticationResult.Failed(AuthenticationFailure.NoCertificate, "anonymous", "a client certificate is needed");
+        }
+
+        X509Certificate2 leaf = peer.Certificates[0];
+        string name = NameOf(leaf);
+        switch (TrustPolicy.Evaluate(peer.Certificates, _time.GetUtcNow()))
+        {
+            case RequesterTrust.ThisCa:
+                StoredCertificate? stored = await Authority.Store.GetCertificateAsync(leaf.SerialNumber, cancellationToken);
+                if (stored is { Status: CertificateStatus.Active } && stored.Der.AsSpan().SequenceEqual(leaf.RawData))
+                {
+                    return AuthenticationResult.Authenticated(new Requester(peer, leaf, name, RequesterTrust.ThisCa));
+                }
+
+                return AuthenticationResult.Failed(AuthenticationFailure.InactiveCertificateOfThisCa, name,
+                    "the client certificate is not an active certificate of this CA (revoked or superseded)");
+
+            case RequesterTrust.Manufacturer:
+                return AuthenticationResult.Authenticated(new Requester(peer, leaf, name, RequesterTrust.Manufacturer));
+
+            default:
+                return AuthenticationResult.Failed(AuthenticationFailure.UntrustedCertificate, name,
+                    "the client certificate does not chain to this CA or a trusted manufacturer CA");
+        }
+    }
+
+    /// <summary>
+    /// Applies the rules, in this order, and records a refusal in the store: the proof of possession verifies (not for server-side
+    /// key generation, where the request's key is replaced, RFC 9148 §4.8); its link to the channel (RFC 7030 §3.5) holds where it is
+    /// claimed or required, over a channel whose binding is unique (RFC 7627 §6.1); re-enrollment comes from a current certificate of
+    /// this CA and asks for the same subject and subjectAltName (RFC 7030 §4.2.2). Enrollment itself needs only an authenticated
+    /// requester: <see cref="AuthenticateAsync"/> admits only this CA's and trusted manufacturers' certificates.
+    /// </summary>
+    public async Task<EnrollmentAuthorization> AuthorizeAsync(EnrollmentRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        (RejectionReason reason, string text)? refusal = CheckProofOfPossession(request) ?? CheckLinking(request) ?? CheckReenrollment(request);
+        if (refusal is { } r)
+        {
+            EnrollmentOutcome refused = await RefuseAsync(request.Requester, request.Operation, request.OperationName, request.ProfileName, request.Request.Encoded,
+                r.reason, r.text, cancellationToken);
+            return new EnrollmentAuthorization(request, refused, null, null);
+        }
+
+        // Retransmissions and repeats after a pending answer carry the same request over the same identity: one certificate.
+        string requestKey = IssuanceRequest.ComputeRequestKey(request.Request.Encoded.Span,
+            $"{request.Requester.Name}|{request.OperationName}|{ProfileNameOf(request.ProfileName)}");
+        return new EnrollmentAuthorization(request, null, requestKey, request.Operation == EnrollmentOperation.Reenroll ? request.Requester.Certificate.SerialNumber : null);
+    }
+
+    /// <summary>
+    /// Issues an authorized request, or returns the stored outcome of the identical earlier request (issued, pending, or refused by
+    /// an operator). For server-side key generation the key is derived from the request key, so a repeat gets the same key.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="authorization"/> is a refusal.</exception>
+    public async Task<EnrollmentOutcome> IssueAsync(EnrollmentAuthorization authorization, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(authorization);
+        if (!authorization.IsAuthorized)
+        {
+            throw new ArgumentException("the request was refused", nameof(authorization));
+        }
+
+        EnrollmentRequest request = authorization.Request;
+        ECDsa? generated = request.Operation == EnrollmentOperation.ServerKeyGeneration ? _keys.Generate(authorization.RequestKey!) : null;
+        try
+        {
+            IssuanceResult result = await Authority.IssueAsync(new IssuanceRequest
+            {
+                CsrDer = request.Request.Encoded,
+                Request = request.Request,
+                Requester = request.Requester.Name,
+                Protocol = request.Requester.Peer.FrontEnd,
+                ProfileName = ProfileNameOf(request.ProfileName),
+                RequestKey = authorization.RequestKey,
+                ReplacesSerialNumber = authorization.ReplacesSerialNumber,
+                OverridePublicKey = generated is null ? null : new PublicKey(generated),
+            }, cancellationToken);
+
+            switch (result.Status)
+            {
+                case IssuanceStatus.Issued:
+                    EnrollmentOutcome issued = EnrollmentOutcome.Issued(result.Certificate!, result.Chain, generated, result.RequestId, result.Repeated);
+                    generated = null;
+                    return issued;
+                case IssuanceStatus.Pending:
+                    return EnrollmentOutcome.Pending(result.RequestId, Options.PendingRetryAfter, result.Repeated);
+                default:
+                    return EnrollmentOutcome.Refused(result.Reason, result.Detail ?? result.Reason.ToString(), result.RequestId);
+            }
+        }
+        finally
+        {
+            generated?.Dispose();
+        }
+    }
+
+    /// <summary>Authorizes and, when authorized, issues: for front ends with no checks of their own in between.</summary>
+    public async Task<EnrollmentOutcome> EnrollAsync(EnrollmentRequest request, CancellationToken cancellationToken)
+    {
+        EnrollmentAuthorization authorization = await AuthorizeAsync(request, cancellationToken);
+        return authorization.Refusal ?? await IssueAsync(authorization, cancellationToken);
+    }
+
+    /// <summary>
+    /// Refuses an authorized request for a reason of the front end's own (e.g. EST cannot encrypt the generated key to the named
+    /// recipient, RFC 7030 §4.4.1), recorded like every other refusal.
+    /// </summary>
+    public Task<EnrollmentOutcome> RefuseAsync(EnrollmentAuthorization authorization, RejectionReason reason, string text, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(authorization);
+        EnrollmentRequest request = authorization.Request;
+        return RefuseAsync(request.Requester, request.Operation, request.OperationName, request.ProfileName, request.Request.Encoded, reason, text, cancellationToken);
+    }
+
+    /// <summary>
+    /// Records the refusal of an authenticated requester's request (also one that could not be decoded) in the store, as the
+    /// issuance would have stored it: requester, front end, profile, the request as received, the certificate being renewed; the
+    /// operation name prefixes the stored reason.
+    /// </summary>
+    public async Task<EnrollmentOutcome> RefuseAsync(Requester requester, EnrollmentOperation operation, string operationName, string? profileName,
+        ReadOnlyMemory<byte> received, RejectionReason reason, string text, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(requester);
+        ArgumentException.ThrowIfNullOrEmpty(operationName);
+        ArgumentException.ThrowIfNullOrWhiteSpace(text);
+        string? renewing = operation == EnrollmentOperation.Reenroll && requester.Trust == RequesterTrust.ThisCa ? requester.Certificate.SerialNumber : null;
+        IssuanceResult recorded = await Authority.RecordRefusalAsync(new IssuanceRequest
+        {
+            CsrDer = received,
+            Requester = requester.Name,
+            Protocol = requester.Peer.FrontEnd,
+            ProfileName = ProfileNameOf(profileName),
+            ReplacesSerialNumber = renewing,
+        }, reason, $"/{operationName}: {text}", cancellationToken);
+        LogRefused(_logger, operationName, requester.Name, reason, text);
+        return EnrollmentOutcome.Refused(reason, text, recorded.RequestId);
+    }
+
+    // RFC 2986 §3, RFC 7030 §3.4: the request's signature with its own key. Server-side key generation ignores both (RFC 9148 §4.8).
+    private static (RejectionReason, string)? CheckProofOfPossession(EnrollmentRequest request)
+    {
+        if (request.Operation == EnrollmentOperation.ServerKeyGeneration || request.Request.ProofOfPossession.Verify())
+        {
+            return null;
+        }
+
+        return (RejectionReason.BadSignature, request.Request.Format == CertificationRequestFormat.Pkcs10
+            ? "the PKCS#10 signature does not verify"
+            : "the proof of possession does not verify");
+    }
+
+    // Linking identity and POP (RFC 7030 §3.5, RFC 9148 §3): the claim is base64 of the channel's tls-unique. Without the extended
+    // master secret a man in the middle can give two sessions the same tls-unique (RFC 7627 §6.1): then it links nothing.
+    private (RejectionReason, string)? CheckLinking(EnrollmentRequest request)
+    {
+        string? claim = request.ChannelBindingClaim;
+        ChannelBinding? binding = request.Requester.Peer.ChannelBinding;
+        if (claim is null && !Options.RequireProofOfPossessionLinking)
+        {
+            return null;
+        }
+
+        if (binding is not { IsUnique: true })
+        {
+            return (RejectionReason.NotAuthorized, binding is null
+                ? "linking of identity and POP information needs a channel binding, and this channel has none"
+                : $"linking of identity and POP information needs a {binding.Channel} session with extended_master_secret: without it {binding.Type} is not unique to the session (RFC 7627 section 6.1)");
+        }
+
+        if (claim is null)
+        {
+            return (RejectionReason.NotAuthorized, $"linking of identity and POP information is required: put base64({binding.Type}) in challengePassword (RFC 7030 section 3.5)");
+        }
+
+        byte[] expected = Encoding.ASCII.GetBytes(Convert.ToBase64String(binding.Value.Span));
+        byte[] actual = Encoding.UTF8.GetBytes(claim);
+        return CryptographicOperations.FixedTimeEquals(expected, actual)
+            ? null
+            : (RejectionReason.NotAuthorized, $"the challengePassword does not match the {binding.Type} value of this {binding.Channel} session (RFC 7030 section 3.5)");
+    }
+
+    // RFC 7030 §4.2.2: re-enrollment by the holder of a current certificate of this CA, for the same subject and subjectAltName.
+    private static (RejectionReason, string)? CheckReenrollment(EnrollmentRequest request)
+    {
+        if (request.Operation != EnrollmentOperation.Reenroll)
+        {
+            return null;
+        }
+
+        X509Certificate2 current = request.Requester.Certificate;
+        if (request.Requester.Trust != RequesterTrust.ThisCa)
+        {
+            return (RejectionReason.NotAuthorized, "re-enrollment needs a current certificate issued by this CA");
+        }
+
+        if (!request.Request.Subject.RawData.AsSpan().SequenceEqual(current.SubjectName.RawData))
+        {
+            return (RejectionReason.NotAuthorized, "the CSR subject differs from the certificate being renewed (RFC 7030 section 4.2.2)");
+        }
+
+        byte[]? requested = request.Request.SubjectAltName;
+        byte[]? held = current.Extensions[SubjectAltNameOid]?.RawData;
+        if ((requested is null) != (held is null) || !(requested ?? []).AsSpan().SequenceEqual(held ?? []))
+        {
+            return (RejectionReason.NotAuthorized, "the CSR subjectAltName differs from the certificate being renewed (RFC 7030 section 4.2.2)");
+        }
+
+        return null;
+    }
+
+    // Stable across sessions, so a device retrying after a pending answer in a new session is the same requester.
+    private static string NameOf(X509Certificate2 leaf)
+    {
+        string subject = leaf.Subject.Length > 300 ? leaf.Subject[..300] : leaf.Subject;
+        return $"{subject} sha256:{leaf.GetCertHashString(HashAlgorithmName.SHA256)}";
+    }
+
+    // The profile's own name (null selects the default), so that the request key does not depend on how the profile was named.
+    private string? ProfileNameOf(string? name) => Authority.Profiles.TryGet(name, out CertificateProfile profile) ? profile.Name : name;
+
+    [LoggerMessage(1, LogLevel.Debug, "Enrollment refused: {Operation} for {Requester}: {Reason} {Detail}")]
+    private static partial void LogRefused(ILogger logger, string operation, string requester, RejectionReason reason, string detail);
+}

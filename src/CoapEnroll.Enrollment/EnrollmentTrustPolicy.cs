@@ -1,0 +1,80 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Pkix;
+using CoapEnroll.Ca;
+
+namespace CoapEnroll.Enrollment;
+
+/// <summary>
+/// Which client certificates may ask for certificates at all (RFC 9148 §3, RFC 7030 §3.3.2): those chaining to this CA's trust
+/// anchor through its issuing CA, and those chaining to a trusted manufacturer CA. The same anchors configure the (D)TLS
+/// handshake (<see cref="ClientTrustAnchors"/>, <see cref="ClientIntermediates"/>), so the transport and the enrollment decision
+/// trust the same CAs; the decision is made here again, independent of the transport's own check.
+/// </summary>
+public sealed class EnrollmentTrustPolicy
+{
+    private readonly CaHierarchy _hierarchy;
+
+    public EnrollmentTrustPolicy(CaHierarchy hierarchy, bool acceptExpiredManufacturerCertificates = false)
+    {
+        ArgumentNullException.ThrowIfNull(hierarchy);
+        _hierarchy = hierarchy;
+        AcceptExpiredManufacturerCertificates = acceptExpiredManufacturerCertificates;
+    }
+
+    /// <summary>True when manufacturer certificates are accepted after they expired.</summary>
+    public bool AcceptExpiredManufacturerCertificates { get; }
+
+    /// <summary>The trust anchors for client certificates: this CA's trust anchor and the trusted manufacturer CAs.</summary>
+    public IReadOnlyList<X509Certificate2> ClientTrustAnchors => [_hierarchy.TrustAnchor, .. _hierarchy.TrustedManufacturerCas];
+
+    /// <summary>
+    /// The CA certificates between this CA's trust anchor and the certificates it issues (devices present only their leaf), as
+    /// public copies: whoever builds chains with them never needs the issuing CA's key.
+    /// </summary>
+    public IReadOnlyList<X509Certificate2> ClientIntermediates =>
+        [.. _hierarchy.CaCertificates.Where(c => c.Thumbprint != _hierarchy.TrustAnchor.Thumbprint).Select(c => X509CertificateLoader.LoadCertificate(c.RawData))];
+
+    /// <summary>
+    /// What <paramref name="presented"/> (leaf first, then the intermediates the peer sent) chains to at <paramref name="now"/>:
+    /// <see cref="RequesterTrust.ThisCa"/> when issued by this CA's issuing CA (whether it is still active is the store's to say),
+    /// <see cref="RequesterTrust.Manufacturer"/> for a trusted manufacturer CA, null for neither.
+    /// </summary>
+    public RequesterTrust? Evaluate(IReadOnlyList<X509Certificate2> presented, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(presented);
+        if (presented.Count == 0)
+        {
+            return null;
+        }
+
+        if (ChainsTo(presented, [_hierarchy.TrustAnchor], [_hierarchy.IssuingCa, .. _hierarchy.Intermediates], now, ignoreTime: false, out X509Certificate2? issuer)
+            && issuer?.Thumbprint == _hierarchy.IssuingCa.Thumbprint)
+        {
+            return RequesterTrust.ThisCa;
+        }
+
+        if (_hierarchy.TrustedManufacturerCas.Count > 0
+            && ChainsTo(presented, _hierarchy.TrustedManufacturerCas, [], now, ignoreTime: AcceptExpiredManufacturerCertificates, out _))
+        {
+            return RequesterTrust.Manufacturer;
+        }
+
+        return null;
+    }
+
+    private static bool ChainsTo(IReadOnlyList<X509Certificate2> presented, IEnumerable<X509Certificate2> anchors, IEnumerable<X509Certificate2> extra,
+        DateTimeOffset now, bool ignoreTime, out X509Certificate2? issuer)
+    {
+        issuer = null;
+        // A requester's certificate never makes the CA fetch issuers from the network (authority information access).
+        var builder = new CertificateChainBuilder(anchors) { IgnoreTimeValidity = ignoreTime, DisableCertificateDownloads = true };
+        if (!builder.TryBuild(presented[0], [.. extra, .. presented.Skip(1)], now, out IReadOnlyList<X509Certificate2>? path) || path.Count < 2)
+        {
+            return false;
+        }
+
+        issuer = path[1];
+        return true;
+    }
+}

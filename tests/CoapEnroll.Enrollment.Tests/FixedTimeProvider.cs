@@ -1,0 +1,6 @@
+namespace CoapEnroll.Enrollment.Tests;
+
+internal sealed class FixedTimeProvider(DateTimeOffset now) : TimeProvider
+{
+    public override DateTimeOffset GetUtcNow() => now;
+}
