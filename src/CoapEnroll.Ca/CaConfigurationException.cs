@@ -33,5 +33,5 @@ public sealed class CaConfigurationException : Exception
     public CaConfigurationProblem Problem { get; }
 
     /// <summary>The message without the file name.</summary>
-    internal string Detail { get; }
+    public string Detail { get; }
 }

@@ -2,18 +2,35 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace CoapEnroll.Ca;
 
-/// <summary>The loaded CA hierarchy: trust anchor, issuing CA with its key, server credential and trusted manufacturer CAs.</summary>
+/// <summary>
+/// The loaded CA hierarchy: trust anchor, issuing CA with its key, intermediates and trusted manufacturer CAs. Where it comes from
+/// (the demo PKI created on first start, or an operator's files) is the host's business; the CA only uses it.
+/// </summary>
 public sealed class CaHierarchy
 {
-    internal CaHierarchy(CaDataLayout layout, X509Certificate2 trustAnchor, X509Certificate2 issuingCa, IReadOnlyList<X509Certificate2> intermediates,
-        X509Certificate2 serverCertificate, IReadOnlyList<X509Certificate2> serverChain, IReadOnlyList<X509Certificate2> trustedManufacturerCas)
+    /// <param name="layout">Where the files are in the data directory.</param>
+    /// <param name="trustAnchor">The root CA certificate (no private key needed).</param>
+    /// <param name="issuingCa">The issuing CA certificate with its private key.</param>
+    /// <param name="intermediates">Certificates between <paramref name="issuingCa"/> and <paramref name="trustAnchor"/>.</param>
+    /// <param name="trustedManufacturerCas">Manufacturer CAs whose device certificates are accepted for first enrollment.</param>
+    /// <remarks>Nothing is validated here: the caller has checked that <paramref name="issuingCa"/> is a CA that chains to <paramref name="trustAnchor"/>.</remarks>
+    public CaHierarchy(CaDataLayout layout, X509Certificate2 trustAnchor, X509Certificate2 issuingCa, IReadOnlyList<X509Certificate2> intermediates,
+        IReadOnlyList<X509Certificate2> trustedManufacturerCas)
     {
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(trustAnchor);
+        ArgumentNullException.ThrowIfNull(issuingCa);
+        ArgumentNullException.ThrowIfNull(intermediates);
+        ArgumentNullException.ThrowIfNull(trustedManufacturerCas);
+        if (!issuingCa.HasPrivateKey)
+        {
+            throw new ArgumentException("The issuing CA certificate needs its private key.", nameof(issuingCa));
+        }
+
         Layout = layout;
         TrustAnchor = trustAnchor;
         IssuingCa = issuingCa;
         Intermediates = intermediates;
-        ServerCertificate = serverCertificate;
-        ServerChain = serverChain;
         TrustedManufacturerCas = trustedManufacturerCas;
     }
 
@@ -31,12 +48,6 @@ public sealed class CaHierarchy
 
     /// <summary>The CA certificates for EST /crts (RFC 7030 section 4.1.3, RFC 9148): issuing CA, intermediates, trust anchor.</summary>
     public IReadOnlyList<X509Certificate2> CaCertificates => [IssuingCa, .. Intermediates, TrustAnchor];
-
-    /// <summary>The server's (D)TLS certificate with its private key.</summary>
-    public X509Certificate2 ServerCertificate { get; }
-
-    /// <summary>The certificates sent after the server certificate, up to but not including the trust anchor.</summary>
-    public IReadOnlyList<X509Certificate2> ServerChain { get; }
 
     /// <summary>Manufacturer CAs whose device certificates are accepted for first enrollment.</summary>
     public IReadOnlyList<X509Certificate2> TrustedManufacturerCas { get; }

@@ -2,18 +2,9 @@ using Microsoft.Extensions.Logging;
 
 namespace CoapEnroll.Ca;
 
-/// <summary>Log messages of the CA engine (event ids 1-99 bootstrap, 100-199 issuance, 200-299 store).</summary>
+/// <summary>Log messages of the CA engine (event ids 100-199 issuance, 200-299 store; 1-99 were the bootstrap's, now CoapEnroll.Hosting's).</summary>
 internal static partial class CaLog
 {
-    [LoggerMessage(1, LogLevel.Information, "Created {What} at {Path}")]
-    public static partial void Created(ILogger logger, string what, string path);
-
-    [LoggerMessage(2, LogLevel.Information, "Re-issuing {Path}: it expires soon or no longer chains to the issuing CA")]
-    public static partial void Renewing(ILogger logger, string path);
-
-    [LoggerMessage(3, LogLevel.Information, "Issuing CA {Subject} ({Thumbprint}) under {Anchor}; {ManufacturerCount} trusted manufacturer CA(s)")]
-    public static partial void HierarchyLoaded(ILogger logger, string subject, string thumbprint, string anchor, int manufacturerCount);
-
     [LoggerMessage(100, LogLevel.Information, "Issued {Serial} to {Subject} (profile {Profile}, requester {Requester}, protocol {Protocol})")]
     public static partial void Issued(ILogger logger, string serial, string subject, string profile, string requester, string protocol);
 

@@ -21,12 +21,6 @@ public sealed class CaOptions
     /// <summary>The root (trust anchor) certificate for an operator-supplied CA. Optional when <see cref="CertificateFile"/> ends with a self-signed certificate.</summary>
     public string? TrustAnchorFile { get; set; }
 
-    /// <summary>Operator-supplied server (D)TLS certificate chain. When unset, <c>DIR/server.pem</c> is issued by the issuing CA.</summary>
-    public string? ServerCertificateFile { get; set; }
-
-    /// <summary>The server certificate's key. Required with <see cref="ServerCertificateFile"/>.</summary>
-    public string? ServerKeyFile { get; set; }
-
     /// <summary>Name of the environment variable holding the passphrase of encrypted PKCS#8 keys (e.g. COAPENROLL_CA_PASSPHRASE). The passphrase itself is never configured.</summary>
     public string? KeyPassphraseEnvironmentVariable { get; set; }
 

@@ -3,11 +3,14 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace CoapEnroll.Ca;
 
-/// <summary>Builds and signs X.509 v3 certificates (RFC 5280) with System.Security.Cryptography.</summary>
-internal static class CertificateFactory
+/// <summary>
+/// Builds and signs X.509 v3 certificates (RFC 5280) with System.Security.Cryptography: the CA's issuance, and the CA certificates
+/// a host creates for itself (the demo PKI of <c>CoapEnroll.Hosting</c>), so that both carry the same extensions.
+/// </summary>
+public static class CertificateFactory
 {
     /// <summary>Serial numbers are 16 random octets: positive, non-zero, at most 20 octets (RFC 5280 section 4.1.2.2).</summary>
-    public const int SerialLength = 16;
+    internal const int SerialLength = 16;
 
     /// <summary>A fresh random serial number: top bit cleared (positive), first octet non-zero (minimal DER, always 16 octets).</summary>
     public static byte[] NewSerialNumber()
@@ -23,7 +26,7 @@ internal static class CertificateFactory
     }
 
     /// <summary>The signature generator and hash for a CA key: ECDSA with SHA-256/384/512 by curve size (RFC 5758 section 3.2), RSA PKCS#1 v1.5 with SHA-256 (RFC 4055).</summary>
-    public static (X509SignatureGenerator Generator, HashAlgorithmName Hash) SignerFor(AsymmetricAlgorithm key) => key switch
+    internal static (X509SignatureGenerator Generator, HashAlgorithmName Hash) SignerFor(AsymmetricAlgorithm key) => key switch
     {
         ECDsa ec => (X509SignatureGenerator.CreateForECDsa(ec), ec.KeySize switch
         {
@@ -36,13 +39,15 @@ internal static class CertificateFactory
     };
 
     /// <summary>The CA's private key.</summary>
-    public static AsymmetricAlgorithm PrivateKeyOf(X509Certificate2 certificate) =>
+    internal static AsymmetricAlgorithm PrivateKeyOf(X509Certificate2 certificate) =>
         (AsymmetricAlgorithm?)certificate.GetECDsaPrivateKey() ?? certificate.GetRSAPrivateKey()
         ?? throw new InvalidOperationException($"certificate {certificate.Subject} has no usable private key");
 
     /// <summary>Creates a self-signed CA certificate: BasicConstraints CA:true (critical), KeyUsage keyCertSign|cRLSign (critical), SKI and AKI (RFC 5280 sections 4.2.1.1-4.2.1.3, 4.2.1.9).</summary>
     public static X509Certificate2 CreateSelfSignedCa(X500DistinguishedName subject, AsymmetricAlgorithm key, DateTimeOffset notBefore, DateTimeOffset notAfter, int? pathLength)
     {
+        ArgumentNullException.ThrowIfNull(subject);
+        ArgumentNullException.ThrowIfNull(key);
         var (generator, hash) = SignerFor(key);
         var request = new CertificateRequest(subject, generator.PublicKey, hash);
         var ski = new X509SubjectKeyIdentifierExtension(generator.PublicKey, critical: false);
@@ -56,6 +61,9 @@ internal static class CertificateFactory
     /// <summary>Creates a subordinate CA certificate signed by <paramref name="issuer"/> (which must carry its private key).</summary>
     public static X509Certificate2 CreateSubordinateCa(X500DistinguishedName subject, PublicKey publicKey, X509Certificate2 issuer, DateTimeOffset notBefore, DateTimeOffset notAfter, int pathLength)
     {
+        ArgumentNullException.ThrowIfNull(subject);
+        ArgumentNullException.ThrowIfNull(publicKey);
+        ArgumentNullException.ThrowIfNull(issuer);
         var extensions = new List<X509Extension>
         {
             new X509BasicConstraintsExtension(true, true, pathLength, critical: true),
@@ -72,6 +80,11 @@ internal static class CertificateFactory
     public static X509Certificate2 Sign(X500DistinguishedName subject, PublicKey publicKey, X509Certificate2 issuer,
         DateTimeOffset notBefore, DateTimeOffset notAfter, byte[] serialNumber, IEnumerable<X509Extension> extensions)
     {
+        ArgumentNullException.ThrowIfNull(subject);
+        ArgumentNullException.ThrowIfNull(publicKey);
+        ArgumentNullException.ThrowIfNull(issuer);
+        ArgumentNullException.ThrowIfNull(serialNumber);
+        ArgumentNullException.ThrowIfNull(extensions);
         // GetECDsaPrivateKey/GetRSAPrivateKey hand out a new object per call, owned by the caller; concurrent issuances each get their own.
         using AsymmetricAlgorithm issuerKey = PrivateKeyOf(issuer);
         var (generator, hash) = SignerFor(issuerKey);
@@ -100,7 +113,7 @@ internal static class CertificateFactory
     }
 
     /// <summary>AKI from the issuer's SKI, or from its key (RFC 5280 section 4.2.1.2 method 1) when an operator's CA lacks an SKI.</summary>
-    public static X509AuthorityKeyIdentifierExtension AuthorityKeyIdentifierFor(X509Certificate2 issuer)
+    internal static X509AuthorityKeyIdentifierExtension AuthorityKeyIdentifierFor(X509Certificate2 issuer)
     {
         X509SubjectKeyIdentifierExtension ski = issuer.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()
             ?? new X509SubjectKeyIdentifierExtension(issuer.PublicKey, critical: false);
@@ -108,5 +121,5 @@ internal static class CertificateFactory
     }
 
     /// <summary>The SHA-256 of the SubjectPublicKeyInfo DER, upper-case hex: the store's public-key fingerprint.</summary>
-    public static string PublicKeyHash(PublicKey publicKey) => Convert.ToHexString(SHA256.HashData(publicKey.ExportSubjectPublicKeyInfo()));
+    internal static string PublicKeyHash(PublicKey publicKey) => Convert.ToHexString(SHA256.HashData(publicKey.ExportSubjectPublicKeyInfo()));
 }

@@ -2,7 +2,6 @@ using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca;
 using CoapEnroll.Coap;
-using CoapEnroll.Dtls;
 using CoapEnroll.Enrollment;
 using CoapEnroll.Pkix;
 using CoapEnroll.Transport;
@@ -67,31 +66,6 @@ public sealed class EstCoapsServer
             PendingRetryAfter = options.PendingRetryAfter,
             KeyGenerationSecret = options.KeyGenerationSecret,
         };
-    }
-
-    /// <summary>
-    /// DTLS server settings for EST-coaps on <paramref name="hierarchy"/>: the server certificate and chain, the client trust
-    /// anchors and chain-building helpers of the <see cref="EnrollmentTrustPolicy"/> (devices present only the leaf this CA issued),
-    /// and unvalidated client certificates admitted to the CoAP layer so that EST can answer 4.03 with a reason instead of failing
-    /// the handshake (authorization is decided by the enrollment service).
-    /// </summary>
-    public static DtlsServerOptions CreateDtlsServerOptions(CaHierarchy hierarchy)
-    {
-        ArgumentNullException.ThrowIfNull(hierarchy);
-        var trust = new EnrollmentTrustPolicy(hierarchy);
-        var options = new DtlsServerOptions { Certificate = hierarchy.ServerCertificate, AllowUnvalidatedClientCertificates = true };
-        foreach (X509Certificate2 certificate in hierarchy.ServerChain.Where(c => c.Thumbprint != hierarchy.ServerCertificate.Thumbprint && c.Thumbprint != hierarchy.TrustAnchor.Thumbprint))
-        {
-            options.CertificateChain.Add(certificate);
-        }
-
-        options.ClientCertificateTrustAnchors.AddRange(trust.ClientTrustAnchors.ToArray());
-        foreach (X509Certificate2 ca in trust.ClientIntermediates)
-        {
-            options.ClientCertificateIntermediates.Add(ca);
-        }
-
-        return options;
     }
 
     /// <summary>Maps the resources on <paramref name="server"/> with the discovery attributes of RFC 9148 §4.1.</summary>

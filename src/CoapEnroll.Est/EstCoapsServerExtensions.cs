@@ -9,8 +9,9 @@ namespace CoapEnroll.Est;
 public static class EstCoapsServerExtensions
 {
     /// <summary>
-    /// Maps the EST-coaps resources (RFC 9148) on <paramref name="server"/>. Serve them on a DTLS channel built from
-    /// <see cref="EstCoapsServer.CreateDtlsServerOptions"/>; over plain UDP every EST request is answered 4.01.
+    /// Maps the EST-coaps resources (RFC 9148) on <paramref name="server"/>. Serve them on a DTLS channel whose client trust anchors
+    /// are the <see cref="EnrollmentTrustPolicy"/>'s (the host builds it: <c>CoapEnroll.Hosting.DtlsServerTrust</c>); over plain UDP
+    /// every EST request is answered 4.01.
     /// </summary>
     public static EstCoapsServer MapEstCoaps(this CoapServer server, EstServerOptions options, CertificateAuthority ca, CaHierarchy hierarchy,
         ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)

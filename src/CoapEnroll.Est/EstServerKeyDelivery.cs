@@ -87,6 +87,13 @@ internal sealed class EstServerKeyDelivery
             }
         }
 
+        if (recipient is not null || kek is not null)
+        {
+            // Checked before anything is issued: without a signer the key could not be delivered, and the device would be left
+            // with a certificate whose key it never received.
+            _ = Signer();
+        }
+
         return (new Plan(recipient, kek), null);
     }
 
@@ -127,16 +134,12 @@ internal sealed class EstServerKeyDelivery
         return keys;
     }
 
-    private IEnumerable<X509Certificate2> SignerIntermediates()
-    {
-        CaHierarchy hierarchy = _enrollment.Hierarchy;
-        return _options.KeyGenerationSigner is { HasPrivateKey: true } ? _options.KeyGenerationSignerIntermediates
-            : hierarchy.ServerChain.Where(c => c.Thumbprint != hierarchy.ServerCertificate.Thumbprint && c.Thumbprint != hierarchy.TrustAnchor.Thumbprint);
-    }
+    private IEnumerable<X509Certificate2> SignerIntermediates() => _options.KeyGenerationSignerIntermediates;
 
+    // The host sets the signer (CoapEnroll.Hosting: its server credential); without one, an encrypted key cannot be delivered and the
+    // request fails as the server's fault (5.00), never with the key in the clear.
     private X509Certificate2 Signer() =>
         _options.KeyGenerationSigner is { HasPrivateKey: true } signer ? signer
-        : _enrollment.Hierarchy.ServerCertificate.HasPrivateKey ? _enrollment.Hierarchy.ServerCertificate
         : throw new InvalidOperationException("no certificate with a private key to sign encrypted server-generated keys (EstServerOptions.KeyGenerationSigner)");
 
     // The recipient named by AsymmetricDecryptKeyIdentifier (matched against the subject key identifier): the client's own

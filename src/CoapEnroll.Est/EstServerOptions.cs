@@ -53,13 +53,14 @@ public sealed class EstServerOptions
 
     /// <summary>
     /// The certificate (with private key) that signs the SignedData around an encrypted server-generated key (RFC 7030 §4.4.2:
-    /// "signed by the party that generated the private key"). Null uses the CA hierarchy's server certificate.
+    /// "signed by the party that generated the private key"); a host sets its own server credential. Null: /skg and /skc answer
+    /// 5.00 to requests for an encrypted key (a key in the clear is still delivered).
     /// </summary>
     public X509Certificate2? KeyGenerationSigner { get; set; }
 
     /// <summary>
     /// CA certificates sent with <see cref="KeyGenerationSigner"/> in the SignedData, so that a client holding only the EST trust
-    /// anchor can build the signer's path. With the default signer, the hierarchy's intermediates are sent.
+    /// anchor can build the signer's path.
     /// </summary>
     public X509Certificate2Collection KeyGenerationSignerIntermediates { get; } = [];
 

@@ -1,9 +1,13 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Pkix;
 
 namespace CoapEnroll.Ca.Tests;
 
-/// <summary>A bootstrapped CA in a temporary data directory with its store.</summary>
+/// <summary>
+/// A CA in a temporary data directory with its store: a P-256 root and an issuing CA (pathLen 0) as the host's demo PKI makes them,
+/// made here so that the CA is tested without the host. DIR/trust-anchor.pem and DIR/ca/issuing.pem are written for openssl.
+/// </summary>
 internal sealed class TestCa : IAsyncDisposable
 {
     private TestCa(TempDirectory directory, CaOptions options, CaHierarchy hierarchy, SqliteCertificateStore store, CertificateAuthority authority)
@@ -30,19 +34,34 @@ internal sealed class TestCa : IAsyncDisposable
         var directory = new TempDirectory();
         var options = new CaOptions { DataDirectory = directory.Path };
         configure?.Invoke(options);
-        CaHierarchy hierarchy = await CaBootstrap.LoadOrCreateAsync(options, null, null, CancellationToken.None);
+        CaHierarchy hierarchy = await CreateHierarchyAsync(new CaDataLayout(options.DataDirectory));
         SqliteCertificateStore store = await SqliteCertificateStore.OpenAsync(hierarchy.Layout.Database, null, CancellationToken.None);
         var authority = new CertificateAuthority(hierarchy, store, CertificateProfileCatalog.FromOptions(options));
         return new TestCa(directory, options, hierarchy, store, authority);
     }
 
-    /// <summary>Simulates a restart: closes the store and loads everything again from the data directory.</summary>
+    /// <summary>Simulates a restart: closes the store, opens it again, and builds the CA again with the current <see cref="Options"/>.</summary>
     public async Task RestartAsync()
     {
         await Store.DisposeAsync();
-        Hierarchy = await CaBootstrap.LoadOrCreateAsync(Options, null, null, CancellationToken.None);
         Store = await SqliteCertificateStore.OpenAsync(Hierarchy.Layout.Database, null, CancellationToken.None);
         Authority = new CertificateAuthority(Hierarchy, Store, CertificateProfileCatalog.FromOptions(Options));
+    }
+
+    private static async Task<CaHierarchy> CreateHierarchyAsync(CaDataLayout layout)
+    {
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        using ECDsa rootKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        X509Certificate2 root = CertificateFactory.CreateSelfSignedCa(new X500DistinguishedName("CN=Test Root CA"), rootKey,
+            now.AddMinutes(-5), now.AddYears(20), pathLength: null);
+        using X509Certificate2 rootWithKey = root.CopyWithPrivateKey(rootKey);
+        using ECDsa issuingKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        X509Certificate2 issuing = CertificateFactory.CreateSubordinateCa(new X500DistinguishedName("CN=Test Issuing CA"), new PublicKey(issuingKey), rootWithKey,
+            now.AddMinutes(-5), now.AddYears(10), pathLength: 0);
+        System.IO.Directory.CreateDirectory(layout.CaDirectory);
+        await PemCredentialFiles.WriteCertificatesAsync(layout.TrustAnchor, [root], CancellationToken.None);
+        await PemCredentialFiles.WriteCertificatesAsync(layout.IssuingCertificate, [issuing], CancellationToken.None);
+        return new CaHierarchy(layout, root, issuing.CopyWithPrivateKey(issuingKey), [], []);
     }
 
     public async ValueTask DisposeAsync()

@@ -1,5 +1,6 @@
 using System.Net;
 using CoapEnroll.Cli.Serve;
+using CoapEnroll.Hosting;
 using CoapEnroll.Cli.Tests.Infrastructure;
 using CoapEnroll.Coap;
 using CoapEnroll.Transport;

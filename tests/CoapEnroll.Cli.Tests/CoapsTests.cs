@@ -85,7 +85,7 @@ public class CoapsTests
             "--out", Path.Combine(dir, "echo.txt"), "--timeout", "30");
 
         Assert.True(get.ExitCode == ExitCodes.Success, get.Describe());
-        Assert.Equal(Serve.DiagnosticResources.LargeBody.ToArray(), await File.ReadAllBytesAsync(output));
+        Assert.Equal(Hosting.DiagnosticResources.LargeBody.ToArray(), await File.ReadAllBytesAsync(output));
         Assert.True(post.ExitCode == ExitCodes.Success, post.Describe());
         Assert.Equal(body, server.Diagnostics.LastPost!.Payload.ToArray());
     }

@@ -1,4 +1,5 @@
 using CoapEnroll.Cli.Serve;
+using CoapEnroll.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;

@@ -1,10 +1,11 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca;
+using CoapEnroll.Hosting;
 
 namespace CoapEnroll.Enrollment.Tests;
 
-/// <summary>A bootstrapped demo CA in a temporary directory, its store, and an enrollment service on it; no transport at all.</summary>
+/// <summary>A demo CA in a temporary directory (the host's <see cref="CaBootstrap"/>), its store, and an enrollment service on it; no transport at all.</summary>
 internal sealed class EnrollmentFixture : IAsyncDisposable
 {
     private readonly string _directory;
@@ -31,7 +32,7 @@ internal sealed class EnrollmentFixture : IAsyncDisposable
         string directory = Directory.CreateTempSubdirectory("coapenroll-enrollment-").FullName;
         var caOptions = new CaOptions { DataDirectory = directory };
         configureCa?.Invoke(caOptions);
-        CaHierarchy hierarchy = await CaBootstrap.LoadOrCreateAsync(caOptions, null, null, CancellationToken.None);
+        CaHierarchy hierarchy = (await CaBootstrap.LoadOrCreateAsync(caOptions, null, null, CancellationToken.None)).Hierarchy;
         SqliteCertificateStore store = await SqliteCertificateStore.OpenAsync(hierarchy.Layout.Database, null, CancellationToken.None);
         var authority = new CertificateAuthority(hierarchy, store, CertificateProfileCatalog.FromOptions(caOptions));
         var options = new EnrollmentOptions { KeyGenerationSecret = new byte[32] };

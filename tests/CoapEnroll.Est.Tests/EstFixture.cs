@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca;
 using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
+using CoapEnroll.Hosting;
 using CoapEnroll.Transport;
 
 namespace CoapEnroll.Est.Tests;
@@ -79,17 +80,21 @@ internal sealed class EstFixture : IAsyncDisposable
 
     private async Task StartServerAsync()
     {
-        Hierarchy = await CaBootstrap.LoadOrCreateAsync(CaOptions, null, null, CancellationToken.None);
+        CaBootstrapResult bootstrap = await CaBootstrap.LoadOrCreateAsync(CaOptions, null, null, CancellationToken.None);
+        Hierarchy = bootstrap.Hierarchy;
         Store = await SqliteCertificateStore.OpenAsync(Hierarchy.Layout.Database, null, CancellationToken.None);
         Authority = new CertificateAuthority(Hierarchy, Store, CertificateProfileCatalog.FromOptions(CaOptions));
-        var est = new EstServerOptions { PendingRetryAfter = TimeSpan.FromSeconds(1) };
+
+        // As the host does: the server credential signs the keys EST generates.
+        var est = new EstServerOptions { PendingRetryAfter = TimeSpan.FromSeconds(1), KeyGenerationSigner = bootstrap.ServerCredential.Certificate };
+        est.KeyGenerationSignerIntermediates.AddRange(bootstrap.ServerCredential.Intermediates.ToArray());
         _configureEst?.Invoke(est);
         var coap = new CoapServerOptions();
         _configureCoap?.Invoke(coap);
         _server = new CoapServer(coap);
         _server.MapEstCoaps(est, Authority, Hierarchy);
         _configureServer?.Invoke(_server);
-        DtlsServerOptions dtls = EstCoapsServer.CreateDtlsServerOptions(Hierarchy);
+        DtlsServerOptions dtls = DtlsServerTrust.CreateServerOptions(bootstrap.ServerCredential, Hierarchy);
         dtls.InitialRetransmissionTimeout = TimeSpan.FromMilliseconds(100);
         _configureDtls?.Invoke(dtls);
         DtlsEndPoint = (IPEndPoint)_server.Listen(DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), dtls)).LocalEndPoint;

@@ -179,7 +179,7 @@ internal sealed class CoapRequestCommand
         if (psk)
         {
             options.PskIdentity = Encoding.UTF8.GetBytes(pskIdentity!);
-            options.PskKey = Serve.DtlsListenOptions.TryParseHexKey(pskKey)
+            options.PskKey = Hosting.DtlsListenOptions.TryParseHexKey(pskKey)
                 ?? throw new CliException(ExitCodes.Usage, $"--psk-key: not a key in hex (an even number of 0-9a-f digits, optionally 0x-prefixed).");
             if (trust is null)
             {

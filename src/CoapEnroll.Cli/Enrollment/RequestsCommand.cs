@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca;
 using CoapEnroll.Cli.Serve;
+using CoapEnroll.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -69,9 +70,9 @@ internal static class RequestsCommand
                 overrides[ServeConfigurationKeys.DataDirectory] = dir;
             }
 
-            // The same composition root as serve: the CA is built by the host's CertificationServices, not here. Its logging stays
-            // off, so that this command's output is only its own.
-            HostApplicationBuilder builder = ServeHost.CreateBuilder(overrides, parseResult.UnmatchedTokens);
+            // The same composition root as serve, without the CoAP server and not started: the CA is built by the host's
+            // CertificationServices on first use, not here. Its logging stays off, so that this command's output is only its own.
+            HostApplicationBuilder builder = ServeHost.CreateBuilder(overrides, parseResult.UnmatchedTokens, withCoapServer: false);
             builder.Logging.ClearProviders();
             using IHost host = builder.Build();
             await using CertificationServices certification = host.Services.GetRequiredService<CertificationServices>();

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net.Sockets;
 using CoapEnroll.Ca;
 using CoapEnroll.Coap;
+using CoapEnroll.Hosting;
 using CoapEnroll.Pkix;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -1,21 +1,24 @@
-using CoapEnroll.Coap;
+using CoapEnroll.Hosting;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace CoapEnroll.Cli.Serve;
 
 /// <summary>
-/// Builds the generic host that <c>coapenroll serve</c> runs (and that the interop tests start in-process).
-/// Configuration, lowest precedence first: appsettings.json beside the executable, appsettings.json in
-/// the working directory, <c>COAPENROLL_</c> environment variables, <c>--Key=value</c> arguments, and
-/// the explicit <c>serve</c> options.
+/// Builds the generic host that <c>coapenroll serve</c> runs (and that the interop tests start in-process), and the one
+/// <c>coapenroll requests</c> takes the CA from without starting it. The services are CoapEnroll.Hosting's; the command line
+/// chooses only where the configuration comes from and where the log goes. Configuration, lowest precedence first:
+/// appsettings.json beside the executable, appsettings.json in the working directory, <c>COAPENROLL_</c> environment
+/// variables, <c>--Key=value</c> arguments, and the explicit options of the command.
 /// </summary>
 internal static class ServeHost
 {
-    public static HostApplicationBuilder CreateBuilder(IEnumerable<KeyValuePair<string, string?>>? overrides = null, IEnumerable<string>? configurationArguments = null)
+    /// <param name="overrides">The explicit options of the command, winning over every other source.</param>
+    /// <param name="configurationArguments">The <c>--Key=value</c> arguments.</param>
+    /// <param name="withCoapServer">False for commands that use the CA but serve nothing (<c>requests</c>).</param>
+    public static HostApplicationBuilder CreateBuilder(IEnumerable<KeyValuePair<string, string?>>? overrides = null, IEnumerable<string>? configurationArguments = null,
+        bool withCoapServer = true)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -38,20 +41,13 @@ internal static class ServeHost
             options.TimestampFormat = "HH:mm:ss ";
         });
 
-        builder.Services.Configure<CoapListenOptions>(builder.Configuration.GetSection(CoapListenOptions.SectionName));
+        // The composition root: the CA side once (hierarchy, server credential, store, CA, enrollment service), then the front ends on it.
+        builder.Services.AddCoapEnrollCertification(builder.Configuration);
+        if (withCoapServer)
+        {
+            builder.Services.AddCoapEnrollCoapServer(builder.Configuration);
+        }
 
-        // The same section carries the CoAP stack's limits: Coap:Endpoint:MaxDeduplicationEntriesPerPeer, Coap:MaxTransfersPerPeer, ...
-        builder.Services.Configure<CoapServerOptions>(builder.Configuration.GetSection(CoapListenOptions.SectionName));
-        builder.Services.Configure<DtlsListenOptions>(builder.Configuration.GetSection(DtlsListenOptions.SectionName));
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<CaHierarchyProvider>();
-
-        // The composition root of the CA side: hierarchy, store, CA and enrollment service, built once and shared by every front end.
-        builder.Services.AddSingleton<CertificationServices>();
-        builder.Services.AddSingleton(sp => new DiagnosticResources(sp.GetRequiredService<TimeProvider>()));
-        builder.Services.AddSingleton(sp => new CoapServer(sp.GetRequiredService<IOptions<CoapServerOptions>>().Value, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
-        builder.Services.AddSingleton<CoapServerService>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<CoapServerService>());
         return builder;
     }
 }

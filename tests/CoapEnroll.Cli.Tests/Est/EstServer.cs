@@ -1,6 +1,7 @@
 using System.Net;
 using CoapEnroll.Ca;
 using CoapEnroll.Cli.Serve;
+using CoapEnroll.Hosting;
 using CoapEnroll.Cli.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

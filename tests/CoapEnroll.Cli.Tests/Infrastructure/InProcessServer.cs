@@ -1,5 +1,6 @@
 using System.Net;
 using CoapEnroll.Cli.Serve;
+using CoapEnroll.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using CoapEnroll.Cli.Serve;
+using CoapEnroll.Hosting;
 using CoapEnroll.Cli.Tests.Infrastructure;
 using CoapEnroll.Coap;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using CoapEnroll.Cli.Serve;
+using CoapEnroll.Hosting;
 using CoapEnroll.Cli.Tests.Infrastructure;
 
 namespace CoapEnroll.Cli.Tests.Interop;

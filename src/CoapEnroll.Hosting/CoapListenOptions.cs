@@ -1,12 +1,12 @@
 using System.Net;
 
-namespace CoapEnroll.Cli.Serve;
+namespace CoapEnroll.Hosting;
 
 /// <summary>
-/// The <c>Coap</c> configuration section (appsettings.json, <c>COAPENROLL_Coap__Port</c>,
-/// <c>--Coap:Port=…</c>, or the <c>serve</c> options that map onto it).
+/// The <c>Coap</c> configuration section: where <see cref="CoapServerService"/> listens for coap:// (and on which address
+/// coaps:// listens, see <see cref="DtlsListenOptions"/>), and whether it serves the <see cref="DiagnosticResources"/>.
 /// </summary>
-internal sealed class CoapListenOptions
+public sealed class CoapListenOptions
 {
     public const string SectionName = "Coap";
 
@@ -29,16 +29,4 @@ internal sealed class CoapListenOptions
 
         return Port is < 0 or > 65535 ? $"Coap:Port {Port} is not a UDP port (0..65535)." : null;
     }
-}
-
-/// <summary>Configuration keys outside the <c>Coap</c> section.</summary>
-internal static class ServeConfigurationKeys
-{
-    /// <summary>Where the server keeps its state; relative paths are taken from the working directory.</summary>
-    public const string DataDirectory = "DataDirectory";
-
-    public const string DefaultDataDirectory = "data";
-
-    /// <summary>The prefix of environment variables read as configuration (<c>COAPENROLL_Coap__Port=5683</c>).</summary>
-    public const string EnvironmentPrefix = "COAPENROLL_";
 }

@@ -1,16 +1,17 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Ca;
 using CoapEnroll.Pkix;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace CoapEnroll.Ca;
+namespace CoapEnroll.Hosting;
 
 /// <summary>
-/// Loads the CA hierarchy, creating on first start in an empty data directory a demo root CA, an issuing CA, a server certificate
-/// for localhost/127.0.0.1/::1, a demo manufacturer CA and a demo device identity (see <see cref="CaDataLayout"/>).
-/// Each certificate/key pair is created key first, certificate last, each file replaced atomically, so an interrupted first start
-/// is completed by the next one.
+/// Loads the CA hierarchy and the server's (D)TLS credential, creating on first start in an empty data directory a demo root CA,
+/// an issuing CA, a server certificate for localhost/127.0.0.1/::1, a demo manufacturer CA and a demo device identity (see
+/// <see cref="CaDataLayout"/>). Each certificate/key pair is created key first, certificate last, each file replaced atomically,
+/// so an interrupted first start is completed by the next one. A host concern: the CA library only uses what this loads.
 /// </summary>
 public static class CaBootstrap
 {
@@ -22,9 +23,18 @@ public static class CaBootstrap
     /// <summary>notAfter of the demo IDevID and its manufacturer CA: 99991231235959Z, "no well-defined expiration" (RFC 5280 section 4.1.2.5, IEEE 802.1AR).</summary>
     private static readonly DateTimeOffset s_noExpiry = new(9999, 12, 31, 23, 59, 59, TimeSpan.Zero);
 
-    /// <summary>Loads (or on first start creates) the hierarchy described by <paramref name="options"/>.</summary>
+    /// <summary>Loads (or on first start creates) the hierarchy described by <paramref name="options"/> and the demo server credential.</summary>
     /// <exception cref="CaConfigurationException">A file is missing, unreadable, undecryptable, mismatched or does not chain.</exception>
-    public static async Task<CaHierarchy> LoadOrCreateAsync(CaOptions options, TimeProvider? timeProvider, ILogger? logger, CancellationToken cancellationToken)
+    public static Task<CaBootstrapResult> LoadOrCreateAsync(CaOptions options, TimeProvider? timeProvider, ILogger? logger, CancellationToken cancellationToken) =>
+        LoadOrCreateAsync(options, null, timeProvider, logger, cancellationToken);
+
+    /// <summary>
+    /// Loads (or on first start creates) the hierarchy described by <paramref name="options"/>, and the server credential from
+    /// <paramref name="serverCredential"/>'s files or, when it names none, DIR/server.pem issued by the issuing CA.
+    /// </summary>
+    /// <exception cref="CaConfigurationException">A file is missing, unreadable, undecryptable, mismatched or does not chain.</exception>
+    public static async Task<CaBootstrapResult> LoadOrCreateAsync(CaOptions options, ServerCredentialOptions? serverCredential, TimeProvider? timeProvider,
+        ILogger? logger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         timeProvider ??= TimeProvider.System;
@@ -87,15 +97,15 @@ public static class CaBootstrap
 
         X509Certificate2 server;
         IReadOnlyList<X509Certificate2> serverChain;
-        if (options.ServerCertificateFile is not null)
+        if (serverCredential?.CertificateFile is { } serverFile)
         {
-            if (options.ServerKeyFile is null)
+            if (serverCredential.KeyFile is not { } serverKeyFile)
             {
                 throw Setting("Ca:ServerCertificateFile needs Ca:ServerKeyFile");
             }
 
-            (server, serverChain) = await CaCredentialFiles.LoadCertificateWithKeyAsync(options.ServerCertificateFile, options.ServerKeyFile, passphrase, cancellationToken);
-            CheckValidity(options.ServerCertificateFile, server, now);
+            (server, serverChain) = await CaCredentialFiles.LoadCertificateWithKeyAsync(serverFile, serverKeyFile, passphrase, cancellationToken);
+            CheckValidity(serverFile, server, now);
         }
         else
         {
@@ -128,12 +138,15 @@ public static class CaBootstrap
             }
         }
 
-        CaLog.HierarchyLoaded(logger, issuing.Subject, issuing.Thumbprint, anchor.Subject, manufacturers.Count);
-        return new CaHierarchy(layout, anchor, issuing, intermediates, server, serverChain, manufacturers);
+        CaBootstrapLog.HierarchyLoaded(logger, issuing.Subject, issuing.Thumbprint, anchor.Subject, manufacturers.Count);
+
+        // What the server sends after its certificate: never the leaf again, nor the anchor the peer already holds (RFC 5246 §7.4.2).
+        X509Certificate2[] serverIntermediates = serverChain.Where(c => c.Thumbprint != server.Thumbprint && c.Thumbprint != anchor.Thumbprint).ToArray();
+        return new CaBootstrapResult(new CaHierarchy(layout, anchor, issuing, intermediates, manufacturers), new ServerCredential(server, serverIntermediates));
     }
 
     /// <summary>The passphrase from the environment variable named by <see cref="CaOptions.KeyPassphraseEnvironmentVariable"/>, or null when none is named.</summary>
-    internal static string? ResolvePassphrase(CaOptions options)
+    private static string? ResolvePassphrase(CaOptions options)
     {
         string? name = options.KeyPassphraseEnvironmentVariable;
         if (string.IsNullOrEmpty(name))
@@ -168,7 +181,7 @@ public static class CaBootstrap
         X509Certificate2 root = CertificateFactory.CreateSelfSignedCa(Name("CoapEnroll Demo Root CA", "CoapEnroll"), key, now - s_backdate, now.AddYears(20), pathLength: null);
         await CaCredentialFiles.WritePrivateKeyAsync(layout.RootKey, key, passphrase, cancellationToken);
         await CaCredentialFiles.WriteCertificatesAsync(layout.TrustAnchor, [root], cancellationToken);
-        CaLog.Created(logger, "root CA", layout.TrustAnchor);
+        CaBootstrapLog.Created(logger, "root CA", layout.TrustAnchor);
         return root;
     }
 
@@ -188,7 +201,7 @@ public static class CaBootstrap
         X509Certificate2 issuing = CertificateFactory.CreateSubordinateCa(Name("CoapEnroll Demo Issuing CA", "CoapEnroll"), publicKey, rootWithKey, now - s_backdate, now.AddYears(10), pathLength: 0);
         await CaCredentialFiles.WritePrivateKeyAsync(layout.IssuingKey, key, passphrase, cancellationToken);
         await CaCredentialFiles.WriteCertificatesAsync(layout.IssuingCertificate, [issuing], cancellationToken);
-        CaLog.Created(logger, "issuing CA", layout.IssuingCertificate);
+        CaBootstrapLog.Created(logger, "issuing CA", layout.IssuingCertificate);
         return issuing.CopyWithPrivateKey(key);
     }
 
@@ -206,7 +219,7 @@ public static class CaBootstrap
                 return (loaded, chain);
             }
 
-            CaLog.Renewing(logger, layout.ServerCertificate);
+            CaBootstrapLog.Renewing(logger, layout.ServerCertificate);
         }
 
         using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -226,7 +239,7 @@ public static class CaBootstrap
         X509Certificate2[] serverChain = [X509CertificateLoader.LoadCertificate(issuing.RawData), .. intermediates];
         await CaCredentialFiles.WritePrivateKeyAsync(layout.ServerKey, key, null, cancellationToken);
         await CaCredentialFiles.WriteCertificatesAsync(layout.ServerCertificate, [server, .. serverChain], cancellationToken);
-        CaLog.Created(logger, "server certificate", layout.ServerCertificate);
+        CaBootstrapLog.Created(logger, "server certificate", layout.ServerCertificate);
         return (server.CopyWithPrivateKey(key), serverChain);
     }
 
@@ -242,7 +255,7 @@ public static class CaBootstrap
         X509Certificate2 ca = CertificateFactory.CreateSelfSignedCa(Name("CoapEnroll Demo Manufacturer CA", "CoapEnroll Demo Manufacturer"), key, now - s_backdate, s_noExpiry, pathLength: 0);
         await CaCredentialFiles.WritePrivateKeyAsync(layout.ManufacturerCaKey, key, passphrase, cancellationToken);
         await CaCredentialFiles.WriteCertificatesAsync(layout.ManufacturerCaCertificate, [ca], cancellationToken);
-        CaLog.Created(logger, "demo manufacturer CA", layout.ManufacturerCaCertificate);
+        CaBootstrapLog.Created(logger, "demo manufacturer CA", layout.ManufacturerCaCertificate);
         return ca.CopyWithPrivateKey(key);
     }
 
@@ -271,7 +284,7 @@ public static class CaBootstrap
             CertificateFactory.NewSerialNumber(), extensions);
         await CaCredentialFiles.WritePrivateKeyAsync(layout.DemoDeviceKey, key, null, cancellationToken);
         await CaCredentialFiles.WriteCertificatesAsync(layout.DemoDeviceCertificate, [device], cancellationToken);
-        CaLog.Created(logger, "demo device identity", layout.DemoDeviceCertificate);
+        CaBootstrapLog.Created(logger, "demo device identity", layout.DemoDeviceCertificate);
     }
 
     private static X500DistinguishedName Name(string commonName, string organization)
@@ -313,7 +326,7 @@ public static class CaBootstrap
         certificate.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData);
 
     /// <summary>A CA certificate must assert CA:true in BasicConstraints and, when KeyUsage is present, keyCertSign (RFC 5280 sections 4.2.1.3, 4.2.1.9).</summary>
-    internal static void CheckCaCertificate(string path, X509Certificate2 certificate, DateTimeOffset now)
+    private static void CheckCaCertificate(string path, X509Certificate2 certificate, DateTimeOffset now)
     {
         X509BasicConstraintsExtension? constraints = certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault();
         if (constraints is null || !constraints.CertificateAuthority)
@@ -356,7 +369,7 @@ public static class CaBootstrap
     }
 
     /// <summary>A chain engine that trusts only <paramref name="anchors"/>, with no revocation checking and no network fetches (RFC 5280 section 6).</summary>
-    internal static X509Chain NewChain(IReadOnlyList<X509Certificate2> intermediates, IReadOnlyList<X509Certificate2> anchors, DateTimeOffset now) =>
+    private static X509Chain NewChain(IReadOnlyList<X509Certificate2> intermediates, IReadOnlyList<X509Certificate2> anchors, DateTimeOffset now) =>
         new CertificateChainBuilder(anchors) { DisableCertificateDownloads = true }.CreateChain(intermediates, now);
 
     private static CaConfigurationException Setting(string message) => new(null, CaConfigurationProblem.InvalidSetting, message);

@@ -3,7 +3,7 @@ using System.Text;
 using CoapEnroll.Coap;
 using CoapEnroll.Transport;
 
-namespace CoapEnroll.Cli.Serve;
+namespace CoapEnroll.Hosting;
 
 /// <summary>
 /// Resources for operators and interop tests, mapped by <c>serve</c> unless
@@ -22,7 +22,7 @@ namespace CoapEnroll.Cli.Serve;
 /// Operators use it to check a device's credentials; the interop tests to check the server's view.</item>
 /// </list>
 /// </summary>
-internal sealed class DiagnosticResources : IDisposable
+public sealed class DiagnosticResources : IDisposable
 {
     /// <summary>The size of <see cref="LargeBody"/>.</summary>
     public const int LargeBodySize = 4096;

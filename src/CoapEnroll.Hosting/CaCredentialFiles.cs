@@ -1,8 +1,9 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Ca;
 using CoapEnroll.Pkix;
 
-namespace CoapEnroll.Ca;
+namespace CoapEnroll.Hosting;
 
 /// <summary>
 /// The CA's certificate and key files through <see cref="PemCredentialFiles"/>, each failure a <see cref="CaConfigurationException"/>

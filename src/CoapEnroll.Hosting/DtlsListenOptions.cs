@@ -1,12 +1,12 @@
 using CoapEnroll.Dtls;
 
-namespace CoapEnroll.Cli.Serve;
+namespace CoapEnroll.Hosting;
 
 /// <summary>
 /// The <c>Dtls</c> configuration section: the coaps:// listener (RFC 7252 §9, DTLS 1.2 with the RFC 7925
 /// profile). It binds the same address as <c>Coap:Bind</c> and serves the same resources.
 /// </summary>
-internal sealed class DtlsListenOptions
+public sealed class DtlsListenOptions
 {
     public const string SectionName = "Dtls";
 

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace CoapEnroll.Ca.Tests;
+namespace CoapEnroll.Hosting.Tests;
 
 public sealed class BootstrapTests
 {
@@ -29,12 +29,12 @@ public sealed class BootstrapTests
         Assert.StartsWith("-----BEGIN PRIVATE KEY-----", await File.ReadAllTextAsync(layout.IssuingKey));
         Assert.Empty(Directory.GetFiles(ca.Directory.Path, "*.tmp", SearchOption.AllDirectories));
 
-        string[] before = [ca.Hierarchy.TrustAnchor.Thumbprint, ca.Hierarchy.IssuingCa.Thumbprint, ca.Hierarchy.ServerCertificate.Thumbprint, ca.Hierarchy.TrustedManufacturerCas[0].Thumbprint];
+        string[] before = [ca.Hierarchy.TrustAnchor.Thumbprint, ca.Hierarchy.IssuingCa.Thumbprint, ca.ServerCredential.Certificate.Thumbprint, ca.Hierarchy.TrustedManufacturerCas[0].Thumbprint];
         await ca.RestartAsync();
-        string[] after = [ca.Hierarchy.TrustAnchor.Thumbprint, ca.Hierarchy.IssuingCa.Thumbprint, ca.Hierarchy.ServerCertificate.Thumbprint, ca.Hierarchy.TrustedManufacturerCas[0].Thumbprint];
+        string[] after = [ca.Hierarchy.TrustAnchor.Thumbprint, ca.Hierarchy.IssuingCa.Thumbprint, ca.ServerCredential.Certificate.Thumbprint, ca.Hierarchy.TrustedManufacturerCas[0].Thumbprint];
         Assert.Equal(before, after);
         Assert.True(ca.Hierarchy.IssuingCa.HasPrivateKey);
-        Assert.True(ca.Hierarchy.ServerCertificate.HasPrivateKey);
+        Assert.True(ca.ServerCredential.Certificate.HasPrivateKey);
     }
 
     [Fact]
@@ -158,7 +158,7 @@ public sealed class BootstrapTests
                 KeyPassphraseEnvironmentVariable = variable,
                 CreateDemoIdentities = false,
             };
-            CaHierarchy hierarchy = await CaBootstrap.LoadOrCreateAsync(options, null, null, CancellationToken.None);
+            CaHierarchy hierarchy = (await CaBootstrap.LoadOrCreateAsync(options, null, null, CancellationToken.None)).Hierarchy;
             Assert.Equal("CN=Operator Issuing", hierarchy.IssuingCa.Subject);
             Assert.False(File.Exists(hierarchy.Layout.RootKey));
             Assert.Empty(hierarchy.TrustedManufacturerCas);
@@ -294,7 +294,7 @@ public sealed class BootstrapTests
             CreateDemoIdentities = false,
             TrustedManufacturerCaFiles = [ca.Hierarchy.Layout.ManufacturerCaCertificate, ca.Hierarchy.Layout.TrustAnchor],
         };
-        CaHierarchy hierarchy = await CaBootstrap.LoadOrCreateAsync(options, null, null, CancellationToken.None);
+        CaHierarchy hierarchy = (await CaBootstrap.LoadOrCreateAsync(options, null, null, CancellationToken.None)).Hierarchy;
         Assert.Equal(2, hierarchy.TrustedManufacturerCas.Count);
 
         options.TrustedManufacturerCaFiles = [ca.Hierarchy.Layout.DemoDeviceCertificate];

@@ -8,20 +8,20 @@ using CoapEnroll.Enrollment;
 using CoapEnroll.Est;
 using CoapEnroll.Transport;
 using CoapEnroll.Pkix;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace CoapEnroll.Cli.Serve;
+namespace CoapEnroll.Hosting;
 
 /// <summary>
-/// Runs the <see cref="CoapServer"/> inside the generic host: creates the data directory, takes the CA hierarchy, the
-/// server's DTLS credential and the enrollment service from the host's <see cref="CertificationServices"/>, maps the EST-coaps resources (RFC 9148) and the diagnostic resources, binds the coap://
-/// and coaps:// endpoints on start (the same resources on both; EST answers 4.01 over plain coap://) and closes
-/// them on stop: the CoAP server first, so that no request is in flight when the store closes.
+/// Runs the <see cref="CoapServer"/> inside the generic host: takes the CA hierarchy, the server's DTLS credential and the
+/// enrollment service from the host's <see cref="CertificationServices"/>, maps the EST-coaps resources (RFC 9148) and the
+/// diagnostic resources, binds the coap:// and coaps:// endpoints on start (the same resources on both; EST answers 4.01 over
+/// plain coap://) and closes them on stop. Registered after <see cref="CertificationServices"/>, it stops before the store closes,
+/// so that no request is in flight then.
 /// </summary>
-internal sealed partial class CoapServerService : IHostedService
+public sealed partial class CoapServerService : IHostedService
 {
     private readonly CoapServer _server;
     private readonly DiagnosticResources _diagnostics;
@@ -35,6 +35,13 @@ internal sealed partial class CoapServerService : IHostedService
     public CoapServerService(CoapServer server, DiagnosticResources diagnostics, IOptions<CoapListenOptions> options, IOptions<DtlsListenOptions> dtlsOptions,
         CertificationServices certification, ILoggerFactory loggerFactory, TimeProvider time)
     {
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(diagnostics);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(dtlsOptions);
+        ArgumentNullException.ThrowIfNull(certification);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        ArgumentNullException.ThrowIfNull(time);
         _server = server;
         _diagnostics = diagnostics;
         _options = options.Value;
@@ -64,14 +71,14 @@ internal sealed partial class CoapServerService : IHostedService
             throw new InvalidOperationException(problem);
         }
 
+        // Credentials first: a bad certificate file must stop the start before anything listens. CertificationServices has
+        // normally loaded them already (it starts first); if not, this loads them.
         DataDirectory = _certification.DataDirectory;
-        Directory.CreateDirectory(DataDirectory);
-        LogDataDirectory(DataDirectory);
-
-        // Credentials first: a bad certificate file must stop the start before anything listens.
-        bool firstStart = !File.Exists(Path.Combine(DataDirectory, "trust-anchor.pem"));
         CaHierarchy hierarchy = await _certification.GetHierarchyAsync(cancellationToken);
-        DtlsServerOptions? dtlsServerOptions = _dtlsOptions.Enabled ? await CreateDtlsServerOptionsAsync(hierarchy, cancellationToken) : null;
+        bool firstStart = _certification.IsFirstStart == true;
+        DtlsServerOptions? dtlsServerOptions = _dtlsOptions.Enabled
+            ? await CreateDtlsServerOptionsAsync(hierarchy, await _certification.GetServerCredentialAsync(cancellationToken), cancellationToken)
+            : null;
         await MapEstAsync(cancellationToken);
 
         if (_options.DiagnosticResources)
@@ -109,9 +116,8 @@ internal sealed partial class CoapServerService : IHostedService
     {
         _diagnostics.Dispose();
 
-        // The server first: its handlers use the store.
+        // The store closes after this, when CertificationServices stops: the handlers use it until the server is disposed.
         await _server.DisposeAsync();
-        await _certification.DisposeAsync();
 
         LogStopped();
     }
@@ -130,27 +136,25 @@ internal sealed partial class CoapServerService : IHostedService
     }
 
     /// <summary>
-    /// The DTLS server settings: EST's (<see cref="EstCoapsServer.CreateDtlsServerOptions"/>: the CA's server credential or
-    /// Dtls:CertificateFile, the CA's trust anchor and the trusted manufacturer CAs as client trust anchors, and client
-    /// certificates that do not validate admitted so that EST answers 4.03 instead of failing the handshake, unless
-    /// Dtls:RejectUntrustedClientCertificates), with
-    /// client certificates optional, Dtls:ClientTrustAnchorFiles, PSK identities, and the key log.
+    /// The DTLS server settings: the credential and client-certificate trust from <see cref="DtlsServerTrust"/> (the server
+    /// credential, the CA's trust anchor, the trusted manufacturer CAs and Dtls:ClientTrustAnchorFiles as client trust anchors,
+    /// untrusted client certificates admitted unless Dtls:RejectUntrustedClientCertificates), then the Dtls section's PSK
+    /// identities, extended master secret policy and key log.
     /// </summary>
-    private async Task<DtlsServerOptions> CreateDtlsServerOptionsAsync(CaHierarchy hierarchy, CancellationToken cancellationToken)
+    private async Task<DtlsServerOptions> CreateDtlsServerOptionsAsync(CaHierarchy hierarchy, ServerCredential credential, CancellationToken cancellationToken)
     {
-        DtlsServerOptions options = EstCoapsServer.CreateDtlsServerOptions(hierarchy);
-        options.RequireClientCertificate = false;
-        options.AllowUnvalidatedClientCertificates = !_dtlsOptions.RejectUntrustedClientCertificates;
+        var additionalAnchors = new List<X509Certificate2>();
+        foreach (string file in _dtlsOptions.ClientTrustAnchorFiles ?? [])
+        {
+            additionalAnchors.AddRange(await PemCredentialFiles.LoadCertificatesAsync(file, cancellationToken));
+        }
+
+        DtlsServerOptions options = DtlsServerTrust.CreateServerOptions(credential, hierarchy, !_dtlsOptions.RejectUntrustedClientCertificates, additionalAnchors);
         options.ExtendedMasterSecret = _dtlsOptions.ParseExtendedMasterSecret()!.Value; // validated in StartAsync
         options.KeyLogFile = _dtlsOptions.KeyLogFile is { Length: > 0 } keyLog ? Path.GetFullPath(keyLog) : null;
         options.UseSslKeyLogFileEnvironment = _dtlsOptions.UseSslKeyLogFile;
         options.LoggerFactory = _loggerFactory;
         options.TimeProvider = _time;
-        foreach (string file in _dtlsOptions.ClientTrustAnchorFiles ?? [])
-        {
-            options.ClientCertificateTrustAnchors.AddRange((await PemCredentialFiles.LoadCertificatesAsync(file, cancellationToken)).ToArray());
-        }
-
         if (_dtlsOptions.PskKeys() is { Count: > 0 } keys)
         {
             options.PskKeyLookup = (identity, _) => ValueTask.FromResult(
@@ -163,13 +167,13 @@ internal sealed partial class CoapServerService : IHostedService
             LogKeyLog(options.KeyLogFile ?? Environment.GetEnvironmentVariable("SSLKEYLOGFILE")!);
         }
 
-        if (hierarchy.ServerCertificate.GetECDsaPublicKey() is null)
+        if (credential.Certificate.GetECDsaPublicKey() is null)
         {
             throw new CaConfigurationException(_dtlsOptions.CertificateFile, CaConfigurationProblem.InvalidSetting,
                 "the DTLS server certificate must have an ECDSA (P-256 or P-384) key");
         }
 
-        LogDtlsCredential(hierarchy.ServerCertificate.Subject, options.ClientCertificateTrustAnchors.Count);
+        LogDtlsCredential(credential.Certificate.Subject, options.ClientCertificateTrustAnchors.Count);
         if (options.ExtendedMasterSecret == ExtendedMasterSecretPolicy.Optional)
         {
             LogExtendedMasterSecretOptional();
@@ -210,9 +214,6 @@ internal sealed partial class CoapServerService : IHostedService
         : FormatHost(local.Address);
 
     private static string FormatHost(IPAddress address) => address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
-
-    [LoggerMessage(1, LogLevel.Information, "Data directory: {DataDirectory}")]
-    private partial void LogDataDirectory(string dataDirectory);
 
     [LoggerMessage(2, LogLevel.Information, "Diagnostic resources /test, /large, /obs and /whoami are enabled (disable with Coap:DiagnosticResources=false)")]
     private partial void LogDiagnostics();

@@ -1,0 +1,268 @@
+using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Ca;
+using CoapEnroll.Enrollment;
+using CoapEnroll.Est;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace CoapEnroll.Hosting;
+
+/// <summary>
+/// The certification side of the composition root, one per host: the data directory, the CA hierarchy and the server's credential
+/// (<see cref="CaBootstrap"/>: on first start in an empty data directory the demo PKI), the certificate store (DIR/coapenroll.db),
+/// the <see cref="CertificateAuthority"/> on them, and the <see cref="EnrollmentService"/> every front end shares. Loading them is
+/// asynchronous and may create files, so they are built once, when the host starts (this is a hosted service, registered before
+/// the front ends by <see cref="CoapEnrollServiceCollectionExtensions.AddCoapEnrollCertification"/>), or on first use of the
+/// <c>Get…Async</c> methods by a tool that does not start the host (<c>coapenroll requests</c>). The store closes when the host stops.
+/// </summary>
+public sealed partial class CertificationServices : IHostedService, IAsyncDisposable, IDisposable
+{
+    /// <summary>Where the server keeps its state; relative paths are taken from the working directory.</summary>
+    public const string DataDirectoryKey = "DataDirectory";
+
+    /// <summary>The data directory when <see cref="DataDirectoryKey"/> is unset.</summary>
+    public const string DefaultDataDirectory = "data";
+
+    private readonly IConfiguration _configuration;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger<CertificationServices> _logger;
+    private readonly TimeProvider _time;
+
+    // Two gates, never held together: the bootstrap may take long (key generation), the store and services are built on its result.
+    private readonly SemaphoreSlim _bootstrapGate = new(1, 1);
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private CaBootstrapResult? _bootstrap;
+    private SqliteCertificateStore? _store;
+    private CertificateAuthority? _authority;
+    private EnrollmentService? _enrollment;
+
+    public CertificationServices(IConfiguration configuration, ILoggerFactory loggerFactory, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
+        ArgumentNullException.ThrowIfNull(time);
+        _configuration = configuration;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<CertificationServices>();
+        _time = time;
+        DataDirectory = Path.GetFullPath(configuration[DataDirectoryKey] is { Length: > 0 } dir ? dir : DefaultDataDirectory);
+        Layout = new CaDataLayout(DataDirectory);
+    }
+
+    /// <summary>The full path of the data directory (<c>DataDirectory</c>, default ./data).</summary>
+    public string DataDirectory { get; }
+
+    /// <summary>Where the files are in it.</summary>
+    public CaDataLayout Layout { get; }
+
+    /// <summary>
+    /// True when the data directory had no DIR/trust-anchor.pem before the hierarchy was loaded: the bootstrap has just created the
+    /// demo PKI (or an operator CA is configured, which writes none). Null until then.
+    /// </summary>
+    public bool? IsFirstStart { get; private set; }
+
+    /// <summary>The EST settings (the <c>Est</c> section) the enrollment service was built with, once it is.</summary>
+    public EstServerOptions? EstOptions { get; private set; }
+
+    /// <summary>The CA hierarchy, once loaded.</summary>
+    /// <exception cref="InvalidOperationException">Not loaded yet: the host has not started.</exception>
+    public CaHierarchy Hierarchy => _bootstrap?.Hierarchy ?? throw NotLoaded(nameof(CaHierarchy));
+
+    /// <summary>The server's (D)TLS credential, once loaded.</summary>
+    /// <exception cref="InvalidOperationException">Not loaded yet: the host has not started.</exception>
+    public ServerCredential ServerCredential => _bootstrap?.ServerCredential ?? throw NotLoaded(nameof(Hosting.ServerCredential));
+
+    /// <summary>The certificate store, once open.</summary>
+    /// <exception cref="InvalidOperationException">Not open yet (the host has not started), or closed.</exception>
+    public SqliteCertificateStore Store => _store ?? throw NotLoaded(nameof(ICertificateStore));
+
+    /// <summary>The CA, once built.</summary>
+    /// <exception cref="InvalidOperationException">Not built yet: the host has not started.</exception>
+    public CertificateAuthority Authority => _authority ?? throw NotLoaded(nameof(CertificateAuthority));
+
+    /// <summary>The enrollment service, once built.</summary>
+    /// <exception cref="InvalidOperationException">Not built yet: the host has not started.</exception>
+    public EnrollmentService Enrollment => _enrollment ?? throw NotLoaded(nameof(EnrollmentService));
+
+    /// <summary>Creates the data directory and builds everything: a bad file or setting stops the host before any front end listens.</summary>
+    /// <exception cref="CaConfigurationException">A configured or stored file is missing, unreadable or does not fit.</exception>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(DataDirectory);
+        LogDataDirectory(DataDirectory);
+        await GetEnrollmentAsync(cancellationToken);
+    }
+
+    /// <summary>Closes the store. Registered before the front ends, this runs after they have stopped.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
+
+    /// <summary>The CA hierarchy, loaded (or on first start created) once.</summary>
+    /// <exception cref="CaConfigurationException">A configured or stored file is missing, unreadable or does not fit.</exception>
+    public async Task<CaHierarchy> GetHierarchyAsync(CancellationToken cancellationToken) => (await GetBootstrapAsync(cancellationToken)).Hierarchy;
+
+    /// <summary>The server's (D)TLS credential, loaded (or created, or re-issued near its expiry) with the hierarchy.</summary>
+    /// <exception cref="CaConfigurationException">A configured or stored file is missing, unreadable or does not fit.</exception>
+    public async Task<ServerCredential> GetServerCredentialAsync(CancellationToken cancellationToken) => (await GetBootstrapAsync(cancellationToken)).ServerCredential;
+
+    /// <summary>The certificate store, opened once. Does not load the hierarchy.</summary>
+    public async Task<SqliteCertificateStore> GetStoreAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            return _store ??= await SqliteCertificateStore.OpenAsync(Layout.Database, _time, cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>The CA with the profiles of the <c>Ca</c> section, built once.</summary>
+    public async Task<CertificateAuthority> GetAuthorityAsync(CancellationToken cancellationToken)
+    {
+        CaHierarchy hierarchy = await GetHierarchyAsync(cancellationToken);
+        SqliteCertificateStore store = await GetStoreAsync(cancellationToken);
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            return _authority ??= new CertificateAuthority(hierarchy, store, CertificateProfileCatalog.FromOptions(LoadCaOptions()),
+                _loggerFactory.CreateLogger<CertificateAuthority>(), _time);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// The enrollment service, built once, configured by the <c>Est</c> section (<see cref="EstServerOptions"/>). Server-generated
+    /// keys are derived from DIR/ca/keygen.secret (created on first use) unless Est:KeyGenerationSecret is set, so that a pending
+    /// /skg request still completes after a restart; encrypted ones are signed with the <see cref="ServerCredential"/>.
+    /// </summary>
+    public async Task<EnrollmentService> GetEnrollmentAsync(CancellationToken cancellationToken)
+    {
+        CertificateAuthority authority = await GetAuthorityAsync(cancellationToken);
+        CaBootstrapResult bootstrap = await GetBootstrapAsync(cancellationToken);
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_enrollment is null)
+            {
+                EstServerOptions estOptions = new();
+                IConfigurationSection estSection = _configuration.GetSection("Est");
+                estSection.Bind(estOptions);
+
+                // The binder appends list items to the default [/.well-known/est]; configured roots replace it (Est:Roots:0=/est serves /est only).
+                if (estSection.GetSection(nameof(EstServerOptions.Roots)).Get<string[]>() is { Length: > 0 } roots)
+                {
+                    estOptions.Roots = roots;
+                }
+
+                estOptions.KeyGenerationSecret ??= await LoadOrCreateKeyGenerationSecretAsync(Path.Combine(bootstrap.Hierarchy.Layout.CaDirectory, "keygen.secret"), cancellationToken);
+
+                // RFC 7030 §4.4.2: the party that generated the key signs it; here that is the server, with the credential devices already trust.
+                if (estOptions.KeyGenerationSigner is null)
+                {
+                    estOptions.KeyGenerationSigner = bootstrap.ServerCredential.Certificate;
+                    foreach (X509Certificate2 intermediate in bootstrap.ServerCredential.Intermediates)
+                    {
+                        estOptions.KeyGenerationSignerIntermediates.Add(intermediate);
+                    }
+                }
+
+                _enrollment = new EnrollmentService(authority, bootstrap.Hierarchy, EstCoapsServer.CreateEnrollmentOptions(estOptions),
+                    _loggerFactory.CreateLogger<EnrollmentService>(), _time);
+                EstOptions = estOptions;
+            }
+
+            return _enrollment;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        SqliteCertificateStore? store = Interlocked.Exchange(ref _store, null);
+        if (store is not null)
+        {
+            await store.DisposeAsync();
+        }
+    }
+
+    // The host's container disposes synchronously when its owner does; the store is normally closed by then (StopAsync).
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private async Task<CaBootstrapResult> GetBootstrapAsync(CancellationToken cancellationToken)
+    {
+        await _bootstrapGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_bootstrap is null)
+            {
+                IsFirstStart = !File.Exists(Layout.TrustAnchor);
+                _bootstrap = await CaBootstrap.LoadOrCreateAsync(LoadCaOptions(), LoadServerCredentialOptions(), _time,
+                    _loggerFactory.CreateLogger(typeof(CaBootstrap)), cancellationToken);
+            }
+
+            return _bootstrap;
+        }
+        finally
+        {
+            _bootstrapGate.Release();
+        }
+    }
+
+    // The Ca section (profiles, manufacturer CAs, …) with the data directory always the host's.
+    private CaOptions LoadCaOptions()
+    {
+        var options = _configuration.GetSection(CaOptions.SectionName).Get<CaOptions>() ?? new CaOptions();
+        options.DataDirectory = DataDirectory;
+        return options;
+    }
+
+    // Ca:ServerCertificateFile (the older key) wins over Dtls:CertificateFile; each comes with its own key file setting.
+    private ServerCredentialOptions LoadServerCredentialOptions() =>
+        _configuration[$"{CaOptions.SectionName}:ServerCertificateFile"] is { } certificate
+            ? new ServerCredentialOptions { CertificateFile = certificate, KeyFile = _configuration[$"{CaOptions.SectionName}:ServerKeyFile"] }
+            : new ServerCredentialOptions
+            {
+                CertificateFile = _configuration[$"{DtlsListenOptions.SectionName}:{nameof(DtlsListenOptions.CertificateFile)}"],
+                KeyFile = _configuration[$"{DtlsListenOptions.SectionName}:{nameof(DtlsListenOptions.KeyFile)}"],
+            };
+
+    private static InvalidOperationException NotLoaded(string what) =>
+        new($"The {what} is built when the host starts (CertificationServices.StartAsync); use the Get…Async methods of CertificationServices before that.");
+
+    private static async Task<byte[]> LoadOrCreateKeyGenerationSecretAsync(string path, CancellationToken cancellationToken)
+    {
+        if (File.Exists(path))
+        {
+            byte[] existing = await File.ReadAllBytesAsync(path, cancellationToken);
+            return existing.Length >= 32
+                ? existing
+                : throw new CaConfigurationException(path, CaConfigurationProblem.InvalidSetting, "the key generation secret must be at least 32 bytes");
+        }
+
+        byte[] secret = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        await using (var file = new FileStream(path, options))
+        {
+            await file.WriteAsync(secret, cancellationToken);
+        }
+
+        return secret;
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Data directory: {DataDirectory}")]
+    private partial void LogDataDirectory(string dataDirectory);
+}

@@ -1,0 +1,67 @@
+using CoapEnroll.Ca;
+using CoapEnroll.Coap;
+using CoapEnroll.Enrollment;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace CoapEnroll.Hosting;
+
+/// <summary>Registers CoapEnroll's services in a generic host (or a WebApplication): the certification core once, then the front ends.</summary>
+public static class CoapEnrollServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="CertificationServices"/> as a hosted service that, when the host starts, loads (or on first start
+    /// creates) the CA hierarchy and the server's credential under <c>DataDirectory</c>, opens the store and builds the CA and the
+    /// enrollment service, from the <c>Ca</c>, <c>Est</c> and <c>Dtls</c> sections of <paramref name="configuration"/>. Register it
+    /// before the front ends, so that it starts before them and stops after them. Once the host has started, <see cref="CaHierarchy"/>,
+    /// <see cref="ServerCredential"/>, <see cref="ICertificateStore"/>, <see cref="CertificateAuthority"/> and
+    /// <see cref="EnrollmentService"/> resolve to its instances (before, resolving them throws <see cref="InvalidOperationException"/>).
+    /// </summary>
+    public static IServiceCollection AddCoapEnrollCertification(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton(sp => new CertificationServices(configuration, sp.GetRequiredService<ILoggerFactory>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddHostedService(sp => sp.GetRequiredService<CertificationServices>());
+        services.AddSingleton(sp => sp.GetRequiredService<CertificationServices>().Hierarchy);
+        services.AddSingleton(sp => sp.GetRequiredService<CertificationServices>().ServerCredential);
+        services.AddSingleton<ICertificateStore>(sp => sp.GetRequiredService<CertificationServices>().Store);
+        services.AddSingleton(sp => sp.GetRequiredService<CertificationServices>().Authority);
+        services.AddSingleton(sp => sp.GetRequiredService<CertificationServices>().Enrollment);
+        return services;
+    }
+
+    /// <summary>
+    /// Registers the CoAP server (<see cref="CoapServerService"/>, a hosted service) with EST-coaps and the diagnostic resources on
+    /// coap:// and coaps://, configured by the <c>Coap</c> section (<see cref="CoapListenOptions"/> and the stack's
+    /// <see cref="CoapServerOptions"/>) and the <c>Dtls</c> section (<see cref="DtlsListenOptions"/>).
+    /// </summary>
+    /// <exception cref="InvalidOperationException"><see cref="AddCoapEnrollCertification"/> has not been called before.</exception>
+    public static IServiceCollection AddCoapEnrollCoapServer(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (!services.Any(d => d.ServiceType == typeof(CertificationServices)))
+        {
+            // Hosted services start in registration order and stop in reverse: the CA must be loaded first and closed last.
+            throw new InvalidOperationException($"Call {nameof(AddCoapEnrollCertification)} before {nameof(AddCoapEnrollCoapServer)}.");
+        }
+
+        services.Configure<CoapListenOptions>(configuration.GetSection(CoapListenOptions.SectionName));
+
+        // The same section carries the CoAP stack's limits: Coap:Endpoint:MaxDeduplicationEntriesPerPeer, Coap:MaxTransfersPerPeer, ...
+        services.Configure<CoapServerOptions>(configuration.GetSection(CoapListenOptions.SectionName));
+        services.Configure<DtlsListenOptions>(configuration.GetSection(DtlsListenOptions.SectionName));
+        services.AddSingleton(sp => new DiagnosticResources(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new CoapServer(sp.GetRequiredService<IOptions<CoapServerOptions>>().Value, sp.GetRequiredService<ILoggerFactory>(),
+            sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<CoapServerService>();
+        services.AddHostedService(sp => sp.GetRequiredService<CoapServerService>());
+        return services;
+    }
+}
