@@ -1,15 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Net;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using System.Text;
 using CoapEnroll.Cli.Client;
 using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
 using CoapEnroll.Est;
-using CoapEnroll.Pkix;
-using CertificateRequest = System.Security.Cryptography.X509Certificates.CertificateRequest;
 
 namespace CoapEnroll.Cli.Enrollment;
 
@@ -17,8 +13,10 @@ namespace CoapEnroll.Cli.Enrollment;
 /// <c>coapenroll est crts|enroll|reenroll|csrattrs|serverkeygen --server coaps://HOST[:PORT][/LABEL] --trust ANCHOR.pem …</c>:
 /// an EST-coaps client (RFC 9148) for devices and operators. Every problem is one line on stderr and an exit code from
 /// <see cref="ExitCodes"/> (a 4.xx answer → 4, 5.xx → 5, no answer or a failed handshake → 3, bad input → 2).
+/// This file holds the options and the flow; the inputs are read and checked in EstCommand.Arguments.cs, the operations that
+/// make keys in EstCommand.Operations.cs, and what is written out in EstCommand.Output.cs.
 /// </summary>
-internal sealed class EstCommand
+internal sealed partial class EstCommand
 {
     private const int DefaultMaxWaitSeconds = 300;
 
@@ -246,165 +244,6 @@ internal sealed class EstCommand
         }
     }
 
-    private async Task<int> EnrollAsync(EstCoapsClient client, byte[]? csrDer, X500DistinguishedName? subject, EstCertificateFormat format, string? outFile,
-        string? keyOut, string? csrOut, TextWriter stdout, CancellationToken cancellationToken)
-    {
-        using ECDsa? key = csrDer is null ? ECDsa.Create(ECCurve.NamedCurves.nistP256) : null;
-        if (key is not null)
-        {
-            csrDer = client.CreateCsr(subject!, key);
-
-            // Written before the request: a 5.03 must not lose the key, and --csr-out lets the identical request be repeated.
-            await WritePrivateKeyAsync(keyOut!, key.ExportPkcs8PrivateKey(), cancellationToken);
-            if (csrOut is not null)
-            {
-                await WriteTextAsync(csrOut, PemEncoding.WriteString("CERTIFICATE REQUEST", csrDer) + "\n", ownerOnly: false, cancellationToken);
-            }
-        }
-
-        X509Certificate2 issued = _operation == "reenroll"
-            ? await client.ReenrollAsync(csrDer, format, cancellationToken)
-            : await client.EnrollAsync(csrDer!, format, cancellationToken);
-        if (key is not null && !issued.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.ExportSubjectPublicKeyInfo()))
-        {
-            throw new CliException(ExitCodes.Failure, "The issued certificate does not certify the key that was sent.");
-        }
-
-        await WriteCertificatesAsync(outFile, [issued], stdout, cancellationToken);
-        if (outFile is not null)
-        {
-            await stdout.WriteLineAsync($"Issued {issued.Subject} (serial {issued.SerialNumber}, until {issued.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm} UTC)"
-                + (keyOut is null ? string.Empty : $"; key in {keyOut}"));
-        }
-
-        return ExitCodes.Success;
-    }
-
-    private static async Task<int> ServerKeyGenAsync(EstCoapsClient client, byte[]? csrDer, X500DistinguishedName subject, EstCertificateFormat format,
-        KeyProtection? protection, string? outFile, string keyOut, TextWriter stdout, CancellationToken cancellationToken)
-    {
-        bool single = format == EstCertificateFormat.PkixCert;
-        EstServerKeyGenResult result;
-        try
-        {
-            result = (csrDer, protection) switch
-            {
-                (null, { SymmetricKey: { } kek }) => await client.ServerKeyGenAsync(subject, kek, single, cancellationToken),
-                (not null, { SymmetricKey: { } kek }) => await client.ServerKeyGenAsync(csrDer, kek, single, cancellationToken),
-                (null, _) => await client.ServerKeyGenAsync(subject, single, protection?.Certificate, cancellationToken),
-                (not null, _) => await client.ServerKeyGenAsync(csrDer, single, protection?.Certificate, cancellationToken),
-            };
-        }
-        catch (CryptographicException ex)
-        {
-            string with = protection?.Certificate is not null ? "--encrypt-key" : "--kek-env";
-            throw new CliException(ExitCodes.Failure, $"The encrypted key (280) is unusable: {ex.Message.TrimEnd('.')} (opened with {with}, signer checked against --trust).", ex);
-        }
-
-        await WritePrivateKeyAsync(keyOut, result.Pkcs8PrivateKey, cancellationToken);
-        await WriteCertificatesAsync(outFile, [result.Certificate], stdout, cancellationToken);
-        if (outFile is not null)
-        {
-            await stdout.WriteLineAsync($"Issued {result.Certificate.Subject} (serial {result.Certificate.SerialNumber}) with a key made by the server"
-                + (result.KeyWasEncrypted ? " (delivered encrypted)" : string.Empty) + $"; key in {keyOut}");
-        }
-
-        return ExitCodes.Success;
-    }
-
-    /// <summary>What the generated key is to be encrypted to: a certificate with its private key, or a shared symmetric key.</summary>
-    private sealed record KeyProtection(X509Certificate2? Certificate, EstSymmetricKey? SymmetricKey);
-
-    private async Task<KeyProtection?> LoadKeyProtectionAsync(ParseResult parseResult, CancellationToken cancellationToken)
-    {
-        string? certFile = parseResult.GetValue(_encryptCert);
-        string? keyFile = parseResult.GetValue(_encryptKey);
-        string? kekId = parseResult.GetValue(_kekId);
-        string? kekEnv = parseResult.GetValue(_kekEnv);
-        if ((certFile is null) != (keyFile is null))
-        {
-            throw new CliException(ExitCodes.Usage, "--encrypt-cert and --encrypt-key go together: give both or neither.");
-        }
-
-        if ((kekId is null) != (kekEnv is null))
-        {
-            throw new CliException(ExitCodes.Usage, "--kek-id and --kek-env go together: give both or neither.");
-        }
-
-        if (certFile is not null && kekId is not null)
-        {
-            throw new CliException(ExitCodes.Usage, "--encrypt-cert and --kek-id exclude each other: the key is encrypted to one of them.");
-        }
-
-        if (kekId is not null)
-        {
-            byte[] id;
-            byte[] key;
-            try
-            {
-                id = Convert.FromHexString(kekId);
-            }
-            catch (FormatException ex)
-            {
-                throw new CliException(ExitCodes.Usage, $"--kek-id '{kekId}' is not hexadecimal.", ex);
-            }
-
-            string? value = Environment.GetEnvironmentVariable(kekEnv!);
-            if (string.IsNullOrEmpty(value))
-            {
-                throw new CliException(ExitCodes.Usage, $"--kek-env {kekEnv}: the environment variable is not set or empty.");
-            }
-
-            try
-            {
-                key = Convert.FromBase64String(value);
-            }
-            catch (FormatException ex)
-            {
-                throw new CliException(ExitCodes.Usage, $"--kek-env {kekEnv}: the value is not base64.", ex);
-            }
-
-            if (id.Length == 0 || key.Length is not (16 or 24 or 32))
-            {
-                throw new CliException(ExitCodes.Usage, $"--kek-env {kekEnv}: an AES key-encryption key has 16, 24 or 32 bytes, not {key.Length}" + (id.Length == 0 ? "; --kek-id is empty." : "."));
-            }
-
-            return new KeyProtection(null, new EstSymmetricKey(id, key));
-        }
-
-        if (certFile is null)
-        {
-            return null;
-        }
-
-        string? passphrase = ReadPassphrase(parseResult);
-        try
-        {
-            X509Certificate2 certificate = (await PemCredentialFiles.LoadCertificatesAsync(certFile, cancellationToken))[0];
-            using AsymmetricAlgorithm key = await PemCredentialFiles.LoadPrivateKeyAsync(keyFile!, passphrase, cancellationToken);
-            if (certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault() is null)
-            {
-                throw new CliException(ExitCodes.Usage, $"--encrypt-cert '{certFile}' has no subject key identifier to name it by (AsymmetricDecryptKeyIdentifier).");
-            }
-
-            return new KeyProtection(AttachDecryptionKey(certificate, key, certFile, keyFile!), null);
-        }
-        catch (CredentialFileException ex)
-        {
-            throw SecureTarget.CredentialFailure(ex, _passphraseEnv.Name);
-        }
-    }
-
-    private static X509Certificate2 AttachDecryptionKey(X509Certificate2 certificate, AsymmetricAlgorithm key, string certFile, string keyFile)
-    {
-        if (!certificate.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.ExportSubjectPublicKeyInfo()))
-        {
-            throw new CliException(ExitCodes.Usage, $"--encrypt-key '{keyFile}' is not the key of --encrypt-cert '{certFile}'.");
-        }
-
-        return CertificateKeys.AttachPrivateKey(certificate, key);
-    }
-
     /// <summary>
     /// The root named in --server must be where the server announces this operation's resource: the client library would otherwise
     /// use the resource under another root, which may belong to another CA. An operation not announced at all is the library's error.
@@ -426,142 +265,6 @@ internal sealed class EstCommand
         }
     }
 
-    /// <summary>Splits --server into the DTLS target and the EST root/label (see the option's description).</summary>
-    internal static (CoapUri Uri, EstClientOptions Options) ParseServer(string text)
-    {
-        CoapUri uri;
-        try
-        {
-            uri = CoapUri.Parse(text);
-        }
-        catch (CoapProtocolException ex)
-        {
-            throw new CliException(ExitCodes.Usage, $"--server: {ex.Message}", ex);
-        }
-
-        if (!uri.IsSecure)
-        {
-            throw new CliException(ExitCodes.Usage, $"--server must be a coaps:// URI (EST-coaps runs over DTLS only): {text}.");
-        }
-
-        if (uri.QueryParts.Count > 0)
-        {
-            throw new CliException(ExitCodes.Usage, $"--server takes no query: {text}.");
-        }
-
-        var options = new EstClientOptions();
-        IReadOnlyList<string> path = uri.PathSegments.Where(s => s.Length > 0).ToList();
-        bool wellKnown = path.Count >= 2 && path[0] == ".well-known" && path[1] == "est";
-        if (path.Count == 0 || (wellKnown && path.Count == 2))
-        {
-            return (uri, options);
-        }
-
-        if (wellKnown && path.Count == 3)
-        {
-            options.Label = path[2];
-        }
-        else if (path.Count == 1 && path[0] != ".well-known")
-        {
-            options.Label = path[0];
-        }
-        else
-        {
-            options.Root = "/" + string.Join('/', path);
-            options.UseDiscovery = true;
-        }
-
-        return (uri, options);
-    }
-
-    private static EstCertificateFormat ParseAccept(int? accept) => accept switch
-    {
-        null or 281 => EstCertificateFormat.CertsOnly,
-        287 => EstCertificateFormat.PkixCert,
-        _ => throw new CliException(ExitCodes.Usage, $"--accept {accept}: EST certificates come as 281 (PKCS#7 certs-only) or 287 (pkix-cert)."),
-    };
-
-    private static X500DistinguishedName ParseSubject(string text) =>
-        DistinguishedNameParser.TryParse(text, out string? error)
-        ?? throw new CliException(ExitCodes.Usage, $"--subject '{text}' is not a distinguished name in RFC 4514 form (e.g. CN=dev-1,O=Acme): {error}.");
-
-    private static async Task<byte[]> ReadCsrAsync(string file, CancellationToken cancellationToken)
-    {
-        byte[] bytes;
-        try
-        {
-            bytes = await File.ReadAllBytesAsync(file, cancellationToken);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new CliException(ExitCodes.Usage, $"Cannot read --csr '{file}': {ex.Message}", ex);
-        }
-
-        byte[] der = bytes;
-        string text = Encoding.ASCII.GetString(bytes);
-        if (PemEncoding.TryFind(text, out PemFields fields))
-        {
-            string label = text[fields.Label];
-            if (label is not ("CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST"))
-            {
-                throw new CliException(ExitCodes.Usage, $"--csr '{file}' holds a PEM '{label}', not a CERTIFICATE REQUEST.");
-            }
-
-            der = Convert.FromBase64String(text[fields.Base64Data]);
-        }
-
-        try
-        {
-            CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256, out int read, CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions);
-            if (read != der.Length)
-            {
-                throw new CryptographicException("data follows the request");
-            }
-        }
-        catch (CryptographicException ex)
-        {
-            throw new CliException(ExitCodes.Usage, $"--csr '{file}' is not a PKCS#10 certificate request (PEM or DER): {ex.Message.TrimEnd('.')}.", ex);
-        }
-
-        return der;
-    }
-
-    /// <summary>The passphrase named by --key-passphrase-env (for --key and --encrypt-key); null without the option.</summary>
-    private string? ReadPassphrase(ParseResult parseResult)
-    {
-        if (parseResult.GetValue(_passphraseEnv) is not { } variable)
-        {
-            return null;
-        }
-
-        string? passphrase = Environment.GetEnvironmentVariable(variable);
-        return string.IsNullOrEmpty(passphrase)
-            ? throw new CliException(ExitCodes.Usage, $"--key-passphrase-env {variable}: the environment variable is not set or empty.")
-            : passphrase;
-    }
-
-    private async Task<DtlsClientOptions> LoadDtlsOptionsAsync(ParseResult parseResult, CoapUri uri, CancellationToken cancellationToken)
-    {
-        string trust = parseResult.GetRequiredValue(_trust);
-        string? cert = parseResult.GetValue(_cert);
-        string? key = parseResult.GetValue(_key);
-        if ((cert is null) != (key is null))
-        {
-            throw new CliException(ExitCodes.Usage, "--cert and --key go together: give both or neither.");
-        }
-
-        string? passphrase = ReadPassphrase(parseResult);
-
-        var options = new DtlsClientOptions
-        {
-            ServerName = uri.HostAddress is null ? uri.Host : null,
-            ExtendedMasterSecret = SecureTarget.ParseExtendedMasterSecret(parseResult.GetValue(_extendedMasterSecret)),
-        };
-        await SecureTarget.LoadCredentialsAsync(options, trust, cert, key, passphrase, _passphraseEnv.Name, cancellationToken);
-
-        return options;
-    }
-
     /// <summary>4.xx → <see cref="ExitCodes.ClientError"/>, 5.xx → <see cref="ExitCodes.ServerError"/>, with the server's diagnostic.</summary>
     private CliException Refused(EstRequestException ex, IPEndPoint remote, string? csrFile)
     {
@@ -579,72 +282,5 @@ internal sealed class EstCommand
         }
 
         return new CliException(CoapRequestCommand.ExitCodeFor(ex.Code), $"EST {_operation} refused by {remote}: {answer}.", ex);
-    }
-
-    private static async Task WriteCertificatesAsync(string? outFile, IEnumerable<X509Certificate2> certificates, TextWriter stdout, CancellationToken cancellationToken)
-    {
-        var pem = new StringBuilder();
-        int count = 0;
-        foreach (X509Certificate2 certificate in certificates)
-        {
-            pem.Append(certificate.ExportCertificatePem()).Append('\n');
-            count++;
-        }
-
-        if (outFile is null)
-        {
-            await stdout.WriteAsync(pem.ToString());
-            return;
-        }
-
-        await WriteTextAsync(outFile, pem.ToString(), ownerOnly: false, cancellationToken);
-        await stdout.WriteLineAsync($"Wrote {count} certificate{(count == 1 ? string.Empty : "s")} to {outFile}");
-    }
-
-    private static async Task PrintAttributesAsync(IReadOnlyList<EstCsrAttribute> attributes, string? outFile, TextWriter stdout, CancellationToken cancellationToken)
-    {
-        var text = new StringBuilder();
-        foreach (EstCsrAttribute attribute in attributes)
-        {
-            string name = new Oid(attribute.Oid).FriendlyName is { Length: > 0 } friendly ? $" ({friendly})" : string.Empty;
-            text.Append(attribute.IsOid ? "oid " : "attribute ").Append(attribute.Oid).Append(name);
-            foreach (byte[] value in attribute.Values ?? [])
-            {
-                text.Append(' ').Append(Convert.ToHexString(value));
-            }
-
-            text.Append('\n');
-        }
-
-        if (outFile is null)
-        {
-            await stdout.WriteAsync(text.ToString());
-        }
-        else
-        {
-            await WriteTextAsync(outFile, text.ToString(), ownerOnly: false, cancellationToken);
-        }
-    }
-
-    private static Task WritePrivateKeyAsync(string path, byte[] pkcs8, CancellationToken cancellationToken) =>
-        WriteTextAsync(path, PemEncoding.WriteString("PRIVATE KEY", pkcs8) + "\n", ownerOnly: true, cancellationToken);
-
-    private static async Task WriteTextAsync(string path, string text, bool ownerOnly, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-            if (ownerOnly && !OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-            }
-
-            await using var stream = new FileStream(path, options);
-            await stream.WriteAsync(Encoding.ASCII.GetBytes(text), cancellationToken);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new CliException(ExitCodes.Usage, $"Cannot write '{path}': {ex.Message}", ex);
-        }
     }
 }
