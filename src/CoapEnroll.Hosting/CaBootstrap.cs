@@ -23,7 +23,7 @@ public static class CaBootstrap
     /// <summary>notAfter of the demo IDevID and its manufacturer CA: 99991231235959Z, "no well-defined expiration" (RFC 5280 section 4.1.2.5, IEEE 802.1AR).</summary>
     private static readonly DateTimeOffset s_noExpiry = new(9999, 12, 31, 23, 59, 59, TimeSpan.Zero);
 
-    /// <summary>Loads (or on first start creates) the hierarchy described by <paramref name="options"/> and the demo server credential.</summary>
+    /// <summary>Loads (or on first start creates) the hierarchy described by <paramref name="options"/>, and DIR/server.pem as the server credential.</summary>
     /// <exception cref="CaConfigurationException">A file is missing, unreadable, undecryptable, mismatched or does not chain.</exception>
     public static Task<CaBootstrapResult> LoadOrCreateAsync(CaOptions options, TimeProvider? timeProvider, ILogger? logger, CancellationToken cancellationToken) =>
         LoadOrCreateAsync(options, null, timeProvider, logger, cancellationToken);
