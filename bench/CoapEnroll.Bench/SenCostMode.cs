@@ -14,7 +14,8 @@ namespace CoapEnroll.Bench;
 /// <summary>
 /// <c>sen-cost --servers LABEL=DLL[,LABEL=DLL...] [options]</c>: what one EST-coaps <c>/sen</c> costs <c>coapenroll serve</c>
 /// (shipped defaults, fresh data directory, a separate process) in CPU time and managed allocations, for any builds of serve
-/// side by side, so that two commits can be compared in one session: each round starts every server in turn (A, B, A, B, …).
+/// side by side, so that two commits can be compared in one session: each round starts every server in turn, A B in odd rounds
+/// and B A in even ones (A B B A A B …), and the ratios pair the runs of the same round.
 /// <para>Each run: start serve, warm it up (batches of 20 handshakes, enrollments and /sen until a batch and the second after it
 /// JIT-compile at most <c>--settle</c> methods: tiered compilation otherwise goes on for thousands of operations on a loaded machine
 /// and its CPU lands in the figures), then four phases, each read before and after from <c>/proc/PID/stat</c> (utime + stime, all threads) and from the
@@ -92,7 +93,9 @@ internal static class SenCostMode
         int failures = 0;
         for (int round = 1; round <= rounds; round++)
         {
-            foreach ((string label, string dll) in servers)
+            // A B in odd rounds, B A in even ones, so that a load that rises or falls through the session does not always favour
+            // the server that runs first in a round.
+            foreach ((string label, string dll) in round % 2 == 1 ? servers : Enumerable.Reverse(servers))
             {
                 try
                 {
