@@ -26,7 +26,8 @@ namespace CoapEnroll.Bench;
 /// <item><c>enroll</c>: N × (the same handshake, <c>/sen</c> for CN=demo-device-1 with a new P-256 key, close_notify): what a device does.</item>
 /// <item><c>sen</c>: one session, N × <c>/sen</c> on it: the EST/CA request alone.</item>
 /// </list>
-/// <c>enroll − handshake</c> per operation is the /sen share of an enrollment, and should agree with <c>sen</c>.
+/// <c>enroll − handshake</c> per operation is the /sen share of an enrollment; it includes what the first request on a new session
+/// costs beyond a later one, so it comes out above <c>sen</c>.
 /// Options: <c>--rounds R</c> (5), <c>--count N</c> (100), <c>--settle M</c> (10), <c>--warmup W</c> (1000: the most warm-up operations
 /// of each kind), <c>--idle S</c> (2), <c>--json FILE</c>,
 /// <c>--types</c> (diagnosis: also sample allocations by type in the server; that listener costs CPU, so such a run's CPU
