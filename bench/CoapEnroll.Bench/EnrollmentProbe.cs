@@ -29,9 +29,7 @@ internal static class EnrollmentProbe
         long lastStart)
     {
         var results = new List<EnrollmentResult>();
-        var trust = await PemCredentialFiles.LoadCertificatesAsync(Path.Combine(dataDirectory, "trust-anchor.pem"), CancellationToken.None);
-        var (device, chain) = await PemCredentialFiles.LoadCertificateWithKeyAsync(
-            Path.Combine(dataDirectory, "demo", "device.pem"), Path.Combine(dataDirectory, "demo", "device.key"), null, CancellationToken.None);
+        DtlsClientOptions options = await LoadDemoDeviceAsync(dataDirectory);
         await Task.Delay(delay);
         for (int i = 0; i < count && Stopwatch.GetTimestamp() < lastStart; i++)
         {
@@ -40,18 +38,29 @@ internal static class EnrollmentProbe
                 await Task.Delay(gap);
             }
 
-            results.Add(await EnrollAsync(coaps, trust, device, chain));
+            results.Add(await EnrollAsync(coaps, options));
         }
 
         return results;
     }
 
-    private static async Task<EnrollmentResult> EnrollAsync(IPEndPoint coaps, IReadOnlyList<X509Certificate2> trust, X509Certificate2 device,
-        IReadOnlyList<X509Certificate2> chain)
+    /// <summary>
+    /// DTLS client options for serve's demo device: its certificate and key (DIR/demo/device.pem and .key) and chain, trusting
+    /// DIR/trust-anchor.pem for the server.
+    /// </summary>
+    public static async Task<DtlsClientOptions> LoadDemoDeviceAsync(string dataDirectory)
     {
+        var trust = await PemCredentialFiles.LoadCertificatesAsync(Path.Combine(dataDirectory, "trust-anchor.pem"), CancellationToken.None);
+        var (device, chain) = await PemCredentialFiles.LoadCertificateWithKeyAsync(
+            Path.Combine(dataDirectory, "demo", "device.pem"), Path.Combine(dataDirectory, "demo", "device.key"), null, CancellationToken.None);
         var options = new DtlsClientOptions { ClientCertificate = device };
         options.ServerCertificateTrustAnchors.AddRange(trust.ToArray());
         options.ClientCertificateChain.AddRange(chain.ToArray());
+        return options;
+    }
+
+    private static async Task<EnrollmentResult> EnrollAsync(IPEndPoint coaps, DtlsClientOptions options)
+    {
         using var limit = new CancellationTokenSource(Limit);
         var clock = Stopwatch.StartNew();
         double handshakeMs = 0;

@@ -9,7 +9,7 @@ namespace CoapEnroll.Bench;
 /// <c>loop OP ITERATIONS</c>: runs one hot path ITERATIONS times after a fixed warm-up, for
 /// <c>valgrind --tool=callgrind</c>. Instructions per operation = (Ir(N) - Ir(0)) / N, which does not
 /// depend on the load of the machine (run with DOTNET_TieredCompilation=0 so both runs JIT the same code).
-/// OP: encode | decode | validate | decode-block | server-get | server-get-static | server-post | seal-ccm8-64 | open-ccm8-64 | seal-ccm8-1024 | open-ccm8-1024 |
+/// OP: encode | decode | validate | decode-block | server-get | server-get-static | server-post | csr-before | csr-after | seal-ccm8-64 | open-ccm8-64 | seal-ccm8-1024 | open-ccm8-1024 |
 /// seal-gcm-64 | open-gcm-64 | seal-gcm-1024 | open-gcm-1024.
 /// Prints the managed bytes allocated per operation as well; a fourth argument <c>types</c> adds a sampled breakdown by type.
 /// </summary>
@@ -84,6 +84,11 @@ internal static class HotLoopMode
                     "server-get-static" => server.GetStatic,
                     _ => server.Post,
                 };
+            case "csr-before" or "csr-after":
+                // The PKCS#10 work of one /sen before and after the single-parse refactor (CsrParseBenchmarks).
+                var csr = new CsrParseBenchmarks();
+                csr.Setup();
+                return op == "csr-before" ? csr.FourDecodesTwoVerifications : csr.DecodeOnceVerifyOnce;
         }
 
         string[] parts = op.Split('-');

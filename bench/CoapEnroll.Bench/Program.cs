@@ -22,6 +22,8 @@ internal static class Program
                 return await CoapCompareMode.RunAsync(args);
             case "serve-load":
                 return await ServeLoadMode.RunAsync(args);
+            case "sen-cost":
+                return await SenCostMode.RunAsync(args);
             case "dedup-memory":
                 return await DeduplicationMemoryMode.RunAsync(args);
             case "dtls-data":

@@ -280,7 +280,7 @@ internal static class ServeLoadMode
         }
     }
 
-    private static string FindCoapEnrollDll()
+    internal static string FindCoapEnrollDll()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {

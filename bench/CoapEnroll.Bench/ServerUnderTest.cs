@@ -66,10 +66,12 @@ internal sealed class ServerUnderTest : IAsyncDisposable
 
     /// <summary>
     /// Starts <c>dotnet COAPENROLL_DLL serve</c> with a fresh data directory and waits until it answers. <paramref name="diagnosisArguments"/>
-    /// and <paramref name="diagnosisEnvironment"/> are for finding out why a figure is what it is, never for the figures themselves.
+    /// are for finding out why a figure is what it is, never for the figures themselves. <paramref name="environment"/> is either that
+    /// too (serve-load's <c>--serve-env</c>) or the bench's own probe (sen-cost's startup hook), which reads counters and changes no
+    /// setting of serve.
     /// </summary>
     public static async Task<ServerUnderTest> StartServeAsync(string coapenrollDll, bool psk, IReadOnlyList<string>? diagnosisArguments = null,
-        IReadOnlyDictionary<string, string>? diagnosisEnvironment = null)
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         string data = Directory.CreateTempSubdirectory("coapenroll-load-").FullName;
         int coapPort = FreeUdpPort();
@@ -85,7 +87,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         }
 
         arguments.AddRange(diagnosisArguments ?? []);
-        return await StartAsync("serve", "dotnet", arguments, coapPort, coapsPort, "/test", data, diagnosisEnvironment);
+        return await StartAsync("serve", "dotnet", arguments, coapPort, coapsPort, "/test", data, environment);
     }
 
     /// <summary>Starts <c>coap-server-notls</c>, or <c>coap-server-openssl -k KEY</c> (coaps on the port + 1), and waits until it answers.</summary>
