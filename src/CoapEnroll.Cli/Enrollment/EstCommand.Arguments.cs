@@ -163,7 +163,7 @@ internal sealed partial class EstCommand
     };
 
     private static X500DistinguishedName ParseSubject(string text) =>
-        DistinguishedNameParser.TryParse(text, out string? error)
+        CoapEnroll.Ca.DistinguishedNameParser.TryParse(text, out string? error)
         ?? throw new CliException(ExitCodes.Usage, $"--subject '{text}' is not a distinguished name in RFC 4514 form (e.g. CN=dev-1,O=Acme): {error}.");
 
     private static async Task<byte[]> ReadCsrAsync(string file, CancellationToken cancellationToken)

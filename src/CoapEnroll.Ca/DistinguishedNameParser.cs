@@ -3,15 +3,16 @@ using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 
-namespace CoapEnroll.Cli.Enrollment;
+namespace CoapEnroll.Ca;
 
 /// <summary>
 /// Parses a distinguished name in the string form of RFC 4514 (<c>CN=dev-1,O=Acme</c>: the most specific RDN first,
 /// backslash escapes, <c>\2C</c> hex pairs). .NET's <see cref="X500DistinguishedName"/> string parser has its own dialect
 /// (quotes instead of backslashes, ';' as a separator, silently accepted oddities), so the name is built with
-/// <see cref="X500DistinguishedNameBuilder"/> from our own parse instead.
+/// <see cref="X500DistinguishedNameBuilder"/> from our own parse instead. The command line's <c>--subject</c> and the profiles'
+/// name templates and allow-lists (<see cref="SubjectTemplate"/>) are read by this one parser.
 /// </summary>
-internal static class DistinguishedNameParser
+public static class DistinguishedNameParser
 {
     private static readonly Dictionary<string, string> s_types = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -35,6 +36,54 @@ internal static class DistinguishedNameParser
     /// <summary>The name, or null with <paramref name="error"/> saying what is wrong.</summary>
     public static X500DistinguishedName? TryParse(string text, out string? error)
     {
+        IReadOnlyList<NameAttribute>? rdns = TryParseAttributes(text, out error);
+        if (rdns is null)
+        {
+            return null;
+        }
+
+        var builder = new X500DistinguishedNameBuilder();
+        try
+        {
+            // RFC 4514 §2.1: the string starts with the last RDN of the sequence; the builder encodes its first Add last.
+            for (int k = 0; k < rdns.Count; k++)
+            {
+                (string oid, string value) = rdns[k];
+                switch (oid)
+                {
+                    case "2.5.4.6":
+                        builder.AddCountryOrRegion(value);
+                        break;
+                    case "0.9.2342.19200300.100.1.25":
+                        builder.AddDomainComponent(value);
+                        break;
+                    case "1.2.840.113549.1.9.1":
+                        builder.AddEmailAddress(value);
+                        break;
+                    case "2.5.4.5":
+                        builder.Add(oid, value, UniversalTagNumber.PrintableString);
+                        break;
+                    default:
+                        builder.Add(oid, value, UniversalTagNumber.UTF8String);
+                        break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is ArgumentException or System.Security.Cryptography.CryptographicException)
+        {
+            error = ex.Message.Split('\n')[0].Trim().TrimEnd('.');
+            return null;
+        }
+
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// The attributes of the name, in the order written (the most specific RDN first), or null with <paramref name="error"/> saying
+    /// what is wrong. The values are not checked against their attribute type's string syntax.
+    /// </summary>
+    public static IReadOnlyList<NameAttribute>? TryParseAttributes(string text, out string? error)
+    {
         error = null;
         if (string.IsNullOrWhiteSpace(text))
         {
@@ -42,7 +91,7 @@ internal static class DistinguishedNameParser
             return null;
         }
 
-        var rdns = new List<(string Oid, string Value)>();
+        var rdns = new List<NameAttribute>();
         int i = 0;
         while (i < text.Length)
         {
@@ -55,8 +104,7 @@ internal static class DistinguishedNameParser
             }
 
             string type = text[i..equals].Trim();
-            string? oid = s_types.TryGetValue(type, out string? known) ? known : IsDottedOid(type) ? type : null;
-            if (oid is null)
+            if (!TryGetAttributeOid(type, out string? oid))
             {
                 error = $"unknown attribute type '{type}' (use CN, O, OU, C, ST, L, STREET, SERIALNUMBER, DC, UID, E, … or a dotted OID)";
                 return null;
@@ -153,7 +201,7 @@ internal static class DistinguishedNameParser
                 return null;
             }
 
-            rdns.Add((oid, v));
+            rdns.Add(new NameAttribute(oid, v));
             i = ended ? j + 1 : j;
             if (ended && text[i..].Trim().Length == 0)
             {
@@ -162,40 +210,15 @@ internal static class DistinguishedNameParser
             }
         }
 
-        var builder = new X500DistinguishedNameBuilder();
-        try
-        {
-            // RFC 4514 §2.1: the string starts with the last RDN of the sequence; the builder encodes its first Add last.
-            for (int k = 0; k < rdns.Count; k++)
-            {
-                (string oid, string value) = rdns[k];
-                switch (oid)
-                {
-                    case "2.5.4.6":
-                        builder.AddCountryOrRegion(value);
-                        break;
-                    case "0.9.2342.19200300.100.1.25":
-                        builder.AddDomainComponent(value);
-                        break;
-                    case "1.2.840.113549.1.9.1":
-                        builder.AddEmailAddress(value);
-                        break;
-                    case "2.5.4.5":
-                        builder.Add(oid, value, UniversalTagNumber.PrintableString);
-                        break;
-                    default:
-                        builder.Add(oid, value, UniversalTagNumber.UTF8String);
-                        break;
-                }
-            }
-        }
-        catch (Exception ex) when (ex is ArgumentException or System.Security.Cryptography.CryptographicException)
-        {
-            error = ex.Message.Split('\n')[0].Trim().TrimEnd('.');
-            return null;
-        }
+        return rdns;
+    }
 
-        return builder.Build();
+    /// <summary>The OID of an attribute type written as a short name (CN, SERIALNUMBER, O, …, case-insensitive) or a dotted OID.</summary>
+    public static bool TryGetAttributeOid(string type, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? oid)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+        oid = s_types.TryGetValue(type, out string? known) ? known : IsDottedOid(type) ? type : null;
+        return oid is not null;
     }
 
     private static bool FlushRaw(List<byte> raw, StringBuilder value)
