@@ -26,11 +26,19 @@ public sealed class CertificateAuthority
     private readonly X509Certificate2[] _chain;
     private readonly X509Certificate2[] _caCertificates;
 
-    public CertificateAuthority(CaHierarchy hierarchy, ICertificateStore store, CertificateProfileCatalog profiles, ILogger<CertificateAuthority>? logger = null, TimeProvider? timeProvider = null)
+    /// <param name="hierarchy">The CA certificates and the issuing CA's key.</param>
+    /// <param name="store">Where requests and certificates are recorded.</param>
+    /// <param name="profiles">What certificates look like and who may get which name.</param>
+    /// <param name="reservedNames">The names never issued: the CA's, and those of the host's own certificates, which only the host knows.</param>
+    /// <param name="logger">The CA's log.</param>
+    /// <param name="timeProvider">The clock.</param>
+    public CertificateAuthority(CaHierarchy hierarchy, ICertificateStore store, CertificateProfileCatalog profiles, ReservedNames reservedNames,
+        ILogger<CertificateAuthority>? logger = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(hierarchy);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(profiles);
+        ArgumentNullException.ThrowIfNull(reservedNames);
         if (!hierarchy.IssuingCa.HasPrivateKey)
         {
             throw new ArgumentException("the issuing CA certificate has no private key", nameof(hierarchy));
@@ -43,7 +51,11 @@ public sealed class CertificateAuthority
         _time = timeProvider ?? TimeProvider.System;
         _chain = [X509CertificateLoader.LoadCertificate(hierarchy.IssuingCa.RawData), .. hierarchy.Intermediates];
         _caCertificates = [.. hierarchy.CaCertificates, .. hierarchy.TrustedManufacturerCas];
+        ReservedNames = reservedNames;
     }
+
+    /// <summary>The names this CA never issues.</summary>
+    public ReservedNames ReservedNames { get; }
 
     /// <summary>The profiles.</summary>
     public CertificateProfileCatalog Profiles { get; }
@@ -53,6 +65,29 @@ public sealed class CertificateAuthority
 
     /// <summary>The CA certificates for EST /crts: issuing CA, intermediates, trust anchor (RFC 7030 section 4.1.3).</summary>
     public IReadOnlyList<X509Certificate2> CaCertificates => _hierarchy.CaCertificates;
+
+    /// <summary>
+    /// The name rules the CA applies to every request, whoever asks and under whatever profile: no reserved name
+    /// (<see cref="ReservedNames"/>), and no subject that an active, unexpired certificate of another identity holds. Null when the
+    /// names may be issued to <paramref name="identity"/>; otherwise the reason and a text naming the rule. <see cref="IssueAsync"/>
+    /// and <see cref="ApproveAsync"/> apply it themselves, and the store enforces the second rule when it writes the certificate.
+    /// </summary>
+    public async Task<(RejectionReason Reason, string Detail)?> CheckNamesAsync(X500DistinguishedName subject, IReadOnlyList<GeneralName> subjectAltNames, string identity,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        ArgumentNullException.ThrowIfNull(subjectAltNames);
+        ArgumentException.ThrowIfNullOrEmpty(identity);
+        if (ReservedNames.Find(subject, subjectAltNames) is { } reserved)
+        {
+            return (RejectionReason.ReservedName, reserved);
+        }
+
+        IReadOnlyList<StoredCertificate> holders = await _store.FindActiveCertificatesByNameAsync(subject, 16, cancellationToken);
+        return holders.Any(h => !string.Equals(h.Identity ?? h.Requester, identity, StringComparison.Ordinal))
+            ? (RejectionReason.NameHeldByAnotherRequester, HeldText(subject))
+            : null;
+    }
 
     /// <summary>
     /// Handles a certification request. Repeats with a known request key return the stored outcome. A profile with
@@ -99,23 +134,31 @@ public sealed class CertificateAuthority
             return await RefuseAsync(request, ex.Reason, ex.Message, cancellationToken);
         }
 
+        string identity = request.Identity ?? requester;
+        if (await CheckNamesAsync(validated.Subject, SubjectAltNamesOf(validated), identity, cancellationToken) is { } names)
+        {
+            return await RefuseAsync(request, names.Reason, names.Detail, cancellationToken);
+        }
+
         var row = new StoredRequest
         {
             RequestKey = request.RequestKey,
             CsrDer = request.CsrDer.ToArray(),
             OverridePublicKey = overrideKey,
             Requester = requester,
+            Identity = identity,
             Protocol = protocol,
             Profile = profile.Name,
             ReplacesSerialNumber = request.ReplacesSerialNumber?.ToUpperInvariant(),
         };
 
-        if (profile.RequiresApproval)
+        if (profile.RequiresApproval || request.ApprovalReason is not null)
         {
             StoredRequest stored;
+            string why = request.ApprovalReason is null ? "" : $" held: {request.ApprovalReason}";
             try
             {
-                stored = await _store.AddPendingAsync(row, Audit(requester, "pending", $"{validated.Subject.Name} profile {profile.Name} via {protocol}"), cancellationToken);
+                stored = await _store.AddPendingAsync(row, Audit(requester, "pending", $"{validated.Subject.Name} profile {profile.Name} via {protocol}{why}"), cancellationToken);
             }
             catch (CertificateStoreConflictException ex) when (ex.Conflict == StoreConflict.RequestKey)
             {
@@ -137,6 +180,11 @@ public sealed class CertificateAuthority
         catch (CertificateStoreConflictException ex) when (ex.Conflict == StoreConflict.RequestKey)
         {
             return await RepeatAsync((await _store.GetRequestByKeyAsync(request.RequestKey!, cancellationToken))!, request, overrideKey, cancellationToken);
+        }
+        catch (CertificateStoreConflictException ex) when (ex.Conflict == StoreConflict.SubjectHeld)
+        {
+            // Another identity obtained the name between the check above and the write.
+            return await RefuseAsync(request, RejectionReason.NameHeldByAnotherRequester, HeldText(validated.Subject), cancellationToken);
         }
     }
 
@@ -174,6 +222,12 @@ public sealed class CertificateAuthority
             return await RejectPendingAsync(request, actor, RejectionReason.MalformedRequest, $"stored server-generated key cannot be decoded: {ex.Message}", cancellationToken);
         }
 
+        // Checked again now: the name may have been reserved or obtained by another identity while the request waited.
+        if (await CheckNamesAsync(validated.Subject, SubjectAltNamesOf(validated), request.Identity ?? request.Requester, cancellationToken) is { } names)
+        {
+            return await RejectPendingAsync(request, actor, names.Reason, names.Detail, cancellationToken);
+        }
+
         CaLog.Approved(_logger, requestId, actor);
         try
         {
@@ -183,6 +237,10 @@ public sealed class CertificateAuthority
         {
             // Approved or rejected concurrently: report what happened.
             return await StoredOutcomeAsync((await _store.GetRequestAsync(requestId, cancellationToken))!, repeated: true, cancellationToken);
+        }
+        catch (CertificateStoreConflictException ex) when (ex.Conflict == StoreConflict.SubjectHeld)
+        {
+            return await RejectPendingAsync(request, actor, RejectionReason.NameHeldByAnotherRequester, HeldText(validated.Subject), cancellationToken);
         }
     }
 
@@ -265,7 +323,10 @@ public sealed class CertificateAuthority
         {
             X509Certificate2 certificate = CertificateFactory.Sign(validated.Subject, validated.PublicKey, _hierarchy.IssuingCa,
                 now - profile.Backdate, now + profile.Validity, CertificateFactory.NewSerialNumber(), extensions);
-            StoredCertificate stored = StoredCertificate.FromCertificate(certificate, profile.Name, row.Requester, row.ReplacesSerialNumber);
+            StoredCertificate stored = StoredCertificate.FromCertificate(certificate, profile.Name, row.Requester, row.ReplacesSerialNumber) with
+            {
+                Identity = row.Identity ?? row.Requester,
+            };
             AuditEntry audit = Audit(actor, "issue", $"serial {stored.SerialNumber} subject {stored.Subject} profile {profile.Name} requester {row.Requester} via {row.Protocol}"
                 + (row.ReplacesSerialNumber is null ? "" : $" replaces {row.ReplacesSerialNumber}"));
             try
@@ -356,6 +417,7 @@ public sealed class CertificateAuthority
             CsrDer = request.CsrDer.ToArray(),
             OverridePublicKey = request.OverridePublicKey?.ExportSubjectPublicKeyInfo(),
             Requester = requester,
+            Identity = request.Identity,
             Protocol = protocol,
             Profile = Profiles.TryGet(request.ProfileName, out CertificateProfile profile) ? profile.Name : request.ProfileName ?? "",
             ReplacesSerialNumber = request.ReplacesSerialNumber?.ToUpperInvariant(),
@@ -391,6 +453,16 @@ public sealed class CertificateAuthority
             return "the decoded request must be the decoding of the CSR";
         }
 
+        if (request.Identity is not null && (request.Identity.Length is 0 or > IssuanceRequest.MaxRequesterLength))
+        {
+            return $"identity must be 1..{IssuanceRequest.MaxRequesterLength} characters";
+        }
+
+        if (request.ApprovalReason is not null && (string.IsNullOrWhiteSpace(request.ApprovalReason) || request.ApprovalReason.Length > MaxOperatorTextLength))
+        {
+            return $"approval reason must be 1..{MaxOperatorTextLength} characters";
+        }
+
         if (request.ReplacesSerialNumber is not null &&
             (request.ReplacesSerialNumber.Length is 0 or > IssuanceRequest.MaxSerialNumberHexLength || !request.ReplacesSerialNumber.All(char.IsAsciiHexDigit)))
         {
@@ -399,6 +471,12 @@ public sealed class CertificateAuthority
 
         return null;
     }
+
+    private static IReadOnlyList<GeneralName> SubjectAltNamesOf(CsrValidator.Validated validated) =>
+        validated.SubjectAltName is { } san ? GeneralName.TryDecodeAll(san.RawData) ?? [] : [];
+
+    private static string HeldText(X500DistinguishedName subject) =>
+        $"name held by another requester: an active certificate of another requester has the subject {PrintableText.Escape(subject.Name)}";
 
     private static void CheckOperatorText(string value, string name)
     {

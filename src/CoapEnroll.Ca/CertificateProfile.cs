@@ -80,6 +80,21 @@ public sealed class CertificateProfile
     /// <summary>Whether requests wait for an operator.</summary>
     public bool RequiresApproval { get; private init; }
 
+    /// <summary>Which names the profile issues to whom (default <see cref="NamePolicy.BoundToRequester"/>).</summary>
+    public NamePolicy NamePolicy { get; private init; }
+
+    /// <summary>Subjects the profile issues to a requester, filled from its certificate's subject (see <see cref="NamePolicy.BoundToRequester"/>).</summary>
+    public IReadOnlyList<SubjectTemplate> SubjectTemplates { get; private init; } = [];
+
+    /// <summary>subjectAltNames the profile issues to a requester, filled from its certificate's subject.</summary>
+    public IReadOnlyList<SubjectAltNameTemplate> SubjectAltNameTemplates { get; private init; } = [];
+
+    /// <summary>Literal subjects the profile issues to any trusted requester (the first to obtain one holds it, see <see cref="NamePolicy"/>).</summary>
+    public IReadOnlyList<SubjectTemplate> AllowedSubjects { get; private init; } = [];
+
+    /// <summary>Literal subjectAltNames the profile issues to any trusted requester.</summary>
+    public IReadOnlyList<GeneralName> AllowedSubjectAltNames { get; private init; } = [];
+
     /// <summary>Validates <paramref name="options"/> and fills in defaults.</summary>
     /// <exception cref="CaConfigurationException">A value is out of range or unknown.</exception>
     public static CertificateProfile FromOptions(string name, CertificateProfileOptions? options)
@@ -169,6 +184,49 @@ public sealed class CertificateProfile
             throw Invalid(where, $"MinimumRsaKeySize {minRsa} is outside {MinimumRsaKeySizeFloor}..{MaximumRsaKeySize}");
         }
 
+        NamePolicy namePolicy = options.NamePolicy ?? NamePolicy.BoundToRequester;
+        if (!Enum.IsDefined(namePolicy))
+        {
+            throw Invalid(where, $"NamePolicy {namePolicy} is not one of BoundToRequester, AnyNameHeldForApproval, AnyName");
+        }
+
+        var subjectTemplates = new List<SubjectTemplate>();
+        foreach (string text in options.SubjectTemplates ?? [])
+        {
+            subjectTemplates.Add(SubjectTemplate.TryParse(text, out string? error) ?? throw Invalid(where, $"SubjectTemplates: {error}"));
+        }
+
+        var altNameTemplates = new List<SubjectAltNameTemplate>();
+        foreach (string text in options.SubjectAltNameTemplates ?? [])
+        {
+            altNameTemplates.Add(SubjectAltNameTemplate.TryParse(text, out string? error) ?? throw Invalid(where, $"SubjectAltNameTemplates: {error}"));
+        }
+
+        var allowedSubjects = new List<SubjectTemplate>();
+        foreach (string text in options.AllowedSubjects ?? [])
+        {
+            SubjectTemplate subject = SubjectTemplate.TryParse(text, out string? error) ?? throw Invalid(where, $"AllowedSubjects: {error}");
+            allowedSubjects.Add(subject.HasPlaceholders
+                ? throw Invalid(where, $"AllowedSubjects: '{text}' has a placeholder; names filled from the requester's certificate go in SubjectTemplates")
+                : subject);
+        }
+
+        var allowedAltNames = new List<GeneralName>();
+        foreach (string text in options.AllowedSubjectAltNames ?? [])
+        {
+            if (text.AsSpan().IndexOfAny('{', '}') >= 0)
+            {
+                throw Invalid(where, $"AllowedSubjectAltNames: '{text}' has a placeholder; names filled from the requester's certificate go in SubjectAltNameTemplates");
+            }
+
+            allowedAltNames.Add(GeneralName.TryParse(text, out GeneralName altName, out string? error) ? altName : throw Invalid(where, $"AllowedSubjectAltNames: {error}"));
+        }
+
+        if (namePolicy == NamePolicy.AnyName && subjectTemplates.Count + altNameTemplates.Count + allowedSubjects.Count + allowedAltNames.Count > 0)
+        {
+            throw Invalid(where, "NamePolicy AnyName issues any name: SubjectTemplates, SubjectAltNameTemplates, AllowedSubjects and AllowedSubjectAltNames would have no effect");
+        }
+
         return new CertificateProfile(name)
         {
             Validity = TimeSpan.FromDays(validityDays),
@@ -181,6 +239,11 @@ public sealed class CertificateProfile
             AcceptedKeyTypes = keyTypes,
             MinimumRsaKeySize = minRsa,
             RequiresApproval = options.RequiresApproval ?? false,
+            NamePolicy = namePolicy,
+            SubjectTemplates = subjectTemplates.AsReadOnly(),
+            SubjectAltNameTemplates = altNameTemplates.AsReadOnly(),
+            AllowedSubjects = allowedSubjects.AsReadOnly(),
+            AllowedSubjectAltNames = allowedAltNames.AsReadOnly(),
         };
     }
 

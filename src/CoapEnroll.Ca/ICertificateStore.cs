@@ -2,7 +2,9 @@ namespace CoapEnroll.Ca;
 
 /// <summary>
 /// Persistent record of requests, issued certificates and the audit log. Every write is one transaction; a write that would break
-/// a uniqueness or state rule throws <see cref="CertificateStoreConflictException"/> and writes nothing. Implementations must be
+/// a uniqueness or state rule throws <see cref="CertificateStoreConflictException"/> and writes nothing. One such rule: an active
+/// certificate is not written while an active, unexpired certificate with the same subject belongs to another identity
+/// (<see cref="StoreConflict.SubjectHeld"/>). Implementations must be
 /// safe for concurrent use. Timestamps are UTC; serial numbers are upper-case hex.
 /// </summary>
 public interface ICertificateStore : IAsyncDisposable
@@ -48,6 +50,12 @@ public interface ICertificateStore : IAsyncDisposable
 
     /// <summary>Certificates with exactly this subject DN, newest first.</summary>
     Task<IReadOnlyList<StoredCertificate>> FindCertificatesBySubjectAsync(string subject, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Active certificates, not yet expired, whose subject is the same name as <paramref name="subject"/> (compared by
+    /// <see cref="DistinguishedNames.Key"/>), newest first.
+    /// </summary>
+    Task<IReadOnlyList<StoredCertificate>> FindActiveCertificatesByNameAsync(System.Security.Cryptography.X509Certificates.X500DistinguishedName subject, int limit, CancellationToken cancellationToken);
 
     /// <summary>All certificates, newest first, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<StoredCertificate>> ListCertificatesAsync(int limit, CancellationToken cancellationToken);

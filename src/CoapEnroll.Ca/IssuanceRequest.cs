@@ -59,6 +59,19 @@ public sealed class IssuanceRequest
     /// <summary>Re-enrollment (RFC 7030 section 4.2.2): serial number (hex) of the certificate being replaced, marked superseded on issuance.</summary>
     public string? ReplacesSerialNumber { get; init; }
 
+    /// <summary>
+    /// The identity the requester acts for, which holds the names of the certificate issued (a subject held by an active certificate
+    /// of another identity is refused, <see cref="RejectionReason.NameHeldByAnotherRequester"/>). The enrollment service passes the
+    /// device's identity, the same for its manufacturer certificate and every certificate this CA issued it. Null: the requester.
+    /// </summary>
+    public string? Identity { get; init; }
+
+    /// <summary>
+    /// Non-null: the request waits for an operator's approval, for this reason (audited), even where the profile does not ask for
+    /// approval; e.g. a name not bound to the requester under <see cref="NamePolicy.AnyNameHeldForApproval"/>.
+    /// </summary>
+    public string? ApprovalReason { get; init; }
+
     /// <summary>A request key: SHA-256 over the requester (UTF-8, length-prefixed) and the CSR DER, as lower-case hex.</summary>
     public static string ComputeRequestKey(ReadOnlySpan<byte> csrDer, string requester)
     {

@@ -52,4 +52,20 @@ public enum RejectionReason
     /// with conflicting or incomplete key-encryption attributes, an unknown key identifier, or no usable recipient certificate or algorithm.
     /// </summary>
     UnsatisfiableRequest,
+
+    /// <summary>
+    /// The request asks for a name the CA never issues (<see cref="Ca.ReservedNames"/>): a CA certificate's subject, the server
+    /// certificate's subject, or a name the server certificate carries.
+    /// </summary>
+    ReservedName,
+
+    /// <summary>
+    /// The requested subject or a subjectAltName is not bound to the authenticated requester under the profile's
+    /// <see cref="NamePolicy.BoundToRequester"/> rules (not the requester's own CN or serialNumber, no CN nor serialNumber, a
+    /// subjectAltName its certificate lacks, and no template or allow-list entry of the profile admitting it).
+    /// </summary>
+    NameNotBoundToRequester,
+
+    /// <summary>The requested subject is held by an active certificate of another requester (names are unique per identity).</summary>
+    NameHeldByAnotherRequester,
 }

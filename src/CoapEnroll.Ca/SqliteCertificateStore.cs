@@ -1,5 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Data.Sqlite;
 
 namespace CoapEnroll.Ca;
@@ -11,8 +13,8 @@ namespace CoapEnroll.Ca;
 /// </summary>
 public sealed class SqliteCertificateStore : ICertificateStore
 {
-    /// <summary>Schema version kept in PRAGMA user_version.</summary>
-    public const int SchemaVersion = 1;
+    /// <summary>Schema version kept in PRAGMA user_version (2: the identity of requests and certificates, the subject key).</summary>
+    public const int SchemaVersion = 2;
 
     private const int MaxLimit = 10_000;
     private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
@@ -24,6 +26,7 @@ public sealed class SqliteCertificateStore : ICertificateStore
             csr                 BLOB NOT NULL,
             override_public_key BLOB,
             requester           TEXT NOT NULL,
+            identity            TEXT,
             protocol            TEXT NOT NULL,
             profile             TEXT NOT NULL,
             status              TEXT NOT NULL CHECK (status IN ('pending', 'issued', 'rejected')),
@@ -46,6 +49,8 @@ public sealed class SqliteCertificateStore : ICertificateStore
             public_key_sha256 TEXT NOT NULL,
             profile           TEXT NOT NULL,
             requester         TEXT NOT NULL,
+            identity          TEXT,
+            subject_key       TEXT,
             status            TEXT NOT NULL CHECK (status IN ('active', 'revoked', 'superseded')),
             replaces_serial   TEXT,
             created_at        TEXT NOT NULL,
@@ -54,6 +59,7 @@ public sealed class SqliteCertificateStore : ICertificateStore
         CREATE INDEX IF NOT EXISTS certificates_subject ON certificates (subject);
         CREATE INDEX IF NOT EXISTS certificates_requester ON certificates (requester);
         CREATE INDEX IF NOT EXISTS certificates_public_key ON certificates (public_key_sha256);
+        CREATE INDEX IF NOT EXISTS certificates_subject_key ON certificates (subject_key, status);
         CREATE TABLE IF NOT EXISTS audit_log (
             id        INTEGER PRIMARY KEY AUTOINCREMENT,
             timestamp TEXT NOT NULL,
@@ -63,8 +69,15 @@ public sealed class SqliteCertificateStore : ICertificateStore
         );
         """;
 
-    private const string RequestColumns = "id, request_key, csr, override_public_key, requester, protocol, profile, status, reason_code, reason, replaces_serial, issued_serial, created_at, updated_at";
-    private const string CertificateColumns = "serial, request_id, subject, issuer, not_before, not_after, der, public_key_sha256, profile, requester, status, replaces_serial, created_at";
+    // Version 1 had none of these columns: added, then filled by BackfillVersion1Async.
+    private const string MigrateVersion1 = """
+        ALTER TABLE requests ADD COLUMN identity TEXT;
+        ALTER TABLE certificates ADD COLUMN identity TEXT;
+        ALTER TABLE certificates ADD COLUMN subject_key TEXT;
+        """;
+
+    private const string RequestColumns = "id, request_key, csr, override_public_key, requester, protocol, profile, status, reason_code, reason, replaces_serial, issued_serial, created_at, updated_at, identity";
+    private const string CertificateColumns = "serial, request_id, subject, issuer, not_before, not_after, der, public_key_sha256, profile, requester, status, replaces_serial, created_at, identity";
 
     private readonly string _connectionString;
     private readonly TimeProvider _time;
@@ -98,7 +111,17 @@ public sealed class SqliteCertificateStore : ICertificateStore
             throw new InvalidOperationException($"{path}: schema version {version} is newer than this program's {SchemaVersion}");
         }
 
+        if (version == 1)
+        {
+            await ExecuteAsync(connection, transaction, MigrateVersion1, cancellationToken);
+        }
+
         await ExecuteAsync(connection, transaction, Schema, cancellationToken);
+        if (version == 1)
+        {
+            await BackfillVersion1Async(connection, transaction, cancellationToken);
+        }
+
         await ExecuteAsync(connection, transaction, $"PRAGMA user_version = {SchemaVersion};", cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return store;
@@ -237,6 +260,17 @@ public sealed class SqliteCertificateStore : ICertificateStore
     }
 
     /// <inheritdoc/>
+    public async Task<IReadOnlyList<StoredCertificate>> FindActiveCertificatesByNameAsync(X500DistinguishedName subject, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        int checkedLimit = CheckLimit(limit);
+        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        return await QueryCertificatesAsync(connection,
+            $"SELECT {CertificateColumns} FROM certificates WHERE subject_key = $key AND status = 'active' AND not_after > $now ORDER BY created_at DESC, rowid DESC LIMIT $limit;",
+            cancellationToken, ("$key", DistinguishedNames.Key(subject)), ("$now", Format(_time.GetUtcNow())), ("$limit", checkedLimit));
+    }
+
+    /// <inheritdoc/>
     public async Task<IReadOnlyList<StoredCertificate>> ListCertificatesAsync(int limit, CancellationToken cancellationToken)
     {
         await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
@@ -361,16 +395,17 @@ public sealed class SqliteCertificateStore : ICertificateStore
     {
         bool rejected = request.Status == RequestStatus.Rejected;
         object? id = await ScalarAsync(connection, transaction, """
-            INSERT INTO requests (request_key, csr, override_public_key, requester, protocol, profile, status, reason_code, reason, replaces_serial, issued_serial, created_at, updated_at)
-            VALUES ($key, $csr, $override, $requester, $protocol, $profile, $status, $code, $reason, $replaces, $issued, $now, $now)
+            INSERT INTO requests (request_key, csr, override_public_key, requester, identity, protocol, profile, status, reason_code, reason, replaces_serial, issued_serial, created_at, updated_at)
+            VALUES ($key, $csr, $override, $requester, $identity, $protocol, $profile, $status, $code, $reason, $replaces, $issued, $now, $now)
             RETURNING id;
             """, cancellationToken,
-            ("$key", request.RequestKey), ("$csr", request.CsrDer), ("$override", request.OverridePublicKey), ("$requester", request.Requester),
+            ("$key", request.RequestKey), ("$csr", request.CsrDer), ("$override", request.OverridePublicKey), ("$requester", request.Requester), ("$identity", request.Identity ?? request.Requester),
             ("$protocol", request.Protocol), ("$profile", request.Profile), ("$status", ToText(request.Status)), ("$code", rejected ? request.RejectionReason.ToString() : null),
             ("$reason", rejected ? request.ReasonDetail : null), ("$replaces", request.ReplacesSerialNumber), ("$issued", request.IssuedSerialNumber), ("$now", Format(now)));
         return request with
         {
             Id = (long)id!,
+            Identity = request.Identity ?? request.Requester,
             CreatedAt = Truncate(now),
             UpdatedAt = Truncate(now),
             RejectionReason = rejected ? request.RejectionReason : RejectionReason.None,
@@ -380,14 +415,28 @@ public sealed class SqliteCertificateStore : ICertificateStore
 
     private static async Task InsertCertificateAsync(SqliteConnection connection, DbTransaction transaction, StoredCertificate certificate, long requestId, DateTimeOffset now, CancellationToken cancellationToken)
     {
+        string identity = certificate.Identity ?? certificate.Requester;
+        string subjectKey = SubjectKeyOf(certificate.Der);
+        if (certificate.Status == CertificateStatus.Active)
+        {
+            // One name, one holder: checked in the transaction of the insert, so two identities asking at once cannot both win.
+            object? holder = await ScalarAsync(connection, transaction,
+                "SELECT serial FROM certificates WHERE subject_key = $key AND status = 'active' AND not_after > $now AND identity <> $identity LIMIT 1;",
+                cancellationToken, ("$key", subjectKey), ("$now", Format(now)), ("$identity", identity));
+            if (holder is string serial)
+            {
+                throw new CertificateStoreConflictException(StoreConflict.SubjectHeld, $"the subject is held by active certificate {serial} of another identity");
+            }
+        }
+
         await ExecuteAsync(connection, transaction, """
-            INSERT INTO certificates (serial, request_id, subject, issuer, not_before, not_after, der, public_key_sha256, profile, requester, status, replaces_serial, created_at, updated_at)
-            VALUES ($serial, $request, $subject, $issuer, $nb, $na, $der, $pk, $profile, $requester, $status, $replaces, $now, $now);
+            INSERT INTO certificates (serial, request_id, subject, issuer, not_before, not_after, der, public_key_sha256, profile, requester, identity, subject_key, status, replaces_serial, created_at, updated_at)
+            VALUES ($serial, $request, $subject, $issuer, $nb, $na, $der, $pk, $profile, $requester, $identity, $subjectKey, $status, $replaces, $now, $now);
             """, cancellationToken,
             ("$serial", certificate.SerialNumber.ToUpperInvariant()), ("$request", requestId), ("$subject", certificate.Subject), ("$issuer", certificate.Issuer),
             ("$nb", Format(certificate.NotBefore)), ("$na", Format(certificate.NotAfter)), ("$der", certificate.Der), ("$pk", certificate.PublicKeySha256),
-            ("$profile", certificate.Profile), ("$requester", certificate.Requester), ("$status", ToText(certificate.Status)),
-            ("$replaces", certificate.ReplacesSerialNumber?.ToUpperInvariant()), ("$now", Format(now)));
+            ("$profile", certificate.Profile), ("$requester", certificate.Requester), ("$identity", identity), ("$subjectKey", subjectKey),
+            ("$status", ToText(certificate.Status)), ("$replaces", certificate.ReplacesSerialNumber?.ToUpperInvariant()), ("$now", Format(now)));
         if (certificate.ReplacesSerialNumber is not null)
         {
             // Re-enrollment (RFC 7030 section 4.2.2): the certificate being replaced stops being the current one.
@@ -437,6 +486,7 @@ public sealed class SqliteCertificateStore : ICertificateStore
                 IssuedSerialNumber = reader.IsDBNull(11) ? null : reader.GetString(11),
                 CreatedAt = Parse(reader.GetString(12)),
                 UpdatedAt = Parse(reader.GetString(13)),
+                Identity = reader.IsDBNull(14) ? reader.GetString(4) : reader.GetString(14),
             });
         }
 
@@ -470,10 +520,77 @@ public sealed class SqliteCertificateStore : ICertificateStore
                 },
                 ReplacesSerialNumber = reader.IsDBNull(11) ? null : reader.GetString(11),
                 CreatedAt = Parse(reader.GetString(12)),
+                Identity = reader.IsDBNull(13) ? reader.GetString(9) : reader.GetString(13),
             });
         }
 
         return rows;
+    }
+
+    private static string SubjectKeyOf(byte[] der)
+    {
+        using X509Certificate2 certificate = X509CertificateLoader.LoadCertificate(der);
+        return DistinguishedNames.Key(certificate.SubjectName);
+    }
+
+    // Version 1 stored no identity. A certificate's is found by following its requester (the subject and SHA-256 thumbprint of the
+    // certificate that asked) back through the certificates of this store to the first requester that is not one of them, which is
+    // what the enrollment service now records. Every certificate gets its subject key.
+    private static async Task BackfillVersion1Async(SqliteConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        const string Thumbprint = " sha256:";
+        var requesters = new Dictionary<string, string>(StringComparer.Ordinal);
+        var byThumbprint = new Dictionary<string, string>(StringComparer.Ordinal);
+        var rows = new List<(string Serial, byte[] Der)>();
+        await using (SqliteCommand command = Command(connection, transaction, "SELECT serial, der, requester FROM certificates;"))
+        await using (SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                string serial = reader.GetString(0);
+                byte[] der = (byte[])reader.GetValue(1);
+                rows.Add((serial, der));
+                requesters[serial] = reader.GetString(2);
+                byThumbprint[Convert.ToHexString(SHA256.HashData(der))] = serial;
+            }
+        }
+
+        string IdentityOf(string requester)
+        {
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            while (true)
+            {
+                int at = requester.LastIndexOf(Thumbprint, StringComparison.Ordinal);
+                if (at < 0 || !byThumbprint.TryGetValue(requester[(at + Thumbprint.Length)..], out string? serial) || !seen.Add(serial))
+                {
+                    return requester;
+                }
+
+                requester = requesters[serial];
+            }
+        }
+
+        foreach ((string serial, byte[] der) in rows)
+        {
+            await ExecuteAsync(connection, transaction, "UPDATE certificates SET identity = $identity, subject_key = $key WHERE serial = $serial;", cancellationToken,
+                ("$identity", IdentityOf(requesters[serial])), ("$key", SubjectKeyOf(der)), ("$serial", serial));
+        }
+
+        var requestRequesters = new List<string>();
+        await using (SqliteCommand command = Command(connection, transaction, "SELECT DISTINCT requester FROM requests;"))
+        await using (SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                requestRequesters.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (string requester in requestRequesters)
+        {
+            await ExecuteAsync(connection, transaction, "UPDATE requests SET identity = $identity WHERE requester = $requester;", cancellationToken,
+                ("$identity", IdentityOf(requester)), ("$requester", requester));
+        }
     }
 
     private static async Task<int> ExecuteAsync(SqliteConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)

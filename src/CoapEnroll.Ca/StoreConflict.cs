@@ -11,4 +11,10 @@ public enum StoreConflict
 
     /// <summary>The request is no longer pending (approved or rejected meanwhile) or does not exist.</summary>
     RequestState,
+
+    /// <summary>
+    /// An active, unexpired certificate with the same subject (compared by <see cref="DistinguishedNames.Key"/>) belongs to another
+    /// identity: one name, one holder.
+    /// </summary>
+    SubjectHeld,
 }

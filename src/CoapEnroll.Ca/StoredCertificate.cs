@@ -32,6 +32,12 @@ public sealed record StoredCertificate
     /// <summary>Who requested it.</summary>
     public required string Requester { get; init; }
 
+    /// <summary>
+    /// The identity the certificate stands for (<see cref="IssuanceRequest.Identity"/>): the names it holds are held by this identity.
+    /// Written as <see cref="Requester"/> when null; always set when read from the store.
+    /// </summary>
+    public string? Identity { get; init; }
+
     /// <summary>Life-cycle state.</summary>
     public CertificateStatus Status { get; init; } = CertificateStatus.Active;
 

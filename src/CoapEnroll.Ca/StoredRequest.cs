@@ -18,6 +18,12 @@ public sealed record StoredRequest
     /// <summary>Who asked.</summary>
     public required string Requester { get; init; }
 
+    /// <summary>
+    /// The identity the requester acts for (<see cref="IssuanceRequest.Identity"/>), given to the certificate issued for the request.
+    /// Written as <see cref="Requester"/> when null; always set when read from the store.
+    /// </summary>
+    public string? Identity { get; init; }
+
     /// <summary>Through which protocol ("est-coaps", "cmp", ...).</summary>
     public required string Protocol { get; init; }
 

@@ -122,13 +122,14 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
     /// <summary>The CA with the profiles of the <c>Ca</c> section, built once.</summary>
     public async Task<CertificateAuthority> GetAuthorityAsync(CancellationToken cancellationToken)
     {
-        CaHierarchy hierarchy = await GetHierarchyAsync(cancellationToken);
+        CaBootstrapResult bootstrap = await GetBootstrapAsync(cancellationToken);
         SqliteCertificateStore store = await GetStoreAsync(cancellationToken);
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            return _authority ??= new CertificateAuthority(hierarchy, store, CertificateProfileCatalog.FromOptions(LoadCaOptions()),
-                _loggerFactory.CreateLogger<CertificateAuthority>(), _time);
+            // The names of the server's own credential are never issued to a device.
+            return _authority ??= new CertificateAuthority(bootstrap.Hierarchy, store, CertificateProfileCatalog.FromOptions(LoadCaOptions()),
+                new ReservedNames(bootstrap.Hierarchy, [bootstrap.ServerCredential.Certificate]), _loggerFactory.CreateLogger<CertificateAuthority>(), _time);
         }
         finally
         {

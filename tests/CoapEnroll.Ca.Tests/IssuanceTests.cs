@@ -227,8 +227,9 @@ public sealed class IssuanceTests
     {
         await using TestCa ca = await TestCa.CreateAsync();
         X509Certificate2 certificate = (await ca.Authority.IssueAsync(TestCa.Request(TestCa.Csr()), CancellationToken.None)).Certificate!;
-        StoredCertificate again = StoredCertificate.FromCertificate(certificate, "default", "x", null);
-        var request = new StoredRequest { CsrDer = [1], Requester = "x", Protocol = "cli", Profile = "default" };
+        // The same requester as the first: from another, the write would be refused for the name it holds (StoreConflict.SubjectHeld).
+        StoredCertificate again = StoredCertificate.FromCertificate(certificate, "default", "test", null);
+        var request = new StoredRequest { CsrDer = [1], Requester = "test", Protocol = "cli", Profile = "default" };
         var ex = await Assert.ThrowsAsync<CertificateStoreConflictException>(() =>
             ca.Store.AddIssuedAsync(request, again, new AuditEntry { Actor = "x", Action = "issue", Details = "" }, CancellationToken.None));
         Assert.Equal(StoreConflict.SerialNumber, ex.Conflict);
@@ -288,7 +289,7 @@ public sealed class IssuanceTests
     {
         await using TestCa ca = await TestCa.CreateAsync();
         await using SqliteCertificateStore second = await SqliteCertificateStore.OpenAsync(ca.Hierarchy.Layout.Database, null, CancellationToken.None);
-        var other = new CertificateAuthority(ca.Hierarchy, second, ca.Authority.Profiles);
+        var other = new CertificateAuthority(ca.Hierarchy, second, ca.Authority.Profiles, ca.Authority.ReservedNames);
         IssuanceResult[] results = await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
             Task.Run(() => (i % 2 == 0 ? ca.Authority : other).IssueAsync(TestCa.Request(TestCa.Csr($"CN=p-{i}")), CancellationToken.None))));
         Assert.All(results, r => Assert.Equal(IssuanceStatus.Issued, r.Status));

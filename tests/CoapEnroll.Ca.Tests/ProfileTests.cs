@@ -71,6 +71,94 @@ public sealed class ProfileTests
     }
 
     [Fact]
+    public void Name_policies_templates_and_allow_lists_bind_from_configuration()
+    {
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Ca:Profiles:devices:SubjectTemplates:0"] = "serialNumber={serialNumber}, CN={CN}, O=Example Devices",
+            ["Ca:Profiles:devices:SubjectAltNameTemplates:0"] = "DNS:{CN}.devices.example",
+            ["Ca:Profiles:devices:SubjectAltNameTemplates:1"] = "IP:192.0.2.7",
+            ["Ca:Profiles:devices:AllowedSubjects:0"] = "CN=gateway, O=Example",
+            ["Ca:Profiles:devices:AllowedSubjectAltNames:0"] = "dns:gw.example",
+            ["Ca:Profiles:devices:AllowedSubjectAltNames:1"] = "IP:2001:db8::0:7",
+            ["Ca:Profiles:review:NamePolicy"] = "AnyNameHeldForApproval",
+            ["Ca:Profiles:lab:NamePolicy"] = "anyname",
+        }).Build();
+        CertificateProfileCatalog catalog = CertificateProfileCatalog.FromOptions(configuration.GetSection("Ca").Get<CaOptions>()!);
+
+        Assert.Equal(NamePolicy.BoundToRequester, catalog.Default.NamePolicy);
+        Assert.True(catalog.TryGet("devices", out CertificateProfile devices));
+        Assert.Equal(NamePolicy.BoundToRequester, devices.NamePolicy);
+        IReadOnlyList<NameAttribute> device = [new("2.5.4.5", "DEMO-0001"), new("2.5.4.3", "demo-device-1"), new("2.5.4.10", "CoapEnroll Demo Manufacturer")];
+        Assert.Equal([new("2.5.4.5", "DEMO-0001"), new("2.5.4.3", "demo-device-1"), new("2.5.4.10", "Example Devices")],
+            Assert.Single(devices.SubjectTemplates).Instantiate(device)!);
+        Assert.Equal(new GeneralName(GeneralNameKind.Dns, "demo-device-1.devices.example"), devices.SubjectAltNameTemplates[0].Instantiate(device));
+        Assert.Equal(new GeneralName(GeneralNameKind.IPAddress, "192.0.2.7"), devices.SubjectAltNameTemplates[1].Instantiate(device));
+        Assert.Equal([new("2.5.4.3", "gateway"), new("2.5.4.10", "Example")], Assert.Single(devices.AllowedSubjects).Instantiate([])!);
+        Assert.Equal([new GeneralName(GeneralNameKind.Dns, "gw.example"), new GeneralName(GeneralNameKind.IPAddress, "2001:db8::7")], devices.AllowedSubjectAltNames);
+        Assert.True(catalog.TryGet("review", out CertificateProfile review));
+        Assert.Equal(NamePolicy.AnyNameHeldForApproval, review.NamePolicy);
+        Assert.True(catalog.TryGet("lab", out CertificateProfile lab));
+        Assert.Equal(NamePolicy.AnyName, lab.NamePolicy);
+    }
+
+    [Fact]
+    public void A_template_whose_attribute_the_certificate_lacks_or_holds_twice_does_not_apply()
+    {
+        SubjectTemplate template = SubjectTemplate.TryParse("CN={CN}, serialNumber={serialNumber}", out _)!;
+        Assert.Null(template.Instantiate([new("2.5.4.3", "only-a-cn")]));
+        Assert.Null(template.Instantiate([new("2.5.4.3", "a"), new("2.5.4.3", "b"), new("2.5.4.5", "1")]));
+        Assert.NotNull(template.Instantiate([new("2.5.4.3", "a"), new("2.5.4.5", "1")]));
+    }
+
+    [Theory]
+    [InlineData("SubjectTemplates:0", "CN={nope}")]
+    [InlineData("SubjectTemplates:0", "CN={CN")]
+    [InlineData("SubjectTemplates:0", "CN=a}")]
+    [InlineData("SubjectTemplates:0", "FOO={CN}")]
+    [InlineData("SubjectTemplates:0", "CN=a,,")]
+    [InlineData("SubjectAltNameTemplates:0", "email:{CN}@example")]
+    [InlineData("SubjectAltNameTemplates:0", "DNS:")]
+    [InlineData("SubjectAltNameTemplates:0", "IP:{CN}")]
+    [InlineData("AllowedSubjects:0", "CN={CN}")]
+    [InlineData("AllowedSubjectAltNames:0", "DNS:{CN}.example")]
+    [InlineData("AllowedSubjectAltNames:0", "IP:1")]
+    public void Invalid_name_settings_are_refused_with_the_setting_named(string key, string value)
+    {
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [$"Ca:Profiles:p:{key}"] = value,
+        }).Build();
+        CaOptions options = configuration.GetSection("Ca").Get<CaOptions>()!;
+        var ex = Assert.Throws<CaConfigurationException>(() => CertificateProfileCatalog.FromOptions(options));
+        Assert.Contains($"Ca:Profiles:p: {key.Split(':')[0]}", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_misspelt_name_policy_relaxes_nothing()
+    {
+        // The configuration binder drops a profile whose enum value it cannot read rather than failing: a misspelt relaxation relaxes
+        // nothing (the default profile is then the built-in one, a named one does not exist and its label is answered 4.04).
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Ca:Profiles:default:NamePolicy"] = "AnyNme",
+            ["Ca:Profiles:p:NamePolicy"] = "AnyNme",
+        }).Build();
+        CertificateProfileCatalog catalog = CertificateProfileCatalog.FromOptions(configuration.GetSection("Ca").Get<CaOptions>()!);
+        Assert.Equal(NamePolicy.BoundToRequester, catalog.Default.NamePolicy);
+        Assert.False(catalog.TryGet("p", out _));
+    }
+
+    [Fact]
+    public void Any_name_with_templates_or_allow_lists_is_refused_as_contradictory()
+    {
+        var ex = Assert.Throws<CaConfigurationException>(() => CertificateProfile.FromOptions("lab",
+            new CertificateProfileOptions { NamePolicy = NamePolicy.AnyName, AllowedSubjects = ["CN=x"] }));
+        Assert.Contains("NamePolicy AnyName issues any name", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<CaConfigurationException>(() => CertificateProfile.FromOptions("lab", new CertificateProfileOptions { NamePolicy = (NamePolicy)7 }));
+    }
+
+    [Fact]
     public void Invalid_profile_names_and_default_are_refused()
     {
         Assert.Throws<CaConfigurationException>(() => CertificateProfile.FromOptions("bad name", null));

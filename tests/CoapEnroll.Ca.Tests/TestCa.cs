@@ -6,7 +6,9 @@ namespace CoapEnroll.Ca.Tests;
 
 /// <summary>
 /// A CA in a temporary data directory with its store: a P-256 root and an issuing CA (pathLen 0) as the host's demo PKI makes them,
-/// made here so that the CA is tested without the host. DIR/trust-anchor.pem and DIR/ca/issuing.pem are written for openssl.
+/// made here so that the CA is tested without the host. DIR/trust-anchor.pem and DIR/ca/issuing.pem are written for openssl. A
+/// server certificate (CN=localhost, O=Test; DNS:localhost, IP:127.0.0.1, IP:::1) stands for the host's credential, whose names
+/// the CA never issues.
 /// </summary>
 internal sealed class TestCa : IAsyncDisposable
 {
@@ -29,15 +31,19 @@ internal sealed class TestCa : IAsyncDisposable
 
     public CertificateAuthority Authority { get; private set; }
 
+    /// <summary>The host's server certificate (no key): CN=localhost, O=Test with DNS:localhost, IP:127.0.0.1 and IP:::1.</summary>
+    public X509Certificate2 ServerCertificate { get; private set; } = null!;
+
     public static async Task<TestCa> CreateAsync(Action<CaOptions>? configure = null)
     {
         var directory = new TempDirectory();
         var options = new CaOptions { DataDirectory = directory.Path };
         configure?.Invoke(options);
         CaHierarchy hierarchy = await CreateHierarchyAsync(new CaDataLayout(options.DataDirectory));
+        X509Certificate2 server = CreateServerCertificate(hierarchy);
         SqliteCertificateStore store = await SqliteCertificateStore.OpenAsync(hierarchy.Layout.Database, null, CancellationToken.None);
-        var authority = new CertificateAuthority(hierarchy, store, CertificateProfileCatalog.FromOptions(options));
-        return new TestCa(directory, options, hierarchy, store, authority);
+        var authority = new CertificateAuthority(hierarchy, store, CertificateProfileCatalog.FromOptions(options), new ReservedNames(hierarchy, [server]));
+        return new TestCa(directory, options, hierarchy, store, authority) { ServerCertificate = server };
     }
 
     /// <summary>Simulates a restart: closes the store, opens it again, and builds the CA again with the current <see cref="Options"/>.</summary>
@@ -45,7 +51,20 @@ internal sealed class TestCa : IAsyncDisposable
     {
         await Store.DisposeAsync();
         Store = await SqliteCertificateStore.OpenAsync(Hierarchy.Layout.Database, null, CancellationToken.None);
-        Authority = new CertificateAuthority(Hierarchy, Store, CertificateProfileCatalog.FromOptions(Options));
+        Authority = new CertificateAuthority(Hierarchy, Store, CertificateProfileCatalog.FromOptions(Options), new ReservedNames(Hierarchy, [ServerCertificate]));
+    }
+
+    private static X509Certificate2 CreateServerCertificate(CaHierarchy hierarchy)
+    {
+        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddDnsName("localhost");
+        san.AddIpAddress(System.Net.IPAddress.Loopback);
+        san.AddIpAddress(System.Net.IPAddress.IPv6Loopback);
+        var request = new CertificateRequest(new X500DistinguishedName("CN=localhost, O=Test"), key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(san.Build());
+        DateTimeOffset notBefore = new(hierarchy.IssuingCa.NotBefore.ToUniversalTime(), TimeSpan.Zero);
+        return request.Create(hierarchy.IssuingCa, notBefore, notBefore.AddDays(30), RandomNumberGenerator.GetBytes(9));
     }
 
     private static async Task<CaHierarchy> CreateHierarchyAsync(CaDataLayout layout)

@@ -32,9 +32,11 @@ internal sealed class EnrollmentFixture : IAsyncDisposable
         string directory = Directory.CreateTempSubdirectory("coapenroll-enrollment-").FullName;
         var caOptions = new CaOptions { DataDirectory = directory };
         configureCa?.Invoke(caOptions);
-        CaHierarchy hierarchy = (await CaBootstrap.LoadOrCreateAsync(caOptions, null, null, CancellationToken.None)).Hierarchy;
+        CaBootstrapResult bootstrap = await CaBootstrap.LoadOrCreateAsync(caOptions, null, null, CancellationToken.None);
+        CaHierarchy hierarchy = bootstrap.Hierarchy;
         SqliteCertificateStore store = await SqliteCertificateStore.OpenAsync(hierarchy.Layout.Database, null, CancellationToken.None);
-        var authority = new CertificateAuthority(hierarchy, store, CertificateProfileCatalog.FromOptions(caOptions));
+        var authority = new CertificateAuthority(hierarchy, store, CertificateProfileCatalog.FromOptions(caOptions),
+            new ReservedNames(hierarchy, [bootstrap.ServerCredential.Certificate]));
         var options = new EnrollmentOptions { KeyGenerationSecret = new byte[32] };
         configure?.Invoke(options);
         return new EnrollmentFixture(directory, hierarchy, store, authority, new EnrollmentService(authority, hierarchy, options, null, time));

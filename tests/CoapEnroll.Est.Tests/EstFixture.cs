@@ -83,7 +83,8 @@ internal sealed class EstFixture : IAsyncDisposable
         CaBootstrapResult bootstrap = await CaBootstrap.LoadOrCreateAsync(CaOptions, null, null, CancellationToken.None);
         Hierarchy = bootstrap.Hierarchy;
         Store = await SqliteCertificateStore.OpenAsync(Hierarchy.Layout.Database, null, CancellationToken.None);
-        Authority = new CertificateAuthority(Hierarchy, Store, CertificateProfileCatalog.FromOptions(CaOptions));
+        Authority = new CertificateAuthority(Hierarchy, Store, CertificateProfileCatalog.FromOptions(CaOptions),
+            new ReservedNames(Hierarchy, [bootstrap.ServerCredential.Certificate]));
 
         // As the host does: the server credential signs the keys EST generates.
         var est = new EstServerOptions { PendingRetryAfter = TimeSpan.FromSeconds(1), KeyGenerationSigner = bootstrap.ServerCredential.Certificate };

@@ -164,7 +164,7 @@ public sealed class BootstrapTests
             Assert.Empty(hierarchy.TrustedManufacturerCas);
 
             await using SqliteCertificateStore store = await SqliteCertificateStore.OpenAsync(hierarchy.Layout.Database, null, CancellationToken.None);
-            var authority = new CertificateAuthority(hierarchy, store, CertificateProfileCatalog.FromOptions(options));
+            var authority = new CertificateAuthority(hierarchy, store, CertificateProfileCatalog.FromOptions(options), new ReservedNames(hierarchy, []));
             IssuanceResult result = await authority.IssueAsync(TestCa.Request(TestCa.Csr()), CancellationToken.None);
             Assert.Equal(IssuanceStatus.Issued, result.Status);
             await File.WriteAllTextAsync(dir.File("issued.pem"), result.Certificate!.ExportCertificatePem());

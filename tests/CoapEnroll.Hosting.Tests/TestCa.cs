@@ -35,7 +35,8 @@ internal sealed class TestCa : IAsyncDisposable
         configure?.Invoke(options);
         CaBootstrapResult bootstrap = await CaBootstrap.LoadOrCreateAsync(options, null, null, CancellationToken.None);
         SqliteCertificateStore store = await SqliteCertificateStore.OpenAsync(bootstrap.Hierarchy.Layout.Database, null, CancellationToken.None);
-        var authority = new CertificateAuthority(bootstrap.Hierarchy, store, CertificateProfileCatalog.FromOptions(options));
+        var authority = new CertificateAuthority(bootstrap.Hierarchy, store, CertificateProfileCatalog.FromOptions(options),
+            new ReservedNames(bootstrap.Hierarchy, [bootstrap.ServerCredential.Certificate]));
         return new TestCa(directory, options, bootstrap, store, authority);
     }
 
@@ -47,7 +48,7 @@ internal sealed class TestCa : IAsyncDisposable
         Hierarchy = bootstrap.Hierarchy;
         ServerCredential = bootstrap.ServerCredential;
         Store = await SqliteCertificateStore.OpenAsync(Hierarchy.Layout.Database, null, CancellationToken.None);
-        Authority = new CertificateAuthority(Hierarchy, Store, CertificateProfileCatalog.FromOptions(Options));
+        Authority = new CertificateAuthority(Hierarchy, Store, CertificateProfileCatalog.FromOptions(Options), new ReservedNames(Hierarchy, [ServerCredential.Certificate]));
     }
 
     public async ValueTask DisposeAsync()
