@@ -7,12 +7,13 @@ namespace CoapEnroll.Enrollment;
 /// </summary>
 public sealed class EnrollmentAuthorization
 {
-    internal EnrollmentAuthorization(EnrollmentRequest request, EnrollmentOutcome? refusal, string? requestKey, string? replacesSerialNumber)
+    internal EnrollmentAuthorization(EnrollmentRequest request, EnrollmentOutcome? refusal, string? requestKey, string? replacesSerialNumber, string? approvalReason)
     {
         Request = request;
         Refusal = refusal;
         RequestKey = requestKey;
         ReplacesSerialNumber = replacesSerialNumber;
+        ApprovalReason = approvalReason;
     }
 
     /// <summary>The request decided on.</summary>
@@ -29,4 +30,10 @@ public sealed class EnrollmentAuthorization
 
     /// <summary>For re-enrollment: the serial number of the certificate being replaced.</summary>
     public string? ReplacesSerialNumber { get; }
+
+    /// <summary>
+    /// Non-null when the request is authorized only to wait for an operator: why (a name not bound to the requester under
+    /// <see cref="Ca.NamePolicy.AnyNameHeldForApproval"/>).
+    /// </summary>
+    public string? ApprovalReason { get; }
 }

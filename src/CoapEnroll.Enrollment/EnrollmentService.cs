@@ -39,6 +39,10 @@ public sealed partial class EnrollmentService
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
         _keys = new ServerKeyGenerator(options.KeyGenerationSecret);
+        foreach (CertificateProfile profile in authority.Profiles.All.Where(p => p.NamePolicy == NamePolicy.AnyName))
+        {
+            LogAnyName(_logger, profile.Name);
+        }
     }
 
     /// <summary>The CA that issues.</summary>
@@ -80,14 +84,14 @@ public sealed partial class EnrollmentService
                 StoredCertificate? stored = await Authority.Store.GetCertificateAsync(leaf.SerialNumber, cancellationToken);
                 if (stored is { Status: CertificateStatus.Active } && stored.Der.AsSpan().SequenceEqual(leaf.RawData))
                 {
-                    return AuthenticationResult.Authenticated(new Requester(peer, leaf, name, RequesterTrust.ThisCa));
+                    return AuthenticationResult.Authenticated(new Requester(peer, leaf, name, RequesterTrust.ThisCa, stored.Identity ?? stored.Requester));
                 }
 
                 return AuthenticationResult.Failed(AuthenticationFailure.InactiveCertificateOfThisCa, name,
                     "the client certificate is not an active certificate of this CA (revoked or superseded)");
 
             case RequesterTrust.Manufacturer:
-                return AuthenticationResult.Authenticated(new Requester(peer, leaf, name, RequesterTrust.Manufacturer));
+                return AuthenticationResult.Authenticated(new Requester(peer, leaf, name, RequesterTrust.Manufacturer, name));
 
             default:
                 return AuthenticationResult.Failed(AuthenticationFailure.UntrustedCertificate, name,
@@ -99,24 +103,34 @@ public sealed partial class EnrollmentService
     /// Applies the rules, in this order, and records a refusal in the store: the proof of possession verifies (not for server-side
     /// key generation, where the request's key is replaced, RFC 9148 §4.8); its link to the channel (RFC 7030 §3.5) holds where it is
     /// claimed or required, over a channel whose binding is unique (RFC 7627 §6.1); re-enrollment comes from a current certificate of
-    /// this CA and asks for the same subject and subjectAltName (RFC 7030 §4.2.2). Enrollment itself needs only an authenticated
-    /// requester: <see cref="AuthenticateAsync"/> admits only this CA's and trusted manufacturers' certificates.
+    /// this CA and asks for the same subject and subjectAltName (RFC 7030 §4.2.2); the names: none is reserved
+    /// (<see cref="ReservedNames"/>), they are bound to the requester's certificate as the profile's <see cref="NamePolicy"/> says
+    /// (under <see cref="NamePolicy.AnyNameHeldForApproval"/> an unbound name is authorized to wait for an operator), and the
+    /// subject is not held by an active certificate of another identity (<see cref="Requester.Identity"/>). Who may ask at all is
+    /// <see cref="AuthenticateAsync"/>'s: only this CA's and trusted manufacturers' certificates.
     /// </summary>
     public async Task<EnrollmentAuthorization> AuthorizeAsync(EnrollmentRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         (RejectionReason reason, string text)? refusal = CheckProofOfPossession(request) ?? CheckLinking(request) ?? CheckReenrollment(request);
+        string? approvalReason = null;
+        if (refusal is null)
+        {
+            (refusal, approvalReason) = await CheckNamesAsync(request, cancellationToken);
+        }
+
         if (refusal is { } r)
         {
             EnrollmentOutcome refused = await RefuseAsync(request.Requester, request.Operation, request.OperationName, request.ProfileName, request.Request.Encoded,
                 r.reason, r.text, cancellationToken);
-            return new EnrollmentAuthorization(request, refused, null, null);
+            return new EnrollmentAuthorization(request, refused, null, null, null);
         }
 
         // Retransmissions and repeats after a pending answer carry the same request over the same identity: one certificate.
         string requestKey = IssuanceRequest.ComputeRequestKey(request.Request.Encoded.Span,
             $"{request.Requester.Name}|{request.OperationName}|{ProfileNameOf(request.ProfileName)}");
-        return new EnrollmentAuthorization(request, null, requestKey, request.Operation == EnrollmentOperation.Reenroll ? request.Requester.Certificate.SerialNumber : null);
+        return new EnrollmentAuthorization(request, null, requestKey, request.Operation == EnrollmentOperation.Reenroll ? request.Requester.Certificate.SerialNumber : null,
+            approvalReason);
     }
 
     /// <summary>
@@ -141,9 +155,11 @@ public sealed partial class EnrollmentService
                 CsrDer = request.Request.Encoded,
                 Request = request.Request,
                 Requester = request.Requester.Name,
+                Identity = request.Requester.Identity,
                 Protocol = request.Requester.Peer.FrontEnd,
                 ProfileName = ProfileNameOf(request.ProfileName),
                 RequestKey = authorization.RequestKey,
+                ApprovalReason = authorization.ApprovalReason,
                 ReplacesSerialNumber = authorization.ReplacesSerialNumber,
                 OverridePublicKey = generated is null ? null : new PublicKey(generated),
             }, cancellationToken);
@@ -200,6 +216,7 @@ public sealed partial class EnrollmentService
         {
             CsrDer = received,
             Requester = requester.Name,
+            Identity = requester.Identity,
             Protocol = requester.Peer.FrontEnd,
             ProfileName = ProfileNameOf(profileName),
             ReplacesSerialNumber = renewing,
@@ -280,6 +297,43 @@ public sealed partial class EnrollmentService
         return null;
     }
 
+    // The names of the request: reserved names first (they are refused whatever the profile says), then whether they are bound to the
+    // requester under the profile, then whether another identity holds the subject; asking whose a name is before establishing that
+    // the requester may have it would tell any device which names exist. An unknown profile is the CA's to refuse.
+    private async Task<((RejectionReason, string)? Refusal, string? ApprovalReason)> CheckNamesAsync(EnrollmentRequest request, CancellationToken cancellationToken)
+    {
+        if (!Authority.Profiles.TryGet(request.ProfileName, out CertificateProfile profile))
+        {
+            return (null, null);
+        }
+
+        X500DistinguishedName subject = request.Request.Subject;
+        IReadOnlyList<GeneralName>? altNames = request.Request.SubjectAltName is { } san ? GeneralName.TryDecodeAll(san) : [];
+        if (altNames is null)
+        {
+            return ((RejectionReason.MalformedRequest, "subjectAltName cannot be decoded"), null);
+        }
+
+        if (Authority.ReservedNames.Find(subject, altNames) is { } reserved)
+        {
+            return ((RejectionReason.ReservedName, reserved), null);
+        }
+
+        string? approvalReason = null;
+        if (profile.NamePolicy != NamePolicy.AnyName && NameBinding.Check(profile, request.Requester.Certificate, subject, altNames) is { } unbound)
+        {
+            string text = $"name not bound to the requester: {unbound}";
+            if (profile.NamePolicy == NamePolicy.BoundToRequester)
+            {
+                return ((RejectionReason.NameNotBoundToRequester, text), null);
+            }
+
+            approvalReason = text;
+        }
+
+        return (await Authority.CheckNamesAsync(subject, altNames, request.Requester.Identity, cancellationToken), approvalReason);
+    }
+
     // Stable across sessions, so a device retrying after a pending answer in a new session is the same requester.
     private static string NameOf(X509Certificate2 leaf)
     {
@@ -292,4 +346,8 @@ public sealed partial class EnrollmentService
 
     [LoggerMessage(1, LogLevel.Debug, "Enrollment refused: {Operation} for {Requester}: {Reason} {Detail}")]
     private static partial void LogRefused(ILogger logger, string operation, string requester, RejectionReason reason, string detail);
+
+    [LoggerMessage(2, LogLevel.Warning, "Profile {Profile} has NamePolicy AnyName: it issues any name a trusted requester asks for, so any device can obtain a "
+        + "certificate naming any other (reserved names and names held by another requester excepted)")]
+    private static partial void LogAnyName(ILogger logger, string profile);
 }

@@ -5,12 +5,13 @@ namespace CoapEnroll.Enrollment;
 /// <summary>A peer that <see cref="EnrollmentService.AuthenticateAsync"/> authenticated with a certificate this service trusts.</summary>
 public sealed class Requester
 {
-    internal Requester(PeerIdentity peer, X509Certificate2 certificate, string name, RequesterTrust trust)
+    internal Requester(PeerIdentity peer, X509Certificate2 certificate, string name, RequesterTrust trust, string identity)
     {
         Peer = peer;
         Certificate = certificate;
         Name = name;
         Trust = trust;
+        Identity = identity;
     }
 
     /// <summary>The peer as its front end described it.</summary>
@@ -27,4 +28,13 @@ public sealed class Requester
 
     /// <summary>What the certificate chains to.</summary>
     public RequesterTrust Trust { get; }
+
+    /// <summary>
+    /// The device the requester is, which holds the names of the certificates it obtains (a subject held by an active certificate
+    /// of another identity is refused). A manufacturer certificate is its own identity, its <see cref="Name"/>; a certificate of
+    /// this CA has the identity recorded when it was issued, that of whoever asked for it. So a device that enrolls with its IDevID
+    /// and then re-enrolls, or enrolls again, with the certificates it obtained stays one identity, while two devices stay two
+    /// even when their certificates carry the same subject.
+    /// </summary>
+    public string Identity { get; }
 }

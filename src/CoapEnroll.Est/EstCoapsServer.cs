@@ -313,7 +313,8 @@ public sealed class EstCoapsServer
     private static CoapCode CodeFor(RejectionReason reason) => reason switch
     {
         RejectionReason.SubjectNotAllowed or RejectionReason.SubjectAltNameNotAllowed or RejectionReason.RejectedByOperator
-            or RejectionReason.NotAuthorized => CoapCode.Forbidden,
+            or RejectionReason.NotAuthorized or RejectionReason.ReservedName or RejectionReason.NameNotBoundToRequester
+            or RejectionReason.NameHeldByAnotherRequester => CoapCode.Forbidden,
         RejectionReason.UnknownProfile => CoapCode.NotFound,
         RejectionReason.None or RejectionReason.MalformedRequest or RejectionReason.BadSignature or RejectionReason.UnsupportedKeyType
             or RejectionReason.KeyTooWeak or RejectionReason.KeyNotAllowed or RejectionReason.RequestKeyConflict or RejectionReason.InvalidParameter

@@ -112,14 +112,20 @@ public sealed class AuthorizationTests
         Assert.Null(Assert.Single(await f.RejectedAsync()).ReplacesSerialNumber);
     }
 
+    // The demo device's certificates carry no subjectAltName: a profile that gives it one from a template, for the tests that renew one.
+    private static Task<EnrollmentFixture> WithDnsNameTemplateAsync() => EnrollmentFixture.CreateAsync(configureCa: ca => ca.Profiles = new()
+    {
+        ["default"] = new CertificateProfileOptions { SubjectAltNameTemplates = ["DNS:{CN}.example"] },
+    });
+
     [Fact]
     public async Task Reenrollment_replaces_the_current_certificate_which_then_no_longer_authenticates()
     {
-        await using EnrollmentFixture f = await EnrollmentFixture.CreateAsync();
-        using X509Certificate2 current = await AuthenticationTests.IssueFromDeviceAsync(f, "CN=demo-device-1", "dev1.example");
+        await using EnrollmentFixture f = await WithDnsNameTemplateAsync();
+        using X509Certificate2 current = await AuthenticationTests.IssueFromDeviceAsync(f, "CN=demo-device-1", "demo-device-1.example");
         Requester requester = await f.AuthenticateAsync(current);
         using EnrollmentOutcome outcome = await f.Service.EnrollAsync(
-            EnrollmentFixture.Request(requester, EnrollmentFixture.Csr("CN=demo-device-1", dnsNames: "dev1.example"), EnrollmentOperation.Reenroll), CancellationToken.None);
+            EnrollmentFixture.Request(requester, EnrollmentFixture.Csr("CN=demo-device-1", dnsNames: "demo-device-1.example"), EnrollmentOperation.Reenroll), CancellationToken.None);
         Assert.Equal(EnrollmentStatus.Issued, outcome.Status);
         Assert.Equal(CertificateStatus.Superseded, (await f.Store.GetCertificateAsync(current.SerialNumber, CancellationToken.None))!.Status);
         Assert.Equal(AuthenticationFailure.InactiveCertificateOfThisCa, (await f.Service.AuthenticateAsync(EnrollmentFixture.Peer(current), CancellationToken.None)).Failure);
@@ -145,8 +151,8 @@ public sealed class AuthorizationTests
     public async Task Reenrollment_with_another_subjectAltName_is_refused(string? name)
     {
         string[] requested = name is null ? [] : [name];
-        await using EnrollmentFixture f = await EnrollmentFixture.CreateAsync();
-        using X509Certificate2 current = await AuthenticationTests.IssueFromDeviceAsync(f, "CN=demo-device-1", "dev1.example");
+        await using EnrollmentFixture f = await WithDnsNameTemplateAsync();
+        using X509Certificate2 current = await AuthenticationTests.IssueFromDeviceAsync(f, "CN=demo-device-1", "demo-device-1.example");
         Requester requester = await f.AuthenticateAsync(current);
         using EnrollmentOutcome outcome = await f.Service.EnrollAsync(
             EnrollmentFixture.Request(requester, EnrollmentFixture.Csr("CN=demo-device-1", dnsNames: requested), EnrollmentOperation.Reenroll), CancellationToken.None);
@@ -161,7 +167,7 @@ public sealed class AuthorizationTests
         using X509Certificate2 current = await AuthenticationTests.IssueFromDeviceAsync(f);
         Requester requester = await f.AuthenticateAsync(current);
         using EnrollmentOutcome outcome = await f.Service.EnrollAsync(
-            EnrollmentFixture.Request(requester, EnrollmentFixture.Csr("CN=demo-device-1", dnsNames: "dev1.example"), EnrollmentOperation.Reenroll), CancellationToken.None);
+            EnrollmentFixture.Request(requester, EnrollmentFixture.Csr("CN=demo-device-1", dnsNames: "demo-device-1.example"), EnrollmentOperation.Reenroll), CancellationToken.None);
         Assert.Equal(RejectionReason.NotAuthorized, outcome.Reason);
     }
 }

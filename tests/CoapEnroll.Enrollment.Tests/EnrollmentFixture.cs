@@ -46,6 +46,30 @@ internal sealed class EnrollmentFixture : IAsyncDisposable
     public X509Certificate2 DeviceCertificate() =>
         X509Certificate2.CreateFromPemFile(Hierarchy.Layout.DemoDeviceCertificate, Hierarchy.Layout.DemoDeviceKey);
 
+    /// <summary>
+    /// Another device of the demo manufacturer, an IDevID with <paramref name="subject"/> (RFC 4514 form) and optionally SAN
+    /// dNSNames, with its key.
+    /// </summary>
+    public X509Certificate2 ManufacturerDevice(string subject, params string[] dnsNames)
+    {
+        using X509Certificate2 manufacturer = X509Certificate2.CreateFromPemFile(Hierarchy.Layout.ManufacturerCaCertificate, Hierarchy.Layout.ManufacturerCaKey);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(DistinguishedNameParser.TryParse(subject, out _)!, key, HashAlgorithmName.SHA256);
+        if (dnsNames.Length > 0)
+        {
+            var san = new SubjectAlternativeNameBuilder();
+            foreach (string name in dnsNames)
+            {
+                san.AddDnsName(name);
+            }
+
+            request.CertificateExtensions.Add(san.Build());
+        }
+
+        using X509Certificate2 device = request.Create(manufacturer, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(30), RandomNumberGenerator.GetBytes(9));
+        return device.CopyWithPrivateKey(key);
+    }
+
     public static byte[] TlsUnique { get; } = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 
     public static PeerIdentity Peer(X509Certificate2 certificate, ChannelBinding? binding = null) =>
@@ -61,11 +85,12 @@ internal sealed class EnrollmentFixture : IAsyncDisposable
         return request!;
     }
 
-    /// <summary>A P-256 PKCS#10 request, optionally with a challengePassword and SAN dNSNames.</summary>
+    /// <summary>A P-256 PKCS#10 request for <paramref name="subject"/> (RFC 4514 form), optionally with a challengePassword and SAN dNSNames.</summary>
     public static byte[] Csr(string subject, string? challengePassword = null, ECDsa? key = null, params string[] dnsNames)
     {
         key ??= ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest(DistinguishedNameParser.TryParse(subject, out string? error) ?? throw new ArgumentException(error, nameof(subject)),
+            key, HashAlgorithmName.SHA256);
         if (dnsNames.Length > 0)
         {
             var san = new SubjectAlternativeNameBuilder();
@@ -89,11 +114,13 @@ internal sealed class EnrollmentFixture : IAsyncDisposable
 
     public static string Claim() => Convert.ToBase64String(TlsUnique);
 
-    public static EnrollmentRequest Request(Requester requester, byte[] csr, EnrollmentOperation operation = EnrollmentOperation.Enroll, string? claim = null) => new()
+    public static EnrollmentRequest Request(Requester requester, byte[] csr, EnrollmentOperation operation = EnrollmentOperation.Enroll, string? claim = null,
+        string? profile = null) => new()
     {
         Requester = requester,
         Operation = operation,
         OperationName = operation switch { EnrollmentOperation.Enroll => "sen", EnrollmentOperation.Reenroll => "sren", _ => "skg" },
+        ProfileName = profile,
         Request = Decode(csr),
         ChannelBindingClaim = claim,
     };
