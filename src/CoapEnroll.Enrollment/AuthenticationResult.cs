@@ -17,7 +17,10 @@ public sealed class AuthenticationResult
     /// <summary>Why the peer is not authenticated; <see cref="AuthenticationFailure.None"/> when it is.</summary>
     public AuthenticationFailure Failure { get; }
 
-    /// <summary>Who it is for the logs: the requester name, the presented certificate's when it is not trusted, or "anonymous".</summary>
+    /// <summary>
+    /// Who it is for the logs: the requester name, the presented certificate's when it is not trusted, "PSK identity X" (X escaped by
+    /// <see cref="Ca.PrintableText"/>) for a PSK session without a certificate, or "anonymous".
+    /// </summary>
     public string Name { get; }
 
     /// <summary>Human-readable text of the failure, safe to show to the peer.</summary>

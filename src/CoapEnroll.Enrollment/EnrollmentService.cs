@@ -73,7 +73,9 @@ public sealed partial class EnrollmentService
 
         if (peer.Certificates.Count == 0)
         {
-            return AuthenticationResult.Failed(AuthenticationFailure.NoCertificate, "anonymous", "a client certificate is needed");
+            // A PSK identity names who was refused, for the operator; it is the peer's choice of bytes, so escaped.
+            string who = peer.PskIdentity is { } psk ? $"PSK identity {PrintableText.Escape(psk.Span)}" : "anonymous";
+            return AuthenticationResult.Failed(AuthenticationFailure.NoCertificate, who, "a client certificate is needed");
         }
 
         X509Certificate2 leaf = peer.Certificates[0];

@@ -24,6 +24,28 @@ public sealed class AuthenticationTests
         AuthenticationResult result = await f.Service.AuthenticateAsync(
             PeerIdentity.SecureChannel("test", [], "device-7"u8.ToArray(), ChannelBinding.TlsUnique("DTLS", EnrollmentFixture.TlsUnique)), CancellationToken.None);
         Assert.Equal(AuthenticationFailure.NoCertificate, result.Failure);
+        Assert.Equal("PSK identity device-7", result.Name);
+    }
+
+    [Fact]
+    public async Task A_psk_identity_is_named_with_what_cannot_be_printed_escaped()
+    {
+        await using EnrollmentFixture f = await EnrollmentFixture.CreateAsync();
+        byte[] identity = [.. "dev"u8, 0x00, (byte)'\\', 0x0A, 0xC3, 0xA9, .. @"\x41"u8];
+        AuthenticationResult result = await f.Service.AuthenticateAsync(PeerIdentity.SecureChannel("test", [], identity, null), CancellationToken.None);
+        Assert.Equal(@"PSK identity dev\x00\\\x0A\xC3\xA9\\x41", result.Name);
+
+        AuthenticationResult tooLong = await f.Service.AuthenticateAsync(PeerIdentity.SecureChannel("test", [], new byte[1000], null), CancellationToken.None);
+        Assert.Equal("PSK identity " + string.Concat(Enumerable.Repeat(@"\x00", PrintableText.DefaultMaxLength)) + "...", tooLong.Name);
+    }
+
+    [Fact]
+    public async Task A_secure_channel_with_neither_certificate_nor_psk_is_anonymous()
+    {
+        await using EnrollmentFixture f = await EnrollmentFixture.CreateAsync();
+        AuthenticationResult result = await f.Service.AuthenticateAsync(PeerIdentity.SecureChannel("test", [], null, null), CancellationToken.None);
+        Assert.Equal(AuthenticationFailure.NoCertificate, result.Failure);
+        Assert.Equal("anonymous", result.Name);
     }
 
     [Fact]
