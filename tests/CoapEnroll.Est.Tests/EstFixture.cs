@@ -52,16 +52,22 @@ internal sealed class EstFixture : IAsyncDisposable
         Action<CoapServer>? configureServer = null, Action<DtlsServerOptions>? configureDtls = null, Action<CoapServerOptions>? configureCoap = null)
     {
         string directory = Directory.CreateTempSubdirectory("coapenroll-est-").FullName;
+
+        // These tests are about EST-coaps itself (operations, formats, block-wise, refusals, reliability) and name each
+        // certificate after the test (CN=keygen, CN=sealed, …) with the one demo device: their profiles issue any name on purpose.
+        // Label "bound" is the shipped default profile (names bound to the client certificate), for the tests of that rule over EST;
+        // the rule itself is tested in CoapEnroll.Enrollment.Tests.
         var options = new CaOptions
         {
             DataDirectory = directory,
             Profiles = new()
             {
-                ["default"] = new CertificateProfileOptions(),
-                ["lbl"] = new CertificateProfileOptions { ValidityDays = 30 },
-                ["manual"] = new CertificateProfileOptions { RequiresApproval = true },
-                ["enc"] = new CertificateProfileOptions { KeyUsage = ["KeyEncipherment"], AcceptedKeyTypes = ["RSA"] },
-                ["kex"] = new CertificateProfileOptions { KeyUsage = ["KeyAgreement"] },
+                ["default"] = new CertificateProfileOptions { NamePolicy = NamePolicy.AnyName },
+                ["lbl"] = new CertificateProfileOptions { ValidityDays = 30, NamePolicy = NamePolicy.AnyName },
+                ["manual"] = new CertificateProfileOptions { RequiresApproval = true, NamePolicy = NamePolicy.AnyName },
+                ["enc"] = new CertificateProfileOptions { KeyUsage = ["KeyEncipherment"], AcceptedKeyTypes = ["RSA"], NamePolicy = NamePolicy.AnyName },
+                ["kex"] = new CertificateProfileOptions { KeyUsage = ["KeyAgreement"], NamePolicy = NamePolicy.AnyName },
+                ["bound"] = new CertificateProfileOptions(),
             },
         };
         configureCa?.Invoke(options);
