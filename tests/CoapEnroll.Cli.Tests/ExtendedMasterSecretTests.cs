@@ -136,14 +136,14 @@ public class ExtendedMasterSecretTests
         using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
 
         // What --pop-link puts in the CSR, but taken from the raw tls-unique: the library itself refuses to link over this session.
-        byte[] linked = client.CreateCsr(new X500DistinguishedName("CN=legacy-1"), key,
+        byte[] linked = client.CreateCsr(new X500DistinguishedName("CN=demo-device-1"), key,
             r => r.OtherRequestAttributes.Add(EstCoapsClient.ChallengePassword(Convert.ToBase64String(client.Session.Connection.TlsUnique!))));
         var refused = await Assert.ThrowsAsync<EstRequestException>(() => client.EnrollAsync(linked, cancellationToken: Timeout()));
         Assert.Equal(CoapCode.Forbidden, refused.Code);
         Assert.Equal(EstDiagnostic, refused.Diagnostic);
 
-        X509Certificate2 issued = await client.EnrollAsync(new X500DistinguishedName("CN=legacy-1"), key, cancellationToken: Timeout());
-        Assert.Equal("CN=legacy-1", issued.Subject);
+        X509Certificate2 issued = await client.EnrollAsync(new X500DistinguishedName("CN=demo-device-1"), key, cancellationToken: Timeout());
+        Assert.Equal("CN=demo-device-1", issued.Subject);
 
         IReadOnlyList<StoredRequest> requests = await server.Service.Authority!.Store.ListRequestsAsync(null, 100, CancellationToken.None);
         Assert.Equal(2, requests.Count);

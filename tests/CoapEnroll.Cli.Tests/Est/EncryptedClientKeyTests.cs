@@ -36,11 +36,11 @@ public sealed class EncryptedClientKeyTests : IDisposable
         string key = await EncryptAsync(server.DemoKey, Passphrase, encryption);
         Environment.SetEnvironmentVariable(_variable, Passphrase);
 
-        await CliAssert.SucceedsAsync(["est", "enroll", .. Device(server, key), "--key-passphrase-env", _variable, "--subject", "CN=encrypted-1",
+        await CliAssert.SucceedsAsync(["est", "enroll", .. Device(server, key), "--key-passphrase-env", _variable, "--subject", "CN=demo-device-1",
             "--out", File("issued.pem"), "--key-out", File("issued.key")]);
 
         using var issued = X509Certificate2.CreateFromPemFile(File("issued.pem"), File("issued.key"));
-        Assert.Equal("CN=encrypted-1", issued.Subject);
+        Assert.Equal("CN=demo-device-1", issued.Subject);
         Assert.Contains(": OK", await EstTools.OpenSslAsync("verify", "-CAfile", server.TrustAnchor, "-untrusted", server.IssuingCa, File("issued.pem")));
         Assert.Equal(1, await server.CertificateCountAsync());
     }
@@ -54,7 +54,7 @@ public sealed class EncryptedClientKeyTests : IDisposable
 
         foreach (string operation in new[] { "crts", "enroll" })
         {
-            string[] extra = operation == "enroll" ? ["--subject", "CN=wrong-1", "--key-out", File("wrong.key"), "--out", File("wrong.pem")] : [];
+            string[] extra = operation == "enroll" ? ["--subject", "CN=demo-device-1", "--key-out", File("wrong.key"), "--out", File("wrong.pem")] : [];
             string line = await CliAssert.FailsAsync(ExitCodes.Usage, [key, "wrong passphrase"],
                 ["est", operation, .. Device(server, key), "--key-passphrase-env", _variable, .. extra]);
             Assert.DoesNotContain(" at ", line, StringComparison.Ordinal);

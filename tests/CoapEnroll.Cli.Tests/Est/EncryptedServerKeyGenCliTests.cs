@@ -39,21 +39,21 @@ public sealed class EncryptedServerKeyGenCliTests : IDisposable
         await CliAssert.SucceedsAsync(["est", "enroll", "--server", server.Uri("/kex"), "--trust", server.TrustAnchor, "--cert", server.DemoCertificate, "--key", server.DemoKey,
             "--subject", subject, "--out", File("kex.pem"), "--key-out", File("kex.key")]);
 
-        CliResult ec = await CliAssert.SucceedsAsync(["est", "serverkeygen", .. device, "--subject", "CN=sealed-ec", "--encrypt-cert", File("kex.pem"),
+        CliResult ec = await CliAssert.SucceedsAsync(["est", "serverkeygen", .. device, "--subject", "CN=demo-device-1", "--encrypt-cert", File("kex.pem"),
             "--encrypt-key", File("kex.key"), "--out", File("ec.pem"), "--key-out", File("ec.key"), "--block-size", "64"]);
         Assert.Contains("delivered encrypted", ec.Output);
         using (var issued = X509Certificate2.CreateFromPemFile(File("ec.pem"), File("ec.key")))
         {
-            Assert.Equal("CN=sealed-ec", issued.Subject);
+            Assert.Equal("CN=demo-device-1", issued.Subject);
         }
 
         Environment.SetEnvironmentVariable(_variable, Convert.ToBase64String(_kek));
-        CliResult symmetric = await CliAssert.SucceedsAsync(["est", "serverkeygen", .. device, "--subject", "CN=sealed-kek", "--kek-id", KekId, "--kek-env", _variable,
+        CliResult symmetric = await CliAssert.SucceedsAsync(["est", "serverkeygen", .. device, "--subject", "CN=demo-device-1", "--kek-id", KekId, "--kek-env", _variable,
             "--accept", "287", "--out", File("kek.pem"), "--key-out", File("kek.key")]);
         Assert.Contains("delivered encrypted", symmetric.Output);
         using (var issued = X509Certificate2.CreateFromPemFile(File("kek.pem"), File("kek.key")))
         {
-            Assert.Equal("CN=sealed-kek", issued.Subject);
+            Assert.Equal("CN=demo-device-1", issued.Subject);
         }
 
         Assert.Equal(3, await server.CertificateCountAsync());
@@ -64,7 +64,7 @@ public sealed class EncryptedServerKeyGenCliTests : IDisposable
     {
         await using var server = await EstServer.StartAsync(new Dictionary<string, string?> { ["Est:KeyEncryptionKeys:" + KekId] = Convert.ToBase64String(_kek) });
         string[] device = ["--server", server.Uri(), "--trust", server.TrustAnchor, "--cert", server.DemoCertificate, "--key", server.DemoKey];
-        string[] skg = ["est", "serverkeygen", .. device, "--subject", "CN=x", "--key-out", File("x.key")];
+        string[] skg = ["est", "serverkeygen", .. device, "--subject", "CN=demo-device-1", "--key-out", File("x.key")];
 
         await CliAssert.FailsAsync(2, ["--encrypt-cert and --encrypt-key"], [.. skg, "--encrypt-cert", server.DemoCertificate]);
         await CliAssert.FailsAsync(2, ["--kek-id and --kek-env"], [.. skg, "--kek-id", KekId]);

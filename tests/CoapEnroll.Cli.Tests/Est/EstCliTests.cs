@@ -7,7 +7,9 @@ namespace CoapEnroll.Cli.Tests.Est;
 /// <summary><c>coapenroll est …</c> and <c>coapenroll requests …</c> (in-process) against the host <c>coapenroll serve</c> runs.</summary>
 public sealed partial class EstCliTests : IDisposable
 {
+    // The approval tests name their requests (CN=manual-1, CN=waiting-1) to find them in the lists: their profile issues any name.
     private const string ManualProfile = "--Ca:Profiles:manual:RequiresApproval=true";
+    private const string ManualProfileAnyName = "--Ca:Profiles:manual:NamePolicy=AnyName";
     private readonly string _scratch = EstTools.Scratch();
 
     public void Dispose()
@@ -31,10 +33,10 @@ public sealed partial class EstCliTests : IDisposable
         await AssertSuccessAsync(["est", "crts", .. device, "--out", ca, "--block-size", "64"]);
         Assert.Equal(2, Certificates(ca).Count);
 
-        await AssertSuccessAsync(["est", "enroll", .. device, "--subject", "CN=dev-1,O=Acme", "--out", cert, "--key-out", key, "--pop-link"]);
+        await AssertSuccessAsync(["est", "enroll", .. device, "--subject", "CN=demo-device-1,O=CoapEnroll Demo Manufacturer", "--out", cert, "--key-out", key, "--pop-link"]);
         using var issued = X509Certificate2.CreateFromPemFile(cert, key);
         // RFC 4514 round trip: openssl prints RFC 2253 (most specific first) exactly as given.
-        Assert.Equal("CN=dev-1,O=Acme", await EstTools.OpenSslAsync("x509", "-in", cert, "-noout", "-subject", "-nameopt", "RFC2253") is var s ? s.Trim()["subject=".Length..] : null);
+        Assert.Equal("CN=demo-device-1,O=CoapEnroll Demo Manufacturer", await EstTools.OpenSslAsync("x509", "-in", cert, "-noout", "-subject", "-nameopt", "RFC2253") is var s ? s.Trim()["subject=".Length..] : null);
         Assert.Contains(": OK", await EstTools.OpenSslAsync("verify", "-CAfile", server.TrustAnchor, "-untrusted", server.IssuingCa, cert));
 
         await AssertSuccessAsync(["est", "reenroll", "--server", server.Uri(), "--trust", server.TrustAnchor, "--cert", cert, "--key", key, "--out", cert2, "--key-out", key2,
@@ -46,9 +48,9 @@ public sealed partial class EstCliTests : IDisposable
         CliResult attributes = await AssertSuccessAsync(["est", "csrattrs", .. device]);
         Assert.Contains("1.2.840.113549.1.9.7", attributes.Output);
 
-        await AssertSuccessAsync(["est", "serverkeygen", .. device, "--subject", "CN=skg-1", "--out", File("skg.pem"), "--key-out", File("skg.key"), "--block-size", "16"]);
+        await AssertSuccessAsync(["est", "serverkeygen", .. device, "--subject", "CN=demo-device-1", "--out", File("skg.pem"), "--key-out", File("skg.key"), "--block-size", "16"]);
         using var generated = X509Certificate2.CreateFromPemFile(File("skg.pem"), File("skg.key"));
-        Assert.Equal("CN=skg-1", generated.Subject);
+        Assert.Equal("CN=demo-device-1", generated.Subject);
 
         // The explicit default root works like no path.
         await AssertSuccessAsync(["est", "crts", "--server", server.Uri("/.well-known/est"), "--trust", server.TrustAnchor, "--cert", server.DemoCertificate, "--key", server.DemoKey]);
@@ -81,7 +83,11 @@ public sealed partial class EstCliTests : IDisposable
     [Fact]
     public async Task ManualApproval_RoundTripAcrossRestart()
     {
-        await using var server = await EstServer.StartAsync(new Dictionary<string, string?> { ["Ca:Profiles:manual:RequiresApproval"] = "true" });
+        await using var server = await EstServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Ca:Profiles:manual:RequiresApproval"] = "true",
+            ["Ca:Profiles:manual:NamePolicy"] = "AnyName",
+        });
         string[] device = ["--trust", server.TrustAnchor, "--cert", server.DemoCertificate, "--key", server.DemoKey];
         string csr = File("manual.csr"), key = File("manual.key"), cert = File("manual.pem");
 
@@ -95,7 +101,7 @@ public sealed partial class EstCliTests : IDisposable
         string id = row.Groups["id"].Value;
 
         await server.RestartAsync();
-        CliResult approve = await AssertSuccessAsync(["requests", "approve", id, "--data", server.DataDirectory, ManualProfile]);
+        CliResult approve = await AssertSuccessAsync(["requests", "approve", id, "--data", server.DataDirectory, ManualProfile, ManualProfileAnyName]);
         Assert.Contains("CN=manual-1", approve.Output);
         Assert.Contains("No pending requests", (await AssertSuccessAsync(["requests", "list", "--data", server.DataDirectory])).Output);
 
@@ -109,7 +115,11 @@ public sealed partial class EstCliTests : IDisposable
     [Fact]
     public async Task PendingRequest_WaitsThroughRetriesUntilRejected()
     {
-        await using var server = await EstServer.StartAsync(new Dictionary<string, string?> { ["Ca:Profiles:manual:RequiresApproval"] = "true" });
+        await using var server = await EstServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Ca:Profiles:manual:RequiresApproval"] = "true",
+            ["Ca:Profiles:manual:NamePolicy"] = "AnyName",
+        });
         Task<CliResult> waiting = CliRunner.RunAsync(["est", "enroll", "--server", server.Uri("/manual"), "--trust", server.TrustAnchor, "--cert", server.DemoCertificate,
             "--key", server.DemoKey, "--subject", "CN=waiting-1", "--key-out", File("w.key"), "--max-wait", "30"]);
 
@@ -122,7 +132,7 @@ public sealed partial class EstCliTests : IDisposable
         }
 
         Assert.NotNull(id);
-        await AssertSuccessAsync(["requests", "reject", id, "--reason", "unknown device", "--data", server.DataDirectory, ManualProfile]);
+        await AssertSuccessAsync(["requests", "reject", id, "--reason", "unknown device", "--data", server.DataDirectory, ManualProfile, ManualProfileAnyName]);
         CliResult result = await waiting;
         Assert.True(result.ExitCode == 4 && result.Error.Contains("4.03", StringComparison.Ordinal), result.Describe());
         Assert.Equal(0, await server.CertificateCountAsync());
@@ -139,8 +149,10 @@ public sealed partial class EstCliTests : IDisposable
         string[] device = ["--trust", server.TrustAnchor, "--cert", server.DemoCertificate, "--key", server.DemoKey];
         string cert = File("ok.pem");
 
-        await AssertSuccessAsync(["est", "enroll", "--server", server.Uri(), .. device, "--subject", "CN=ok-1", "--key-out", File("ok.key"), "--out", cert]);
-        await AssertFailsAsync(4, "4.03", ["est", "enroll", "--server", server.Uri("/strict"), .. device, "--subject", "CN=x,O=Evil", "--key-out", File("evil.key")]);
+        await AssertSuccessAsync(["est", "enroll", "--server", server.Uri(), .. device, "--subject", "CN=demo-device-1", "--key-out", File("ok.key"), "--out", cert]);
+        // The device's own name, bound to it, but with an attribute type the strict profile does not allow.
+        await AssertFailsAsync(4, "4.03", ["est", "enroll", "--server", server.Uri("/strict"), .. device, "--subject", "CN=demo-device-1,O=CoapEnroll Demo Manufacturer",
+            "--key-out", File("evil.key")]);
         await AssertFailsAsync(4, "4.03", ["est", "reenroll", "--server", server.Uri(), .. device, "--key-out", File("idevid.key")]);
         X509Certificate2 issued = Assert.Single(Certificates(cert));
 
@@ -150,13 +162,13 @@ public sealed partial class EstCliTests : IDisposable
         // Newest first: the re-enrollment the IDevID may not do, then the subject the profile does not allow.
         Assert.True(rows[0].Contains("\trejected\tdefault\test-coaps\t", StringComparison.Ordinal) && rows[0].Contains("demo-device-1", StringComparison.Ordinal)
             && rows[0].EndsWith("\tNotAuthorized: /sren: re-enrollment needs a current certificate issued by this CA", StringComparison.Ordinal), rejected.Describe());
-        Assert.True(rows[1].Contains("\trejected\tstrict\test-coaps\t", StringComparison.Ordinal) && rows[1].Contains("\tCN=x, O=Evil\tSubjectNotAllowed: ", StringComparison.Ordinal),
+        Assert.True(rows[1].Contains("\trejected\tstrict\test-coaps\t", StringComparison.Ordinal) && rows[1].Contains("\tCN=demo-device-1, O=CoapEnroll Demo Manufacturer\tSubjectNotAllowed: ", StringComparison.Ordinal),
             rejected.Describe());
 
         CliResult all = await AssertSuccessAsync(["requests", "list", "--status", "all", "--data", server.DataDirectory]);
         string[] allRows = DataRows(all.Output);
         Assert.True(allRows.Length == 3 && allRows.Take(2).SequenceEqual(rows)
-            && allRows[2].Contains("\tissued\tdefault\test-coaps\t", StringComparison.Ordinal) && allRows[2].EndsWith($"\tCN=ok-1\tserial {issued.SerialNumber}", StringComparison.Ordinal),
+            && allRows[2].Contains("\tissued\tdefault\test-coaps\t", StringComparison.Ordinal) && allRows[2].EndsWith($"\tCN=demo-device-1\tserial {issued.SerialNumber}", StringComparison.Ordinal),
             all.Describe());
 
         CliResult onlyIssued = await AssertSuccessAsync(["requests", "list", "--status", "issued", "--data", server.DataDirectory]);
@@ -171,7 +183,7 @@ public sealed partial class EstCliTests : IDisposable
     {
         await using var server = await EstServer.StartAsync();
         await AssertSuccessAsync(["est", "enroll", "--server", server.Uri(), "--trust", server.TrustAnchor, "--cert", server.DemoCertificate, "--key", server.DemoKey,
-            "--subject", "CN=fine", "--key-out", File("fine.key"), "--out", File("fine.pem")]);
+            "--subject", "CN=demo-device-1", "--key-out", File("fine.key"), "--out", File("fine.pem")]);
         Assert.Equal("No rejected requests.", (await AssertSuccessAsync(["requests", "list", "--status", "rejected", "--data", server.DataDirectory])).Output.Trim());
         Assert.Single(DataRows((await AssertSuccessAsync(["requests", "list", "--status", "all", "--data", server.DataDirectory])).Output));
     }

@@ -44,10 +44,10 @@ public sealed class EstDiscoveryTests : IDisposable
         cas.ImportFromPemFile(File("ca.pem"));
         Assert.Equal(2, cas.Count);
 
-        await CliAssert.SucceedsAsync(["est", "enroll", "--server", server.Uri(Root), .. device, "--subject", "CN=discovered-1",
+        await CliAssert.SucceedsAsync(["est", "enroll", "--server", server.Uri(Root), .. device, "--subject", "CN=demo-device-1",
             "--out", File("dev.pem"), "--key-out", File("dev.key")]);
         using var issued = X509Certificate2.CreateFromPemFile(File("dev.pem"), File("dev.key"));
-        Assert.Equal("CN=discovered-1", issued.Subject);
+        Assert.Equal("CN=demo-device-1", issued.Subject);
         Assert.Contains(": OK", await EstTools.OpenSslAsync("verify", "-CAfile", server.TrustAnchor, "-untrusted", server.IssuingCa, File("dev.pem")));
 
         // A resource discovery does not list is refused by the client, before any request for it.
@@ -76,7 +76,7 @@ public sealed class EstDiscoveryTests : IDisposable
             await CliAssert.SucceedsAsync(["est", "crts", "--server", server.Uri(path), .. device]);
         }
 
-        await CliAssert.SucceedsAsync(["est", "enroll", "--server", server.Uri("/other/est"), .. device, "--subject", "CN=other-1",
+        await CliAssert.SucceedsAsync(["est", "enroll", "--server", server.Uri("/other/est"), .. device, "--subject", "CN=demo-device-1",
             "--out", File("other.pem"), "--key-out", File("other.key")]);
         await CliAssert.FailsAsync(ExitCodes.Failure, ["/third/est"], ["est", "crts", "--server", server.Uri("/third/est"), .. device]);
     }
