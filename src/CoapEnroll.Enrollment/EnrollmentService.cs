@@ -10,7 +10,7 @@ namespace CoapEnroll.Enrollment;
 /// <summary>
 /// The enrollment decisions every front end (EST-coaps, EST over HTTPS, CMP) shares, stated once: who the requester is
 /// (<see cref="AuthenticateAsync"/>), whether it may have what it asks for (<see cref="AuthorizeAsync"/>: proof of possession,
-/// its link to the channel, the re-enrollment rules of RFC 7030 §4.2.2), and issuing it through the <see cref="CertificateAuthority"/>
+/// its link to the channel, the re-enrollment rules of RFC 7030 §4.2.2, the names it may have), and issuing it through the <see cref="CertificateAuthority"/>
 /// with idempotency and, for server-side key generation, the key (<see cref="IssueAsync"/>). Every refusal of an authenticated
 /// requester is recorded in the store. Front ends translate <see cref="EnrollmentOutcome"/> into their codes. Safe for concurrent use.
 /// </summary>
