@@ -83,10 +83,7 @@ public sealed class CertificateAuthority
             return (RejectionReason.ReservedName, reserved);
         }
 
-        IReadOnlyList<StoredCertificate> holders = await _store.FindActiveCertificatesByNameAsync(subject, 16, cancellationToken);
-        return holders.Any(h => !string.Equals(h.Identity ?? h.Requester, identity, StringComparison.Ordinal))
-            ? (RejectionReason.NameHeldByAnotherRequester, HeldText(subject))
-            : null;
+        return await _store.FindNameHolderAsync(subject, identity, cancellationToken) is null ? null : (RejectionReason.NameHeldByAnotherRequester, HeldText(subject));
     }
 
     /// <summary>

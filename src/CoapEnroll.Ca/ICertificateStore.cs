@@ -52,10 +52,11 @@ public interface ICertificateStore : IAsyncDisposable
     Task<IReadOnlyList<StoredCertificate>> FindCertificatesBySubjectAsync(string subject, int limit, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Active certificates, not yet expired, whose subject is the same name as <paramref name="subject"/> (compared by
-    /// <see cref="DistinguishedNames.Key"/>), newest first.
+    /// An active, unexpired certificate whose subject is the same name as <paramref name="subject"/> (compared by
+    /// <see cref="DistinguishedNames.Key"/>) and whose identity is not <paramref name="identity"/>, or null: the holder that keeps
+    /// <paramref name="identity"/> from obtaining the name.
     /// </summary>
-    Task<IReadOnlyList<StoredCertificate>> FindActiveCertificatesByNameAsync(System.Security.Cryptography.X509Certificates.X500DistinguishedName subject, int limit, CancellationToken cancellationToken);
+    Task<StoredCertificate?> FindNameHolderAsync(System.Security.Cryptography.X509Certificates.X500DistinguishedName subject, string identity, CancellationToken cancellationToken);
 
     /// <summary>All certificates, newest first, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<StoredCertificate>> ListCertificatesAsync(int limit, CancellationToken cancellationToken);

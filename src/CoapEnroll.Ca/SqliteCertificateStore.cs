@@ -76,6 +76,9 @@ public sealed class SqliteCertificateStore : ICertificateStore
         ALTER TABLE certificates ADD COLUMN subject_key TEXT;
         """;
 
+    // The rule FindNameHolderAsync reads and InsertCertificateAsync enforces: one name, one holder identity.
+    private const string HeldByAnother = "subject_key = $key AND status = 'active' AND not_after > $now AND identity <> $identity";
+
     private const string RequestColumns = "id, request_key, csr, override_public_key, requester, protocol, profile, status, reason_code, reason, replaces_serial, issued_serial, created_at, updated_at, identity";
     private const string CertificateColumns = "serial, request_id, subject, issuer, not_before, not_after, der, public_key_sha256, profile, requester, status, replaces_serial, created_at, identity";
 
@@ -260,14 +263,15 @@ public sealed class SqliteCertificateStore : ICertificateStore
     }
 
     /// <inheritdoc/>
-    public async Task<IReadOnlyList<StoredCertificate>> FindActiveCertificatesByNameAsync(X500DistinguishedName subject, int limit, CancellationToken cancellationToken)
+    public async Task<StoredCertificate?> FindNameHolderAsync(X500DistinguishedName subject, string identity, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(subject);
-        int checkedLimit = CheckLimit(limit);
+        ArgumentNullException.ThrowIfNull(identity);
         await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
-        return await QueryCertificatesAsync(connection,
-            $"SELECT {CertificateColumns} FROM certificates WHERE subject_key = $key AND status = 'active' AND not_after > $now ORDER BY created_at DESC, rowid DESC LIMIT $limit;",
-            cancellationToken, ("$key", DistinguishedNames.Key(subject)), ("$now", Format(_time.GetUtcNow())), ("$limit", checkedLimit));
+        IReadOnlyList<StoredCertificate> rows = await QueryCertificatesAsync(connection,
+            $"SELECT {CertificateColumns} FROM certificates WHERE {HeldByAnother} ORDER BY created_at DESC, rowid DESC LIMIT 1;",
+            cancellationToken, ("$key", DistinguishedNames.Key(subject)), ("$now", Format(_time.GetUtcNow())), ("$identity", identity));
+        return rows.Count == 0 ? null : rows[0];
     }
 
     /// <inheritdoc/>
@@ -420,8 +424,7 @@ public sealed class SqliteCertificateStore : ICertificateStore
         if (certificate.Status == CertificateStatus.Active)
         {
             // One name, one holder: checked in the transaction of the insert, so two identities asking at once cannot both win.
-            object? holder = await ScalarAsync(connection, transaction,
-                "SELECT serial FROM certificates WHERE subject_key = $key AND status = 'active' AND not_after > $now AND identity <> $identity LIMIT 1;",
+            object? holder = await ScalarAsync(connection, transaction, $"SELECT serial FROM certificates WHERE {HeldByAnother} LIMIT 1;",
                 cancellationToken, ("$key", subjectKey), ("$now", Format(now)), ("$identity", identity));
             if (holder is string serial)
             {

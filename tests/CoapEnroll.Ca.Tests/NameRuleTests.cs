@@ -160,11 +160,12 @@ public sealed class NameRuleTests
         using X509Certificate2 expired = Sign(ca, "CN=old-1", DateTimeOffset.UtcNow.AddMinutes(-1));
         await ca.Store.AddIssuedAsync(new StoredRequest { CsrDer = [1], Requester = "gone", Protocol = "test", Profile = "default" },
             StoredCertificate.FromCertificate(expired, "default", "gone", null), Audit(), CancellationToken.None);
-        Assert.Empty(await ca.Store.FindActiveCertificatesByNameAsync(Name("CN=old-1"), 10, CancellationToken.None));
+        Assert.Null(await ca.Store.FindNameHolderAsync(Name("CN=old-1"), "new", CancellationToken.None));
         Assert.Equal(IssuanceStatus.Issued, (await ca.Authority.IssueAsync(TestCa.Request(TestCa.Csr("CN=old-1"), requester: "new"), CancellationToken.None)).Status);
 
         IssuanceResult revoked = await ca.Authority.IssueAsync(TestCa.Request(TestCa.Csr("CN=lost-1"), requester: "a"), CancellationToken.None);
-        Assert.Single(await ca.Store.FindActiveCertificatesByNameAsync(Name("cn=LOST-1"), 10, CancellationToken.None));
+        Assert.Equal(revoked.Certificate!.SerialNumber, (await ca.Store.FindNameHolderAsync(Name("cn=LOST-1"), "b", CancellationToken.None))?.SerialNumber);
+        Assert.Null(await ca.Store.FindNameHolderAsync(Name("CN=lost-1"), "a", CancellationToken.None));
         await ca.Store.SetCertificateStatusAsync(revoked.Certificate!.SerialNumber, CertificateStatus.Revoked, Audit(), CancellationToken.None);
         Assert.Equal(IssuanceStatus.Issued, (await ca.Authority.IssueAsync(TestCa.Request(TestCa.Csr("CN=lost-1"), requester: "b"), CancellationToken.None)).Status);
     }
@@ -208,8 +209,8 @@ public sealed class NameRuleTests
         await using SqliteCertificateStore store = await SqliteCertificateStore.OpenAsync(path, null, CancellationToken.None);
         Assert.All(await store.ListCertificatesAsync(10, CancellationToken.None), c => Assert.Equal(idevid, c.Identity));
         Assert.All(await store.ListRequestsAsync(null, 10, CancellationToken.None), r => Assert.Equal(idevid, r.Identity));
-        StoredCertificate holder = Assert.Single(await store.FindActiveCertificatesByNameAsync(Name("CN=dev-1"), 10, CancellationToken.None));
-        Assert.Equal(renewed.SerialNumber, holder.SerialNumber);
+        Assert.Equal(renewed.SerialNumber, (await store.FindNameHolderAsync(Name("CN=dev-1"), "someone else", CancellationToken.None))?.SerialNumber);
+        Assert.Null(await store.FindNameHolderAsync(Name("CN=dev-1"), idevid, CancellationToken.None));
 
         using X509Certificate2 intruder = Sign(ca, "CN=dev-1", DateTimeOffset.UtcNow.AddDays(1));
         var ex = await Assert.ThrowsAsync<CertificateStoreConflictException>(() => store.AddIssuedAsync(
