@@ -173,6 +173,30 @@ public sealed class LibCoapEstNameTests : IClassFixture<ServeProcessFixture>, ID
         Assert.True(Server.Output.Contains(expected, StringComparison.Ordinal), Server.Output);
     }
 
+    [Fact]
+    [Trait("Needs", "dtls")]
+    public async Task A_profile_that_issues_any_name_is_configured_under_its_label_and_warned_about_at_start()
+    {
+        Assert.DoesNotContain("NamePolicy AnyName", Server.Output, StringComparison.Ordinal);
+
+        string directory = Path.Combine(_scratch, "lab");
+        Directory.CreateDirectory(directory);
+        await using ServeProcess lab = await ServeProcess.StartAsync(directory, "--Ca:Profiles:lab:NamePolicy=AnyName");
+        Assert.Contains("Profile lab has NamePolicy AnyName: it issues any name a trusted requester asks for", lab.Output, StringComparison.Ordinal);
+
+        string[] device = ["--trust", lab.TrustAnchor, "--cert", Path.Combine(lab.DataDirectory, "demo", "device.pem"),
+            "--key", Path.Combine(lab.DataDirectory, "demo", "device.key")];
+        CliResult relaxed = await CliRunner.RunAsync(["est", "enroll", "--server", lab.Uri("/lab"), .. device, "--subject", "CN=bench-17",
+            "--out", Path.Combine(directory, "bench.pem"), "--key-out", Path.Combine(directory, "bench.key")]);
+        Assert.True(relaxed.ExitCode == ExitCodes.Success, $"{relaxed.Describe()}{Environment.NewLine}{lab.Output}");
+
+        // The default profile beside it stays bound.
+        CliResult bound = await CliRunner.RunAsync(["est", "enroll", "--server", lab.Uri(), .. device, "--subject", "CN=bench-18",
+            "--key-out", Path.Combine(directory, "other.key")]);
+        Assert.True(bound.ExitCode == ExitCodes.ClientError && bound.Error.Contains("4.03", StringComparison.Ordinal)
+            && bound.Error.Contains("name not bound to the requester", StringComparison.Ordinal), bound.Describe());
+    }
+
     // A new P-256 key and a DER CSR for an openssl -subj subject, with an extension (openssl -addext) when one is given.
     private async Task<string> NewCsrAsync(string name, string subject, string extension)
     {
