@@ -80,6 +80,12 @@ public sealed class CertificateProfile
     /// <summary>Whether requests wait for an operator.</summary>
     public bool RequiresApproval { get; private init; }
 
+    /// <summary>
+    /// Whether a request signed with SHA-1 (ecdsa-with-SHA1, sha1WithRSAEncryption, RSASSA-PSS with SHA-1) is accepted; false
+    /// refuses it as <see cref="RejectionReason.UnsupportedAlgorithm"/>. Only for devices that cannot sign otherwise.
+    /// </summary>
+    public bool AllowSha1Signatures { get; private init; }
+
     /// <summary>Validates <paramref name="options"/> and fills in defaults.</summary>
     /// <exception cref="CaConfigurationException">A value is out of range or unknown.</exception>
     public static CertificateProfile FromOptions(string name, CertificateProfileOptions? options)
@@ -181,6 +187,7 @@ public sealed class CertificateProfile
             AcceptedKeyTypes = keyTypes,
             MinimumRsaKeySize = minRsa,
             RequiresApproval = options.RequiresApproval ?? false,
+            AllowSha1Signatures = options.AllowSha1Signatures ?? false,
         };
     }
 

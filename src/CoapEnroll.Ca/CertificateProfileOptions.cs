@@ -36,4 +36,7 @@ public sealed class CertificateProfileOptions
 
     /// <summary>Whether requests wait for an operator's approval (default false).</summary>
     public bool? RequiresApproval { get; set; }
+
+    /// <summary>Whether requests signed with SHA-1 are accepted (default false: SHA-1 collisions are practical).</summary>
+    public bool? AllowSha1Signatures { get; set; }
 }
