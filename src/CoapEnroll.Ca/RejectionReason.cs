@@ -66,4 +66,10 @@ public enum RejectionReason
     /// RSASSA-PSS with a salt length other than the hash length, or SHA-1 where the profile does not allow it.
     /// </summary>
     UnsupportedAlgorithm,
+
+    /// <summary>
+    /// A repeated request whose certificate was issued earlier but is no longer active (superseded by re-enrollment, or revoked):
+    /// it is not handed out again, and issuing anew would undo the supersession or revocation.
+    /// </summary>
+    CertificateNoLongerActive,
 }
