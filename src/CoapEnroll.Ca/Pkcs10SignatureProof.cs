@@ -61,58 +61,61 @@ internal sealed class Pkcs10SignatureProof : ProofOfPossession
 
     protected override ProofOfPossessionResult CheckCore()
     {
-        // The key first: a key this CA cannot certify is refused for that, whatever signs with it.
+        // The key first, as the CA checks it: a key this CA cannot certify is refused for that, whatever signs with it.
         string keyAlgorithm = _key.Oid.Value ?? "";
-        if (keyAlgorithm is not (PkixOids.EcPublicKey or PkixOids.RsaEncryption))
+        ECDsa? ecdsa = null;
+        switch (keyAlgorithm)
         {
-            return ProofOfPossessionResult.Refused(RejectionReason.UnsupportedKeyType, $"CSR key: algorithm {SignatureAlgorithm.KeyAlgorithmName(keyAlgorithm)} is not supported");
-        }
+            case PkixOids.EcPublicKey:
+                if (!EcPublicKeys.TryImport(_key, out ecdsa, out _, out _, out RejectionReason ecReason, out string ecDetail))
+                {
+                    return ProofOfPossessionResult.Refused(ecReason, "CSR key: " + ecDetail);
+                }
 
-        if (_algorithm.Family == SignatureFamily.Unsupported)
-        {
-            return ProofOfPossessionResult.Refused(RejectionReason.UnsupportedAlgorithm, _algorithm.Unsupported!);
-        }
+                break;
 
-        if (keyAlgorithm != (_algorithm.Family == SignatureFamily.Ecdsa ? PkixOids.EcPublicKey : PkixOids.RsaEncryption))
-        {
-            return ProofOfPossessionResult.Refused(RejectionReason.BadSignature,
-                $"the signature algorithm {_algorithm.Name} does not match the CSR's {(keyAlgorithm == PkixOids.EcPublicKey ? "EC" : "RSA")} key");
-        }
+            case PkixOids.RsaEncryption:
+                // Also bounds the cost of the verification before any is spent.
+                if (!RsaPublicKeys.TryRead(_key, out _, out RejectionReason rsaReason, out string rsaDetail))
+                {
+                    return ProofOfPossessionResult.Refused(rsaReason, "CSR key: " + rsaDetail);
+                }
 
-        try
-        {
-            return _algorithm.Family == SignatureFamily.Ecdsa ? VerifyEcdsa() : VerifyRsa();
-        }
-        catch (CryptographicException)
-        {
-            // The platform refused the signature value itself (e.g. an RSA signature of the wrong length).
-            return BadSignature();
-        }
-    }
+                break;
 
-    private ProofOfPossessionResult VerifyEcdsa()
-    {
-        if (!EcPublicKeys.TryImport(_key, out ECDsa? ecdsa, out _, out _, out RejectionReason reason, out string detail))
-        {
-            return ProofOfPossessionResult.Refused(reason, "CSR key: " + detail);
+            default:
+                return ProofOfPossessionResult.Refused(RejectionReason.UnsupportedKeyType, $"CSR key: algorithm {SignatureAlgorithm.KeyAlgorithmName(keyAlgorithm)} is not supported");
         }
 
         using (ecdsa)
         {
-            return ecdsa!.VerifyData(_info.Span, _signature, _algorithm.Hash, DSASignatureFormat.Rfc3279DerSequence)
-                ? ProofOfPossessionResult.Verified
-                : BadSignature();
+            if (_algorithm.Family == SignatureFamily.Unsupported)
+            {
+                return ProofOfPossessionResult.Refused(RejectionReason.UnsupportedAlgorithm, _algorithm.Unsupported!);
+            }
+
+            if ((ecdsa is not null) != (_algorithm.Family == SignatureFamily.Ecdsa))
+            {
+                return ProofOfPossessionResult.Refused(RejectionReason.BadSignature,
+                    $"the signature algorithm {_algorithm.Name} does not match the CSR's {(ecdsa is not null ? "EC" : "RSA")} key");
+            }
+
+            try
+            {
+                return ecdsa is not null
+                    ? Result(ecdsa.VerifyData(_info.Span, _signature, _algorithm.Hash, DSASignatureFormat.Rfc3279DerSequence))
+                    : VerifyRsa();
+            }
+            catch (CryptographicException)
+            {
+                // The platform refused the signature value itself (e.g. an RSA signature of the wrong length).
+                return BadSignature();
+            }
         }
     }
 
     private ProofOfPossessionResult VerifyRsa()
     {
-        // Bounds the cost of the verification before any is spent, and refuses an unusable key for what it is.
-        if (!RsaPublicKeys.TryRead(_key, out _, out RejectionReason reason, out string detail))
-        {
-            return ProofOfPossessionResult.Refused(reason, "CSR key: " + detail);
-        }
-
         RSA rsa;
         try
         {
@@ -126,9 +129,11 @@ internal sealed class Pkcs10SignatureProof : ProofOfPossession
         using (rsa)
         {
             RSASignaturePadding padding = _algorithm.Family == SignatureFamily.RsaPss ? RSASignaturePadding.Pss : RSASignaturePadding.Pkcs1;
-            return rsa.VerifyData(_info.Span, _signature, _algorithm.Hash, padding) ? ProofOfPossessionResult.Verified : BadSignature();
+            return Result(rsa.VerifyData(_info.Span, _signature, _algorithm.Hash, padding));
         }
     }
+
+    private static ProofOfPossessionResult Result(bool verified) => verified ? ProofOfPossessionResult.Verified : BadSignature();
 
     private static ProofOfPossessionResult BadSignature() => ProofOfPossessionResult.Refused(RejectionReason.BadSignature, "the PKCS#10 signature does not verify");
 }

@@ -117,7 +117,15 @@ public static class CsrCorpus
         Add("compressed point of the wrong length", "KeyNotAllowed", "wrong length", With(b => b.SubjectPublicKeyInfo = EcKeyInfo(Oid(P256), [0x03, .. new byte[31]])));
         Add("RSA 1024", "KeyTooWeak", "1024", Rsa(1024, _ => { }));
         Add("RSA key bits not an RSAPublicKey", "MalformedRequest", "RSA key",
+            Rsa(2048, b => b.SubjectPublicKeyInfo = Pkcs10Builder.PublicKeyInfo(Pkcs10Builder.AlgorithmIdentifier(RsaEncryption, s_null), [0x30, 0x03, 0x02, 0x01, 0x03])));
+        Add("RSA key bits not an RSAPublicKey, ECDSA signature", "MalformedRequest", "RSA key",
             With(b => b.SubjectPublicKeyInfo = Pkcs10Builder.PublicKeyInfo(Pkcs10Builder.AlgorithmIdentifier(RsaEncryption, s_null), [0x30, 0x03, 0x02, 0x01, 0x03])));
+        Add("compressed point not on the curve, RSA signature", "KeyNotAllowed", "not on the curve", Rsa(2048, b => b.SubjectPublicKeyInfo = EcKeyInfo(Oid(P256), [0x02, .. NotAnXCoordinate()])));
+        Add("Ed25519 key, unknown signature algorithm", "UnsupportedKeyType", "Ed25519", With(b =>
+        {
+            b.SubjectPublicKeyInfo = Pkcs10Builder.PublicKeyInfo(Pkcs10Builder.AlgorithmIdentifier("1.3.101.112"), RandomNumberGenerator.GetBytes(32));
+            b.SignatureAlgorithm = Pkcs10Builder.AlgorithmIdentifier("1.2.3.4");
+        }));
         Add("RSA exponent 1", "KeyNotAllowed", "exponent", RsaWithExponent([0x01]));
         Add("RSA even exponent", "KeyNotAllowed", "exponent", RsaWithExponent([0x01, 0x00, 0x00]));
         Add("ECDSA signature with an RSA key", "BadSignature", "does not match", Rsa(2048, b => b.SignatureAlgorithm = Pkcs10Builder.AlgorithmIdentifier(Pkcs10Builder.EcdsaWithSha256)));
