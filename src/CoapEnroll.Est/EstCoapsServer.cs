@@ -339,11 +339,11 @@ public sealed class EstCoapsServer
     private static CoapCode CodeFor(RejectionReason reason) => reason switch
     {
         RejectionReason.SubjectNotAllowed or RejectionReason.SubjectAltNameNotAllowed or RejectionReason.RejectedByOperator
-            or RejectionReason.NotAuthorized => CoapCode.Forbidden,
+            or RejectionReason.NotAuthorized or RejectionReason.CertificateNoLongerActive => CoapCode.Forbidden,
         RejectionReason.UnknownProfile => CoapCode.NotFound,
         RejectionReason.None or RejectionReason.MalformedRequest or RejectionReason.BadSignature or RejectionReason.UnsupportedKeyType
             or RejectionReason.KeyTooWeak or RejectionReason.KeyNotAllowed or RejectionReason.RequestKeyConflict or RejectionReason.InvalidParameter
-            or RejectionReason.UnsatisfiableRequest => CoapCode.BadRequest,
+            or RejectionReason.UnsatisfiableRequest or RejectionReason.UnsupportedAlgorithm => CoapCode.BadRequest,
         _ => CoapCode.BadRequest,
     };
 
