@@ -356,6 +356,17 @@ public sealed class CertificateAuthority
 
         CaMetrics.Repeated.Add(1);
         CaLog.Repeated(_logger, earlier.RequestKey ?? "", earlier.Status);
+        if (earlier.Status == RequestStatus.Issued
+            && await _store.GetCertificateAsync(earlier.IssuedSerialNumber!, cancellationToken) is { Status: not CertificateStatus.Active } inactive)
+        {
+            // A repeat gets the certificate it was answered with only while that certificate is current. Issuing anew instead would
+            // quietly undo a re-enrollment or a revocation for whoever still holds the old request (a stale retransmission, a
+            // device reset to its factory state), so the requester is told to send a new request.
+            string what = inactive.Status == CertificateStatus.Revoked ? "revoked" : "superseded by re-enrollment";
+            return await RefuseAsync(request, RejectionReason.CertificateNoLongerActive,
+                $"this request was answered with certificate {inactive.SerialNumber}, which has since been {what}; it is not issued again: send a new request", cancellationToken);
+        }
+
         return await StoredOutcomeAsync(earlier, repeated: true, cancellationToken);
     }
 

@@ -95,6 +95,12 @@ public sealed class CertificateProfile
     /// <summary>Literal subjectAltNames the profile issues to any trusted requester.</summary>
     public IReadOnlyList<GeneralName> AllowedSubjectAltNames { get; private init; } = [];
 
+    /// <summary>
+    /// Whether a request signed with SHA-1 (ecdsa-with-SHA1, sha1WithRSAEncryption, RSASSA-PSS with SHA-1) is accepted; false
+    /// refuses it as <see cref="RejectionReason.UnsupportedAlgorithm"/>. Only for devices that cannot sign otherwise.
+    /// </summary>
+    public bool AllowSha1Signatures { get; private init; }
+
     /// <summary>Validates <paramref name="options"/> and fills in defaults.</summary>
     /// <exception cref="CaConfigurationException">A value is out of range or unknown.</exception>
     public static CertificateProfile FromOptions(string name, CertificateProfileOptions? options)
@@ -244,6 +250,7 @@ public sealed class CertificateProfile
             SubjectAltNameTemplates = altNameTemplates.AsReadOnly(),
             AllowedSubjects = allowedSubjects.AsReadOnly(),
             AllowedSubjectAltNames = allowedAltNames.AsReadOnly(),
+            AllowSha1Signatures = options.AllowSha1Signatures ?? false,
         };
     }
 

@@ -76,4 +76,7 @@ public sealed class CertificateProfileOptions
 
     /// <summary>Literal subjectAltNames (<c>DNS:…</c>, <c>IP:…</c>, <c>URI:…</c>) any trusted requester may obtain.</summary>
     public List<string>? AllowedSubjectAltNames { get; set; }
+
+    /// <summary>Whether requests signed with SHA-1 are accepted (default false: SHA-1 collisions are practical).</summary>
+    public bool? AllowSha1Signatures { get; set; }
 }

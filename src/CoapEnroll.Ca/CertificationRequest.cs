@@ -55,6 +55,33 @@ public sealed class CertificationRequest
     public byte[]? SubjectAltName => RequestedExtensions.FirstOrDefault(e => e.Oid?.Value == SubjectAltNameOid)?.RawData;
 
     /// <summary>
+    /// Checks the rules on the template that hold whatever the profile, and so may be checked before anything reads names from it:
+    /// the subject's strings are UTF8String or PrintableString (or what their attribute type prescribes) with valid contents and
+    /// no control or bidirectional formatting characters, no attribute is repeated but OU and DC, at most 16 single-valued RDNs,
+    /// each requested extension at most once, and no critical extension the CA does not issue. The CA applies them again, with
+    /// the profile's own rules, before it issues.
+    /// </summary>
+    /// <returns>False with the reason and a text safe to show to the requester when a rule is broken.</returns>
+    public bool TryCheckTemplate(out RejectionReason reason, out string? detail)
+    {
+        try
+        {
+            TemplateRules.CheckSubject(Subject, profile: null);
+            TemplateRules.CheckRequestedExtensions(RequestedExtensions);
+        }
+        catch (CsrRejectedException ex)
+        {
+            reason = ex.Reason;
+            detail = ex.Message;
+            return false;
+        }
+
+        reason = RejectionReason.None;
+        detail = null;
+        return true;
+    }
+
+    /// <summary>
     /// Decodes a PKCS#10 request without checking its signature: the signature becomes the <see cref="ProofOfPossession"/>,
     /// checked on demand, so a malformed request and a bad signature get different answers and the DER is decoded only here.
     /// </summary>
@@ -81,8 +108,14 @@ public sealed class CertificationRequest
             return CertificationRequestDecodeStatus.Malformed;
         }
 
+        Pkcs10SignatureProof? proof = Pkcs10SignatureProof.TryCreate(der, parsed.PublicKey, out detail);
+        if (proof is null)
+        {
+            return CertificationRequestDecodeStatus.Malformed;
+        }
+
         request = new CertificationRequest(CertificationRequestFormat.Pkcs10, der, parsed.SubjectName, parsed.PublicKey,
-            [.. parsed.CertificateExtensions], [.. parsed.OtherRequestAttributes], new Pkcs10SignatureProof(der, parsed.PublicKey));
+            [.. parsed.CertificateExtensions], [.. parsed.OtherRequestAttributes], proof);
         return CertificationRequestDecodeStatus.Decoded;
     }
 }

@@ -9,9 +9,6 @@ namespace CoapEnroll.Ca;
 internal static class CsrValidator
 {
     private const string SubjectAltNameOid = "2.5.29.17";
-    private const string P256Oid = "1.2.840.10045.3.1.7";
-    private const string P384Oid = "1.3.132.0.34";
-    private const int MaxRdns = 16;
     private const int MaxSubjectAltNames = 32;
 
     private static readonly Asn1Tag s_dnsName = new(TagClass.ContextSpecific, 2);
@@ -41,29 +38,53 @@ internal static class CsrValidator
     public static Validated Validate(CertificationRequest request, PublicKey? overridePublicKey, CertificateProfile profile, IEnumerable<X509Certificate2> caCertificates)
     {
         CheckLength(request.Encoded);
+        try
+        {
+            return ValidateCore(request, overridePublicKey, profile, caCertificates);
+        }
+        catch (Exception ex) when (ex is CryptographicException or AsnContentException)
+        {
+            // Every check above reads with its own decoder and says what is wrong; this is for what the platform still throws on
+            // a request none of them foresaw: a refusal with the platform's text, never an internal error.
+            throw new CsrRejectedException(RejectionReason.MalformedRequest, $"the CSR cannot be processed: {ex.Message}");
+        }
+    }
+
+    private static Validated ValidateCore(CertificationRequest request, PublicKey? overridePublicKey, CertificateProfile profile, IEnumerable<X509Certificate2> caCertificates)
+    {
+        PublicKey certified;
         if (overridePublicKey is not null)
         {
             // Server-side key generation: "the server MUST ignore the public key values and signature in
             // the CSR" (RFC 9148 §4.8); the certified key is the one the server made, and the requester
             // is authenticated by the (D)TLS session, not by the CSR.
-            CheckKey(overridePublicKey, profile, caCertificates, "server-generated");
+            certified = CheckKey(overridePublicKey, profile, caCertificates, "server-generated");
         }
         else
         {
             // Key checks come before the signature check, so an oversized RSA key is refused before any work is spent on it.
-            CheckKey(request.PublicKey, profile, caCertificates, "CSR");
+            certified = CheckKey(request.PublicKey, profile, caCertificates, "CSR");
+
+            // SHA-1 collisions are practical (SHAttered, 2017): a SHA-1 signature no longer shows that the signer meant this request.
+            if (request.ProofOfPossession.SignatureHashAlgorithm == HashAlgorithmName.SHA1 && !profile.AllowSha1Signatures)
+            {
+                throw new CsrRejectedException(RejectionReason.UnsupportedAlgorithm,
+                    $"the CSR is signed with SHA-1, which profile '{profile.Name}' does not accept (Ca:Profiles:{profile.Name}:AllowSha1Signatures)");
+            }
 
             // Proof of possession (RFC 2986 section 3; RFC 7030 section 3.4). Verified once per request: a front end that checked
             // it already gets the remembered answer.
-            if (!request.ProofOfPossession.Verify())
+            ProofOfPossessionResult proof = request.ProofOfPossession.Check();
+            if (!proof.IsVerified)
             {
-                throw new CsrRejectedException(RejectionReason.BadSignature, "the CSR signature does not verify");
+                throw new CsrRejectedException(proof.Reason, proof.Detail);
             }
         }
 
-        CheckSubject(request.Subject, profile);
+        TemplateRules.CheckSubject(request.Subject, profile);
+        TemplateRules.CheckRequestedExtensions(request.RequestedExtensions);
         X509Extension? san = CheckSubjectAltNames(request.RequestedExtensions, profile);
-        return new Validated(new X500DistinguishedName(request.Subject.RawData), overridePublicKey ?? request.PublicKey, san);
+        return new Validated(new X500DistinguishedName(request.Subject.RawData), certified, san);
     }
 
     private static void CheckLength(ReadOnlyMemory<byte> csrDer)
@@ -74,43 +95,27 @@ internal static class CsrValidator
         }
     }
 
-    private static void CheckKey(PublicKey key, CertificateProfile profile, IEnumerable<X509Certificate2> caCertificates, string which)
+    /// <summary>Checks a key against the profile; returns the key to certify (an EC point in uncompressed form).</summary>
+    private static PublicKey CheckKey(PublicKey key, CertificateProfile profile, IEnumerable<X509Certificate2> caCertificates, string which)
     {
+        PublicKey certified = key;
         switch (key.Oid.Value)
         {
             case PkixOids.EcPublicKey:
-                string? curve;
-                try
+                if (!EcPublicKeys.TryImport(key, out ECDsa? ec, out KeyTypes type, out bool compressed, out RejectionReason reason, out string detail))
                 {
-                    // RFC 5480 section 2.1.1: namedCurve only; implicitCurve and specifiedCurve are not allowed.
-                    curve = key.EncodedParameters?.RawData is { Length: > 0 } encoded
-                        ? new AsnReader(encoded, AsnEncodingRules.DER).ReadObjectIdentifier()
-                        : null;
-                }
-                catch (AsnContentException)
-                {
-                    curve = null;
+                    throw new CsrRejectedException(reason, $"{which} key: {detail}");
                 }
 
-                KeyTypes type = curve switch
+                using (ec)
                 {
-                    P256Oid => KeyTypes.EcP256,
-                    P384Oid => KeyTypes.EcP384,
-                    _ => throw new CsrRejectedException(RejectionReason.UnsupportedKeyType, $"{which} key: EC curve {curve ?? "(not a named curve)"} is not supported"),
-                };
-                if ((profile.AcceptedKeyTypes & type) == 0)
-                {
-                    throw new CsrRejectedException(RejectionReason.UnsupportedKeyType, $"{which} key: {type} is not accepted by profile '{profile.Name}'");
-                }
+                    if ((profile.AcceptedKeyTypes & type) == 0)
+                    {
+                        throw new CsrRejectedException(RejectionReason.UnsupportedKeyType, $"{which} key: {type} is not accepted by profile '{profile.Name}'");
+                    }
 
-                try
-                {
-                    // Imports and so checks that the point lies on the curve.
-                    using ECDsa? ec = key.GetECDsaPublicKey();
-                }
-                catch (CryptographicException)
-                {
-                    throw new CsrRejectedException(RejectionReason.KeyNotAllowed, $"{which} key: the EC point is invalid");
+                    // The certificate carries the point uncompressed, the form every implementation reads (RFC 5480 section 2.2).
+                    certified = compressed ? new PublicKey(ec!) : key;
                 }
 
                 break;
@@ -121,17 +126,9 @@ internal static class CsrValidator
                     throw new CsrRejectedException(RejectionReason.UnsupportedKeyType, $"{which} key: RSA is not accepted by profile '{profile.Name}'");
                 }
 
-                int size;
-                RSAParameters parameters;
-                try
+                if (!RsaPublicKeys.TryRead(key, out int size, out RejectionReason rsaReason, out string rsaDetail))
                 {
-                    using RSA rsa = key.GetRSAPublicKey() ?? throw new CryptographicException();
-                    size = rsa.KeySize;
-                    parameters = rsa.ExportParameters(false);
-                }
-                catch (CryptographicException)
-                {
-                    throw new CsrRejectedException(RejectionReason.MalformedRequest, $"{which} key: the RSA key cannot be decoded");
+                    throw new CsrRejectedException(rsaReason, $"{which} key: {rsaDetail}");
                 }
 
                 if (size < profile.MinimumRsaKeySize)
@@ -139,25 +136,23 @@ internal static class CsrValidator
                     throw new CsrRejectedException(RejectionReason.KeyTooWeak, $"{which} key: RSA {size} is shorter than {profile.MinimumRsaKeySize}");
                 }
 
-                if (size > CertificateProfile.MaximumRsaKeySize)
+                try
                 {
-                    throw new CsrRejectedException(RejectionReason.UnsupportedKeyType, $"{which} key: RSA {size} is longer than {CertificateProfile.MaximumRsaKeySize}");
+                    using RSA rsa = key.GetRSAPublicKey() ?? throw new CryptographicException();
                 }
-
-                // RFC 8017 section 3.1: e is odd and at least 3.
-                byte[] e = parameters.Exponent ?? [];
-                if (e.Length == 0 || (e[^1] & 1) == 0 || (e.Length == 1 && e[0] < 3))
+                catch (CryptographicException)
                 {
-                    throw new CsrRejectedException(RejectionReason.KeyNotAllowed, $"{which} key: RSA public exponent is invalid");
+                    throw new CsrRejectedException(RejectionReason.MalformedRequest, $"{which} key: the RSA key cannot be decoded");
                 }
 
                 break;
 
             default:
-                throw new CsrRejectedException(RejectionReason.UnsupportedKeyType, $"{which} key: algorithm {key.Oid.Value} is not supported");
+                throw new CsrRejectedException(RejectionReason.UnsupportedKeyType, $"{which} key: algorithm {SignatureAlgorithm.KeyAlgorithmName(key.Oid.Value)} is not supported");
         }
 
-        byte[] spki = key.ExportSubjectPublicKeyInfo();
+        // Compared in the certified form, so a CA's key sent compressed is still the CA's key.
+        byte[] spki = certified.ExportSubjectPublicKeyInfo();
         foreach (X509Certificate2 ca in caCertificates)
         {
             if (ca.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(spki))
@@ -165,53 +160,8 @@ internal static class CsrValidator
                 throw new CsrRejectedException(RejectionReason.KeyNotAllowed, $"{which} key is a CA's key");
             }
         }
-    }
 
-    /// <summary>Subject rules: non-empty; at most 16 RDNs; each single-valued, a string, within its upper bound (RFC 5280 Appendix A); in the allow list if the profile has one.</summary>
-    private static void CheckSubject(X500DistinguishedName subject, CertificateProfile profile)
-    {
-        int count = 0;
-        foreach (X500RelativeDistinguishedName rdn in subject.EnumerateRelativeDistinguishedNames())
-        {
-            if (++count > MaxRdns)
-            {
-                throw new CsrRejectedException(RejectionReason.SubjectNotAllowed, $"subject has more than {MaxRdns} RDNs");
-            }
-
-            if (rdn.HasMultipleElements)
-            {
-                throw new CsrRejectedException(RejectionReason.SubjectNotAllowed, "subject has a multi-valued RDN");
-            }
-
-            string type = rdn.GetSingleElementType().Value ?? "";
-            string? value = rdn.GetSingleElementValue();
-            if (string.IsNullOrEmpty(value))
-            {
-                throw new CsrRejectedException(RejectionReason.SubjectNotAllowed, $"subject attribute {type} is empty or not a string");
-            }
-
-            int upperBound = type switch
-            {
-                "2.5.4.6" => 2, // ub-country-name (alpha-2)
-                "2.5.4.3" or "2.5.4.5" or "2.5.4.10" or "2.5.4.11" => 64, // ub-common-name, ub-serial-number, ub-organization-name, ub-organizational-unit-name
-                "2.5.4.7" or "2.5.4.8" => 128, // ub-locality-name, ub-state-name
-                _ => 256,
-            };
-            if (value.Length > upperBound)
-            {
-                throw new CsrRejectedException(RejectionReason.SubjectNotAllowed, $"subject attribute {type} is longer than {upperBound}");
-            }
-
-            if (profile.SubjectPolicy == SubjectPolicy.AllowList && !profile.AllowedSubjectAttributeOids.Contains(type))
-            {
-                throw new CsrRejectedException(RejectionReason.SubjectNotAllowed, $"subject attribute {type} is not allowed by profile '{profile.Name}'");
-            }
-        }
-
-        if (count == 0)
-        {
-            throw new CsrRejectedException(RejectionReason.SubjectNotAllowed, "subject is empty");
-        }
+        return certified;
     }
 
     /// <summary>
@@ -261,7 +211,8 @@ internal static class CsrValidator
                 else if (tag.HasSameClassAndValue(s_uri))
                 {
                     string uri = names.ReadCharacterString(UniversalTagNumber.IA5String, s_uri);
-                    if (uri.Length > 1024 || !Uri.TryCreate(uri, UriKind.Absolute, out _))
+                    // RFC 3986 section 2: a URI is printable ASCII without spaces; Uri.TryCreate would escape what it is given.
+                    if (uri.Length > 1024 || uri.Any(c => c is <= ' ' or >= '\x7F') || !Uri.TryCreate(uri, UriKind.Absolute, out _))
                     {
                         throw new CsrRejectedException(RejectionReason.SubjectAltNameNotAllowed, $"URI '{Truncate(uri)}' is not an absolute URI");
                     }
@@ -320,5 +271,10 @@ internal static class CsrValidator
         return true;
     }
 
-    private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "...";
+    // Peer text in a stored reason, a log line and a diagnostic payload: bounded, with what cannot be seen as \xHH.
+    private static string Truncate(string value)
+    {
+        string cut = value.Length <= 64 ? value : value[..64] + "...";
+        return string.Concat(cut.Select(c => c is < ' ' or >= '\x7F' or '\\' ? $"\\x{(int)c:X2}" : c.ToString()));
+    }
 }

@@ -1,107 +1,139 @@
 using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Pkix;
 
 namespace CoapEnroll.Ca;
 
 /// <summary>
 /// PKCS#10's proof of possession: the signature over certificationRequestInfo with the requested key (RFC 2986 section 3,
-/// RFC 7030 section 3.4). The common algorithms (ECDSA and RSA PKCS#1 v1.5 with SHA-1/2) are verified here on the already decoded
-/// request; any other algorithm goes to the platform's decoder, which then decides as it always did.
+/// RFC 7030 section 3.4). Verified here on the already decoded request for the algorithms <see cref="SignatureAlgorithm"/> knows;
+/// any other algorithm, and a key this CA cannot use, is refused with its own reason, never as a signature that does not verify.
 /// </summary>
 internal sealed class Pkcs10SignatureProof : ProofOfPossession
 {
-    private readonly ReadOnlyMemory<byte> _der;
+    private readonly ReadOnlyMemory<byte> _info;
+    private readonly SignatureAlgorithm _algorithm;
+    private readonly byte[] _signature;
     private readonly PublicKey _key;
 
-    public Pkcs10SignatureProof(ReadOnlyMemory<byte> der, PublicKey key)
+    private Pkcs10SignatureProof(ReadOnlyMemory<byte> info, SignatureAlgorithm algorithm, byte[] signature, PublicKey key)
     {
-        _der = der;
+        _info = info;
+        _algorithm = algorithm;
+        _signature = signature;
         _key = key;
     }
 
     public override ProofOfPossessionMethod Method => ProofOfPossessionMethod.Signature;
 
-    protected override bool VerifyCore()
+    public override HashAlgorithmName? SignatureHashAlgorithm => _algorithm.Family == SignatureFamily.Unsupported ? null : _algorithm.Hash;
+
+    /// <summary>
+    /// Reads the signature part of a PKCS#10 CertificationRequest ::= SEQUENCE { certificationRequestInfo, signatureAlgorithm
+    /// AlgorithmIdentifier, signature BIT STRING }; null with the problem when it is not well-formed.
+    /// </summary>
+    public static Pkcs10SignatureProof? TryCreate(ReadOnlyMemory<byte> der, PublicKey key, out string? problem)
     {
         try
         {
-            return TryVerifyKnownAlgorithm(out bool valid) ? valid : VerifyWithPlatformDecoder();
+            var reader = new AsnReader(der, AsnEncodingRules.DER);
+            AsnReader outer = reader.ReadSequence();
+            ReadOnlyMemory<byte> info = outer.ReadEncodedValue();
+            ReadOnlyMemory<byte> identifier = outer.ReadEncodedValue();
+            byte[] signature = outer.ReadBitString(out int unusedBits);
+            outer.ThrowIfNotEmpty();
+            if (unusedBits != 0)
+            {
+                problem = $"the signature BIT STRING has {unusedBits} unused bits";
+                return null;
+            }
+
+            SignatureAlgorithm? algorithm = SignatureAlgorithm.Read(identifier, out problem);
+            return algorithm is null ? null : new Pkcs10SignatureProof(info, algorithm, signature, key);
+        }
+        catch (AsnContentException ex)
+        {
+            problem = $"the CSR signature cannot be decoded: {ex.Message}";
+            return null;
+        }
+    }
+
+    protected override ProofOfPossessionResult CheckCore()
+    {
+        // The key first, as the CA checks it: a key this CA cannot certify is refused for that, whatever signs with it.
+        string keyAlgorithm = _key.Oid.Value ?? "";
+        ECDsa? ecdsa = null;
+        switch (keyAlgorithm)
+        {
+            case PkixOids.EcPublicKey:
+                if (!EcPublicKeys.TryImport(_key, out ecdsa, out _, out _, out RejectionReason ecReason, out string ecDetail))
+                {
+                    return ProofOfPossessionResult.Refused(ecReason, "CSR key: " + ecDetail);
+                }
+
+                break;
+
+            case PkixOids.RsaEncryption:
+                // Also bounds the cost of the verification before any is spent.
+                if (!RsaPublicKeys.TryRead(_key, out _, out RejectionReason rsaReason, out string rsaDetail))
+                {
+                    return ProofOfPossessionResult.Refused(rsaReason, "CSR key: " + rsaDetail);
+                }
+
+                break;
+
+            default:
+                return ProofOfPossessionResult.Refused(RejectionReason.UnsupportedKeyType, $"CSR key: algorithm {SignatureAlgorithm.KeyAlgorithmName(keyAlgorithm)} is not supported");
+        }
+
+        using (ecdsa)
+        {
+            if (_algorithm.Family == SignatureFamily.Unsupported)
+            {
+                return ProofOfPossessionResult.Refused(RejectionReason.UnsupportedAlgorithm, _algorithm.Unsupported!);
+            }
+
+            if ((ecdsa is not null) != (_algorithm.Family == SignatureFamily.Ecdsa))
+            {
+                return ProofOfPossessionResult.Refused(RejectionReason.BadSignature,
+                    $"the signature algorithm {_algorithm.Name} does not match the CSR's {(ecdsa is not null ? "EC" : "RSA")} key");
+            }
+
+            try
+            {
+                return ecdsa is not null
+                    ? Result(ecdsa.VerifyData(_info.Span, _signature, _algorithm.Hash, DSASignatureFormat.Rfc3279DerSequence))
+                    : VerifyRsa();
+            }
+            catch (CryptographicException)
+            {
+                // The platform refused the signature value itself (e.g. an RSA signature of the wrong length).
+                return BadSignature();
+            }
+        }
+    }
+
+    private ProofOfPossessionResult VerifyRsa()
+    {
+        RSA rsa;
+        try
+        {
+            rsa = _key.GetRSAPublicKey() ?? throw new CryptographicException();
         }
         catch (CryptographicException)
         {
-            return false;
+            return ProofOfPossessionResult.Refused(RejectionReason.MalformedRequest, "CSR key: the RSA key cannot be decoded");
+        }
+
+        using (rsa)
+        {
+            RSASignaturePadding padding = _algorithm.Family == SignatureFamily.RsaPss ? RSASignaturePadding.Pss : RSASignaturePadding.Pkcs1;
+            return Result(rsa.VerifyData(_info.Span, _signature, _algorithm.Hash, padding));
         }
     }
 
-    // CertificationRequest ::= SEQUENCE { certificationRequestInfo, signatureAlgorithm AlgorithmIdentifier, signature BIT STRING }
-    private bool TryVerifyKnownAlgorithm(out bool valid)
-    {
-        valid = false;
-        AsnReader outer;
-        ReadOnlyMemory<byte> info;
-        string algorithm;
-        bool parametersAbsent;
-        bool parametersNull = false;
-        byte[] signature;
-        try
-        {
-            outer = new AsnReader(_der, AsnEncodingRules.DER).ReadSequence();
-            info = outer.ReadEncodedValue();
-            AsnReader identifier = outer.ReadSequence();
-            algorithm = identifier.ReadObjectIdentifier();
-            parametersAbsent = !identifier.HasData;
-            if (!parametersAbsent && identifier.PeekTag().HasSameClassAndValue(Asn1Tag.Null))
-            {
-                identifier.ReadNull();
-                parametersNull = !identifier.HasData;
-            }
+    private static ProofOfPossessionResult Result(bool verified) => verified ? ProofOfPossessionResult.Verified : BadSignature();
 
-            signature = outer.ReadBitString(out int unusedBits);
-            if (unusedBits != 0 || outer.HasData)
-            {
-                return false;
-            }
-        }
-        catch (AsnContentException)
-        {
-            return false;
-        }
-
-        switch (algorithm)
-        {
-            case "1.2.840.10045.4.1" or "1.2.840.10045.4.3.2" or "1.2.840.10045.4.3.3" or "1.2.840.10045.4.3.4" when parametersAbsent:
-                using (ECDsa? ecdsa = _key.GetECDsaPublicKey())
-                {
-                    valid = ecdsa is not null && ecdsa.VerifyData(info.Span, signature, HashFor(algorithm), DSASignatureFormat.Rfc3279DerSequence);
-                }
-
-                return true;
-
-            case "1.2.840.113549.1.1.5" or "1.2.840.113549.1.1.11" or "1.2.840.113549.1.1.12" or "1.2.840.113549.1.1.13" when parametersAbsent || parametersNull:
-                using (RSA? rsa = _key.GetRSAPublicKey())
-                {
-                    valid = rsa is not null && rsa.VerifyData(info.Span, signature, HashFor(algorithm), RSASignaturePadding.Pkcs1);
-                }
-
-                return true;
-
-            default:
-                return false;
-        }
-    }
-
-    private static HashAlgorithmName HashFor(string algorithm) => algorithm switch
-    {
-        "1.2.840.10045.4.1" or "1.2.840.113549.1.1.5" => HashAlgorithmName.SHA1,
-        "1.2.840.10045.4.3.2" or "1.2.840.113549.1.1.11" => HashAlgorithmName.SHA256,
-        "1.2.840.10045.4.3.3" or "1.2.840.113549.1.1.12" => HashAlgorithmName.SHA384,
-        _ => HashAlgorithmName.SHA512,
-    };
-
-    private bool VerifyWithPlatformDecoder()
-    {
-        CertificateRequest.LoadSigningRequest(_der.Span, HashAlgorithmName.SHA256, out _, CertificateRequestLoadOptions.Default, RSASignaturePadding.Pkcs1);
-        return true;
-    }
+    private static ProofOfPossessionResult BadSignature() => ProofOfPossessionResult.Refused(RejectionReason.BadSignature, "the PKCS#10 signature does not verify");
 }

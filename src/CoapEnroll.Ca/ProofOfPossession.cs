@@ -1,31 +1,42 @@
+using System.Security.Cryptography;
+
 namespace CoapEnroll.Ca;
 
 /// <summary>
 /// The proof of possession that came with a <see cref="CertificationRequest"/>. Each request format supplies its own (PKCS#10's
-/// signature here; CRMF's POPOSigningKey with CMP). <see cref="Verify"/> does the work once per instance and remembers the
+/// signature here; CRMF's POPOSigningKey with CMP). <see cref="Check"/> does the work once per instance and remembers the
 /// answer, so a front end that checks it early and the CA that checks it before issuing spend one verification between them.
 /// </summary>
 public abstract class ProofOfPossession
 {
-    private int _state; // 0 unknown, 1 verified, 2 failed
+    private ProofOfPossessionResult? _result;
 
     /// <summary>What kind of proof this is.</summary>
     public abstract ProofOfPossessionMethod Method { get; }
 
-    /// <summary>True when the proof holds for the request's public key; computed on the first call.</summary>
-    public bool Verify()
+    /// <summary>
+    /// The hash the proof's signature is computed with, when the proof is a signature of an algorithm this CA knows; null otherwise.
+    /// Profiles refuse SHA-1 unless they allow it (<see cref="CertificateProfile.AllowSha1Signatures"/>).
+    /// </summary>
+    public virtual HashAlgorithmName? SignatureHashAlgorithm => null;
+
+    /// <summary>Whether the proof holds for the request's public key, and why not; computed on the first call.</summary>
+    public ProofOfPossessionResult Check()
     {
-        int state = Volatile.Read(ref _state);
-        if (state == 0)
+        ProofOfPossessionResult? result = Volatile.Read(ref _result);
+        if (result is null)
         {
-            // Two threads may both verify the first time; both get the same answer.
-            state = VerifyCore() ? 1 : 2;
-            Volatile.Write(ref _state, state);
+            // Two threads may both check the first time; both get the same answer.
+            result = CheckCore();
+            Volatile.Write(ref _result, result);
         }
 
-        return state == 1;
+        return result;
     }
 
-    /// <summary>Checks the proof; false when it does not hold. Called at most once per instance, barring races.</summary>
-    protected abstract bool VerifyCore();
+    /// <summary>True when the proof holds for the request's public key (<see cref="Check"/>).</summary>
+    public bool Verify() => Check().IsVerified;
+
+    /// <summary>Checks the proof. Called at most once per instance, barring races; never throws for any input.</summary>
+    protected abstract ProofOfPossessionResult CheckCore();
 }

@@ -6,7 +6,10 @@ public enum RejectionReason
     /// <summary>Not rejected.</summary>
     None,
 
-    /// <summary>The PKCS#10 structure (RFC 2986) could not be decoded, or had trailing data or an out-of-range length.</summary>
+    /// <summary>
+    /// The PKCS#10 structure (RFC 2986) could not be decoded, or had trailing data or an out-of-range length; or a value in it is not
+    /// what its type allows (a UTF8String that is not UTF-8, a PrintableString holding '@', an extension requested twice).
+    /// </summary>
     MalformedRequest,
 
     /// <summary>The CSR's signature does not verify with the public key it carries (RFC 2986 section 3, proof of possession).</summary>
@@ -24,7 +27,11 @@ public enum RejectionReason
     /// <summary>The public key is the CA's own key, or otherwise unusable.</summary>
     KeyNotAllowed,
 
-    /// <summary>The subject is empty, has a multi-valued RDN, an attribute type outside the allow list, or an over-long value.</summary>
+    /// <summary>
+    /// The subject is empty, has a multi-valued RDN, an attribute type outside the allow list, an over-long or empty value, a
+    /// string type other than UTF8String or PrintableString (RFC 5280 section 4.1.2.4), a control or bidirectional formatting
+    /// character, or a repeated attribute (more than one CN).
+    /// </summary>
     SubjectNotAllowed,
 
     /// <summary>The CSR requests subject alternative names that the profile does not copy (RFC 5280 section 4.2.1.6).</summary>
@@ -49,7 +56,8 @@ public enum RejectionReason
 
     /// <summary>
     /// The request asks for something the server cannot provide: e.g. an encrypted server-generated key (RFC 7030 section 4.4.1)
-    /// with conflicting or incomplete key-encryption attributes, an unknown key identifier, or no usable recipient certificate or algorithm.
+    /// with conflicting or incomplete key-encryption attributes, an unknown key identifier, or no usable recipient certificate or algorithm;
+    /// or a critical requested extension the CA does not issue.
     /// </summary>
     UnsatisfiableRequest,
 
@@ -68,4 +76,16 @@ public enum RejectionReason
 
     /// <summary>The requested subject is held by an active certificate of another requester (names are unique per identity).</summary>
     NameHeldByAnotherRequester,
+
+    /// <summary>
+    /// The signature algorithm of the proof of possession, or its parameters, is not one this CA verifies: e.g. Ed25519, DSA,
+    /// RSASSA-PSS with a salt length other than the hash length, or SHA-1 where the profile does not allow it.
+    /// </summary>
+    UnsupportedAlgorithm,
+
+    /// <summary>
+    /// A repeated request whose certificate was issued earlier but is no longer active (superseded by re-enrollment, or revoked):
+    /// it is not handed out again, and issuing anew would undo the supersession or revocation.
+    /// </summary>
+    CertificateNoLongerActive,
 }

@@ -17,4 +17,10 @@ public enum AuthenticationFailure
 
     /// <summary>A certificate that chains neither to this CA nor to a trusted manufacturer CA: "forbidden".</summary>
     UntrustedCertificate,
+
+    /// <summary>
+    /// A certificate that chains, but is no device identity: a CA certificate, or one whose keyUsage lacks digitalSignature or whose
+    /// extendedKeyUsage lacks clientAuth (RFC 5280 §4.2.1.3, §4.2.1.9, §4.2.1.12): "forbidden".
+    /// </summary>
+    UnsuitableCertificate,
 }

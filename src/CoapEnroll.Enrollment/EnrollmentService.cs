@@ -59,7 +59,8 @@ public sealed partial class EnrollmentService
 
     /// <summary>
     /// Authenticates a peer (RFC 9148 §3, RFC 7030 §3.3.2): a secure channel with a client certificate that is either a current
-    /// certificate of this CA (active in the store: neither revoked nor superseded) or chains to a trusted manufacturer CA.
+    /// certificate of this CA (active in the store: neither revoked nor superseded) or chains to a trusted manufacturer CA, and is
+    /// an end-entity certificate fit for client authentication (<see cref="EnrollmentTrustPolicy.CheckDeviceIdentity"/>).
     /// Failures are not recorded in the store: anyone can complete a handshake with a self-signed certificate, and a row per
     /// attempt would let unauthenticated peers fill the CA's disk.
     /// </summary>
@@ -80,7 +81,13 @@ public sealed partial class EnrollmentService
 
         X509Certificate2 leaf = peer.Certificates[0];
         string name = NameOf(leaf);
-        switch (TrustPolicy.Evaluate(peer.Certificates, _time.GetUtcNow()))
+        RequesterTrust? trust = TrustPolicy.Evaluate(peer.Certificates, _time.GetUtcNow());
+        if (trust is not null && EnrollmentTrustPolicy.CheckDeviceIdentity(leaf) is { } unsuitable)
+        {
+            return AuthenticationResult.Failed(AuthenticationFailure.UnsuitableCertificate, name, unsuitable);
+        }
+
+        switch (trust)
         {
             case RequesterTrust.ThisCa:
                 StoredCertificate? stored = await Authority.Store.GetCertificateAsync(leaf.SerialNumber, cancellationToken);
@@ -103,7 +110,8 @@ public sealed partial class EnrollmentService
 
     /// <summary>
     /// Applies the rules, in this order, and records a refusal in the store: the proof of possession verifies (not for server-side
-    /// key generation, where the request's key is replaced, RFC 9148 §4.8); its link to the channel (RFC 7030 §3.5) holds where it is
+    /// key generation, where the request's key is replaced, RFC 9148 §4.8), with an algorithm and a key this CA handles; the
+    /// template's strings and extensions are well-formed (<see cref="CertificationRequest.TryCheckTemplate"/>); its link to the channel (RFC 7030 §3.5) holds where it is
     /// claimed or required, over a channel whose binding is unique (RFC 7627 §6.1); re-enrollment comes from a current certificate of
     /// this CA and asks for the same subject and subjectAltName (RFC 7030 §4.2.2); the names: none is reserved
     /// (<see cref="ReservedNames"/>), they are bound to the requester's certificate as the profile's <see cref="NamePolicy"/> says
@@ -114,7 +122,8 @@ public sealed partial class EnrollmentService
     public async Task<EnrollmentAuthorization> AuthorizeAsync(EnrollmentRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        (RejectionReason reason, string text)? refusal = CheckProofOfPossession(request) ?? CheckLinking(request) ?? CheckReenrollment(request);
+        (RejectionReason reason, string text)? refusal = CheckProofOfPossession(request) ?? CheckTemplate(request) ?? CheckLinking(request)
+            ?? CheckReenrollment(request);
         string? approvalReason = null;
         if (refusal is null)
         {
@@ -228,17 +237,22 @@ public sealed partial class EnrollmentService
     }
 
     // RFC 2986 §3, RFC 7030 §3.4: the request's signature with its own key. Server-side key generation ignores both (RFC 9148 §4.8).
+    // A proof that cannot be checked (an algorithm or a key this CA does not handle) is refused for that, not as a bad signature.
     private static (RejectionReason, string)? CheckProofOfPossession(EnrollmentRequest request)
     {
-        if (request.Operation == EnrollmentOperation.ServerKeyGeneration || request.Request.ProofOfPossession.Verify())
+        if (request.Operation == EnrollmentOperation.ServerKeyGeneration)
         {
             return null;
         }
 
-        return (RejectionReason.BadSignature, request.Request.Format == CertificationRequestFormat.Pkcs10
-            ? "the PKCS#10 signature does not verify"
-            : "the proof of possession does not verify");
+        ProofOfPossessionResult proof = request.Request.ProofOfPossession.Check();
+        return proof.IsVerified ? null : (proof.Reason, proof.Detail);
     }
+
+    // The subject's strings and the requested extensions' form (CertificationRequest.TryCheckTemplate), before any rule reads a
+    // name from them: a name that is not a valid string is refused for that, not compared.
+    private static (RejectionReason, string)? CheckTemplate(EnrollmentRequest request) =>
+        request.Request.TryCheckTemplate(out RejectionReason reason, out string? detail) ? null : (reason, detail!);
 
     // Linking identity and POP (RFC 7030 §3.5, RFC 9148 §3): the claim is base64 of the channel's tls-unique. Without the extended
     // master secret a man in the middle can give two sessions the same tls-unique (RFC 7627 §6.1): then it links nothing.

@@ -13,6 +13,9 @@ namespace CoapEnroll.Enrollment;
 /// </summary>
 public sealed class EnrollmentTrustPolicy
 {
+    private const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
+    private const string AnyExtendedKeyUsageOid = "2.5.29.37.0";
+
     private readonly CaHierarchy _hierarchy;
 
     public EnrollmentTrustPolicy(CaHierarchy hierarchy, bool acceptExpiredManufacturerCertificates = false)
@@ -58,6 +61,45 @@ public sealed class EnrollmentTrustPolicy
             && ChainsTo(presented, _hierarchy.TrustedManufacturerCas, [], now, ignoreTime: AcceptExpiredManufacturerCertificates, out _))
         {
             return RequesterTrust.Manufacturer;
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Why <paramref name="leaf"/> cannot serve as a device identity even though it chains, or null when it can: it must be an
+    /// end-entity certificate (no basicConstraints cA TRUE, RFC 5280 §4.2.1.9), allow digitalSignature when it has keyUsage (the
+    /// handshake's CertificateVerify is a signature, §4.2.1.3), and allow clientAuth or anyExtendedKeyUsage when it has
+    /// extendedKeyUsage (§4.2.1.12). An extension that cannot be decoded, or appears twice (§4.2), is a reason too.
+    /// </summary>
+    public static string? CheckDeviceIdentity(X509Certificate2 leaf)
+    {
+        ArgumentNullException.ThrowIfNull(leaf);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (X509Extension extension in leaf.Extensions)
+        {
+            string oid = extension.Oid?.Value ?? "";
+            if (!seen.Add(oid))
+            {
+                return $"the client certificate carries extension {oid} more than once (RFC 5280 section 4.2)";
+            }
+
+            try
+            {
+                switch (extension)
+                {
+                    case X509BasicConstraintsExtension { CertificateAuthority: true }:
+                        return "the client certificate is a CA certificate (basicConstraints cA TRUE): a device identity must be an end-entity certificate (RFC 5280 section 4.2.1.9)";
+                    case X509KeyUsageExtension usage when (usage.KeyUsages & X509KeyUsageFlags.DigitalSignature) == 0:
+                        return $"the client certificate's keyUsage ({usage.KeyUsages}) lacks digitalSignature, which authenticating a (D)TLS client needs (RFC 5280 section 4.2.1.3)";
+                    case X509EnhancedKeyUsageExtension eku when !eku.EnhancedKeyUsages.Cast<Oid>().Any(o => o.Value is ClientAuthOid or AnyExtendedKeyUsageOid):
+                        return "the client certificate's extendedKeyUsage has neither clientAuth nor anyExtendedKeyUsage (RFC 5280 section 4.2.1.12)";
+                }
+            }
+            catch (CryptographicException)
+            {
+                return $"the client certificate's extension {oid} cannot be decoded";
+            }
         }
 
         return null;

@@ -314,11 +314,11 @@ public sealed class EstCoapsServer
     {
         RejectionReason.SubjectNotAllowed or RejectionReason.SubjectAltNameNotAllowed or RejectionReason.RejectedByOperator
             or RejectionReason.NotAuthorized or RejectionReason.ReservedName or RejectionReason.NameNotBoundToRequester
-            or RejectionReason.NameHeldByAnotherRequester => CoapCode.Forbidden,
+            or RejectionReason.NameHeldByAnotherRequester or RejectionReason.CertificateNoLongerActive => CoapCode.Forbidden,
         RejectionReason.UnknownProfile => CoapCode.NotFound,
         RejectionReason.None or RejectionReason.MalformedRequest or RejectionReason.BadSignature or RejectionReason.UnsupportedKeyType
             or RejectionReason.KeyTooWeak or RejectionReason.KeyNotAllowed or RejectionReason.RequestKeyConflict or RejectionReason.InvalidParameter
-            or RejectionReason.UnsatisfiableRequest => CoapCode.BadRequest,
+            or RejectionReason.UnsatisfiableRequest or RejectionReason.UnsupportedAlgorithm => CoapCode.BadRequest,
         _ => CoapCode.BadRequest,
     };
 

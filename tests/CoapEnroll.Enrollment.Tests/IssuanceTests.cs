@@ -110,10 +110,10 @@ public sealed class IssuanceTests
 
         public override ProofOfPossessionMethod Method => inner.Method;
 
-        protected override bool VerifyCore()
+        protected override ProofOfPossessionResult CheckCore()
         {
             Calls++;
-            return inner.Verify();
+            return inner.Check();
         }
     }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using CoapEnroll.Ca;
 using CoapEnroll.Cli.Serve;
 using CoapEnroll.Hosting;
@@ -227,27 +228,70 @@ internal static class RequestsCommand
 
     private static string Created(StoredRequest request) => request.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
 
-    // Requesters, subjects and reasons come from devices: one line, one column each, whatever they contain.
-    private static string Cell(string text) => string.Create(text.Length, text, (span, source) =>
+    // Requesters, subjects and reasons come from devices: one line, one column each, whatever they contain, and nothing in them
+    // invisible. Control and format characters (a NUL, a tab, a bidirectional override), line separators and unpaired surrogates
+    // are written as \u{XXXX}, and a backslash as \\ so that an escape in the text cannot pass for one of ours.
+    internal static string Cell(string text)
     {
-        for (int i = 0; i < source.Length; i++)
+        var cell = new StringBuilder(text.Length);
+        for (int i = 0; i < text.Length; i++)
         {
-            span[i] = char.IsControl(source[i]) ? ' ' : source[i];
+            char c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                cell.Append(c).Append(text[++i]);
+            }
+            else if (c == '\\')
+            {
+                cell.Append(@"\\");
+            }
+            else if (CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.LineSeparator
+                or UnicodeCategory.ParagraphSeparator or UnicodeCategory.Surrogate)
+            {
+                cell.Append(CultureInfo.InvariantCulture, $"\\u{{{(int)c:X4}}}");
+            }
+            else
+            {
+                cell.Append(c);
+            }
         }
-    });
 
-    private static string SubjectOf(byte[] csrDer)
+        return cell.ToString();
+    }
+
+    // The subject as the platform prints it (RFC 4514); a subject it cannot print (a string that is not valid for its type) as the
+    // hex of its DER, so that the operator sees that there is something, and what.
+    internal static string SubjectOf(byte[] csrDer)
     {
+        X500DistinguishedName subject;
         try
         {
-            return CertificateRequest.LoadSigningRequest(csrDer, HashAlgorithmName.SHA256, out _, CertificateRequestLoadOptions.SkipSignatureValidation).SubjectName.Name is { Length: > 0 } name
-                ? name
-                : "(empty subject)";
+            subject = CertificateRequest.LoadSigningRequest(csrDer, HashAlgorithmName.SHA256, out _, CertificateRequestLoadOptions.SkipSignatureValidation).SubjectName;
         }
         catch (CryptographicException)
         {
             return "(unreadable CSR)";
         }
+
+        string name;
+        try
+        {
+            name = subject.Name;
+        }
+        catch (CryptographicException)
+        {
+            name = "";
+        }
+
+        if (name.Length > 0)
+        {
+            return name;
+        }
+
+        ReadOnlySpan<byte> der = subject.RawData;
+        return der.SequenceEqual((ReadOnlySpan<byte>)[0x30, 0x00])
+            ? "(empty subject)"
+            : $"(undecodable subject, DER #{Convert.ToHexString(der[..Math.Min(der.Length, 256)])}{(der.Length > 256 ? "..." : "")})";
     }
 
     private static async Task<int> ReportAsync(string action, long requestId, IssuanceResult result, TextWriter stdout)
