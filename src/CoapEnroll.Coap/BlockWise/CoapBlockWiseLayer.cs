@@ -346,8 +346,7 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
     /// <summary>
     /// Takes one Block1 block into the reassembly state. Returns a reply (2.31 or an error), or, for the
     /// final block, the cache entry of the operation's response, with the completion to fulfil when the
-    /// inner handler must still run (it need not for a final block sent again, §2.5 "simply overwrites"
-    /// aside, which is answered from the entry).
+    /// inner handler must still run (it need not for a final block sent again, which is answered from the entry).
     /// </summary>
     private Block1Step AcceptBlock1Locked(BlockTransferKey key, CoapMessage request, BlockOption block1, int echoSzx, long now, long lifetime, TimeProvider time)
     {
@@ -357,16 +356,9 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
         var reassembly = TryGetReassemblyLocked(key, now, lifetime);
         if (block1.Number == 0)
         {
-            if (reassembly is not null && reassembly.Received == payload.Length && block1.More
-                && reassembly.Body.WrittenSpan.SequenceEqual(payload.Span))
-            {
-                // Block 0 again, in a new message (the message layer already answered true duplicates):
-                // answer as before rather than restart, so a delayed copy does not lose later blocks.
-                reassembly.LastAccess = now;
-                return Block1Step.Replying(Continue(block1, echoSzx));
-            }
-
-            // §2.5: a new NUM=0 "simply overwrites the context the server may still be keeping".
+            // §2.5: a new NUM=0 "simply overwrites the context the server may still be keeping". Even the same first block
+            // again starts afresh: its options may have changed (a client correcting its Content-Format restarts at
+            // NUM=0), and a copy of the same message is answered by the message layer before it gets here.
             RemoveReassemblyLocked(key);
             if (!block1.More)
             {
