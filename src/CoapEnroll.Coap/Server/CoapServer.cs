@@ -20,6 +20,7 @@ public sealed class CoapServer : IAsyncDisposable
     public CoapServer(CoapServerOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
         Options = options ?? new CoapServerOptions();
+        Options.ValidateBlockWise();
 
         // Before anything is mapped: Map hands every resource the observe layer.
         _observe = new CoapObserveLayer(_router, Options, _router.Find, timeProvider, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<CoapObserveLayer>());
@@ -85,7 +86,7 @@ public sealed class CoapServer : IAsyncDisposable
     // block through the observe layer's ShapeNotification hook (RFC 7959 §2.6).
     private ICoapRequestHandler BuildPipeline()
     {
-        var blockWise = new CoapBlockWiseLayer(_observe, Options);
+        var blockWise = new CoapBlockWiseLayer(_observe, Options, _loggerFactory.CreateLogger<CoapBlockWiseLayer>());
         _observe.ShapeNotification = blockWise.ShapeNotification;
         return blockWise;
     }

@@ -327,7 +327,12 @@ public class BlockWiseLayerBlock1Tests
     [Fact]
     public async Task PerPeerBytes_Get413_TotalBytes_Get503()
     {
-        var layer = new CoapBlockWiseLayer(EchoLength(), new CoapServerOptions { MaxReassemblyBytesPerPeer = 100, MaxReassemblyBytesTotal = 150 });
+        var layer = new CoapBlockWiseLayer(EchoLength(), new CoapServerOptions
+        {
+            MaxReassemblyBytesPerPeer = 100,
+            MaxReassemblyBytesTotal = 150,
+            MaxUnauthenticatedReassemblyBytesTotal = 149,
+        });
         await using var endpoint = DirectEndpoint();
         var body = Body(200);
 
@@ -343,14 +348,17 @@ public class BlockWiseLayerBlock1Tests
         Assert.Equal(CoapCode.RequestEntityTooLarge, (await Send(layer, endpoint, Block(body, 3, 1, size1: false))).Code);
         Assert.Equal(0, layer.ReassemblyBytes);
 
-        // Two peers at 64 bytes each; a third block anywhere would pass 150 in total.
+        // Two authenticated sessions on two hosts at 64 bytes each; a third block anywhere would pass 150 in total.
+        var one = new TestSession(new IPEndPoint(IPAddress.Parse("192.0.2.10"), 1), validatedCertificate: true);
+        var two = new TestSession(new IPEndPoint(IPAddress.Parse("192.0.2.11"), 1), validatedCertificate: true);
         var small = Body(100);
-        await Send(layer, endpoint, Block(small, 0, 1, size1: false), Peer(1));
-        await Send(layer, endpoint, Block(small, 1, 1, size1: false), Peer(1));
-        await Send(layer, endpoint, Block(small, 0, 1, size1: false), Peer(2));
-        await Send(layer, endpoint, Block(small, 1, 1, size1: false), Peer(2));
-        var busy = await Send(layer, endpoint, Block(small, 2, 1, size1: false), Peer(2));
+        await Send(layer, endpoint, Block(small, 0, 1, size1: false), one);
+        await Send(layer, endpoint, Block(small, 1, 1, size1: false), one);
+        await Send(layer, endpoint, Block(small, 0, 1, size1: false), two);
+        await Send(layer, endpoint, Block(small, 1, 1, size1: false), two);
+        var busy = await Send(layer, endpoint, Block(small, 2, 1, size1: false), two);
         Assert.Equal(CoapCode.ServiceUnavailable, busy.Code);
+        Assert.Equal("Server busy with other transfers", busy.PayloadText);
         Assert.NotNull(busy.MaxAge);
         Assert.Equal(128, layer.ReassemblyBytes);
     }

@@ -135,3 +135,30 @@ internal static class BlockWiseTestData
     }
 }
 
+/// <summary>
+/// A secure session as the block-wise layer sees one: an endpoint that is its own peer (reference equality, like a DTLS
+/// session's) at a transport address, authenticated by a validated certificate, a PSK, or not at all.
+/// </summary>
+internal sealed class TestSession(IPEndPoint remote, bool validatedCertificate = false, byte[]? pskIdentity = null, bool established = true)
+    : EndPoint, ISecureSession
+{
+    public bool IsEstablished => established;
+
+    public IPEndPoint RemoteEndPoint { get; set; } = remote;
+
+    public string CipherSuiteName => "TEST";
+
+    public System.Security.Cryptography.X509Certificates.X509Certificate2Collection? PeerCertificates => validatedCertificate ? [] : null;
+
+    public bool IsPeerCertificateValidated => validatedCertificate;
+
+    public byte[]? PskIdentity => pskIdentity;
+
+    public bool IsExtendedMasterSecretNegotiated => true;
+
+    public byte[] TlsUnique => [1];
+
+    public override System.Net.Sockets.AddressFamily AddressFamily => RemoteEndPoint.AddressFamily;
+
+    public override string ToString() => "test-session://" + RemoteEndPoint;
+}
