@@ -14,6 +14,12 @@ namespace CoapEnroll.Coap;
 /// </summary>
 /// <remarks>
 /// <para>
+/// A request that cannot be served is refused before its body is held: the authorization phase (a
+/// <see cref="CoapAuthorizationDelegate"/>; on a <see cref="CoapServer"/>, routing and the resource's
+/// <see cref="CoapResource.RequireAuthorization"/>) runs on the first block of a Block1 transfer and on every
+/// request that reaches the inner handler otherwise, and its refusal is the answer.
+/// </para>
+/// <para>
 /// Operations are told apart by peer, method and the options of <see cref="BlockTransferKey"/>, which
 /// include Request-Tag (RFC 9175 §3.3). Reassembly is bounded per peer, per source address and in total,
 /// with a smaller share for unauthenticated peers (<see cref="ReassemblyBudget"/>; the bounds are in
@@ -37,6 +43,7 @@ public sealed partial class CoapBlockWiseLayer : ICoapRequestHandler
     internal static readonly TimeSpan BoundReportInterval = TimeSpan.FromSeconds(10);
 
     private readonly ICoapRequestHandler _inner;
+    private readonly CoapAuthorizationDelegate? _authorize;
     private readonly CoapServerOptions _options;
     private readonly ILogger _logger;
     private readonly int _preferredBlockSize;
@@ -54,14 +61,19 @@ public sealed partial class CoapBlockWiseLayer : ICoapRequestHandler
 
     /// <param name="inner">The handler that gets whole requests.</param>
     /// <param name="options">The block-wise limits.</param>
+    /// <param name="authorize">
+    /// The authorization phase: run before any of a request's body is held (on the first block of a Block1 transfer) and
+    /// before the inner handler otherwise; its non-null answer refuses the request. Null admits everything.
+    /// </param>
     /// <param name="logger">Where bound hits are reported.</param>
     /// <exception cref="ArgumentException">A limit in <paramref name="options"/> is out of range.</exception>
-    public CoapBlockWiseLayer(ICoapRequestHandler inner, CoapServerOptions options, ILogger<CoapBlockWiseLayer>? logger = null)
+    public CoapBlockWiseLayer(ICoapRequestHandler inner, CoapServerOptions options, CoapAuthorizationDelegate? authorize = null, ILogger<CoapBlockWiseLayer>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(options);
         options.ValidateBlockWise();
         _inner = inner;
+        _authorize = authorize;
         _options = options;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _budget = new ReassemblyBudget(options);
@@ -167,7 +179,8 @@ public sealed partial class CoapBlockWiseLayer : ICoapRequestHandler
         // A whole request; with Block2 NUM=0 it also starts a block-wise response (early negotiation, §2.4).
         // The transfer key (a hash over the request) is only computed when a transfer needs it: most
         // requests and responses fit one datagram, and this path runs for every request.
-        var response = await InvokeInnerAsync(context, request.Options, request.Payload, cancellationToken);
+        var response = await AuthorizeAsync(context, cancellationToken)
+            ?? await InvokeInnerAsync(context, request.Options, request.Payload, cancellationToken);
         var served = blockOptions
             ? Serve(context.Endpoint, response, request.Block2, request.Size2 is not null)
             : Serve(context.Endpoint, response, requested: null, sizeRequested: false);
@@ -231,7 +244,8 @@ public sealed partial class CoapBlockWiseLayer : ICoapRequestHandler
         }
 
         // §2.6: a later block is fetched as a plain GET even if the request says Observe; it never registers.
-        var response = await InvokeInnerAsync(context, request.Options.Remove(CoapOptionNumber.Observe), request.Payload, cancellationToken);
+        var response = await AuthorizeAsync(context, cancellationToken)
+            ?? await InvokeInnerAsync(context, request.Options.Remove(CoapOptionNumber.Observe), request.Payload, cancellationToken);
         var result = Serve(context.Endpoint, response, block2, request.Size2 is not null);
         if (result.Sliced && result.Message.Block2 is { More: true })
         {
@@ -324,6 +338,18 @@ public sealed partial class CoapBlockWiseLayer : ICoapRequestHandler
         if (block1.More && payload.Length != block1.Size)
         {
             return Error(CoapCode.BadRequest, $"Block1 {block1} carries {payload.Length} bytes");
+        }
+
+        // The first block of an operation (§2.5: a new NUM=0 "simply overwrites the context") is the last moment to refuse a
+        // request that cannot succeed before its body is held; later blocks belong to an operation that passed.
+        if (block1.Number == 0 && await AuthorizeAsync(context, cancellationToken) is { } refusal)
+        {
+            lock (_lock)
+            {
+                RemoveReassemblyLocked(key);
+            }
+
+            return refusal;
         }
 
         // §2.9.3, RFC 7252 §5.10.9: too large a body gets 4.13 with Size1 = the largest acceptable.
@@ -595,6 +621,10 @@ public sealed partial class CoapBlockWiseLayer : ICoapRequestHandler
 
         return _inner.HandleAsync(inner, cancellationToken);
     }
+
+    /// <summary>The authorization phase: null admits the request, anything else is the answer that refuses it.</summary>
+    private ValueTask<CoapMessage?> AuthorizeAsync(CoapRequestContext context, CancellationToken cancellationToken) =>
+        _authorize is null ? ValueTask.FromResult<CoapMessage?>(null) : _authorize(context, cancellationToken);
 
     private static CoapMessage Error(CoapCode code, string? diagnostic)
     {
