@@ -29,6 +29,9 @@ public sealed class EstCoapsServer
     /// <summary>The channel name in the diagnostics that name the channel binding ("... of this DTLS session").</summary>
     private const string ChannelName = "DTLS";
 
+    /// <summary>The <see cref="CoapRequestContext.Items"/> key of the requester the authorization check established.</summary>
+    private static readonly object s_authenticatedRequesterKey = new();
+
     private readonly EnrollmentService _enrollment;
     private readonly ILogger _logger;
     private readonly EstServerKeyDelivery _keyDelivery;
@@ -77,28 +80,60 @@ public sealed class EstCoapsServer
             string root = "/" + configured.Trim('/');
             foreach (string prefix in (string[])[root, root + "/{label}"])
             {
+                // Each operation decides who may ask before a body arrives (RequireAuthorization), so that one that cannot succeed
+                // is refused at its first Block1 block; the handler then finds the requester the check established.
                 server.MapGet($"{prefix}/{Crts}", (c, ct) => HandleAsync(c, Crts, ct))
-                    .WithResourceType("ace.est.crts").WithContentFormat(CoapContentFormat.Pkcs7CertsOnly, CoapContentFormat.PkixCert);
+                    .WithResourceType("ace.est.crts").WithContentFormat(CoapContentFormat.Pkcs7CertsOnly, CoapContentFormat.PkixCert)
+                    .RequireAuthorization((c, ct) => AuthorizeAsync(c, Crts, ct));
                 server.MapPost($"{prefix}/{Sen}", (c, ct) => HandleAsync(c, Sen, ct))
-                    .WithResourceType("ace.est.sen").WithContentFormat(CoapContentFormat.Pkcs7CertsOnly, CoapContentFormat.PkixCert);
+                    .WithResourceType("ace.est.sen").WithContentFormat(CoapContentFormat.Pkcs7CertsOnly, CoapContentFormat.PkixCert)
+                    .RequireAuthorization((c, ct) => AuthorizeAsync(c, Sen, ct));
                 server.MapPost($"{prefix}/{Sren}", (c, ct) => HandleAsync(c, Sren, ct))
-                    .WithResourceType("ace.est.sren").WithContentFormat(CoapContentFormat.Pkcs7CertsOnly, CoapContentFormat.PkixCert);
+                    .WithResourceType("ace.est.sren").WithContentFormat(CoapContentFormat.Pkcs7CertsOnly, CoapContentFormat.PkixCert)
+                    .RequireAuthorization((c, ct) => AuthorizeAsync(c, Sren, ct));
                 if (Options.EnableCsrAttributes)
                 {
                     server.MapGet($"{prefix}/{Att}", (c, ct) => HandleAsync(c, Att, ct))
-                        .WithResourceType("ace.est.att").WithContentFormat(CoapContentFormat.CsrAttrs);
+                        .WithResourceType("ace.est.att").WithContentFormat(CoapContentFormat.CsrAttrs)
+                        .RequireAuthorization((c, ct) => AuthorizeAsync(c, Att, ct));
                 }
 
                 if (Options.EnableServerKeyGeneration)
                 {
                     server.MapPost($"{prefix}/{Skg}", (c, ct) => HandleAsync(c, Skg, ct))
-                        .WithResourceType("ace.est.skg").WithContentFormat(CoapContentFormat.MultipartCore);
+                        .WithResourceType("ace.est.skg").WithContentFormat(CoapContentFormat.MultipartCore)
+                        .RequireAuthorization((c, ct) => AuthorizeAsync(c, Skg, ct));
                     server.MapPost($"{prefix}/{Skc}", (c, ct) => HandleAsync(c, Skc, ct))
-                        .WithResourceType("ace.est.skc").WithContentFormat(CoapContentFormat.MultipartCore);
+                        .WithResourceType("ace.est.skc").WithContentFormat(CoapContentFormat.MultipartCore)
+                        .RequireAuthorization((c, ct) => AuthorizeAsync(c, Skc, ct));
                 }
             }
 
             EstLog.Mapped(_logger, root, Options.EnableCsrAttributes, Options.EnableServerKeyGeneration);
+        }
+    }
+
+    /// <summary>
+    /// The check before the body (see <see cref="CoapResource.RequireAuthorization"/>): the label names a profile, and the peer
+    /// is a requester that <paramref name="operation"/> admits. Refuses with the same code and diagnostic the handler would;
+    /// on success leaves the requester in the context for the handler.
+    /// </summary>
+    private async ValueTask<CoapMessage?> AuthorizeAsync(CoapRequestContext context, string operation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            Admission admission = await AdmitAsync(context, operation, cancellationToken);
+            if (admission.Refusal is null)
+            {
+                context.Items[s_authenticatedRequesterKey] = admission.Client;
+            }
+
+            return admission.Refusal;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            EstLog.Failed(_logger, ex, operation, "anonymous");
+            return Diagnostic(CoapCode.InternalServerError, "internal error");
         }
     }
 
@@ -107,26 +142,10 @@ public sealed class EstCoapsServer
         string requester = "anonymous";
         try
         {
-            // The label selects the profile (RFC 9148 §4.1); an unknown label is an unknown resource (§4.5: 4.04).
-            string? label = context.RouteValues.TryGetValue("label", out string? l) ? l : null;
-            if (!_enrollment.Authority.Profiles.TryGet(label, out CertificateProfile profile))
+            Admission admission = await AdmitAsync(context, operation, cancellationToken);
+            if (admission is not { Client: { } client, Profile: { } profile })
             {
-                return Refuse(operation, requester, CoapCode.NotFound, $"no EST label '{label}'");
-            }
-
-            // RFC 9148 §3: a client certificate in the DTLS handshake, for every operation. These refusals are logged, never stored:
-            // anyone can complete a handshake with a self-signed certificate (see EnrollmentService.AuthenticateAsync).
-            AuthenticationResult authentication = await _enrollment.AuthenticateAsync(ReadPeer(context.SecureSession, Options.Protocol), cancellationToken);
-            if (authentication.Requester is not { } client)
-            {
-                return authentication.Failure switch
-                {
-                    AuthenticationFailure.NoSecureChannel => Refuse(operation, authentication.Name, CoapCode.Unauthorized,
-                        "EST-coaps needs a DTLS session with a client certificate (RFC 9148 section 3)"),
-                    AuthenticationFailure.NoCertificate => Refuse(operation, authentication.Name, CoapCode.Unauthorized,
-                        "EST-coaps needs a client certificate in the DTLS handshake (RFC 9148 section 3)"),
-                    _ => Refuse(operation, authentication.Name, CoapCode.Forbidden, authentication.Detail!),
-                };
+                return admission.Refusal!;
             }
 
             requester = client.Name;
@@ -142,6 +161,43 @@ public sealed class EstCoapsServer
             EstLog.Failed(_logger, ex, operation, requester);
             return Diagnostic(CoapCode.InternalServerError, "internal error");
         }
+    }
+
+    /// <summary>
+    /// The profile the label names and the requester the peer authenticates as, or the refusal. The requester the authorization
+    /// check established for this request is taken as it is; the last block of a longer Block1 transfer authenticates again.
+    /// </summary>
+    private async ValueTask<Admission> AdmitAsync(CoapRequestContext context, string operation, CancellationToken cancellationToken)
+    {
+        // The label selects the profile (RFC 9148 §4.1); an unknown label is an unknown resource (§4.5: 4.04).
+        string? label = context.RouteValues.TryGetValue("label", out string? l) ? l : null;
+        if (!_enrollment.Authority.Profiles.TryGet(label, out CertificateProfile profile))
+        {
+            return new Admission(Refuse(operation, "anonymous", CoapCode.NotFound, $"no EST label '{label}'"), null, null);
+        }
+
+        if (context.Items.TryGetValue(s_authenticatedRequesterKey, out object? checkedBefore) && checkedBefore is Requester known)
+        {
+            return new Admission(null, known, profile);
+        }
+
+        // RFC 9148 §3: a client certificate in the DTLS handshake, for every operation. These refusals are logged, never stored:
+        // anyone can complete a handshake with a self-signed certificate (see EnrollmentService.AuthenticateAsync).
+        AuthenticationResult authentication = await _enrollment.AuthenticateAsync(ReadPeer(context.SecureSession, Options.Protocol), cancellationToken);
+        if (authentication.Requester is { } client)
+        {
+            return new Admission(null, client, profile);
+        }
+
+        CoapMessage refusal = authentication.Failure switch
+        {
+            AuthenticationFailure.NoSecureChannel => Refuse(operation, authentication.Name, CoapCode.Unauthorized,
+                "EST-coaps needs a DTLS session with a client certificate (RFC 9148 section 3)"),
+            AuthenticationFailure.NoCertificate => Refuse(operation, authentication.Name, CoapCode.Unauthorized,
+                "EST-coaps needs a client certificate in the DTLS handshake (RFC 9148 section 3)"),
+            _ => Refuse(operation, authentication.Name, CoapCode.Forbidden, authentication.Detail!),
+        };
+        return new Admission(refusal, null, null);
     }
 
     // ---- /crts (RFC 7030 §4.1, RFC 9148 §4.1) ----------------------------------------------------------------------
@@ -349,4 +405,7 @@ public sealed class EstCoapsServer
 
         return options;
     }
+
+    /// <summary>Who asks and under which profile, or why not.</summary>
+    private readonly record struct Admission(CoapMessage? Refusal, Requester? Client, CertificateProfile? Profile);
 }

@@ -54,4 +54,20 @@ public class ServeConfigurationTests
         Assert.False(options.DiagnosticResources);
         Assert.Equal("0.0.0.0", options.Bind);
     }
+
+    [Fact]
+    public void ReassemblyBounds_BindFromTheCoapSection()
+    {
+        using var host = ServeHost.CreateBuilder(configurationArguments:
+        [
+            "--Coap:MaxUnauthenticatedTransfersPerAddress=9", "--Coap:MaxUnauthenticatedReassemblyBytesPerAddress=4096",
+            "--Coap:MaxUnauthenticatedReassemblyBytesTotal=65536", "--Coap:MaxReassemblyBytesPerAddress=131072",
+        ]).Build();
+        var options = host.Services.GetRequiredService<IOptions<Coap.CoapServerOptions>>().Value;
+
+        Assert.Equal(9, options.MaxUnauthenticatedTransfersPerAddress);
+        Assert.Equal(4096, options.MaxUnauthenticatedReassemblyBytesPerAddress);
+        Assert.Equal(65536, options.MaxUnauthenticatedReassemblyBytesTotal);
+        Assert.Equal(131072, options.MaxReassemblyBytesPerAddress);
+    }
 }

@@ -95,4 +95,19 @@ public class ServeTests
         Assert.StartsWith("coapenroll: error: Cannot listen", line, StringComparison.Ordinal);
         Directory.Delete(data, recursive: true);
     }
+
+    [Fact]
+    public async Task ServeCommand_UnworkableReassemblyBound_ExitsWithUsageNamingTheKey()
+    {
+        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
+
+        // A strangers' share as large as the whole would let strangers take all of it.
+        var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--coaps-port", "0", "--data", data,
+            "--Coap:MaxUnauthenticatedReassemblyBytesTotal=67108864", "--Logging:LogLevel:Default=None");
+
+        Assert.True(result.ExitCode == ExitCodes.Usage, result.Describe());
+        string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("coapenroll: error: Coap:MaxUnauthenticatedReassemblyBytesTotal must be less than Coap:MaxReassemblyBytesTotal", line, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(data));
+    }
 }

@@ -45,6 +45,9 @@ internal sealed class EstFixture : IAsyncDisposable
 
     public X509Certificate2 Device { get; private set; } = null!;
 
+    /// <summary>The CoAP server EST is mapped on (its block-wise layer tells what request bodies it holds).</summary>
+    public CoapServer Server => _server ?? throw new InvalidOperationException("Not started.");
+
     /// <param name="configureServer">Maps extra (probe) resources next to EST on the same server and listeners.</param>
     /// <param name="configureDtls">Changes the DTLS server settings EST makes (e.g. the extended master secret policy).</param>
     /// <param name="configureCoap">Changes the CoAP server's settings (e.g. the duplicate detection bounds).</param>

@@ -114,6 +114,16 @@ internal static class ServeCommand
 
         try
         {
+            // The CoAP server checks its limits (Coap:MaxTransfersPerPeer, the reassembly bounds, ...) as it is built.
+            _ = host.Services.GetRequiredService<CoapServer>();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new CliException(ExitCodes.Usage, ex.Message, ex);
+        }
+
+        try
+        {
             await host.StartAsync(cancellationToken);
         }
         catch (SocketException ex)

@@ -4,9 +4,14 @@ using System.Net;
 namespace CoapEnroll.Coap;
 
 /// <summary>A request body being reassembled from Block1 blocks (RFC 7959 §2.5).</summary>
-internal sealed class Block1Reassembly(BlockTransferKey key, CoapOptionCollection firstOptions, int? contentFormat, long now)
+internal sealed class Block1Reassembly(BlockTransferKey key, BlockSource source, CoapOptionCollection firstOptions, int? contentFormat, long now)
 {
     public BlockTransferKey Key { get; } = key;
+
+    public BlockPeerKey Peer => BlockPeerKey.From(Key);
+
+    /// <summary>The source address and class the transfer is charged to, as they were when it started.</summary>
+    public BlockSource Source { get; } = source;
 
     /// <summary>The options of block 0 without the block-wise ones; they become the reassembled request's options.</summary>
     public CoapOptionCollection FirstOptions { get; } = firstOptions;
@@ -18,6 +23,11 @@ internal sealed class Block1Reassembly(BlockTransferKey key, CoapOptionCollectio
     public int Received => Body.WrittenCount;
 
     public long LastAccess { get; set; } = now;
+
+    /// <summary>The neighbours in the <see cref="ReassemblyBudget"/>'s list by last activity.</summary>
+    public Block1Reassembly? Older { get; set; }
+
+    public Block1Reassembly? Newer { get; set; }
 }
 
 /// <summary>
@@ -46,11 +56,17 @@ internal sealed class CachedBlockResponse(BlockTransferKey key, Task<CoapMessage
     public byte[]? FinalBlock1Payload { get; init; }
 }
 
-/// <summary>The outcome of taking one Block1 block: a reply, or the final block's response entry (to run or to replay).</summary>
+/// <summary>
+/// The outcome of taking one Block1 block: a reply, or the final block's response entry (to run or to replay). A reply that a
+/// reassembly bound caused names the bound and the refused peer's source, to be reported once the lock is released.
+/// </summary>
 internal readonly record struct Block1Step(CoapMessage? Reply, CachedBlockResponse? Entry, TaskCompletionSource<CoapMessage>? Completion,
-    CoapOptionCollection InnerOptions, ReadOnlyMemory<byte> Body)
+    CoapOptionCollection InnerOptions, ReadOnlyMemory<byte> Body, ReassemblyBound Bound = ReassemblyBound.None, BlockSource Source = default)
 {
     public static Block1Step Replying(CoapMessage reply) => new(reply, null, null, CoapOptionCollection.Empty, default);
+
+    public static Block1Step Refusing(CoapMessage reply, ReassemblyBound bound, BlockSource source) =>
+        new(reply, null, null, CoapOptionCollection.Empty, default, bound, source);
 
     public static Block1Step Replaying(CachedBlockResponse entry) => new(null, entry, null, CoapOptionCollection.Empty, default);
 
@@ -58,18 +74,14 @@ internal readonly record struct Block1Step(CoapMessage? Reply, CachedBlockRespon
         => new(null, entry, entry.Completion, options, body);
 }
 
-/// <summary>What one peer (on one endpoint) holds, for the per-peer bounds.</summary>
+/// <summary>What one peer (on one endpoint) has cached, for the per-peer bounds of the response cache.</summary>
 internal sealed class BlockPeerUsage
 {
-    public int Reassemblies { get; set; }
-
-    public long ReassemblyBytes { get; set; }
-
     public List<CachedBlockResponse> Cached { get; } = [];
 
     public long CachedBytes { get; set; }
 
-    public bool IsEmpty => Reassemblies == 0 && Cached.Count == 0;
+    public bool IsEmpty => Cached.Count == 0;
 }
 
 /// <summary>A peer as seen by one endpoint: UDP addresses of two endpoints are different peers.</summary>

@@ -1,4 +1,7 @@
 using System.Buffers;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CoapEnroll.Coap;
 
@@ -10,16 +13,24 @@ namespace CoapEnroll.Coap;
 /// per operation. The inner handler sees whole bodies and never a Block1, Block2, Size1 or Size2 option.
 /// </summary>
 /// <remarks>
+/// <para>
+/// A request that cannot be served is refused before its body is held: the authorization phase (a
+/// <see cref="CoapAuthorizationDelegate"/>; on a <see cref="CoapServer"/>, routing and the resource's
+/// <see cref="CoapResource.RequireAuthorization"/>) runs on the first block of a Block1 transfer and on every
+/// request that reaches the inner handler otherwise, and its refusal is the answer.
+/// </para>
+/// <para>
 /// Operations are told apart by peer, method and the options of <see cref="BlockTransferKey"/>, which
-/// include Request-Tag (RFC 9175 §3.3). State is bounded per peer (<see cref="CoapServerOptions.MaxTransfersPerPeer"/>,
-/// <see cref="CoapServerOptions.MaxReassemblyBytesPerPeer"/>) and in total
-/// (<see cref="CoapServerOptions.MaxReassemblyBytesTotal"/>), and forgotten after
-/// <see cref="CoapServerOptions.TransferLifetime"/> without a block (§2.4, §2.5 allow discarding it
-/// after EXCHANGE_LIFETIME). The response cache uses the same limits as the reassembly buffers but is
-/// accounted separately, and it yields rather than refuses: when full it evicts the peer's oldest
+/// include Request-Tag (RFC 9175 §3.3). Reassembly is bounded per peer, per source address and in total,
+/// with a smaller share for unauthenticated peers (<see cref="ReassemblyBudget"/>; the bounds are in
+/// <see cref="CoapServerOptions"/>), and forgotten after <see cref="CoapServerOptions.TransferLifetime"/> without a block
+/// (§2.4, §2.5 allow discarding it after EXCHANGE_LIFETIME). A bound that refuses is counted
+/// (<c>coap.blockwise.bound_hit</c>) and logged at most every 10 s. The response cache uses the per-peer and total
+/// limits but is accounted separately, and it yields rather than refuses: when full it evicts the peer's oldest
 /// cached bodies, or serves without caching.
+/// </para>
 /// </remarks>
-public sealed class CoapBlockWiseLayer : ICoapRequestHandler
+public sealed partial class CoapBlockWiseLayer : ICoapRequestHandler
 {
     /// <summary>
     /// <see cref="CoapRequestContext.Items"/> key under which the inner handler finds the block size
@@ -28,32 +39,44 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
     /// </summary>
     public static readonly object RequestedBlockSizeKey = new();
 
+    /// <summary>The shortest time between two log lines about reassembly bounds.</summary>
+    internal static readonly TimeSpan BoundReportInterval = TimeSpan.FromSeconds(10);
+
     private readonly ICoapRequestHandler _inner;
+    private readonly CoapAuthorizationDelegate? _authorize;
     private readonly CoapServerOptions _options;
+    private readonly ILogger _logger;
     private readonly int _preferredBlockSize;
     private readonly Lock _lock = new();
     private readonly Dictionary<BlockTransferKey, Block1Reassembly> _reassemblies = [];
+    private readonly ReassemblyBudget _budget;
     private readonly Dictionary<BlockTransferKey, CachedBlockResponse> _responses = [];
     private readonly Dictionary<BlockPeerKey, BlockPeerUsage> _peers = [];
-    private long _reassemblyBytes;
+    private readonly ReportThrottle _boundReports = new(BoundReportInterval);
     private long _cachedBytes;
     private long _nextSweep;
 
     // _responses.Count, readable without the lock on the path every request takes.
     private int _cachedResponseCount;
 
-    public CoapBlockWiseLayer(ICoapRequestHandler inner, CoapServerOptions options)
+    /// <param name="inner">The handler that gets whole requests.</param>
+    /// <param name="options">The block-wise limits.</param>
+    /// <param name="authorize">
+    /// The authorization phase: run before any of a request's body is held (on the first block of a Block1 transfer) and
+    /// before the inner handler otherwise; its non-null answer refuses the request. Null admits everything.
+    /// </param>
+    /// <param name="logger">Where bound hits are reported.</param>
+    /// <exception cref="ArgumentException">A limit in <paramref name="options"/> is out of range.</exception>
+    public CoapBlockWiseLayer(ICoapRequestHandler inner, CoapServerOptions options, CoapAuthorizationDelegate? authorize = null, ILogger<CoapBlockWiseLayer>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(inner);
         ArgumentNullException.ThrowIfNull(options);
-        if (options.PreferredBlockSize < BlockWiseHelpers.MinBlockSize || options.MaxRequestBodySize < 0 || options.MaxTransfersPerPeer < 1
-            || options.MaxReassemblyBytesPerPeer < 0 || options.MaxReassemblyBytesTotal < 0 || options.TransferLifetime <= TimeSpan.Zero)
-        {
-            throw new ArgumentException("Invalid block-wise limits.", nameof(options));
-        }
-
+        options.ValidateBlockWise();
         _inner = inner;
+        _authorize = authorize;
         _options = options;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _budget = new ReassemblyBudget(options);
         _preferredBlockSize = BlockWiseHelpers.FloorBlockSize(options.PreferredBlockSize);
     }
 
@@ -81,13 +104,38 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
         }
     }
 
+    /// <summary>Bytes of request bodies held for reassembly, for all peers.</summary>
     internal long ReassemblyBytes
     {
         get
         {
             lock (_lock)
             {
-                return _reassemblyBytes;
+                return _budget.Bytes;
+            }
+        }
+    }
+
+    /// <summary>Bytes of request bodies held for reassembly for unauthenticated peers.</summary>
+    internal long UnauthenticatedReassemblyBytes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _budget.UnauthenticatedBytes;
+            }
+        }
+    }
+
+    /// <summary>Peers and source addresses with a reassembly held; both zero once everything is released.</summary>
+    internal (int Peers, int Addresses) ReassemblyHolders
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _budget.Holders;
             }
         }
     }
@@ -131,7 +179,8 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
         // A whole request; with Block2 NUM=0 it also starts a block-wise response (early negotiation, §2.4).
         // The transfer key (a hash over the request) is only computed when a transfer needs it: most
         // requests and responses fit one datagram, and this path runs for every request.
-        var response = await InvokeInnerAsync(context, request.Options, request.Payload, cancellationToken);
+        var response = await AuthorizeAsync(context, cancellationToken)
+            ?? await InvokeInnerAsync(context, request.Options, request.Payload, cancellationToken);
         var served = blockOptions
             ? Serve(context.Endpoint, response, request.Block2, request.Size2 is not null)
             : Serve(context.Endpoint, response, requested: null, sizeRequested: false);
@@ -195,7 +244,8 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
         }
 
         // §2.6: a later block is fetched as a plain GET even if the request says Observe; it never registers.
-        var response = await InvokeInnerAsync(context, request.Options.Remove(CoapOptionNumber.Observe), request.Payload, cancellationToken);
+        var response = await AuthorizeAsync(context, cancellationToken)
+            ?? await InvokeInnerAsync(context, request.Options.Remove(CoapOptionNumber.Observe), request.Payload, cancellationToken);
         var result = Serve(context.Endpoint, response, block2, request.Size2 is not null);
         if (result.Sliced && result.Message.Block2 is { More: true })
         {
@@ -290,6 +340,18 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
             return Error(CoapCode.BadRequest, $"Block1 {block1} carries {payload.Length} bytes");
         }
 
+        // The first block of an operation (§2.5: a new NUM=0 "simply overwrites the context") is the last moment to refuse a
+        // request that cannot succeed before its body is held; later blocks belong to an operation that passed.
+        if (block1.Number == 0 && await AuthorizeAsync(context, cancellationToken) is { } refusal)
+        {
+            lock (_lock)
+            {
+                RemoveReassemblyLocked(key);
+            }
+
+            return refusal;
+        }
+
         // §2.9.3, RFC 7252 §5.10.9: too large a body gets 4.13 with Size1 = the largest acceptable.
         long end = (long)block1.Offset + payload.Length;
         if (request.Size1 > (uint)_options.MaxRequestBodySize || end > _options.MaxRequestBodySize)
@@ -307,11 +369,16 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
         Block1Step step;
         lock (_lock)
         {
-            step = AcceptBlock1Locked(key, request, block1, echoSzx, now, lifetime, time);
+            step = AcceptBlock1Locked(key, context, block1, echoSzx, now, lifetime, time);
         }
 
         if (step.Reply is not null)
         {
+            if (step.Bound != ReassemblyBound.None)
+            {
+                ReportBoundHit(context, step.Bound, step.Source, now, time);
+            }
+
             return step.Reply;
         }
 
@@ -346,27 +413,19 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
     /// <summary>
     /// Takes one Block1 block into the reassembly state. Returns a reply (2.31 or an error), or, for the
     /// final block, the cache entry of the operation's response, with the completion to fulfil when the
-    /// inner handler must still run (it need not for a final block sent again, §2.5 "simply overwrites"
-    /// aside, which is answered from the entry).
+    /// inner handler must still run (it need not for a final block sent again, which is answered from the entry).
     /// </summary>
-    private Block1Step AcceptBlock1Locked(BlockTransferKey key, CoapMessage request, BlockOption block1, int echoSzx, long now, long lifetime, TimeProvider time)
+    private Block1Step AcceptBlock1Locked(BlockTransferKey key, CoapRequestContext context, BlockOption block1, int echoSzx, long now, long lifetime, TimeProvider time)
     {
+        var request = context.Request;
         var payload = request.Payload;
         long end = (long)block1.Offset + payload.Length;
-        var peer = BlockPeerKey.From(key);
         var reassembly = TryGetReassemblyLocked(key, now, lifetime);
         if (block1.Number == 0)
         {
-            if (reassembly is not null && reassembly.Received == payload.Length && block1.More
-                && reassembly.Body.WrittenSpan.SequenceEqual(payload.Span))
-            {
-                // Block 0 again, in a new message (the message layer already answered true duplicates):
-                // answer as before rather than restart, so a delayed copy does not lose later blocks.
-                reassembly.LastAccess = now;
-                return Block1Step.Replying(Continue(block1, echoSzx));
-            }
-
-            // §2.5: a new NUM=0 "simply overwrites the context the server may still be keeping".
+            // §2.5: a new NUM=0 "simply overwrites the context the server may still be keeping". Even the same first block
+            // again starts afresh: its options may have changed (a client correcting its Content-Format restarts at
+            // NUM=0), and a copy of the same message is answered by the message layer before it gets here.
             RemoveReassemblyLocked(key);
             if (!block1.More)
             {
@@ -374,15 +433,15 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
                 return Block1Step.Running(StartResponseLocked(key, block1, payload, now), request.Options, payload);
             }
 
-            var refusal = AdmitNewReassemblyLocked(peer, request.Size1 ?? (uint)payload.Length, now, lifetime, time);
-            if (refusal is not null)
+            ReleaseExpiredReassembliesLocked(now, lifetime);
+            reassembly = new Block1Reassembly(key, BlockSource.Of(context.RemoteEndPoint), BlockWiseHelpers.WithoutBlockOptions(request.Options), request.ContentFormat, now);
+            var bound = _budget.TryAdmit(reassembly, request.Size1 ?? (uint)payload.Length);
+            if (bound != ReassemblyBound.None)
             {
-                return Block1Step.Replying(refusal);
+                return Block1Step.Refusing(Refusal(bound, reassembly, now, lifetime, time), bound, reassembly.Source);
             }
 
-            reassembly = new Block1Reassembly(key, BlockWiseHelpers.WithoutBlockOptions(request.Options), request.ContentFormat, now);
             _reassemblies[key] = reassembly;
-            GetUsageLocked(peer).Reassemblies++;
         }
         else
         {
@@ -411,7 +470,7 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
                 if (block1.More && end <= reassembly.Received
                     && reassembly.Body.WrittenSpan.Slice(block1.Offset, payload.Length).SequenceEqual(payload.Span))
                 {
-                    reassembly.LastAccess = now;
+                    _budget.Touch(reassembly, now);
                     return Block1Step.Replying(Continue(block1, echoSzx));
                 }
 
@@ -425,28 +484,23 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
             }
         }
 
-        if (GetUsageLocked(peer).ReassemblyBytes + payload.Length > _options.MaxReassemblyBytesPerPeer)
+        var charged = _budget.TryCharge(reassembly, payload.Length);
+        if (charged != ReassemblyBound.None)
         {
-            // §2.9.3: 4.13 "at any time by a server that does not currently have the resources to store blocks".
-            RemoveReassemblyLocked(key);
-            return Block1Step.Replying(Error(CoapCode.RequestEntityTooLarge, "Too many request bytes held for this peer"));
-        }
+            var refusal = Refusal(charged, reassembly, now, lifetime, time);
 
-        if (_reassemblyBytes + payload.Length > _options.MaxReassemblyBytesTotal)
-        {
-            var refusal = Unavailable(OldestReassemblyLocked(null), now, lifetime, time, "Server busy with other transfers");
-            if (block1.Number == 0)
+            // A body that cannot fit its peer's share is dropped (4.13); one that waits for room elsewhere keeps what it has,
+            // unless that is nothing.
+            if (charged == ReassemblyBound.PeerBytes || block1.Number == 0)
             {
                 RemoveReassemblyLocked(key);
             }
 
-            return Block1Step.Replying(refusal);
+            return Block1Step.Refusing(refusal, charged, reassembly.Source);
         }
 
         reassembly.Body.Write(payload.Span);
-        reassembly.LastAccess = now;
-        GetUsageLocked(peer).ReassemblyBytes += payload.Length;
-        _reassemblyBytes += payload.Length;
+        _budget.Touch(reassembly, now);
         if (block1.More)
         {
             return Block1Step.Replying(Continue(block1, echoSzx));
@@ -474,60 +528,77 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
         // §2.9.1: 2.31 Continue, no payload; §2.3: Block1 echoes NUM with M set and the preferred SZX (Figure 9).
         => new CoapMessage { Code = CoapCode.Continue }.WithBlock1(new BlockOption(block1.Number, true, echoSzx));
 
-    private CoapMessage? AdmitNewReassemblyLocked(BlockPeerKey peer, uint announced, long now, long lifetime, TimeProvider time)
+    /// <summary>
+    /// The answer to a block a reassembly bound refuses. A body larger than its peer's share can never be held: §2.9.3's
+    /// 4.13 "at any time by a server that does not currently have the resources to store blocks". Any other bound frees
+    /// room as transfers end: RFC 9175 §3.3 lets a server "delay the start of the operation by replying with 5.03 (Service
+    /// Unavailable) and a Max-Age indicating how long it expects the existing operation to go on", here at most until the
+    /// least recently active transfer under that bound expires.
+    /// </summary>
+    private CoapMessage Refusal(ReassemblyBound bound, Block1Reassembly transfer, long now, long lifetime, TimeProvider time)
     {
-        var usage = GetUsageLocked(peer);
-        if (usage.Reassemblies >= _options.MaxTransfersPerPeer)
-        {
-            // Expired transfers the periodic sweep has not reached yet do not count.
-            foreach (var expired in _reassemblies.Values.Where(r => BlockPeerKey.From(r.Key) == peer && now - r.LastAccess > lifetime).ToList())
-            {
-                RemoveReassemblyLocked(expired.Key);
-            }
-
-            usage = GetUsageLocked(peer);
-        }
-
-        if (usage.Reassemblies >= _options.MaxTransfersPerPeer)
-        {
-            // RFC 9175 §3.3: a server that can only serve so many operations "can delay the start of the
-            // operation by replying with 5.03 (Service Unavailable) and a Max-Age indicating how long it
-            // expects the existing operation to go on"; at most until the oldest one expires.
-            return Unavailable(OldestReassemblyLocked(peer), now, lifetime, time, "Too many block-wise transfers from this peer");
-        }
-
-        if (usage.ReassemblyBytes + announced > _options.MaxReassemblyBytesPerPeer)
+        if (bound == ReassemblyBound.PeerBytes)
         {
             return Error(CoapCode.RequestEntityTooLarge, "Too many request bytes held for this peer");
         }
 
-        if (_reassemblyBytes + Math.Min(announced, (uint)BlockWiseHelpers.MaxBlockSize) > _options.MaxReassemblyBytesTotal)
+        string diagnostic = bound switch
         {
-            return Unavailable(OldestReassemblyLocked(null), now, lifetime, time, "Server busy with other transfers");
-        }
-
-        return null;
-    }
-
-    private static CoapMessage Unavailable(Block1Reassembly? oldest, long now, long lifetime, TimeProvider time, string diagnostic)
-    {
+            ReassemblyBound.PeerTransfers => "Too many block-wise transfers from this peer",
+            ReassemblyBound.UnauthenticatedAddressTransfers => "Too many block-wise transfers from this address",
+            ReassemblyBound.AddressBytes or ReassemblyBound.UnauthenticatedAddressBytes => "Too many request bytes held for this address",
+            ReassemblyBound.UnauthenticatedTotal => "Server busy with transfers of unauthenticated peers",
+            _ => "Server busy with other transfers",
+        };
+        var oldest = _budget.LeastRecentlyActiveUnder(bound, transfer);
         long remaining = oldest is null ? 0 : oldest.LastAccess + lifetime - now;
         uint seconds = (uint)Math.Clamp(Math.Ceiling((double)remaining / time.TimestampFrequency), 1, uint.MaxValue);
         return Error(CoapCode.ServiceUnavailable, diagnostic).SetUInt(CoapOptionNumber.MaxAge, seconds);
     }
 
-    private Block1Reassembly? OldestReassemblyLocked(BlockPeerKey? peer)
+    /// <summary>Counts a bound hit and logs it, at most once per <see cref="BoundReportInterval"/>, naming the peer.</summary>
+    private void ReportBoundHit(CoapRequestContext context, ReassemblyBound bound, BlockSource source, long now, TimeProvider time)
     {
-        Block1Reassembly? oldest = null;
-        foreach (var r in _reassemblies.Values)
+        string scope = bound switch
         {
-            if ((peer is null || BlockPeerKey.From(r.Key) == peer) && (oldest is null || r.LastAccess < oldest.LastAccess))
-            {
-                oldest = r;
-            }
+            ReassemblyBound.PeerTransfers or ReassemblyBound.PeerBytes => "peer",
+            ReassemblyBound.UnauthenticatedTotal => "unauthenticated",
+            ReassemblyBound.Total => "global",
+            _ => "address",
+        };
+        CoapMetrics.BlockWiseBoundHit.Add(1, new KeyValuePair<string, object?>("bound", scope), new KeyValuePair<string, object?>("authenticated", source.Authenticated));
+        if (!_boundReports.TryReport(now, time, out long unreported))
+        {
+            return;
         }
 
-        return oldest;
+        string setting = bound switch
+        {
+            ReassemblyBound.PeerTransfers => nameof(CoapServerOptions.MaxTransfersPerPeer),
+            ReassemblyBound.PeerBytes => nameof(CoapServerOptions.MaxReassemblyBytesPerPeer),
+            ReassemblyBound.AddressBytes => nameof(CoapServerOptions.MaxReassemblyBytesPerAddress),
+            ReassemblyBound.UnauthenticatedAddressTransfers => nameof(CoapServerOptions.MaxUnauthenticatedTransfersPerAddress),
+            ReassemblyBound.UnauthenticatedAddressBytes => nameof(CoapServerOptions.MaxUnauthenticatedReassemblyBytesPerAddress),
+            ReassemblyBound.UnauthenticatedTotal => nameof(CoapServerOptions.MaxUnauthenticatedReassemblyBytesTotal),
+            _ => nameof(CoapServerOptions.MaxReassemblyBytesTotal),
+        };
+        long limit;
+        long held;
+        lock (_lock)
+        {
+            limit = _budget.LimitOf(bound, source.Authenticated);
+            held = bound == ReassemblyBound.UnauthenticatedTotal ? _budget.UnauthenticatedBytes : _budget.Bytes;
+        }
+
+        string peer = source.Authenticated ? "authenticated" : "unauthenticated";
+        if (scope is "peer" or "address")
+        {
+            LogPeerBoundHit(context.RemoteEndPoint, peer, source, "Coap:" + setting, limit, unreported);
+        }
+        else
+        {
+            LogSharedBoundHit(context.RemoteEndPoint, peer, source, held, "Coap:" + setting, limit, unreported);
+        }
     }
 
     // ---- inner handler ---------------------------------------------------------------------------
@@ -550,6 +621,10 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
 
         return _inner.HandleAsync(inner, cancellationToken);
     }
+
+    /// <summary>The authorization phase: null admits the request, anything else is the answer that refuses it.</summary>
+    private ValueTask<CoapMessage?> AuthorizeAsync(CoapRequestContext context, CancellationToken cancellationToken) =>
+        _authorize is null ? ValueTask.FromResult<CoapMessage?>(null) : _authorize(context, cancellationToken);
 
     private static CoapMessage Error(CoapCode code, string? diagnostic)
     {
@@ -601,12 +676,16 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
             return;
         }
 
-        var peer = BlockPeerKey.From(key);
-        var usage = GetUsageLocked(peer);
-        usage.Reassemblies--;
-        usage.ReassemblyBytes -= reassembly.Received;
-        _reassemblyBytes -= reassembly.Received;
-        ReleaseUsageLocked(peer, usage);
+        _budget.Release(reassembly, reassembly.Received);
+    }
+
+    /// <summary>Forgets the transfers idle for longer than the lifetime, least recently active first, until a live one.</summary>
+    private void ReleaseExpiredReassembliesLocked(long now, long lifetime)
+    {
+        while (_budget.LeastRecentlyActive is { } oldest && now - oldest.LastAccess > lifetime)
+        {
+            RemoveReassemblyLocked(oldest.Key);
+        }
     }
 
     private CachedBlockResponse? TryGetResponseLocked(BlockTransferKey key, long now, long lifetime)
@@ -714,14 +793,20 @@ public sealed class CoapBlockWiseLayer : ICoapRequestHandler
     // Apart from SweepLocked, whose early return would otherwise pay for the lambdas' closure on every request.
     private void SweepExpiredLocked(long now, long lifetime)
     {
-        foreach (var reassembly in _reassemblies.Values.Where(r => now - r.LastAccess > lifetime).ToList())
-        {
-            RemoveReassemblyLocked(reassembly.Key);
-        }
-
+        ReleaseExpiredReassembliesLocked(now, lifetime);
         foreach (var cached in _responses.Values.Where(c => now - c.LastAccess > lifetime && c.Response.IsCompleted).ToList())
         {
             RemoveResponseLocked(cached.Key, cached);
         }
     }
+
+    // Warnings both: a refused upload is a refused request (serve logs CoapEnroll.Coap from Warning up), and at most one
+    // line per BoundReportInterval is written whatever the rate of hits.
+    [LoggerMessage(1, LogLevel.Warning, "{Remote} ({Class}, source {Source}) was refused a Block1 block: its reassembly bound {Setting} = {Limit} "
+        + "is reached ({Unreported} more bound hits since the last report)")]
+    private partial void LogPeerBoundHit(EndPoint remote, string @class, BlockSource source, string setting, long limit, long unreported);
+
+    [LoggerMessage(2, LogLevel.Warning, "Block1 reassembly holds {Held} bytes, as many as {Setting} = {Limit} allows: refused a block from {Remote} "
+        + "({Class}, source {Source}) ({Unreported} more bound hits since the last report)")]
+    private partial void LogSharedBoundHit(EndPoint remote, string @class, BlockSource source, long held, string setting, long limit, long unreported);
 }

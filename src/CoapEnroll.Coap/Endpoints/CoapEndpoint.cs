@@ -33,12 +33,11 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     private readonly ConcurrentDictionary<EndPoint, SemaphoreSlim> _peerSlots = new();
     private readonly DeduplicationCache _deduplication;
     private readonly MessageIdAllocator _messageIds;
+    private readonly ReportThrottle _boundReports = new(BoundReportInterval);
     private ICoapRequestHandler? _handler;
     private Task? _receiveLoop;
     private Task? _sweepLoop;
     private int _disposed;
-    private long _lastBoundReport;
-    private long _unreportedBoundHits;
 
     public CoapEndpoint(IDatagramChannel channel, CoapEndpointOptions? options = null, ILogger<CoapEndpoint>? logger = null, TimeProvider? timeProvider = null)
     {
@@ -368,15 +367,11 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     /// <summary>Logs a bound hit at most once per <see cref="BoundReportInterval"/>, with how many went unreported since.</summary>
     private void ReportBoundHit(EndPoint peer, DeduplicationBound bound, long now)
     {
-        long interval = (long)(BoundReportInterval.TotalSeconds * _time.TimestampFrequency);
-        long last = Volatile.Read(ref _lastBoundReport);
-        if ((last != 0 && now - last < interval) || Interlocked.CompareExchange(ref _lastBoundReport, now, last) != last)
+        if (!_boundReports.TryReport(now, _time, out long unreported))
         {
-            Interlocked.Increment(ref _unreportedBoundHits);
             return;
         }
 
-        long unreported = Interlocked.Exchange(ref _unreportedBoundHits, 0);
         if (bound == DeduplicationBound.Peer)
         {
             LogPeerBoundHit(peer, _options.MaxDeduplicationEntriesPerPeer, unreported);

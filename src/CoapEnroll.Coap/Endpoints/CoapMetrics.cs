@@ -16,6 +16,9 @@ internal static class CoapMetrics
     public static readonly Counter<long> DeduplicationBoundHit = s_meter.CreateCounter<long>("coap.deduplication.bound_hit", "{message}",
         "Messages for which duplicate detection forgot older exchanges, tagged bound=peer (the sender's own oldest, "
         + "MaxDeduplicationEntriesPerPeer) or bound=global (the least recently active peers, MaxDeduplicationEntries)");
+    public static readonly Counter<long> BlockWiseBoundHit = s_meter.CreateCounter<long>("coap.blockwise.bound_hit", "{block}",
+        "Block1 blocks refused because Block1 reassembly held as much as a bound allows, tagged bound=peer, address, unauthenticated "
+        + "(the unauthenticated peers' share) or global, and authenticated=true or false (the refused peer)");
     public static readonly Counter<long> Retransmissions = s_meter.CreateCounter<long>("coap.messages.retransmitted", "{message}");
     public static readonly Counter<long> RequestsHandled = s_meter.CreateCounter<long>("coap.requests.handled", "{request}");
 }

@@ -124,6 +124,21 @@ public sealed class CoapResource
         return this;
     }
 
+    /// <summary>
+    /// Makes every request to this resource pass <paramref name="authorize"/> before the body is received and the handler
+    /// runs (the same delegate for each method; it reads <c>context.Request.Code</c> where they differ). A refusal is
+    /// answered at the first block of a Block1 transfer, with nothing of the body held.
+    /// </summary>
+    public CoapResource RequireAuthorization(CoapAuthorizationDelegate authorize)
+    {
+        ArgumentNullException.ThrowIfNull(authorize);
+        Authorization = authorize;
+        return this;
+    }
+
+    /// <summary>The check set by <see cref="RequireAuthorization"/>, if any.</summary>
+    internal CoapAuthorizationDelegate? Authorization { get; private set; }
+
     internal void SetHandler(CoapCode method, CoapRequestDelegate handler)
     {
         if (!method.IsRequest)

@@ -35,6 +35,45 @@ internal sealed class CoapRouter : ICoapRequestHandler
 
     public ValueTask<CoapMessage> HandleAsync(CoapRequestContext context, CancellationToken cancellationToken)
     {
+        // A request the authorization phase already routed keeps its resource: the layers between change no Uri-Path.
+        var resource = context.Resource ?? Route(context);
+        if (resource is null)
+        {
+            return ValueTask.FromResult(new CoapMessage { Code = CoapCode.NotFound });
+        }
+
+        if (!resource.TryGetHandler(context.Request.Code, out var handler))
+        {
+            return ValueTask.FromResult(new CoapMessage { Code = CoapCode.MethodNotAllowed });
+        }
+
+        return handler(context, cancellationToken);
+    }
+
+    /// <summary>
+    /// The authorization phase, which the block-wise layer runs before it holds any of a request's body: routes the request
+    /// and answers 4.04 or 4.05 as <see cref="HandleAsync"/> would, or runs the resource's <see cref="CoapResource.RequireAuthorization"/>
+    /// check. Null lets the request through.
+    /// </summary>
+    public ValueTask<CoapMessage?> AuthorizeAsync(CoapRequestContext context, CancellationToken cancellationToken)
+    {
+        var resource = context.Resource ?? Route(context);
+        if (resource is null)
+        {
+            return ValueTask.FromResult<CoapMessage?>(new CoapMessage { Code = CoapCode.NotFound });
+        }
+
+        if (!resource.TryGetHandler(context.Request.Code, out _))
+        {
+            return ValueTask.FromResult<CoapMessage?>(new CoapMessage { Code = CoapCode.MethodNotAllowed });
+        }
+
+        return resource.Authorization is { } authorize ? authorize(context, cancellationToken) : ValueTask.FromResult<CoapMessage?>(null);
+    }
+
+    /// <summary>The resource for the request's Uri-Path, recorded in the context with its route values; null when none matches.</summary>
+    private CoapResource? Route(CoapRequestContext context)
+    {
         // The options themselves, not UriPathSegments: literal segments are compared as bytes, so a request
         // that reaches a literal route decodes no string.
         ReadOnlySpan<CoapOption> path = context.Request.Options.GetRun(CoapOptionNumber.UriPath);
@@ -45,21 +84,16 @@ internal sealed class CoapRouter : ICoapRequestHandler
                 continue;
             }
 
-            if (!resource.TryGetHandler(context.Request.Code, out var handler))
-            {
-                return ValueTask.FromResult(new CoapMessage { Code = CoapCode.MethodNotAllowed });
-            }
-
             if (!resource.IsLiteral)
             {
                 resource.TryMatch(path, context.RouteValues);
             }
 
             context.Resource = resource;
-            return handler(context, cancellationToken);
+            return resource;
         }
 
-        return ValueTask.FromResult(new CoapMessage { Code = CoapCode.NotFound });
+        return null;
     }
 
     /// <summary>The resource a request path would reach, if any.</summary>

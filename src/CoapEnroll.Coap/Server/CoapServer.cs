@@ -20,6 +20,7 @@ public sealed class CoapServer : IAsyncDisposable
     public CoapServer(CoapServerOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
         Options = options ?? new CoapServerOptions();
+        Options.ValidateBlockWise();
 
         // Before anything is mapped: Map hands every resource the observe layer.
         _observe = new CoapObserveLayer(_router, Options, _router.Find, timeProvider, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<CoapObserveLayer>());
@@ -80,13 +81,19 @@ public sealed class CoapServer : IAsyncDisposable
     /// <summary>The observe layer (RFC 7641); the block-wise layer sets its <c>ShapeNotification</c>.</summary>
     internal CoapObserveLayer ObserveLayer => _observe;
 
+    /// <summary>The block-wise layer, once the first endpoint listens (for tests: what it holds).</summary>
+    internal CoapBlockWiseLayer? BlockWise { get; private set; }
+
     // Outermost first: block-wise (RFC 7959) → observe (RFC 7641) → router. The layers below block-wise
     // see whole request and response bodies; notifications, which bypass it, are cut to their first
-    // block through the observe layer's ShapeNotification hook (RFC 7959 §2.6).
+    // block through the observe layer's ShapeNotification hook (RFC 7959 §2.6). The router's authorization
+    // phase (4.04, 4.05, a resource's RequireAuthorization check) runs in the block-wise layer, before any
+    // of a body is held.
     private ICoapRequestHandler BuildPipeline()
     {
-        var blockWise = new CoapBlockWiseLayer(_observe, Options);
+        var blockWise = new CoapBlockWiseLayer(_observe, Options, _router.AuthorizeAsync, _loggerFactory.CreateLogger<CoapBlockWiseLayer>());
         _observe.ShapeNotification = blockWise.ShapeNotification;
+        BlockWise = blockWise;
         return blockWise;
     }
 

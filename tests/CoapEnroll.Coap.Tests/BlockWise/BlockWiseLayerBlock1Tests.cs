@@ -11,23 +11,6 @@ public class BlockWiseLayerBlock1Tests
     private static Task<CoapMessage> Send(CoapBlockWiseLayer layer, CoapEndpoint endpoint, CoapMessage request, EndPoint? peer = null)
         => layer.HandleAsync(new CoapRequestContext(request, peer ?? Peer(), endpoint), CancellationToken.None).AsTask();
 
-    private static CoapMessage Block(byte[] body, int num, int szx, string path = "/upload", byte[]? tag = null, bool size1 = true)
-    {
-        int size = 16 << szx;
-        int offset = num * size;
-        int count = Math.Min(size, body.Length - offset);
-        var request = CoapMessage.CreateRequest(CoapCode.Post, path)
-            .WithContentFormat(CoapContentFormat.OctetStream)
-            .WithBlock1(new BlockOption(num, offset + count < body.Length, szx))
-            .WithPayload(body.AsMemory(offset, count));
-        if (size1)
-        {
-            request = request.SetUInt(CoapOptionNumber.Size1, (uint)body.Length);
-        }
-
-        return tag is null ? request : request.WithOption(new CoapOption(CoapOptionNumber.RequestTag, tag));
-    }
-
     [Fact]
     public async Task FourKilobytesIn16ByteBlocks_Continue_ThenOneHandlerRunWithTheWholeBody()
     {
@@ -344,7 +327,12 @@ public class BlockWiseLayerBlock1Tests
     [Fact]
     public async Task PerPeerBytes_Get413_TotalBytes_Get503()
     {
-        var layer = new CoapBlockWiseLayer(EchoLength(), new CoapServerOptions { MaxReassemblyBytesPerPeer = 100, MaxReassemblyBytesTotal = 150 });
+        var layer = new CoapBlockWiseLayer(EchoLength(), new CoapServerOptions
+        {
+            MaxReassemblyBytesPerPeer = 100,
+            MaxReassemblyBytesTotal = 150,
+            MaxUnauthenticatedReassemblyBytesTotal = 149,
+        });
         await using var endpoint = DirectEndpoint();
         var body = Body(200);
 
@@ -360,15 +348,55 @@ public class BlockWiseLayerBlock1Tests
         Assert.Equal(CoapCode.RequestEntityTooLarge, (await Send(layer, endpoint, Block(body, 3, 1, size1: false))).Code);
         Assert.Equal(0, layer.ReassemblyBytes);
 
-        // Two peers at 64 bytes each; a third block anywhere would pass 150 in total.
+        // Two authenticated sessions on two hosts at 64 bytes each; a third block anywhere would pass 150 in total.
+        var one = new TestSession(new IPEndPoint(IPAddress.Parse("192.0.2.10"), 1), validatedCertificate: true);
+        var two = new TestSession(new IPEndPoint(IPAddress.Parse("192.0.2.11"), 1), validatedCertificate: true);
         var small = Body(100);
-        await Send(layer, endpoint, Block(small, 0, 1, size1: false), Peer(1));
-        await Send(layer, endpoint, Block(small, 1, 1, size1: false), Peer(1));
-        await Send(layer, endpoint, Block(small, 0, 1, size1: false), Peer(2));
-        await Send(layer, endpoint, Block(small, 1, 1, size1: false), Peer(2));
-        var busy = await Send(layer, endpoint, Block(small, 2, 1, size1: false), Peer(2));
+        await Send(layer, endpoint, Block(small, 0, 1, size1: false), one);
+        await Send(layer, endpoint, Block(small, 1, 1, size1: false), one);
+        await Send(layer, endpoint, Block(small, 0, 1, size1: false), two);
+        await Send(layer, endpoint, Block(small, 1, 1, size1: false), two);
+        var busy = await Send(layer, endpoint, Block(small, 2, 1, size1: false), two);
         Assert.Equal(CoapCode.ServiceUnavailable, busy.Code);
+        Assert.Equal("Server busy with other transfers", busy.PayloadText);
         Assert.NotNull(busy.MaxAge);
         Assert.Equal(128, layer.ReassemblyBytes);
+    }
+
+    [Fact]
+    public async Task RestartAtNumZero_WithACorrectedContentFormat_StartsAfresh()
+    {
+        // A client sent its first block with the wrong Content-Format and starts over with the right one, the same bytes:
+        // RFC 7959 §2.5, a new NUM=0 "simply overwrites the context the server may still be keeping".
+        var inner = EchoLength();
+        var layer = new CoapBlockWiseLayer(inner, new CoapServerOptions());
+        await using var endpoint = DirectEndpoint();
+        var body = Body(100);
+
+        Assert.Equal(CoapCode.Continue, (await Send(layer, endpoint, Block(body, 0, 1).WithContentFormat(CoapContentFormat.TextPlain))).Code);
+        Assert.Equal(CoapCode.Continue, (await Send(layer, endpoint, Block(body, 0, 1))).Code);
+        Assert.Equal(32, layer.ReassemblyBytes);
+        Assert.Equal(CoapCode.Continue, (await Send(layer, endpoint, Block(body, 1, 1))).Code);
+        Assert.Equal(CoapCode.Continue, (await Send(layer, endpoint, Block(body, 2, 1))).Code);
+        Assert.Equal(CoapCode.Changed, (await Send(layer, endpoint, Block(body, 3, 1))).Code);
+
+        var seen = Assert.Single(inner.Requests);
+        Assert.Equal(CoapContentFormat.OctetStream, seen.ContentFormat);
+        Assert.Equal(body, seen.Payload.ToArray());
+    }
+
+    [Fact]
+    public async Task RestartAtNumZero_WithoutContentFormat_DropsTheFirstAttemptsFormat()
+    {
+        // The other way round: the corrected first block carries no Content-Format, and the transfer is without one.
+        var inner = EchoLength();
+        var layer = new CoapBlockWiseLayer(inner, new CoapServerOptions());
+        await using var endpoint = DirectEndpoint();
+        var body = Body(64);
+
+        await Send(layer, endpoint, Block(body, 0, 1));
+        Assert.Equal(CoapCode.Continue, (await Send(layer, endpoint, Block(body, 0, 1).WithoutOption(CoapOptionNumber.ContentFormat))).Code);
+        Assert.Equal(CoapCode.Changed, (await Send(layer, endpoint, Block(body, 1, 1).WithoutOption(CoapOptionNumber.ContentFormat))).Code);
+        Assert.Null(Assert.Single(inner.Requests).ContentFormat);
     }
 }

@@ -115,4 +115,50 @@ internal static class BlockWiseTestData
         => new(new NullDatagramChannel(maxDatagramSize), timeProvider: time);
 
     public static IPEndPoint Peer(int port = 40000) => new(IPAddress.Parse("192.0.2.1"), port);
+
+    /// <summary>Block <paramref name="num"/> of <paramref name="body"/> in a POST to <paramref name="path"/>, at SZX <paramref name="szx"/>.</summary>
+    public static CoapMessage Block(byte[] body, int num, int szx, string path = "/upload", byte[]? tag = null, bool size1 = true)
+    {
+        int size = 16 << szx;
+        int offset = num * size;
+        int count = Math.Min(size, body.Length - offset);
+        var request = CoapMessage.CreateRequest(CoapCode.Post, path)
+            .WithContentFormat(CoapContentFormat.OctetStream)
+            .WithBlock1(new BlockOption(num, offset + count < body.Length, szx))
+            .WithPayload(body.AsMemory(offset, count));
+        if (size1)
+        {
+            request = request.SetUInt(CoapOptionNumber.Size1, (uint)body.Length);
+        }
+
+        return tag is null ? request : request.WithOption(new CoapOption(CoapOptionNumber.RequestTag, tag));
+    }
+}
+
+/// <summary>
+/// A secure session as the block-wise layer sees one: an endpoint that is its own peer (reference equality, like a DTLS
+/// session's) at a transport address, authenticated by a validated certificate, a PSK, or not at all.
+/// </summary>
+internal sealed class TestSession(IPEndPoint remote, bool validatedCertificate = false, byte[]? pskIdentity = null, bool established = true)
+    : EndPoint, ISecureSession
+{
+    public bool IsEstablished => established;
+
+    public IPEndPoint RemoteEndPoint { get; set; } = remote;
+
+    public string CipherSuiteName => "TEST";
+
+    public System.Security.Cryptography.X509Certificates.X509Certificate2Collection? PeerCertificates => validatedCertificate ? [] : null;
+
+    public bool IsPeerCertificateValidated => validatedCertificate;
+
+    public byte[]? PskIdentity => pskIdentity;
+
+    public bool IsExtendedMasterSecretNegotiated => true;
+
+    public byte[] TlsUnique => [1];
+
+    public override System.Net.Sockets.AddressFamily AddressFamily => RemoteEndPoint.AddressFamily;
+
+    public override string ToString() => "test-session://" + RemoteEndPoint;
 }
