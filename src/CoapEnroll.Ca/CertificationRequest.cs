@@ -68,6 +68,7 @@ public sealed class CertificationRequest
         {
             TemplateRules.CheckSubject(Subject, profile: null);
             TemplateRules.CheckRequestedExtensions(RequestedExtensions);
+            CsrValidator.CheckSubjectAltNameForms(RequestedExtensions);
         }
         catch (CsrRejectedException ex)
         {

@@ -181,6 +181,22 @@ internal static class CsrValidator
             throw new CsrRejectedException(RejectionReason.SubjectAltNameNotAllowed, $"profile '{profile.Name}' does not allow subject alternative names");
         }
 
+        return CheckSubjectAltNameForms(sans);
+    }
+
+    /// <summary>
+    /// The subjectAltName's own rules, whatever the profile: one extension, at most <see cref="MaxSubjectAltNames"/> names, each a
+    /// valid dNSName, absolute URI or iPAddress. Checked with the template (<see cref="CertificationRequest.TryCheckTemplate"/>),
+    /// before anything compares names, so a malformed name is refused for what is wrong with it.
+    /// </summary>
+    internal static X509Extension? CheckSubjectAltNameForms(IEnumerable<X509Extension> extensions)
+    {
+        X509Extension[] sans = extensions.Where(e => e.Oid?.Value == SubjectAltNameOid).ToArray();
+        if (sans.Length == 0)
+        {
+            return null;
+        }
+
         if (sans.Length > 1)
         {
             throw new CsrRejectedException(RejectionReason.MalformedRequest, "more than one subjectAltName extension");
