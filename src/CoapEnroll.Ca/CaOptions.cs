@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Configuration;
+
 namespace CoapEnroll.Ca;
 
 /// <summary>
@@ -35,4 +37,41 @@ public sealed class CaOptions
 
     /// <summary>Named profiles (<c>Ca:Profiles:&lt;name&gt;</c>).</summary>
     public Dictionary<string, CertificateProfileOptions>? Profiles { get; set; }
+
+    /// <summary>
+    /// Binds the <c>Ca</c> section of <paramref name="configuration"/>. Unlike the configuration binder alone, a profile with a
+    /// value it cannot read (a misspelt enum such as <c>NamePolicy=AnyNme</c>) or a key no profile has (<c>NamePolicyy</c>) is an
+    /// error naming the profile, not a profile silently dropped or a setting silently ignored: either would put the built-in
+    /// default in place of what the operator meant to restrict.
+    /// </summary>
+    /// <exception cref="CaConfigurationException">A value cannot be read, or a profile has a key profiles do not have.</exception>
+    public static CaOptions Bind(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        IConfigurationSection section = configuration.GetSection(SectionName);
+        CaOptions options;
+        try
+        {
+            options = section.Get<CaOptions>() ?? new CaOptions();
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new CaConfigurationException($"{SectionName}: {ex.Message}", ex);
+        }
+
+        // The binder skips a dictionary entry it fails to convert instead of failing; bind each profile alone, strictly, to say why.
+        foreach (IConfigurationSection profile in section.GetSection(nameof(Profiles)).GetChildren())
+        {
+            try
+            {
+                _ = profile.Get<CertificateProfileOptions>(o => o.ErrorOnUnknownConfiguration = true);
+            }
+            catch (InvalidOperationException ex)
+            {
+                throw new CaConfigurationException($"{SectionName}:{nameof(Profiles)}:{profile.Key}: {ex.Message}", ex);
+            }
+        }
+
+        return options;
+    }
 }

@@ -221,7 +221,7 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
     // The Ca section (profiles, manufacturer CAs, …) with the data directory always the host's.
     private CaOptions LoadCaOptions()
     {
-        var options = _configuration.GetSection(CaOptions.SectionName).Get<CaOptions>() ?? new CaOptions();
+        CaOptions options = CaOptions.Bind(_configuration);
         options.DataDirectory = DataDirectory;
         return options;
     }

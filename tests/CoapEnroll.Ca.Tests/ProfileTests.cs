@@ -134,19 +134,40 @@ public sealed class ProfileTests
         Assert.Contains($"Ca:Profiles:p: {key.Split(':')[0]}", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void A_misspelt_name_policy_relaxes_nothing()
+    [Theory]
+    [InlineData("default", "NamePolicy", "AnyNme")]
+    [InlineData("p", "NamePolicy", "AnyNme")]
+    [InlineData("default", "SubjectAltNames", "Rejct")]
+    [InlineData("default", "SubjectPolicy", "AllowLst")]
+    [InlineData("default", "RequiresApproval", "yes please")]
+    [InlineData("default", "NamePolicyy", "BoundToRequester")]
+    public void A_profile_value_the_binder_cannot_read_is_an_error_naming_the_profile(string profile, string key, string value)
     {
-        // The configuration binder drops a profile whose enum value it cannot read rather than failing: a misspelt relaxation relaxes
-        // nothing (the default profile is then the built-in one, a named one does not exist and its label is answered 4.04).
+        // The binder alone drops such a profile (or ignores the key): a misspelt restriction on "default" would bring back the
+        // built-in default in its place.
         IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["Ca:Profiles:default:NamePolicy"] = "AnyNme",
-            ["Ca:Profiles:p:NamePolicy"] = "AnyNme",
+            [$"Ca:Profiles:{profile}:{key}"] = value,
+            ["Ca:Profiles:other:ValidityDays"] = "30",
         }).Build();
-        CertificateProfileCatalog catalog = CertificateProfileCatalog.FromOptions(configuration.GetSection("Ca").Get<CaOptions>()!);
-        Assert.Equal(NamePolicy.BoundToRequester, catalog.Default.NamePolicy);
-        Assert.False(catalog.TryGet("p", out _));
+        var ex = Assert.Throws<CaConfigurationException>(() => CaOptions.Bind(configuration));
+        Assert.StartsWith($"Ca:Profiles:{profile}:", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(key, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Readable_profiles_bind_as_the_binder_binds_them()
+    {
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Ca:Profiles:default:NamePolicy"] = "AnyNameHeldForApproval",
+            ["Ca:Profiles:p:SubjectAltNames"] = "Reject",
+            ["Ca:DefaultProfile"] = "default",
+        }).Build();
+        CertificateProfileCatalog catalog = CertificateProfileCatalog.FromOptions(CaOptions.Bind(configuration));
+        Assert.Equal(NamePolicy.AnyNameHeldForApproval, catalog.Default.NamePolicy);
+        Assert.True(catalog.TryGet("p", out CertificateProfile p));
+        Assert.Equal(SubjectAltNamePolicy.Reject, p.SubjectAltNames);
     }
 
     [Fact]

@@ -96,5 +96,17 @@ public class ConfigurationArgumentsTests
         Assert.DoesNotContain("Unrecognized", line, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--Ca:Profiles:default:NamePolicy=AnyNme", "NamePolicy")]
+    [InlineData("--Ca:Profiles:lab:SubjectAltNames=Rejct", "SubjectAltNames")]
+    [InlineData("--Ca:Profiles:default:NamePolicyy=AnyName", "NamePolicyy")]
+    public async Task Serve_RefusesAProfileSettingItCannotRead_BeforeCreatingAnything(string token, string key)
+    {
+        // The configuration binder alone would drop the profile, and the built-in default would issue in its place.
+        string data = NoSuchDirectory();
+        await CliAssert.FailsAsync(ExitCodes.Usage, ["Ca:Profiles:", key], ["serve", "--data", data, token, "--Logging:LogLevel:Default=None"]);
+        Assert.False(Directory.Exists(data));
+    }
+
     private static string NoSuchDirectory() => Path.Combine(Path.GetTempPath(), "coapenroll-tests", "none-" + Guid.NewGuid().ToString("N"));
 }

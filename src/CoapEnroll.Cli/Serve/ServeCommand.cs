@@ -4,6 +4,7 @@ using CoapEnroll.Ca;
 using CoapEnroll.Coap;
 using CoapEnroll.Hosting;
 using CoapEnroll.Pkix;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -110,6 +111,16 @@ internal static class ServeCommand
         if (dtls.Validate() is { } dtlsProblem)
         {
             throw new CliException(ExitCodes.Usage, dtlsProblem);
+        }
+
+        try
+        {
+            // Before anything is created: a profile setting that cannot be read is the operator's typo, not a missing file.
+            _ = CaOptions.Bind(host.Services.GetRequiredService<IConfiguration>());
+        }
+        catch (CaConfigurationException ex)
+        {
+            throw new CliException(ExitCodes.Usage, ex.Message, ex);
         }
 
         try
