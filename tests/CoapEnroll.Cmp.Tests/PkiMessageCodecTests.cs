@@ -1,0 +1,151 @@
+namespace CoapEnroll.Cmp.Tests;
+
+public sealed class PkiMessageCodecTests : IClassFixture<PkiMessageCodecTests.Fixture>
+{
+    private readonly Fixture _f;
+
+    public PkiMessageCodecTests(Fixture f) => _f = f;
+
+    public sealed class Fixture : IDisposable
+    {
+        public OpenSslMessages Ssl { get; } = new();
+
+        public void Dispose() => Ssl.Dispose();
+    }
+
+    private static PkiMessage RoundTrip(byte[] der, PkiBodyType expected)
+    {
+        CmpDecodeResult result = PkiMessageCodec.Decode(der);
+        Assert.True(result.IsSuccess, result.Reason);
+        Assert.Equal(expected, result.Message.Body.BodyType);
+        Assert.Equal(der, PkiMessageCodec.Encode(result.Message));
+        return result.Message;
+    }
+
+    [Fact]
+    public void IrIpCertConfPkiConfFromOpenSsl()
+    {
+        var (reqs, rsps) = _f.Ssl.Exchange("ir", "-newkey", "ca.key", "-subject", "/CN=dev", "-implicit_confirm");
+        Assert.Single(reqs);
+        PkiMessage ir = RoundTrip(reqs[0], PkiBodyType.Ir);
+        Assert.True(ir.Header.ImplicitConfirm);
+        Assert.Equal(2, ir.Header.Pvno);
+        Assert.Equal("1.2.840.113533.7.66.13", ir.Header.ProtectionAlg!.Algorithm);
+        Assert.Equal("ref1"u8.ToArray(), ir.Header.SenderKid!.Value.ToArray());
+        Assert.Equal(16, ir.Header.TransactionId!.Value.Length);
+        Assert.Equal("CN=MockCA", ir.Header.Recipient.DirectoryName!.Name);
+        var body = Assert.IsType<CertReqMessagesBody>(ir.Body);
+        CertReqMsg msg = Assert.Single(body.Requests);
+        Assert.Equal(0, msg.CertReq.CertReqId);
+        Assert.NotNull(msg.CertReq.Template.PublicKey);
+        Assert.Equal(ProofOfPossessionKind.Signature, msg.Popo!.Kind);
+        Assert.Equal(msg.CertReq.GetEncoded().ToArray(), Slice(reqs[0], msg.CertReq.GetEncoded()));
+        Assert.NotNull(ir.Protection);
+        RoundTrip(rsps[0], PkiBodyType.Ip);
+    }
+
+    [Fact]
+    public void ExplicitConfirmationFromOpenSsl()
+    {
+        var (reqs, rsps) = _f.Ssl.Exchange("cr", "-newkey", "ca.key", "-subject", "/CN=dev");
+        Assert.Equal(2, reqs.Length);
+        RoundTrip(reqs[0], PkiBodyType.Cr);
+        RoundTrip(rsps[0], PkiBodyType.Cp);
+        RoundTrip(reqs[1], PkiBodyType.CertConf);
+        RoundTrip(rsps[1], PkiBodyType.PkiConf);
+    }
+
+    [Fact]
+    public void KurP10crGenmRrFromOpenSsl()
+    {
+        var (kur, kup) = _f.Ssl.Exchange("kur", "-newkey", "ca.key", "-oldcert", "ca.crt", "-implicit_confirm");
+        RoundTrip(kur[0], PkiBodyType.Kur);
+        RoundTrip(kup[0], PkiBodyType.Kup);
+        var (p10, cp) = _f.Ssl.Exchange("p10cr", "-csr", "dev.csr", "-implicit_confirm");
+        RoundTrip(p10[0], PkiBodyType.P10cr);
+        RoundTrip(cp[0], PkiBodyType.Cp);
+        var (genm, genp) = _f.Ssl.Exchange("genm");
+        RoundTrip(genm[0], PkiBodyType.Genm);
+        RoundTrip(genp[0], PkiBodyType.Genp);
+        var (rr, rp) = _f.Ssl.Exchange("rr", "-oldcert", "ca.crt");
+        RoundTrip(rr[0], PkiBodyType.Rr);
+        RoundTrip(rp[0], PkiBodyType.Rp);
+    }
+
+    [Fact]
+    public void ProtectedPartIsTheReceivedHeaderAndBody()
+    {
+        var (reqs, _) = _f.Ssl.Exchange("ir", "-newkey", "ca.key", "-subject", "/CN=dev", "-implicit_confirm");
+        PkiMessage ir = PkiMessageCodec.Decode(reqs[0]).Message!;
+        byte[] part = ir.GetProtectedPart();
+        byte[] content = part[PrefixLength(part)..];
+        Assert.Equal(content, Slice(reqs[0], content));
+        Assert.Equal(0x30, part[0]);
+    }
+
+    [Fact]
+    public void EveryTruncationIsRefusedWithoutException()
+    {
+        var (reqs, _) = _f.Ssl.Exchange("ir", "-newkey", "ca.key", "-subject", "/CN=dev", "-implicit_confirm");
+        byte[] der = reqs[0];
+        for (int n = 0; n < der.Length; n++)
+        {
+            CmpDecodeResult r = PkiMessageCodec.Decode(der.AsSpan(0, n));
+            Assert.False(r.IsSuccess, $"truncation to {n} bytes accepted");
+            Assert.NotNull(r.Reason);
+        }
+    }
+
+    [Fact]
+    public void TrailingDataWrongTagOversizeAndDepthAreRefused()
+    {
+        var (reqs, _) = _f.Ssl.Exchange("ir", "-newkey", "ca.key", "-subject", "/CN=dev", "-implicit_confirm");
+        byte[] der = reqs[0];
+        Assert.Equal(CmpDecodeStatus.TrailingData, PkiMessageCodec.Decode([.. der, 0]).Status);
+        byte[] wrongTag = (byte[])der.Clone();
+        wrongTag[0] = 0x31;
+        Assert.Equal(CmpDecodeStatus.Malformed, PkiMessageCodec.Decode(wrongTag).Status);
+        Assert.Equal(CmpDecodeStatus.TooLarge, PkiMessageCodec.Decode(der, maxSize: der.Length - 1).Status);
+        Assert.Equal(CmpDecodeStatus.TooDeep, PkiMessageCodec.Decode(der, maxDepth: 4).Status);
+        for (int i = 0; i < der.Length; i++)
+        {
+            byte[] flipped = (byte[])der.Clone();
+            flipped[i] ^= 0xFF;
+            _ = PkiMessageCodec.Decode(flipped).Status;
+        }
+    }
+
+    [Fact]
+    public void UnknownBodyIsKeptAsUnsupported()
+    {
+        var (reqs, _) = _f.Ssl.Exchange("genm");
+        PkiMessage genm = PkiMessageCodec.Decode(reqs[0]).Message!;
+        byte[] der = reqs[0];
+        int bodyAt = FindBodyTag(der, genm);
+        der[bodyAt] = 0xA0 | 9; // krr
+        CmpDecodeResult r = PkiMessageCodec.Decode(der);
+        Assert.True(r.IsSuccess, r.Reason);
+        var body = Assert.IsType<UnsupportedBody>(r.Message.Body);
+        Assert.Equal(PkiBodyType.Krr, body.BodyType);
+    }
+
+    private static int FindBodyTag(byte[] der, PkiMessage message)
+    {
+        byte[] part = message.GetProtectedPart();
+        byte[] content = part[PrefixLength(part)..];
+        int start = IndexOf(der, content);
+        var header = new System.Formats.Asn1.AsnReader(content, System.Formats.Asn1.AsnEncodingRules.DER);
+        return start + header.PeekEncodedValue().Length;
+    }
+
+    private static int PrefixLength(byte[] seq) => seq[1] < 0x80 ? 2 : 2 + (seq[1] & 0x7F);
+
+    private static byte[] Slice(byte[] haystack, ReadOnlyMemory<byte> needle)
+    {
+        int at = IndexOf(haystack, needle.ToArray());
+        Assert.True(at >= 0, "not found in the received bytes");
+        return haystack.AsSpan(at, needle.Length).ToArray();
+    }
+
+    private static int IndexOf(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle);
+}
