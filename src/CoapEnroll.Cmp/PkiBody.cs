@@ -27,6 +27,9 @@ public abstract class PkiBody
         PkiBody body = type switch
         {
             PkiBodyType.Ir or PkiBodyType.Cr or PkiBodyType.Kur => CertReqMessagesBody.ReadContent(type, inner),
+            PkiBodyType.Ip or PkiBodyType.Cp or PkiBodyType.Kup => CertRepMessageBody.ReadContent(type, inner),
+            PkiBodyType.Error => ErrorBody.ReadContent(inner),
+            PkiBodyType.PkiConf => PkiConfBody.ReadContent(inner),
             _ => new RawContentBody(type, inner.ReadEncodedValue()),
         };
         inner.ThrowIfNotEmpty();

@@ -52,8 +52,10 @@ public sealed class PkiStatusInfo
 
         if (FailInfo is { } fail)
         {
-            var bits = new System.Collections.BitArray(31);
-            for (int i = 0; i < 31; i++)
+            // DER named bit list: no trailing zero bits, so the array ends at the highest set bit.
+            int length = 32 - int.LeadingZeroCount(fail);
+            var bits = new System.Collections.BitArray(length);
+            for (int i = 0; i < length; i++)
             {
                 bits[i] = (fail & (1 << i)) != 0;
             }

@@ -41,7 +41,56 @@ public sealed class PkiMessageCodecTests : IClassFixture<PkiMessageCodecTests.Fi
         Assert.Equal(ProofOfPossessionKind.Signature, msg.Popo!.Kind);
         Assert.Equal(msg.CertReq.GetEncoded().ToArray(), Slice(reqs[0], msg.CertReq.GetEncoded()));
         Assert.NotNull(ir.Protection);
-        RoundTrip(rsps[0], PkiBodyType.Ip);
+        PkiMessage ip = RoundTrip(rsps[0], PkiBodyType.Ip);
+        var rep = Assert.IsType<CertRepMessageBody>(ip.Body);
+        CertResponse response = Assert.Single(rep.Responses);
+        Assert.Equal(0, response.Status.Status);
+        Assert.True(ip.Header.ImplicitConfirm);
+        using var issued = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(_f.Ssl.Dir, "ir-out.crt")));
+        Assert.Equal(issued.RawData, response.CertifiedKeyPair!.Certificate!.Value.ToArray());
+        Assert.Equal(ir.Header.SenderNonce!.Value.ToArray(), ip.Header.RecipNonce!.Value.ToArray());
+    }
+
+    [Fact]
+    public void ErrorFromOpenSslMockServer()
+    {
+        var (_, rsps) = _f.Ssl.Exchange("ir", "-newkey", "ca.key", "-subject", "/CN=dev", "-send_error");
+        PkiMessage error = RoundTrip(rsps[0], PkiBodyType.Error);
+        var body = Assert.IsType<ErrorBody>(error.Body);
+        Assert.Equal(2, body.StatusInfo.Status);
+    }
+
+    [Fact]
+    public void ConstructedMessagesRoundTrip()
+    {
+        var header = new PkiHeader
+        {
+            Sender = CmpGeneralName.FromDirectoryName(new System.Security.Cryptography.X509Certificates.X500DistinguishedName("CN=ca")),
+            Recipient = CmpGeneralName.FromDirectoryName(new System.Security.Cryptography.X509Certificates.X500DistinguishedName("")),
+            MessageTime = new DateTimeOffset(2026, 12, 5, 13, 0, 0, TimeSpan.Zero),
+            TransactionId = new byte[16],
+            FreeText = ["hello"],
+            GeneralInfo = [InfoTypeAndValue.ImplicitConfirm(), InfoTypeAndValue.ConfirmWaitTime(new DateTimeOffset(2026, 12, 5, 14, 0, 0, TimeSpan.Zero))],
+        };
+        PkiBody[] bodies =
+        [
+            new PkiConfBody(),
+            new ErrorBody { StatusInfo = new PkiStatusInfo { Status = 2, StatusString = ["bad"], FailInfo = 1 << 7 }, ErrorCode = 5, ErrorDetails = ["x"] },
+            new CertRepMessageBody(PkiBodyType.Cp) { Responses = [new CertResponse { CertReqId = 0, Status = new PkiStatusInfo { Status = 3, FailInfo = 1 << 25 } }] },
+        ];
+        foreach (PkiBody body in bodies)
+        {
+            byte[] der = PkiMessageCodec.Encode(new PkiMessage { Header = header, Body = body, Protection = new byte[] { 1, 2 } });
+            PkiMessage back = RoundTrip(der, body.BodyType);
+            Assert.True(back.Header.ImplicitConfirm);
+            Assert.Equal(new DateTimeOffset(2026, 12, 5, 14, 0, 0, TimeSpan.Zero), back.Header.ConfirmWaitTime);
+            Assert.True(back.Header.Recipient.IsNullDirectoryName);
+        }
+
+        var err = (ErrorBody)PkiMessageCodec.Decode(PkiMessageCodec.Encode(new PkiMessage { Header = header, Body = bodies[1] })).Message!.Body;
+        Assert.Equal(1 << 7, err.StatusInfo.FailInfo);
+        byte[] errDer = PkiMessageCodec.Encode(new PkiMessage { Header = header, Body = bodies[1] });
+        Assert.True(errDer.AsSpan().IndexOf(new byte[] { 0x03, 0x02, 0x00, 0x01 }) >= 0, "failInfo badDataFormat (bit 7) must be 03 02 00 01");
     }
 
     [Fact]
