@@ -30,6 +30,10 @@ public abstract class PkiBody
             PkiBodyType.Ip or PkiBodyType.Cp or PkiBodyType.Kup => CertRepMessageBody.ReadContent(type, inner),
             PkiBodyType.Error => ErrorBody.ReadContent(inner),
             PkiBodyType.PkiConf => PkiConfBody.ReadContent(inner),
+            PkiBodyType.CertConf => CertConfBody.ReadContent(inner),
+            PkiBodyType.Genm or PkiBodyType.Genp => GenMsgBody.ReadContent(type, inner),
+            PkiBodyType.PollReq => PollReqBody.ReadContent(inner),
+            PkiBodyType.PollRep => PollRepBody.ReadContent(inner),
             _ => new RawContentBody(type, inner.ReadEncodedValue()),
         };
         inner.ThrowIfNotEmpty();

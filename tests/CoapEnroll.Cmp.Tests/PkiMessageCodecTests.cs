@@ -75,6 +75,10 @@ public sealed class PkiMessageCodecTests : IClassFixture<PkiMessageCodecTests.Fi
         PkiBody[] bodies =
         [
             new PkiConfBody(),
+            new PollReqBody { CertReqIds = [0] },
+            new PollRepBody { Entries = [new PollRepEntry { CertReqId = 0, CheckAfter = 10, Reason = ["approval"] }] },
+            new CertConfBody { Statuses = [new CertStatus { CertHash = new byte[32], CertReqId = 0, StatusInfo = new PkiStatusInfo { Status = 0 } }] },
+            new GenMsgBody(PkiBodyType.Genm) { Items = [new InfoTypeAndValue { InfoType = "1.3.6.1.5.5.7.4.17" }] },
             new ErrorBody { StatusInfo = new PkiStatusInfo { Status = 2, StatusString = ["bad"], FailInfo = 1 << 7 }, ErrorCode = 5, ErrorDetails = ["x"] },
             new CertRepMessageBody(PkiBodyType.Cp) { Responses = [new CertResponse { CertReqId = 0, Status = new PkiStatusInfo { Status = 3, FailInfo = 1 << 25 } }] },
         ];
@@ -87,9 +91,9 @@ public sealed class PkiMessageCodecTests : IClassFixture<PkiMessageCodecTests.Fi
             Assert.True(back.Header.Recipient.IsNullDirectoryName);
         }
 
-        var err = (ErrorBody)PkiMessageCodec.Decode(PkiMessageCodec.Encode(new PkiMessage { Header = header, Body = bodies[1] })).Message!.Body;
+        var err = (ErrorBody)PkiMessageCodec.Decode(PkiMessageCodec.Encode(new PkiMessage { Header = header, Body = bodies[5] })).Message!.Body;
         Assert.Equal(1 << 7, err.StatusInfo.FailInfo);
-        byte[] errDer = PkiMessageCodec.Encode(new PkiMessage { Header = header, Body = bodies[1] });
+        byte[] errDer = PkiMessageCodec.Encode(new PkiMessage { Header = header, Body = bodies[5] });
         Assert.True(errDer.AsSpan().IndexOf(new byte[] { 0x03, 0x02, 0x00, 0x01 }) >= 0, "failInfo badDataFormat (bit 7) must be 03 02 00 01");
     }
 
@@ -100,7 +104,11 @@ public sealed class PkiMessageCodecTests : IClassFixture<PkiMessageCodecTests.Fi
         Assert.Equal(2, reqs.Length);
         RoundTrip(reqs[0], PkiBodyType.Cr);
         RoundTrip(rsps[0], PkiBodyType.Cp);
-        RoundTrip(reqs[1], PkiBodyType.CertConf);
+        PkiMessage conf = RoundTrip(reqs[1], PkiBodyType.CertConf);
+        CertStatus status = Assert.Single(Assert.IsType<CertConfBody>(conf.Body).Statuses);
+        var cp = (CertRepMessageBody)PkiMessageCodec.Decode(rsps[0]).Message!.Body;
+        byte[] cert = cp.Responses[0].CertifiedKeyPair!.Certificate!.Value.ToArray();
+        Assert.Equal(System.Security.Cryptography.SHA256.HashData(cert), status.CertHash.ToArray());
         RoundTrip(rsps[1], PkiBodyType.PkiConf);
     }
 
@@ -115,7 +123,8 @@ public sealed class PkiMessageCodecTests : IClassFixture<PkiMessageCodecTests.Fi
         RoundTrip(cp[0], PkiBodyType.Cp);
         var (genm, genp) = _f.Ssl.Exchange("genm");
         RoundTrip(genm[0], PkiBodyType.Genm);
-        RoundTrip(genp[0], PkiBodyType.Genp);
+        PkiMessage genpMsg = RoundTrip(genp[0], PkiBodyType.Genp);
+        Assert.IsType<GenMsgBody>(genpMsg.Body);
         var (rr, rp) = _f.Ssl.Exchange("rr", "-oldcert", "ca.crt");
         RoundTrip(rr[0], PkiBodyType.Rr);
         RoundTrip(rp[0], PkiBodyType.Rp);
