@@ -34,7 +34,10 @@ public abstract class PkiBody
             PkiBodyType.Genm or PkiBodyType.Genp => GenMsgBody.ReadContent(type, inner),
             PkiBodyType.PollReq => PollReqBody.ReadContent(inner),
             PkiBodyType.PollRep => PollRepBody.ReadContent(inner),
-            _ => new RawContentBody(type, inner.ReadEncodedValue()),
+            PkiBodyType.Rr => RevReqBody.ReadContent(inner),
+            PkiBodyType.Rp => RevRepBody.ReadContent(inner),
+            PkiBodyType.P10cr => new P10crBody { CertificationRequest = CmpDer.ReadRawSequence(inner, "p10cr") },
+            _ => throw new InvalidOperationException("unreachable: every supported body is listed"),
         };
         inner.ThrowIfNotEmpty();
         return body;

@@ -119,15 +119,19 @@ public sealed class PkiMessageCodecTests : IClassFixture<PkiMessageCodecTests.Fi
         RoundTrip(kur[0], PkiBodyType.Kur);
         RoundTrip(kup[0], PkiBodyType.Kup);
         var (p10, cp) = _f.Ssl.Exchange("p10cr", "-csr", "dev.csr", "-implicit_confirm");
-        RoundTrip(p10[0], PkiBodyType.P10cr);
+        var p10Body = Assert.IsType<P10crBody>(RoundTrip(p10[0], PkiBodyType.P10cr).Body);
+        Assert.Equal("CN=dev", System.Security.Cryptography.X509Certificates.CertificateRequest.LoadSigningRequest(p10Body.CertificationRequest.ToArray(), System.Security.Cryptography.HashAlgorithmName.SHA256).SubjectName.Name);
         RoundTrip(cp[0], PkiBodyType.Cp);
         var (genm, genp) = _f.Ssl.Exchange("genm");
         RoundTrip(genm[0], PkiBodyType.Genm);
         PkiMessage genpMsg = RoundTrip(genp[0], PkiBodyType.Genp);
         Assert.IsType<GenMsgBody>(genpMsg.Body);
         var (rr, rp) = _f.Ssl.Exchange("rr", "-oldcert", "ca.crt");
-        RoundTrip(rr[0], PkiBodyType.Rr);
-        RoundTrip(rp[0], PkiBodyType.Rp);
+        var rrBody = Assert.IsType<RevReqBody>(RoundTrip(rr[0], PkiBodyType.Rr).Body);
+        using var old = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(Path.Combine(_f.Ssl.Dir, "ca.crt")));
+        Assert.Equal(old.SerialNumberBytes.ToArray(), Assert.Single(rrBody.Requests).CertDetails.SerialNumber!.Value.ToArray());
+        var rpBody = Assert.IsType<RevRepBody>(RoundTrip(rp[0], PkiBodyType.Rp).Body);
+        Assert.Equal(0, Assert.Single(rpBody.Statuses).Status);
     }
 
     [Fact]
