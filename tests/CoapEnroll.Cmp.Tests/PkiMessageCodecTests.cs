@@ -159,6 +159,45 @@ public sealed class PkiMessageCodecTests : IClassFixture<PkiMessageCodecTests.Fi
     }
 
     [Fact]
+    public void EveryMessageOfAnExchangeRefusesTruncationAndCorruption()
+    {
+        var (reqs, rsps) = _f.Ssl.Exchange("cr", "-newkey", "ca.key", "-subject", "/CN=dev");
+        var random = new Random(9);
+        foreach (byte[] der in reqs.Concat(rsps))
+        {
+            for (int n = 0; n < der.Length; n++)
+            {
+                Assert.False(PkiMessageCodec.Decode(der.AsSpan(0, n)).IsSuccess);
+            }
+
+            for (int i = 0; i < 2000; i++)
+            {
+                byte[] corrupt = (byte[])der.Clone();
+                corrupt[random.Next(corrupt.Length)] = (byte)random.Next(256);
+                CmpDecodeResult r = PkiMessageCodec.Decode(corrupt);
+                Assert.True(r.IsSuccess ? r.Reason is null : r.Reason is not null);
+                if (r.IsSuccess)
+                {
+                    Assert.Equal(corrupt, PkiMessageCodec.Encode(r.Message));
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void UniversalBodyTagAndGarbageAreMalformed()
+    {
+        var (reqs, _) = _f.Ssl.Exchange("genm");
+        byte[] der = reqs[0];
+        PkiMessage genm = PkiMessageCodec.Decode(der).Message!;
+        byte[] wrong = (byte[])der.Clone();
+        wrong[FindBodyTag(wrong, genm)] = 0x30;
+        Assert.Equal(CmpDecodeStatus.Malformed, PkiMessageCodec.Decode(wrong).Status);
+        Assert.Equal(CmpDecodeStatus.Malformed, PkiMessageCodec.Decode([]).Status);
+        Assert.Equal(CmpDecodeStatus.Malformed, PkiMessageCodec.Decode([0x30, 0x84, 0xFF, 0xFF, 0xFF, 0xFF]).Status);
+    }
+
+    [Fact]
     public void TrailingDataWrongTagOversizeAndDepthAreRefused()
     {
         var (reqs, _) = _f.Ssl.Exchange("ir", "-newkey", "ca.key", "-subject", "/CN=dev", "-implicit_confirm");
