@@ -17,8 +17,13 @@ public sealed class OpenSslMessages : IDisposable
     /// <summary>Runs one MAC-protected exchange with the mock server; returns the requests and responses in order.</summary>
     public (byte[][] Requests, byte[][] Responses) Exchange(string cmd, params string[] extra)
     {
-        string[] reqs = [$"{cmd}-req1.der", $"{cmd}-req2.der"];
-        string[] rsps = [$"{cmd}-rsp1.der", $"{cmd}-rsp2.der"];
+        string[] reqs = [$"{cmd}-req1.der", $"{cmd}-req2.der", $"{cmd}-req3.der"];
+        string[] rsps = [$"{cmd}-rsp1.der", $"{cmd}-rsp2.der", $"{cmd}-rsp3.der"];
+        foreach (string stale in reqs.Concat(rsps))
+        {
+            File.Delete(Path.Combine(Dir, stale));
+        }
+
         var args = new List<string>
         {
             "cmp", "-use_mock_srv", "-srv_ref", "ref1", "-srv_secret", "pass:sec", "-srv_cert", "ca.crt", "-srv_key", "ca.key",

@@ -52,6 +52,20 @@ public sealed class PkiMessageCodecTests : IClassFixture<PkiMessageCodecTests.Fi
     }
 
     [Fact]
+    public void PollingFromOpenSslMockServer()
+    {
+        var (reqs, rsps) = _f.Ssl.Exchange("cr", "-newkey", "ca.key", "-subject", "/CN=dev", "-implicit_confirm", "-poll_count", "2", "-check_after", "0");
+        Assert.Equal(3, reqs.Length);
+        var waiting = Assert.IsType<CertRepMessageBody>(RoundTrip(rsps[0], PkiBodyType.Cp).Body);
+        Assert.Equal(3, waiting.Responses[0].Status.Status);
+        Assert.Equal([0L], Assert.IsType<PollReqBody>(RoundTrip(reqs[1], PkiBodyType.PollReq).Body).CertReqIds);
+        PollRepEntry entry = Assert.Single(Assert.IsType<PollRepBody>(RoundTrip(rsps[1], PkiBodyType.PollRep).Body).Entries);
+        Assert.Equal(0, entry.CheckAfter);
+        RoundTrip(reqs[2], PkiBodyType.PollReq);
+        RoundTrip(rsps[2], PkiBodyType.Cp);
+    }
+
+    [Fact]
     public void ErrorFromOpenSslMockServer()
     {
         var (_, rsps) = _f.Ssl.Exchange("ir", "-newkey", "ca.key", "-subject", "/CN=dev", "-send_error");
