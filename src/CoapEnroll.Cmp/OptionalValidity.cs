@@ -8,6 +8,12 @@ public sealed class OptionalValidity
     /// <summary>The DER of the SEQUENCE { notBefore [0] Time OPTIONAL, notAfter [1] Time OPTIONAL }.</summary>
     public required ReadOnlyMemory<byte> Encoded { get; init; }
 
+    /// <summary>notBefore, if present.</summary>
+    public DateTimeOffset? NotBefore => ReadTime(0);
+
+    /// <summary>notAfter, if present.</summary>
+    public DateTimeOffset? NotAfter => ReadTime(1);
+
     internal static OptionalValidity Read(AsnReader reader, Asn1Tag tag)
     {
         ReadOnlyMemory<byte> seqDer = CmpDer.ReadImplicitSequence(reader, tag.TagValue);
@@ -32,6 +38,23 @@ public sealed class OptionalValidity
 
         seq.ThrowIfNotEmpty();
         return new OptionalValidity { Encoded = seqDer };
+    }
+
+    private DateTimeOffset? ReadTime(int number)
+    {
+        AsnReader seq = new AsnReader(Encoded, CmpDer.Rules).ReadSequence();
+        if (number == 1 && CmpDer.PeekIsContext(seq, 0))
+        {
+            seq.ReadEncodedValue();
+        }
+
+        if (!CmpDer.PeekIsContext(seq, number))
+        {
+            return null;
+        }
+
+        AsnReader time = seq.ReadSequence(CmpDer.Ctx(number));
+        return time.PeekTag().HasSameClassAndValue(Asn1Tag.UtcTime) ? time.ReadUtcTime() : time.ReadGeneralizedTime();
     }
 
     internal void WriteTo(AsnWriter writer, Asn1Tag tag) => CmpDer.WriteImplicitSequence(writer, tag.TagValue, Encoded);

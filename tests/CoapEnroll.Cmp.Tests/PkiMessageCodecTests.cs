@@ -41,6 +41,13 @@ public sealed class PkiMessageCodecTests : IClassFixture<PkiMessageCodecTests.Fi
         Assert.Equal(ProofOfPossessionKind.Signature, msg.Popo!.Kind);
         Assert.Equal(msg.CertReq.GetEncoded().ToArray(), Slice(reqs[0], msg.CertReq.GetEncoded()));
         Assert.NotNull(ir.Protection);
+        Assert.Equal("1.2.840.10045.4.3.2", msg.Popo.SignatureAlgorithm!.Algorithm);
+        using var ec = System.Security.Cryptography.ECDsa.Create();
+        ec.ImportSubjectPublicKeyInfo(msg.CertReq.Template.PublicKey!.Value.Span, out _);
+        Assert.True(ec.VerifyData(msg.CertReq.GetEncoded().Span, msg.Popo.Signature!.Value.Span, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.DSASignatureFormat.Rfc3279DerSequence), "POPO signature over the received CertRequest");
+        byte[] tampered = msg.CertReq.GetEncoded().ToArray();
+        tampered[^1] ^= 1;
+        Assert.False(ec.VerifyData(tampered, msg.Popo.Signature!.Value.Span, System.Security.Cryptography.HashAlgorithmName.SHA256, System.Security.Cryptography.DSASignatureFormat.Rfc3279DerSequence));
         PkiMessage ip = RoundTrip(rsps[0], PkiBodyType.Ip);
         var rep = Assert.IsType<CertRepMessageBody>(ip.Body);
         CertResponse response = Assert.Single(rep.Responses);
@@ -129,8 +136,11 @@ public sealed class PkiMessageCodecTests : IClassFixture<PkiMessageCodecTests.Fi
     [Fact]
     public void KurP10crGenmRrFromOpenSsl()
     {
-        var (kur, kup) = _f.Ssl.Exchange("kur", "-newkey", "ca.key", "-oldcert", "ca.crt", "-implicit_confirm");
-        RoundTrip(kur[0], PkiBodyType.Kur);
+        var (kur, kup) = _f.Ssl.Exchange("kur", "-newkey", "ca.key", "-oldcert", "ca.crt", "-implicit_confirm", "-days", "10");
+        var kurBody = Assert.IsType<CertReqMessagesBody>(RoundTrip(kur[0], PkiBodyType.Kur).Body);
+        CertTemplate kurTemplate = kurBody.Requests[0].CertReq.Template;
+        Assert.NotNull(kurBody.Requests[0].CertReq.Controls);
+        Assert.Equal(TimeSpan.FromDays(10), kurTemplate.Validity!.NotAfter - kurTemplate.Validity.NotBefore);
         RoundTrip(kup[0], PkiBodyType.Kup);
         var (p10, cp) = _f.Ssl.Exchange("p10cr", "-csr", "dev.csr", "-implicit_confirm");
         var p10Body = Assert.IsType<P10crBody>(RoundTrip(p10[0], PkiBodyType.P10cr).Body);
