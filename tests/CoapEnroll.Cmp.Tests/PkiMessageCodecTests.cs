@@ -170,6 +170,50 @@ public sealed class PkiMessageCodecTests : IClassFixture<PkiMessageCodecTests.Fi
     }
 
     [Fact]
+    public void PasswordBasedMacOverTheProtectedPartMatchesOpenSsl()
+    {
+        var (reqs, rsps) = _f.Ssl.Exchange("cr", "-newkey", "ca.key", "-subject", "/CN=dev");
+        foreach (byte[] der in reqs.Concat(rsps))
+        {
+            PkiMessage m = PkiMessageCodec.Decode(der).Message!;
+            Assert.Equal("1.2.840.113533.7.66.13", m.Header.ProtectionAlg!.Algorithm);
+            var p = new System.Formats.Asn1.AsnReader(m.Header.ProtectionAlg.Parameters!.Value, System.Formats.Asn1.AsnEncodingRules.DER).ReadSequence();
+            byte[] salt = p.ReadOctetString();
+            string owf = ReadOid(p);
+            int iterations = (int)p.ReadInteger();
+            string mac = ReadOid(p);
+            Assert.Equal("2.16.840.1.101.3.4.2.1", owf);
+            byte[] key = [.. "sec"u8, .. salt];
+            for (int i = 0; i < iterations; i++)
+            {
+                key = System.Security.Cryptography.SHA256.HashData(key);
+            }
+
+            byte[] expected = mac switch
+            {
+#pragma warning disable CA5350 // OpenSSL's PasswordBasedMac default is HMAC-SHA1; checked here, not chosen.
+                "1.3.6.1.5.5.8.1.2" => System.Security.Cryptography.HMACSHA1.HashData(key, m.GetProtectedPart()),
+#pragma warning restore CA5350
+                "1.2.840.113549.2.9" => System.Security.Cryptography.HMACSHA256.HashData(key, m.GetProtectedPart()),
+                _ => throw new InvalidOperationException(mac),
+            };
+            Assert.Equal(expected, m.Protection!.Value.ToArray());
+        }
+    }
+
+    private static string ReadOid(System.Formats.Asn1.AsnReader reader)
+    {
+        var seq = reader.ReadSequence();
+        string oid = seq.ReadObjectIdentifier();
+        if (seq.HasData)
+        {
+            seq.ReadEncodedValue();
+        }
+
+        return oid;
+    }
+
+    [Fact]
     public void EveryTruncationIsRefusedWithoutException()
     {
         var (reqs, _) = _f.Ssl.Exchange("ir", "-newkey", "ca.key", "-subject", "/CN=dev", "-implicit_confirm");
