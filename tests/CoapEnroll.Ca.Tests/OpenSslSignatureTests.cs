@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Testing;
 
 namespace CoapEnroll.Ca.Tests;
 
@@ -10,7 +11,7 @@ namespace CoapEnroll.Ca.Tests;
 /// </summary>
 public sealed class OpenSslSignatureTests : IDisposable
 {
-    private readonly TempDirectory _directory = new();
+    private readonly TempDirectory _directory = new("coapenroll-ca-");
 
     public void Dispose() => _directory.Dispose();
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Pkix;
+using CoapEnroll.Testing;
 
 namespace CoapEnroll.Ca.Tests;
 
@@ -36,7 +37,7 @@ internal sealed class TestCa : IAsyncDisposable
 
     public static async Task<TestCa> CreateAsync(Action<CaOptions>? configure = null)
     {
-        var directory = new TempDirectory();
+        var directory = new TempDirectory("coapenroll-ca-");
         var options = new CaOptions { DataDirectory = directory.Path };
         configure?.Invoke(options);
         CaHierarchy hierarchy = await CreateHierarchyAsync(new CaDataLayout(options.DataDirectory));

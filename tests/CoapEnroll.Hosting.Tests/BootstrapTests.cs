@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Testing;
 
 namespace CoapEnroll.Hosting.Tests;
 
@@ -134,7 +135,7 @@ public sealed class BootstrapTests
     [Fact]
     public async Task Operator_CA_from_openssl_with_encrypted_PKCS8_key_is_used_for_issuance()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempDirectory("coapenroll-hosting-");
         string variable = "COAPENROLL_TEST_PASS_" + Guid.NewGuid().ToString("N");
         Environment.SetEnvironmentVariable(variable, "s3cret-pass");
         try
@@ -218,7 +219,7 @@ public sealed class BootstrapTests
     [Fact]
     public async Task Missing_garbage_and_unreadable_files_get_specific_errors()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempDirectory("coapenroll-hosting-");
         var missing = await Assert.ThrowsAsync<CaConfigurationException>(() => CaCredentialFiles.LoadCertificatesAsync(dir.File("nope.pem"), CancellationToken.None));
         Assert.Equal(CaConfigurationProblem.FileMissing, missing.Problem);
         Assert.StartsWith(dir.File("nope.pem") + ": ", missing.Message);

@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Enrollment;
+using CoapEnroll.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -12,7 +13,7 @@ public sealed class CompositionTests
     [Fact]
     public async Task The_CA_its_store_and_the_enrollment_service_are_built_once_at_start_and_resolved_from_the_container()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TempDirectory("coapenroll-hosting-");
         using IHost host = Build(dir.File("data"));
         CertificationServices certification = host.Services.GetRequiredService<CertificationServices>();
 
@@ -64,7 +65,7 @@ public sealed class CompositionTests
         Assert.Contains(nameof(CoapEnrollServiceCollectionExtensions.AddCoapEnrollCertification), ex.Message);
 
         // Hosted services start in this order and stop in reverse: the CA is loaded before the server listens and closed after it stops.
-        using var dir = new TempDirectory();
+        using var dir = new TempDirectory("coapenroll-hosting-");
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["DataDirectory"] = dir.Path });
         builder.Services.AddCoapEnrollCertification(builder.Configuration).AddCoapEnrollCoapServer(builder.Configuration);
@@ -77,7 +78,7 @@ public sealed class CompositionTests
     {
         await using TestCa other = await TestCa.CreateAsync();
         CaDataLayout files = other.Hierarchy.Layout;
-        using var dir = new TempDirectory();
+        using var dir = new TempDirectory("coapenroll-hosting-");
 
         using IHost fromDtls = Build(dir.File("dtls"), new()
         {

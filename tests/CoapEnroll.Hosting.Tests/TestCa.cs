@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Testing;
 
 namespace CoapEnroll.Hosting.Tests;
 
@@ -30,7 +31,7 @@ internal sealed class TestCa : IAsyncDisposable
 
     public static async Task<TestCa> CreateAsync(Action<CaOptions>? configure = null)
     {
-        var directory = new TempDirectory();
+        var directory = new TempDirectory("coapenroll-hosting-");
         var options = new CaOptions { DataDirectory = directory.Path };
         configure?.Invoke(options);
         CaBootstrapResult bootstrap = await CaBootstrap.LoadOrCreateAsync(options, null, null, CancellationToken.None);
