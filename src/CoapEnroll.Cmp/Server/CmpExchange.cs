@@ -1,0 +1,31 @@
+using CoapEnroll.Enrollment;
+
+namespace CoapEnroll.Cmp;
+
+/// <summary>One request being answered: the message, who sent it, and how the answer is protected.</summary>
+internal sealed class CmpExchange
+{
+    public required PkiMessage Request { get; init; }
+
+    public required CmpRequestContext Context { get; init; }
+
+    /// <summary>The authenticated requester; <see langword="null"/> until authentication succeeded.</summary>
+    public Requester? Requester { get; set; }
+
+    /// <summary>The shared secret the request's MAC verified with: the answer is MAC-protected with it. Otherwise the answer is signed.</summary>
+    public byte[]? Secret { get; set; }
+
+    /// <summary>The MAC reference (senderKID) of a MAC-protected request.</summary>
+    public string? Reference { get; set; }
+
+    /// <summary>The request used PBMAC1, so the answer does too.</summary>
+    public bool Pbmac1 { get; set; }
+
+    /// <summary>Certificates the answer carries in extraCerts besides the signer's (RFC 9483 §4.1.1: the issued certificate's chain).</summary>
+    public List<System.Security.Cryptography.X509Certificates.X509Certificate2> ExtraCertificates { get; } = [];
+
+    /// <summary>The name in logs.</summary>
+    public string Who => Requester?.Name ?? (Reference is { } r ? $"secret:{r}" : "unauthenticated");
+
+    public string TransactionId => Convert.ToHexString(Request.Header.TransactionId!.Value.Span);
+}

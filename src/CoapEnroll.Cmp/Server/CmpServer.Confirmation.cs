@@ -1,0 +1,152 @@
+using System.Security.Cryptography;
+using CoapEnroll.Enrollment;
+
+namespace CoapEnroll.Cmp;
+
+public sealed partial class CmpServer
+{
+    /// <summary>
+    /// The checks of a message that continues a transaction (certConf, pollReq, error): the transaction is open, it is the same
+    /// requester's, and recipNonce echoes the senderNonce of the server's last answer (compared in fixed time).
+    /// </summary>
+    private PkiMessage? CheckContinuation(CmpExchange exchange, out CmpTransaction? transaction)
+    {
+        transaction = _transactions.Find(exchange.TransactionId);
+        if (transaction is null)
+        {
+            return ErrorAnswer(exchange, PkiFailureInfo.BadRequest, "no open transaction has this transactionID (finished, expired or never started)");
+        }
+
+        if (!string.Equals(transaction.Requester, exchange.Requester!.Name, StringComparison.Ordinal))
+        {
+            transaction = null;
+            return ErrorAnswer(exchange, PkiFailureInfo.NotAuthorized, "the transaction belongs to another requester");
+        }
+
+        if (exchange.Request.Header.RecipNonce is not { } recipNonce || !CryptographicOperations.FixedTimeEquals(recipNonce.Span, transaction.ExpectedRecipNonce))
+        {
+            transaction = null;
+            return ErrorAnswer(exchange, PkiFailureInfo.BadRecipientNonce, "recipNonce does not echo the senderNonce of the server's last message");
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// certConf (RFC 9483 §4.1.1): the requester accepts the certificate (the hash matches: pkiConf) or rejects it (it is revoked:
+    /// pkiConf as well). A hash that matches nothing revokes the certificate and is an error.
+    /// </summary>
+    private async Task<PkiMessage> ConfirmAsync(CmpExchange exchange, CertConfBody body, CancellationToken cancellationToken)
+    {
+        if (CheckContinuation(exchange, out CmpTransaction? transaction) is { } refusal)
+        {
+            return refusal;
+        }
+
+        if (transaction!.State != CmpTransactionState.AwaitingConfirmation)
+        {
+            return ErrorAnswer(exchange, PkiFailureInfo.BadRequest, "nothing to confirm yet: the request waits for an operator (poll with pollReq)");
+        }
+
+        if (body.Statuses.Count != 1 || body.Statuses[0].CertReqId != transaction.CertReqId)
+        {
+            return ErrorAnswer(exchange, PkiFailureInfo.BadCertId, $"certConf must carry exactly one CertStatus for certReqId {transaction.CertReqId}");
+        }
+
+        if (!_transactions.TryClose(transaction))
+        {
+            return ErrorAnswer(exchange, PkiFailureInfo.BadRequest, "the transaction was closed meanwhile");
+        }
+
+        CertStatus status = body.Statuses[0];
+        if (status.StatusInfo is { Status: (int)PkiStatus.Rejection })
+        {
+            string why = status.StatusInfo.StatusString is { Count: > 0 } text ? string.Join("; ", text) : "no reason given";
+            await RevokeUnconfirmedAsync(transaction.CertificateSerial!, transaction.Requester, $"rejected by the requester in certConf: {why}", cancellationToken);
+            return Answer(exchange, new PkiConfBody());
+        }
+
+        byte[]? expected = CertificateHash(transaction.CertificateDer!, status.HashAlg?.Algorithm);
+        if (expected is null || !CryptographicOperations.FixedTimeEquals(expected, status.CertHash.Span))
+        {
+            await RevokeUnconfirmedAsync(transaction.CertificateSerial!, transaction.Requester, "certConf with a certHash of another certificate", cancellationToken);
+            return ErrorAnswer(exchange, PkiFailureInfo.BadCertId, "certHash is not the hash of the issued certificate; the certificate is revoked");
+        }
+
+        LogConfirmed(_logger, exchange.Context.FrontEnd, exchange.Who, transaction.CertificateSerial!);
+        return Answer(exchange, new PkiConfBody());
+    }
+
+    /// <summary>pollReq (RFC 9483 §4.4): still waiting (pollRep with checkAfter), or the final answer once an operator decided.</summary>
+    private async Task<PkiMessage> PollAsync(CmpExchange exchange, PollReqBody body, CancellationToken cancellationToken)
+    {
+        if (CheckContinuation(exchange, out CmpTransaction? transaction) is { } refusal)
+        {
+            return refusal;
+        }
+
+        if (transaction!.State != CmpTransactionState.Pending)
+        {
+            return ErrorAnswer(exchange, PkiFailureInfo.BadRequest, "nothing to poll for: the certificate was issued and waits for certConf");
+        }
+
+        if (body.CertReqIds.Count != 1 || body.CertReqIds[0] != transaction.CertReqId)
+        {
+            return ErrorAnswer(exchange, PkiFailureInfo.BadCertId, $"pollReq must name exactly certReqId {transaction.CertReqId}");
+        }
+
+        byte[] senderNonce = RandomNumberGenerator.GetBytes(NonceLength);
+        using EnrollmentOutcome outcome = await _enrollment.IssueAsync(transaction.Authorization!, cancellationToken);
+        if (outcome.Status == EnrollmentStatus.Pending)
+        {
+            transaction.ExpectedRecipNonce = senderNonce;
+            long checkAfter = Math.Max(1, (long)Math.Ceiling(outcome.RetryAfter.TotalSeconds));
+            return Answer(exchange, new PollRepBody
+            {
+                Entries = [new PollRepEntry { CertReqId = transaction.CertReqId, CheckAfter = checkAfter, Reason = [$"request {outcome.RequestId} still waits for an operator"] }],
+            }, null, senderNonce);
+        }
+
+        bool implicitConfirm = transaction.ImplicitConfirmRequested && Options.GrantImplicitConfirm;
+        return AnswerOutcome(exchange, transaction, AnswerTypeOf(transaction.RequestType), outcome, implicitConfirm, senderNonce);
+    }
+
+    /// <summary>An error from the requester (RFC 9483 §3.6.4) ends its transaction (an unconfirmed certificate is revoked) and is answered with pkiConf.</summary>
+    private async Task<PkiMessage> AbortAsync(CmpExchange exchange, ErrorBody body, CancellationToken cancellationToken)
+    {
+        if (CheckContinuation(exchange, out CmpTransaction? transaction) is { } refusal)
+        {
+            return refusal;
+        }
+
+        if (_transactions.TryClose(transaction!) && transaction!.CertificateSerial is { } serial)
+        {
+            string why = body.StatusInfo.StatusString is { Count: > 0 } text ? string.Join("; ", text) : "no reason given";
+            await RevokeUnconfirmedAsync(serial, transaction.Requester, $"the requester sent an error: {why}", cancellationToken);
+        }
+
+        return Answer(exchange, new PkiConfBody());
+    }
+
+    /// <summary>
+    /// The certHash of certConf (RFC 9810 §5.3.18): with hashAlg when given, else the hash of the certificate's signature
+    /// algorithm. Null for algorithms this server does not hash with.
+    /// </summary>
+    private static byte[]? CertificateHash(byte[] certificateDer, string? hashAlgorithm)
+    {
+        string? algorithm = hashAlgorithm;
+        if (algorithm is null)
+        {
+            using var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(certificateDer);
+            algorithm = certificate.SignatureAlgorithm.Value;
+        }
+
+        return algorithm switch
+        {
+            "2.16.840.1.101.3.4.2.1" or "1.2.840.10045.4.3.2" or "1.2.840.113549.1.1.11" => SHA256.HashData(certificateDer),
+            "2.16.840.1.101.3.4.2.2" or "1.2.840.10045.4.3.3" or "1.2.840.113549.1.1.12" => SHA384.HashData(certificateDer),
+            "2.16.840.1.101.3.4.2.3" or "1.2.840.10045.4.3.4" or "1.2.840.113549.1.1.13" => SHA512.HashData(certificateDer),
+            _ => null,
+        };
+    }
+}

@@ -1,0 +1,217 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Ca;
+using CoapEnroll.Enrollment;
+
+namespace CoapEnroll.Cmp;
+
+public sealed partial class CmpServer
+{
+    /// <summary>ir, cr, kur (RFC 9483 §4.1.1–§4.1.3): exactly one CertReqMsg with certReqId 0, converted and handed to the enrollment core.</summary>
+    private async Task<PkiMessage> EnrollAsync(CmpExchange exchange, CertReqMessagesBody body, CancellationToken cancellationToken)
+    {
+        PkiBodyType answerType = AnswerTypeOf(body.BodyType);
+        if (body.Requests.Count != 1)
+        {
+            return ErrorAnswer(exchange, PkiFailureInfo.BadRequest, $"exactly one CertReqMsg per request (got {body.Requests.Count})");
+        }
+
+        CertReqMsg message = body.Requests[0];
+        long certReqId = message.CertReq.CertReqId;
+        if (certReqId != 0)
+        {
+            return ErrorAnswer(exchange, PkiFailureInfo.BadRequest, $"certReqId must be 0 (got {certReqId})");
+        }
+
+        CrmfConversion conversion = CrmfRequests.Convert(message);
+        if (conversion.CentralKeyGeneration)
+        {
+            return Rejected(exchange, answerType, certReqId, PkiFailureInfo.BadCertTemplate,
+                "central key generation (a template without publicKey) is not offered by this server; send a public key with proof of possession");
+        }
+
+        if (!conversion.IsSuccess || conversion.Request is not { } request)
+        {
+            return await RefuseDecodedAsync(exchange, answerType, certReqId, conversion.Failure, conversion.Detail ?? "the certificate request is not acceptable",
+                message.CertReq.GetEncoded(), cancellationToken);
+        }
+
+        EnrollmentOperation operation = body.BodyType == PkiBodyType.Kur ? EnrollmentOperation.Reenroll : EnrollmentOperation.Enroll;
+        return await AuthorizeAndIssueAsync(exchange, answerType, certReqId, operation, request, cancellationToken);
+    }
+
+    /// <summary>p10cr (RFC 9483 §4.1.4): a PKCS#10 request; the answer is a cp with certReqId -1.</summary>
+    private async Task<PkiMessage> EnrollPkcs10Async(CmpExchange exchange, P10crBody body, CancellationToken cancellationToken)
+    {
+        const long certReqId = -1;
+        CertificationRequestDecodeStatus status = CertificationRequest.DecodePkcs10(body.CertificationRequest, out CertificationRequest? request, out string? detail);
+        if (status != CertificationRequestDecodeStatus.Decoded || request is null)
+        {
+            return await RefuseDecodedAsync(exchange, PkiBodyType.Cp, certReqId, PkiFailureInfo.BadDataFormat,
+                $"the PKCS#10 request cannot be used: {detail ?? status.ToString()}", body.CertificationRequest, cancellationToken);
+        }
+
+        return await AuthorizeAndIssueAsync(exchange, PkiBodyType.Cp, certReqId, EnrollmentOperation.Enroll, request, cancellationToken);
+    }
+
+    /// <summary>A request that could not be read is recorded as refused for the authenticated requester, then answered with its failInfo.</summary>
+    private async Task<PkiMessage> RefuseDecodedAsync(CmpExchange exchange, PkiBodyType answerType, long certReqId, PkiFailureInfo failure, string detail,
+        ReadOnlyMemory<byte> received, CancellationToken cancellationToken)
+    {
+        EnrollmentOperation operation = answerType == PkiBodyType.Kup ? EnrollmentOperation.Reenroll : EnrollmentOperation.Enroll;
+        await _enrollment.RefuseAsync(exchange.Requester!, operation, Name(exchange.Request.Body.BodyType), exchange.Context.ProfileLabel, received,
+            failure == PkiFailureInfo.BadPop ? RejectionReason.BadSignature : RejectionReason.MalformedRequest, detail, cancellationToken);
+        return Rejected(exchange, answerType, certReqId, failure == PkiFailureInfo.None ? PkiFailureInfo.BadCertTemplate : failure, detail);
+    }
+
+    private async Task<PkiMessage> AuthorizeAndIssueAsync(CmpExchange exchange, PkiBodyType answerType, long certReqId, EnrollmentOperation operation,
+        CertificationRequest request, CancellationToken cancellationToken)
+    {
+        EnrollmentAuthorization authorization = await _enrollment.AuthorizeAsync(new EnrollmentRequest
+        {
+            Requester = exchange.Requester!,
+            Operation = operation,
+            OperationName = Name(exchange.Request.Body.BodyType),
+            ProfileName = exchange.Context.ProfileLabel,
+            Request = request,
+        }, cancellationToken);
+        if (authorization.Refusal is { } refusal)
+        {
+            return Rejected(exchange, answerType, certReqId, FailureOf(refusal.Reason), refusal.Detail ?? refusal.Reason.ToString());
+        }
+
+        // A transaction that may outlive this message (waiting for certConf or an operator) must fit in the requester's share
+        // before anything is issued: nothing issued may be left without its transaction.
+        bool implicitConfirm = exchange.Request.Header.ImplicitConfirm && Options.GrantImplicitConfirm;
+        byte[] senderNonce = RandomNumberGenerator.GetBytes(NonceLength);
+        var transaction = new CmpTransaction
+        {
+            Id = exchange.TransactionId,
+            Requester = exchange.Requester!.Name,
+            State = CmpTransactionState.Pending,
+            RequestType = exchange.Request.Body.BodyType,
+            CertReqId = certReqId,
+            ExpectedRecipNonce = senderNonce,
+            Deadline = _time.GetUtcNow() + Options.PendingLifetime,
+            ImplicitConfirmRequested = exchange.Request.Header.ImplicitConfirm,
+            Authorization = authorization,
+        };
+        switch (_transactions.TryOpen(transaction))
+        {
+            case CmpTransactionAddResult.InUse:
+                return ErrorAnswer(exchange, PkiFailureInfo.TransactionIdInUse, "this transactionID is in use");
+            case CmpTransactionAddResult.TooManyForRequester:
+                return ErrorAnswer(exchange, PkiFailureInfo.SystemUnavail,
+                    $"this requester has {Options.MaxOpenTransactionsPerRequester} open transactions; confirm or finish them first");
+            case CmpTransactionAddResult.TooMany:
+                return ErrorAnswer(exchange, PkiFailureInfo.SystemUnavail, "the server has too many open transactions; retry later");
+        }
+
+        EnrollmentOutcome outcome;
+        try
+        {
+            outcome = await _enrollment.IssueAsync(authorization, cancellationToken);
+        }
+        catch
+        {
+            _transactions.TryClose(transaction);
+            throw;
+        }
+
+        using (outcome)
+        {
+            return AnswerOutcome(exchange, transaction, answerType, outcome, implicitConfirm, senderNonce);
+        }
+    }
+
+    /// <summary>
+    /// The answer to an issuance (first or after polling): issued (with implicit confirmation granted, or waiting for certConf),
+    /// waiting for an operator, or refused. Closes the transaction unless it waits for something.
+    /// </summary>
+    private PkiMessage AnswerOutcome(CmpExchange exchange, CmpTransaction transaction, PkiBodyType answerType, EnrollmentOutcome outcome,
+        bool implicitConfirm, byte[] senderNonce)
+    {
+        long certReqId = transaction.CertReqId;
+        switch (outcome.Status)
+        {
+            case EnrollmentStatus.Issued:
+                X509Certificate2 certificate = outcome.Certificate!;
+                IReadOnlyList<InfoTypeAndValue>? info;
+                if (implicitConfirm)
+                {
+                    _transactions.TryClose(transaction);
+                    info = [InfoTypeAndValue.ImplicitConfirm()];
+                    LogIssued(_logger, exchange.Context.FrontEnd, exchange.Who, certificate.SerialNumber, true);
+                }
+                else
+                {
+                    DateTimeOffset deadline = _time.GetUtcNow() + Options.ConfirmWaitTime;
+                    transaction.State = CmpTransactionState.AwaitingConfirmation;
+                    transaction.CertificateDer = certificate.RawData;
+                    transaction.CertificateSerial = certificate.SerialNumber;
+                    transaction.Deadline = deadline;
+                    transaction.ExpectedRecipNonce = senderNonce;
+                    info = [InfoTypeAndValue.ConfirmWaitTime(new DateTimeOffset(deadline.Ticks - (deadline.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero))];
+                    LogIssued(_logger, exchange.Context.FrontEnd, exchange.Who, certificate.SerialNumber, false);
+                }
+
+                // RFC 9483 §4.1.1: extraCerts carry the chain of the new certificate; with MAC protection caPubs carries the root
+                // the requester could not otherwise learn to trust.
+                exchange.ExtraCertificates.AddRange(outcome.Chain);
+                IReadOnlyList<ReadOnlyMemory<byte>>? caPubs = exchange.Secret is not null && exchange.Request.Body.BodyType == PkiBodyType.Ir
+                    ? [_enrollment.Hierarchy.TrustAnchor.RawData]
+                    : null;
+                return Answer(exchange, new CertRepMessageBody(answerType)
+                {
+                    CaPubs = caPubs,
+                    Responses = [new CertResponse { CertReqId = certReqId, Status = Accepted(), CertifiedKeyPair = new CertifiedKeyPair { Certificate = certificate.RawData } }],
+                }, info, senderNonce);
+
+            case EnrollmentStatus.Pending:
+                transaction.ExpectedRecipNonce = senderNonce;
+                LogPending(_logger, exchange.Context.FrontEnd, exchange.Who, outcome.RequestId ?? 0);
+                return Answer(exchange, new CertRepMessageBody(answerType)
+                {
+                    Responses = [new CertResponse
+                    {
+                        CertReqId = certReqId,
+                        Status = new PkiStatusInfo { Status = (int)PkiStatus.Waiting, StatusString = [$"request {outcome.RequestId} waits for an operator's approval; poll with pollReq"] },
+                    }],
+                }, null, senderNonce);
+
+            default:
+                _transactions.TryClose(transaction);
+                return Rejected(exchange, answerType, certReqId, FailureOf(outcome.Reason), outcome.Detail ?? outcome.Reason.ToString());
+        }
+    }
+
+    private PkiMessage Rejected(CmpExchange exchange, PkiBodyType answerType, long certReqId, PkiFailureInfo failure, string text)
+    {
+        LogRefusal(_logger, exchange.Context.FrontEnd, exchange.Who, failure.ToString(), text);
+        return Answer(exchange, new CertRepMessageBody(answerType)
+        {
+            Responses = [new CertResponse { CertReqId = certReqId, Status = Rejection(failure, text) }],
+        });
+    }
+
+    private static PkiBodyType AnswerTypeOf(PkiBodyType request) => request switch
+    {
+        PkiBodyType.Ir => PkiBodyType.Ip,
+        PkiBodyType.Kur => PkiBodyType.Kup,
+        _ => PkiBodyType.Cp,
+    };
+
+    /// <summary>The failInfo bit for the enrollment core's reason (RFC 9810 §5.2.3).</summary>
+    private static PkiFailureInfo FailureOf(RejectionReason reason) => reason switch
+    {
+        RejectionReason.BadSignature => PkiFailureInfo.BadPop,
+        RejectionReason.UnsupportedKeyType or RejectionReason.KeyTooWeak or RejectionReason.UnsupportedAlgorithm => PkiFailureInfo.BadAlg,
+        RejectionReason.MalformedRequest or RejectionReason.InvalidParameter => PkiFailureInfo.BadDataFormat,
+        RejectionReason.SubjectNotAllowed or RejectionReason.SubjectAltNameNotAllowed or RejectionReason.KeyNotAllowed
+            or RejectionReason.UnsatisfiableRequest => PkiFailureInfo.BadCertTemplate,
+        RejectionReason.RequestKeyConflict => PkiFailureInfo.DuplicateCertReq,
+        RejectionReason.CertificateNoLongerActive => PkiFailureInfo.CertRevoked,
+        RejectionReason.UnknownProfile => PkiFailureInfo.BadRequest,
+        _ => PkiFailureInfo.NotAuthorized,
+    };
+}

@@ -1,0 +1,349 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using CoapEnroll.Ca;
+using CoapEnroll.Enrollment;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace CoapEnroll.Cmp;
+
+/// <summary>
+/// The CMP server of the Lightweight CMP Profile (RFC 9483), independent of the transport: a DER PKIMessage in, a DER PKIMessage
+/// out. It checks the message (version, transaction ID and nonces, replays, time) and its protection (MAC with a configured
+/// shared secret, or a signature whose certificate the enrollment core trusts), then maps ir/cr/kur/p10cr, certConf, pollReq, rr
+/// and genm onto the <see cref="EnrollmentService"/>, which decides what is authorized and issues. Answers are protected the way
+/// the request was: with the same shared secret, else signed with the server's CMP certificate.
+/// </summary>
+public sealed partial class CmpServer
+{
+    private const int NonceLength = 16;
+    private const int MinIdLength = 8;
+    private const int MaxIdLength = 64;
+
+    private readonly EnrollmentService _enrollment;
+    private readonly X509Certificate2 _signer;
+    private readonly IReadOnlyList<X509Certificate2> _signerChain;
+    private readonly byte[] _signerKeyId;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly CmpTransactionTable _transactions;
+    private readonly CmpMacPolicy _macPolicy;
+
+    /// <summary>
+    /// A CMP server in front of <paramref name="enrollment"/>. <paramref name="signer"/> (with its private key, digitalSignature
+    /// allowed, issued under this CA) signs answers that are not MAC-protected; <paramref name="signerChain"/> is its chain up to,
+    /// not including, the root.
+    /// </summary>
+    public CmpServer(CmpServerOptions options, EnrollmentService enrollment, X509Certificate2 signer, IReadOnlyList<X509Certificate2> signerChain,
+        ILogger<CmpServer>? logger = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(enrollment);
+        ArgumentNullException.ThrowIfNull(signer);
+        ArgumentNullException.ThrowIfNull(signerChain);
+        options.Validate();
+        if (!signer.HasPrivateKey)
+        {
+            throw new ArgumentException("the CMP signer certificate needs its private key", nameof(signer));
+        }
+
+        Options = options;
+        _enrollment = enrollment;
+        _signer = signer;
+        _signerChain = signerChain;
+        _signerKeyId = signer.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()?.SubjectKeyIdentifierBytes.ToArray()
+            ?? SHA1.HashData(signer.PublicKey.EncodedKeyValue.RawData);
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _time = timeProvider ?? TimeProvider.System;
+        _transactions = new CmpTransactionTable(options.MaxOpenTransactions, options.MaxOpenTransactionsPerRequester,
+            options.MaxRememberedIds, options.MaxRememberedIdsPerRequester);
+        _macPolicy = new CmpMacPolicy
+        {
+            MinIterations = options.MinIterations,
+            MaxIterations = options.MaxIterations,
+            AllowHmacSha1 = options.AllowHmacSha1,
+        };
+    }
+
+    /// <summary>The settings.</summary>
+    public CmpServerOptions Options { get; }
+
+    /// <summary>Open transactions (certificates waiting for certConf, requests waiting for an operator).</summary>
+    public int OpenTransactions => _transactions.OpenCount;
+
+    /// <summary>Whether <paramref name="label"/> names a profile (<c>/.well-known/cmp/p/&lt;label&gt;</c>); transports answer 4.04/404 otherwise.</summary>
+    public bool IsKnownProfile(string? label) => _enrollment.Authority.Profiles.TryGet(label, out _);
+
+    /// <summary>
+    /// Answers one request. Never throws for any input: bytes that are no PKIMessage give <see cref="CmpExchangeResult.IsMalformed"/>,
+    /// every other problem an error PKIMessage with its failInfo, protected where the request's protection allows.
+    /// </summary>
+    public async Task<CmpExchangeResult> HandleAsync(ReadOnlyMemory<byte> der, CmpRequestContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (der.Length > Options.MaxMessageSize)
+        {
+            return CmpExchangeResult.Malformed($"the PKIMessage is larger than {Options.MaxMessageSize} bytes");
+        }
+
+        CmpDecodeResult decoded = PkiMessageCodec.Decode(der.Span, Options.MaxMessageSize);
+        if (decoded.Message is not { } request)
+        {
+            LogMalformed(_logger, context.FrontEnd, context.Peer ?? "?", decoded.Reason ?? decoded.Status.ToString());
+            return CmpExchangeResult.Malformed($"not a DER PKIMessage: {decoded.Reason ?? decoded.Status.ToString()}");
+        }
+
+        var exchange = new CmpExchange { Request = request, Context = context };
+        try
+        {
+            PkiMessage answer = await AnswerAsync(exchange, cancellationToken);
+            return CmpExchangeResult.Answer(Encode(exchange, answer));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogFailed(_logger, ex, context.FrontEnd, exchange.Who);
+            return CmpExchangeResult.Answer(Encode(exchange, ErrorAnswer(exchange, PkiFailureInfo.SystemFailure, "internal error")));
+        }
+    }
+
+    /// <summary>
+    /// Gives up transactions past their deadline: certificates never confirmed are revoked (RFC 9483 §4.1.1: an unconfirmed
+    /// certificate must not stay valid), requests never polled are forgotten. Hosts call it periodically.
+    /// </summary>
+    public async Task SweepAsync(CancellationToken cancellationToken)
+    {
+        foreach (CmpTransaction transaction in _transactions.TakeExpired(_time.GetUtcNow()))
+        {
+            if (transaction is { State: CmpTransactionState.AwaitingConfirmation, CertificateSerial: { } serial })
+            {
+                await RevokeUnconfirmedAsync(serial, transaction.Requester, "no certConf before confirmWaitTime", cancellationToken);
+            }
+        }
+    }
+
+    private async Task<PkiMessage> AnswerAsync(CmpExchange exchange, CancellationToken cancellationToken)
+    {
+        PkiMessage request = exchange.Request;
+        PkiHeader header = request.Header;
+        if (header.Pvno is not (2 or 3))
+        {
+            return ErrorAnswer(exchange, PkiFailureInfo.UnsupportedVersion, $"pvno {header.Pvno} is not supported; this server speaks CMP version 2 and 3");
+        }
+
+        // RFC 9483 §3.1: 128-bit transactionID and nonces. Shorter ones are refused, absurdly long ones too.
+        if (header.TransactionId is not { Length: >= MinIdLength and <= MaxIdLength })
+        {
+            return ErrorAnswer(exchange, PkiFailureInfo.BadDataFormat, "the header needs a transactionID of 8 to 64 bytes", withTransaction: false);
+        }
+
+        if (header.SenderNonce is not { Length: >= MinIdLength and <= MaxIdLength })
+        {
+            return ErrorAnswer(exchange, PkiFailureInfo.BadSenderNonce, "the header needs a senderNonce of 8 to 64 bytes");
+        }
+
+        if (!IsRequestBody(request.Body.BodyType))
+        {
+            return ErrorAnswer(exchange, PkiFailureInfo.BadRequest, $"a {Name(request.Body.BodyType)} body is not a request this server answers");
+        }
+
+        if (exchange.Context.OperationLabel is { } label && !LabelAdmits(label, request.Body))
+        {
+            return ErrorAnswer(exchange, PkiFailureInfo.BadRequest, $"a {Name(request.Body.BodyType)} body does not belong at the operation path '{label}'");
+        }
+
+        if (await AuthenticateAsync(exchange, cancellationToken) is { } refusal)
+        {
+            return refusal;
+        }
+
+        if (header.MessageTime is { } sent && (sent - _time.GetUtcNow()).Duration() > Options.MessageTimeTolerance)
+        {
+            return ErrorAnswer(exchange, PkiFailureInfo.BadTime,
+                $"messageTime {sent:u} is more than {Options.MessageTimeTolerance.TotalMinutes:0} minutes from the server's time");
+        }
+
+        string requester = exchange.Requester!.Name;
+        bool starts = request.Body.BodyType is PkiBodyType.Ir or PkiBodyType.Cr or PkiBodyType.Kur or PkiBodyType.P10cr or PkiBodyType.Rr or PkiBodyType.Genm;
+        if (starts && (_transactions.Find(exchange.TransactionId) is not null || !_transactions.TryRemember("t:" + exchange.TransactionId, requester)))
+        {
+            return ErrorAnswer(exchange, PkiFailureInfo.TransactionIdInUse, "this transactionID was used before; start a new transaction with a fresh one");
+        }
+
+        if (!_transactions.TryRemember("n:" + Convert.ToHexString(header.SenderNonce.Value.Span), requester))
+        {
+            return ErrorAnswer(exchange, PkiFailureInfo.BadSenderNonce, "this senderNonce was used before (a replayed message)");
+        }
+
+        LogRequest(_logger, exchange.Context.FrontEnd, Name(request.Body.BodyType), requester, exchange.TransactionId);
+        return request.Body switch
+        {
+            CertReqMessagesBody crm => await EnrollAsync(exchange, crm, cancellationToken),
+            P10crBody p10 => await EnrollPkcs10Async(exchange, p10, cancellationToken),
+            CertConfBody certConf => await ConfirmAsync(exchange, certConf, cancellationToken),
+            PollReqBody poll => await PollAsync(exchange, poll, cancellationToken),
+            RevReqBody rr => await RevokeAsync(exchange, rr, cancellationToken),
+            GenMsgBody genm => await GeneralAsync(exchange, genm, cancellationToken),
+            ErrorBody error => await AbortAsync(exchange, error, cancellationToken),
+            _ => ErrorAnswer(exchange, PkiFailureInfo.BadRequest, $"a {Name(request.Body.BodyType)} body is not a request this server answers"),
+        };
+    }
+
+    /// <summary>
+    /// Verifies the protection and lets the enrollment core authenticate the sender: a MAC with the secret of the senderKID
+    /// reference, or a signature by the first certificate in extraCerts, which must be trusted (this CA's active certificate or a
+    /// trusted manufacturer's). Returns the refusal, or null with <see cref="CmpExchange.Requester"/> set.
+    /// </summary>
+    private async Task<PkiMessage?> AuthenticateAsync(CmpExchange exchange, CancellationToken cancellationToken)
+    {
+        PkiMessage request = exchange.Request;
+        string frontEnd = exchange.Context.FrontEnd;
+        PeerIdentity peer;
+        switch (CmpProtection.GetKind(request))
+        {
+            case CmpProtectionKind.None:
+                return ErrorAnswer(exchange, PkiFailureInfo.BadMessageCheck, "the request is not protected; protect it with a MAC (shared secret) or a signature");
+
+            case CmpProtectionKind.PasswordBasedMac or CmpProtectionKind.Pbmac1:
+                if (request.Header.SenderKid is not { Length: > 0 and <= 128 } kid)
+                {
+                    return ErrorAnswer(exchange, PkiFailureInfo.BadMessageCheck, "a MAC-protected request needs its reference in senderKID");
+                }
+
+                string reference = PrintableText.Escape(kid.Span);
+                if (!Options.SharedSecrets.TryGetValue(Encoding.UTF8.GetString(kid.Span), out CmpSharedSecretOptions? configured)
+                    || configured.Secret is not { Length: > 0 } text)
+                {
+                    // Unknown and wrong are told apart to the operator's log only: to the requester both are a MAC that does not verify.
+                    LogUnknownReference(_logger, frontEnd, reference);
+                    return ErrorAnswer(exchange, PkiFailureInfo.BadMessageCheck, "the MAC does not verify (unknown reference or wrong secret)");
+                }
+
+                byte[] secret = Encoding.UTF8.GetBytes(text);
+                CmpProtectionResult mac = CmpProtection.VerifyMac(request, secret, _macPolicy);
+                if (!mac.IsValid)
+                {
+                    LogProtectionRefused(_logger, frontEnd, reference, mac.Status.ToString(), mac.Detail ?? "");
+                    return mac.Status switch
+                    {
+                        CmpProtectionStatus.UnsupportedAlgorithm or CmpProtectionStatus.WeakParameters =>
+                            ErrorAnswer(exchange, PkiFailureInfo.BadAlg, $"MAC protection refused: {mac.Detail}"),
+                        _ => ErrorAnswer(exchange, PkiFailureInfo.BadMessageCheck, "the MAC does not verify (unknown reference or wrong secret)"),
+                    };
+                }
+
+                exchange.Secret = secret;
+                exchange.Reference = Encoding.UTF8.GetString(kid.Span);
+                exchange.Pbmac1 = CmpProtection.GetKind(request) == CmpProtectionKind.Pbmac1;
+                peer = PeerIdentity.SharedSecret(frontEnd, exchange.Reference,
+                    new SharedSecretGrant { Profile = configured.Profile, Subject = configured.Subject, AnyName = configured.AnyName });
+                break;
+
+            case CmpProtectionKind.Signature:
+                List<X509Certificate2>? certificates = ReadExtraCerts(request);
+                if (certificates is not { Count: > 0 })
+                {
+                    return ErrorAnswer(exchange, PkiFailureInfo.BadMessageCheck, "a signed request needs its protection certificate first in extraCerts");
+                }
+
+                X509Certificate2 leaf = certificates[0];
+                if (request.Header.SenderKid is { } senderKid && !senderKid.Span.SequenceEqual(SubjectKeyIdOf(leaf)))
+                {
+                    return ErrorAnswer(exchange, PkiFailureInfo.BadMessageCheck, "senderKID is not the subject key identifier of the first certificate in extraCerts");
+                }
+
+                CmpProtectionResult signature = CmpProtection.VerifySignature(request, leaf);
+                if (!signature.IsValid)
+                {
+                    LogProtectionRefused(_logger, frontEnd, leaf.Subject, signature.Status.ToString(), signature.Detail ?? "");
+                    return ErrorAnswer(exchange, signature.Status is CmpProtectionStatus.UnsupportedAlgorithm ? PkiFailureInfo.BadAlg : PkiFailureInfo.BadMessageCheck,
+                        $"the signature does not verify with the first certificate in extraCerts: {signature.Detail}");
+                }
+
+                peer = PeerIdentity.SignedMessage(frontEnd, certificates);
+                break;
+
+            default:
+                return ErrorAnswer(exchange, PkiFailureInfo.BadAlg, $"protectionAlg {request.Header.ProtectionAlg?.Algorithm} is not supported");
+        }
+
+        AuthenticationResult authentication = await _enrollment.AuthenticateAsync(peer, cancellationToken);
+        if (authentication.Requester is not { } requester)
+        {
+            LogNotAuthenticated(_logger, frontEnd, authentication.Name, authentication.Detail ?? authentication.Failure.ToString());
+            return authentication.Failure == AuthenticationFailure.InactiveCertificateOfThisCa
+                ? ErrorAnswer(exchange, PkiFailureInfo.CertRevoked, authentication.Detail!)
+                : ErrorAnswer(exchange, PkiFailureInfo.SignerNotTrusted, authentication.Detail ?? "the signer is not trusted");
+        }
+
+        exchange.Requester = requester;
+        return null;
+    }
+
+    private static List<X509Certificate2>? ReadExtraCerts(PkiMessage message)
+    {
+        if (message.ExtraCerts is not { Count: > 0 } extra)
+        {
+            return null;
+        }
+
+        var certificates = new List<X509Certificate2>(extra.Count);
+        try
+        {
+            foreach (ReadOnlyMemory<byte> der in extra.Take(8))
+            {
+                certificates.Add(X509CertificateLoader.LoadCertificate(der.Span));
+            }
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+
+        return certificates;
+    }
+
+    private static byte[] SubjectKeyIdOf(X509Certificate2 certificate) =>
+        certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()?.SubjectKeyIdentifierBytes.ToArray()
+        ?? SHA1.HashData(certificate.PublicKey.EncodedKeyValue.RawData);
+
+    private static bool IsRequestBody(PkiBodyType type) => type is PkiBodyType.Ir or PkiBodyType.Cr or PkiBodyType.Kur or PkiBodyType.P10cr
+        or PkiBodyType.CertConf or PkiBodyType.PollReq or PkiBodyType.Rr or PkiBodyType.Genm or PkiBodyType.Error;
+
+    /// <summary>RFC 9483 §6 (HTTP, long names) and RFC 9482 §2.1 (CoAP, short names): which bodies an operation path takes.</summary>
+    private static bool LabelAdmits(string label, PkiBody body)
+    {
+        PkiBodyType type = body.BodyType;
+        if (type is PkiBodyType.CertConf or PkiBodyType.PollReq or PkiBodyType.Error)
+        {
+            return true;
+        }
+
+        return label switch
+        {
+            "ir" or "initialization" => type == PkiBodyType.Ir,
+            "cr" or "certification" => type == PkiBodyType.Cr,
+            "kur" or "keyupdate" => type == PkiBodyType.Kur,
+            "p10" or "pkcs10" => type == PkiBodyType.P10cr,
+            "rr" or "revocation" => type == PkiBodyType.Rr,
+            "crts" or "getcacerts" => HasInfoType(body, CmpInfoTypes.CaCerts),
+            "rcu" or "getrootupdate" => HasInfoType(body, CmpInfoTypes.RootCaCert),
+            "att" or "getcertreqtemplate" => HasInfoType(body, CmpInfoTypes.CertReqTemplate),
+            "crls" or "getcrls" => HasInfoType(body, CmpInfoTypes.CrlStatusList),
+            _ => false,
+        };
+    }
+
+    private static bool HasInfoType(PkiBody body, string infoType) =>
+        body is GenMsgBody genm && genm.Items.Count == 1 && genm.Items[0].InfoType == infoType;
+
+    private static string Name(PkiBodyType type) => type switch
+    {
+        PkiBodyType.P10cr => "p10cr",
+        PkiBodyType.PkiConf => "pkiConf",
+        PkiBodyType.CertConf => "certConf",
+        PkiBodyType.PollReq => "pollReq",
+        PkiBodyType.PollRep => "pollRep",
+        _ => type.ToString().ToLowerInvariant(),
+    };
+}

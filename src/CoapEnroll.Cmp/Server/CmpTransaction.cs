@@ -1,0 +1,37 @@
+using CoapEnroll.Enrollment;
+
+namespace CoapEnroll.Cmp;
+
+/// <summary>One open transaction (RFC 9810 §5.1.1: transactionID): what the next message of the requester must match.</summary>
+internal sealed class CmpTransaction
+{
+    public required string Id { get; init; }
+
+    /// <summary>The requester's name; only the same requester may continue the transaction.</summary>
+    public required string Requester { get; init; }
+
+    public required CmpTransactionState State { get; set; }
+
+    /// <summary>The request body that opened it (ir, cr, kur, p10cr): the answer's type follows from it.</summary>
+    public required PkiBodyType RequestType { get; init; }
+
+    public required long CertReqId { get; init; }
+
+    /// <summary>The senderNonce of the last answer: the next request's recipNonce must equal it.</summary>
+    public required byte[] ExpectedRecipNonce { get; set; }
+
+    /// <summary>When the transaction is given up (unconfirmed certificates revoked).</summary>
+    public required DateTimeOffset Deadline { get; set; }
+
+    /// <summary>The request asked for implicit confirmation (kept for the answer after polling).</summary>
+    public bool ImplicitConfirmRequested { get; init; }
+
+    /// <summary>For <see cref="CmpTransactionState.Pending"/>: the authorized request, issued again when polled (the store makes it idempotent).</summary>
+    public EnrollmentAuthorization? Authorization { get; init; }
+
+    /// <summary>For <see cref="CmpTransactionState.AwaitingConfirmation"/>: the issued certificate.</summary>
+    public byte[]? CertificateDer { get; set; }
+
+    /// <summary>Its serial number in hex.</summary>
+    public string? CertificateSerial { get; set; }
+}

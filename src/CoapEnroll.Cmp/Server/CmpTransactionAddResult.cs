@@ -1,0 +1,10 @@
+namespace CoapEnroll.Cmp;
+
+/// <summary>Whether a transaction could be opened.</summary>
+internal enum CmpTransactionAddResult
+{
+    Added,
+    InUse,
+    TooManyForRequester,
+    TooMany,
+}

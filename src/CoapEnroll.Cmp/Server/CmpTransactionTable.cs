@@ -1,0 +1,193 @@
+namespace CoapEnroll.Cmp;
+
+/// <summary>
+/// Open transactions and the transaction IDs and nonces seen (to refuse replays), bounded over all requesters and per requester:
+/// a requester that fills its share forgets its own oldest IDs or is refused new transactions, never anyone else's. Only
+/// authenticated messages reach it, so an unauthenticated peer costs nothing here.
+/// </summary>
+internal sealed class CmpTransactionTable
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, CmpTransaction> _open = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _openPerRequester = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Remembered> _seen = new(StringComparer.Ordinal);
+    private readonly LinkedList<Remembered> _seenOrder = new();
+    private readonly Dictionary<string, LinkedList<Remembered>> _seenPerRequester = new(StringComparer.Ordinal);
+    private readonly int _maxOpen;
+    private readonly int _maxOpenPerRequester;
+    private readonly int _maxSeen;
+    private readonly int _maxSeenPerRequester;
+
+    public CmpTransactionTable(int maxOpen, int maxOpenPerRequester, int maxSeen, int maxSeenPerRequester)
+    {
+        _maxOpen = maxOpen;
+        _maxOpenPerRequester = maxOpenPerRequester;
+        _maxSeen = maxSeen;
+        _maxSeenPerRequester = maxSeenPerRequester;
+    }
+
+    public int OpenCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _open.Count;
+            }
+        }
+    }
+
+    public int RememberedCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _seen.Count;
+            }
+        }
+    }
+
+    /// <summary>Remembers <paramref name="key"/> for <paramref name="requester"/>; false when it was seen before (a replay).</summary>
+    public bool TryRemember(string key, string requester)
+    {
+        lock (_lock)
+        {
+            if (_seen.ContainsKey(key))
+            {
+                return false;
+            }
+
+            if (!_seenPerRequester.TryGetValue(requester, out LinkedList<Remembered>? own))
+            {
+                own = new LinkedList<Remembered>();
+                _seenPerRequester.Add(requester, own);
+            }
+
+            if (own.Count >= _maxSeenPerRequester)
+            {
+                Forget(own.First!.Value);
+            }
+            else if (_seenOrder.Count >= _maxSeen)
+            {
+                Forget(_seenOrder.First!.Value);
+            }
+
+            var entry = new Remembered(key, requester);
+            entry.GlobalNode = _seenOrder.AddLast(entry);
+            entry.RequesterNode = own.AddLast(entry);
+            _seen.Add(key, entry);
+            return true;
+        }
+    }
+
+    /// <summary>Whether <paramref name="key"/> was seen (and not forgotten yet).</summary>
+    public bool WasSeen(string key)
+    {
+        lock (_lock)
+        {
+            return _seen.ContainsKey(key);
+        }
+    }
+
+    public CmpTransactionAddResult TryOpen(CmpTransaction transaction)
+    {
+        lock (_lock)
+        {
+            if (_open.ContainsKey(transaction.Id))
+            {
+                return CmpTransactionAddResult.InUse;
+            }
+
+            int own = _openPerRequester.GetValueOrDefault(transaction.Requester);
+            if (own >= _maxOpenPerRequester)
+            {
+                return CmpTransactionAddResult.TooManyForRequester;
+            }
+
+            if (_open.Count >= _maxOpen)
+            {
+                return CmpTransactionAddResult.TooMany;
+            }
+
+            _open.Add(transaction.Id, transaction);
+            _openPerRequester[transaction.Requester] = own + 1;
+            return CmpTransactionAddResult.Added;
+        }
+    }
+
+    public CmpTransaction? Find(string id)
+    {
+        lock (_lock)
+        {
+            return _open.GetValueOrDefault(id);
+        }
+    }
+
+    /// <summary>Closes <paramref name="transaction"/> if it is still open (and the same instance): false when another message closed it first.</summary>
+    public bool TryClose(CmpTransaction transaction)
+    {
+        lock (_lock)
+        {
+            if (!_open.TryGetValue(transaction.Id, out CmpTransaction? current) || !ReferenceEquals(current, transaction))
+            {
+                return false;
+            }
+
+            _open.Remove(transaction.Id);
+            int own = _openPerRequester[transaction.Requester] - 1;
+            if (own == 0)
+            {
+                _openPerRequester.Remove(transaction.Requester);
+            }
+            else
+            {
+                _openPerRequester[transaction.Requester] = own;
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>The transactions past their deadline, closed.</summary>
+    public List<CmpTransaction> TakeExpired(DateTimeOffset now)
+    {
+        var expired = new List<CmpTransaction>();
+        lock (_lock)
+        {
+            foreach (CmpTransaction transaction in _open.Values)
+            {
+                if (transaction.Deadline <= now)
+                {
+                    expired.Add(transaction);
+                }
+            }
+        }
+
+        expired.RemoveAll(t => !TryClose(t));
+        return expired;
+    }
+
+    private void Forget(Remembered entry)
+    {
+        _seen.Remove(entry.Key);
+        _seenOrder.Remove(entry.GlobalNode!);
+        LinkedList<Remembered> own = _seenPerRequester[entry.Requester];
+        own.Remove(entry.RequesterNode!);
+        if (own.Count == 0)
+        {
+            _seenPerRequester.Remove(entry.Requester);
+        }
+    }
+
+    private sealed class Remembered(string key, string requester)
+    {
+        public string Key { get; } = key;
+
+        public string Requester { get; } = requester;
+
+        public LinkedListNode<Remembered>? GlobalNode { get; set; }
+
+        public LinkedListNode<Remembered>? RequesterNode { get; set; }
+    }
+}

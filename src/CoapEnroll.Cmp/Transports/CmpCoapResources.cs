@@ -1,0 +1,78 @@
+using CoapEnroll.Coap;
+
+namespace CoapEnroll.Cmp;
+
+/// <summary>
+/// CMP over CoAP (RFC 9482): POST of a DER PKIMessage to <c>/.well-known/cmp</c>, <c>/.well-known/cmp/p/&lt;label&gt;</c> and the
+/// operation labels after either; the answer is a 2.04 with the DER PKIMessage (Content-Format 259), CMP-level errors included.
+/// Transport-level problems are CoAP codes: 4.15 for a Content-Format that is not 259 (42 and none are tolerated, §2.3), 4.04 for
+/// an unknown profile label, 4.13 beyond the size limit (block-wise reassembly enforces it), 4.00 for bytes that are no PKIMessage.
+/// </summary>
+public static class CmpCoapResources
+{
+    /// <summary>The CoAP operation labels of RFC 9482 §2.1 (RFC 9483 §6 short names).</summary>
+    public static IReadOnlyList<string> OperationLabels { get; } = ["ir", "cr", "kur", "p10", "rr", "crts", "rcu", "att", "crls"];
+
+    /// <summary>
+    /// Maps the CMP resources on <paramref name="server"/>. <paramref name="frontEnd"/> names the channel in the store
+    /// (<c>cmp-coap</c> or <c>cmp-coaps</c>); over DTLS the requester is still authenticated by the message's own protection.
+    /// </summary>
+    public static void MapCmp(this CoapServer server, CmpServer cmp, string frontEnd)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(cmp);
+        ArgumentException.ThrowIfNullOrEmpty(frontEnd);
+        const string Root = "/.well-known/cmp";
+        Map(server, cmp, frontEnd, Root, null).WithResourceType("ace.cmp").WithContentFormat(CoapContentFormat.PkixCmp);
+        Map(server, cmp, frontEnd, Root + "/p/{label}", null).Hidden();
+        foreach (string operation in OperationLabels)
+        {
+            Map(server, cmp, frontEnd, $"{Root}/{operation}", operation).Hidden();
+            Map(server, cmp, frontEnd, $"{Root}/p/{{label}}/{operation}", operation).Hidden();
+        }
+    }
+
+    private static CoapResource Map(CoapServer server, CmpServer cmp, string frontEnd, string pattern, string? operation) =>
+        server.MapPost(pattern, (context, cancellationToken) => HandleAsync(context, cmp, frontEnd, operation, cancellationToken));
+
+    private static async ValueTask<CoapMessage> HandleAsync(CoapRequestContext context, CmpServer cmp, string frontEnd, string? operation, CancellationToken cancellationToken)
+    {
+        CoapMessage request = context.Request;
+        if (request.ContentFormat is { } format && format is not (CoapContentFormat.PkixCmp or CoapContentFormat.OctetStream))
+        {
+            return Diagnostic(CoapCode.UnsupportedContentFormat, $"CMP needs Content-Format 259 (application/pkixcmp), got {format}");
+        }
+
+        if (request.Accept is { } accept && accept is not (CoapContentFormat.PkixCmp or CoapContentFormat.OctetStream))
+        {
+            return Diagnostic(CoapCode.NotAcceptable, "CMP answers with Content-Format 259 (application/pkixcmp)");
+        }
+
+        string? label = context.RouteValues.TryGetValue("label", out string? l) ? l : null;
+        if (label is not null && !cmp.IsKnownProfile(label))
+        {
+            return Diagnostic(CoapCode.NotFound, $"no CMP profile label '{label}'");
+        }
+
+        if (request.Payload.Length == 0)
+        {
+            return Diagnostic(CoapCode.BadRequest, "empty request: POST a DER PKIMessage");
+        }
+
+        CmpExchangeResult result = await cmp.HandleAsync(request.Payload, new CmpRequestContext
+        {
+            FrontEnd = context.SecureSession is null ? frontEnd : frontEnd + "s",
+            ProfileLabel = label,
+            OperationLabel = operation,
+            Peer = context.RemoteEndPoint.ToString(),
+        }, cancellationToken);
+        if (result.Response is not { } answer)
+        {
+            return Diagnostic(CoapCode.BadRequest, result.Detail ?? "not a PKIMessage");
+        }
+
+        return new CoapMessage { Code = CoapCode.Changed }.WithContentFormat(CoapContentFormat.PkixCmp).WithPayload(answer);
+    }
+
+    private static CoapMessage Diagnostic(CoapCode code, string text) => new CoapMessage { Code = code }.WithPayload(text);
+}
