@@ -1,0 +1,209 @@
+using System.Security.Cryptography.X509Certificates;
+using System.Text.RegularExpressions;
+using CoapEnroll.Ca;
+using CoapEnroll.Cli.Tests.Infrastructure;
+
+namespace CoapEnroll.Cli.Tests.Cmp;
+
+/// <summary><c>openssl cmp</c> (OpenSSL's CMP client, the reference every PKI operator has) against our CMP-over-HTTP endpoint.</summary>
+[Trait("Needs", "openssl")]
+public sealed partial class CmpHttpInteropTests : IDisposable
+{
+    private readonly OpenSslCmp _openssl = new();
+
+    public void Dispose() => _openssl.Dispose();
+
+    [Fact]
+    public async Task Ir_WithDemoMac_AndImplicitConfirm_IssuesAVerifiableCertificate()
+    {
+        await using var server = await CmpServerHost.StartAsync();
+        string key = await _openssl.NewKeyAsync("k.pem");
+        ProcessResult ir = await _openssl.MustAsync("cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "demo", "-secret", "pass:" + server.DemoSecret,
+            "-newkey", key, "-subject", "/CN=device-17", "-implicit_confirm", "-certout", _openssl.File("c.pem"), "-cacertsout", _openssl.File("ca.pem"));
+
+        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
+        using var issued = X509Certificate2.CreateFromPemFile(_openssl.File("c.pem"));
+        Assert.Equal("CN=device-17", issued.Subject);
+
+        // caPubs (RFC 9483 §4.1.1, MAC-protected ir): the root the device could not otherwise trust.
+        using var root = X509Certificate2.CreateFromPemFile(server.TrustAnchor);
+        using var caPub = X509Certificate2.CreateFromPemFile(_openssl.File("ca.pem"));
+        Assert.Equal(root.Thumbprint, caPub.Thumbprint);
+        StoredCertificate stored = Assert.Single(await server.CertificatesAsync());
+        Assert.Equal(issued.SerialNumber, stored.SerialNumber);
+        Assert.Equal(CertificateStatus.Active, stored.Status);
+        Assert.Equal(0, (await server.GetCmpAsync()).OpenTransactions);
+    }
+
+    [Fact]
+    public async Task Ir_WithoutImplicitConfirm_ConfirmsWithCertConf_AndHmacSha256()
+    {
+        await using var server = await CmpServerHost.StartAsync();
+        string key = await _openssl.NewKeyAsync("k.pem");
+        await _openssl.MustAsync("cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret,
+            "-mac", "hmacWithSHA256", "-newkey", key, "-subject", "/CN=dev-1", "-certout", _openssl.File("c.pem"), "-reqout", _openssl.File("ir.der,certconf.der"));
+
+        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
+        Assert.True(System.IO.File.Exists(_openssl.File("certconf.der")), "openssl sent no certConf");
+        StoredCertificate stored = Assert.Single(await server.CertificatesAsync());
+        Assert.Equal(CertificateStatus.Active, stored.Status);
+        Assert.Equal(0, (await server.GetCmpAsync()).OpenTransactions);
+    }
+
+    [Fact]
+    public async Task Refusals_BadSecret_UnknownReference_UnboundName_Replay_IssueNothing()
+    {
+        await using var server = await CmpServerHost.StartAsync();
+        string key = await _openssl.NewKeyAsync("k.pem");
+        string[] common = ["-server", server.HttpServer(), "-newkey", key, "-implicit_confirm", "-unprotected_errors", "-certout", _openssl.File("c.pem")];
+
+        ProcessResult wrongSecret = await _openssl.RunAsync(["cmp", "-cmd", "ir", .. common, "-ref", "dev-1", "-secret", "pass:not-the-secret", "-subject", "/CN=dev-1"]);
+        AssertRefused(wrongSecret, "badMessageCheck");
+
+        ProcessResult unknownReference = await _openssl.RunAsync(["cmp", "-cmd", "ir", .. common, "-ref", "nobody", "-secret", "pass:x", "-subject", "/CN=nobody"]);
+        AssertRefused(unknownReference, "badMessageCheck");
+
+        // dev-1's secret binds CN=dev-1 (the reference): another name is not its to ask for.
+        ProcessResult otherName = await _openssl.RunAsync(["cmp", "-cmd", "ir", .. common, "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret, "-subject", "/CN=someone-else"]);
+        Assert.NotEqual(0, otherName.ExitCode);
+        Assert.Empty(await server.CertificatesAsync());
+
+        await _openssl.MustAsync(["cmp", "-cmd", "ir", .. common, "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret, "-subject", "/CN=dev-1",
+            "-reqout", _openssl.File("ir.der")]);
+        Assert.Single(await server.CertificatesAsync());
+
+        // The same message again (same transactionID and nonce): a replay, refused, nothing more issued.
+        ProcessResult replay = await _openssl.RunAsync(["cmp", "-cmd", "ir", .. common, "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret,
+            "-reqin", _openssl.File("ir.der")]);
+        AssertRefused(replay, "transactionIdInUse");
+        Assert.Single(await server.CertificatesAsync());
+    }
+
+    [Fact]
+    public async Task SignedIr_ThenCr_Kur_Rr_AndTheRevokedCertificateIsRefused()
+    {
+        await using var server = await CmpServerHost.StartAsync();
+        using var idevid = X509Certificate2.CreateFromPemFile(server.DemoCertificate);
+        string subject = "/" + idevid.SubjectName.Format(false).Replace(", ", "/", StringComparison.Ordinal);
+        string[] trust = ["-server", server.HttpServer(), "-trusted", server.TrustAnchor];
+
+        // ir signed with the manufacturer certificate (IDevID): the answer is signed by the server and verified against our root.
+        string k1 = await _openssl.NewKeyAsync("k1.pem");
+        await _openssl.MustAsync(["cmp", "-cmd", "ir", .. trust, "-cert", server.DemoCertificate, "-key", server.DemoKey, "-newkey", k1, "-subject", subject,
+            "-certout", _openssl.File("c1.pem")]);
+        await _openssl.VerifyAsync(server, _openssl.File("c1.pem"));
+
+        // cr signed with the certificate just issued (a known PKI).
+        string k2 = await _openssl.NewKeyAsync("k2.pem");
+        await _openssl.MustAsync(["cmp", "-cmd", "cr", .. trust, "-cert", _openssl.File("c1.pem"), "-key", k1, "-newkey", k2, "-subject", subject,
+            "-implicit_confirm", "-certout", _openssl.File("c2.pem")]);
+        await _openssl.VerifyAsync(server, _openssl.File("c2.pem"));
+
+        // kur of the second: a new key, the old certificate superseded.
+        string k3 = await _openssl.NewKeyAsync("k3.pem");
+        await _openssl.MustAsync(["cmp", "-cmd", "kur", .. trust, "-cert", _openssl.File("c2.pem"), "-key", k2, "-newkey", k3, "-certout", _openssl.File("c3.pem")]);
+        await _openssl.VerifyAsync(server, _openssl.File("c3.pem"));
+        using var c2 = X509Certificate2.CreateFromPemFile(_openssl.File("c2.pem"));
+        using var c3 = X509Certificate2.CreateFromPemFile(_openssl.File("c3.pem"));
+        IReadOnlyList<StoredCertificate> all = await server.CertificatesAsync();
+        Assert.Equal(CertificateStatus.Superseded, all.Single(c => c.SerialNumber == c2.SerialNumber).Status);
+        Assert.Equal(c2.Subject, c3.Subject);
+
+        // rr by the holder, keyCompromise; then the CRL lists it and openssl verify refuses it.
+        await _openssl.MustAsync(["cmp", "-cmd", "rr", .. trust, "-cert", _openssl.File("c3.pem"), "-key", k3, "-oldcert", _openssl.File("c3.pem"), "-revreason", "1"]);
+        Assert.Equal(CertificateStatus.Revoked, (await server.CertificatesAsync()).Single(c => c.SerialNumber == c3.SerialNumber).Status);
+
+        // A request signed with the revoked certificate: certRevoked, nothing issued.
+        string k4 = await _openssl.NewKeyAsync("k4.pem");
+        int before = (await server.CertificatesAsync()).Count;
+        ProcessResult revoked = await _openssl.RunAsync(["cmp", "-cmd", "kur", .. trust, "-cert", _openssl.File("c3.pem"), "-key", k3, "-newkey", k4,
+            "-unprotected_errors", "-certout", _openssl.File("c4.pem")]);
+        AssertRefused(revoked, "certRevoked");
+        Assert.Equal(before, (await server.CertificatesAsync()).Count);
+
+        // The CRL the CA publishes (genm crlStatusList is OpenSSL 3.2+; the store's CRL is what genm serves, see the unit tests).
+        var crl = await server.Certification.Authority.GetCrlAsync(CancellationToken.None);
+        await System.IO.File.WriteAllBytesAsync(_openssl.File("crl.der"), crl.Der.ToArray());
+        ProcessResult crlText = await _openssl.MustAsync("crl", "-inform", "DER", "-in", _openssl.File("crl.der"), "-noout", "-text", "-CAfile", server.IssuingCa);
+        Assert.Contains(c3.SerialNumber, crlText.StandardOutput.Replace(":", "", StringComparison.Ordinal).ToUpperInvariant(), StringComparison.Ordinal);
+        Assert.Contains("Key Compromise", crlText.StandardOutput + crlText.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task P10cr_WithMac_IssuesTheCsrsName()
+    {
+        await using var server = await CmpServerHost.StartAsync();
+        string key = await _openssl.NewKeyAsync("k.pem");
+        await _openssl.MustAsync("req", "-new", "-key", key, "-subj", "/CN=dev-1", "-out", _openssl.File("csr.pem"));
+        await _openssl.MustAsync("cmp", "-cmd", "p10cr", "-server", server.HttpServer("/.well-known/cmp/pkcs10"), "-ref", "dev-1",
+            "-secret", "pass:" + CmpServerHost.Dev1Secret, "-csr", _openssl.File("csr.pem"), "-implicit_confirm", "-certout", _openssl.File("c.pem"));
+        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
+        using var issued = X509Certificate2.CreateFromPemFile(_openssl.File("c.pem"));
+        Assert.Equal("CN=dev-1", issued.Subject);
+    }
+
+    [Fact]
+    public async Task HeldForApproval_OpensslPolls_UntilTheOperatorApproves()
+    {
+        await using var server = await CmpServerHost.StartAsync();
+        string key = await _openssl.NewKeyAsync("k.pem");
+        Task<ProcessResult> polling = _openssl.RunAsync("cmp", "-cmd", "ir", "-server", server.HttpServer("/.well-known/cmp/p/manual"), "-ref", "manual",
+            "-secret", "pass:" + CmpServerHost.ManualSecret, "-newkey", key, "-subject", "/CN=held-1", "-certout", _openssl.File("c.pem"), "-total_timeout", "60");
+
+        string? id = null;
+        for (int i = 0; i < 100 && id is null; i++)
+        {
+            await Task.Delay(200);
+            CliResult list = await CliRunner.RunAsync(["requests", "list", "--data", server.DataDirectory]);
+            id = PendingRow().Match(list.Output) is { Success: true } m ? m.Groups["id"].Value : null;
+        }
+
+        Assert.NotNull(id);
+        Assert.False(polling.IsCompleted, "openssl stopped before the approval");
+        CliResult approve = await CliRunner.RunAsync(["requests", "approve", id, "--data", server.DataDirectory,
+            "--Ca:Profiles:manual:RequiresApproval=true", "--Ca:Profiles:manual:NamePolicy=AnyName"]);
+        Assert.True(approve.ExitCode == 0, approve.Describe());
+
+        ProcessResult result = await polling;
+        Assert.True(result.ExitCode == 0, result.Describe());
+        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
+        Assert.Equal("CN=held-1", X509Certificate2.CreateFromPemFile(_openssl.File("c.pem")).Subject);
+    }
+
+    [Fact]
+    public async Task UnofferedInfoType_AndTransportRefusals()
+    {
+        await using var server = await CmpServerHost.StartAsync();
+
+        // An infoType this server does not offer is an error with badRequest, protected with the requester's secret.
+        ProcessResult genm = await _openssl.RunAsync("cmp", "-cmd", "genm", "-server", server.HttpServer(), "-ref", "demo", "-secret", "pass:" + server.DemoSecret,
+            "-infotype", "signKeyPairTypes", "-unprotected_errors");
+        AssertRefused(genm, "badRequest");
+
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.HttpPort}") };
+        using var junk = new ByteArrayContent([0x30, 0x03, 0x02, 0x01, 0x02]);
+        junk.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/pkixcmp");
+        HttpResponseMessage malformed = await http.PostAsync("/.well-known/cmp", junk);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, malformed.StatusCode);
+
+        using var text = new StringContent("hello");
+        Assert.Equal(System.Net.HttpStatusCode.UnsupportedMediaType, (await http.PostAsync("/.well-known/cmp", text)).StatusCode);
+
+        using var big = new ByteArrayContent(new byte[70_000]);
+        big.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/pkixcmp");
+        Assert.Equal(System.Net.HttpStatusCode.RequestEntityTooLarge, (await http.PostAsync("/.well-known/cmp", big)).StatusCode);
+
+        using var unknownLabel = new ByteArrayContent([0x30, 0x00]);
+        unknownLabel.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/pkixcmp");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.PostAsync("/.well-known/cmp/p/no-such-profile", unknownLabel)).StatusCode);
+    }
+
+    private static void AssertRefused(ProcessResult result, string failInfo)
+    {
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.True((result.StandardOutput + result.StandardError).Contains(failInfo, StringComparison.OrdinalIgnoreCase), result.Describe());
+    }
+
+    [GeneratedRegex(@"^(?<id>\d+)\t", RegexOptions.Multiline)]
+    private static partial Regex PendingRow();
+}
