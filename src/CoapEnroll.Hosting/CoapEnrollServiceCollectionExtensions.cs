@@ -32,6 +32,8 @@ public static class CoapEnrollServiceCollectionExtensions
         services.AddSingleton<ICertificateStore>(sp => sp.GetRequiredService<CertificationServices>().Store);
         services.AddSingleton(sp => sp.GetRequiredService<CertificationServices>().Authority);
         services.AddSingleton(sp => sp.GetRequiredService<CertificationServices>().Enrollment);
+        services.AddHostedService(sp => new CmpSweepService(sp.GetRequiredService<CertificationServices>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<CmpSweepService>>()));
         return services;
     }
 

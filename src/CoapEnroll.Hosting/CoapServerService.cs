@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca;
+using CoapEnroll.Cmp;
 using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
 using CoapEnroll.Enrollment;
@@ -80,6 +81,10 @@ public sealed partial class CoapServerService : IHostedService
             ? await CreateDtlsServerOptionsAsync(hierarchy, await _certification.GetServerCredentialAsync(cancellationToken), cancellationToken)
             : null;
         await MapEstAsync(cancellationToken);
+        if (_certification.CmpEnabled)
+        {
+            _server.MapCmp(await _certification.GetCmpServerAsync(cancellationToken), "cmp-coap");
+        }
 
         if (_options.DiagnosticResources)
         {

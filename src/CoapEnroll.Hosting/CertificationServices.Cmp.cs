@@ -1,0 +1,88 @@
+using System.Security.Cryptography;
+using CoapEnroll.Ca;
+using CoapEnroll.Cmp;
+using CoapEnroll.Enrollment;
+using Microsoft.Extensions.Configuration;
+
+namespace CoapEnroll.Hosting;
+
+public sealed partial class CertificationServices
+{
+    /// <summary>The MAC reference of the demo shared secret (<c>openssl cmp -ref demo</c>).</summary>
+    public const string DemoCmpReference = "demo";
+
+    private CmpServer? _cmp;
+
+    /// <summary>Whether CMP is served (<c>Cmp:Enabled</c>, default true).</summary>
+    public bool CmpEnabled => _configuration.GetValue(CmpServerOptions.SectionName + ":" + nameof(CmpServerOptions.Enabled), true);
+
+    /// <summary>
+    /// The demo MAC secret (<see cref="DemoCmpReference"/>), once <see cref="GetCmpServerAsync"/> has run: DIR/demo/cmp-demo.secret,
+    /// created with the demo PKI; <see langword="null"/> when the data directory has none (a production CA) or Cmp:DemoSecret is false.
+    /// </summary>
+    public string? DemoCmpSecret { get; private set; }
+
+    /// <summary>
+    /// The CMP server, built once on the enrollment service, configured by the <c>Cmp</c> section (<see cref="CmpServerOptions"/>).
+    /// Answers that are not MAC-protected are signed with the server credential (DIR/server.pem), which chains to this CA's root.
+    /// On a data directory with the demo PKI the demo reference is added with any name allowed, as the demo IDevID is for EST.
+    /// </summary>
+    public async Task<CmpServer> GetCmpServerAsync(CancellationToken cancellationToken)
+    {
+        EnrollmentService enrollment = await GetEnrollmentAsync(cancellationToken);
+        ServerCredential credential = await GetServerCredentialAsync(cancellationToken);
+        CaHierarchy hierarchy = await GetHierarchyAsync(cancellationToken);
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_cmp is null)
+            {
+                var options = new CmpServerOptions();
+                _configuration.GetSection(CmpServerOptions.SectionName).Bind(options);
+                string demoFile = Path.Combine(Path.GetDirectoryName(hierarchy.Layout.DemoDeviceCertificate)!, "cmp-demo.secret");
+                if (_configuration.GetValue("Cmp:DemoSecret", true) && !options.SharedSecrets.ContainsKey(DemoCmpReference)
+                    && (File.Exists(demoFile) || File.Exists(hierarchy.Layout.DemoDeviceCertificate)))
+                {
+                    DemoCmpSecret = await LoadOrCreateDemoSecretAsync(demoFile, cancellationToken);
+                    options.SharedSecrets[DemoCmpReference] = new CmpSharedSecretOptions { Secret = DemoCmpSecret, AnyName = true };
+                }
+
+                _cmp = new CmpServer(options, enrollment, credential.Certificate, credential.Intermediates,
+                    _loggerFactory.CreateLogger<CmpServer>(), _time);
+            }
+
+            return _cmp;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>A random printable secret in a file only the owner reads, created once.</summary>
+    private static async Task<string> LoadOrCreateDemoSecretAsync(string path, CancellationToken cancellationToken)
+    {
+        if (File.Exists(path))
+        {
+            string existing = (await File.ReadAllTextAsync(path, cancellationToken)).Trim();
+            return existing.Length >= 16
+                ? existing
+                : throw new CaConfigurationException(path, CaConfigurationProblem.InvalidSetting, "the demo CMP secret must be at least 16 characters");
+        }
+
+        string secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        await using (var file = new FileStream(path, options))
+        await using (var writer = new StreamWriter(file))
+        {
+            await writer.WriteLineAsync(secret.AsMemory(), cancellationToken);
+        }
+
+        return secret;
+    }
+}
