@@ -196,7 +196,7 @@ internal static class CmpMac
     {
         if (hash == HashAlgorithmName.SHA1 && !policy.AllowHmacSha1)
         {
-            throw Fail(CmpProtectionStatus.UnsupportedAlgorithm, $"{what} is not allowed by the policy");
+            throw Fail(CmpProtectionStatus.UnsupportedAlgorithm, $"{what} relies on SHA-1, which the policy does not allow");
         }
     }
 
