@@ -54,6 +54,23 @@ public sealed class PkiHeader
         }
     }
 
+    /// <summary>A copy of this header with <see cref="ProtectionAlg"/> replaced and every other field kept.</summary>
+    internal PkiHeader WithProtectionAlg(CmpAlgorithmIdentifier? protectionAlg) => new()
+    {
+        Pvno = Pvno,
+        Sender = Sender,
+        Recipient = Recipient,
+        MessageTime = MessageTime,
+        ProtectionAlg = protectionAlg,
+        SenderKid = SenderKid,
+        RecipKid = RecipKid,
+        TransactionId = TransactionId,
+        SenderNonce = SenderNonce,
+        RecipNonce = RecipNonce,
+        FreeText = FreeText,
+        GeneralInfo = GeneralInfo,
+    };
+
     internal static PkiHeader Read(AsnReader reader)
     {
         AsnReader seq = reader.ReadSequence();
