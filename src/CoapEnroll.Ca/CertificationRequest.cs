@@ -13,14 +13,24 @@ public sealed class CertificationRequest
 {
     private const string SubjectAltNameOid = "2.5.29.17";
 
-    public CertificationRequest(CertificationRequestFormat format, ReadOnlyMemory<byte> encoded, X500DistinguishedName subject, PublicKey publicKey,
-        IReadOnlyList<X509Extension> requestedExtensions, IReadOnlyList<AsnEncodedData> attributes, ProofOfPossession proofOfPossession)
+    /// <summary>A request of any format. A PKCS#10 request has a public key and a proof of possession.</summary>
+    /// <exception cref="ArgumentException">A PKCS#10 request without a public key or proof of possession.</exception>
+    public CertificationRequest(CertificationRequestFormat format, ReadOnlyMemory<byte> encoded, X500DistinguishedName subject, PublicKey? publicKey,
+        IReadOnlyList<X509Extension> requestedExtensions, IReadOnlyList<AsnEncodedData> attributes, ProofOfPossession? proofOfPossession)
     {
         ArgumentNullException.ThrowIfNull(subject);
-        ArgumentNullException.ThrowIfNull(publicKey);
         ArgumentNullException.ThrowIfNull(requestedExtensions);
         ArgumentNullException.ThrowIfNull(attributes);
-        ArgumentNullException.ThrowIfNull(proofOfPossession);
+        if (format == CertificationRequestFormat.Pkcs10 && (publicKey is null || proofOfPossession is null))
+        {
+            throw new ArgumentException("a PKCS#10 request has a public key and a proof of possession", nameof(publicKey));
+        }
+
+        if (publicKey is null && proofOfPossession is not null)
+        {
+            throw new ArgumentException("a proof of possession needs a public key", nameof(proofOfPossession));
+        }
+
         Format = format;
         Encoded = encoded;
         Subject = subject;
@@ -28,6 +38,18 @@ public sealed class CertificationRequest
         RequestedExtensions = requestedExtensions;
         Attributes = attributes;
         ProofOfPossession = proofOfPossession;
+    }
+
+    /// <summary>
+    /// A request without other attributes, as CRMF makes it (<see cref="CertificationRequestFormat.Crmf"/>: <paramref name="encoded"/>
+    /// is the DER of the CertRequest). <paramref name="publicKey"/> and <paramref name="proofOfPossession"/> are null for central key
+    /// generation (a template without a key); a subject the template lacks is an empty name.
+    /// </summary>
+    /// <exception cref="ArgumentException">A PKCS#10 request without a public key or proof of possession, or a proof without a key.</exception>
+    public CertificationRequest(CertificationRequestFormat format, ReadOnlyMemory<byte> encoded, X500DistinguishedName subject, PublicKey? publicKey,
+        IReadOnlyList<X509Extension> requestedExtensions, ProofOfPossession? proofOfPossession)
+        : this(format, encoded, subject, publicKey, requestedExtensions, [], proofOfPossession)
+    {
     }
 
     /// <summary>How the request was encoded.</summary>
@@ -39,8 +61,11 @@ public sealed class CertificationRequest
     /// <summary>The requested subject.</summary>
     public X500DistinguishedName Subject { get; }
 
-    /// <summary>The public key to certify (for server-side key generation, the key the server replaces).</summary>
-    public PublicKey PublicKey { get; }
+    /// <summary>
+    /// The public key to certify (for server-side key generation, the key the server replaces); null for a CRMF template without
+    /// one (central key generation).
+    /// </summary>
+    public PublicKey? PublicKey { get; }
 
     /// <summary>The requested certificate extensions (PKCS#9 extensionRequest, or CRMF's CertTemplate extensions).</summary>
     public IReadOnlyList<X509Extension> RequestedExtensions { get; }
@@ -48,8 +73,8 @@ public sealed class CertificationRequest
     /// <summary>The other request attributes (PKCS#10 attributes other than extensionRequest: challengePassword, SMIMECapabilities, …).</summary>
     public IReadOnlyList<AsnEncodedData> Attributes { get; }
 
-    /// <summary>The proof that the requester holds the private key of <see cref="PublicKey"/>.</summary>
-    public ProofOfPossession ProofOfPossession { get; }
+    /// <summary>The proof that the requester holds the private key of <see cref="PublicKey"/>; null when there is no key.</summary>
+    public ProofOfPossession? ProofOfPossession { get; }
 
     /// <summary>The DER of the first requested subjectAltName extension's value, or null.</summary>
     public byte[]? SubjectAltName => RequestedExtensions.FirstOrDefault(e => e.Oid?.Value == SubjectAltNameOid)?.RawData;

@@ -63,6 +63,11 @@ internal static class CsrValidator
         else
         {
             // Key checks come before the signature check, so an oversized RSA key is refused before any work is spent on it.
+            if (request.PublicKey is null || request.ProofOfPossession is null)
+            {
+                throw new CsrRejectedException(RejectionReason.MalformedRequest, "the request has no public key to certify (central key generation needs a key the server generates)");
+            }
+
             certified = CheckKey(request.PublicKey, profile, caCertificates, "CSR");
 
             // SHA-1 collisions are practical (SHAttered, 2017): a SHA-1 signature no longer shows that the signer meant this request.

@@ -8,4 +8,10 @@ public enum ProofOfPossessionMethod
     /// RFC 4211 section 4.1).
     /// </summary>
     Signature,
+
+    /// <summary>
+    /// raVerified (RFC 4211 section 4): a registration authority that authenticated the request says it checked the proof. Only
+    /// an RA's word counts; a front end creates this proof only for a requester it knows to be one.
+    /// </summary>
+    RaVerified,
 }

@@ -58,16 +58,25 @@ public sealed partial class EnrollmentService
     public EnrollmentTrustPolicy TrustPolicy { get; }
 
     /// <summary>
-    /// Authenticates a peer (RFC 9148 §3, RFC 7030 §3.3.2): a secure channel with a client certificate that is either a current
+    /// Authenticates a peer (RFC 9148 §3, RFC 7030 §3.3.2): a secure channel with a client certificate (or a request signed with a
+    /// certificate, <see cref="PeerIdentity.SignedMessage"/>, judged the same way) that is either a current
     /// certificate of this CA (active in the store: neither revoked nor superseded) or chains to a trusted manufacturer CA, and is
     /// an end-entity certificate fit for client authentication (<see cref="EnrollmentTrustPolicy.CheckDeviceIdentity"/>).
     /// Failures are not recorded in the store: anyone can complete a handshake with a self-signed certificate, and a row per
-    /// attempt would let unauthenticated peers fill the CA's disk.
+    /// attempt would let unauthenticated peers fill the CA's disk. A request whose MAC the front end verified with a configured shared
+    /// secret (<see cref="PeerIdentity.SharedSecret"/>) is the <see cref="RequesterTrust.SharedSecret"/> requester "secret:reference".
     /// </summary>
     public async Task<AuthenticationResult> AuthenticateAsync(PeerIdentity peer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(peer);
-        if (!peer.IsSecureChannel)
+        if (peer.SharedSecretReference is { } reference)
+        {
+            // The front end verified the MAC with the secret configured under this reference: whoever holds it is this requester.
+            string secret = "secret:" + PrintableText.Escape(reference);
+            return AuthenticationResult.Authenticated(new Requester(peer, null, secret, RequesterTrust.SharedSecret, secret, peer.SharedSecretGrant));
+        }
+
+        if (!peer.IsSecureChannel && !peer.IsSignedMessage)
         {
             return AuthenticationResult.Failed(AuthenticationFailure.NoSecureChannel, "anonymous", "a secure channel with a client certificate is needed");
         }
@@ -123,7 +132,7 @@ public sealed partial class EnrollmentService
     {
         ArgumentNullException.ThrowIfNull(request);
         (RejectionReason reason, string text)? refusal = CheckProofOfPossession(request) ?? CheckTemplate(request) ?? CheckLinking(request)
-            ?? CheckReenrollment(request);
+            ?? CheckSharedSecret(request) ?? CheckReenrollment(request);
         string? approvalReason = null;
         if (refusal is null)
         {
@@ -140,7 +149,7 @@ public sealed partial class EnrollmentService
         // Retransmissions and repeats after a pending answer carry the same request over the same identity: one certificate.
         string requestKey = IssuanceRequest.ComputeRequestKey(request.Request.Encoded.Span,
             $"{request.Requester.Name}|{request.OperationName}|{ProfileNameOf(request.ProfileName)}");
-        return new EnrollmentAuthorization(request, null, requestKey, request.Operation == EnrollmentOperation.Reenroll ? request.Requester.Certificate.SerialNumber : null,
+        return new EnrollmentAuthorization(request, null, requestKey, request.Operation == EnrollmentOperation.Reenroll ? request.Requester.Certificate?.SerialNumber : null,
             approvalReason);
     }
 
@@ -222,7 +231,7 @@ public sealed partial class EnrollmentService
         ArgumentNullException.ThrowIfNull(requester);
         ArgumentException.ThrowIfNullOrEmpty(operationName);
         ArgumentException.ThrowIfNullOrWhiteSpace(text);
-        string? renewing = operation == EnrollmentOperation.Reenroll && requester.Trust == RequesterTrust.ThisCa ? requester.Certificate.SerialNumber : null;
+        string? renewing = operation == EnrollmentOperation.Reenroll && requester.Trust == RequesterTrust.ThisCa ? requester.Certificate?.SerialNumber : null;
         IssuanceResult recorded = await Authority.RecordRefusalAsync(new IssuanceRequest
         {
             CsrDer = received,
@@ -245,7 +254,12 @@ public sealed partial class EnrollmentService
             return null;
         }
 
-        ProofOfPossessionResult proof = request.Request.ProofOfPossession.Check();
+        if (request.Request.ProofOfPossession is not { } pop)
+        {
+            return (RejectionReason.MalformedRequest, "the request has no public key and no proof of possession: only server-side key generation certifies a key it did not get");
+        }
+
+        ProofOfPossessionResult proof = pop.Check();
         return proof.IsVerified ? null : (proof.Reason, proof.Detail);
     }
 
@@ -260,6 +274,12 @@ public sealed partial class EnrollmentService
     {
         string? claim = request.ChannelBindingClaim;
         ChannelBinding? binding = request.Requester.Peer.ChannelBinding;
+        if (request.Requester.Peer.IsSignedMessage || request.Requester.Peer.SharedSecretReference is not null)
+        {
+            // A request that protects itself (signature or MAC) is bound to nothing but itself: there is no channel to link to.
+            return null;
+        }
+
         if (claim is null && !Options.RequireProofOfPossessionLinking)
         {
             return null;
@@ -292,8 +312,7 @@ public sealed partial class EnrollmentService
             return null;
         }
 
-        X509Certificate2 current = request.Requester.Certificate;
-        if (request.Requester.Trust != RequesterTrust.ThisCa)
+        if (request.Requester.Trust != RequesterTrust.ThisCa || request.Requester.Certificate is not { } current)
         {
             return (RejectionReason.NotAuthorized, "re-enrollment needs a current certificate issued by this CA");
         }
@@ -308,6 +327,27 @@ public sealed partial class EnrollmentService
         if ((requested is null) != (held is null) || !(requested ?? []).AsSpan().SequenceEqual(held ?? []))
         {
             return (RejectionReason.NotAuthorized, "the CSR subjectAltName differs from the certificate being renewed (RFC 7030 section 4.2.2)");
+        }
+
+        return null;
+    }
+
+    // A shared secret enrolls anew (no certificate to renew), for its granted profile only when it has one.
+    private (RejectionReason, string)? CheckSharedSecret(EnrollmentRequest request)
+    {
+        if (request.Requester.Trust != RequesterTrust.SharedSecret)
+        {
+            return null;
+        }
+
+        if (request.Operation == EnrollmentOperation.Reenroll)
+        {
+            return (RejectionReason.NotAuthorized, "a shared secret may request a new certificate, not renew one: re-enrollment needs a current certificate issued by this CA");
+        }
+
+        if (request.Requester.Grant?.Profile is { } granted && !string.Equals(ProfileNameOf(granted), ProfileNameOf(request.ProfileName), StringComparison.Ordinal))
+        {
+            return (RejectionReason.NotAuthorized, $"the shared secret is not granted profile '{PrintableText.Escape(ProfileNameOf(request.ProfileName) ?? "")}'");
         }
 
         return null;
@@ -336,10 +376,17 @@ public sealed partial class EnrollmentService
         }
 
         string? approvalReason = null;
-        if (profile.NamePolicy != NamePolicy.AnyName && NameBinding.Check(profile, request.Requester.Certificate, subject, altNames) is { } unbound)
+        string? unbound = request.Requester switch
+        {
+            { Trust: RequesterTrust.SharedSecret } secret => NameBinding.CheckSharedSecret(profile, secret.Grant, secret.Peer.SharedSecretReference!, subject, altNames),
+            { Certificate: { } certificate } when profile.NamePolicy != NamePolicy.AnyName => NameBinding.Check(profile, certificate, subject, altNames),
+            _ => null,
+        };
+        if (unbound is not null)
         {
             string text = $"name not bound to the requester: {unbound}";
-            if (profile.NamePolicy == NamePolicy.BoundToRequester)
+            // Only AnyNameHeldForApproval lets an operator decide; a shared secret's names are bound under AnyName too.
+            if (profile.NamePolicy != NamePolicy.AnyNameHeldForApproval)
             {
                 return ((RejectionReason.NameNotBoundToRequester, text), null);
             }

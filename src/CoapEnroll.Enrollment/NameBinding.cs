@@ -5,7 +5,8 @@ namespace CoapEnroll.Enrollment;
 
 /// <summary>
 /// Whether the names a request asks for are bound to the certificate that authenticated the requester, under a profile's
-/// <see cref="NamePolicy.BoundToRequester"/> rules: the same for a manufacturer certificate (IDevID) and a certificate of this CA.
+/// <see cref="NamePolicy.BoundToRequester"/> rules: the same for a manufacturer certificate (IDevID) and a certificate of this CA;
+/// for a shared secret, to what its <see cref="SharedSecretGrant"/> grants.
 /// </summary>
 internal static class NameBinding
 {
@@ -69,6 +70,57 @@ internal static class NameBinding
             return held is null
                 ? $"{type} '{PrintableText.Escape(attribute.Value)}' is not in the client certificate's subject"
                 : $"{type} '{PrintableText.Escape(attribute.Value)}' is not the client certificate's {type} '{PrintableText.Escape(held)}'";
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Null when the names are what the shared secret <paramref name="reference"/> grants: any name under
+    /// <see cref="SharedSecretGrant.AnyName"/>; otherwise the granted subject (<see cref="DistinguishedNames.Key"/>: case and white
+    /// space insensitive, any order), or without one a subject whose CN is the reference (and only that CN), and subjectAltNames only
+    /// from the profile's subjectAltName templates filled from that subject or its allowed subjectAltNames.
+    /// </summary>
+    public static string? CheckSharedSecret(CertificateProfile profile, SharedSecretGrant? grant, string reference, X500DistinguishedName subject,
+        IReadOnlyList<GeneralName> subjectAltNames)
+    {
+        if (grant?.AnyName == true)
+        {
+            return null;
+        }
+
+        IReadOnlyList<NameAttribute>? requested = DistinguishedNames.TryGetAttributes(subject);
+        if (requested is null)
+        {
+            return "the subject cannot be decoded";
+        }
+
+        if (grant?.Subject is { } granted)
+        {
+            X500DistinguishedName? grantedName = DistinguishedNameParser.TryParse(granted, out _);
+            if (grantedName is null || DistinguishedNames.Key(grantedName) != DistinguishedNames.Key(subject))
+            {
+                return $"the subject is not the one the shared secret '{PrintableText.Escape(reference)}' is granted";
+            }
+        }
+        else
+        {
+            string[] cns = [.. DistinguishedNames.ValuesOf(requested, DistinguishedNames.CommonNameOid)];
+            if (cns.Length != 1 || cns[0] != reference)
+            {
+                return $"the subject's CN is not the shared secret's reference '{PrintableText.Escape(reference)}'";
+            }
+        }
+
+        foreach (GeneralName name in subjectAltNames)
+        {
+            bool bound = profile.SubjectAltNameTemplates.Any(t => t.Instantiate(requested) is { } filled && filled.Matches(name))
+                || profile.AllowedSubjectAltNames.Any(n => n.Matches(name));
+            if (!bound)
+            {
+                return $"subjectAltName {PrintableText.Escape(name.ToString())} is not granted to a shared secret: no subjectAltName template or allowed "
+                    + $"subjectAltName of profile '{profile.Name}' matches it";
+            }
         }
 
         return null;

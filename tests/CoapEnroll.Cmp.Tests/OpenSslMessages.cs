@@ -40,6 +40,13 @@ public sealed class OpenSslMessages : IDisposable
         return (Existing(reqs), Existing(rsps));
     }
 
+    /// <summary>Generates a private key file in <see cref="Dir"/> (openssl genpkey with the given options); returns its name.</summary>
+    public string NewKey(string name, params string[] options)
+    {
+        Run(["genpkey", .. options, "-out", name]);
+        return name;
+    }
+
     public void Dispose() => Directory.Delete(Dir, recursive: true);
 
     private byte[][] Existing(string[] names) =>
