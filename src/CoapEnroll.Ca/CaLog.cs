@@ -25,4 +25,10 @@ internal static partial class CaLog
 
     [LoggerMessage(106, LogLevel.Information, "Request {RequestId} rejected by {Actor}: {Reason}")]
     public static partial void RejectedByOperator(ILogger logger, long requestId, string actor, string reason);
+
+    [LoggerMessage(107, LogLevel.Warning, "Certificate {Serial} revoked ({Reason}) by {Actor}")]
+    public static partial void Revoked(ILogger logger, string serial, string reason, string actor);
+
+    [LoggerMessage(108, LogLevel.Information, "CRL {CrlNumber} built: {Count} revoked certificates, next update {NextUpdate:u}")]
+    public static partial void CrlBuilt(ILogger logger, long crlNumber, int count, DateTimeOffset nextUpdate);
 }

@@ -13,6 +13,7 @@ internal static class CaMetrics
     public static readonly Counter<long> Rejected = s_meter.CreateCounter<long>("ca.requests.rejected", "{request}");
     public static readonly Counter<long> Pending = s_meter.CreateCounter<long>("ca.requests.pending", "{request}");
     public static readonly Counter<long> Repeated = s_meter.CreateCounter<long>("ca.requests.repeated", "{request}");
+    public static readonly Counter<long> Revoked = s_meter.CreateCounter<long>("ca.certificates.revoked", "{certificate}");
     public static readonly Counter<long> SerialCollisions = s_meter.CreateCounter<long>("ca.serial.collisions", "{collision}");
     public static readonly Histogram<double> IssuanceDuration = s_meter.CreateHistogram<double>("ca.issuance.duration", "s");
 }

@@ -35,6 +35,12 @@ public sealed class CaOptions
     /// <summary>Name of the profile used when a request names none.</summary>
     public string DefaultProfile { get; set; } = "default";
 
+    /// <summary>
+    /// How long a CRL is valid: its nextUpdate is thisUpdate plus this (<c>Ca:CrlValidity</c>, e.g. <c>7.00:00:00</c>). A CRL is
+    /// built anew after a revocation or when less than a quarter of this is left. 1 minute to 366 days.
+    /// </summary>
+    public TimeSpan CrlValidity { get; set; } = CertificateAuthority.DefaultCrlValidity;
+
     /// <summary>Named profiles (<c>Ca:Profiles:&lt;name&gt;</c>).</summary>
     public Dictionary<string, CertificateProfileOptions>? Profiles { get; set; }
 
@@ -57,6 +63,11 @@ public sealed class CaOptions
         catch (InvalidOperationException ex)
         {
             throw new CaConfigurationException($"{SectionName}: {ex.Message}", ex);
+        }
+
+        if (options.CrlValidity < CertificateAuthority.MinCrlValidity || options.CrlValidity > CertificateAuthority.MaxCrlValidity)
+        {
+            throw new CaConfigurationException($"{SectionName}:{nameof(CrlValidity)}: {options.CrlValidity} is not between {CertificateAuthority.MinCrlValidity} and {CertificateAuthority.MaxCrlValidity}");
         }
 
         // The binder skips a dictionary entry it fails to convert instead of failing; bind each profile alone, strictly, to say why.

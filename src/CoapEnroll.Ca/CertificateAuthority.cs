@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Numerics;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
@@ -25,6 +26,10 @@ public sealed class CertificateAuthority
     private readonly TimeProvider _time;
     private readonly X509Certificate2[] _chain;
     private readonly X509Certificate2[] _caCertificates;
+    private readonly SemaphoreSlim _crlLock = new(1, 1);
+    private readonly TimeSpan _crlValidity = DefaultCrlValidity;
+    private CrlSnapshot? _crl;
+    private IReadOnlyList<RevokedCertificate>? _crlEntries;
 
     /// <param name="hierarchy">The CA certificates and the issuing CA's key.</param>
     /// <param name="store">Where requests and certificates are recorded.</param>
@@ -52,6 +57,25 @@ public sealed class CertificateAuthority
         _chain = [X509CertificateLoader.LoadCertificate(hierarchy.IssuingCa.RawData), .. hierarchy.Intermediates];
         _caCertificates = [.. hierarchy.CaCertificates, .. hierarchy.TrustedManufacturerCas];
         ReservedNames = reservedNames;
+    }
+
+    /// <summary>Default <see cref="CrlValidity"/>: 7 days.</summary>
+    public static readonly TimeSpan DefaultCrlValidity = TimeSpan.FromDays(7);
+
+    /// <summary>Shortest <see cref="CrlValidity"/>.</summary>
+    public static readonly TimeSpan MinCrlValidity = TimeSpan.FromMinutes(1);
+
+    /// <summary>Longest <see cref="CrlValidity"/>.</summary>
+    public static readonly TimeSpan MaxCrlValidity = TimeSpan.FromDays(366);
+
+    /// <summary>How long a CRL of <see cref="GetCrlAsync"/> is valid (nextUpdate - thisUpdate); <see cref="CaOptions.CrlValidity"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not between <see cref="MinCrlValidity"/> and <see cref="MaxCrlValidity"/>.</exception>
+    public TimeSpan CrlValidity
+    {
+        get => _crlValidity;
+        init => _crlValidity = value >= MinCrlValidity && value <= MaxCrlValidity
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, $"must be between {MinCrlValidity} and {MaxCrlValidity}");
     }
 
     /// <summary>The names this CA never issues.</summary>
@@ -276,6 +300,93 @@ public sealed class CertificateAuthority
         }
 
         return await RefuseAsync(request, reason, detail, cancellationToken);
+    }
+
+    /// <summary>
+    /// Revokes the certificate with serial <paramref name="serialHex"/> (hex, case-insensitive) for RFC 5280 CRLReason
+    /// <paramref name="reason"/> (<see cref="RevocationReasons"/>), now, recording <paramref name="actor"/> in the audit log in the
+    /// same transaction. A revoked certificate no longer authenticates its holder, holds no name, and is listed by the next CRL
+    /// (<see cref="GetCrlAsync"/>). Revocation is final: revoking again changes nothing and reports
+    /// <see cref="RevocationStatus.AlreadyRevoked"/> with the first reason and time. Whether the caller may revoke this certificate
+    /// is the caller's business (an operator may revoke any).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="reason"/> is not valid (<see cref="RevocationReasons.IsValid"/>).</exception>
+    /// <exception cref="ArgumentException"><paramref name="serialHex"/> is not 1..40 hex digits, or <paramref name="actor"/> is empty or too long.</exception>
+    public async Task<RevocationResult> RevokeAsync(string serialHex, int reason, string actor, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(serialHex);
+        if (serialHex.Length is 0 or > IssuanceRequest.MaxSerialNumberHexLength || !serialHex.All(char.IsAsciiHexDigit))
+        {
+            throw new ArgumentException($"a serial number must be 1..{IssuanceRequest.MaxSerialNumberHexLength} hex digits", nameof(serialHex));
+        }
+
+        if (!RevocationReasons.IsValid(reason))
+        {
+            throw new ArgumentOutOfRangeException(nameof(reason), reason, RevocationReasons.ValidText);
+        }
+
+        CheckOperatorText(actor, nameof(actor));
+        string serial = serialHex.ToUpperInvariant();
+        AuditEntry audit = Audit(actor, "revoke", $"serial {serial} reason {RevocationReasons.NameOf(reason)} ({reason})");
+        RevocationStatus status = await _store.RevokeCertificateAsync(serial, reason, _time.GetUtcNow(), audit, cancellationToken);
+        StoredCertificate? certificate = status == RevocationStatus.UnknownCertificate ? null : await _store.GetCertificateAsync(serial, cancellationToken);
+        if (status == RevocationStatus.Revoked)
+        {
+            CaMetrics.Revoked.Add(1, new KeyValuePair<string, object?>("reason", RevocationReasons.NameOf(reason)));
+            CaLog.Revoked(_logger, serial, RevocationReasons.NameOf(reason), actor);
+        }
+
+        return new RevocationResult { Status = status, Certificate = certificate };
+    }
+
+    /// <summary>
+    /// The current CRL of the issuing CA: an X.509 v2 CRL (RFC 5280 section 5) signed with the issuing CA's key, with the
+    /// authority key identifier and a CRL number (from <see cref="ICertificateStore.NextCrlNumberAsync"/>, so increasing across
+    /// restarts and processes), listing every revoked certificate with its revocation time and, unless unspecified, its reason code
+    /// entry extension. The CRL is kept and handed out again until the set of revoked certificates in the store changes (also by
+    /// another process, e.g. the operator's CLI) or less than a quarter of <see cref="CrlValidity"/> is left before its nextUpdate.
+    /// </summary>
+    public async Task<CrlSnapshot> GetCrlAsync(CancellationToken cancellationToken)
+    {
+        await _crlLock.WaitAsync(cancellationToken);
+        try
+        {
+            IReadOnlyList<RevokedCertificate> revoked = await _store.ListRevokedAsync(cancellationToken);
+            // thisUpdate as encoded (UTCTime/GeneralizedTime carry whole seconds).
+            DateTimeOffset now = _time.GetUtcNow();
+            now = new DateTimeOffset(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
+            if (_crl is { } cached && _crlEntries is { } entries && entries.SequenceEqual(revoked) && cached.NextUpdate - now > _crlValidity / 4)
+            {
+                return cached;
+            }
+
+            long number = await _store.NextCrlNumberAsync(cancellationToken);
+            var builder = new CertificateRevocationListBuilder();
+            foreach (RevokedCertificate entry in revoked)
+            {
+                // RFC 5280 section 5.3.1: the reasonCode extension is absent rather than unspecified (0).
+                builder.AddEntry(Convert.FromHexString(entry.SerialNumber), entry.RevokedAt,
+                    entry.Reason == RevocationReasons.Unspecified ? null : (X509RevocationReason)entry.Reason);
+            }
+
+            DateTimeOffset nextUpdate = now + _crlValidity;
+            byte[] der;
+            using (AsymmetricAlgorithm key = CertificateFactory.PrivateKeyOf(_hierarchy.IssuingCa))
+            {
+                (X509SignatureGenerator generator, HashAlgorithmName hash) = CertificateFactory.SignerFor(key);
+                der = builder.Build(_hierarchy.IssuingCa.SubjectName, generator, new BigInteger(number), nextUpdate, hash,
+                    CertificateFactory.AuthorityKeyIdentifierFor(_hierarchy.IssuingCa), now);
+            }
+
+            _crl = new CrlSnapshot { Der = der, CrlNumber = number, ThisUpdate = now, NextUpdate = nextUpdate, Count = revoked.Count };
+            _crlEntries = revoked;
+            CaLog.CrlBuilt(_logger, number, revoked.Count, nextUpdate);
+            return _crl;
+        }
+        finally
+        {
+            _crlLock.Release();
+        }
     }
 
     /// <summary>Pending requests, oldest first.</summary>

@@ -64,6 +64,24 @@ public interface ICertificateStore : IAsyncDisposable
     /// <summary>Sets a certificate's status (e.g. revoked, superseded) and appends the audit entry; false if no such certificate.</summary>
     Task<bool> SetCertificateStatusAsync(string serialNumber, CertificateStatus status, AuditEntry audit, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Revokes the certificate with this serial (hex, case-insensitive) for RFC 5280 CRLReason <paramref name="reason"/> at
+    /// <paramref name="time"/>, whatever its status (an active, superseded or expired certificate may be revoked). Revocation is
+    /// final: a certificate revoked before keeps its first reason and time.
+    /// </summary>
+    /// <returns><see cref="RevocationStatus.Revoked"/> when this call revoked it, <see cref="RevocationStatus.AlreadyRevoked"/> or <see cref="RevocationStatus.UnknownCertificate"/> when nothing changed.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="reason"/> is not valid (<see cref="RevocationReasons.IsValid"/>).</exception>
+    Task<RevocationStatus> RevokeCertificateAsync(string serialHex, int reason, DateTimeOffset time, CancellationToken cancellationToken);
+
+    /// <summary>As <see cref="RevokeCertificateAsync(string, int, DateTimeOffset, CancellationToken)"/>, appending <paramref name="audit"/> in the same transaction when the certificate is revoked.</summary>
+    Task<RevocationStatus> RevokeCertificateAsync(string serialHex, int reason, DateTimeOffset time, AuditEntry audit, CancellationToken cancellationToken);
+
+    /// <summary>Every revoked certificate (expired ones included), by serial.</summary>
+    Task<IReadOnlyList<RevokedCertificate>> ListRevokedAsync(CancellationToken cancellationToken);
+
+    /// <summary>The next CRL number (RFC 5280 section 5.2.3): 1 first, then one more on every call, persisted, across processes.</summary>
+    Task<long> NextCrlNumberAsync(CancellationToken cancellationToken);
+
     /// <summary>Appends an audit entry on its own.</summary>
     Task AppendAuditAsync(AuditEntry audit, CancellationToken cancellationToken);
 

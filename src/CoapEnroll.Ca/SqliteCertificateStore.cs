@@ -13,8 +13,11 @@ namespace CoapEnroll.Ca;
 /// </summary>
 public sealed class SqliteCertificateStore : ICertificateStore
 {
-    /// <summary>Schema version kept in PRAGMA user_version (2: the identity of requests and certificates, the subject key).</summary>
-    public const int SchemaVersion = 2;
+    /// <summary>
+    /// Schema version kept in PRAGMA user_version (2: the identity of requests and certificates, the subject key; 3: the revocation
+    /// reason and time of certificates, the CRL number).
+    /// </summary>
+    public const int SchemaVersion = 3;
 
     private const int MaxLimit = 10_000;
     private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
@@ -54,7 +57,9 @@ public sealed class SqliteCertificateStore : ICertificateStore
             status            TEXT NOT NULL CHECK (status IN ('active', 'revoked', 'superseded')),
             replaces_serial   TEXT,
             created_at        TEXT NOT NULL,
-            updated_at        TEXT NOT NULL
+            updated_at        TEXT NOT NULL,
+            revocation_reason INTEGER,
+            revoked_at        TEXT
         );
         CREATE INDEX IF NOT EXISTS certificates_subject ON certificates (subject);
         CREATE INDEX IF NOT EXISTS certificates_requester ON certificates (requester);
@@ -67,6 +72,11 @@ public sealed class SqliteCertificateStore : ICertificateStore
             action    TEXT NOT NULL,
             details   TEXT NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS crl_state (
+            id          INTEGER PRIMARY KEY CHECK (id = 1),
+            last_number INTEGER NOT NULL
+        );
+        INSERT OR IGNORE INTO crl_state (id, last_number) VALUES (1, 0);
         """;
 
     // Version 1 had none of these columns: added, then filled by BackfillVersion1Async.
@@ -76,11 +86,19 @@ public sealed class SqliteCertificateStore : ICertificateStore
         ALTER TABLE certificates ADD COLUMN subject_key TEXT;
         """;
 
+    // Version 2 had no revocation details: a certificate revoked then (by status alone) is revoked for an unspecified reason (0)
+    // at the time its row last changed. crl_state is created by the schema.
+    private const string MigrateVersion2 = """
+        ALTER TABLE certificates ADD COLUMN revocation_reason INTEGER;
+        ALTER TABLE certificates ADD COLUMN revoked_at TEXT;
+        UPDATE certificates SET revocation_reason = 0, revoked_at = updated_at WHERE status = 'revoked';
+        """;
+
     // The rule FindNameHolderAsync reads and InsertCertificateAsync enforces: one name, one holder identity.
     private const string HeldByAnother = "subject_key = $key AND status = 'active' AND not_after > $now AND identity <> $identity";
 
     private const string RequestColumns = "id, request_key, csr, override_public_key, requester, protocol, profile, status, reason_code, reason, replaces_serial, issued_serial, created_at, updated_at, identity";
-    private const string CertificateColumns = "serial, request_id, subject, issuer, not_before, not_after, der, public_key_sha256, profile, requester, status, replaces_serial, created_at, identity";
+    private const string CertificateColumns = "serial, request_id, subject, issuer, not_before, not_after, der, public_key_sha256, profile, requester, status, replaces_serial, created_at, identity, revocation_reason, revoked_at";
 
     private readonly string _connectionString;
     private readonly TimeProvider _time;
@@ -117,6 +135,11 @@ public sealed class SqliteCertificateStore : ICertificateStore
         if (version == 1)
         {
             await ExecuteAsync(connection, transaction, MigrateVersion1, cancellationToken);
+        }
+
+        if (version is 1 or 2)
+        {
+            await ExecuteAsync(connection, transaction, MigrateVersion2, cancellationToken);
         }
 
         await ExecuteAsync(connection, transaction, Schema, cancellationToken);
@@ -286,8 +309,13 @@ public sealed class SqliteCertificateStore : ICertificateStore
     public Task<bool> SetCertificateStatusAsync(string serialNumber, CertificateStatus status, AuditEntry audit, CancellationToken cancellationToken) =>
         WriteAsync(async (connection, transaction, now) =>
         {
-            int changed = await ExecuteAsync(connection, transaction, "UPDATE certificates SET status = $status, updated_at = $now WHERE serial = $serial;",
-                cancellationToken, ("$status", ToText(status)), ("$now", Format(now)), ("$serial", serialNumber.ToUpperInvariant()));
+            // A certificate revoked this way is revoked for an unspecified reason (0), now; one set to another status has no revocation details.
+            int changed = await ExecuteAsync(connection, transaction, """
+                UPDATE certificates SET status = $status, updated_at = $now,
+                    revocation_reason = CASE WHEN $status = 'revoked' THEN COALESCE(revocation_reason, 0) END,
+                    revoked_at = CASE WHEN $status = 'revoked' THEN COALESCE(revoked_at, $now) END
+                WHERE serial = $serial;
+                """, cancellationToken, ("$status", ToText(status)), ("$now", Format(now)), ("$serial", serialNumber.ToUpperInvariant()));
             if (changed == 1)
             {
                 await InsertAuditAsync(connection, transaction, audit, now, cancellationToken);
@@ -295,6 +323,39 @@ public sealed class SqliteCertificateStore : ICertificateStore
 
             return changed == 1;
         }, cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<RevocationStatus> RevokeCertificateAsync(string serialHex, int reason, DateTimeOffset time, CancellationToken cancellationToken) =>
+        RevokeAsync(serialHex, reason, time, null, cancellationToken);
+
+    /// <inheritdoc/>
+    public Task<RevocationStatus> RevokeCertificateAsync(string serialHex, int reason, DateTimeOffset time, AuditEntry audit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(audit);
+        return RevokeAsync(serialHex, reason, time, audit, cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<RevokedCertificate>> ListRevokedAsync(CancellationToken cancellationToken)
+    {
+        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        await using SqliteCommand command = Command(connection, null,
+            "SELECT serial, COALESCE(revoked_at, updated_at), COALESCE(revocation_reason, 0) FROM certificates WHERE status = 'revoked' ORDER BY serial;");
+        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<RevokedCertificate>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(new RevokedCertificate(reader.GetString(0), Parse(reader.GetString(1)), (int)reader.GetInt64(2)));
+        }
+
+        return rows;
+    }
+
+    /// <inheritdoc/>
+    public Task<long> NextCrlNumberAsync(CancellationToken cancellationToken) =>
+        WriteAsync(async (connection, transaction, now) =>
+            (long)(await ScalarAsync(connection, transaction, "UPDATE crl_state SET last_number = last_number + 1 WHERE id = 1 RETURNING last_number;", cancellationToken))!,
+            cancellationToken);
 
     /// <inheritdoc/>
     public Task AppendAuditAsync(AuditEntry audit, CancellationToken cancellationToken) =>
@@ -362,6 +423,37 @@ public sealed class SqliteCertificateStore : ICertificateStore
         {
             _writeLock.Release();
         }
+    }
+
+    private Task<RevocationStatus> RevokeAsync(string serialHex, int reason, DateTimeOffset time, AuditEntry? audit, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(serialHex);
+        if (!RevocationReasons.IsValid(reason))
+        {
+            throw new ArgumentOutOfRangeException(nameof(reason), reason, RevocationReasons.ValidText);
+        }
+
+        string serial = serialHex.ToUpperInvariant();
+        return WriteAsync(async (connection, transaction, now) =>
+        {
+            // Revocation is final: a revoked certificate keeps its first reason and time.
+            int changed = await ExecuteAsync(connection, transaction, """
+                UPDATE certificates SET status = 'revoked', revocation_reason = $reason, revoked_at = $at, updated_at = $now
+                WHERE serial = $serial AND status <> 'revoked';
+                """, cancellationToken, ("$reason", reason), ("$at", Format(time)), ("$now", Format(now)), ("$serial", serial));
+            if (changed == 1)
+            {
+                if (audit is not null)
+                {
+                    await InsertAuditAsync(connection, transaction, audit, now, cancellationToken);
+                }
+
+                return RevocationStatus.Revoked;
+            }
+
+            object? exists = await ScalarAsync(connection, transaction, "SELECT 1 FROM certificates WHERE serial = $serial;", cancellationToken, ("$serial", serial));
+            return exists is null ? RevocationStatus.UnknownCertificate : RevocationStatus.AlreadyRevoked;
+        }, cancellationToken);
     }
 
     private static CertificateStoreConflictException TranslateConstraint(SqliteException ex)
@@ -524,6 +616,8 @@ public sealed class SqliteCertificateStore : ICertificateStore
                 ReplacesSerialNumber = reader.IsDBNull(11) ? null : reader.GetString(11),
                 CreatedAt = Parse(reader.GetString(12)),
                 Identity = reader.IsDBNull(13) ? reader.GetString(9) : reader.GetString(13),
+                RevocationReason = reader.IsDBNull(14) ? null : (int)reader.GetInt64(14),
+                RevokedAt = reader.IsDBNull(15) ? null : Parse(reader.GetString(15)),
             });
         }
 

@@ -50,6 +50,12 @@ public sealed record StoredCertificate
     /// <summary>When the row was written.</summary>
     public DateTimeOffset CreatedAt { get; init; }
 
+    /// <summary>The RFC 5280 CRLReason code it was revoked with (<see cref="RevocationReasons"/>); null unless <see cref="Status"/> is revoked.</summary>
+    public int? RevocationReason { get; init; }
+
+    /// <summary>When it was revoked (UTC); null unless <see cref="Status"/> is revoked.</summary>
+    public DateTimeOffset? RevokedAt { get; init; }
+
     /// <summary>Builds a row from a certificate's DER, reading subject, issuer, validity, serial and key hash from it.</summary>
     public static StoredCertificate FromCertificate(X509Certificate2 certificate, string profile, string requester, string? replacesSerialNumber) => new()
     {

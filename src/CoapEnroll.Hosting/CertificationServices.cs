@@ -128,8 +128,17 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
         try
         {
             // The names of the server's own credential are never issued to a device.
-            return _authority ??= new CertificateAuthority(bootstrap.Hierarchy, store, CertificateProfileCatalog.FromOptions(LoadCaOptions()),
-                new ReservedNames(bootstrap.Hierarchy, [bootstrap.ServerCredential.Certificate]), _loggerFactory.CreateLogger<CertificateAuthority>(), _time);
+            if (_authority is null)
+            {
+                CaOptions options = LoadCaOptions();
+                _authority = new CertificateAuthority(bootstrap.Hierarchy, store, CertificateProfileCatalog.FromOptions(options),
+                    new ReservedNames(bootstrap.Hierarchy, [bootstrap.ServerCredential.Certificate]), _loggerFactory.CreateLogger<CertificateAuthority>(), _time)
+                {
+                    CrlValidity = options.CrlValidity,
+                };
+            }
+
+            return _authority;
         }
         finally
         {
