@@ -65,4 +65,26 @@ public static class CoapEnrollServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<CoapServerService>());
         return services;
     }
+
+    /// <summary>
+    /// Registers the HTTP listener (<see cref="HttpServerService"/>, a hosted service, also resolvable by its type for its bound
+    /// endpoint) configured by the <c>Http</c> section (<see cref="HttpListenOptions"/>). Routes come from every
+    /// <see cref="IHttpEndpointSource"/> in the container, registered before or after this call
+    /// (<c>services.AddSingleton&lt;IHttpEndpointSource, MySource&gt;()</c>); without any, every path is answered 404. Register it
+    /// after <see cref="AddCoapEnrollCertification"/> when its endpoints use the CA, so that it stops before the store closes.
+    /// </summary>
+    public static IServiceCollection AddCoapEnrollHttpServer(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (services.Any(d => d.ServiceType == typeof(HttpServerService)))
+        {
+            return services; // one listener, started once
+        }
+
+        services.Configure<HttpListenOptions>(configuration.GetSection(HttpListenOptions.SectionName));
+        services.AddSingleton<HttpServerService>();
+        services.AddHostedService(sp => sp.GetRequiredService<HttpServerService>());
+        return services;
+    }
 }
