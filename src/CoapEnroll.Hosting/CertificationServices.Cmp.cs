@@ -16,6 +16,9 @@ public sealed partial class CertificationServices
     /// <summary>Whether CMP is served (<c>Cmp:Enabled</c>, default true).</summary>
     public bool CmpEnabled => _configuration.GetValue(CmpServerOptions.SectionName + ":" + nameof(CmpServerOptions.Enabled), true);
 
+    /// <summary>The CMP server once the host has started with CMP enabled (see <see cref="GetCmpServerAsync"/>).</summary>
+    public CmpServer Cmp => _cmp ?? throw NotLoaded(nameof(CmpServer));
+
     /// <summary>
     /// The demo MAC secret (<see cref="DemoCmpReference"/>), once <see cref="GetCmpServerAsync"/> has run: DIR/demo/cmp-demo.secret,
     /// created with the demo PKI; <see langword="null"/> when the data directory has none (a production CA) or Cmp:DemoSecret is false.

@@ -92,6 +92,10 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
         Directory.CreateDirectory(DataDirectory);
         LogDataDirectory(DataDirectory);
         await GetEnrollmentAsync(cancellationToken);
+        if (CmpEnabled)
+        {
+            await GetCmpServerAsync(cancellationToken);
+        }
     }
 
     /// <summary>Closes the store. Registered before the front ends, this runs after they have stopped.</summary>

@@ -87,4 +87,17 @@ public static class CoapEnrollServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<HttpServerService>());
         return services;
     }
+
+    /// <summary>
+    /// Registers CMP's HTTP endpoints (<see cref="CmpHttpEndpointSource"/>) and the startup hints (<see cref="CmpStartupHints"/>).
+    /// CMP over CoAP is mapped by the CoAP server itself; the CMP server is built by <see cref="CertificationServices"/>. Call it
+    /// after the listeners are registered.
+    /// </summary>
+    public static IServiceCollection AddCoapEnrollCmp(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddSingleton<IHttpEndpointSource, CmpHttpEndpointSource>();
+        services.AddHostedService<CmpStartupHints>();
+        return services;
+    }
 }

@@ -52,8 +52,7 @@ public sealed partial class CmpServer
         _enrollment = enrollment;
         _signer = signer;
         _signerChain = signerChain;
-        _signerKeyId = signer.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()?.SubjectKeyIdentifierBytes.ToArray()
-            ?? SHA1.HashData(signer.PublicKey.EncodedKeyValue.RawData);
+        _signerKeyId = SubjectKeyIdOf(signer);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
         _transactions = new CmpTransactionTable(options.MaxOpenTransactions, options.MaxOpenTransactionsPerRequester,
@@ -303,9 +302,10 @@ public sealed partial class CmpServer
         return certificates;
     }
 
+    /// <summary>The certificate's subjectKeyIdentifier, or the RFC 5280 §4.2.1.2 method (1) value when it has none.</summary>
     private static byte[] SubjectKeyIdOf(X509Certificate2 certificate) =>
-        certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()?.SubjectKeyIdentifierBytes.ToArray()
-        ?? SHA1.HashData(certificate.PublicKey.EncodedKeyValue.RawData);
+        (certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()
+            ?? new X509SubjectKeyIdentifierExtension(certificate.PublicKey, X509SubjectKeyIdentifierHashAlgorithm.Sha1, false)).SubjectKeyIdentifierBytes.ToArray();
 
     private static bool IsRequestBody(PkiBodyType type) => type is PkiBodyType.Ir or PkiBodyType.Cr or PkiBodyType.Kur or PkiBodyType.P10cr
         or PkiBodyType.CertConf or PkiBodyType.PollReq or PkiBodyType.Rr or PkiBodyType.Genm or PkiBodyType.Error;
