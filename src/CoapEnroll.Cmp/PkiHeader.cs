@@ -17,6 +17,9 @@ public sealed class PkiHeader
     /// <summary>messageTime [0] GeneralizedTime.</summary>
     public DateTimeOffset? MessageTime { get; init; }
 
+    /// <summary>The messageTime GeneralizedTime exactly as received, re-encoded unchanged: DER allows more fractional digits than a tick holds.</summary>
+    internal ReadOnlyMemory<byte>? ReceivedMessageTime { get; init; }
+
     /// <summary>protectionAlg [1].</summary>
     public CmpAlgorithmIdentifier? ProtectionAlg { get; init; }
 
@@ -61,6 +64,7 @@ public sealed class PkiHeader
         Sender = Sender,
         Recipient = Recipient,
         MessageTime = MessageTime,
+        ReceivedMessageTime = ReceivedMessageTime,
         ProtectionAlg = protectionAlg,
         SenderKid = SenderKid,
         RecipKid = RecipKid,
@@ -83,6 +87,7 @@ public sealed class PkiHeader
         CmpGeneralName sender = CmpGeneralName.Read(seq);
         CmpGeneralName recipient = CmpGeneralName.Read(seq);
         DateTimeOffset? messageTime = null;
+        ReadOnlyMemory<byte>? receivedMessageTime = null;
         CmpAlgorithmIdentifier? protectionAlg = null;
         ReadOnlyMemory<byte>? senderKid = null, recipKid = null, transactionId = null, senderNonce = null, recipNonce = null;
         IReadOnlyList<string>? freeText = null;
@@ -91,6 +96,7 @@ public sealed class PkiHeader
         if (CmpDer.PeekIsContext(seq, 0))
         {
             AsnReader inner = seq.ReadSequence(CmpDer.Ctx(0));
+            receivedMessageTime = inner.PeekEncodedValue();
             messageTime = inner.ReadGeneralizedTime();
             inner.ThrowIfNotEmpty();
         }
@@ -130,6 +136,7 @@ public sealed class PkiHeader
             Sender = sender,
             Recipient = recipient,
             MessageTime = messageTime,
+            ReceivedMessageTime = receivedMessageTime,
             ProtectionAlg = protectionAlg,
             SenderKid = senderKid,
             RecipKid = recipKid,
@@ -150,7 +157,15 @@ public sealed class PkiHeader
         if (MessageTime is { } time)
         {
             writer.PushSequence(CmpDer.CtxC(0));
-            writer.WriteGeneralizedTime(time);
+            if (ReceivedMessageTime is { } received)
+            {
+                writer.WriteEncodedValue(received.Span);
+            }
+            else
+            {
+                writer.WriteGeneralizedTime(time);
+            }
+
             writer.PopSequence(CmpDer.CtxC(0));
         }
 

@@ -47,6 +47,18 @@ public sealed class OpenSslMessages : IDisposable
         return name;
     }
 
+    /// <summary>Runs `openssl cmp` as a client against an unreachable server and returns the request it wrote (-reqout), or null.</summary>
+    public byte[]? Request(string cmd, params string[] extra)
+    {
+        string name = $"{cmd}-{Guid.NewGuid():N}.der";
+        Run(["cmp", "-server", "127.0.0.1:1/x", "-cmd", cmd, "-reqout", name, "-certout", $"{name}.crt", .. extra]);
+        string path = Path.Combine(Dir, name);
+        return File.Exists(path) ? File.ReadAllBytes(path) : null;
+    }
+
+    /// <summary>Runs any openssl command in the working directory.</summary>
+    public void Openssl(params string[] args) => Run(args);
+
     public void Dispose() => Directory.Delete(Dir, recursive: true);
 
     private byte[][] Existing(string[] names) =>

@@ -10,7 +10,8 @@ namespace CoapEnroll.Cmp;
 /// </summary>
 public static class CmpProtection
 {
-    /// <summary>The kind of protection the message's header announces.</summary>
+    /// <summary>The kind of protection the message's header announces (whether or not a protection value is present).</summary>
+    /// <remarks>Ed25519 and Ed448 count as <see cref="CmpProtectionKind.Signature"/>, but <see cref="VerifySignature"/> does not support them.</remarks>
     public static CmpProtectionKind GetKind(PkiMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
