@@ -72,7 +72,8 @@ public sealed partial class EnrollmentService
         if (peer.SharedSecretReference is { } reference)
         {
             // The front end verified the MAC with the secret configured under this reference: whoever holds it is this requester.
-            string secret = "secret:" + PrintableText.Escape(reference);
+            // Escaped in full, never cut: two references must stay two identities.
+            string secret = "secret:" + PrintableText.Escape(reference, reference.Length);
             return AuthenticationResult.Authenticated(new Requester(peer, null, secret, RequesterTrust.SharedSecret, secret, peer.SharedSecretGrant));
         }
 

@@ -106,6 +106,17 @@ public sealed class MessageAuthenticationTests
     }
 
     [Fact]
+    public async Task Long_references_that_share_a_prefix_are_two_requesters()
+    {
+        await using EnrollmentFixture f = await EnrollmentFixture.CreateAsync();
+        string prefix = new('r', 300);
+        Requester a = await SecretAsync(f, prefix + "a");
+        Requester b = await SecretAsync(f, prefix + "b");
+        Assert.NotEqual(a.Identity, b.Identity);
+        Assert.EndsWith("a", a.Name, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Without_a_granted_subject_the_cn_must_be_the_reference()
     {
         await using EnrollmentFixture f = await EnrollmentFixture.CreateAsync();
