@@ -37,7 +37,19 @@ internal static class CsrValidator
     /// <summary>Validates a decoded request; throws <see cref="CsrRejectedException"/> with the reason on any failure.</summary>
     public static Validated Validate(CertificationRequest request, PublicKey? overridePublicKey, CertificateProfile profile, IEnumerable<X509Certificate2> caCertificates)
     {
-        CheckLength(request.Encoded);
+        if (request.Format == CertificationRequestFormat.Crmf)
+        {
+            // A CRMF CertRequest for central key generation may be a few bytes; only the upper bound applies.
+            if (request.Encoded.Length > IssuanceRequest.MaxCsrLength)
+            {
+                throw new CsrRejectedException(RejectionReason.MalformedRequest, $"certificate request length {request.Encoded.Length} is above {IssuanceRequest.MaxCsrLength}");
+            }
+        }
+        else
+        {
+            CheckLength(request.Encoded);
+        }
+
         try
         {
             return ValidateCore(request, overridePublicKey, profile, caCertificates);

@@ -72,7 +72,8 @@ public sealed partial class EnrollmentService
         if (peer.SharedSecretReference is { } reference)
         {
             // The front end verified the MAC with the secret configured under this reference: whoever holds it is this requester.
-            string secret = "secret:" + PrintableText.Escape(reference);
+            // Escaped in full, never cut: two references must stay two identities.
+            string secret = "secret:" + PrintableText.Escape(reference, reference.Length);
             return AuthenticationResult.Authenticated(new Requester(peer, null, secret, RequesterTrust.SharedSecret, secret, peer.SharedSecretGrant));
         }
 
@@ -126,7 +127,13 @@ public sealed partial class EnrollmentService
     /// (<see cref="ReservedNames"/>), they are bound to the requester's certificate as the profile's <see cref="NamePolicy"/> says
     /// (under <see cref="NamePolicy.AnyNameHeldForApproval"/> an unbound name is authorized to wait for an operator), and the
     /// subject is not held by an active certificate of another identity (<see cref="Requester.Identity"/>). Who may ask at all is
-    /// <see cref="AuthenticateAsync"/>'s: only this CA's and trusted manufacturers' certificates.
+    /// <see cref="AuthenticateAsync"/>'s: only this CA's and trusted manufacturers' certificates, and configured shared secrets. A
+    /// shared secret (<see cref="RequesterTrust.SharedSecret"/>) enrolls anew, never re-enrolls, for its granted profile if it has
+    /// one, and for the names its <see cref="SharedSecretGrant"/> allows (<see cref="SharedSecretGrant.AnyName"/>: any name; else
+    /// the granted subject, or a subject whose CN is the secret's reference; subjectAltNames only from the profile's templates and
+    /// allowed names), whatever the profile's <see cref="NamePolicy"/> but <see cref="NamePolicy.AnyNameHeldForApproval"/>, under
+    /// which an unbound name waits for an operator. A request that protects itself (a signed or MAC-protected CMP message) has no
+    /// channel, so no channel linking applies to it.
     /// </summary>
     public async Task<EnrollmentAuthorization> AuthorizeAsync(EnrollmentRequest request, CancellationToken cancellationToken)
     {

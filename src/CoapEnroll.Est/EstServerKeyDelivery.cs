@@ -147,7 +147,10 @@ internal sealed class EstServerKeyDelivery
     private async Task<X509Certificate2?> FindRecipientAsync(byte[] keyId, Requester requester, CancellationToken cancellationToken)
     {
         IEnumerable<X509Certificate2> candidates = requester.Peer.Certificates.Take(1);
-        IReadOnlyList<StoredCertificate> issued = await _enrollment.Authority.Store.FindCertificatesBySubjectAsync(requester.Certificate.Subject, 50, cancellationToken);
+        // EST requesters come over a (D)TLS channel with a client certificate; one without (a shared secret) has no subject to look up.
+        IReadOnlyList<StoredCertificate> issued = requester.Certificate is { } own
+            ? await _enrollment.Authority.Store.FindCertificatesBySubjectAsync(own.Subject, 50, cancellationToken)
+            : [];
         DateTimeOffset now = _time.GetUtcNow();
         candidates = candidates.Concat(issued.Where(c => c.Status == CertificateStatus.Active && c.NotBefore <= now && now < c.NotAfter).Select(c => c.ToCertificate()));
         foreach (X509Certificate2 candidate in candidates)

@@ -18,7 +18,7 @@ public sealed class CertificationRequestTests
         foreach (byte[] der in new[] { good, bad })
         {
             Assert.Equal(CertificationRequestDecodeStatus.Decoded, CertificationRequest.DecodePkcs10(der, out CertificationRequest? request, out _));
-            Assert.Equal(PlatformVerifies(der), request!.ProofOfPossession.Verify());
+            Assert.Equal(PlatformVerifies(der), request!.ProofOfPossession!.Verify());
             Assert.Equal(ProofOfPossessionMethod.Signature, request.ProofOfPossession.Method);
         }
 

@@ -61,7 +61,7 @@ public sealed class OpenSslSignatureTests : IDisposable
         await File.WriteAllBytesAsync(_directory.File(name + ".tampered.der"), tampered);
         Assert.False(await OpenSslVerifiesAsync(name + ".tampered.der"));
         Assert.Equal(CertificationRequestDecodeStatus.Decoded, CertificationRequest.DecodePkcs10(tampered, out CertificationRequest? request, out _));
-        ProofOfPossessionResult proof = request!.ProofOfPossession.Check();
+        ProofOfPossessionResult proof = request!.ProofOfPossession!.Check();
         Assert.Equal(supported ? RejectionReason.BadSignature : RejectionReason.UnsupportedAlgorithm, proof.Reason);
     }
 
@@ -73,7 +73,7 @@ public sealed class OpenSslSignatureTests : IDisposable
         await CompressedKeysAsync();
         string csr = await OpenSslCsrAsync(key + ".csr", ["-key", key, hash]);
         Assert.Equal(CertificationRequestDecodeStatus.Decoded, CertificationRequest.DecodePkcs10(await File.ReadAllBytesAsync(_directory.File(csr)), out CertificationRequest? request, out _));
-        Assert.Contains(request!.PublicKey.EncodedKeyValue.RawData[0], new byte[] { 0x02, 0x03 });
+        Assert.Contains(request!.PublicKey!.EncodedKeyValue.RawData[0], new byte[] { 0x02, 0x03 });
 
         await using TestCa ca = await TestCa.CreateAsync();
         IssuanceResult result = await ca.Authority.IssueAsync(TestCa.Request(await File.ReadAllBytesAsync(_directory.File(csr))), CancellationToken.None);

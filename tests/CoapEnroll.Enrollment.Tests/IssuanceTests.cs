@@ -52,7 +52,7 @@ public sealed class IssuanceTests
         Assert.Equal(EnrollmentStatus.Issued, outcome.Status);
         Assert.NotNull(outcome.GeneratedKey);
         Assert.Equal(outcome.GeneratedKey!.ExportSubjectPublicKeyInfo(), outcome.Certificate!.PublicKey.ExportSubjectPublicKeyInfo());
-        Assert.NotEqual(EnrollmentFixture.Decode(csr).PublicKey.ExportSubjectPublicKeyInfo(), outcome.Certificate.PublicKey.ExportSubjectPublicKeyInfo());
+        Assert.NotEqual(EnrollmentFixture.Decode(csr).PublicKey!.ExportSubjectPublicKeyInfo(), outcome.Certificate.PublicKey.ExportSubjectPublicKeyInfo());
 
         using EnrollmentOutcome again = await f.Service.EnrollAsync(EnrollmentFixture.Request(requester, csr, EnrollmentOperation.ServerKeyGeneration), CancellationToken.None);
         Assert.True(again.Repeated);
@@ -79,7 +79,7 @@ public sealed class IssuanceTests
         using X509Certificate2 device = f.DeviceCertificate();
         Requester requester = await f.AuthenticateAsync(device);
         CertificationRequest decoded = EnrollmentFixture.Decode(EnrollmentFixture.Csr("CN=demo-device-1"));
-        var proof = new CountingProof(decoded.ProofOfPossession);
+        var proof = new CountingProof(decoded.ProofOfPossession!);
         var request = new CertificationRequest(decoded.Format, decoded.Encoded, decoded.Subject, decoded.PublicKey, decoded.RequestedExtensions, decoded.Attributes, proof);
         using EnrollmentOutcome outcome = await f.Service.EnrollAsync(new EnrollmentRequest
         {
