@@ -103,6 +103,19 @@ public sealed class CompositionTests
         await fromCa.StopAsync();
     }
 
+    [Fact]
+    public async Task The_CA_gets_its_CRL_validity_from_Ca_CrlValidity()
+    {
+        using var dir = new TempDirectory("coapenroll-hosting-");
+        using IHost host = Build(dir.File("data"), new Dictionary<string, string?> { ["Ca:CrlValidity"] = "2.00:00:00" });
+        await host.StartAsync();
+        CertificateAuthority authority = host.Services.GetRequiredService<CertificateAuthority>();
+        Assert.Equal(TimeSpan.FromDays(2), authority.CrlValidity);
+        CrlSnapshot crl = await authority.GetCrlAsync(CancellationToken.None);
+        Assert.Equal(TimeSpan.FromDays(2), crl.NextUpdate - crl.ThisUpdate);
+        await host.StopAsync();
+    }
+
     private static IHost Build(string dataDirectory, Dictionary<string, string?>? settings = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });

@@ -13,13 +13,14 @@ using Microsoft.Extensions.Logging;
 namespace CoapEnroll.Cli.Enrollment;
 
 /// <summary>
-/// <c>coapenroll requests list [--status pending|issued|rejected|all]|approve ID|reject ID [--reason TEXT] [--data DIR]</c>: the
+/// <c>coapenroll requests list [--status pending|issued|rejected|all]|approve ID|reject ID [--reason TEXT] [--data DIR]</c>
+/// (and <c>revoke SERIAL</c>, <c>crl</c>: RequestsCommand.Revocation.cs): the
 /// operator's side of manual approval, and a look at what became of every request (issued, or refused and why), acting on
 /// DIR/coapenroll.db directly (SQLite WAL with a busy timeout, so it works while <c>serve</c> runs). It reads the same
 /// configuration as <c>serve</c> (appsettings.json, COAPENROLL_ variables, <c>--Key=value</c>), because approving re-checks the
 /// request against its profile as configured now.
 /// </summary>
-internal static class RequestsCommand
+internal static partial class RequestsCommand
 {
     private const int ListLimit = 1000;
 
@@ -30,6 +31,8 @@ internal static class RequestsCommand
             withId: false, withReason: false));
         requests.Subcommands.Add(Build("approve", "Approve a pending request: the CA issues the certificate; the device collects it with its next (repeated) request.", withId: true, withReason: false));
         requests.Subcommands.Add(Build("reject", "Reject a pending request; the device's repeated request gets 4.03 with the reason.", withId: true, withReason: true));
+        requests.Subcommands.Add(BuildRevoke());
+        requests.Subcommands.Add(BuildCrl());
         return requests;
     }
 
