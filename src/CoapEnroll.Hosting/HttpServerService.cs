@@ -186,9 +186,9 @@ public sealed partial class HttpServerService : IHostedService, IAsyncDisposable
     private static SocketException? Unwrap(Exception ex) => ex switch
     {
         SocketException socket => socket,
-        AddressInUseException inUse => new SocketException((int)SocketError.AddressAlreadyInUse, $"HTTP: {inUse.Message}"),
+        AddressInUseException inUse => new SocketException((int)SocketError.AddressAlreadyInUse, $"HTTP: {inUse.Message.TrimEnd('.')}"),
         IOException { InnerException: { } inner } => Unwrap(inner) is { } unwrapped
-            ? new SocketException((int)unwrapped.SocketErrorCode, $"HTTP: {ex.Message}")
+            ? new SocketException((int)unwrapped.SocketErrorCode, $"HTTP: {ex.Message.TrimEnd('.')}")
             : null,
         _ => null,
     };

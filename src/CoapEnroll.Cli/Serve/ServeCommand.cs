@@ -17,23 +17,39 @@ internal static class ServeCommand
     public static Command Create()
     {
         var data = new Option<string?>("--data") { Description = "Data directory, created if missing (default: ./data; config key DataDirectory)", HelpName = "DIR" };
-        var bind = new Option<string?>("--bind") { Description = "Address to listen on (default: :: for IPv6 and IPv4, falling back to 0.0.0.0; config key Coap:Bind)", HelpName = "ADDRESS" };
+        var bind = new Option<string?>("--bind")
+        {
+            Description = "Address to listen on, for CoAP and HTTP (default: :: for IPv6 and IPv4, falling back to 0.0.0.0; config keys Coap:Bind, Http:Bind)",
+            HelpName = "ADDRESS",
+        };
         var port = new Option<int?>("--coap-port") { Description = "UDP port for coap:// (default: 5683; 0 picks a free port; config key Coap:Port)", HelpName = "PORT" };
         var securePort = new Option<int?>("--coaps-port")
         {
             Description = "UDP port for coaps:// (DTLS 1.2; default: 5684; 0 disables coaps; config keys Dtls:Port, Dtls:Enabled)",
             HelpName = "PORT",
         };
+        var httpPort = new Option<string?>("--http-port")
+        {
+            Description = "TCP port for http:// (default: 8080; 0 picks a free port; off disables HTTP; config keys Http:Port, Http:Enabled)",
+            HelpName = "PORT|off",
+        };
+        httpPort.Validators.Add(result =>
+        {
+            if (result.Tokens.Count == 1 && ParseHttpPort(result.Tokens[0].Value) is null)
+            {
+                result.AddError($"--http-port '{result.Tokens[0].Value}' is not a TCP port (0..65535) or off");
+            }
+        });
         var trustManufacturer = new Option<string[]>("--trust-manufacturer")
         {
             Description = "PEM file of a manufacturer CA whose device certificates (IDevIDs) may enroll; repeatable (config key Ca:TrustedManufacturerCaFiles)",
             HelpName = "FILE",
             AllowMultipleArgumentsPerToken = false,
         };
-        var command = new Command("serve", "Run the CoAP server (coap:// and coaps://) until Ctrl-C. Other configuration keys can be given as --Key=value, "
+        var command = new Command("serve", "Run the CoAP server (coap:// and coaps://) and the HTTP listener (http://) until Ctrl-C. Other configuration keys can be given as --Key=value, "
             + "e.g. --Coap:DiagnosticResources=false or --Dtls:Psk:device-1=00112233445566778899aabbccddeeff.")
         {
-            data, bind, port, securePort, trustManufacturer,
+            data, bind, port, securePort, httpPort, trustManufacturer,
         };
 
         // Unmatched tokens are configuration keys for Microsoft.Extensions.Configuration's command line provider.
@@ -49,6 +65,7 @@ internal static class ServeCommand
             if (parseResult.GetValue(bind) is { } address)
             {
                 overrides[$"{CoapListenOptions.SectionName}:{nameof(CoapListenOptions.Bind)}"] = address;
+                overrides[$"{HttpListenOptions.SectionName}:{nameof(HttpListenOptions.Bind)}"] = address;
             }
 
             if (parseResult.GetValue(port) is { } p)
@@ -65,6 +82,21 @@ internal static class ServeCommand
                 else
                 {
                     overrides[$"{DtlsListenOptions.SectionName}:{nameof(DtlsListenOptions.Port)}"] = sp.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+
+            if (parseResult.GetValue(httpPort) is { } hp)
+            {
+                // Unlike --coaps-port 0 (which disables coaps), --http-port 0 picks a free port, as Http:Port=0 does: "off" disables.
+                int parsed = ParseHttpPort(hp)!.Value; // validated by the parser
+                if (parsed < 0)
+                {
+                    overrides[$"{HttpListenOptions.SectionName}:{nameof(HttpListenOptions.Enabled)}"] = "false";
+                }
+                else
+                {
+                    overrides[$"{HttpListenOptions.SectionName}:{nameof(HttpListenOptions.Enabled)}"] = "true";
+                    overrides[$"{HttpListenOptions.SectionName}:{nameof(HttpListenOptions.Port)}"] = parsed.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 }
             }
 
@@ -87,6 +119,12 @@ internal static class ServeCommand
         return command;
     }
 
+    /// <summary><c>--http-port</c>'s value: the port (0..65535), -1 for <c>off</c> (any case), null when it is neither.</summary>
+    internal static int? ParseHttpPort(string value) =>
+        string.Equals(value.Trim(), "off", StringComparison.OrdinalIgnoreCase) ? -1
+        : int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port) && port <= 65535 ? port
+        : null;
+
     /// <summary>Builds, validates, starts and runs the host until <paramref name="cancellationToken"/> or a shutdown signal.</summary>
     public static async Task<int> RunAsync(HostApplicationBuilder builder, CancellationToken cancellationToken)
     {
@@ -97,9 +135,11 @@ internal static class ServeCommand
         }
 
         DtlsListenOptions dtls;
+        HttpListenOptions? http;
         try
         {
             dtls = host.Services.GetRequiredService<IOptions<DtlsListenOptions>>().Value;
+            http = host.Services.GetService<HttpServerService>() is null ? null : host.Services.GetRequiredService<IOptions<HttpListenOptions>>().Value;
             _ = host.Services.GetRequiredService<IOptions<CoapServerOptions>>().Value;
         }
         catch (InvalidOperationException ex)
@@ -111,6 +151,11 @@ internal static class ServeCommand
         if (dtls.Validate() is { } dtlsProblem)
         {
             throw new CliException(ExitCodes.Usage, dtlsProblem);
+        }
+
+        if (http?.Validate() is { } httpProblem)
+        {
+            throw new CliException(ExitCodes.Usage, httpProblem);
         }
 
         try

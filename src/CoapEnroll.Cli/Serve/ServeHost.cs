@@ -16,7 +16,7 @@ internal static class ServeHost
 {
     /// <param name="overrides">The explicit options of the command, winning over every other source.</param>
     /// <param name="configurationArguments">The <c>--Key=value</c> arguments.</param>
-    /// <param name="withCoapServer">False for commands that use the CA but serve nothing (<c>requests</c>).</param>
+    /// <param name="withCoapServer">False for commands that use the CA but serve nothing (<c>requests</c>): neither CoAP nor HTTP.</param>
     public static HostApplicationBuilder CreateBuilder(IEnumerable<KeyValuePair<string, string?>>? overrides = null, IEnumerable<string>? configurationArguments = null,
         bool withCoapServer = true)
     {
@@ -46,6 +46,9 @@ internal static class ServeHost
         if (withCoapServer)
         {
             builder.Services.AddCoapEnrollCoapServer(builder.Configuration);
+
+            // After the CA: its endpoints (CMP over HTTP) use the store, so it stops before the store closes.
+            builder.Services.AddCoapEnrollHttpServer(builder.Configuration);
         }
 
         return builder;
