@@ -3,6 +3,7 @@ using CoapEnroll.Ca;
 using CoapEnroll.Cmp;
 using CoapEnroll.Enrollment;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 
 namespace CoapEnroll.Hosting;
 
