@@ -232,7 +232,11 @@ public sealed class CertificateAuthority
         try
         {
             PublicKey? overrideKey = request.OverridePublicKey is null ? null : PublicKey.CreateFromSubjectPublicKeyInfo(request.OverridePublicKey, out _);
-            validated = CsrValidator.Validate(request.CsrDer, overrideKey, profile, _caCertificates);
+
+            // A CRMF CertRequest (CMP) was checked, proof of possession included, before it was stored; PKCS#10 is checked again.
+            validated = StoredCrmfRequest.IsCrmf(request.CsrDer)
+                ? CsrValidator.Validate(StoredCrmfRequest.Decode(request.CsrDer), overrideKey, profile, _caCertificates)
+                : CsrValidator.Validate(request.CsrDer, overrideKey, profile, _caCertificates);
         }
         catch (CsrRejectedException ex)
         {

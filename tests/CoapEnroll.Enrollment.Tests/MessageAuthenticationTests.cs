@@ -279,6 +279,20 @@ public sealed class MessageAuthenticationTests
     }
 
     [Fact]
+    public async Task A_held_crmf_request_is_issued_when_an_operator_approves_it()
+    {
+        await using EnrollmentFixture f = await WithProfilesAsync(null, ("default", new CertificateProfileOptions { NamePolicy = NamePolicy.AnyNameHeldForApproval }));
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        CrmfConversion conversion = CrmfRequests.Convert(SignedCertReqMsg(key, "CN=unbound"));
+        using EnrollmentOutcome held = await f.Service.EnrollAsync(CrmfRequest(await SecretAsync(f, "dev-7"), conversion), CancellationToken.None);
+        Assert.Equal(EnrollmentStatus.Pending, held.Status);
+        IssuanceResult approved = await f.Authority.ApproveAsync(held.RequestId!.Value, "operator", CancellationToken.None);
+        Assert.Equal(IssuanceStatus.Issued, approved.Status);
+        Assert.Equal("CN=unbound", approved.Certificate!.Subject);
+        Assert.Equal(key.ExportSubjectPublicKeyInfo(), approved.Certificate.PublicKey.ExportSubjectPublicKeyInfo());
+    }
+
+    [Fact]
     public async Task A_crmf_request_without_a_key_is_refused_as_a_plain_enrollment()
     {
         await using EnrollmentFixture f = await EnrollmentFixture.CreateAsync();
