@@ -66,9 +66,10 @@ public static class CmpRequests
             CertReqId = 0,
             Template = new CertTemplate
             {
-                Subject = subject?.RawData,
+                // A null byte[] would convert to an empty (present) ReadOnlyMemory, not to an absent field.
+                Subject = subject is null ? null : (ReadOnlyMemory<byte>?)subject.RawData,
                 PublicKey = spki,
-                Extensions = extensions is null ? null : EncodeExtensions(extensions),
+                Extensions = extensions is null ? null : (ReadOnlyMemory<byte>?)EncodeExtensions(extensions),
             },
         };
 
@@ -95,7 +96,7 @@ public static class CmpRequests
                         Popo = new ProofOfPossession
                         {
                             Kind = ProofOfPossessionKind.Signature,
-                            SignatureAlgorithm = new CmpAlgorithmIdentifier { Algorithm = algorithm, Parameters = key is RSA ? new byte[] { 0x05, 0x00 } : null },
+                            SignatureAlgorithm = new CmpAlgorithmIdentifier { Algorithm = algorithm, Parameters = key is RSA ? (ReadOnlyMemory<byte>?)new byte[] { 0x05, 0x00 } : null },
                             Signature = signature,
                         },
                     },

@@ -106,7 +106,8 @@ public sealed class CmpServerTests
 
         // Signed by a certificate nobody trusts.
         using var selfSigned = new CertificateRequest("CN=dev-1", key, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        PkiMessage signed = CmpProtection.ProtectWithSignature(Unprotected(), selfSigned, []);
+        PkiMessage signed = CmpProtection.ProtectWithSignature(CmpRequests.CertificateRequest(PkiBodyType.Ir,
+            CmpRequests.Header(selfSigned.SubjectName, null, null, CmpRequests.NewId(), implicitConfirm: true), new X500DistinguishedName("CN=dev-1"), key), selfSigned, []);
         AssertError(await f.SendAsync(signed), PkiFailureInfo.SignerNotTrusted);
 
         // A tampered body after protection: the MAC no longer verifies.
