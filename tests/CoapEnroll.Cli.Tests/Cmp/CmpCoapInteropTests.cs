@@ -26,7 +26,7 @@ public sealed class CmpCoapInteropTests : IDisposable
         string uri = flavour == "notls"
             ? $"coap://127.0.0.1:{server.CoapPort}/.well-known/cmp/ir"
             : $"coaps://127.0.0.1:{server.CoapsPort}/.well-known/cmp/ir";
-        string[] psk = flavour == "notls" ? [] : ["-u", CmpServerHost.PskIdentity, "-k", System.Text.Encoding.ASCII.GetString(Convert.FromHexString(CmpServerHost.PskHex))];
+        string[] psk = flavour == "notls" ? [] : ["-u", CmpServerHost.PskIdentity, "-k", CmpServerHost.PskText];
         await using var relay = new CoapCmpRelay(flavour, uri, _openssl.WorkingDirectory, psk);
         string key = await _openssl.NewKeyAsync("k.pem");
 
@@ -38,7 +38,8 @@ public sealed class CmpCoapInteropTests : IDisposable
         // ir then certConf, each answered 2.04 (RFC 9482 §2.3).
         Assert.Equal(["2.04", "2.04"], relay.Codes);
         StoredCertificate stored = Assert.Single(await server.CertificatesAsync());
-        Assert.Equal(flavour == "notls" ? "cmp-coap" : "cmp-coaps", stored.Protocol);
+        StoredRequest? request = await server.Certification.Store.GetRequestAsync(stored.RequestId, CancellationToken.None);
+        Assert.Equal(flavour == "notls" ? "cmp-coap" : "cmp-coaps", request!.Protocol);
     }
 
     [Fact]
@@ -46,7 +47,7 @@ public sealed class CmpCoapInteropTests : IDisposable
     {
         await using var server = await CmpServerHost.StartAsync();
         await using var relay = new CoapCmpRelay("notls", $"coap://127.0.0.1:{server.CoapPort}/.well-known/cmp", _openssl.WorkingDirectory);
-        using var idevid = X509Certificate2.CreateFromPemFile(server.DemoCertificate);
+        using var idevid = OpenSslCmp.Load(server.DemoCertificate);
         string subject = "/" + idevid.SubjectName.Format(false).Replace(", ", "/", StringComparison.Ordinal);
         string key = await _openssl.NewKeyAsync("k.pem");
 

@@ -18,7 +18,8 @@ public sealed class CmpServerHost : IAsyncDisposable
     public const string Dev1Secret = "dev-1-secret-2f8c";
     public const string ManualSecret = "manual-secret-77aa";
     public const string PskIdentity = "cmp-relay";
-    public const string PskHex = "0123456789abcdef0123456789abcdef";
+    /// <summary>The PSK as libcoap's <c>-k</c> takes it (text); the server is configured with its bytes in hex.</summary>
+    public const string PskText = "cmp-relay-psk-0123";
 
     private readonly IHost _host;
 
@@ -71,7 +72,7 @@ public sealed class CmpServerHost : IAsyncDisposable
             ["Http:Port"] = "0",
             ["DataDirectory"] = data,
             ["Est:PendingRetryAfter"] = "00:00:01",
-            [$"Dtls:Psk:{PskIdentity}"] = PskHex,
+            [$"Dtls:Psk:{PskIdentity}"] = Convert.ToHexString(System.Text.Encoding.ASCII.GetBytes(PskText)),
             ["Cmp:SharedSecrets:dev-1:Secret"] = Dev1Secret,
             ["Cmp:SharedSecrets:manual:Secret"] = ManualSecret,
             ["Cmp:SharedSecrets:manual:Profile"] = "manual",

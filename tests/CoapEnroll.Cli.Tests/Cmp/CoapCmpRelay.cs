@@ -84,7 +84,7 @@ public sealed class CoapCmpRelay : IAsyncDisposable
         string response = Path.Combine(_directory, $"relay-rsp-{n}.der");
         await File.WriteAllBytesAsync(request, body);
         ProcessResult result = await ExternalProcess.RunAsync(_client,
-            ["-B", "30", "-v", "5", "-m", "post", "-t", "259", "-b", "512", "-f", request, "-o", response, .. _clientArguments, _uri], TimeSpan.FromSeconds(45));
+            ["-B", "30", "-v", "7", "-m", "post", "-t", "259", "-b", "512", "-f", request, "-o", response, .. _clientArguments, _uri], TimeSpan.FromSeconds(45));
         lock (Log)
         {
             Log.AppendLine(result.Describe());
@@ -105,7 +105,7 @@ public sealed class CoapCmpRelay : IAsyncDisposable
 
     private static string CodeOf(string verbose)
     {
-        // coap-client -v 5 logs the received PDU as "v:1 t:ACK c:2.04 ...".
+        // coap-client -v 7 logs the received PDU as "v:1 t:ACK c:2.04 ...".
         System.Text.RegularExpressions.Match m = System.Text.RegularExpressions.Regex.Match(verbose, @"c:(?<code>[2-5]\.\d\d)(?![\s\S]*c:[2-5]\.\d\d)");
         return m.Success ? m.Groups["code"].Value : "?";
     }

@@ -41,6 +41,10 @@ public sealed class OpenSslCmp : IDisposable
         Assert.True(result.ExitCode == 0 && result.StandardOutput.Contains(": OK", StringComparison.Ordinal), result.Describe());
     }
 
+    /// <summary>The (first) certificate of a PEM file.</summary>
+    public static System.Security.Cryptography.X509Certificates.X509Certificate2 Load(string path) =>
+        System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(System.IO.File.ReadAllText(path));
+
     public void Dispose()
     {
         try
