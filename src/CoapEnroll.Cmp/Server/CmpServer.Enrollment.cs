@@ -88,6 +88,7 @@ public sealed partial class CmpServer
         {
             Id = exchange.TransactionId,
             Requester = exchange.Requester!.Name,
+            Opener = exchange.Requester,
             State = CmpTransactionState.Pending,
             RequestType = exchange.Request.Body.BodyType,
             CertReqId = certReqId,

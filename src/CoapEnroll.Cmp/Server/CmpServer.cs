@@ -259,6 +259,16 @@ public sealed partial class CmpServer
                         $"the signature does not verify with the first certificate in extraCerts: {signature.Detail}");
                 }
 
+                // The continuation of a transaction signed by the certificate that opened it: the opener, whatever the store now
+                // says of that certificate (kur superseded it; the signature proves the same key).
+                if (request.Body.BodyType is PkiBodyType.CertConf or PkiBodyType.PollReq or PkiBodyType.Error
+                    && _transactions.Find(exchange.TransactionId) is { Opener.Certificate: { } opener } open
+                    && opener.RawData.AsSpan().SequenceEqual(leaf.RawData))
+                {
+                    exchange.Requester = open.Opener;
+                    return null;
+                }
+
                 peer = PeerIdentity.SignedMessage(frontEnd, certificates);
                 break;
 

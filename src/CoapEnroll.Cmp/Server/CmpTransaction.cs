@@ -10,6 +10,12 @@ internal sealed class CmpTransaction
     /// <summary>The requester's name; only the same requester may continue the transaction.</summary>
     public required string Requester { get; init; }
 
+    /// <summary>
+    /// The authenticated requester that opened it. A kur supersedes the certificate that signed it, yet the certConf that follows
+    /// is signed with that same certificate (RFC 9483 §4.1.3): the transaction, not the store, vouches for it then.
+    /// </summary>
+    public required Requester Opener { get; init; }
+
     public required CmpTransactionState State { get; set; }
 
     /// <summary>The request body that opened it (ir, cr, kur, p10cr): the answer's type follows from it.</summary>

@@ -99,6 +99,10 @@ public sealed partial class CmpHttpInteropTests : IDisposable
             "-implicit_confirm", "-certout", _openssl.File("c2.pem")]);
         await _openssl.VerifyAsync(server, _openssl.File("c2.pem"));
 
+        IReadOnlyList<StoredCertificate> afterCr = await server.CertificatesAsync();
+        Assert.True(afterCr.Count == 2 && afterCr.All(c => c.Status == CertificateStatus.Active),
+            string.Join("; ", afterCr.Select(c => $"{c.SerialNumber} {c.Subject} {c.Status} replaces {c.ReplacesSerialNumber}")));
+
         // kur of the second: a new key, the old certificate superseded.
         string k3 = await _openssl.NewKeyAsync("k3.pem");
         await _openssl.MustAsync(["cmp", "-cmd", "kur", .. trust, "-cert", _openssl.File("c2.pem"), "-key", k2, "-newkey", k3, "-certout", _openssl.File("c3.pem")]);
