@@ -41,7 +41,7 @@ public sealed partial class CmpHttpInteropTests : IDisposable
         await using var server = await CmpServerHost.StartAsync();
         string key = await _openssl.NewKeyAsync("k.pem");
         await _openssl.MustAsync("cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret,
-            "-mac", "hmacWithSHA256", "-newkey", key, "-subject", "/CN=dev-1", "-certout", _openssl.File("c.pem"), "-reqout", _openssl.File("ir.der,certconf.der"));
+            "-mac", "hmacWithSHA256", "-newkey", key, "-subject", "/CN=dev-1", "-certout", _openssl.File("c.pem"), "-reqout", _openssl.File("ir.der") + "," + _openssl.File("certconf.der"));
 
         await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
         Assert.True(System.IO.File.Exists(_openssl.File("certconf.der")), "openssl sent no certConf");
