@@ -49,7 +49,7 @@ public sealed class CliServer : IAsyncDisposable
             int port = FreeUdpPort();
             var stop = new CancellationTokenSource();
             Task<CliResult> run = CliRunner.RunAsync(
-                ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--coaps-port", port.ToString(CultureInfo.InvariantCulture), "--data", data,
+                ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--coaps-port", port.ToString(CultureInfo.InvariantCulture), "--data", data,
                     "--Logging:LogLevel:Default=None", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=None", .. arguments],
                 stop.Token);
             var server = new CliServer(data, port, stop, run);
