@@ -26,6 +26,10 @@ public class ServeConfigurationTests
         Assert.Equal(8080, http.Port);
         Assert.Equal(64 * 1024, http.MaxRequestBodySize);
         Assert.NotNull(host.Services.GetService<HttpServerService>());
+
+        // Started in this order, stopped in reverse: HTTP stops before the store (CertificationServices) closes.
+        Assert.Equal([typeof(CertificationServices), typeof(CoapServerService), typeof(HttpServerService)],
+            host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().Select(s => s.GetType()));
     }
 
     [Fact]
