@@ -60,6 +60,16 @@ public sealed class ServeHttpTests
     }
 
     [Fact]
+    public async Task CliServer_PicksTheHttpPort_AndServeAnswersOnIt()
+    {
+        await using var server = await CliServer.StartAsync();
+        Assert.NotNull(server.HttpPort);
+        using var client = new HttpClient();
+        using HttpResponseMessage response = await client.GetAsync(server.HttpUri("/nope"));
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
     public async Task InProcessHost_ServesHttpOnAFreePortOfItsBindAddress()
     {
         await using var server = await InProcessServer.StartAsync();
