@@ -19,6 +19,7 @@ declare -A REQUIRED_PROGRAMS=(
     [coap-server-openssl]=libcoap3-bin
     [coap-server-gnutls]=libcoap3-bin
     [tshark]=tshark
+    [curl]=curl
 )
 
 missing_packages=()

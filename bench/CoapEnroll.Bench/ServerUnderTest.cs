@@ -80,6 +80,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         {
             coapenrollDll, "serve", "--data", data, "--bind", "127.0.0.1",
             "--coap-port", coapPort.ToString(CultureInfo.InvariantCulture), "--coaps-port", coapsPort.ToString(CultureInfo.InvariantCulture),
+            "--http-port", "0",
         };
         if (psk)
         {

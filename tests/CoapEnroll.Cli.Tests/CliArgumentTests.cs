@@ -41,8 +41,14 @@ public class CliArgumentTests
         { ["serve", "--bind", "not-an-address"], "Coap:Bind" },
         { ["serve", "--coap-port", "70000"], "Coap:Port" },
         { ["serve", "--coaps-port", "70000"], "Dtls:Port" },
-        { ["serve", "--coap-port", "0", "--Dtls:Psk:dev=nothex"], "Dtls:Psk:dev" },
-        { ["serve", "--coap-port", "0", "--Dtls:CertificateFile=/x.pem"], "Dtls:KeyFile" },
+        { ["serve", "--coap-port", "0", "--http-port", "0", "--Dtls:Psk:dev=nothex"], "Dtls:Psk:dev" },
+        { ["serve", "--coap-port", "0", "--http-port", "0", "--Dtls:CertificateFile=/x.pem"], "Dtls:KeyFile" },
+        { ["serve", "--http-port", "abc"], "--http-port 'abc' is not a TCP port (0..65535) or off" },
+        { ["serve", "--http-port", "70000"], "--http-port '70000'" },
+        { ["serve", "--coap-port", "0", "--Http:Port=70000"], "Http:Port 70000" },
+        { ["serve", "--coap-port", "0", "--Http:Port=abc"], "Http:Port" },
+        { ["serve", "--coap-port", "0", "--http-port", "0", "--Http:Bind=nowhere"], "Http:Bind 'nowhere'" },
+        { ["serve", "--coap-port", "0", "--http-port", "0", "--Http:MaxRequestBodySize=0"], "Http:MaxRequestBodySize" },
     };
 
     [Theory]

@@ -80,7 +80,7 @@ public class ConfigurationArgumentsTests
     {
         // A bad port is reported only after the arguments passed: the key reached the configuration.
         string line = await CliAssert.FailsAsync(ExitCodes.Usage, ["Coap:Port"],
-            ["serve", "--data", NoSuchDirectory(), "--coap-port", "70000", token, "--Logging:LogLevel:Default=None"]);
+            ["serve", "--data", NoSuchDirectory(), "--coap-port", "70000", "--http-port", "0", token, "--Logging:LogLevel:Default=None"]);
 
         Assert.DoesNotContain("Unrecognized", line, StringComparison.Ordinal);
     }
@@ -104,7 +104,7 @@ public class ConfigurationArgumentsTests
     {
         // The configuration binder alone would drop the profile, and the built-in default would issue in its place.
         string data = NoSuchDirectory();
-        await CliAssert.FailsAsync(ExitCodes.Usage, ["Ca:Profiles:", key], ["serve", "--data", data, token, "--Logging:LogLevel:Default=None"]);
+        await CliAssert.FailsAsync(ExitCodes.Usage, ["Ca:Profiles:", key], ["serve", "--data", data, "--http-port", "0", token, "--Logging:LogLevel:Default=None"]);
         Assert.False(Directory.Exists(data));
     }
 

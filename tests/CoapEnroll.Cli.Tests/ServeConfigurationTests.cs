@@ -19,6 +19,29 @@ public class ServeConfigurationTests
         Assert.Equal(5683, options.Port);
         Assert.True(options.DiagnosticResources);
         Assert.Equal("data", host.Services.GetRequiredService<IConfiguration>()[ServeConfigurationKeys.DataDirectory]);
+
+        var http = host.Services.GetRequiredService<IOptions<HttpListenOptions>>().Value;
+        Assert.True(http.Enabled);
+        Assert.Equal("::", http.Bind);
+        Assert.Equal(8080, http.Port);
+        Assert.Equal(64 * 1024, http.MaxRequestBodySize);
+        Assert.NotNull(host.Services.GetService<HttpServerService>());
+
+        // Started in this order, stopped in reverse: HTTP stops before the store (CertificationServices) closes.
+        Assert.Equal([typeof(CertificationServices), typeof(CoapServerService), typeof(HttpServerService)],
+            host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().Select(s => s.GetType()));
+    }
+
+    [Fact]
+    public void ConfigurationArguments_BindHttpSection()
+    {
+        using var host = ServeHost.CreateBuilder(configurationArguments: ["--Http:Port=0", "--Http:Enabled=false", "--Http:Bind=0.0.0.0", "--Http:MaxRequestBodySize=1000"]).Build();
+        var options = host.Services.GetRequiredService<IOptions<HttpListenOptions>>().Value;
+
+        Assert.Equal(0, options.Port);
+        Assert.False(options.Enabled);
+        Assert.Equal("0.0.0.0", options.Bind);
+        Assert.Equal(1000, options.MaxRequestBodySize);
     }
 
     [Fact]

@@ -77,6 +77,30 @@ public sealed class HttpServerTests
     }
 
     [Fact]
+    public async Task Headers_over_Http_MaxRequestHeadersTotalSize_are_answered_431()
+    {
+        using IHost host = Build(new() { ["Http:MaxRequestHeadersTotalSize"] = "2048" }, [new TestSource("/x", "x")]);
+        await host.StartAsync();
+        using var client = new HttpClient { BaseAddress = host.Services.GetRequiredService<HttpServerService>().LocalUri };
+
+        using var small = new HttpRequestMessage(HttpMethod.Get, new Uri("/x", UriKind.Relative));
+        small.Headers.Add("X-Filler", new string('a', 1000));
+        using (HttpResponseMessage accepted = await client.SendAsync(small))
+        {
+            Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        }
+
+        using var large = new HttpRequestMessage(HttpMethod.Get, new Uri("/x", UriKind.Relative));
+        large.Headers.Add("X-Filler", new string('a', 3000));
+        using (HttpResponseMessage refused = await client.SendAsync(large))
+        {
+            Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, refused.StatusCode);
+        }
+
+        await host.StopAsync();
+    }
+
+    [Fact]
     public async Task Disabled_nothing_listens()
     {
         using IHost host = Build(new() { ["Http:Enabled"] = "false", ["Http:Bind"] = "not an address" }, [new TestSource("/x", "x")]);

@@ -7,7 +7,8 @@ namespace CoapEnroll.Cli.Tests.Infrastructure;
 /// <summary>
 /// <c>coapenroll serve …</c> run through the real command line (in-process, like <see cref="CliRunner"/>) on 127.0.0.1, so that
 /// serve's own options and <c>--Key=value</c> arguments are what configures it. The coaps:// port is picked here (the command
-/// line has no way to report an ephemeral one); the server is ready once a DTLS handshake with it succeeds.
+/// line has no way to report an ephemeral one), and so is the http:// port unless the arguments give <c>--http-port</c>; the
+/// server is ready once a DTLS handshake with it succeeds and its HTTP port accepts connections.
 /// </summary>
 public sealed class CliServer : IAsyncDisposable
 {
@@ -16,10 +17,11 @@ public sealed class CliServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop;
     private readonly Task<CliResult> _run;
 
-    private CliServer(string dataDirectory, int securePort, CancellationTokenSource stop, Task<CliResult> run)
+    private CliServer(string dataDirectory, int securePort, int? httpPort, CancellationTokenSource stop, Task<CliResult> run)
     {
         DataDirectory = dataDirectory;
         SecurePort = securePort;
+        HttpPort = httpPort;
         _stop = stop;
         _run = run;
     }
@@ -27,6 +29,13 @@ public sealed class CliServer : IAsyncDisposable
     public string DataDirectory { get; }
 
     public int SecurePort { get; }
+
+    /// <summary>The http:// port picked here; null when the test gave <c>--http-port</c> itself.</summary>
+    public int? HttpPort { get; }
+
+    /// <summary>http://127.0.0.1:PORT followed by <paramref name="path"/>.</summary>
+    public Uri HttpUri(string path = "/") =>
+        new($"http://127.0.0.1:{(HttpPort ?? throw new InvalidOperationException("The test chose --http-port itself.")).ToString(CultureInfo.InvariantCulture)}{path}");
 
     /// <summary>coaps://127.0.0.1:PORT followed by <paramref name="path"/>.</summary>
     public string Uri(string path = "") => $"coaps://127.0.0.1:{SecurePort.ToString(CultureInfo.InvariantCulture)}{path}";
@@ -47,12 +56,14 @@ public sealed class CliServer : IAsyncDisposable
         {
             string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", "serve-" + Guid.NewGuid().ToString("N"));
             int port = FreeUdpPort();
+            int? httpPort = arguments.Contains("--http-port") ? null : FreeTcpPort();
+            string[] http = httpPort is { } h ? ["--http-port", h.ToString(CultureInfo.InvariantCulture)] : [];
             var stop = new CancellationTokenSource();
             Task<CliResult> run = CliRunner.RunAsync(
-                ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--coaps-port", port.ToString(CultureInfo.InvariantCulture), "--data", data,
+                ["serve", "--bind", "127.0.0.1", "--coap-port", "0", .. http, "--coaps-port", port.ToString(CultureInfo.InvariantCulture), "--data", data,
                     "--Logging:LogLevel:Default=None", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=None", .. arguments],
                 stop.Token);
-            var server = new CliServer(data, port, stop, run);
+            var server = new CliServer(data, port, httpPort, stop, run);
             CliResult? exited = await server.WaitUntilReadyAsync();
             if (exited is null)
             {
@@ -86,7 +97,7 @@ public sealed class CliServer : IAsyncDisposable
             if (File.Exists(TrustAnchor))
             {
                 probe = await CliRunner.RunAsync(["coap", "get", Uri("/.well-known/core"), "--trust", TrustAnchor, "--timeout", "2"], deadline.Token);
-                if (probe.ExitCode == 0)
+                if (probe.ExitCode == 0 && await HttpAcceptsAsync(deadline.Token))
                 {
                     return null;
                 }
@@ -96,6 +107,26 @@ public sealed class CliServer : IAsyncDisposable
         }
 
         throw new Xunit.Sdk.XunitException($"coapenroll serve did not answer on {Uri()} within {s_startTimeout.TotalSeconds} s; last probe: {probe?.Describe()}");
+    }
+
+    /// <summary>True when <see cref="HttpPort"/> accepts a TCP connection (HTTP starts after coaps), or when there is none.</summary>
+    private async Task<bool> HttpAcceptsAsync(CancellationToken cancellationToken)
+    {
+        if (HttpPort is not { } port)
+        {
+            return true;
+        }
+
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port), cancellationToken);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Stops serve (as Ctrl-C does) and returns what it printed and its exit code.</summary>
@@ -119,6 +150,14 @@ public sealed class CliServer : IAsyncDisposable
         catch (IOException)
         {
         }
+    }
+
+    /// <summary>A TCP port on 127.0.0.1 that was free a moment ago (another process may take it before it is bound).</summary>
+    internal static int FreeTcpPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>A UDP port on 127.0.0.1 that was free a moment ago (another process may take it before it is bound).</summary>

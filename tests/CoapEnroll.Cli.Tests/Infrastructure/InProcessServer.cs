@@ -21,7 +21,11 @@ public sealed class InProcessServer : IAsyncDisposable
         DataDirectory = dataDirectory;
         Service = host.Services.GetRequiredService<CoapServerService>();
         Diagnostics = host.Services.GetRequiredService<DiagnosticResources>();
+        Http = host.Services.GetRequiredService<HttpServerService>();
     }
+
+    /// <summary>The HTTP listener (a free port too); <see cref="HttpServerService.LocalUri"/> is its address.</summary>
+    internal HttpServerService Http { get; }
 
     internal CoapServerService Service { get; }
 
@@ -57,6 +61,8 @@ public sealed class InProcessServer : IAsyncDisposable
         {
             ["Coap:Bind"] = bind,
             ["Coap:Port"] = "0",
+            ["Http:Bind"] = bind,
+            ["Http:Port"] = "0",
             ["Dtls:Port"] = "0",
             ["DataDirectory"] = data,
         };

@@ -10,7 +10,7 @@ namespace CoapEnroll.Cli.Tests.Infrastructure;
 /// directory (appsettings.json) is what configures it, as for an operator. It listens on 127.0.0.1 with coaps:// on a port
 /// picked here, keeps its data in DIR/data, is ready once a DTLS handshake with it succeeds, and is killed on dispose.
 /// </summary>
-public sealed class ServeProcess : IAsyncDisposable
+public sealed partial class ServeProcess : IAsyncDisposable
 {
     private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(45);
 
@@ -59,7 +59,9 @@ public sealed class ServeProcess : IAsyncDisposable
         for (int attempt = 1; ; attempt++)
         {
             int port = CliServer.FreeUdpPort();
-            string[] commandLine = [program, "serve", "--bind", "127.0.0.1", "--coap-port", "0", "--coaps-port", port.ToString(CultureInfo.InvariantCulture),
+            // HTTP on a free port, never 8080 (tests run in parallel), unless the test chooses (e.g. --http-port off).
+            string[] http = arguments.Contains("--http-port") ? [] : ["--http-port", "0"];
+            string[] commandLine = [program, "serve", "--bind", "127.0.0.1", "--coap-port", "0", .. http, "--coaps-port", port.ToString(CultureInfo.InvariantCulture),
                 "--data", data, .. arguments];
             var output = new StringBuilder();
             Process process = ExternalProcess.StartCollecting(DotnetHost, commandLine, output, workingDirectory: workingDirectory);
@@ -92,6 +94,30 @@ public sealed class ServeProcess : IAsyncDisposable
             throw new Xunit.Sdk.XunitException($"coapenroll serve exited before it was ready:{Environment.NewLine}{described}");
         }
     }
+
+    /// <summary>
+    /// The port of http:// from serve's log line "HTTP server listening on http://127.0.0.1:PORT (TCP)", waiting for it (HTTP starts
+    /// after coaps://, on which readiness is probed). Needs serve's log at Information (the default).
+    /// </summary>
+    /// <exception cref="Xunit.Sdk.XunitException">No such line within <paramref name="timeout"/> (default 15 s).</exception>
+    public async Task<int> WaitForHttpPortAsync(TimeSpan? timeout = null)
+    {
+        using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(15));
+        while (!deadline.IsCancellationRequested)
+        {
+            if (HttpListeningLine().Match(Output) is { Success: true } match)
+            {
+                return int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture);
+            }
+
+            await Task.Delay(50, CancellationToken.None);
+        }
+
+        throw new Xunit.Sdk.XunitException($"serve logged no HTTP address:{Environment.NewLine}{Output}");
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"HTTP server listening on http://(?<host>\[[^\]]*\]|[^:/\s]+):(?<port>\d+)")]
+    internal static partial System.Text.RegularExpressions.Regex HttpListeningLine();
 
     /// <summary>The .NET host running these tests when it is the muxer, so that the program runs on the same runtime; otherwise dotnet from PATH.</summary>
     private static string DotnetHost =>
