@@ -61,7 +61,11 @@ public interface ICertificateStore : IAsyncDisposable
     /// <summary>All certificates, newest first, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<StoredCertificate>> ListCertificatesAsync(int limit, CancellationToken cancellationToken);
 
-    /// <summary>Sets a certificate's status (e.g. revoked, superseded) and appends the audit entry; false if no such certificate.</summary>
+    /// <summary>
+    /// Sets a certificate's status (e.g. revoked, superseded) and appends the audit entry; false if no such certificate. Revoked
+    /// this way, a certificate is revoked for reason 0 (unspecified) now; set from revoked to another status, it loses its
+    /// revocation and leaves the CRLs. Revocation proper is <see cref="RevokeCertificateAsync(string, int, DateTimeOffset, AuditEntry, CancellationToken)"/>.
+    /// </summary>
     Task<bool> SetCertificateStatusAsync(string serialNumber, CertificateStatus status, AuditEntry audit, CancellationToken cancellationToken);
 
     /// <summary>

@@ -147,6 +147,19 @@ public sealed class RevocationTests
     }
 
     [Fact]
+    public async Task Concurrent_revocations_of_one_certificate_revoke_it_once()
+    {
+        await using TestCa ca = await TestCa.CreateAsync();
+        string serial = (await IssueAsync(ca, "CN=dev-1")).SerialNumber;
+        RevocationResult[] results = await Task.WhenAll(Enumerable.Range(0, 6).Select(i =>
+            Task.Run(() => ca.Authority.RevokeAsync(serial, i % 2 == 0 ? RevocationReasons.KeyCompromise : RevocationReasons.Superseded, $"operator:{i}", CancellationToken.None))));
+        Assert.Single(results, r => r.Status == RevocationStatus.Revoked);
+        Assert.Equal(5, results.Count(r => r.Status == RevocationStatus.AlreadyRevoked));
+        Assert.Single(await ca.Store.ListAuditAsync(100, CancellationToken.None), a => a.Action == "revoke");
+        Assert.Single(await ca.Store.ListRevokedAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_revoked_certificate_holds_its_name_no_more()
     {
         await using TestCa ca = await TestCa.CreateAsync();
