@@ -53,12 +53,6 @@ internal static class CmpProtectionOids
         _ => null,
     };
 
-    public static string HashOid(HashAlgorithmName hash) =>
-        hash == HashAlgorithmName.SHA256 ? Sha256 :
-        hash == HashAlgorithmName.SHA384 ? Sha384 :
-        hash == HashAlgorithmName.SHA512 ? Sha512 :
-        throw new ArgumentOutOfRangeException(nameof(hash), hash.Name, "SHA-256, SHA-384 or SHA-512 expected");
-
     public static int HashLength(HashAlgorithmName hash) =>
         hash == HashAlgorithmName.SHA1 ? 20 :
         hash == HashAlgorithmName.SHA256 ? 32 :
