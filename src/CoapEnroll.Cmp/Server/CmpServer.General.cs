@@ -1,4 +1,5 @@
 using System.Formats.Asn1;
+using CoapEnroll.Ca;
 
 namespace CoapEnroll.Cmp;
 
@@ -6,7 +7,7 @@ public sealed partial class CmpServer
 {
     /// <summary>
     /// genm (RFC 9483 §4.3): CA certificates, root CA update (none is pending: an absent value), certificate request template
-    /// (none: an absent value), CRLs. Several infoTypes in one genm are answered together; one this server does not know is refused.
+    /// (the profile's key types), CRLs. Several infoTypes in one genm are answered together; one this server does not know is refused.
     /// </summary>
     private async Task<PkiMessage> GeneralAsync(CmpExchange exchange, GenMsgBody body, CancellationToken cancellationToken)
     {
@@ -22,7 +23,12 @@ public sealed partial class CmpServer
                     answers.Add(new InfoTypeAndValue { InfoType = CmpInfoTypes.RootCaKeyUpdate });
                     break;
                 case CmpInfoTypes.CertReqTemplate:
-                    answers.Add(new InfoTypeAndValue { InfoType = CmpInfoTypes.CertReqTemplate });
+                    if (!_enrollment.Authority.Profiles.TryGet(exchange.Context.ProfileLabel, out CertificateProfile profile))
+                    {
+                        return ErrorAnswer(exchange, PkiFailureInfo.BadRequest, $"no profile '{exchange.Context.ProfileLabel}'");
+                    }
+
+                    answers.Add(new InfoTypeAndValue { InfoType = CmpInfoTypes.CertReqTemplate, Value = CertificateRequestTemplate(profile) });
                     break;
                 case CmpInfoTypes.CrlStatusList:
                     var crl = await _enrollment.Authority.GetCrlAsync(cancellationToken);
@@ -35,6 +41,75 @@ public sealed partial class CmpServer
         }
 
         return Answer(exchange, new GenMsgBody(PkiBodyType.Genp) { Items = answers });
+    }
+
+    /// <summary>
+    /// CertReqTemplateContent (RFC 9483 §4.3.3): an empty certTemplate (the profile decides names and extensions) and keySpec
+    /// with the key types the profile accepts: id-regCtrl-algId per type, id-regCtrl-rsaKeyLen for RSA.
+    /// </summary>
+    private static byte[] CertificateRequestTemplate(CertificateProfile profile)
+    {
+        const string AlgIdControl = "1.3.6.1.5.5.7.5.1.11";
+        const string RsaKeyLenControl = "1.3.6.1.5.5.7.5.1.12";
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+
+        // keySpec is SIZE (1..MAX): absent when the profile names no key type.
+        if ((profile.AcceptedKeyTypes & KeyTypes.All) == 0)
+        {
+            using (writer.PushSequence())
+            {
+                writer.PushSequence();
+                writer.PopSequence();
+            }
+
+            return writer.Encode();
+        }
+
+        using (writer.PushSequence())
+        {
+            writer.PushSequence();
+            writer.PopSequence();
+
+            using (writer.PushSequence())
+            {
+                foreach ((KeyTypes type, string curve) in (ReadOnlySpan<(KeyTypes, string)>)[(KeyTypes.EcP256, "1.2.840.10045.3.1.7"), (KeyTypes.EcP384, "1.3.132.0.34")])
+                {
+                    if ((profile.AcceptedKeyTypes & type) != 0)
+                    {
+                        using (writer.PushSequence())
+                        {
+                            writer.WriteObjectIdentifier(AlgIdControl);
+                            using (writer.PushSequence())
+                            {
+                                writer.WriteObjectIdentifier("1.2.840.10045.2.1");
+                                writer.WriteObjectIdentifier(curve);
+                            }
+                        }
+                    }
+                }
+
+                if ((profile.AcceptedKeyTypes & KeyTypes.Rsa) != 0)
+                {
+                    using (writer.PushSequence())
+                    {
+                        writer.WriteObjectIdentifier(AlgIdControl);
+                        using (writer.PushSequence())
+                        {
+                            writer.WriteObjectIdentifier("1.2.840.113549.1.1.1");
+                            writer.WriteNull();
+                        }
+                    }
+
+                    using (writer.PushSequence())
+                    {
+                        writer.WriteObjectIdentifier(RsaKeyLenControl);
+                        writer.WriteInteger(profile.MinimumRsaKeySize);
+                    }
+                }
+            }
+        }
+
+        return writer.Encode();
     }
 
     private static byte[] SequenceOf(IEnumerable<ReadOnlyMemory<byte>> elements)

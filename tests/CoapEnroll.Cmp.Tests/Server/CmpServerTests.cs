@@ -250,6 +250,16 @@ public sealed class CmpServerTests
         Assert.Contains(received, c => c.Thumbprint == f.Bootstrap.Hierarchy.IssuingCa.Thumbprint);
         Assert.Null(genp.Items[1].Value);
 
+        // The default profile's template: an empty certTemplate and keySpec naming EC P-256 (id-regCtrl-algId).
+        AsnReader template = new AsnReader(genp.Items[2].Value!.Value, AsnEncodingRules.DER).ReadSequence();
+        Assert.Equal(2, template.ReadEncodedValue().Length);
+        AsnReader keySpec = template.ReadSequence();
+        AsnReader first = keySpec.ReadSequence();
+        Assert.Equal("1.3.6.1.5.5.7.5.1.11", first.ReadObjectIdentifier());
+        AsnReader algorithm = first.ReadSequence();
+        Assert.Equal("1.2.840.10045.2.1", algorithm.ReadObjectIdentifier());
+        Assert.Equal("1.2.840.10045.3.1.7", algorithm.ReadObjectIdentifier());
+
         AsnReader crls = new AsnReader(genp.Items[3].Value!.Value, AsnEncodingRules.DER).ReadSequence();
         Assert.True(crls.ReadEncodedValue().Length > 0);
 
