@@ -86,7 +86,7 @@ public sealed class CmpClient
         PkiStatusInfo status = rp.Statuses[0];
         if (status.Status is not ((int)PkiStatus.Accepted or (int)PkiStatus.GrantedWithMods or (int)PkiStatus.RevocationWarning or (int)PkiStatus.RevocationNotification))
         {
-            throw Refusal("revocation", status, authenticated: true);
+            throw Refusal(status, authenticated: true);
         }
     }
 
@@ -134,7 +134,7 @@ public sealed class CmpClient
 
             if (response.Status.Status is not ((int)PkiStatus.Accepted or (int)PkiStatus.GrantedWithMods))
             {
-                throw Refusal(Name(request.Body.BodyType), response.Status, authenticated: true);
+                throw Refusal(response.Status, authenticated: true);
             }
 
             if (response.CertifiedKeyPair?.Certificate is not { } der)
@@ -207,7 +207,7 @@ public sealed class CmpClient
         if (answer.Body is ErrorBody error)
         {
             // An error is reported even when its protection does not verify (a server that cannot check our MAC cannot MAC its answer).
-            throw Refusal(Name(request.Body.BodyType), error.StatusInfo, protectionProblem is null, error.ErrorDetails);
+            throw Refusal(error.StatusInfo, protectionProblem is null, error.ErrorDetails);
         }
 
         if (protectionProblem is not null)
@@ -299,12 +299,13 @@ public sealed class CmpClient
         return null;
     }
 
-    private static CmpException Refusal(string operation, PkiStatusInfo status, bool authenticated, IReadOnlyList<string>? details = null)
+    private static CmpException Refusal(PkiStatusInfo status, bool authenticated, IReadOnlyList<string>? details = null)
     {
         var info = (PkiFailureInfo)(status.FailInfo ?? 0);
         string[] texts = [.. status.StatusString ?? [], .. details ?? []];
         string statusName = Enum.IsDefined((PkiStatus)status.Status) ? ((PkiStatus)status.Status).ToString().ToLowerInvariant() : status.Status.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var message = new StringBuilder($"{operation} refused ({statusName})");
+        // "refused: badMessageCheck: why" — the status is named only when it is not the usual rejection.
+        var message = new StringBuilder(status.Status == (int)PkiStatus.Rejection ? "refused" : $"refused ({statusName})");
         string failures = CmpException.Describe(info);
         if (failures.Length > 0)
         {
