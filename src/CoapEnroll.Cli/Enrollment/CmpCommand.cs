@@ -46,6 +46,7 @@ internal sealed class CmpCommand
     private readonly Option<string?> _ref = new("--ref") { Description = "MAC protection: the reference (senderKID) the server knows the shared secret by; with --secret-env", HelpName = "REF" };
     private readonly Option<string?> _secretEnv = new("--secret-env") { Description = "MAC protection: the environment variable holding the shared secret (never give it on the command line)", HelpName = "NAME" };
     private readonly Option<bool> _pbmac1 = new("--pbmac1") { Description = "MAC with PBMAC1 (RFC 9481 §6.1.2) instead of PasswordBasedMac" };
+    private readonly Option<bool> _allowSha1 = new("--allow-hmac-sha1") { Description = "Accept answers MAC-protected with HMAC-SHA1 (PasswordBasedMac of OpenSSL 3.0 and older servers); refused by default" };
     private readonly Option<string?> _cert = new("--cert") { Description = "Signature protection: the protection certificate (PEM, leaf first, its chain after it); with --key", HelpName = "FILE" };
     private readonly Option<string?> _key = new("--key") { Description = "Signature protection: the private key (PEM) of --cert", HelpName = "FILE" };
     private readonly Option<string?> _trust = new("--trust") { Description = "PEM trust anchors: a signed answer's protection certificate, and the coaps:// or https:// server certificate, must chain to them", HelpName = "FILE" };
@@ -87,7 +88,7 @@ internal sealed class CmpCommand
 
     private Command Build(string description)
     {
-        var command = new Command(_operation, description) { _server, _ref, _secretEnv, _pbmac1, _cert, _key, _trust, _pskIdentity, _pskKey };
+        var command = new Command(_operation, description) { _server, _ref, _secretEnv, _pbmac1, _allowSha1, _cert, _key, _trust, _pskIdentity, _pskKey };
         if (_operation is "ir" or "cr" or "kur" or "p10cr")
         {
             command.Options.Add(_subject);
@@ -416,6 +417,7 @@ internal sealed class CmpCommand
             options.Reference = reference;
             options.SharedSecret = Encoding.UTF8.GetBytes(secret);
             options.MacParameters = parseResult.GetValue(_pbmac1) ? CmpMacParameters.Pbmac1() : CmpMacParameters.PasswordBasedMac();
+            options.AnswerMacPolicy.AllowHmacSha1 = parseResult.GetValue(_allowSha1);
             return options;
         }
 
