@@ -269,6 +269,12 @@ internal sealed class CmpCommand
 
     private async Task<int> EnrollAsync(CmpClient client, ParseResult parseResult, Inputs inputs, TextWriter stdout, CancellationToken cancellationToken)
     {
+        // The key is kept before the request goes out (as est does): a certificate issued later is useless without it.
+        if (inputs.NewKey is { } key && parseResult.GetValue(_keyOut) is { } keyOut)
+        {
+            await WriteAsync(() => PemCredentialFiles.WritePrivateKeyAsync(keyOut, key, null, cancellationToken), keyOut);
+        }
+
         CmpEnrollmentResult result = _operation switch
         {
             "p10cr" => await client.Pkcs10Async(inputs.Csr!, cancellationToken),
@@ -276,11 +282,6 @@ internal sealed class CmpCommand
             "cr" => await client.EnrollAsync(PkiBodyType.Cr, inputs.NewKey!, inputs.Subject, null, cancellationToken),
             _ => await client.EnrollAsync(PkiBodyType.Kur, inputs.NewKey!, inputs.Subject, null, cancellationToken),
         };
-
-        if (inputs.NewKey is { } key && parseResult.GetValue(_keyOut) is { } keyOut)
-        {
-            await WriteAsync(() => PemCredentialFiles.WritePrivateKeyAsync(keyOut, key, null, cancellationToken), keyOut);
-        }
 
         if (parseResult.GetValue(_chainOut) is { } chainOut)
         {

@@ -105,6 +105,7 @@ public sealed partial class CmpClientTests : IDisposable
         Assert.Contains("refused: badMessageCheck", result.Error, StringComparison.Ordinal);
         Assert.Single(result.Error.Trim().Split('\n'));
         Assert.False(File.Exists(_openssl.File("c.pem")));
+        Assert.True(File.Exists(_openssl.File("k.pem")), "the key is written before the request is sent");
     }
 
     [Fact]
