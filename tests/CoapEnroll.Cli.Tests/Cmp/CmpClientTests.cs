@@ -16,7 +16,8 @@ public sealed partial class CmpClientTests : IDisposable
         _openssl.Dispose();
     }
 
-    public static TheoryData<string> Schemes => new() { "http", "coap", "coaps" };
+    /// <summary>coaps is DTLS with the PSK; coaps-cert authenticates the server's certificate against --trust.</summary>
+    public static TheoryData<string> Schemes => new() { "http", "coap", "coaps", "coaps-cert" };
 
     private static string Server(CmpServerHost server, string scheme, string path = "") => scheme switch
     {
@@ -25,7 +26,7 @@ public sealed partial class CmpClientTests : IDisposable
         _ => $"coaps://127.0.0.1:{server.CoapsPort}{path}",
     };
 
-    private static string[] Psk(string scheme) => scheme == "coaps" ? ["--psk-identity", CmpServerHost.PskIdentity, "--psk-key", Convert.ToHexString(System.Text.Encoding.ASCII.GetBytes(CmpServerHost.PskText))] : [];
+    private static string[] Psk(string scheme) => scheme == "coaps-cert" ? [] : scheme == "coaps" ? ["--psk-identity", CmpServerHost.PskIdentity, "--psk-key", Convert.ToHexString(System.Text.Encoding.ASCII.GetBytes(CmpServerHost.PskText))] : [];
 
     private async Task<CliResult> MustAsync(params string[] args)
     {
@@ -40,7 +41,8 @@ public sealed partial class CmpClientTests : IDisposable
     {
         await using var server = await CmpServerHost.StartAsync();
         Environment.SetEnvironmentVariable(_secretVariable, CmpServerHost.Dev1Secret);
-        await MustAsync(["cmp", "ir", "--server", Server(server, scheme), .. Psk(scheme), "--ref", "dev-1", "--secret-env", _secretVariable,
+        string[] trust = scheme == "coaps-cert" ? ["--trust", server.TrustAnchor] : [];
+        await MustAsync(["cmp", "ir", "--server", Server(server, scheme), .. Psk(scheme), .. trust, "--ref", "dev-1", "--secret-env", _secretVariable,
             "--subject", "CN=dev-1", "--key-out", _openssl.File("k.pem"), "--out", _openssl.File("c.pem"), "--chain-out", _openssl.File("chain.pem")]);
         await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
         Assert.Equal("CN=dev-1", OpenSslCmp.Load(_openssl.File("c.pem")).Subject);
