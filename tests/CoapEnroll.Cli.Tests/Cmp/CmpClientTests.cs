@@ -94,6 +94,11 @@ public sealed partial class CmpClientTests : IDisposable
         ProcessResult x509 = await _openssl.MustAsync("x509", "-in", _openssl.File("cas.pem"), "-noout", "-subject");
         Assert.False(string.IsNullOrWhiteSpace(x509.StandardOutput), x509.Describe());
         await _openssl.MustAsync("verify", "-CAfile", server.TrustAnchor, "-untrusted", _openssl.File("cas.pem"), _openssl.File("c.pem"));
+
+        CliResult crls = await MustAsync("cmp", "genm", "--server", url, "--ref", "dev-1", "--secret-env", _secretVariable, "--infotype", "crls",
+            "--infotype", "rootCaCert", "--out", _openssl.File("crls.pem"));
+        Assert.Contains("rootCaKeyUpdate: (none)", await File.ReadAllTextAsync(_openssl.File("crls.pem")), StringComparison.Ordinal);
+        await _openssl.MustAsync("crl", "-in", _openssl.File("crls.pem"), "-noout", "-issuer");
     }
 
     [Fact]
