@@ -18,6 +18,7 @@ internal static class CliApplication
             ServeCommand.Create(),
             CoapRequestCommand.Create(),
             EstCommand.Create(),
+            CmpCommand.Create(),
             RequestsCommand.Create(),
         };
         return root;

@@ -162,11 +162,11 @@ internal sealed partial class EstCommand
         _ => throw new CliException(ExitCodes.Usage, $"--accept {accept}: EST certificates come as 281 (PKCS#7 certs-only) or 287 (pkix-cert)."),
     };
 
-    private static X500DistinguishedName ParseSubject(string text) =>
+    internal static X500DistinguishedName ParseSubject(string text) =>
         CoapEnroll.Ca.DistinguishedNameParser.TryParse(text, out string? error)
         ?? throw new CliException(ExitCodes.Usage, $"--subject '{text}' is not a distinguished name in RFC 4514 form (e.g. CN=dev-1,O=Acme): {error}.");
 
-    private static async Task<byte[]> ReadCsrAsync(string file, CancellationToken cancellationToken)
+    internal static async Task<byte[]> ReadCsrAsync(string file, CancellationToken cancellationToken)
     {
         byte[] bytes;
         try

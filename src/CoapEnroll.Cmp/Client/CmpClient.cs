@@ -1,0 +1,384 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+
+namespace CoapEnroll.Cmp;
+
+/// <summary>
+/// A CMP client (RFC 9810, Lightweight CMP Profile RFC 9483) over an <see cref="ICmpTransport"/>: enrollment (ir, cr, kur, p10cr)
+/// with polling and certConf/pkiConf, revocation (rr) and general messages (genm). Every answer is checked: same transactionID,
+/// recipNonce equal to the request's senderNonce, protection verified (the same shared secret, or a signature by a certificate that
+/// chains to <see cref="CmpClientOptions.TrustAnchors"/>), the expected body type. A refusal is a <see cref="CmpException"/>.
+/// </summary>
+public sealed class CmpClient
+{
+    private readonly ICmpTransport _transport;
+    private readonly TimeProvider _time;
+
+    /// <summary>A client sending over <paramref name="transport"/>.</summary>
+    /// <exception cref="ArgumentException">The options name neither MAC (reference and secret) nor signature (certificate with key) protection, or both.</exception>
+    public CmpClient(ICmpTransport transport, CmpClientOptions options, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        ArgumentNullException.ThrowIfNull(options);
+        bool mac = options.SharedSecret is not null;
+        bool signature = options.Certificate is not null;
+        if (mac == signature)
+        {
+            throw new ArgumentException("give either a shared secret (MAC) or a certificate with its key (signature)", nameof(options));
+        }
+
+        if (mac && options.Reference is null)
+        {
+            throw new ArgumentException("MAC protection needs the reference (senderKID)", nameof(options));
+        }
+
+        if (signature && !options.Certificate!.HasPrivateKey)
+        {
+            throw new ArgumentException("the protection certificate has no private key", nameof(options));
+        }
+
+        _transport = transport;
+        Options = options;
+        _time = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <summary>The protection and checking options.</summary>
+    public CmpClientOptions Options { get; }
+
+    /// <summary>
+    /// ir, cr or kur (<paramref name="type"/>) for <paramref name="key"/>'s public key: polls while the server says waiting, then
+    /// confirms with certConf (unless implicit confirmation was asked for and granted) and returns the issued certificate.
+    /// </summary>
+    public Task<CmpEnrollmentResult> EnrollAsync(PkiBodyType type, AsymmetricAlgorithm key, X500DistinguishedName? subject,
+        IEnumerable<X509Extension>? extensions, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var transaction = NewTransaction(subject);
+        PkiMessage request = CmpRequests.CertificateRequest(type, Header(transaction, Options.ImplicitConfirm), subject, key, extensions);
+        return EnrollAsync(transaction, request, key.ExportSubjectPublicKeyInfo(), cancellationToken);
+    }
+
+    /// <summary>p10cr with a PKCS#10 request (DER); otherwise as <see cref="EnrollAsync(PkiBodyType, AsymmetricAlgorithm, X500DistinguishedName?, IEnumerable{X509Extension}?, CancellationToken)"/>.</summary>
+    public Task<CmpEnrollmentResult> Pkcs10Async(byte[] certificationRequest, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(certificationRequest);
+        var csr = CertificateRequest.LoadSigningRequest(certificationRequest, HashAlgorithmName.SHA256, CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions);
+        var transaction = NewTransaction(csr.SubjectName);
+        PkiMessage request = CmpRequests.Pkcs10(Header(transaction, Options.ImplicitConfirm), certificationRequest);
+        return EnrollAsync(transaction, request, csr.PublicKey.ExportSubjectPublicKeyInfo(), cancellationToken);
+    }
+
+    /// <summary>rr for <paramref name="certificate"/> with a CRLReason (RFC 5280 §5.3.1); returns when the server accepted it.</summary>
+    public async Task RevokeAsync(X509Certificate2 certificate, int reason, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        var transaction = NewTransaction(certificate.SubjectName);
+        byte[] serial = certificate.SerialNumberBytes.ToArray();
+        PkiMessage request = CmpRequests.Revocation(Header(transaction), certificate.IssuerName, serial, reason);
+        PkiMessage answer = await ExchangeAsync(transaction, request, PkiBodyType.Rp, cancellationToken);
+        var rp = (RevRepBody)answer.Body;
+        if (rp.Statuses.Count == 0)
+        {
+            throw new CmpException("the rp carries no status");
+        }
+
+        PkiStatusInfo status = rp.Statuses[0];
+        if (status.Status is not ((int)PkiStatus.Accepted or (int)PkiStatus.GrantedWithMods or (int)PkiStatus.RevocationWarning or (int)PkiStatus.RevocationNotification))
+        {
+            throw Refusal(status, authenticated: true);
+        }
+    }
+
+    /// <summary>genm asking for <paramref name="infoTypes"/> (OIDs, see <see cref="CmpInfoTypes"/>); returns the genp's items.</summary>
+    public async Task<IReadOnlyList<InfoTypeAndValue>> GeneralAsync(IEnumerable<string> infoTypes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(infoTypes);
+        var transaction = NewTransaction(null);
+        PkiMessage request = CmpRequests.General(Header(transaction), [.. infoTypes]);
+        PkiMessage answer = await ExchangeAsync(transaction, request, PkiBodyType.Genp, cancellationToken);
+        return ((GenMsgBody)answer.Body).Items;
+    }
+
+    private async Task<CmpEnrollmentResult> EnrollAsync(Transaction transaction, PkiMessage request, byte[] publicKey, CancellationToken cancellationToken)
+    {
+        PkiBodyType expected = request.Body.BodyType switch
+        {
+            PkiBodyType.Ir => PkiBodyType.Ip,
+            PkiBodyType.Kur => PkiBodyType.Kup,
+            _ => PkiBodyType.Cp,
+        };
+        PkiMessage answer = await ExchangeAsync(transaction, request, expected, cancellationToken);
+        long started = _time.GetTimestamp();
+        bool polled = false;
+        while (true)
+        {
+            if (answer.Body is PollRepBody pollRep)
+            {
+                PollRepEntry entry = pollRep.Entries.Count > 0 ? pollRep.Entries[0] : throw new CmpException("the pollRep carries no entry");
+                await WaitAsync(TimeSpan.FromSeconds(Math.Max(0, entry.CheckAfter)), string.Join("; ", entry.Reason ?? []), started, cancellationToken);
+                polled = true;
+                answer = await ExchangeAsync(transaction, CmpRequests.Poll(Header(transaction), entry.CertReqId), expected, cancellationToken, allowPollRep: true);
+                continue;
+            }
+
+            var rep = (CertRepMessageBody)answer.Body;
+            CertResponse response = rep.Responses.Count > 0 ? rep.Responses[0] : throw new CmpException($"the {Name(expected)} carries no certificate response");
+            if (response.Status.Status == (int)PkiStatus.Waiting)
+            {
+                // RFC 9483 §4.4: the first answer says waiting; poll at once, the pollRep says how long to wait.
+                polled = true;
+                answer = await ExchangeAsync(transaction, CmpRequests.Poll(Header(transaction), response.CertReqId), expected, cancellationToken, allowPollRep: true);
+                continue;
+            }
+
+            if (response.Status.Status is not ((int)PkiStatus.Accepted or (int)PkiStatus.GrantedWithMods))
+            {
+                throw Refusal(response.Status, authenticated: true);
+            }
+
+            if (response.CertifiedKeyPair?.Certificate is not { } der)
+            {
+                throw new CmpException($"the {Name(expected)} accepts the request but carries no (plain) certificate");
+            }
+
+            X509Certificate2 certificate;
+            try
+            {
+                certificate = X509CertificateLoader.LoadCertificate(der.Span);
+            }
+            catch (CryptographicException e)
+            {
+                throw new CmpException($"the issued certificate does not decode: {e.Message}", e);
+            }
+
+            if (!certificate.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(publicKey))
+            {
+                // RFC 9483 §4.1.1: a certificate for another key is rejected in certConf.
+                await ExchangeAsync(transaction, CmpRequests.CertificateConfirmation(Header(transaction), certificate, response.CertReqId, "the certificate is not for the requested key"),
+                    PkiBodyType.PkiConf, cancellationToken);
+                throw new CmpException("the issued certificate is not for the requested key; rejected it with certConf");
+            }
+
+            bool implicitConfirm = Options.ImplicitConfirm && answer.Header.ImplicitConfirm;
+            if (!implicitConfirm)
+            {
+                await ExchangeAsync(transaction, CmpRequests.CertificateConfirmation(Header(transaction), certificate, response.CertReqId), PkiBodyType.PkiConf, cancellationToken);
+            }
+
+            var extra = Certificates(answer.ExtraCerts);
+            return new CmpEnrollmentResult
+            {
+                Certificate = certificate,
+                Chain = [.. extra.Where(c => !c.RawData.AsSpan().SequenceEqual(certificate.RawData) && IsCa(c))],
+                CaPubs = Certificates(rep.CaPubs),
+                ImplicitlyConfirmed = implicitConfirm,
+                Polled = polled,
+            };
+        }
+    }
+
+    private async Task WaitAsync(TimeSpan delay, string reason, long started, CancellationToken cancellationToken)
+    {
+        if (_time.GetElapsedTime(started) + delay > Options.MaxPollWait)
+        {
+            throw new CmpException($"still waiting after {Options.MaxPollWait.TotalSeconds:0} s (server: {(reason.Length > 0 ? reason : "no reason given")}; checkAfter {delay.TotalSeconds:0} s)");
+        }
+
+        Options.Waiting?.Report(new CmpWaiting(delay, reason));
+        await Task.Delay(delay, _time, cancellationToken);
+    }
+
+    /// <summary>Protects, sends, decodes and checks one request/answer pair; an error body or an unexpected body type throws.</summary>
+    private async Task<PkiMessage> ExchangeAsync(Transaction transaction, PkiMessage request, PkiBodyType expected, CancellationToken cancellationToken, bool allowPollRep = false)
+    {
+        PkiMessage protectedRequest = Options.SharedSecret is { } secret
+            ? CmpProtection.ProtectWithMac(request, secret, Options.MacParameters)
+            : CmpProtection.ProtectWithSignature(request, Options.Certificate!, [.. Options.ExtraCertificates]);
+        byte[] der = await _transport.SendAsync(PkiMessageCodec.Encode(protectedRequest), cancellationToken);
+        CmpDecodeResult decoded = PkiMessageCodec.Decode(der);
+        if (!decoded.IsSuccess)
+        {
+            throw new CmpException($"the answer is not a PKIMessage: {decoded.Reason}");
+        }
+
+        PkiMessage answer = decoded.Message;
+        string? protectionProblem = CheckProtection(answer);
+        if (answer.Body is ErrorBody error)
+        {
+            // An error is reported even when its protection does not verify (a server that cannot check our MAC cannot MAC its answer).
+            throw Refusal(error.StatusInfo, protectionProblem is null, error.ErrorDetails);
+        }
+
+        if (protectionProblem is not null)
+        {
+            throw new CmpException($"the {Name(answer.Body.BodyType)} answer fails its protection check: {protectionProblem}");
+        }
+
+        if (answer.Header.TransactionId is not { } id || !id.Span.SequenceEqual(transaction.Id))
+        {
+            throw new CmpException($"the answer's transactionID {Hex(answer.Header.TransactionId)} is not the request's {Convert.ToHexString(transaction.Id)}");
+        }
+
+        if (answer.Header.RecipNonce is not { } recipNonce || !recipNonce.Span.SequenceEqual(request.Header.SenderNonce!.Value.Span))
+        {
+            throw new CmpException($"the answer's recipNonce {Hex(answer.Header.RecipNonce)} is not the request's senderNonce {Hex(request.Header.SenderNonce)}");
+        }
+
+        if (answer.Body.BodyType != expected && !(allowPollRep && answer.Body.BodyType == PkiBodyType.PollRep))
+        {
+            throw new CmpException($"the server answered {Name(request.Body.BodyType)} with {Name(answer.Body.BodyType)}, not {Name(expected)}");
+        }
+
+        transaction.LastServerNonce = answer.Header.SenderNonce;
+        return answer;
+    }
+
+    /// <summary>Null when the answer's protection verifies, else why not.</summary>
+    private string? CheckProtection(PkiMessage answer)
+    {
+        switch (CmpProtection.GetKind(answer))
+        {
+            case CmpProtectionKind.None:
+                return "the answer is not protected";
+            case CmpProtectionKind.PasswordBasedMac or CmpProtectionKind.Pbmac1:
+                if (Options.SharedSecret is not { } secret)
+                {
+                    return "the answer is MAC-protected, but this client has no shared secret";
+                }
+
+                CmpProtectionResult mac = CmpProtection.VerifyMac(answer, secret, Options.AnswerMacPolicy);
+                return mac.IsValid ? null : "MAC: " + mac;
+            case CmpProtectionKind.Signature:
+                return CheckSignature(answer);
+            default:
+                return $"unsupported protection algorithm {answer.Header.ProtectionAlg?.Algorithm}";
+        }
+    }
+
+    private string? CheckSignature(PkiMessage answer)
+    {
+        IReadOnlyList<X509Certificate2> extra;
+        try
+        {
+            extra = Certificates(answer.ExtraCerts);
+        }
+        catch (CmpException e)
+        {
+            return e.Message;
+        }
+
+        if (extra.Count == 0)
+        {
+            return "the answer is signed but carries no protection certificate in extraCerts";
+        }
+
+        X509Certificate2 signer = extra.FirstOrDefault(c => answer.Header.SenderKid is { } kid && SubjectKeyId(c) is { } ski && kid.Span.SequenceEqual(ski)) ?? extra[0];
+        CmpProtectionResult signature = CmpProtection.VerifySignature(answer, signer);
+        if (!signature.IsValid)
+        {
+            return "signature: " + signature;
+        }
+
+        if (Options.TrustAnchors.Count == 0)
+        {
+            return $"the answer is signed by '{signer.Subject}', and no trust anchors were given to check it";
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.AddRange(Options.TrustAnchors);
+        chain.ChainPolicy.ExtraStore.AddRange(extra.ToArray());
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (!chain.Build(signer))
+        {
+            string why = string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).Distinct());
+            return $"the protection certificate '{signer.Subject}' does not chain to the trust anchors: {why}";
+        }
+
+        return null;
+    }
+
+    private static CmpException Refusal(PkiStatusInfo status, bool authenticated, IReadOnlyList<string>? details = null)
+    {
+        var info = (PkiFailureInfo)(status.FailInfo ?? 0);
+        string[] texts = [.. status.StatusString ?? [], .. details ?? []];
+        string statusName = Enum.IsDefined((PkiStatus)status.Status) ? ((PkiStatus)status.Status).ToString().ToLowerInvariant() : status.Status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // "refused: badMessageCheck: why" — the status is named only when it is not the usual rejection.
+        var message = new StringBuilder(status.Status == (int)PkiStatus.Rejection ? "refused" : $"refused ({statusName})");
+        string failures = CmpException.Describe(info);
+        if (failures.Length > 0)
+        {
+            message.Append(": ").Append(failures);
+        }
+
+        if (texts.Length > 0)
+        {
+            message.Append(": ").Append(string.Join("; ", texts));
+        }
+
+        if (!authenticated)
+        {
+            message.Append(" (the refusal's protection does not verify)");
+        }
+
+        return new CmpException(message.ToString(), info, texts, isRefusal: true, isAuthenticated: authenticated);
+    }
+
+    private Transaction NewTransaction(X500DistinguishedName? subject)
+    {
+        X500DistinguishedName sender = Options.Certificate?.SubjectName ?? subject ?? new X500DistinguishedName([0x30, 0x00]);
+        byte[]? kid = Options.Certificate is { } cert ? SubjectKeyId(cert) : Encoding.UTF8.GetBytes(Options.Reference!);
+        return new Transaction(CmpRequests.NewId(), sender, kid);
+    }
+
+    private PkiHeader Header(Transaction transaction, bool implicitConfirm = false) =>
+        CmpRequests.Header(transaction.Sender, Options.Recipient, transaction.SenderKid, transaction.Id, transaction.LastServerNonce, implicitConfirm);
+
+    private static byte[]? SubjectKeyId(X509Certificate2 certificate) =>
+        certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()?.SubjectKeyIdentifierBytes.ToArray();
+
+    private static bool IsCa(X509Certificate2 certificate) =>
+        certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault()?.CertificateAuthority == true;
+
+    private static List<X509Certificate2> Certificates(IReadOnlyList<ReadOnlyMemory<byte>>? ders)
+    {
+        var list = new List<X509Certificate2>();
+        foreach (ReadOnlyMemory<byte> der in ders ?? [])
+        {
+            try
+            {
+                list.Add(X509CertificateLoader.LoadCertificate(der.Span));
+            }
+            catch (CryptographicException e)
+            {
+                throw new CmpException($"a certificate in the answer does not decode: {e.Message}", e);
+            }
+        }
+
+        return list;
+    }
+
+    private static string Hex(ReadOnlyMemory<byte>? value) => value is { } v ? Convert.ToHexString(v.Span) : "(absent)";
+
+    private static string Name(PkiBodyType type) => type switch
+    {
+        PkiBodyType.PkiConf => "pkiConf",
+        PkiBodyType.CertConf => "certConf",
+        PkiBodyType.PollReq => "pollReq",
+        PkiBodyType.PollRep => "pollRep",
+        PkiBodyType.P10cr => "p10cr",
+        _ => type.ToString().ToLowerInvariant(),
+    };
+
+    private sealed class Transaction(byte[] id, X500DistinguishedName sender, byte[]? senderKid)
+    {
+        public byte[] Id { get; } = id;
+
+        public X500DistinguishedName Sender { get; } = sender;
+
+        public byte[]? SenderKid { get; } = senderKid;
+
+        public ReadOnlyMemory<byte>? LastServerNonce { get; set; }
+    }
+}

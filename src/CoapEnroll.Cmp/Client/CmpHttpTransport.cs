@@ -1,0 +1,50 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+
+namespace CoapEnroll.Cmp;
+
+/// <summary>CMP over HTTP(S) (RFC 9811): POST application/pkixcmp to the URI, a 200 answer with application/pkixcmp.</summary>
+public sealed class CmpHttpTransport : ICmpTransport
+{
+    private const string MediaType = "application/pkixcmp";
+    private readonly HttpClient _http;
+    private readonly Uri _uri;
+
+    /// <summary>A transport posting to <paramref name="uri"/> with <paramref name="http"/> (not disposed here).</summary>
+    public CmpHttpTransport(HttpClient http, Uri uri)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(uri);
+        _http = http;
+        _uri = uri;
+    }
+
+    /// <inheritdoc/>
+    public async Task<byte[]> SendAsync(byte[] der, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(der);
+        using var content = new ByteArrayContent(der);
+        content.Headers.ContentType = new MediaTypeHeaderValue(MediaType);
+        using var request = new HttpRequestMessage(HttpMethod.Post, _uri) { Content = content };
+        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(MediaType));
+        using HttpResponseMessage response = await _http.SendAsync(request, cancellationToken);
+        byte[] body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        int code = (int)response.StatusCode;
+        string? type = response.Content.Headers.ContentType?.MediaType;
+
+        // RFC 9811 §3.3: CMP-level errors come as a PKIMessage, which servers may send with an error status too.
+        if (type == MediaType && body.Length > 0 && (response.IsSuccessStatusCode || code is >= 400 and < 600))
+        {
+            return body;
+        }
+
+        string status = code.ToString(CultureInfo.InvariantCulture);
+        if (!response.IsSuccessStatusCode)
+        {
+            string diagnostic = type is not null && type.StartsWith("text/", StringComparison.Ordinal) ? System.Text.Encoding.UTF8.GetString(body).Trim() : string.Empty;
+            throw new CmpTransportException($"HTTP {status} {response.ReasonPhrase}" + (diagnostic.Length > 0 ? $" ({diagnostic})" : string.Empty), status, diagnostic, code >= 500);
+        }
+
+        throw new CmpTransportException($"HTTP {status} answered {type ?? "no Content-Type"}, not {MediaType}");
+    }
+}

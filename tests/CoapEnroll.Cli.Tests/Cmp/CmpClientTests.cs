@@ -1,0 +1,159 @@
+using System.Text.RegularExpressions;
+using CoapEnroll.Cli.Tests.Infrastructure;
+
+namespace CoapEnroll.Cli.Tests.Cmp;
+
+/// <summary><c>coapenroll cmp</c> (our CMP client) against our server (<see cref="CmpServerHost"/>) over http://, coap:// and coaps://.</summary>
+[Trait("Needs", "openssl")]
+public sealed partial class CmpClientTests : IDisposable
+{
+    private readonly OpenSslCmp _openssl = new();
+    private readonly string _secretVariable = "COAPENROLL_TEST_CMP_SECRET_" + Guid.NewGuid().ToString("N");
+
+    public void Dispose()
+    {
+        Environment.SetEnvironmentVariable(_secretVariable, null);
+        _openssl.Dispose();
+    }
+
+    /// <summary>coaps is DTLS with the PSK; coaps-cert authenticates the server's certificate against --trust.</summary>
+    public static TheoryData<string> Schemes => new() { "http", "coap", "coaps", "coaps-cert" };
+
+    private static string Server(CmpServerHost server, string scheme, string path = "") => scheme switch
+    {
+        "http" => $"http://127.0.0.1:{server.HttpPort}{path}",
+        "coap" => $"coap://127.0.0.1:{server.CoapPort}{path}",
+        _ => $"coaps://127.0.0.1:{server.CoapsPort}{path}",
+    };
+
+    private static string[] Psk(string scheme) => scheme == "coaps-cert" ? [] : scheme == "coaps" ? ["--psk-identity", CmpServerHost.PskIdentity, "--psk-key", Convert.ToHexString(System.Text.Encoding.ASCII.GetBytes(CmpServerHost.PskText))] : [];
+
+    private async Task<CliResult> MustAsync(params string[] args)
+    {
+        CliResult result = await CliRunner.RunAsync(args);
+        Assert.True(result.ExitCode == 0, result.Describe());
+        return result;
+    }
+
+    [Theory]
+    [MemberData(nameof(Schemes))]
+    public async Task Ir_WithMac_IssuesAVerifiableCertificate(string scheme)
+    {
+        await using var server = await CmpServerHost.StartAsync();
+        Environment.SetEnvironmentVariable(_secretVariable, CmpServerHost.Dev1Secret);
+        string[] trust = scheme == "coaps-cert" ? ["--trust", server.TrustAnchor] : [];
+        await MustAsync(["cmp", "ir", "--server", Server(server, scheme), .. Psk(scheme), .. trust, "--ref", "dev-1", "--secret-env", _secretVariable,
+            "--subject", "CN=dev-1", "--key-out", _openssl.File("k.pem"), "--out", _openssl.File("c.pem"), "--chain-out", _openssl.File("chain.pem")]);
+        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
+        Assert.Equal("CN=dev-1", OpenSslCmp.Load(_openssl.File("c.pem")).Subject);
+        await _openssl.MustAsync("pkey", "-in", _openssl.File("k.pem"), "-noout");
+        Assert.Contains("BEGIN CERTIFICATE", await File.ReadAllTextAsync(_openssl.File("chain.pem")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task IrPbmac1_ThenSignedCr_Kur_Rr_OverCoap()
+    {
+        await using var server = await CmpServerHost.StartAsync();
+        string url = Server(server, "coap");
+        Environment.SetEnvironmentVariable(_secretVariable, CmpServerHost.Dev1Secret);
+        await MustAsync("cmp", "ir", "--server", url, "--ref", "dev-1", "--secret-env", _secretVariable, "--pbmac1", "--implicit-confirm",
+            "--subject", "CN=dev-1", "--key-out", _openssl.File("k1.pem"), "--out", _openssl.File("c1.pem"));
+        await _openssl.VerifyAsync(server, _openssl.File("c1.pem"));
+
+        // Signed requests get signed answers, checked against --trust.
+        await MustAsync("cmp", "cr", "--server", url, "--trust", server.TrustAnchor, "--cert", _openssl.File("c1.pem"), "--key", _openssl.File("k1.pem"),
+            "--subject", "CN=dev-1", "--key-out", _openssl.File("k2.pem"), "--out", _openssl.File("c2.pem"));
+        await _openssl.VerifyAsync(server, _openssl.File("c2.pem"));
+
+        await MustAsync("cmp", "kur", "--server", url, "--trust", server.TrustAnchor, "--cert", _openssl.File("c2.pem"), "--key", _openssl.File("k2.pem"),
+            "--key-out", _openssl.File("k3.pem"), "--out", _openssl.File("c3.pem"));
+        await _openssl.VerifyAsync(server, _openssl.File("c3.pem"));
+        Assert.Equal("CN=dev-1", OpenSslCmp.Load(_openssl.File("c3.pem")).Subject);
+
+        await MustAsync("cmp", "rr", "--server", url, "--trust", server.TrustAnchor, "--cert", _openssl.File("c3.pem"), "--key", _openssl.File("k3.pem"),
+            "--oldcert", _openssl.File("c3.pem"), "--reason", "1");
+
+        // The revoked certificate no longer signs anything.
+        CliResult refused = await CliRunner.RunAsync("cmp", "kur", "--server", url, "--trust", server.TrustAnchor, "--cert", _openssl.File("c3.pem"),
+            "--key", _openssl.File("k3.pem"), "--key-out", _openssl.File("k4.pem"), "--out", _openssl.File("c4.pem"));
+        Assert.True(refused.ExitCode == 4 && refused.Error.Contains("refused", StringComparison.Ordinal), refused.Describe());
+    }
+
+    [Fact]
+    public async Task P10cr_AndGenmCaCerts_OverHttp()
+    {
+        await using var server = await CmpServerHost.StartAsync();
+        string url = Server(server, "http");
+        Environment.SetEnvironmentVariable(_secretVariable, CmpServerHost.Dev1Secret);
+        string key = await _openssl.NewKeyAsync("k.pem");
+        await _openssl.MustAsync("req", "-new", "-key", key, "-subj", "/CN=dev-1", "-out", _openssl.File("r.csr"));
+        await MustAsync("cmp", "p10cr", "--server", url, "--ref", "dev-1", "--secret-env", _secretVariable, "--csr", _openssl.File("r.csr"), "--out", _openssl.File("c.pem"));
+        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
+
+        await MustAsync("cmp", "genm", "--server", url, "--ref", "dev-1", "--secret-env", _secretVariable, "--infotype", "caCerts", "--out", _openssl.File("cas.pem"));
+        ProcessResult x509 = await _openssl.MustAsync("x509", "-in", _openssl.File("cas.pem"), "-noout", "-subject");
+        Assert.False(string.IsNullOrWhiteSpace(x509.StandardOutput), x509.Describe());
+        await _openssl.MustAsync("verify", "-CAfile", server.TrustAnchor, "-untrusted", _openssl.File("cas.pem"), _openssl.File("c.pem"));
+
+        CliResult crls = await MustAsync("cmp", "genm", "--server", url, "--ref", "dev-1", "--secret-env", _secretVariable, "--infotype", "crls",
+            "--infotype", "rootCaCert", "--out", _openssl.File("crls.pem"));
+        Assert.Contains("rootCaKeyUpdate: (none)", await File.ReadAllTextAsync(_openssl.File("crls.pem")), StringComparison.Ordinal);
+        await _openssl.MustAsync("crl", "-in", _openssl.File("crls.pem"), "-noout", "-issuer");
+    }
+
+    [Fact]
+    public async Task WrongSecret_IsOneRefusalLine_WithBadMessageCheck()
+    {
+        await using var server = await CmpServerHost.StartAsync();
+        Environment.SetEnvironmentVariable(_secretVariable, "not-the-secret");
+        CliResult result = await CliRunner.RunAsync("cmp", "ir", "--server", Server(server, "coap"), "--trust", server.TrustAnchor, "--ref", "dev-1",
+            "--secret-env", _secretVariable, "--subject", "CN=dev-1", "--key-out", _openssl.File("k.pem"), "--out", _openssl.File("c.pem"));
+        Assert.True(result.ExitCode == 4, result.Describe());
+        Assert.Contains("refused: badMessageCheck", result.Error, StringComparison.Ordinal);
+        Assert.Single(result.Error.Trim().Split('\n'));
+        Assert.False(File.Exists(_openssl.File("c.pem")));
+        Assert.True(File.Exists(_openssl.File("k.pem")), "the key is written before the request is sent");
+    }
+
+    [Fact]
+    public async Task HeldForApproval_PollsWithAWaitingLine_UntilApproved()
+    {
+        await using var server = await CmpServerHost.StartAsync();
+        Environment.SetEnvironmentVariable(_secretVariable, CmpServerHost.ManualSecret);
+        Task<CliResult> polling = CliRunner.RunAsync("cmp", "ir", "--server", Server(server, "http", "/.well-known/cmp/p/manual"), "--ref", "manual",
+            "--secret-env", _secretVariable, "--subject", "CN=held-2", "--key-out", _openssl.File("k.pem"), "--out", _openssl.File("c.pem"));
+
+        string? id = null;
+        for (int i = 0; i < 100 && id is null; i++)
+        {
+            await Task.Delay(200);
+            CliResult list = await CliRunner.RunAsync(["requests", "list", "--data", server.DataDirectory]);
+            id = PendingRow().Match(list.Output) is { Success: true } m ? m.Groups["id"].Value : null;
+        }
+
+        Assert.NotNull(id);
+        Assert.False(polling.IsCompleted, "the client stopped before the approval");
+        CliResult approve = await CliRunner.RunAsync(["requests", "approve", id, "--data", server.DataDirectory,
+            "--Ca:Profiles:manual:RequiresApproval=true", "--Ca:Profiles:manual:NamePolicy=AnyName"]);
+        Assert.True(approve.ExitCode == 0, approve.Describe());
+
+        CliResult result = await polling;
+        Assert.True(result.ExitCode == 0, result.Describe());
+        Assert.Contains("cmp ir: waiting", result.Error, StringComparison.Ordinal);
+        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
+    }
+
+    [Fact]
+    public async Task Usage_SecretNeverOnTheCommandLine_AndOneProtection()
+    {
+        CliResult both = await CliRunner.RunAsync("cmp", "genm", "--server", "coap://127.0.0.1:1", "--infotype", "caCerts");
+        Assert.Equal(2, both.ExitCode);
+        Assert.Contains("--ref REF --secret-env NAME", both.Error, StringComparison.Ordinal);
+        CliResult unset = await CliRunner.RunAsync("cmp", "genm", "--server", "coap://127.0.0.1:1", "--infotype", "caCerts", "--ref", "x", "--secret-env", _secretVariable);
+        Assert.Equal(2, unset.ExitCode);
+        Assert.Contains("not set", unset.Error, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex(@"^(?<id>\d+)\t", RegexOptions.Multiline)]
+    private static partial Regex PendingRow();
+}
