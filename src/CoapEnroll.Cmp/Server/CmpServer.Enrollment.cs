@@ -138,7 +138,7 @@ public sealed partial class CmpServer
         {
             case EnrollmentStatus.Issued:
                 X509Certificate2 certificate = outcome.Certificate!;
-                ReadOnlyMemory<byte>? privateKey = outcome.GeneratedKey is { } generated ? EncryptGeneratedKey(exchange, generated) : null;
+                ReadOnlyMemory<byte>? privateKey = outcome.GeneratedKey is { } generated ? (ReadOnlyMemory<byte>?)EncryptGeneratedKey(exchange, generated) : null;
                 IReadOnlyList<InfoTypeAndValue>? info;
                 if (implicitConfirm)
                 {
