@@ -6,7 +6,6 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using CoapEnroll.Pkix;
 using Org.BouncyCastle.Cms;
-using Org.BouncyCastle.Security;
 using static CoapEnroll.Cmp.Tests.Server.CmpServerFixture;
 
 namespace CoapEnroll.Cmp.Tests.Server;
@@ -79,11 +78,6 @@ public sealed class CmpKeyGenerationTests
             Assert.Equal(PkixOids.SignedData, contentType);
             AssertKeyPackage(f, signedData, issued);
 
-            // Independently: Bouncy Castle's KeyAgreeRecipientInformation with the requester's key.
-            var bc = new Org.BouncyCastle.Cms.CmsEnvelopedData(ContentInfo(enveloped));
-            var kari = Assert.IsType<KeyAgreeRecipientInformation>(Assert.Single(bc.GetRecipientInfos().GetRecipients()));
-            Assert.Equal(signedData, kari.GetContent(PrivateKeyFactory.CreateKey(key.ExportPkcs8PrivateKey())));
-
             // Independently: openssl cms with the requester's key and certificate.
             string dir = Directory.CreateTempSubdirectory("cmp-keygen-").FullName;
             try
@@ -100,6 +94,13 @@ public sealed class CmpKeyGenerationTests
             {
                 Directory.Delete(dir, recursive: true);
             }
+
+            // Bouncy Castle reads the KeyAgreeRecipientInfo, but its ECDHKekGenerator always puts NULL parameters on the key wrap in
+            // ECC-CMS-SharedInfo, where RFC 3565 §2.3.2 has them absent (as written here and by openssl): it derives another key
+            // and cannot open this one, so only the structure is checked there.
+            var bc = new Org.BouncyCastle.Cms.CmsEnvelopedData(ContentInfo(enveloped));
+            var kari = Assert.IsType<KeyAgreeRecipientInformation>(Assert.Single(bc.GetRecipientInfos().GetRecipients()));
+            Assert.Equal(PkixOids.EcdhStdSha256Kdf, kari.KeyEncryptionAlgOid);
 
             // Another key opens nothing.
             using var stranger = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP256);
