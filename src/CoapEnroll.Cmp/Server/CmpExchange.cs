@@ -24,6 +24,9 @@ internal sealed class CmpExchange
     /// <summary>Certificates the answer carries in extraCerts besides the signer's (RFC 9483 §4.1.1: the issued certificate's chain).</summary>
     public List<System.Security.Cryptography.X509Certificates.X509Certificate2> ExtraCertificates { get; } = [];
 
+    /// <summary>The answer's pvno: 3 when it carries a CMP 2021 feature (an EnvelopedData, RFC 9483 §3.1), else 2.</summary>
+    public int AnswerPvno { get; set; } = 2;
+
     /// <summary>The name in logs.</summary>
     public string Who => Requester?.Name ?? (Reference is { } r ? $"secret:{r}" : "unauthenticated");
 

@@ -18,7 +18,7 @@ public sealed partial class CmpServer
         DateTimeOffset now = _time.GetUtcNow();
         return new PkiHeader
         {
-            Pvno = 2,
+            Pvno = exchange.AnswerPvno,
             Sender = CmpGeneralName.FromDirectoryName(mac ? _enrollment.Hierarchy.IssuingCa.SubjectName : _signer.SubjectName),
             Recipient = request.Sender,
             MessageTime = new DateTimeOffset(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero),

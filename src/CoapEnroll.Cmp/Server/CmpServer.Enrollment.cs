@@ -24,10 +24,9 @@ public sealed partial class CmpServer
         }
 
         CrmfConversion conversion = CrmfRequests.Convert(message);
-        if (conversion.CentralKeyGeneration)
+        if (conversion.CentralKeyGeneration && CentralKeyGenerationProblem(exchange, body.BodyType) is { } problem)
         {
-            return Rejected(exchange, answerType, certReqId, PkiFailureInfo.BadCertTemplate,
-                "central key generation (a template without publicKey) is not offered by this server; send a public key with proof of possession");
+            return Rejected(exchange, answerType, certReqId, PkiFailureInfo.BadCertTemplate, problem);
         }
 
         if (!conversion.IsSuccess || conversion.Request is not { } request)
@@ -36,7 +35,9 @@ public sealed partial class CmpServer
                 message.CertReq.GetEncoded(), cancellationToken);
         }
 
-        EnrollmentOperation operation = body.BodyType == PkiBodyType.Kur ? EnrollmentOperation.Reenroll : EnrollmentOperation.Enroll;
+        EnrollmentOperation operation = conversion.CentralKeyGeneration ? EnrollmentOperation.ServerKeyGeneration
+            : body.BodyType == PkiBodyType.Kur ? EnrollmentOperation.Reenroll
+            : EnrollmentOperation.Enroll;
         return await AuthorizeAndIssueAsync(exchange, answerType, certReqId, operation, request, cancellationToken);
     }
 
@@ -137,6 +138,7 @@ public sealed partial class CmpServer
         {
             case EnrollmentStatus.Issued:
                 X509Certificate2 certificate = outcome.Certificate!;
+                ReadOnlyMemory<byte>? privateKey = outcome.GeneratedKey is { } generated ? (ReadOnlyMemory<byte>?)EncryptGeneratedKey(exchange, generated) : null;
                 IReadOnlyList<InfoTypeAndValue>? info;
                 if (implicitConfirm)
                 {
@@ -165,7 +167,7 @@ public sealed partial class CmpServer
                 return Answer(exchange, new CertRepMessageBody(answerType)
                 {
                     CaPubs = caPubs,
-                    Responses = [new CertResponse { CertReqId = certReqId, Status = Accepted(), CertifiedKeyPair = new CertifiedKeyPair { Certificate = certificate.RawData } }],
+                    Responses = [new CertResponse { CertReqId = certReqId, Status = Accepted(), CertifiedKeyPair = new CertifiedKeyPair { Certificate = certificate.RawData, PrivateKey = privateKey } }],
                 }, info, senderNonce);
 
             case EnrollmentStatus.Pending:
@@ -183,6 +185,41 @@ public sealed partial class CmpServer
             default:
                 _transactions.TryClose(transaction);
                 return Rejected(exchange, answerType, certReqId, FailureOf(outcome.Reason), outcome.Detail ?? outcome.Reason.ToString());
+        }
+    }
+
+    /// <summary>
+    /// Why a central key generation request (RFC 9483 §4.1.6) cannot be served, or null: the key must be deliverable to the requester
+    /// (its shared secret, or the EC or RSA key of the certificate it signed with) before anything is issued. kur keeps its key
+    /// holder's key pair here: only ir and cr ask for a new one.
+    /// </summary>
+    private static string? CentralKeyGenerationProblem(CmpExchange exchange, PkiBodyType requestType)
+    {
+        if (requestType == PkiBodyType.Kur)
+        {
+            return "central key generation (a template without publicKey) is offered for ir and cr, not kur; send the new public key with proof of possession";
+        }
+
+        return exchange.Secret is not null ? null : CmpKeyDelivery.CheckRecipient(exchange.Requester?.Certificate);
+    }
+
+    /// <summary>
+    /// The privateKey of the answer (RFC 9483 §4.1.6): the generated key signed by this server's CMP signer and encrypted to the
+    /// requester as it authenticated. The answer carrying it is CMP version 3 (RFC 9483 §3.1).
+    /// </summary>
+    private byte[] EncryptGeneratedKey(CmpExchange exchange, ECDsa generated)
+    {
+        byte[] pkcs8 = generated.ExportPkcs8PrivateKey();
+        try
+        {
+            exchange.AnswerPvno = 3;
+            return exchange.Secret is { } secret
+                ? CmpKeyDelivery.ForSecret(pkcs8, secret, _signer, _signerChain)
+                : CmpKeyDelivery.ForCertificate(pkcs8, exchange.Requester!.Certificate!, _signer, _signerChain);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pkcs8);
         }
     }
 

@@ -175,17 +175,18 @@ public sealed class CmpServerTests
         CertResponse badPop = SingleResponse(await f.SendAsync(Mac(tampered, Dev1Secret)), PkiBodyType.Ip);
         Assert.Equal((int)PkiFailureInfo.BadPop, badPop.Status.FailInfo);
 
-        // A template without a public key asks for central key generation, which is not offered.
+        // A template without a public key asks for central key generation (CmpKeyGenerationTests): the names are still checked.
         var noKey = new PkiMessage
         {
             Header = Header(Dev1, implicitConfirm: true),
             Body = new CertReqMessagesBody(PkiBodyType.Ir)
             {
-                Requests = [new CertReqMsg { CertReq = new CertRequest { CertReqId = 0, Template = new CertTemplate { Subject = new X500DistinguishedName("CN=dev-1").RawData } } }],
+                Requests = [new CertReqMsg { CertReq = new CertRequest { CertReqId = 0, Template = new CertTemplate { Subject = new X500DistinguishedName("CN=someone-else").RawData } } }],
             },
         };
         CertResponse keygen = SingleResponse(await f.SendAsync(Mac(noKey, Dev1Secret)), PkiBodyType.Ip);
-        Assert.Equal((int)PkiFailureInfo.BadCertTemplate, keygen.Status.FailInfo);
+        Assert.Equal((int)PkiStatus.Rejection, keygen.Status.Status);
+        Assert.Null(keygen.CertifiedKeyPair);
         Assert.Equal(0, await f.CertificateCountAsync());
     }
 
