@@ -110,6 +110,33 @@ public sealed class CmpAnnouncementTests
         Assert.False(PkiMessageCodec.Decode(empty).IsSuccess);
     }
 
+    [Fact]
+    public void CkuAnnBody_V3AndV2_RoundTrip()
+    {
+        byte[] a = [0x30, 0x03, 0x02, 0x01, 0x01];
+        byte[] b = [0x30, 0x03, 0x02, 0x01, 0x02];
+        byte[] c = [0x30, 0x03, 0x02, 0x01, 0x03];
+        var header = new PkiHeader
+        {
+            Pvno = 3,
+            Sender = CmpGeneralName.FromDirectoryName(new X500DistinguishedName("CN=ca")),
+            Recipient = CmpGeneralName.FromDirectoryName(new X500DistinguishedName("CN=ee")),
+        };
+
+        CmpDecodeResult decodedV3 = PkiMessageCodec.Decode(PkiMessageCodec.Encode(new PkiMessage { Header = header, Body = new CkuAnnBody { NewWithNew = a, OldWithNew = c } }));
+        Assert.True(decodedV3.IsSuccess, decodedV3.Reason);
+        CkuAnnBody v3 = Assert.IsType<CkuAnnBody>(decodedV3.Message!.Body);
+        Assert.True(v3.IsV3);
+        Assert.True(v3.NewWithNew.Span.SequenceEqual(a));
+        Assert.Null(v3.NewWithOld);
+        Assert.True(v3.OldWithNew!.Value.Span.SequenceEqual(c));
+
+        CkuAnnBody v2 = Assert.IsType<CkuAnnBody>(PkiMessageCodec.Decode(PkiMessageCodec.Encode(
+            new PkiMessage { Header = header, Body = new CkuAnnBody { IsV3 = false, OldWithNew = a, NewWithOld = b, NewWithNew = c } })).Message!.Body);
+        Assert.False(v2.IsV3);
+        Assert.True(v2.OldWithNew!.Value.Span.SequenceEqual(a) && v2.NewWithOld!.Value.Span.SequenceEqual(b) && v2.NewWithNew.Span.SequenceEqual(c));
+    }
+
     /// <summary>The userCertificate serials of a CertificateList's revokedCertificates (RFC 5280 §5.1), as unsigned big-endian bytes.</summary>
     private static List<ReadOnlyMemory<byte>> RevokedSerials(ReadOnlyMemory<byte> certificateList)
     {
