@@ -36,6 +36,8 @@ public abstract class PkiBody
             PkiBodyType.PollRep => PollRepBody.ReadContent(inner),
             PkiBodyType.Rr => RevReqBody.ReadContent(inner),
             PkiBodyType.Rp => RevRepBody.ReadContent(inner),
+            PkiBodyType.Crlann => CrlAnnBody.ReadContent(inner),
+            PkiBodyType.Ckuann => CkuAnnBody.ReadContent(inner),
             PkiBodyType.P10cr => new P10crBody { CertificationRequest = CmpDer.ReadRawSequence(inner, "p10cr") },
             _ => throw new InvalidOperationException("unreachable: every supported body is listed"),
         };
@@ -47,7 +49,8 @@ public abstract class PkiBody
         (int)PkiBodyType.Ir or (int)PkiBodyType.Ip or (int)PkiBodyType.Cr or (int)PkiBodyType.Cp or
         (int)PkiBodyType.P10cr or (int)PkiBodyType.Kur or (int)PkiBodyType.Kup or (int)PkiBodyType.Rr or
         (int)PkiBodyType.Rp or (int)PkiBodyType.PkiConf or (int)PkiBodyType.Genm or (int)PkiBodyType.Genp or
-        (int)PkiBodyType.Error or (int)PkiBodyType.CertConf or (int)PkiBodyType.PollReq or (int)PkiBodyType.PollRep;
+        (int)PkiBodyType.Error or (int)PkiBodyType.CertConf or (int)PkiBodyType.PollReq or (int)PkiBodyType.PollRep or
+        (int)PkiBodyType.Crlann or (int)PkiBodyType.Ckuann;
 
     internal virtual void WriteTo(AsnWriter writer)
     {

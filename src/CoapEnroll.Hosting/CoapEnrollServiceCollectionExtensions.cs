@@ -34,6 +34,8 @@ public static class CoapEnrollServiceCollectionExtensions
         services.AddSingleton(sp => sp.GetRequiredService<CertificationServices>().Enrollment);
         services.AddHostedService(sp => new CmpSweepService(sp.GetRequiredService<CertificationServices>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<CmpSweepService>>()));
+        services.AddHostedService(sp => new CmpAnnouncementService(sp.GetRequiredService<CertificationServices>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<CmpAnnouncementService>>()));
         return services;
     }
 

@@ -83,7 +83,8 @@ public sealed partial class CoapServerService : IHostedService
         await MapEstAsync(cancellationToken);
         if (_certification.CmpEnabled)
         {
-            _server.MapCmp(await _certification.GetCmpServerAsync(cancellationToken), "cmp-coap");
+            _server.MapCmp(await _certification.GetCmpServerAsync(cancellationToken), "cmp-coap",
+                _certification.CmpAnnouncementsEnabled ? await _certification.GetCmpAnnouncerAsync(cancellationToken) : null);
         }
 
         if (_options.DiagnosticResources)

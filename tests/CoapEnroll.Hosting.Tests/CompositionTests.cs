@@ -70,7 +70,7 @@ public sealed class CompositionTests
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["DataDirectory"] = dir.Path });
         builder.Services.AddCoapEnrollCertification(builder.Configuration).AddCoapEnrollCoapServer(builder.Configuration);
         using IHost host = builder.Build();
-        Assert.Equal([typeof(CertificationServices), typeof(CoapServerService)], host.Services.GetServices<IHostedService>().Select(s => s.GetType()));
+        Assert.Equal([typeof(CertificationServices), typeof(CmpSweepService), typeof(CmpAnnouncementService), typeof(CoapServerService)], host.Services.GetServices<IHostedService>().Select(s => s.GetType()));
     }
 
     [Fact]

@@ -38,6 +38,11 @@ public sealed partial class CmpServer
         string serialHex = Convert.ToHexString(serial.Span);
         RevocationOutcome outcome = await _enrollment.RevokeAsync(exchange.Requester!, serialHex, reason, cancellationToken);
         LogRevocation(_logger, exchange.Context.FrontEnd, exchange.Who, serialHex, outcome.Status.ToString());
+        if (outcome.Status == RevocationOutcomeStatus.Revoked)
+        {
+            OnCertificateRevoked(serialHex, reason);
+        }
+
         return outcome.Status switch
         {
             RevocationOutcomeStatus.Revoked => Answer(exchange, new RevRepBody { Statuses = [Accepted("revoked")] }),
@@ -107,6 +112,10 @@ public sealed partial class CmpServer
         {
             RevocationResult result = await _enrollment.Authority.RevokeAsync(serial, CessationOfOperation, $"cmp ({requester}): {why}", cancellationToken);
             LogUnconfirmedRevoked(_logger, serial, requester, why, result.Status.ToString());
+            if (result.Status == RevocationStatus.Revoked)
+            {
+                OnCertificateRevoked(serial, CessationOfOperation);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

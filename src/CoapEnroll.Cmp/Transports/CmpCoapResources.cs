@@ -10,6 +10,8 @@ namespace CoapEnroll.Cmp;
 /// </summary>
 public static class CmpCoapResources
 {
+    private const double MinMaxAge = 60;
+
     /// <summary>The CoAP operation labels of RFC 9482 §2.1 (RFC 9483 §6 short names).</summary>
     public static IReadOnlyList<string> OperationLabels { get; } = ["ir", "cr", "kur", "p10", "rr", "crts", "rcu", "att", "crls"];
 
@@ -17,13 +19,32 @@ public static class CmpCoapResources
     /// Maps the CMP resources on <paramref name="server"/>. <paramref name="frontEnd"/> names the channel in the store
     /// (<c>cmp-coap</c> or <c>cmp-coaps</c>); over DTLS the requester is still authenticated by the message's own protection.
     /// </summary>
-    public static void MapCmp(this CoapServer server, CmpServer cmp, string frontEnd)
+    public static void MapCmp(this CoapServer server, CmpServer cmp, string frontEnd) => MapCmp(server, cmp, frontEnd, null);
+
+    /// <summary>
+    /// Maps the CMP resources as <see cref="MapCmp(CoapServer, CmpServer, string)"/> does and, with <paramref name="announcements"/>,
+    /// makes <c>/.well-known/cmp</c> observable (RFC 9482 §2.5, RFC 7641): a GET answers 2.05 with the latest announcement
+    /// PKIMessage (Content-Format 259), and every new announcement goes to the observers as a notification.
+    /// </summary>
+    /// <remarks>
+    /// The first GET is answered with a CRL announcement of the CA's current CRL rather than 4.04 or an empty 2.05: RFC 7641 §4.1
+    /// registers an observer only on a 2.xx answer, and a notification carries the resource's current representation, so the
+    /// registration response is a complete, verifiable PKIMessage like every later notification. Max-Age is the time left until
+    /// the CRL's nextUpdate (at least 60 s). An observer that cannot keep up gets only the newest announcement (RFC 7641 §4.5.2).
+    /// </remarks>
+    public static void MapCmp(this CoapServer server, CmpServer cmp, string frontEnd, CmpAnnouncer? announcements)
     {
         ArgumentNullException.ThrowIfNull(server);
         ArgumentNullException.ThrowIfNull(cmp);
         ArgumentException.ThrowIfNullOrEmpty(frontEnd);
         const string Root = "/.well-known/cmp";
-        Map(server, cmp, frontEnd, Root, null).WithResourceType("ace.cmp").WithContentFormat(CoapContentFormat.PkixCmp);
+        CoapResource root = Map(server, cmp, frontEnd, Root, null).WithResourceType("ace.cmp").WithContentFormat(CoapContentFormat.PkixCmp);
+        if (announcements is not null)
+        {
+            server.MapGet(Root, (context, cancellationToken) => GetAnnouncementAsync(context, announcements, cancellationToken)).Observable();
+            announcements.Announced += (_, _) => root.NotifyObservers();
+        }
+
         Map(server, cmp, frontEnd, Root + "/p/{label}", null).Hidden();
         foreach (string operation in OperationLabels)
         {
@@ -72,6 +93,24 @@ public static class CmpCoapResources
         }
 
         return new CoapMessage { Code = CoapCode.Changed }.WithContentFormat(CoapContentFormat.PkixCmp).WithPayload(answer);
+    }
+
+    private static async ValueTask<CoapMessage> GetAnnouncementAsync(CoapRequestContext context, CmpAnnouncer announcements, CancellationToken cancellationToken)
+    {
+        if (context.Request.Accept is { } accept && accept is not (CoapContentFormat.PkixCmp or CoapContentFormat.OctetStream))
+        {
+            return Diagnostic(CoapCode.NotAcceptable, "CMP announcements are Content-Format 259 (application/pkixcmp)");
+        }
+
+        CmpAnnouncement latest = await announcements.GetLatestAsync(cancellationToken);
+        var response = new CoapMessage { Code = CoapCode.Content }.WithContentFormat(CoapContentFormat.PkixCmp).WithPayload(latest.Der);
+        if (latest.NextUpdate is { } nextUpdate)
+        {
+            double seconds = Math.Clamp((nextUpdate - DateTimeOffset.UtcNow).TotalSeconds, MinMaxAge, uint.MaxValue);
+            response = response.SetUInt(CoapOptionNumber.MaxAge, (uint)seconds);
+        }
+
+        return response;
     }
 
     private static CoapMessage Diagnostic(CoapCode code, string text) => new CoapMessage { Code = code }.WithPayload(text);

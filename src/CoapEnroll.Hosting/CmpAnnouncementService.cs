@@ -1,0 +1,59 @@
+using CoapEnroll.Cmp;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace CoapEnroll.Hosting;
+
+/// <summary>
+/// Runs <see cref="CmpAnnouncer.CheckAsync"/> every <see cref="CertificationServices.CmpAnnouncementInterval"/> while the host
+/// runs, so that a revocation the CMP server did not make (the operator's CLI is another process) is announced to the observers
+/// of <c>/.well-known/cmp</c> within seconds. CMP revocations are announced at once without it.
+/// </summary>
+public sealed partial class CmpAnnouncementService : BackgroundService
+{
+    private readonly CertificationServices _certification;
+    private readonly TimeProvider _time;
+    private readonly ILogger<CmpAnnouncementService> _logger;
+
+    public CmpAnnouncementService(CertificationServices certification, TimeProvider time, ILogger<CmpAnnouncementService> logger)
+    {
+        ArgumentNullException.ThrowIfNull(certification);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        _certification = certification;
+        _time = time;
+        _logger = logger;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!_certification.CmpAnnouncementsEnabled)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(_certification.CmpAnnouncementInterval, _time);
+        try
+        {
+            CmpAnnouncer announcer = await _certification.GetCmpAnnouncerAsync(stoppingToken);
+            do
+            {
+                try
+                {
+                    await announcer.CheckAsync(stoppingToken);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    LogCheckFailed(ex);
+                }
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    [LoggerMessage(421, LogLevel.Error, "CMP: checking the CRL for announcements failed")]
+    private partial void LogCheckFailed(Exception exception);
+}
