@@ -50,6 +50,6 @@ public class CsrParseBenchmarks
     public int DecodeOnceVerifyOnce()
     {
         CertificationRequest.DecodePkcs10(_csr, out CertificationRequest? request, out _);
-        return request!.ProofOfPossession.Verify() ? request.Attributes.Count : -1;
+        return request!.ProofOfPossession is { } pop && pop.Verify() ? request.Attributes.Count : -1;
     }
 }
