@@ -59,7 +59,8 @@ internal static class EnrollmentProbe
         return options;
     }
 
-    private static async Task<EnrollmentResult> EnrollAsync(IPEndPoint coaps, DtlsClientOptions options)
+    /// <summary>One enrollment: handshake, /sen with <paramref name="key"/> (a new P-256 key when null), close.</summary>
+    public static async Task<EnrollmentResult> EnrollAsync(IPEndPoint coaps, DtlsClientOptions options, ECDsa? key = null)
     {
         using var limit = new CancellationTokenSource(Limit);
         var clock = Stopwatch.StartNew();
@@ -69,8 +70,8 @@ internal static class EnrollmentProbe
             DtlsClientChannel channel = await DtlsClientChannel.ConnectAsync(coaps, options, limit.Token);
             handshakeMs = clock.Elapsed.TotalMilliseconds;
             await using var est = new EstCoapsClient(channel);
-            using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            using X509Certificate2 issued = await est.EnrollAsync(new X500DistinguishedName(Subject), key, cancellationToken: limit.Token);
+            using ECDsa? created = key is null ? ECDsa.Create(ECCurve.NamedCurves.nistP256) : null;
+            using X509Certificate2 issued = await est.EnrollAsync(new X500DistinguishedName(Subject), key ?? created, cancellationToken: limit.Token);
             return new EnrollmentResult(true, handshakeMs, clock.Elapsed.TotalMilliseconds, issued.SerialNumber);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

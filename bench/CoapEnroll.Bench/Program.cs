@@ -24,6 +24,8 @@ internal static class Program
                 return await ServeLoadMode.RunAsync(args);
             case "sen-cost":
                 return await SenCostMode.RunAsync(args);
+            case "cmp-ir":
+                return await CmpIrMode.RunAsync(args);
             case "dedup-memory":
                 return await DeduplicationMemoryMode.RunAsync(args);
             case "dtls-data":

@@ -35,7 +35,7 @@ namespace CoapEnroll.Bench;
 /// </summary>
 internal static class SenCostMode
 {
-    private const string ProbeAssembly = "CoapEnroll.Bench.ServerProbe.dll";
+    internal const string ProbeAssembly = "CoapEnroll.Bench.ServerProbe.dll";
 
     private const int WarmupBatch = 20;
 
@@ -421,10 +421,10 @@ internal static class SenCostMode
 
     private sealed record Settings(int Count, int Warmup, int Settle, double IdleSeconds, string Probe, bool Types);
 
-    private readonly record struct ServerCounters(long Allocated, int Gen0, int Gen1, int Gen2, long JitMethods, double JitMs);
+    internal readonly record struct ServerCounters(long Allocated, int Gen0, int Gen1, int Gen2, long JitMethods, double JitMs);
 
     /// <summary>Asks the server's startup hook (<c>CoapEnroll.Bench.ServerProbe</c>) over its Unix socket.</summary>
-    private sealed class ServerProbe(string path)
+    internal sealed class ServerProbe(string path)
     {
         public async Task<ServerCounters> ReadAsync()
         {

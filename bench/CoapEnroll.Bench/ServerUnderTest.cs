@@ -70,8 +70,10 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     /// too (serve-load's <c>--serve-env</c>) or the bench's own probe (sen-cost's startup hook), which reads counters and changes no
     /// setting of serve.
     /// </summary>
+    /// <para>With <paramref name="http"/>, serve's HTTP listener (CMP over HTTP) gets a free port too (<c>--http-port 0</c>): see
+    /// <see cref="WaitForHttpBaseAddressAsync"/>.</para>
     public static async Task<ServerUnderTest> StartServeAsync(string coapenrollDll, bool psk, IReadOnlyList<string>? diagnosisArguments = null,
-        IReadOnlyDictionary<string, string>? environment = null)
+        IReadOnlyDictionary<string, string>? environment = null, bool http = false)
     {
         string data = Directory.CreateTempSubdirectory("coapenroll-load-").FullName;
         int coapPort = FreeUdpPort();
@@ -85,6 +87,11 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         if (psk)
         {
             arguments.Add($"--Dtls:Psk:{PskIdentity}={Convert.ToHexString(PskKey)}");
+        }
+
+        if (http)
+        {
+            arguments.AddRange(["--http-port", "0"]);
         }
 
         arguments.AddRange(diagnosisArguments ?? []);
@@ -103,6 +110,33 @@ internal sealed class ServerUnderTest : IAsyncDisposable
 
         string program = dtls ? "coap-server-openssl" : "coap-server-notls";
         return await StartAsync(program, program, arguments, port, dtls ? port + 1 : null, "/", null);
+    }
+
+    /// <summary>
+    /// serve's HTTP base address (http://127.0.0.1:PORT) from its log line "HTTP server listening on http://…", for a server started with
+    /// <c>--http-port 0</c>.
+    /// </summary>
+    public async Task<Uri> WaitForHttpBaseAddressAsync(TimeSpan limit)
+    {
+        var pattern = new System.Text.RegularExpressions.Regex(@"HTTP server listening on (http://[^\s/]+)");
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < limit)
+        {
+            lock (_output)
+            {
+                foreach (string line in _output)
+                {
+                    if (pattern.Match(line) is { Success: true } match)
+                    {
+                        return new Uri(match.Groups[1].Value + "/");
+                    }
+                }
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"{CommandLine} logged no HTTP address within {limit.TotalSeconds} s:{Environment.NewLine}{RecentOutput()}");
     }
 
     /// <summary>The last lines the server wrote, for error messages.</summary>
