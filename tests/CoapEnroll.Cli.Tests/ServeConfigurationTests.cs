@@ -27,8 +27,10 @@ public class ServeConfigurationTests
         Assert.Equal(64 * 1024, http.MaxRequestBodySize);
         Assert.NotNull(host.Services.GetService<HttpServerService>());
 
-        // Started in this order, stopped in reverse: HTTP stops before the store (CertificationServices) closes.
-        Assert.Equal([typeof(CertificationServices), typeof(CoapServerService), typeof(HttpServerService)],
+        // Started in this order, stopped in reverse: the front ends stop before the store (CertificationServices) closes, and the
+        // CMP hints run once both listeners are up.
+        Assert.Equal([typeof(CertificationServices), typeof(CmpSweepService), typeof(CmpAnnouncementService), typeof(CoapServerService),
+            typeof(HttpServerService), typeof(CmpStartupHints)],
             host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().Select(s => s.GetType()));
     }
 
