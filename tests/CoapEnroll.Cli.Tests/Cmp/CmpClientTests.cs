@@ -1,11 +1,10 @@
-using System.Text.RegularExpressions;
 using CoapEnroll.Cli.Tests.Infrastructure;
 
 namespace CoapEnroll.Cli.Tests.Cmp;
 
 /// <summary><c>coapenroll cmp</c> (our CMP client) against our server (<see cref="CmpServerHost"/>) over http://, coap:// and coaps://.</summary>
 [Trait("Needs", "openssl")]
-public sealed partial class CmpClientTests : IDisposable
+public sealed class CmpClientTests : IDisposable
 {
     private readonly OpenSslCmp _openssl = new();
     private readonly string _secretVariable = "COAPENROLL_TEST_CMP_SECRET_" + Guid.NewGuid().ToString("N");
@@ -123,19 +122,7 @@ public sealed partial class CmpClientTests : IDisposable
         Task<CliResult> polling = CliRunner.RunAsync("cmp", "ir", "--server", Server(server, "http", "/.well-known/cmp/p/manual"), "--ref", "manual",
             "--secret-env", _secretVariable, "--subject", "CN=held-2", "--key-out", _openssl.File("k.pem"), "--out", _openssl.File("c.pem"));
 
-        string? id = null;
-        for (int i = 0; i < 100 && id is null; i++)
-        {
-            await Task.Delay(200);
-            CliResult list = await CliRunner.RunAsync(["requests", "list", "--data", server.DataDirectory]);
-            id = PendingRow().Match(list.Output) is { Success: true } m ? m.Groups["id"].Value : null;
-        }
-
-        Assert.NotNull(id);
-        Assert.False(polling.IsCompleted, "the client stopped before the approval");
-        CliResult approve = await CliRunner.RunAsync(["requests", "approve", id, "--data", server.DataDirectory,
-            "--Ca:Profiles:manual:RequiresApproval=true", "--Ca:Profiles:manual:NamePolicy=AnyName"]);
-        Assert.True(approve.ExitCode == 0, approve.Describe());
+        await server.ApprovePendingAsync(polling);
 
         CliResult result = await polling;
         Assert.True(result.ExitCode == 0, result.Describe());
@@ -154,6 +141,4 @@ public sealed partial class CmpClientTests : IDisposable
         Assert.Contains("not set", unset.Error, StringComparison.Ordinal);
     }
 
-    [GeneratedRegex(@"^(?<id>\d+)\t", RegexOptions.Multiline)]
-    private static partial Regex PendingRow();
 }

@@ -1,5 +1,4 @@
 using System.Security.Cryptography.X509Certificates;
-using System.Text.RegularExpressions;
 using CoapEnroll.Ca;
 using CoapEnroll.Cli.Tests.Infrastructure;
 
@@ -7,7 +6,7 @@ namespace CoapEnroll.Cli.Tests.Cmp;
 
 /// <summary><c>openssl cmp</c> (OpenSSL's CMP client, the reference every PKI operator has) against our CMP-over-HTTP endpoint.</summary>
 [Trait("Needs", "openssl")]
-public sealed partial class CmpHttpInteropTests : IDisposable
+public sealed class CmpHttpInteropTests : IDisposable
 {
     private readonly OpenSslCmp _openssl = new();
 
@@ -154,19 +153,7 @@ public sealed partial class CmpHttpInteropTests : IDisposable
         Task<ProcessResult> polling = _openssl.RunAsync("cmp", "-cmd", "ir", "-server", server.HttpServer("/.well-known/cmp/p/manual"), "-ref", "manual",
             "-secret", "pass:" + CmpServerHost.ManualSecret, "-newkey", key, "-subject", "/CN=held-1", "-certout", _openssl.File("c.pem"), "-total_timeout", "60");
 
-        string? id = null;
-        for (int i = 0; i < 100 && id is null; i++)
-        {
-            await Task.Delay(200);
-            CliResult list = await CliRunner.RunAsync(["requests", "list", "--data", server.DataDirectory]);
-            id = PendingRow().Match(list.Output) is { Success: true } m ? m.Groups["id"].Value : null;
-        }
-
-        Assert.NotNull(id);
-        Assert.False(polling.IsCompleted, "openssl stopped before the approval");
-        CliResult approve = await CliRunner.RunAsync(["requests", "approve", id, "--data", server.DataDirectory,
-            "--Ca:Profiles:manual:RequiresApproval=true", "--Ca:Profiles:manual:NamePolicy=AnyName"]);
-        Assert.True(approve.ExitCode == 0, approve.Describe());
+        await server.ApprovePendingAsync(polling);
 
         ProcessResult result = await polling;
         Assert.True(result.ExitCode == 0, result.Describe());
@@ -211,6 +198,4 @@ public sealed partial class CmpHttpInteropTests : IDisposable
         Assert.True((result.StandardOutput + result.StandardError).Contains(failInfo, StringComparison.OrdinalIgnoreCase), result.Describe());
     }
 
-    [GeneratedRegex(@"^(?<id>\d+)\t", RegexOptions.Multiline)]
-    private static partial Regex PendingRow();
 }

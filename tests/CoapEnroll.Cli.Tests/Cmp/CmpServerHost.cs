@@ -1,76 +1,86 @@
-using System.Net;
+using System.Text.RegularExpressions;
 using CoapEnroll.Ca;
-using CoapEnroll.Cli.Serve;
+using CoapEnroll.Cli.Tests.Infrastructure;
 using CoapEnroll.Hosting;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace CoapEnroll.Cli.Tests.Cmp;
 
 /// <summary>
-/// The host <c>coapenroll serve</c> runs, in-process on 127.0.0.1 with ephemeral coap://, coaps:// and http:// ports and a
-/// temporary data directory, with two MAC references besides the demo one: <c>dev-1</c> (names bound: CN=dev-1) and
+/// The host <c>coapenroll serve</c> runs (an <see cref="InProcessServer"/>: 127.0.0.1, ephemeral coap://, coaps:// and http://
+/// ports, a temporary data directory), with two MAC references besides the demo one: <c>dev-1</c> (names bound: CN=dev-1) and
 /// <c>manual</c> (profile <c>manual</c>, which waits for an operator, any name).
 /// </summary>
-public sealed class CmpServerHost : IAsyncDisposable
+public sealed partial class CmpServerHost : IAsyncDisposable
 {
     public const string Dev1Secret = "dev-1-secret-2f8c";
     public const string ManualSecret = "manual-secret-77aa";
     public const string PskIdentity = "cmp-relay";
+
     /// <summary>The PSK as libcoap's <c>-k</c> takes it (text); the server is configured with its bytes in hex.</summary>
     public const string PskText = "cmp-relay-psk-0123";
 
-    private readonly IHost _host;
+    private readonly InProcessServer _server;
 
-    private CmpServerHost(IHost host, string dataDirectory)
+    private CmpServerHost(InProcessServer server)
     {
-        _host = host;
-        DataDirectory = dataDirectory;
+        _server = server;
     }
 
-    public string DataDirectory { get; }
+    public string DataDirectory => _server.DataDirectory;
 
-    public string TrustAnchor => Path.Combine(DataDirectory, "trust-anchor.pem");
+    public string TrustAnchor => _server.TrustAnchorFile;
 
     public string IssuingCa => Path.Combine(DataDirectory, "ca", "issuing.pem");
 
-    public string DemoCertificate => Path.Combine(DataDirectory, "demo", "device.pem");
+    public string DemoCertificate => _server.DemoDeviceCertificateFile;
 
-    public string DemoKey => Path.Combine(DataDirectory, "demo", "device.key");
+    public string DemoKey => _server.DemoDeviceKeyFile;
 
-    public CertificationServices Certification => _host.Services.GetRequiredService<CertificationServices>();
+    public CertificationServices Certification => _server.Services.GetRequiredService<CertificationServices>();
 
     /// <summary>The demo MAC secret the first start created.</summary>
     public string DemoSecret => File.ReadAllText(Path.Combine(DataDirectory, "demo", "cmp-demo.secret")).Trim();
 
-    public int HttpPort => (_host.Services.GetRequiredService<HttpServerService>().LocalEndPoint ?? throw new InvalidOperationException("HTTP is not listening.")).Port;
+    public int HttpPort => (_server.Http.LocalEndPoint ?? throw new InvalidOperationException("HTTP is not listening.")).Port;
 
-    public int CoapPort => (Service.LocalEndPoint ?? throw new InvalidOperationException("coap:// is not listening.")).Port;
+    public int CoapPort => _server.Port;
 
-    public int CoapsPort => (Service.SecureLocalEndPoint ?? throw new InvalidOperationException("coaps:// is not listening.")).Port;
+    public int CoapsPort => _server.SecurePort;
 
     /// <summary>host:port/path as <c>openssl cmp -server</c> takes it.</summary>
     public string HttpServer(string path = "/.well-known/cmp") => $"127.0.0.1:{HttpPort}{path}";
-
-    private CoapServerService Service => _host.Services.GetRequiredService<CoapServerService>();
 
     public Task<CoapEnroll.Cmp.CmpServer> GetCmpAsync() => Certification.GetCmpServerAsync(CancellationToken.None);
 
     public async Task<IReadOnlyList<StoredCertificate>> CertificatesAsync() =>
         await Certification.Store.ListCertificatesAsync(10_000, CancellationToken.None);
 
+    /// <summary>
+    /// Waits (up to 20 s) until <c>requests list</c> shows a pending request, and approves it with <c>requests approve</c> under the
+    /// <c>manual</c> profile's settings; asserts that <paramref name="client"/> was still waiting for it.
+    /// </summary>
+    public async Task ApprovePendingAsync(Task client)
+    {
+        string? id = null;
+        for (int i = 0; i < 100 && id is null; i++)
+        {
+            await Task.Delay(200);
+            CliResult list = await CliRunner.RunAsync(["requests", "list", "--data", DataDirectory]);
+            id = PendingRow().Match(list.Output) is { Success: true } m ? m.Groups["id"].Value : null;
+        }
+
+        Assert.NotNull(id);
+        Assert.False(client.IsCompleted, "the client stopped before the approval");
+        CliResult approve = await CliRunner.RunAsync(["requests", "approve", id, "--data", DataDirectory,
+            "--Ca:Profiles:manual:RequiresApproval=true", "--Ca:Profiles:manual:NamePolicy=AnyName"]);
+        Assert.True(approve.ExitCode == 0, approve.Describe());
+    }
+
     public static async Task<CmpServerHost> StartAsync(IDictionary<string, string?>? settings = null)
     {
-        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", "cmp-" + Guid.NewGuid().ToString("N"));
         var all = new Dictionary<string, string?>
         {
-            ["Coap:Bind"] = "127.0.0.1",
-            ["Coap:Port"] = "0",
-            ["Dtls:Port"] = "0",
-            ["Http:Bind"] = "127.0.0.1",
-            ["Http:Port"] = "0",
-            ["DataDirectory"] = data,
             ["Est:PendingRetryAfter"] = "00:00:01",
             [$"Dtls:Psk:{PskIdentity}"] = Convert.ToHexString(System.Text.Encoding.ASCII.GetBytes(PskText)),
             ["Cmp:SharedSecrets:dev-1:Secret"] = Dev1Secret,
@@ -85,23 +95,11 @@ public sealed class CmpServerHost : IAsyncDisposable
             all[setting.Key] = setting.Value;
         }
 
-        var builder = ServeHost.CreateBuilder(all);
-        builder.Logging.ClearProviders();
-        IHost host = builder.Build();
-        await host.StartAsync();
-        return new CmpServerHost(host, data);
+        return new CmpServerHost(await InProcessServer.StartAsync(all));
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _host.StopAsync();
-        _host.Dispose();
-        try
-        {
-            Directory.Delete(DataDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
+
+    [GeneratedRegex(@"^(?<id>\d+)\t", RegexOptions.Multiline)]
+    private static partial Regex PendingRow();
 }

@@ -29,6 +29,9 @@ public sealed class InProcessServer : IAsyncDisposable
 
     internal CoapServerService Service { get; }
 
+    /// <summary>The host's container, for tests that need a service the host composed.</summary>
+    internal IServiceProvider Services => _host.Services;
+
     internal DiagnosticResources Diagnostics { get; }
 
     public string DataDirectory { get; }
