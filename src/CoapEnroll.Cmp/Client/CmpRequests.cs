@@ -31,7 +31,7 @@ public static class CmpRequests
         {
             Sender = CmpGeneralName.FromDirectoryName(sender),
             Recipient = CmpGeneralName.FromDirectoryName(recipient ?? new X500DistinguishedName([0x30, 0x00])),
-            MessageTime = new DateTimeOffset(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero),
+            MessageTime = CmpDer.WholeSeconds(now),
             SenderKid = senderKid,
             TransactionId = transactionId,
             SenderNonce = NewId(),
@@ -116,15 +116,8 @@ public static class CmpRequests
     public static PkiMessage CertificateConfirmation(PkiHeader header, X509Certificate2 certificate, long certReqId = 0, string? rejection = null)
     {
         ArgumentNullException.ThrowIfNull(certificate);
-        HashAlgorithmName hash = certificate.SignatureAlgorithm.Value switch
-        {
-            "1.2.840.10045.4.3.3" or "1.2.840.113549.1.1.12" => HashAlgorithmName.SHA384,
-            "1.2.840.10045.4.3.4" or "1.2.840.113549.1.1.13" => HashAlgorithmName.SHA512,
-            _ => HashAlgorithmName.SHA256,
-        };
-        byte[] certHash = hash == HashAlgorithmName.SHA384 ? SHA384.HashData(certificate.RawData)
-            : hash == HashAlgorithmName.SHA512 ? SHA512.HashData(certificate.RawData)
-            : SHA256.HashData(certificate.RawData);
+        // A signature algorithm without a known hash (e.g. RSASSA-PSS) falls back to SHA-256.
+        byte[] certHash = CmpCertificateHash.Compute(certificate.RawData, certificate.SignatureAlgorithm.Value) ?? SHA256.HashData(certificate.RawData);
         return new PkiMessage
         {
             Header = header,

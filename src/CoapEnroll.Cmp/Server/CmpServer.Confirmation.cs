@@ -134,19 +134,12 @@ public sealed partial class CmpServer
     /// </summary>
     private static byte[]? CertificateHash(byte[] certificateDer, string? hashAlgorithm)
     {
-        string? algorithm = hashAlgorithm;
-        if (algorithm is null)
+        if (hashAlgorithm is null)
         {
             using var certificate = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(certificateDer);
-            algorithm = certificate.SignatureAlgorithm.Value;
+            hashAlgorithm = certificate.SignatureAlgorithm.Value;
         }
 
-        return algorithm switch
-        {
-            "2.16.840.1.101.3.4.2.1" or "1.2.840.10045.4.3.2" or "1.2.840.113549.1.1.11" => SHA256.HashData(certificateDer),
-            "2.16.840.1.101.3.4.2.2" or "1.2.840.10045.4.3.3" or "1.2.840.113549.1.1.12" => SHA384.HashData(certificateDer),
-            "2.16.840.1.101.3.4.2.3" or "1.2.840.10045.4.3.4" or "1.2.840.113549.1.1.13" => SHA512.HashData(certificateDer),
-            _ => null,
-        };
+        return CmpCertificateHash.Compute(certificateDer, hashAlgorithm);
     }
 }
