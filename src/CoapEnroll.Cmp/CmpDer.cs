@@ -5,6 +5,10 @@ namespace CoapEnroll.Cmp;
 /// <summary>Shared DER reading and writing helpers of the codec.</summary>
 internal static class CmpDer
 {
+    /// <summary><paramref name="time"/> in UTC without its fraction of a second: how this code writes GeneralizedTime (messageTime, confirmWaitTime).</summary>
+    public static DateTimeOffset WholeSeconds(DateTimeOffset time) =>
+        new(time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
+
     public const AsnEncodingRules Rules = AsnEncodingRules.DER;
 
     public static Asn1Tag Ctx(int number) => new(TagClass.ContextSpecific, number);

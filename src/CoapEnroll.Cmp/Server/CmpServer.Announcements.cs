@@ -30,7 +30,7 @@ public sealed partial class CmpServer
     {
         ArgumentNullException.ThrowIfNull(crl);
         DateTimeOffset now = _time.GetUtcNow();
-        now = new DateTimeOffset(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
+        now = CmpDer.WholeSeconds(now);
         var message = new PkiMessage
         {
             Header = new PkiHeader

@@ -21,7 +21,7 @@ public sealed partial class CmpServer
             Pvno = exchange.AnswerPvno,
             Sender = CmpGeneralName.FromDirectoryName(mac ? _enrollment.Hierarchy.IssuingCa.SubjectName : _signer.SubjectName),
             Recipient = request.Sender,
-            MessageTime = new DateTimeOffset(now.Ticks - (now.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero),
+            MessageTime = CmpDer.WholeSeconds(now),
             SenderKid = mac ? Encoding.UTF8.GetBytes(exchange.Reference!) : _signerKeyId,
             RecipKid = request.SenderKid,
             TransactionId = withTransaction && request.TransactionId is { } id ? id : RandomNumberGenerator.GetBytes(NonceLength),

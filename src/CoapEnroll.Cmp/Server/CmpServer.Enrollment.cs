@@ -154,7 +154,7 @@ public sealed partial class CmpServer
                     transaction.CertificateSerial = certificate.SerialNumber;
                     transaction.Deadline = deadline;
                     transaction.ExpectedRecipNonce = senderNonce;
-                    info = [InfoTypeAndValue.ConfirmWaitTime(new DateTimeOffset(deadline.Ticks - (deadline.Ticks % TimeSpan.TicksPerSecond), TimeSpan.Zero))];
+                    info = [InfoTypeAndValue.ConfirmWaitTime(CmpDer.WholeSeconds(deadline))];
                     LogIssued(_logger, exchange.Context.FrontEnd, exchange.Who, certificate.SerialNumber, false);
                 }
 

@@ -89,9 +89,9 @@ public sealed partial class CmpServer
                 ReadOnlyMemory<byte> enumerated = reader.ReadEnumeratedBytes();
                 reader.ThrowIfNotEmpty();
                 int code = enumerated.Length == 1 ? enumerated.Span[0] : -1;
-                if (code is < 0 or > 10 or 7)
+                if (!RevocationReasons.IsValid(code))
                 {
-                    return $"reasonCode {code} is not a CRLReason (RFC 5280 section 5.3.1)";
+                    return $"reasonCode {code}: {RevocationReasons.ValidText}";
                 }
 
                 reason = code;
