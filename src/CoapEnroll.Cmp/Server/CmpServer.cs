@@ -156,6 +156,11 @@ public sealed partial class CmpServer
             return refusal;
         }
 
+        if (CheckRecipient(exchange) is { } wrongRecipient)
+        {
+            return wrongRecipient;
+        }
+
         if (header.MessageTime is { } sent && (sent - _time.GetUtcNow()).Duration() > Options.MessageTimeTolerance)
         {
             return ErrorAnswer(exchange, PkiFailureInfo.BadTime,
