@@ -30,12 +30,14 @@ public sealed partial class CertificationServices
     /// The CMP server, built once on the enrollment service, configured by the <c>Cmp</c> section (<see cref="CmpServerOptions"/>).
     /// Answers that are not MAC-protected are signed with the server credential (DIR/server.pem), which chains to this CA's root.
     /// On a data directory with the demo PKI the demo reference is added with any name allowed, as the demo IDevID is for EST.
+    /// References not configured are looked up among the secrets of the store (<c>coapenroll cmp secrets</c>).
     /// </summary>
     public async Task<CmpServer> GetCmpServerAsync(CancellationToken cancellationToken)
     {
         EnrollmentService enrollment = await GetEnrollmentAsync(cancellationToken);
         ServerCredential credential = await GetServerCredentialAsync(cancellationToken);
         CaHierarchy hierarchy = await GetHierarchyAsync(cancellationToken);
+        SqliteCertificateStore store = await GetStoreAsync(cancellationToken);
         await _gate.WaitAsync(cancellationToken);
         try
         {
@@ -52,7 +54,10 @@ public sealed partial class CertificationServices
                 }
 
                 _cmp = new CmpServer(options, enrollment, credential.Certificate, credential.Intermediates,
-                    _loggerFactory.CreateLogger<CmpServer>(), _time);
+                    _loggerFactory.CreateLogger<CmpServer>(), _time)
+                {
+                    SharedSecretStore = store,
+                };
             }
 
             return _cmp;
