@@ -63,8 +63,28 @@ public static class CoapEnrollServiceCollectionExtensions
         services.AddSingleton(sp => new DiagnosticResources(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new CoapServer(sp.GetRequiredService<IOptions<CoapServerOptions>>().Value, sp.GetRequiredService<ILoggerFactory>(),
             sp.GetRequiredService<TimeProvider>()));
+        services.AddCoapEnrollUpstream(configuration);
         services.AddSingleton<CoapServerService>();
         services.AddHostedService(sp => sp.GetRequiredService<CoapServerService>());
+        return services;
+    }
+
+    /// <summary>
+    /// Registers <see cref="UpstreamHttp"/>, the one pooled HTTP client and the in-flight bounds every forwarding front end shares,
+    /// configured by the <c>Upstream</c> section (<see cref="UpstreamOptions"/>). Called by <see cref="AddCoapEnrollCoapServer"/>;
+    /// calling it again does nothing.
+    /// </summary>
+    public static IServiceCollection AddCoapEnrollUpstream(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (services.Any(d => d.ServiceType == typeof(UpstreamHttp)))
+        {
+            return services;
+        }
+
+        services.Configure<UpstreamOptions>(configuration.GetSection(UpstreamOptions.SectionName));
+        services.AddSingleton<UpstreamHttp>();
         return services;
     }
 

@@ -52,6 +52,9 @@ internal static class ServeCommand
             data, bind, port, securePort, httpPort, trustManufacturer,
         };
 
+        var upstream = new UpstreamCliOptions();
+        upstream.AddTo(command);
+
         // Unmatched tokens are configuration keys for Microsoft.Extensions.Configuration's command line provider.
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parseResult, cancellationToken) =>
@@ -113,6 +116,7 @@ internal static class ServeCommand
                     Path.GetFullPath(manufacturers[i]);
             }
 
+            upstream.Apply(parseResult, overrides);
             ConfigurationArguments.ThrowOnUnrecognized(parseResult.UnmatchedTokens, "serve");
             return await RunAsync(ServeHost.CreateBuilder(overrides, parseResult.UnmatchedTokens), cancellationToken);
         });
@@ -136,11 +140,13 @@ internal static class ServeCommand
 
         DtlsListenOptions dtls;
         HttpListenOptions? http;
+        UpstreamOptions? upstreamOptions;
         try
         {
             dtls = host.Services.GetRequiredService<IOptions<DtlsListenOptions>>().Value;
             http = host.Services.GetService<HttpServerService>() is null ? null : host.Services.GetRequiredService<IOptions<HttpListenOptions>>().Value;
             _ = host.Services.GetRequiredService<IOptions<CoapServerOptions>>().Value;
+            upstreamOptions = host.Services.GetService<IOptions<UpstreamOptions>>()?.Value;
         }
         catch (InvalidOperationException ex)
         {
@@ -156,6 +162,11 @@ internal static class ServeCommand
         if (http?.Validate() is { } httpProblem)
         {
             throw new CliException(ExitCodes.Usage, httpProblem);
+        }
+
+        if (upstreamOptions?.Validate() is { } upstreamProblem)
+        {
+            throw new CliException(ExitCodes.Usage, upstreamProblem);
         }
 
         try
