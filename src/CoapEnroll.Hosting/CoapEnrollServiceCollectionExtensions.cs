@@ -111,6 +111,34 @@ public static class CoapEnrollServiceCollectionExtensions
     }
 
     /// <summary>
+    /// Registers the HTTPS listener (<see cref="HttpsServerService"/>, a hosted service, also resolvable by its type for its bound
+    /// endpoint) configured by the <c>Https</c> section (<see cref="HttpsListenOptions"/>) with the <c>Http</c> section's limits. It
+    /// presents the server credential, so <see cref="AddCoapEnrollCertification"/> must be called before (the CA starts first and
+    /// stops last). Routes come from every <see cref="IHttpEndpointSource"/> naming <see cref="HttpListenerKind.Https"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException"><see cref="AddCoapEnrollCertification"/> has not been called before.</exception>
+    public static IServiceCollection AddCoapEnrollHttpsServer(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (!services.Any(d => d.ServiceType == typeof(CertificationServices)))
+        {
+            throw new InvalidOperationException($"Call {nameof(AddCoapEnrollCertification)} before {nameof(AddCoapEnrollHttpsServer)}.");
+        }
+
+        if (services.Any(d => d.ServiceType == typeof(HttpsServerService)))
+        {
+            return services; // one listener, started once
+        }
+
+        services.Configure<HttpListenOptions>(configuration.GetSection(HttpListenOptions.SectionName));
+        services.Configure<HttpsListenOptions>(configuration.GetSection(HttpsListenOptions.SectionName));
+        services.AddSingleton<HttpsServerService>();
+        services.AddHostedService(sp => sp.GetRequiredService<HttpsServerService>());
+        return services;
+    }
+
+    /// <summary>
     /// Registers CMP's HTTP endpoints (<see cref="CmpHttpEndpointSource"/>) and the startup hints (<see cref="CmpStartupHints"/>).
     /// CMP over CoAP is mapped by the CoAP server itself; the CMP server is built by <see cref="CertificationServices"/>. Call it
     /// after the listeners are registered.
