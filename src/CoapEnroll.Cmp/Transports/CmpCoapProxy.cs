@@ -240,7 +240,7 @@ public sealed partial class CmpCoapProxy
         {
             string what = body.Length == 0 ? "an empty body" : $"{type ?? "no Content-Type"}{(pkix ? " that is not a PKIMessage" : string.Empty)}";
             LogUpstreamFailed(target, peer, "5.02", $"HTTP {statusText} with {what}");
-            return Diagnostic(CoapCode.BadGateway, $"the upstream CMP server answered {what}, not a PKIMessage");
+            return Diagnostic(CoapCode.BadGateway, $"the upstream CMP server answered HTTP {statusText} with {what}, not a PKIMessage");
         }
 
         CoapCode code = MapStatus(response.StatusCode);
