@@ -29,7 +29,7 @@ public sealed class KestrelUpstream : IAsyncDisposable
 
     public bool Https { get; }
 
-    public string Url(string path) => $"{(Https ? "https" : "http")}://{(Https ? "localhost" : "127.0.0.1")}:{Port}{path}";
+    public string Url(string path) => $"{(Https ? "https" : "http")}://127.0.0.1:{Port}{path}";
 
     /// <param name="handler">Answers every request.</param>
     /// <param name="serverCertificate">With a certificate (and its key), HTTPS; else plain HTTP.</param>
