@@ -232,6 +232,56 @@ public sealed class CmpCoapProxyTests : IAsyncDisposable
         Assert.Equal(2, _seen.Count);
     }
 
+    [Fact]
+    public async Task Every_answer_is_counted_by_its_CoAP_code_and_upstream_time_is_measured()
+    {
+        var counted = new List<string>();
+        var timed = new List<string>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "CoapEnroll.Cmp" && instrument.Name.StartsWith("cmp.proxy.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+
+        // Other tests of this class may count at the same time, so the checks are "contains"; a local refusal (4.15) is never
+        // timed, by any test.
+        listener.SetMeasurementEventCallback<long>((_, _, tags, _) => Record(counted, tags));
+        listener.SetMeasurementEventCallback<double>((_, _, tags, _) => Record(timed, tags));
+        listener.Start();
+
+        var peer = new IPEndPoint(IPAddress.Loopback, 40009);
+        await SendAsync(Proxy((_, _) => Answer(HttpStatusCode.OK, s_message)), peer: peer);
+        await SendAsync(Proxy((_, _) => Answer(HttpStatusCode.Forbidden, null, "text/plain")), peer: peer);
+        await SendAsync(Proxy((_, _) => Answer(HttpStatusCode.OK, s_message)), CoapMessage.CreateRequest(CoapCode.Post, "/x").WithContentFormat(0).WithPayload(s_message), peer: peer);
+
+        lock (counted)
+        {
+            Assert.Contains("2.04", counted);
+            Assert.Contains("4.03", counted);
+            Assert.Contains("4.15", counted);
+            Assert.Contains("2.04", timed);
+            Assert.Contains("4.03", timed);
+            Assert.DoesNotContain("4.15", timed);
+        }
+
+        static void Record(List<string> into, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "code")
+                {
+                    lock (into)
+                    {
+                        into.Add((string)tag.Value!);
+                    }
+                }
+            }
+        }
+    }
+
     private static byte[] Sequence(byte[] content)
     {
         var writer = new AsnWriter(AsnEncodingRules.DER);
