@@ -232,6 +232,64 @@ public sealed class CmpProxyInteropTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task OnePeerOverItsBound_Gets429_WhileAnotherPeerIsForwarded_AndTheTotalBoundGives503()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int arrived = 0;
+        await using var upstream = await KestrelUpstream.StartAsync(async context =>
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body);
+            Interlocked.Increment(ref arrived);
+            await release.Task;
+            context.Response.ContentType = "application/pkixcmp";
+            await context.Response.Body.WriteAsync(body.ToArray());
+        });
+        await using var proxy = await CmpServerHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Upstream:Cmp"] = upstream.Url("/.well-known/cmp"),
+            ["Upstream:MaxConcurrentPerPeer"] = "1",
+            ["Upstream:MaxConcurrent"] = "2",
+        });
+        var remote = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, proxy.CoapPort);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        // Peer A may have two exchanges open (NSTART 2): its first is held upstream, its second refused at once.
+        await using var a = new CoapClient(UdpDatagramChannel.BindEphemeralFor(remote), new CoapClientOptions { Endpoint = new CoapEndpointOptions { NStart = 2 } });
+        Task<CoapMessage> aFirst = a.SendAsync(Request(Sequence([1])), remote, timeout.Token);
+        await WaitUntilAsync(() => Volatile.Read(ref arrived) == 1);
+        CoapMessage aSecond = await a.SendAsync(Request(Sequence([2])), remote, timeout.Token);
+        Assert.True(aSecond.Code == CoapCode.TooManyRequests, aSecond.ToString());
+        Assert.NotNull(aSecond.MaxAge);
+
+        // Peer B is not held back by A's excess; with it the total bound is reached, and peer C gets 5.03.
+        await using var b = new CoapClient(UdpDatagramChannel.BindEphemeralFor(remote));
+        Task<CoapMessage> bFirst = b.SendAsync(Request(Sequence([3])), remote, timeout.Token);
+        await WaitUntilAsync(() => Volatile.Read(ref arrived) == 2);
+        CoapMessage c = await PostAsync(proxy.CoapPort, Sequence([4]));
+        Assert.True(c.Code == CoapCode.ServiceUnavailable, c.ToString());
+        Assert.NotNull(c.MaxAge);
+
+        release.SetResult();
+        Assert.Equal(Sequence([1]), (await aFirst).Payload.ToArray());
+        Assert.Equal(Sequence([3]), (await bFirst).Payload.ToArray());
+        Assert.Equal(2, Volatile.Read(ref arrived));
+
+        static CoapMessage Request(byte[] payload) =>
+            CoapMessage.CreateRequest(CoapCode.Post, "/.well-known/cmp").WithContentFormat(CoapContentFormat.PkixCmp).WithPayload(payload);
+
+        static async Task WaitUntilAsync(Func<bool> condition)
+        {
+            for (int i = 0; i < 200 && !condition(); i++)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.True(condition(), "the upstream did not get the request");
+        }
+    }
+
     /// <summary>One confirmable POST of <paramref name="payload"/> (Content-Format 259) to /.well-known/cmp from a client of its own.</summary>
     internal static async Task<CoapMessage> PostAsync(int port, byte[] payload, string path = "/.well-known/cmp", int? contentFormat = CoapContentFormat.PkixCmp)
     {
