@@ -90,6 +90,23 @@ public sealed partial class CmpSecretsTests : IDisposable
     }
 
     [Fact]
+    public async Task SecretPipedToTheProgram_OnStdin_Enrolls()
+    {
+        await using var server = await CmpServerHost.StartAsync();
+        string program = Path.Combine(AppContext.BaseDirectory, "coapenroll.dll");
+        string dotnet = Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path).Equals("dotnet", StringComparison.OrdinalIgnoreCase) ? path : "dotnet";
+        ProcessResult add = await ExternalProcess.RunAsync(dotnet, [program, "cmp", "secrets", "add", "piped-1", "--secret-file", "-", "--any-name", "--data", server.DataDirectory],
+            TimeSpan.FromSeconds(60), standardInput: Encoding.UTF8.GetBytes("piped-secret-4c0ffee\n"));
+        Assert.True(add.ExitCode == 0 && add.StandardOutput.Contains("'piped-1'", StringComparison.Ordinal), add.Describe());
+        Assert.DoesNotContain("piped-secret", add.StandardOutput + add.StandardError, StringComparison.Ordinal);
+
+        string key = await _openssl.NewKeyAsync("k.pem");
+        await _openssl.MustAsync("cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "piped-1", "-secret", "pass:piped-secret-4c0ffee",
+            "-newkey", key, "-subject", "/CN=any-device-9", "-implicit_confirm", "-certout", _openssl.File("c.pem"));
+        Assert.Equal("CN=any-device-9", OpenSslCmp.Load(_openssl.File("c.pem")).Subject);
+    }
+
+    [Fact]
     public async Task UsageErrors_AreOneLineAndExit2()
     {
         await using var server = await CmpServerHost.StartAsync();
