@@ -13,9 +13,10 @@ public sealed class CaHierarchy
     /// <param name="issuingCa">The issuing CA certificate with its private key.</param>
     /// <param name="intermediates">Certificates between <paramref name="issuingCa"/> and <paramref name="trustAnchor"/>.</param>
     /// <param name="trustedManufacturerCas">Manufacturer CAs whose device certificates are accepted for first enrollment.</param>
+    /// <param name="trustedRegistrarCas">CAs whose certificates with id-kp-cmcRA are trusted as registrars (RFC 7030 section 3.7); none when null.</param>
     /// <remarks>Nothing is validated here: the caller has checked that <paramref name="issuingCa"/> is a CA that chains to <paramref name="trustAnchor"/>.</remarks>
     public CaHierarchy(CaDataLayout layout, X509Certificate2 trustAnchor, X509Certificate2 issuingCa, IReadOnlyList<X509Certificate2> intermediates,
-        IReadOnlyList<X509Certificate2> trustedManufacturerCas)
+        IReadOnlyList<X509Certificate2> trustedManufacturerCas, IReadOnlyList<X509Certificate2>? trustedRegistrarCas = null)
     {
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(trustAnchor);
@@ -32,6 +33,7 @@ public sealed class CaHierarchy
         IssuingCa = issuingCa;
         Intermediates = intermediates;
         TrustedManufacturerCas = trustedManufacturerCas;
+        TrustedRegistrarCas = trustedRegistrarCas ?? [];
     }
 
     /// <summary>File locations.</summary>
@@ -51,4 +53,10 @@ public sealed class CaHierarchy
 
     /// <summary>Manufacturer CAs whose device certificates are accepted for first enrollment.</summary>
     public IReadOnlyList<X509Certificate2> TrustedManufacturerCas { get; }
+
+    /// <summary>
+    /// CAs besides this one whose certificates with extendedKeyUsage id-kp-cmcRA are trusted as registrars (RFC 7030 section 3.7,
+    /// <see cref="CaOptions.TrustedRegistrarCaFiles"/>).
+    /// </summary>
+    public IReadOnlyList<X509Certificate2> TrustedRegistrarCas { get; }
 }

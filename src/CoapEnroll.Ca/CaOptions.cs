@@ -29,6 +29,19 @@ public sealed class CaOptions
     /// <summary>PEM files of manufacturer CAs whose device certificates (IDevIDs) are accepted for first enrollment.</summary>
     public List<string>? TrustedManufacturerCaFiles { get; set; }
 
+    /// <summary>
+    /// PEM files of CAs whose certificates with extendedKeyUsage id-kp-cmcRA (RFC 6402 section 2.10) are trusted as registrars
+    /// (RFC 7030 section 3.7): they submit requests for devices they authenticated themselves. Certificates of these CAs without
+    /// that usage are no one.
+    /// </summary>
+    public List<string>? TrustedRegistrarCaFiles { get; set; }
+
+    /// <summary>
+    /// Whether an active certificate of this CA with extendedKeyUsage id-kp-cmcRA (as <c>coapenroll ca registrar</c> issues) is
+    /// trusted as a registrar. On by default; when off, such a certificate is an ordinary device certificate.
+    /// </summary>
+    public bool TrustRegistrarsOfThisCa { get; set; } = true;
+
     /// <summary>Whether to create (and trust) the demo manufacturer CA and demo device identity under <c>DIR/demo</c>.</summary>
     public bool CreateDemoIdentities { get; set; } = true;
 

@@ -17,6 +17,9 @@ public sealed class CertificateAuthority
     /// <summary>Attempts at finding an unused serial number before giving up (a collision of 127-bit random serials is not expected at all).</summary>
     public const int MaxSerialAttempts = 5;
 
+    /// <summary>The profile name registrar certificates are recorded under (<see cref="IssueRegistrarCertificateAsync"/>).</summary>
+    public const string RegistrarProfileName = "registrar";
+
     /// <summary>Longest operator name or rejection reason text.</summary>
     public const int MaxOperatorTextLength = 512;
 
@@ -171,6 +174,7 @@ public sealed class CertificateAuthority
             Protocol = protocol,
             Profile = profile.Name,
             ReplacesSerialNumber = request.ReplacesSerialNumber?.ToUpperInvariant(),
+            Registrar = request.Registrar,
         };
 
         if (profile.RequiresApproval || request.ApprovalReason is not null)
@@ -179,7 +183,7 @@ public sealed class CertificateAuthority
             string why = request.ApprovalReason is null ? "" : $" held: {request.ApprovalReason}";
             try
             {
-                stored = await _store.AddPendingAsync(row, Audit(requester, "pending", $"{validated.Subject.Name} profile {profile.Name} via {protocol}{why}"), cancellationToken);
+                stored = await _store.AddPendingAsync(row, Audit(requester, "pending", $"{validated.Subject.Name} profile {profile.Name} via {protocol}{ViaRegistrar(request.Registrar)}{why}"), cancellationToken);
             }
             catch (CertificateStoreConflictException ex) when (ex.Conflict == StoreConflict.RequestKey)
             {
@@ -205,6 +209,63 @@ public sealed class CertificateAuthority
         catch (CertificateStoreConflictException ex) when (ex.Conflict == StoreConflict.SubjectHeld)
         {
             // Another identity obtained the name between the check above and the write.
+            return await RefuseAsync(request, RejectionReason.NameHeldByAnotherRequester, HeldText(validated.Subject), cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Issues a registrar certificate (RFC 7030 section 3.7) for an operator: the subject and key of <paramref name="csrDer"/> (a
+    /// PKCS#10 request whose signature verifies), keyUsage digitalSignature, extendedKeyUsage id-kp-cmcRA (RFC 6402 section 2.10) and
+    /// clientAuth, valid for <paramref name="validityDays"/> days; recorded in the store as issued to <paramref name="actor"/> under
+    /// the profile name <see cref="RegistrarProfileName"/> (no configured profile applies), protocol "cli". The registrar's identity is
+    /// "registrar:" and the key of its subject (<see cref="DistinguishedNames.Key"/>), so a new certificate for the same registrar
+    /// subject is the same identity, and no device can hold that name. Reserved names and names held by another identity are refused.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="actor"/> is empty or too long.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="validityDays"/> is outside 1..36500.</exception>
+    public async Task<IssuanceResult> IssueRegistrarCertificateAsync(ReadOnlyMemory<byte> csrDer, string actor, int validityDays, CancellationToken cancellationToken)
+    {
+        CheckOperatorText(actor, nameof(actor));
+        ArgumentOutOfRangeException.ThrowIfLessThan(validityDays, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(validityDays, 36500);
+        CertificateProfile profile = CertificateProfile.FromOptions(RegistrarProfileName, new CertificateProfileOptions
+        {
+            ValidityDays = validityDays,
+            KeyUsage = ["DigitalSignature"],
+            ExtendedKeyUsage = ["cmcRA", "clientAuth"],
+        });
+        var request = new IssuanceRequest { CsrDer = csrDer, Requester = actor, Protocol = "cli", ProfileName = RegistrarProfileName };
+        CsrValidator.Validated validated;
+        try
+        {
+            validated = CsrValidator.Validate(csrDer, null, profile, _caCertificates);
+        }
+        catch (CsrRejectedException ex)
+        {
+            return await RefuseAsync(request, ex.Reason, ex.Message, cancellationToken);
+        }
+
+        string identity = "registrar:" + DistinguishedNames.Key(validated.Subject);
+        request = new IssuanceRequest { CsrDer = csrDer, Requester = actor, Identity = identity, Protocol = "cli", ProfileName = RegistrarProfileName };
+        if (await CheckNamesAsync(validated.Subject, SubjectAltNamesOf(validated), identity, cancellationToken) is { } names)
+        {
+            return await RefuseAsync(request, names.Reason, names.Detail, cancellationToken);
+        }
+
+        var row = new StoredRequest
+        {
+            CsrDer = csrDer.ToArray(),
+            Requester = actor,
+            Identity = identity,
+            Protocol = "cli",
+            Profile = RegistrarProfileName,
+        };
+        try
+        {
+            return await SignAndStoreAsync(row, pendingRequestId: null, profile, validated, actor, cancellationToken);
+        }
+        catch (CertificateStoreConflictException ex) when (ex.Conflict == StoreConflict.SubjectHeld)
+        {
             return await RefuseAsync(request, RejectionReason.NameHeldByAnotherRequester, HeldText(validated.Subject), cancellationToken);
         }
     }
@@ -439,7 +500,7 @@ public sealed class CertificateAuthority
             {
                 Identity = row.Identity ?? row.Requester,
             };
-            AuditEntry audit = Audit(actor, "issue", $"serial {stored.SerialNumber} subject {stored.Subject} profile {profile.Name} requester {row.Requester} via {row.Protocol}"
+            AuditEntry audit = Audit(actor, "issue", $"serial {stored.SerialNumber} subject {stored.Subject} profile {profile.Name} requester {row.Requester} via {row.Protocol}{ViaRegistrar(row.Registrar)}"
                 + (row.ReplacesSerialNumber is null ? "" : $" replaces {row.ReplacesSerialNumber}"));
             try
             {
@@ -528,7 +589,7 @@ public sealed class CertificateAuthority
         detail = detail.Length <= AuditEntry.MaxDetailsLength ? detail : detail[..AuditEntry.MaxDetailsLength];
         CaMetrics.Rejected.Add(1, new KeyValuePair<string, object?>("reason", reason.ToString()));
         CaLog.Rejected(_logger, requester, protocol, reason, detail);
-        AuditEntry audit = Audit(requester, "rejected-request", $"{reason}: {detail} via {protocol}");
+        AuditEntry audit = Audit(requester, "rejected-request", $"{reason}: {detail} via {protocol}{ViaRegistrar(request.Registrar)}");
         if (reason == RejectionReason.InvalidParameter || CheckParameters(request) is not null || request.CsrDer.Length > IssuanceRequest.MaxCsrLength)
         {
             await _store.AppendAuditAsync(audit, cancellationToken);
@@ -544,6 +605,7 @@ public sealed class CertificateAuthority
             Protocol = protocol,
             Profile = Profiles.TryGet(request.ProfileName, out CertificateProfile profile) ? profile.Name : request.ProfileName ?? "",
             ReplacesSerialNumber = request.ReplacesSerialNumber?.ToUpperInvariant(),
+            Registrar = request.Registrar,
         };
         StoredRequest stored = await _store.AddRejectedAsync(row, reason, detail, audit, cancellationToken);
         return IssuanceResult.Rejected(reason, detail, stored.Id);
@@ -581,6 +643,11 @@ public sealed class CertificateAuthority
             return $"identity must be 1..{IssuanceRequest.MaxRequesterLength} characters";
         }
 
+        if (request.Registrar is not null && (request.Registrar.Length is 0 or > IssuanceRequest.MaxRequesterLength))
+        {
+            return $"registrar must be 1..{IssuanceRequest.MaxRequesterLength} characters";
+        }
+
         if (request.ApprovalReason is not null && (string.IsNullOrWhiteSpace(request.ApprovalReason) || request.ApprovalReason.Length > MaxOperatorTextLength))
         {
             return $"approval reason must be 1..{MaxOperatorTextLength} characters";
@@ -608,6 +675,8 @@ public sealed class CertificateAuthority
             throw new ArgumentException($"must be 1..{MaxOperatorTextLength} characters", name);
         }
     }
+
+    private static string ViaRegistrar(string? registrar) => registrar is null ? "" : $" via registrar {registrar}";
 
     private static string Bounded(string value) => value.Length <= IssuanceRequest.MaxRequesterLength ? value : value[..IssuanceRequest.MaxRequesterLength];
 

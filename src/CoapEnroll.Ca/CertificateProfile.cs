@@ -40,6 +40,9 @@ public sealed class CertificateProfile
         ["emailProtection"] = "1.3.6.1.5.5.7.3.4",
         ["timeStamping"] = "1.3.6.1.5.5.7.3.8",
         ["OCSPSigning"] = "1.3.6.1.5.5.7.3.9",
+
+        // RFC 6402 section 2.10: a registration authority (EST registrar, RFC 7030 section 3.7).
+        ["cmcRA"] = "1.3.6.1.5.5.7.3.28",
     }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
 
     private CertificateProfile(string name)

@@ -67,6 +67,12 @@ public sealed class IssuanceRequest
     public string? Identity { get; init; }
 
     /// <summary>
+    /// The registrar (RFC 7030 §3.7) that authenticated the device and submits the request for it, or null when the device asks
+    /// itself. Recorded with the request and in the audit log ("via registrar X"); <see cref="Identity"/> is then the device's.
+    /// </summary>
+    public string? Registrar { get; init; }
+
+    /// <summary>
     /// Non-null: the request waits for an operator's approval, for this reason (audited), even where the profile does not ask for
     /// approval; e.g. a name not bound to the requester under <see cref="NamePolicy.AnyNameHeldForApproval"/>.
     /// </summary>

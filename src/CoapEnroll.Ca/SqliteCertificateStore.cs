@@ -15,9 +15,9 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
 {
     /// <summary>
     /// Schema version kept in PRAGMA user_version (2: the identity of requests and certificates, the subject key; 3: the revocation
-    /// reason and time of certificates, the CRL number).
+    /// reason and time of certificates, the CRL number; 4: the registrar that submitted a request for a device).
     /// </summary>
-    public const int SchemaVersion = 3;
+    public const int SchemaVersion = 4;
 
     private const int MaxLimit = 10_000;
     private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
@@ -38,7 +38,8 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
             replaces_serial     TEXT,
             issued_serial       TEXT,
             created_at          TEXT NOT NULL,
-            updated_at          TEXT NOT NULL
+            updated_at          TEXT NOT NULL,
+            registrar           TEXT
         );
         CREATE INDEX IF NOT EXISTS requests_status ON requests (status, id);
         CREATE TABLE IF NOT EXISTS certificates (
@@ -94,10 +95,13 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
         UPDATE certificates SET revocation_reason = 0, revoked_at = updated_at WHERE status = 'revoked';
         """;
 
+    // Versions 1 to 3 knew no registrars: every request came from the device itself (registrar NULL).
+    private const string MigrateVersion3 = "ALTER TABLE requests ADD COLUMN registrar TEXT;";
+
     // The rule FindNameHolderAsync reads and InsertCertificateAsync enforces: one name, one holder identity.
     private const string HeldByAnother = "subject_key = $key AND status = 'active' AND not_after > $now AND identity <> $identity";
 
-    private const string RequestColumns = "id, request_key, csr, override_public_key, requester, protocol, profile, status, reason_code, reason, replaces_serial, issued_serial, created_at, updated_at, identity";
+    private const string RequestColumns = "id, request_key, csr, override_public_key, requester, protocol, profile, status, reason_code, reason, replaces_serial, issued_serial, created_at, updated_at, identity, registrar";
     private const string CertificateColumns = "serial, request_id, subject, issuer, not_before, not_after, der, public_key_sha256, profile, requester, status, replaces_serial, created_at, identity, revocation_reason, revoked_at";
 
     private readonly string _connectionString;
@@ -140,6 +144,11 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
         if (version is 1 or 2)
         {
             await ExecuteAsync(connection, transaction, MigrateVersion2, cancellationToken);
+        }
+
+        if (version is 1 or 2 or 3)
+        {
+            await ExecuteAsync(connection, transaction, MigrateVersion3, cancellationToken);
         }
 
         await ExecuteAsync(connection, transaction, Schema, cancellationToken);
@@ -492,13 +501,14 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
     {
         bool rejected = request.Status == RequestStatus.Rejected;
         object? id = await ScalarAsync(connection, transaction, """
-            INSERT INTO requests (request_key, csr, override_public_key, requester, identity, protocol, profile, status, reason_code, reason, replaces_serial, issued_serial, created_at, updated_at)
-            VALUES ($key, $csr, $override, $requester, $identity, $protocol, $profile, $status, $code, $reason, $replaces, $issued, $now, $now)
+            INSERT INTO requests (request_key, csr, override_public_key, requester, identity, protocol, profile, status, reason_code, reason, replaces_serial, issued_serial, created_at, updated_at, registrar)
+            VALUES ($key, $csr, $override, $requester, $identity, $protocol, $profile, $status, $code, $reason, $replaces, $issued, $now, $now, $registrar)
             RETURNING id;
             """, cancellationToken,
             ("$key", request.RequestKey), ("$csr", request.CsrDer), ("$override", request.OverridePublicKey), ("$requester", request.Requester), ("$identity", request.Identity ?? request.Requester),
             ("$protocol", request.Protocol), ("$profile", request.Profile), ("$status", ToText(request.Status)), ("$code", rejected ? request.RejectionReason.ToString() : null),
-            ("$reason", rejected ? request.ReasonDetail : null), ("$replaces", request.ReplacesSerialNumber), ("$issued", request.IssuedSerialNumber), ("$now", Format(now)));
+            ("$reason", rejected ? request.ReasonDetail : null), ("$replaces", request.ReplacesSerialNumber), ("$issued", request.IssuedSerialNumber), ("$now", Format(now)),
+            ("$registrar", request.Registrar));
         return request with
         {
             Id = (long)id!,
@@ -583,6 +593,7 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
                 CreatedAt = Parse(reader.GetString(12)),
                 UpdatedAt = Parse(reader.GetString(13)),
                 Identity = reader.IsDBNull(14) ? reader.GetString(4) : reader.GetString(14),
+                Registrar = reader.IsDBNull(15) ? null : reader.GetString(15),
             });
         }
 

@@ -24,6 +24,13 @@ public sealed record StoredRequest
     /// </summary>
     public string? Identity { get; init; }
 
+    /// <summary>
+    /// The registrar (RFC 7030 §3.7: an RA with id-kp-cmcRA) that authenticated the device and submitted the request for it, by its
+    /// certificate's subject and SHA-256 thumbprint; null when the device asked itself. <see cref="Requester"/> is then the
+    /// registrar as well, and <see cref="Identity"/> the device.
+    /// </summary>
+    public string? Registrar { get; init; }
+
     /// <summary>Through which protocol ("est-coaps", "cmp", ...).</summary>
     public required string Protocol { get; init; }
 

@@ -20,6 +20,7 @@ internal static class CliApplication
             EstCommand.Create(),
             CmpCommand.Create(),
             RequestsCommand.Create(),
+            CaCommand.Create(),
         };
         return root;
     }

@@ -7,14 +7,22 @@ namespace CoapEnroll.Enrollment;
 /// </summary>
 public sealed class EnrollmentAuthorization
 {
-    internal EnrollmentAuthorization(EnrollmentRequest request, EnrollmentOutcome? refusal, string? requestKey, string? replacesSerialNumber, string? approvalReason)
+    internal EnrollmentAuthorization(EnrollmentRequest request, EnrollmentOutcome? refusal, string? requestKey, string? replacesSerialNumber, string? approvalReason,
+        string identity)
     {
+        Identity = identity;
         Request = request;
         Refusal = refusal;
         RequestKey = requestKey;
         ReplacesSerialNumber = replacesSerialNumber;
         ApprovalReason = approvalReason;
     }
+
+    /// <summary>
+    /// The identity that holds the names of the certificate: the requester's (<see cref="Requester.Identity"/>), or for a request
+    /// a registrar submitted (<see cref="RequesterTrust.Registrar"/>), the device's as <see cref="EnrollmentService.DeviceIdentityOf"/> derives it.
+    /// </summary>
+    public string Identity { get; }
 
     /// <summary>The request decided on.</summary>
     public EnrollmentRequest Request { get; }

@@ -25,4 +25,11 @@ public sealed class EnrollmentOptions
     /// service instance. Whoever holds it can re-derive every server-generated key: protect it like the CA key.
     /// </summary>
     public byte[]? KeyGenerationSecret { get; set; }
+
+    /// <summary>
+    /// Trust an active certificate of this CA that carries extendedKeyUsage id-kp-cmcRA as a registrar (RFC 7030 §3.7). On by
+    /// default (<c>Ca:TrustRegistrarsOfThisCa</c>); off, such a certificate is an ordinary device certificate whose names are bound
+    /// to it. Certificates of <see cref="Ca.CaHierarchy.TrustedRegistrarCas"/> are registrars either way.
+    /// </summary>
+    public bool TrustRegistrarsOfThisCa { get; set; } = true;
 }

@@ -92,6 +92,12 @@ public sealed partial class EnrollmentService
         X509Certificate2 leaf = peer.Certificates[0];
         string name = NameOf(leaf);
         RequesterTrust? trust = TrustPolicy.Evaluate(peer.Certificates, _time.GetUtcNow());
+        if (peer.IsSecureChannel && !peer.IsSignedMessage && EnrollmentTrustPolicy.HasRegistrarUsage(leaf)
+            && await AuthenticateRegistrarAsync(peer, leaf, name, trust, cancellationToken) is { } registrar)
+        {
+            return registrar;
+        }
+
         if (trust is not null && EnrollmentTrustPolicy.CheckDeviceIdentity(leaf) is { } unsuitable)
         {
             return AuthenticationResult.Failed(AuthenticationFailure.UnsuitableCertificate, name, unsuitable);
@@ -119,6 +125,19 @@ public sealed partial class EnrollmentService
     }
 
     /// <summary>
+    /// The identity of a device a registrar enrolls (RFC 7030 §3.7): "device:" and the key of the requested subject
+    /// (<see cref="DistinguishedNames.Key"/>: case, white space and attribute order do not matter). The server never sees the device's
+    /// own certificate, so the subject it asks for is what names it: the device that holds a subject through a registrar may renew
+    /// and enroll it again through any trusted registrar, while a subject held by a device that enrolled itself (whose identity is its
+    /// certificate) stays that device's.
+    /// </summary>
+    public static string DeviceIdentityOf(X500DistinguishedName subject)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        return "device:" + DistinguishedNames.Key(subject);
+    }
+
+    /// <summary>
     /// Applies the rules, in this order, and records a refusal in the store: the proof of possession verifies (not for server-side
     /// key generation, where the request's key is replaced, RFC 9148 §4.8), with an algorithm and a key this CA handles; the
     /// template's strings and extensions are well-formed (<see cref="CertificationRequest.TryCheckTemplate"/>); its link to the channel (RFC 7030 §3.5) holds where it is
@@ -138,26 +157,36 @@ public sealed partial class EnrollmentService
     public async Task<EnrollmentAuthorization> AuthorizeAsync(EnrollmentRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        (RejectionReason reason, string text)? refusal = CheckProofOfPossession(request) ?? CheckTemplate(request) ?? CheckLinking(request)
-            ?? CheckSharedSecret(request) ?? CheckReenrollment(request);
+
+        // RFC 7030 §3.7: the server trusts a registrar's authentication of the device and its proof-of-possession check, so the
+        // link to the registrar's own channel is not asked for, and the names and re-enrollment are the device's (CheckRegistrarRequestAsync).
+        bool viaRegistrar = request.Requester.Trust == RequesterTrust.Registrar;
+        string identity = viaRegistrar ? DeviceIdentityOf(request.Request.Subject) : request.Requester.Identity;
+        (RejectionReason reason, string text)? refusal = CheckProofOfPossession(request) ?? CheckTemplate(request) ?? (viaRegistrar ? null : CheckLinking(request))
+            ?? CheckSharedSecret(request) ?? (viaRegistrar ? null : CheckReenrollment(request));
+        string? replaces = !viaRegistrar && request.Operation == EnrollmentOperation.Reenroll ? request.Requester.Certificate?.SerialNumber : null;
         string? approvalReason = null;
+        if (refusal is null && viaRegistrar)
+        {
+            (refusal, replaces) = await CheckRegistrarRequestAsync(request, identity, cancellationToken);
+        }
+
         if (refusal is null)
         {
-            (refusal, approvalReason) = await CheckNamesAsync(request, cancellationToken);
+            (refusal, approvalReason) = await CheckNamesAsync(request, identity, cancellationToken);
         }
 
         if (refusal is { } r)
         {
-            EnrollmentOutcome refused = await RefuseAsync(request.Requester, request.Operation, request.OperationName, request.ProfileName, request.Request.Encoded,
+            EnrollmentOutcome refused = await RefuseAsync(request.Requester, identity, request.Operation, request.OperationName, request.ProfileName, request.Request.Encoded,
                 r.reason, r.text, cancellationToken);
-            return new EnrollmentAuthorization(request, refused, null, null, null);
+            return new EnrollmentAuthorization(request, refused, null, null, null, identity);
         }
 
         // Retransmissions and repeats after a pending answer carry the same request over the same identity: one certificate.
         string requestKey = IssuanceRequest.ComputeRequestKey(request.Request.Encoded.Span,
             $"{request.Requester.Name}|{request.OperationName}|{ProfileNameOf(request.ProfileName)}");
-        return new EnrollmentAuthorization(request, null, requestKey, request.Operation == EnrollmentOperation.Reenroll ? request.Requester.Certificate?.SerialNumber : null,
-            approvalReason);
+        return new EnrollmentAuthorization(request, null, requestKey, replaces, approvalReason, identity);
     }
 
     /// <summary>
@@ -182,7 +211,8 @@ public sealed partial class EnrollmentService
                 CsrDer = request.Request.Encoded,
                 Request = request.Request,
                 Requester = request.Requester.Name,
-                Identity = request.Requester.Identity,
+                Identity = authorization.Identity,
+                Registrar = RegistrarOf(request.Requester),
                 Protocol = request.Requester.Peer.FrontEnd,
                 ProfileName = ProfileNameOf(request.ProfileName),
                 RequestKey = authorization.RequestKey,
@@ -224,7 +254,8 @@ public sealed partial class EnrollmentService
     {
         ArgumentNullException.ThrowIfNull(authorization);
         EnrollmentRequest request = authorization.Request;
-        return RefuseAsync(request.Requester, request.Operation, request.OperationName, request.ProfileName, request.Request.Encoded, reason, text, cancellationToken);
+        return RefuseAsync(request.Requester, authorization.Identity, request.Operation, request.OperationName, request.ProfileName, request.Request.Encoded, reason, text,
+            cancellationToken);
     }
 
     /// <summary>
@@ -232,10 +263,16 @@ public sealed partial class EnrollmentService
     /// issuance would have stored it: requester, front end, profile, the request as received, the certificate being renewed; the
     /// operation name prefixes the stored reason.
     /// </summary>
-    public async Task<EnrollmentOutcome> RefuseAsync(Requester requester, EnrollmentOperation operation, string operationName, string? profileName,
+    public Task<EnrollmentOutcome> RefuseAsync(Requester requester, EnrollmentOperation operation, string operationName, string? profileName,
         ReadOnlyMemory<byte> received, RejectionReason reason, string text, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(requester);
+        return RefuseAsync(requester, requester.Identity, operation, operationName, profileName, received, reason, text, cancellationToken);
+    }
+
+    private async Task<EnrollmentOutcome> RefuseAsync(Requester requester, string identity, EnrollmentOperation operation, string operationName, string? profileName,
+        ReadOnlyMemory<byte> received, RejectionReason reason, string text, CancellationToken cancellationToken)
+    {
         ArgumentException.ThrowIfNullOrEmpty(operationName);
         ArgumentException.ThrowIfNullOrWhiteSpace(text);
         string? renewing = operation == EnrollmentOperation.Reenroll && requester.Trust == RequesterTrust.ThisCa ? requester.Certificate?.SerialNumber : null;
@@ -243,7 +280,8 @@ public sealed partial class EnrollmentService
         {
             CsrDer = received,
             Requester = requester.Name,
-            Identity = requester.Identity,
+            Identity = identity,
+            Registrar = RegistrarOf(requester),
             Protocol = requester.Peer.FrontEnd,
             ProfileName = ProfileNameOf(profileName),
             ReplacesSerialNumber = renewing,
@@ -363,7 +401,7 @@ public sealed partial class EnrollmentService
     // The names of the request: reserved names first (they are refused whatever the profile says), then whether they are bound to the
     // requester under the profile, then whether another identity holds the subject; asking whose a name is before establishing that
     // the requester may have it would tell any device which names exist. An unknown profile is the CA's to refuse.
-    private async Task<((RejectionReason, string)? Refusal, string? ApprovalReason)> CheckNamesAsync(EnrollmentRequest request, CancellationToken cancellationToken)
+    private async Task<((RejectionReason, string)? Refusal, string? ApprovalReason)> CheckNamesAsync(EnrollmentRequest request, string identity, CancellationToken cancellationToken)
     {
         if (!Authority.Profiles.TryGet(request.ProfileName, out CertificateProfile profile))
         {
@@ -386,6 +424,8 @@ public sealed partial class EnrollmentService
         string? unbound = request.Requester switch
         {
             { Trust: RequesterTrust.SharedSecret } secret => NameBinding.CheckSharedSecret(profile, secret.Grant, secret.Peer.SharedSecretReference!, subject, altNames),
+            // The registrar bound the names to the device it authenticated (RFC 7030 §3.7); its own certificate names only itself.
+            { Trust: RequesterTrust.Registrar } => null,
             { Certificate: { } certificate } when profile.NamePolicy != NamePolicy.AnyName => NameBinding.Check(profile, certificate, subject, altNames),
             _ => null,
         };
@@ -401,8 +441,83 @@ public sealed partial class EnrollmentService
             approvalReason = text;
         }
 
-        return (await Authority.CheckNamesAsync(subject, altNames, request.Requester.Identity, cancellationToken), approvalReason);
+        return (await Authority.CheckNamesAsync(subject, altNames, identity, cancellationToken), approvalReason);
     }
+
+    // A certificate with id-kp-cmcRA is a registrar when it is an active certificate of this CA (and the operator trusts those as
+    // registrars) or chains to a trusted registrar CA; otherwise null, and it is judged as any device certificate is.
+    private async Task<AuthenticationResult?> AuthenticateRegistrarAsync(PeerIdentity peer, X509Certificate2 leaf, string name, RequesterTrust? trust,
+        CancellationToken cancellationToken)
+    {
+        bool ofThisCa = trust == RequesterTrust.ThisCa && Options.TrustRegistrarsOfThisCa;
+        if (!ofThisCa && !TrustPolicy.ChainsToRegistrarCa(peer.Certificates, _time.GetUtcNow()))
+        {
+            return null;
+        }
+
+        if (EnrollmentTrustPolicy.CheckDeviceIdentity(leaf) is { } unsuitable)
+        {
+            return AuthenticationResult.Failed(AuthenticationFailure.UnsuitableCertificate, name, unsuitable);
+        }
+
+        string identity = name;
+        if (ofThisCa)
+        {
+            StoredCertificate? stored = await Authority.Store.GetCertificateAsync(leaf.SerialNumber, cancellationToken);
+            if (stored is not { Status: CertificateStatus.Active } || !stored.Der.AsSpan().SequenceEqual(leaf.RawData))
+            {
+                return AuthenticationResult.Failed(AuthenticationFailure.InactiveCertificateOfThisCa, name,
+                    "the client certificate is not an active certificate of this CA (revoked or superseded)");
+            }
+
+            identity = stored.Identity ?? stored.Requester;
+        }
+
+        return AuthenticationResult.Authenticated(new Requester(peer, leaf, name, RequesterTrust.Registrar, identity));
+    }
+
+    // A request a registrar submits names its device (DeviceIdentityOf): by a CN or a serialNumber, as a device's own request must.
+    // Re-enrollment (RFC 7030 §4.2.2) renews an active, unexpired certificate of this CA that the same device identity holds with the
+    // same subject and subjectAltName: the registrar authenticated the device with it, the server only sees that it exists.
+    private async Task<((RejectionReason, string)? Refusal, string? Replaces)> CheckRegistrarRequestAsync(EnrollmentRequest request, string identity,
+        CancellationToken cancellationToken)
+    {
+        X500DistinguishedName subject = request.Request.Subject;
+        IReadOnlyList<NameAttribute>? attributes = DistinguishedNames.TryGetAttributes(subject);
+        if (attributes is null || !attributes.Any(a => a.Oid is DistinguishedNames.CommonNameOid or DistinguishedNames.SerialNumberOid))
+        {
+            return ((RejectionReason.NameNotBoundToRequester,
+                "name not bound to a device: a request through a registrar names its device by a CN or a serialNumber in the subject"), null);
+        }
+
+        if (request.Operation != EnrollmentOperation.Reenroll)
+        {
+            return (null, null);
+        }
+
+        DateTimeOffset now = _time.GetUtcNow();
+        byte[]? requested = request.Request.SubjectAltName;
+        foreach (StoredCertificate held in await Authority.Store.FindCertificatesBySubjectAsync(subject.Name, 100, cancellationToken))
+        {
+            if (held.Status != CertificateStatus.Active || held.NotAfter <= now || !string.Equals(held.Identity, identity, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            using X509Certificate2 current = held.ToCertificate();
+            byte[]? heldSan = current.Extensions[SubjectAltNameOid]?.RawData;
+            if (current.SubjectName.RawData.AsSpan().SequenceEqual(subject.RawData)
+                && (requested is null) == (heldSan is null) && (requested ?? []).AsSpan().SequenceEqual(heldSan ?? []))
+            {
+                return (null, held.SerialNumber);
+            }
+        }
+
+        return ((RejectionReason.NotAuthorized, "re-enrollment through a registrar needs an active certificate of this CA with the same subject and "
+            + "subjectAltName, obtained through a registrar (RFC 7030 sections 3.7 and 4.2.2)"), null);
+    }
+
+    private static string? RegistrarOf(Requester requester) => requester.Trust == RequesterTrust.Registrar ? requester.Name : null;
 
     // Stable across sessions, so a device retrying after a pending answer in a new session is the same requester.
     private static string NameOf(X509Certificate2 leaf)

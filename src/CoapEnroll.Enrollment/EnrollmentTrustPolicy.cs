@@ -16,6 +16,9 @@ public sealed class EnrollmentTrustPolicy
     private const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
     private const string AnyExtendedKeyUsageOid = "2.5.29.37.0";
 
+    /// <summary>id-kp-cmcRA (RFC 6402 §2.10): the certificate's holder is a registration authority.</summary>
+    public const string CmcRaOid = "1.3.6.1.5.5.7.3.28";
+
     private readonly CaHierarchy _hierarchy;
 
     public EnrollmentTrustPolicy(CaHierarchy hierarchy, bool acceptExpiredManufacturerCertificates = false)
@@ -28,8 +31,8 @@ public sealed class EnrollmentTrustPolicy
     /// <summary>True when manufacturer certificates are accepted after they expired.</summary>
     public bool AcceptExpiredManufacturerCertificates { get; }
 
-    /// <summary>The trust anchors for client certificates: this CA's trust anchor and the trusted manufacturer CAs.</summary>
-    public IReadOnlyList<X509Certificate2> ClientTrustAnchors => [_hierarchy.TrustAnchor, .. _hierarchy.TrustedManufacturerCas];
+    /// <summary>The trust anchors for client certificates: this CA's trust anchor, the trusted manufacturer CAs and the trusted registrar CAs.</summary>
+    public IReadOnlyList<X509Certificate2> ClientTrustAnchors => [_hierarchy.TrustAnchor, .. _hierarchy.TrustedManufacturerCas, .. _hierarchy.TrustedRegistrarCas];
 
     /// <summary>
     /// The CA certificates between this CA's trust anchor and the certificates it issues (devices present only their leaf), as
@@ -64,6 +67,31 @@ public sealed class EnrollmentTrustPolicy
         }
 
         return null;
+    }
+
+    /// <summary>True when <paramref name="presented"/> (leaf first) chains at <paramref name="now"/> to a trusted registrar CA (<see cref="CaHierarchy.TrustedRegistrarCas"/>).</summary>
+    public bool ChainsToRegistrarCa(IReadOnlyList<X509Certificate2> presented, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(presented);
+        return presented.Count > 0 && _hierarchy.TrustedRegistrarCas.Count > 0
+            && ChainsTo(presented, _hierarchy.TrustedRegistrarCas, [], now, ignoreTime: false, out _);
+    }
+
+    /// <summary>
+    /// True when <paramref name="leaf"/> carries extendedKeyUsage id-kp-cmcRA (RFC 6402 §2.10), the usage of a registrar (RFC 7030
+    /// §3.7); anyExtendedKeyUsage does not make a registrar. An extension that cannot be decoded makes none either.
+    /// </summary>
+    public static bool HasRegistrarUsage(X509Certificate2 leaf)
+    {
+        ArgumentNullException.ThrowIfNull(leaf);
+        try
+        {
+            return leaf.Extensions.OfType<X509EnhancedKeyUsageExtension>().Any(e => e.EnhancedKeyUsages.Cast<Oid>().Any(o => o.Value == CmcRaOid));
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
     }
 
     /// <summary>

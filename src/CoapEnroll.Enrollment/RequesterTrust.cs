@@ -14,4 +14,12 @@ public enum RequesterTrust
     /// profile its <see cref="SharedSecretGrant"/> allows.
     /// </summary>
     SharedSecret,
+
+    /// <summary>
+    /// A registrar (RFC 7030 §3.7): a client certificate with extendedKeyUsage id-kp-cmcRA (RFC 6402 §2.10) from an active
+    /// certificate of this CA (unless <see cref="EnrollmentOptions.TrustRegistrarsOfThisCa"/> is off) or from a trusted registrar CA
+    /// (<see cref="Ca.CaHierarchy.TrustedRegistrarCas"/>), over a secure channel. It submits requests for devices it authenticated:
+    /// the names are the device's, not the registrar's, and the registrar vouches for the proof-of-possession link.
+    /// </summary>
+    Registrar,
 }

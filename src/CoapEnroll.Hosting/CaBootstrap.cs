@@ -138,11 +138,28 @@ public static class CaBootstrap
             }
         }
 
+        var registrars = new List<X509Certificate2>();
+        foreach (string file in options.TrustedRegistrarCaFiles ?? [])
+        {
+            try
+            {
+                foreach (X509Certificate2 ca in await CaCredentialFiles.LoadCertificatesAsync(file, cancellationToken))
+                {
+                    CheckCaCertificate(file, ca, now);
+                    registrars.Add(ca);
+                }
+            }
+            catch (CaConfigurationException ex) when (ex.FilePath == file)
+            {
+                throw new CaConfigurationException(file, ex.Problem, $"not usable as a trusted registrar CA (Ca:TrustedRegistrarCaFiles): {ex.Detail}", ex);
+            }
+        }
+
         CaBootstrapLog.HierarchyLoaded(logger, issuing.Subject, issuing.Thumbprint, anchor.Subject, manufacturers.Count);
 
         // What the server sends after its certificate: never the leaf again, nor the anchor the peer already holds (RFC 5246 §7.4.2).
         X509Certificate2[] serverIntermediates = serverChain.Where(c => c.Thumbprint != server.Thumbprint && c.Thumbprint != anchor.Thumbprint).ToArray();
-        return new CaBootstrapResult(new CaHierarchy(layout, anchor, issuing, intermediates, manufacturers), new ServerCredential(server, serverIntermediates));
+        return new CaBootstrapResult(new CaHierarchy(layout, anchor, issuing, intermediates, manufacturers, registrars), new ServerCredential(server, serverIntermediates));
     }
 
     /// <summary>The passphrase from the environment variable named by <see cref="CaOptions.KeyPassphraseEnvironmentVariable"/>, or null when none is named.</summary>

@@ -14,8 +14,21 @@ public sealed partial class CertificationServices
 
     private CmpServer? _cmp;
 
-    /// <summary>Whether CMP is served (<c>Cmp:Enabled</c>, default true).</summary>
-    public bool CmpEnabled => _configuration.GetValue(CmpServerOptions.SectionName + ":" + nameof(CmpServerOptions.Enabled), true);
+    /// <summary>
+    /// Whether this node answers CMP itself (<c>Cmp:Enabled</c>, default true), over CoAP and HTTP. False when an upstream CMP server
+    /// is configured (<c>Upstream:Cmp</c>, see <see cref="CmpProxied"/>): the proxy replaces local handling.
+    /// </summary>
+    public bool CmpEnabled => CmpWanted && !CmpUpstreamConfigured;
+
+    /// <summary>
+    /// Whether the CoAP CMP resources forward to an upstream HTTP CMP server (<c>Upstream:Cmp</c> set, and <c>Cmp:Enabled</c> not
+    /// false): then there is no local CMP server, no CMP over HTTP on this node, and no announcements.
+    /// </summary>
+    public bool CmpProxied => CmpWanted && CmpUpstreamConfigured;
+
+    private bool CmpWanted => _configuration.GetValue(CmpServerOptions.SectionName + ":" + nameof(CmpServerOptions.Enabled), true);
+
+    private bool CmpUpstreamConfigured => _configuration[$"{UpstreamOptions.SectionName}:{nameof(UpstreamOptions.Cmp)}"] is { Length: > 0 };
 
     /// <summary>The CMP server once the host has started with CMP enabled (see <see cref="GetCmpServerAsync"/>).</summary>
     public CmpServer Cmp => _cmp ?? throw NotLoaded(nameof(CmpServer));

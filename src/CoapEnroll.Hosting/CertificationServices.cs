@@ -186,7 +186,9 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
                     }
                 }
 
-                _enrollment = new EnrollmentService(authority, bootstrap.Hierarchy, EstCoapsServer.CreateEnrollmentOptions(estOptions),
+                EnrollmentOptions enrollmentOptions = EstCoapsServer.CreateEnrollmentOptions(estOptions);
+                enrollmentOptions.TrustRegistrarsOfThisCa = LoadCaOptions().TrustRegistrarsOfThisCa;
+                _enrollment = new EnrollmentService(authority, bootstrap.Hierarchy, enrollmentOptions,
                     _loggerFactory.CreateLogger<EnrollmentService>(), _time);
                 EstOptions = estOptions;
             }

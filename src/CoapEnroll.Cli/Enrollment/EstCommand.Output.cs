@@ -53,10 +53,10 @@ internal sealed partial class EstCommand
         }
     }
 
-    private static Task WritePrivateKeyAsync(string path, byte[] pkcs8, CancellationToken cancellationToken) =>
+    internal static Task WritePrivateKeyAsync(string path, byte[] pkcs8, CancellationToken cancellationToken) =>
         WriteTextAsync(path, PemEncoding.WriteString("PRIVATE KEY", pkcs8) + "\n", ownerOnly: true, cancellationToken);
 
-    private static async Task WriteTextAsync(string path, string text, bool ownerOnly, CancellationToken cancellationToken)
+    internal static async Task WriteTextAsync(string path, string text, bool ownerOnly, CancellationToken cancellationToken)
     {
         try
         {

@@ -114,10 +114,10 @@ internal static partial class RequestsCommand
         return command;
     }
 
-    private static Option<string?> DataOption() => new("--data") { Description = "Data directory of the server (default: ./data; config key DataDirectory)", HelpName = "DIR" };
+    internal static Option<string?> DataOption() => new("--data") { Description = "Data directory of the server (default: ./data; config key DataDirectory)", HelpName = "DIR" };
 
     // The host as 'requests approve' builds it (same configuration, no CoAP server, logging off), with an existing store and the CA loaded.
-    private static async Task<int> WithAuthorityAsync(ParseResult parseResult, Option<string?> data, Func<CertificateAuthority, CaDataLayout, Task<int>> action,
+    internal static async Task<int> WithAuthorityAsync(ParseResult parseResult, Option<string?> data, Func<CertificateAuthority, CaDataLayout, Task<int>> action,
         CancellationToken cancellationToken)
     {
         var overrides = new Dictionary<string, string?>();

@@ -27,7 +27,7 @@ internal static partial class RequestsCommand
     public static Command Create()
     {
         var requests = new Command("requests", "Approve or reject certificate requests waiting for an operator (profiles with RequiresApproval); list them, or what became of every request.");
-        requests.Subcommands.Add(Build("list", "List requests (default: those pending): id, created, profile, protocol, requester, subject; with --status also the outcome (serial, or why refused).",
+        requests.Subcommands.Add(Build("list", "List requests (default: those pending): id, created, profile, protocol, requester, registrar (or -), subject; with --status also the outcome (serial, or why refused).",
             withId: false, withReason: false));
         requests.Subcommands.Add(Build("approve", "Approve a pending request: the CA issues the certificate; the device collects it with its next (repeated) request.", withId: true, withReason: false));
         requests.Subcommands.Add(Build("reject", "Reject a pending request; the device's repeated request gets 4.03 with the reason.", withId: true, withReason: true));
@@ -164,7 +164,7 @@ internal static partial class RequestsCommand
             return ExitCodes.Success;
         }
 
-        await stdout.WriteLineAsync("ID\tCREATED (UTC)\tPROFILE\tPROTOCOL\tREQUESTER\tSUBJECT");
+        await stdout.WriteLineAsync("ID\tCREATED (UTC)\tPROFILE\tPROTOCOL\tREQUESTER\tREGISTRAR\tSUBJECT");
         foreach (StoredRequest request in pending)
         {
             await stdout.WriteLineAsync(string.Join('\t',
@@ -173,6 +173,7 @@ internal static partial class RequestsCommand
                 request.Profile,
                 request.Protocol,
                 Cell(request.Requester),
+                Cell(request.Registrar ?? "-"),
                 Cell(SubjectOf(request.CsrDer))));
         }
 
@@ -190,7 +191,7 @@ internal static partial class RequestsCommand
             return ExitCodes.Success;
         }
 
-        await stdout.WriteLineAsync("ID\tCREATED (UTC)\tSTATUS\tPROFILE\tPROTOCOL\tREQUESTER\tSUBJECT\tOUTCOME");
+        await stdout.WriteLineAsync("ID\tCREATED (UTC)\tSTATUS\tPROFILE\tPROTOCOL\tREQUESTER\tREGISTRAR\tSUBJECT\tOUTCOME");
         foreach (StoredRequest request in requests)
         {
             string outcome = request.Status switch
@@ -206,6 +207,7 @@ internal static partial class RequestsCommand
                 request.Profile,
                 request.Protocol,
                 Cell(request.Requester),
+                Cell(request.Registrar ?? "-"),
                 Cell(SubjectOf(request.CsrDer)),
                 Cell(outcome)));
         }

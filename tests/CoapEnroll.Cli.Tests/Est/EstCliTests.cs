@@ -158,7 +158,7 @@ public sealed partial class EstCliTests : IDisposable
 
         CliResult rejected = await AssertSuccessAsync(["requests", "list", "--status", "rejected", "--data", server.DataDirectory]);
         string[] rows = DataRows(rejected.Output);
-        Assert.True(rows.Length == 2 && rejected.Output.StartsWith("ID\tCREATED (UTC)\tSTATUS\tPROFILE\tPROTOCOL\tREQUESTER\tSUBJECT\tOUTCOME\n", StringComparison.Ordinal), rejected.Describe());
+        Assert.True(rows.Length == 2 && rejected.Output.StartsWith("ID\tCREATED (UTC)\tSTATUS\tPROFILE\tPROTOCOL\tREQUESTER\tREGISTRAR\tSUBJECT\tOUTCOME\n", StringComparison.Ordinal), rejected.Describe());
         // Newest first: the re-enrollment the IDevID may not do, then the subject the profile does not allow.
         Assert.True(rows[0].Contains("\trejected\tdefault\test-coaps\t", StringComparison.Ordinal) && rows[0].Contains("demo-device-1", StringComparison.Ordinal)
             && rows[0].EndsWith("\tNotAuthorized: /sren: re-enrollment needs a current certificate issued by this CA", StringComparison.Ordinal), rejected.Describe());
