@@ -119,6 +119,7 @@ public static class CoapEnrollServiceCollectionExtensions
 
         // EST over HTTPS (RFC 7030) goes with the HTTPS listener; CMP registers itself for both (AddCoapEnrollCmp).
         services.AddSingleton<IHttpEndpointSource, EstHttpsEndpointSource>();
+        services.AddHostedService<EstHttpsStartupHints>();
         return services;
     }
 
