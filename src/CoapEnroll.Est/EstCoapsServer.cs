@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca;
 using CoapEnroll.Coap;
 using CoapEnroll.Enrollment;
+using CoapEnroll.Est.Upstream;
 using CoapEnroll.Pkix;
 using CoapEnroll.Transport;
 using Microsoft.Extensions.Logging;
@@ -17,7 +18,7 @@ namespace CoapEnroll.Est;
 /// generated, and what is issued, held or refused, is decided there. Every operation needs a client authenticated with a
 /// certificate in the DTLS handshake (RFC 9148 §3 and §4).
 /// </summary>
-public sealed class EstCoapsServer
+public sealed partial class EstCoapsServer
 {
     private const string Crts = "crts";
     private const string Sen = "sen";
@@ -36,6 +37,7 @@ public sealed class EstCoapsServer
     private readonly ILogger _logger;
     private readonly EstServerKeyDelivery _keyDelivery;
     private readonly byte[] _crtsCertsOnly;
+    private readonly EstHttpsClient? _upstream;
 
     /// <summary>An EST-coaps server with an enrollment service of its own, configured from <paramref name="options"/>.</summary>
     public EstCoapsServer(EstServerOptions options, CertificateAuthority ca, CaHierarchy hierarchy, ILogger<EstCoapsServer>? logger = null, TimeProvider? timeProvider = null)
@@ -45,7 +47,19 @@ public sealed class EstCoapsServer
 
     /// <summary>An EST-coaps server in front of the host's <paramref name="enrollment"/> service.</summary>
     public EstCoapsServer(EstServerOptions options, EnrollmentService enrollment, ILogger<EstCoapsServer>? logger = null, TimeProvider? timeProvider = null)
+        : this(options, enrollment, null, logger, timeProvider)
     {
+    }
+
+    /// <summary>
+    /// An EST-coaps registrar (RFC 9148 §5): devices authenticate and are authorized with <paramref name="enrollment"/>'s trust and
+    /// names, and their requests go to the EST server over HTTPS that <paramref name="upstream"/> reaches, instead of this CA; when
+    /// <paramref name="upstream"/> is null, a server of this CA.
+    /// </summary>
+    public EstCoapsServer(EstServerOptions options, EnrollmentService enrollment, EstHttpsClient? upstream, ILogger<EstCoapsServer>? logger = null,
+        TimeProvider? timeProvider = null)
+    {
+        _upstream = upstream;
         ArgumentNullException.ThrowIfNull(enrollment);
         Options = Validated(options);
         _enrollment = enrollment;
@@ -149,6 +163,11 @@ public sealed class EstCoapsServer
             }
 
             requester = client.Name;
+            if (_upstream is not null)
+            {
+                return await ForwardAsync(context, operation, client, profile, cancellationToken);
+            }
+
             return operation switch
             {
                 Crts => HandleCrts(context.Request, client),
@@ -171,8 +190,11 @@ public sealed class EstCoapsServer
     {
         // The label selects the profile (RFC 9148 §4.1); an unknown label is an unknown resource (§4.5: 4.04).
         string? label = context.RouteValues.TryGetValue("label", out string? l) ? l : null;
-        if (!_enrollment.Authority.Profiles.TryGet(label, out CertificateProfile profile))
+        if (!_enrollment.Authority.Profiles.TryGet(label, out CertificateProfile profile)
+            && !(_upstream is not null && EstHttpsClient.IsLabel(label) && _enrollment.Authority.Profiles.TryGet(null, out profile)))
         {
+            // A registrar passes labels on (the upstream CA knows its own); names are bound under the local profile of that
+            // label, or the default one.
             return new Admission(Refuse(operation, "anonymous", CoapCode.NotFound, $"no EST label '{label}'"), null, null);
         }
 

@@ -20,6 +20,15 @@ internal static partial class EstLog
     [LoggerMessage(5, LogLevel.Warning, "EST {Operation} failed for {Requester}")]
     public static partial void Failed(ILogger logger, Exception exception, string operation, string requester);
 
+    [LoggerMessage(6, LogLevel.Information, "EST {Operation} for {Requester} forwarded to {Upstream}: HTTP {Status}, answering {Code}")]
+    public static partial void Forwarded(ILogger logger, string operation, string requester, string upstream, int status, string code);
+
+    [LoggerMessage(7, LogLevel.Warning, "EST {Operation} for {Requester}: upstream {Upstream} {Failure} ({Detail}); answering {Code}")]
+    public static partial void UpstreamFailed(ILogger logger, string operation, string requester, string upstream, string failure, string? detail, string code);
+
+    [LoggerMessage(8, LogLevel.Warning, "EST {Operation} for {Requester}: upstream {Upstream} refused this registrar's authentication (HTTP 401): check --upstream-cert and the upstream's registrar trust")]
+    public static partial void UpstreamUnauthorized(ILogger logger, string operation, string requester, string upstream);
+
     [LoggerMessage(10, LogLevel.Information, "EST client: {Operation} answered 5.03; retrying in {Delay}")]
     public static partial void Waiting(ILogger logger, string operation, TimeSpan delay);
 
