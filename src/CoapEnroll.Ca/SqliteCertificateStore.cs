@@ -11,7 +11,7 @@ namespace CoapEnroll.Ca;
 /// connection per operation from the pool, writes serialized in-process and as BEGIN IMMEDIATE transactions across processes
 /// (so an operator's CLI can approve while the server runs).
 /// </summary>
-public sealed class SqliteCertificateStore : ICertificateStore
+public sealed partial class SqliteCertificateStore : ICertificateStore
 {
     /// <summary>
     /// Schema version kept in PRAGMA user_version (2: the identity of requests and certificates, the subject key; 3: the revocation
@@ -153,6 +153,7 @@ public sealed class SqliteCertificateStore : ICertificateStore
         }
 
         await ExecuteAsync(connection, transaction, Schema, cancellationToken);
+        await ExecuteAsync(connection, transaction, SharedSecretSchema, cancellationToken);
         if (version == 1)
         {
             await BackfillVersion1Async(connection, transaction, cancellationToken);

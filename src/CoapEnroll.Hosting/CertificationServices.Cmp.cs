@@ -14,8 +14,21 @@ public sealed partial class CertificationServices
 
     private CmpServer? _cmp;
 
-    /// <summary>Whether CMP is served (<c>Cmp:Enabled</c>, default true).</summary>
-    public bool CmpEnabled => _configuration.GetValue(CmpServerOptions.SectionName + ":" + nameof(CmpServerOptions.Enabled), true);
+    /// <summary>
+    /// Whether this node answers CMP itself (<c>Cmp:Enabled</c>, default true), over CoAP and HTTP. False when an upstream CMP server
+    /// is configured (<c>Upstream:Cmp</c>, see <see cref="CmpProxied"/>): the proxy replaces local handling.
+    /// </summary>
+    public bool CmpEnabled => CmpWanted && !CmpUpstreamConfigured;
+
+    /// <summary>
+    /// Whether the CoAP CMP resources forward to an upstream HTTP CMP server (<c>Upstream:Cmp</c> set, and <c>Cmp:Enabled</c> not
+    /// false): then there is no local CMP server, no CMP over HTTP on this node, and no announcements.
+    /// </summary>
+    public bool CmpProxied => CmpWanted && CmpUpstreamConfigured;
+
+    private bool CmpWanted => _configuration.GetValue(CmpServerOptions.SectionName + ":" + nameof(CmpServerOptions.Enabled), true);
+
+    private bool CmpUpstreamConfigured => _configuration[$"{UpstreamOptions.SectionName}:{nameof(UpstreamOptions.Cmp)}"] is { Length: > 0 };
 
     /// <summary>The CMP server once the host has started with CMP enabled (see <see cref="GetCmpServerAsync"/>).</summary>
     public CmpServer Cmp => _cmp ?? throw NotLoaded(nameof(CmpServer));
@@ -30,12 +43,14 @@ public sealed partial class CertificationServices
     /// The CMP server, built once on the enrollment service, configured by the <c>Cmp</c> section (<see cref="CmpServerOptions"/>).
     /// Answers that are not MAC-protected are signed with the server credential (DIR/server.pem), which chains to this CA's root.
     /// On a data directory with the demo PKI the demo reference is added with any name allowed, as the demo IDevID is for EST.
+    /// References not configured are looked up among the secrets of the store (<c>coapenroll cmp secrets</c>).
     /// </summary>
     public async Task<CmpServer> GetCmpServerAsync(CancellationToken cancellationToken)
     {
         EnrollmentService enrollment = await GetEnrollmentAsync(cancellationToken);
         ServerCredential credential = await GetServerCredentialAsync(cancellationToken);
         CaHierarchy hierarchy = await GetHierarchyAsync(cancellationToken);
+        SqliteCertificateStore store = await GetStoreAsync(cancellationToken);
         await _gate.WaitAsync(cancellationToken);
         try
         {
@@ -52,7 +67,10 @@ public sealed partial class CertificationServices
                 }
 
                 _cmp = new CmpServer(options, enrollment, credential.Certificate, credential.Intermediates,
-                    _loggerFactory.CreateLogger<CmpServer>(), _time);
+                    _loggerFactory.CreateLogger<CmpServer>(), _time)
+                {
+                    SharedSecretStore = store,
+                };
             }
 
             return _cmp;

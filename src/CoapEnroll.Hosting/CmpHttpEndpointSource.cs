@@ -3,7 +3,10 @@ using Microsoft.AspNetCore.Routing;
 
 namespace CoapEnroll.Hosting;
 
-/// <summary>CMP over HTTP (RFC 6712, RFC 9811) on the host's HTTP listener, in front of the host's <see cref="CmpServer"/>.</summary>
+/// <summary>
+/// CMP over HTTP (RFC 6712, RFC 9811) on the host's http:// and https:// listeners, in front of the host's <see cref="CmpServer"/>.
+/// The messages protect themselves (RFC 9811 §3.6): over https:// a client certificate plays no part.
+/// </summary>
 public sealed class CmpHttpEndpointSource : IHttpEndpointSource
 {
     private readonly CertificationServices _certification;
@@ -13,6 +16,9 @@ public sealed class CmpHttpEndpointSource : IHttpEndpointSource
         ArgumentNullException.ThrowIfNull(certification);
         _certification = certification;
     }
+
+    /// <inheritdoc/>
+    public HttpListenerKind Listeners => HttpListenerKind.Both;
 
     /// <summary>Maps <c>/.well-known/cmp</c> and its profile and operation paths; nothing when <c>Cmp:Enabled</c> is false.</summary>
     public void MapEndpoints(IEndpointRouteBuilder endpoints)

@@ -29,6 +29,7 @@ public sealed partial class CmpStartupHints : IHostedService
         }
 
         var http = _services.GetService<HttpServerService>()?.LocalEndPoint;
+        var https = _services.GetService<HttpsServerService>()?.LocalEndPoint;
         var coap = _services.GetService<CoapServerService>()?.LocalEndPoint;
         var urls = new List<string>();
         if (coap is not null)
@@ -39,6 +40,11 @@ public sealed partial class CmpStartupHints : IHostedService
         if (http is not null)
         {
             urls.Add($"http://{Host(http)}:{http.Port}/.well-known/cmp");
+        }
+
+        if (https is not null)
+        {
+            urls.Add($"https://{Host(https)}:{https.Port}/.well-known/cmp");
         }
 
         LogServed(string.Join(", ", urls));

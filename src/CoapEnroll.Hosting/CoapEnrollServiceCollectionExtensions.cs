@@ -63,8 +63,28 @@ public static class CoapEnrollServiceCollectionExtensions
         services.AddSingleton(sp => new DiagnosticResources(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new CoapServer(sp.GetRequiredService<IOptions<CoapServerOptions>>().Value, sp.GetRequiredService<ILoggerFactory>(),
             sp.GetRequiredService<TimeProvider>()));
+        services.AddCoapEnrollUpstream(configuration);
         services.AddSingleton<CoapServerService>();
         services.AddHostedService(sp => sp.GetRequiredService<CoapServerService>());
+        return services;
+    }
+
+    /// <summary>
+    /// Registers <see cref="UpstreamHttp"/>, the one pooled HTTP client and the in-flight bounds every forwarding front end shares,
+    /// configured by the <c>Upstream</c> section (<see cref="UpstreamOptions"/>). Called by <see cref="AddCoapEnrollCoapServer"/>;
+    /// calling it again does nothing.
+    /// </summary>
+    public static IServiceCollection AddCoapEnrollUpstream(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (services.Any(d => d.ServiceType == typeof(UpstreamHttp)))
+        {
+            return services;
+        }
+
+        services.Configure<UpstreamOptions>(configuration.GetSection(UpstreamOptions.SectionName));
+        services.AddSingleton<UpstreamHttp>();
         return services;
     }
 
@@ -87,6 +107,34 @@ public static class CoapEnrollServiceCollectionExtensions
         services.Configure<HttpListenOptions>(configuration.GetSection(HttpListenOptions.SectionName));
         services.AddSingleton<HttpServerService>();
         services.AddHostedService(sp => sp.GetRequiredService<HttpServerService>());
+        return services;
+    }
+
+    /// <summary>
+    /// Registers the HTTPS listener (<see cref="HttpsServerService"/>, a hosted service, also resolvable by its type for its bound
+    /// endpoint) configured by the <c>Https</c> section (<see cref="HttpsListenOptions"/>) with the <c>Http</c> section's limits. It
+    /// presents the server credential, so <see cref="AddCoapEnrollCertification"/> must be called before (the CA starts first and
+    /// stops last). Routes come from every <see cref="IHttpEndpointSource"/> naming <see cref="HttpListenerKind.Https"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException"><see cref="AddCoapEnrollCertification"/> has not been called before.</exception>
+    public static IServiceCollection AddCoapEnrollHttpsServer(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (!services.Any(d => d.ServiceType == typeof(CertificationServices)))
+        {
+            throw new InvalidOperationException($"Call {nameof(AddCoapEnrollCertification)} before {nameof(AddCoapEnrollHttpsServer)}.");
+        }
+
+        if (services.Any(d => d.ServiceType == typeof(HttpsServerService)))
+        {
+            return services; // one listener, started once
+        }
+
+        services.Configure<HttpListenOptions>(configuration.GetSection(HttpListenOptions.SectionName));
+        services.Configure<HttpsListenOptions>(configuration.GetSection(HttpsListenOptions.SectionName));
+        services.AddSingleton<HttpsServerService>();
+        services.AddHostedService(sp => sp.GetRequiredService<HttpsServerService>());
         return services;
     }
 

@@ -29,18 +29,20 @@ public sealed partial class CoapServerService : IHostedService
     private readonly CoapListenOptions _options;
     private readonly DtlsListenOptions _dtlsOptions;
     private readonly CertificationServices _certification;
+    private readonly UpstreamHttp _upstream;
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _time;
     private readonly ILogger<CoapServerService> _logger;
 
     public CoapServerService(CoapServer server, DiagnosticResources diagnostics, IOptions<CoapListenOptions> options, IOptions<DtlsListenOptions> dtlsOptions,
-        CertificationServices certification, ILoggerFactory loggerFactory, TimeProvider time)
+        CertificationServices certification, UpstreamHttp upstream, ILoggerFactory loggerFactory, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(server);
         ArgumentNullException.ThrowIfNull(diagnostics);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(dtlsOptions);
         ArgumentNullException.ThrowIfNull(certification);
+        ArgumentNullException.ThrowIfNull(upstream);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         ArgumentNullException.ThrowIfNull(time);
         _server = server;
@@ -48,6 +50,7 @@ public sealed partial class CoapServerService : IHostedService
         _options = options.Value;
         _dtlsOptions = dtlsOptions.Value;
         _certification = certification;
+        _upstream = upstream;
         _loggerFactory = loggerFactory;
         _time = time;
         _logger = loggerFactory.CreateLogger<CoapServerService>();
@@ -67,7 +70,7 @@ public sealed partial class CoapServerService : IHostedService
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        if ((_options.Validate() ?? _dtlsOptions.Validate()) is { } problem)
+        if ((_options.Validate() ?? _dtlsOptions.Validate() ?? _upstream.Options.Validate()) is { } problem)
         {
             throw new InvalidOperationException(problem);
         }
@@ -81,7 +84,11 @@ public sealed partial class CoapServerService : IHostedService
             ? await CreateDtlsServerOptionsAsync(hierarchy, await _certification.GetServerCredentialAsync(cancellationToken), cancellationToken)
             : null;
         await MapEstAsync(cancellationToken);
-        if (_certification.CmpEnabled)
+        if (_certification.CmpProxied)
+        {
+            await MapCmpProxyAsync(cancellationToken);
+        }
+        else if (_certification.CmpEnabled)
         {
             _server.MapCmp(await _certification.GetCmpServerAsync(cancellationToken), "cmp-coap",
                 _certification.CmpAnnouncementsEnabled ? await _certification.GetCmpAnnouncerAsync(cancellationToken) : null);
@@ -139,6 +146,26 @@ public sealed partial class CoapServerService : IHostedService
         Authority = enrollment.Authority;
         _server.MapEstCoaps(estOptions, enrollment, _loggerFactory, _time);
         LogEst(string.Join(", ", estOptions.Roots), string.Join(", ", Authority.Profiles.All.Select(p => p.Name)), enrollment.Hierarchy.TrustedManufacturerCas.Count);
+    }
+
+    /// <summary>
+    /// Maps the CoAP CMP resources as a proxy to <c>Upstream:Cmp</c> (RFC 9482 §4) on the shared upstream client and bounds.
+    /// Building the client loads the TLS files, so that an unusable one stops the start.
+    /// </summary>
+    private async Task MapCmpProxyAsync(CancellationToken cancellationToken)
+    {
+        UpstreamOptions upstream = _upstream.Options;
+        Uri target = upstream.CmpUri!; // validated in StartAsync
+        HttpClient http = await _upstream.GetHttpClientAsync(cancellationToken);
+        var proxy = new CmpCoapProxy(http, new CmpCoapProxyOptions
+        {
+            Upstream = target,
+            Timeout = upstream.Timeout,
+            MaxResponseBytes = upstream.MaxResponseBytes,
+        }, _upstream.Limiter, _loggerFactory.CreateLogger<CmpCoapProxy>(), _time);
+        _server.MapCmpProxy(proxy);
+        LogCmpProxy(target, upstream.TimeoutSeconds, upstream.MaxConcurrent, upstream.MaxConcurrentPerPeer,
+            upstream.TrustFile is { Length: > 0 } trust ? trust : "the system's trust store", upstream.CertificateFile is { Length: > 0 });
     }
 
     /// <summary>
@@ -251,6 +278,10 @@ public sealed partial class CoapServerService : IHostedService
     [LoggerMessage(12, LogLevel.Warning, "Dtls:ExtendedMasterSecret=Optional: clients without extended_master_secret (RFC 7627) are admitted; "
         + "their sessions are logged, shown by /whoami, and refused proof-of-possession linking by EST")]
     private partial void LogExtendedMasterSecretOptional();
+
+    [LoggerMessage(13, LogLevel.Information, "CMP over CoAP is forwarded to {Upstream} (RFC 9482 §4; no local CMP server): timeout {TimeoutSeconds} s, "
+        + "at most {MaxConcurrent} requests upstream at once and {MaxPerPeer} per client; upstream TLS trust: {Trust}; client certificate: {ClientCertificate}")]
+    private partial void LogCmpProxy(Uri upstream, double timeoutSeconds, int maxConcurrent, int maxPerPeer, string trust, bool clientCertificate);
 
     [LoggerMessage(9, LogLevel.Warning, "DTLS session keys are written to {KeyLogFile}: anyone with that file can decrypt captured traffic (debugging only)")]
     private partial void LogKeyLog(string keyLogFile);

@@ -3,8 +3,9 @@ using System.Net;
 namespace CoapEnroll.Hosting;
 
 /// <summary>
-/// The <c>Http</c> configuration section: where <see cref="HttpServerService"/> listens for http:// (plain HTTP/1.1 for now, the
-/// transport of CMP over HTTP, RFC 6712) and the Kestrel limits it applies to every request.
+/// The <c>Http</c> configuration section: where <see cref="HttpServerService"/> listens for http:// (plain HTTP/1.1, the
+/// transport of CMP over HTTP, RFC 6712), and the Kestrel limits both it and the https:// listener (<see cref="HttpsServerService"/>)
+/// apply to every request.
 /// </summary>
 public sealed class HttpListenOptions
 {
@@ -52,6 +53,12 @@ public sealed class HttpListenOptions
             return $"Http:Port {Port} is not a TCP port (0..65535).";
         }
 
+        return ValidateLimits();
+    }
+
+    /// <summary>The problem with the limits, which the HTTPS listener applies too (also when http:// is disabled); null when usable.</summary>
+    public string? ValidateLimits()
+    {
         if (MaxRequestBodySize <= 0)
         {
             return $"Http:MaxRequestBodySize {MaxRequestBodySize} must be a positive number of bytes.";

@@ -90,7 +90,7 @@ public class ExtendedMasterSecretTests
     {
         string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
 
-        var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--Dtls:Port=0", "--data", data,
+        var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--Dtls:Port=0", "--data", data,
             $"--Dtls:ExtendedMasterSecret={value}", "--Logging:LogLevel:Default=None");
 
         Assert.True(result.ExitCode == ExitCodes.Usage, result.Describe());

@@ -43,7 +43,7 @@ public class ServeTests
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(1.5));
 
         var result = await CliRunner.RunAsync(
-            ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--coaps-port", "0", "--data", data, "--Logging:LogLevel:Default=Warning"], stop.Token);
+            ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--coaps-port", "0", "--data", data, "--Logging:LogLevel:Default=Warning"], stop.Token);
 
         Assert.True(result.ExitCode == ExitCodes.Success, result.Describe());
         Assert.True(Directory.Exists(data));
@@ -57,7 +57,7 @@ public class ServeTests
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
 
         var result = await CliRunner.RunAsync(
-            ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--Dtls:Port=0", "--data", data, "--Logging:LogLevel:Default=Warning"], stop.Token);
+            ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--Dtls:Port=0", "--data", data, "--Logging:LogLevel:Default=Warning"], stop.Token);
 
         Assert.True(result.ExitCode == ExitCodes.Success, result.Describe());
         Assert.True(File.Exists(Path.Combine(data, "trust-anchor.pem")) && File.Exists(Path.Combine(data, "server.pem")) && File.Exists(Path.Combine(data, "server.key")));
@@ -69,7 +69,7 @@ public class ServeTests
     {
         string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
 
-        var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--Dtls:Port=0", "--data", data,
+        var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--Dtls:Port=0", "--data", data,
             "--Dtls:CertificateFile=/nonexistent/server.pem", "--Dtls:KeyFile=/nonexistent/server.key", "--Logging:LogLevel:Default=None");
 
         Assert.True(result.ExitCode == ExitCodes.Failure, result.Describe());
@@ -88,7 +88,7 @@ public class ServeTests
         string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
 
         var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--http-port", "0",
+            "--http-port", "0", "--https-port", "0",
             "--coaps-port", "0", "--data", data, "--Logging:LogLevel:Default=None");
 
         Assert.True(result.ExitCode == ExitCodes.Failure, result.Describe());
@@ -103,7 +103,7 @@ public class ServeTests
         string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
 
         // A strangers' share as large as the whole would let strangers take all of it.
-        var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--coaps-port", "0", "--data", data,
+        var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--coaps-port", "0", "--data", data,
             "--Coap:MaxUnauthenticatedReassemblyBytesTotal=67108864", "--Logging:LogLevel:Default=None");
 
         Assert.True(result.ExitCode == ExitCodes.Usage, result.Describe());

@@ -194,6 +194,8 @@ public sealed class HttpServerTests
     /// <summary>GET <c>path</c> answers <c>text</c>; POST <c>path</c>/echo answers the body it read.</summary>
     private sealed class TestSource(string path, string text) : IHttpEndpointSource
     {
+        public HttpListenerKind Listeners => HttpListenerKind.Http;
+
         public void MapEndpoints(IEndpointRouteBuilder endpoints)
         {
             endpoints.MapGet(path, () => text);

@@ -40,17 +40,33 @@ internal static class ServeCommand
                 result.AddError($"--http-port '{result.Tokens[0].Value}' is not a TCP port (0..65535) or off");
             }
         });
+        var httpsPort = new Option<string?>("--https-port")
+        {
+            Description = "TCP port for https:// (TLS 1.2/1.3 with the server certificate: EST over HTTPS, CMP over HTTPS; default: 8443; 0 picks a free port; "
+                + "off disables HTTPS; config keys Https:Port, Https:Enabled)",
+            HelpName = "PORT|off",
+        };
+        httpsPort.Validators.Add(result =>
+        {
+            if (result.Tokens.Count == 1 && ParseHttpPort(result.Tokens[0].Value) is null)
+            {
+                result.AddError($"--https-port '{result.Tokens[0].Value}' is not a TCP port (0..65535) or off");
+            }
+        });
         var trustManufacturer = new Option<string[]>("--trust-manufacturer")
         {
             Description = "PEM file of a manufacturer CA whose device certificates (IDevIDs) may enroll; repeatable (config key Ca:TrustedManufacturerCaFiles)",
             HelpName = "FILE",
             AllowMultipleArgumentsPerToken = false,
         };
-        var command = new Command("serve", "Run the CoAP server (coap:// and coaps://) and the HTTP listener (http://) until Ctrl-C. Other configuration keys can be given as --Key=value, "
+        var command = new Command("serve", "Run the CoAP server (coap:// and coaps://) and the HTTP listeners (http://, https://) until Ctrl-C. Other configuration keys can be given as --Key=value, "
             + "e.g. --Coap:DiagnosticResources=false or --Dtls:Psk:device-1=00112233445566778899aabbccddeeff.")
         {
-            data, bind, port, securePort, httpPort, trustManufacturer,
+            data, bind, port, securePort, httpPort, httpsPort, trustManufacturer,
         };
+
+        var upstream = new UpstreamCliOptions();
+        upstream.AddTo(command);
 
         // Unmatched tokens are configuration keys for Microsoft.Extensions.Configuration's command line provider.
         command.TreatUnmatchedTokensAsErrors = false;
@@ -66,6 +82,7 @@ internal static class ServeCommand
             {
                 overrides[$"{CoapListenOptions.SectionName}:{nameof(CoapListenOptions.Bind)}"] = address;
                 overrides[$"{HttpListenOptions.SectionName}:{nameof(HttpListenOptions.Bind)}"] = address;
+                overrides[$"{HttpsListenOptions.SectionName}:{nameof(HttpsListenOptions.Bind)}"] = address;
             }
 
             if (parseResult.GetValue(port) is { } p)
@@ -100,6 +117,16 @@ internal static class ServeCommand
                 }
             }
 
+            if (parseResult.GetValue(httpsPort) is { } hsp)
+            {
+                int parsed = ParseHttpPort(hsp)!.Value; // validated by the parser
+                overrides[$"{HttpsListenOptions.SectionName}:{nameof(HttpsListenOptions.Enabled)}"] = parsed < 0 ? "false" : "true";
+                if (parsed >= 0)
+                {
+                    overrides[$"{HttpsListenOptions.SectionName}:{nameof(HttpsListenOptions.Port)}"] = parsed.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+
             // Appended after any files the configuration lists (list binding takes every child key, whatever its name).
             string[] manufacturers = parseResult.GetValue(trustManufacturer) ?? [];
             for (int i = 0; i < manufacturers.Length; i++)
@@ -113,13 +140,14 @@ internal static class ServeCommand
                     Path.GetFullPath(manufacturers[i]);
             }
 
+            upstream.Apply(parseResult, overrides);
             ConfigurationArguments.ThrowOnUnrecognized(parseResult.UnmatchedTokens, "serve");
             return await RunAsync(ServeHost.CreateBuilder(overrides, parseResult.UnmatchedTokens), cancellationToken);
         });
         return command;
     }
 
-    /// <summary><c>--http-port</c>'s value: the port (0..65535), -1 for <c>off</c> (any case), null when it is neither.</summary>
+    /// <summary><c>--http-port</c>'s (and <c>--https-port</c>'s) value: the port (0..65535), -1 for <c>off</c> (any case), null when it is neither.</summary>
     internal static int? ParseHttpPort(string value) =>
         string.Equals(value.Trim(), "off", StringComparison.OrdinalIgnoreCase) ? -1
         : int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port) && port <= 65535 ? port
@@ -136,11 +164,15 @@ internal static class ServeCommand
 
         DtlsListenOptions dtls;
         HttpListenOptions? http;
+        HttpsListenOptions? https;
+        UpstreamOptions? upstreamOptions;
         try
         {
             dtls = host.Services.GetRequiredService<IOptions<DtlsListenOptions>>().Value;
             http = host.Services.GetService<HttpServerService>() is null ? null : host.Services.GetRequiredService<IOptions<HttpListenOptions>>().Value;
+            https = host.Services.GetService<HttpsServerService>() is null ? null : host.Services.GetRequiredService<IOptions<HttpsListenOptions>>().Value;
             _ = host.Services.GetRequiredService<IOptions<CoapServerOptions>>().Value;
+            upstreamOptions = host.Services.GetService<IOptions<UpstreamOptions>>()?.Value;
         }
         catch (InvalidOperationException ex)
         {
@@ -156,6 +188,16 @@ internal static class ServeCommand
         if (http?.Validate() is { } httpProblem)
         {
             throw new CliException(ExitCodes.Usage, httpProblem);
+        }
+
+        if (https is not null && (https.Validate() ?? (https.Enabled ? host.Services.GetRequiredService<IOptions<HttpListenOptions>>().Value.ValidateLimits() : null)) is { } httpsProblem)
+        {
+            throw new CliException(ExitCodes.Usage, httpsProblem);
+        }
+
+        if (upstreamOptions?.Validate() is { } upstreamProblem)
+        {
+            throw new CliException(ExitCodes.Usage, upstreamProblem);
         }
 
         try

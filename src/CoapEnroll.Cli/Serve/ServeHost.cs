@@ -49,6 +49,7 @@ internal static class ServeHost
 
             // After the CA: its endpoints (CMP over HTTP) use the store, so it stops before the store closes.
             builder.Services.AddCoapEnrollHttpServer(builder.Configuration);
+            builder.Services.AddCoapEnrollHttpsServer(builder.Configuration);
             builder.Services.AddCoapEnrollCmp();
         }
 

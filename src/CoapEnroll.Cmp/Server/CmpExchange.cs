@@ -18,6 +18,9 @@ internal sealed class CmpExchange
     /// <summary>The MAC reference (senderKID) of a MAC-protected request.</summary>
     public string? Reference { get; set; }
 
+    /// <summary>The request's MAC verified with an unused one-time secret of the store: an issuance consumes it.</summary>
+    public bool OneTimeSecret { get; set; }
+
     /// <summary>The request used PBMAC1, so the answer does too.</summary>
     public bool Pbmac1 { get; set; }
 

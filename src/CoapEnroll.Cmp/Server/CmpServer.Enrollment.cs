@@ -109,6 +109,12 @@ public sealed partial class CmpServer
                 return ErrorAnswer(exchange, PkiFailureInfo.SystemUnavail, "the server has too many open transactions; retry later");
         }
 
+        if (!await ConsumeOneTimeSecretAsync(exchange, cancellationToken))
+        {
+            _transactions.TryClose(transaction);
+            return ErrorAnswer(exchange, PkiFailureInfo.NotAuthorized, $"the one-time shared secret '{PrintableText.Escape(exchange.Reference!)}' was used by another enrollment");
+        }
+
         EnrollmentOutcome outcome;
         try
         {
@@ -117,11 +123,18 @@ public sealed partial class CmpServer
         catch
         {
             _transactions.TryClose(transaction);
+            await ReleaseOneTimeSecretAsync(exchange, CancellationToken.None);
             throw;
         }
 
         using (outcome)
         {
+            // A one-time secret is spent by a certificate, or by a request an operator now decides on; a refusal leaves it unused.
+            if (outcome.Status is not (EnrollmentStatus.Issued or EnrollmentStatus.Pending))
+            {
+                await ReleaseOneTimeSecretAsync(exchange, cancellationToken);
+            }
+
             return AnswerOutcome(exchange, transaction, answerType, outcome, implicitConfirm, senderNonce);
         }
     }

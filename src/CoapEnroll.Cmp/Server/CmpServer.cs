@@ -156,6 +156,11 @@ public sealed partial class CmpServer
             return refusal;
         }
 
+        if (CheckRecipient(exchange) is { } wrongRecipient)
+        {
+            return wrongRecipient;
+        }
+
         if (header.MessageTime is { } sent && (sent - _time.GetUtcNow()).Duration() > Options.MessageTimeTolerance)
         {
             return ErrorAnswer(exchange, PkiFailureInfo.BadTime,
@@ -210,15 +215,13 @@ public sealed partial class CmpServer
                 }
 
                 string reference = PrintableText.Escape(kid.Span);
-                if (!Options.SharedSecrets.TryGetValue(Encoding.UTF8.GetString(kid.Span), out CmpSharedSecretOptions? configured)
-                    || configured.Secret is not { Length: > 0 } text)
+                if (await FindSecretAsync(Encoding.UTF8.GetString(kid.Span), cancellationToken) is not var (secret, grant, stored))
                 {
                     // Unknown and wrong are told apart to the operator's log only: to the requester both are a MAC that does not verify.
                     LogUnknownReference(_logger, frontEnd, reference);
                     return ErrorAnswer(exchange, PkiFailureInfo.BadMessageCheck, "the MAC does not verify (unknown reference or wrong secret)");
                 }
 
-                byte[] secret = Encoding.UTF8.GetBytes(text);
                 CmpProtectionResult mac = CmpProtection.VerifyMac(request, secret, _macPolicy);
                 if (!mac.IsValid)
                 {
@@ -234,8 +237,15 @@ public sealed partial class CmpServer
                 exchange.Secret = secret;
                 exchange.Reference = Encoding.UTF8.GetString(kid.Span);
                 exchange.Pbmac1 = CmpProtection.GetKind(request) == CmpProtectionKind.Pbmac1;
-                peer = PeerIdentity.SharedSecret(frontEnd, exchange.Reference,
-                    new SharedSecretGrant { Profile = configured.Profile, Subject = configured.Subject, AnyName = configured.AnyName });
+                if (stored is not null && StoredSecretProblem(exchange, stored) is { } problem)
+                {
+                    // The MAC verified: the holder knows the secret, so it may learn why it no longer serves.
+                    LogProtectionRefused(_logger, frontEnd, reference, "StoredSecret", problem);
+                    return ErrorAnswer(exchange, PkiFailureInfo.NotAuthorized, problem);
+                }
+
+                exchange.OneTimeSecret = stored is { OneTime: true, ConsumedAt: null };
+                peer = PeerIdentity.SharedSecret(frontEnd, exchange.Reference, grant);
                 break;
 
             case CmpProtectionKind.Signature:

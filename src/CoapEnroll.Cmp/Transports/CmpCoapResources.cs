@@ -53,6 +53,30 @@ public static class CmpCoapResources
         }
     }
 
+    /// <summary>
+    /// Maps the same CMP resources as <see cref="MapCmp(CoapServer, CmpServer, string)"/> (and the same <c>rt=ace.cmp</c> entry in
+    /// <c>/.well-known/core</c>), each forwarding to the upstream HTTP CMP server through <paramref name="proxy"/> instead of a local
+    /// <see cref="CmpServer"/> (RFC 9482 §4). Any profile label is forwarded: the upstream decides which it knows (404 → 4.04).
+    /// Announcements are not observable through the proxy: an HTTP CMP server has no way to push them (RFC 9482 §4).
+    /// </summary>
+    public static void MapCmpProxy(this CoapServer server, CmpCoapProxy proxy)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(proxy);
+        const string Root = "/.well-known/cmp";
+        MapProxy(server, proxy, Root, null).WithResourceType("ace.cmp").WithContentFormat(CoapContentFormat.PkixCmp);
+        MapProxy(server, proxy, Root + "/p/{label}", null).Hidden();
+        foreach (string operation in OperationLabels)
+        {
+            MapProxy(server, proxy, $"{Root}/{operation}", operation).Hidden();
+            MapProxy(server, proxy, $"{Root}/p/{{label}}/{operation}", operation).Hidden();
+        }
+    }
+
+    private static CoapResource MapProxy(CoapServer server, CmpCoapProxy proxy, string pattern, string? operation) =>
+        server.MapPost(pattern, (context, cancellationToken) =>
+            proxy.ForwardAsync(context, context.RouteValues.TryGetValue("label", out string? label) ? label : null, operation, cancellationToken));
+
     private static CoapResource Map(CoapServer server, CmpServer cmp, string frontEnd, string pattern, string? operation) =>
         server.MapPost(pattern, (context, cancellationToken) => HandleAsync(context, cmp, frontEnd, operation, cancellationToken));
 

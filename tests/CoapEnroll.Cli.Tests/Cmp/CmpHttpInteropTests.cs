@@ -133,6 +133,30 @@ public sealed class CmpHttpInteropTests : IDisposable
     }
 
     [Fact]
+    public async Task Recipient_TheIssuingCaIsAccepted_AnotherAuthorityIsWrongAuthority()
+    {
+        await using var server = await CmpServerHost.StartAsync();
+        using var issuing = OpenSslCmp.Load(server.IssuingCa);
+        string issuer = "/" + string.Join("/", issuing.SubjectName.Format(true).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Reverse());
+        string key = await _openssl.NewKeyAsync("k.pem");
+        string[] mac = ["-server", server.HttpServer(), "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret, "-newkey", key, "-subject", "/CN=dev-1",
+            "-implicit_confirm", "-certout", _openssl.File("c.pem")];
+
+        // openssl cmp -recipient: the answer is MAC-protected, so openssl checks it and reports the failInfo without -unprotected_errors.
+        ProcessResult foreign = await _openssl.RunAsync(["cmp", "-cmd", "ir", .. mac, "-recipient", "/O=Elsewhere/CN=Some Other CA"]);
+        AssertRefused(foreign, "wrongAuthority");
+        Assert.Empty(await server.CertificatesAsync());
+
+        await _openssl.MustAsync(["cmp", "-cmd", "ir", .. mac, "-recipient", issuer, "-reqout", _openssl.File("ir.der")]);
+        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
+        CoapEnroll.Cmp.PkiMessage sent = CoapEnroll.Cmp.PkiMessageCodec.Decode(await System.IO.File.ReadAllBytesAsync(_openssl.File("ir.der"))).Message!;
+
+        // openssl spells the name as UTF8Strings where the certificate has PrintableStrings: the same name all the same.
+        Assert.Equal(DistinguishedNames.Key(issuing.SubjectName), DistinguishedNames.Key(sent.Header.Recipient.DirectoryName!));
+        Assert.Single(await server.CertificatesAsync());
+    }
+
+    [Fact]
     public async Task P10cr_WithMac_IssuesTheCsrsName()
     {
         await using var server = await CmpServerHost.StartAsync();

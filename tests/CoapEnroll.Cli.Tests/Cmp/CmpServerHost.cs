@@ -44,12 +44,17 @@ public sealed partial class CmpServerHost : IAsyncDisposable
 
     public int HttpPort => (_server.Http.LocalEndPoint ?? throw new InvalidOperationException("HTTP is not listening.")).Port;
 
+    public int HttpsPort => _server.HttpsPort;
+
     public int CoapPort => _server.Port;
 
     public int CoapsPort => _server.SecurePort;
 
     /// <summary>host:port/path as <c>openssl cmp -server</c> takes it.</summary>
     public string HttpServer(string path = "/.well-known/cmp") => $"127.0.0.1:{HttpPort}{path}";
+
+    /// <summary>host:port/path of the https:// listener, for <c>openssl cmp -tls_used -server</c>.</summary>
+    public string HttpsServer(string path = "/.well-known/cmp") => $"127.0.0.1:{HttpsPort}{path}";
 
     public Task<CoapEnroll.Cmp.CmpServer> GetCmpAsync() => Certification.GetCmpServerAsync(CancellationToken.None);
 

@@ -53,6 +53,8 @@ public sealed class EstServer : IAsyncDisposable
             ["Coap:Port"] = "0",
             ["Http:Bind"] = "127.0.0.1",
             ["Http:Port"] = "0",
+            ["Https:Bind"] = "127.0.0.1",
+            ["Https:Port"] = "0",
             ["Dtls:Port"] = "0",
             ["DataDirectory"] = data,
             ["Est:PendingRetryAfter"] = "00:00:01",

@@ -58,9 +58,10 @@ public sealed class CliServer : IAsyncDisposable
             int port = FreeUdpPort();
             int? httpPort = arguments.Contains("--http-port") ? null : FreeTcpPort();
             string[] http = httpPort is { } h ? ["--http-port", h.ToString(CultureInfo.InvariantCulture)] : [];
+            string[] https = arguments.Contains("--https-port") ? [] : ["--https-port", "0"];
             var stop = new CancellationTokenSource();
             Task<CliResult> run = CliRunner.RunAsync(
-                ["serve", "--bind", "127.0.0.1", "--coap-port", "0", .. http, "--coaps-port", port.ToString(CultureInfo.InvariantCulture), "--data", data,
+                ["serve", "--bind", "127.0.0.1", "--coap-port", "0", .. http, .. https, "--coaps-port", port.ToString(CultureInfo.InvariantCulture), "--data", data,
                     "--Logging:LogLevel:Default=None", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=None", .. arguments],
                 stop.Token);
             var server = new CliServer(data, port, httpPort, stop, run);

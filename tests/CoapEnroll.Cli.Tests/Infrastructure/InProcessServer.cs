@@ -22,7 +22,14 @@ public sealed class InProcessServer : IAsyncDisposable
         Service = host.Services.GetRequiredService<CoapServerService>();
         Diagnostics = host.Services.GetRequiredService<DiagnosticResources>();
         Http = host.Services.GetRequiredService<HttpServerService>();
+        Https = host.Services.GetRequiredService<HttpsServerService>();
     }
+
+    /// <summary>The HTTPS listener (a free port too); <see cref="HttpsServerService.LocalUri"/> is its address.</summary>
+    internal HttpsServerService Https { get; }
+
+    /// <summary>The https:// port.</summary>
+    public int HttpsPort => (Https.LocalEndPoint ?? throw new InvalidOperationException("HTTPS is not listening.")).Port;
 
     /// <summary>The HTTP listener (a free port too); <see cref="HttpServerService.LocalUri"/> is its address.</summary>
     internal HttpServerService Http { get; }
@@ -66,6 +73,8 @@ public sealed class InProcessServer : IAsyncDisposable
             ["Coap:Port"] = "0",
             ["Http:Bind"] = bind,
             ["Http:Port"] = "0",
+            ["Https:Bind"] = bind,
+            ["Https:Port"] = "0",
             ["Dtls:Port"] = "0",
             ["DataDirectory"] = data,
         };

@@ -59,9 +59,10 @@ public sealed partial class ServeProcess : IAsyncDisposable
         for (int attempt = 1; ; attempt++)
         {
             int port = CliServer.FreeUdpPort();
-            // HTTP on a free port, never 8080 (tests run in parallel), unless the test chooses (e.g. --http-port off).
+            // HTTP and HTTPS on free ports, never 8080 or 8443 (tests run in parallel), unless the test chooses (e.g. --http-port off).
             string[] http = arguments.Contains("--http-port") ? [] : ["--http-port", "0"];
-            string[] commandLine = [program, "serve", "--bind", "127.0.0.1", "--coap-port", "0", .. http, "--coaps-port", port.ToString(CultureInfo.InvariantCulture),
+            string[] https = arguments.Contains("--https-port") ? [] : ["--https-port", "0"];
+            string[] commandLine = [program, "serve", "--bind", "127.0.0.1", "--coap-port", "0", .. http, .. https, "--coaps-port", port.ToString(CultureInfo.InvariantCulture),
                 "--data", data, .. arguments];
             var output = new StringBuilder();
             Process process = ExternalProcess.StartCollecting(DotnetHost, commandLine, output, workingDirectory: workingDirectory);
@@ -100,12 +101,17 @@ public sealed partial class ServeProcess : IAsyncDisposable
     /// after coaps://, on which readiness is probed). Needs serve's log at Information (the default).
     /// </summary>
     /// <exception cref="Xunit.Sdk.XunitException">No such line within <paramref name="timeout"/> (default 15 s).</exception>
-    public async Task<int> WaitForHttpPortAsync(TimeSpan? timeout = null)
+    public Task<int> WaitForHttpPortAsync(TimeSpan? timeout = null) => WaitForPortAsync(HttpListeningLine(), "HTTP", timeout);
+
+    /// <summary>The https:// port serve logged ("HTTPS server listening on https://HOST:PORT"), waiting for the line.</summary>
+    public Task<int> WaitForHttpsPortAsync(TimeSpan? timeout = null) => WaitForPortAsync(HttpsListeningLine(), "HTTPS", timeout);
+
+    private async Task<int> WaitForPortAsync(System.Text.RegularExpressions.Regex line, string name, TimeSpan? timeout)
     {
         using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(15));
         while (!deadline.IsCancellationRequested)
         {
-            if (HttpListeningLine().Match(Output) is { Success: true } match)
+            if (line.Match(Output) is { Success: true } match)
             {
                 return int.Parse(match.Groups["port"].Value, CultureInfo.InvariantCulture);
             }
@@ -113,11 +119,14 @@ public sealed partial class ServeProcess : IAsyncDisposable
             await Task.Delay(50, CancellationToken.None);
         }
 
-        throw new Xunit.Sdk.XunitException($"serve logged no HTTP address:{Environment.NewLine}{Output}");
+        throw new Xunit.Sdk.XunitException($"serve logged no {name} address:{Environment.NewLine}{Output}");
     }
 
     [System.Text.RegularExpressions.GeneratedRegex(@"HTTP server listening on http://(?<host>\[[^\]]*\]|[^:/\s]+):(?<port>\d+)")]
     internal static partial System.Text.RegularExpressions.Regex HttpListeningLine();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"HTTPS server listening on https://(?<host>\[[^\]]*\]|[^:/\s]+):(?<port>\d+)")]
+    internal static partial System.Text.RegularExpressions.Regex HttpsListeningLine();
 
     /// <summary>The .NET host running these tests when it is the muxer, so that the program runs on the same runtime; otherwise dotnet from PATH.</summary>
     private static string DotnetHost =>

@@ -289,4 +289,44 @@ public sealed class CmpServerTests
             AssertError(await f.SendAsync(again), PkiFailureInfo.CertRevoked);
         }
     }
+    [Fact]
+    public async Task Recipient_NullDnOrThisCa_IsAccepted_AnotherAuthorityIsWrongAuthority()
+    {
+        await using var f = await CreateAsync();
+        CaHierarchy hierarchy = f.Bootstrap.Hierarchy;
+        PkiMessage IrTo(CmpGeneralName recipient)
+        {
+            // A new key each time: the same request again would be answered with the certificate already issued for it.
+            using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            PkiHeader h = Header(Dev1, implicitConfirm: true);
+            return Mac(CmpRequests.CertificateRequest(PkiBodyType.Ir, new PkiHeader
+            {
+                Sender = h.Sender, Recipient = recipient, MessageTime = h.MessageTime, SenderKid = h.SenderKid,
+                TransactionId = h.TransactionId, SenderNonce = h.SenderNonce, GeneralInfo = h.GeneralInfo,
+            }, new X500DistinguishedName("CN=dev-1"), key), Dev1Secret);
+        }
+
+        // NULL-DN (what a device that knows nothing sends), the issuing CA, the root, and the CMP signer (openssl -srvcert); case and
+        // spacing of the name do not matter.
+        string issuerRespelled = hierarchy.IssuingCa.SubjectName.Format(false).ToUpperInvariant();
+        foreach (X500DistinguishedName name in new[] { new X500DistinguishedName([0x30, 0x00]), hierarchy.IssuingCa.SubjectName,
+            hierarchy.TrustAnchor.SubjectName, f.Bootstrap.ServerCredential.Certificate.SubjectName, new X500DistinguishedName(issuerRespelled) })
+        {
+            PkiMessage ip = await f.SendAsync(IrTo(CmpGeneralName.FromDirectoryName(name)));
+            Assert.True((int)PkiStatus.Accepted == SingleResponse(ip, PkiBodyType.Ip).Status.Status, name.Name);
+        }
+
+        Assert.Equal(5, await f.CertificateCountAsync());
+
+        // Another CA's name: wrongAuthority, MAC-protected with the requester's secret like every other answer, nothing issued.
+        PkiMessage foreign = await f.SendAsync(IrTo(CmpGeneralName.FromDirectoryName(new X500DistinguishedName("CN=Some Other CA, O=Elsewhere"))));
+        AssertError(foreign, PkiFailureInfo.WrongAuthority);
+        Assert.Contains("Some Other CA", Assert.Single(((ErrorBody)foreign.Body).StatusInfo.StatusString!), StringComparison.Ordinal);
+        Assert.True(CmpProtection.VerifyMac(foreign, Encoding.UTF8.GetBytes(Dev1Secret), new CmpMacPolicy()).IsValid);
+
+        // A recipient that is not a directoryName (rfc822Name [1] "ca@example.com").
+        byte[] mail = [0x81, 0x0E, .. "ca@example.com"u8];
+        AssertError(await f.SendAsync(IrTo(CmpGeneralName.FromEncoded(mail))), PkiFailureInfo.WrongAuthority);
+        Assert.Equal(5, await f.CertificateCountAsync());
+    }
 }

@@ -1,0 +1,47 @@
+using System.Globalization;
+using CoapEnroll.Cli.Tests.Infrastructure;
+using CoapEnroll.Testing;
+
+namespace CoapEnroll.Cli.Tests;
+
+/// <summary><c>serve</c>'s HTTPS listener: <c>--https-port</c>, its log line, the server credential to curl, <c>--https-port off</c>.</summary>
+public sealed class ServeHttpsTests
+{
+    [Fact]
+    public async Task HttpsPort0_LogsTheHttpsUrl_CurlTrustsTheDemoRoot_AndAnUnknownPathIs404()
+    {
+        using var dir = new TempDirectory("coapenroll-https-");
+        await using var server = await ServeProcess.StartAsync(dir.Path, "--https-port", "0");
+        int port = await server.WaitForHttpsPortAsync();
+        Assert.NotEqual(8443, port);
+        string p = port.ToString(CultureInfo.InvariantCulture);
+        Assert.Contains($"HTTPS server listening on https://127.0.0.1:{p} (TCP, TLS 1.2 and 1.3", server.Output, StringComparison.Ordinal);
+        Assert.Contains($"https://127.0.0.1:{p}/.well-known/cmp", server.Output, StringComparison.Ordinal);
+
+        string curl = RequiredTool.Find("curl", "curl");
+        foreach (string version in (string[])["--tlsv1.2", "--tlsv1.3"])
+        {
+            // --tls-max pins the version; the server certificate must verify against the root serve wrote (no -k).
+            ProcessResult result = await ExternalProcess.RunAsync(curl,
+                ["-sS", "--cacert", server.TrustAnchor, version, "--tls-max", version[6..], "-o", "/dev/null", "-w", "%{http_code}", $"https://127.0.0.1:{p}/nope"],
+                TimeSpan.FromSeconds(20));
+            Assert.True(result.ExitCode == 0, $"{result.CommandLine}: {result.StandardError}{Environment.NewLine}{server.Output}");
+            Assert.Equal("404", result.StandardOutput.Trim());
+        }
+    }
+
+    [Fact]
+    public async Task HttpsPortOff_ListensOnNoHttpsPort()
+    {
+        using var dir = new TempDirectory("coapenroll-https-");
+        await using var server = await ServeProcess.StartAsync(dir.Path, "--https-port", "off");
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        while (!server.Output.Contains("HTTPS server disabled", StringComparison.Ordinal) && !deadline.IsCancellationRequested)
+        {
+            await Task.Delay(50, CancellationToken.None);
+        }
+
+        Assert.Contains("HTTPS server disabled (Https:Enabled=false)", server.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("HTTPS server listening", server.Output, StringComparison.Ordinal);
+    }
+}
