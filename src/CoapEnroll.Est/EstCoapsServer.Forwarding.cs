@@ -34,7 +34,7 @@ public sealed partial class EstCoapsServer
                     return Refuse(Crts, client.Name, CoapCode.NotAcceptable, $"/crts answers 281 or 287, not {request.Accept}");
                 }
 
-                return Translate(Crts, client, request.Accept, await _upstream!.SendAsync(EstHttpsOperation.CaCerts, label, default, cancellationToken));
+                return await SendAsync(context, Crts, client, EstHttpsOperation.CaCerts, label, default, cancellationToken);
 
             case Att:
                 if (request.Accept is { } accept && accept != CoapContentFormat.CsrAttrs)
@@ -42,7 +42,7 @@ public sealed partial class EstCoapsServer
                     return Refuse(Att, client.Name, CoapCode.NotAcceptable, $"/att answers 285, not {accept}");
                 }
 
-                return Translate(Att, client, request.Accept, await _upstream!.SendAsync(EstHttpsOperation.CsrAttrs, label, default, cancellationToken));
+                return await SendAsync(context, Att, client, EstHttpsOperation.CsrAttrs, label, default, cancellationToken);
         }
 
         bool keyGen = operation is Skg or Skc;
@@ -88,7 +88,24 @@ public sealed partial class EstCoapsServer
         }
 
         EstHttpsOperation upstream = operation switch { Sen => EstHttpsOperation.SimpleEnroll, Sren => EstHttpsOperation.SimpleReenroll, _ => EstHttpsOperation.ServerKeyGen };
-        return Translate(operation, client, request.Accept, await _upstream!.SendAsync(upstream, label, request.Payload, cancellationToken));
+        return await SendAsync(context, operation, client, upstream, label, request.Payload, cancellationToken);
+    }
+
+    // One upstream exchange, within the bounds on requests in flight upstream per device (4.29) and in total (5.03).
+    private async Task<CoapMessage> SendAsync(CoapRequestContext context, string operation, Requester client, EstHttpsOperation upstream, string? label,
+        ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        using PeerConcurrencyLease lease = _upstreamLimiter!.TryAcquire(context.RemoteEndPoint);
+        if (!lease.Acquired)
+        {
+            uint wait = MaxAgeOf(Options.UpstreamRetryAfter);
+            return lease.Status == PeerConcurrencyStatus.PeerLimit
+                ? Refuse(operation, client.Name, CoapCode.TooManyRequests, $"at most {_upstreamLimiter.MaxPerPeer} requests of one device are forwarded at once")
+                    .SetUInt(CoapOptionNumber.MaxAge, wait)
+                : Refuse(operation, client.Name, CoapCode.ServiceUnavailable, "the registrar is busy").SetUInt(CoapOptionNumber.MaxAge, wait);
+        }
+
+        return Translate(operation, client, context.Request.Accept, await _upstream!.SendAsync(upstream, label, body, cancellationToken));
     }
 
     // The upstream answer as the device's answer. A status without an EST-coaps equivalent is the gateway's failure (5.02).

@@ -38,6 +38,7 @@ public sealed partial class EstCoapsServer
     private readonly EstServerKeyDelivery _keyDelivery;
     private readonly byte[] _crtsCertsOnly;
     private readonly EstHttpsClient? _upstream;
+    private readonly PeerConcurrencyLimiter? _upstreamLimiter;
 
     /// <summary>An EST-coaps server with an enrollment service of its own, configured from <paramref name="options"/>.</summary>
     public EstCoapsServer(EstServerOptions options, CertificateAuthority ca, CaHierarchy hierarchy, ILogger<EstCoapsServer>? logger = null, TimeProvider? timeProvider = null)
@@ -56,10 +57,15 @@ public sealed partial class EstCoapsServer
     /// names, and their requests go to the EST server over HTTPS that <paramref name="upstream"/> reaches, instead of this CA; when
     /// <paramref name="upstream"/> is null, a server of this CA.
     /// </summary>
+    /// <remarks>
+    /// <c>upstreamLimiter</c> bounds the requests in flight upstream per device and in total (past them 4.29 or 5.03 with Max-Age);
+    /// null: 2 per device, 64 in total.
+    /// </remarks>
     public EstCoapsServer(EstServerOptions options, EnrollmentService enrollment, EstHttpsClient? upstream, ILogger<EstCoapsServer>? logger = null,
-        TimeProvider? timeProvider = null)
+        TimeProvider? timeProvider = null, PeerConcurrencyLimiter? upstreamLimiter = null)
     {
         _upstream = upstream;
+        _upstreamLimiter = upstream is null ? null : upstreamLimiter ?? new PeerConcurrencyLimiter(64, 2);
         ArgumentNullException.ThrowIfNull(enrollment);
         Options = Validated(options);
         _enrollment = enrollment;
