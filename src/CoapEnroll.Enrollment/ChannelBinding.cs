@@ -9,11 +9,12 @@ public sealed class ChannelBinding
 {
     private readonly byte[]? _value;
 
-    private ChannelBinding(string type, string channel, byte[]? value)
+    private ChannelBinding(string type, string channel, byte[]? value, string? notUniqueReason = null)
     {
         Type = type;
         Channel = channel;
         _value = value;
+        NotUniqueReason = notUniqueReason;
     }
 
     /// <summary>The channel binding type (RFC 5929): "tls-unique".</summary>
@@ -24,6 +25,12 @@ public sealed class ChannelBinding
 
     /// <summary>True when the value is unique to this channel and may link a proof of possession to it.</summary>
     public bool IsUnique => _value is not null;
+
+    /// <summary>
+    /// Why the binding links nothing, in words for the requester, when the channel said so (<see cref="NotUnique"/>); null otherwise
+    /// (then a non-unique tls-unique is the (D)TLS 1.2 session without the extended master secret).
+    /// </summary>
+    public string? NotUniqueReason { get; }
 
     /// <summary>The binding value; empty when <see cref="IsUnique"/> is false.</summary>
     public ReadOnlyMemory<byte> Value => _value;
@@ -40,5 +47,17 @@ public sealed class ChannelBinding
     {
         ArgumentException.ThrowIfNullOrEmpty(channel);
         return new ChannelBinding("tls-unique", channel, null);
+    }
+
+    /// <summary>
+    /// A binding of <paramref name="type"/> the channel cannot provide uniquely, for the reason the front end states (e.g. tls-unique
+    /// over TLS 1.3, for which RFC 5929 defines nothing and RFC 9266 defines tls-exporter instead): present, but it links nothing.
+    /// </summary>
+    public static ChannelBinding NotUnique(string type, string channel, string reason)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(type);
+        ArgumentException.ThrowIfNullOrEmpty(channel);
+        ArgumentException.ThrowIfNullOrEmpty(reason);
+        return new ChannelBinding(type, channel, null, reason);
     }
 }

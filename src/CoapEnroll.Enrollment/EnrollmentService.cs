@@ -388,6 +388,7 @@ public sealed partial class EnrollmentService
         {
             return (RejectionReason.NotAuthorized, binding is null
                 ? "linking of identity and POP information needs a channel binding, and this channel has none"
+                : binding.NotUniqueReason is { } reason ? $"linking of identity and POP information is impossible on this {binding.Channel} session: {reason}"
                 : $"linking of identity and POP information needs a {binding.Channel} session with extended_master_secret: without it {binding.Type} is not unique to the session (RFC 7627 section 6.1)");
         }
 

@@ -84,7 +84,7 @@ public sealed partial class EstCoapsServer
         };
         if (_enrollment.CheckForwarding(enrollment, profile) is { } refusal)
         {
-            return Refuse(operation, client.Name, CodeFor(refusal.Reason), refusal.Detail);
+            return Refuse(operation, client.Name, CodeFor(EstEnrollmentFlow.FailureFor(refusal.Reason)), refusal.Detail);
         }
 
         EstHttpsOperation upstream = operation switch { Sen => EstHttpsOperation.SimpleEnroll, Sren => EstHttpsOperation.SimpleReenroll, _ => EstHttpsOperation.ServerKeyGen };

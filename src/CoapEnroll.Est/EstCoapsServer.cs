@@ -35,8 +35,7 @@ public sealed partial class EstCoapsServer
 
     private readonly EnrollmentService _enrollment;
     private readonly ILogger _logger;
-    private readonly EstServerKeyDelivery _keyDelivery;
-    private readonly byte[] _crtsCertsOnly;
+    private readonly EstEnrollmentFlow _flow;
     private readonly EstHttpsClient? _upstream;
     private readonly PeerConcurrencyLimiter? _upstreamLimiter;
 
@@ -70,10 +69,7 @@ public sealed partial class EstCoapsServer
         Options = Validated(options);
         _enrollment = enrollment;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        _keyDelivery = new EstServerKeyDelivery(options, enrollment, timeProvider ?? TimeProvider.System);
-
-        // RFC 7030 §4.1.3: the current root and every certificate needed to chain an issued certificate to it.
-        _crtsCertsOnly = Pkcs7CertsOnly.Encode(enrollment.Authority.CaCertificates);
+        _flow = new EstEnrollmentFlow(Options, enrollment, timeProvider ?? TimeProvider.System);
     }
 
     public EstServerOptions Options { get; }
@@ -196,8 +192,8 @@ public sealed partial class EstCoapsServer
     {
         // The label selects the profile (RFC 9148 §4.1); an unknown label is an unknown resource (§4.5: 4.04).
         string? label = context.RouteValues.TryGetValue("label", out string? l) ? l : null;
-        if (!_enrollment.Authority.Profiles.TryGet(label, out CertificateProfile profile)
-            && !(_upstream is not null && EstHttpsClient.IsLabel(label) && _enrollment.Authority.Profiles.TryGet(null, out profile)))
+        if (!_flow.TryGetProfile(label, out CertificateProfile profile)
+            && !(_upstream is not null && EstHttpsClient.IsLabel(label) && _flow.TryGetProfile(null, out profile)))
         {
             // A registrar passes labels on (the upstream CA knows its own); names are bound under the local profile of that
             // label, or the default one.
@@ -235,7 +231,7 @@ public sealed partial class EstCoapsServer
         switch (request.Accept)
         {
             case null or CoapContentFormat.Pkcs7CertsOnly:
-                return Content(CoapCode.Content, CoapContentFormat.Pkcs7CertsOnly, _crtsCertsOnly);
+                return Content(CoapCode.Content, CoapContentFormat.Pkcs7CertsOnly, _flow.CaCertsOnly);
             case CoapContentFormat.PkixCert:
                 // A single certificate (RFC 9148 §4.3): the trust anchor, the one certificate RFC 7030 §4.1.3 requires in every
                 // /cacerts answer and the one the client installs as its Explicit TA. Intermediates need 281.
@@ -254,14 +250,7 @@ public sealed partial class EstCoapsServer
             return Refuse(Att, client.Name, CoapCode.NotAcceptable, $"/att answers 285, not {accept}");
         }
 
-        IReadOnlyList<EstCsrAttribute> items = Options.CsrAttributes ?? EstCsrAttributes.Default;
-        if (Options.RequirePopLinking && !items.Any(i => i.Oid == EstOids.ChallengePassword))
-        {
-            // RFC 8951 §4: a server requiring POP linking MUST include the challengePassword OID.
-            items = [new EstCsrAttribute(EstOids.ChallengePassword), .. items];
-        }
-
-        return Content(CoapCode.Content, CoapContentFormat.CsrAttrs, EstCsrAttributes.Encode(items));
+        return Content(CoapCode.Content, CoapContentFormat.CsrAttrs, _flow.EncodeCsrAttributes());
     }
 
     // ---- /sen, /sren, /skg, /skc (RFC 7030 §4.2, §4.4; RFC 9148 §4.8) -----------------------------------------------
@@ -293,54 +282,22 @@ public sealed partial class EstCoapsServer
         // From here on the client is authenticated and its CSR is in hand: every refusal is recorded in the CA store as a rejected
         // request (who asked, over which protocol, the CSR, why) before it is answered. The checks above are only logged.
         EnrollmentOperation kind = operation switch { Sen => EnrollmentOperation.Enroll, Sren => EnrollmentOperation.Reenroll, _ => EnrollmentOperation.ServerKeyGeneration };
-        EstCsr? csr = EstCsr.TryParse(request.Payload, out string? problem);
-        if (csr is null)
-        {
-            return RefusalFor(operation, client, await _enrollment.RefuseAsync(client, kind, operation, profile.Name, request.Payload,
-                RejectionReason.MalformedRequest, problem!, cancellationToken));
-        }
-
-        EnrollmentAuthorization authorization = await _enrollment.AuthorizeAsync(new EnrollmentRequest
-        {
-            Requester = client,
-            Operation = kind,
-            OperationName = operation,
-            ProfileName = profile.Name,
-            Request = csr.Request,
-            ChannelBindingClaim = csr.ChallengePassword,
-        }, cancellationToken);
-        if (authorization.Refusal is { } refused)
-        {
-            return RefusalFor(operation, client, refused);
-        }
-
-        // Server-side key generation with an encrypted key (RFC 7030 §4.4.1.1, §4.4.1.2): settle the recipient before issuing.
-        EstServerKeyDelivery.Plan? delivery = null;
-        if (keyGen)
-        {
-            (delivery, problem) = await _keyDelivery.PlanAsync(csr, client, cancellationToken);
-            if (delivery is null)
-            {
-                return RefusalFor(operation, client, await _enrollment.RefuseAsync(authorization, RejectionReason.UnsatisfiableRequest, problem!, cancellationToken));
-            }
-        }
-
-        using EnrollmentOutcome outcome = await _enrollment.IssueAsync(authorization, cancellationToken);
-        switch (outcome.Status)
+        EstEnrollResult result = await _flow.EnrollAsync(client, profile, kind, operation, request.Payload, cancellationToken);
+        switch (result.Status)
         {
             case EnrollmentStatus.Pending:
                 // RFC 9148 §4.7: 5.03 with Max-Age; the client resends the identical request after that time.
-                uint maxAge = (uint)Math.Ceiling(outcome.RetryAfter.TotalSeconds);
-                EstLog.Pending(_logger, operation, client.Name, outcome.RequestId ?? 0, maxAge);
+                uint maxAge = result.RetryAfterSeconds;
+                EstLog.Pending(_logger, operation, client.Name, result.RequestId ?? 0, maxAge);
                 return new CoapMessage { Code = CoapCode.ServiceUnavailable }
                     .SetUInt(CoapOptionNumber.MaxAge, maxAge)
-                    .WithPayload($"request {outcome.RequestId} is waiting for approval; retry after {maxAge} s");
+                    .WithPayload($"request {result.RequestId} is waiting for approval; retry after {maxAge} s");
             case EnrollmentStatus.Refused:
-                return RefusalFor(operation, client, outcome);
+                return Refuse(operation, client.Name, CodeFor(result.Failure), result.Detail!);
         }
 
-        X509Certificate2 issued = outcome.Certificate!;
-        EstLog.Issued(_logger, operation, issued.SerialNumber, client.Name, profile.Name, outcome.Repeated);
+        X509Certificate2 issued = result.Certificate!;
+        EstLog.Issued(_logger, operation, issued.SerialNumber, client.Name, profile.Name, result.Repeated);
         if (!keyGen)
         {
             // RFC 7030 §4.2.3: a certs-only response "containing only the certificate that was issued"; 287 is the bare certificate.
@@ -350,10 +307,10 @@ public sealed partial class EstCoapsServer
         }
 
         // RFC 9148 §4.3 and §4.8: [284 or 280, key, 281 or 287, certificate].
-        byte[] pkcs8 = outcome.GeneratedKey!.ExportPkcs8PrivateKey();
+        EstServerGeneratedKey key = result.Key!.Value;
         try
         {
-            MultipartCorePart keyPart = _keyDelivery.CreateKeyPart(delivery!, csr, pkcs8);
+            var keyPart = new MultipartCorePart(key.Encrypted ? CoapContentFormat.Pkcs7ServerGeneratedKey : CoapContentFormat.Pkcs8, key.Data);
             MultipartCorePart certificatePart = operation == Skg
                 ? new MultipartCorePart(CoapContentFormat.Pkcs7CertsOnly, Pkcs7CertsOnly.Encode([issued]))
                 : new MultipartCorePart(CoapContentFormat.PkixCert, issued.RawData);
@@ -361,7 +318,7 @@ public sealed partial class EstCoapsServer
         }
         finally
         {
-            System.Security.Cryptography.CryptographicOperations.ZeroMemory(pkcs8);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(key.Data);
         }
     }
 
@@ -390,19 +347,10 @@ public sealed partial class EstCoapsServer
         return PeerIdentity.SecureChannel(frontEnd, session.PeerCertificates is { } certificates ? [.. certificates] : [], session.PskIdentity, binding);
     }
 
-    private CoapMessage RefusalFor(string operation, Requester client, EnrollmentOutcome refusal) =>
-        Refuse(operation, client.Name, CodeFor(refusal.Reason), refusal.Detail ?? refusal.Reason.ToString());
-
-    // Every reason is listed, so a new one is placed here on purpose; unnamed values fall back to 4.00.
-    private static CoapCode CodeFor(RejectionReason reason) => reason switch
+    private static CoapCode CodeFor(EstFailure failure) => failure switch
     {
-        RejectionReason.SubjectNotAllowed or RejectionReason.SubjectAltNameNotAllowed or RejectionReason.RejectedByOperator
-            or RejectionReason.NotAuthorized or RejectionReason.ReservedName or RejectionReason.NameNotBoundToRequester
-            or RejectionReason.NameHeldByAnotherRequester or RejectionReason.CertificateNoLongerActive => CoapCode.Forbidden,
-        RejectionReason.UnknownProfile => CoapCode.NotFound,
-        RejectionReason.None or RejectionReason.MalformedRequest or RejectionReason.BadSignature or RejectionReason.UnsupportedKeyType
-            or RejectionReason.KeyTooWeak or RejectionReason.KeyNotAllowed or RejectionReason.RequestKeyConflict or RejectionReason.InvalidParameter
-            or RejectionReason.UnsatisfiableRequest or RejectionReason.UnsupportedAlgorithm => CoapCode.BadRequest,
+        EstFailure.Forbidden => CoapCode.Forbidden,
+        EstFailure.NotFound => CoapCode.NotFound,
         _ => CoapCode.BadRequest,
     };
 

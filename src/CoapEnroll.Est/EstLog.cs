@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace CoapEnroll.Est;
 
-/// <summary>Log messages of the EST-coaps layer.</summary>
+/// <summary>Log messages of the EST layer (EST-coaps and EST over HTTPS).</summary>
 internal static partial class EstLog
 {
     [LoggerMessage(1, LogLevel.Information, "EST-coaps resources mapped under {Root} (att: {Att}, skg/skc: {Skg})")]
@@ -20,13 +20,19 @@ internal static partial class EstLog
     [LoggerMessage(5, LogLevel.Warning, "EST {Operation} failed for {Requester}")]
     public static partial void Failed(ILogger logger, Exception exception, string operation, string requester);
 
-    [LoggerMessage(6, LogLevel.Information, "EST {Operation} for {Requester} forwarded to {Upstream}: HTTP {Status}, answering {Code}")]
+    [LoggerMessage(6, LogLevel.Information, "EST over HTTPS endpoints mapped under {Root} (csrattrs: {CsrAttrs}, serverkeygen: {ServerKeyGen})")]
+    public static partial void MappedHttps(ILogger logger, string root, bool csrAttrs, bool serverKeyGen);
+
+    [LoggerMessage(7, LogLevel.Information, "EST {Operation} from {Requester} is pending approval as request {RequestId}; answering 202 with Retry-After {RetryAfter}")]
+    public static partial void PendingHttps(ILogger logger, string operation, string requester, long requestId, uint retryAfter);
+
+    [LoggerMessage(20, LogLevel.Information, "EST {Operation} for {Requester} forwarded to {Upstream}: HTTP {Status}, answering {Code}")]
     public static partial void Forwarded(ILogger logger, string operation, string requester, string upstream, int status, string code);
 
-    [LoggerMessage(7, LogLevel.Warning, "EST {Operation} for {Requester}: upstream {Upstream} {Failure} ({Detail}); answering {Code}")]
+    [LoggerMessage(21, LogLevel.Warning, "EST {Operation} for {Requester}: upstream {Upstream} {Failure} ({Detail}); answering {Code}")]
     public static partial void UpstreamFailed(ILogger logger, string operation, string requester, string upstream, string failure, string? detail, string code);
 
-    [LoggerMessage(8, LogLevel.Warning, "EST {Operation} for {Requester}: upstream {Upstream} refused this registrar's authentication (HTTP 401): check --upstream-cert and the upstream's registrar trust")]
+    [LoggerMessage(22, LogLevel.Warning, "EST {Operation} for {Requester}: upstream {Upstream} refused this registrar's authentication (HTTP 401): check --upstream-cert and the upstream's registrar trust")]
     public static partial void UpstreamUnauthorized(ILogger logger, string operation, string requester, string upstream);
 
     [LoggerMessage(10, LogLevel.Information, "EST client: {Operation} answered 5.03; retrying in {Delay}")]

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca;
-using CoapEnroll.Coap;
 using CoapEnroll.Enrollment;
 
 namespace CoapEnroll.Est;
@@ -97,13 +96,13 @@ internal sealed class EstServerKeyDelivery
         return (new Plan(recipient, kek), null);
     }
 
-    /// <summary>The key part of the multipart-core answer (RFC 9148 §4.8): 280 when a recipient or key-encryption key was named, else 284.</summary>
-    public MultipartCorePart CreateKeyPart(Plan plan, EstCsr csr, byte[] pkcs8) =>
-        plan.Recipient is not null ? new MultipartCorePart(CoapContentFormat.Pkcs7ServerGeneratedKey,
+    /// <summary>The generated key as delivered: encrypted when a recipient or key-encryption key was named, else the PKCS#8 itself.</summary>
+    public EstServerGeneratedKey CreateKey(Plan plan, EstCsr csr, byte[] pkcs8) =>
+        plan.Recipient is not null ? new EstServerGeneratedKey(true,
             ServerGeneratedKeyEnvelope.Protect(pkcs8, plan.Recipient, Signer(), SignerIntermediates(), csr.SmimeCapabilities))
-        : plan.KeyEncryptionKey is not null ? new MultipartCorePart(CoapContentFormat.Pkcs7ServerGeneratedKey,
+        : plan.KeyEncryptionKey is not null ? new EstServerGeneratedKey(true,
             ServerGeneratedKeyEnvelope.Protect(pkcs8, csr.DecryptKeyIdentifier, plan.KeyEncryptionKey, Signer(), SignerIntermediates(), csr.SmimeCapabilities))
-        : new MultipartCorePart(CoapContentFormat.Pkcs8, pkcs8);
+        : new EstServerGeneratedKey(false, pkcs8);
 
     // Fails at startup, naming the entry, rather than at the first request that needs the key.
     private static Dictionary<string, byte[]> ParseKeyEncryptionKeys(IDictionary<string, string> configured)

@@ -2,7 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace CoapEnroll.Est;
 
-/// <summary>Settings of the EST-coaps server (RFC 9148).</summary>
+/// <summary>Settings of the EST servers: EST-coaps (RFC 9148) and EST over HTTPS (RFC 7030), on one enrollment service.</summary>
 public sealed class EstServerOptions
 {
     /// <summary>The default root resource (RFC 9148 §4.1: the server MUST support it).</summary>
@@ -76,6 +76,20 @@ public sealed class EstServerOptions
     /// key reaches the device is outside EST; each device (or batch) should have its own. An unknown identifier gets 4.00.
     /// </summary>
     public IDictionary<string, string> KeyEncryptionKeys { get; set; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// EST over HTTPS: whether a profile (by name; <c>default</c> for the one without a label) takes HTTP Basic authentication
+    /// (RFC 7030 §3.2.3); configuration <c>Est:BasicAuthentication:&lt;profile&gt;=Accepted|Required</c>. A profile not named is
+    /// <see cref="EstBasicAuthentication.Off"/>. EST-coaps has no Basic authentication.
+    /// </summary>
+    public IDictionary<string, EstBasicAuthentication> BasicAuthentication { get; set; } =
+        new Dictionary<string, EstBasicAuthentication>(StringComparer.Ordinal);
+
+    /// <summary>The users HTTP Basic authentication admits: user name → <see cref="EstBasicUserOptions"/> (<c>Est:BasicUsers:&lt;name&gt;</c>).</summary>
+    public IDictionary<string, EstBasicUserOptions> BasicUsers { get; set; } = new Dictionary<string, EstBasicUserOptions>(StringComparer.Ordinal);
+
+    /// <summary>The realm of the <c>WWW-Authenticate: Basic</c> challenge (RFC 7617 §2).</summary>
+    public string BasicRealm { get; set; } = "coapenroll EST";
 
     /// <summary>
     /// Finds the recipient certificate for an AsymmetricDecryptKeyIdentifier (RFC 7030 §4.4.1.2) beyond the built-in candidates

@@ -114,7 +114,8 @@ public static class CoapEnrollServiceCollectionExtensions
     /// Registers the HTTPS listener (<see cref="HttpsServerService"/>, a hosted service, also resolvable by its type for its bound
     /// endpoint) configured by the <c>Https</c> section (<see cref="HttpsListenOptions"/>) with the <c>Http</c> section's limits. It
     /// presents the server credential, so <see cref="AddCoapEnrollCertification"/> must be called before (the CA starts first and
-    /// stops last). Routes come from every <see cref="IHttpEndpointSource"/> naming <see cref="HttpListenerKind.Https"/>.
+    /// stops last). Routes come from every <see cref="IHttpEndpointSource"/> naming <see cref="HttpListenerKind.Https"/>, EST over
+    /// HTTPS (<see cref="EstHttpsEndpointSource"/>, registered here) among them.
     /// </summary>
     /// <exception cref="InvalidOperationException"><see cref="AddCoapEnrollCertification"/> has not been called before.</exception>
     public static IServiceCollection AddCoapEnrollHttpsServer(this IServiceCollection services, IConfiguration configuration)
@@ -135,6 +136,10 @@ public static class CoapEnrollServiceCollectionExtensions
         services.Configure<HttpsListenOptions>(configuration.GetSection(HttpsListenOptions.SectionName));
         services.AddSingleton<HttpsServerService>();
         services.AddHostedService(sp => sp.GetRequiredService<HttpsServerService>());
+
+        // EST over HTTPS (RFC 7030) goes with the HTTPS listener; CMP registers itself for both (AddCoapEnrollCmp).
+        services.AddSingleton<IHttpEndpointSource, EstHttpsEndpointSource>();
+        services.AddHostedService<EstHttpsStartupHints>();
         return services;
     }
 

@@ -35,6 +35,12 @@ public sealed class HttpListenOptions
     /// <summary>The most connections open at once (Kestrel's MaxConcurrentConnections); 1000 by default.</summary>
     public long MaxConcurrentConnections { get; set; } = 1000;
 
+    /// <summary>
+    /// The most connections one peer (remote IP address) may have open at once on each listener, beyond which a new one is closed at
+    /// once; 32 by default. Peers behind one NAT share it.
+    /// </summary>
+    public int MaxConnectionsPerPeer { get; set; } = 32;
+
     /// <summary>The problem with the settings, or null when they are usable (also when <see cref="Enabled"/> is false).</summary>
     public string? Validate()
     {
@@ -72,6 +78,11 @@ public sealed class HttpListenOptions
         if (RequestHeadersTimeoutSeconds <= 0)
         {
             return $"Http:RequestHeadersTimeoutSeconds {RequestHeadersTimeoutSeconds} must be a positive number of seconds.";
+        }
+
+        if (MaxConnectionsPerPeer <= 0)
+        {
+            return $"Http:MaxConnectionsPerPeer {MaxConnectionsPerPeer} must be positive.";
         }
 
         return MaxConcurrentConnections <= 0 ? $"Http:MaxConcurrentConnections {MaxConcurrentConnections} must be positive." : null;

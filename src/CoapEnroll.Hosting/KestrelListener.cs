@@ -24,6 +24,7 @@ internal sealed class KestrelListener : IAsyncDisposable
     private readonly IReadOnlyList<IHttpEndpointSource> _sources;
     private readonly ILoggerFactory _loggerFactory;
     private readonly Action<ListenOptions>? _configure;
+    private readonly PerPeerConnectionLimit _perPeer;
     private WebApplication? _app;
 
     /// <param name="name">"HTTP" or "HTTPS", in the bind failure messages.</param>
@@ -39,6 +40,7 @@ internal sealed class KestrelListener : IAsyncDisposable
         _sources = sources;
         _loggerFactory = loggerFactory;
         _configure = configure;
+        _perPeer = new PerPeerConnectionLimit(limits.MaxConnectionsPerPeer);
     }
 
     /// <summary>The bound TCP endpoint once started (the actual port when 0 was asked for); null when stopped.</summary>
@@ -132,6 +134,9 @@ internal sealed class KestrelListener : IAsyncDisposable
             kestrel.Listen(address, port, options =>
             {
                 options.Protocols = HttpProtocols.Http1;
+
+                // First in the connection pipeline, before TLS: a peer over its bound costs no handshake.
+                options.Use(_perPeer.Wrap);
                 _configure?.Invoke(options);
                 listen = options;
             });

@@ -17,6 +17,17 @@ public sealed class ServeHttpsTests
         string p = port.ToString(CultureInfo.InvariantCulture);
         Assert.Contains($"HTTPS server listening on https://127.0.0.1:{p} (TCP, TLS 1.2 and 1.3", server.Output, StringComparison.Ordinal);
         Assert.Contains($"https://127.0.0.1:{p}/.well-known/cmp", server.Output, StringComparison.Ordinal);
+        using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
+        {
+            while (!server.Output.Contains("Try EST over HTTPS", StringComparison.Ordinal) && !deadline.IsCancellationRequested)
+            {
+                await Task.Delay(50, CancellationToken.None);
+            }
+        }
+
+        Assert.Contains($"EST over HTTPS (RFC 7030) at https://127.0.0.1:{p}/.well-known/est", server.Output, StringComparison.Ordinal);
+        Assert.Contains($"Try EST over HTTPS: curl --cacert {server.TrustAnchor} https://127.0.0.1:{p}/.well-known/est/cacerts | base64 -d", server.Output,
+            StringComparison.Ordinal);
 
         string curl = RequiredTool.Find("curl", "curl");
         foreach (string version in (string[])["--tlsv1.2", "--tlsv1.3"])
@@ -28,6 +39,15 @@ public sealed class ServeHttpsTests
             Assert.True(result.ExitCode == 0, $"{result.CommandLine}: {result.StandardError}{Environment.NewLine}{server.Output}");
             Assert.Equal("404", result.StandardOutput.Trim());
         }
+
+        // The hint's command, against the real process: the CA certificates as certs-only, base64.
+        ProcessResult cacerts = await ExternalProcess.RunAsync(curl, ["-sS", "--cacert", server.TrustAnchor, $"https://127.0.0.1:{p}/.well-known/est/cacerts"],
+            TimeSpan.FromSeconds(20));
+        Assert.True(cacerts.ExitCode == 0, cacerts.Describe());
+        var certsOnly = new System.Security.Cryptography.Pkcs.SignedCms();
+        certsOnly.Decode(Convert.FromBase64String(cacerts.StandardOutput));
+        Assert.Contains(certsOnly.Certificates.Cast<System.Security.Cryptography.X509Certificates.X509Certificate2>(),
+            c => c.Subject == "O=CoapEnroll, CN=CoapEnroll Demo Root CA");
     }
 
     [Fact]

@@ -77,6 +77,72 @@ public sealed class HttpServerTests
     }
 
     [Fact]
+    public async Task A_peer_over_Http_MaxConnectionsPerPeer_is_closed_and_may_connect_again_when_one_closes()
+    {
+        using IHost host = Build(new Dictionary<string, string?> { ["Http:MaxConnectionsPerPeer"] = "2" }, [new TestSource("/x", "x")]);
+        await host.StartAsync();
+        int port = host.Services.GetRequiredService<HttpServerService>().LocalEndPoint!.Port;
+
+        // Two kept-alive connections, each answered (so Kestrel holds both), then a third from the same address.
+        using TcpClient first = await ConnectAndGetAsync(port);
+        using TcpClient second = await ConnectAndGetAsync(port);
+        using (var third = new TcpClient())
+        {
+            await third.ConnectAsync(IPAddress.Loopback, port);
+            Assert.Null(await TryGetAsync(third));
+        }
+
+        // The first two still work; when one closes, a new connection is served.
+        Assert.NotNull(await TryGetAsync(second));
+        first.Dispose();
+        TcpClient? again = null;
+        for (int attempt = 0; attempt < 50 && again is null; attempt++)
+        {
+            var candidate = new TcpClient();
+            await candidate.ConnectAsync(IPAddress.Loopback, port);
+            if (await TryGetAsync(candidate) is not null)
+            {
+                again = candidate;
+            }
+            else
+            {
+                candidate.Dispose();
+                await Task.Delay(50);
+            }
+        }
+
+        Assert.NotNull(again);
+        again.Dispose();
+        await host.StopAsync();
+    }
+
+    private static async Task<TcpClient> ConnectAndGetAsync(int port)
+    {
+        var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, port);
+        Assert.NotNull(await TryGetAsync(client));
+        return client;
+    }
+
+    /// <summary>GET /x on a kept-alive connection: the response head, or null when the server closed the connection instead.</summary>
+    private static async Task<string?> TryGetAsync(TcpClient client)
+    {
+        try
+        {
+            NetworkStream stream = client.GetStream();
+            await stream.WriteAsync("GET /x HTTP/1.1\r\nHost: test\r\n\r\n"u8.ToArray());
+            byte[] buffer = new byte[4096];
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            int read = await stream.ReadAsync(buffer, timeout.Token);
+            return read == 0 ? null : System.Text.Encoding.ASCII.GetString(buffer, 0, read);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    [Fact]
     public async Task Headers_over_Http_MaxRequestHeadersTotalSize_are_answered_431()
     {
         using IHost host = Build(new() { ["Http:MaxRequestHeadersTotalSize"] = "2048" }, [new TestSource("/x", "x")]);

@@ -83,6 +83,7 @@ internal sealed class CmpCommand
             cmp.Subcommands.Add(new CmpCommand(name).Build(description));
         }
 
+        cmp.Subcommands.Add(CmpSecretsCommand.Create());
         return cmp;
     }
 

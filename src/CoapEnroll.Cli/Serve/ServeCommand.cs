@@ -220,6 +220,19 @@ internal static class ServeCommand
             throw new CliException(ExitCodes.Usage, ex.Message, ex);
         }
 
+        if (upstreamOptions?.Any == true)
+        {
+            try
+            {
+                // The upstream TLS files, read now so that a bad one is named as the upstream's, not as the server's credential.
+                _ = await host.Services.GetRequiredService<UpstreamHttp>().GetHttpClientAsync(cancellationToken);
+            }
+            catch (CredentialFileException ex)
+            {
+                throw new CliException(ExitCodes.Failure, $"Cannot load the upstream TLS files: {ex.Message}", ex);
+            }
+        }
+
         try
         {
             await host.StartAsync(cancellationToken);

@@ -131,38 +131,57 @@ public sealed partial class CmpCoapProxy
         _ => CoapCode.BadGateway,
     };
 
-    /// <summary>Forwards one reassembled CoAP CMP request; see the class remarks for the answers.</summary>
+    /// <summary>
+    /// Forwards one reassembled CoAP CMP request; see the class summary for the answers. Each answer is counted
+    /// (<c>cmp.proxy.requests</c>, tagged with its CoAP code), and the upstream's time measured (<c>cmp.proxy.upstream.duration</c>).
+    /// </summary>
     public async ValueTask<CoapMessage> ForwardAsync(CoapRequestContext context, string? label, string? operation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
+        long started = _time.GetTimestamp();
+        (CoapMessage response, bool upstream) = await ForwardCoreAsync(context, label, operation, cancellationToken);
+        var code = new KeyValuePair<string, object?>("code", $"{response.Code.Class}.{response.Code.Detail:00}");
+        CmpProxyMetrics.Requests.Add(1, code);
+        if (upstream)
+        {
+            CmpProxyMetrics.UpstreamDuration.Record(_time.GetElapsedTime(started).TotalSeconds, code);
+        }
+
+        return response;
+    }
+
+    /// <returns>The answer, and whether the upstream was asked.</returns>
+    private async Task<(CoapMessage Response, bool Upstream)> ForwardCoreAsync(CoapRequestContext context, string? label, string? operation, CancellationToken cancellationToken)
+    {
         CoapMessage request = context.Request;
         if (request.ContentFormat is { } format && format is not (CoapContentFormat.PkixCmp or CoapContentFormat.OctetStream))
         {
-            return Diagnostic(CoapCode.UnsupportedContentFormat, $"CMP needs Content-Format 259 (application/pkixcmp), got {format}");
+            return (Diagnostic(CoapCode.UnsupportedContentFormat, $"CMP needs Content-Format 259 (application/pkixcmp), got {format}"), false);
         }
 
         if (request.Accept is { } accept && accept is not (CoapContentFormat.PkixCmp or CoapContentFormat.OctetStream))
         {
-            return Diagnostic(CoapCode.NotAcceptable, "CMP answers with Content-Format 259 (application/pkixcmp)");
+            return (Diagnostic(CoapCode.NotAcceptable, "CMP answers with Content-Format 259 (application/pkixcmp)"), false);
         }
 
         if (request.Payload.Length == 0)
         {
-            return Diagnostic(CoapCode.BadRequest, "empty request: POST a DER PKIMessage");
+            return (Diagnostic(CoapCode.BadRequest, "empty request: POST a DER PKIMessage"), false);
         }
 
         if (!IsOneSequence(request.Payload.Span))
         {
-            return Diagnostic(CoapCode.BadRequest, "not a PKIMessage: the body must be one DER SEQUENCE");
+            return (Diagnostic(CoapCode.BadRequest, "not a PKIMessage: the body must be one DER SEQUENCE"), false);
         }
 
         using PeerConcurrencyLease lease = _limiter.TryAcquire(context.RemoteEndPoint);
         if (!lease.Acquired)
         {
             LogLimited(context.RemoteEndPoint, lease.Status, _limiter.Current);
-            return lease.Status == PeerConcurrencyStatus.PeerLimit
-                ? Diagnostic(CoapCode.TooManyRequests, $"at most {_limiter.MaxPerPeer} CMP requests of one client are forwarded at once").SetUInt(CoapOptionNumber.MaxAge, Options.RetryAfterSeconds)
-                : Diagnostic(CoapCode.ServiceUnavailable, "the CMP proxy is busy").SetUInt(CoapOptionNumber.MaxAge, Options.RetryAfterSeconds);
+            CoapMessage refusal = lease.Status == PeerConcurrencyStatus.PeerLimit
+                ? Diagnostic(CoapCode.TooManyRequests, $"at most {_limiter.MaxPerPeer} CMP requests of one client are forwarded at once")
+                : Diagnostic(CoapCode.ServiceUnavailable, "the CMP proxy is busy");
+            return (refusal.SetUInt(CoapOptionNumber.MaxAge, Options.RetryAfterSeconds), false);
         }
 
         Uri target = MapUri(label, operation);
@@ -176,31 +195,31 @@ public sealed partial class CmpCoapProxy
             using var message = new HttpRequestMessage(HttpMethod.Post, target) { Content = content };
             message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(CmpHttpEndpoints.MediaType));
             using HttpResponseMessage response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, linked.Token);
-            return await AnswerAsync(context.RemoteEndPoint, target, response, started, linked.Token);
+            return (await AnswerAsync(context.RemoteEndPoint, target, response, started, linked.Token), true);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             LogUpstreamFailed(target, context.RemoteEndPoint, "5.04", $"no answer within {Options.Timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s");
-            return Diagnostic(CoapCode.GatewayTimeout, "the upstream CMP server did not answer in time");
+            return (Diagnostic(CoapCode.GatewayTimeout, "the upstream CMP server did not answer in time"), true);
         }
         catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError)
         {
             LogUpstreamFailed(target, context.RemoteEndPoint, "5.03", Reason(ex));
-            return Diagnostic(CoapCode.ServiceUnavailable, "the upstream CMP server cannot be reached").SetUInt(CoapOptionNumber.MaxAge, Options.RetryAfterSeconds);
+            return (Diagnostic(CoapCode.ServiceUnavailable, "the upstream CMP server cannot be reached").SetUInt(CoapOptionNumber.MaxAge, Options.RetryAfterSeconds), true);
         }
         catch (HttpRequestException ex)
         {
             // TLS with the upstream failed (its certificate is not trusted, or it refused ours), or it broke the HTTP protocol.
             LogUpstreamFailed(target, context.RemoteEndPoint, "5.02", Reason(ex));
-            return Diagnostic(CoapCode.BadGateway, ex.HttpRequestError == HttpRequestError.SecureConnectionError
+            return (Diagnostic(CoapCode.BadGateway, ex.HttpRequestError == HttpRequestError.SecureConnectionError
                 ? "TLS with the upstream CMP server failed"
-                : "the upstream CMP server's answer was not usable HTTP");
+                : "the upstream CMP server's answer was not usable HTTP"), true);
         }
         catch (IOException ex)
         {
             // The connection broke while the body was read.
             LogUpstreamFailed(target, context.RemoteEndPoint, "5.02", ex.Message);
-            return Diagnostic(CoapCode.BadGateway, "the upstream CMP server's answer was cut off");
+            return (Diagnostic(CoapCode.BadGateway, "the upstream CMP server's answer was cut off"), true);
         }
     }
 
@@ -240,7 +259,7 @@ public sealed partial class CmpCoapProxy
         {
             string what = body.Length == 0 ? "an empty body" : $"{type ?? "no Content-Type"}{(pkix ? " that is not a PKIMessage" : string.Empty)}";
             LogUpstreamFailed(target, peer, "5.02", $"HTTP {statusText} with {what}");
-            return Diagnostic(CoapCode.BadGateway, $"the upstream CMP server answered {what}, not a PKIMessage");
+            return Diagnostic(CoapCode.BadGateway, $"the upstream CMP server answered HTTP {statusText} with {what}, not a PKIMessage");
         }
 
         CoapCode code = MapStatus(response.StatusCode);

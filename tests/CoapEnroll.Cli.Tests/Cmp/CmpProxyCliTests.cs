@@ -35,6 +35,19 @@ public sealed class CmpProxyCliTests
     }
 
     [Fact]
+    public async Task UnreadableUpstreamCredential_IsNamedAsTheUpstreams_AndStopsServe()
+    {
+        using var data = new CoapEnroll.Testing.TempDirectory("coapenroll-proxy-cli-");
+        CliResult result = await CliRunner.RunAsync("serve", "--data", data.File("data"), "--coap-port", "0", "--coaps-port", "0", "--http-port", "0",
+            "--upstream-cmp", "https://127.0.0.1:9/pkix/", "--upstream-cert", "/etc/hostname", "--upstream-key", "/etc/hostname");
+
+        Assert.True(result.ExitCode == ExitCodes.Failure, result.Describe());
+        string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("Cannot load the upstream TLS files: ", line, StringComparison.Ordinal);
+        Assert.Contains("/etc/hostname", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void UpstreamCmp_ReplacesLocalCmp_AndSharesOneClient()
     {
         using var host = ServeHost.CreateBuilder(new Dictionary<string, string?> { ["Upstream:Cmp"] = "https://ca.example/.well-known/cmp" }).Build();
