@@ -190,6 +190,60 @@ public sealed partial class EnrollmentService
     }
 
     /// <summary>
+    /// The checks this node makes as a registrar (RFC 7030 §3.7, RFC 9148 §5) before it forwards <paramref name="request"/> to an
+    /// upstream CA, which then trusts them: the proof of possession verifies (not for server-side key generation); the template is
+    /// well-formed; the link to the channel holds where it is claimed or required (RFC 7030 §3.5); no name is reserved here; a
+    /// re-enrollment asks for exactly the subject and subjectAltName of the client certificate (RFC 7030 §4.2.2); any other request
+    /// asks only for names bound to the client certificate as <paramref name="profile"/> says (its templates and allowed names
+    /// included; only <see cref="NamePolicy.AnyName"/> lifts it: approval is the upstream CA's to hold). Null when it may be forwarded.
+    /// Nothing is stored: the upstream CA records the request, and its refusal, with this registrar.
+    /// </summary>
+    public (RejectionReason Reason, string Detail)? CheckForwarding(EnrollmentRequest request, CertificateProfile profile)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(profile);
+        if (request.Requester.Certificate is not { } certificate)
+        {
+            return (RejectionReason.NotAuthorized, "a registrar forwards requests of devices authenticated with a certificate");
+        }
+
+        if ((CheckProofOfPossession(request) ?? CheckTemplate(request) ?? CheckLinking(request)) is { } refusal)
+        {
+            return refusal;
+        }
+
+        X500DistinguishedName subject = request.Request.Subject;
+        IReadOnlyList<GeneralName>? altNames = request.Request.SubjectAltName is { } san ? GeneralName.TryDecodeAll(san) : [];
+        if (altNames is null)
+        {
+            return (RejectionReason.MalformedRequest, "subjectAltName cannot be decoded");
+        }
+
+        if (Authority.ReservedNames.Find(subject, altNames) is { } reserved)
+        {
+            return (RejectionReason.ReservedName, reserved);
+        }
+
+        if (request.Operation == EnrollmentOperation.Reenroll)
+        {
+            byte[]? requested = request.Request.SubjectAltName;
+            byte[]? held = certificate.Extensions[SubjectAltNameOid]?.RawData;
+            if (!subject.RawData.AsSpan().SequenceEqual(certificate.SubjectName.RawData))
+            {
+                return (RejectionReason.NotAuthorized, "the CSR subject differs from the certificate being renewed (RFC 7030 section 4.2.2)");
+            }
+
+            return (requested is null) != (held is null) || !(requested ?? []).AsSpan().SequenceEqual(held ?? [])
+                ? (RejectionReason.NotAuthorized, "the CSR subjectAltName differs from the certificate being renewed (RFC 7030 section 4.2.2)")
+                : null;
+        }
+
+        return profile.NamePolicy != NamePolicy.AnyName && NameBinding.Check(profile, certificate, subject, altNames) is { } unbound
+            ? (RejectionReason.NameNotBoundToRequester, $"name not bound to the requester: {unbound}")
+            : null;
+    }
+
+    /// <summary>
     /// Issues an authorized request, or returns the stored outcome of the identical earlier request (issued, pending, or refused by
     /// an operator). For server-side key generation the key is derived from the request key, so a repeat gets the same key.
     /// </summary>

@@ -54,6 +54,8 @@ public sealed class EnrollmentTrustPolicy
             return null;
         }
 
+        // A file of trusted CAs may hold a root and the CAs below it (an upstream CA's chain, for a registrar): the latter are
+        // also offered as intermediates, so that a device presenting only its own certificate still chains to the root.
         if (ChainsTo(presented, [_hierarchy.TrustAnchor], [_hierarchy.IssuingCa, .. _hierarchy.Intermediates], now, ignoreTime: false, out X509Certificate2? issuer)
             && issuer?.Thumbprint == _hierarchy.IssuingCa.Thumbprint)
         {
@@ -61,7 +63,7 @@ public sealed class EnrollmentTrustPolicy
         }
 
         if (_hierarchy.TrustedManufacturerCas.Count > 0
-            && ChainsTo(presented, _hierarchy.TrustedManufacturerCas, [], now, ignoreTime: AcceptExpiredManufacturerCertificates, out _))
+            && ChainsTo(presented, _hierarchy.TrustedManufacturerCas, _hierarchy.TrustedManufacturerCas, now, ignoreTime: AcceptExpiredManufacturerCertificates, out _))
         {
             return RequesterTrust.Manufacturer;
         }

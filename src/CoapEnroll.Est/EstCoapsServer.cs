@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca;
 using CoapEnroll.Coap;
 using CoapEnroll.Enrollment;
+using CoapEnroll.Est.Upstream;
 using CoapEnroll.Pkix;
 using CoapEnroll.Transport;
 using Microsoft.Extensions.Logging;
@@ -17,7 +18,7 @@ namespace CoapEnroll.Est;
 /// generated, and what is issued, held or refused, is decided there. Every operation needs a client authenticated with a
 /// certificate in the DTLS handshake (RFC 9148 §3 and §4).
 /// </summary>
-public sealed class EstCoapsServer
+public sealed partial class EstCoapsServer
 {
     private const string Crts = "crts";
     private const string Sen = "sen";
@@ -35,6 +36,8 @@ public sealed class EstCoapsServer
     private readonly EnrollmentService _enrollment;
     private readonly ILogger _logger;
     private readonly EstEnrollmentFlow _flow;
+    private readonly EstHttpsClient? _upstream;
+    private readonly PeerConcurrencyLimiter? _upstreamLimiter;
 
     /// <summary>An EST-coaps server with an enrollment service of its own, configured from <paramref name="options"/>.</summary>
     public EstCoapsServer(EstServerOptions options, CertificateAuthority ca, CaHierarchy hierarchy, ILogger<EstCoapsServer>? logger = null, TimeProvider? timeProvider = null)
@@ -44,7 +47,24 @@ public sealed class EstCoapsServer
 
     /// <summary>An EST-coaps server in front of the host's <paramref name="enrollment"/> service.</summary>
     public EstCoapsServer(EstServerOptions options, EnrollmentService enrollment, ILogger<EstCoapsServer>? logger = null, TimeProvider? timeProvider = null)
+        : this(options, enrollment, null, logger, timeProvider)
     {
+    }
+
+    /// <summary>
+    /// An EST-coaps registrar (RFC 9148 §5): devices authenticate and are authorized with <paramref name="enrollment"/>'s trust and
+    /// names, and their requests go to the EST server over HTTPS that <paramref name="upstream"/> reaches, instead of this CA; when
+    /// <paramref name="upstream"/> is null, a server of this CA.
+    /// </summary>
+    /// <remarks>
+    /// <c>upstreamLimiter</c> bounds the requests in flight upstream per device and in total (past them 4.29 or 5.03 with Max-Age);
+    /// null: 2 per device, 64 in total.
+    /// </remarks>
+    public EstCoapsServer(EstServerOptions options, EnrollmentService enrollment, EstHttpsClient? upstream, ILogger<EstCoapsServer>? logger = null,
+        TimeProvider? timeProvider = null, PeerConcurrencyLimiter? upstreamLimiter = null)
+    {
+        _upstream = upstream;
+        _upstreamLimiter = upstream is null ? null : upstreamLimiter ?? new PeerConcurrencyLimiter(64, 2);
         ArgumentNullException.ThrowIfNull(enrollment);
         Options = Validated(options);
         _enrollment = enrollment;
@@ -145,6 +165,11 @@ public sealed class EstCoapsServer
             }
 
             requester = client.Name;
+            if (_upstream is not null)
+            {
+                return await ForwardAsync(context, operation, client, profile, cancellationToken);
+            }
+
             return operation switch
             {
                 Crts => HandleCrts(context.Request, client),
@@ -167,8 +192,11 @@ public sealed class EstCoapsServer
     {
         // The label selects the profile (RFC 9148 §4.1); an unknown label is an unknown resource (§4.5: 4.04).
         string? label = context.RouteValues.TryGetValue("label", out string? l) ? l : null;
-        if (!_flow.TryGetProfile(label, out CertificateProfile profile))
+        if (!_flow.TryGetProfile(label, out CertificateProfile profile)
+            && !(_upstream is not null && EstHttpsClient.IsLabel(label) && _flow.TryGetProfile(null, out profile)))
         {
+            // A registrar passes labels on (the upstream CA knows its own); names are bound under the local profile of that
+            // label, or the default one.
             return new Admission(Refuse(operation, "anonymous", CoapCode.NotFound, $"no EST label '{label}'"), null, null);
         }
 

@@ -26,6 +26,15 @@ internal static partial class EstLog
     [LoggerMessage(7, LogLevel.Information, "EST {Operation} from {Requester} is pending approval as request {RequestId}; answering 202 with Retry-After {RetryAfter}")]
     public static partial void PendingHttps(ILogger logger, string operation, string requester, long requestId, uint retryAfter);
 
+    [LoggerMessage(20, LogLevel.Information, "EST {Operation} for {Requester} forwarded to {Upstream}: HTTP {Status}, answering {Code}")]
+    public static partial void Forwarded(ILogger logger, string operation, string requester, string upstream, int status, string code);
+
+    [LoggerMessage(21, LogLevel.Warning, "EST {Operation} for {Requester}: upstream {Upstream} {Failure} ({Detail}); answering {Code}")]
+    public static partial void UpstreamFailed(ILogger logger, string operation, string requester, string upstream, string failure, string? detail, string code);
+
+    [LoggerMessage(22, LogLevel.Warning, "EST {Operation} for {Requester}: upstream {Upstream} refused this registrar's authentication (HTTP 401): check --upstream-cert and the upstream's registrar trust")]
+    public static partial void UpstreamUnauthorized(ILogger logger, string operation, string requester, string upstream);
+
     [LoggerMessage(10, LogLevel.Information, "EST client: {Operation} answered 5.03; retrying in {Delay}")]
     public static partial void Waiting(ILogger logger, string operation, TimeSpan delay);
 

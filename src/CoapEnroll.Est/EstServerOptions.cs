@@ -28,6 +28,12 @@ public sealed class EstServerOptions
     /// <summary>Max-Age of the 5.03 answer while a request waits for approval (RFC 9148 §4.7).</summary>
     public TimeSpan PendingRetryAfter { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// As a registrar (RFC 9148 §5): Max-Age of the 5.03 answer when the EST server upstream cannot be reached, or answers 503
+    /// without Retry-After. A 202 without Retry-After is answered with <see cref="PendingRetryAfter"/>.
+    /// </summary>
+    public TimeSpan UpstreamRetryAfter { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Map /att (RFC 9148 §4.2: OPTIONAL).</summary>
     public bool EnableCsrAttributes { get; set; } = true;
 

@@ -7,6 +7,7 @@ using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
 using CoapEnroll.Enrollment;
 using CoapEnroll.Est;
+using CoapEnroll.Est.Upstream;
 using CoapEnroll.Transport;
 using CoapEnroll.Pkix;
 using Microsoft.Extensions.Hosting;
@@ -144,6 +145,17 @@ public sealed partial class CoapServerService : IHostedService
         EnrollmentService enrollment = await _certification.GetEnrollmentAsync(cancellationToken);
         EstServerOptions estOptions = _certification.EstOptions!;
         Authority = enrollment.Authority;
+        if (_upstream.Options.EstUri is { } target)
+        {
+            // The registrar (RFC 9148 §5): devices are authenticated and checked here, their requests issued upstream.
+            UpstreamOptions upstream = _upstream.Options;
+            var client = new EstHttpsClient(await _upstream.GetHttpClientAsync(cancellationToken), target, upstream.Timeout, upstream.MaxResponseBytes, _time);
+            new EstCoapsServer(estOptions, enrollment, client, _loggerFactory.CreateLogger<EstCoapsServer>(), _time, _upstream.Limiter).Map(_server);
+            LogEstRegistrar(target, upstream.TimeoutSeconds, upstream.TrustFile is { Length: > 0 } trust ? trust : "the system's trust store",
+                upstream.CertificateFile is { Length: > 0 });
+            return;
+        }
+
         _server.MapEstCoaps(estOptions, enrollment, _loggerFactory, _time);
         LogEst(string.Join(", ", estOptions.Roots), string.Join(", ", Authority.Profiles.All.Select(p => p.Name)), enrollment.Hierarchy.TrustedManufacturerCas.Count);
     }
@@ -278,6 +290,10 @@ public sealed partial class CoapServerService : IHostedService
     [LoggerMessage(12, LogLevel.Warning, "Dtls:ExtendedMasterSecret=Optional: clients without extended_master_secret (RFC 7627) are admitted; "
         + "their sessions are logged, shown by /whoami, and refused proof-of-possession linking by EST")]
     private partial void LogExtendedMasterSecretOptional();
+
+    [LoggerMessage(14, LogLevel.Information, "EST-coaps is a registrar (RFC 9148 §5) forwarding to {Upstream}: timeout {TimeoutSeconds} s, upstream trust {Trust}, "
+        + "client certificate {ClientCertificate}; devices are authenticated and their names and proof-of-possession links checked here")]
+    private partial void LogEstRegistrar(Uri upstream, double timeoutSeconds, string trust, bool clientCertificate);
 
     [LoggerMessage(13, LogLevel.Information, "CMP over CoAP is forwarded to {Upstream} (RFC 9482 §4; no local CMP server): timeout {TimeoutSeconds} s, "
         + "at most {MaxConcurrent} requests upstream at once and {MaxPerPeer} per client; upstream TLS trust: {Trust}; client certificate: {ClientCertificate}")]

@@ -21,6 +21,13 @@ public sealed class UpstreamOptions
     /// </summary>
     public string? Cmp { get; set; }
 
+    /// <summary>
+    /// The EST server over HTTPS (RFC 7030) the EST-coaps resources forward to as a registrar (RFC 9148 §5),
+    /// <c>https://HOST[:PORT][/.well-known/est[/LABEL]]</c>; when set, this node issues nothing over EST itself. The client certificate
+    /// (<see cref="CertificateFile"/>) should carry id-kp-cmcRA, so that the server trusts this node's checks of the devices.
+    /// </summary>
+    public string? Est { get; set; }
+
     /// <summary>PEM file of the client certificate (first, then its chain) presented in TLS to an https:// upstream; optional.</summary>
     public string? CertificateFile { get; set; }
 
@@ -46,7 +53,10 @@ public sealed class UpstreamOptions
     public int MaxResponseBytes { get; set; } = 1024 * 1024;
 
     /// <summary>True when any upstream is configured.</summary>
-    public bool Any => Cmp is { Length: > 0 };
+    public bool Any => Cmp is { Length: > 0 } || Est is { Length: > 0 };
+
+    /// <summary>The EST upstream as a URI, or null when none is configured (see <see cref="Validate"/>).</summary>
+    public Uri? EstUri => Est is { Length: > 0 } est && Uri.TryCreate(est, UriKind.Absolute, out Uri? uri) ? uri : null;
 
     /// <summary>The CMP upstream as a URI, or null when none is configured (see <see cref="Validate"/>).</summary>
     public Uri? CmpUri => Cmp is { Length: > 0 } cmp && Uri.TryCreate(cmp, UriKind.Absolute, out Uri? uri) ? uri : null;
@@ -60,6 +70,11 @@ public sealed class UpstreamOptions
         if (Cmp is { Length: > 0 } cmp && CheckUri($"{SectionName}:{nameof(Cmp)}", cmp) is { } cmpProblem)
         {
             return cmpProblem;
+        }
+
+        if (Est is { Length: > 0 } est && CheckEstUri($"{SectionName}:{nameof(Est)}", est) is { } estProblem)
+        {
+            return estProblem;
         }
 
         if (CertificateFile is { Length: > 0 } != KeyFile is { Length: > 0 })
@@ -91,6 +106,15 @@ public sealed class UpstreamOptions
         }
 
         return MaxResponseBytes < 1 ? $"{SectionName}:{nameof(MaxResponseBytes)} {MaxResponseBytes} must be at least 1." : null;
+    }
+
+    /// <summary>The problem with an EST upstream URI (<c>https://HOST[:PORT][/.well-known/est[/LABEL]]</c>), or null.</summary>
+    public static string? CheckEstUri(string key, string value)
+    {
+        ArgumentNullException.ThrowIfNull(value);
+        return !Uri.TryCreate(value, UriKind.Absolute, out Uri? uri)
+            ? $"{key} '{value}' is not an absolute https:// URL (e.g. https://ca.example/.well-known/est)."
+            : CoapEnroll.Est.Upstream.EstHttpsClient.TryParseServer(uri, out _, out _, out string? problem) ? null : $"{key}: {problem}.";
     }
 
     /// <summary>The problem with an upstream URI (absolute http:// or https:// with a host, no query, fragment or user information), or null.</summary>

@@ -16,11 +16,13 @@ internal sealed class EstFixture : IAsyncDisposable
     private readonly Action<CoapServer>? _configureServer;
     private readonly Action<DtlsServerOptions>? _configureDtls;
     private readonly Action<CoapServerOptions>? _configureCoap;
+    private readonly CoapEnroll.Est.Upstream.EstHttpsClient? _upstream;
     private CoapServer? _server;
 
     private EstFixture(string directory, CaOptions options, Action<EstServerOptions>? configureEst, Action<CoapServer>? configureServer,
-        Action<DtlsServerOptions>? configureDtls, Action<CoapServerOptions>? configureCoap)
+        Action<DtlsServerOptions>? configureDtls, Action<CoapServerOptions>? configureCoap, CoapEnroll.Est.Upstream.EstHttpsClient? upstream)
     {
+        _upstream = upstream;
         DataDirectory = directory;
         CaOptions = options;
         _configureEst = configureEst;
@@ -51,8 +53,10 @@ internal sealed class EstFixture : IAsyncDisposable
     /// <param name="configureServer">Maps extra (probe) resources next to EST on the same server and listeners.</param>
     /// <param name="configureDtls">Changes the DTLS server settings EST makes (e.g. the extended master secret policy).</param>
     /// <param name="configureCoap">Changes the CoAP server's settings (e.g. the duplicate detection bounds).</param>
+    /// <param name="upstream">Makes the EST resources a registrar (RFC 9148 §5) in front of this EST server over HTTPS.</param>
     public static async Task<EstFixture> StartAsync(Action<EstServerOptions>? configureEst = null, Action<CaOptions>? configureCa = null,
-        Action<CoapServer>? configureServer = null, Action<DtlsServerOptions>? configureDtls = null, Action<CoapServerOptions>? configureCoap = null)
+        Action<CoapServer>? configureServer = null, Action<DtlsServerOptions>? configureDtls = null, Action<CoapServerOptions>? configureCoap = null,
+        CoapEnroll.Est.Upstream.EstHttpsClient? upstream = null)
     {
         string directory = Directory.CreateTempSubdirectory("coapenroll-est-").FullName;
 
@@ -74,7 +78,7 @@ internal sealed class EstFixture : IAsyncDisposable
             },
         };
         configureCa?.Invoke(options);
-        var fixture = new EstFixture(directory, options, configureEst, configureServer, configureDtls, configureCoap);
+        var fixture = new EstFixture(directory, options, configureEst, configureServer, configureDtls, configureCoap, upstream);
         await fixture.StartServerAsync();
         fixture.Device = X509Certificate2.CreateFromPemFile(fixture.Hierarchy.Layout.DemoDeviceCertificate, fixture.Hierarchy.Layout.DemoDeviceKey);
         return fixture;
@@ -102,7 +106,15 @@ internal sealed class EstFixture : IAsyncDisposable
         var coap = new CoapServerOptions();
         _configureCoap?.Invoke(coap);
         _server = new CoapServer(coap);
-        _server.MapEstCoaps(est, Authority, Hierarchy);
+        if (_upstream is null)
+        {
+            _server.MapEstCoaps(est, Authority, Hierarchy);
+        }
+        else
+        {
+            new EstCoapsServer(est, new CoapEnroll.Enrollment.EnrollmentService(Authority, Hierarchy, EstCoapsServer.CreateEnrollmentOptions(est)), _upstream).Map(_server);
+        }
+
         _configureServer?.Invoke(_server);
         DtlsServerOptions dtls = DtlsServerTrust.CreateServerOptions(bootstrap.ServerCredential, Hierarchy);
         dtls.InitialRetransmissionTimeout = TimeSpan.FromMilliseconds(100);

@@ -16,6 +16,13 @@ internal sealed class UpstreamCliOptions
         HelpName = "URL",
     };
 
+    private readonly Option<string?> _est = new("--upstream-est")
+    {
+        Description = "Be an EST-coaps registrar (RFC 9148 §5): forward EST-coaps to this EST server over HTTPS instead of issuing locally, "
+            + "e.g. https://ca.example/.well-known/est (config key Upstream:Est); use --upstream-cert with an id-kp-cmcRA certificate",
+        HelpName = "URL",
+    };
+
     private readonly Option<string?> _certificate = new("--upstream-cert")
     {
         Description = "PEM client certificate (then its chain) for TLS to the upstream (config key Upstream:CertificateFile)",
@@ -36,6 +43,13 @@ internal sealed class UpstreamCliOptions
 
     public UpstreamCliOptions()
     {
+        _est.Validators.Add(result =>
+        {
+            if (result.Tokens.Count == 1 && UpstreamOptions.CheckEstUri("--upstream-est", result.Tokens[0].Value) is { } problem)
+            {
+                result.AddError(problem);
+            }
+        });
         _cmp.Validators.Add(result =>
         {
             if (result.Tokens.Count == 1 && UpstreamOptions.CheckUri("--upstream-cmp", result.Tokens[0].Value) is { } problem)
@@ -48,6 +62,7 @@ internal sealed class UpstreamCliOptions
     public void AddTo(Command command)
     {
         command.Options.Add(_cmp);
+        command.Options.Add(_est);
         command.Options.Add(_certificate);
         command.Options.Add(_key);
         command.Options.Add(_trust);
@@ -60,6 +75,11 @@ internal sealed class UpstreamCliOptions
         if (parseResult.GetValue(_cmp) is { } cmp)
         {
             overrides[$"{UpstreamOptions.SectionName}:{nameof(UpstreamOptions.Cmp)}"] = cmp;
+        }
+
+        if (parseResult.GetValue(_est) is { } est)
+        {
+            overrides[$"{UpstreamOptions.SectionName}:{nameof(UpstreamOptions.Est)}"] = est;
         }
 
         foreach ((Option<string?> option, string key) in new[]
