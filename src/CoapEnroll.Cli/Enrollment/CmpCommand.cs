@@ -19,7 +19,8 @@ namespace CoapEnroll.Cli.Enrollment;
 /// <c>coapenroll cmp ir|cr|kur|p10cr|rr|genm --server URI …</c>: a CMP client (RFC 9810, Lightweight CMP Profile RFC 9483) over
 /// coap://, coaps:// (RFC 9482), http:// or https:// (RFC 9811). Requests are MAC-protected (--ref with --secret-env) or signed
 /// (--cert/--key); answers must carry the same MAC or a signature chaining to --trust. certConf is sent by the enrollment
-/// operations themselves (a standalone certconf has no transaction to confirm). Every problem is one line on stderr and an exit
+/// operations themselves, unless --defer-confirm writes the transaction's state to a file for a later <c>cmp certconf --state</c>
+/// (accept, or reject with --reject). Every problem is one line on stderr and an exit
 /// code from <see cref="ExitCodes"/>: a CMP refusal or a 4.xx/4xx answer → 4, 5.xx/5xx → 5, no answer → 3, bad input → 2,
 /// an answer that fails its checks → 1.
 /// </summary>
@@ -59,6 +60,9 @@ internal sealed class CmpCommand
     private readonly Option<string?> _chainOut = new("--chain-out") { Description = "Write the answer's CA chain (extraCerts that are CAs) here as PEM", HelpName = "FILE" };
     private readonly Option<string?> _caCertsOut = new("--cacerts-out") { Description = "Write caPubs (the CA certificates the server asks you to trust) here as PEM", HelpName = "FILE" };
     private readonly Option<bool> _implicitConfirm = new("--implicit-confirm") { Description = "Ask for implicit confirmation; certConf is still sent when the server does not grant it" };
+    private readonly Option<string?> _deferConfirm = new("--defer-confirm") { Description = "Do not confirm yet: write the transaction's state here for 'cmp certconf --state FILE', to be run before the server's confirmWaitTime", HelpName = "FILE" };
+    private readonly Option<string?> _state = new("--state") { Description = "certconf: the state file an enrollment with --defer-confirm wrote", HelpName = "FILE" };
+    private readonly Option<string?> _reject = new("--reject") { Description = "certconf: reject the certificate with this reason (the server revokes it) instead of accepting it", HelpName = "REASON" };
     private readonly Option<string?> _oldCert = new("--oldcert") { Description = "kur: the certificate to update (must be --cert, which signs the request; the default); rr: the certificate to revoke", HelpName = "FILE" };
     private readonly Option<int> _reason = new("--reason") { Description = "rr: CRLReason code (RFC 5280 §5.3.1): 0 unspecified, 1 keyCompromise, 3 affiliationChanged, 4 superseded, 5 cessationOfOperation …", HelpName = "CODE", DefaultValueFactory = _ => 0 };
     private readonly Option<string[]> _infoType = new("--infotype") { Description = "genm: caCerts, rootCaCert, certReqTemplate or crls (repeatable)", HelpName = "TYPE", AllowMultipleArgumentsPerToken = false };
@@ -69,7 +73,7 @@ internal sealed class CmpCommand
 
     public static Command Create()
     {
-        var cmp = new Command("cmp", "CMP client (RFC 9810, Lightweight CMP Profile RFC 9483) over CoAP, CoAPS, HTTP or HTTPS. certConf is part of ir/cr/kur/p10cr.");
+        var cmp = new Command("cmp", "CMP client (RFC 9810, Lightweight CMP Profile RFC 9483) over CoAP, CoAPS, HTTP or HTTPS. certConf is part of ir/cr/kur/p10cr unless --defer-confirm (then: certconf).");
         foreach (var (name, description) in new[]
         {
             ("ir", "Initialization request: a new P-256 key (--key-out) and a certificate for --subject; usually MAC-protected."),
@@ -78,6 +82,7 @@ internal sealed class CmpCommand
             ("p10cr", "PKCS#10 request (--csr, or a new key and CSR for --subject)."),
             ("rr", "Revocation request for --oldcert with --reason."),
             ("genm", "General message: --infotype caCerts|rootCaCert|certReqTemplate|crls."),
+            ("certconf", "Confirm (or --reject) a certificate issued with --defer-confirm: --state FILE."),
         })
         {
             cmp.Subcommands.Add(new CmpCommand(name).Build(description));
@@ -97,6 +102,7 @@ internal sealed class CmpCommand
             command.Options.Add(_chainOut);
             command.Options.Add(_caCertsOut);
             command.Options.Add(_implicitConfirm);
+            command.Options.Add(_deferConfirm);
             command.Options.Add(_maxWait);
         }
 
@@ -120,7 +126,13 @@ internal sealed class CmpCommand
             command.Options.Add(_infoType);
         }
 
-        if (_operation != "rr")
+        if (_operation == "certconf")
+        {
+            command.Options.Add(_state);
+            command.Options.Add(_reject);
+        }
+
+        if (_operation is not ("rr" or "certconf"))
         {
             command.Options.Add(_out);
         }
@@ -151,6 +163,12 @@ internal sealed class CmpCommand
         var options = await LoadProtectionAsync(parseResult, cancellationToken);
         options.MaxPollWait = TimeSpan.FromSeconds(maxWait);
         options.ImplicitConfirm = parseResult.GetValue(_implicitConfirm);
+        options.DeferConfirmation = parseResult.GetValue(_deferConfirm) is not null;
+        if (options.DeferConfirmation && options.ImplicitConfirm)
+        {
+            throw new CliException(ExitCodes.Usage, "--defer-confirm and --implicit-confirm exclude each other: a deferred certConf needs a certificate that waits for it.");
+        }
+
         options.Waiting = new LineProgress(stderr, _operation);
 
         // Every input is read before anything goes on the wire.
@@ -167,6 +185,13 @@ internal sealed class CmpCommand
                     return ExitCodes.Success;
                 case "genm":
                     return await GeneralAsync(client, parseResult, stdout, cancellationToken);
+                case "certconf":
+                    string? rejection = parseResult.GetValue(_reject);
+                    await client.ConfirmAsync(inputs.Pending!, rejection, cancellationToken);
+                    await stdout.WriteLineAsync(rejection is null
+                        ? $"Confirmed serial {inputs.Pending!.Certificate.SerialNumber} ('{inputs.Pending.Certificate.Subject}')"
+                        : $"Rejected serial {inputs.Pending!.Certificate.SerialNumber} ('{inputs.Pending.Certificate.Subject}'); the server revokes it");
+                    return ExitCodes.Success;
                 default:
                     return await EnrollAsync(client, parseResult, inputs, stdout, cancellationToken);
             }
@@ -202,7 +227,7 @@ internal sealed class CmpCommand
         }
     }
 
-    private sealed record Inputs(AsymmetricAlgorithm? NewKey, X500DistinguishedName? Subject, byte[]? Csr, X509Certificate2? OldCertificate);
+    private sealed record Inputs(AsymmetricAlgorithm? NewKey, X500DistinguishedName? Subject, byte[]? Csr, X509Certificate2? OldCertificate, CmpPendingConfirmation? Pending = null);
 
     private async Task<Inputs> ReadInputsAsync(ParseResult parseResult, CmpClientOptions options, CancellationToken cancellationToken)
     {
@@ -222,6 +247,14 @@ internal sealed class CmpCommand
                 return old is null
                     ? throw new CliException(ExitCodes.Usage, "rr needs --oldcert FILE: the certificate to revoke.")
                     : new Inputs(null, null, null, old);
+            case "certconf":
+                string state = parseResult.GetValue(_state) ?? throw new CliException(ExitCodes.Usage, "certconf needs --state FILE: the file 'cmp ir|cr|kur|p10cr --defer-confirm FILE' wrote.");
+                if (parseResult.GetValue(_reject) is { Length: 0 })
+                {
+                    throw new CliException(ExitCodes.Usage, "--reject needs a reason.");
+                }
+
+                return new Inputs(null, null, null, null, await CmpConfirmationFile.ReadAsync(state, cancellationToken));
             case "genm":
                 return (parseResult.GetValue(_infoType) ?? []).Length == 0
                     ? throw new CliException(ExitCodes.Usage, $"genm needs --infotype {string.Join('|', InfoTypes.Keys)}.")
@@ -294,10 +327,17 @@ internal sealed class CmpCommand
             await WriteAsync(() => PemCredentialFiles.WriteCertificatesAsync(caCertsOut, result.CaPubs, cancellationToken), caCertsOut);
         }
 
+        if (result.PendingConfirmation is { } pending && parseResult.GetValue(_deferConfirm) is { } stateFile)
+        {
+            await WriteAsync(() => CmpConfirmationFile.WriteAsync(stateFile, pending, cancellationToken), stateFile);
+            string until = pending.ConfirmWaitTime is { } t ? $" before {t.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC" : string.Empty;
+            await stdout.WriteLineAsync($"Not confirmed yet: run 'coapenroll cmp certconf --state {stateFile}' (or with --reject REASON){until}");
+        }
+
         if (parseResult.GetValue(_out) is { } outFile)
         {
             await WriteAsync(() => PemCredentialFiles.WriteCertificatesAsync(outFile, [result.Certificate], cancellationToken), outFile);
-            string confirmed = result.ImplicitlyConfirmed ? "implicitly confirmed" : "confirmed with certConf";
+            string confirmed = result.ImplicitlyConfirmed ? "implicitly confirmed" : result.PendingConfirmation is not null ? "not yet confirmed" : "confirmed with certConf";
             await stdout.WriteLineAsync($"Wrote the certificate for '{result.Certificate.Subject}' (serial {result.Certificate.SerialNumber}, {confirmed}) to {outFile}");
         }
         else

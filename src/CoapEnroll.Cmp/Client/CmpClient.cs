@@ -33,6 +33,11 @@ public sealed class CmpClient
             throw new ArgumentException("MAC protection needs the reference (senderKID)", nameof(options));
         }
 
+        if (options.DeferConfirmation && options.ImplicitConfirm)
+        {
+            throw new ArgumentException("a deferred certConf and implicit confirmation exclude each other", nameof(options));
+        }
+
         if (signature && !options.Certificate!.HasPrivateKey)
         {
             throw new ArgumentException("the protection certificate has no private key", nameof(options));
@@ -67,6 +72,22 @@ public sealed class CmpClient
         var transaction = NewTransaction(csr.SubjectName);
         PkiMessage request = CmpRequests.Pkcs10(Header(transaction, Options.ImplicitConfirm), certificationRequest);
         return EnrollAsync(transaction, request, csr.PublicKey.ExportSubjectPublicKeyInfo(), cancellationToken);
+    }
+
+    /// <summary>
+    /// The deferred certConf (RFC 9483 §4.1.1) of <paramref name="pending"/>: accepts the certificate, or rejects it with
+    /// <paramref name="rejection"/> (the server then revokes it); returns when the server answered pkiConf.
+    /// </summary>
+    public async Task ConfirmAsync(CmpPendingConfirmation pending, string? rejection, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(pending);
+        Transaction fresh = NewTransaction(pending.Sender);
+        var transaction = new Transaction(pending.TransactionId.ToArray(), Options.Certificate?.SubjectName ?? pending.Sender, fresh.SenderKid)
+        {
+            LastServerNonce = pending.RecipNonce,
+        };
+        PkiMessage request = CmpRequests.CertificateConfirmation(Header(transaction), pending.Certificate, pending.CertReqId, rejection);
+        await ExchangeAsync(transaction, request, PkiBodyType.PkiConf, cancellationToken);
     }
 
     /// <summary>rr for <paramref name="certificate"/> with a CRLReason (RFC 5280 §5.3.1); returns when the server accepted it.</summary>
@@ -161,7 +182,20 @@ public sealed class CmpClient
             }
 
             bool implicitConfirm = Options.ImplicitConfirm && answer.Header.ImplicitConfirm;
-            if (!implicitConfirm)
+            CmpPendingConfirmation? pending = null;
+            if (Options.DeferConfirmation)
+            {
+                pending = new CmpPendingConfirmation
+                {
+                    TransactionId = transaction.Id,
+                    RecipNonce = transaction.LastServerNonce ?? throw new CmpException($"the {Name(expected)} carries no senderNonce to confirm against"),
+                    CertReqId = response.CertReqId,
+                    Sender = transaction.Sender,
+                    Certificate = certificate,
+                    ConfirmWaitTime = answer.Header.ConfirmWaitTime,
+                };
+            }
+            else if (!implicitConfirm)
             {
                 await ExchangeAsync(transaction, CmpRequests.CertificateConfirmation(Header(transaction), certificate, response.CertReqId), PkiBodyType.PkiConf, cancellationToken);
             }
@@ -173,6 +207,7 @@ public sealed class CmpClient
                 Chain = [.. extra.Where(c => !c.RawData.AsSpan().SequenceEqual(certificate.RawData) && IsCa(c))],
                 CaPubs = Certificates(rep.CaPubs),
                 ImplicitlyConfirmed = implicitConfirm,
+                PendingConfirmation = pending,
                 Polled = polled,
             };
         }

@@ -36,6 +36,12 @@ public sealed class CmpClientOptions
     /// <summary>Ask for implicit confirmation (RFC 9483 §4.1.1); certConf is still sent when the server does not grant it.</summary>
     public bool ImplicitConfirm { get; set; }
 
+    /// <summary>
+    /// Do not send certConf after an enrollment: the result's <see cref="CmpEnrollmentResult.PendingConfirmation"/> is confirmed or
+    /// rejected later with <see cref="CmpClient.ConfirmAsync"/>, within the server's confirmWaitTime. Not with <see cref="ImplicitConfirm"/>.
+    /// </summary>
+    public bool DeferConfirmation { get; set; }
+
     /// <summary>How long to keep polling a waiting request in all; past it, <see cref="CmpException"/>.</summary>
     public TimeSpan MaxPollWait { get; set; } = TimeSpan.FromMinutes(5);
 

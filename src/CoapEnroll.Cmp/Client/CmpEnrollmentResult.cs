@@ -17,6 +17,9 @@ public sealed class CmpEnrollmentResult
     /// <summary>Whether the server granted implicit confirmation (no certConf was sent).</summary>
     public bool ImplicitlyConfirmed { get; init; }
 
+    /// <summary>With <see cref="CmpClientOptions.DeferConfirmation"/>: the transaction to confirm or reject with certConf later; else null.</summary>
+    public CmpPendingConfirmation? PendingConfirmation { get; init; }
+
     /// <summary>Whether the server made us wait (pollReq/pollRep) before issuing.</summary>
     public bool Polled { get; init; }
 }
