@@ -54,6 +54,7 @@ internal sealed class CmpCommand
     private readonly Option<string?> _pskIdentity = new("--psk-identity") { Description = "coaps://: DTLS pre-shared key identity (text); with --psk-key", HelpName = "ID" };
     private readonly Option<string?> _pskKey = new("--psk-key") { Description = "coaps://: DTLS pre-shared key in hex", HelpName = "HEX" };
     private readonly Option<string?> _subject = new("--subject") { Description = "Subject to ask for, RFC 4514 form: CN=dev-1,O=Acme (kur: default the subject of --oldcert)", HelpName = "DN" };
+    private readonly Option<string[]> _san = new("--san") { Description = "subjectAltName to ask for (repeatable): DNS:NAME, IP:ADDRESS, URI:URI or email:ADDRESS", HelpName = "TYPE:VALUE", AllowMultipleArgumentsPerToken = false };
     private readonly Option<string?> _csr = new("--csr") { Description = "p10cr: the PKCS#10 request to send (PEM or DER); without it a new key and CSR for --subject are made", HelpName = "FILE" };
     private readonly Option<string?> _keyOut = new("--key-out") { Description = "Write the new private key (P-256) here (PEM PKCS#8, owner-only)", HelpName = "FILE" };
     private readonly Option<string?> _out = new("--out", "-o") { Description = "Write the issued certificate (genm: the items, caCerts/crls as PEM) here (default: stdout)", HelpName = "FILE" };
@@ -98,6 +99,7 @@ internal sealed class CmpCommand
         if (_operation is "ir" or "cr" or "kur" or "p10cr")
         {
             command.Options.Add(_subject);
+            command.Options.Add(_san);
             command.Options.Add(_keyOut);
             command.Options.Add(_chainOut);
             command.Options.Add(_caCertsOut);
@@ -227,7 +229,8 @@ internal sealed class CmpCommand
         }
     }
 
-    private sealed record Inputs(AsymmetricAlgorithm? NewKey, X500DistinguishedName? Subject, byte[]? Csr, X509Certificate2? OldCertificate, CmpPendingConfirmation? Pending = null);
+    private sealed record Inputs(AsymmetricAlgorithm? NewKey, X500DistinguishedName? Subject, byte[]? Csr, X509Certificate2? OldCertificate, CmpPendingConfirmation? Pending = null,
+        IReadOnlyList<X509Extension>? Extensions = null);
 
     private async Task<Inputs> ReadInputsAsync(ParseResult parseResult, CmpClientOptions options, CancellationToken cancellationToken)
     {
@@ -276,11 +279,12 @@ internal sealed class CmpCommand
                 throw new CliException(ExitCodes.Usage, "cr is signed with a certificate the CA trusts: give --cert and --key (use ir with a MAC reference).");
         }
 
+        X509Extension? san = SubjectAltName(parseResult.GetValue(_san) ?? []);
         if (csrFile is not null)
         {
-            if (subject is not null || keyOut is not null)
+            if (subject is not null || keyOut is not null || san is not null)
             {
-                throw new CliException(ExitCodes.Usage, "--csr carries its own subject and key: --subject and --key-out apply to a CSR made here.");
+                throw new CliException(ExitCodes.Usage, "--csr carries its own subject, subjectAltName and key: --subject, --san and --key-out apply to a CSR made here.");
             }
 
             return new Inputs(null, null, await EstCommand.ReadCsrAsync(csrFile, cancellationToken), old);
@@ -297,8 +301,62 @@ internal sealed class CmpCommand
         }
 
         AsymmetricAlgorithm key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        byte[]? csr = _operation == "p10cr" ? new CertificateRequest(subject, (ECDsa)key, HashAlgorithmName.SHA256).CreateSigningRequest() : null;
-        return new Inputs(key, subject, csr, old);
+        byte[]? csr = null;
+        if (_operation == "p10cr")
+        {
+            var request = new CertificateRequest(subject, (ECDsa)key, HashAlgorithmName.SHA256);
+            if (san is not null)
+            {
+                request.CertificateExtensions.Add(san);
+            }
+
+            csr = request.CreateSigningRequest();
+        }
+
+        return new Inputs(key, subject, csr, old, Extensions: san is null ? null : [san]);
+    }
+
+    /// <summary>The subjectAltName extension for --san TYPE:VALUE …, or null when none is given.</summary>
+    private static X509Extension? SubjectAltName(string[] names)
+    {
+        if (names.Length == 0)
+        {
+            return null;
+        }
+
+        var builder = new SubjectAlternativeNameBuilder();
+        foreach (string name in names)
+        {
+            int colon = name.IndexOf(':', StringComparison.Ordinal);
+            string type = colon > 0 ? name[..colon] : string.Empty;
+            string value = colon > 0 ? name[(colon + 1)..] : string.Empty;
+            if (value.Length == 0)
+            {
+                throw new CliException(ExitCodes.Usage, $"--san {name}: give TYPE:VALUE with TYPE DNS, IP, URI or email.");
+            }
+
+            switch (type.ToUpperInvariant())
+            {
+                case "DNS":
+                    builder.AddDnsName(value);
+                    break;
+                case "IP":
+                    builder.AddIpAddress(IPAddress.TryParse(value, out IPAddress? address) ? address
+                        : throw new CliException(ExitCodes.Usage, $"--san {name}: not an IPv4 or IPv6 address."));
+                    break;
+                case "URI":
+                    builder.AddUri(Uri.TryCreate(value, UriKind.Absolute, out Uri? uri) ? uri
+                        : throw new CliException(ExitCodes.Usage, $"--san {name}: not an absolute URI."));
+                    break;
+                case "EMAIL":
+                    builder.AddEmailAddress(value);
+                    break;
+                default:
+                    throw new CliException(ExitCodes.Usage, $"--san {name}: TYPE is DNS, IP, URI or email.");
+            }
+        }
+
+        return builder.Build();
     }
 
     private async Task<int> EnrollAsync(CmpClient client, ParseResult parseResult, Inputs inputs, TextWriter stdout, CancellationToken cancellationToken)
@@ -312,9 +370,9 @@ internal sealed class CmpCommand
         CmpEnrollmentResult result = _operation switch
         {
             "p10cr" => await client.Pkcs10Async(inputs.Csr!, cancellationToken),
-            "ir" => await client.EnrollAsync(PkiBodyType.Ir, inputs.NewKey!, inputs.Subject, null, cancellationToken),
-            "cr" => await client.EnrollAsync(PkiBodyType.Cr, inputs.NewKey!, inputs.Subject, null, cancellationToken),
-            _ => await client.EnrollAsync(PkiBodyType.Kur, inputs.NewKey!, inputs.Subject, null, cancellationToken),
+            "ir" => await client.EnrollAsync(PkiBodyType.Ir, inputs.NewKey!, inputs.Subject, inputs.Extensions, cancellationToken),
+            "cr" => await client.EnrollAsync(PkiBodyType.Cr, inputs.NewKey!, inputs.Subject, inputs.Extensions, cancellationToken),
+            _ => await client.EnrollAsync(PkiBodyType.Kur, inputs.NewKey!, inputs.Subject, inputs.Extensions, cancellationToken),
         };
 
         if (parseResult.GetValue(_chainOut) is { } chainOut)

@@ -60,7 +60,9 @@ public sealed class CmpClient
     {
         ArgumentNullException.ThrowIfNull(key);
         var transaction = NewTransaction(subject);
-        PkiMessage request = CmpRequests.CertificateRequest(type, Header(transaction, Options.ImplicitConfirm), subject, key, extensions);
+        // RFC 9483 §4.1.3: a kur names the certificate it updates, the one that protects it.
+        PkiMessage request = CmpRequests.CertificateRequest(type, Header(transaction, Options.ImplicitConfirm), subject, key, extensions,
+            type == PkiBodyType.Kur ? Options.Certificate : null);
         return EnrollAsync(transaction, request, key.ExportSubjectPublicKeyInfo(), cancellationToken);
     }
 

@@ -43,10 +43,12 @@ public static class CmpRequests
     /// <summary>
     /// An ir, cr or kur (<paramref name="type"/>) for <paramref name="key"/>'s public key with <paramref name="subject"/> and
     /// <paramref name="extensions"/> (e.g. subjectAltName), certReqId 0, with the signature proof of possession of RFC 4211 §4.1
-    /// (over the DER of CertRequest). For kur, <paramref name="subject"/> may be null (the server keeps the old subject).
+    /// (over the DER of CertRequest). For kur, <paramref name="subject"/> may be null (the server keeps the old subject), and
+    /// <paramref name="oldCertificate"/> (the certificate updated, which protects the kur) goes into the oldCertID control
+    /// (RFC 4211 §6.5, RFC 9483 §4.1.3).
     /// </summary>
     public static PkiMessage CertificateRequest(PkiBodyType type, PkiHeader header, X500DistinguishedName? subject, AsymmetricAlgorithm key,
-        IEnumerable<X509Extension>? extensions = null)
+        IEnumerable<X509Extension>? extensions = null, X509Certificate2? oldCertificate = null)
     {
         ArgumentNullException.ThrowIfNull(header);
         ArgumentNullException.ThrowIfNull(key);
@@ -71,6 +73,7 @@ public static class CmpRequests
                 PublicKey = spki,
                 Extensions = extensions is null ? null : (ReadOnlyMemory<byte>?)EncodeExtensions(extensions),
             },
+            Controls = oldCertificate is null ? null : (ReadOnlyMemory<byte>?)CrmfControls.EncodeOldCertId(oldCertificate.IssuerName, oldCertificate.SerialNumberBytes.Span),
         };
 
         // RFC 4211 §4.1: without poposkInput the signature is over the DER of CertRequest.

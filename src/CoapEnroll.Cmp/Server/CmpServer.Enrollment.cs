@@ -23,6 +23,11 @@ public sealed partial class CmpServer
             return ErrorAnswer(exchange, PkiFailureInfo.BadRequest, $"certReqId must be 0 (got {certReqId})");
         }
 
+        if (body.BodyType == PkiBodyType.Kur && OldCertIdProblem(exchange, message.CertReq) is { } wrongCertificate)
+        {
+            return Rejected(exchange, answerType, certReqId, PkiFailureInfo.BadCertId, wrongCertificate);
+        }
+
         CrmfConversion conversion = CrmfRequests.Convert(message);
         if (conversion.CentralKeyGeneration && CentralKeyGenerationProblem(exchange, body.BodyType) is { } problem)
         {
@@ -39,6 +44,39 @@ public sealed partial class CmpServer
             : body.BodyType == PkiBodyType.Kur ? EnrollmentOperation.Reenroll
             : EnrollmentOperation.Enroll;
         return await AuthorizeAndIssueAsync(exchange, answerType, certReqId, operation, request, cancellationToken);
+    }
+
+    /// <summary>
+    /// Why a kur's oldCertID control (RFC 4211 §6.5) is not acceptable, or null: when present it must name the certificate that
+    /// protects the kur (RFC 9483 §4.1.3), the one that is updated.
+    /// </summary>
+    private static string? OldCertIdProblem(CmpExchange exchange, CertRequest request)
+    {
+        bool present;
+        byte[] issuer;
+        byte[] serial;
+        try
+        {
+            present = CrmfControls.TryReadOldCertId(request.Controls, out issuer, out serial);
+        }
+        catch (System.Formats.Asn1.AsnContentException ex)
+        {
+            return $"the controls cannot be decoded: {ex.Message}";
+        }
+
+        if (!present)
+        {
+            return null;
+        }
+
+        if (exchange.Requester?.Certificate is not { } protection)
+        {
+            return "oldCertID names a certificate, but the kur is not signed with a certificate";
+        }
+
+        return issuer.AsSpan().SequenceEqual(protection.IssuerName.RawData) && serial.AsSpan().SequenceEqual(protection.SerialNumberBytes.Span)
+            ? null
+            : $"oldCertID (serial {Convert.ToHexString(serial)}) is not the certificate that signs the kur (serial {protection.SerialNumber})";
     }
 
     /// <summary>p10cr (RFC 9483 §4.1.4): a PKCS#10 request; the answer is a cp with certReqId -1.</summary>

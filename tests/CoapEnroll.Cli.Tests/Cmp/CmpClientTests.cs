@@ -15,12 +15,13 @@ public sealed class CmpClientTests : IDisposable
         _openssl.Dispose();
     }
 
-    /// <summary>coaps is DTLS with the PSK; coaps-cert authenticates the server's certificate against --trust.</summary>
-    public static TheoryData<string> Schemes => new() { "http", "coap", "coaps", "coaps-cert" };
+    /// <summary>coaps is DTLS with the PSK; coaps-cert and https authenticate the server's certificate against --trust.</summary>
+    public static TheoryData<string> Schemes => new() { "http", "https", "coap", "coaps", "coaps-cert" };
 
     private static string Server(CmpServerHost server, string scheme, string path = "") => scheme switch
     {
         "http" => $"http://127.0.0.1:{server.HttpPort}{path}",
+        "https" => $"https://127.0.0.1:{server.HttpsPort}{path}",
         "coap" => $"coap://127.0.0.1:{server.CoapPort}{path}",
         _ => $"coaps://127.0.0.1:{server.CoapsPort}{path}",
     };
@@ -40,7 +41,7 @@ public sealed class CmpClientTests : IDisposable
     {
         await using var server = await CmpServerHost.StartAsync();
         Environment.SetEnvironmentVariable(_secretVariable, CmpServerHost.Dev1Secret);
-        string[] trust = scheme == "coaps-cert" ? ["--trust", server.TrustAnchor] : [];
+        string[] trust = scheme is "coaps-cert" or "https" ? ["--trust", server.TrustAnchor] : [];
         await MustAsync(["cmp", "ir", "--server", Server(server, scheme), .. Psk(scheme), .. trust, "--ref", "dev-1", "--secret-env", _secretVariable,
             "--subject", "CN=dev-1", "--key-out", _openssl.File("k.pem"), "--out", _openssl.File("c.pem"), "--chain-out", _openssl.File("chain.pem")]);
         await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
@@ -98,6 +99,54 @@ public sealed class CmpClientTests : IDisposable
             "--infotype", "rootCaCert", "--out", _openssl.File("crls.pem"));
         Assert.Contains("rootCaKeyUpdate: (none)", await File.ReadAllTextAsync(_openssl.File("crls.pem")), StringComparison.Ordinal);
         await _openssl.MustAsync("crl", "-in", _openssl.File("crls.pem"), "-noout", "-issuer");
+    }
+
+    [Fact]
+    public async Task Https_WithoutTheServersTrustAnchor_FailsTheHandshake()
+    {
+        await using var server = await CmpServerHost.StartAsync();
+        Environment.SetEnvironmentVariable(_secretVariable, CmpServerHost.Dev1Secret);
+        await _openssl.MustAsync("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", _openssl.File("other-root.key"),
+            "-subj", "/CN=Other Root", "-days", "1", "-out", _openssl.File("other-root.pem"));
+        CliResult result = await CliRunner.RunAsync("cmp", "genm", "--server", Server(server, "https"), "--trust", _openssl.File("other-root.pem"),
+            "--ref", "dev-1", "--secret-env", _secretVariable, "--infotype", "caCerts");
+        Assert.True(result.ExitCode == 3 && result.Error.Contains("failed", StringComparison.Ordinal), result.Describe());
+    }
+
+    [Fact]
+    public async Task San_InTheCertTemplate_AndInTheCsr_IsIssued_EmailRefusedByTheProfile()
+    {
+        await using var server = await CmpServerHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Cmp:SharedSecrets:open:Secret"] = "open-secret-5d1e",
+            ["Cmp:SharedSecrets:open:Profile"] = "open",
+            ["Cmp:SharedSecrets:open:AnyName"] = "true",
+            ["Ca:Profiles:open:NamePolicy"] = "AnyName",
+        });
+        Environment.SetEnvironmentVariable(_secretVariable, "open-secret-5d1e");
+        string[] mac = ["--ref", "open", "--secret-env", _secretVariable];
+        string[] sans = ["--san", "DNS:dev-7.example", "--san", "IP:192.0.2.7", "--san", "URI:urn:dev:7"];
+        await MustAsync(["cmp", "ir", "--server", Server(server, "coap", "/.well-known/cmp/p/open"), .. mac, "--subject", "CN=dev-7", .. sans,
+            "--key-out", _openssl.File("k1.pem"), "--out", _openssl.File("c1.pem")]);
+        await MustAsync(["cmp", "p10cr", "--server", Server(server, "http", "/.well-known/cmp/p/open"), .. mac, "--subject", "CN=dev-7", .. sans,
+            "--key-out", _openssl.File("k2.pem"), "--out", _openssl.File("c2.pem")]);
+        foreach (string certificate in new[] { _openssl.File("c1.pem"), _openssl.File("c2.pem") })
+        {
+            await _openssl.VerifyAsync(server, certificate);
+            ProcessResult ext = await _openssl.MustAsync("x509", "-in", certificate, "-noout", "-ext", "subjectAltName");
+            Assert.Contains("DNS:dev-7.example", ext.StandardOutput, StringComparison.Ordinal);
+            Assert.Contains("IP Address:192.0.2.7", ext.StandardOutput, StringComparison.Ordinal);
+            Assert.Contains("URI:urn:dev:7", ext.StandardOutput, StringComparison.Ordinal);
+        }
+
+        CliResult email = await CliRunner.RunAsync(["cmp", "ir", "--server", Server(server, "coap", "/.well-known/cmp/p/open"), .. mac, "--subject", "CN=dev-7", "--san", "email:a@example.com",
+            "--key-out", _openssl.File("k3.pem"), "--out", _openssl.File("c3.pem")]);
+        Assert.True(email.ExitCode == 4 && email.Error.Contains("refused", StringComparison.Ordinal), email.Describe());
+        Assert.False(File.Exists(_openssl.File("c3.pem")));
+
+        CliResult bad = await CliRunner.RunAsync(["cmp", "ir", "--server", Server(server, "coap", "/.well-known/cmp/p/open"), .. mac, "--subject", "CN=dev-7", "--san", "IP:not-an-address",
+            "--key-out", _openssl.File("k4.pem")]);
+        Assert.True(bad.ExitCode == 2 && bad.Error.Contains("not an IPv4 or IPv6 address", StringComparison.Ordinal), bad.Describe());
     }
 
     [Fact]

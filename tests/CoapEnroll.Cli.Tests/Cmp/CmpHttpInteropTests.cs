@@ -102,8 +102,14 @@ public sealed class CmpHttpInteropTests : IDisposable
         Assert.True(afterCr.Count == 2 && afterCr.All(c => c.Status == CertificateStatus.Active),
             string.Join("; ", afterCr.Select(c => $"{c.SerialNumber} {c.Subject} {c.Status} replaces {c.ReplacesSerialNumber}")));
 
-        // kur of the second: a new key, the old certificate superseded.
+        // A kur signed with the second certificate whose oldCertID (-oldcert) names the first: badCertId, nothing issued.
         string k3 = await _openssl.NewKeyAsync("k3.pem");
+        ProcessResult otherOld = await _openssl.RunAsync(["cmp", "-cmd", "kur", .. trust, "-cert", _openssl.File("c2.pem"), "-key", k2, "-oldcert", _openssl.File("c1.pem"),
+            "-newkey", k3, "-certout", _openssl.File("c3.pem")]);
+        AssertRefused(otherOld, "badCertId");
+        Assert.Equal(2, (await server.CertificatesAsync()).Count);
+
+        // kur of the second: a new key, the old certificate superseded.
         await _openssl.MustAsync(["cmp", "-cmd", "kur", .. trust, "-cert", _openssl.File("c2.pem"), "-key", k2, "-newkey", k3, "-certout", _openssl.File("c3.pem")]);
         await _openssl.VerifyAsync(server, _openssl.File("c3.pem"));
         using var c2 = OpenSslCmp.Load(_openssl.File("c2.pem"));
