@@ -61,6 +61,7 @@ internal sealed class CmpCommand
     private readonly Option<string?> _chainOut = new("--chain-out") { Description = "Write the answer's CA chain (extraCerts that are CAs) here as PEM", HelpName = "FILE" };
     private readonly Option<string?> _caCertsOut = new("--cacerts-out") { Description = "Write caPubs (the CA certificates the server asks you to trust) here as PEM", HelpName = "FILE" };
     private readonly Option<bool> _implicitConfirm = new("--implicit-confirm") { Description = "Ask for implicit confirmation; certConf is still sent when the server does not grant it" };
+    private readonly Option<bool> _centralKeyGen = new("--centralkeygen") { Description = "ir/cr/kur: the server generates the key (RFC 9483 §4.1.6) and sends it encrypted to the shared secret or to --cert's key; needs --trust (the key generator's signature); written to --key-out" };
     private readonly Option<string?> _deferConfirm = new("--defer-confirm") { Description = "Do not confirm yet: write the transaction's state here for 'cmp certconf --state FILE', to be run before the server's confirmWaitTime", HelpName = "FILE" };
     private readonly Option<string?> _state = new("--state") { Description = "certconf: the state file an enrollment with --defer-confirm wrote", HelpName = "FILE" };
     private readonly Option<string?> _reject = new("--reject") { Description = "certconf: reject the certificate with this reason (the server revokes it) instead of accepting it", HelpName = "REASON" };
@@ -111,6 +112,10 @@ internal sealed class CmpCommand
         if (_operation == "p10cr")
         {
             command.Options.Add(_csr);
+        }
+        else if (_operation is "ir" or "cr" or "kur")
+        {
+            command.Options.Add(_centralKeyGen);
         }
 
         if (_operation is "kur" or "rr")
@@ -300,6 +305,13 @@ internal sealed class CmpCommand
             throw new CliException(ExitCodes.Usage, $"{_operation} makes a new P-256 key: give --key-out FILE to keep it.");
         }
 
+        if (parseResult.GetValue(_centralKeyGen))
+        {
+            return options.TrustAnchors.Count == 0
+                ? throw new CliException(ExitCodes.Usage, "--centralkeygen needs --trust FILE: the server signs the key it generates, and the signer must chain to it.")
+                : new Inputs(null, subject, null, old, Extensions: san is null ? null : [san]);
+        }
+
         AsymmetricAlgorithm key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         byte[]? csr = null;
         if (_operation == "p10cr")
@@ -367,13 +379,24 @@ internal sealed class CmpCommand
             await WriteAsync(() => PemCredentialFiles.WritePrivateKeyAsync(keyOut, key, null, cancellationToken), keyOut);
         }
 
-        CmpEnrollmentResult result = _operation switch
+        PkiBodyType type = _operation switch { "ir" => PkiBodyType.Ir, "cr" => PkiBodyType.Cr, _ => PkiBodyType.Kur };
+        CmpEnrollmentResult result = _operation != "p10cr" && inputs.NewKey is null
+            ? await client.EnrollWithCentralKeyAsync(type, inputs.Subject, inputs.Extensions, cancellationToken)
+            : _operation switch
         {
             "p10cr" => await client.Pkcs10Async(inputs.Csr!, cancellationToken),
             "ir" => await client.EnrollAsync(PkiBodyType.Ir, inputs.NewKey!, inputs.Subject, inputs.Extensions, cancellationToken),
             "cr" => await client.EnrollAsync(PkiBodyType.Cr, inputs.NewKey!, inputs.Subject, inputs.Extensions, cancellationToken),
             _ => await client.EnrollAsync(PkiBodyType.Kur, inputs.NewKey!, inputs.Subject, inputs.Extensions, cancellationToken),
         };
+
+        if (result.PrivateKey is { } centralKey && parseResult.GetValue(_keyOut) is { } centralKeyOut)
+        {
+            using (centralKey)
+            {
+                await WriteAsync(() => PemCredentialFiles.WritePrivateKeyAsync(centralKeyOut, centralKey, null, cancellationToken), centralKeyOut);
+            }
+        }
 
         if (parseResult.GetValue(_chainOut) is { } chainOut)
         {

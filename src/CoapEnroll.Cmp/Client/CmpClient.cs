@@ -66,6 +66,26 @@ public sealed class CmpClient
         return EnrollAsync(transaction, request, key.ExportSubjectPublicKeyInfo(), cancellationToken);
     }
 
+    /// <summary>
+    /// ir, cr or kur asking the server to generate the key (RFC 9483 §4.1.6). The key comes back enveloped for this client (to the
+    /// shared secret, or to the protection certificate's key), signed by the key generator, whose certificate must chain to
+    /// <see cref="CmpClientOptions.TrustAnchors"/>; it is in <see cref="CmpEnrollmentResult.PrivateKey"/>. A key that cannot be
+    /// opened or checked is rejected with certConf and is a <see cref="CmpException"/>.
+    /// </summary>
+    public Task<CmpEnrollmentResult> EnrollWithCentralKeyAsync(PkiBodyType type, X500DistinguishedName? subject, IEnumerable<X509Extension>? extensions,
+        CancellationToken cancellationToken)
+    {
+        if (Options.TrustAnchors.Count == 0)
+        {
+            throw new InvalidOperationException("central key generation needs trust anchors to check the key generator's signature");
+        }
+
+        var transaction = NewTransaction(subject);
+        PkiMessage request = CmpRequests.CentralKeyGenerationRequest(type, Header(transaction, Options.ImplicitConfirm), subject, extensions,
+            type == PkiBodyType.Kur ? Options.Certificate : null);
+        return EnrollAsync(transaction, request, null, cancellationToken);
+    }
+
     /// <summary>p10cr with a PKCS#10 request (DER); otherwise as <see cref="EnrollAsync(PkiBodyType, AsymmetricAlgorithm, X500DistinguishedName?, IEnumerable{X509Extension}?, CancellationToken)"/>.</summary>
     public Task<CmpEnrollmentResult> Pkcs10Async(byte[] certificationRequest, CancellationToken cancellationToken)
     {
@@ -123,7 +143,8 @@ public sealed class CmpClient
         return ((GenMsgBody)answer.Body).Items;
     }
 
-    private async Task<CmpEnrollmentResult> EnrollAsync(Transaction transaction, PkiMessage request, byte[] publicKey, CancellationToken cancellationToken)
+    /// <summary>The enrollment exchange; a null <paramref name="publicKey"/> means central key generation (the key comes in the answer).</summary>
+    private async Task<CmpEnrollmentResult> EnrollAsync(Transaction transaction, PkiMessage request, byte[]? publicKey, CancellationToken cancellationToken)
     {
         PkiBodyType expected = request.Body.BodyType switch
         {
@@ -175,6 +196,24 @@ public sealed class CmpClient
                 throw new CmpException($"the issued certificate does not decode: {e.Message}", e);
             }
 
+            AsymmetricAlgorithm? centralKey = null;
+            if (publicKey is null)
+            {
+                try
+                {
+                    centralKey = CmpCentralKey.Open(response.CertifiedKeyPair.PrivateKey
+                        ?? throw new CmpException($"the {Name(expected)} to central key generation carries no privateKey"), Options);
+                }
+                catch (CmpException e)
+                {
+                    await ExchangeAsync(transaction, CmpRequests.CertificateConfirmation(Header(transaction), certificate, response.CertReqId, e.Message),
+                        PkiBodyType.PkiConf, cancellationToken);
+                    throw new CmpException(e.Message + "; rejected the certificate with certConf", e);
+                }
+
+                publicKey = centralKey.ExportSubjectPublicKeyInfo();
+            }
+
             if (!certificate.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(publicKey))
             {
                 // RFC 9483 §4.1.1: a certificate for another key is rejected in certConf.
@@ -210,6 +249,7 @@ public sealed class CmpClient
                 CaPubs = Certificates(rep.CaPubs),
                 ImplicitlyConfirmed = implicitConfirm,
                 PendingConfirmation = pending,
+                PrivateKey = centralKey,
                 Polled = polled,
             };
         }

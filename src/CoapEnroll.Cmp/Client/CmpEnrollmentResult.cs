@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 namespace CoapEnroll.Cmp;
@@ -10,6 +11,9 @@ public sealed class CmpEnrollmentResult
 
     /// <summary>The answer's extraCerts other than the issued certificate and the protection certificate: the issuing chain (RFC 9483 §4.1.1).</summary>
     public required IReadOnlyList<X509Certificate2> Chain { get; init; }
+
+    /// <summary>With central key generation: the key the server generated (decrypted, its signature checked); else null.</summary>
+    public AsymmetricAlgorithm? PrivateKey { get; init; }
 
     /// <summary>caPubs: the CA certificates the server asks the client to trust (typically after ir with MAC).</summary>
     public required IReadOnlyList<X509Certificate2> CaPubs { get; init; }

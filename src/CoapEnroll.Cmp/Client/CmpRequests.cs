@@ -108,6 +108,32 @@ public static class CmpRequests
         };
     }
 
+    /// <summary>
+    /// An ir, cr or kur asking for central key generation (RFC 9483 §4.1.6): a template without publicKey and no proof of
+    /// possession; otherwise as <see cref="CertificateRequest"/>.
+    /// </summary>
+    public static PkiMessage CentralKeyGenerationRequest(PkiBodyType type, PkiHeader header, X500DistinguishedName? subject,
+        IEnumerable<X509Extension>? extensions = null, X509Certificate2? oldCertificate = null)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        if (type is not (PkiBodyType.Ir or PkiBodyType.Cr or PkiBodyType.Kur))
+        {
+            throw new ArgumentOutOfRangeException(nameof(type), type, "ir, cr or kur");
+        }
+
+        var certRequest = new CertRequest
+        {
+            CertReqId = 0,
+            Template = new CertTemplate
+            {
+                Subject = subject is null ? null : (ReadOnlyMemory<byte>?)subject.RawData,
+                Extensions = extensions is null ? null : (ReadOnlyMemory<byte>?)EncodeExtensions(extensions),
+            },
+            Controls = oldCertificate is null ? null : (ReadOnlyMemory<byte>?)CrmfControls.EncodeOldCertId(oldCertificate.IssuerName, oldCertificate.SerialNumberBytes.Span),
+        };
+        return new PkiMessage { Header = header, Body = new CertReqMessagesBody(type) { Requests = [new CertReqMsg { CertReq = certRequest }] } };
+    }
+
     /// <summary>A p10cr carrying a PKCS#10 request (RFC 9483 §4.1.4).</summary>
     public static PkiMessage Pkcs10(PkiHeader header, ReadOnlyMemory<byte> certificationRequest) =>
         new() { Header = header, Body = new P10crBody { CertificationRequest = certificationRequest } };

@@ -1,0 +1,80 @@
+using CoapEnroll.Cli.Tests.Infrastructure;
+
+namespace CoapEnroll.Cli.Tests.Cmp;
+
+/// <summary>
+/// <c>coapenroll cmp ir|cr --centralkeygen</c> (RFC 9483 §4.1.6) against our server: the key comes back enveloped to the shared
+/// secret (PasswordRecipientInfo), to an EC protection certificate (KeyAgreeRecipientInfo) or to an RSA one
+/// (KeyTransRecipientInfo), signed by the server; the client opens it, checks the signature and writes it to --key-out.
+/// </summary>
+[Trait("Needs", "openssl")]
+public sealed class CmpCentralKeyGenTests : IDisposable
+{
+    private readonly OpenSslCmp _openssl = new();
+    private readonly string _secretVariable = "COAPENROLL_TEST_CMP_SECRET_" + Guid.NewGuid().ToString("N");
+
+    public CmpCentralKeyGenTests() => Environment.SetEnvironmentVariable(_secretVariable, CmpServerHost.Dev1Secret);
+
+    public void Dispose()
+    {
+        Environment.SetEnvironmentVariable(_secretVariable, null);
+        _openssl.Dispose();
+    }
+
+    private string[] Mac => ["--ref", "dev-1", "--secret-env", _secretVariable];
+
+    private async Task<CliResult> MustAsync(params string[] args)
+    {
+        CliResult result = await CliRunner.RunAsync(args);
+        Assert.True(result.ExitCode == 0, result.Describe());
+        return result;
+    }
+
+    /// <summary>The certificate verifies, and the key written is the certificate's key.</summary>
+    private async Task AssertKeyPairAsync(CmpServerHost server, string certificate, string key)
+    {
+        await _openssl.VerifyAsync(server, certificate);
+        ProcessResult fromKey = await _openssl.MustAsync("pkey", "-in", key, "-pubout");
+        ProcessResult fromCertificate = await _openssl.MustAsync("x509", "-in", certificate, "-noout", "-pubkey");
+        Assert.Equal(fromCertificate.StandardOutput.Trim(), fromKey.StandardOutput.Trim());
+    }
+
+    [Fact]
+    public async Task Ir_WithMac_GetsAPasswordEnvelopedKey_OverHttp()
+    {
+        await using var server = await CmpServerHost.StartAsync();
+        await MustAsync(["cmp", "ir", "--server", $"http://127.0.0.1:{server.HttpPort}", .. Mac, "--trust", server.TrustAnchor, "--centralkeygen",
+            "--subject", "CN=dev-1", "--key-out", _openssl.File("k.pem"), "--out", _openssl.File("c.pem")]);
+        await AssertKeyPairAsync(server, _openssl.File("c.pem"), _openssl.File("k.pem"));
+    }
+
+    [Fact]
+    public async Task Cr_SignedWithEc_ThenWithRsa_GetsKeysEnvelopedToTheirCertificates_OverCoap()
+    {
+        await using var server = await CmpServerHost.StartAsync();
+        string url = $"coap://127.0.0.1:{server.CoapPort}";
+
+        // EC protection certificate: key agreement.
+        await MustAsync(["cmp", "ir", "--server", url, .. Mac, "--subject", "CN=dev-1", "--key-out", _openssl.File("k1.pem"), "--out", _openssl.File("c1.pem")]);
+        await MustAsync(["cmp", "cr", "--server", url, "--trust", server.TrustAnchor, "--cert", _openssl.File("c1.pem"), "--key", _openssl.File("k1.pem"),
+            "--centralkeygen", "--subject", "CN=dev-1", "--key-out", _openssl.File("k2.pem"), "--out", _openssl.File("c2.pem")]);
+        await AssertKeyPairAsync(server, _openssl.File("c2.pem"), _openssl.File("k2.pem"));
+
+        // RSA protection certificate (enrolled by openssl cmp): key transport.
+        await _openssl.MustAsync("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", _openssl.File("rsa.pem"));
+        await _openssl.MustAsync("cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret,
+            "-newkey", _openssl.File("rsa.pem"), "-subject", "/CN=dev-1", "-certout", _openssl.File("rsa-cert.pem"));
+        await MustAsync(["cmp", "cr", "--server", url, "--trust", server.TrustAnchor, "--cert", _openssl.File("rsa-cert.pem"), "--key", _openssl.File("rsa.pem"),
+            "--centralkeygen", "--subject", "CN=dev-1", "--key-out", _openssl.File("k3.pem"), "--out", _openssl.File("c3.pem")]);
+        await AssertKeyPairAsync(server, _openssl.File("c3.pem"), _openssl.File("k3.pem"));
+    }
+
+    [Fact]
+    public async Task WithoutTrust_IsAUsageError()
+    {
+        CliResult result = await CliRunner.RunAsync(["cmp", "ir", "--server", "coap://127.0.0.1:1", .. Mac, "--centralkeygen", "--subject", "CN=dev-1",
+            "--key-out", _openssl.File("k.pem")]);
+        Assert.True(result.ExitCode == 2 && result.Error.Contains("--centralkeygen needs --trust", StringComparison.Ordinal), result.Describe());
+        Assert.False(File.Exists(_openssl.File("k.pem")));
+    }
+}
