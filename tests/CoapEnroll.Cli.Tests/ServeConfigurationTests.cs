@@ -27,10 +27,16 @@ public class ServeConfigurationTests
         Assert.Equal(64 * 1024, http.MaxRequestBodySize);
         Assert.NotNull(host.Services.GetService<HttpServerService>());
 
+        var https = host.Services.GetRequiredService<IOptions<HttpsListenOptions>>().Value;
+        Assert.True(https.Enabled);
+        Assert.Equal("::", https.Bind);
+        Assert.Equal(8443, https.Port);
+        Assert.NotNull(host.Services.GetService<HttpsServerService>());
+
         // Started in this order, stopped in reverse: the front ends stop before the store (CertificationServices) closes, and the
-        // CMP hints run once both listeners are up.
+        // EST and CMP hints run once the listeners are up.
         Assert.Equal([typeof(CertificationServices), typeof(CmpSweepService), typeof(CmpAnnouncementService), typeof(CoapServerService),
-            typeof(HttpServerService), typeof(CmpStartupHints)],
+            typeof(HttpServerService), typeof(HttpsServerService), typeof(EstHttpsStartupHints), typeof(CmpStartupHints)],
             host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().Select(s => s.GetType()));
     }
 
@@ -44,6 +50,18 @@ public class ServeConfigurationTests
         Assert.False(options.Enabled);
         Assert.Equal("0.0.0.0", options.Bind);
         Assert.Equal(1000, options.MaxRequestBodySize);
+    }
+
+    [Fact]
+    public void ConfigurationArguments_BindHttpsSection()
+    {
+        using var host = ServeHost.CreateBuilder(configurationArguments: ["--Https:Port=0", "--Https:Enabled=false", "--Https:Bind=0.0.0.0", "--Https:HandshakeTimeoutSeconds=3"]).Build();
+        var options = host.Services.GetRequiredService<IOptions<HttpsListenOptions>>().Value;
+
+        Assert.Equal(0, options.Port);
+        Assert.False(options.Enabled);
+        Assert.Equal("0.0.0.0", options.Bind);
+        Assert.Equal(3, options.HandshakeTimeoutSeconds);
     }
 
     [Fact]

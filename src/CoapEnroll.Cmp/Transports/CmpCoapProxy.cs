@@ -174,6 +174,12 @@ public sealed partial class CmpCoapProxy
             return (Diagnostic(CoapCode.BadRequest, "not a PKIMessage: the body must be one DER SEQUENCE"), false);
         }
 
+        if (label is "" or "." or "..")
+        {
+            // A dot segment would be resolved away in the upstream URI, sending the request to another resource.
+            return (Diagnostic(CoapCode.NotFound, $"no CMP profile label '{label}'"), false);
+        }
+
         using PeerConcurrencyLease lease = _limiter.TryAcquire(context.RemoteEndPoint);
         if (!lease.Acquired)
         {

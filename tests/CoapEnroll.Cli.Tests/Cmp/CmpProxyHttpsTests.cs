@@ -25,11 +25,13 @@ public sealed class CmpProxyHttpsTests : IDisposable
     {
         public TlsPki(string directory)
         {
+            // One instant for every validity period: leaves end a day before their CA.
+            DateTimeOffset now = DateTimeOffset.UtcNow;
             using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
             var caRequest = new CertificateRequest("CN=upstream-tls-ca", caKey, HashAlgorithmName.SHA256);
             caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
             caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-            Ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+            Ca = caRequest.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(2));
             CaFile = Path.Combine(directory, "upstream-tls-ca.pem");
             File.WriteAllText(CaFile, Ca.ExportCertificatePem());
 
@@ -49,7 +51,7 @@ public sealed class CmpProxyHttpsTests : IDisposable
             using var otherKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
             var other = new CertificateRequest("CN=some-other-ca", otherKey, HashAlgorithmName.SHA256);
             other.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-            using X509Certificate2 otherCa = other.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+            using X509Certificate2 otherCa = other.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(2));
             OtherCaFile = Path.Combine(directory, "other-ca.pem");
             File.WriteAllText(OtherCaFile, otherCa.ExportCertificatePem());
 
@@ -59,7 +61,7 @@ public sealed class CmpProxyHttpsTests : IDisposable
                 var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
                 request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([.. usages], false));
                 configure?.Invoke(request);
-                using X509Certificate2 issued = request.Create(Ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), RandomNumberGenerator.GetBytes(8));
+                using X509Certificate2 issued = request.Create(Ca, now.AddMinutes(-5), now.AddDays(1), RandomNumberGenerator.GetBytes(8));
                 using X509Certificate2 withKey = issued.CopyWithPrivateKey(key);
 
                 // Through PKCS#12, so that the TLS server gets a key it may use on every platform.

@@ -172,6 +172,37 @@ public sealed class CmpProxyInteropTests : IDisposable
     }
 
     [Fact]
+    public async Task OverTheCoapSizeLimit_Is413_AndLocalCmpOverHttpIsGone_NeitherReachingTheUpstream()
+    {
+        int calls = 0;
+        await using var upstream = await KestrelUpstream.StartAsync(context =>
+        {
+            Interlocked.Increment(ref calls);
+            context.Response.StatusCode = 500;
+            return Task.CompletedTask;
+        });
+        await using var proxy = await CmpServerHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Upstream:Cmp"] = upstream.Url("/.well-known/cmp"),
+            ["Coap:MaxRequestBodySize"] = "1024",
+        });
+        string request = _openssl.File("too-big.der");
+        await File.WriteAllBytesAsync(request, Sequence(new byte[3000]));
+
+        ProcessResult post = await LibCoap.RunClientAsync(30, "-v", "5", "-m", "post", "-t", "259", "-b", "64", "-f", request,
+            $"coap://127.0.0.1:{proxy.CoapPort}/.well-known/cmp");
+        Assert.True((post.StandardOutput + post.StandardError).Contains("4.13", StringComparison.Ordinal), post.Describe());
+
+        // The proxy replaces local CMP: this node's CMP over HTTP is not served.
+        using var http = new HttpClient();
+        using var content = new ByteArrayContent(Sequence([1]));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/pkixcmp");
+        using HttpResponseMessage local = await http.PostAsync($"http://127.0.0.1:{proxy.HttpPort}/.well-known/cmp", content);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, local.StatusCode);
+        Assert.Equal(0, Volatile.Read(ref calls));
+    }
+
+    [Fact]
     public async Task UpstreamDown_Is503WithMaxAge_Quickly()
     {
         int closed;

@@ -111,6 +111,10 @@ public sealed class EstHttpsCurlTests
         CurlAnswer huge = await est.PostCsrAsync("huge", "simpleenroll", est.File("huge.b64"), est.DemoCertificate, est.DemoKey);
         Assert.True(huge.Status == 413, huge.Describe());
 
+        // Who asks is decided before the body: the same oversized body without a client certificate is refused for that.
+        CurlAnswer hugeAnonymous = await est.PostCsrAsync("huge-anonymous", "simpleenroll", est.File("huge.b64"), null, null);
+        Assert.True(hugeAnonymous.Status == 403, hugeAnonymous.Describe());
+
         CurlAnswer unknownLabel = await est.PostCsrAsync("label", "nosuchlabel/simpleenroll", csr, est.DemoCertificate, est.DemoKey);
         Assert.True(unknownLabel.Status == 404, unknownLabel.Describe());
         CurlAnswer unknownLabelCacerts = await est.CurlAsync("label2", "nosuchlabel/cacerts");
@@ -213,6 +217,48 @@ public sealed class EstHttpsCurlTests
         await est.VerifyAsync(pem);
         using X509Certificate2 issued = X509Certificate2.CreateFromPem(File.ReadAllText(pem));
         Assert.Equal("CN=held-device", issued.Subject);
+    }
+
+    [Fact]
+    public async Task ServerKeyGen_EncryptedToTheDevicesKeyAgreementCertificate_OpensWithOpenSslCms()
+    {
+        await using var est = await EstHttpsHost.StartAsync(new Dictionary<string, string?> { ["Ca:Profiles:kex:KeyUsage:0"] = "KeyAgreement" });
+
+        // A key agreement certificate for the demo device (label kex), its key made by openssl.
+        string kexKey = est.File("kex.key");
+        await est.MustOpenSslAsync("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", kexKey);
+        using X509Certificate2 device = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(est.DemoCertificate));
+        using var kexEc = ECDsa.Create();
+        kexEc.ImportFromPem(await File.ReadAllTextAsync(kexKey));
+        await File.WriteAllTextAsync(est.File("kex.b64"), Convert.ToBase64String(new CertificateRequest(device.SubjectName, kexEc, HashAlgorithmName.SHA256).CreateSigningRequest()));
+        CurlAnswer kex = await est.PostCsrAsync("kex", "kex/simpleenroll", est.File("kex.b64"), est.DemoCertificate, est.DemoKey);
+        Assert.True(kex.Status == 200, kex.Describe());
+        (string kexPem, _) = await est.PrintCertsAsync(est.DecodeBase64(kex.BodyFile, "kex.der"), "kex-cert");
+
+        // serverkeygen naming it (AsymmetricDecryptKeyIdentifier, SMIMECapabilities): the key part is the EnvelopedData.
+        using var throwaway = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=demo-device-1", throwaway, HashAlgorithmName.SHA256);
+        CoapEnroll.Est.EstCoapsClient.AddEncryptionRequest(request, X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(kexPem)));
+        await File.WriteAllTextAsync(est.File("sealed.b64"), Convert.ToBase64String(request.CreateSigningRequest()));
+        CurlAnswer sealedAnswer = await est.PostCsrAsync("sealed", "serverkeygen", est.File("sealed.b64"), est.DemoCertificate, est.DemoKey);
+        Assert.True(sealedAnswer.Status == 200, sealedAnswer.Describe());
+        List<(string ContentType, byte[] Der)> parts = ParseMultipart(sealedAnswer);
+        Assert.Equal("application/pkcs7-mime; smime-type=server-generated-key", parts[0].ContentType);
+        await File.WriteAllBytesAsync(est.File("sealed.p7m"), parts[0].Der);
+        await File.WriteAllBytesAsync(est.File("sealed.p7"), parts[1].Der);
+
+        // openssl opens it with the key agreement key and verifies the server's signature against the root.
+        await est.MustOpenSslAsync("cms", "-decrypt", "-inform", "DER", "-in", est.File("sealed.p7m"), "-recip", kexPem, "-inkey", kexKey, "-binary",
+            "-out", est.File("sealed.signed"));
+        await est.MustOpenSslAsync("cms", "-verify", "-inform", "DER", "-in", est.File("sealed.signed"), "-CAfile", est.TrustAnchor, "-purpose", "any", "-binary",
+            "-out", est.File("sealed.package"));
+        var package = new System.Formats.Asn1.AsnReader(await File.ReadAllBytesAsync(est.File("sealed.package")), System.Formats.Asn1.AsnEncodingRules.DER).ReadSequence();
+        await File.WriteAllBytesAsync(est.File("sealed.key.der"), package.ReadEncodedValue().ToArray());
+        (string sealedPem, _) = await est.PrintCertsAsync(est.File("sealed.p7"), "sealed-cert");
+        await est.VerifyAsync(sealedPem);
+        ProcessResult keyPublic = await est.MustOpenSslAsync("pkey", "-inform", "DER", "-in", est.File("sealed.key.der"), "-pubout");
+        ProcessResult certificatePublic = await est.MustOpenSslAsync("x509", "-in", sealedPem, "-pubkey", "-noout");
+        Assert.Equal(certificatePublic.StandardOutput.Trim(), keyPublic.StandardOutput.Trim());
     }
 
     /// <summary>The parts of a multipart/mixed answer (RFC 2046 §5.1), each base64-decoded.</summary>

@@ -195,6 +195,17 @@ public sealed class CmpCoapProxyTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Dot_segment_labels_are_4_04_not_a_way_to_another_upstream_path()
+    {
+        CmpCoapProxy proxy = Proxy((_, _) => Answer(HttpStatusCode.OK, s_message));
+        Assert.Equal(CoapCode.NotFound, (await SendAsync(proxy, label: "..", operation: "ir")).Code);
+        Assert.Equal(CoapCode.NotFound, (await SendAsync(proxy, label: ".")).Code);
+        Assert.Empty(_seen);
+        Assert.Equal(CoapCode.Changed, (await SendAsync(proxy, label: "..x")).Code);
+        Assert.Equal("http://ca.test:8080/.well-known/cmp/p/..x", Assert.Single(_seen).Uri.AbsoluteUri);
+    }
+
+    [Fact]
     public async Task Content_Format_42_and_none_are_forwarded_as_RFC_9482_allows()
     {
         CmpCoapProxy proxy = Proxy((_, _) => Answer(HttpStatusCode.OK, s_message));
