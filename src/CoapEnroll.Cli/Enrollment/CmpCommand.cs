@@ -56,7 +56,7 @@ internal sealed class CmpCommand
     private readonly Option<string?> _subject = new("--subject") { Description = "Subject to ask for, RFC 4514 form: CN=dev-1,O=Acme (kur: default the subject of --oldcert)", HelpName = "DN" };
     private readonly Option<string[]> _san = new("--san") { Description = "subjectAltName to ask for (repeatable): DNS:NAME, IP:ADDRESS, URI:URI or email:ADDRESS", HelpName = "TYPE:VALUE", AllowMultipleArgumentsPerToken = false };
     private readonly Option<string?> _csr = new("--csr") { Description = "p10cr: the PKCS#10 request to send (PEM or DER); without it a new key and CSR for --subject are made", HelpName = "FILE" };
-    private readonly Option<string?> _keyOut = new("--key-out") { Description = "Write the new private key (P-256) here (PEM PKCS#8, owner-only)", HelpName = "FILE" };
+    private readonly Option<string?> _keyOut = new("--key-out") { Description = "Write the new private key here (PEM PKCS#8, owner-only): a P-256 key made here, or with --centralkeygen the key the server generated", HelpName = "FILE" };
     private readonly Option<string?> _out = new("--out", "-o") { Description = "Write the issued certificate (genm: the items, caCerts/crls as PEM) here (default: stdout)", HelpName = "FILE" };
     private readonly Option<string?> _chainOut = new("--chain-out") { Description = "Write the answer's CA chain (extraCerts that are CAs) here as PEM", HelpName = "FILE" };
     private readonly Option<string?> _caCertsOut = new("--cacerts-out") { Description = "Write caPubs (the CA certificates the server asks you to trust) here as PEM", HelpName = "FILE" };

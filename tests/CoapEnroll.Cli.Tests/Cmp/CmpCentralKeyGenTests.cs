@@ -70,6 +70,19 @@ public sealed class CmpCentralKeyGenTests : IDisposable
     }
 
     [Fact]
+    public async Task Kur_WithCentralKeyGeneration_IsTheServersRefusal_NothingIssued()
+    {
+        await using var server = await CmpServerHost.StartAsync();
+        string url = $"http://127.0.0.1:{server.HttpPort}";
+        await MustAsync(["cmp", "ir", "--server", url, .. Mac, "--subject", "CN=dev-1", "--key-out", _openssl.File("k1.pem"), "--out", _openssl.File("c1.pem")]);
+        CliResult kur = await CliRunner.RunAsync(["cmp", "kur", "--server", url, "--trust", server.TrustAnchor, "--cert", _openssl.File("c1.pem"),
+            "--key", _openssl.File("k1.pem"), "--centralkeygen", "--key-out", _openssl.File("k2.pem"), "--out", _openssl.File("c2.pem")]);
+        Assert.True(kur.ExitCode == 4 && kur.Error.Contains("refused: badCertTemplate", StringComparison.Ordinal), kur.Describe());
+        Assert.False(File.Exists(_openssl.File("k2.pem")));
+        Assert.Single(await server.CertificatesAsync());
+    }
+
+    [Fact]
     public async Task WithoutTrust_IsAUsageError()
     {
         CliResult result = await CliRunner.RunAsync(["cmp", "ir", "--server", "coap://127.0.0.1:1", .. Mac, "--centralkeygen", "--subject", "CN=dev-1",
