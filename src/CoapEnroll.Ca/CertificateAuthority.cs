@@ -93,6 +93,12 @@ public sealed class CertificateAuthority
     /// <summary>The CA certificates for EST /crts: issuing CA, intermediates, trust anchor (RFC 7030 section 4.1.3).</summary>
     public IReadOnlyList<X509Certificate2> CaCertificates => _hierarchy.CaCertificates;
 
+    /// <summary>The root CA certificate this CA's certificates chain to.</summary>
+    public X509Certificate2 TrustAnchor => _hierarchy.TrustAnchor;
+
+    /// <summary>The pending root CA key update (RFC 9810 §4.4), null when there is none.</summary>
+    public RootCaKeyUpdate? RootCaKeyUpdate => _hierarchy.RootCaKeyUpdate;
+
     /// <summary>
     /// The name rules the CA applies to every request, whoever asks and under whatever profile: no reserved name
     /// (<see cref="ReservedNames"/>), and no subject that an active, unexpired certificate of another identity holds. Null when the

@@ -233,6 +233,27 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
         }
     }
 
+    /// <summary>
+    /// Rolls the CA's own root over to a new key (<see cref="CaRootRollover"/>) and records it in the audit log as
+    /// <c>root-rollover</c> by <paramref name="actor"/>. The hierarchy this instance has loaded is not changed: a server picks the
+    /// update up when it starts.
+    /// </summary>
+    public async Task<RootCaKeyUpdate> RollOverRootCaAsync(string actor, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(actor);
+        SqliteCertificateStore store = await GetStoreAsync(cancellationToken);
+        RootCaKeyUpdate update = await CaRootRollover.RollOverAsync(LoadCaOptions(), _time, cancellationToken);
+        await store.AppendAuditAsync(new AuditEntry
+        {
+            Timestamp = _time.GetUtcNow(),
+            Actor = actor.Length == 0 ? "(none)" : actor,
+            Action = "root-rollover",
+            Details = $"new root {update.NewWithNew.Subject} serial {update.NewWithNew.SerialNumber} SHA-256 {update.NewWithNew.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256)}"
+                + $" replaces serial {update.OldWithOld.SerialNumber}; newWithOld {update.NewWithOld.SerialNumber}, oldWithNew {update.OldWithNew.SerialNumber}",
+        }, cancellationToken);
+        return update;
+    }
+
     // The Ca section (profiles, manufacturer CAs, …) with the data directory always the host's.
     private CaOptions LoadCaOptions()
     {
