@@ -208,7 +208,7 @@ public static class CaBootstrap
     /// The root CA key update of <c>coapenroll ca rollover</c> (<see cref="CaRootRollover"/>), when DIR/ca/new-with-new.pem exists:
     /// its two link certificates must exist too and the three must fit <paramref name="anchor"/>.
     /// </summary>
-    private static async Task<RootCaKeyUpdate?> LoadRootCaKeyUpdateAsync(CaDataLayout layout, X509Certificate2 anchor, ILogger logger, CancellationToken cancellationToken)
+    internal static async Task<RootCaKeyUpdate?> LoadRootCaKeyUpdateAsync(CaDataLayout layout, X509Certificate2 anchor, ILogger logger, CancellationToken cancellationToken)
     {
         if (!File.Exists(layout.NewWithNew))
         {

@@ -9,8 +9,8 @@ namespace CoapEnroll.Hosting;
 /// self-signed root (newWithNew, same name) and the link certificates newWithOld and oldWithNew, written to DIR/ca/new-root.key,
 /// new-with-old.pem, old-with-new.pem and new-with-new.pem (last, so that its presence marks a complete rollover). Nothing else
 /// changes: DIR/trust-anchor.pem keeps the old root, which stays the trust anchor until it expires, and the issuing CA keeps issuing
-/// under it. A server picks the update up when it starts (<see cref="CaBootstrap"/>) and offers it to CMP clients (genm rootCaCert,
-/// ckuann). One rollover at a time: a second is refused while the files of the first exist.
+/// under it. A server picks the update up when it starts (<see cref="CaBootstrap"/>), or while it runs with CMP announcements on
+/// (<see cref="CertificationServices.RefreshRootCaKeyUpdateAsync"/>), and offers it to CMP clients (genm rootCaCert, ckuann). One rollover at a time: a second is refused while the files of the first exist.
 /// </summary>
 public static class CaRootRollover
 {

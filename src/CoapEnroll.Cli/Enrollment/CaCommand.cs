@@ -87,7 +87,7 @@ internal static class CaCommand
         var data = RequestsCommand.DataOption();
         var command = new Command("rollover",
             "Root CA key rollover (RFC 9810 §4.4): a new root key, the new self-signed root (newWithNew) and the link certificates newWithOld and "
-            + "oldWithNew in DIR/ca. The old root stays the trust anchor until it expires; serve offers the update to CMP clients after a restart.")
+            + "oldWithNew in DIR/ca. The old root stays the trust anchor until it expires; a running serve picks the update up within seconds and announces it to CMP observers.")
         {
             data,
         };
@@ -127,7 +127,7 @@ internal static class CaCommand
                 $"New root CA {RequestsCommand.Cell(update.NewWithNew.Subject)} (serial {update.NewWithNew.SerialNumber}, valid until "
                 + $"{update.NewWithNew.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC): newWithNew {layout.NewWithNew}, newWithOld {layout.NewWithOld}, "
                 + $"oldWithNew {layout.OldWithNew}, key {layout.NewRootKey}. The old root {layout.TrustAnchor} stays the trust anchor until "
-                + $"{update.OldWithOld.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC; restart serve to offer the update to CMP clients (genm rootCaCert, ckuann)."));
+                + $"{update.OldWithOld.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC; a running serve offers the update to CMP clients (genm rootCaCert, ckuann to observers) within Cmp:AnnouncementInterval, or at its next start with Cmp:Announcements=false."));
             return ExitCodes.Success;
         });
         return command;
