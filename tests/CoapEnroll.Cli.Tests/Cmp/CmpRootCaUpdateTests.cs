@@ -18,8 +18,49 @@ namespace CoapEnroll.Cli.Tests.Cmp;
 public sealed class CmpRootCaUpdateTests : IDisposable
 {
     private readonly OpenSslCmp _openssl = new();
+    private readonly string _secretVariable = "COAPENROLL_TEST_CMP_SECRET_" + Guid.NewGuid().ToString("N");
 
-    public void Dispose() => _openssl.Dispose();
+    public void Dispose()
+    {
+        Environment.SetEnvironmentVariable(_secretVariable, null);
+        _openssl.Dispose();
+    }
+
+    [Fact]
+    public async Task OurClient_GenmRootCaCert_WithTheOldRoot_GetsTheUpdate_WithTheNewOrAForeignRoot_GetsNone()
+    {
+        // Announcements on (the default): the running server adopts the rollover at its next check, every 0.5 s here.
+        await using var server = await CmpServerHost.StartAsync(new Dictionary<string, string?> { ["Cmp:AnnouncementInterval"] = "00:00:00.500" });
+        await CliAssert.SucceedsAsync(["ca", "rollover", "--data", server.DataDirectory]);
+        string nwn = Path.Combine(server.DataDirectory, "ca", "new-with-new.pem");
+        Environment.SetEnvironmentVariable(_secretVariable, CmpServerHost.Dev1Secret);
+        string[] genm = ["cmp", "genm", "--server", $"http://127.0.0.1:{server.HttpPort}/.well-known/cmp", "--ref", "dev-1", "--secret-env", _secretVariable,
+            "--infotype", "rootCaCert"];
+
+        string text = "";
+        for (int i = 0; i < 40 && !text.Contains("newWithNew", StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(250);
+            text = (await CliAssert.SucceedsAsync([.. genm, "--oldwithold", server.TrustAnchor])).Output;
+        }
+
+        // Three CERTIFICATE blocks, newWithNew first: openssl reads the new root from the output and verifies the old chain under it.
+        Assert.Contains("rootCaKeyUpdate newWithNew", text, StringComparison.Ordinal);
+        await System.IO.File.WriteAllTextAsync(_openssl.File("update.pem"), text);
+        Assert.Equal(OpenSslCmp.Load(nwn).RawData, OpenSslCmp.Load(_openssl.File("update.pem")).RawData);
+        await _openssl.MustAsync("x509", "-in", _openssl.File("update.pem"), "-out", _openssl.File("new-root.pem"));
+        await MustVerifyAsync("-CAfile", _openssl.File("new-root.pem"), "-untrusted", _openssl.File("update.pem"), server.IssuingCa);
+
+        // Without a RootCaCertValue: the same update (the server has one root to replace).
+        Assert.Contains("rootCaKeyUpdate newWithNew", (await CliAssert.SucceedsAsync(genm)).Output, StringComparison.Ordinal);
+        // A client that has the new root already, or names a root that is not this CA's: no update (absent value).
+        Assert.Contains("rootCaKeyUpdate: (none)", (await CliAssert.SucceedsAsync([.. genm, "--oldwithold", nwn])).Output, StringComparison.Ordinal);
+        Assert.Contains("rootCaKeyUpdate: (none)", (await CliAssert.SucceedsAsync([.. genm, "--oldwithold", server.IssuingCa])).Output, StringComparison.Ordinal);
+        // --oldwithold belongs to rootCaCert.
+        CliResult misuse = await CliRunner.RunAsync(["cmp", "genm", "--server", $"http://127.0.0.1:{server.HttpPort}/.well-known/cmp", "--ref", "dev-1",
+            "--secret-env", _secretVariable, "--infotype", "caCerts", "--oldwithold", nwn]);
+        Assert.True(misuse.ExitCode == ExitCodes.Usage && misuse.Error.Contains("--oldwithold goes with --infotype rootCaCert", StringComparison.Ordinal), misuse.Describe());
+    }
 
     [Fact]
     public async Task Rollover_WritesLinkCertificates_ThatOpenSslVerifiesAcrossBothRoots_AndIsAudited()
