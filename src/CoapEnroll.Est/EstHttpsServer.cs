@@ -51,6 +51,7 @@ public sealed class EstHttpsServer
 
     private readonly EstEnrollmentFlow _flow;
     private readonly EstBasicCredentials _basic;
+    private readonly Dictionary<string, EstBasicAuthentication> _basicModes = new(StringComparer.Ordinal);
     private readonly ILogger _logger;
 
     /// <summary>An EST-over-HTTPS server in front of the host's <paramref name="enrollment"/> service.</summary>
@@ -63,12 +64,19 @@ public sealed class EstHttpsServer
         _flow = new EstEnrollmentFlow(options, enrollment, timeProvider ?? TimeProvider.System);
         _basic = new EstBasicCredentials(options.BasicUsers);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        foreach (string profile in options.BasicAuthentication.Keys)
+        foreach ((string profile, string value) in options.BasicAuthentication)
         {
             if (!enrollment.Authority.Profiles.All.Any(p => p.Name == profile))
             {
                 throw new ArgumentException($"Est:BasicAuthentication:{profile}: no such profile (profiles: {string.Join(", ", enrollment.Authority.Profiles.All.Select(p => p.Name))})");
             }
+
+            if (!Enum.TryParse(value, ignoreCase: true, out EstBasicAuthentication mode) || !Enum.IsDefined(mode) || int.TryParse(value, out _))
+            {
+                throw new ArgumentException($"Est:BasicAuthentication:{profile}: '{value}' is not Off, Accepted or Required");
+            }
+
+            _basicModes[profile] = mode;
         }
 
         if (options.BasicRealm.Contains('"', StringComparison.Ordinal) || options.BasicRealm.Any(char.IsControl))
@@ -271,7 +279,7 @@ public sealed class EstHttpsServer
     /// </summary>
     private async Task<(Requester? Client, Refusal? Refusal)> AdmitAsync(HttpContext context, CertificateProfile profile, CancellationToken cancellationToken)
     {
-        EstBasicAuthentication basic = Options.BasicAuthentication.TryGetValue(profile.Name, out EstBasicAuthentication configured) ? configured : EstBasicAuthentication.Off;
+        EstBasicAuthentication basic = _basicModes.TryGetValue(profile.Name, out EstBasicAuthentication configured) ? configured : EstBasicAuthentication.Off;
         if (basic != EstBasicAuthentication.Off)
         {
             switch (_basic.Verify(context.Request.Headers.Authorization, out string? user, out SharedSecretGrant? grant))

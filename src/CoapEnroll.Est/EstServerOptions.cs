@@ -79,11 +79,12 @@ public sealed class EstServerOptions
 
     /// <summary>
     /// EST over HTTPS: whether a profile (by name; <c>default</c> for the one without a label) takes HTTP Basic authentication
-    /// (RFC 7030 §3.2.3); configuration <c>Est:BasicAuthentication:&lt;profile&gt;=Accepted|Required</c>. A profile not named is
-    /// <see cref="EstBasicAuthentication.Off"/>. EST-coaps has no Basic authentication.
+    /// (RFC 7030 §3.2.3): a <see cref="EstBasicAuthentication"/> name; configuration
+    /// <c>Est:BasicAuthentication:&lt;profile&gt;=Accepted|Required</c>. A profile not named is <see cref="EstBasicAuthentication.Off"/>.
+    /// Text rather than the enum, so that a misspelt value stops the start instead of being dropped by the configuration binder.
+    /// EST-coaps has no Basic authentication.
     /// </summary>
-    public IDictionary<string, EstBasicAuthentication> BasicAuthentication { get; set; } =
-        new Dictionary<string, EstBasicAuthentication>(StringComparer.Ordinal);
+    public IDictionary<string, string> BasicAuthentication { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
     /// <summary>The users HTTP Basic authentication admits: user name → <see cref="EstBasicUserOptions"/> (<c>Est:BasicUsers:&lt;name&gt;</c>).</summary>
     public IDictionary<string, EstBasicUserOptions> BasicUsers { get; set; } = new Dictionary<string, EstBasicUserOptions>(StringComparer.Ordinal);

@@ -143,14 +143,14 @@ internal sealed class KestrelListener : IAsyncDisposable
         });
 
         WebApplication app = builder.Build();
-        app.UseRouting();
-        foreach (IHttpEndpointSource source in _sources)
-        {
-            source.MapEndpoints(app);
-        }
-
         try
         {
+            app.UseRouting();
+            foreach (IHttpEndpointSource source in _sources)
+            {
+                source.MapEndpoints(app);
+            }
+
             await app.StartAsync(cancellationToken);
         }
         catch (Exception ex)

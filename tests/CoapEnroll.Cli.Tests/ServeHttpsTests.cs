@@ -50,6 +50,21 @@ public sealed class ServeHttpsTests
             c => c.Subject == "O=CoapEnroll, CN=CoapEnroll Demo Root CA");
     }
 
+    [Theory]
+    [InlineData("--Est:BasicAuthentication:nosuch=Accepted", "Est:BasicAuthentication:nosuch: no such profile (profiles: default)")]
+    [InlineData("--Est:BasicAuthentication:default=Sometimes", "Est:BasicAuthentication:default: 'Sometimes' is not Off, Accepted or Required")]
+    [InlineData("--Est:BasicUsers:u:PasswordHash=plain", "Est:BasicUsers:u:PasswordHash: expected pbkdf2-sha256$ITERATIONS$SALT$HASH")]
+    public async Task UnusableBasicAuthenticationSettings_StopTheStart_WithOneLine(string setting, string expected)
+    {
+        using var dir = new TempDirectory("coapenroll-https-");
+        CliResult result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--coaps-port", "0", "--http-port", "0", "--https-port", "0",
+            "--data", dir.File("data"), setting, "--Logging:LogLevel:Default=None", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=None");
+
+        Assert.True(result.ExitCode == ExitCodes.Failure, result.Describe());
+        string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("coapenroll: error: Cannot start: " + expected, line, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task HttpsPortOff_ListensOnNoHttpsPort()
     {

@@ -69,6 +69,16 @@ public sealed class RegistrarForwardingTests
     }
 
     [Fact]
+    public async Task A_request_in_64_byte_blocks_is_reassembled_before_it_goes_upstream_and_the_answer_comes_back_in_blocks()
+    {
+        await using Pair pair = await Pair.StartAsync();
+        await using EstCoapsClient client = await pair.Registrar.ClientAsync(configure: o => o.Coap.BlockSize = 64);
+        X509Certificate2 issued = await client.EnrollAsync(new X500DistinguishedName("CN=demo-device-1"), cancellationToken: EstFixture.Timeout());
+        await pair.Ca.OpenSslVerifyAsync(issued);
+        Assert.Equal(1, pair.Upstream.Requests);
+    }
+
+    [Fact]
     public async Task The_registrar_binds_names_to_the_device_before_anything_goes_upstream()
     {
         await using Pair pair = await Pair.StartAsync();
