@@ -262,7 +262,7 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
     public async Task<RootCaKeyUpdate?> RefreshRootCaKeyUpdateAsync(CancellationToken cancellationToken)
     {
         CertificateAuthority authority = await GetAuthorityAsync(cancellationToken);
-        if (authority.RootCaKeyUpdate is { } known || LoadCaOptions().CertificateFile is not null)
+        if (authority.RootCaKeyUpdate is not null || LoadCaOptions().CertificateFile is not null)
         {
             return authority.RootCaKeyUpdate;
         }
