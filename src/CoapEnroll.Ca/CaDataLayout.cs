@@ -31,6 +31,18 @@ public sealed class CaDataLayout
     /// <summary><c>DIR/ca/issuing.key</c>.</summary>
     public string IssuingKey => Path.Combine(CaDirectory, "issuing.key");
 
+    /// <summary><c>DIR/ca/new-root.key</c>: the key of the new root after <c>coapenroll ca rollover</c> (RFC 9810 §4.4).</summary>
+    public string NewRootKey => Path.Combine(CaDirectory, "new-root.key");
+
+    /// <summary><c>DIR/ca/new-with-new.pem</c>: the new root CA certificate, self-signed; written last, so it marks a complete rollover.</summary>
+    public string NewWithNew => Path.Combine(CaDirectory, "new-with-new.pem");
+
+    /// <summary><c>DIR/ca/new-with-old.pem</c>: the new root's key signed with the old root key.</summary>
+    public string NewWithOld => Path.Combine(CaDirectory, "new-with-old.pem");
+
+    /// <summary><c>DIR/ca/old-with-new.pem</c>: the old root's key signed with the new root key.</summary>
+    public string OldWithNew => Path.Combine(CaDirectory, "old-with-new.pem");
+
     /// <summary><c>DIR/server.pem</c>: server certificate followed by the issuing CA.</summary>
     public string ServerCertificate => Path.Combine(DataDirectory, "server.pem");
 

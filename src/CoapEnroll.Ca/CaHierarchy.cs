@@ -51,6 +51,12 @@ public sealed class CaHierarchy
     /// <summary>The CA certificates for EST /crts (RFC 7030 section 4.1.3, RFC 9148): issuing CA, intermediates, trust anchor.</summary>
     public IReadOnlyList<X509Certificate2> CaCertificates => [IssuingCa, .. Intermediates, TrustAnchor];
 
+    /// <summary>
+    /// The root CA key update made by <c>coapenroll ca rollover</c> (RFC 9810 §4.4), null when there is none. Its
+    /// <see cref="RootCaKeyUpdate.OldWithOld"/> is <see cref="TrustAnchor"/>, which stays this CA's trust anchor until it expires.
+    /// </summary>
+    public RootCaKeyUpdate? RootCaKeyUpdate { get; init; }
+
     /// <summary>Manufacturer CAs whose device certificates are accepted for first enrollment.</summary>
     public IReadOnlyList<X509Certificate2> TrustedManufacturerCas { get; }
 

@@ -33,6 +33,7 @@ public sealed class CertificateAuthority
     private readonly TimeSpan _crlValidity = DefaultCrlValidity;
     private CrlSnapshot? _crl;
     private IReadOnlyList<RevokedCertificate>? _crlEntries;
+    private RootCaKeyUpdate? _rootCaKeyUpdate;
 
     /// <param name="hierarchy">The CA certificates and the issuing CA's key.</param>
     /// <param name="store">Where requests and certificates are recorded.</param>
@@ -60,6 +61,7 @@ public sealed class CertificateAuthority
         _chain = [X509CertificateLoader.LoadCertificate(hierarchy.IssuingCa.RawData), .. hierarchy.Intermediates];
         _caCertificates = [.. hierarchy.CaCertificates, .. hierarchy.TrustedManufacturerCas];
         ReservedNames = reservedNames;
+        _rootCaKeyUpdate = hierarchy.RootCaKeyUpdate;
     }
 
     /// <summary>Default <see cref="CrlValidity"/>: 7 days.</summary>
@@ -92,6 +94,28 @@ public sealed class CertificateAuthority
 
     /// <summary>The CA certificates for EST /crts: issuing CA, intermediates, trust anchor (RFC 7030 section 4.1.3).</summary>
     public IReadOnlyList<X509Certificate2> CaCertificates => _hierarchy.CaCertificates;
+
+    /// <summary>The root CA certificate this CA's certificates chain to.</summary>
+    public X509Certificate2 TrustAnchor => _hierarchy.TrustAnchor;
+
+    /// <summary>The pending root CA key update (RFC 9810 §4.4), null when there is none: the hierarchy's, or one adopted since.</summary>
+    public RootCaKeyUpdate? RootCaKeyUpdate => _rootCaKeyUpdate;
+
+    /// <summary>
+    /// Adopts a root CA key update made while this CA runs (<c>coapenroll ca rollover</c> is another process), unless it has one
+    /// already. Returns the update in force.
+    /// </summary>
+    /// <exception cref="ArgumentException">The update is not of this CA's trust anchor.</exception>
+    public RootCaKeyUpdate AdoptRootCaKeyUpdate(RootCaKeyUpdate update)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        if (!update.OldWithOld.RawDataMemory.Span.SequenceEqual(_hierarchy.TrustAnchor.RawDataMemory.Span))
+        {
+            throw new ArgumentException("the update replaces another root than this CA's trust anchor", nameof(update));
+        }
+
+        return Interlocked.CompareExchange(ref _rootCaKeyUpdate, update, null) ?? update;
+    }
 
     /// <summary>
     /// The name rules the CA applies to every request, whoever asks and under whatever profile: no reserved name

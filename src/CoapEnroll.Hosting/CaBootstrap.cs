@@ -48,6 +48,7 @@ public static class CaBootstrap
         X509Certificate2 anchor;
         X509Certificate2 issuing;
         IReadOnlyList<X509Certificate2> intermediates;
+        RootCaKeyUpdate? rootUpdate = null;
         if (options.CertificateFile is null)
         {
             if (options.KeyFile is not null || options.TrustAnchorFile is not null)
@@ -59,6 +60,7 @@ public static class CaBootstrap
             anchor = await LoadOrCreateRootAsync(layout, passphrase, now, logger, cancellationToken);
             issuing = await LoadOrCreateIssuingAsync(layout, anchor, passphrase, now, logger, cancellationToken);
             intermediates = [];
+            rootUpdate = await LoadRootCaKeyUpdateAsync(layout, anchor, logger, cancellationToken);
         }
         else
         {
@@ -159,11 +161,11 @@ public static class CaBootstrap
 
         // What the server sends after its certificate: never the leaf again, nor the anchor the peer already holds (RFC 5246 §7.4.2).
         X509Certificate2[] serverIntermediates = serverChain.Where(c => c.Thumbprint != server.Thumbprint && c.Thumbprint != anchor.Thumbprint).ToArray();
-        return new CaBootstrapResult(new CaHierarchy(layout, anchor, issuing, intermediates, manufacturers, registrars), new ServerCredential(server, serverIntermediates));
+        return new CaBootstrapResult(new CaHierarchy(layout, anchor, issuing, intermediates, manufacturers, registrars) { RootCaKeyUpdate = rootUpdate }, new ServerCredential(server, serverIntermediates));
     }
 
     /// <summary>The passphrase from the environment variable named by <see cref="CaOptions.KeyPassphraseEnvironmentVariable"/>, or null when none is named.</summary>
-    private static string? ResolvePassphrase(CaOptions options)
+    internal static string? ResolvePassphrase(CaOptions options)
     {
         string? name = options.KeyPassphraseEnvironmentVariable;
         if (string.IsNullOrEmpty(name))
@@ -200,6 +202,34 @@ public static class CaBootstrap
         await CaCredentialFiles.WriteCertificatesAsync(layout.TrustAnchor, [root], cancellationToken);
         CaBootstrapLog.Created(logger, "root CA", layout.TrustAnchor);
         return root;
+    }
+
+    /// <summary>
+    /// The root CA key update of <c>coapenroll ca rollover</c> (<see cref="CaRootRollover"/>), when DIR/ca/new-with-new.pem exists:
+    /// its two link certificates must exist too and the three must fit <paramref name="anchor"/>.
+    /// </summary>
+    internal static async Task<RootCaKeyUpdate?> LoadRootCaKeyUpdateAsync(CaDataLayout layout, X509Certificate2 anchor, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(layout.NewWithNew))
+        {
+            return null;
+        }
+
+        foreach (string file in (ReadOnlySpan<string>)[layout.NewWithOld, layout.OldWithNew])
+        {
+            if (!File.Exists(file))
+            {
+                throw new CaConfigurationException(file, CaConfigurationProblem.IncompleteDataDirectory, $"missing, but {layout.NewWithNew} exists; restore it or remove the root CA key update");
+            }
+        }
+
+        X509Certificate2 newWithNew = (await CaCredentialFiles.LoadCertificatesAsync(layout.NewWithNew, cancellationToken))[0];
+        X509Certificate2 newWithOld = (await CaCredentialFiles.LoadCertificatesAsync(layout.NewWithOld, cancellationToken))[0];
+        X509Certificate2 oldWithNew = (await CaCredentialFiles.LoadCertificatesAsync(layout.OldWithNew, cancellationToken))[0];
+        RootCaKeyUpdate update = RootCaKeyUpdate.TryLoad(anchor, newWithNew, newWithOld, oldWithNew, out string? problem)
+            ?? throw new CaConfigurationException(layout.NewWithNew, CaConfigurationProblem.ChainInvalid, $"the root CA key update does not fit {layout.TrustAnchor}: {problem}");
+        CaBootstrapLog.RootCaKeyUpdateLoaded(logger, newWithNew.Subject, newWithNew.Thumbprint, layout.CaDirectory, anchor.NotAfter.ToUniversalTime());
+        return update;
     }
 
     private static async Task<X509Certificate2> LoadOrCreateIssuingAsync(CaDataLayout layout, X509Certificate2 root, string? passphrase, DateTimeOffset now, ILogger logger, CancellationToken cancellationToken)

@@ -13,4 +13,7 @@ internal static partial class CaBootstrapLog
 
     [LoggerMessage(3, LogLevel.Information, "Issuing CA {Subject} ({Thumbprint}) under {Anchor}; {ManufacturerCount} trusted manufacturer CA(s)")]
     public static partial void HierarchyLoaded(ILogger logger, string subject, string thumbprint, string anchor, int manufacturerCount);
+
+    [LoggerMessage(4, LogLevel.Information, "Root CA key update pending: new root {Subject} ({Thumbprint}), link certificates in {Directory}; the old root stays a trust anchor until {OldNotAfter:u}")]
+    public static partial void RootCaKeyUpdateLoaded(ILogger logger, string subject, string thumbprint, string directory, DateTime oldNotAfter);
 }

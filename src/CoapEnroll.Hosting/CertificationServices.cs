@@ -233,6 +233,45 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
         }
     }
 
+    /// <summary>
+    /// Rolls the CA's own root over to a new key (<see cref="CaRootRollover"/>) and records it in the audit log as
+    /// <c>root-rollover</c> by <paramref name="actor"/>. The hierarchy this instance has loaded is not changed: a server picks the
+    /// update up when it starts, or with <see cref="RefreshRootCaKeyUpdateAsync"/> while it runs.
+    /// </summary>
+    public async Task<RootCaKeyUpdate> RollOverRootCaAsync(string actor, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(actor);
+        SqliteCertificateStore store = await GetStoreAsync(cancellationToken);
+        RootCaKeyUpdate update = await CaRootRollover.RollOverAsync(LoadCaOptions(), _time, cancellationToken);
+        await store.AppendAuditAsync(new AuditEntry
+        {
+            Timestamp = _time.GetUtcNow(),
+            Actor = actor.Length == 0 ? "(none)" : actor,
+            Action = "root-rollover",
+            Details = $"new root {update.NewWithNew.Subject} serial {update.NewWithNew.SerialNumber} SHA-256 {update.NewWithNew.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256)}"
+                + $" replaces serial {update.OldWithOld.SerialNumber}; newWithOld {update.NewWithOld.SerialNumber}, oldWithNew {update.OldWithNew.SerialNumber}",
+        }, cancellationToken);
+        return update;
+    }
+
+    /// <summary>
+    /// Adopts a root CA key update that <c>coapenroll ca rollover</c> made while this host runs (DIR/ca/new-with-new.pem appeared):
+    /// from then on genm rootCaCert answers with it and the CMP announcer announces it. Returns the update in force, if any.
+    /// </summary>
+    /// <exception cref="CaConfigurationException">The update's files are incomplete or do not fit the trust anchor.</exception>
+    public async Task<RootCaKeyUpdate?> RefreshRootCaKeyUpdateAsync(CancellationToken cancellationToken)
+    {
+        CertificateAuthority authority = await GetAuthorityAsync(cancellationToken);
+        if (authority.RootCaKeyUpdate is not null || LoadCaOptions().CertificateFile is not null)
+        {
+            return authority.RootCaKeyUpdate;
+        }
+
+        return await CaBootstrap.LoadRootCaKeyUpdateAsync(Layout, authority.TrustAnchor, _logger, cancellationToken) is { } update
+            ? authority.AdoptRootCaKeyUpdate(update)
+            : null;
+    }
+
     // The Ca section (profiles, manufacturer CAs, …) with the data directory always the host's.
     private CaOptions LoadCaOptions()
     {

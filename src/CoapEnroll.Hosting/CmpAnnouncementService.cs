@@ -7,7 +7,9 @@ namespace CoapEnroll.Hosting;
 /// <summary>
 /// Runs <see cref="CmpAnnouncer.CheckAsync"/> every <see cref="CertificationServices.CmpAnnouncementInterval"/> while the host
 /// runs, so that a revocation the CMP server did not make (the operator's CLI is another process) is announced to the observers
-/// of <c>/.well-known/cmp</c> within seconds. CMP revocations are announced at once without it.
+/// of <c>/.well-known/cmp</c> within seconds, and, before that, looks for a root CA key update that <c>coapenroll ca rollover</c>
+/// made meanwhile (<see cref="CertificationServices.RefreshRootCaKeyUpdateAsync"/>), announced as ckuann. CMP revocations are
+/// announced at once without it.
 /// </summary>
 public sealed partial class CmpAnnouncementService : BackgroundService
 {
@@ -40,6 +42,7 @@ public sealed partial class CmpAnnouncementService : BackgroundService
             {
                 try
                 {
+                    await _certification.RefreshRootCaKeyUpdateAsync(stoppingToken);
                     await announcer.CheckAsync(stoppingToken);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
@@ -54,6 +57,6 @@ public sealed partial class CmpAnnouncementService : BackgroundService
         }
     }
 
-    [LoggerMessage(421, LogLevel.Error, "CMP: checking the CRL for announcements failed")]
+    [LoggerMessage(421, LogLevel.Error, "CMP: checking the CRL and the root CA key update for announcements failed")]
     private partial void LogCheckFailed(Exception exception);
 }

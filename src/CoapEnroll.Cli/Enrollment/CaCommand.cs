@@ -4,6 +4,11 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using CoapEnroll.Ca;
+using CoapEnroll.Cli.Serve;
+using CoapEnroll.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace CoapEnroll.Cli.Enrollment;
 
@@ -12,6 +17,7 @@ namespace CoapEnroll.Cli.Enrollment;
 /// registrar certificate (RFC 7030 §3.7: extendedKeyUsage id-kp-cmcRA, RFC 6402 §2.10, and clientAuth) from the local CA, recorded
 /// in DIR/coapenroll.db. This CA trusts its own registrar certificates unless <c>Ca:TrustRegistrarsOfThisCa=false</c>; a registrar
 /// node uses the files as <c>--upstream-cert</c>/<c>--upstream-key</c>.
+/// <c>coapenroll ca rollover [--data DIR]</c>: root CA key rollover (RFC 9810 §4.4, <see cref="CaRootRollover"/>), audited.
 /// </summary>
 internal static class CaCommand
 {
@@ -19,6 +25,7 @@ internal static class CaCommand
     {
         var ca = new Command("ca", "Operate the local CA.");
         ca.Subcommands.Add(BuildRegistrar());
+        ca.Subcommands.Add(BuildRollover());
         return ca;
     }
 
@@ -71,6 +78,57 @@ internal static class CaCommand
                     + $"{result.Certificate.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC) to {certificateFile}, key to {keyFile}. Trust anchor: {layout.TrustAnchor}"));
                 return ExitCodes.Success;
             }, cancellationToken);
+        });
+        return command;
+    }
+
+    private static Command BuildRollover()
+    {
+        var data = RequestsCommand.DataOption();
+        var command = new Command("rollover",
+            "Root CA key rollover (RFC 9810 §4.4): a new root key, the new self-signed root (newWithNew) and the link certificates newWithOld and "
+            + "oldWithNew in DIR/ca. The old root stays the trust anchor until it expires; a running serve picks the update up within seconds and announces it to CMP observers.")
+        {
+            data,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            ConfigurationArguments.ThrowOnUnrecognized(parseResult.UnmatchedTokens, "ca rollover");
+            TextWriter stdout = parseResult.InvocationConfiguration.Output;
+            var overrides = new Dictionary<string, string?>();
+            if (parseResult.GetValue(data) is { } dir)
+            {
+                overrides[ServeConfigurationKeys.DataDirectory] = dir;
+            }
+
+            HostApplicationBuilder builder = ServeHost.CreateBuilder(overrides, parseResult.UnmatchedTokens, withCoapServer: false);
+            builder.Logging.ClearProviders();
+            using IHost host = builder.Build();
+            await using CertificationServices certification = host.Services.GetRequiredService<CertificationServices>();
+            CaDataLayout layout = certification.Layout;
+            if (!File.Exists(layout.Database) || !File.Exists(layout.TrustAnchor))
+            {
+                throw new CliException(ExitCodes.Usage,
+                    $"No CA in '{certification.DataDirectory}' (expected {layout.TrustAnchor} and {layout.Database}; start 'coapenroll serve --data {certification.DataDirectory}' first).");
+            }
+
+            RootCaKeyUpdate update;
+            try
+            {
+                update = await certification.RollOverRootCaAsync($"operator:{Environment.UserName}", cancellationToken);
+            }
+            catch (CaConfigurationException ex)
+            {
+                throw new CliException(ExitCodes.Failure, $"Root CA key rollover refused: {ex.Message}", ex);
+            }
+
+            await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"New root CA {RequestsCommand.Cell(update.NewWithNew.Subject)} (serial {update.NewWithNew.SerialNumber}, valid until "
+                + $"{update.NewWithNew.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC): newWithNew {layout.NewWithNew}, newWithOld {layout.NewWithOld}, "
+                + $"oldWithNew {layout.OldWithNew}, key {layout.NewRootKey}. The old root {layout.TrustAnchor} stays the trust anchor until "
+                + $"{update.OldWithOld.NotAfter.ToUniversalTime():yyyy-MM-dd HH:mm:ss} UTC; a running serve offers the update to CMP clients (genm rootCaCert, ckuann to observers) within Cmp:AnnouncementInterval, or at its next start with Cmp:Announcements=false."));
+            return ExitCodes.Success;
         });
         return command;
     }

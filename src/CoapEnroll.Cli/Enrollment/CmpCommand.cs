@@ -67,6 +67,7 @@ internal sealed class CmpCommand
     private readonly Option<string?> _reject = new("--reject") { Description = "certconf: reject the certificate with this reason (the server revokes it) instead of accepting it", HelpName = "REASON" };
     private readonly Option<string?> _oldCert = new("--oldcert") { Description = "kur: the certificate to update (must be --cert, which signs the request; the default); rr: the certificate to revoke", HelpName = "FILE" };
     private readonly Option<int> _reason = new("--reason") { Description = "rr: CRLReason code (RFC 5280 §5.3.1): 0 unspecified, 1 keyCompromise, 3 affiliationChanged, 4 superseded, 5 cessationOfOperation …", HelpName = "CODE", DefaultValueFactory = _ => 0 };
+    private readonly Option<string?> _oldWithOld = new("--oldwithold") { Description = "genm rootCaCert: the root CA certificate this client trusts now, sent as RootCaCertValue (PEM)", HelpName = "FILE" };
     private readonly Option<string[]> _infoType = new("--infotype") { Description = "genm: caCerts, rootCaCert, certReqTemplate or crls (repeatable)", HelpName = "TYPE", AllowMultipleArgumentsPerToken = false };
     private readonly Option<double> _maxWait = new("--max-wait") { Description = "While the server says waiting, keep polling for at most this many seconds (default 300)", HelpName = "SECONDS", DefaultValueFactory = _ => 300 };
     private readonly Option<double> _timeout = new("--timeout") { Description = "Give up on a handshake or request with no answer after this many seconds", HelpName = "SECONDS", DefaultValueFactory = _ => 60 };
@@ -131,6 +132,7 @@ internal sealed class CmpCommand
         if (_operation == "genm")
         {
             command.Options.Add(_infoType);
+            command.Options.Add(_oldWithOld);
         }
 
         if (_operation == "certconf")
@@ -431,11 +433,30 @@ internal sealed class CmpCommand
 
     private async Task<int> GeneralAsync(CmpClient client, ParseResult parseResult, TextWriter stdout, CancellationToken cancellationToken)
     {
-        var asked = new List<string>();
+        var asked = new List<InfoTypeAndValue>();
+        ReadOnlyMemory<byte>? oldRoot = null;
+        if (parseResult.GetValue(_oldWithOld) is { } oldFile)
+        {
+            try
+            {
+                oldRoot = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(oldFile, cancellationToken)).RawData;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+            {
+                throw new CliException(ExitCodes.Usage, $"--oldwithold {oldFile}: not a readable PEM certificate ({ex.Message}).", ex);
+            }
+        }
+
         foreach (string name in parseResult.GetValue(_infoType) ?? [])
         {
-            asked.Add(InfoTypes.TryGetValue(name, out string? oid) ? oid
-                : throw new CliException(ExitCodes.Usage, $"--infotype {name}: one of {string.Join(", ", InfoTypes.Keys)}."));
+            string oid = InfoTypes.TryGetValue(name, out string? known) ? known
+                : throw new CliException(ExitCodes.Usage, $"--infotype {name}: one of {string.Join(", ", InfoTypes.Keys)}.");
+            asked.Add(new InfoTypeAndValue { InfoType = oid, Value = oid == CmpInfoTypes.RootCaCert ? oldRoot : null });
+        }
+
+        if (oldRoot is not null && !asked.Any(i => i.InfoType == CmpInfoTypes.RootCaCert))
+        {
+            throw new CliException(ExitCodes.Usage, "--oldwithold goes with --infotype rootCaCert.");
         }
 
         IReadOnlyList<InfoTypeAndValue> items = await client.GeneralAsync(asked, cancellationToken);
@@ -486,6 +507,11 @@ internal sealed class CmpCommand
             }
         }
 
+        if (item.InfoType == CmpInfoTypes.RootCaKeyUpdate && item.Value is { } update)
+        {
+            return DescribeRootCaKeyUpdate(update);
+        }
+
         string name = item.InfoType switch
         {
             CmpInfoTypes.RootCaKeyUpdate => "rootCaKeyUpdate",
@@ -495,6 +521,38 @@ internal sealed class CmpCommand
             _ => item.InfoType,
         };
         return item.Value is { } v ? $"{name}: {Convert.ToBase64String(v.Span)}\n" : $"{name}: (none)\n";
+    }
+
+    /// <summary>
+    /// RootCaKeyUpdateContent (RFC 9810 §5.3.19.15) as three CERTIFICATE blocks, each after a line naming it (newWithNew first, so
+    /// that tools reading the first certificate get the new root).
+    /// </summary>
+    private static string DescribeRootCaKeyUpdate(ReadOnlyMemory<byte> value)
+    {
+        try
+        {
+            var outer = new AsnReader(value, AsnEncodingRules.DER);
+            AsnReader content = outer.ReadSequence();
+            outer.ThrowIfNotEmpty();
+            var pem = new StringBuilder("rootCaKeyUpdate newWithNew (the new root CA certificate):\n")
+                .Append(PemEncoding.WriteString("CERTIFICATE", content.ReadEncodedValue().Span)).Append('\n');
+            foreach ((int tag, string label) in (ReadOnlySpan<(int, string)>)[(0, "newWithOld (the new root's key signed with the old root's)"), (1, "oldWithNew (the old root's key signed with the new root's)")])
+            {
+                if (content.HasData && content.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, tag)))
+                {
+                    AsnReader inner = content.ReadSequence(new Asn1Tag(TagClass.ContextSpecific, tag));
+                    pem.Append($"rootCaKeyUpdate {label}:\n").Append(PemEncoding.WriteString("CERTIFICATE", inner.ReadEncodedValue().Span)).Append('\n');
+                    inner.ThrowIfNotEmpty();
+                }
+            }
+
+            content.ThrowIfNotEmpty();
+            return pem.ToString();
+        }
+        catch (AsnContentException ex)
+        {
+            throw new CmpException($"the genp's rootCaKeyUpdate item does not decode: {ex.Message}", ex);
+        }
     }
 
     private async Task<CmpClientOptions> LoadProtectionAsync(ParseResult parseResult, CancellationToken cancellationToken)

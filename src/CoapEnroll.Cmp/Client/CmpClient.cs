@@ -134,11 +134,18 @@ public sealed class CmpClient
     }
 
     /// <summary>genm asking for <paramref name="infoTypes"/> (OIDs, see <see cref="CmpInfoTypes"/>); returns the genp's items.</summary>
-    public async Task<IReadOnlyList<InfoTypeAndValue>> GeneralAsync(IEnumerable<string> infoTypes, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<InfoTypeAndValue>> GeneralAsync(IEnumerable<string> infoTypes, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(infoTypes);
+        return GeneralAsync(infoTypes.Select(t => new InfoTypeAndValue { InfoType = t }), cancellationToken);
+    }
+
+    /// <summary>A genm with <paramref name="items"/>, values included (e.g. id-it-rootCaCert with the client's root, RFC 9483 §4.3.2); the genp's items.</summary>
+    public async Task<IReadOnlyList<InfoTypeAndValue>> GeneralAsync(IEnumerable<InfoTypeAndValue> items, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(items);
         var transaction = NewTransaction(null);
-        PkiMessage request = CmpRequests.General(Header(transaction), [.. infoTypes]);
+        PkiMessage request = new() { Header = Header(transaction), Body = new GenMsgBody(PkiBodyType.Genm) { Items = [.. items] } };
         PkiMessage answer = await ExchangeAsync(transaction, request, PkiBodyType.Genp, cancellationToken);
         return ((GenMsgBody)answer.Body).Items;
     }

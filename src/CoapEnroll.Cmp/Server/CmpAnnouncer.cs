@@ -10,8 +10,11 @@ namespace CoapEnroll.Cmp;
 /// announcements (CoAP Observe on <c>/.well-known/cmp</c>, RFC 9482 §2.5). The state is a CRL announcement of the CA's current
 /// CRL: a new one is built when the CRL's cRLNumber changes, which is checked right after every revocation the CMP server makes
 /// (<see cref="CmpServer.CertificateRevoked"/>) and whenever <see cref="CheckAsync"/> runs (hosts call it every few seconds, which
-/// finds revocations by other processes such as the operator's CLI, and CRLs re-issued before their nextUpdate). CA key update
-/// announcements (ckuann) are never made: this CA has no key rollover.
+/// finds revocations by other processes such as the operator's CLI, and CRLs re-issued before their nextUpdate). A root CA key
+/// update of the CA (<see cref="CertificateAuthority.RootCaKeyUpdate"/>, RFC 9810 §4.4) is announced once as a ckuann
+/// (<see cref="CmpServer.CreateCaKeyUpdateAnnouncement"/>), found by the same check, and stays the latest announcement until the
+/// next CRL change; one present at the first check is announced then. When both change at once, the CRL announcement goes first and
+/// the ckuann last, so that an observer that gets only the newest notification (RFC 7641 §4.5.2) gets the key update.
 /// </summary>
 public sealed partial class CmpAnnouncer : IDisposable
 {
@@ -20,6 +23,8 @@ public sealed partial class CmpAnnouncer : IDisposable
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private volatile CmpAnnouncement? _latest;
+    private BigInteger? _announcedCrlNumber;
+    private RootCaKeyUpdate? _announcedRootUpdate;
     private bool _disposed;
 
     /// <summary>An announcer for <paramref name="cmp"/>, which signs the announcements, of <paramref name="authority"/>'s CRLs.</summary>
@@ -55,37 +60,47 @@ public sealed partial class CmpAnnouncer : IDisposable
     }
 
     /// <summary>
-    /// Compares the CA's current CRL number with the latest announcement's and, when it differs, builds a new CRL announcement and
-    /// raises <see cref="Announced"/> (unless it is the first). Returns whether a new announcement was made.
+    /// Compares the CA's current CRL number and root CA key update with the announced ones and, for each that differs, builds a new
+    /// announcement and raises <see cref="Announced"/> (unless it is the first announcement). Returns whether a new announcement was made.
     /// </summary>
     public async Task<bool> CheckAsync(CancellationToken cancellationToken)
     {
-        CmpAnnouncement? previous;
-        CmpAnnouncement next;
         await _gate.WaitAsync(cancellationToken);
         try
         {
+            var made = new List<CmpAnnouncement>(2);
             CrlSnapshot crl = await _authority.GetCrlAsync(cancellationToken);
-            previous = _latest;
-            if (previous?.CrlNumber is { } known && known == crl.CrlNumber)
+            if (_announcedCrlNumber != crl.CrlNumber)
             {
-                return false;
+                CmpAnnouncement crlAnnouncement = _cmp.CreateCrlAnnouncement(crl);
+                _announcedCrlNumber = crl.CrlNumber;
+                LogAnnouncement(_logger, crl.CrlNumber, crl.Count);
+                made.Add(crlAnnouncement);
             }
 
-            next = _cmp.CreateCrlAnnouncement(crl);
-            _latest = next;
-            LogAnnouncement(_logger, next.CrlNumber ?? BigInteger.MinusOne, crl.Count);
-            if (previous is not null)
+            if (_authority.RootCaKeyUpdate is { } update && !ReferenceEquals(update, _announcedRootUpdate))
             {
-                Announced?.Invoke(this, EventArgs.Empty);
+                _announcedRootUpdate = update;
+                LogKeyUpdateAnnouncement(_logger, update.NewWithNew.Subject, update.NewWithNew.SerialNumber);
+                made.Add(_cmp.CreateCaKeyUpdateAnnouncement(update));
             }
+
+            foreach (CmpAnnouncement next in made)
+            {
+                bool first = _latest is null;
+                _latest = next;
+                if (!first)
+                {
+                    Announced?.Invoke(this, EventArgs.Empty);
+                }
+            }
+
+            return made.Count > 0;
         }
         finally
         {
             _gate.Release();
         }
-
-        return true;
     }
 
     /// <summary>Stops listening to the CMP server's revocations.</summary>
@@ -122,6 +137,9 @@ public sealed partial class CmpAnnouncer : IDisposable
 
     [LoggerMessage(431, LogLevel.Information, "CMP: CRL announcement of CRL number {CrlNumber} ({Count} revoked)")]
     private static partial void LogAnnouncement(ILogger logger, BigInteger crlNumber, int count);
+
+    [LoggerMessage(433, LogLevel.Information, "CMP: CA key update announcement of the new root {Subject} (serial {Serial})")]
+    private static partial void LogKeyUpdateAnnouncement(ILogger logger, string subject, string serial);
 
     [LoggerMessage(432, LogLevel.Error, "CMP: announcing the revocation of {Serial} failed")]
     private static partial void LogCheckFailed(ILogger logger, Exception exception, string serial);

@@ -49,6 +49,33 @@ public sealed partial class CmpServer
         return new CmpAnnouncement { BodyType = PkiBodyType.Crlann, Der = der, CrlNumber = crl.CrlNumber, NextUpdate = crl.NextUpdate, CreatedAt = now };
     }
 
+    /// <summary>
+    /// A CA key update announcement (ckuann, RFC 9810 §5.3.13) of <paramref name="update"/>: cAKeyUpdAnnV3 with
+    /// RootCaKeyUpdateContent {newWithNew, newWithOld, oldWithNew}, which needs pvno cmp2021 (3); otherwise made and signed like
+    /// <see cref="CreateCrlAnnouncement"/>.
+    /// </summary>
+    public CmpAnnouncement CreateCaKeyUpdateAnnouncement(RootCaKeyUpdate update)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        DateTimeOffset now = CmpDer.WholeSeconds(_time.GetUtcNow());
+        var message = new PkiMessage
+        {
+            Header = new PkiHeader
+            {
+                Pvno = 3,
+                Sender = CmpGeneralName.FromDirectoryName(_signer.SubjectName),
+                Recipient = CmpGeneralName.FromDirectoryName(new X500DistinguishedName([0x30, 0x00])),
+                MessageTime = now,
+                SenderKid = _signerKeyId,
+                TransactionId = RandomNumberGenerator.GetBytes(NonceLength),
+                SenderNonce = RandomNumberGenerator.GetBytes(NonceLength),
+            },
+            Body = new CkuAnnBody { IsV3 = true, NewWithNew = update.NewWithNew.RawData, NewWithOld = update.NewWithOld.RawData, OldWithNew = update.OldWithNew.RawData },
+        };
+        byte[] der = PkiMessageCodec.Encode(CmpProtection.ProtectWithSignature(message, _signer, _signerChain));
+        return new CmpAnnouncement { BodyType = PkiBodyType.Ckuann, Der = der, RootCaKeyUpdate = update, CreatedAt = now };
+    }
+
     /// <summary>Tells <see cref="CertificateRevoked"/>'s handlers; never throws.</summary>
     private void OnCertificateRevoked(string serialHex, int reason)
     {

@@ -6,7 +6,7 @@ namespace CoapEnroll.Cmp;
 public sealed partial class CmpServer
 {
     /// <summary>
-    /// genm (RFC 9483 §4.3): CA certificates, root CA update (none is pending: an absent value), certificate request template
+    /// genm (RFC 9483 §4.3): CA certificates, root CA update (<see cref="RootCaKeyUpdateValue"/>), certificate request template
     /// (the profile's key types), CRLs. Several infoTypes in one genm are answered together; one this server does not know is refused.
     /// </summary>
     private async Task<PkiMessage> GeneralAsync(CmpExchange exchange, GenMsgBody body, CancellationToken cancellationToken)
@@ -20,7 +20,7 @@ public sealed partial class CmpServer
                     answers.Add(new InfoTypeAndValue { InfoType = CmpInfoTypes.CaCerts, Value = SequenceOf(_enrollment.Authority.CaCertificates.Select(c => (ReadOnlyMemory<byte>)c.RawData)) });
                     break;
                 case CmpInfoTypes.RootCaCert:
-                    answers.Add(new InfoTypeAndValue { InfoType = CmpInfoTypes.RootCaKeyUpdate });
+                    answers.Add(new InfoTypeAndValue { InfoType = CmpInfoTypes.RootCaKeyUpdate, Value = RootCaKeyUpdateValue(item.Value) });
                     break;
                 case CmpInfoTypes.CertReqTemplate:
                     if (!_enrollment.Authority.Profiles.TryGet(exchange.Context.ProfileLabel, out CertificateProfile profile))
@@ -41,6 +41,38 @@ public sealed partial class CmpServer
         }
 
         return Answer(exchange, new GenMsgBody(PkiBodyType.Genp) { Items = answers });
+    }
+
+    /// <summary>
+    /// The answer to id-it-rootCaCert (RFC 9483 §4.3.2, RFC 9810 §5.3.19.15): RootCaKeyUpdateContent {newWithNew, [0] newWithOld,
+    /// [1] oldWithNew} when the CA has a root CA key update and the client's root (RootCaCertValue, when it names one) is the root
+    /// the update replaces; absent (no update) otherwise, also for a RootCaCertValue that is no certificate of this CA.
+    /// </summary>
+    private ReadOnlyMemory<byte>? RootCaKeyUpdateValue(ReadOnlyMemory<byte>? rootCaCertValue)
+    {
+        if (_enrollment.Authority.RootCaKeyUpdate is not { } update)
+        {
+            return null;
+        }
+
+        if (rootCaCertValue is { } old && !old.Span.SequenceEqual(update.OldWithOld.RawData))
+        {
+            return null;
+        }
+
+        return RootCaKeyUpdateContent(update.NewWithNew.RawData, update.NewWithOld.RawData, update.OldWithNew.RawData);
+    }
+
+    /// <summary>RootCaKeyUpdateContent (RFC 9810 §5.3.19.15; the module's tags are EXPLICIT).</summary>
+    internal static byte[] RootCaKeyUpdateContent(ReadOnlyMemory<byte> newWithNew, ReadOnlyMemory<byte> newWithOld, ReadOnlyMemory<byte> oldWithNew)
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        writer.PushSequence();
+        writer.WriteEncodedValue(newWithNew.Span);
+        CmpDer.WriteExplicitValue(writer, 0, newWithOld);
+        CmpDer.WriteExplicitValue(writer, 1, oldWithNew);
+        writer.PopSequence();
+        return writer.Encode();
     }
 
     /// <summary>
