@@ -32,6 +32,10 @@ internal static class Program
                 return await DtlsDataMode.RunAsync(args);
             case "dtls-probe":
                 return await DtlsProbe.RunAsync(args);
+            case "wire-enroll":
+                return await WireEnrollMode.RunAsync(args);
+            case "registrar-cost":
+                return await RegistrarCostMode.RunAsync(args);
             case "loop":
                 return HotLoopMode.Run(args);
             default:

@@ -73,7 +73,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     /// <para>With <paramref name="http"/>, serve's HTTP listener (CMP over HTTP) gets a free port too (<c>--http-port 0</c>): see
     /// <see cref="WaitForHttpBaseAddressAsync"/>.</para>
     public static async Task<ServerUnderTest> StartServeAsync(string coapenrollDll, bool psk, IReadOnlyList<string>? diagnosisArguments = null,
-        IReadOnlyDictionary<string, string>? environment = null, bool http = false)
+        IReadOnlyDictionary<string, string>? environment = null, bool http = false, IReadOnlyList<string>? scenarioArguments = null)
     {
         string data = Directory.CreateTempSubdirectory("coapenroll-load-").FullName;
         int coapPort = FreeUdpPort();
@@ -83,6 +83,8 @@ internal sealed class ServerUnderTest : IAsyncDisposable
             coapenrollDll, "serve", "--data", data, "--bind", "127.0.0.1",
             "--coap-port", coapPort.ToString(CultureInfo.InvariantCulture), "--coaps-port", coapsPort.ToString(CultureInfo.InvariantCulture),
             "--http-port", "0",
+            // A free port rather than the shipped 8443, so that two serves (registrar-cost) or another program on 8443 do not collide.
+            "--https-port", FreeTcpPort().ToString(CultureInfo.InvariantCulture),
         };
         if (psk)
         {
@@ -94,6 +96,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
             arguments.AddRange(["--http-port", "0"]);
         }
 
+        arguments.AddRange(scenarioArguments ?? []);
         arguments.AddRange(diagnosisArguments ?? []);
         return await StartAsync("serve", "dotnet", arguments, coapPort, coapsPort, "/test", data, environment);
     }
@@ -270,6 +273,25 @@ internal sealed class ServerUnderTest : IAsyncDisposable
             {
                 _output.Dequeue();
             }
+        }
+    }
+
+    /// <summary>A TCP port free on 127.0.0.1 now.</summary>
+    public static int FreeTcpPort()
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)listener.LocalEndPoint!).Port;
+    }
+
+    /// <summary>The TCP port of serve's HTTPS listener (the <c>--https-port</c> argument), or null.</summary>
+    public int? HttpsPort
+    {
+        get
+        {
+            string[] parts = CommandLine.Split(' ');
+            int index = Array.LastIndexOf(parts, "--https-port");
+            return index >= 0 && index + 1 < parts.Length && int.TryParse(parts[index + 1], CultureInfo.InvariantCulture, out int port) ? port : null;
         }
     }
 
