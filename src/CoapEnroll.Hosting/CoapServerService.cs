@@ -112,6 +112,11 @@ public sealed partial class CoapServerService : IHostedService
             SecureLocalEndPoint = (IPEndPoint)secure.LocalEndPoint;
             LogListening($"coaps://{FormatHost(SecureLocalEndPoint.Address)}:{SecureLocalEndPoint.Port}", Families(SecureLocalEndPoint) + ", DTLS 1.2");
         }
+        else
+        {
+            // --coaps-port 0 disables coaps while the other ports' 0 picks a free port: say so, or an operator looks for a port that is not there.
+            LogCoapsDisabled();
+        }
 
         LogHint($"coapenroll coap get coap://{HintHost(LocalEndPoint)}:{LocalEndPoint.Port}/.well-known/core");
         if (SecureLocalEndPoint is not null)
@@ -294,6 +299,10 @@ public sealed partial class CoapServerService : IHostedService
     [LoggerMessage(12, LogLevel.Warning, "Dtls:ExtendedMasterSecret=Optional: clients without extended_master_secret (RFC 7627) are admitted; "
         + "their sessions are logged, shown by /whoami, and refused proof-of-possession linking by EST")]
     private partial void LogExtendedMasterSecretOptional();
+
+    [LoggerMessage(15, LogLevel.Information, "coaps:// disabled (Dtls:Enabled=false, which --coaps-port 0 sets; --Dtls:Port=0 picks a free port instead): "
+        + "devices cannot authenticate over DTLS")]
+    private partial void LogCoapsDisabled();
 
     [LoggerMessage(14, LogLevel.Information, "EST-coaps is a registrar (RFC 9148 §5) forwarding to {Upstream}: timeout {TimeoutSeconds} s, upstream trust {Trust}, "
         + "client certificate {ClientCertificate}; devices are authenticated and their names and proof-of-possession links checked here")]
