@@ -112,6 +112,11 @@ public sealed partial class CoapServerService : IHostedService
             SecureLocalEndPoint = (IPEndPoint)secure.LocalEndPoint;
             LogListening($"coaps://{FormatHost(SecureLocalEndPoint.Address)}:{SecureLocalEndPoint.Port}", Families(SecureLocalEndPoint) + ", DTLS 1.2");
         }
+        else
+        {
+            // --coaps-port 0 disables coaps while the other ports' 0 picks a free port: say so, or an operator looks for a port that is not there.
+            LogCoapsDisabled();
+        }
 
         LogHint($"coapenroll coap get coap://{HintHost(LocalEndPoint)}:{LocalEndPoint.Port}/.well-known/core");
         if (SecureLocalEndPoint is not null)
@@ -152,7 +157,7 @@ public sealed partial class CoapServerService : IHostedService
             var client = new EstHttpsClient(await _upstream.GetHttpClientAsync(cancellationToken), target, upstream.Timeout, upstream.MaxResponseBytes, _time);
             new EstCoapsServer(estOptions, enrollment, client, _loggerFactory.CreateLogger<EstCoapsServer>(), _time, _upstream.Limiter).Map(_server);
             LogEstRegistrar(target, upstream.TimeoutSeconds, upstream.TrustFile is { Length: > 0 } trust ? trust : "the system's trust store",
-                upstream.CertificateFile is { Length: > 0 });
+                DescribeClientCertificate(upstream));
             return;
         }
 
@@ -177,8 +182,12 @@ public sealed partial class CoapServerService : IHostedService
         }, _upstream.Limiter, _loggerFactory.CreateLogger<CmpCoapProxy>(), _time);
         _server.MapCmpProxy(proxy);
         LogCmpProxy(target, upstream.TimeoutSeconds, upstream.MaxConcurrent, upstream.MaxConcurrentPerPeer,
-            upstream.TrustFile is { Length: > 0 } trust ? trust : "the system's trust store", upstream.CertificateFile is { Length: > 0 });
+            upstream.TrustFile is { Length: > 0 } trust ? trust : "the system's trust store", DescribeClientCertificate(upstream));
     }
+
+    /// <summary>What the start-up line says about the upstream client certificate: the file it is read from, not just whether there is one.</summary>
+    private static string DescribeClientCertificate(UpstreamOptions upstream)
+        => upstream.CertificateFile is { Length: > 0 } file ? Path.GetFullPath(file) : "none";
 
     /// <summary>
     /// The DTLS server settings: the credential and client-certificate trust from <see cref="DtlsServerTrust"/> (the server
@@ -291,13 +300,17 @@ public sealed partial class CoapServerService : IHostedService
         + "their sessions are logged, shown by /whoami, and refused proof-of-possession linking by EST")]
     private partial void LogExtendedMasterSecretOptional();
 
+    [LoggerMessage(15, LogLevel.Information, "coaps:// disabled (Dtls:Enabled=false, which --coaps-port 0 sets; --Dtls:Port=0 picks a free port instead): "
+        + "devices cannot authenticate over DTLS")]
+    private partial void LogCoapsDisabled();
+
     [LoggerMessage(14, LogLevel.Information, "EST-coaps is a registrar (RFC 9148 §5) forwarding to {Upstream}: timeout {TimeoutSeconds} s, upstream trust {Trust}, "
         + "client certificate {ClientCertificate}; devices are authenticated and their names and proof-of-possession links checked here")]
-    private partial void LogEstRegistrar(Uri upstream, double timeoutSeconds, string trust, bool clientCertificate);
+    private partial void LogEstRegistrar(Uri upstream, double timeoutSeconds, string trust, string clientCertificate);
 
     [LoggerMessage(13, LogLevel.Information, "CMP over CoAP is forwarded to {Upstream} (RFC 9482 §4; no local CMP server): timeout {TimeoutSeconds} s, "
         + "at most {MaxConcurrent} requests upstream at once and {MaxPerPeer} per client; upstream TLS trust: {Trust}; client certificate: {ClientCertificate}")]
-    private partial void LogCmpProxy(Uri upstream, double timeoutSeconds, int maxConcurrent, int maxPerPeer, string trust, bool clientCertificate);
+    private partial void LogCmpProxy(Uri upstream, double timeoutSeconds, int maxConcurrent, int maxPerPeer, string trust, string clientCertificate);
 
     [LoggerMessage(9, LogLevel.Warning, "DTLS session keys are written to {KeyLogFile}: anyone with that file can decrypt captured traffic (debugging only)")]
     private partial void LogKeyLog(string keyLogFile);

@@ -51,6 +51,42 @@ public class ServeTests
     }
 
     [Fact]
+    public async Task ServeCommand_CoapsPort0_SaysCoapsIsDisabled()
+    {
+        // Unlike --coap-port 0 and --http-port 0, --coaps-port 0 disables coaps: the start-up log says so instead of staying silent.
+        // The log goes to the process's console, so serve runs as its own process here.
+        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
+        string program = Path.Combine(AppContext.BaseDirectory, "coapenroll.dll");
+        var output = new System.Text.StringBuilder();
+        using System.Diagnostics.Process process = ExternalProcess.StartCollecting(ServeProcess.DotnetHost,
+            [program, "serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "off", "--https-port", "off", "--coaps-port", "0", "--data", data], output);
+        string said;
+        try
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            do
+            {
+                await Task.Delay(100, CancellationToken.None);
+                lock (output)
+                {
+                    said = output.ToString();
+                }
+            }
+            while (!said.Contains("Application started", StringComparison.Ordinal) && !process.HasExited && !deadline.IsCancellationRequested);
+        }
+        finally
+        {
+            ExternalProcess.Kill(process);
+            await process.WaitForExitAsync(CancellationToken.None);
+        }
+
+        Assert.Contains("CoAP server listening on coap://127.0.0.1:", said, StringComparison.Ordinal);
+        Assert.Contains("coaps:// disabled (Dtls:Enabled=false, which --coaps-port 0 sets", said, StringComparison.Ordinal);
+        Assert.DoesNotContain("listening on coaps://", said, StringComparison.Ordinal);
+        Directory.Delete(data, recursive: true);
+    }
+
+    [Fact]
     public async Task ServeCommand_WithCoaps_CreatesDemoCredentialsAndExits0()
     {
         string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));

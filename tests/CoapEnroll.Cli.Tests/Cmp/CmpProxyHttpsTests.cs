@@ -148,6 +148,7 @@ public sealed class CmpProxyHttpsTests : IDisposable
             "--upstream-cert", pki.ClientFile, "--upstream-key", pki.ClientKeyFile, "--upstream-trust", pki.CaFile,
             $"--Dtls:Psk:{CmpServerHost.PskIdentity}={pskHex}");
         Assert.Contains("CMP over CoAP is forwarded to " + front.Url("/pkix/"), serve.Output, StringComparison.Ordinal);
+        Assert.Contains("client certificate: " + Path.GetFullPath(pki.ClientFile), serve.Output, StringComparison.Ordinal);
 
         await using var relay = new CoapCmpRelay("openssl", serve.Uri("/.well-known/cmp"), _openssl.WorkingDirectory,
             "-u", CmpServerHost.PskIdentity, "-k", CmpServerHost.PskText);

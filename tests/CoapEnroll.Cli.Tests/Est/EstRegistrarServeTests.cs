@@ -51,6 +51,7 @@ public sealed class EstRegistrarServeTests : IDisposable
         await using ServeProcess registrar = await ServeProcess.StartAsync(_scratch, "--upstream-est", $"https://127.0.0.1:{closed}/.well-known/est",
             "--Upstream:TimeoutSeconds=3", "--Est:UpstreamRetryAfter=00:00:07");
         Assert.Contains($"EST-coaps is a registrar (RFC 9148 §5) forwarding to https://127.0.0.1:{closed}/.well-known/est", registrar.Output, StringComparison.Ordinal);
+        Assert.Contains("client certificate none;", registrar.Output, StringComparison.Ordinal);
 
         string device = Path.Combine(registrar.DataDirectory, "demo", "device.pem"), deviceKey = Path.Combine(registrar.DataDirectory, "demo", "device.key");
         ProcessResult discovery = await EstTools.CoapClientAsync("openssl", "-m", "get", "-c", device, "-j", deviceKey, "-R", registrar.TrustAnchor,

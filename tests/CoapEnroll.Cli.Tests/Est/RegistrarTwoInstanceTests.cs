@@ -52,6 +52,8 @@ public sealed class RegistrarTwoInstanceTests : IDisposable
             await using ServeProcess a = await ServeProcess.StartAsync(aDirectory, "--upstream-est", $"https://127.0.0.1:{httpsPort}/.well-known/est",
                 "--upstream-cert", ra, "--upstream-key", raKey, "--upstream-trust", b.TrustAnchor, "--trust-manufacturer", bChain,
                 "--Upstream:TimeoutSeconds=20", "--Est:UpstreamRetryAfter=00:00:04");
+            // The start-up line names the file the registrar presents upstream, so an operator sees which RA certificate is in use.
+            Assert.Contains($"client certificate {Path.GetFullPath(ra)};", a.Output, StringComparison.Ordinal);
             string device = Path.Combine(a.DataDirectory, "demo", "device.pem"), deviceKey = Path.Combine(a.DataDirectory, "demo", "device.key");
 
             // Enroll through A: the certificate is B's.

@@ -129,7 +129,7 @@ public sealed partial class ServeProcess : IAsyncDisposable
     internal static partial System.Text.RegularExpressions.Regex HttpsListeningLine();
 
     /// <summary>The .NET host running these tests when it is the muxer, so that the program runs on the same runtime; otherwise dotnet from PATH.</summary>
-    private static string DotnetHost =>
+    internal static string DotnetHost =>
         Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path).Equals("dotnet", StringComparison.OrdinalIgnoreCase) ? path : "dotnet";
 
     /// <summary>True once a handshake succeeds; false when serve exits first.</summary>
