@@ -3,13 +3,13 @@
 # (RFC 9148) at block sizes 64 and 1024, against the same enrollment over EST over HTTPS (RFC 7030), all against one
 # `coapenroll serve` with its shipped defaults (only --data). bench/REPORT.md section 11.
 #
-# usage: bench/wire.sh [--rounds N] [--mtu BYTES] [--pcap-dir DIR]      (as root: a network namespace and tshark)
+# usage: bench/wire.sh [--rounds N] [--mtu BYTES] [--pcap-dir DIR]      (as root: a network namespace, dumpcap and tshark)
 #   build first: dotnet build src/CoapEnroll.Cli -c Release && dotnet build bench/CoapEnroll.Bench -c Release
 #   CLI=path/coapenroll.dll BENCH=path/CoapEnroll.Bench.dll override the built ones.
 #
 # Everything runs in a fresh network namespace whose loopback has MTU 1500 (--mtu), so the shipped default ports are free
 # and TCP segments / DTLS datagrams are sized as on an Ethernet path, not by the 64 KiB MTU of the host's lo. Each
-# scenario is captured with tshark on that lo and summed from the capture: packets per direction, IP bytes (IPv4 header
+# scenario is captured with dumpcap on that lo and summed with tshark: packets per direction, IP bytes (IPv4 header
 # + payload, no link layer) and UDP/TCP payload bytes. Each scenario runs --rounds times (default 3) after one warm-up
 # round; the table shows the round with the fewest IP bytes (a CoAP or DTLS retransmission on a loaded machine only adds)
 # and the largest, since ECDSA signatures vary by a byte or two in DER.
