@@ -50,7 +50,8 @@ inns() { ip netns exec "$NS" "$@"; }
 inns ip link set lo up mtu "$MTU"
 
 COAPS=5684 HTTPS=8443   # serve's shipped defaults
-inns dotnet "$CLI" serve --data "$DATA" >"$WORK/serve.log" 2>&1 &
+# Not through inns: as a function in the background, $! would be a subshell and the kill in cleanup would miss serve.
+ip netns exec "$NS" dotnet "$CLI" serve --data "$DATA" >"$WORK/serve.log" 2>&1 &
 SERVE_PID=$!
 for _ in $(seq 1 240); do
   [[ -f $DATA/trust-anchor.pem ]] && inns curl -sf --cacert "$DATA/trust-anchor.pem" -o /dev/null \
