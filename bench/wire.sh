@@ -3,13 +3,13 @@
 # (RFC 9148) at block sizes 64 and 1024, against the same enrollment over EST over HTTPS (RFC 7030), all against one
 # `coapenroll serve` with its shipped defaults (only --data). bench/REPORT.md section 11.
 #
-# usage: bench/wire.sh [--rounds N] [--mtu BYTES] [--pcap-dir DIR]      (as root: a network namespace and tshark)
+# usage: bench/wire.sh [--rounds N] [--mtu BYTES] [--pcap-dir DIR]      (as root: a network namespace, dumpcap and tshark)
 #   build first: dotnet build src/CoapEnroll.Cli -c Release && dotnet build bench/CoapEnroll.Bench -c Release
 #   CLI=path/coapenroll.dll BENCH=path/CoapEnroll.Bench.dll override the built ones.
 #
 # Everything runs in a fresh network namespace whose loopback has MTU 1500 (--mtu), so the shipped default ports are free
 # and TCP segments / DTLS datagrams are sized as on an Ethernet path, not by the 64 KiB MTU of the host's lo. Each
-# scenario is captured with tshark on that lo and summed from the capture: packets per direction, IP bytes (IPv4 header
+# scenario is captured with dumpcap on that lo and summed with tshark: packets per direction, IP bytes (IPv4 header
 # + payload, no link layer) and UDP/TCP payload bytes. Each scenario runs --rounds times (default 3) after one warm-up
 # round; the table shows the round with the fewest IP bytes (a CoAP or DTLS retransmission on a loaded machine only adds)
 # and the largest, since ECDSA signatures vary by a byte or two in DER.
@@ -31,7 +31,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 CLI=${CLI:-$ROOT/src/CoapEnroll.Cli/bin/Release/net10.0/coapenroll.dll}
 BENCH=${BENCH:-$ROOT/bench/CoapEnroll.Bench/bin/Release/net10.0/CoapEnroll.Bench.dll}
 for f in "$CLI" "$BENCH"; do [[ -f $f ]] || { echo "missing $f: build it first (see the top of this script)" >&2; exit 2; }; done
-for t in tshark coap-client-openssl curl openssl ip; do command -v $t >/dev/null || { echo "missing $t" >&2; exit 2; }; done
+for t in tshark dumpcap coap-client-openssl curl openssl ip; do command -v $t >/dev/null || { echo "missing $t" >&2; exit 2; }; done
 
 NS=coapenroll-wire-$$
 WORK=$(mktemp -d /tmp/coapenroll-wire-XXXXXX)
@@ -50,7 +50,8 @@ inns() { ip netns exec "$NS" "$@"; }
 inns ip link set lo up mtu "$MTU"
 
 COAPS=5684 HTTPS=8443   # serve's shipped defaults
-inns dotnet "$CLI" serve --data "$DATA" >"$WORK/serve.log" 2>&1 &
+# Not through inns: as a function in the background, $! would be a subshell and the kill in cleanup would miss serve.
+ip netns exec "$NS" dotnet "$CLI" serve --data "$DATA" >"$WORK/serve.log" 2>&1 &
 SERVE_PID=$!
 for _ in $(seq 1 240); do
   [[ -f $DATA/trust-anchor.pem ]] && inns curl -sf --cacert "$DATA/trust-anchor.pem" -o /dev/null \
@@ -108,23 +109,40 @@ run_curl_two_connections() {   # tls options...: two curl runs, like the two CoA
   check_p7_b64 "$WORK/cacerts.b64" && check_p7_b64 "$WORK/sen.b64"
 }
 
-# capture NAME CMD...: runs CMD with tshark on the namespace's lo; prints "packets_c2s packets_s2c ip_bytes l4_payload".
+# stop_capture PID: SIGINT, then wake dumpcap with one 1-byte datagram from port 9 (left out of the sums) until it has
+# written its summary: on an idle interface it does not look at its stop flag until a packet arrives.
+stop_capture() {
+  kill -INT "$1"
+  for _ in $(seq 1 50); do
+    grep -q 'Packets captured' "$WORK/tshark.log" && break
+    inns python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(("127.0.0.1",9)); s.sendto(b"\0",("127.0.0.1",int(sys.argv[1])))' "$COAPS" || true
+    sleep 0.1
+  done
+  wait "$1" || true
+}
+
+# capture NAME CMD...: runs CMD with dumpcap on the namespace's lo; prints "packets_c2s packets_s2c ip_bytes l4_payload".
 capture() {
   local name=$1; shift
   local pcap=$WORK/$name.pcap
-  inns tshark -i lo -f "udp port $COAPS or tcp port $HTTPS" -w "$pcap" >"$WORK/tshark.log" 2>&1 &
+  # dumpcap itself, not tshark (which leaves the writing to a dumpcap child that may still be flushing when tshark is gone),
+  # stopped with SIGINT: on SIGTERM dumpcap exits without flushing what it buffered.
+  # Not through inns (a function: $! would be a subshell). env --default-signal=INT: a background job of a non-interactive shell starts with SIGINT ignored, and dumpcap keeps it so.
+  ip netns exec "$NS" env --default-signal=INT dumpcap -i lo -f "udp port $COAPS or tcp port $HTTPS" -w "$pcap" >"$WORK/tshark.log" 2>&1 &
   local ts=$!
   for _ in $(seq 1 100); do grep -q 'Capturing on' "$WORK/tshark.log" && break; sleep 0.1; done
   sleep 0.5
   if ! "$@" >"$WORK/$name.out" 2>&1; then
-    kill -TERM "$ts"; wait "$ts" || true
+    stop_capture "$ts"
     echo "scenario $name failed:" >&2; cat "$WORK/$name.out" >&2; return 1
   fi
   sleep 0.5
-  kill -TERM "$ts"; wait "$ts" || true
+  stop_capture "$ts"
+  grep -q 'Packets captured' "$WORK/tshark.log" || { echo "dumpcap did not finish cleanly:" >&2; cat "$WORK/tshark.log" >&2; return 1; }
   [[ -n $PCAP_DIR ]] && mkdir -p "$PCAP_DIR" && cp "$pcap" "$PCAP_DIR/"
-  tshark -r "$pcap" -T fields -e ip.len -e udp.length -e tcp.len -e udp.srcport -e tcp.srcport 2>/dev/null |
+  tshark -r "$pcap" -T fields -e ip.len -e udp.length -e tcp.len -e udp.srcport -e tcp.srcport -e udp.dstport 2>/dev/null |
     awk -F'\t' -v coaps="$COAPS" -v https="$HTTPS" '
+      $4 == 9 || $6 == 9 { next }
       { ip += $1; if ($2 != "") l4 += $2 - 8; else l4 += $3
         if ($4 == coaps || $5 == https) s2c++; else c2s++ }
       END { printf "%d %d %d %d\n", c2s, s2c, ip, l4 }'
