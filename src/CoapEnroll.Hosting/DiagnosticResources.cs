@@ -10,7 +10,7 @@ namespace CoapEnroll.Hosting;
 /// <c>Coap:DiagnosticResources=false</c>:
 /// <list type="bullet">
 /// <item><c>/test</c>: an in-memory resource. GET returns what was last PUT (with its Content-Format),
-/// PUT stores a body, POST echoes the body back (and remembers it as <see cref="LastPost"/>),
+/// PUT stores a body (honouring If-Match and If-None-Match: 4.12 when they fail), POST echoes the body back (and remembers it as <see cref="LastPost"/>),
 /// DELETE removes it.</item>
 /// <item><c>/large</c>: GET returns <see cref="LargeBody"/>, 4096 bytes of numbered text lines, for
 /// block-wise transfers.</item>
@@ -122,6 +122,14 @@ public sealed class DiagnosticResources : IDisposable
         lock (_lock)
         {
             created = _test is null;
+
+            // RFC 7252 §5.10.8, §5.10.9, checked under the lock that the PUT changes the body under. The
+            // resource has no ETag, so only an empty If-Match (exists) or If-None-Match (does not) can hold.
+            if (CoapPreconditions.Evaluate(request, resourceExists: !created) is { } failed)
+            {
+                return failed;
+            }
+
             _test = new StoredBody(request.Payload.ToArray(), request.ContentFormat);
         }
 

@@ -494,7 +494,15 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         // §5.4.1: an unrecognised critical option in a request gets 4.02 Bad Option.
         if (request.TryFindRejectableOption(out var bad))
         {
-            return new CoapMessage { Code = CoapCode.BadOption }.WithPayload($"Unrecognized or malformed critical option {bad.Number}");
+            return new CoapMessage { Code = CoapCode.BadOption }
+                .WithPayload($"Unrecognized or malformed critical option {bad.Number} ({CoapOptionRegistry.GetName(bad.Number)})");
+        }
+
+        // §5.7.2: nothing built on this endpoint is a forward proxy (the EST registrar and CMP proxy are reverse
+        // proxies on their own resources), so a request asking to be forwarded is refused before any handler sees it.
+        if (request.Options.Contains(CoapOptionNumber.ProxyUri) || request.Options.Contains(CoapOptionNumber.ProxyScheme))
+        {
+            return new CoapMessage { Code = CoapCode.ProxyingNotSupported }.WithPayload("This server is not a forward proxy (Proxy-Uri, Proxy-Scheme)");
         }
 
         if (_handler is null)

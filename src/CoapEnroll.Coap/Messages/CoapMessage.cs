@@ -141,7 +141,7 @@ public sealed record CoapMessage
 
     /// <summary>
     /// The first option that must make the message be rejected (RFC 7252 §5.4.1, §5.4.3, §5.4.5):
-    /// an unrecognised critical option, a recognised critical one with a length out of bounds, or a
+    /// an unrecognised critical option (OSCORE counts as one: it is not processed), a recognised critical one with a length out of bounds, or a
     /// supernumerary instance of a critical non-repeatable option. Elective problems are ignored.
     /// </summary>
     public bool TryFindRejectableOption(out CoapOption option)
@@ -156,7 +156,10 @@ public sealed record CoapMessage
             }
 
             bool bad;
-            if (!CoapOptionRegistry.TryGet(o.Number, out var def))
+
+            // OSCORE (RFC 8613) is registered only so that its name prints: this library does not
+            // process it, so for §5.4.1 it is unrecognised and a request carrying it gets 4.02.
+            if (o.Number == CoapOptionNumber.Oscore || !CoapOptionRegistry.TryGet(o.Number, out var def))
             {
                 bad = true;
             }

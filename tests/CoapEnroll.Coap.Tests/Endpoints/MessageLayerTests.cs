@@ -112,6 +112,69 @@ public class MessageLayerTests
     }
 
     [Fact]
+    public async Task OscoreOption_InConRequest_Gets402NamingIt()
+    {
+        int calls = 0;
+        await using var server = StartServer(out var address, map: s => s.MapGet("/c", (_, _) =>
+        {
+            Interlocked.Increment(ref calls);
+            return ValueTask.FromResult(new CoapMessage { Code = CoapCode.Content });
+        }));
+        await using var raw = _network.CreateChannel();
+
+        // RFC 8613 §2: an OSCORE option of kid-context flags and a partial IV; this server does no OSCORE.
+        var request = CoapMessage.CreateRequest(CoapCode.Get, "/c") with { MessageId = 0x0111, Token = new byte[] { 9 } };
+        await raw.SendMessageAsync(request.WithOption(new CoapOption(CoapOptionNumber.Oscore, new byte[] { 0x09, 0x14 })), address);
+        var reply = await raw.ReceiveMessageAsync(s_receive);
+
+        Assert.Equal((CoapMessageType.Acknowledgement, CoapCode.BadOption, (ushort)0x0111), (reply.Type, reply.Code, reply.MessageId));
+        Assert.Contains("OSCORE", reply.PayloadText, StringComparison.Ordinal);
+        Assert.Equal(0, calls);
+    }
+
+    [Fact]
+    public async Task OscoreOption_InNonRequest_IsRejectedWithReset()
+    {
+        int calls = 0;
+        await using var server = StartServer(out var address, map: s => s.MapGet("/c", (_, _) =>
+        {
+            Interlocked.Increment(ref calls);
+            return ValueTask.FromResult(new CoapMessage { Code = CoapCode.Content });
+        }));
+        await using var raw = _network.CreateChannel();
+
+        var request = CoapMessage.CreateRequest(CoapCode.Get, "/c", CoapMessageType.NonConfirmable) with { MessageId = 0x0112, Token = new byte[] { 9 } };
+        await raw.SendMessageAsync(request.WithOption(new CoapOption(CoapOptionNumber.Oscore, ReadOnlyMemory<byte>.Empty)), address);
+        var reply = await raw.ReceiveMessageAsync(s_receive);
+
+        Assert.Equal((CoapMessageType.Reset, (ushort)0x0112), (reply.Type, reply.MessageId));
+        Assert.Equal(0, calls);
+    }
+
+    [Theory]
+    [InlineData(CoapOptionNumber.ProxyUri, "coap://other.example/c", CoapMessageType.Confirmable, CoapMessageType.Acknowledgement)]
+    [InlineData(CoapOptionNumber.ProxyScheme, "coap", CoapMessageType.Confirmable, CoapMessageType.Acknowledgement)]
+    [InlineData(CoapOptionNumber.ProxyUri, "coap://other.example/c", CoapMessageType.NonConfirmable, CoapMessageType.NonConfirmable)]
+    public async Task ProxyOption_OnAServerThatIsNoForwardProxy_Gets505(int number, string value, CoapMessageType type, CoapMessageType replyType)
+    {
+        int calls = 0;
+        await using var server = StartServer(out var address, map: s => s.MapGet("/c", (_, _) =>
+        {
+            Interlocked.Increment(ref calls);
+            return ValueTask.FromResult(new CoapMessage { Code = CoapCode.Content });
+        }));
+        await using var raw = _network.CreateChannel();
+
+        var request = CoapMessage.CreateRequest(CoapCode.Get, "/c", type) with { MessageId = 0x0113, Token = new byte[] { 5 } };
+        await raw.SendMessageAsync(request.WithOption(CoapOption.FromString(number, value)), address);
+        var reply = await raw.ReceiveMessageAsync(s_receive);
+
+        Assert.Equal((replyType, CoapCode.ProxyingNotSupported), (reply.Type, reply.Code));
+        Assert.Equal([5], reply.Token.ToArray());
+        Assert.Equal(0, calls);
+    }
+
+    [Fact]
     public async Task UnrecognisedCriticalOption_InNonRequest_IsRejected()
     {
         int calls = 0;
