@@ -22,7 +22,8 @@ public interface IDatagramChannel : IAsyncDisposable
     /// <summary>
     /// Receives the next datagram into <paramref name="buffer"/>. Throws
     /// <see cref="OperationCanceledException"/> when cancelled and <see cref="ObjectDisposedException"/>
-    /// once the channel is disposed; transient errors are swallowed by the channel.
+    /// once the channel is disposed; transient errors are swallowed by the channel. A client channel connected to one peer
+    /// throws <see cref="RemoteUnreachableException"/> when nothing listens there; the next receive goes on receiving.
     /// </summary>
     ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken);
 

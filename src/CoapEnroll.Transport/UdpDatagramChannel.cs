@@ -19,6 +19,8 @@ public sealed class UdpDatagramChannel : IDatagramChannel
     private readonly Socket _socket;
     private readonly SocketAddress _receiveAddress;
     private readonly ConcurrentDictionary<SocketAddress, IPEndPoint> _endPoints = new();
+    private IPEndPoint? _connectedRemote;
+    private int _unreachable;
     private int _disposed;
 
     private UdpDatagramChannel(Socket socket, int maxDatagramSize)
@@ -58,16 +60,48 @@ public sealed class UdpDatagramChannel : IDatagramChannel
     public static UdpDatagramChannel BindEphemeralFor(IPEndPoint remote, int maxDatagramSize = DefaultMaxDatagramSize)
         => Bind(new IPEndPoint(remote.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0), maxDatagramSize);
 
+    /// <summary>
+    /// A client channel on an ephemeral port, connected to <paramref name="remote"/>: it receives only from that peer, and the
+    /// kernel's ICMP port unreachable for it surfaces at once as <see cref="RemoteUnreachableException"/> from
+    /// <see cref="ReceiveAsync"/> (an unconnected socket never sees it on Linux, so a client would wait out its timeout).
+    /// </summary>
+    public static UdpDatagramChannel ConnectTo(IPEndPoint remote, int maxDatagramSize = DefaultMaxDatagramSize)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        var channel = BindEphemeralFor(remote, maxDatagramSize);
+        try
+        {
+            channel._socket.Connect(remote);
+        }
+        catch
+        {
+            channel._socket.Dispose();
+            throw;
+        }
+
+        channel._connectedRemote = Normalize(remote);
+        return channel;
+    }
+
     public async ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         // One receive at a time per channel: the endpoint runs a single receive loop, which is what
         // lets the shared SocketAddress be reused without allocation.
         while (true)
         {
+            if (_connectedRemote is not null && Interlocked.Exchange(ref _unreachable, 0) != 0)
+            {
+                throw new RemoteUnreachableException(_connectedRemote);
+            }
+
             int received;
             try
             {
                 received = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, _receiveAddress, cancellationToken);
+            }
+            catch (SocketException ex) when (_connectedRemote is not null && IsPortUnreachable(ex.SocketErrorCode))
+            {
+                throw new RemoteUnreachableException(_connectedRemote, ex);
             }
             catch (SocketException ex) when (IsTransient(ex.SocketErrorCode))
             {
@@ -85,6 +119,11 @@ public sealed class UdpDatagramChannel : IDatagramChannel
         {
             await _socket.SendToAsync(datagram, SocketFlags.None, remoteEndPoint, cancellationToken);
         }
+        catch (SocketException ex) when (_connectedRemote is not null && IsPortUnreachable(ex.SocketErrorCode))
+        {
+            // The send consumed the socket's pending ICMP error: hand it to the next receive, where the caller looks for it.
+            Volatile.Write(ref _unreachable, 1);
+        }
         catch (SocketException ex) when (IsTransient(ex.SocketErrorCode))
         {
             // UDP gives no delivery guarantee; the CoAP message layer retransmits what matters.
@@ -100,6 +139,8 @@ public sealed class UdpDatagramChannel : IDatagramChannel
 
         return ValueTask.CompletedTask;
     }
+
+    private static bool IsPortUnreachable(SocketError error) => error is SocketError.ConnectionReset or SocketError.ConnectionRefused;
 
     private static bool IsTransient(SocketError error) => error is SocketError.ConnectionReset or SocketError.ConnectionRefused
         or SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.MessageSize or SocketError.NoBufferSpaceAvailable;

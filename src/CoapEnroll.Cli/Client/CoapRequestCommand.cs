@@ -80,7 +80,7 @@ internal sealed class CoapRequestCommand
         EndPoint target;
         if (dtls is null)
         {
-            channel = UdpDatagramChannel.BindEphemeralFor(remote);
+            channel = UdpDatagramChannel.ConnectTo(remote);
             target = remote;
         }
         else
@@ -447,12 +447,13 @@ internal sealed class CoapRequestCommand
         _ => ExitCodes.Failure,
     };
 
-    private static CliException NoResponse(EndPoint remote, string reason) => new(ExitCodes.NoResponse, $"No response from {remote}: {reason}.");
+    private static CliException NoResponse(EndPoint remote, string reason) => new(ExitCodes.NoResponse, $"No response from {remote}: {reason}. {SecureTarget.NoAnswerHint}");
 
     private static CliException Failed(EndPoint remote, CoapProtocolException ex) => ex.Error switch
     {
         CoapError.Reset => new CliException(ExitCodes.NoResponse, $"{remote} answered with Reset (it rejected the request).", ex),
-        CoapError.Timeout => new CliException(ExitCodes.NoResponse, $"No response from {remote}: {ex.Message}", ex),
+        CoapError.Timeout => new CliException(ExitCodes.NoResponse, $"No response from {remote}: {ex.Message} {SecureTarget.NoAnswerHint}", ex),
+        CoapError.Unreachable => new CliException(ExitCodes.NoResponse, $"{ex.Message}: is the server running, and on this port?", ex),
         _ => new CliException(ExitCodes.NoResponse, $"Request to {remote} failed: {ex.Message}", ex),
     };
 }

@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
 using CoapEnroll.Pkix;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Cli.Client;
 
@@ -34,6 +35,10 @@ internal static class SecureTarget
     /// <summary>The policy for a value of <see cref="CreateExtendedMasterSecretOption"/> (null: the default, required).</summary>
     public static ExtendedMasterSecretPolicy ParseExtendedMasterSecret(string? value) =>
         value == "optional" ? ExtendedMasterSecretPolicy.Optional : ExtendedMasterSecretPolicy.Required;
+
+    /// <summary>What to check when nothing answers at all (a closed port fails at once with "nothing listens on", not with this).</summary>
+    public const string NoAnswerHint = "Check that the server is running and reachable on that address and port, that no firewall drops UDP, "
+        + "and that the scheme matches the port (coap:// is plain UDP, by default on 5683; coaps:// is DTLS, by default on 5684).";
 
     public static async Task<IPEndPoint> ResolveAsync(CoapUri uri, CancellationToken cancellationToken)
     {
@@ -114,7 +119,11 @@ internal static class SecureTarget
             // RFC 6347 §4.1.2.7: a server drops records it cannot authenticate, so a wrong PSK looks like silence.
             string hint = options.PskKey is not null ? " (a wrong --psk-key looks like this: the server silently drops what it cannot decrypt)" : string.Empty;
             throw new CliException(ExitCodes.NoResponse,
-                $"DTLS handshake with {remote} failed: no answer within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s{hint}.");
+                $"DTLS handshake with {remote} failed: no answer within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s{hint}. {NoAnswerHint}");
+        }
+        catch (RemoteUnreachableException ex)
+        {
+            throw new CliException(ExitCodes.NoResponse, $"DTLS handshake with {remote} failed: {ex.Message}: is the server running, and is this its coaps port?", ex);
         }
         catch (DtlsHandshakeException ex)
         {

@@ -718,7 +718,7 @@ internal sealed class CmpCommand
                 throw new CliException(ExitCodes.Usage, $"--psk-identity/--psk-key apply to coaps:// only: {text}.");
             }
 
-            var client = new CoapClient(UdpDatagramChannel.BindEphemeralFor(remote), coapOptions);
+            var client = new CoapClient(UdpDatagramChannel.ConnectTo(remote), coapOptions);
             var plain = new CmpCoapTransport(client, remote, path);
             return (plain, plain, $"coap://{remote}{path}");
         }

@@ -161,6 +161,11 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
                 {
                     break;
                 }
+                catch (RemoteUnreachableException ex)
+                {
+                    FailPeer(ex.RemoteEndPoint, ex);
+                    continue;
+                }
                 catch (Exception ex)
                 {
                     LogReceiveFailed(ex);
@@ -638,6 +643,26 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
+        }
+    }
+
+    /// <summary>Fails at once what waits on <paramref name="remote"/>, which the kernel reported as not listening (a client channel only).</summary>
+    private void FailPeer(EndPoint remote, RemoteUnreachableException ex)
+    {
+        foreach (var (key, pending) in _pendingConfirmables)
+        {
+            if (key.Peer.Equals(remote))
+            {
+                pending.TrySetException(new CoapProtocolException(CoapError.Unreachable, ex.Message, ex));
+            }
+        }
+
+        foreach (var (key, exchange) in _exchanges)
+        {
+            if (key.Peer.Equals(remote))
+            {
+                exchange.Fail(new CoapProtocolException(CoapError.Unreachable, ex.Message, ex));
+            }
         }
     }
 

@@ -21,4 +21,6 @@ public enum CoapError
     ProtocolViolation,
     /// <summary>Text is not valid CoRE Link Format (RFC 6690 §2).</summary>
     InvalidLinkFormat,
+    /// <summary>Nothing listens at the remote endpoint: the kernel reported an ICMP port unreachable.</summary>
+    Unreachable,
 }

@@ -50,12 +50,15 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
     /// <summary>PMTU minus this session's exact record expansion.</summary>
     public int MaxDatagramSize => _connection.MaxApplicationDataLength;
 
-    /// <summary>Connects over a new UDP socket on an ephemeral port.</summary>
+    /// <summary>
+    /// Connects over a new UDP socket on an ephemeral port, connected to <paramref name="server"/>: when nothing listens there the
+    /// handshake fails at once with <see cref="RemoteUnreachableException"/> instead of retransmitting until cancelled.
+    /// </summary>
     public static Task<DtlsClientChannel> ConnectAsync(IPEndPoint server, DtlsClientOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(server);
         ArgumentNullException.ThrowIfNull(options);
-        return ConnectAsync(UdpDatagramChannel.BindEphemeralFor(server, options.PathMtu), server, options, cancellationToken);
+        return ConnectAsync(UdpDatagramChannel.ConnectTo(server, options.PathMtu), server, options, cancellationToken);
     }
 
     /// <summary>
@@ -171,6 +174,12 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
             try
             {
                 result = await _transport.ReceiveAsync(buffer, ct).ConfigureAwait(false);
+            }
+            catch (RemoteUnreachableException ex)
+            {
+                // Fails a handshake in progress; once established, the session's own timeouts decide (the server may be restarting).
+                _established.TrySetException(ex);
+                continue;
             }
             catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
             {
