@@ -3,11 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using CoapEnroll.Ca;
-using CoapEnroll.Cli.Serve;
 using CoapEnroll.Hosting;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace CoapEnroll.Cli.Enrollment;
 
@@ -91,7 +87,7 @@ internal static class CmpSecretsCommand
 
             TextWriter stdout = parseResult.InvocationConfiguration.Output;
             string? profileLabel = parseResult.GetValue(profile);
-            return await WithStoreAsync(parseResult, data, async (certification, store) =>
+            return await RequestsCommand.WithStoreAsync(parseResult, data, async (certification, store) =>
             {
                 if (profileLabel is not null)
                 {
@@ -154,7 +150,7 @@ internal static class CmpSecretsCommand
         {
             ConfigurationArguments.ThrowOnUnrecognized(parseResult.UnmatchedTokens, "cmp secrets list");
             TextWriter stdout = parseResult.InvocationConfiguration.Output;
-            return await WithStoreAsync(parseResult, data, async (_, store) =>
+            return await RequestsCommand.WithStoreAsync(parseResult, data, async (_, store) =>
             {
                 IReadOnlyList<StoredSharedSecret> all = await store.ListSharedSecretsAsync(ListLimit, cancellationToken);
                 if (all.Count == 0)
@@ -202,7 +198,7 @@ internal static class CmpSecretsCommand
             ConfigurationArguments.ThrowOnUnrecognized(parseResult.UnmatchedTokens, "cmp secrets remove");
             string name = parseResult.GetValue(reference) ?? "";
             TextWriter stdout = parseResult.InvocationConfiguration.Output;
-            return await WithStoreAsync(parseResult, data, async (_, store) =>
+            return await RequestsCommand.WithStoreAsync(parseResult, data, async (_, store) =>
             {
                 bool removed = await store.RemoveSharedSecretAsync(name, new AuditEntry
                 {
@@ -297,38 +293,4 @@ internal static class CmpSecretsCommand
         secret.AnyName ? "any" : secret.Subject is { } s ? RequestsCommand.Cell(s) : $"CN={RequestsCommand.Cell(secret.Reference)}";
 
     private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture);
-
-    // The host as 'requests' builds it (same configuration, no CoAP server, logging off) with the existing store.
-    private static async Task<int> WithStoreAsync(ParseResult parseResult, Option<string?> data, Func<CertificationServices, SqliteCertificateStore, Task<int>> action,
-        CancellationToken cancellationToken)
-    {
-        var overrides = new Dictionary<string, string?>();
-        if (parseResult.GetValue(data) is { } dir)
-        {
-            overrides[ServeConfigurationKeys.DataDirectory] = dir;
-        }
-
-        HostApplicationBuilder builder = ServeHost.CreateBuilder(overrides, parseResult.UnmatchedTokens, withCoapServer: false);
-        builder.Logging.ClearProviders();
-        using IHost host = builder.Build();
-        await using CertificationServices certification = host.Services.GetRequiredService<CertificationServices>();
-        CaDataLayout layout = certification.Layout;
-        if (!File.Exists(layout.Database))
-        {
-            throw new CliException(ExitCodes.Usage,
-                $"No certificate store in '{certification.DataDirectory}' (expected {layout.Database}; start 'coapenroll serve --data {certification.DataDirectory}' first).");
-        }
-
-        SqliteCertificateStore store;
-        try
-        {
-            store = await certification.GetStoreAsync(cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException and not CliException)
-        {
-            throw new CliException(ExitCodes.Failure, $"Cannot open the certificate store {layout.Database}: {ex.Message}", ex);
-        }
-
-        return await action(certification, store);
-    }
 }

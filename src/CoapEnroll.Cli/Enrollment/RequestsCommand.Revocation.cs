@@ -117,7 +117,16 @@ internal static partial class RequestsCommand
     internal static Option<string?> DataOption() => new("--data") { Description = "Data directory of the server (default: ./data; config key DataDirectory)", HelpName = "DIR" };
 
     // The host as 'requests approve' builds it (same configuration, no CoAP server, logging off), with an existing store and the CA loaded.
-    internal static async Task<int> WithAuthorityAsync(ParseResult parseResult, Option<string?> data, Func<CertificateAuthority, CaDataLayout, Task<int>> action,
+    internal static Task<int> WithAuthorityAsync(ParseResult parseResult, Option<string?> data, Func<CertificateAuthority, CaDataLayout, Task<int>> action,
+        CancellationToken cancellationToken) =>
+        WithStoreAsync(parseResult, data, async (certification, _) =>
+        {
+            CertificateAuthority authority = await LoadAuthorityAsync(certification, cancellationToken);
+            return await action(authority, certification.Layout);
+        }, cancellationToken);
+
+    // The host as 'requests' builds it (same configuration, no CoAP server, logging off), with an existing store opened.
+    internal static async Task<int> WithStoreAsync(ParseResult parseResult, Option<string?> data, Func<CertificationServices, SqliteCertificateStore, Task<int>> action,
         CancellationToken cancellationToken)
     {
         var overrides = new Dictionary<string, string?>();
@@ -137,8 +146,7 @@ internal static partial class RequestsCommand
                 $"No certificate store in '{certification.DataDirectory}' (expected {layout.Database}; start 'coapenroll serve --data {certification.DataDirectory}' first).");
         }
 
-        await OpenStoreAsync(certification, layout, cancellationToken);
-        CertificateAuthority authority = await LoadAuthorityAsync(certification, cancellationToken);
-        return await action(authority, layout);
+        SqliteCertificateStore store = await OpenStoreAsync(certification, layout, cancellationToken);
+        return await action(certification, store);
     }
 }
