@@ -62,9 +62,10 @@ public interface ICertificateStore : IAsyncDisposable
     Task<IReadOnlyList<StoredCertificate>> ListCertificatesAsync(int limit, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Sets a certificate's status (e.g. revoked, superseded) and appends the audit entry; false if no such certificate. Revoked
-    /// this way, a certificate is revoked for reason 0 (unspecified) now; set from revoked to another status, it loses its
-    /// revocation and leaves the CRLs. Revocation proper is <see cref="RevokeCertificateAsync(string, int, DateTimeOffset, AuditEntry, CancellationToken)"/>.
+    /// Sets a certificate's status (e.g. revoked, superseded) and appends the audit entry; false if no such certificate, or if
+    /// the certificate is revoked and <paramref name="status"/> is not: revocation is final, a revoked certificate never returns
+    /// to active or superseded and never leaves the CRLs. Revoked this way, a certificate is revoked for reason 0 (unspecified)
+    /// now, unless it was revoked before. Revocation proper is <see cref="RevokeCertificateAsync(string, int, DateTimeOffset, AuditEntry, CancellationToken)"/>.
     /// </summary>
     Task<bool> SetCertificateStatusAsync(string serialNumber, CertificateStatus status, AuditEntry audit, CancellationToken cancellationToken);
 

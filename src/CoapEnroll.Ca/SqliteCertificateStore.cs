@@ -320,12 +320,13 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
     public Task<bool> SetCertificateStatusAsync(string serialNumber, CertificateStatus status, AuditEntry audit, CancellationToken cancellationToken) =>
         WriteAsync(async (connection, transaction, now) =>
         {
-            // A certificate revoked this way is revoked for an unspecified reason (0), now; one set to another status has no revocation details.
+            // A certificate revoked this way is revoked for an unspecified reason (0), now. Revocation is final: the WHERE clause
+            // leaves a revoked row alone unless it is set to revoked again, which keeps its first reason and time.
             int changed = await ExecuteAsync(connection, transaction, """
                 UPDATE certificates SET status = $status, updated_at = $now,
                     revocation_reason = CASE WHEN $status = 'revoked' THEN COALESCE(revocation_reason, 0) END,
                     revoked_at = CASE WHEN $status = 'revoked' THEN COALESCE(revoked_at, $now) END
-                WHERE serial = $serial;
+                WHERE serial = $serial AND (status <> 'revoked' OR $status = 'revoked');
                 """, cancellationToken, ("$status", ToText(status)), ("$now", Format(now)), ("$serial", serialNumber.ToUpperInvariant()));
             if (changed == 1)
             {

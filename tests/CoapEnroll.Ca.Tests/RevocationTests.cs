@@ -117,6 +117,27 @@ public sealed class RevocationTests
         Assert.Equal(RevocationStatus.AlreadyRevoked, await ca.Store.RevokeCertificateAsync(serial, 1, DateTimeOffset.UtcNow, CancellationToken.None));
     }
 
+    [Theory]
+    [InlineData(CertificateStatus.Active)]
+    [InlineData(CertificateStatus.Superseded)]
+    public async Task A_revoked_certificate_cannot_be_set_back_to_another_status(CertificateStatus status)
+    {
+        await using TestCa ca = await TestCa.CreateAsync();
+        string serial = (await IssueAsync(ca, "CN=dev-1")).SerialNumber;
+        var revokedAt = new DateTimeOffset(2025, 3, 4, 5, 6, 7, TimeSpan.Zero);
+        Assert.Equal(RevocationStatus.Revoked, await ca.Store.RevokeCertificateAsync(serial, RevocationReasons.KeyCompromise, revokedAt, CancellationToken.None));
+        int auditBefore = (await ca.Store.ListAuditAsync(1000, CancellationToken.None)).Count;
+
+        Assert.False(await ca.Store.SetCertificateStatusAsync(serial, status,
+            new AuditEntry { Actor = "test", Action = "status", Details = "" }, CancellationToken.None));
+
+        Assert.Equal([new RevokedCertificate(serial, revokedAt, RevocationReasons.KeyCompromise)], await ca.Store.ListRevokedAsync(CancellationToken.None));
+        Assert.Equal(auditBefore, (await ca.Store.ListAuditAsync(1000, CancellationToken.None)).Count);
+        Assert.True(await ca.Store.SetCertificateStatusAsync(serial, CertificateStatus.Revoked,
+            new AuditEntry { Actor = "test", Action = "status", Details = "" }, CancellationToken.None));
+        Assert.Equal([new RevokedCertificate(serial, revokedAt, RevocationReasons.KeyCompromise)], await ca.Store.ListRevokedAsync(CancellationToken.None));
+    }
+
     [Fact]
     public async Task The_CA_revokes_audits_the_actor_and_reports_repeats_and_unknown_serials()
     {
