@@ -40,6 +40,14 @@ internal static class SecureTarget
     public const string NoAnswerHint = "Check that the server is running and reachable on that address and port, that no firewall drops UDP, "
         + "and that the scheme matches the port (coap:// is plain UDP, by default on 5683; coaps:// is DTLS, by default on 5684).";
 
+    /// <summary>
+    /// What to check when the DTLS handshake completed but a request got no answer: the server is up and on that port, so the
+    /// request itself went unanswered.
+    /// </summary>
+    public const string NoAnswerAfterHandshakeHint = "The DTLS handshake succeeded, so a server runs on that port: check that the URI's path "
+        + "names a resource it serves (GET /.well-known/core lists them), that the server's log shows the request (a server drops what it "
+        + "cannot handle, e.g. when overloaded, and a registrar or proxy waits on its upstream CA), and give --timeout more seconds if it needs longer.";
+
     public static async Task<IPEndPoint> ResolveAsync(CoapUri uri, CancellationToken cancellationToken)
     {
         try

@@ -230,13 +230,18 @@ internal sealed partial class EstCommand
         {
             throw Refused(ex, remote, csrOut ?? csrFile);
         }
+        catch (CoapProtocolException ex) when (ex.Error == CoapError.Timeout)
+        {
+            throw new CliException(ExitCodes.NoResponse, $"EST {_operation}: no response from {remote}: {ex.Message.TrimEnd('.')}. {SecureTarget.NoAnswerAfterHandshakeHint}", ex);
+        }
         catch (CoapProtocolException ex)
         {
             throw new CliException(ExitCodes.NoResponse, $"EST request to {remote} failed: {ex.Message}", ex);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new CliException(ExitCodes.NoResponse, $"No response from {remote} within {timeoutSeconds.ToString(CultureInfo.InvariantCulture)} s.");
+            throw new CliException(ExitCodes.NoResponse,
+                $"EST {_operation}: no response from {remote} within {timeoutSeconds.ToString(CultureInfo.InvariantCulture)} s. {SecureTarget.NoAnswerAfterHandshakeHint}");
         }
         catch (InvalidDataException ex)
         {
