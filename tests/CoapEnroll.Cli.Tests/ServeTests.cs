@@ -66,7 +66,7 @@ public class ServeTests
     [Fact]
     public async Task ServeCommand_Port0_PicksAFreePortForCoapAndCoapsAlikeAndLogsIt()
     {
-        string said = await RunUntilStartedAsync("--coap-port", "0", "--coaps-port", "off", "--http-port", "off", "--https-port", "off");
+        string said = await RunUntilStartedAsync("--coap-port", "0", "--coaps-port", "0", "--http-port", "off", "--https-port", "off");
 
         // 0 is a free port on both, never 0 itself, and never the defaults (5683/5684 may be taken by another test's server).
         int coap = int.Parse(System.Text.RegularExpressions.Regex.Match(said, @"listening on coap://127\.0\.0\.1:(\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);

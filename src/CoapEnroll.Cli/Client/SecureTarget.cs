@@ -48,6 +48,25 @@ internal static class SecureTarget
         + "names a resource it serves (GET /.well-known/core lists them), that the server's log shows the request (a server drops what it "
         + "cannot handle, e.g. when overloaded, and a registrar or proxy waits on its upstream CA), and give --timeout more seconds if it needs longer.";
 
+    /// <summary>
+    /// Bounds the retransmissions of a confirmable request by the command's <c>--timeout</c>: RFC 7252's defaults retransmit for up
+    /// to MAX_TRANSMIT_WAIT (93 s) before giving up, whatever the command was told. Fewer retransmissions first; below one
+    /// (a timeout under 3 s) a shorter ACK_TIMEOUT. The wait for a response after the acknowledgement is ResponseTimeout's.
+    /// </summary>
+    public static void BoundRetransmissions(CoapEndpointOptions endpoint, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        while (endpoint.MaxRetransmit > 0 && endpoint.MaxTransmitWait > timeout)
+        {
+            endpoint.MaxRetransmit--;
+        }
+
+        if (endpoint.MaxTransmitWait > timeout)
+        {
+            endpoint.AckTimeout = timeout / endpoint.AckRandomFactor;
+        }
+    }
+
     public static async Task<IPEndPoint> ResolveAsync(CoapUri uri, CancellationToken cancellationToken)
     {
         try

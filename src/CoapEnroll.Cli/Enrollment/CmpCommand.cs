@@ -722,6 +722,7 @@ internal sealed class CmpCommand
         string path = segments.Count == 0 ? DefaultPath : "/" + string.Join('/', segments);
         var coapOptions = new CoapClientOptions();
         coapOptions.Endpoint.ResponseTimeout = timeout;
+        SecureTarget.BoundRetransmissions(coapOptions.Endpoint, timeout);
         IPEndPoint remote = await SecureTarget.ResolveAsync(coapUri, cancellationToken);
         if (!coapUri.IsSecure)
         {

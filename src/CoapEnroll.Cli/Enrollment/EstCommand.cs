@@ -153,6 +153,7 @@ internal sealed partial class EstCommand
         TimeSpan timeout = TimeSpan.FromSeconds(timeoutSeconds);
         clientOptions.MaxPendingWait = TimeSpan.FromSeconds(maxWait);
         clientOptions.Coap.Endpoint.ResponseTimeout = timeout;
+        SecureTarget.BoundRetransmissions(clientOptions.Coap.Endpoint, timeout);
         clientOptions.LinkProofOfPossession = parseResult.GetValue(_popLink);
 
         // Every input is checked before anything goes on the wire.
