@@ -76,6 +76,16 @@ public class ServeTests
         Assert.Contains($"coaps://127.0.0.1:{coaps}/.well-known/core", said, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Configuration_CoapEnabledFalse_ServesCoapsOnly()
+    {
+        await using var server = await Est.EstServer.StartAsync(new Dictionary<string, string?> { ["Coap:Enabled"] = "false" });
+
+        Assert.Null(server.Service.LocalEndPoint);
+        var result = await CliRunner.RunAsync("est", "crts", "--server", server.Uri(), "--trust", server.TrustAnchor);
+        Assert.True(result.ExitCode == ExitCodes.Success && result.Output.Contains("BEGIN CERTIFICATE", StringComparison.Ordinal), result.Describe());
+    }
+
     /// <summary>Runs serve as its own process (its log goes to the process's console) until it has started; returns what it said.</summary>
     private static async Task<string> RunUntilStartedAsync(params string[] ports)
     {
