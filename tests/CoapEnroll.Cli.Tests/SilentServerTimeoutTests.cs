@@ -64,6 +64,32 @@ public sealed class SilentServerTimeoutTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CoapGet_HandshakeThenSilence_TimesOutWithWhatToCheck()
+    {
+        string line = await CliAssert.FailsAsync(ExitCodes.NoResponse, ["No response from 127.0.0.1:", "The DTLS handshake succeeded", "--timeout"],
+            ["coap", "get", Uri + "/test", "--trust", TrustAnchor, "--timeout", "3"]);
+
+        Assert.DoesNotContain("no firewall drops UDP", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CmpOverHttp_ConnectionThenSilence_TimesOutWithWhatToCheck()
+    {
+        // The kernel completes the TCP handshake for the listen queue; nothing ever reads the request or answers it.
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        Environment.SetEnvironmentVariable(SecretVariable, "silent-server-secret");
+
+        CliResult result = await CliRunner.RunAsync("cmp", "genm", "--server", $"http://127.0.0.1:{port}", "--ref", "dev-1", "--secret-env", SecretVariable,
+            "--infotype", "caCerts", "--timeout", "3");
+
+        Assert.True(result.ExitCode == ExitCodes.NoResponse, result.Describe());
+        Assert.Contains($"CMP genm: no response from http://127.0.0.1:{port}/.well-known/cmp within 3 s", result.Error, StringComparison.Ordinal);
+        Assert.Contains("accepted the connection but sent no HTTP answer", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Cmp_HandshakeThenSilence_TimesOutWithWhatToCheck()
     {
         Environment.SetEnvironmentVariable(SecretVariable, "silent-server-secret");
