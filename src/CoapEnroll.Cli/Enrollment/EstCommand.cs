@@ -30,7 +30,7 @@ internal sealed partial class EstCommand
     };
 
     private readonly Option<string> _trust = new("--trust") { Description = "PEM file of trust anchors the server certificate must chain to (DIR/trust-anchor.pem of serve)", HelpName = "FILE", Required = true };
-    private readonly Option<string?> _cert = new("--cert") { Description = "Client certificate (PEM, leaf first): the device's manufacturer certificate (IDevID) or one this CA issued", HelpName = "FILE" };
+    private readonly Option<string?> _cert = new("--cert") { Description = "Client certificate (PEM, leaf first): the device's manufacturer certificate (IDevID) or one this CA issued; crts needs none (RFC 7030 §4.1.1)", HelpName = "FILE" };
     private readonly Option<string?> _key = new("--key") { Description = "Private key (PEM) of --cert", HelpName = "FILE" };
     private readonly Option<string?> _passphraseEnv = new("--key-passphrase-env") { Description = "Environment variable holding the passphrase of an encrypted --key", HelpName = "NAME" };
     private readonly Option<string?> _csr = new("--csr") { Description = "Send this PKCS#10 request (PEM or DER) instead of making a key and CSR", HelpName = "FILE" };
