@@ -237,7 +237,7 @@ public sealed partial class EstCoapsServer
             return new Admission(null, known, profile, known.Name);
         }
 
-        // RFC 9148 §3: a client certificate in the DTLS handshake, for every operation. These refusals are logged, never stored:
+        // RFC 9148 §3: a client certificate in the DTLS handshake, for every operation but /crts (below). These refusals are logged, never stored:
         // anyone can complete a handshake with a self-signed certificate (see EnrollmentService.AuthenticateAsync).
         AuthenticationResult authentication = await _enrollment.AuthenticateAsync(ReadPeer(context.SecureSession, Options.Protocol), cancellationToken);
         if (authentication.Requester is { } client)
@@ -257,8 +257,9 @@ public sealed partial class EstCoapsServer
         {
             AuthenticationFailure.NoSecureChannel => Refuse(operation, authentication.Name, CoapCode.Unauthorized,
                 "EST-coaps needs a DTLS session with a client certificate (RFC 9148 section 3)"),
-            AuthenticationFailure.NoCertificate => Refuse(operation, authentication.Name, CoapCode.Unauthorized,
-                "EST-coaps needs a client certificate in the DTLS handshake (RFC 9148 section 3)"),
+            AuthenticationFailure.NoCertificate => Refuse(operation, authentication.Name, CoapCode.Unauthorized, operation == Crts
+                ? $"profile '{profile.Name}' gives its CA certificates only to a client certificate in the DTLS handshake"
+                : "EST-coaps needs a client certificate in the DTLS handshake (RFC 9148 section 3)"),
             _ => Refuse(operation, authentication.Name, CoapCode.Forbidden, authentication.Detail!),
         };
         return new Admission(refusal, null, null, authentication.Name);
