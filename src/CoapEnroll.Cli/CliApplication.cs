@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using CoapEnroll.Cli.Client;
 using CoapEnroll.Cli.Enrollment;
 using CoapEnroll.Cli.Serve;
@@ -48,6 +49,15 @@ internal static class CliApplication
 
         try
         {
+            if (parseResult.RootCommandResult.Command.Options.OfType<HelpOption>().FirstOrDefault() is { } helpOption && parseResult.GetResult(helpOption) is not null)
+            {
+                var help = new StringWriter();
+                configuration.Output = help;
+                int exitCode = await parseResult.InvokeAsync(configuration, cancellationToken);
+                await output.WriteAsync(FixUsage(help.ToString()));
+                return exitCode;
+            }
+
             return await parseResult.InvokeAsync(configuration, cancellationToken);
         }
         catch (CliException ex)
@@ -61,6 +71,13 @@ internal static class CliApplication
             return ExitCodes.Interrupted;
         }
     }
+
+    /// <summary>
+    /// The usage line of a command that takes configuration keys (unmatched tokens): System.CommandLine 2.0.0 prints
+    /// "[[--] &lt;additional arguments&gt;...]]", one ']' too many, and says nothing of what those arguments are.
+    /// </summary>
+    internal static string FixUsage(string help) =>
+        help.Replace("[[--] <additional arguments>...]]", "[--Key=value ...]", StringComparison.Ordinal);
 
     private static IEnumerable<string> Ancestry(Command command)
     {

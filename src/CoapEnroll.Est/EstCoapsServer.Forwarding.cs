@@ -26,23 +26,14 @@ public sealed partial class EstCoapsServer
     {
         CoapMessage request = context.Request;
         string? label = context.RouteValues.TryGetValue("label", out string? l) ? l : null;
-        switch (operation)
+        if (operation == Att)
         {
-            case Crts:
-                if (request.Accept is not (null or CoapContentFormat.Pkcs7CertsOnly or CoapContentFormat.PkixCert))
-                {
-                    return Refuse(Crts, client.Name, CoapCode.NotAcceptable, $"/crts answers 281 or 287, not {request.Accept}");
-                }
+            if (request.Accept is { } accept && accept != CoapContentFormat.CsrAttrs)
+            {
+                return Refuse(Att, client.Name, CoapCode.NotAcceptable, $"/att answers 285, not {accept}");
+            }
 
-                return await SendAsync(context, Crts, client, EstHttpsOperation.CaCerts, label, default, cancellationToken);
-
-            case Att:
-                if (request.Accept is { } accept && accept != CoapContentFormat.CsrAttrs)
-                {
-                    return Refuse(Att, client.Name, CoapCode.NotAcceptable, $"/att answers 285, not {accept}");
-                }
-
-                return await SendAsync(context, Att, client, EstHttpsOperation.CsrAttrs, label, default, cancellationToken);
+            return await SendAsync(context, Att, client.Name, EstHttpsOperation.CsrAttrs, label, default, cancellationToken);
         }
 
         bool keyGen = operation is Skg or Skc;
@@ -88,11 +79,24 @@ public sealed partial class EstCoapsServer
         }
 
         EstHttpsOperation upstream = operation switch { Sen => EstHttpsOperation.SimpleEnroll, Sren => EstHttpsOperation.SimpleReenroll, _ => EstHttpsOperation.ServerKeyGen };
-        return await SendAsync(context, operation, client, upstream, label, request.Payload, cancellationToken);
+        return await SendAsync(context, operation, client.Name, upstream, label, request.Payload, cancellationToken);
+    }
+
+    /// <summary>/crts through the registrar: asked by <paramref name="requester"/>, who may be an anonymous DTLS peer (RFC 7030 §4.1.1).</summary>
+    private async Task<CoapMessage> ForwardCrtsAsync(CoapRequestContext context, string requester, CancellationToken cancellationToken)
+    {
+        CoapMessage request = context.Request;
+        if (request.Accept is not (null or CoapContentFormat.Pkcs7CertsOnly or CoapContentFormat.PkixCert))
+        {
+            return Refuse(Crts, requester, CoapCode.NotAcceptable, $"/crts answers 281 or 287, not {request.Accept}");
+        }
+
+        string? label = context.RouteValues.TryGetValue("label", out string? l) ? l : null;
+        return await SendAsync(context, Crts, requester, EstHttpsOperation.CaCerts, label, default, cancellationToken);
     }
 
     // One upstream exchange, within the bounds on requests in flight upstream per device (4.29) and in total (5.03).
-    private async Task<CoapMessage> SendAsync(CoapRequestContext context, string operation, Requester client, EstHttpsOperation upstream, string? label,
+    private async Task<CoapMessage> SendAsync(CoapRequestContext context, string operation, string requester, EstHttpsOperation upstream, string? label,
         ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         using PeerConcurrencyLease lease = _upstreamLimiter!.TryAcquire(context.RemoteEndPoint);
@@ -100,16 +104,16 @@ public sealed partial class EstCoapsServer
         {
             uint wait = MaxAgeOf(Options.UpstreamRetryAfter);
             return lease.Status == PeerConcurrencyStatus.PeerLimit
-                ? Refuse(operation, client.Name, CoapCode.TooManyRequests, $"at most {_upstreamLimiter.MaxPerPeer} requests of one device are forwarded at once")
+                ? Refuse(operation, requester, CoapCode.TooManyRequests, $"at most {_upstreamLimiter.MaxPerPeer} requests of one device are forwarded at once")
                     .SetUInt(CoapOptionNumber.MaxAge, wait)
-                : Refuse(operation, client.Name, CoapCode.ServiceUnavailable, "the registrar is busy").SetUInt(CoapOptionNumber.MaxAge, wait);
+                : Refuse(operation, requester, CoapCode.ServiceUnavailable, "the registrar is busy").SetUInt(CoapOptionNumber.MaxAge, wait);
         }
 
-        return Translate(operation, client, context.Request.Accept, await _upstream!.SendAsync(upstream, label, body, cancellationToken));
+        return Translate(operation, requester, context.Request.Accept, await _upstream!.SendAsync(upstream, label, body, cancellationToken));
     }
 
     // The upstream answer as the device's answer. A status without an EST-coaps equivalent is the gateway's failure (5.02).
-    private CoapMessage Translate(string operation, Requester client, int? accept, EstHttpsResponse response)
+    private CoapMessage Translate(string operation, string requester, int? accept, EstHttpsResponse response)
     {
         string upstream = _upstream!.Root.AbsoluteUri;
         CoapMessage answer;
@@ -117,17 +121,17 @@ public sealed partial class EstCoapsServer
         {
             case EstHttpsFailure.Timeout:
                 answer = Diagnostic(CoapCode.GatewayTimeout, "the EST server upstream did not answer in time; repeat the request");
-                EstLog.UpstreamFailed(_logger, operation, client.Name, upstream, "timed out", response.Text, Name(answer.Code));
+                EstLog.UpstreamFailed(_logger, operation, requester, upstream, "timed out", response.Text, Name(answer.Code));
                 return answer;
             case EstHttpsFailure.Unreachable:
                 uint wait = MaxAgeOf(Options.UpstreamRetryAfter);
                 answer = new CoapMessage { Code = CoapCode.ServiceUnavailable }.SetUInt(CoapOptionNumber.MaxAge, wait)
                     .WithPayload($"the EST server upstream is unreachable; retry after {wait} s");
-                EstLog.UpstreamFailed(_logger, operation, client.Name, upstream, "unreachable", response.Text, Name(answer.Code));
+                EstLog.UpstreamFailed(_logger, operation, requester, upstream, "unreachable", response.Text, Name(answer.Code));
                 return answer;
             case EstHttpsFailure.InvalidResponse or EstHttpsFailure.TooLarge:
                 answer = Diagnostic(CoapCode.BadGateway, "the EST server upstream gave an answer this registrar cannot use");
-                EstLog.UpstreamFailed(_logger, operation, client.Name, upstream, response.Failure == EstHttpsFailure.TooLarge ? "answered too much" : "answered badly",
+                EstLog.UpstreamFailed(_logger, operation, requester, upstream, response.Failure == EstHttpsFailure.TooLarge ? "answered too much" : "answered badly",
                     response.Text, Name(answer.Code));
                 return answer;
         }
@@ -152,10 +156,10 @@ public sealed partial class EstCoapsServer
         };
         if (response.StatusCode == 401)
         {
-            EstLog.UpstreamUnauthorized(_logger, operation, client.Name, upstream);
+            EstLog.UpstreamUnauthorized(_logger, operation, requester, upstream);
         }
 
-        EstLog.Forwarded(_logger, operation, client.Name, upstream, response.StatusCode, Name(answer.Code));
+        EstLog.Forwarded(_logger, operation, requester, upstream, response.StatusCode, Name(answer.Code));
         return answer;
     }
 

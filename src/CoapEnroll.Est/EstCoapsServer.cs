@@ -15,8 +15,9 @@ namespace CoapEnroll.Est;
 /// The EST-coaps server (RFC 9148): /crts, /sen, /sren, /att, /skg and /skc under each configured root and under
 /// <c>root/{label}/</c> (the label names a CA profile, RFC 9148 §4.1). It routes, negotiates content formats and maps the
 /// <see cref="EnrollmentService"/>'s decisions to CoAP codes, payloads and diagnostics: who may enroll, re-enroll or have a key
-/// generated, and what is issued, held or refused, is decided there. Every operation needs a client authenticated with a
-/// certificate in the DTLS handshake (RFC 9148 §3 and §4).
+/// generated, and what is issued, held or refused, is decided there. Every operation but /crts needs a client authenticated with
+/// a certificate in the DTLS handshake (RFC 9148 §3 and §4); /crts answers any established DTLS session, also one without a client
+/// certificate (RFC 7030 §4.1.1), unless the profile requires one (<see cref="EstServerOptions.RequireClientCertificateForCrts"/>).
 /// </summary>
 public sealed partial class EstCoapsServer
 {
@@ -38,6 +39,7 @@ public sealed partial class EstCoapsServer
     private readonly EstEnrollmentFlow _flow;
     private readonly EstHttpsClient? _upstream;
     private readonly PeerConcurrencyLimiter? _upstreamLimiter;
+    private readonly HashSet<string> _crtsNeedClientCertificate = new(StringComparer.Ordinal);
 
     /// <summary>An EST-coaps server with an enrollment service of its own, configured from <paramref name="options"/>.</summary>
     public EstCoapsServer(EstServerOptions options, CertificateAuthority ca, CaHierarchy hierarchy, ILogger<EstCoapsServer>? logger = null, TimeProvider? timeProvider = null)
@@ -70,6 +72,23 @@ public sealed partial class EstCoapsServer
         _enrollment = enrollment;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _flow = new EstEnrollmentFlow(Options, enrollment, timeProvider ?? TimeProvider.System);
+        foreach ((string profile, string value) in Options.RequireClientCertificateForCrts)
+        {
+            if (!enrollment.Authority.Profiles.All.Any(p => p.Name == profile))
+            {
+                throw new ArgumentException($"Est:RequireClientCertificateForCrts:{profile}: no such profile (profiles: {string.Join(", ", enrollment.Authority.Profiles.All.Select(p => p.Name))})");
+            }
+
+            if (!bool.TryParse(value, out bool required))
+            {
+                throw new ArgumentException($"Est:RequireClientCertificateForCrts:{profile}: '{value}' is not true or false");
+            }
+
+            if (required)
+            {
+                _crtsNeedClientCertificate.Add(profile);
+            }
+        }
     }
 
     public EstServerOptions Options { get; }
@@ -139,9 +158,9 @@ public sealed partial class EstCoapsServer
         try
         {
             Admission admission = await AdmitAsync(context, operation, cancellationToken);
-            if (admission.Refusal is null)
+            if (admission is { Refusal: null, Client: { } client })
             {
-                context.Items[s_authenticatedRequesterKey] = admission.Client;
+                context.Items[s_authenticatedRequesterKey] = client;
             }
 
             return admission.Refusal;
@@ -159,12 +178,26 @@ public sealed partial class EstCoapsServer
         try
         {
             Admission admission = await AdmitAsync(context, operation, cancellationToken);
-            if (admission is not { Client: { } client, Profile: { } profile })
+            if (admission.Refusal is { } refusal)
             {
-                return admission.Refusal!;
+                return refusal;
             }
 
-            requester = client.Name;
+            requester = admission.Name;
+            if (operation == Crts)
+            {
+                // The one operation an anonymous session reaches (AdmitAsync): it has no requester, only a name for the log.
+                return _upstream is not null
+                    ? await ForwardCrtsAsync(context, requester, cancellationToken)
+                    : HandleCrts(context.Request, requester);
+            }
+
+            // Past /crts every admission carries an authenticated requester: AdmitAsync admits no one else.
+            if (admission is not { Client: { } client, Profile: { } profile })
+            {
+                throw new InvalidOperationException($"/{operation} admitted without an authenticated requester");
+            }
+
             if (_upstream is not null)
             {
                 return await ForwardAsync(context, operation, client, profile, cancellationToken);
@@ -172,7 +205,6 @@ public sealed partial class EstCoapsServer
 
             return operation switch
             {
-                Crts => HandleCrts(context.Request, client),
                 Att => HandleAtt(context.Request, client),
                 _ => await HandleEnrollAsync(context.Request, operation, client, profile, cancellationToken),
             };
@@ -197,36 +229,45 @@ public sealed partial class EstCoapsServer
         {
             // A registrar passes labels on (the upstream CA knows its own); names are bound under the local profile of that
             // label, or the default one.
-            return new Admission(Refuse(operation, "anonymous", CoapCode.NotFound, $"no EST label '{label}'"), null, null);
+            return new Admission(Refuse(operation, "anonymous", CoapCode.NotFound, $"no EST label '{label}'"), null, null, "anonymous");
         }
 
         if (context.Items.TryGetValue(s_authenticatedRequesterKey, out object? checkedBefore) && checkedBefore is Requester known)
         {
-            return new Admission(null, known, profile);
+            return new Admission(null, known, profile, known.Name);
         }
 
-        // RFC 9148 §3: a client certificate in the DTLS handshake, for every operation. These refusals are logged, never stored:
+        // RFC 9148 §3: a client certificate in the DTLS handshake, for every operation but /crts (below). These refusals are logged, never stored:
         // anyone can complete a handshake with a self-signed certificate (see EnrollmentService.AuthenticateAsync).
         AuthenticationResult authentication = await _enrollment.AuthenticateAsync(ReadPeer(context.SecureSession, Options.Protocol), cancellationToken);
         if (authentication.Requester is { } client)
         {
-            return new Admission(null, client, profile);
+            return new Admission(null, client, profile, client.Name);
+        }
+
+        // RFC 7030 §4.1.1: the CA certificates go to any peer of an established DTLS session, which authenticated this server; a
+        // client certificate that does not authenticate the peer (none, or one this CA does not trust) changes nothing about that.
+        // Over plain CoAP nothing is authenticated at all, not even this server: refused like every operation.
+        if (operation == Crts && authentication.Failure != AuthenticationFailure.NoSecureChannel && !_crtsNeedClientCertificate.Contains(profile.Name))
+        {
+            return new Admission(null, null, profile, authentication.Name);
         }
 
         CoapMessage refusal = authentication.Failure switch
         {
             AuthenticationFailure.NoSecureChannel => Refuse(operation, authentication.Name, CoapCode.Unauthorized,
                 "EST-coaps needs a DTLS session with a client certificate (RFC 9148 section 3)"),
-            AuthenticationFailure.NoCertificate => Refuse(operation, authentication.Name, CoapCode.Unauthorized,
-                "EST-coaps needs a client certificate in the DTLS handshake (RFC 9148 section 3)"),
+            AuthenticationFailure.NoCertificate => Refuse(operation, authentication.Name, CoapCode.Unauthorized, operation == Crts
+                ? $"profile '{profile.Name}' gives its CA certificates only to a client certificate in the DTLS handshake"
+                : "EST-coaps needs a client certificate in the DTLS handshake (RFC 9148 section 3)"),
             _ => Refuse(operation, authentication.Name, CoapCode.Forbidden, authentication.Detail!),
         };
-        return new Admission(refusal, null, null);
+        return new Admission(refusal, null, null, authentication.Name);
     }
 
     // ---- /crts (RFC 7030 §4.1, RFC 9148 §4.1) ----------------------------------------------------------------------
 
-    private CoapMessage HandleCrts(CoapMessage request, Requester client)
+    private CoapMessage HandleCrts(CoapMessage request, string requester)
     {
         switch (request.Accept)
         {
@@ -237,7 +278,7 @@ public sealed partial class EstCoapsServer
                 // /cacerts answer and the one the client installs as its Explicit TA. Intermediates need 281.
                 return Content(CoapCode.Content, CoapContentFormat.PkixCert, _enrollment.Hierarchy.TrustAnchor.RawData);
             default:
-                return Refuse(Crts, client.Name, CoapCode.NotAcceptable, $"/crts answers 281 or 287, not {request.Accept}");
+                return Refuse(Crts, requester, CoapCode.NotAcceptable, $"/crts answers 281 or 287, not {request.Accept}");
         }
     }
 
@@ -382,6 +423,9 @@ public sealed partial class EstCoapsServer
         return options;
     }
 
-    /// <summary>Who asks and under which profile, or why not.</summary>
-    private readonly record struct Admission(CoapMessage? Refusal, Requester? Client, CertificateProfile? Profile);
+    /// <summary>
+    /// Who asks and under which profile, or why not. <paramref name="Client"/> is null on an admission only for /crts over a session
+    /// that authenticated no requester; <paramref name="Name"/> names the peer in the log either way.
+    /// </summary>
+    private readonly record struct Admission(CoapMessage? Refusal, Requester? Client, CertificateProfile? Profile, string Name);
 }

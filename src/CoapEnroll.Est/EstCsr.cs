@@ -34,9 +34,20 @@ internal sealed class EstCsr
 
     public byte[]? DecryptKeyIdentifier { get; private init; }
 
+    /// <summary>The refusal of a request without a body, for every EST front end.</summary>
+    public const string EmptyRequest = "empty request: POST a PKCS#10 CSR";
+
     /// <summary>Decodes without checking the signature; a problem comes back as text (<see cref="RejectionReason.MalformedRequest"/>).</summary>
+
     public static EstCsr? TryParse(ReadOnlyMemory<byte> der, out string? error)
     {
+        if (der.IsEmpty)
+        {
+            // The decoder would only say that the ASN.1 is corrupted.
+            error = EmptyRequest;
+            return null;
+        }
+
         switch (CertificationRequest.DecodePkcs10(der, out CertificationRequest? request, out string? detail))
         {
             case CertificationRequestDecodeStatus.TrailingData:

@@ -86,6 +86,15 @@ public sealed class EstServerOptions
     /// </summary>
     public IDictionary<string, string> BasicAuthentication { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// EST-coaps: the profiles (by name; <c>default</c> for the one without a label) whose /crts needs a client authenticated with a
+    /// certificate, as the other operations do; configuration <c>Est:RequireClientCertificateForCrts:&lt;profile&gt;=true</c>. A profile
+    /// not named serves /crts over any established DTLS session, also one without a client certificate: RFC 7030 §4.1.1 says the
+    /// server SHOULD NOT require client authentication for the CA certificates, and the DTLS server is authenticated. Text rather
+    /// than bool, so that a misspelt value stops the start instead of being dropped by the configuration binder.
+    /// </summary>
+    public IDictionary<string, string> RequireClientCertificateForCrts { get; set; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
     /// <summary>The users HTTP Basic authentication admits: user name → <see cref="EstBasicUserOptions"/> (<c>Est:BasicUsers:&lt;name&gt;</c>).</summary>
     public IDictionary<string, EstBasicUserOptions> BasicUsers { get; set; } = new Dictionary<string, EstBasicUserOptions>(StringComparer.Ordinal);
 

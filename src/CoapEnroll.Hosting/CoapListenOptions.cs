@@ -13,6 +13,12 @@ public sealed class CoapListenOptions
     /// <summary>The address to bind; <c>::</c> is dual-stack and falls back to 0.0.0.0 without IPv6.</summary>
     public string Bind { get; set; } = "::";
 
+    /// <summary>
+    /// Whether coap:// (plain UDP) is served at all (<c>--coap-port off</c> sets this to false); coaps:// has its own switch,
+    /// <see cref="DtlsListenOptions.Enabled"/>.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
     /// <summary>The UDP port for coap://; 0 picks a free one.</summary>
     public int Port { get; set; } = 5683;
 
@@ -27,6 +33,6 @@ public sealed class CoapListenOptions
             return $"Coap:Bind '{Bind}' is not an IP address (use :: for all IPv6 and IPv4 addresses, 0.0.0.0 for IPv4 only).";
         }
 
-        return Port is < 0 or > 65535 ? $"Coap:Port {Port} is not a UDP port (0..65535)." : null;
+        return Port is < 0 or > 65535 ? $"Coap:Port {Port} is not a UDP port (0..65535; disable coap with Coap:Enabled=false or --coap-port off)." : null;
     }
 }

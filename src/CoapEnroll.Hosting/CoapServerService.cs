@@ -57,7 +57,7 @@ public sealed partial class CoapServerService : IHostedService
         _logger = loggerFactory.CreateLogger<CoapServerService>();
     }
 
-    /// <summary>The bound UDP endpoint of coap:// once started.</summary>
+    /// <summary>The bound UDP endpoint of coap:// once started; null when plain CoAP is disabled.</summary>
     public IPEndPoint? LocalEndPoint { get; private set; }
 
     /// <summary>The bound UDP endpoint of coaps:// once started; null when DTLS is disabled.</summary>
@@ -102,9 +102,16 @@ public sealed partial class CoapServerService : IHostedService
         }
 
         var address = IPAddress.Parse(_options.Bind);
-        var endpoint = _server.Listen(BindChannel<IDatagramChannel>(address, _options.Port, local => UdpDatagramChannel.Bind(local)));
-        LocalEndPoint = (IPEndPoint)endpoint.LocalEndPoint;
-        LogListening($"coap://{FormatHost(LocalEndPoint.Address)}:{LocalEndPoint.Port}", Families(LocalEndPoint));
+        if (_options.Enabled)
+        {
+            var endpoint = _server.Listen(BindChannel<IDatagramChannel>(address, _options.Port, local => UdpDatagramChannel.Bind(local)));
+            LocalEndPoint = (IPEndPoint)endpoint.LocalEndPoint;
+            LogListening($"coap://{FormatHost(LocalEndPoint.Address)}:{LocalEndPoint.Port}", Families(LocalEndPoint));
+        }
+        else
+        {
+            LogCoapDisabled();
+        }
 
         if (dtlsServerOptions is not null)
         {
@@ -114,11 +121,15 @@ public sealed partial class CoapServerService : IHostedService
         }
         else
         {
-            // --coaps-port 0 disables coaps while the other ports' 0 picks a free port: say so, or an operator looks for a port that is not there.
+            // Say so, or an operator looks for a port that is not there.
             LogCoapsDisabled();
         }
 
-        LogHint($"coapenroll coap get coap://{HintHost(LocalEndPoint)}:{LocalEndPoint.Port}/.well-known/core");
+        if (LocalEndPoint is not null)
+        {
+            LogHint($"coapenroll coap get coap://{HintHost(LocalEndPoint)}:{LocalEndPoint.Port}/.well-known/core");
+        }
+
         if (SecureLocalEndPoint is not null)
         {
             string trust = Path.Combine(DataDirectory, "trust-anchor.pem");
@@ -300,9 +311,11 @@ public sealed partial class CoapServerService : IHostedService
         + "their sessions are logged, shown by /whoami, and refused proof-of-possession linking by EST")]
     private partial void LogExtendedMasterSecretOptional();
 
-    [LoggerMessage(15, LogLevel.Information, "coaps:// disabled (Dtls:Enabled=false, which --coaps-port 0 sets; --Dtls:Port=0 picks a free port instead): "
-        + "devices cannot authenticate over DTLS")]
+    [LoggerMessage(15, LogLevel.Information, "coaps:// disabled (Dtls:Enabled=false, which --coaps-port off sets): devices cannot authenticate over DTLS")]
     private partial void LogCoapsDisabled();
+
+    [LoggerMessage(16, LogLevel.Information, "coap:// disabled (Coap:Enabled=false, which --coap-port off sets): no plain CoAP")]
+    private partial void LogCoapDisabled();
 
     [LoggerMessage(14, LogLevel.Information, "EST-coaps is a registrar (RFC 9148 §5) forwarding to {Upstream}: timeout {TimeoutSeconds} s, upstream trust {Trust}, "
         + "client certificate {ClientCertificate}; devices are authenticated and their names and proof-of-possession links checked here")]

@@ -10,10 +10,10 @@ public sealed class DtlsListenOptions
 {
     public const string SectionName = "Dtls";
 
-    /// <summary>Whether coaps:// is served at all (<c>--coaps-port 0</c> sets this to false).</summary>
+    /// <summary>Whether coaps:// is served at all (<c>--coaps-port off</c> sets this to false).</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>The UDP port for coaps://; 0 here (unlike <c>--coaps-port 0</c>) picks a free one, as <c>Coap:Port</c> does.</summary>
+    /// <summary>The UDP port for coaps://; 0 picks a free one, as <c>Coap:Port</c> does.</summary>
     public int Port { get; set; } = 5684;
 
     /// <summary>The server certificate (PEM, leaf first, then intermediates). Unset: DIR/server.pem from the CA bootstrap.</summary>
@@ -92,7 +92,7 @@ public sealed class DtlsListenOptions
     {
         if (Port is < 0 or > 65535)
         {
-            return $"Dtls:Port {Port} is not a UDP port (0..65535; disable coaps with Dtls:Enabled=false or --coaps-port 0).";
+            return $"Dtls:Port {Port} is not a UDP port (0..65535; disable coaps with Dtls:Enabled=false or --coaps-port off).";
         }
 
         if ((CertificateFile is null) != (KeyFile is null))

@@ -39,8 +39,11 @@ public class CliArgumentTests
         { ["coap", "get", "coap://127.0.0.1/x", "--timeout", "-1"], "--timeout" },
         { ["serve", "--bogus"], "Unrecognized argument '--bogus'" },
         { ["serve", "--bind", "not-an-address"], "Coap:Bind" },
-        { ["serve", "--coap-port", "70000"], "Coap:Port" },
-        { ["serve", "--coaps-port", "70000"], "Dtls:Port" },
+        { ["serve", "--coap-port", "70000"], "--coap-port '70000' is not a UDP port (0..65535) or off" },
+        { ["serve", "--coaps-port", "70000"], "--coaps-port '70000' is not a UDP port (0..65535) or off" },
+        { ["serve", "--coaps-port", "none"], "--coaps-port 'none' is not a UDP port (0..65535) or off" },
+        { ["serve", "--coap-port", "off", "--http-port", "0", "--Coap:Port=70000"], "Coap:Port 70000" },
+        { ["serve", "--coap-port", "0", "--http-port", "0", "--Dtls:Port=70000"], "Dtls:Port 70000" },
         { ["serve", "--coap-port", "0", "--http-port", "0", "--Dtls:Psk:dev=nothex"], "Dtls:Psk:dev" },
         { ["serve", "--coap-port", "0", "--http-port", "0", "--Dtls:CertificateFile=/x.pem"], "Dtls:KeyFile" },
         { ["serve", "--http-port", "abc"], "--http-port 'abc' is not a TCP port (0..65535) or off" },
@@ -65,6 +68,24 @@ public class CliArgumentTests
         string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("coapenroll: error: ", line, StringComparison.Ordinal);
         Assert.Contains(expected, line, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("serve")]
+    [InlineData("requests list")]
+    [InlineData("ca rollover")]
+    public async Task Help_UsageLineIsBalancedAndNamesConfigurationKeys(string commandLine)
+    {
+        string[] command = commandLine.Split(' ');
+        var result = await CliRunner.RunAsync([.. command, "--help"]);
+
+        Assert.True(result.ExitCode == ExitCodes.Success, result.Describe());
+        string[] lines = result.Output.Split('\n');
+        string usage = lines[Array.FindIndex(lines, l => l.StartsWith("Usage:", StringComparison.Ordinal)) + 1].Trim();
+        // In-process the root command is named after the test host, not coapenroll.
+        Assert.EndsWith($" {string.Join(' ', command)} [options] [--Key=value ...]", usage, StringComparison.Ordinal);
+        Assert.Equal(usage.Count(c => c == '['), usage.Count(c => c == ']'));
+        Assert.Contains("--coap-port <PORT|off>", (await CliRunner.RunAsync("serve", "--help")).Output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -78,9 +78,10 @@ public class ConfigurationArgumentsTests
     [MemberData(nameof(AcceptedByTheCommands))]
     public async Task Serve_TakesTheKey_AndGoesOnToCheckTheSettings(string token)
     {
-        // A bad port is reported only after the arguments passed: the key reached the configuration.
-        string line = await CliAssert.FailsAsync(ExitCodes.Usage, ["Coap:Port"],
-            ["serve", "--data", NoSuchDirectory(), "--coap-port", "70000", "--http-port", "0", token, "--Logging:LogLevel:Default=None"]);
+        // A bad port (as a configuration key: --coap-port's own value is checked by the parser) is reported only after the
+        // arguments passed: the key reached the configuration.
+        string line = await CliAssert.FailsAsync(ExitCodes.Usage, ["Coap:Port 70000"],
+            ["serve", "--data", NoSuchDirectory(), "--Coap:Port=70000", "--http-port", "0", token, "--Logging:LogLevel:Default=None"]);
 
         Assert.DoesNotContain("Unrecognized", line, StringComparison.Ordinal);
     }

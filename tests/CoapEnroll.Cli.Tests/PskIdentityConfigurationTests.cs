@@ -115,7 +115,7 @@ public class PskIdentityConfigurationTests
     {
         string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
         var result = await CliRunner.RunAsync(
-            ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--coaps-port", "0", "--data", data, "--Dtls:Psk:device-7=00", .. arguments.Split(' ')]);
+            ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--coaps-port", "off", "--data", data, "--Dtls:Psk:device-7=00", .. arguments.Split(' ')]);
 
         Assert.True(result.ExitCode == ExitCodes.Usage, result.Describe());
         Assert.Contains(message, result.Error, StringComparison.Ordinal);

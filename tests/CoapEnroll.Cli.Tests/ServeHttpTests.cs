@@ -50,7 +50,7 @@ public sealed class ServeHttpTests
         int port = ((IPEndPoint)taken.LocalEndpoint).Port;
         using var dir = new TempDirectory("coapenroll-http-");
 
-        var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--coaps-port", "0", "--https-port", "0",
+        var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--coaps-port", "off", "--https-port", "0",
             "--http-port", port.ToString(CultureInfo.InvariantCulture), "--data", dir.File("data"), "--Logging:LogLevel:Default=None");
 
         Assert.True(result.ExitCode == ExitCodes.Failure, result.Describe());

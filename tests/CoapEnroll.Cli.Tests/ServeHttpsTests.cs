@@ -57,7 +57,7 @@ public sealed class ServeHttpsTests
     public async Task UnusableBasicAuthenticationSettings_StopTheStart_WithOneLine(string setting, string expected)
     {
         using var dir = new TempDirectory("coapenroll-https-");
-        CliResult result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--coaps-port", "0", "--http-port", "0", "--https-port", "0",
+        CliResult result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--coaps-port", "off", "--http-port", "0", "--https-port", "0",
             "--data", dir.File("data"), setting, "--Logging:LogLevel:Default=None", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=None");
 
         Assert.True(result.ExitCode == ExitCodes.Failure, result.Describe());

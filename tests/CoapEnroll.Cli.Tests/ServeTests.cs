@@ -43,7 +43,7 @@ public class ServeTests
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(1.5));
 
         var result = await CliRunner.RunAsync(
-            ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--coaps-port", "0", "--data", data, "--Logging:LogLevel:Default=Warning"], stop.Token);
+            ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--coaps-port", "off", "--data", data, "--Logging:LogLevel:Default=Warning"], stop.Token);
 
         Assert.True(result.ExitCode == ExitCodes.Success, result.Describe());
         Assert.True(Directory.Exists(data));
@@ -51,15 +51,49 @@ public class ServeTests
     }
 
     [Fact]
-    public async Task ServeCommand_CoapsPort0_SaysCoapsIsDisabled()
+    public async Task ServeCommand_PortOff_SaysWhatIsDisabled()
     {
-        // Unlike --coap-port 0 and --http-port 0, --coaps-port 0 disables coaps: the start-up log says so instead of staying silent.
-        // The log goes to the process's console, so serve runs as its own process here.
+        // "off" disables a listener explicitly, and the start-up log says so instead of staying silent.
+        string said = await RunUntilStartedAsync("--coap-port", "off", "--coaps-port", "off", "--http-port", "0", "--https-port", "off");
+
+        Assert.Contains("coap:// disabled (Coap:Enabled=false, which --coap-port off sets)", said, StringComparison.Ordinal);
+        Assert.Contains("coaps:// disabled (Dtls:Enabled=false, which --coaps-port off sets)", said, StringComparison.Ordinal);
+        Assert.DoesNotContain("listening on coap://", said, StringComparison.Ordinal);
+        Assert.DoesNotContain("listening on coaps://", said, StringComparison.Ordinal);
+        Assert.Contains("HTTP server listening on http://127.0.0.1:", said, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ServeCommand_Port0_PicksAFreePortForCoapAndCoapsAlikeAndLogsIt()
+    {
+        string said = await RunUntilStartedAsync("--coap-port", "0", "--coaps-port", "0", "--http-port", "off", "--https-port", "off");
+
+        // 0 is a free port on both, never 0 itself, and never the defaults (5683/5684 may be taken by another test's server).
+        int coap = int.Parse(System.Text.RegularExpressions.Regex.Match(said, @"listening on coap://127\.0\.0\.1:(\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        int coaps = int.Parse(System.Text.RegularExpressions.Regex.Match(said, @"listening on coaps://127\.0\.0\.1:(\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(coap > 0 && coaps > 0 && coap != coaps, said);
+        Assert.DoesNotContain("disabled (Dtls:Enabled=false", said, StringComparison.Ordinal);
+        Assert.Contains($"coaps://127.0.0.1:{coaps}/.well-known/core", said, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Configuration_CoapEnabledFalse_ServesCoapsOnly()
+    {
+        await using var server = await Est.EstServer.StartAsync(new Dictionary<string, string?> { ["Coap:Enabled"] = "false" });
+
+        Assert.Null(server.Service.LocalEndPoint);
+        var result = await CliRunner.RunAsync("est", "crts", "--server", server.Uri(), "--trust", server.TrustAnchor);
+        Assert.True(result.ExitCode == ExitCodes.Success && result.Output.Contains("BEGIN CERTIFICATE", StringComparison.Ordinal), result.Describe());
+    }
+
+    /// <summary>Runs serve as its own process (its log goes to the process's console) until it has started; returns what it said.</summary>
+    private static async Task<string> RunUntilStartedAsync(params string[] ports)
+    {
         string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
         string program = Path.Combine(AppContext.BaseDirectory, "coapenroll.dll");
         var output = new System.Text.StringBuilder();
         using System.Diagnostics.Process process = ExternalProcess.StartCollecting(ServeProcess.DotnetHost,
-            [program, "serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "off", "--https-port", "off", "--coaps-port", "0", "--data", data], output);
+            [program, "serve", "--bind", "127.0.0.1", .. ports, "--data", data], output);
         string said;
         try
         {
@@ -80,10 +114,9 @@ public class ServeTests
             await process.WaitForExitAsync(CancellationToken.None);
         }
 
-        Assert.Contains("CoAP server listening on coap://127.0.0.1:", said, StringComparison.Ordinal);
-        Assert.Contains("coaps:// disabled (Dtls:Enabled=false, which --coaps-port 0 sets", said, StringComparison.Ordinal);
-        Assert.DoesNotContain("listening on coaps://", said, StringComparison.Ordinal);
+        Assert.True(said.Contains("Application started", StringComparison.Ordinal), said);
         Directory.Delete(data, recursive: true);
+        return said;
     }
 
     [Fact]
@@ -125,7 +158,7 @@ public class ServeTests
 
         var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--http-port", "0", "--https-port", "0",
-            "--coaps-port", "0", "--data", data, "--Logging:LogLevel:Default=None");
+            "--coaps-port", "off", "--data", data, "--Logging:LogLevel:Default=None");
 
         Assert.True(result.ExitCode == ExitCodes.Failure, result.Describe());
         string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -139,7 +172,7 @@ public class ServeTests
         string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
 
         // A strangers' share as large as the whole would let strangers take all of it.
-        var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--coaps-port", "0", "--data", data,
+        var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--coaps-port", "off", "--data", data,
             "--Coap:MaxUnauthenticatedReassemblyBytesTotal=67108864", "--Logging:LogLevel:Default=None");
 
         Assert.True(result.ExitCode == ExitCodes.Usage, result.Describe());

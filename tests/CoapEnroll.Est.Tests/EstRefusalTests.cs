@@ -3,6 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca;
 using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
+using CoapEnroll.Pkix;
 using CoapEnroll.Transport;
 
 namespace CoapEnroll.Est.Tests;
@@ -35,16 +36,58 @@ public sealed class EstRefusalTests
 
     [Theory]
     [InlineData("sen")]
-    [InlineData("crts")]
+    [InlineData("sren")]
     [InlineData("skg")]
+    [InlineData("att")]
     public async Task Anonymous_dtls_client_is_4_01(string operation)
     {
         await using EstFixture est = await EstFixture.StartAsync();
-        CoapMessage request = operation == "crts" ? CoapMessage.CreateRequest(CoapCode.Get, "/.well-known/est/crts") : Post(operation, Csr());
+        CoapMessage request = operation == "att" ? CoapMessage.CreateRequest(CoapCode.Get, "/.well-known/est/att") : Post(operation, Csr());
         CoapMessage response = await SendAsync(est, null, request);
         Assert.Equal(CoapCode.Unauthorized, response.Code);
         Assert.Empty(await est.CertificatesAsync());
         Assert.Empty(await est.RequestsAsync());
+    }
+
+    [Fact]
+    public async Task Anonymous_and_untrusted_dtls_clients_get_crts_unless_the_profile_requires_a_client_certificate()
+    {
+        // RFC 7030 §4.1.1: the server SHOULD NOT require client authentication for the CA certificates.
+        await using EstFixture est = await EstFixture.StartAsync(o => o.RequireClientCertificateForCrts["lbl"] = "true");
+        CoapMessage crts = CoapMessage.CreateRequest(CoapCode.Get, "/.well-known/est/crts");
+        foreach (X509Certificate2? client in (X509Certificate2?[])[null, CreateSelfSignedWithKey(), est.Device])
+        {
+            CoapMessage response = await SendAsync(est, client, crts);
+            Assert.Equal((CoapCode.Content, CoapContentFormat.Pkcs7CertsOnly), (response.Code, response.ContentFormat));
+            Assert.Equal(2, Pkcs7CertsOnly.Decode(response.Payload.Span).Count);
+        }
+
+        CoapMessage anchor = await SendAsync(est, null, CoapMessage.CreateRequest(CoapCode.Get, "/.well-known/est/crts").WithAccept(CoapContentFormat.PkixCert));
+        Assert.Equal(est.Hierarchy.TrustAnchor.RawData, anchor.Payload.ToArray());
+
+        // The profile that requires one: 4.01 without, the CA certificates with the device's.
+        CoapMessage labelled = CoapMessage.CreateRequest(CoapCode.Get, "/.well-known/est/lbl/crts");
+        CoapMessage refused = await SendAsync(est, null, labelled);
+        Assert.Equal(CoapCode.Unauthorized, refused.Code);
+        Assert.Contains("client certificate", refused.PayloadText, StringComparison.Ordinal);
+        Assert.Equal(CoapCode.Content, (await SendAsync(est, est.Device, labelled)).Code);
+
+        // Over plain CoAP nothing is authenticated, not even the server: still 4.01.
+        await using var coap = new CoapClient(UdpDatagramChannel.BindEphemeralFor(est.UdpEndPoint));
+        Assert.Equal(CoapCode.Unauthorized, (await coap.SendAsync(crts, est.UdpEndPoint, EstFixture.Timeout())).Code);
+        Assert.Empty(await est.RequestsAsync());
+    }
+
+    [Theory]
+    [InlineData("sen")]
+    [InlineData("sren")]
+    [InlineData("skg")]
+    public async Task Empty_request_is_4_00_empty_request(string operation)
+    {
+        await using EstFixture est = await EstFixture.StartAsync();
+        CoapMessage response = await SendAsync(est, est.Device, Post(operation, []));
+        Assert.Equal((CoapCode.BadRequest, EstCsr.EmptyRequest), (response.Code, response.PayloadText));
+        Assert.Empty(await est.CertificatesAsync());
     }
 
     [Fact]

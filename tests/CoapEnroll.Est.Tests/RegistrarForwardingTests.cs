@@ -18,6 +18,27 @@ namespace CoapEnroll.Est.Tests;
 public sealed class RegistrarForwardingTests
 {
     [Fact]
+    public async Task An_anonymous_dtls_client_gets_crts_through_the_registrar_and_nothing_else()
+    {
+        await using Pair pair = await Pair.StartAsync();
+        EstFixture a = pair.Registrar, b = pair.Ca;
+        await using CoapEnroll.Dtls.DtlsClientChannel channel = await a.ConnectAsync(null);
+        await using var coap = new CoapClient(channel);
+
+        CoapMessage crts = await coap.SendAsync(CoapMessage.CreateRequest(CoapCode.Get, "/.well-known/est/crts"), channel.RemoteEndPoint, EstFixture.Timeout());
+        Assert.Equal(CoapCode.Content, crts.Code);
+        Assert.Contains(CoapEnroll.Pkix.Pkcs7CertsOnly.Decode(crts.Payload.Span), c => c.Thumbprint == b.Hierarchy.IssuingCa.Thumbprint);
+        Assert.Equal(1, pair.Upstream.Requests);
+
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        byte[] csr = new CertificateRequest("CN=anonymous", key, HashAlgorithmName.SHA256).CreateSigningRequest();
+        CoapMessage sen = await coap.SendAsync(CoapMessage.CreateRequest(CoapCode.Post, "/.well-known/est/sen").WithContentFormat(CoapContentFormat.Pkcs10).WithPayload(csr),
+            channel.RemoteEndPoint, EstFixture.Timeout());
+        Assert.Equal(CoapCode.Unauthorized, sen.Code);
+        Assert.Equal(1, pair.Upstream.Requests);
+    }
+
+    [Fact]
     public async Task A_device_enrolls_re_enrolls_and_gets_server_generated_keys_through_the_registrar()
     {
         await using Pair pair = await Pair.StartAsync();

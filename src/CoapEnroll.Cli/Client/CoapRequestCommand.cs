@@ -346,11 +346,11 @@ internal sealed class CoapRequestCommand
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw NoResponse(remote, $"no response within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s");
+            throw NoResponse(target, remote, $"no response within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s");
         }
         catch (CoapProtocolException ex)
         {
-            throw Failed(remote, ex);
+            throw Failed(target, remote, ex);
         }
 
         await PrintAsync(response, outFile, stdout, cancellationToken);
@@ -395,13 +395,13 @@ internal sealed class CoapRequestCommand
         }
         catch (OperationCanceledException) when (last is null)
         {
-            throw NoResponse(remote, $"no response within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s");
+            throw NoResponse(target, remote, $"no response within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s");
         }
         catch (CoapProtocolException ex)
         {
             if (last is null)
             {
-                throw Failed(remote, ex);
+                throw Failed(target, remote, ex);
             }
 
             await stderr.WriteLineAsync($"Observation ended: {ex.Message}");
@@ -411,7 +411,7 @@ internal sealed class CoapRequestCommand
         {
             throw cancellationToken.IsCancellationRequested
                 ? new CliException(ExitCodes.Interrupted, "Interrupted before a response arrived.")
-                : NoResponse(remote, $"no notification within {duration.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s");
+                : NoResponse(target, remote, $"no notification within {duration.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s");
         }
 
         return ExitCodeFor(last.Code);
@@ -447,12 +447,15 @@ internal sealed class CoapRequestCommand
         _ => ExitCodes.Failure,
     };
 
-    private static CliException NoResponse(EndPoint remote, string reason) => new(ExitCodes.NoResponse, $"No response from {remote}: {reason}. {SecureTarget.NoAnswerHint}");
+    private static CliException NoResponse(EndPoint target, EndPoint remote, string reason) => new(ExitCodes.NoResponse, $"No response from {remote}: {reason}. {HintFor(target)}");
 
-    private static CliException Failed(EndPoint remote, CoapProtocolException ex) => ex.Error switch
+    // Over coaps the handshake has already succeeded by the time a request goes unanswered: the server is there.
+    private static string HintFor(EndPoint target) => target is DtlsSessionEndPoint ? SecureTarget.NoAnswerAfterHandshakeHint : SecureTarget.NoAnswerHint;
+
+    private static CliException Failed(EndPoint target, EndPoint remote, CoapProtocolException ex) => ex.Error switch
     {
         CoapError.Reset => new CliException(ExitCodes.NoResponse, $"{remote} answered with Reset (it rejected the request).", ex),
-        CoapError.Timeout => new CliException(ExitCodes.NoResponse, $"No response from {remote}: {ex.Message} {SecureTarget.NoAnswerHint}", ex),
+        CoapError.Timeout => new CliException(ExitCodes.NoResponse, $"No response from {remote}: {ex.Message} {HintFor(target)}", ex),
         CoapError.Unreachable => new CliException(ExitCodes.NoResponse, $"{ex.Message}: is the server running, and on this port?", ex),
         _ => new CliException(ExitCodes.NoResponse, $"Request to {remote} failed: {ex.Message}", ex),
     };

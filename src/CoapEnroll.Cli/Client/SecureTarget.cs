@@ -40,6 +40,33 @@ internal static class SecureTarget
     public const string NoAnswerHint = "Check that the server is running and reachable on that address and port, that no firewall drops UDP, "
         + "and that the scheme matches the port (coap:// is plain UDP, by default on 5683; coaps:// is DTLS, by default on 5684).";
 
+    /// <summary>
+    /// What to check when the DTLS handshake completed but a request got no answer: the server is up and on that port, so the
+    /// request itself went unanswered.
+    /// </summary>
+    public const string NoAnswerAfterHandshakeHint = "The DTLS handshake succeeded, so a server runs on that port: check that the URI's path "
+        + "names a resource it serves (GET /.well-known/core lists them), that the server's log shows the request (a server drops what it "
+        + "cannot handle, e.g. when overloaded, and a registrar or proxy waits on its upstream CA), and give --timeout more seconds if it needs longer.";
+
+    /// <summary>
+    /// Bounds the retransmissions of a confirmable request by the command's <c>--timeout</c>: RFC 7252's defaults retransmit for up
+    /// to MAX_TRANSMIT_WAIT (93 s) before giving up, whatever the command was told. Fewer retransmissions first; below one
+    /// (a timeout under 3 s) a shorter ACK_TIMEOUT. The wait for a response after the acknowledgement is ResponseTimeout's.
+    /// </summary>
+    public static void BoundRetransmissions(CoapEndpointOptions endpoint, TimeSpan timeout)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        while (endpoint.MaxRetransmit > 0 && endpoint.MaxTransmitWait > timeout)
+        {
+            endpoint.MaxRetransmit--;
+        }
+
+        if (endpoint.MaxTransmitWait > timeout)
+        {
+            endpoint.AckTimeout = timeout / endpoint.AckRandomFactor;
+        }
+    }
+
     public static async Task<IPEndPoint> ResolveAsync(CoapUri uri, CancellationToken cancellationToken)
     {
         try

@@ -218,6 +218,10 @@ internal sealed class CmpCommand
             int code = ex.Status is null ? ExitCodes.Failure : ex.IsServerError ? ExitCodes.ServerError : ExitCodes.ClientError;
             throw new CliException(code, $"CMP {_operation} refused by {target}: {ex.Message.TrimEnd('.')}.", ex);
         }
+        catch (CoapProtocolException ex) when (ex.Error == CoapError.Timeout)
+        {
+            throw new CliException(ExitCodes.NoResponse, $"CMP {_operation}: no response from {target}: {ex.Message.TrimEnd('.')}. {NoAnswerHint(target)}", ex);
+        }
         catch (CoapProtocolException ex)
         {
             throw new CliException(ExitCodes.NoResponse, $"CMP {_operation} with {target} failed: {ex.Message}", ex);
@@ -228,13 +232,21 @@ internal sealed class CmpCommand
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new CliException(ExitCodes.NoResponse, $"No response from {target} within {timeoutSeconds.ToString(CultureInfo.InvariantCulture)} s.");
+            throw new CliException(ExitCodes.NoResponse,
+                $"CMP {_operation}: no response from {target} within {timeoutSeconds.ToString(CultureInfo.InvariantCulture)} s. {NoAnswerHint(target)}");
         }
         finally
         {
             await disposable.DisposeAsync();
         }
     }
+
+    /// <summary>What to check when a request to <paramref name="target"/> (as <see cref="ConnectAsync"/> names it) went unanswered.</summary>
+    private static string NoAnswerHint(string target) =>
+        target.StartsWith("coaps://", StringComparison.Ordinal) ? SecureTarget.NoAnswerAfterHandshakeHint
+        : target.StartsWith("coap://", StringComparison.Ordinal) ? SecureTarget.NoAnswerHint
+        : "The server accepted the connection but sent no HTTP answer: check that the URI's path is its CMP endpoint (default /.well-known/cmp), "
+            + "that the server's log shows the request (a proxy waits on its upstream CA), and give --timeout more seconds if it needs longer.";
 
     private sealed record Inputs(AsymmetricAlgorithm? NewKey, X500DistinguishedName? Subject, byte[]? Csr, X509Certificate2? OldCertificate, CmpPendingConfirmation? Pending = null,
         IReadOnlyList<X509Extension>? Extensions = null);
@@ -710,6 +722,7 @@ internal sealed class CmpCommand
         string path = segments.Count == 0 ? DefaultPath : "/" + string.Join('/', segments);
         var coapOptions = new CoapClientOptions();
         coapOptions.Endpoint.ResponseTimeout = timeout;
+        SecureTarget.BoundRetransmissions(coapOptions.Endpoint, timeout);
         IPEndPoint remote = await SecureTarget.ResolveAsync(coapUri, cancellationToken);
         if (!coapUri.IsSecure)
         {

@@ -178,6 +178,11 @@ internal sealed partial class EstCommand
             throw new CliException(ExitCodes.Usage, $"Cannot read --csr '{file}': {ex.Message}", ex);
         }
 
+        if (bytes.Length == 0)
+        {
+            throw new CliException(ExitCodes.Usage, $"--csr '{file}' is empty: an empty request, not a PKCS#10 certificate request (PEM or DER).");
+        }
+
         byte[] der = bytes;
         string text = Encoding.ASCII.GetString(bytes);
         if (PemEncoding.TryFind(text, out PemFields fields))

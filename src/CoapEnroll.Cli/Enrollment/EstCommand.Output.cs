@@ -1,3 +1,4 @@
+using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -37,7 +38,7 @@ internal sealed partial class EstCommand
             text.Append(attribute.IsOid ? "oid " : "attribute ").Append(attribute.Oid).Append(name);
             foreach (byte[] value in attribute.Values ?? [])
             {
-                text.Append(' ').Append(Convert.ToHexString(value));
+                text.Append(' ').Append(DescribeValue(value));
             }
 
             text.Append('\n');
@@ -51,6 +52,36 @@ internal sealed partial class EstCommand
         {
             await WriteTextAsync(outFile, text.ToString(), ownerOnly: false, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// An attribute value as a reader wants it: a named curve or other OID by name (id-ecPublicKey's value is the curve, RFC 8951
+    /// §4), anything else as hex.
+    /// </summary>
+    internal static string DescribeValue(byte[] value)
+    {
+        string oid;
+        try
+        {
+            var reader = new AsnReader(value, AsnEncodingRules.DER);
+            oid = reader.ReadObjectIdentifier();
+            reader.ThrowIfNotEmpty();
+        }
+        catch (AsnContentException)
+        {
+            return Convert.ToHexString(value);
+        }
+
+        // The platform's friendly names differ between operating systems and crypto libraries: the curves are named here.
+        return oid switch
+        {
+            "1.2.840.10045.3.1.7" => "secp256r1 (P-256)",
+            "1.3.132.0.34" => "secp384r1 (P-384)",
+            "1.3.132.0.35" => "secp521r1 (P-521)",
+            "1.3.101.110" => "X25519",
+            "1.3.101.112" => "Ed25519",
+            _ => new Oid(oid).FriendlyName is { Length: > 0 } friendly ? $"{oid} ({friendly})" : oid,
+        };
     }
 
     internal static Task WritePrivateKeyAsync(string path, byte[] pkcs8, CancellationToken cancellationToken) =>

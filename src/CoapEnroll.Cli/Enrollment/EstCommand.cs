@@ -30,7 +30,7 @@ internal sealed partial class EstCommand
     };
 
     private readonly Option<string> _trust = new("--trust") { Description = "PEM file of trust anchors the server certificate must chain to (DIR/trust-anchor.pem of serve)", HelpName = "FILE", Required = true };
-    private readonly Option<string?> _cert = new("--cert") { Description = "Client certificate (PEM, leaf first): the device's manufacturer certificate (IDevID) or one this CA issued", HelpName = "FILE" };
+    private readonly Option<string?> _cert = new("--cert") { Description = "Client certificate (PEM, leaf first): the device's manufacturer certificate (IDevID) or one this CA issued; crts needs none (RFC 7030 §4.1.1)", HelpName = "FILE" };
     private readonly Option<string?> _key = new("--key") { Description = "Private key (PEM) of --cert", HelpName = "FILE" };
     private readonly Option<string?> _passphraseEnv = new("--key-passphrase-env") { Description = "Environment variable holding the passphrase of an encrypted --key", HelpName = "NAME" };
     private readonly Option<string?> _csr = new("--csr") { Description = "Send this PKCS#10 request (PEM or DER) instead of making a key and CSR", HelpName = "FILE" };
@@ -153,6 +153,7 @@ internal sealed partial class EstCommand
         TimeSpan timeout = TimeSpan.FromSeconds(timeoutSeconds);
         clientOptions.MaxPendingWait = TimeSpan.FromSeconds(maxWait);
         clientOptions.Coap.Endpoint.ResponseTimeout = timeout;
+        SecureTarget.BoundRetransmissions(clientOptions.Coap.Endpoint, timeout);
         clientOptions.LinkProofOfPossession = parseResult.GetValue(_popLink);
 
         // Every input is checked before anything goes on the wire.
@@ -230,13 +231,18 @@ internal sealed partial class EstCommand
         {
             throw Refused(ex, remote, csrOut ?? csrFile);
         }
+        catch (CoapProtocolException ex) when (ex.Error == CoapError.Timeout)
+        {
+            throw new CliException(ExitCodes.NoResponse, $"EST {_operation}: no response from {remote}: {ex.Message.TrimEnd('.')}. {SecureTarget.NoAnswerAfterHandshakeHint}", ex);
+        }
         catch (CoapProtocolException ex)
         {
             throw new CliException(ExitCodes.NoResponse, $"EST request to {remote} failed: {ex.Message}", ex);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new CliException(ExitCodes.NoResponse, $"No response from {remote} within {timeoutSeconds.ToString(CultureInfo.InvariantCulture)} s.");
+            throw new CliException(ExitCodes.NoResponse,
+                $"EST {_operation}: no response from {remote} within {timeoutSeconds.ToString(CultureInfo.InvariantCulture)} s. {SecureTarget.NoAnswerAfterHandshakeHint}");
         }
         catch (InvalidDataException ex)
         {

@@ -22,37 +22,14 @@ internal static class ServeCommand
             Description = "Address to listen on, for CoAP and HTTP (default: :: for IPv6 and IPv4, falling back to 0.0.0.0; config keys Coap:Bind, Http:Bind)",
             HelpName = "ADDRESS",
         };
-        var port = new Option<int?>("--coap-port") { Description = "UDP port for coap:// (default: 5683; 0 picks a free port; config key Coap:Port)", HelpName = "PORT" };
-        var securePort = new Option<int?>("--coaps-port")
-        {
-            Description = "UDP port for coaps:// (DTLS 1.2; default: 5684; 0 disables coaps; config keys Dtls:Port, Dtls:Enabled)",
-            HelpName = "PORT",
-        };
-        var httpPort = new Option<string?>("--http-port")
-        {
-            Description = "TCP port for http:// (default: 8080; 0 picks a free port; off disables HTTP; config keys Http:Port, Http:Enabled)",
-            HelpName = "PORT|off",
-        };
-        httpPort.Validators.Add(result =>
-        {
-            if (result.Tokens.Count == 1 && ParseHttpPort(result.Tokens[0].Value) is null)
-            {
-                result.AddError($"--http-port '{result.Tokens[0].Value}' is not a TCP port (0..65535) or off");
-            }
-        });
-        var httpsPort = new Option<string?>("--https-port")
-        {
-            Description = "TCP port for https:// (TLS 1.2/1.3 with the server certificate: EST over HTTPS, CMP over HTTPS; default: 8443; 0 picks a free port; "
-                + "off disables HTTPS; config keys Https:Port, Https:Enabled)",
-            HelpName = "PORT|off",
-        };
-        httpsPort.Validators.Add(result =>
-        {
-            if (result.Tokens.Count == 1 && ParseHttpPort(result.Tokens[0].Value) is null)
-            {
-                result.AddError($"--https-port '{result.Tokens[0].Value}' is not a TCP port (0..65535) or off");
-            }
-        });
+        // Every port option reads the same way: a number (0 picks a free port, logged at start) or "off".
+        var port = PortOption("--coap-port", "UDP", "UDP port for coap:// (default: 5683; 0 picks a free port; off disables plain CoAP; config keys Coap:Port, Coap:Enabled)");
+        var securePort = PortOption("--coaps-port", "UDP",
+            "UDP port for coaps:// (DTLS 1.2; default: 5684; 0 picks a free port; off disables coaps; config keys Dtls:Port, Dtls:Enabled)");
+        var httpPort = PortOption("--http-port", "TCP", "TCP port for http:// (default: 8080; 0 picks a free port; off disables HTTP; config keys Http:Port, Http:Enabled)");
+        var httpsPort = PortOption("--https-port", "TCP",
+            "TCP port for https:// (TLS 1.2/1.3 with the server certificate: EST over HTTPS, CMP over HTTPS; default: 8443; 0 picks a free port; "
+            + "off disables HTTPS; config keys Https:Port, Https:Enabled)");
         var trustManufacturer = new Option<string[]>("--trust-manufacturer")
         {
             Description = "PEM file of a manufacturer CA whose device certificates (IDevIDs) may enroll; repeatable (config key Ca:TrustedManufacturerCaFiles)",
@@ -85,47 +62,10 @@ internal static class ServeCommand
                 overrides[$"{HttpsListenOptions.SectionName}:{nameof(HttpsListenOptions.Bind)}"] = address;
             }
 
-            if (parseResult.GetValue(port) is { } p)
-            {
-                overrides[$"{CoapListenOptions.SectionName}:{nameof(CoapListenOptions.Port)}"] = p.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            }
-
-            if (parseResult.GetValue(securePort) is { } sp)
-            {
-                if (sp == 0)
-                {
-                    overrides[$"{DtlsListenOptions.SectionName}:{nameof(DtlsListenOptions.Enabled)}"] = "false";
-                }
-                else
-                {
-                    overrides[$"{DtlsListenOptions.SectionName}:{nameof(DtlsListenOptions.Port)}"] = sp.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                }
-            }
-
-            if (parseResult.GetValue(httpPort) is { } hp)
-            {
-                // Unlike --coaps-port 0 (which disables coaps), --http-port 0 picks a free port, as Http:Port=0 does: "off" disables.
-                int parsed = ParseHttpPort(hp)!.Value; // validated by the parser
-                if (parsed < 0)
-                {
-                    overrides[$"{HttpListenOptions.SectionName}:{nameof(HttpListenOptions.Enabled)}"] = "false";
-                }
-                else
-                {
-                    overrides[$"{HttpListenOptions.SectionName}:{nameof(HttpListenOptions.Enabled)}"] = "true";
-                    overrides[$"{HttpListenOptions.SectionName}:{nameof(HttpListenOptions.Port)}"] = parsed.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                }
-            }
-
-            if (parseResult.GetValue(httpsPort) is { } hsp)
-            {
-                int parsed = ParseHttpPort(hsp)!.Value; // validated by the parser
-                overrides[$"{HttpsListenOptions.SectionName}:{nameof(HttpsListenOptions.Enabled)}"] = parsed < 0 ? "false" : "true";
-                if (parsed >= 0)
-                {
-                    overrides[$"{HttpsListenOptions.SectionName}:{nameof(HttpsListenOptions.Port)}"] = parsed.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                }
-            }
+            SetPort(overrides, parseResult.GetValue(port), CoapListenOptions.SectionName);
+            SetPort(overrides, parseResult.GetValue(securePort), DtlsListenOptions.SectionName);
+            SetPort(overrides, parseResult.GetValue(httpPort), HttpListenOptions.SectionName);
+            SetPort(overrides, parseResult.GetValue(httpsPort), HttpsListenOptions.SectionName);
 
             // Appended after any files the configuration lists (list binding takes every child key, whatever its name).
             string[] manufacturers = parseResult.GetValue(trustManufacturer) ?? [];
@@ -147,8 +87,41 @@ internal static class ServeCommand
         return command;
     }
 
-    /// <summary><c>--http-port</c>'s (and <c>--https-port</c>'s) value: the port (0..65535), -1 for <c>off</c> (any case), null when it is neither.</summary>
-    internal static int? ParseHttpPort(string value) =>
+    /// <summary>A <c>--*-port PORT|off</c> option whose value the parser checks (see <see cref="ParsePort"/>).</summary>
+    private static Option<string?> PortOption(string name, string protocol, string description)
+    {
+        var option = new Option<string?>(name) { Description = description, HelpName = "PORT|off" };
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens.Count == 1 && ParsePort(result.Tokens[0].Value) is null)
+            {
+                result.AddError($"{name} '{result.Tokens[0].Value}' is not a {protocol} port (0..65535) or off");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>
+    /// A port option's value as the configuration keys of <paramref name="section"/>: <c>off</c> is <c>Enabled=false</c>, a number
+    /// (0 included, a free port) is <c>Enabled=true</c> and <c>Port</c>. Nothing without the option.
+    /// </summary>
+    private static void SetPort(Dictionary<string, string?> overrides, string? value, string section)
+    {
+        if (value is null)
+        {
+            return;
+        }
+
+        int parsed = ParsePort(value)!.Value; // validated by the parser
+        overrides[$"{section}:Enabled"] = parsed < 0 ? "false" : "true";
+        if (parsed >= 0)
+        {
+            overrides[$"{section}:Port"] = parsed.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
+    /// <summary>A <c>--*-port</c> value: the port (0..65535), -1 for <c>off</c> (any case), null when it is neither.</summary>
+    internal static int? ParsePort(string value) =>
         string.Equals(value.Trim(), "off", StringComparison.OrdinalIgnoreCase) ? -1
         : int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port) && port <= 65535 ? port
         : null;

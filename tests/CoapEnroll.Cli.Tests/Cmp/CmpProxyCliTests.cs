@@ -38,7 +38,7 @@ public sealed class CmpProxyCliTests
     public async Task UnreadableUpstreamCredential_IsNamedAsTheUpstreams_AndStopsServe()
     {
         using var data = new CoapEnroll.Testing.TempDirectory("coapenroll-proxy-cli-");
-        CliResult result = await CliRunner.RunAsync("serve", "--data", data.File("data"), "--coap-port", "0", "--coaps-port", "0", "--http-port", "0",
+        CliResult result = await CliRunner.RunAsync("serve", "--data", data.File("data"), "--coap-port", "0", "--coaps-port", "off", "--http-port", "0",
             "--upstream-cmp", "https://127.0.0.1:9/pkix/", "--upstream-cert", "/etc/hostname", "--upstream-key", "/etc/hostname");
 
         Assert.True(result.ExitCode == ExitCodes.Failure, result.Describe());

@@ -71,7 +71,7 @@ public sealed class ManufacturerTrustTests : IDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
 
         await CliAssert.FailsAsync(ExitCodes.Usage, ["--trust-manufacturer", missing, "no such file"],
-            ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--coaps-port", "0", "--data", data, "--trust-manufacturer", missing], timeout.Token);
+            ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--coaps-port", "off", "--data", data, "--trust-manufacturer", missing], timeout.Token);
 
         // Refused before anything was created or bound.
         Assert.False(Directory.Exists(data));
@@ -101,7 +101,7 @@ public sealed class ManufacturerTrustTests : IDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
 
         await CliAssert.FailsAsync(ExitCodes.Failure, ["manufacturer CA", file, problem],
-            ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--coaps-port", "0", "--data", data, "--trust-manufacturer", file,
+            ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--coaps-port", "off", "--data", data, "--trust-manufacturer", file,
                 "--Logging:LogLevel:Default=None", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=None"],
             timeout.Token);
     }
