@@ -56,4 +56,16 @@ public sealed class InstalledToolTests : IClassFixture<InstalledToolFixture>
 
         Assert.StartsWith($"{ShellWords.Quote(_tool.Tool, windows: false)} est enroll --server coaps://127.0.0.1:", enroll, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task An_error_s_next_command_begins_as_the_tool_was_started()
+    {
+        using var dir = new TempDirectory("coapenroll-tool-");
+        string data = dir.File("no store here");
+        ProcessResult result = await ExternalProcess.RunAsync(_tool.Tool, ["requests", "list", "--data", data], TimeSpan.FromSeconds(60));
+
+        Assert.True(result.ExitCode == ExitCodes.Usage, result.Describe());
+        Assert.Contains($"start the server there first: {ShellWords.Quote(_tool.Tool, windows: false)} serve --data {ShellWords.Quote(data, windows: false)}",
+            result.StandardError, StringComparison.Ordinal);
+    }
 }
