@@ -31,9 +31,9 @@ internal static class CliApplication
         var parseResult = CreateRootCommand().Parse(args);
         if (parseResult.Errors.Count > 0)
         {
-            string commandPath = string.Join(' ', Ancestry(parseResult.CommandResult.Command));
+            string help = HowToInvoke.Command([.. Ancestry(parseResult.CommandResult.Command), "--help"]);
             string messages = string.Join("; ", parseResult.Errors.Select(e => e.Message.TrimEnd('.')).Distinct());
-            await error.WriteLineAsync($"coapenroll: error: {messages} (see '{commandPath} --help')");
+            await error.WriteLineAsync($"coapenroll: error: {messages} (see '{help}')");
             return ExitCodes.Usage;
         }
 
@@ -82,9 +82,9 @@ internal static class CliApplication
     private static IEnumerable<string> Ancestry(Command command)
     {
         var names = new Stack<string>();
-        for (Symbol? s = command; s is not null; s = s.Parents.OfType<Command>().FirstOrDefault())
+        for (Symbol? s = command; s is not null and not RootCommand; s = s.Parents.OfType<Command>().FirstOrDefault())
         {
-            names.Push(s is RootCommand ? "coapenroll" : s.Name);
+            names.Push(s.Name);
         }
 
         return names;

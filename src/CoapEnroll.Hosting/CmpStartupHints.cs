@@ -50,9 +50,9 @@ public sealed partial class CmpStartupHints : IHostedService
         LogServed(string.Join(", ", urls));
         if (http is not null && _certification.IsFirstStart == true && _certification.DemoCmpSecret is { } secret)
         {
-            LogHint("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out device.key && "
-                + $"openssl cmp -cmd ir -server {Host(http)}:{http.Port}/.well-known/cmp -ref {CertificationServices.DemoCmpReference} -secret pass:{secret} "
-                + "-newkey device.key -subject /CN=device-1 -implicit_confirm -certout device.pem -cacertsout root.pem");
+            LogHint(ShellWords.Join("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "device.key") + " && "
+                + ShellWords.Join("openssl", "cmp", "-cmd", "ir", "-server", $"{Host(http)}:{http.Port}/.well-known/cmp", "-ref", CertificationServices.DemoCmpReference,
+                    "-secret", $"pass:{secret}", "-newkey", "device.key", "-subject", "/CN=device-1", "-implicit_confirm", "-certout", "device.pem", "-cacertsout", "root.pem"));
         }
 
         return Task.CompletedTask;

@@ -64,6 +64,9 @@ public static class CoapEnrollServiceCollectionExtensions
         services.AddSingleton(sp => new CoapServer(sp.GetRequiredService<IOptions<CoapServerOptions>>().Value, sp.GetRequiredService<ILoggerFactory>(),
             sp.GetRequiredService<TimeProvider>()));
         services.AddCoapEnrollUpstream(configuration);
+
+        // The program registers how it was started before this; a host that does not gets the installed tool's command.
+        services.TryAddSingleton(CommandLinePrefix.Default);
         services.AddSingleton<CoapServerService>();
         services.AddHostedService(sp => sp.GetRequiredService<CoapServerService>());
         return services;

@@ -33,10 +33,12 @@ public sealed partial class CoapServerService : IHostedService
     private readonly UpstreamHttp _upstream;
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _time;
+    // How the commands of the start-up hints begin (coapenroll, dotnet run --project … --): the program registers it.
+    private readonly CommandLinePrefix _hints;
     private readonly ILogger<CoapServerService> _logger;
 
     public CoapServerService(CoapServer server, DiagnosticResources diagnostics, IOptions<CoapListenOptions> options, IOptions<DtlsListenOptions> dtlsOptions,
-        CertificationServices certification, UpstreamHttp upstream, ILoggerFactory loggerFactory, TimeProvider time)
+        CertificationServices certification, UpstreamHttp upstream, ILoggerFactory loggerFactory, TimeProvider time, CommandLinePrefix hints)
     {
         ArgumentNullException.ThrowIfNull(server);
         ArgumentNullException.ThrowIfNull(diagnostics);
@@ -46,6 +48,7 @@ public sealed partial class CoapServerService : IHostedService
         ArgumentNullException.ThrowIfNull(upstream);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(hints);
         _server = server;
         _diagnostics = diagnostics;
         _options = options.Value;
@@ -54,6 +57,7 @@ public sealed partial class CoapServerService : IHostedService
         _upstream = upstream;
         _loggerFactory = loggerFactory;
         _time = time;
+        _hints = hints;
         _logger = loggerFactory.CreateLogger<CoapServerService>();
     }
 
@@ -127,17 +131,18 @@ public sealed partial class CoapServerService : IHostedService
 
         if (LocalEndPoint is not null)
         {
-            LogHint($"coapenroll coap get coap://{HintHost(LocalEndPoint)}:{LocalEndPoint.Port}/.well-known/core");
+            LogHint(_hints.Format("coap", "get", $"coap://{HintHost(LocalEndPoint)}:{LocalEndPoint.Port}/.well-known/core"));
         }
 
         if (SecureLocalEndPoint is not null)
         {
             string trust = Path.Combine(DataDirectory, "trust-anchor.pem");
-            LogHint($"coapenroll coap get coaps://{HintHost(SecureLocalEndPoint)}:{SecureLocalEndPoint.Port}/.well-known/core --trust {trust}");
+            string coaps = $"coaps://{HintHost(SecureLocalEndPoint)}:{SecureLocalEndPoint.Port}";
+            LogHint(_hints.Format("coap", "get", $"{coaps}/.well-known/core", "--trust", trust));
             if (firstStart && File.Exists(hierarchy.Layout.DemoDeviceCertificate))
             {
-                LogEnrollHint($"coapenroll est enroll --server coaps://{HintHost(SecureLocalEndPoint)}:{SecureLocalEndPoint.Port} --trust {trust} "
-                    + $"--cert {hierarchy.Layout.DemoDeviceCertificate} --key {hierarchy.Layout.DemoDeviceKey} --subject CN=demo-device-1 --out dev.pem --key-out dev.key");
+                LogEnrollHint(_hints.Format("est", "enroll", "--server", coaps, "--trust", trust, "--cert", hierarchy.Layout.DemoDeviceCertificate,
+                    "--key", hierarchy.Layout.DemoDeviceKey, "--subject", "CN=demo-device-1", "--out", "dev.pem", "--key-out", "dev.key"));
             }
         }
     }

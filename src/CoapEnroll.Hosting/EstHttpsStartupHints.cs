@@ -34,7 +34,7 @@ public sealed partial class EstHttpsStartupHints : IHostedService
         if (_certification.IsFirstStart == true)
         {
             string trust = Path.Combine(_certification.DataDirectory, "trust-anchor.pem");
-            LogHint($"curl --cacert {trust} {roots[0]}/cacerts | base64 -d | openssl pkcs7 -inform DER -print_certs");
+            LogHint(ShellWords.Join("curl", "--cacert", trust, $"{roots[0]}/cacerts") + " | base64 -d | openssl pkcs7 -inform DER -print_certs");
         }
 
         return Task.CompletedTask;

@@ -110,7 +110,7 @@ internal static class CaCommand
             if (!File.Exists(layout.Database) || !File.Exists(layout.TrustAnchor))
             {
                 throw new CliException(ExitCodes.Usage,
-                    $"No CA in '{certification.DataDirectory}' (expected {layout.TrustAnchor} and {layout.Database}; start 'coapenroll serve --data {certification.DataDirectory}' first).");
+                    $"No CA in '{certification.DataDirectory}' (expected {layout.TrustAnchor} and {layout.Database}); start the server there first: {HowToInvoke.Command("serve", "--data", certification.DataDirectory)}");
             }
 
             RootCaKeyUpdate update;

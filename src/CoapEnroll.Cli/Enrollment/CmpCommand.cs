@@ -426,7 +426,7 @@ internal sealed class CmpCommand
         {
             await WriteAsync(() => CmpConfirmationFile.WriteAsync(stateFile, pending, cancellationToken), stateFile);
             string until = pending.ConfirmWaitTime is { } t ? $" before {t.UtcDateTime:yyyy-MM-dd HH:mm:ss} UTC" : string.Empty;
-            await stdout.WriteLineAsync($"Not confirmed yet: run 'coapenroll cmp certconf --state {stateFile}' (or with --reject REASON){until}");
+            await stdout.WriteLineAsync($"Not confirmed yet; confirm{until} with (or reject by adding --reject REASON): {HowToInvoke.Command("cmp", "certconf", "--state", stateFile)}");
         }
 
         if (parseResult.GetValue(_out) is { } outFile)

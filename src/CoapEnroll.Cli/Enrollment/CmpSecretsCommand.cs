@@ -125,7 +125,7 @@ internal static class CmpSecretsCommand
                 }, cancellationToken);
                 if (!added)
                 {
-                    throw new CliException(ExitCodes.Usage, $"A shared secret '{RequestsCommand.Cell(name)}' is in the store already; remove it first ('coapenroll cmp secrets remove').");
+                    throw new CliException(ExitCodes.Usage, $"A shared secret '{RequestsCommand.Cell(name)}' is in the store already; remove it first: {HowToInvoke.Command("cmp", "secrets", "remove", name, "--data", certification.DataDirectory)}");
                 }
 
                 await stdout.WriteLineAsync($"Added CMP shared secret '{RequestsCommand.Cell(name)}': {Describe(entry)}.");
@@ -198,7 +198,7 @@ internal static class CmpSecretsCommand
             ConfigurationArguments.ThrowOnUnrecognized(parseResult.UnmatchedTokens, "cmp secrets remove");
             string name = parseResult.GetValue(reference) ?? "";
             TextWriter stdout = parseResult.InvocationConfiguration.Output;
-            return await RequestsCommand.WithStoreAsync(parseResult, data, async (_, store) =>
+            return await RequestsCommand.WithStoreAsync(parseResult, data, async (certification, store) =>
             {
                 bool removed = await store.RemoveSharedSecretAsync(name, new AuditEntry
                 {
@@ -208,7 +208,7 @@ internal static class CmpSecretsCommand
                 }, cancellationToken);
                 if (!removed)
                 {
-                    throw new CliException(ExitCodes.Usage, $"No shared secret '{RequestsCommand.Cell(name)}' in the store (see 'coapenroll cmp secrets list').");
+                    throw new CliException(ExitCodes.Usage, $"No shared secret '{RequestsCommand.Cell(name)}' in the store; the ones it holds: {HowToInvoke.Command("cmp", "secrets", "list", "--data", certification.DataDirectory)}");
                 }
 
                 await stdout.WriteLineAsync($"Removed CMP shared secret '{RequestsCommand.Cell(name)}'.");

@@ -54,7 +54,7 @@ internal static partial class RequestsCommand
                 {
                     case RevocationStatus.Revoked:
                         await stdout.WriteLineAsync($"Revoked certificate {certificate!.SerialNumber} ({RequestsCommand.Cell(certificate.Subject)}) for {RevocationReasons.NameOf(code)}. "
-                            + "It no longer authenticates its device; the next CRL lists it ('coapenroll requests crl').");
+                            + $"It no longer authenticates its device; the next CRL lists it: {HowToInvoke.Command("requests", "crl", "--data", layout.DataDirectory)}");
                         return ExitCodes.Success;
                     case RevocationStatus.AlreadyRevoked:
                         string when = certificate?.RevokedAt is { } at ? at.UtcDateTime.ToString(" on yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture) : "";
@@ -143,7 +143,7 @@ internal static partial class RequestsCommand
         if (!File.Exists(layout.Database))
         {
             throw new CliException(ExitCodes.Usage,
-                $"No certificate store in '{certification.DataDirectory}' (expected {layout.Database}; start 'coapenroll serve --data {certification.DataDirectory}' first).");
+                $"No certificate store in '{certification.DataDirectory}' (expected {layout.Database}); start the server there first: {HowToInvoke.Command("serve", "--data", certification.DataDirectory)}");
         }
 
         SqliteCertificateStore store = await OpenStoreAsync(certification, layout, cancellationToken);

@@ -39,7 +39,7 @@ internal static partial class RequestsCommand
     private static Command Build(string name, string description, bool withId, bool withReason)
     {
         var data = new Option<string?>("--data") { Description = "Data directory of the server (default: ./data; config key DataDirectory)", HelpName = "DIR" };
-        var id = new Argument<long>("ID") { Description = "The request id from 'coapenroll requests list'" };
+        var id = new Argument<long>("ID") { Description = $"The request id from '{HowToInvoke.Command("requests", "list")}'" };
         var reason = new Option<string?>("--reason") { Description = "Why (recorded in the audit log and sent to the device)", HelpName = "TEXT" };
         var status = new Option<string?>("--status")
         {
@@ -84,7 +84,7 @@ internal static partial class RequestsCommand
             CaDataLayout layout = certification.Layout;
             if (!File.Exists(layout.Database))
             {
-                throw new CliException(ExitCodes.Usage, $"No certificate store in '{directory}' (expected {layout.Database}; start 'coapenroll serve --data {directory}' first).");
+                throw new CliException(ExitCodes.Usage, $"No certificate store in '{directory}' (expected {layout.Database}); start the server there first: {HowToInvoke.Command("serve", "--data", directory)}");
             }
 
             TextWriter stdout = parseResult.InvocationConfiguration.Output;
@@ -108,7 +108,7 @@ internal static partial class RequestsCommand
             }
             catch (KeyNotFoundException)
             {
-                throw new CliException(ExitCodes.Usage, $"No request {requestId} in {layout.Database} (see 'coapenroll requests list').");
+                throw new CliException(ExitCodes.Usage, $"No request {requestId} in {layout.Database}; the pending ones: {HowToInvoke.Command("requests", "list", "--data", directory)}");
             }
             catch (ArgumentException ex) when (ex.ParamName == "reason")
             {

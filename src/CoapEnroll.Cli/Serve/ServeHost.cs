@@ -1,5 +1,6 @@
 using CoapEnroll.Hosting;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -45,6 +46,8 @@ internal static class ServeHost
         builder.Services.AddCoapEnrollCertification(builder.Configuration);
         if (withCoapServer)
         {
+            // The commands serve prints begin as this process was started (installed tool, dotnet run, dotnet coapenroll.dll).
+            builder.Services.AddSingleton(HowToInvoke.ThisProcess);
             builder.Services.AddCoapEnrollCoapServer(builder.Configuration);
 
             // After the CA: its endpoints (CMP over HTTP) use the store, so it stops before the store closes.

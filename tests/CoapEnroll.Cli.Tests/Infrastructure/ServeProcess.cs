@@ -51,10 +51,20 @@ public sealed partial class ServeProcess : IAsyncDisposable
 
     /// <summary>Starts <c>coapenroll serve</c> in <paramref name="workingDirectory"/> with <paramref name="arguments"/> appended and waits until it answers on coaps://.</summary>
     /// <exception cref="Xunit.Sdk.XunitException">serve exited (its output is in the message) or did not become ready.</exception>
-    public static async Task<ServeProcess> StartAsync(string workingDirectory, params string[] arguments)
+    public static Task<ServeProcess> StartAsync(string workingDirectory, params string[] arguments)
     {
         string program = Path.Combine(AppContext.BaseDirectory, "coapenroll.dll");
         Assert.True(File.Exists(program), $"{program} is missing: the test project references src/CoapEnroll.Cli, whose build puts it there.");
+        return StartAsync(DotnetHost, [program], null, workingDirectory, arguments);
+    }
+
+    /// <summary>
+    /// Starts <c>serve</c> as <paramref name="fileName"/> <paramref name="programArguments"/> <c>serve …</c> (an installed tool's shim,
+    /// <c>dotnet run --project … --</c>) with <paramref name="environment"/> on top of ours, and waits until it answers on coaps://.
+    /// </summary>
+    public static async Task<ServeProcess> StartAsync(string fileName, IReadOnlyList<string> programArguments, IReadOnlyDictionary<string, string>? environment,
+        string workingDirectory, params string[] arguments)
+    {
         string data = Path.Combine(workingDirectory, "data");
         for (int attempt = 1; ; attempt++)
         {
@@ -62,11 +72,11 @@ public sealed partial class ServeProcess : IAsyncDisposable
             // HTTP and HTTPS on free ports, never 8080 or 8443 (tests run in parallel), unless the test chooses (e.g. --http-port off).
             string[] http = arguments.Contains("--http-port") ? [] : ["--http-port", "0"];
             string[] https = arguments.Contains("--https-port") ? [] : ["--https-port", "0"];
-            string[] commandLine = [program, "serve", "--bind", "127.0.0.1", "--coap-port", "0", .. http, .. https, "--coaps-port", port.ToString(CultureInfo.InvariantCulture),
+            string[] commandLine = [.. programArguments, "serve", "--bind", "127.0.0.1", "--coap-port", "0", .. http, .. https, "--coaps-port", port.ToString(CultureInfo.InvariantCulture),
                 "--data", data, .. arguments];
             var output = new StringBuilder();
-            Process process = ExternalProcess.StartCollecting(DotnetHost, commandLine, output, workingDirectory: workingDirectory);
-            var server = new ServeProcess(process, output, ExternalProcess.CommandLine(DotnetHost, commandLine), data, port);
+            Process process = ExternalProcess.StartCollecting(fileName, commandLine, output, environment, workingDirectory);
+            var server = new ServeProcess(process, output, ExternalProcess.CommandLine(fileName, commandLine), data, port);
             bool exited;
             try
             {
@@ -105,6 +115,25 @@ public sealed partial class ServeProcess : IAsyncDisposable
 
     /// <summary>The https:// port serve logged ("HTTPS server listening on https://HOST:PORT"), waiting for the line.</summary>
     public Task<int> WaitForHttpsPortAsync(TimeSpan? timeout = null) => WaitForPortAsync(HttpsListeningLine(), "HTTPS", timeout);
+
+    /// <summary>What follows <paramref name="label"/> on the first log line that holds it (e.g. "Enroll the demo device: "), waiting for the line.</summary>
+    /// <exception cref="Xunit.Sdk.XunitException">No such line within <paramref name="timeout"/> (default 15 s).</exception>
+    public async Task<string> WaitForLogAsync(string label, TimeSpan? timeout = null)
+    {
+        using var deadline = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(15));
+        while (!deadline.IsCancellationRequested)
+        {
+            string? line = Output.Split('\n').FirstOrDefault(l => l.Contains(label, StringComparison.Ordinal));
+            if (line is not null)
+            {
+                return line[(line.IndexOf(label, StringComparison.Ordinal) + label.Length)..].TrimEnd('\r');
+            }
+
+            await Task.Delay(50, CancellationToken.None);
+        }
+
+        throw new Xunit.Sdk.XunitException($"serve logged no '{label}':{Environment.NewLine}{Output}");
+    }
 
     private async Task<int> WaitForPortAsync(System.Text.RegularExpressions.Regex line, string name, TimeSpan? timeout)
     {
