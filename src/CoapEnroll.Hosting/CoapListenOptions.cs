@@ -25,12 +25,23 @@ public sealed class CoapListenOptions
     /// <summary>Whether <see cref="DiagnosticResources"/> (/test, /large, /obs) are served.</summary>
     public bool DiagnosticResources { get; set; } = true;
 
+    /// <summary>
+    /// Whether <see cref="PlugtestResources"/> (the resources of the CoAP plugtest core test descriptions) are served; off by
+    /// default, and only together with <see cref="DiagnosticResources"/>, whose <c>/test</c> they extend.
+    /// </summary>
+    public bool PlugtestResources { get; set; }
+
     /// <summary>The problem with the settings, or null when they are usable.</summary>
     public string? Validate()
     {
         if (!IPAddress.TryParse(Bind, out _))
         {
             return $"Coap:Bind '{Bind}' is not an IP address (use :: for all IPv6 and IPv4 addresses, 0.0.0.0 for IPv4 only).";
+        }
+
+        if (PlugtestResources && !DiagnosticResources)
+        {
+            return "Coap:PlugtestResources=true needs Coap:DiagnosticResources=true (the plugtest resources extend /test).";
         }
 
         return Port is < 0 or > 65535 ? $"Coap:Port {Port} is not a UDP port (0..65535; disable coap with Coap:Enabled=false or --coap-port off)." : null;

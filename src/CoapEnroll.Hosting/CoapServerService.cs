@@ -105,6 +105,12 @@ public sealed partial class CoapServerService : IHostedService
             LogDiagnostics();
         }
 
+        if (_options.PlugtestResources)
+        {
+            new PlugtestResources(_time).Map(_server);
+            LogPlugtest();
+        }
+
         var address = IPAddress.Parse(_options.Bind);
         if (_options.Enabled)
         {
@@ -287,6 +293,10 @@ public sealed partial class CoapServerService : IHostedService
 
     [LoggerMessage(2, LogLevel.Information, "Diagnostic resources /test, /large, /obs and /whoami are enabled (disable with Coap:DiagnosticResources=false)")]
     private partial void LogDiagnostics();
+
+    [LoggerMessage(17, LogLevel.Warning, "Plugtest resources /separate, /seg1/seg2/seg3, /query, /location-query, /multi-format, /validate and /create1 are enabled, "
+        + "and POST /test creates /location1/location2/location3 (Coap:PlugtestResources=true: for conformance tests, not for a deployed server)")]
+    private partial void LogPlugtest();
 
     [LoggerMessage(3, LogLevel.Information, "CoAP server listening on {Address} ({Families})")]
     private partial void LogListening(string address, string families);
