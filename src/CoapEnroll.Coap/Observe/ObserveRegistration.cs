@@ -22,9 +22,10 @@ internal sealed class ObserveRegistration
     private long _lastConfirmedAt;
     private long _lastNonConfirmableAt;
 
-    public ObserveRegistration(ObserveKey key, CoapResource resource, CoapRequestContext context, ObserveSequence sequence, long now)
+    public ObserveRegistration(ObserveKey key, CoapResource resource, CoapRequestContext context, ObserveSequence sequence, long now, int? contentFormat)
     {
         Key = key;
+        ContentFormat = contentFormat;
         Resource = resource;
         Context = context;
         Sequence = sequence;
@@ -45,6 +46,9 @@ internal sealed class ObserveRegistration
     public EndPoint RemoteEndPoint => Context.RemoteEndPoint;
 
     public ObserveSequence Sequence { get; }
+
+    /// <summary>The Content-Format of the response that established the observation; every 2.xx notification must have it (RFC 7641 §4.2).</summary>
+    public int? ContentFormat { get; }
 
     /// <summary>Cancelled when the registration is removed: stops its pacing wait and any CON retransmission.</summary>
     public CancellationToken Cancellation => _cancel.Token;
