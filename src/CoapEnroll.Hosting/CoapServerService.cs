@@ -34,6 +34,7 @@ public sealed partial class CoapServerService : IHostedService
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _time;
     private readonly ILogger<CoapServerService> _logger;
+    private PlugtestObserveResources? _plugtestObserve;
 
     public CoapServerService(CoapServer server, DiagnosticResources diagnostics, IOptions<CoapListenOptions> options, IOptions<DtlsListenOptions> dtlsOptions,
         CertificationServices certification, UpstreamHttp upstream, ILoggerFactory loggerFactory, TimeProvider time)
@@ -97,8 +98,13 @@ public sealed partial class CoapServerService : IHostedService
 
         if (_options.DiagnosticResources)
         {
-            _diagnostics.Map(_server);
+            _diagnostics.Map(_server, clock: !_options.PlugtestResources);
             LogDiagnostics();
+        }
+
+        if (_options.PlugtestResources)
+        {
+            MapPlugtestResources();
         }
 
         var address = IPAddress.Parse(_options.Bind);
@@ -134,11 +140,25 @@ public sealed partial class CoapServerService : IHostedService
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _diagnostics.Dispose();
+        _plugtestObserve?.Dispose();
 
         // The store closes after this, when CertificationServices stops: the handlers use it until the server is disposed.
         await _server.DisposeAsync();
 
         LogStopped();
+    }
+
+    /// <summary>
+    /// The resources of the CoAP plugtest's block-wise, observe and link-format test descriptions (Coap:PlugtestResources=true):
+    /// writable by anyone, for conformance runs only.
+    /// </summary>
+    private void MapPlugtestResources()
+    {
+        new PlugtestBlockResources().Map(_server);
+        _plugtestObserve = new PlugtestObserveResources(TimeSpan.FromSeconds(_options.PlugtestObserveIntervalSeconds), _time);
+        _plugtestObserve.Map(_server);
+        PlugtestLinkResources.Map(_server);
+        LogPlugtest(_options.PlugtestObserveIntervalSeconds);
     }
 
     /// <summary>
@@ -271,6 +291,10 @@ public sealed partial class CoapServerService : IHostedService
 
     [LoggerMessage(2, LogLevel.Information, "Diagnostic resources /test, /large, /obs and /whoami are enabled (disable with Coap:DiagnosticResources=false)")]
     private partial void LogDiagnostics();
+
+    [LoggerMessage(16, LogLevel.Warning, "CoAP plugtest resources are enabled (Coap:PlugtestResources=true): /large-update, /large-create, /large-post, "
+        + "/obs (writable, changing every {IntervalSeconds} s), /obs-non, /obs-large, /link1-3 and /path; anyone may write them, so use this for conformance tests only")]
+    private partial void LogPlugtest(double intervalSeconds);
 
     [LoggerMessage(3, LogLevel.Information, "CoAP server listening on {Address} ({Families})")]
     private partial void LogListening(string address, string families);
