@@ -215,6 +215,57 @@ public sealed class ObserveTdTests : IClassFixture<BolObserveServerFixture>
         await DeregisterAsync(raw, "/obs", token);
     }
 
+    // ---- TD_COAP_OBS_13: observation of a large resource (Block2) -------------------------------------------------------------------
+
+    [Fact]
+    [Trait("Needs", "observe")]
+    [Trait("Needs", "block-wise")]
+    public async Task TD_COAP_OBS_13_ObserveLargeResourceWithBlock2_Raw()
+    {
+        await using var raw = _fixture.CreateRawClient();
+        byte[] token = BolRawClient.NewToken();
+        var block0 = new BlockOption(0, false, BlockOption.SizeToExponent(256));
+        var response = await raw.RequestAsync(CoapMessage.CreateRequest(CoapCode.Get, "/obs-large").SetUInt(CoapOptionNumber.Observe, 0).WithBlock2(block0) with { Token = token });
+        Assert.True(response.Code == CoapCode.Content && response.Observe is not null && response.Block2 is { Number: 0, More: true, Size: 256 }
+            && response.Size2 == Hosting.PlugtestObserveResources.LargeSize, $"The registration's answer is the first 256-byte block with Observe: {response}");
+
+        // RFC 7959 §2.6: a notification carries the first block of the new representation, at the size the registration asked for;
+        // the client fetches the rest with plain GETs (no Observe), which the ETag ties to that representation. Should the resource
+        // change meanwhile (every second here), a block comes with another ETag and the client starts over from the newer
+        // notification (§2.4), as a client must.
+        List<byte>? body = null;
+        for (int attempt = 0; body is null; attempt++)
+        {
+            Assert.True(attempt < 5, "The representation changed during every one of 5 block-wise retrievals.");
+            var notification = await NextNotificationAsync(raw, token);
+            Assert.True(notification.Block2 is { Number: 0, More: true, Size: 256 } && notification.Payload.Length == 256, $"{notification}");
+            body = [.. notification.Payload.ToArray()];
+            for (int num = 1; ; num++)
+            {
+                var block = await raw.RequestAsync(CoapMessage.CreateRequest(CoapCode.Get, "/obs-large").WithBlock2(new BlockOption(num, false, block0.SizeExponent)));
+                Assert.True(block.Code == CoapCode.Content && block.Observe is null && block.Block2?.Number == num && block.Block2?.Size == 256, $"Block {num}: {block}");
+                if (!block.ETag!.Value.Span.SequenceEqual(notification.ETag!.Value.Span))
+                {
+                    body = null;
+                    raw.Clear();
+                    break;
+                }
+
+                body.AddRange(block.Payload.ToArray());
+                if (block.Block2 is not { More: true })
+                {
+                    break;
+                }
+            }
+        }
+
+        string[] lines = System.Text.Encoding.ASCII.GetString(body.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(Hosting.PlugtestObserveResources.LargeSize, body.Count);
+        Assert.True(lines.All(l => l.Length < 4 || l[4..] == lines[0][4..] || lines[0][4..].StartsWith(l[4..], StringComparison.Ordinal)),
+            "Every block belongs to the notified representation: each line repeats the first.");
+        await DeregisterAsync(raw, "/obs-large", token);
+    }
+
     // ---- helpers ------------------------------------------------------------------------------------------------------------------------
 
     /// <summary>Observes <paramref name="path"/> with libcoap for <paramref name="seconds"/> in the background.</summary>
