@@ -124,7 +124,8 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
                 // carries over so the numbers keep increasing for this client and token (§4.4).
                 long now = _time.GetTimestamp();
                 var sequence = existing?.Sequence ?? new ObserveSequence(ClockValue(now));
-                registration = new ObserveRegistration(key, resource, context.WithRequest(request), sequence, now, response.ContentFormat);
+                registration = new ObserveRegistration(key, resource, context.WithRequest(request), sequence, now, response.ContentFormat,
+                    contentFormatKnown: response.Code != CoapCode.Valid);
                 if (existing is not null)
                 {
                     RemoveLocked(existing);
@@ -310,7 +311,7 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
 
         // §4.2: a 2.xx notification has the Content-Format of the initial response. A server that can no longer
         // send that format SHOULD send 4.06 and MUST remove the observer. (2.03 Valid carries no representation.)
-        if (response.Code.IsSuccess && response.Code != CoapCode.Valid && response.ContentFormat != registration.ContentFormat)
+        if (response.Code.IsSuccess && response.Code != CoapCode.Valid && !registration.AcceptsContentFormat(response.ContentFormat))
         {
             response = new CoapMessage { Code = CoapCode.NotAcceptable };
         }

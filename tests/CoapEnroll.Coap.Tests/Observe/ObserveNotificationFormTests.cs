@@ -75,4 +75,37 @@ public class ObserveNotificationFormTests
         Assert.True(await ObserveTestServer.EventuallyAsync(() => resource.ObserverCount == 0));
         Assert.Equal(0, resource.NotifyObservers());
     }
+
+    [Fact]
+    public async Task RegistrationAnsweredValid_TakesTheFirstRepresentationsContentFormat()
+    {
+        await using var server = new CoapServer(new CoapServerOptions
+        {
+            Endpoint = { AckTimeout = TimeSpan.FromSeconds(1), MaxRetransmit = 2 },
+            Observe = { MinNonConfirmableInterval = TimeSpan.Zero },
+        });
+        byte[] etag = [0xE7, 0x01];
+        int state = 0;
+
+        // RFC 7641 §3.3: a registration with the ETag of the current state may be answered 2.03 Valid, which has no Content-Format.
+        var resource = server.MapGet("/valid", (context, _) => ValueTask.FromResult(
+                Volatile.Read(ref state) == 0 && context.Request.ETag is { } asked && asked.Span.SequenceEqual(etag)
+                    ? new CoapMessage { Code = CoapCode.Valid }.SetOption(new CoapOption(CoapOptionNumber.ETag, etag))
+                    : new CoapMessage { Code = CoapCode.Content }.WithContentFormat(CoapContentFormat.TextPlain).WithPayload("changed")))
+            .Observable();
+        var address = (IPEndPoint)server.Listen(UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0))).LocalEndPoint;
+        await using var peer = RawCoapPeer.Create(address);
+        var registration = ObserveTestServer.Request("/valid", Token).SetOption(new CoapOption(CoapOptionNumber.ETag, etag));
+        var response = await peer.RequestAsync(registration);
+        Assert.Equal(CoapCode.Valid, response.Code);
+        Assert.NotNull(response.Observe);
+
+        Volatile.Write(ref state, 1);
+        resource.NotifyObservers();
+        var notification = await peer.ReceiveAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(CoapCode.Content, notification.Code);
+        Assert.Equal(CoapContentFormat.TextPlain, notification.ContentFormat);
+        Assert.NotNull(notification.Observe);
+        Assert.Equal(1, resource.ObserverCount);
+    }
 }
