@@ -62,6 +62,13 @@ public sealed class BolRawClient : IAsyncDisposable
                     ? (m.Type is CoapMessageType.Acknowledgement or CoapMessageType.Reset && m.MessageId == sent.MessageId)
                     : (m.IsResponse && m.Token.Span.SequenceEqual(sent.Token.Span)),
                 sent.Type == CoapMessageType.Confirmable ? s_retransmit : TimeSpan.FromSeconds(5), deadline.Token);
+            if (response is { IsEmpty: true, Type: CoapMessageType.Acknowledgement })
+            {
+                // RFC 7252 §5.2.2: an empty ACK announces a separate response, which comes with the request's token.
+                return await ReceiveAsync(m => m.IsResponse && m.Token.Span.SequenceEqual(sent.Token.Span), timeout ?? TimeSpan.FromSeconds(20),
+                    $"separate response to {sent}");
+            }
+
             if (response is not null)
             {
                 return response;
