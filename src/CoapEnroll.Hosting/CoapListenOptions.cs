@@ -16,30 +16,37 @@ public sealed class CoapListenOptions
     /// <summary>The UDP port for coap://; 0 picks a free one.</summary>
     public int Port { get; set; } = 5683;
 
+    /// <summary>
+    /// How often the observable resources of the plugtest (<see cref="PlugtestObserveResources"/>: <c>/obs</c>, <c>/obs-non</c>,
+    /// <c>/obs-large</c>) change, in seconds; used with <see cref="PlugtestResources"/>.
+    /// </summary>
+    public double PlugtestObserveIntervalSeconds { get; set; } = 5;
+
     /// <summary>Whether <see cref="DiagnosticResources"/> (/test, /large, /obs) are served.</summary>
     public bool DiagnosticResources { get; set; } = true;
 
     /// <summary>
-    /// Whether the resources of the ETSI/F-Interop CoAP plugtest test descriptions are served (off by default: some of them are
-    /// writable by anyone, which a production server must not offer). See <see cref="PlugtestBlockResources"/>,
-    /// <see cref="PlugtestObserveResources"/> and <see cref="PlugtestLinkResources"/>.
+    /// Whether <see cref="PlugtestResources"/> (the resources of the CoAP plugtest core test descriptions) are served; off by
+    /// default, and only together with <see cref="DiagnosticResources"/>, whose <c>/test</c> they extend.
     /// </summary>
     public bool PlugtestResources { get; set; }
-
-    /// <summary>How often the plugtest's observable resources (<c>/obs</c>, <c>/obs-non</c>, <c>/obs-large</c>) change, in seconds.</summary>
-    public double PlugtestObserveIntervalSeconds { get; set; } = 5;
 
     /// <summary>The problem with the settings, or null when they are usable.</summary>
     public string? Validate()
     {
+        if (!(PlugtestObserveIntervalSeconds is >= 0.1 and <= 86400))
+        {
+            return $"Coap:PlugtestObserveIntervalSeconds {PlugtestObserveIntervalSeconds} is not 0.1 to 86400 seconds.";
+        }
+
         if (!IPAddress.TryParse(Bind, out _))
         {
             return $"Coap:Bind '{Bind}' is not an IP address (use :: for all IPv6 and IPv4 addresses, 0.0.0.0 for IPv4 only).";
         }
 
-        if (!(PlugtestObserveIntervalSeconds is >= 0.1 and <= 86400))
+        if (PlugtestResources && !DiagnosticResources)
         {
-            return $"Coap:PlugtestObserveIntervalSeconds {PlugtestObserveIntervalSeconds} is not 0.1 to 86400 seconds.";
+            return "Coap:PlugtestResources=true needs Coap:DiagnosticResources=true (the plugtest resources extend /test).";
         }
 
         return Port is < 0 or > 65535 ? $"Coap:Port {Port} is not a UDP port (0..65535)." : null;

@@ -96,15 +96,16 @@ public sealed partial class CoapServerService : IHostedService
                 _certification.CmpAnnouncementsEnabled ? await _certification.GetCmpAnnouncerAsync(cancellationToken) : null);
         }
 
+        // The plugtest's block-wise, observe and link-format resources; its writable /obs takes the place of the diagnostic clock.
+        if (_options.PlugtestResources)
+        {
+            MapPlugtestBlockObserveLinkResources();
+        }
+
         if (_options.DiagnosticResources)
         {
             _diagnostics.Map(_server, clock: !_options.PlugtestResources);
             LogDiagnostics();
-        }
-
-        if (_options.PlugtestResources)
-        {
-            MapPlugtestResources();
         }
 
         var address = IPAddress.Parse(_options.Bind);
@@ -152,13 +153,13 @@ public sealed partial class CoapServerService : IHostedService
     /// The resources of the CoAP plugtest's block-wise, observe and link-format test descriptions (Coap:PlugtestResources=true):
     /// writable by anyone, for conformance runs only.
     /// </summary>
-    private void MapPlugtestResources()
+    private void MapPlugtestBlockObserveLinkResources()
     {
         new PlugtestBlockResources().Map(_server);
         _plugtestObserve = new PlugtestObserveResources(TimeSpan.FromSeconds(_options.PlugtestObserveIntervalSeconds), _time);
         _plugtestObserve.Map(_server);
         PlugtestLinkResources.Map(_server);
-        LogPlugtest(_options.PlugtestObserveIntervalSeconds);
+        LogPlugtestBlockObserveLink(_options.PlugtestObserveIntervalSeconds);
     }
 
     /// <summary>
@@ -292,10 +293,6 @@ public sealed partial class CoapServerService : IHostedService
     [LoggerMessage(2, LogLevel.Information, "Diagnostic resources /test, /large, /obs and /whoami are enabled (disable with Coap:DiagnosticResources=false)")]
     private partial void LogDiagnostics();
 
-    [LoggerMessage(16, LogLevel.Warning, "CoAP plugtest resources are enabled (Coap:PlugtestResources=true): /large-update, /large-create, /large-post, "
-        + "/obs (writable, changing every {IntervalSeconds} s), /obs-non, /obs-large, /link1-3 and /path; anyone may write them, so use this for conformance tests only")]
-    private partial void LogPlugtest(double intervalSeconds);
-
     [LoggerMessage(3, LogLevel.Information, "CoAP server listening on {Address} ({Families})")]
     private partial void LogListening(string address, string families);
 
@@ -338,4 +335,8 @@ public sealed partial class CoapServerService : IHostedService
 
     [LoggerMessage(9, LogLevel.Warning, "DTLS session keys are written to {KeyLogFile}: anyone with that file can decrypt captured traffic (debugging only)")]
     private partial void LogKeyLog(string keyLogFile);
+
+    [LoggerMessage(16, LogLevel.Warning, "CoAP plugtest resources are enabled (Coap:PlugtestResources=true): /large-update, /large-create, /large-post, "
+        + "/obs (writable, changing every {IntervalSeconds} s), /obs-non, /obs-large, /link1-3 and /path; anyone may write them, so use this for conformance tests only")]
+    private partial void LogPlugtestBlockObserveLink(double intervalSeconds);
 }
