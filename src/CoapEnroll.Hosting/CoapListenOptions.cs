@@ -22,6 +22,12 @@ public sealed class CoapListenOptions
     /// <summary>The UDP port for coap://; 0 picks a free one.</summary>
     public int Port { get; set; } = 5683;
 
+    /// <summary>
+    /// How often the observable resources of the plugtest (<see cref="PlugtestObserveResources"/>: <c>/obs</c>, <c>/obs-non</c>,
+    /// <c>/obs-large</c>) change, in seconds; used with <see cref="PlugtestResources"/>.
+    /// </summary>
+    public double PlugtestObserveIntervalSeconds { get; set; } = 5;
+
     /// <summary>Whether <see cref="DiagnosticResources"/> (/test, /large, /obs) are served.</summary>
     public bool DiagnosticResources { get; set; } = true;
 
@@ -34,6 +40,11 @@ public sealed class CoapListenOptions
     /// <summary>The problem with the settings, or null when they are usable.</summary>
     public string? Validate()
     {
+        if (!(PlugtestObserveIntervalSeconds is >= 0.1 and <= 86400))
+        {
+            return $"Coap:PlugtestObserveIntervalSeconds {PlugtestObserveIntervalSeconds} is not 0.1 to 86400 seconds.";
+        }
+
         if (!IPAddress.TryParse(Bind, out _))
         {
             return $"Coap:Bind '{Bind}' is not an IP address (use :: for all IPv6 and IPv4 addresses, 0.0.0.0 for IPv4 only).";

@@ -36,6 +36,7 @@ public sealed partial class CoapServerService : IHostedService
     // How the commands of the start-up hints begin (coapenroll, dotnet run --project … --): the program registers it.
     private readonly CommandLinePrefix _hints;
     private readonly ILogger<CoapServerService> _logger;
+    private PlugtestObserveResources? _plugtestObserve;
 
     public CoapServerService(CoapServer server, DiagnosticResources diagnostics, IOptions<CoapListenOptions> options, IOptions<DtlsListenOptions> dtlsOptions,
         CertificationServices certification, UpstreamHttp upstream, ILoggerFactory loggerFactory, TimeProvider time, CommandLinePrefix hints)
@@ -99,9 +100,15 @@ public sealed partial class CoapServerService : IHostedService
                 _certification.CmpAnnouncementsEnabled ? await _certification.GetCmpAnnouncerAsync(cancellationToken) : null);
         }
 
+        // The plugtest's block-wise, observe and link-format resources; its writable /obs takes the place of the diagnostic clock.
+        if (_options.PlugtestResources)
+        {
+            MapPlugtestBlockObserveLinkResources();
+        }
+
         if (_options.DiagnosticResources)
         {
-            _diagnostics.Map(_server);
+            _diagnostics.Map(_server, clock: !_options.PlugtestResources);
             LogDiagnostics();
         }
 
@@ -156,11 +163,25 @@ public sealed partial class CoapServerService : IHostedService
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _diagnostics.Dispose();
+        _plugtestObserve?.Dispose();
 
         // The store closes after this, when CertificationServices stops: the handlers use it until the server is disposed.
         await _server.DisposeAsync();
 
         LogStopped();
+    }
+
+    /// <summary>
+    /// The resources of the CoAP plugtest's block-wise, observe and link-format test descriptions (Coap:PlugtestResources=true):
+    /// writable by anyone, for conformance runs only.
+    /// </summary>
+    private void MapPlugtestBlockObserveLinkResources()
+    {
+        new PlugtestBlockResources().Map(_server);
+        _plugtestObserve = new PlugtestObserveResources(TimeSpan.FromSeconds(_options.PlugtestObserveIntervalSeconds), _time);
+        _plugtestObserve.Map(_server);
+        PlugtestLinkResources.Map(_server);
+        LogPlugtestBlockObserveLink(_options.PlugtestObserveIntervalSeconds);
     }
 
     /// <summary>
@@ -342,4 +363,8 @@ public sealed partial class CoapServerService : IHostedService
 
     [LoggerMessage(9, LogLevel.Warning, "DTLS session keys are written to {KeyLogFile}: anyone with that file can decrypt captured traffic (debugging only)")]
     private partial void LogKeyLog(string keyLogFile);
+
+    [LoggerMessage(16, LogLevel.Warning, "CoAP plugtest resources are enabled (Coap:PlugtestResources=true): /large-update, /large-create, /large-post, "
+        + "/obs (writable, changing every {IntervalSeconds} s), /obs-non, /obs-large, /link1-3 and /path; anyone may write them, so use this for conformance tests only")]
+    private partial void LogPlugtestBlockObserveLink(double intervalSeconds);
 }

@@ -68,7 +68,10 @@ public sealed class DiagnosticResources : IDisposable
         }
     }
 
-    public void Map(CoapServer server)
+    public void Map(CoapServer server) => Map(server, clock: true);
+
+    /// <summary>Maps the resources; without <paramref name="clock"/> <c>/obs</c> is left out (the plugtest's writable <c>/obs</c> takes its place).</summary>
+    public void Map(CoapServer server, bool clock)
     {
         ArgumentNullException.ThrowIfNull(server);
         server.MapGet("/test", (_, _) => ValueTask.FromResult(GetTest()))
@@ -89,12 +92,17 @@ public sealed class DiagnosticResources : IDisposable
             .WithTitle("Diagnostic resource: how this client authenticated (anonymous, certificate subject, PSK identity)")
             .WithContentFormat(CoapContentFormat.TextPlain);
 
-        var clock = server.MapGet("/obs", (_, _) => ValueTask.FromResult(GetClock()))
+        if (!clock)
+        {
+            return;
+        }
+
+        var clockResource = server.MapGet("/obs", (_, _) => ValueTask.FromResult(GetClock()))
             .WithTitle("Diagnostic resource: the current UTC time, changing every second")
             .WithContentFormat(CoapContentFormat.TextPlain)
             .Observable();
         var second = TimeSpan.FromSeconds(1);
-        _clockTimer = _time.CreateTimer(_ => clock.NotifyObservers(), null, second, second);
+        _clockTimer = _time.CreateTimer(_ => clockResource.NotifyObservers(), null, second, second);
     }
 
     /// <summary>Stops the <c>/obs</c> clock; call before the server is disposed.</summary>

@@ -124,7 +124,8 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
                 // carries over so the numbers keep increasing for this client and token (§4.4).
                 long now = _time.GetTimestamp();
                 var sequence = existing?.Sequence ?? new ObserveSequence(ClockValue(now));
-                registration = new ObserveRegistration(key, resource, context.WithRequest(request), sequence, now);
+                registration = new ObserveRegistration(key, resource, context.WithRequest(request), sequence, now, response.ContentFormat,
+                    contentFormatKnown: response.Code != CoapCode.Valid);
                 if (existing is not null)
                 {
                     RemoveLocked(existing);
@@ -307,6 +308,14 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
         }
 
         long now = _time.GetTimestamp();
+
+        // §4.2: a 2.xx notification has the Content-Format of the initial response. A server that can no longer
+        // send that format SHOULD send 4.06 and MUST remove the observer. (2.03 Valid carries no representation.)
+        if (response.Code.IsSuccess && response.Code != CoapCode.Valid && !registration.AcceptsContentFormat(response.ContentFormat))
+        {
+            response = new CoapMessage { Code = CoapCode.NotAcceptable };
+        }
+
         bool success = response.Code.IsSuccess;
         CoapMessage notification;
         var sendToken = cancellationToken;
@@ -332,7 +341,8 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
 
         // §4.5: mostly NON, but CON at least once per ConfirmableInterval so that an observer that went
         // away is eventually detected.
-        bool confirmable = !success || _time.GetElapsedTime(registration.LastConfirmedAt, now) >= _options.Observe.ConfirmableInterval;
+        bool confirmable = !success || registration.Resource.HasConfirmableNotifications
+            || _time.GetElapsedTime(registration.LastConfirmedAt, now) >= _options.Observe.ConfirmableInterval;
         var endpoint = registration.Endpoint;
         var remote = registration.RemoteEndPoint;
         var message = notification with

@@ -22,9 +22,14 @@ internal sealed class ObserveRegistration
     private long _lastConfirmedAt;
     private long _lastNonConfirmableAt;
 
-    public ObserveRegistration(ObserveKey key, CoapResource resource, CoapRequestContext context, ObserveSequence sequence, long now)
+    // contentFormat: that of the response that established the observation; unknown (contentFormatKnown false) when the response
+    // was a 2.03 Valid, which carries no representation.
+    public ObserveRegistration(ObserveKey key, CoapResource resource, CoapRequestContext context, ObserveSequence sequence, long now, int? contentFormat,
+        bool contentFormatKnown = true)
     {
         Key = key;
+        ContentFormat = contentFormat;
+        IsContentFormatKnown = contentFormatKnown;
         Resource = resource;
         Context = context;
         Sequence = sequence;
@@ -45,6 +50,30 @@ internal sealed class ObserveRegistration
     public EndPoint RemoteEndPoint => Context.RemoteEndPoint;
 
     public ObserveSequence Sequence { get; }
+
+    /// <summary>
+    /// The Content-Format every 2.xx notification must have (RFC 7641 §4.2): the registration response's, or, when that was a 2.03
+    /// Valid, the first representation's. Only the observer's transmission loop, one notification at a time, changes it.
+    /// </summary>
+    public int? ContentFormat { get; private set; }
+
+    /// <summary>False until a representation has set <see cref="ContentFormat"/>.</summary>
+    public bool IsContentFormatKnown { get; private set; }
+
+    /// <summary>
+    /// True when a 2.xx notification's <paramref name="contentFormat"/> is the observation's; the first representation after a
+    /// 2.03 registration response sets it.
+    /// </summary>
+    public bool AcceptsContentFormat(int? contentFormat)
+    {
+        if (!IsContentFormatKnown)
+        {
+            ContentFormat = contentFormat;
+            IsContentFormatKnown = true;
+        }
+
+        return ContentFormat == contentFormat;
+    }
 
     /// <summary>Cancelled when the registration is removed: stops its pacing wait and any CON retransmission.</summary>
     public CancellationToken Cancellation => _cancel.Token;

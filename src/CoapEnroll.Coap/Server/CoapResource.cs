@@ -54,6 +54,12 @@ public sealed class CoapResource
 
     public bool IsObservable { get; private set; }
 
+    /// <summary>
+    /// True when every 2.xx notification of this resource is sent confirmable; false (the default) sends them
+    /// non-confirmable with a confirmable one at least every <see cref="CoapObserveOptions.ConfirmableInterval"/>.
+    /// </summary>
+    public bool HasConfirmableNotifications { get; private set; }
+
     /// <summary>False keeps the resource out of <c>/.well-known/core</c>.</summary>
     public bool IsDiscoverable { get; private set; } = true;
 
@@ -112,9 +118,17 @@ public sealed class CoapResource
     public int NotifyObservers() => ObserveLayer?.Notify(this) ?? 0;
 
     /// <summary>Marks the resource observable (RFC 7641 §6: the <c>obs</c> attribute).</summary>
-    public CoapResource Observable()
+    public CoapResource Observable() => Observable(confirmableNotifications: false);
+
+    /// <summary>
+    /// Marks the resource observable; with <paramref name="confirmableNotifications"/> every 2.xx notification is
+    /// confirmable (RFC 7641 §4.5 leaves the choice to the server), so an observer that went away is noticed at
+    /// the next change rather than at the next periodic confirmable one.
+    /// </summary>
+    public CoapResource Observable(bool confirmableNotifications)
     {
         IsObservable = true;
+        HasConfirmableNotifications = confirmableNotifications;
         return this;
     }
 
