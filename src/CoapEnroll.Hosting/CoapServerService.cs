@@ -102,13 +102,13 @@ public sealed partial class CoapServerService : IHostedService
         }
 
         var address = IPAddress.Parse(_options.Bind);
-        var endpoint = _server.Listen(BindChannel<IDatagramChannel>(address, _options.Port, local => UdpDatagramChannel.Bind(local)));
+        var endpoint = _server.Listen(BindChannel<IDatagramChannel>(address, _options.Port, local => _options.BindUdp(local, UdpDatagramChannel.DefaultMaxDatagramSize)));
         LocalEndPoint = (IPEndPoint)endpoint.LocalEndPoint;
         LogListening($"coap://{FormatHost(LocalEndPoint.Address)}:{LocalEndPoint.Port}", Families(LocalEndPoint));
 
         if (dtlsServerOptions is not null)
         {
-            var secure = _server.Listen(BindChannel<IDatagramChannel>(address, _dtlsOptions.Port, local => DtlsServerChannel.Bind(local, dtlsServerOptions)));
+            var secure = _server.Listen(BindChannel<IDatagramChannel>(address, _dtlsOptions.Port, local => new DtlsServerChannel(_options.BindUdp(local, dtlsServerOptions.PathMtu), dtlsServerOptions)));
             SecureLocalEndPoint = (IPEndPoint)secure.LocalEndPoint;
             LogListening($"coaps://{FormatHost(SecureLocalEndPoint.Address)}:{SecureLocalEndPoint.Port}", Families(SecureLocalEndPoint) + ", DTLS 1.2");
         }
