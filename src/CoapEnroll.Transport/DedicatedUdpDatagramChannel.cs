@@ -40,6 +40,12 @@ public sealed class DedicatedUdpDatagramChannel : IDatagramChannel
     // Touched only by the receive thread.
     private readonly Dictionary<SocketAddress, UdpPeerEndPoint> _endPoints = [];
 
+    // Linux: recvmmsg/sendmmsg through pinned buffers; elsewhere (or if the C library lacks them) one system call per datagram.
+    private LinuxDatagramBatch? _batch;
+
+    // The receive thread's managed ID while it delivers a batch: a send made on it then is queued for sendmmsg.
+    private int _batchingThreadId;
+
     private readonly PendingReceive _pending;
     private readonly ManualResetEventSlim _posted = new(false);
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -55,6 +61,7 @@ public sealed class DedicatedUdpDatagramChannel : IDatagramChannel
         _receiveAddress = new SocketAddress(socket.AddressFamily);
         _addressTemplate = new IPEndPoint(socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0);
         _pending = new PendingReceive(this);
+        _batch = LinuxDatagramBatch.IsSupported ? new LinuxDatagramBatch(socket) : null;
         _thread = new Thread(ReceiveLoop)
         {
             IsBackground = true,
@@ -65,6 +72,12 @@ public sealed class DedicatedUdpDatagramChannel : IDatagramChannel
     public EndPoint LocalEndPoint { get; }
 
     public int MaxDatagramSize { get; }
+
+    /// <summary>
+    /// True while the channel receives and replies in batches (Linux recvmmsg/sendmmsg); false where it makes one system call
+    /// per datagram (other systems, or a C library without those calls, found out at the first receive).
+    /// </summary>
+    public bool IsBatched => _batch is not null;
 
     /// <summary>Datagrams received and dropped because the pending receive's buffer was too small for them.</summary>
     public long OversizedDropped => Interlocked.Read(ref _dropped);
@@ -135,10 +148,18 @@ public sealed class DedicatedUdpDatagramChannel : IDatagramChannel
         {
             if (remoteEndPoint is UdpPeerEndPoint peer && ReferenceEquals(peer.Owner, this))
             {
+                if (_batchingThreadId == Environment.CurrentManagedThreadId && _batch!.TryQueue(datagram.Span, peer.SocketAddress))
+                {
+                    // A reply made while the receive thread delivers a batch: sent with the batch's other replies.
+                    return ValueTask.CompletedTask;
+                }
+
+                FlushIfBatching();
                 _socket.SendTo(datagram.Span, SocketFlags.None, peer.SocketAddress);
             }
             else
             {
+                FlushIfBatching();
                 _socket.SendTo(datagram.Span, SocketFlags.None, remoteEndPoint);
             }
         }
@@ -184,6 +205,11 @@ public sealed class DedicatedUdpDatagramChannel : IDatagramChannel
     {
         try
         {
+            if (_batch is not null && !BatchedReceiveLoop())
+            {
+                return;
+            }
+
             while (Volatile.Read(ref _disposed) == 0)
             {
                 int received;
@@ -218,12 +244,83 @@ public sealed class DedicatedUdpDatagramChannel : IDatagramChannel
         }
     }
 
+    /// <summary>
+    /// Receives with recvmmsg and sends the replies made meanwhile with sendmmsg. Returns false when the channel is done,
+    /// true when the C library lacks the calls (then the caller goes on one datagram at a time).
+    /// </summary>
+    private bool BatchedReceiveLoop()
+    {
+        LinuxDatagramBatch batch = _batch!;
+        while (Volatile.Read(ref _disposed) == 0)
+        {
+            int count;
+            try
+            {
+                count = batch.Receive();
+            }
+            catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+            {
+                _batch = null;
+                return true;
+            }
+            catch (SocketException ex) when (Volatile.Read(ref _disposed) == 0 && IsTransient(ex.SocketErrorCode))
+            {
+                continue;
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+                return false;
+            }
+
+            _batchingThreadId = Environment.CurrentManagedThreadId;
+            try
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    if (!batch.TryGetReceived(i, _receiveAddress, out ReadOnlySpan<byte> datagram))
+                    {
+                        if (Volatile.Read(ref _disposed) != 0)
+                        {
+                            return false;
+                        }
+
+                        Interlocked.Increment(ref _dropped);
+                        continue;
+                    }
+
+                    if (!Deliver(datagram, GetEndPoint(_receiveAddress)))
+                    {
+                        return false;
+                    }
+                }
+            }
+            finally
+            {
+                _batchingThreadId = 0;
+                batch.Flush();
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Sends the queued replies first when a send on the receive thread cannot join them, so that none overtakes them.</summary>
+    private void FlushIfBatching()
+    {
+        if (_batchingThreadId == Environment.CurrentManagedThreadId && _batch!.PendingSends > 0)
+        {
+            _batch.Flush();
+        }
+    }
+
+    private bool Deliver(int received, UdpPeerEndPoint from) => Deliver(_socketBuffer.AsSpan(0, received), from);
+
     /// <summary>Hands the datagram to the pending receive, waiting for one if there is none; false once disposed.</summary>
-    private bool Deliver(int received, UdpPeerEndPoint from)
+    private bool Deliver(ReadOnlySpan<byte> datagram, UdpPeerEndPoint from)
     {
         while (true)
         {
-            switch (_pending.TryDeliver(_socketBuffer.AsSpan(0, received), from))
+            switch (_pending.TryDeliver(datagram, from))
             {
                 case DeliveryOutcome.Delivered:
                     return true;
@@ -237,8 +334,13 @@ public sealed class DedicatedUdpDatagramChannel : IDatagramChannel
                 return false;
             }
 
-            // Nobody is receiving (the caller is busy elsewhere): wait for the next ReceiveAsync. Checked again after the
-            // reset, so a post between the check and the reset is never missed.
+            // Nobody is receiving (the caller is busy elsewhere): send what is queued, then wait for the next ReceiveAsync.
+            // Checked again after the reset, so a post between the check and the reset is never missed.
+            if (_batch is { PendingSends: > 0 } batch)
+            {
+                batch.Flush();
+            }
+
             _posted.Wait();
             _posted.Reset();
         }
