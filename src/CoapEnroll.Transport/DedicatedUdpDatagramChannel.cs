@@ -13,7 +13,9 @@ namespace CoapEnroll.Transport;
 /// (<c>sendto</c> on a UDP socket does not wait for the peer). So a datagram costs no epoll registration, no hop from the
 /// runtime's socket engine to the thread pool and, for a peer this channel reported, no endpoint serialization or
 /// allocation; <see cref="UdpDatagramChannel"/> (fully asynchronous) pays those per datagram whenever the socket is
-/// momentarily empty. The price: while the caller's continuation runs, this socket is not read (the kernel queues, up to
+/// momentarily empty. On 64-bit Linux the thread takes every datagram already queued with one <c>recvmmsg</c> and sends the
+/// replies made on it meanwhile with one <c>sendmmsg</c> (<see cref="IsBatched"/>), so a busy socket costs two system calls
+/// per batch instead of two per datagram; a reply is held at most until the batch's other datagrams are handled. The price: while the caller's continuation runs, this socket is not read (the kernel queues, up to
 /// the socket's receive buffer), so the caller must not block in it, which the CoAP endpoint's receive loop never does.
 /// Bound to <see cref="IPAddress.IPv6Any"/> it is dual-mode; IPv4 peers are reported as plain IPv4 endpoints. A datagram
 /// larger than the buffer the caller offers is dropped, as is every receive error the kernel reports for a single
