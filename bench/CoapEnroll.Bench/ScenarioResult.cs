@@ -29,6 +29,9 @@ internal sealed record ScenarioResult
     /// <summary>Server CPU over the run divided by every response it sent (the flood's included).</summary>
     public double ServerCpuUsPerRequest { get; set; }
 
+    /// <summary>serve's managed allocation over the run (startup hook) divided by every response it sent; null for libcoap.</summary>
+    public double? ServerAllocatedBytesPerRequest { get; set; }
+
     public double RssStartMb { get; set; }
 
     public double RssPeakMb { get; set; }

@@ -20,7 +20,9 @@ namespace CoapEnroll.Bench;
 /// <c>/test</c> (diagnostic resource: 107 bytes of text), libcoap for <c>/</c> (136 bytes of text).
 /// Options: <c>--rounds N</c> (2), <c>--duration S</c> (per scenario: 30, 20, 15), <c>--clients N</c> (512),
 /// <c>--in-flight K</c> (4), <c>--sessions N</c> (8), <c>--flood-clients N</c> (16), <c>--enrollments N</c> (4),
-/// <c>--servers serve,libcoap</c>, <c>--drain S</c> (60: the longest wait for outstanding requests after the load window),
+/// <c>--servers serve,libcoap</c> (also <c>serve-async</c>: serve with <c>--Coap:ReceiveMode=Async</c>, the runtime's asynchronous
+/// sockets instead of a receive thread per socket; <c>libcoap-gnutls</c>: <c>coap-server-gnutls</c> for dtls), serve's managed
+/// allocation per response read through the startup hook of <c>CoapEnroll.Bench.ServerProbe</c>, <c>--drain S</c> (60: the longest wait for outstanding requests after the load window),
 /// <c>--json FILE</c> (or <c>-</c> for stdout), <c>--coapenroll DLL</c>. For diagnosis only, <c>--serve-args "ARG ..."</c> and
 /// <c>--serve-env NAME=VALUE,...</c> change serve's command line or environment; such a run is labelled "serve (diagnosis: …)"
 /// and says nothing about the shipped defaults.
@@ -69,6 +71,12 @@ internal static class ServeLoadMode
 
         int rounds = Int(options, "rounds", 2);
         string[] servers = (options.GetValueOrDefault("servers") ?? "serve,libcoap").Split(',', StringSplitOptions.RemoveEmptyEntries);
+        if (servers.FirstOrDefault(k => k is not ("serve" or "serve-async" or "libcoap" or "libcoap-gnutls")) is { } unknown)
+        {
+            Console.Error.WriteLine($"serve-load: unknown server '{unknown}' (serve, serve-async, libcoap, libcoap-gnutls)");
+            return 2;
+        }
+
         string dll = options.GetValueOrDefault("coapenroll") ?? FindCoapEnrollDll();
         if (!File.Exists(dll))
         {
@@ -112,7 +120,7 @@ internal static class ServeLoadMode
 
     private static async Task<ScenarioResult> RunScenarioAsync(string scenario, string serverKind, int round, string dll, Dictionary<string, string> options)
     {
-        bool serve = serverKind == "serve";
+        bool serve = serverKind is "serve" or "serve-async";
         bool dtls = scenario == "dtls";
         double duration = Double(options, "duration", scenario switch { "plain" => 30, "flood" => 20, _ => 15 });
         TimeSpan drain = TimeSpan.FromSeconds(Double(options, "drain", 60));
@@ -121,15 +129,29 @@ internal static class ServeLoadMode
         Dictionary<string, string> diagnosisEnvironment = (options.GetValueOrDefault("serve-env") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries)
             .Select(v => v.Split('=', 2)).ToDictionary(v => v[0], v => v.Length > 1 ? v[1] : "", StringComparer.Ordinal);
         bool diagnosis = diagnosisArguments.Length > 0 || diagnosisEnvironment.Count > 0;
+
+        // serve's own allocations, read through the bench's startup hook (a blocked thread between two readings: no CPU meanwhile).
+        string probeSocket = Path.Combine(Path.GetTempPath(), $"coapenroll-probe-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
+        var environment = new Dictionary<string, string>(diagnosisEnvironment, StringComparer.Ordinal)
+        {
+            ["DOTNET_STARTUP_HOOKS"] = Path.Combine(AppContext.BaseDirectory, SenCostMode.ProbeAssembly),
+            ["COAPENROLL_BENCH_PROBE"] = probeSocket,
+        };
+
+        // serve-async: the earlier default, the runtime's asynchronous sockets (a configuration key, not a diagnosis).
+        string[] kindArguments = serverKind == "serve-async" ? ["--Coap:ReceiveMode=Async"] : [];
+        string libcoap = dtls ? serverKind == "libcoap-gnutls" ? "coap-server-gnutls" : "coap-server-openssl" : "coap-server-notls";
         await using ServerUnderTest server = serve
-            ? await ServerUnderTest.StartServeAsync(dll, psk: dtls, diagnosisArguments, diagnosisEnvironment)
-            : await ServerUnderTest.StartLibCoapAsync(dtls);
+            ? await ServerUnderTest.StartServeAsync(dll, psk: dtls, diagnosisArguments, environment, scenarioArguments: kindArguments)
+            : await ServerUnderTest.StartLibCoapAsync(dtls, libcoap);
+        SenCostMode.ServerProbe? probe = serve ? new SenCostMode.ServerProbe(probeSocket) : null;
+        string label = serve ? "coapenroll serve" + (kindArguments.Length > 0 ? $" ({kindArguments[0].TrimStart('-')})" : "") : $"libcoap {libcoap}";
         var result = new ScenarioResult
         {
             Scenario = scenario,
-            Server = serve
-                ? diagnosis ? $"coapenroll serve (diagnosis: {string.Join(' ', diagnosisEnvironment.Select(v => $"{v.Key}={v.Value}").Concat(diagnosisArguments))})" : "coapenroll serve"
-                : dtls ? "libcoap coap-server-openssl" : "libcoap coap-server-notls",
+            Server = diagnosis && serve
+                ? $"{label} (diagnosis: {string.Join(' ', diagnosisEnvironment.Select(v => $"{v.Key}={v.Value}").Concat(diagnosisArguments))})"
+                : label,
             Command = server.CommandLine,
             Resource = server.Path,
             Round = round,
@@ -138,6 +160,8 @@ internal static class ServeLoadMode
         };
         var parameters = new LoadParameters();
         var transports = new List<ILoadTransport>();
+        long probeOverhead = probe is null ? 0 : await probe.OverheadAsync();
+        long allocatedBefore = probe is null ? 0 : (await probe.ReadAsync()).Allocated;
         ServerMonitor monitor = ServerMonitor.Start(server.Pid, dtls ? server.CoapsEndPoint.Port : server.CoapPort);
         long responses = 0;
         try
@@ -212,6 +236,12 @@ internal static class ServeLoadMode
             }
         }
 
+        if (probe is not null && responses > 0 && result.Error is null)
+        {
+            long allocated = (await probe.ReadAsync()).Allocated - allocatedBefore - probeOverhead;
+            result.ServerAllocatedBytesPerRequest = (double)allocated / responses;
+        }
+
         result.LoadAverageAfter = LoadAverage();
         result.ServerCpuSeconds = monitor.Cpu.TotalSeconds;
         result.ServerCpuUsPerRequest = responses == 0 ? 0 : monitor.Cpu.TotalMilliseconds * 1000 / responses;
@@ -246,6 +276,11 @@ internal static class ServeLoadMode
         text.AppendLine(CultureInfo.InvariantCulture,
             $"    server CPU {r.ServerCpuSeconds:F1} s = {r.ServerCpuUsPerRequest:F1} us/response; RSS start {r.RssStartMb:F1} peak {r.RssPeakMb:F1} end {r.RssEndMb:F1} MB " +
             $"(growth {r.RssGrowthMb:F1} MB); socket drops {r.SocketDrops}");
+        if (r.ServerAllocatedBytesPerRequest is { } bytes)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"    server managed allocation {bytes:F0} B/response");
+        }
+
         if (r.FloodSent is not null)
         {
             text.AppendLine(CultureInfo.InvariantCulture,

@@ -102,7 +102,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     }
 
     /// <summary>Starts <c>coap-server-notls</c>, or <c>coap-server-openssl -k KEY</c> (coaps on the port + 1), and waits until it answers.</summary>
-    public static async Task<ServerUnderTest> StartLibCoapAsync(bool dtls)
+    public static async Task<ServerUnderTest> StartLibCoapAsync(bool dtls, string? program = null)
     {
         int port = dtls ? FreeUdpPortPair() : FreeUdpPort();
         var arguments = new List<string> { "-A", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-v", "0" };
@@ -111,7 +111,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
             arguments.AddRange(["-k", PskText]);
         }
 
-        string program = dtls ? "coap-server-openssl" : "coap-server-notls";
+        program ??= dtls ? "coap-server-openssl" : "coap-server-notls";
         return await StartAsync(program, program, arguments, port, dtls ? port + 1 : null, "/", null);
     }
 

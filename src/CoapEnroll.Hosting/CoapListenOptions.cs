@@ -1,4 +1,5 @@
 using System.Net;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Hosting;
 
@@ -37,6 +38,28 @@ public sealed class CoapListenOptions
     /// </summary>
     public bool PlugtestResources { get; set; }
 
+    /// <summary>
+    /// How the coap:// and coaps:// sockets are read: <c>Dedicated</c> (the default), a receive thread per socket that handles each
+    /// datagram on that thread up to the handler's first asynchronous wait (<see cref="DedicatedUdpDatagramChannel"/>), or
+    /// <c>Async</c>, the runtime's asynchronous sockets on the thread pool (<see cref="UdpDatagramChannel"/>), which cost more CPU
+    /// per datagram.
+    /// </summary>
+    public string ReceiveMode { get; set; } = DedicatedReceiveMode;
+
+    /// <summary>The <see cref="ReceiveMode"/> with a receive thread per socket.</summary>
+    public const string DedicatedReceiveMode = "Dedicated";
+
+    /// <summary>The <see cref="ReceiveMode"/> on the runtime's asynchronous sockets.</summary>
+    public const string AsyncReceiveMode = "Async";
+
+    /// <summary>True when <see cref="ReceiveMode"/> asks for the asynchronous sockets.</summary>
+    internal bool UsesAsyncReceive => string.Equals(ReceiveMode, AsyncReceiveMode, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Binds a UDP socket for coap:// or coaps:// as <see cref="ReceiveMode"/> says.</summary>
+    internal IDatagramChannel BindUdp(IPEndPoint local, int maxDatagramSize) => UsesAsyncReceive
+        ? UdpDatagramChannel.Bind(local, maxDatagramSize)
+        : DedicatedUdpDatagramChannel.Bind(local, maxDatagramSize);
+
     /// <summary>The problem with the settings, or null when they are usable.</summary>
     public string? Validate()
     {
@@ -53,6 +76,11 @@ public sealed class CoapListenOptions
         if (PlugtestResources && !DiagnosticResources)
         {
             return "Coap:PlugtestResources=true needs Coap:DiagnosticResources=true (the plugtest resources extend /test).";
+        }
+
+        if (!UsesAsyncReceive && !string.Equals(ReceiveMode, DedicatedReceiveMode, StringComparison.OrdinalIgnoreCase))
+        {
+            return $"Coap:ReceiveMode '{ReceiveMode}' is not one of {DedicatedReceiveMode}, {AsyncReceiveMode}.";
         }
 
         return Port is < 0 or > 65535 ? $"Coap:Port {Port} is not a UDP port (0..65535; disable coap with Coap:Enabled=false or --coap-port off)." : null;

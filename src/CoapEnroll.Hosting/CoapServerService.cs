@@ -121,7 +121,7 @@ public sealed partial class CoapServerService : IHostedService
         var address = IPAddress.Parse(_options.Bind);
         if (_options.Enabled)
         {
-            var endpoint = _server.Listen(BindChannel<IDatagramChannel>(address, _options.Port, local => UdpDatagramChannel.Bind(local)));
+            var endpoint = _server.Listen(BindChannel<IDatagramChannel>(address, _options.Port, local => _options.BindUdp(local, UdpDatagramChannel.DefaultMaxDatagramSize)));
             LocalEndPoint = (IPEndPoint)endpoint.LocalEndPoint;
             LogListening($"coap://{FormatHost(LocalEndPoint.Address)}:{LocalEndPoint.Port}", Families(LocalEndPoint));
         }
@@ -132,7 +132,7 @@ public sealed partial class CoapServerService : IHostedService
 
         if (dtlsServerOptions is not null)
         {
-            var secure = _server.Listen(BindChannel<IDatagramChannel>(address, _dtlsOptions.Port, local => DtlsServerChannel.Bind(local, dtlsServerOptions)));
+            var secure = _server.Listen(BindChannel<IDatagramChannel>(address, _dtlsOptions.Port, local => new DtlsServerChannel(_options.BindUdp(local, dtlsServerOptions.PathMtu), dtlsServerOptions)));
             SecureLocalEndPoint = (IPEndPoint)secure.LocalEndPoint;
             LogListening($"coaps://{FormatHost(SecureLocalEndPoint.Address)}:{SecureLocalEndPoint.Port}", Families(SecureLocalEndPoint) + ", DTLS 1.2");
         }
