@@ -33,7 +33,7 @@ public sealed class CoapListenOptions
     public bool DiagnosticResources { get; set; } = true;
 
     /// <summary>
-    /// Whether <see cref="PlugtestResources"/> (the resources of the CoAP plugtest core test descriptions) are served; off by
+    /// Whether <see cref="PlugtestResources"/> (the resources of the CoAP plugtest core, block-wise, observe and link-format test descriptions) are served; off by
     /// default, and only together with <see cref="DiagnosticResources"/>, whose <c>/test</c> they extend.
     /// </summary>
     public bool PlugtestResources { get; set; }
