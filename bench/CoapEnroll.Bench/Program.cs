@@ -34,6 +34,8 @@ internal static class Program
                 return await DtlsProbe.RunAsync(args);
             case "wire-enroll":
                 return await WireEnrollMode.RunAsync(args);
+            case "enroll-scale":
+                return await EnrollScaleMode.RunAsync(args);
             case "registrar-cost":
                 return await RegistrarCostMode.RunAsync(args);
             case "loop":

@@ -295,7 +295,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         }
     }
 
-    private static int FreeUdpPort(int except = -1)
+    internal static int FreeUdpPort(int except = -1)
     {
         for (int attempt = 0; attempt < 100; attempt++)
         {

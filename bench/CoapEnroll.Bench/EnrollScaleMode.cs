@@ -1,0 +1,504 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+using CoapEnroll.Dtls;
+
+namespace CoapEnroll.Bench;
+
+/// <summary>
+/// <c>enroll-scale [options]</c> (issue 12, targets 3, 4 and 6), in one run:
+/// <list type="number">
+/// <item>the <see cref="CryptoBound"/> of one enrollment and of its handshake on this machine (while serve idles);</item>
+/// <item>full EST-coaps enrollments against <c>coapenroll serve</c> with its shipped defaults (fresh data directory, free ports):
+/// at each concurrency, that many devices each doing, over and over for <c>--duration</c> seconds, a new DTLS 1.2 ECDHE_ECDSA
+/// handshake with serve's demo device certificate (DIR/demo/device.pem, issued by the demo manufacturer CA serve trusts) and
+/// <c>/sen</c> for CN=demo-device-1 with a new P-256 key. Serve re-enrolls the same subject as often as asked, which is what lets
+/// one device identity stand for many devices; every enrollment still does all the server's work (the handshake, the CSR check,
+/// a new certificate signed and stored);</item>
+/// <item>handshakes only (the same ECDHE_ECDSA handshake with the device certificate, then close_notify) at
+/// <c>--handshake-concurrency</c>; then serve again with a PSK added (<c>--Dtls:Psk:bench=…</c>, as serve-load's dtls) for PSK
+/// handshakes at concurrency 1 and <c>--handshake-concurrency</c>; then <c>openssl s_server -dtls1_2 -psk</c> driven by the same
+/// client at concurrency 1 (s_server serves one connection at a time);</item>
+/// <item>a JSON (<c>--json</c>, default enroll-scale.json) and an SVG chart (<c>--svg</c>, default enroll-scale.svg): enrollments/s and
+/// p99 latency against concurrency, handshakes/s against the bound, and, given <c>--serve-load FILE</c> (serve-load's JSON),
+/// requests/s of serve against libcoap by scenario.</item>
+/// </list>
+/// Server CPU is utime + stime of the server process from /proc/PID/stat (10 ms ticks) over each phase. The load generator runs in
+/// this process on the same machine, so on few cores it takes CPU the server would otherwise have: the wall-clock rates are
+/// bounded by client + server, the CPU per operation is the server's alone.
+/// Options: <c>--levels 1,16,256</c>, <c>--duration S</c> (15, per level), <c>--handshake-duration S</c> (8),
+/// <c>--handshake-concurrency N</c> (16), <c>--warmup S</c> (8), <c>--bound-seconds S</c> (1, per operation, single and all cores),
+/// <c>--coapenroll DLL</c>, <c>--json FILE</c>, <c>--svg FILE</c>, <c>--serve-load FILE</c>, <c>--openssl PROGRAM</c> (openssl;
+/// <c>none</c> skips it).
+/// </summary>
+internal static class EnrollScaleMode
+{
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 1; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
+            {
+                Console.Error.WriteLine($"enroll-scale: unexpected argument '{args[i]}' (options take a value: --name VALUE)");
+                return 2;
+            }
+
+            options[args[i][2..]] = args[++i];
+        }
+
+        int[] levels = [.. (options.GetValueOrDefault("levels") ?? "1,16,256").Split(',').Select(l => int.Parse(l, CultureInfo.InvariantCulture))];
+        TimeSpan duration = TimeSpan.FromSeconds(Double(options, "duration", 15));
+        TimeSpan handshakeDuration = TimeSpan.FromSeconds(Double(options, "handshake-duration", 8));
+        int handshakeConcurrency = (int)Double(options, "handshake-concurrency", 16);
+        TimeSpan warmup = TimeSpan.FromSeconds(Double(options, "warmup", 8));
+        TimeSpan boundPerOperation = TimeSpan.FromSeconds(Double(options, "bound-seconds", 1));
+        string dll = Path.GetFullPath(options.GetValueOrDefault("coapenroll") ?? ServeLoadMode.FindCoapEnrollDll());
+        string jsonPath = options.GetValueOrDefault("json") ?? "enroll-scale.json";
+        string svgPath = options.GetValueOrDefault("svg") ?? "enroll-scale.svg";
+        string openssl = options.GetValueOrDefault("openssl") ?? "openssl";
+        if (!File.Exists(dll))
+        {
+            Console.Error.WriteLine($"enroll-scale: {dll} not found; build it first: dotnet build src/CoapEnroll.Cli -c Release");
+            return 2;
+        }
+
+        List<ScenarioSummary>? serveLoad = null;
+        if (options.GetValueOrDefault("serve-load") is { } serveLoadPath)
+        {
+            try
+            {
+                serveLoad = ReadServeLoad(serveLoadPath);
+            }
+            catch (Exception ex) when (ex is IOException or JsonException or InvalidOperationException or KeyNotFoundException)
+            {
+                Console.Error.WriteLine($"enroll-scale: cannot read serve-load JSON {serveLoadPath}: {ex.Message}");
+                return 2;
+            }
+        }
+
+        var report = new EnrollScaleReport
+        {
+            Runtime = Environment.Version.ToString(),
+            Cores = Environment.ProcessorCount,
+            LoadAverageBefore = LoadAverage(),
+            ServeLoad = serveLoad,
+        };
+        Console.WriteLine($"enroll-scale: {dll}; levels {string.Join(",", levels)} × {duration.TotalSeconds} s; {report.Cores} CPUs; load average {report.LoadAverageBefore}");
+
+        await using (ServerUnderTest server = await ServerUnderTest.StartServeAsync(dll, psk: false))
+        {
+            report.ServeCommand = server.CommandLine;
+            DtlsClientOptions device = await EnrollmentProbe.LoadDemoDeviceAsync(server.DataDirectory!);
+            report.ChainCertificates = 1 + device.ClientCertificateChain.Count;
+            report.Keys = DescribeKeys(server.DataDirectory!);
+            Console.WriteLine($"  keys: {report.Keys}; the device sends {report.ChainCertificates} certificate(s)");
+
+            Console.WriteLine($"  crypto bound: each operation {boundPerOperation.TotalSeconds} s on 1 thread, then {boundPerOperation.TotalSeconds} s on {report.Cores} threads (serve idles meanwhile)");
+            report.Bound = CryptoBound.Measure(report.ChainCertificates, boundPerOperation);
+            PrintBound(report.Bound);
+
+            IPEndPoint coaps = server.CoapsEndPoint;
+            Console.WriteLine($"  warm-up: {warmup.TotalSeconds} s of enrollments and handshakes at concurrency 4");
+            await RunPhaseAsync("warm-up", 4, warmup / 2, server.Pid, () => EnrollAsync(coaps, device));
+            await RunPhaseAsync("warm-up", 4, warmup / 2, server.Pid, () => HandshakeAsync(coaps, device));
+
+            foreach (int level in levels)
+            {
+                ScalePhase phase = await RunPhaseAsync("enroll", level, duration, server.Pid, () => EnrollAsync(coaps, device));
+                report.Enrollments.Add(phase);
+                Print(phase, report.Bound.EnrollmentCpuUs, report.Bound.EnrollmentsPerSecond);
+            }
+
+            ScalePhase ecdhe = await RunPhaseAsync("handshake-ecdhe-ecdsa", handshakeConcurrency, handshakeDuration, server.Pid, () => HandshakeAsync(coaps, device));
+            report.Handshakes.Add(ecdhe);
+            Print(ecdhe, report.Bound.HandshakeCpuUs, report.Bound.HandshakesPerSecond);
+        }
+
+        // PSK only: a client that also offers ECDHE gets serve's certificate, which it has no trust anchor for.
+        var psk = new DtlsClientOptions
+        {
+            PskIdentity = Encoding.UTF8.GetBytes(ServerUnderTest.PskIdentity),
+            PskKey = ServerUnderTest.PskKey,
+            CipherSuites = [CoapEnroll.Dtls.Protocol.CipherSuite.TLS_PSK_WITH_AES_128_CCM_8],
+        };
+        await using (ServerUnderTest server = await ServerUnderTest.StartServeAsync(dll, psk: true))
+        {
+            report.PskServeCommand = server.CommandLine;
+            IPEndPoint coaps = server.CoapsEndPoint;
+            await RunPhaseAsync("warm-up", 4, warmup / 2, server.Pid, () => HandshakeAsync(coaps, psk));
+            foreach (int level in new[] { 1, handshakeConcurrency }.Distinct())
+            {
+                ScalePhase phase = await RunPhaseAsync("handshake-psk", level, handshakeDuration, server.Pid, () => HandshakeAsync(coaps, psk));
+                report.Handshakes.Add(phase);
+                Print(phase, null, null);
+            }
+        }
+
+        if (openssl != "none")
+        {
+            try
+            {
+                ScalePhase phase = await RunOpenSslAsync(openssl, psk, warmup / 2, handshakeDuration);
+                report.Handshakes.Add(phase);
+                Print(phase, null, null);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or IOException or System.ComponentModel.Win32Exception or TimeoutException)
+            {
+                report.OpenSslError = ex.Message;
+                Console.WriteLine($"  openssl s_server: not measured: {ex.Message}");
+            }
+        }
+
+        report.LoadAverageAfter = LoadAverage();
+        PrintSummary(report);
+        await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(report, JsonOptions));
+        await File.WriteAllTextAsync(svgPath, Chart(report));
+        Console.WriteLine($"JSON written to {jsonPath}, chart to {svgPath}");
+        return report.Enrollments.All(e => e.Failures == 0) && report.Handshakes.All(h => h.Failures == 0) ? 0 : 1;
+    }
+
+    /// <summary>
+    /// <paramref name="concurrency"/> workers each doing <paramref name="operation"/> back to back until <paramref name="duration"/>
+    /// has passed (none starts after it; those under way finish), with the server's and this process's CPU over the phase.
+    /// </summary>
+    private static async Task<ScalePhase> RunPhaseAsync(string name, int concurrency, TimeSpan duration, int serverPid, Func<Task<(bool Ok, string? Error)>> operation)
+    {
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        string load = LoadAverage();
+        TimeSpan serverCpu = ProcessStats.CpuTime(serverPid);
+        TimeSpan clientCpu = ProcessStats.CpuTime(Environment.ProcessId);
+        long started = Stopwatch.GetTimestamp();
+        long lastStart = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var latencies = new List<double>();
+        var errors = new Dictionary<string, int>(StringComparer.Ordinal);
+        int failures = 0;
+        using var progress = new Timer(_ => Console.Write($"\r    {name} ×{concurrency}: {latencies.Count} done, {Volatile.Read(ref failures)} failed   "),
+            null, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2));
+        var workers = new Task[concurrency];
+        for (int w = 0; w < concurrency; w++)
+        {
+            workers[w] = Task.Run(async () =>
+            {
+                while (Stopwatch.GetTimestamp() < lastStart)
+                {
+                    long begun = Stopwatch.GetTimestamp();
+                    (bool ok, string? error) = await operation();
+                    double ms = Stopwatch.GetElapsedTime(begun).TotalMilliseconds;
+                    lock (latencies)
+                    {
+                        if (ok)
+                        {
+                            latencies.Add(ms);
+                        }
+                        else
+                        {
+                            failures++;
+                            string key = error ?? "?";
+                            errors[key] = errors.GetValueOrDefault(key) + 1;
+                        }
+                    }
+                }
+            });
+        }
+
+        await Task.WhenAll(workers);
+        double wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        await progress.DisposeAsync();
+        Console.Write("\r" + new string(' ', 60) + "\r");
+
+        // What the last operations left to the server (close_notify, the database write, a log line) belongs to the phase.
+        await Task.Delay(TimeSpan.FromMilliseconds(200));
+        double serverCpuMs = (ProcessStats.CpuTime(serverPid) - serverCpu).TotalMilliseconds;
+        double clientCpuMs = (ProcessStats.CpuTime(Environment.ProcessId) - clientCpu).TotalMilliseconds;
+        latencies.Sort();
+        return new ScalePhase
+        {
+            Phase = name,
+            Concurrency = concurrency,
+            LoadAverage = load,
+            WallSeconds = wall,
+            Completed = latencies.Count,
+            Failures = failures,
+            Errors = errors,
+            PerSecond = latencies.Count / wall,
+            P50Ms = Percentile(latencies, 0.50),
+            P90Ms = Percentile(latencies, 0.90),
+            P99Ms = Percentile(latencies, 0.99),
+            MaxMs = latencies.Count == 0 ? double.NaN : latencies[^1],
+            ServerCpuUsPerOperation = latencies.Count == 0 ? double.NaN : serverCpuMs * 1000 / latencies.Count,
+            ClientCpuUsPerOperation = latencies.Count == 0 ? double.NaN : clientCpuMs * 1000 / latencies.Count,
+            ServerCpuShare = serverCpuMs / 1000 / wall,
+        };
+    }
+
+    /// <summary>
+    /// Our client's PSK handshakes against <c>openssl s_server -dtls1_2 -psk</c>, one at a time: s_server accepts one DTLS
+    /// connection, serves it until close_notify, then listens again.
+    /// </summary>
+    private static async Task<ScalePhase> RunOpenSslAsync(string openssl, DtlsClientOptions psk, TimeSpan warmup, TimeSpan duration)
+    {
+        int port = ServerUnderTest.FreeUdpPort();
+        var info = new ProcessStartInfo(openssl)
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        foreach (string argument in (string[])["s_server", "-dtls1_2", "-accept", $"127.0.0.1:{port}", "-nocert", "-psk", Convert.ToHexString(psk.PskKey!),
+            "-psk_identity", ServerUnderTest.PskIdentity, "-cipher", "PSK-AES128-CCM8", "-quiet"])
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using Process process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {openssl}");
+        var output = new StringBuilder();
+        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.BeginErrorReadLine();
+        try
+        {
+            string commandLine = $"{openssl} {string.Join(' ', info.ArgumentList)}";
+            using var ready = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            // -quiet prints nothing when it is ready; wait for the first handshake to succeed instead.
+            var endPoint = new IPEndPoint(IPAddress.Loopback, port);
+            while (true)
+            {
+                (bool ok, string? error) = await HandshakeAsync(endPoint, psk, TimeSpan.FromSeconds(3));
+                if (ok)
+                {
+                    break;
+                }
+
+                if (process.HasExited || ready.IsCancellationRequested)
+                {
+                    throw new InvalidOperationException($"{commandLine}: no handshake ({error}); exit {(process.HasExited ? process.ExitCode : "-")}: {output}");
+                }
+            }
+
+            await RunPhaseAsync("warm-up", 1, warmup, process.Id, () => HandshakeAsync(endPoint, psk));
+            ScalePhase phase = await RunPhaseAsync("handshake-psk-openssl-s_server", 1, duration, process.Id, () => HandshakeAsync(endPoint, psk));
+            return phase with { Command = commandLine };
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
+
+            await process.WaitForExitAsync();
+        }
+    }
+
+    private static async Task<(bool Ok, string? Error)> EnrollAsync(IPEndPoint coaps, DtlsClientOptions device)
+    {
+        EnrollmentResult result = await EnrollmentProbe.EnrollAsync(coaps, device);
+        return (result.Issued, result.Issued ? null : Trim(result.Detail));
+    }
+
+    private static Task<(bool Ok, string? Error)> HandshakeAsync(IPEndPoint coaps, DtlsClientOptions options) =>
+        HandshakeAsync(coaps, options, TimeSpan.FromSeconds(60));
+
+    private static async Task<(bool Ok, string? Error)> HandshakeAsync(IPEndPoint endPoint, DtlsClientOptions options, TimeSpan limit)
+    {
+        using var cancel = new CancellationTokenSource(limit);
+        try
+        {
+            DtlsClientChannel channel = await DtlsClientChannel.ConnectAsync(endPoint, options, cancel.Token);
+            await channel.DisposeAsync();
+            return (true, null);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return (false, Trim($"{ex.GetType().Name}: {ex.Message}"));
+        }
+    }
+
+    private static string Trim(string text) => text.Length <= 160 ? text : text[..160];
+
+    private static string DescribeKeys(string dataDirectory)
+    {
+        static string Key(string path)
+        {
+            using X509Certificate2 certificate = X509Certificate2.CreateFromPem(File.ReadAllText(path));
+            if (certificate.GetECDsaPublicKey() is { } ec)
+            {
+                using (ec)
+                {
+                    return $"ECDSA {ec.ExportParameters(false).Curve.Oid.FriendlyName} ({ec.KeySize} bit)";
+                }
+            }
+
+            return certificate.GetRSAPublicKey() is { } rsa ? $"RSA {rsa.KeySize}" : certificate.PublicKey.Oid.FriendlyName ?? certificate.PublicKey.Oid.Value ?? "?";
+        }
+
+        return $"issuing CA {Key(Path.Combine(dataDirectory, "ca", "issuing.pem"))}, server {Key(Path.Combine(dataDirectory, "server.pem"))}, " +
+            $"device {Key(Path.Combine(dataDirectory, "demo", "device.pem"))}";
+    }
+
+    private static void PrintBound(BoundResult bound)
+    {
+        foreach (OperationTiming t in bound.Operations)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"    {t.Name,-13} 1 thread: {t.WallUs,7:F1} µs wall, {t.CpuUs,7:F1} µs CPU ({t.SingleThreadCount} ops); {t.Cores} threads: {t.AllCoresPerSecond,8:F0} ops/s"));
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"    bound: enrollment {bound.EnrollmentCpuUs:F0} µs CPU, {bound.EnrollmentsPerSecond:F0}/s on all cores; handshake share {bound.HandshakeCpuUs:F0} µs CPU, {bound.HandshakesPerSecond:F0}/s"));
+    }
+
+    private static void Print(ScalePhase p, double? boundCpuUs, double? boundPerSecond)
+    {
+        string ratios = boundCpuUs is { } cpu && boundPerSecond is { } rate
+            ? string.Create(CultureInfo.InvariantCulture, $"; server CPU/bound {p.ServerCpuUsPerOperation / cpu:F2}×, rate/bound {p.PerSecond / rate:P0}")
+            : "";
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  {p.Phase} ×{p.Concurrency} (load {p.LoadAverage.Split(' ')[0]}): {p.PerSecond:F1}/s, {p.Completed} ok, {p.Failures} failed; p50/p90/p99/max " +
+            $"{p.P50Ms:F1}/{p.P90Ms:F1}/{p.P99Ms:F1}/{p.MaxMs:F0} ms; server CPU {p.ServerCpuUsPerOperation:F0} µs/op ({p.ServerCpuShare:F2} cores), client {p.ClientCpuUsPerOperation:F0} µs/op{ratios}"));
+        foreach ((string error, int count) in p.Errors.OrderByDescending(e => e.Value).Take(3))
+        {
+            Console.WriteLine($"    {count} × {error}");
+        }
+    }
+
+    private static void PrintSummary(EnrollScaleReport report)
+    {
+        BoundResult b = report.Bound!;
+        Console.WriteLine();
+        Console.WriteLine($"Load average {report.LoadAverageBefore} -> {report.LoadAverageAfter}; {report.Cores} CPUs. Bound: enrollment {b.EnrollmentCpuUs:F0} µs CPU, " +
+            $"{b.EnrollmentsPerSecond:F0}/s; handshake share {b.HandshakeCpuUs:F0} µs CPU, {b.HandshakesPerSecond:F0}/s.");
+        Console.WriteLine();
+        Console.WriteLine("| phase | concurrency | per s | p50 / p90 / p99 / max ms | failures | server CPU µs/op | server CPU / bound CPU | per s / bound per s |");
+        Console.WriteLine("|---|---:|---:|---|---:|---:|---:|---:|");
+        foreach (ScalePhase p in report.Enrollments.Concat(report.Handshakes))
+        {
+            (double cpu, double rate)? bound = p.Phase == "enroll" ? (b.EnrollmentCpuUs, b.EnrollmentsPerSecond)
+                : p.Phase == "handshake-ecdhe-ecdsa" ? (b.HandshakeCpuUs, b.HandshakesPerSecond) : null;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {p.Phase} | {p.Concurrency} | {p.PerSecond:F1} | {p.P50Ms:F1} / {p.P90Ms:F1} / {p.P99Ms:F1} / {p.MaxMs:F0} | {p.Failures} | {p.ServerCpuUsPerOperation:F0} | " +
+                $"{(bound is { } x ? (p.ServerCpuUsPerOperation / x.cpu).ToString("F2", CultureInfo.InvariantCulture) + "×" : "")} | " +
+                $"{(bound is { } y ? (p.PerSecond / y.rate).ToString("P0", CultureInfo.InvariantCulture) : "")} |"));
+        }
+    }
+
+    /// <summary>The chart: enrollments/s and p99 against concurrency, handshakes/s against the bound, serve vs libcoap (if given).</summary>
+    internal static string Chart(EnrollScaleReport report)
+    {
+        string[] levels = [.. report.Enrollments.Select(e => e.Concurrency.ToString(CultureInfo.InvariantCulture))];
+        var panels = new List<ChartPanel>
+        {
+            new("EST enrollments/s (serve, shipped defaults)", "concurrent devices", "enrollments/s", levels,
+                [new ChartSeries("enrollments/s", [.. report.Enrollments.Select(e => e.PerSecond)])],
+                report.Bound is { } b ? new ChartSeries.Line("crypto bound", b.EnrollmentsPerSecond) : null),
+            new("Enrollment latency p99", "concurrent devices", "ms", levels,
+                [new ChartSeries("p99 ms", [.. report.Enrollments.Select(e => e.P99Ms)]), new ChartSeries("p50 ms", [.. report.Enrollments.Select(e => e.P50Ms)])]),
+            new("Handshakes/s", "", "handshakes/s",
+                [.. report.Handshakes.Select(h => $"{ShortName(h.Phase)} ×{h.Concurrency}")],
+                [new ChartSeries("handshakes/s", [.. report.Handshakes.Select(h => h.PerSecond)])],
+                report.Bound is { } hb ? new ChartSeries.Line("ECDHE bound", hb.HandshakesPerSecond) : null),
+        };
+        if (report.ServeLoad is { Count: > 0 } load)
+        {
+            string[] scenarios = [.. load.Select(s => s.Scenario).Distinct()];
+            string[] servers = [.. load.Select(s => s.Server).Distinct()];
+            panels.Add(new ChartPanel("Requests/s, serve-load (median of rounds)", "scenario", "requests/s", scenarios,
+                [.. servers.Select(server => new ChartSeries(server,
+                    [.. scenarios.Select(sc => load.FirstOrDefault(s => s.Scenario == sc && s.Server == server)?.RequestsPerSecond ?? double.NaN)]))]));
+        }
+
+        return SvgChart.Render($"coapenroll enroll-scale, {report.Cores} CPUs, load average {report.LoadAverageBefore.Split(' ')[0]}", panels);
+    }
+
+    private static string ShortName(string phase) => phase switch
+    {
+        "handshake-ecdhe-ecdsa" => "ECDHE",
+        "handshake-psk" => "PSK",
+        "handshake-psk-openssl-s_server" => "PSK s_server",
+        _ => phase,
+    };
+
+    /// <summary>serve-load's JSON (a list of runs): the median requests/s over the rounds of each scenario and server.</summary>
+    internal static List<ScenarioSummary> ReadServeLoad(string path)
+    {
+        using JsonDocument document = JsonDocument.Parse(File.ReadAllText(path));
+        var runs = new List<(string Scenario, string Server, double Rate)>();
+        foreach (JsonElement run in document.RootElement.EnumerateArray())
+        {
+            if (run.TryGetProperty("Load", out JsonElement loadElement) && loadElement.ValueKind == JsonValueKind.Object)
+            {
+                runs.Add((run.GetProperty("Scenario").GetString()!, run.GetProperty("Server").GetString()!, loadElement.GetProperty("RequestsPerSecond").GetDouble()));
+            }
+        }
+
+        if (runs.Count == 0)
+        {
+            throw new InvalidOperationException("no runs with a Load in it");
+        }
+
+        return [.. runs.GroupBy(r => (r.Scenario, r.Server)).Select(g => new ScenarioSummary(g.Key.Scenario, g.Key.Server, g.Count(), Median([.. g.Select(r => r.Rate)])))];
+    }
+
+    internal static double Percentile(List<double> sorted, double fraction) =>
+        sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(fraction * sorted.Count) - 1, 0, sorted.Count - 1)];
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        return values.Count % 2 == 1 ? values[values.Count / 2] : (values[(values.Count / 2) - 1] + values[values.Count / 2]) / 2;
+    }
+
+    private static string LoadAverage()
+    {
+        string[] fields = File.ReadAllText("/proc/loadavg").Split(' ');
+        return $"{fields[0]} {fields[1]} {fields[2]}";
+    }
+
+    private static double Double(Dictionary<string, string> options, string name, double fallback) =>
+        options.TryGetValue(name, out string? value) ? double.Parse(value, CultureInfo.InvariantCulture) : fallback;
+
+    /// <summary>One phase: a scenario at one concurrency against one server.</summary>
+    internal sealed record ScalePhase
+    {
+        public required string Phase { get; init; }
+
+        public string? Command { get; init; }
+
+        public int Concurrency { get; init; }
+
+        public string LoadAverage { get; init; } = "";
+
+        public double WallSeconds { get; init; }
+
+        public int Completed { get; init; }
+
+        public int Failures { get; init; }
+
+        public Dictionary<string, int> Errors { get; init; } = [];
+
+        public double PerSecond { get; init; }
+
+        public double P50Ms { get; init; }
+
+        public double P90Ms { get; init; }
+
+        public double P99Ms { get; init; }
+
+        public double MaxMs { get; init; }
+
+        /// <summary>Server utime + stime over the phase divided by the completed operations.</summary>
+        public double ServerCpuUsPerOperation { get; init; }
+
+        /// <summary>The load generator's (this process's) CPU per completed operation.</summary>
+        public double ClientCpuUsPerOperation { get; init; }
+
+        /// <summary>Server CPU seconds per wall second: how many cores it kept busy.</summary>
+        public double ServerCpuShare { get; init; }
+    }
+}

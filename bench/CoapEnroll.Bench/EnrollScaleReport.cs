@@ -1,0 +1,35 @@
+namespace CoapEnroll.Bench;
+
+/// <summary>Everything one <c>enroll-scale</c> run measured, as its JSON.</summary>
+internal sealed record EnrollScaleReport
+{
+    public required string Runtime { get; init; }
+
+    public int Cores { get; init; }
+
+    /// <summary>/proc/loadavg (1, 5, 15 minutes) at the start and the end of the run.</summary>
+    public required string LoadAverageBefore { get; init; }
+
+    public string LoadAverageAfter { get; set; } = "";
+
+    public string ServeCommand { get; set; } = "";
+
+    public string PskServeCommand { get; set; } = "";
+
+    /// <summary>The key types of serve's issuing CA, server certificate and demo device certificate.</summary>
+    public string Keys { get; set; } = "";
+
+    /// <summary>Certificates in the device's Certificate message.</summary>
+    public int ChainCertificates { get; set; }
+
+    public BoundResult? Bound { get; set; }
+
+    public List<EnrollScaleMode.ScalePhase> Enrollments { get; } = [];
+
+    public List<EnrollScaleMode.ScalePhase> Handshakes { get; } = [];
+
+    public string? OpenSslError { get; set; }
+
+    /// <summary>From <c>--serve-load FILE</c>, for the chart.</summary>
+    public List<ScenarioSummary>? ServeLoad { get; init; }
+}
