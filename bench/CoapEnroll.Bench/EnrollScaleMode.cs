@@ -29,8 +29,8 @@ namespace CoapEnroll.Bench;
 /// Server CPU is utime + stime of the server process from /proc/PID/stat (10 ms ticks) over each phase. The load generator runs in
 /// this process on the same machine, so on few cores it takes CPU the server would otherwise have: the wall-clock rates are
 /// bounded by client + server, the CPU per operation is the server's alone.
-/// Options: <c>--levels 1,16,256</c>, <c>--duration S</c> (15, per level), <c>--handshake-duration S</c> (8),
-/// <c>--handshake-concurrency N</c> (16), <c>--warmup S</c> (8), <c>--bound-seconds S</c> (1, per operation, single and all cores),
+/// Options: <c>--levels 1,16,256</c>, <c>--duration S</c> (20, per level), <c>--handshake-duration S</c> (8),
+/// <c>--handshake-concurrency N</c> (16), <c>--warmup S</c> (20: half enrollments, half handshakes, at concurrency 4; serve JIT-compiles for a long time), <c>--bound-seconds S</c> (1, per operation, single and all cores),
 /// <c>--coapenroll DLL</c>, <c>--json FILE</c>, <c>--svg FILE</c>, <c>--serve-load FILE</c>, <c>--openssl PROGRAM</c> (openssl;
 /// <c>none</c> skips it).
 /// </summary>
@@ -53,10 +53,10 @@ internal static class EnrollScaleMode
         }
 
         int[] levels = [.. (options.GetValueOrDefault("levels") ?? "1,16,256").Split(',').Select(l => int.Parse(l, CultureInfo.InvariantCulture))];
-        TimeSpan duration = TimeSpan.FromSeconds(Double(options, "duration", 15));
+        TimeSpan duration = TimeSpan.FromSeconds(Double(options, "duration", 20));
         TimeSpan handshakeDuration = TimeSpan.FromSeconds(Double(options, "handshake-duration", 8));
         int handshakeConcurrency = (int)Double(options, "handshake-concurrency", 16);
-        TimeSpan warmup = TimeSpan.FromSeconds(Double(options, "warmup", 8));
+        TimeSpan warmup = TimeSpan.FromSeconds(Double(options, "warmup", 20));
         TimeSpan boundPerOperation = TimeSpan.FromSeconds(Double(options, "bound-seconds", 1));
         string dll = Path.GetFullPath(options.GetValueOrDefault("coapenroll") ?? ServeLoadMode.FindCoapEnrollDll());
         string jsonPath = options.GetValueOrDefault("json") ?? "enroll-scale.json";
@@ -125,7 +125,7 @@ internal static class EnrollScaleMode
         {
             PskIdentity = Encoding.UTF8.GetBytes(ServerUnderTest.PskIdentity),
             PskKey = ServerUnderTest.PskKey,
-            CipherSuites = [CoapEnroll.Dtls.Protocol.CipherSuite.TLS_PSK_WITH_AES_128_CCM_8],
+            CipherSuites = [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8],
         };
         await using (ServerUnderTest server = await ServerUnderTest.StartServeAsync(dll, psk: true))
         {
@@ -210,7 +210,7 @@ internal static class EnrollScaleMode
         await Task.WhenAll(workers);
         double wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
         await progress.DisposeAsync();
-        Console.Write("\r" + new string(' ', 60) + "\r");
+        Console.Write("\r" + new string(' ', 100) + "\r");
 
         // What the last operations left to the server (close_notify, the database write, a log line) belongs to the phase.
         await Task.Delay(TimeSpan.FromMilliseconds(200));
