@@ -32,7 +32,8 @@ namespace CoapEnroll.Bench;
 /// Options: <c>--levels 1,16,256</c>, <c>--duration S</c> (20, per level), <c>--handshake-duration S</c> (8),
 /// <c>--handshake-concurrency N</c> (16), <c>--warmup S</c> (20: half enrollments, half handshakes, at concurrency 4; serve JIT-compiles for a long time), <c>--bound-seconds S</c> (1, per operation, single and all cores),
 /// <c>--coapenroll DLL</c>, <c>--json FILE</c>, <c>--svg FILE</c>, <c>--serve-load FILE</c>, <c>--openssl PROGRAM</c> (openssl;
-/// <c>none</c> skips it).
+/// <c>none</c> skips it). <c>--chart-from FILE</c> only writes the chart (<c>--svg</c>) again from an earlier run's JSON (with
+/// <c>--serve-load</c> if given).
 /// </summary>
 internal static class EnrollScaleMode
 {
@@ -50,6 +51,22 @@ internal static class EnrollScaleMode
             }
 
             options[args[i][2..]] = args[++i];
+        }
+
+        if (options.GetValueOrDefault("chart-from") is { } earlier)
+        {
+            // Only the chart again, from an earlier run's JSON (e.g. with a serve-load JSON that did not exist then).
+            EnrollScaleReport old = JsonSerializer.Deserialize<EnrollScaleReport>(await File.ReadAllTextAsync(earlier), JsonOptions)
+                ?? throw new InvalidOperationException($"{earlier} holds no report");
+            if (options.GetValueOrDefault("serve-load") is { } loadFile)
+            {
+                old = old with { ServeLoad = ReadServeLoad(loadFile) };
+            }
+
+            string chartFile = options.GetValueOrDefault("svg") ?? "enroll-scale.svg";
+            await File.WriteAllTextAsync(chartFile, Chart(old));
+            Console.WriteLine($"chart from {earlier} written to {chartFile}");
+            return 0;
         }
 
         int[] levels = [.. (options.GetValueOrDefault("levels") ?? "1,16,256").Split(',').Select(l => int.Parse(l, CultureInfo.InvariantCulture))];

@@ -24,9 +24,9 @@ internal sealed record EnrollScaleReport
 
     public BoundResult? Bound { get; set; }
 
-    public List<EnrollScaleMode.ScalePhase> Enrollments { get; } = [];
+    public List<EnrollScaleMode.ScalePhase> Enrollments { get; init; } = [];
 
-    public List<EnrollScaleMode.ScalePhase> Handshakes { get; } = [];
+    public List<EnrollScaleMode.ScalePhase> Handshakes { get; init; } = [];
 
     public string? OpenSslError { get; set; }
 

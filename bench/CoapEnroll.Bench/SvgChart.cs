@@ -46,9 +46,12 @@ internal static class SvgChart
         double top = y0 + Top;
         double bottom = top + plotHeight;
         double max = panel.Series.SelectMany(s => s.Values).Where(double.IsFinite).DefaultIfEmpty(0).Max();
-        if (panel.Reference is { } reference && double.IsFinite(reference.Value))
+
+        // A reference far above the bars would flatten them: it is then written as text instead of drawn as a line.
+        bool referenceOnScale = panel.Reference is { } reference && double.IsFinite(reference.Value) && (max <= 0 || reference.Value <= 3 * max);
+        if (referenceOnScale)
         {
-            max = Math.Max(max, reference.Value);
+            max = Math.Max(max, panel.Reference!.Value);
         }
 
         double scaleTop = NiceCeiling(max);
@@ -94,7 +97,12 @@ internal static class SvgChart
             }
         }
 
-        if (panel.Reference is { } line && double.IsFinite(line.Value) && scaleTop > 0)
+        if (panel.Reference is { } above && double.IsFinite(above.Value) && !referenceOnScale)
+        {
+            svg.AppendLine(CultureInfo.InvariantCulture,
+                $"<text x=\"{F(left + plotWidth)}\" y=\"{F(top - 4)}\" text-anchor=\"end\" fill=\"#d62728\">{Escape($"{above.Name} {Label(above.Value)} (above the scale)")}</text>");
+        }
+        else if (panel.Reference is { } line && double.IsFinite(line.Value) && scaleTop > 0)
         {
             double y = bottom - (plotHeight * line.Value / scaleTop);
             svg.AppendLine(CultureInfo.InvariantCulture,
