@@ -15,9 +15,11 @@ namespace CoapEnroll.Bench;
 /// <item>full EST-coaps enrollments against <c>coapenroll serve</c> with its shipped defaults (fresh data directory, free ports):
 /// at each concurrency, that many devices each doing, over and over for <c>--duration</c> seconds, a new DTLS 1.2 ECDHE_ECDSA
 /// handshake with serve's demo device certificate (DIR/demo/device.pem, issued by the demo manufacturer CA serve trusts) and
-/// <c>/sen</c> for CN=demo-device-1 with a new P-256 key. Serve re-enrolls the same subject as often as asked, which is what lets
-/// one device identity stand for many devices; every enrollment still does all the server's work (the handshake, the CSR check,
-/// a new certificate signed and stored);</item>
+/// <c>/sen</c> with a new P-256 key for a new subject each time, CN=bench-device-N (<c>--names unique</c>, the default: the shipped
+/// profile copies the subject from the request, and a name no other identity holds is issued to the demo device's identity), or for
+/// CN=demo-device-1 every time (<c>--names same</c>, like sen-cost: serve re-enrolls the same subject as often as asked). One
+/// device certificate stands for many devices; every enrollment still does all the server's work (the handshake, the CSR check,
+/// the name check, a new certificate signed and stored);</item>
 /// <item>handshakes only (the same ECDHE_ECDSA handshake with the device certificate, then close_notify) at
 /// <c>--handshake-concurrency</c>; then serve again with a PSK added (<c>--Dtls:Psk:bench=…</c>, as serve-load's dtls) for PSK
 /// handshakes at concurrency 1 and <c>--handshake-concurrency</c>; then <c>openssl s_server -dtls1_2 -psk</c> driven by the same
@@ -37,6 +39,8 @@ namespace CoapEnroll.Bench;
 /// </summary>
 internal static class EnrollScaleMode
 {
+    private static int s_device;
+
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public static async Task<int> RunAsync(string[] args)
@@ -79,6 +83,14 @@ internal static class EnrollScaleMode
         string jsonPath = options.GetValueOrDefault("json") ?? "enroll-scale.json";
         string svgPath = options.GetValueOrDefault("svg") ?? "enroll-scale.svg";
         string openssl = options.GetValueOrDefault("openssl") ?? "openssl";
+        string names = options.GetValueOrDefault("names") ?? "unique";
+        if (names is not ("unique" or "same"))
+        {
+            Console.Error.WriteLine($"enroll-scale: --names is unique or same, not '{names}'");
+            return 2;
+        }
+
+        bool uniqueNames = names == "unique";
         if (!File.Exists(dll))
         {
             Console.Error.WriteLine($"enroll-scale: {dll} not found; build it first: dotnet build src/CoapEnroll.Cli -c Release");
@@ -105,6 +117,7 @@ internal static class EnrollScaleMode
             Cores = Environment.ProcessorCount,
             LoadAverageBefore = LoadAverage(),
             ServeLoad = serveLoad,
+            Names = uniqueNames ? "unique: CN=bench-device-N, a new name per enrollment" : $"same: {EnrollmentProbe.Subject} every time",
         };
         Console.WriteLine($"enroll-scale: {dll}; levels {string.Join(",", levels)} × {duration.TotalSeconds} s; {report.Cores} CPUs; load average {report.LoadAverageBefore}");
 
@@ -122,12 +135,12 @@ internal static class EnrollScaleMode
 
             IPEndPoint coaps = server.CoapsEndPoint;
             Console.WriteLine($"  warm-up: {warmup.TotalSeconds} s of enrollments and handshakes at concurrency 4");
-            await RunPhaseAsync("warm-up", 4, warmup / 2, server.Pid, () => EnrollAsync(coaps, device));
+            await RunPhaseAsync("warm-up", 4, warmup / 2, server.Pid, () => EnrollAsync(coaps, device, uniqueNames));
             await RunPhaseAsync("warm-up", 4, warmup / 2, server.Pid, () => HandshakeAsync(coaps, device));
 
             foreach (int level in levels)
             {
-                ScalePhase phase = await RunPhaseAsync("enroll", level, duration, server.Pid, () => EnrollAsync(coaps, device));
+                ScalePhase phase = await RunPhaseAsync("enroll", level, duration, server.Pid, () => EnrollAsync(coaps, device, uniqueNames));
                 report.Enrollments.Add(phase);
                 Print(phase, report.Bound.EnrollmentCpuUs, report.Bound.EnrollmentsPerSecond);
             }
@@ -313,9 +326,11 @@ internal static class EnrollScaleMode
         }
     }
 
-    private static async Task<(bool Ok, string? Error)> EnrollAsync(IPEndPoint coaps, DtlsClientOptions device)
+    private static async Task<(bool Ok, string? Error)> EnrollAsync(IPEndPoint coaps, DtlsClientOptions device, bool uniqueNames)
     {
-        EnrollmentResult result = await EnrollmentProbe.EnrollAsync(coaps, device);
+        // A new device asks for a name of its own; "same" re-enrolls CN=demo-device-1 every time, like sen-cost.
+        string? subject = uniqueNames ? $"CN=bench-device-{Interlocked.Increment(ref s_device)}" : null;
+        EnrollmentResult result = await EnrollmentProbe.EnrollAsync(coaps, device, subject: subject);
         return (result.Issued, result.Issued ? null : Trim(result.Detail));
     }
 

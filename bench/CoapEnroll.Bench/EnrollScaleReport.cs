@@ -12,6 +12,9 @@ internal sealed record EnrollScaleReport
 
     public string LoadAverageAfter { get; set; } = "";
 
+    /// <summary>The subjects the enrollments asked for (<c>--names</c>).</summary>
+    public string Names { get; init; } = "";
+
     public string ServeCommand { get; set; } = "";
 
     public string PskServeCommand { get; set; } = "";

@@ -59,8 +59,8 @@ internal static class EnrollmentProbe
         return options;
     }
 
-    /// <summary>One enrollment: handshake, /sen with <paramref name="key"/> (a new P-256 key when null), close.</summary>
-    public static async Task<EnrollmentResult> EnrollAsync(IPEndPoint coaps, DtlsClientOptions options, ECDsa? key = null)
+    /// <summary>One enrollment: handshake, /sen for <paramref name="subject"/> (<see cref="Subject"/> when null) with <paramref name="key"/> (a new P-256 key when null), close.</summary>
+    public static async Task<EnrollmentResult> EnrollAsync(IPEndPoint coaps, DtlsClientOptions options, ECDsa? key = null, string? subject = null)
     {
         using var limit = new CancellationTokenSource(Limit);
         var clock = Stopwatch.StartNew();
@@ -71,7 +71,7 @@ internal static class EnrollmentProbe
             handshakeMs = clock.Elapsed.TotalMilliseconds;
             await using var est = new EstCoapsClient(channel);
             using ECDsa? created = key is null ? ECDsa.Create(ECCurve.NamedCurves.nistP256) : null;
-            using X509Certificate2 issued = await est.EnrollAsync(new X500DistinguishedName(Subject), key ?? created, cancellationToken: limit.Token);
+            using X509Certificate2 issued = await est.EnrollAsync(new X500DistinguishedName(subject ?? Subject), key ?? created, cancellationToken: limit.Token);
             return new EnrollmentResult(true, handshakeMs, clock.Elapsed.TotalMilliseconds, issued.SerialNumber);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
