@@ -15,8 +15,8 @@ namespace CoapEnroll.Bench;
 /// <item>full EST-coaps enrollments against <c>coapenroll serve</c> with its shipped defaults (fresh data directory, free ports):
 /// at each concurrency, that many devices each doing, over and over for <c>--duration</c> seconds, a new DTLS 1.2 ECDHE_ECDSA
 /// handshake with serve's demo device certificate (DIR/demo/device.pem, issued by the demo manufacturer CA serve trusts) and
-/// <c>/sen</c> with a new P-256 key for a new subject each time, CN=bench-device-N (<c>--names unique</c>, the default: the shipped
-/// profile copies the subject from the request, and a name no other identity holds is issued to the demo device's identity), or for
+/// <c>/sen</c> with a new P-256 key for a new subject each time, CN=bench-device-N (<c>--names unique</c>, the default; serve then
+/// runs with <c>--Ca:Profiles:default:NamePolicy=AnyName</c>, since the shipped profile binds names to the client certificate), or for
 /// CN=demo-device-1 every time (<c>--names same</c>, like sen-cost: serve re-enrolls the same subject as often as asked). One
 /// device certificate stands for many devices; every enrollment still does all the server's work (the handshake, the CSR check,
 /// the name check, a new certificate signed and stored);</item>
@@ -121,7 +121,10 @@ internal static class EnrollScaleMode
         };
         Console.WriteLine($"enroll-scale: {dll}; levels {string.Join(",", levels)} × {duration.TotalSeconds} s; {report.Cores} CPUs; load average {report.LoadAverageBefore}");
 
-        await using (ServerUnderTest server = await ServerUnderTest.StartServeAsync(dll, psk: false))
+        // Unique names need a profile without name binding: the shipped default profile issues the demo device only names its
+        // certificate holds (README, "Who may get which name").
+        string[] enrollArguments = uniqueNames ? ["--Ca:Profiles:default:NamePolicy=AnyName"] : [];
+        await using (ServerUnderTest server = await ServerUnderTest.StartServeAsync(dll, psk: false, scenarioArguments: enrollArguments))
         {
             report.ServeCommand = server.CommandLine;
             DtlsClientOptions device = await EnrollmentProbe.LoadDemoDeviceAsync(server.DataDirectory!);
