@@ -24,7 +24,7 @@ internal abstract class DtlsConnection
 
     private readonly IDtlsConnectionOwner _owner;
     private readonly SemaphoreSlim _lock = new(1, 1);
-    private readonly List<OutgoingDatagram> _outbox = new(1);
+    private readonly List<OutgoingDatagram> _outbox = [];
 
     // Epoch 0 has no protection, so only epoch 1 has protection objects. Fields rather than per-epoch arrays,
     // and the replay windows inline (a struct): every idle established session holds them for its whole life.
@@ -934,6 +934,12 @@ internal abstract class DtlsConnection
             }
 
             _outbox.Clear();
+            if (_outbox.Capacity > 1 && IsEstablished)
+            {
+                // The handshake's flights grew it; an established session mostly sends one datagram per flush.
+                _outbox.Capacity = 1;
+            }
+
             _lock.Release();
         }
     }
