@@ -35,6 +35,8 @@ internal static class DtlsMemoryMode
             await ProcessStats.WaitForLineAsync(child, "warm", TimeSpan.FromMinutes(5));
             await WaitForCountAsync(server, 0);
 
+            string? dumps = Environment.GetEnvironmentVariable("DTLS_MEMORY_GCDUMP");
+            await GcDumpAsync(dumps, "before");
             Snapshot before = Snapshot.Take();
             var clock = Stopwatch.StartNew();
             await child.StandardInput.WriteLineAsync("go");
@@ -43,6 +45,7 @@ internal static class DtlsMemoryMode
             await WaitForCountAsync(server, n);
             clock.Stop();
             Snapshot after = Snapshot.Take();
+            await GcDumpAsync(dumps, "after");
 
             await child.StandardInput.WriteLineAsync("close");
             await child.StandardInput.FlushAsync();
@@ -113,6 +116,34 @@ internal static class DtlsMemoryMode
             $"CPU per handshake {(after.Cpu - before.Cpu).TotalMilliseconds * 1000 / n:F0} us");
         await Console.In.ReadLineAsync(); // exit
         return 0;
+    }
+
+    /// <summary>
+    /// With DTLS_MEMORY_GCDUMP=DIR, writes DIR/before.gcdump and DIR/after.gcdump of this process with
+    /// <c>dotnet-gcdump</c> (a .NET global tool); <c>dotnet-gcdump report</c> gives the heap by type.
+    /// </summary>
+    private static async Task GcDumpAsync(string? directory, string name)
+    {
+        if (string.IsNullOrEmpty(directory))
+        {
+            return;
+        }
+
+        Directory.CreateDirectory(directory);
+        string tool = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools", "dotnet-gcdump");
+        var info = new ProcessStartInfo(File.Exists(tool) ? tool : "dotnet-gcdump",
+            $"collect -p {Environment.ProcessId} -o \"{Path.Combine(directory, name + ".gcdump")}\"")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+        };
+        using Process dump = Process.Start(info) ?? throw new InvalidOperationException("Could not start dotnet-gcdump.");
+        await dump.StandardOutput.ReadToEndAsync();
+        await dump.WaitForExitAsync();
+        if (dump.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"dotnet-gcdump exited with {dump.ExitCode}.");
+        }
     }
 
     private static async Task WaitForCountAsync(DtlsServerChannel server, int count)

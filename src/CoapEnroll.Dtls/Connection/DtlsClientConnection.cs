@@ -69,6 +69,9 @@ internal sealed class DtlsClientConnection : DtlsConnection
     protected override void OnChangeCipherSpecReceived() => _state = State.ExpectFinished;
 
     /// <summary>The ClientHello kept for the transcript, the cookie, the server's ECDH point and its public key.</summary>
+    internal override bool HoldsKeyExchangeState =>
+        _serverKey is not null || _serverPoint is not null || _lastClientHelloBody.Length > 0 || _cookie.Length > 0;
+
     protected override void OnHandshakeStateReleased()
     {
         _lastClientHelloBody = [];

@@ -20,28 +20,35 @@ internal abstract class DtlsConnection
 {
     private const int MinUsefulFragment = 32;
 
+    private static readonly byte[] ChangeCipherSpecBody = [1];
+
     private readonly IDtlsConnectionOwner _owner;
     private readonly SemaphoreSlim _lock = new(1, 1);
     private readonly List<OutgoingDatagram> _outbox = [];
-    private readonly DtlsRecordProtection?[] _writeProtection = new DtlsRecordProtection?[2];
-    private readonly ulong[] _writeSequence = new ulong[2];
-    private readonly DtlsRecordProtection?[] _readProtection = new DtlsRecordProtection?[2];
-    private readonly AntiReplayWindow[] _replay = [new AntiReplayWindow(), new AntiReplayWindow()];
+
+    // Epoch 0 has no protection, so only epoch 1 has protection objects. Fields rather than per-epoch arrays,
+    // and the replay windows inline (a struct): every idle established session holds them for its whole life.
+    private DtlsRecordProtection? _writeProtection1;
+    private DtlsRecordProtection? _readProtection1;
+    private ulong _writeSequence0;
+    private ulong _writeSequence1;
+    private AntiReplayWindow _replay0;
+    private AntiReplayWindow _replay1;
 
     /// <summary>Sets the next epoch-0 record sequence number (the server mirrors the ClientHello's, RFC 6347 §4.2.1).</summary>
-    protected void SetEpochZeroWriteSequence(ulong sequenceNumber) => _writeSequence[0] = sequenceNumber;
+    protected void SetEpochZeroWriteSequence(ulong sequenceNumber) => _writeSequence0 = sequenceNumber;
 
     /// <summary>
     /// Forgets epoch-0 sequence numbers seen so far. A HelloVerifyRequest comes from the stateless cookie
     /// responder, not from the connection that answers the second ClientHello, so servers that restart
     /// their numbering there must not have their ServerHello dropped as a replay.
     /// </summary>
-    protected void ResetEpochZeroReplayWindow() => _replay[0].Reset();
+    protected void ResetEpochZeroReplayWindow() => _replay0.Reset();
     private readonly Lock _secretLock = new();
     private ushort _writeEpoch;
     private ushort _readEpoch;
     private ushort _nextSendMessageSeq;
-    private List<FlightItem>? _lastFlight;
+    private FlightItem[]? _lastFlight;
     private ITimer? _timer;
     private int _timerGeneration;
     private bool _timerArmed;
@@ -80,10 +87,20 @@ internal abstract class DtlsConnection
     protected HandshakeTranscript Transcript => _transcript ?? throw new InvalidOperationException("The handshake is over.");
 
     /// <summary>
-    /// True until the handshake state (transcript, reassembler, the subclass's key exchange state) has been
-    /// released at establishment or close. The final flight for retransmission (§4.2.4) is not part of it.
+    /// True until the handshake state (transcript, reassembler, retransmission timer, the subclass's key
+    /// exchange state) has been released at establishment or close. The final flight for retransmission
+    /// (§4.2.4) is not part of it.
     /// </summary>
-    internal bool HoldsHandshakeState => _transcript is not null || _reassembler is not null;
+    internal bool HoldsHandshakeState => _transcript is not null || _reassembler is not null || HasRetransmissionTimer || HoldsKeyExchangeState;
+
+    /// <summary>A retransmission timer exists (armed or not): an idle established session must have none.</summary>
+    internal bool HasRetransmissionTimer => _timer is not null;
+
+    /// <summary>The subclass still holds key exchange objects (ECDHE key pair, the peer's public key, cookies).</summary>
+    internal virtual bool HoldsKeyExchangeState => false;
+
+    /// <summary>Handshake messages (and ChangeCipherSpec) kept for retransmission: the server's final flight only, once established.</summary>
+    internal int RetainedFlightLength => _lastFlight?.Length ?? 0;
 
     /// <summary>The message_seq of the peer's next handshake message; older ones show a retransmitted flight.</summary>
     private ushort NextReceiveMessageSeq => _reassembler?.NextMessageSeq ?? _nextReceiveMessageSeqAfterHandshake;
@@ -133,7 +150,7 @@ internal abstract class DtlsConnection
 
     /// <summary>Largest application datagram that fits one record within the PMTU.</summary>
     public int MaxApplicationDataLength =>
-        _writeProtection[1] is { } protection
+        _writeProtection1 is { } protection
             ? Math.Max(0, protection.GetMaxPlaintextLength(Options.PathMtu, PeerConnectionId.Length) - (PeerConnectionId.Length > 0 ? 1 : 0))
             : 0;
 
@@ -306,18 +323,18 @@ internal abstract class DtlsConnection
 
         if (record.Epoch == 0)
         {
-            if (!_replay[0].Check(record.SequenceNumber))
+            if (!_replay0.Check(record.SequenceNumber))
             {
                 return false;
             }
 
-            _replay[0].Mark(record.SequenceNumber);
+            _replay0.Mark(record.SequenceNumber);
             // The fragment is the record's tail: no copy, the datagram outlives the record's handling.
             inbound = new InboundRecord(0, record.ContentType, data.Slice(consumed - record.Payload.Length, record.Payload.Length), false, null);
             return true;
         }
 
-        DtlsRecordProtection? protection = _readProtection[1];
+        DtlsRecordProtection? protection = _readProtection1;
         if (record.Epoch != 1 || _readEpoch != 1 || protection is null)
         {
             return false; // a future epoch, or epoch 1 before the peer's ChangeCipherSpec: dropped (§4.1)
@@ -329,7 +346,7 @@ internal abstract class DtlsConnection
             return false;
         }
 
-        if (!_replay[1].Check(record.SequenceNumber))
+        if (!_replay1.Check(record.SequenceNumber))
         {
             return false;
         }
@@ -344,7 +361,7 @@ internal abstract class DtlsConnection
                 return false;
             }
 
-            bool newest = _replay[1].Mark(record.SequenceNumber);
+            bool newest = _replay1.Mark(record.SequenceNumber);
             inbound = new InboundRecord(1, type, plaintext.AsMemory(0, length), newest, plaintext);
             return true;
         }
@@ -455,7 +472,7 @@ internal abstract class DtlsConnection
 
         // A ChangeCipherSpec we are not waiting for is dropped rather than answered: after loss it may be
         // a legitimate early arrival, and the peer retransmits its whole flight (attacks #5, #12).
-        if (!ChangeCipherSpec.IsValid(record.Payload.Span) || !IsExpectingChangeCipherSpec || _readProtection[1] is null || _readEpoch != 0)
+        if (!ChangeCipherSpec.IsValid(record.Payload.Span) || !IsExpectingChangeCipherSpec || _readProtection1 is null || _readEpoch != 0)
         {
             DtlsLog.Dropped(Logger, Remote, "unexpected ChangeCipherSpec");
             return;
@@ -523,12 +540,12 @@ internal abstract class DtlsConnection
     /// <summary>Appends ChangeCipherSpec and switches the write epoch to 1 (keys must be installed).</summary>
     protected void AddChangeCipherSpec(List<FlightItem> flight)
     {
-        if (_writeProtection[1] is null)
+        if (_writeProtection1 is null)
         {
             throw new InvalidOperationException("No pending write keys.");
         }
 
-        flight.Add(new FlightItem(_writeEpoch, null, 0, [1]));
+        flight.Add(new FlightItem(_writeEpoch, null, 0, ChangeCipherSpecBody));
         _writeEpoch = 1;
     }
 
@@ -541,7 +558,8 @@ internal abstract class DtlsConnection
     /// <summary>Sends a flight and remembers it for retransmission; the timer runs when a response is expected.</summary>
     protected void SendFlight(List<FlightItem> flight, bool expectResponse)
     {
-        _lastFlight = flight;
+        // An array of structs: the server keeps its final flight for the connection's whole life (§4.2.4).
+        _lastFlight = [.. flight];
         TransmitFlight();
         if (expectResponse)
         {
@@ -567,8 +585,8 @@ internal abstract class DtlsConnection
     /// <summary>Installs the epoch-1 keys: write side used after our ChangeCipherSpec, read side after the peer's.</summary>
     protected void InstallKeys(DtlsKeyBlock keyBlock, bool isClient)
     {
-        _writeProtection[1] = isClient ? keyBlock.CreateClientWriteProtection() : keyBlock.CreateServerWriteProtection();
-        _readProtection[1] = isClient ? keyBlock.CreateServerWriteProtection() : keyBlock.CreateClientWriteProtection();
+        _writeProtection1 = isClient ? keyBlock.CreateClientWriteProtection() : keyBlock.CreateServerWriteProtection();
+        _readProtection1 = isClient ? keyBlock.CreateServerWriteProtection() : keyBlock.CreateClientWriteProtection();
     }
 
     protected void SetMasterSecret(byte[] masterSecret)
@@ -721,14 +739,14 @@ internal abstract class DtlsConnection
     /// already counts a CID record's inner content type).
     /// </summary>
     private int RecordOverhead(ushort epoch) =>
-        epoch == 0 ? DtlsRecordCodec.HeaderLength : _writeProtection[1]!.GetSealedLength(0, PeerConnectionId.Length);
+        epoch == 0 ? DtlsRecordCodec.HeaderLength : _writeProtection1!.GetSealedLength(0, PeerConnectionId.Length);
 
     private int WriteRecordTo(Span<byte> destination, ushort epoch, ContentType type, ReadOnlySpan<byte> plaintext)
     {
-        ulong seq = _writeSequence[epoch]++;
+        ulong seq = epoch == 0 ? _writeSequence0++ : _writeSequence1++;
         return epoch == 0
             ? DtlsRecordCodec.WritePlaintextRecord(destination, type, seq, plaintext)
-            : _writeProtection[1]!.Seal(destination, type, 1, seq, plaintext, PeerConnectionId);
+            : _writeProtection1!.Seal(destination, type, 1, seq, plaintext, PeerConnectionId);
     }
 
     /// <summary>
@@ -916,12 +934,18 @@ internal abstract class DtlsConnection
             }
 
             _outbox.Clear();
+            if (_outbox.Capacity > 1 && IsEstablished)
+            {
+                // The handshake's flights grew it; an established session mostly sends one datagram per flush.
+                _outbox.Capacity = 1;
+            }
+
             _lock.Release();
         }
     }
 
     /// <summary>One entry of a flight: a handshake message (Type set) or ChangeCipherSpec (Type null), with its epoch.</summary>
-    protected sealed record FlightItem(ushort Epoch, HandshakeType? Type, ushort MessageSeq, byte[] Body);
+    protected readonly record struct FlightItem(ushort Epoch, HandshakeType? Type, ushort MessageSeq, byte[] Body);
 
     /// <summary>A datagram waiting in the outbox: a pooled buffer and the length written into it.</summary>
     private readonly record struct OutgoingDatagram(byte[] Buffer, int Length);

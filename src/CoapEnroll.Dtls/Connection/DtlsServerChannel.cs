@@ -37,6 +37,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _receiveLoop;
     private readonly ITimer _evictionTimer;
+    private readonly Func<DtlsServerConnection, byte[]> _allocateConnectionId;
     private int _disposed;
 
     /// <summary>
@@ -53,6 +54,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         _byConnectionIdSpan = _byConnectionId.GetAlternateLookup<ReadOnlySpan<byte>>();
         _logger = (ILogger?)options.LoggerFactory?.CreateLogger<DtlsServerChannel>() ?? NullLogger.Instance;
         _cookies = new HelloCookieProtector(options.CookieSecretRotationInterval, options.TimeProvider);
+        _allocateConnectionId = AllocateConnectionId; // one delegate for all connections, not one per connection
         TimeSpan sweep = TimeSpan.FromTicks(Math.Clamp(options.IdleTimeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(30).Ticks));
         _evictionTimer = options.TimeProvider.CreateTimer(_ => _ = EvictIdleAsync(), null, sweep, sweep);
         _receiveLoop = Task.Run(ReceiveLoopAsync);
@@ -348,7 +350,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
                 return;
             }
 
-            connection = new DtlsServerConnection(_options, this, from, header.MessageSeq, clientHelloRecordSequence, AllocateConnectionId,
+            connection = new DtlsServerConnection(_options, this, from, header.MessageSeq, clientHelloRecordSequence, _allocateConnectionId,
                 _options.LoggerFactory?.CreateLogger<DtlsServerConnection>());
             // Attack #13: an existing association is only replaced after the new ClientHello proved its address,
             // and it stays reachable by CID until the new handshake completes.
@@ -362,6 +364,15 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         }
 
         await connection.ProcessDatagramAsync(datagram, from, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The connections, handshaking or established (for tests that inspect what a session holds).</summary>
+    internal DtlsServerConnection[] GetConnections()
+    {
+        lock (_tableLock)
+        {
+            return [.. _all];
+        }
     }
 
     private byte[] AllocateConnectionId(DtlsServerConnection connection)

@@ -65,6 +65,8 @@ internal sealed class DtlsServerConnection : DtlsConnection
     protected override void OnChangeCipherSpecReceived() => _state = State.ExpectFinished;
 
     /// <summary>The ephemeral ECDH key (when the handshake failed before ClientKeyExchange) and the client's public key.</summary>
+    internal override bool HoldsKeyExchangeState => _keyExchange is not null || _clientKey is not null;
+
     protected override void OnHandshakeStateReleased()
     {
         _keyExchange?.Dispose();

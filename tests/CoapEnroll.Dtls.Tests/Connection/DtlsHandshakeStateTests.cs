@@ -65,6 +65,37 @@ public class DtlsHandshakeStateTests
         Assert.Equal(1, server.ConnectionCount);
     }
 
+    [Fact]
+    public async Task ServerConnection_DropsKeyExchangeTimerAndReassembly_WhenTheClientsFinishedArrives()
+    {
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions());
+        using var client = new ManualClient((IPEndPoint)server.LocalEndPoint);
+        await client.HandshakeToServerHelloDoneAsync(Ecdhe);
+
+        // Mid-handshake: the server waits for the client's flight with its ECDHE key pair and an armed timer.
+        DtlsServerConnection connection = Assert.Single(server.GetConnections());
+        Assert.False(connection.IsEstablished);
+        Assert.True(connection.HoldsKeyExchangeState);
+        Assert.True(connection.HasRetransmissionTimer);
+        Assert.True(connection.HoldsHandshakeState);
+
+        var certificate = new CertificateMessage();
+        byte[] cert = client.Plain(certificate);
+        byte[] cke = client.Plain(client.EcdheKeyExchange(Ecdhe));
+        client.DeriveKeys();
+        byte[] fin = client.EncryptedHandshake(client.ClientFinished());
+        await client.SendAsync(cert, cke, client.Ccs(), fin);
+        AssertServerFinished(client, await client.ReceiveAllAsync(), client.ExpectedServerVerifyData());
+
+        Assert.Same(connection, Assert.Single(server.GetConnections()));
+        Assert.True(connection.IsEstablished);
+        Assert.False(connection.HoldsKeyExchangeState);
+        Assert.False(connection.HasRetransmissionTimer);
+        Assert.False(connection.HoldsHandshakeState);
+        // What stays for §4.2.4 is the final flight: ChangeCipherSpec and Finished, nothing of the earlier flights.
+        Assert.Equal(2, connection.RetainedFlightLength);
+    }
+
     [Theory]
     [InlineData(false, false)]
     [InlineData(true, false)]
