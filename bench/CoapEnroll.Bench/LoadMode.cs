@@ -185,15 +185,22 @@ internal static class LoadMode
             var group = new LoadGroup(transports, target.Path, inFlight, new LoadParameters(), long.MaxValue);
             clock.Restart();
             group.Start();
+            // Polled every 10 ms so that --count stops issuing close to K (the requests in flight then still complete).
+            double nextReport = 1;
             while (Stopwatch.GetTimestamp() < deadline)
             {
-                await Task.Delay(TimeSpan.FromSeconds(1));
+                await Task.Delay(TimeSpan.FromMilliseconds(10));
                 long answered = group.Clients.Sum(c => Volatile.Read(ref c.Counts.AnsweredInWindow));
                 long failed = group.Clients.Sum(c => Volatile.Read(ref c.Counts.Failed));
-                progress.Report(clock, answered, failed);
                 if (answered + failed >= count)
                 {
                     break;
+                }
+
+                if (clock.Elapsed.TotalSeconds >= nextReport)
+                {
+                    progress.Report(clock, answered, failed);
+                    nextReport += 1;
                 }
             }
 
