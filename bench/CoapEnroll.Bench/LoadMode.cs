@@ -19,7 +19,8 @@ namespace CoapEnroll.Bench;
 /// <item><c>handshake</c>: C workers each doing full DTLS PSK handshakes then close_notify, N sessions' worth of identities being
 /// the one bench PSK.</item>
 /// <item><c>est-enroll</c>: C workers each doing what a new device does (<see cref="EnrollmentProbe.EnrollAsync"/>): handshake with
-/// the demo device certificate (DIR/demo), <c>/sen</c> with a fresh P-256 key, close_notify. Every enrollment is stored by serve.</item>
+/// the demo device certificate (DIR/demo), <c>/sen</c> with a fresh P-256 key, close_notify. Every enrollment is stored by serve.
+/// Its CoAP retransmissions are counted through <see cref="CoapRetransmissionCounter"/>.</item>
 /// </list>
 /// A progress line goes to stderr every second; the summary to stdout, and as JSON to <c>--json FILE</c>.
 /// </summary>
@@ -248,6 +249,7 @@ internal static class LoadMode
         Progress progress, Stopwatch clock)
     {
         DtlsClientOptions? device = scenario == "est-enroll" ? await EnrollmentProbe.LoadDemoDeviceAsync(target.DataDirectory!) : null;
+        using CoapRetransmissionCounter? retransmissions = scenario == "est-enroll" ? new CoapRetransmissionCounter() : null;
         var latencies = new List<double>();
         var failures = new SortedDictionary<string, long>(StringComparer.Ordinal);
         long issued = 0;
@@ -309,6 +311,7 @@ internal static class LoadMode
             MaxMs = latencies.Count == 0 ? 0 : latencies[^1],
             Failures = failed,
             FailuresByKind = failures,
+            Retransmissions = retransmissions?.Count,
         };
     }
 
@@ -335,7 +338,7 @@ internal static class LoadMode
 
     private static void Print(LoadRun r)
     {
-        string retransmissions = r.Retransmissions is { } n ? n.ToString(CultureInfo.InvariantCulture) : "not counted (DTLS client)";
+        string retransmissions = r.Retransmissions is { } n ? n.ToString(CultureInfo.InvariantCulture) : "not counted (DTLS handshake messages are not CoAP)";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
             load {r.Scenario}: {r.Devices} devices, {r.Concurrency} concurrent, against {r.Server}
               {r.Operations} operations in {r.Seconds:F1} s = {r.OperationsPerSecond:F1} ops/s

@@ -30,7 +30,7 @@ internal sealed record LoadRun
 
     public SortedDictionary<string, long> FailuresByKind { get; init; } = [];
 
-    /// <summary>CoAP retransmissions (coap-get, coaps-get-psk); null where the client stack does not count them.</summary>
+    /// <summary>CoAP retransmissions of the bench's client stack; null for handshake (no CoAP).</summary>
     public long? Retransmissions { get; init; }
 
     public double? ServerCpuSeconds { get; init; }
