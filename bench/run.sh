@@ -4,7 +4,7 @@
 # runs a default set of `load` scenarios against a fresh `coapenroll serve` each. Every scenario's
 # summary goes to stdout and bench/results/load-SCENARIO.json; the progress lines go to stderr.
 # Environment: DURATION (seconds per GET scenario, 10), DEVICES (64), CONCURRENCY (128),
-# ENROLLMENTS (operations for handshake and est-enroll, 200).
+# ENROLLMENTS (operations for handshake, est-enroll and est-reenroll, 200).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -65,4 +65,5 @@ run coap-get --devices "$devices" --concurrency "$concurrency" --duration "$dura
 run coaps-get-psk --devices 8 --concurrency 32 --duration "$duration"
 run handshake --devices 4 --concurrency 4 --count "$enrollments"
 run est-enroll --devices 4 --concurrency 4 --count "$enrollments"
+run est-reenroll --devices 4 --concurrency 4 --count "$enrollments"
 exit "$status"

@@ -2,7 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Dtls;
+using CoapEnroll.Est;
 
 namespace CoapEnroll.Bench;
 
@@ -21,12 +24,14 @@ namespace CoapEnroll.Bench;
 /// <item><c>est-enroll</c>: C workers each doing what a new device does (<see cref="EnrollmentProbe.EnrollAsync"/>): handshake with
 /// the demo device certificate (DIR/demo), <c>/sen</c> with a fresh P-256 key, close_notify. Every enrollment is stored by serve.
 /// Its CoAP retransmissions are counted through <see cref="CoapRetransmissionCounter"/>.</item>
+/// <item><c>est-reenroll</c>: each device first enrolls once as in est-enroll (untimed), then the workers re-enroll: handshake with
+/// the device's issued certificate, <c>/sre</c> for its own name with a fresh P-256 key, close_notify.</item>
 /// </list>
 /// A progress line goes to stderr every second; the summary to stdout, and as JSON to <c>--json FILE</c>.
 /// </summary>
 internal static class LoadMode
 {
-    private static readonly string[] Scenarios = ["coap-get", "coaps-get-psk", "handshake", "est-enroll"];
+    private static readonly string[] Scenarios = ["coap-get", "coaps-get-psk", "handshake", "est-enroll", "est-reenroll"];
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
@@ -46,7 +51,7 @@ internal static class LoadMode
         string scenario = options.GetValueOrDefault("scenario") ?? "coap-get";
         if (!Scenarios.Contains(scenario))
         {
-            return scenario is "coaps-get-cert" or "est-reenroll" or "cmp-ir"
+            return scenario is "coaps-get-cert" or "cmp-ir"
                 ? Usage($"scenario '{scenario}' is not in the load generator yet" + (scenario == "cmp-ir" ? " (the `cmp-ir` mode measures CMP ir)" : ""))
                 : Usage($"unknown scenario '{scenario}'");
         }
@@ -92,9 +97,9 @@ internal static class LoadMode
                 IPAddress address = IPAddress.TryParse(uri.Host, out IPAddress? parsed) ? parsed : (await Dns.GetHostAddressesAsync(uri.Host))[0];
                 int? pid = options.TryGetValue("server-pid", out string? p) ? int.Parse(p, CultureInfo.InvariantCulture) : null;
                 string? data = options.GetValueOrDefault("data");
-                if (scenario == "est-enroll" && data is null)
+                if (scenario is "est-enroll" or "est-reenroll" && data is null)
                 {
-                    return Usage("est-enroll against --server needs --data DIR (the server's data directory, for DIR/demo and DIR/trust-anchor.pem)");
+                    return Usage($"{scenario} against --server needs --data DIR (the server's data directory, for DIR/demo and DIR/trust-anchor.pem)");
                 }
 
                 target = new Target(new IPEndPoint(address, uri.Port), uri.AbsolutePath is "/" or "" ? "/test" : uri.AbsolutePath, pid, data, server);
@@ -112,7 +117,18 @@ internal static class LoadMode
                     started.DataDirectory, started.CommandLine);
             }
 
-            LoadRun run = await RunAsync(scenario, target, devices, concurrency, count, duration);
+            LoadRun run;
+            try
+            {
+                run = await RunAsync(scenario, target, devices, concurrency, count, duration);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // The set-up (sessions, est-reenroll's first enrollments) failed: no figures to report.
+                Console.Error.WriteLine($"load: {scenario} could not start: {ex.GetType().Name}: {ex.Message}");
+                return 1;
+            }
+
             Print(run);
             if (options.GetValueOrDefault("json") is { } json)
             {
@@ -248,8 +264,9 @@ internal static class LoadMode
     private static async Task<LoadRun> RunOperationsAsync(string scenario, Target target, int devices, int concurrency, long? count, long deadline,
         Progress progress, Stopwatch clock)
     {
-        DtlsClientOptions? device = scenario == "est-enroll" ? await EnrollmentProbe.LoadDemoDeviceAsync(target.DataDirectory!) : null;
-        using CoapRetransmissionCounter? retransmissions = scenario == "est-enroll" ? new CoapRetransmissionCounter() : null;
+        DtlsClientOptions? demo = scenario is "est-enroll" or "est-reenroll" ? await EnrollmentProbe.LoadDemoDeviceAsync(target.DataDirectory!) : null;
+        Device[] enrolled = scenario == "est-reenroll" ? await EnrollDevicesAsync(target.EndPoint, demo!, devices) : [];
+        using CoapRetransmissionCounter? retransmissions = scenario is "est-enroll" or "est-reenroll" ? new CoapRetransmissionCounter() : null;
         var latencies = new List<double>();
         var failures = new SortedDictionary<string, long>(StringComparer.Ordinal);
         long issued = 0;
@@ -273,10 +290,13 @@ internal static class LoadMode
         });
         await Task.WhenAll(Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
         {
-            while (Stopwatch.GetTimestamp() < deadline && Interlocked.Increment(ref issued) <= (count ?? long.MaxValue))
+            long index;
+            while (Stopwatch.GetTimestamp() < deadline && (index = Interlocked.Increment(ref issued)) <= (count ?? long.MaxValue))
             {
                 long start = Stopwatch.GetTimestamp();
-                string? error = await OneOperationAsync(scenario, target.EndPoint, device);
+                string? error = enrolled.Length > 0
+                    ? await ReenrollAsync(target.EndPoint, enrolled, (int)(index % enrolled.Length))
+                    : await OneOperationAsync(scenario, target.EndPoint, demo);
                 double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                 lock (latencies)
                 {
@@ -336,6 +356,57 @@ internal static class LoadMode
         }
     }
 
+    /// <summary>
+    /// One re-enrollment of device <paramref name="d"/>: handshake with the certificate serve last issued to it, /sre for the same name
+    /// with a fresh key, close_notify. The renewed certificate replaces the old one (serve re-enrolls a certificate once), so the
+    /// device is held by one worker at a time.
+    /// </summary>
+    private static async Task<string?> ReenrollAsync(IPEndPoint endPoint, Device[] devices, int d)
+    {
+        Device device = devices[d];
+        await device.Busy.WaitAsync();
+        try
+        {
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            await using var est = new EstCoapsClient(await DtlsClientChannel.ConnectAsync(endPoint, device.Options, limit.Token));
+            var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            X509Certificate2 renewed = await est.ReenrollAsync(device.Options.ClientCertificate!.SubjectName, key, cancellationToken: limit.Token);
+            device.Options.ClientCertificate = renewed;
+            return null;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return ex.GetType().Name;
+        }
+        finally
+        {
+            device.Busy.Release();
+        }
+    }
+
+    /// <summary>
+    /// est-reenroll's untimed set-up: each device enrolls once as a new device (the demo manufacturer certificate, /sen with a fresh
+    /// key) and keeps the issued certificate, its key and serve's CA certificates (/crts) as its DTLS client credential.
+    /// </summary>
+    private static async Task<Device[]> EnrollDevicesAsync(IPEndPoint endPoint, DtlsClientOptions demo, int devices)
+    {
+        var enrolled = new Device[devices];
+        for (int d = 0; d < devices; d++)
+        {
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            await using var est = new EstCoapsClient(await DtlsClientChannel.ConnectAsync(endPoint, demo, limit.Token));
+            // The issued certificate comes back with the key attached; both live as long as the run.
+            var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            X509Certificate2 issued = await est.EnrollAsync(new X500DistinguishedName(EnrollmentProbe.Subject), key, cancellationToken: limit.Token);
+            var options = new DtlsClientOptions { ClientCertificate = issued };
+            options.ServerCertificateTrustAnchors.AddRange(demo.ServerCertificateTrustAnchors);
+            options.ClientCertificateChain.AddRange(await est.GetCaCertificatesAsync(cancellationToken: limit.Token));
+            enrolled[d] = new Device(options);
+        }
+
+        return enrolled;
+    }
+
     private static void Print(LoadRun r)
     {
         string retransmissions = r.Retransmissions is { } n ? n.ToString(CultureInfo.InvariantCulture) : "not counted (DTLS handshake messages are not CoAP)";
@@ -368,9 +439,17 @@ internal static class LoadMode
     private static int Usage(string problem)
     {
         Console.Error.WriteLine($"load: {problem}");
-        Console.Error.WriteLine("usage: load --scenario coap-get|coaps-get-psk|handshake|est-enroll --devices N --concurrency C (--count K | --duration SEC) " +
+        Console.Error.WriteLine("usage: load --scenario coap-get|coaps-get-psk|handshake|est-enroll|est-reenroll --devices N --concurrency C (--count K | --duration SEC) " +
             "[--server coap(s)://HOST:PORT [--server-pid PID] [--data DIR]] [--json FILE] [--coapenroll DLL]");
         return 2;
+    }
+
+    /// <summary>An est-reenroll device: its DTLS credential (the certificate serve last issued to it), used by one worker at a time.</summary>
+    private sealed class Device(DtlsClientOptions options)
+    {
+        public DtlsClientOptions Options { get; } = options;
+
+        public SemaphoreSlim Busy { get; } = new(1, 1);
     }
 
     private sealed record Target(IPEndPoint EndPoint, string Path, int? Pid, string? DataDirectory, string Description);
