@@ -153,15 +153,14 @@ internal static class LoadMode
         ServerMonitor? monitor = target.Pid is { } pid ? ServerMonitor.Start(pid, target.EndPoint.Port) : null;
         var progress = new Progress();
         var clock = Stopwatch.StartNew();
-        long deadline = duration is { } seconds ? Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency) : long.MaxValue;
         LoadRun run;
         if (scenario is "coap-get" or "coaps-get-psk")
         {
-            run = await RunGetsAsync(scenario, target, devices, concurrency, count, deadline, progress, clock);
+            run = await RunGetsAsync(scenario, target, devices, concurrency, count, duration, progress, clock);
         }
         else
         {
-            run = await RunOperationsAsync(scenario, target, devices, concurrency, count, deadline, progress, clock);
+            run = await RunOperationsAsync(scenario, target, devices, concurrency, count, duration, progress, clock);
         }
 
         if (monitor is not null)
@@ -179,7 +178,7 @@ internal static class LoadMode
     }
 
     /// <summary>coap-get and coaps-get-psk: <see cref="LoadGroup"/> over one transport per device.</summary>
-    private static async Task<LoadRun> RunGetsAsync(string scenario, Target target, int devices, int concurrency, long? count, long deadline,
+    private static async Task<LoadRun> RunGetsAsync(string scenario, Target target, int devices, int concurrency, long? count, double? duration,
         Progress progress, Stopwatch clock)
     {
         var transports = new List<ILoadTransport>();
@@ -201,6 +200,7 @@ internal static class LoadMode
             int inFlight = (concurrency + devices - 1) / devices;
             var group = new LoadGroup(transports, target.Path, inFlight, new LoadParameters(), long.MaxValue);
             clock.Restart();
+            long deadline = Deadline(duration);
             group.Start();
             // Polled every 10 ms so that --count stops issuing close to K (the requests in flight then still complete).
             double nextReport = 1;
@@ -261,7 +261,7 @@ internal static class LoadMode
     }
 
     /// <summary>handshake and est-enroll: C workers, each running one whole operation after another.</summary>
-    private static async Task<LoadRun> RunOperationsAsync(string scenario, Target target, int devices, int concurrency, long? count, long deadline,
+    private static async Task<LoadRun> RunOperationsAsync(string scenario, Target target, int devices, int concurrency, long? count, double? duration,
         Progress progress, Stopwatch clock)
     {
         DtlsClientOptions? demo = scenario is "est-enroll" or "est-reenroll" ? await EnrollmentProbe.LoadDemoDeviceAsync(target.DataDirectory!) : null;
@@ -274,6 +274,7 @@ internal static class LoadMode
         long failed = 0;
         using var stop = new CancellationTokenSource();
         clock.Restart();
+        long deadline = Deadline(duration);
         Task progressLoop = Task.Run(async () =>
         {
             using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
@@ -419,6 +420,10 @@ internal static class LoadMode
               load average {r.LoadAverageBefore} -> {r.LoadAverageAfter}
             """));
     }
+
+    /// <summary>The end of the --duration window, which starts when the set-up (sessions, est-reenroll's enrollments) is done.</summary>
+    private static long Deadline(double? duration) =>
+        duration is { } seconds ? Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency) : long.MaxValue;
 
     private static void Add(SortedDictionary<string, long> counts, string kind, long n)
     {
