@@ -38,6 +38,8 @@ internal static class Program
                 return await EnrollScaleMode.RunAsync(args);
             case "registrar-cost":
                 return await RegistrarCostMode.RunAsync(args);
+            case "load":
+                return await LoadMode.RunAsync(args);
             case "loop":
                 return HotLoopMode.Run(args);
             default:
