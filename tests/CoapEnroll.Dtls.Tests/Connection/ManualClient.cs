@@ -119,6 +119,25 @@ internal sealed class ManualClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// Collects datagrams until <paramref name="done"/> holds for what arrived and then none arrives for a quiet window, or
+    /// until <paramref name="seconds"/> passed: on a loaded machine an answer can take longer than one quiet window.
+    /// </summary>
+    public async Task<List<byte[]>> ReceiveUntilAsync(Func<List<byte[]>, bool> done, int seconds = 10)
+    {
+        var result = new List<byte[]>();
+        for (var deadline = DateTime.UtcNow.AddSeconds(seconds); DateTime.UtcNow < deadline;)
+        {
+            result.AddRange(await ReceiveAllAsync());
+            if (done(result))
+            {
+                break;
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>CH1 → HelloVerifyRequest: the cookie for the second ClientHello.</summary>
     public async Task<byte[]> ExchangeCookieAsync(params CipherSuite[] suites)
     {
