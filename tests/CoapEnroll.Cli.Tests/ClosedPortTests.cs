@@ -19,7 +19,7 @@ public class ClosedPortTests
     [Fact]
     public async Task CoapGet_ClosedPort_FailsAtOnceWithPortUnreachable()
     {
-        int port = ClosedUdpPort();
+        int port = CoapEnroll.Testing.ClosedUdpPort.Pick();
 
         var watch = Stopwatch.StartNew();
         var result = await CliRunner.RunAsync("coap", "get", $"coap://127.0.0.1:{port}/test");
@@ -35,7 +35,7 @@ public class ClosedPortTests
     [InlineData("enroll")]
     public async Task Est_ClosedPort_FailsAtOnceWithPortUnreachable(string operation)
     {
-        int port = ClosedUdpPort();
+        int port = CoapEnroll.Testing.ClosedUdpPort.Pick();
         string dir = Directory.CreateTempSubdirectory("coapenroll-closed-").FullName;
         try
         {
@@ -63,13 +63,5 @@ public class ClosedPortTests
         {
             Directory.Delete(dir, recursive: true);
         }
-    }
-
-    /// <summary>A UDP port that was free a moment ago: bound, then released.</summary>
-    private static int ClosedUdpPort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
     }
 }
