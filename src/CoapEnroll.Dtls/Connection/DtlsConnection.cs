@@ -14,7 +14,8 @@ namespace CoapEnroll.Dtls;
 /// (§4.2.4), reassembly, alerts, application data and connection IDs (RFC 9146). The handshake itself is
 /// the subclass's: it receives complete messages in order and builds flights.
 /// All work for one connection is serialized by an async lock: the channel's receive loop, retransmission
-/// timers and application sends all take it; nothing blocks a thread.
+/// timers and application sends all take it; nothing blocks a thread. Decrypted application data is handed to the owner only
+/// after the lock is released, so that a reader the owner runs inline can send its reply on the same thread.
 /// </summary>
 internal abstract class DtlsConnection
 {
@@ -25,6 +26,10 @@ internal abstract class DtlsConnection
     private readonly IDtlsConnectionOwner _owner;
     private readonly SemaphoreSlim _lock = new(1, 1);
     private readonly List<OutgoingDatagram> _outbox = [];
+
+    // Application data of the datagram being processed, under the lock; handed to the owner after the lock is released.
+    private PooledDatagram _received;
+    private List<PooledDatagram>? _receivedMore;
 
     // Epoch 0 has no protection, so only epoch 1 has protection objects. Fields rather than per-epoch arrays,
     // and the replay windows inline (a struct): every idle established session holds them for its whole life.
@@ -112,6 +117,9 @@ internal abstract class DtlsConnection
 
     public bool IsEstablished => Volatile.Read(ref _state) == 1;
 
+    /// <summary>Datagrams of this session waiting in the server channel's inbox (kept by <see cref="ApplicationDataInbox"/>, under its lock).</summary>
+    internal int QueuedApplicationData { get; set; }
+
     public bool IsClosed => Volatile.Read(ref _state) == 2;
 
     /// <summary>Timestamp of the last authenticated record (or creation).</summary>
@@ -171,10 +179,55 @@ internal abstract class DtlsConnection
 
     // ---- entry points (each takes the lock) ----
 
-    /// <summary>Processes one datagram from <paramref name="from"/>: every record in order (RFC 6347 §4.1.1).</summary>
+    /// <summary>
+    /// Processes one datagram from <paramref name="from"/>: every record in order (RFC 6347 §4.1.1). Its application data goes to
+    /// the owner after the lock is released, in record order: the owner may run its reader on this thread up to the reply, and
+    /// the reply takes the lock again (<see cref="SendApplicationDataAsync"/>).
+    /// </summary>
     public async ValueTask ProcessDatagramAsync(ReadOnlyMemory<byte> datagram, IPEndPoint from, CancellationToken cancellationToken)
     {
         await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await ProcessLockedAsync(datagram, from, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            (PooledDatagram received, List<PooledDatagram>? receivedMore) = (_received, _receivedMore);
+            (_received, _receivedMore) = (default, null);
+            await FlushAndReleaseAsync(cancellationToken).ConfigureAwait(false);
+            HandUp(received, receivedMore);
+        }
+    }
+
+    /// <summary>Gives the owner what a datagram carried, in order; whatever a failing hand-over leaves is returned to the pool.</summary>
+    private void HandUp(PooledDatagram first, List<PooledDatagram>? more)
+    {
+        if (first.IsEmpty)
+        {
+            return;
+        }
+
+        int handed = -1;
+        try
+        {
+            _owner.OnApplicationData(this, first);
+            for (handed = 0; more is not null && handed < more.Count; handed++)
+            {
+                _owner.OnApplicationData(this, more[handed]);
+            }
+        }
+        finally
+        {
+            for (int i = handed + 1; more is not null && i < more.Count; i++)
+            {
+                more[i].Return();
+            }
+        }
+    }
+
+    private async ValueTask ProcessLockedAsync(ReadOnlyMemory<byte> datagram, IPEndPoint from, CancellationToken cancellationToken)
+    {
         try
         {
             if (IsClosed)
@@ -209,10 +262,6 @@ internal abstract class DtlsConnection
         {
             DtlsLog.InternalError(Logger, Remote, ex);
             Fail(AlertDescription.InternalError, "internal error");
-        }
-        finally
-        {
-            await FlushAndReleaseAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -410,8 +459,17 @@ internal abstract class DtlsConnection
                 case ContentType.ApplicationData:
                     if (record.Epoch == 1 && IsEstablished && record.Pooled is { } pooled)
                     {
+                        // Handed up once the lock is released (ProcessDatagramAsync).
                         handedOver = true;
-                        _owner.OnApplicationData(this, new PooledDatagram(pooled, record.Payload.Length));
+                        var data = new PooledDatagram(pooled, record.Payload.Length);
+                        if (_received.IsEmpty)
+                        {
+                            _received = data;
+                        }
+                        else
+                        {
+                            (_receivedMore ??= []).Add(data);
+                        }
                     }
                     else
                     {
