@@ -41,6 +41,8 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     private readonly HashSet<DtlsServerConnection> _all = [];
     // Each queued datagram owns a pooled buffer: ReceiveAsync returns it, and so does a delivery the inbox drops.
     private readonly ApplicationDataInbox _inbox = new(MaxQueuedApplicationData, MaxQueuedApplicationDataPerSession);
+    private readonly HandshakeAdmission _handshakes;
+    private readonly ReportThrottle _refusalReports = new(TimeSpan.FromSeconds(10));
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _receiveLoop;
     private readonly ITimer _evictionTimer;
@@ -61,6 +63,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         _byConnectionIdSpan = _byConnectionId.GetAlternateLookup<ReadOnlySpan<byte>>();
         _logger = (ILogger?)options.LoggerFactory?.CreateLogger<DtlsServerChannel>() ?? NullLogger.Instance;
         _cookies = new HelloCookieProtector(options.CookieSecretRotationInterval, options.TimeProvider);
+        _handshakes = new HandshakeAdmission(options.MaxHandshakes, options.MaxHandshakesPerAddress);
         _allocateConnectionId = AllocateConnectionId; // one delegate for all connections, not one per connection
         TimeSpan sweep = TimeSpan.FromTicks(Math.Clamp(options.IdleTimeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(30).Ticks));
         _evictionTimer = options.TimeProvider.CreateTimer(_ => _ = EvictIdleAsync(), null, sweep, sweep);
@@ -90,6 +93,18 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             lock (_tableLock)
             {
                 return _all.Count;
+            }
+        }
+    }
+
+    /// <summary>Connections admitted with a valid cookie and not yet established.</summary>
+    public int HandshakeCount
+    {
+        get
+        {
+            lock (_tableLock)
+            {
+                return _handshakes.Count;
             }
         }
     }
@@ -344,29 +359,60 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             return;
         }
 
-        DtlsServerConnection connection;
+        DtlsServerConnection? connection = null;
+        HandshakeBound refused;
         lock (_tableLock)
         {
-            if (_all.Count >= _options.MaxConnections)
+            refused = _all.Count >= _options.MaxConnections ? HandshakeBound.Connections : _handshakes.Check(from.Address);
+            if (refused == HandshakeBound.None)
             {
-                DtlsLog.TableFull(_logger, from, _options.MaxConnections);
-                return;
+                connection = Admit(from, header, clientHelloRecordSequence, existing);
             }
+        }
 
-            connection = new DtlsServerConnection(_options, this, from, header.MessageSeq, clientHelloRecordSequence, _allocateConnectionId,
-                _options.LoggerFactory?.CreateLogger<DtlsServerConnection>());
-            // Attack #13: an existing association is only replaced after the new ClientHello proved its address,
-            // and it stays reachable by CID until the new handshake completes.
-            if (existing is not null)
-            {
-                connection.Supersedes = existing;
-            }
-
-            _byAddress[from] = connection;
-            _all.Add(connection);
+        if (connection is null)
+        {
+            ReportRefused(from, refused);
+            return;
         }
 
         await connection.ProcessDatagramAsync(datagram, from, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Creates and registers the connection of a cookie-verified ClientHello; called under the table lock.</summary>
+    private DtlsServerConnection Admit(IPEndPoint from, HandshakeHeader header, ulong clientHelloRecordSequence, DtlsServerConnection? existing)
+    {
+        var connection = new DtlsServerConnection(_options, this, from, header.MessageSeq, clientHelloRecordSequence, _allocateConnectionId,
+            _options.LoggerFactory?.CreateLogger<DtlsServerConnection>());
+        // Attack #13: an existing association is only replaced after the new ClientHello proved its address,
+        // and it stays reachable by CID until the new handshake completes.
+        if (existing is not null)
+        {
+            connection.Supersedes = existing;
+        }
+
+        _byAddress[from] = connection;
+        _all.Add(connection);
+        _handshakes.Add(connection, from.Address);
+        DtlsMetrics.ConnectionsActive.Add(1);
+        DtlsMetrics.HandshakesActive.Add(1);
+        return connection;
+    }
+
+    /// <summary>Counts a ClientHello refused at a bound, and logs it at most every 10 s with the refusals held back meanwhile.</summary>
+    private void ReportRefused(IPEndPoint from, HandshakeBound bound)
+    {
+        (string tag, string key, int max) = bound switch
+        {
+            HandshakeBound.Address => ("address", "Dtls:MaxHandshakesPerAddress", _options.MaxHandshakesPerAddress),
+            HandshakeBound.Global => ("global", "Dtls:MaxHandshakes", _options.MaxHandshakes),
+            _ => ("connections", "Dtls:MaxConnections", _options.MaxConnections),
+        };
+        DtlsMetrics.HandshakesRefused.Add(1, new KeyValuePair<string, object?>("bound", tag));
+        if (_refusalReports.TryReport(_options.TimeProvider.GetTimestamp(), _options.TimeProvider, out long heldBack))
+        {
+            DtlsLog.HandshakeRefused(_logger, from, key, max, heldBack);
+        }
     }
 
     /// <summary>The connections, handshaking or established (for tests that inspect what a session holds).</summary>
@@ -430,6 +476,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
 
     void IDtlsConnectionOwner.OnEstablished(DtlsConnection connection)
     {
+        ReleaseHandshake((DtlsServerConnection)connection);
         if (connection is DtlsServerConnection { Supersedes: { } previous } server)
         {
             server.Supersedes = null;
@@ -440,9 +487,14 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     void IDtlsConnectionOwner.OnClosed(DtlsConnection connection, Exception? error)
     {
         var server = (DtlsServerConnection)connection;
+        ReleaseHandshake(server);
         lock (_tableLock)
         {
-            _all.Remove(server);
+            if (_all.Remove(server))
+            {
+                DtlsMetrics.ConnectionsActive.Add(-1);
+            }
+
             if (_byAddress.TryGetValue(server.Remote, out DtlsServerConnection? mapped) && ReferenceEquals(mapped, server))
             {
                 _byAddress.Remove(server.Remote);
@@ -455,6 +507,20 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
                     _byConnectionId.Remove(server.LocalConnectionId);
                 }
             }
+        }
+    }
+
+    private void ReleaseHandshake(DtlsServerConnection connection)
+    {
+        bool released;
+        lock (_tableLock)
+        {
+            released = _handshakes.Release(connection);
+        }
+
+        if (released)
+        {
+            DtlsMetrics.HandshakesActive.Add(-1);
         }
     }
 

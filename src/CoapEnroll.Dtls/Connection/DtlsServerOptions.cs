@@ -43,6 +43,19 @@ public sealed class DtlsServerOptions : DtlsOptions
     /// <summary>Bound on the connection table (handshaking and established); new ClientHellos are dropped beyond it.</summary>
     public int MaxConnections { get; set; } = 10_000;
 
+    /// <summary>
+    /// Connections in their handshake (admitted with a valid cookie, not yet established) over all peers. A cookie-verified
+    /// ClientHello beyond it is dropped before any state is made; the client's retransmission gets in once a handshake ends.
+    /// Each costs an ECDHE key pair and a signature, and is held until it completes or its retransmissions run out.
+    /// </summary>
+    public int MaxHandshakes { get; set; } = 1000;
+
+    /// <summary>
+    /// The same for one source address (an IPv4 address, or an IPv6 /64), over all its ports, so that one host cannot take
+    /// the handshakes other peers need. A NAT gateway in front of many devices needs more.
+    /// </summary>
+    public int MaxHandshakesPerAddress { get; set; } = 64;
+
     /// <summary>A connection without an authenticated record for this long is evicted silently.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
@@ -53,6 +66,8 @@ public sealed class DtlsServerOptions : DtlsOptions
     {
         base.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnections, 1, nameof(MaxConnections));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxHandshakes, 1, nameof(MaxHandshakes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxHandshakesPerAddress, 1, nameof(MaxHandshakesPerAddress));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(IdleTimeout, TimeSpan.Zero, nameof(IdleTimeout));
         if (Certificate is not null && (!Certificate.HasPrivateKey || Certificate.GetECDsaPublicKey() is null))
         {
