@@ -65,7 +65,7 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
         CREATE INDEX IF NOT EXISTS certificates_subject ON certificates (subject);
         CREATE INDEX IF NOT EXISTS certificates_requester ON certificates (requester);
         CREATE INDEX IF NOT EXISTS certificates_public_key ON certificates (public_key_sha256);
-        CREATE INDEX IF NOT EXISTS certificates_subject_key ON certificates (subject_key, status);
+        CREATE INDEX IF NOT EXISTS certificates_holder ON certificates (subject_key, status, identity, not_after);
         CREATE TABLE IF NOT EXISTS audit_log (
             id        INTEGER PRIMARY KEY AUTOINCREMENT,
             timestamp TEXT NOT NULL,
@@ -98,8 +98,15 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
     // Versions 1 to 3 knew no registrars: every request came from the device itself (registrar NULL).
     private const string MigrateVersion3 = "ALTER TABLE requests ADD COLUMN registrar TEXT;";
 
-    // The rule FindNameHolderAsync reads and InsertCertificateAsync enforces: one name, one holder identity.
-    private const string HeldByAnother = "subject_key = $key AND status = 'active' AND not_after > $now AND identity <> $identity";
+    // Indexes an older program created that certificates_holder replaces. Dropped on every open, since such a program, opening the
+    // store in between, creates its own again (no schema version: either program keeps working on the other's store).
+    private const string DropSupersededIndexes = "DROP INDEX IF EXISTS certificates_subject_key;";
+
+    // The rule FindNameHolderAsync reads and InsertCertificateAsync enforces: one name, one holder identity. "identity <> $identity"
+    // as one range each side of $identity, so that certificates_holder seeks past the asking identity's own certificates (a device
+    // that re-enrolls often has thousands of active ones) instead of reading them all. NULL identities match neither, as with <>.
+    private const string HeldBelow = "subject_key = $key AND status = 'active' AND identity < $identity AND not_after > $now";
+    private const string HeldAbove = "subject_key = $key AND status = 'active' AND identity > $identity AND not_after > $now";
 
     private const string RequestColumns = "id, request_key, csr, override_public_key, requester, protocol, profile, status, reason_code, reason, replaces_serial, issued_serial, created_at, updated_at, identity, registrar";
     private const string CertificateColumns = "serial, request_id, subject, issuer, not_before, not_after, der, public_key_sha256, profile, requester, status, replaces_serial, created_at, identity, revocation_reason, revoked_at";
@@ -153,6 +160,7 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
         }
 
         await ExecuteAsync(connection, transaction, Schema, cancellationToken);
+        await ExecuteAsync(connection, transaction, DropSupersededIndexes, cancellationToken);
         await ExecuteAsync(connection, transaction, SharedSecretSchema, cancellationToken);
         if (version == 1)
         {
@@ -303,7 +311,13 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
         ArgumentNullException.ThrowIfNull(identity);
         await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
         IReadOnlyList<StoredCertificate> rows = await QueryCertificatesAsync(connection,
-            $"SELECT {CertificateColumns} FROM certificates WHERE {HeldByAnother} ORDER BY created_at DESC, rowid DESC LIMIT 1;",
+            $"""
+            SELECT {CertificateColumns} FROM (
+                SELECT {CertificateColumns}, rowid AS holder_rowid FROM certificates WHERE {HeldBelow}
+                UNION ALL
+                SELECT {CertificateColumns}, rowid AS holder_rowid FROM certificates WHERE {HeldAbove})
+            ORDER BY created_at DESC, holder_rowid DESC LIMIT 1;
+            """,
             cancellationToken, ("$key", DistinguishedNames.Key(subject)), ("$now", Format(_time.GetUtcNow())), ("$identity", identity));
         return rows.Count == 0 ? null : rows[0];
     }
@@ -529,7 +543,7 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
         if (certificate.Status == CertificateStatus.Active)
         {
             // One name, one holder: checked in the transaction of the insert, so two identities asking at once cannot both win.
-            object? holder = await ScalarAsync(connection, transaction, $"SELECT serial FROM certificates WHERE {HeldByAnother} LIMIT 1;",
+            object? holder = await ScalarAsync(connection, transaction, $"SELECT serial FROM certificates WHERE {HeldBelow} UNION ALL SELECT serial FROM certificates WHERE {HeldAbove} LIMIT 1;",
                 cancellationToken, ("$key", subjectKey), ("$now", Format(now)), ("$identity", identity));
             if (holder is string serial)
             {
