@@ -270,6 +270,18 @@ internal sealed class DtlsServerConnection : DtlsConnection
     private void OnCertificate(ReassembledHandshakeMessage message)
     {
         StopRetransmissionTimer();
+        DateTimeOffset now = _options.TimeProvider.GetUtcNow();
+        if (_options.ClientChains.TryGet(message.Body, _options, now, out X509Certificate2[]? known))
+        {
+            // The same bytes parsed, carried a P-256/P-384 key and validated before, and the decision still holds (see ClientChainCache).
+            Transcript.Append(message);
+            _clientKey = known[0].GetECDsaPublicKey()!;
+            PeerCertificates = new X509Certificate2Collection(known);
+            IsPeerCertificateValidated = true;
+            _state = State.ExpectClientKeyExchange;
+            return;
+        }
+
         if (!CertificateMessage.TryParse(message.Body, out CertificateMessage? certificate))
         {
             Fail(AlertDescription.DecodeError, "malformed Certificate");
@@ -304,11 +316,16 @@ internal sealed class DtlsServerConnection : DtlsConnection
         }
 
         bool valid = DtlsCertificateValidator.Validate(chain, _options.ClientCertificateTrustAnchors, _options.ClientCertificateIntermediates, _options.RevocationMode,
-            _options.TimeProvider.GetUtcNow(), DtlsCertificateValidator.ClientAuthOid);
+            now, DtlsCertificateValidator.ClientAuthOid, out DateTimeOffset pathNotBefore, out DateTimeOffset pathNotAfter);
         if (!valid && !_options.AllowUnvalidatedClientCertificates)
         {
             Fail(AlertDescription.BadCertificate, "client certificate chain does not validate");
             return;
+        }
+
+        if (valid)
+        {
+            _options.ClientChains.Add(message.Body, [.. chain], pathNotBefore, pathNotAfter, _options);
         }
 
         PeerCertificates = chain;
