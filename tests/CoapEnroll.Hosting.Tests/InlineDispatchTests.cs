@@ -33,10 +33,10 @@ public sealed class InlineDispatchTests
         // A handler that is synchronous before it answers, as one whose store calls are synchronous under an async API is.
         using var release = new ManualResetEventSlim(false);
         var entered = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        server.MapPost("/slow", (_, _) =>
+        server.MapPost("/slow", (_, cancellationToken) =>
         {
             entered.TrySetResult(Thread.CurrentThread.IsThreadPoolThread);
-            release.Wait(TimeSpan.FromSeconds(60));
+            release.Wait(TimeSpan.FromSeconds(60), cancellationToken);
             return ValueTask.FromResult(new CoapMessage { Code = CoapCode.Changed });
         }).RunOnThreadPool();
         server.MapGet("/thread", (_, _) => ValueTask.FromResult(new CoapMessage { Code = CoapCode.Content }.WithPayload(Thread.CurrentThread.Name ?? "")));
