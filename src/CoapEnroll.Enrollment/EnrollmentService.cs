@@ -283,6 +283,9 @@ public sealed partial class EnrollmentService
                     return issued;
                 case IssuanceStatus.Pending:
                     return EnrollmentOutcome.Pending(result.RequestId, Options.PendingRetryAfter, result.Repeated);
+                case IssuanceStatus.Rejected when result.Reason == RejectionReason.TooManyPendingRequests:
+                    // Not stored and not final: the requester repeats it once an operator has decided on some.
+                    return EnrollmentOutcome.Refused(result.Reason, result.Detail ?? result.Reason.ToString(), null, Options.PendingRetryAfter);
                 default:
                     return EnrollmentOutcome.Refused(result.Reason, result.Detail ?? result.Reason.ToString(), result.RequestId);
             }

@@ -342,6 +342,9 @@ public sealed partial class EstCoapsServer
                 return new CoapMessage { Code = CoapCode.ServiceUnavailable }
                     .SetUInt(CoapOptionNumber.MaxAge, maxAge)
                     .WithPayload($"request {result.RequestId} is waiting for approval; retry after {maxAge} s");
+            case EnrollmentStatus.Refused when result.Failure == EstFailure.ServiceUnavailable:
+                // As for a pending request (RFC 9148 §4.7), the client repeats it after Max-Age; nothing of it was kept.
+                return Refuse(operation, client.Name, CoapCode.ServiceUnavailable, result.Detail!).SetUInt(CoapOptionNumber.MaxAge, result.RetryAfterSeconds);
             case EnrollmentStatus.Refused:
                 return Refuse(operation, client.Name, CodeFor(result.Failure), result.Detail!);
         }
