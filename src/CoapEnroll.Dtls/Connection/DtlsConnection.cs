@@ -14,7 +14,9 @@ namespace CoapEnroll.Dtls;
 /// (§4.2.4), reassembly, alerts, application data and connection IDs (RFC 9146). The handshake itself is
 /// the subclass's: it receives complete messages in order and builds flights.
 /// All work for one connection is serialized by an async lock: the channel's receive loop, retransmission
-/// timers and application sends all take it; nothing blocks a thread.
+/// timers and application sends all take it; nothing blocks a thread. The lock is two fields of the connection
+/// rather than a SemaphoreSlim (an idle session keeps it for its whole life); its waiters, and the master secret's
+/// readers, synchronize on the connection object itself, which is internal, so nothing else locks on it.
 /// </summary>
 internal abstract class DtlsConnection
 {
@@ -23,7 +25,8 @@ internal abstract class DtlsConnection
     private static readonly byte[] ChangeCipherSpecBody = [1];
 
     private readonly IDtlsConnectionOwner _owner;
-    private readonly SemaphoreSlim _lock = new(1, 1);
+    private int _lockHeld; // 1 while a holder runs; Interlocked when uncontended, otherwise under lock (this)
+    private Queue<LockWaiter>? _lockWaiters;
     private readonly List<OutgoingDatagram> _outbox = [];
 
     // Epoch 0 has no protection, so only epoch 1 has protection objects. Fields rather than per-epoch arrays,
@@ -44,7 +47,6 @@ internal abstract class DtlsConnection
     /// their numbering there must not have their ServerHello dropped as a replay.
     /// </summary>
     protected void ResetEpochZeroReplayWindow() => _replay0.Reset();
-    private readonly Lock _secretLock = new();
     private ushort _writeEpoch;
     private ushort _readEpoch;
     private ushort _nextSendMessageSeq;
@@ -99,7 +101,10 @@ internal abstract class DtlsConnection
     /// <summary>The subclass still holds key exchange objects (ECDHE key pair, the peer's public key, cookies).</summary>
     internal virtual bool HoldsKeyExchangeState => false;
 
-    /// <summary>Handshake messages (and ChangeCipherSpec) kept for retransmission: the server's final flight only, once established.</summary>
+    /// <summary>
+    /// Handshake messages (and ChangeCipherSpec) kept for retransmission: once established, the server's final flight only, until the
+    /// client's first application data shows that it arrived.
+    /// </summary>
     internal int RetainedFlightLength => _lastFlight?.Length ?? 0;
 
     /// <summary>The message_seq of the peer's next handshake message; older ones show a retransmitted flight.</summary>
@@ -174,7 +179,7 @@ internal abstract class DtlsConnection
     /// <summary>Processes one datagram from <paramref name="from"/>: every record in order (RFC 6347 §4.1.1).</summary>
     public async ValueTask ProcessDatagramAsync(ReadOnlyMemory<byte> datagram, IPEndPoint from, CancellationToken cancellationToken)
     {
-        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await EnterLockAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (IsClosed)
@@ -219,7 +224,7 @@ internal abstract class DtlsConnection
     /// <summary>Encrypts and sends one application datagram; false when not established (the datagram is dropped).</summary>
     public async ValueTask<bool> SendApplicationDataAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await EnterLockAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (!IsEstablished)
@@ -244,7 +249,7 @@ internal abstract class DtlsConnection
     /// <summary>Closes the connection, optionally with close_notify (RFC 5246 §7.2.1).</summary>
     public async ValueTask CloseAsync(bool sendCloseNotify, CancellationToken cancellationToken)
     {
-        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await EnterLockAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (IsClosed)
@@ -268,7 +273,7 @@ internal abstract class DtlsConnection
     /// <summary>Runs a handshake step (the client's first flight) under the lock.</summary>
     protected async ValueTask RunLockedAsync(Action action, CancellationToken cancellationToken)
     {
-        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await EnterLockAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             action();
@@ -281,7 +286,7 @@ internal abstract class DtlsConnection
 
     public void ExportKeyingMaterial(string label, byte[]? context, Span<byte> output)
     {
-        lock (_secretLock)
+        lock (this)
         {
             if (_masterSecret is null || !IsEstablished)
             {
@@ -410,6 +415,9 @@ internal abstract class DtlsConnection
                 case ContentType.ApplicationData:
                     if (record.Epoch == 1 && IsEstablished && record.Pooled is { } pooled)
                     {
+                        // The peer sends application data only after it processed our Finished: our final flight arrived and
+                        // is never needed again (RFC 6347 §4.2.4 keeps it only against the loss of that flight).
+                        _lastFlight = null;
                         handedOver = true;
                         _owner.OnApplicationData(this, new PooledDatagram(pooled, record.Payload.Length));
                     }
@@ -591,7 +599,7 @@ internal abstract class DtlsConnection
 
     protected void SetMasterSecret(byte[] masterSecret)
     {
-        lock (_secretLock)
+        lock (this)
         {
             _masterSecret = masterSecret;
         }
@@ -652,7 +660,8 @@ internal abstract class DtlsConnection
     /// Drops what only the handshake needed, for the rest of the connection's life: the transcript (zeroed),
     /// the reassembler (buffered fragments zeroed; only its next message_seq is kept, to recognise a
     /// retransmitted peer flight) and whatever the subclass releases in <see cref="OnHandshakeStateReleased"/>.
-    /// The last flight stays: the server resends its final flight when the client repeats its own (§4.2.4).
+    /// The last flight stays: the server resends its final flight when the client repeats its own (§4.2.4), until the client's
+    /// application data shows that it arrived.
     /// </summary>
     private void ReleaseHandshakeState()
     {
@@ -703,7 +712,7 @@ internal abstract class DtlsConnection
         StopRetransmissionTimer();
         _lastFlight = null;
         ReleaseHandshakeState();
-        lock (_secretLock)
+        lock (this)
         {
             if (_masterSecret is not null)
             {
@@ -859,14 +868,7 @@ internal abstract class DtlsConnection
 
     private async Task OnTimerAsync(int generation)
     {
-        try
-        {
-            await _lock.WaitAsync().ConfigureAwait(false);
-        }
-        catch (ObjectDisposedException)
-        {
-            return;
-        }
+        await EnterLockAsync(CancellationToken.None).ConfigureAwait(false);
 
         try
         {
@@ -940,8 +942,69 @@ internal abstract class DtlsConnection
                 _outbox.Capacity = 1;
             }
 
-            _lock.Release();
+            ExitLock();
         }
+    }
+
+    /// <summary>Takes the connection's async lock: at once when free, otherwise in arrival order.</summary>
+    private ValueTask EnterLockAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.CompareExchange(ref _lockHeld, 1, 0) == 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var waiter = new LockWaiter();
+        if (cancellationToken.CanBeCanceled)
+        {
+            // Registered before the waiter is queued, so ExitLock sees it. A cancelled waiter stays queued and is skipped.
+            waiter.Registration = cancellationToken.UnsafeRegister(static (state, token) => ((LockWaiter)state!).TrySetCanceled(token), waiter);
+        }
+
+        lock (this)
+        {
+            if (_lockHeld == 0)
+            {
+                _lockHeld = 1;
+                waiter.Registration.Dispose();
+                return ValueTask.CompletedTask;
+            }
+
+            (_lockWaiters ??= new Queue<LockWaiter>()).Enqueue(waiter);
+        }
+
+        return new ValueTask(waiter.Task);
+    }
+
+    /// <summary>Hands the lock to the oldest waiter that still waits, or frees it.</summary>
+    private void ExitLock()
+    {
+        lock (this)
+        {
+            while (_lockWaiters is { Count: > 0 } waiters)
+            {
+                LockWaiter next = waiters.Dequeue();
+                if (next.TrySetResult())
+                {
+                    next.Registration.Dispose();
+                    if (waiters.Count == 0 && IsEstablished)
+                    {
+                        _lockWaiters = null; // contention is rare once established: the queue need not stay
+                    }
+
+                    return; // the lock passes to it without being freed
+                }
+            }
+
+            _lockHeld = 0;
+        }
+    }
+
+    /// <summary>A task waiting for the connection lock; its continuation runs on the thread pool, not inside ExitLock.</summary>
+    private sealed class LockWaiter() : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public CancellationTokenRegistration Registration { get; set; }
     }
 
     /// <summary>One entry of a flight: a handshake message (Type set) or ChangeCipherSpec (Type null), with its epoch.</summary>
