@@ -27,7 +27,9 @@ internal abstract class DtlsConnection
     private readonly IDtlsConnectionOwner _owner;
     private int _lockHeld; // 1 while a holder runs; Interlocked when uncontended, otherwise under lock (this)
     private Queue<LockWaiter>? _lockWaiters;
-    private readonly List<OutgoingDatagram> _outbox = [];
+    // The outbox: most flushes of an established session send one datagram, which needs no list; flights use the rest.
+    private OutgoingDatagram _outgoing;
+    private List<OutgoingDatagram>? _moreOutgoing;
 
     // Epoch 0 has no protection, so only epoch 1 has protection objects. Fields rather than per-epoch arrays,
     // and the replay windows inline (a struct): every idle established session holds them for its whole life.
@@ -51,11 +53,7 @@ internal abstract class DtlsConnection
     private ushort _readEpoch;
     private ushort _nextSendMessageSeq;
     private FlightItem[]? _lastFlight;
-    private ITimer? _timer;
-    private int _timerGeneration;
-    private bool _timerArmed;
-    private TimeSpan _currentTimeout;
-    private int _retransmissions;
+    private Retransmission? _retransmission; // while a flight waits for its answer; none once established
     private long _lastFlightSentAt;
     private byte[]? _masterSecret;
     private int _state; // 0 handshaking, 1 established, 2 closed
@@ -71,7 +69,6 @@ internal abstract class DtlsConnection
         Logger = logger ?? NullLogger.Instance;
         EndPoint = new DtlsSessionEndPoint(this);
         LastActivity = options.TimeProvider.GetTimestamp();
-        Created = LastActivity;
     }
 
     protected DtlsOptions Options { get; }
@@ -96,7 +93,7 @@ internal abstract class DtlsConnection
     internal bool HoldsHandshakeState => _transcript is not null || _reassembler is not null || HasRetransmissionTimer || HoldsKeyExchangeState;
 
     /// <summary>A retransmission timer exists (armed or not): an idle established session must have none.</summary>
-    internal bool HasRetransmissionTimer => _timer is not null;
+    internal bool HasRetransmissionTimer => _retransmission is not null;
 
     /// <summary>The subclass still holds key exchange objects (ECDHE key pair, the peer's public key, cookies).</summary>
     internal virtual bool HoldsKeyExchangeState => false;
@@ -121,8 +118,6 @@ internal abstract class DtlsConnection
 
     /// <summary>Timestamp of the last authenticated record (or creation).</summary>
     public long LastActivity { get; private set; }
-
-    public long Created { get; }
 
     public CipherSuiteInfo? Suite { get; protected set; }
 
@@ -571,9 +566,9 @@ internal abstract class DtlsConnection
         TransmitFlight();
         if (expectResponse)
         {
-            _retransmissions = 0;
-            _currentTimeout = Options.InitialRetransmissionTimeout;
-            ArmTimer(_currentTimeout);
+            _retransmission?.Timer?.Dispose();
+            _retransmission = new Retransmission { Timeout = Options.InitialRetransmissionTimeout };
+            ArmTimer(_retransmission);
         }
         else
         {
@@ -584,10 +579,8 @@ internal abstract class DtlsConnection
     /// <summary>The peer's next flight has begun: stop retransmitting ours (§4.2.4).</summary>
     protected void StopRetransmissionTimer()
     {
-        _timerArmed = false;
-        _timerGeneration++;
-        _timer?.Dispose();
-        _timer = null;
+        _retransmission?.Timer?.Dispose();
+        _retransmission = null; // a timer callback already under way finds another object, or none, and does nothing
     }
 
     /// <summary>Installs the epoch-1 keys: write side used after our ChangeCipherSpec, read side after the peer's.</summary>
@@ -740,7 +733,7 @@ internal abstract class DtlsConnection
             throw;
         }
 
-        _outbox.Add(new OutgoingDatagram(buffer, length));
+        Enqueue(new OutgoingDatagram(buffer, length));
     }
 
     /// <summary>
@@ -831,12 +824,25 @@ internal abstract class DtlsConnection
         _lastFlightSentAt = Options.TimeProvider.GetTimestamp();
     }
 
+    /// <summary>Adds a datagram to the outbox, after those already there.</summary>
+    private void Enqueue(OutgoingDatagram datagram)
+    {
+        if (_outgoing.Buffer is null)
+        {
+            _outgoing = datagram;
+        }
+        else
+        {
+            (_moreOutgoing ??= []).Add(datagram);
+        }
+    }
+
     /// <summary>Moves a filled flight datagram to the outbox and continues in a fresh pooled buffer.</summary>
     private void Emit(ref byte[] datagram, ref int length)
     {
         // Rent first: if that failed after the add, the caller's finally would return a buffer the outbox still owns.
         byte[] next = ArrayPool<byte>.Shared.Rent(Options.PathMtu);
-        _outbox.Add(new OutgoingDatagram(datagram, length));
+        Enqueue(new OutgoingDatagram(datagram, length));
         datagram = next;
         length = 0;
     }
@@ -854,40 +860,40 @@ internal abstract class DtlsConnection
             return;
         }
 
-        DtlsLog.Retransmitting(Logger, Remote, _retransmissions, "peer retransmitted");
+        DtlsLog.Retransmitting(Logger, Remote, _retransmission?.Count ?? 0, "peer retransmitted");
         TransmitFlight();
     }
 
-    private void ArmTimer(TimeSpan due)
+    private void ArmTimer(Retransmission retransmission)
     {
-        _timer?.Dispose();
-        int generation = ++_timerGeneration;
-        _timerArmed = true;
-        _timer = Options.TimeProvider.CreateTimer(_ => _ = OnTimerAsync(generation), null, due, Timeout.InfiniteTimeSpan);
+        retransmission.Timer?.Dispose();
+        int generation = ++retransmission.Generation;
+        retransmission.Timer = Options.TimeProvider.CreateTimer(_ => _ = OnTimerAsync(retransmission, generation), null, retransmission.Timeout,
+            Timeout.InfiniteTimeSpan);
     }
 
-    private async Task OnTimerAsync(int generation)
+    private async Task OnTimerAsync(Retransmission retransmission, int generation)
     {
         await EnterLockAsync(CancellationToken.None).ConfigureAwait(false);
 
         try
         {
-            if (generation != _timerGeneration || !_timerArmed || IsClosed || _lastFlight is null)
+            if (!ReferenceEquals(retransmission, _retransmission) || generation != retransmission.Generation || IsClosed || _lastFlight is null)
             {
                 return;
             }
 
-            if (++_retransmissions > Options.MaxRetransmissions)
+            if (++retransmission.Count > Options.MaxRetransmissions)
             {
                 DtlsLog.RetransmissionsExhausted(Logger, Remote, Options.MaxRetransmissions);
                 MarkClosed(new DtlsHandshakeException($"No answer after {Options.MaxRetransmissions} retransmissions.", null, false));
                 return;
             }
 
-            DtlsLog.Retransmitting(Logger, Remote, _retransmissions, "timeout");
+            DtlsLog.Retransmitting(Logger, Remote, retransmission.Count, "timeout");
             TransmitFlight();
-            _currentTimeout = TimeSpan.FromTicks(Math.Min(_currentTimeout.Ticks * 2, Options.MaxRetransmissionTimeout.Ticks));
-            ArmTimer(_currentTimeout);
+            retransmission.Timeout = TimeSpan.FromTicks(Math.Min(retransmission.Timeout.Ticks * 2, Options.MaxRetransmissionTimeout.Ticks));
+            ArmTimer(retransmission);
         }
         catch (Exception ex)
         {
@@ -908,12 +914,13 @@ internal abstract class DtlsConnection
     {
         try
         {
-            if (_outbox.Count > 0)
+            if (_outgoing.Buffer is { } first)
             {
                 IPEndPoint remote = Remote;
-                for (int i = 0; i < _outbox.Count; i++)
+                await _owner.SendDatagramAsync(first.AsMemory(0, _outgoing.Length), remote, cancellationToken).ConfigureAwait(false);
+                for (int i = 0; i < (_moreOutgoing?.Count ?? 0); i++)
                 {
-                    OutgoingDatagram datagram = _outbox[i];
+                    OutgoingDatagram datagram = _moreOutgoing![i];
                     await _owner.SendDatagramAsync(datagram.Buffer.AsMemory(0, datagram.Length), remote, cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -930,16 +937,24 @@ internal abstract class DtlsConnection
         }
         finally
         {
-            foreach (OutgoingDatagram datagram in _outbox)
+            if (_outgoing.Buffer is { } first)
             {
-                ArrayPool<byte>.Shared.Return(datagram.Buffer);
+                ArrayPool<byte>.Shared.Return(first);
+                _outgoing = default;
             }
 
-            _outbox.Clear();
-            if (_outbox.Capacity > 1 && IsEstablished)
+            if (_moreOutgoing is { } more)
             {
-                // The handshake's flights grew it; an established session mostly sends one datagram per flush.
-                _outbox.Capacity = 1;
+                foreach (OutgoingDatagram datagram in more)
+                {
+                    ArrayPool<byte>.Shared.Return(datagram.Buffer);
+                }
+
+                more.Clear();
+                if (IsEstablished)
+                {
+                    _moreOutgoing = null; // the handshake's flights needed it; an established session rarely does
+                }
             }
 
             ExitLock();
@@ -999,6 +1014,19 @@ internal abstract class DtlsConnection
 
             _lockHeld = 0;
         }
+    }
+
+    /// <summary>The retransmission timer of the flight in flight (RFC 6347 §4.2.4.1), with its doubling timeout and its count.</summary>
+    private sealed class Retransmission
+    {
+        public ITimer? Timer { get; set; }
+
+        /// <summary>Bumped on every arming, so that a callback of an earlier arming does nothing.</summary>
+        public int Generation { get; set; }
+
+        public TimeSpan Timeout { get; set; }
+
+        public int Count { get; set; }
     }
 
     /// <summary>A task waiting for the connection lock; its continuation runs on the thread pool, not inside ExitLock.</summary>
