@@ -1,12 +1,15 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Runtime.CompilerServices;
 using CoapEnroll.Dtls;
 
 namespace CoapEnroll.Bench;
 
 /// <summary>
-/// <c>dtls-memory N [ecdhe|ecdhemutual|psk]</c>: memory per established connection on the server.
+/// <c>dtls-memory N [ecdhe|ecdhemutual|psk] [exchange]</c>: memory per established connection on the server.
+/// With <c>exchange</c> each measured client sends one datagram once connected (as a device that made one request and
+/// then idles), which also lets the server drop its final flight.
 /// The server runs in this process; the N clients run in a child process (<c>dtls-clients</c>), so the
 /// server's numbers contain no client state. The child connects its clients one after the other and
 /// keeps them open; the server then reports, per connection: live managed heap (GC.GetTotalMemory(true)),
@@ -21,6 +24,7 @@ internal static class DtlsMemoryMode
         int n = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1000;
         HandshakeKind kind = args.Length > 2 ? Enum.Parse<HandshakeKind>(args[2], ignoreCase: true) : HandshakeKind.Ecdhe;
         int warmup = Math.Min(100, n);
+        bool exchange = args.Length > 3 && args[3] == "exchange";
 
         using DtlsTestCredentials credentials = DtlsTestCredentials.Create();
         string pfx = Path.Combine(Path.GetTempPath(), $"coapenroll-bench-root-{Environment.ProcessId}.pfx");
@@ -28,10 +32,11 @@ internal static class DtlsMemoryMode
         try
         {
             await using DtlsServerChannel server = DtlsHandshakeMode.CreateServer(credentials.ServerOptions());
-            _ = DrainAsync(server);
+            var drained = new StrongBox<int>();
+            _ = DrainAsync(server, drained);
             int port = ((IPEndPoint)server.LocalEndPoint).Port;
 
-            using Process child = ProcessStats.StartSelf($"dtls-clients {port} \"{pfx}\" {kind} {warmup} {n}");
+            using Process child = ProcessStats.StartSelf($"dtls-clients {port} \"{pfx}\" {kind} {warmup} {n} {(exchange ? "exchange" : "none")}");
             await ProcessStats.WaitForLineAsync(child, "warm", TimeSpan.FromMinutes(5));
             await WaitForCountAsync(server, 0);
 
@@ -43,6 +48,11 @@ internal static class DtlsMemoryMode
             await child.StandardInput.FlushAsync();
             await ProcessStats.WaitForLineAsync(child, "ready", TimeSpan.FromMinutes(30));
             await WaitForCountAsync(server, n);
+            while (exchange && Volatile.Read(ref drained.Value) < n)
+            {
+                await Task.Delay(10);
+            }
+
             clock.Stop();
             Snapshot after = Snapshot.Take();
             await GcDumpAsync(dumps, "after");
@@ -56,7 +66,7 @@ internal static class DtlsMemoryMode
             await child.StandardInput.FlushAsync();
             await child.WaitForExitAsync();
 
-            Console.WriteLine($"dtls-memory kind={kind} connections={n} (sequential, one client process), runtime {Environment.Version}");
+            Console.WriteLine($"dtls-memory kind={kind} connections={n} (sequential, one client process{(exchange ? ", one datagram each" : "")}), runtime {Environment.Version}");
             Console.WriteLine($"server  live managed heap per connection : {(after.Heap - before.Heap) / (double)n,10:F0} B");
             Console.WriteLine($"server  managed allocated per handshake  : {(after.Allocated - before.Allocated) / (double)n,10:F0} B");
             Console.WriteLine($"server  VmRSS growth per connection      : {(after.Rss - before.Rss) / (double)n,10:F0} B");
@@ -80,6 +90,7 @@ internal static class DtlsMemoryMode
         HandshakeKind kind = Enum.Parse<HandshakeKind>(args[3], ignoreCase: true);
         int warmup = int.Parse(args[4], CultureInfo.InvariantCulture);
         int n = int.Parse(args[5], CultureInfo.InvariantCulture);
+        bool exchange = args.Length > 6 && args[6] == "exchange";
         var server = new IPEndPoint(IPAddress.Loopback, port);
         DtlsClientOptions options = credentials.ClientOptions(kind);
 
@@ -94,7 +105,13 @@ internal static class DtlsMemoryMode
         var clients = new List<DtlsClientChannel>(n);
         for (int i = 0; i < n; i++)
         {
-            clients.Add(await DtlsClientChannel.ConnectAsync(server, options, CancellationToken.None));
+            DtlsClientChannel client = await DtlsClientChannel.ConnectAsync(server, options, CancellationToken.None);
+            if (exchange)
+            {
+                await client.SendAsync(new byte[] { 0x40 }, client.RemoteEndPoint, CancellationToken.None);
+            }
+
+            clients.Add(client);
         }
 
         Snapshot after = Snapshot.Take();
@@ -160,7 +177,7 @@ internal static class DtlsMemoryMode
         }
     }
 
-    private static async Task DrainAsync(DtlsServerChannel server)
+    private static async Task DrainAsync(DtlsServerChannel server, StrongBox<int> received)
     {
         byte[] buffer = new byte[2048];
         try
@@ -168,6 +185,7 @@ internal static class DtlsMemoryMode
             while (true)
             {
                 await server.ReceiveAsync(buffer, CancellationToken.None);
+                Interlocked.Increment(ref received.Value);
             }
         }
         catch (ObjectDisposedException)

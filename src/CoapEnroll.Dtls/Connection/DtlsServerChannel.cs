@@ -47,6 +47,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     private readonly Task _receiveLoop;
     private readonly ITimer _evictionTimer;
     private readonly Func<DtlsServerConnection, byte[]> _allocateConnectionId;
+    private readonly ILogger? _connectionLogger; // one for all connections: a Logger<T> per connection stayed with every session
     private int _disposed;
 
     /// <summary>
@@ -65,6 +66,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         _cookies = new HelloCookieProtector(options.CookieSecretRotationInterval, options.TimeProvider);
         _handshakes = new HandshakeAdmission(options.MaxHandshakes, options.MaxHandshakesPerAddress);
         _allocateConnectionId = AllocateConnectionId; // one delegate for all connections, not one per connection
+        _connectionLogger = options.LoggerFactory?.CreateLogger<DtlsServerConnection>();
         TimeSpan sweep = TimeSpan.FromTicks(Math.Clamp(options.IdleTimeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(30).Ticks));
         _evictionTimer = options.TimeProvider.CreateTimer(_ => _ = EvictIdleAsync(), null, sweep, sweep);
         _receiveLoop = Task.Run(ReceiveLoopAsync);
@@ -383,7 +385,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     private DtlsServerConnection Admit(IPEndPoint from, HandshakeHeader header, ulong clientHelloRecordSequence, DtlsServerConnection? existing)
     {
         var connection = new DtlsServerConnection(_options, this, from, header.MessageSeq, clientHelloRecordSequence, _allocateConnectionId,
-            _options.LoggerFactory?.CreateLogger<DtlsServerConnection>());
+            _connectionLogger);
         // Attack #13: an existing association is only replaced after the new ClientHello proved its address,
         // and it stays reachable by CID until the new handshake completes.
         if (existing is not null)
