@@ -287,14 +287,12 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
     public async Task<(int Total, int OfIdentity)> CountPendingRequestsAsync(string identity, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(identity);
-        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
-        await using SqliteCommand command = connection.CreateCommand();
+        using SqliteLease lease = await _pool.RentAsync(cancellationToken);
         // Both counts walk the pending rows of the status index only, never the whole table.
-        command.CommandText = "SELECT count(*), count(CASE WHEN identity = $identity THEN 1 END) FROM requests WHERE status = 'pending';";
-        command.Parameters.AddWithValue("$identity", identity);
-        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return (reader.GetInt32(0), reader.GetInt32(1));
+        List<(int Total, int OfIdentity)> rows = await QueryAsync(lease.Connection, null,
+            "SELECT count(*), count(CASE WHEN identity = $identity THEN 1 END) FROM requests WHERE status = 'pending';",
+            static reader => (reader.GetInt32(0), reader.GetInt32(1)), cancellationToken, ("$identity", identity));
+        return rows[0];
     }
 
     /// <inheritdoc/>
