@@ -20,7 +20,7 @@ public sealed class DeviceManufacturer : IDisposable
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
         DateTimeOffset now = DateTimeOffset.UtcNow;
-        _ca = request.CreateSelfSigned(now.AddHours(-1), now.AddDays(7));
+        _ca = request.CreateSelfSigned(now.AddHours(-2), now.AddDays(30));
     }
 
     public X509Certificate2 Certificate => _ca;
