@@ -5,7 +5,8 @@ namespace CoapEnroll.Fuzz;
 /// <summary>
 /// CoapEnroll.Fuzz TARGET: runs TARGET under afl-fuzz (SharpFuzz's forkserver and persistent loop; outside afl-fuzz it runs
 /// the input on standard input once). CoapEnroll.Fuzz replay TARGET PATH...: runs each file (or each file of each folder)
-/// once and exits 1 naming every input that fails. CoapEnroll.Fuzz list: the targets.
+/// once and exits 1 naming every input that fails. CoapEnroll.Fuzz replay-all FOLDER...: the same for every target, with
+/// the inputs in FOLDER/TARGET (one process for all, as the CI smoke run wants). CoapEnroll.Fuzz list: the targets.
 /// </summary>
 internal static class Program
 {
@@ -26,6 +27,18 @@ internal static class Program
             return FuzzTargets.Find(replayName) is { } replayTarget ? Replay(replayTarget, paths) : Unknown(replayName);
         }
 
+        if (args is ["replay-all", .. var folders] && folders.Length > 0)
+        {
+            int status = 0;
+            foreach (var target in FuzzTargets.All)
+            {
+                string[] inputs = [.. folders.Select(f => Path.Combine(f, target.Name)).Where(Directory.Exists)];
+                status |= Replay(target, inputs);
+            }
+
+            return status;
+        }
+
         if (args is [var name])
         {
             if (FuzzTargets.Find(name) is not { } target)
@@ -44,7 +57,7 @@ internal static class Program
             return 0;
         }
 
-        Console.Error.WriteLine("usage: CoapEnroll.Fuzz TARGET | replay TARGET PATH... | list");
+        Console.Error.WriteLine("usage: CoapEnroll.Fuzz TARGET | replay TARGET PATH... | replay-all FOLDER... | list");
         return 2;
     }
 
