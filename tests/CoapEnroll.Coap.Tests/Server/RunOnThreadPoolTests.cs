@@ -74,7 +74,8 @@ public class RunOnThreadPoolTests
 
         Assert.True(onPool);
         Assert.True(context.IsOnThreadPool);
-        Assert.True(context.ContinueOnThreadPoolAsync().IsCompletedSuccessfully, "a second call does not move again");
+        Task again = context.ContinueOnThreadPoolAsync().AsTask();
+        Assert.True(again.IsCompletedSuccessfully, "a second call does not move again");
         Assert.True(context.WithRequest(context.Request).IsOnThreadPool);
     }
 
