@@ -111,6 +111,12 @@ internal static class FleetMode
                   serve CPU                {serverCpu.TotalSeconds:F1} s ({serverCpu.TotalMilliseconds / Math.Max(1, enrolled):F1} ms per enrollment)
                   load average             before {loadBefore}, after {loadAfter}
                 """));
+            // Why sessions failed, by the error's kind (its text up to the first digit, so that addresses and counts do not split them).
+            foreach (var kind in result.Devices.SelectMany(d => d.Errors).GroupBy(ErrorKind, StringComparer.Ordinal).OrderByDescending(g => g.Count()))
+            {
+                Console.WriteLine($"  failed sessions: {kind.Count()} × {kind.Key}");
+            }
+
             foreach (FleetDeviceResult device in result.Devices.Where(d => !d.Enrolled).Take(5))
             {
                 Console.WriteLine($"  failed: {device.Subject} after {device.Attempts} sessions: {string.Join(" | ", device.Errors)}");
@@ -144,6 +150,12 @@ internal static class FleetMode
             await ScalarAsync("SELECT COUNT(*) FROM requests WHERE status <> 'issued'"),
             await ScalarAsync("SELECT COUNT(*) FROM (SELECT r.csr FROM certificates c JOIN requests r ON r.id = c.request_id GROUP BY r.csr HAVING COUNT(*) > 1)"),
             await ScalarAsync("SELECT COUNT(*) FROM (SELECT public_key_sha256 FROM certificates GROUP BY public_key_sha256 HAVING COUNT(*) > 1)"));
+    }
+
+    private static string ErrorKind(string error)
+    {
+        int digit = error.IndexOfAny("0123456789".ToCharArray());
+        return (digit < 0 ? error : error[..digit]).TrimEnd();
     }
 
     private static string LoadAverage()
