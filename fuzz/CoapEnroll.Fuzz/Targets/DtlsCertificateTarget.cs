@@ -32,7 +32,7 @@ internal sealed class DtlsCertificateTarget : IFuzzTarget
 
         try
         {
-            using ECDsa? key = chain[0].GetECDsaPublicKey();
+            using ECDsa? key = DtlsCertificateValidator.TryGetECDsaPublicKey(chain[0]);
             if (key is null || DtlsCertificateValidator.SchemeFor(key) is null)
             {
                 return;

@@ -7,7 +7,7 @@ namespace CoapEnroll.Fuzz;
 
 /// <summary>
 /// Every DTLS 1.2 handshake message parser, server and client side (RFC 5246 §7.4, RFC 6347 §4.3.2, RFC 4279, RFC 8422):
-/// the first byte picks the message type, the rest is the body. A message that parses must encode to one that parses to
+/// the first byte picks the message type, the rest is the body (a type no parser knows: the input is a framed message). A message that parses must encode to one that parses to
 /// the same; signatures and Finished are checked the way the connection checks them.
 /// </summary>
 internal sealed class DtlsHandshakeTarget : IFuzzTarget
@@ -79,6 +79,16 @@ internal sealed class DtlsHandshakeTarget : IFuzzTarget
                 if (Check<Finished>(body, Finished.TryParse) is { } finished)
                 {
                     DtlsKeySchedule.VerifyFinished(MasterSecret, fromClient: true, new byte[32], finished.VerifyData);
+                }
+
+                break;
+            default:
+                // Not a type the parsers know (HelloRequest, NewSessionTicket, ...): read the input as a framed message instead
+                // (12-byte header and body), as a record carries it, and parse the body by the header's type.
+                if (HandshakeHeader.TryRead(input, out HandshakeHeader header, out ReadOnlySpan<byte> fragment, out _) && header.IsComplete &&
+                    (byte)header.Type != input[0])
+                {
+                    Run([(byte)header.Type, .. fragment]);
                 }
 
                 break;

@@ -80,6 +80,23 @@ internal static class DtlsCertificateValidator
         return true;
     }
 
+    /// <summary>
+    /// The certificate's ECDSA public key; null when it has another kind of key or one that does not decode. A peer's
+    /// certificate parses as X.509 before its key is read, so a malformed key (a point off the curve, a bad encoding) shows
+    /// only here, where the platform throws.
+    /// </summary>
+    public static ECDsa? TryGetECDsaPublicKey(X509Certificate2 certificate)
+    {
+        try
+        {
+            return certificate.GetECDsaPublicKey();
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The signature scheme matching a peer ECDSA key (P-256 → SHA-256, P-384 → SHA-384), or null.</summary>
     public static SignatureScheme? SchemeFor(ECDsa key) => key.KeySize switch
     {

@@ -272,7 +272,7 @@ internal sealed class DtlsClientConnection : DtlsConnection
             return;
         }
 
-        _serverKey = chain[0].GetECDsaPublicKey();
+        _serverKey = DtlsCertificateValidator.TryGetECDsaPublicKey(chain[0]);
         if (_serverKey is null || DtlsCertificateValidator.SchemeFor(_serverKey) is null)
         {
             Fail(AlertDescription.UnsupportedCertificate, "server key is not ECDSA P-256/P-384");

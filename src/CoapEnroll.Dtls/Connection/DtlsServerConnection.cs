@@ -309,7 +309,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
             return;
         }
 
-        _clientKey = chain[0].GetECDsaPublicKey();
+        _clientKey = DtlsCertificateValidator.TryGetECDsaPublicKey(chain[0]);
         if (_clientKey is null || DtlsCertificateValidator.SchemeFor(_clientKey) is null)
         {
             Fail(AlertDescription.UnsupportedCertificate, "client certificate key is not ECDSA P-256/P-384");
