@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Runtime.CompilerServices;
 using CoapEnroll.Dtls;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Bench;
 
@@ -31,7 +32,10 @@ internal static class DtlsMemoryMode
         credentials.ExportRoot(pfx);
         try
         {
-            await using DtlsServerChannel server = DtlsHandshakeMode.CreateServer(credentials.ServerOptions());
+            int? portBase = PortBase();
+            await using DtlsServerChannel server = portBase is { } first
+                ? new DtlsServerChannel(UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, first), DtlsOptions.DefaultPathMtu), credentials.ServerOptions())
+                : DtlsHandshakeMode.CreateServer(credentials.ServerOptions());
             var drained = new StrongBox<int>();
             _ = DrainAsync(server, drained);
             int port = ((IPEndPoint)server.LocalEndPoint).Port;
@@ -96,7 +100,7 @@ internal static class DtlsMemoryMode
 
         for (int i = 0; i < warmup; i++)
         {
-            await using DtlsClientChannel warm = await DtlsClientChannel.ConnectAsync(server, options, CancellationToken.None);
+            await using DtlsClientChannel warm = await ConnectAsync(server, options, i);
         }
 
         Console.WriteLine("warm");
@@ -105,7 +109,7 @@ internal static class DtlsMemoryMode
         var clients = new List<DtlsClientChannel>(n);
         for (int i = 0; i < n; i++)
         {
-            DtlsClientChannel client = await DtlsClientChannel.ConnectAsync(server, options, CancellationToken.None);
+            DtlsClientChannel client = await ConnectAsync(server, options, warmup + i);
             if (exchange)
             {
                 await client.SendAsync(new byte[] { 0x40 }, client.RemoteEndPoint, CancellationToken.None);
@@ -134,6 +138,19 @@ internal static class DtlsMemoryMode
         await Console.In.ReadLineAsync(); // exit
         return 0;
     }
+
+    /// <summary>
+    /// DTLS_MEMORY_PORTS=P binds the server to 127.0.0.1:P and client i to P + 1 + i instead of ephemeral ports, for machines
+    /// whose ephemeral range other processes have used up.
+    /// </summary>
+    private static int? PortBase() =>
+        int.TryParse(Environment.GetEnvironmentVariable("DTLS_MEMORY_PORTS"), CultureInfo.InvariantCulture, out int port) ? port : null;
+
+    private static Task<DtlsClientChannel> ConnectAsync(IPEndPoint server, DtlsClientOptions options, int index) =>
+        PortBase() is { } first
+            ? DtlsClientChannel.ConnectAsync(UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, first + 1 + index), options.PathMtu), server, options,
+                CancellationToken.None)
+            : DtlsClientChannel.ConnectAsync(server, options, CancellationToken.None);
 
     /// <summary>
     /// With DTLS_MEMORY_GCDUMP=DIR, writes DIR/before.gcdump and DIR/after.gcdump of this process with
