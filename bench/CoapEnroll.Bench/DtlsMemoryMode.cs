@@ -51,7 +51,9 @@ internal static class DtlsMemoryMode
             DtlsServerOptions serverOptions = credentials.ServerOptions();
             serverOptions.MaxConnections = Math.Max(serverOptions.MaxConnections, n + 1000);
             serverOptions.TimeProvider = time;
-            await using DtlsServerChannel server = DtlsHandshakeMode.CreateServer(serverOptions);
+            await using DtlsServerChannel server = PortBase() is { } first
+                ? new DtlsServerChannel(UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, first), DtlsOptions.DefaultPathMtu), serverOptions)
+                : DtlsHandshakeMode.CreateServer(serverOptions);
             var drained = new StrongBox<int>();
             _ = DrainAsync(server, drained);
             int port = ((IPEndPoint)server.LocalEndPoint).Port;
@@ -169,13 +171,17 @@ internal static class DtlsMemoryMode
         bool exchange = args.Length > 7 && args[7] == "exchange";
         var server = new IPEndPoint(IPAddress.Loopback, port);
         DtlsClientOptions options = credentials.ClientOptions(kind);
-        Task<DtlsClientChannel> ConnectAsync() => local is null
-            ? DtlsClientChannel.ConnectAsync(server, options, CancellationToken.None)
-            : DtlsClientChannel.ConnectAsync(UdpDatagramChannel.Bind(new IPEndPoint(local, 0), options.PathMtu), server, options, CancellationToken.None);
+        // DTLS_MEMORY_PORTS (one child only): client i on a fixed loopback port; several children: each on its own address.
+        Task<DtlsClientChannel> ConnectAsync(int index) => local is not null
+            ? DtlsClientChannel.ConnectAsync(UdpDatagramChannel.Bind(new IPEndPoint(local, 0), options.PathMtu), server, options, CancellationToken.None)
+            : PortBase() is { } first
+                ? DtlsClientChannel.ConnectAsync(UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, first + 1 + index), options.PathMtu), server, options,
+                    CancellationToken.None)
+                : DtlsClientChannel.ConnectAsync(server, options, CancellationToken.None);
 
         for (int i = 0; i < warmup; i++)
         {
-            await using DtlsClientChannel warm = await ConnectAsync();
+            await using DtlsClientChannel warm = await ConnectAsync(i);
         }
 
         Console.WriteLine("warm");
@@ -185,7 +191,7 @@ internal static class DtlsMemoryMode
         var clients = new List<DtlsClientChannel>(n);
         for (int i = 0; i < n; i++)
         {
-            DtlsClientChannel client = await ConnectAsync();
+            DtlsClientChannel client = await ConnectAsync(warmup + i);
             if (exchange)
             {
                 await client.SendAsync(new byte[] { 0x40 }, client.RemoteEndPoint, CancellationToken.None);
@@ -223,6 +229,13 @@ internal static class DtlsMemoryMode
             await child.StandardInput.FlushAsync();
         }
     }
+
+    /// <summary>
+    /// DTLS_MEMORY_PORTS=P binds the server to 127.0.0.1:P and client i to P + 1 + i instead of ephemeral ports, for machines
+    /// whose ephemeral range other processes have used up.
+    /// </summary>
+    private static int? PortBase() =>
+        int.TryParse(Environment.GetEnvironmentVariable("DTLS_MEMORY_PORTS"), CultureInfo.InvariantCulture, out int port) ? port : null;
 
     /// <summary>
     /// With DTLS_MEMORY_GCDUMP=DIR, writes DIR/before.gcdump and DIR/after.gcdump of this process with

@@ -22,8 +22,7 @@ internal sealed class DtlsRecordProtection : IDisposable
 {
     private const int MaxAdLength = 8 + 3 + 2 + 2 + 6 + DtlsRecordCodec.MaxConnectionIdLength + 2;
 
-    private readonly AesCcm? _ccm;
-    private readonly AesGcm? _gcm;
+    private readonly IDisposable _aead; // AesCcm or AesGcm: one field, as every session keeps two of these objects
     private uint _fixedIv; // the 4-byte salt of every suite here, as a field: each session keeps two of these for its life
     private bool _disposed;
 
@@ -43,11 +42,11 @@ internal sealed class DtlsRecordProtection : IDisposable
         _fixedIv = BinaryPrimitives.ReadUInt32BigEndian(fixedIv);
         if (suite.Aead == AeadAlgorithm.AesCcm)
         {
-            _ccm = new AesCcm(key);
+            _aead = new AesCcm(key);
         }
         else
         {
-            _gcm = new AesGcm(key, suite.TagLength);
+            _aead = new AesGcm(key, suite.TagLength);
         }
     }
 
@@ -145,13 +144,13 @@ internal sealed class DtlsRecordProtection : IDisposable
             ? WriteCidAdditionalData(ad, version, epoch, sequenceNumber, connectionId, innerLength)
             : WriteAdditionalData(ad, type, version, epoch, sequenceNumber, innerLength);
 
-        if (_ccm is not null)
+        if (_aead is AesCcm ccm)
         {
-            _ccm.Encrypt(nonce, inner, inner, tag, ad[..adLength]);
+            ccm.Encrypt(nonce, inner, inner, tag, ad[..adLength]);
         }
         else
         {
-            _gcm!.Encrypt(nonce, inner, inner, tag, ad[..adLength]);
+            ((AesGcm)_aead).Encrypt(nonce, inner, inner, tag, ad[..adLength]);
         }
 
         return recordLength;
@@ -197,13 +196,13 @@ internal sealed class DtlsRecordProtection : IDisposable
         ReadOnlySpan<byte> tag = payload.Slice(8 + innerLength, tagLength);
         try
         {
-            if (_ccm is not null)
+            if (_aead is AesCcm ccm)
             {
-                _ccm.Decrypt(nonce, ciphertext, tag, output, ad[..adLength]);
+                ccm.Decrypt(nonce, ciphertext, tag, output, ad[..adLength]);
             }
             else
             {
-                _gcm!.Decrypt(nonce, ciphertext, tag, output, ad[..adLength]);
+                ((AesGcm)_aead).Decrypt(nonce, ciphertext, tag, output, ad[..adLength]);
             }
         }
         catch (CryptographicException)
@@ -281,7 +280,6 @@ internal sealed class DtlsRecordProtection : IDisposable
 
         _disposed = true;
         _fixedIv = 0;
-        _ccm?.Dispose();
-        _gcm?.Dispose();
+        _aead.Dispose();
     }
 }
