@@ -4,7 +4,9 @@
 # runs a default set of `load` scenarios against a fresh `coapenroll serve` each. Every scenario's
 # summary goes to stdout and bench/results/load-SCENARIO.json; the progress lines go to stderr.
 # Environment: DURATION (seconds per GET scenario, 10), DEVICES (64), CONCURRENCY (128),
-# ENROLLMENTS (operations for handshake, est-enroll and est-reenroll, 200).
+# ENROLLMENTS (operations for handshake, handshake-cert, est-enroll, est-reenroll and cmp-ir, 200).
+# The certificate scenarios' devices get certificates of their own from a manufacturer CA the bench makes, which the serve it
+# starts trusts through --trust-manufacturer; cmp-ir registers a shared secret per device with `coapenroll cmp secrets add`.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -63,7 +65,10 @@ run() {
 }
 run coap-get --devices "$devices" --concurrency "$concurrency" --duration "$duration"
 run coaps-get-psk --devices 8 --concurrency 32 --duration "$duration"
+run coaps-get-cert --devices 8 --concurrency 32 --duration "$duration"
 run handshake --devices 4 --concurrency 4 --count "$enrollments"
+run handshake-cert --devices 4 --concurrency 4 --count "$enrollments"
 run est-enroll --devices 4 --concurrency 4 --count "$enrollments"
 run est-reenroll --devices 4 --concurrency 4 --count "$enrollments"
+run cmp-ir --devices 4 --concurrency 4 --count "$enrollments"
 exit "$status"

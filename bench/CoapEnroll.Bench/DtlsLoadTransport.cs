@@ -4,7 +4,10 @@ using CoapEnroll.Dtls;
 
 namespace CoapEnroll.Bench;
 
-/// <summary>A DTLS 1.2 PSK session (<see cref="DtlsClientChannel"/>, TLS_PSK_WITH_AES_128_CCM_8) carrying raw CoAP datagrams.</summary>
+/// <summary>
+/// A DTLS 1.2 session (<see cref="DtlsClientChannel"/>) carrying raw CoAP datagrams: PSK (TLS_PSK_WITH_AES_128_CCM_8), or whatever
+/// the given client options negotiate (ECDHE_ECDSA with a client certificate).
+/// </summary>
 internal sealed class DtlsLoadTransport : ILoadTransport
 {
     private readonly DtlsClientChannel _channel;
@@ -20,8 +23,11 @@ internal sealed class DtlsLoadTransport : ILoadTransport
             PskKey = key,
             CipherSuites = [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8],
         };
-        return new DtlsLoadTransport(await DtlsClientChannel.ConnectAsync(server, options, cancellationToken));
+        return await ConnectAsync(server, options, cancellationToken);
     }
+
+    public static async Task<DtlsLoadTransport> ConnectAsync(IPEndPoint server, DtlsClientOptions options, CancellationToken cancellationToken) =>
+        new(await DtlsClientChannel.ConnectAsync(server, options, cancellationToken));
 
     public async ValueTask SendAsync(byte[] datagram, CancellationToken cancellationToken) =>
         await _channel.SendAsync(datagram, _channel.RemoteEndPoint, cancellationToken);

@@ -1,74 +1,159 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Runtime.CompilerServices;
 using CoapEnroll.Dtls;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Bench;
 
 /// <summary>
-/// <c>dtls-memory N [ecdhe|ecdhemutual|psk]</c>: memory per established connection on the server.
-/// The server runs in this process; the N clients run in a child process (<c>dtls-clients</c>), so the
-/// server's numbers contain no client state. The child connects its clients one after the other and
-/// keeps them open; the server then reports, per connection: live managed heap (GC.GetTotalMemory(true)),
-/// managed bytes allocated while handshaking (GC.GetTotalAllocatedBytes), resident set (VmRSS, which also
-/// counts native OpenSSL state) and server CPU time per handshake. The child reports the same for the
-/// client side.
+/// <c>dtls-memory N [ecdhe|ecdhemutual|psk] [exchange] [CHILDREN]</c>: memory per established connection on the server.
+/// With <c>exchange</c> each measured client sends one datagram once connected (as a device that made one request and
+/// then idles), which also lets the server drop its final flight.
+/// The server runs in this process; the N clients run in CHILDREN child processes (<c>dtls-clients</c>; by default one per
+/// <see cref="ClientsPerChild"/> sessions, since one process cannot hold 100,000 UDP sockets: <c>ulimit -n</c> and the ephemeral
+/// port range), so the server's numbers contain no client state. With more than one child, child k binds its sockets to
+/// 127.0.0.(k+2). Each child connects its clients one after the other (the children at the same time) and keeps them open; the
+/// server then reports, per connection: live managed heap (GC.GetTotalMemory(true)), managed bytes allocated while handshaking
+/// (GC.GetTotalAllocatedBytes), resident set (VmRSS, which also counts native OpenSSL state), server CPU time per handshake, and
+/// the time to establish all. Then every client sends close_notify; the server reports how many connections the lost alerts
+/// left open and its socket's drops, and checks that its idle sweep reaps them once its clock passes the 10 min idle timeout
+/// (<see cref="SkippableTimeProvider"/>). The children report the same for the client side.
 /// </summary>
 internal static class DtlsMemoryMode
 {
+    /// <summary>Sessions per child by default: below <c>ulimit -n</c> (20,000 here) and the 28,232 ports of the ephemeral range.</summary>
+    private const int ClientsPerChild = 15_000;
+
     public static async Task<int> RunServerAsync(string[] args)
     {
         int n = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1000;
         HandshakeKind kind = args.Length > 2 ? Enum.Parse<HandshakeKind>(args[2], ignoreCase: true) : HandshakeKind.Ecdhe;
-        int warmup = Math.Min(100, n);
+        bool exchange = args.Skip(3).Contains("exchange");
+        string? childrenArgument = args.Skip(3).FirstOrDefault(a => a != "exchange");
+        int children = childrenArgument is not null ? int.Parse(childrenArgument, CultureInfo.InvariantCulture) : (n + ClientsPerChild - 1) / ClientsPerChild;
+        if (n < 1 || children < 1 || children > 200 || children > n)
+        {
+            Console.Error.WriteLine("usage: dtls-memory N [ecdhe|ecdhemutual|psk] [exchange] [CHILDREN]  (N >= CHILDREN >= 1, CHILDREN <= 200)");
+            return 2;
+        }
+
+        int warmup = Math.Min(100, n / children);
 
         using DtlsTestCredentials credentials = DtlsTestCredentials.Create();
         string pfx = Path.Combine(Path.GetTempPath(), $"coapenroll-bench-root-{Environment.ProcessId}.pfx");
         credentials.ExportRoot(pfx);
+        var clients = new List<Process>();
         try
         {
-            await using DtlsServerChannel server = DtlsHandshakeMode.CreateServer(credentials.ServerOptions());
-            _ = DrainAsync(server);
+            var time = new SkippableTimeProvider();
+            DtlsServerOptions serverOptions = credentials.ServerOptions();
+            serverOptions.MaxConnections = Math.Max(serverOptions.MaxConnections, n + 1000);
+            serverOptions.TimeProvider = time;
+            await using DtlsServerChannel server = DtlsHandshakeMode.CreateServer(serverOptions);
+            var drained = new StrongBox<int>();
+            _ = DrainAsync(server, drained);
             int port = ((IPEndPoint)server.LocalEndPoint).Port;
 
-            using Process child = ProcessStats.StartSelf($"dtls-clients {port} \"{pfx}\" {kind} {warmup} {n}");
-            await ProcessStats.WaitForLineAsync(child, "warm", TimeSpan.FromMinutes(5));
-            await WaitForCountAsync(server, 0);
+            // One child: its sockets on the wildcard address, as before. More: child k binds its sockets to 127.0.0.(k+2), so that
+            // each has the whole ephemeral port range to itself (a UDP socket needs a port of its own per local address).
+            for (int k = 0; k < children; k++)
+            {
+                int share = n / children + (k < n % children ? 1 : 0);
+                string local = children == 1 ? "any" : $"127.0.0.{k + 2}";
+                clients.Add(ProcessStats.StartSelf($"dtls-clients {port} \"{pfx}\" {kind} {warmup} {share} {local} {(exchange ? "exchange" : "none")}"));
+            }
+
+            foreach (Process child in clients)
+            {
+                await ProcessStats.WaitForLineAsync(child, "warm", TimeSpan.FromMinutes(5));
+            }
+
+            await WaitForCountAsync(server, 0, TimeSpan.FromMinutes(2));
 
             string? dumps = Environment.GetEnvironmentVariable("DTLS_MEMORY_GCDUMP");
             await GcDumpAsync(dumps, "before");
             Snapshot before = Snapshot.Take();
             var clock = Stopwatch.StartNew();
-            await child.StandardInput.WriteLineAsync("go");
-            await child.StandardInput.FlushAsync();
-            await ProcessStats.WaitForLineAsync(child, "ready", TimeSpan.FromMinutes(30));
-            await WaitForCountAsync(server, n);
+            await SendAllAsync(clients, "go");
+            await Task.WhenAll(clients.Select(c => ProcessStats.WaitForLineAsync(c, "ready", TimeSpan.FromMinutes(60))));
+            TimeSpan establish = clock.Elapsed;
+            await WaitForCountAsync(server, n, TimeSpan.FromMinutes(2));
+            while (exchange && Volatile.Read(ref drained.Value) < n)
+            {
+                await Task.Delay(10);
+            }
+
             clock.Stop();
             Snapshot after = Snapshot.Take();
             await GcDumpAsync(dumps, "after");
 
-            await child.StandardInput.WriteLineAsync("close");
-            await child.StandardInput.FlushAsync();
-            string clientReport = await ProcessStats.WaitForLineAsync(child, "client", TimeSpan.FromMinutes(5));
-            await WaitForCountAsync(server, 0);
-            Snapshot closed = Snapshot.Take();
-            await child.StandardInput.WriteLineAsync("exit");
-            await child.StandardInput.FlushAsync();
-            await child.WaitForExitAsync();
+            long dropsBeforeClose = UdpSocketStats.Drops(port);
+            await SendAllAsync(clients, "close");
+            string[] clientReports = await Task.WhenAll(clients.Select(c => ProcessStats.WaitForLineAsync(c, "client", TimeSpan.FromMinutes(30))));
+            // The close_notify alerts that reached the socket are handled within a few seconds; what is left then had its alert lost.
+            var settle = Stopwatch.StartNew();
+            int left = server.ConnectionCount;
+            while (settle.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                await Task.Delay(TimeSpan.FromSeconds(5));
+                int now = server.ConnectionCount;
+                if (now == left)
+                {
+                    break;
+                }
 
-            Console.WriteLine($"dtls-memory kind={kind} connections={n} (sequential, one client process), runtime {Environment.Version}");
+                left = now;
+            }
+
+            long closeDrops = UdpSocketStats.Drops(port) - dropsBeforeClose;
+            string reaped = "none left";
+            if (left > 0)
+            {
+                // The product's idle timeout (DtlsServerOptions.IdleTimeout, 10 min): move the server's clock past it instead of waiting.
+                time.Skip(serverOptions.IdleTimeout + TimeSpan.FromSeconds(1));
+                var sweep = Stopwatch.StartNew();
+                await WaitForCountAsync(server, 0, TimeSpan.FromMinutes(3));
+                reaped = $"all {left} reaped by the idle sweep {sweep.Elapsed.TotalSeconds:F1} s after the server's clock passed the {serverOptions.IdleTimeout.TotalMinutes:F0} min idle timeout";
+            }
+
+            Snapshot closed = Snapshot.Take();
+            await SendAllAsync(clients, "exit");
+            foreach (Process child in clients)
+            {
+                await child.WaitForExitAsync();
+            }
+
+            Console.WriteLine($"dtls-memory kind={kind} connections={n} ({children} client process{(children == 1 ? "" : "es")}, each connecting one after the other{(exchange ? ", one datagram each" : "")}), runtime {Environment.Version}");
             Console.WriteLine($"server  live managed heap per connection : {(after.Heap - before.Heap) / (double)n,10:F0} B");
             Console.WriteLine($"server  managed allocated per handshake  : {(after.Allocated - before.Allocated) / (double)n,10:F0} B");
             Console.WriteLine($"server  VmRSS growth per connection      : {(after.Rss - before.Rss) / (double)n,10:F0} B");
             Console.WriteLine($"server  CPU time per handshake           : {(after.Cpu - before.Cpu).TotalMilliseconds * 1000 / n,10:F0} us");
             Console.WriteLine($"server  gen0/1/2 collections             : {after.Gen0 - before.Gen0}/{after.Gen1 - before.Gen1}/{after.Gen2 - before.Gen2}");
-            Console.WriteLine($"sequential handshakes/s (wall, both processes on 2 cores): {n / clock.Elapsed.TotalSeconds:F0}");
+            Console.WriteLine($"server  live heap / VmRSS at {n} sessions  : {after.Heap / 1048576.0:F1} MiB / {after.Rss / 1048576.0:F1} MiB");
+            Console.WriteLine($"time to establish all {n}: {establish.TotalSeconds:F1} s = {n / establish.TotalSeconds:F0} handshakes/s (wall, all processes on {Environment.ProcessorCount} cores)");
+            Console.WriteLine($"after the close_notify of all: {left} connections left open, {closeDrops} datagrams dropped by the server socket; {reaped}");
             Console.WriteLine($"server  live heap after all closed vs before: {closed.Heap - before.Heap:+#;-#;0} B");
-            Console.WriteLine(clientReport);
+            foreach (string report in clientReports)
+            {
+                Console.WriteLine(report);
+            }
+
             return 0;
         }
         finally
         {
+            foreach (Process child in clients)
+            {
+                if (!child.HasExited)
+                {
+                    child.Kill();
+                }
+
+                child.Dispose();
+            }
+
             File.Delete(pfx);
         }
     }
@@ -80,25 +165,37 @@ internal static class DtlsMemoryMode
         HandshakeKind kind = Enum.Parse<HandshakeKind>(args[3], ignoreCase: true);
         int warmup = int.Parse(args[4], CultureInfo.InvariantCulture);
         int n = int.Parse(args[5], CultureInfo.InvariantCulture);
+        IPAddress? local = args.Length > 6 && args[6] != "any" ? IPAddress.Parse(args[6]) : null;
+        bool exchange = args.Length > 7 && args[7] == "exchange";
         var server = new IPEndPoint(IPAddress.Loopback, port);
         DtlsClientOptions options = credentials.ClientOptions(kind);
+        Task<DtlsClientChannel> ConnectAsync() => local is null
+            ? DtlsClientChannel.ConnectAsync(server, options, CancellationToken.None)
+            : DtlsClientChannel.ConnectAsync(UdpDatagramChannel.Bind(new IPEndPoint(local, 0), options.PathMtu), server, options, CancellationToken.None);
 
         for (int i = 0; i < warmup; i++)
         {
-            await using DtlsClientChannel warm = await DtlsClientChannel.ConnectAsync(server, options, CancellationToken.None);
+            await using DtlsClientChannel warm = await ConnectAsync();
         }
 
         Console.WriteLine("warm");
         await Console.In.ReadLineAsync(); // go
         Snapshot before = Snapshot.Take();
+        var clock = Stopwatch.StartNew();
         var clients = new List<DtlsClientChannel>(n);
         for (int i = 0; i < n; i++)
         {
-            clients.Add(await DtlsClientChannel.ConnectAsync(server, options, CancellationToken.None));
+            DtlsClientChannel client = await ConnectAsync();
+            if (exchange)
+            {
+                await client.SendAsync(new byte[] { 0x40 }, client.RemoteEndPoint, CancellationToken.None);
+            }
+
+            clients.Add(client);
         }
 
         Snapshot after = Snapshot.Take();
-        Console.WriteLine($"ready {n}");
+        Console.WriteLine($"ready {n} in {clock.Elapsed.TotalSeconds:F1} s");
         await Console.In.ReadLineAsync(); // close
         for (int i = 0; i < clients.Count; i++)
         {
@@ -111,11 +208,20 @@ internal static class DtlsMemoryMode
             }
         }
 
-        Console.WriteLine($"client  live managed heap per connection : {(after.Heap - before.Heap) / (double)n,10:F0} B; " +
+        Console.WriteLine($"client{(local is null ? "" : " " + local)}  {n} connections: live managed heap per connection {(after.Heap - before.Heap) / (double)n:F0} B; " +
             $"allocated per handshake {(after.Allocated - before.Allocated) / (double)n:F0} B; VmRSS per connection {(after.Rss - before.Rss) / (double)n:F0} B; " +
             $"CPU per handshake {(after.Cpu - before.Cpu).TotalMilliseconds * 1000 / n:F0} us");
         await Console.In.ReadLineAsync(); // exit
         return 0;
+    }
+
+    private static async Task SendAllAsync(List<Process> children, string line)
+    {
+        foreach (Process child in children)
+        {
+            await child.StandardInput.WriteLineAsync(line);
+            await child.StandardInput.FlushAsync();
+        }
     }
 
     /// <summary>
@@ -146,12 +252,12 @@ internal static class DtlsMemoryMode
         }
     }
 
-    private static async Task WaitForCountAsync(DtlsServerChannel server, int count)
+    private static async Task WaitForCountAsync(DtlsServerChannel server, int count, TimeSpan limit)
     {
         var deadline = Stopwatch.StartNew();
         while (server.ConnectionCount != count)
         {
-            if (deadline.Elapsed > TimeSpan.FromMinutes(2))
+            if (deadline.Elapsed > limit)
             {
                 throw new TimeoutException($"Server has {server.ConnectionCount} connections, expected {count}.");
             }
@@ -160,7 +266,7 @@ internal static class DtlsMemoryMode
         }
     }
 
-    private static async Task DrainAsync(DtlsServerChannel server)
+    private static async Task DrainAsync(DtlsServerChannel server, StrongBox<int> received)
     {
         byte[] buffer = new byte[2048];
         try
@@ -168,6 +274,7 @@ internal static class DtlsMemoryMode
             while (true)
             {
                 await server.ReceiveAsync(buffer, CancellationToken.None);
+                Interlocked.Increment(ref received.Value);
             }
         }
         catch (ObjectDisposedException)

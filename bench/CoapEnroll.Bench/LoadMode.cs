@@ -4,34 +4,50 @@ using System.Net;
 using System.Text.Json;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Coap;
 using CoapEnroll.Dtls;
 using CoapEnroll.Est;
+using CoapEnroll.Pkix;
 
 namespace CoapEnroll.Bench;
 
 /// <summary>
 /// <c>load --scenario S --devices N --concurrency C (--count K | --duration SEC) [--server URI [--server-pid PID] [--data DIR]]
-/// [--json FILE] [--coapenroll DLL]</c>: the load generator's front end (issue 12). It simulates N devices over loopback from this
-/// process, against <c>coapenroll serve</c> in another process: by default one it starts with its shipped defaults in a fresh data
-/// directory on free ports (<see cref="ServerUnderTest"/>), or with <c>--server coap://HOST:PORT</c> / <c>coaps://HOST:PORT</c> one
-/// that already runs (its CPU and memory are read from /proc when <c>--server-pid</c> names it).
+/// [--manufacturer DIR] [--implicit-confirm true] [--json FILE] [--coapenroll DLL]</c>: the load generator's front end (issue 12). It
+/// simulates N devices over loopback from this process, against <c>coapenroll serve</c> in another process: by default one it starts
+/// with its shipped defaults in a fresh data directory on free ports (<see cref="ServerUnderTest"/>), or with
+/// <c>--server coap://HOST:PORT</c> / <c>coaps://HOST:PORT</c> one that already runs (its CPU and memory are read from /proc when
+/// <c>--server-pid</c> names it).
+/// <para>The certificate scenarios' devices each have a certificate of their own from the bench's manufacturer CA
+/// (<see cref="BenchManufacturer"/>, in <c>--manufacturer DIR</c>, by default a fresh temporary directory), which serve trusts through
+/// its shipped <c>--trust-manufacturer DIR/manufacturer-ca.pem</c>; device N is <c>CN=bench-dev-N</c> and enrolls that name.</para>
 /// <list type="bullet">
 /// <item><c>coap-get</c>: N UDP sockets, CON GET <c>/test</c>, C requests in flight in total (⌈C/N⌉ per device), through
 /// <see cref="LoadGroup"/> (RFC 7252 retransmission, counted).</item>
 /// <item><c>coaps-get-psk</c>: the same over N established DTLS PSK sessions (<see cref="DtlsLoadTransport"/>).</item>
+/// <item><c>coaps-get-cert</c>: the same over N established ECDHE_ECDSA sessions, each authenticated with its device's certificate.</item>
 /// <item><c>handshake</c>: C workers each doing full DTLS PSK handshakes then close_notify, N sessions' worth of identities being
 /// the one bench PSK.</item>
+/// <item><c>handshake-cert</c>: C workers each doing full ECDHE_ECDSA handshakes with a client certificate (device i mod N) then
+/// close_notify.</item>
 /// <item><c>est-enroll</c>: C workers each doing what a new device does (<see cref="EnrollmentProbe.EnrollAsync"/>): handshake with
-/// the demo device certificate (DIR/demo), <c>/sen</c> with a fresh P-256 key, close_notify. Every enrollment is stored by serve.
-/// Its CoAP retransmissions are counted through <see cref="CoapRetransmissionCounter"/>.</item>
+/// the device's manufacturer certificate, <c>/sen</c> for <c>CN=bench-dev-N</c> with a fresh P-256 key, close_notify. Every
+/// enrollment is stored by serve. Its CoAP retransmissions are counted through <see cref="CoapRetransmissionCounter"/>.</item>
 /// <item><c>est-reenroll</c>: each device first enrolls once as in est-enroll (untimed), then the workers re-enroll: handshake with
 /// the device's issued certificate, <c>/sre</c> for its own name with a fresh P-256 key, close_notify.</item>
+/// <item><c>cmp-ir</c>: C workers each doing one CMP ir after another over coap:// for device i mod N (<see cref="CmpLoadDevices"/>:
+/// a shared secret per device registered with <c>coapenroll cmp secrets add</c> before the run, certConf unless
+/// <c>--implicit-confirm true</c>).</item>
 /// </list>
 /// A progress line goes to stderr every second; the summary to stdout, and as JSON to <c>--json FILE</c>.
 /// </summary>
 internal static class LoadMode
 {
-    private static readonly string[] Scenarios = ["coap-get", "coaps-get-psk", "handshake", "est-enroll", "est-reenroll"];
+    private static readonly string[] Scenarios =
+        ["coap-get", "coaps-get-psk", "coaps-get-cert", "handshake", "handshake-cert", "est-enroll", "est-reenroll", "cmp-ir"];
+
+    /// <summary>The scenarios whose devices authenticate with a certificate from <see cref="BenchManufacturer"/>.</summary>
+    private static readonly string[] CertificateScenarios = ["coaps-get-cert", "handshake-cert", "est-enroll", "est-reenroll"];
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
@@ -51,9 +67,7 @@ internal static class LoadMode
         string scenario = options.GetValueOrDefault("scenario") ?? "coap-get";
         if (!Scenarios.Contains(scenario))
         {
-            return scenario is "coaps-get-cert" or "cmp-ir"
-                ? Usage($"scenario '{scenario}' is not in the load generator yet" + (scenario == "cmp-ir" ? " (the `cmp-ir` mode measures CMP ir)" : ""))
-                : Usage($"unknown scenario '{scenario}'");
+            return Usage($"unknown scenario '{scenario}'");
         }
 
         int devices;
@@ -77,6 +91,18 @@ internal static class LoadMode
             return Usage("--devices and --concurrency must be at least 1, and exactly one of --count K (K >= 1) or --duration SEC (> 0) given");
         }
 
+        bool implicitConfirm = options.GetValueOrDefault("implicit-confirm") is "true";
+        bool certificates = CertificateScenarios.Contains(scenario);
+        string dll = Path.GetFullPath(options.GetValueOrDefault("coapenroll") ?? ServeLoadMode.FindCoapEnrollDll());
+        if ((options.GetValueOrDefault("server") is null || scenario == "cmp-ir") && !File.Exists(dll))
+        {
+            return Usage($"{dll} not found; build it first: dotnet build src/CoapEnroll.Cli -c Release");
+        }
+
+        string? manufacturerDirectory = options.GetValueOrDefault("manufacturer");
+        string? temporary = certificates && manufacturerDirectory is null ? Directory.CreateTempSubdirectory("coapenroll-load-manufacturer-").FullName : null;
+        bool created = false;
+        using BenchManufacturer? manufacturer = certificates ? BenchManufacturer.LoadOrCreate(manufacturerDirectory ?? temporary!, out created) : null;
         ServerUnderTest? started = null;
         try
         {
@@ -88,7 +114,7 @@ internal static class LoadMode
                     return Usage($"--server '{server}' is not coap://HOST:PORT or coaps://HOST:PORT");
                 }
 
-                bool wantsCoaps = scenario != "coap-get";
+                bool wantsCoaps = scenario is not ("coap-get" or "cmp-ir");
                 if ((uri.Scheme == "coaps") != wantsCoaps)
                 {
                     return Usage($"scenario {scenario} needs a {(wantsCoaps ? "coaps" : "coap")}:// server");
@@ -97,34 +123,37 @@ internal static class LoadMode
                 IPAddress address = IPAddress.TryParse(uri.Host, out IPAddress? parsed) ? parsed : (await Dns.GetHostAddressesAsync(uri.Host))[0];
                 int? pid = options.TryGetValue("server-pid", out string? p) ? int.Parse(p, CultureInfo.InvariantCulture) : null;
                 string? data = options.GetValueOrDefault("data");
-                if (scenario is "est-enroll" or "est-reenroll" && data is null)
+                if ((certificates || scenario == "cmp-ir") && data is null)
                 {
-                    return Usage($"{scenario} against --server needs --data DIR (the server's data directory, for DIR/demo and DIR/trust-anchor.pem)");
+                    return Usage($"{scenario} against --server needs --data DIR (the server's data directory: DIR/trust-anchor.pem, the store for CMP secrets)");
+                }
+
+                if (certificates && (manufacturerDirectory is null || created))
+                {
+                    return Usage($"{scenario} against --server needs --manufacturer DIR with a manufacturer the server trusts: " +
+                        $"start serve with --trust-manufacturer {manufacturer!.CertificatePath} (just {(created ? "created" : "made in a temporary directory")})" +
+                        (created ? " and run this again" : "; give --manufacturer DIR to keep it"));
                 }
 
                 target = new Target(new IPEndPoint(address, uri.Port), uri.AbsolutePath is "/" or "" ? "/test" : uri.AbsolutePath, pid, data, server);
             }
             else
             {
-                string dll = options.GetValueOrDefault("coapenroll") ?? ServeLoadMode.FindCoapEnrollDll();
-                if (!File.Exists(dll))
-                {
-                    return Usage($"{dll} not found; build it first: dotnet build src/CoapEnroll.Cli -c Release");
-                }
-
-                started = await ServerUnderTest.StartServeAsync(dll, psk: scenario is "coaps-get-psk" or "handshake");
-                target = new Target(scenario == "coap-get" ? started.CoapEndPoint : started.CoapsEndPoint, started.Path, started.Pid,
+                started = await ServerUnderTest.StartServeAsync(dll, psk: scenario is "coaps-get-psk" or "handshake",
+                    scenarioArguments: manufacturer is null ? null : ["--trust-manufacturer", manufacturer.CertificatePath]);
+                target = new Target(scenario is "coap-get" or "cmp-ir" ? started.CoapEndPoint : started.CoapsEndPoint, started.Path, started.Pid,
                     started.DataDirectory, started.CommandLine);
             }
 
             LoadRun run;
             try
             {
-                run = await RunAsync(scenario, target, devices, concurrency, count, duration);
+                var context = new Context(scenario, target, manufacturer, dll, implicitConfirm);
+                run = await RunAsync(context, devices, concurrency, count, duration);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                // The set-up (sessions, est-reenroll's first enrollments) failed: no figures to report.
+                // The set-up (sessions, est-reenroll's first enrollments, cmp-ir's secrets) failed: no figures to report.
                 Console.Error.WriteLine($"load: {scenario} could not start: {ex.GetType().Name}: {ex.Message}");
                 return 1;
             }
@@ -144,25 +173,32 @@ internal static class LoadMode
             {
                 await started.DisposeAsync();
             }
+
+            if (temporary is not null)
+            {
+                Directory.Delete(temporary, recursive: true);
+            }
         }
     }
 
-    private static async Task<LoadRun> RunAsync(string scenario, Target target, int devices, int concurrency, long? count, double? duration)
+    private static async Task<LoadRun> RunAsync(Context context, int devices, int concurrency, long? count, double? duration)
     {
         string loadBefore = LoadAverage();
-        ServerMonitor? monitor = target.Pid is { } pid ? ServerMonitor.Start(pid, target.EndPoint.Port) : null;
-        var progress = new Progress();
-        var clock = Stopwatch.StartNew();
-        LoadRun run;
-        if (scenario is "coap-get" or "coaps-get-psk")
+        ServerMonitor? monitor = null;
+        // The server is watched from the start of the timed window: the set-up (sessions, first enrollments) is not in its figures.
+        void StartTimed()
         {
-            run = await RunGetsAsync(scenario, target, devices, concurrency, count, duration, progress, clock);
-        }
-        else
-        {
-            run = await RunOperationsAsync(scenario, target, devices, concurrency, count, duration, progress, clock);
+            if (context.Target.Pid is { } pid)
+            {
+                monitor = ServerMonitor.Start(pid, context.Target.EndPoint.Port);
+            }
         }
 
+        var progress = new Progress();
+        var clock = Stopwatch.StartNew();
+        LoadRun run = context.Scenario is "coap-get" or "coaps-get-psk" or "coaps-get-cert"
+            ? await RunGetsAsync(context, devices, concurrency, count, duration, progress, clock, StartTimed)
+            : await RunOperationsAsync(context, devices, concurrency, count, duration, progress, clock, StartTimed);
         if (monitor is not null)
         {
             await monitor.StopAsync();
@@ -174,13 +210,16 @@ internal static class LoadMode
             };
         }
 
-        return run with { Server = target.Description, LoadAverageBefore = loadBefore, LoadAverageAfter = LoadAverage() };
+        return run with { Server = context.Target.Description, LoadAverageBefore = loadBefore, LoadAverageAfter = LoadAverage() };
     }
 
-    /// <summary>coap-get and coaps-get-psk: <see cref="LoadGroup"/> over one transport per device.</summary>
-    private static async Task<LoadRun> RunGetsAsync(string scenario, Target target, int devices, int concurrency, long? count, double? duration,
-        Progress progress, Stopwatch clock)
+    /// <summary>coap-get, coaps-get-psk and coaps-get-cert: <see cref="LoadGroup"/> over one transport per device.</summary>
+    private static async Task<LoadRun> RunGetsAsync(Context context, int devices, int concurrency, long? count, double? duration,
+        Progress progress, Stopwatch clock, Action startTimed)
     {
+        string scenario = context.Scenario;
+        Target target = context.Target;
+        DtlsClientOptions[] credentials = scenario == "coaps-get-cert" ? await DeviceCredentialsAsync(context, devices) : [];
         var transports = new List<ILoadTransport>();
         try
         {
@@ -193,12 +232,15 @@ internal static class LoadMode
                 else
                 {
                     using var connect = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-                    transports.Add(await DtlsLoadTransport.ConnectAsync(target.EndPoint, ServerUnderTest.PskIdentity, ServerUnderTest.PskKey, connect.Token));
+                    transports.Add(scenario == "coaps-get-cert"
+                        ? await DtlsLoadTransport.ConnectAsync(target.EndPoint, credentials[i], connect.Token)
+                        : await DtlsLoadTransport.ConnectAsync(target.EndPoint, ServerUnderTest.PskIdentity, ServerUnderTest.PskKey, connect.Token));
                 }
             }
 
             int inFlight = (concurrency + devices - 1) / devices;
             var group = new LoadGroup(transports, target.Path, inFlight, new LoadParameters(), long.MaxValue);
+            startTimed();
             clock.Restart();
             long deadline = Deadline(duration);
             group.Start();
@@ -260,19 +302,25 @@ internal static class LoadMode
         }
     }
 
-    /// <summary>handshake and est-enroll: C workers, each running one whole operation after another.</summary>
-    private static async Task<LoadRun> RunOperationsAsync(string scenario, Target target, int devices, int concurrency, long? count, double? duration,
-        Progress progress, Stopwatch clock)
+    /// <summary>handshake, handshake-cert, est-enroll, est-reenroll and cmp-ir: C workers, each running one whole operation after another.</summary>
+    private static async Task<LoadRun> RunOperationsAsync(Context context, int devices, int concurrency, long? count, double? duration,
+        Progress progress, Stopwatch clock, Action startTimed)
     {
-        DtlsClientOptions? demo = scenario is "est-enroll" or "est-reenroll" ? await EnrollmentProbe.LoadDemoDeviceAsync(target.DataDirectory!) : null;
-        Device[] enrolled = scenario == "est-reenroll" ? await EnrollDevicesAsync(target.EndPoint, demo!, devices) : [];
-        using CoapRetransmissionCounter? retransmissions = scenario is "est-enroll" or "est-reenroll" ? new CoapRetransmissionCounter() : null;
+        string scenario = context.Scenario;
+        IPEndPoint endPoint = context.Target.EndPoint;
+        DtlsClientOptions[] credentials = context.Manufacturer is null ? [] : await DeviceCredentialsAsync(context, devices);
+        Device[] enrolled = scenario == "est-reenroll" ? await EnrollDevicesAsync(endPoint, credentials) : [];
+        await using CmpLoadDevices? cmp = scenario == "cmp-ir"
+            ? await CmpLoadDevices.CreateAsync(context.CoapEnrollDll, context.Target.DataDirectory!, endPoint, devices, context.ImplicitConfirm)
+            : null;
+        using CoapRetransmissionCounter? retransmissions = scenario is "est-enroll" or "est-reenroll" or "cmp-ir" ? new CoapRetransmissionCounter() : null;
         var latencies = new List<double>();
         var failures = new SortedDictionary<string, long>(StringComparer.Ordinal);
         long issued = 0;
         long done = 0;
         long failed = 0;
         using var stop = new CancellationTokenSource();
+        startTimed();
         clock.Restart();
         long deadline = Deadline(duration);
         Task progressLoop = Task.Run(async () =>
@@ -294,10 +342,16 @@ internal static class LoadMode
             long index;
             while (Stopwatch.GetTimestamp() < deadline && (index = Interlocked.Increment(ref issued)) <= (count ?? long.MaxValue))
             {
+                int device = (int)(index % devices);
                 long start = Stopwatch.GetTimestamp();
-                string? error = enrolled.Length > 0
-                    ? await ReenrollAsync(target.EndPoint, enrolled, (int)(index % enrolled.Length))
-                    : await OneOperationAsync(scenario, target.EndPoint, demo);
+                string? error = scenario switch
+                {
+                    "est-reenroll" => await ReenrollAsync(endPoint, enrolled[device]),
+                    "cmp-ir" => await cmp!.EnrollAsync(device),
+                    "est-enroll" => await EnrollAsync(endPoint, credentials[device], device),
+                    "handshake-cert" => await HandshakeAsync(endPoint, credentials[device]),
+                    _ => await HandshakeAsync(endPoint, null),
+                };
                 double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                 lock (latencies)
                 {
@@ -336,19 +390,60 @@ internal static class LoadMode
         };
     }
 
-    /// <summary>One operation; null on success, else the kind of failure (the exception type or the EST failure's first words).</summary>
-    private static async Task<string?> OneOperationAsync(string scenario, IPEndPoint endPoint, DtlsClientOptions? device)
+    /// <summary>
+    /// A certificate of its own for each of <paramref name="devices"/> devices, from the bench's manufacturer, trusting serve's
+    /// DIR/trust-anchor.pem for the server.
+    /// </summary>
+    private static async Task<DtlsClientOptions[]> DeviceCredentialsAsync(Context context, int devices)
     {
-        if (scenario == "est-enroll")
+        var trust = await PemCredentialFiles.LoadCertificatesAsync(Path.Combine(context.Target.DataDirectory!, "trust-anchor.pem"), CancellationToken.None);
+        DtlsClientOptions[] credentials = context.Manufacturer!.DeviceOptions(devices, [.. trust]);
+        await CheckCertificateTrustedAsync(context.Target.EndPoint, credentials[0]);
+        return credentials;
+    }
+
+    /// <summary>
+    /// Asks serve's <c>/whoami</c> how it saw device 0: serve completes handshakes with certificates it cannot validate too (EST then
+    /// answers 4.03), so a manufacturer serve does not trust would go unnoticed in handshake-cert and coaps-get-cert.
+    /// </summary>
+    private static async Task CheckCertificateTrustedAsync(IPEndPoint endPoint, DtlsClientOptions credential)
+    {
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        DtlsClientChannel channel = await DtlsClientChannel.ConnectAsync(endPoint, credential, limit.Token);
+        await using var client = new CoapClient(channel);
+        CoapMessage answer = await client.SendAsync(CoapMessage.CreateRequest(CoapCode.Get, "/whoami"), channel.RemoteEndPoint, limit.Token);
+        string text = answer.PayloadText;
+        if (answer.Code == CoapCode.NotFound)
         {
-            EnrollmentResult result = await EnrollmentProbe.EnrollAsync(endPoint, device!);
-            return result.Issued ? null : result.Detail.Split(':')[0];
+            Console.Error.WriteLine("load: serve has no /whoami (Coap:DiagnosticResources=false): not checked that it validates the device certificates");
+            return;
         }
 
+        if (answer.Code != CoapCode.Content || !text.Contains("authentication: certificate\n", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"serve does not validate the bench's device certificates (does it trust the manufacturer?): /whoami {answer.Code}: {text.Trim()}");
+        }
+
+        string suite = text.Split('\n').FirstOrDefault(l => l.StartsWith("cipher-suite: ", StringComparison.Ordinal)) ?? "cipher-suite: ?";
+        Console.Error.WriteLine($"load: serve validates the device certificates ({suite})");
+    }
+
+    /// <summary>One est-enroll: device <paramref name="device"/>'s handshake and /sen for its own name; null on success, else the EST failure's first words.</summary>
+    private static async Task<string?> EnrollAsync(IPEndPoint endPoint, DtlsClientOptions credential, int device)
+    {
+        EnrollmentResult result = await EnrollmentProbe.EnrollAsync(endPoint, credential, subject: "CN=" + BenchManufacturer.DeviceName(device));
+        return result.Issued ? null : result.Detail.Split(':')[0];
+    }
+
+    /// <summary>One full handshake then close_notify: PSK when <paramref name="credential"/> is null, else ECDHE_ECDSA with its certificate.</summary>
+    private static async Task<string?> HandshakeAsync(IPEndPoint endPoint, DtlsClientOptions? credential)
+    {
         try
         {
             using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await using DtlsLoadTransport session = await DtlsLoadTransport.ConnectAsync(endPoint, ServerUnderTest.PskIdentity, ServerUnderTest.PskKey, limit.Token);
+            await using DtlsLoadTransport session = credential is null
+                ? await DtlsLoadTransport.ConnectAsync(endPoint, ServerUnderTest.PskIdentity, ServerUnderTest.PskKey, limit.Token)
+                : await DtlsLoadTransport.ConnectAsync(endPoint, credential, limit.Token);
             return null;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -358,13 +453,12 @@ internal static class LoadMode
     }
 
     /// <summary>
-    /// One re-enrollment of device <paramref name="d"/>: handshake with the certificate serve last issued to it, /sre for the same name
+    /// One re-enrollment of <paramref name="device"/>: handshake with the certificate serve last issued to it, /sre for the same name
     /// with a fresh key, close_notify. The renewed certificate replaces the old one (serve re-enrolls a certificate once), so the
     /// device is held by one worker at a time.
     /// </summary>
-    private static async Task<string?> ReenrollAsync(IPEndPoint endPoint, Device[] devices, int d)
+    private static async Task<string?> ReenrollAsync(IPEndPoint endPoint, Device device)
     {
-        Device device = devices[d];
         await device.Busy.WaitAsync();
         try
         {
@@ -386,21 +480,21 @@ internal static class LoadMode
     }
 
     /// <summary>
-    /// est-reenroll's untimed set-up: each device enrolls once as a new device (the demo manufacturer certificate, /sen with a fresh
-    /// key) and keeps the issued certificate, its key and serve's CA certificates (/crts) as its DTLS client credential.
+    /// est-reenroll's untimed set-up: each device enrolls once as a new device (its manufacturer certificate, /sen for its own name
+    /// with a fresh key) and keeps the issued certificate, its key and serve's CA certificates (/crts) as its DTLS client credential.
     /// </summary>
-    private static async Task<Device[]> EnrollDevicesAsync(IPEndPoint endPoint, DtlsClientOptions demo, int devices)
+    private static async Task<Device[]> EnrollDevicesAsync(IPEndPoint endPoint, DtlsClientOptions[] credentials)
     {
-        var enrolled = new Device[devices];
-        for (int d = 0; d < devices; d++)
+        var enrolled = new Device[credentials.Length];
+        for (int d = 0; d < credentials.Length; d++)
         {
             using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-            await using var est = new EstCoapsClient(await DtlsClientChannel.ConnectAsync(endPoint, demo, limit.Token));
+            await using var est = new EstCoapsClient(await DtlsClientChannel.ConnectAsync(endPoint, credentials[d], limit.Token));
             // The issued certificate comes back with the key attached; both live as long as the run.
             var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-            X509Certificate2 issued = await est.EnrollAsync(new X500DistinguishedName(EnrollmentProbe.Subject), key, cancellationToken: limit.Token);
+            X509Certificate2 issued = await est.EnrollAsync(new X500DistinguishedName("CN=" + BenchManufacturer.DeviceName(d)), key, cancellationToken: limit.Token);
             var options = new DtlsClientOptions { ClientCertificate = issued };
-            options.ServerCertificateTrustAnchors.AddRange(demo.ServerCertificateTrustAnchors);
+            options.ServerCertificateTrustAnchors.AddRange(credentials[d].ServerCertificateTrustAnchors);
             options.ClientCertificateChain.AddRange(await est.GetCaCertificatesAsync(cancellationToken: limit.Token));
             enrolled[d] = new Device(options);
         }
@@ -444,8 +538,8 @@ internal static class LoadMode
     private static int Usage(string problem)
     {
         Console.Error.WriteLine($"load: {problem}");
-        Console.Error.WriteLine("usage: load --scenario coap-get|coaps-get-psk|handshake|est-enroll|est-reenroll --devices N --concurrency C (--count K | --duration SEC) " +
-            "[--server coap(s)://HOST:PORT [--server-pid PID] [--data DIR]] [--json FILE] [--coapenroll DLL]");
+        Console.Error.WriteLine($"usage: load --scenario {string.Join('|', Scenarios)} --devices N --concurrency C (--count K | --duration SEC) " +
+            "[--server coap(s)://HOST:PORT [--server-pid PID] [--data DIR]] [--manufacturer DIR] [--implicit-confirm true] [--json FILE] [--coapenroll DLL]");
         return 2;
     }
 
@@ -458,6 +552,9 @@ internal static class LoadMode
     }
 
     private sealed record Target(IPEndPoint EndPoint, string Path, int? Pid, string? DataDirectory, string Description);
+
+    /// <summary>What a run needs besides its sizes: the scenario, the server, the manufacturer (certificate scenarios), the CLI (cmp-ir).</summary>
+    private sealed record Context(string Scenario, Target Target, BenchManufacturer? Manufacturer, string CoapEnrollDll, bool ImplicitConfirm);
 
     /// <summary>The stderr progress line: operations done, the rate over the last second, failures.</summary>
     private sealed class Progress

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Security.Cryptography;
-using System.Threading.Channels;
 using CoapEnroll.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -15,10 +14,21 @@ namespace CoapEnroll.Dtls;
 /// connection, also when the address already has one (attack #13). <see cref="ReceiveAsync"/> returns
 /// decrypted application data with a <see cref="DtlsSessionEndPoint"/> as the remote endpoint;
 /// <see cref="SendAsync"/> encrypts to the session's current address.
+/// A pending <see cref="ReceiveAsync"/> is completed on the receive loop's thread (the transport's receive thread when it has one,
+/// <see cref="DedicatedUdpDatagramChannel"/>): the caller's continuation runs there up to its first real wait, and a reply it
+/// sends meanwhile leaves through that transport's batched send. The caller must not block in it. A caller that is busy
+/// finds the data queued, at most <see cref="MaxQueuedApplicationData"/> datagrams for all sessions and
+/// <see cref="MaxQueuedApplicationDataPerSession"/> for one; beyond that they are dropped (<see cref="DroppedApplicationData"/>).
 /// </summary>
 public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
 {
     private const int ReceiveBufferSize = 65536;
+
+    /// <summary>Decrypted datagrams held for a caller that is not receiving, for all sessions together.</summary>
+    public const int MaxQueuedApplicationData = 1024;
+
+    /// <summary>Decrypted datagrams held for a caller that is not receiving, for one session.</summary>
+    public const int MaxQueuedApplicationDataPerSession = 128;
 
     private readonly IDatagramChannel _transport;
     private readonly DtlsServerOptions _options;
@@ -29,17 +39,15 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     private readonly Dictionary<byte[], DtlsServerConnection> _byConnectionId = new(ConnectionIdComparer.Instance);
     private readonly Dictionary<byte[], DtlsServerConnection>.AlternateLookup<ReadOnlySpan<byte>> _byConnectionIdSpan;
     private readonly HashSet<DtlsServerConnection> _all = [];
+    // Each queued datagram owns a pooled buffer: ReceiveAsync returns it, and so does a delivery the inbox drops.
+    private readonly ApplicationDataInbox _inbox = new(MaxQueuedApplicationData, MaxQueuedApplicationDataPerSession);
     private readonly HandshakeAdmission _handshakes;
     private readonly ReportThrottle _refusalReports = new(TimeSpan.FromSeconds(10));
-    // Each queued datagram owns a pooled buffer: ReceiveAsync returns it, and so does a write dropped on a full queue.
-    private readonly Channel<(PooledDatagram Data, DtlsSessionEndPoint From)> _incoming =
-        Channel.CreateBounded<(PooledDatagram Data, DtlsSessionEndPoint From)>(
-            new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true },
-            static dropped => dropped.Data.Return());
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _receiveLoop;
     private readonly ITimer _evictionTimer;
     private readonly Func<DtlsServerConnection, byte[]> _allocateConnectionId;
+    private readonly ILogger? _connectionLogger; // one for all connections: a Logger<T> per connection stayed with every session
     private int _disposed;
 
     /// <summary>
@@ -58,6 +66,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         _cookies = new HelloCookieProtector(options.CookieSecretRotationInterval, options.TimeProvider);
         _handshakes = new HandshakeAdmission(options.MaxHandshakes, options.MaxHandshakesPerAddress);
         _allocateConnectionId = AllocateConnectionId; // one delegate for all connections, not one per connection
+        _connectionLogger = options.LoggerFactory?.CreateLogger<DtlsServerConnection>();
         TimeSpan sweep = TimeSpan.FromTicks(Math.Clamp(options.IdleTimeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(30).Ticks));
         _evictionTimer = options.TimeProvider.CreateTimer(_ => _ = EvictIdleAsync(), null, sweep, sweep);
         _receiveLoop = Task.Run(ReceiveLoopAsync);
@@ -102,20 +111,20 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         }
     }
 
-    public async ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    /// <summary>Decrypted datagrams dropped because the caller was not receiving and a bound of the queue was reached.</summary>
+    public long DroppedApplicationData => _inbox.Dropped;
+
+    /// <summary>Decrypted datagrams waiting for the caller (for tests).</summary>
+    internal int QueuedApplicationData => _inbox.Count;
+
+    /// <summary>
+    /// The next decrypted datagram, one receive at a time (a second concurrent one throws <see cref="InvalidOperationException"/>).
+    /// A datagram longer than <paramref name="buffer"/> is cut, as UDP would.
+    /// </summary>
+    public ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        (PooledDatagram Data, DtlsSessionEndPoint From) item;
-        try
-        {
-            item = await _incoming.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException)
-        {
-            throw new ObjectDisposedException(nameof(DtlsServerChannel));
-        }
-
-        return new DatagramReceiveResult(item.Data.CopyToAndReturn(buffer.Span), item.From);
+        return _inbox.ReceiveAsync(buffer, cancellationToken);
     }
 
     public async ValueTask SendAsync(ReadOnlyMemory<byte> datagram, EndPoint remoteEndPoint, CancellationToken cancellationToken)
@@ -178,13 +187,8 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         {
         }
 
-        _incoming.Writer.TryComplete();
-
         // Unread datagrams hold decrypted application data: zero them back into the pool.
-        while (_incoming.Reader.TryRead(out var unread))
-        {
-            unread.Data.Return();
-        }
+        _inbox.Close(discardQueued: true);
 
         _cookies.Dispose();
         _stop.Dispose();
@@ -236,7 +240,8 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             }
         }
 
-        _incoming.Writer.TryComplete();
+        // What is queued stays readable; then the reader gets ObjectDisposedException.
+        _inbox.Close(discardQueued: false);
     }
 
     private async ValueTask DispatchAsync(ReadOnlyMemory<byte> datagram, IPEndPoint from, CancellationToken ct)
@@ -380,7 +385,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     private DtlsServerConnection Admit(IPEndPoint from, HandshakeHeader header, ulong clientHelloRecordSequence, DtlsServerConnection? existing)
     {
         var connection = new DtlsServerConnection(_options, this, from, header.MessageSeq, clientHelloRecordSequence, _allocateConnectionId,
-            _options.LoggerFactory?.CreateLogger<DtlsServerConnection>());
+            _connectionLogger);
         // Attack #13: an existing association is only replaced after the new ClientHello proved its address,
         // and it stays reachable by CID until the new handshake completes.
         if (existing is not null)
@@ -521,13 +526,8 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         }
     }
 
-    void IDtlsConnectionOwner.OnApplicationData(DtlsConnection connection, PooledDatagram data)
-    {
-        if (!_incoming.Writer.TryWrite((data, connection.EndPoint)))
-        {
-            data.Return(); // the queue is completed (disposed)
-        }
-    }
+    // Called by the connection after it released its lock, on the receive loop: the reader's continuation may run here.
+    void IDtlsConnectionOwner.OnApplicationData(DtlsConnection connection, PooledDatagram data) => _inbox.Deliver(data, connection);
 
     void IDtlsConnectionOwner.OnRemoteChanged(DtlsConnection connection, IPEndPoint previous)
     {
