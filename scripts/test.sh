@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs the Debian packages the tests need when their programs are
-# missing, then runs `dotnet test` on the solution in Release. The last line is the total over all
-# test assemblies ("N passed, N failed, N skipped"), and the exit code is dotnet test's: non-zero
-# when any test fails.
+# missing, then runs `dotnet test` on the solution in Release and, without extra arguments, the fuzz smoke run
+# (fuzz/run.sh: every fuzz target's seeds and regressions, then COAPENROLL_FUZZ_SECONDS, default 3, of AFL++ each).
+# The last line is the total over all test assemblies and fuzz targets ("N passed, N failed, N skipped"), and the
+# exit code is non-zero when any test or fuzz target fails.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,6 +21,7 @@ declare -A REQUIRED_PROGRAMS=(
     [coap-server-gnutls]=libcoap3-bin
     [tshark]=tshark
     [curl]=curl
+    [afl-fuzz]=afl++
 )
 
 missing_packages=()
@@ -62,6 +64,12 @@ trap 'rm -f "$log"' EXIT
 set +e
 dotnet test CoapEnroll.sln -c Release --nologo "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# Extra arguments select tests (e.g. --filter); the fuzz smoke run belongs to the whole suite only.
+if (($# == 0)); then
+    bash fuzz/run.sh --seconds "${COAPENROLL_FUZZ_SECONDS:-3}" 2>&1 | tee -a "$log"
+    fuzz_status=${PIPESTATUS[0]}
+    if ((status == 0)); then status=$fuzz_status; fi
+fi
 set -e
 awk '
     /(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+, +Skipped: +[0-9]+/ {
@@ -72,6 +80,7 @@ awk '
         }
         seen = 1
     }
+    /^fuzz: [0-9]+ passed, [0-9]+ failed$/ { passed += $2; failed += $4 }
     END {
         if (seen) printf "%d passed, %d failed, %d skipped\n", passed, failed, skipped
         else print "0 passed, 1 failed (dotnet test printed no summary: the build or the test host failed)"

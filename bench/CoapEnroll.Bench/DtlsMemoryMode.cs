@@ -1,13 +1,16 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Runtime.CompilerServices;
 using CoapEnroll.Dtls;
 using CoapEnroll.Transport;
 
 namespace CoapEnroll.Bench;
 
 /// <summary>
-/// <c>dtls-memory N [ecdhe|ecdhemutual|psk] [CHILDREN]</c>: memory per established connection on the server.
+/// <c>dtls-memory N [ecdhe|ecdhemutual|psk] [exchange] [CHILDREN]</c>: memory per established connection on the server.
+/// With <c>exchange</c> each measured client sends one datagram once connected (as a device that made one request and
+/// then idles), which also lets the server drop its final flight.
 /// The server runs in this process; the N clients run in CHILDREN child processes (<c>dtls-clients</c>; by default one per
 /// <see cref="ClientsPerChild"/> sessions, since one process cannot hold 100,000 UDP sockets: <c>ulimit -n</c> and the ephemeral
 /// port range), so the server's numbers contain no client state. With more than one child, child k binds its sockets to
@@ -28,10 +31,12 @@ internal static class DtlsMemoryMode
     {
         int n = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1000;
         HandshakeKind kind = args.Length > 2 ? Enum.Parse<HandshakeKind>(args[2], ignoreCase: true) : HandshakeKind.Ecdhe;
-        int children = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : (n + ClientsPerChild - 1) / ClientsPerChild;
+        bool exchange = args.Skip(3).Contains("exchange");
+        string? childrenArgument = args.Skip(3).FirstOrDefault(a => a != "exchange");
+        int children = childrenArgument is not null ? int.Parse(childrenArgument, CultureInfo.InvariantCulture) : (n + ClientsPerChild - 1) / ClientsPerChild;
         if (n < 1 || children < 1 || children > 200 || children > n)
         {
-            Console.Error.WriteLine("usage: dtls-memory N [ecdhe|ecdhemutual|psk] [CHILDREN]  (N >= CHILDREN >= 1, CHILDREN <= 200)");
+            Console.Error.WriteLine("usage: dtls-memory N [ecdhe|ecdhemutual|psk] [exchange] [CHILDREN]  (N >= CHILDREN >= 1, CHILDREN <= 200)");
             return 2;
         }
 
@@ -51,7 +56,8 @@ internal static class DtlsMemoryMode
             // before the last are up); the reaping check below moves the clock past whatever it is.
             serverOptions.IdleTimeout = TimeSpan.FromHours(1);
             await using DtlsServerChannel server = DtlsHandshakeMode.CreateServer(serverOptions);
-            _ = DrainAsync(server);
+            var drained = new StrongBox<int>();
+            _ = DrainAsync(server, drained);
             int port = ((IPEndPoint)server.LocalEndPoint).Port;
 
             // One child: its sockets on the wildcard address, as before. More: child k binds its sockets to 127.0.0.(k+2), so that
@@ -60,7 +66,7 @@ internal static class DtlsMemoryMode
             {
                 int share = n / children + (k < n % children ? 1 : 0);
                 string local = children == 1 ? "any" : $"127.0.0.{k + 2}";
-                clients.Add(ProcessStats.StartSelf($"dtls-clients {port} \"{pfx}\" {kind} {warmup} {share} {local}"));
+                clients.Add(ProcessStats.StartSelf($"dtls-clients {port} \"{pfx}\" {kind} {warmup} {share} {local} {(exchange ? "exchange" : "none")}"));
             }
 
             foreach (Process child in clients)
@@ -78,6 +84,11 @@ internal static class DtlsMemoryMode
             await Task.WhenAll(clients.Select(c => ProcessStats.WaitForLineAsync(c, "ready", TimeSpan.FromMinutes(60))));
             TimeSpan establish = clock.Elapsed;
             await WaitForCountAsync(server, n, TimeSpan.FromMinutes(2));
+            while (exchange && Volatile.Read(ref drained.Value) < n)
+            {
+                await Task.Delay(10);
+            }
+
             clock.Stop();
             Snapshot after = Snapshot.Take();
             await GcDumpAsync(dumps, "after");
@@ -118,7 +129,7 @@ internal static class DtlsMemoryMode
                 await child.WaitForExitAsync();
             }
 
-            Console.WriteLine($"dtls-memory kind={kind} connections={n} ({children} client process{(children == 1 ? "" : "es")}, each connecting one after the other), runtime {Environment.Version}");
+            Console.WriteLine($"dtls-memory kind={kind} connections={n} ({children} client process{(children == 1 ? "" : "es")}, each connecting one after the other{(exchange ? ", one datagram each" : "")}), runtime {Environment.Version}");
             Console.WriteLine($"server  live managed heap per connection : {(after.Heap - before.Heap) / (double)n,10:F0} B");
             Console.WriteLine($"server  managed allocated per handshake  : {(after.Allocated - before.Allocated) / (double)n,10:F0} B");
             Console.WriteLine($"server  VmRSS growth per connection      : {(after.Rss - before.Rss) / (double)n,10:F0} B");
@@ -159,6 +170,7 @@ internal static class DtlsMemoryMode
         int warmup = int.Parse(args[4], CultureInfo.InvariantCulture);
         int n = int.Parse(args[5], CultureInfo.InvariantCulture);
         IPAddress? local = args.Length > 6 && args[6] != "any" ? IPAddress.Parse(args[6]) : null;
+        bool exchange = args.Length > 7 && args[7] == "exchange";
         var server = new IPEndPoint(IPAddress.Loopback, port);
         DtlsClientOptions options = credentials.ClientOptions(kind);
         Task<DtlsClientChannel> ConnectAsync() => local is null
@@ -177,7 +189,13 @@ internal static class DtlsMemoryMode
         var clients = new List<DtlsClientChannel>(n);
         for (int i = 0; i < n; i++)
         {
-            clients.Add(await ConnectAsync());
+            DtlsClientChannel client = await ConnectAsync();
+            if (exchange)
+            {
+                await client.SendAsync(new byte[] { 0x40 }, client.RemoteEndPoint, CancellationToken.None);
+            }
+
+            clients.Add(client);
         }
 
         Snapshot after = Snapshot.Take();
@@ -252,7 +270,7 @@ internal static class DtlsMemoryMode
         }
     }
 
-    private static async Task DrainAsync(DtlsServerChannel server)
+    private static async Task DrainAsync(DtlsServerChannel server, StrongBox<int> received)
     {
         byte[] buffer = new byte[2048];
         try
@@ -260,6 +278,7 @@ internal static class DtlsMemoryMode
             while (true)
             {
                 await server.ReceiveAsync(buffer, CancellationToken.None);
+                Interlocked.Increment(ref received.Value);
             }
         }
         catch (ObjectDisposedException)

@@ -40,6 +40,8 @@ internal static class Program
                 return await RegistrarCostMode.RunAsync(args);
             case "load":
                 return await LoadMode.RunAsync(args);
+            case "fleet":
+                return await FleetMode.RunAsync(args);
             case "loop":
                 return HotLoopMode.Run(args);
             default:

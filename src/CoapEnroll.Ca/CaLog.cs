@@ -14,6 +14,10 @@ internal static partial class CaLog
     [LoggerMessage(102, LogLevel.Information, "Rejected request from {Requester} ({Protocol}): {Reason} {Detail}")]
     public static partial void Rejected(ILogger logger, string requester, string protocol, RejectionReason reason, string detail);
 
+    [LoggerMessage(109, LogLevel.Warning,
+        "Request from {Requester} (identity {Identity}) needs approval but {Setting} ({Max}) requests wait already; refused, nothing stored ({HeldBack} more since the last report)")]
+    public static partial void PendingLimit(ILogger logger, string requester, string identity, string setting, int max, long heldBack);
+
     [LoggerMessage(103, LogLevel.Debug, "Request key {RequestKey} repeated; returning stored result {Status}")]
     public static partial void Repeated(ILogger logger, string requestKey, RequestStatus status);
 

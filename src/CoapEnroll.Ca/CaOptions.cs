@@ -54,6 +54,15 @@ public sealed class CaOptions
     /// </summary>
     public TimeSpan CrlValidity { get; set; } = CertificateAuthority.DefaultCrlValidity;
 
+    /// <summary>
+    /// Requests waiting for an operator's approval from all requesters together (<c>Ca:MaxPendingRequests</c>); past it a request
+    /// that needs approval is refused for now and not stored (EST answers 5.03 with Max-Age).
+    /// </summary>
+    public int MaxPendingRequests { get; set; } = CertificateAuthority.DefaultMaxPendingRequests;
+
+    /// <summary>The same for one requester identity (<c>Ca:MaxPendingRequestsPerIdentity</c>).</summary>
+    public int MaxPendingRequestsPerIdentity { get; set; } = CertificateAuthority.DefaultMaxPendingRequestsPerIdentity;
+
     /// <summary>Named profiles (<c>Ca:Profiles:&lt;name&gt;</c>).</summary>
     public Dictionary<string, CertificateProfileOptions>? Profiles { get; set; }
 
@@ -81,6 +90,12 @@ public sealed class CaOptions
         if (options.CrlValidity < CertificateAuthority.MinCrlValidity || options.CrlValidity > CertificateAuthority.MaxCrlValidity)
         {
             throw new CaConfigurationException($"{SectionName}:{nameof(CrlValidity)}: {options.CrlValidity} is not between {CertificateAuthority.MinCrlValidity} and {CertificateAuthority.MaxCrlValidity}");
+        }
+
+        if (options.MaxPendingRequests < 1 || options.MaxPendingRequestsPerIdentity < 1)
+        {
+            throw new CaConfigurationException(
+                $"{SectionName}:{nameof(MaxPendingRequests)} ({options.MaxPendingRequests}) and {SectionName}:{nameof(MaxPendingRequestsPerIdentity)} ({options.MaxPendingRequestsPerIdentity}) must be at least 1");
         }
 
         // The binder skips a dictionary entry it fails to convert instead of failing; bind each profile alone, strictly, to say why.

@@ -30,6 +30,13 @@ public sealed class CertificateAuthority
     private readonly X509Certificate2[] _chain;
     private readonly X509Certificate2[] _caCertificates;
     private readonly SemaphoreSlim _crlLock = new(1, 1);
+    // Counting the pending requests and adding one is a unit: concurrent requests cannot all see the last free place. (Other
+    // processes on the store, `coapenroll requests`, only ever decide pending requests, which lowers the counts.)
+    private readonly SemaphoreSlim _pendingGate = new(1, 1);
+    private readonly int _maxPendingRequests = DefaultMaxPendingRequests;
+    private readonly int _maxPendingRequestsPerIdentity = DefaultMaxPendingRequestsPerIdentity;
+    private long _pendingLimitReportedAt;
+    private long _pendingLimitHeldBack;
     private readonly TimeSpan _crlValidity = DefaultCrlValidity;
     private CrlSnapshot? _crl;
     private IReadOnlyList<RevokedCertificate>? _crlEntries;
@@ -62,6 +69,37 @@ public sealed class CertificateAuthority
         _caCertificates = [.. hierarchy.CaCertificates, .. hierarchy.TrustedManufacturerCas];
         ReservedNames = reservedNames;
         _rootCaKeyUpdate = hierarchy.RootCaKeyUpdate;
+    }
+
+    /// <summary>Default <see cref="MaxPendingRequests"/>.</summary>
+    public const int DefaultMaxPendingRequests = 10_000;
+
+    /// <summary>Default <see cref="MaxPendingRequestsPerIdentity"/>.</summary>
+    public const int DefaultMaxPendingRequestsPerIdentity = 8;
+
+    /// <summary>How often at most a refusal at a pending bound is logged (the others are counted into the next line).</summary>
+    private static readonly TimeSpan PendingLimitReportInterval = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Requests waiting for approval from all requesters together (<see cref="CaOptions.MaxPendingRequests"/>); one more is
+    /// refused with <see cref="RejectionReason.TooManyPendingRequests"/> and not stored.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Less than 1.</exception>
+    public int MaxPendingRequests
+    {
+        get => _maxPendingRequests;
+        init => _maxPendingRequests = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "must be at least 1");
+    }
+
+    /// <summary>
+    /// Requests waiting for approval of one identity (the authenticated requester, <see cref="IssuanceRequest.Identity"/>), so that
+    /// one device cannot fill the operator's queue; <see cref="CaOptions.MaxPendingRequestsPerIdentity"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Less than 1.</exception>
+    public int MaxPendingRequestsPerIdentity
+    {
+        get => _maxPendingRequestsPerIdentity;
+        init => _maxPendingRequestsPerIdentity = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "must be at least 1");
     }
 
     /// <summary>Default <see cref="CrlValidity"/>: 7 days.</summary>
@@ -205,14 +243,25 @@ public sealed class CertificateAuthority
         {
             StoredRequest stored;
             string why = request.ApprovalReason is null ? "" : $" held: {request.ApprovalReason}";
+            await _pendingGate.WaitAsync(cancellationToken);
             try
             {
+                (int total, int ofIdentity) = await _store.CountPendingRequestsAsync(identity, cancellationToken);
+                if (ofIdentity >= _maxPendingRequestsPerIdentity || total >= _maxPendingRequests)
+                {
+                    return RefusePendingLimit(requester, identity, perIdentity: ofIdentity >= _maxPendingRequestsPerIdentity);
+                }
+
                 stored = await _store.AddPendingAsync(row, Audit(requester, "pending", $"{validated.Subject.Name} profile {profile.Name} via {protocol}{ViaRegistrar(request.Registrar)}{why}"), cancellationToken);
             }
             catch (CertificateStoreConflictException ex) when (ex.Conflict == StoreConflict.RequestKey)
             {
                 // A concurrent identical request got there first.
                 return await RepeatAsync((await _store.GetRequestByKeyAsync(request.RequestKey!, cancellationToken))!, request, overrideKey, cancellationToken);
+            }
+            finally
+            {
+                _pendingGate.Release();
             }
 
             CaMetrics.Pending.Add(1, new KeyValuePair<string, object?>("profile", profile.Name));
@@ -235,6 +284,32 @@ public sealed class CertificateAuthority
             // Another identity obtained the name between the check above and the write.
             return await RefuseAsync(request, RejectionReason.NameHeldByAnotherRequester, HeldText(validated.Subject), cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Refuses a request that would wait past a pending bound: counted, logged at most every <see cref="PendingLimitReportInterval"/>
+    /// with the refusals held back meanwhile, and not stored, so that a flood of such requests costs the store nothing.
+    /// </summary>
+    private IssuanceResult RefusePendingLimit(string requester, string identity, bool perIdentity)
+    {
+        (string tag, string setting, int max) = perIdentity
+            ? ("identity", "Ca:" + nameof(CaOptions.MaxPendingRequestsPerIdentity), _maxPendingRequestsPerIdentity)
+            : ("global", "Ca:" + nameof(CaOptions.MaxPendingRequests), _maxPendingRequests);
+        CaMetrics.PendingRefused.Add(1, new KeyValuePair<string, object?>("bound", tag));
+        long now = _time.GetTimestamp();
+        long last = Volatile.Read(ref _pendingLimitReportedAt);
+        if ((last == 0 || _time.GetElapsedTime(last, now) >= PendingLimitReportInterval)
+            && Interlocked.CompareExchange(ref _pendingLimitReportedAt, now, last) == last)
+        {
+            CaLog.PendingLimit(_logger, requester, identity, setting, max, Interlocked.Exchange(ref _pendingLimitHeldBack, 0));
+        }
+        else
+        {
+            Interlocked.Increment(ref _pendingLimitHeldBack);
+        }
+
+        return IssuanceResult.Rejected(RejectionReason.TooManyPendingRequests,
+            perIdentity ? $"{max} requests of this requester are waiting for approval already; retry later" : "too many requests are waiting for approval; retry later");
     }
 
     /// <summary>

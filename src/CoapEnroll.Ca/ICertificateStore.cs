@@ -36,6 +36,9 @@ public interface ICertificateStore : IAsyncDisposable
     /// <summary>The request with this request key, or null.</summary>
     Task<StoredRequest?> GetRequestByKeyAsync(string requestKey, CancellationToken cancellationToken);
 
+    /// <summary>How many requests are pending, in all and of <paramref name="identity"/>.</summary>
+    Task<(int Total, int OfIdentity)> CountPendingRequestsAsync(string identity, CancellationToken cancellationToken);
+
     /// <summary>Pending requests, oldest first, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<StoredRequest>> ListPendingRequestsAsync(int limit, CancellationToken cancellationToken);
 

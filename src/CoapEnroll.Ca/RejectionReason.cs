@@ -88,4 +88,12 @@ public enum RejectionReason
     /// it is not handed out again, and issuing anew would undo the supersession or revocation.
     /// </summary>
     CertificateNoLongerActive,
+
+    /// <summary>
+    /// The request needs an operator's approval, and the requester's identity already has
+    /// <see cref="CertificateAuthority.MaxPendingRequestsPerIdentity"/> requests waiting, or all requesters together
+    /// <see cref="CertificateAuthority.MaxPendingRequests"/>. Nothing is stored; the requester may repeat the request later,
+    /// once an operator has decided on some (front ends answer it as a temporary condition: 5.03 or 503 with a retry time).
+    /// </summary>
+    TooManyPendingRequests,
 }

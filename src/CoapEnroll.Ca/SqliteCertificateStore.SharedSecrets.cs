@@ -41,15 +41,15 @@ public sealed partial class SqliteCertificateStore : ISharedSecretStore
         return WriteAsync(async (connection, transaction, now) =>
         {
             int added = await ExecuteAsync(connection, transaction, $"""
-                INSERT INTO shared_secrets ({SharedSecretColumns})
-                VALUES ($reference, $secret, $profile, $subject, $anyName, $now, $expires, $oneTime, NULL, NULL)
-                ON CONFLICT (reference) DO NOTHING;
-                """, cancellationToken,
-                ("$reference", secret.Reference), ("$secret", secret.Secret), ("$profile", secret.Profile), ("$subject", secret.Subject),
-                ("$anyName", secret.AnyName ? 1 : 0), ("$now", Format(now)), ("$expires", secret.ExpiresAt is { } e ? Format(e) : null), ("$oneTime", secret.OneTime ? 1 : 0));
+        INSERT INTO shared_secrets ({SharedSecretColumns})
+        VALUES ($reference, $secret, $profile, $subject, $anyName, $now, $expires, $oneTime, NULL, NULL)
+        ON CONFLICT (reference) DO NOTHING;
+        """, cancellationToken,
+        ("$reference", secret.Reference), ("$secret", secret.Secret), ("$profile", secret.Profile), ("$subject", secret.Subject),
+        ("$anyName", secret.AnyName ? 1 : 0), ("$now", Format(now)), ("$expires", secret.ExpiresAt is { } e ? Format(e) : null), ("$oneTime", secret.OneTime ? 1 : 0));
             if (added == 1)
             {
-                await InsertAuditAsync(connection, transaction, audit, now, cancellationToken);
+        await InsertAuditAsync(connection, transaction, audit, now, cancellationToken);
             }
 
             return added == 1;
@@ -60,7 +60,8 @@ public sealed partial class SqliteCertificateStore : ISharedSecretStore
     public async Task<StoredSharedSecret?> GetSharedSecretAsync(string reference, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reference);
-        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        using SqliteLease lease = await _pool.RentAsync(cancellationToken);
+        PooledSqliteConnection connection = lease.Connection;
         IReadOnlyList<StoredSharedSecret> rows = await QuerySharedSecretsAsync(connection,
             $"SELECT {SharedSecretColumns} FROM shared_secrets WHERE reference = $reference;", cancellationToken, ("$reference", reference));
         return rows.Count == 0 ? null : rows[0];
@@ -69,7 +70,8 @@ public sealed partial class SqliteCertificateStore : ISharedSecretStore
     /// <inheritdoc/>
     public async Task<IReadOnlyList<StoredSharedSecret>> ListSharedSecretsAsync(int limit, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        using SqliteLease lease = await _pool.RentAsync(cancellationToken);
+        PooledSqliteConnection connection = lease.Connection;
         return await QuerySharedSecretsAsync(connection, $"SELECT {SharedSecretColumns} FROM shared_secrets ORDER BY reference LIMIT $limit;",
             cancellationToken, ("$limit", CheckLimit(limit)));
     }
@@ -84,7 +86,7 @@ public sealed partial class SqliteCertificateStore : ISharedSecretStore
             int removed = await ExecuteAsync(connection, transaction, "DELETE FROM shared_secrets WHERE reference = $reference;", cancellationToken, ("$reference", reference));
             if (removed == 1)
             {
-                await InsertAuditAsync(connection, transaction, audit, now, cancellationToken);
+        await InsertAuditAsync(connection, transaction, audit, now, cancellationToken);
             }
 
             return removed == 1;
@@ -100,12 +102,12 @@ public sealed partial class SqliteCertificateStore : ISharedSecretStore
         return WriteAsync(async (connection, transaction, now) =>
         {
             int consumed = await ExecuteAsync(connection, transaction, """
-                UPDATE shared_secrets SET consumed_at = $now, consumed_by = $consumer
-                WHERE reference = $reference AND one_time = 1 AND consumed_at IS NULL;
-                """, cancellationToken, ("$now", Format(now)), ("$consumer", consumer), ("$reference", reference));
+        UPDATE shared_secrets SET consumed_at = $now, consumed_by = $consumer
+        WHERE reference = $reference AND one_time = 1 AND consumed_at IS NULL;
+        """, cancellationToken, ("$now", Format(now)), ("$consumer", consumer), ("$reference", reference));
             if (consumed == 1)
             {
-                await InsertAuditAsync(connection, transaction, audit, now, cancellationToken);
+        await InsertAuditAsync(connection, transaction, audit, now, cancellationToken);
             }
 
             return consumed == 1;
@@ -119,33 +121,25 @@ public sealed partial class SqliteCertificateStore : ISharedSecretStore
         ArgumentNullException.ThrowIfNull(consumer);
         return WriteAsync(async (connection, transaction, now) =>
             await ExecuteAsync(connection, transaction,
-                "UPDATE shared_secrets SET consumed_at = NULL, consumed_by = NULL WHERE reference = $reference AND consumed_by = $consumer;",
-                cancellationToken, ("$reference", reference), ("$consumer", consumer)), cancellationToken);
+        "UPDATE shared_secrets SET consumed_at = NULL, consumed_by = NULL WHERE reference = $reference AND consumed_by = $consumer;",
+        cancellationToken, ("$reference", reference), ("$consumer", consumer)), cancellationToken);
     }
 
-    private static async Task<IReadOnlyList<StoredSharedSecret>> QuerySharedSecretsAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken,
-        params (string Name, object? Value)[] parameters)
+    private static async Task<IReadOnlyList<StoredSharedSecret>> QuerySharedSecretsAsync(PooledSqliteConnection connection, string sql, CancellationToken cancellationToken,
+        params (string Name, object? Value)[] parameters) =>
+        await QueryAsync(connection, null, sql, ReadSharedSecret, cancellationToken, parameters);
+
+    private static StoredSharedSecret ReadSharedSecret(SqliteDataReader reader) => new()
     {
-        await using SqliteCommand command = Command(connection, null, sql, parameters);
-        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
-        var rows = new List<StoredSharedSecret>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            rows.Add(new StoredSharedSecret
-            {
-                Reference = reader.GetString(0),
-                Secret = (byte[])reader.GetValue(1),
-                Profile = reader.IsDBNull(2) ? null : reader.GetString(2),
-                Subject = reader.IsDBNull(3) ? null : reader.GetString(3),
-                AnyName = reader.GetInt64(4) != 0,
-                CreatedAt = Parse(reader.GetString(5)),
-                ExpiresAt = reader.IsDBNull(6) ? null : Parse(reader.GetString(6)),
-                OneTime = reader.GetInt64(7) != 0,
-                ConsumedAt = reader.IsDBNull(8) ? null : Parse(reader.GetString(8)),
-                ConsumedBy = reader.IsDBNull(9) ? null : reader.GetString(9),
-            });
-        }
-
-        return rows;
-    }
+        Reference = reader.GetString(0),
+        Secret = (byte[])reader.GetValue(1),
+        Profile = reader.IsDBNull(2) ? null : reader.GetString(2),
+        Subject = reader.IsDBNull(3) ? null : reader.GetString(3),
+        AnyName = reader.GetInt64(4) != 0,
+        CreatedAt = Parse(reader.GetString(5)),
+        ExpiresAt = reader.IsDBNull(6) ? null : Parse(reader.GetString(6)),
+        OneTime = reader.GetInt64(7) != 0,
+        ConsumedAt = reader.IsDBNull(8) ? null : Parse(reader.GetString(8)),
+        ConsumedBy = reader.IsDBNull(9) ? null : reader.GetString(9),
+    };
 }

@@ -1,4 +1,3 @@
-using System.Data.Common;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -7,9 +6,9 @@ using Microsoft.Data.Sqlite;
 namespace CoapEnroll.Ca;
 
 /// <summary>
-/// <see cref="ICertificateStore"/> on SQLite (<c>DIR/coapenroll.db</c>): WAL journal, full fsync on commit, one short
-/// connection per operation from the pool, writes serialized in-process and as BEGIN IMMEDIATE transactions across processes
-/// (so an operator's CLI can approve while the server runs).
+/// <see cref="ICertificateStore"/> on SQLite (<c>DIR/coapenroll.db</c>): WAL journal, full fsync on commit, a few connections
+/// kept open with their statements prepared (one operation at a time on each), writes serialized in-process and as BEGIN
+/// IMMEDIATE transactions across processes (so an operator's CLI can approve while the server runs).
 /// </summary>
 public sealed partial class SqliteCertificateStore : ICertificateStore
 {
@@ -65,7 +64,7 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
         CREATE INDEX IF NOT EXISTS certificates_subject ON certificates (subject);
         CREATE INDEX IF NOT EXISTS certificates_requester ON certificates (requester);
         CREATE INDEX IF NOT EXISTS certificates_public_key ON certificates (public_key_sha256);
-        CREATE INDEX IF NOT EXISTS certificates_subject_key ON certificates (subject_key, status);
+        CREATE INDEX IF NOT EXISTS certificates_holder ON certificates (subject_key, status, identity, not_after);
         CREATE TABLE IF NOT EXISTS audit_log (
             id        INTEGER PRIMARY KEY AUTOINCREMENT,
             timestamp TEXT NOT NULL,
@@ -98,19 +97,33 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
     // Versions 1 to 3 knew no registrars: every request came from the device itself (registrar NULL).
     private const string MigrateVersion3 = "ALTER TABLE requests ADD COLUMN registrar TEXT;";
 
-    // The rule FindNameHolderAsync reads and InsertCertificateAsync enforces: one name, one holder identity.
-    private const string HeldByAnother = "subject_key = $key AND status = 'active' AND not_after > $now AND identity <> $identity";
+    // Indexes an older program created that certificates_holder replaces. Dropped on every open, since such a program, opening the
+    // store in between, creates its own again (no schema version: either program keeps working on the other's store).
+    private const string DropSupersededIndexes = "DROP INDEX IF EXISTS certificates_subject_key;";
+
+    // The rule FindNameHolderAsync reads and InsertCertificateAsync enforces: one name, one holder identity. "identity <> $identity"
+    // as one range each side of $identity, so that certificates_holder seeks past the asking identity's own certificates (a device
+    // that re-enrolls often has thousands of active ones) instead of reading them all. NULL identities match neither, as with <>.
+    private const string HeldBelow = "subject_key = $key AND status = 'active' AND identity < $identity AND not_after > $now";
+    private const string HeldAbove = "subject_key = $key AND status = 'active' AND identity > $identity AND not_after > $now";
 
     private const string RequestColumns = "id, request_key, csr, override_public_key, requester, protocol, profile, status, reason_code, reason, replaces_serial, issued_serial, created_at, updated_at, identity, registrar";
     private const string CertificateColumns = "serial, request_id, subject, issuer, not_before, not_after, der, public_key_sha256, profile, requester, status, replaces_serial, created_at, identity, revocation_reason, revoked_at";
 
-    private readonly string _connectionString;
+    // Every connection: synchronous = FULL, so that a commit is on disk before it returns (in WAL mode NORMAL may lose the last
+    // commits on power loss, https://sqlite.org/pragma.html#pragma_synchronous): an issued certificate is stored before it is sent.
+    private const string ConnectionSetup = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL;";
+
+    // Writes take one connection at a time (_writeLock); the rest serve reads in parallel with it.
+    private const int PoolCapacity = 4;
+
+    private readonly SqliteConnectionPool _pool;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
 
     private SqliteCertificateStore(string connectionString, TimeProvider time)
     {
-        _connectionString = connectionString;
+        _pool = new SqliteConnectionPool(connectionString, ConnectionSetup, PoolCapacity);
         _time = time;
     }
 
@@ -123,13 +136,28 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
             DataSource = path,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Cache = SqliteCacheMode.Private,
-            Pooling = true,
+            Pooling = false,
             DefaultTimeout = 30,
         }.ToString();
         var store = new SqliteCertificateStore(connectionString, timeProvider ?? TimeProvider.System);
-        await using SqliteConnection connection = await store.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await store.CreateOrMigrateAsync(path, cancellationToken);
+            return store;
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task CreateOrMigrateAsync(string path, CancellationToken cancellationToken)
+    {
+        using SqliteLease lease = await _pool.RentAsync(cancellationToken);
+        PooledSqliteConnection connection = lease.Connection;
         await ExecuteAsync(connection, null, "PRAGMA journal_mode = WAL;", cancellationToken);
-        await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var transaction = (SqliteTransaction)await connection.Connection.BeginTransactionAsync(cancellationToken);
         long version = (long)(await ScalarAsync(connection, transaction, "PRAGMA user_version;", cancellationToken) ?? 0L);
         if (version > SchemaVersion)
         {
@@ -153,6 +181,7 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
         }
 
         await ExecuteAsync(connection, transaction, Schema, cancellationToken);
+        await ExecuteAsync(connection, transaction, DropSupersededIndexes, cancellationToken);
         await ExecuteAsync(connection, transaction, SharedSecretSchema, cancellationToken);
         if (version == 1)
         {
@@ -161,7 +190,6 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
 
         await ExecuteAsync(connection, transaction, $"PRAGMA user_version = {SchemaVersion};", cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return store;
     }
 
     /// <inheritdoc/>
@@ -240,7 +268,8 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
     /// <inheritdoc/>
     public async Task<StoredRequest?> GetRequestAsync(long requestId, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        using SqliteLease lease = await _pool.RentAsync(cancellationToken);
+        PooledSqliteConnection connection = lease.Connection;
         return await GetRequestAsync(connection, null, requestId, cancellationToken);
     }
 
@@ -248,15 +277,29 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
     public async Task<StoredRequest?> GetRequestByKeyAsync(string requestKey, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(requestKey);
-        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        using SqliteLease lease = await _pool.RentAsync(cancellationToken);
+        PooledSqliteConnection connection = lease.Connection;
         IReadOnlyList<StoredRequest> rows = await QueryRequestsAsync(connection, null, $"SELECT {RequestColumns} FROM requests WHERE request_key = $key;", cancellationToken, ("$key", requestKey));
         return rows.Count == 0 ? null : rows[0];
     }
 
     /// <inheritdoc/>
+    public async Task<(int Total, int OfIdentity)> CountPendingRequestsAsync(string identity, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        using SqliteLease lease = await _pool.RentAsync(cancellationToken);
+        // Both counts walk the pending rows of the status index only, never the whole table.
+        List<(int Total, int OfIdentity)> rows = await QueryAsync(lease.Connection, null,
+            "SELECT count(*), count(CASE WHEN identity = $identity THEN 1 END) FROM requests WHERE status = 'pending';",
+            static reader => (reader.GetInt32(0), reader.GetInt32(1)), cancellationToken, ("$identity", identity));
+        return rows[0];
+    }
+
+    /// <inheritdoc/>
     public async Task<IReadOnlyList<StoredRequest>> ListPendingRequestsAsync(int limit, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        using SqliteLease lease = await _pool.RentAsync(cancellationToken);
+        PooledSqliteConnection connection = lease.Connection;
         return await QueryRequestsAsync(connection, null, $"SELECT {RequestColumns} FROM requests WHERE status = 'pending' ORDER BY id LIMIT $limit;", cancellationToken, ("$limit", CheckLimit(limit)));
     }
 
@@ -264,7 +307,8 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
     public async Task<IReadOnlyList<StoredRequest>> ListRequestsAsync(RequestStatus? status, int limit, CancellationToken cancellationToken)
     {
         int checkedLimit = CheckLimit(limit);
-        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        using SqliteLease lease = await _pool.RentAsync(cancellationToken);
+        PooledSqliteConnection connection = lease.Connection;
         return status is { } only
             ? await QueryRequestsAsync(connection, null, $"SELECT {RequestColumns} FROM requests WHERE status = $status ORDER BY id DESC LIMIT $limit;", cancellationToken,
                 ("$status", ToText(only)), ("$limit", checkedLimit))
@@ -275,7 +319,8 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
     public async Task<StoredCertificate?> GetCertificateAsync(string serialNumber, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(serialNumber);
-        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        using SqliteLease lease = await _pool.RentAsync(cancellationToken);
+        PooledSqliteConnection connection = lease.Connection;
         IReadOnlyList<StoredCertificate> rows = await QueryCertificatesAsync(connection, $"SELECT {CertificateColumns} FROM certificates WHERE serial = $serial;", cancellationToken, ("$serial", serialNumber.ToUpperInvariant()));
         return rows.Count == 0 ? null : rows[0];
     }
@@ -283,7 +328,8 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
     /// <inheritdoc/>
     public async Task<IReadOnlyList<StoredCertificate>> FindCertificatesByRequesterAsync(string requester, int limit, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        using SqliteLease lease = await _pool.RentAsync(cancellationToken);
+        PooledSqliteConnection connection = lease.Connection;
         return await QueryCertificatesAsync(connection, $"SELECT {CertificateColumns} FROM certificates WHERE requester = $requester ORDER BY created_at DESC, rowid DESC LIMIT $limit;",
             cancellationToken, ("$requester", requester), ("$limit", CheckLimit(limit)));
     }
@@ -291,7 +337,8 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
     /// <inheritdoc/>
     public async Task<IReadOnlyList<StoredCertificate>> FindCertificatesBySubjectAsync(string subject, int limit, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        using SqliteLease lease = await _pool.RentAsync(cancellationToken);
+        PooledSqliteConnection connection = lease.Connection;
         return await QueryCertificatesAsync(connection, $"SELECT {CertificateColumns} FROM certificates WHERE subject = $subject ORDER BY created_at DESC, rowid DESC LIMIT $limit;",
             cancellationToken, ("$subject", subject), ("$limit", CheckLimit(limit)));
     }
@@ -301,9 +348,16 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
     {
         ArgumentNullException.ThrowIfNull(subject);
         ArgumentNullException.ThrowIfNull(identity);
-        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        using SqliteLease lease = await _pool.RentAsync(cancellationToken);
+        PooledSqliteConnection connection = lease.Connection;
         IReadOnlyList<StoredCertificate> rows = await QueryCertificatesAsync(connection,
-            $"SELECT {CertificateColumns} FROM certificates WHERE {HeldByAnother} ORDER BY created_at DESC, rowid DESC LIMIT 1;",
+            $"""
+            SELECT {CertificateColumns} FROM (
+                SELECT {CertificateColumns}, rowid AS holder_rowid FROM certificates WHERE {HeldBelow}
+                UNION ALL
+                SELECT {CertificateColumns}, rowid AS holder_rowid FROM certificates WHERE {HeldAbove})
+            ORDER BY created_at DESC, holder_rowid DESC LIMIT 1;
+            """,
             cancellationToken, ("$key", DistinguishedNames.Key(subject)), ("$now", Format(_time.GetUtcNow())), ("$identity", identity));
         return rows.Count == 0 ? null : rows[0];
     }
@@ -311,7 +365,8 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
     /// <inheritdoc/>
     public async Task<IReadOnlyList<StoredCertificate>> ListCertificatesAsync(int limit, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+        using SqliteLease lease = await _pool.RentAsync(cancellationToken);
+        PooledSqliteConnection connection = lease.Connection;
         return await QueryCertificatesAsync(connection, $"SELECT {CertificateColumns} FROM certificates ORDER BY created_at DESC, rowid DESC LIMIT $limit;",
             cancellationToken, ("$limit", CheckLimit(limit)));
     }
@@ -350,17 +405,11 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
     /// <inheritdoc/>
     public async Task<IReadOnlyList<RevokedCertificate>> ListRevokedAsync(CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
-        await using SqliteCommand command = Command(connection, null,
-            "SELECT serial, COALESCE(revoked_at, updated_at), COALESCE(revocation_reason, 0) FROM certificates WHERE status = 'revoked' ORDER BY serial;");
-        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
-        var rows = new List<RevokedCertificate>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            rows.Add(new RevokedCertificate(reader.GetString(0), Parse(reader.GetString(1)), (int)reader.GetInt64(2)));
-        }
-
-        return rows;
+        using SqliteLease lease = await _pool.RentAsync(cancellationToken);
+        PooledSqliteConnection connection = lease.Connection;
+        return await QueryAsync(connection, null,
+            "SELECT serial, COALESCE(revoked_at, updated_at), COALESCE(revocation_reason, 0) FROM certificates WHERE status = 'revoked' ORDER BY serial;",
+            reader => new RevokedCertificate(reader.GetString(0), Parse(reader.GetString(1)), (int)reader.GetInt64(2)), cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -380,44 +429,35 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
     /// <inheritdoc/>
     public async Task<IReadOnlyList<AuditEntry>> ListAuditAsync(int limit, CancellationToken cancellationToken)
     {
-        await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
-        await using SqliteCommand command = Command(connection, null, "SELECT id, timestamp, actor, action, details FROM audit_log ORDER BY id DESC LIMIT $limit;", ("$limit", CheckLimit(limit)));
-        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
-        var entries = new List<AuditEntry>();
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            entries.Add(new AuditEntry
+        using SqliteLease lease = await _pool.RentAsync(cancellationToken);
+        PooledSqliteConnection connection = lease.Connection;
+        return await QueryAsync(connection, null, "SELECT id, timestamp, actor, action, details FROM audit_log ORDER BY id DESC LIMIT $limit;",
+            reader => new AuditEntry
             {
                 Id = reader.GetInt64(0),
                 Timestamp = Parse(reader.GetString(1)),
                 Actor = reader.GetString(2),
                 Action = reader.GetString(3),
                 Details = reader.GetString(4),
-            });
-        }
-
-        return entries;
+            }, cancellationToken, ("$limit", CheckLimit(limit)));
     }
 
     /// <inheritdoc/>
-    public ValueTask DisposeAsync()
-    {
-        // Closes the pooled connections so the database file is released (and its WAL checkpointed).
-        using var connection = new SqliteConnection(_connectionString);
-        SqliteConnection.ClearPool(connection);
-        _writeLock.Dispose();
-        return ValueTask.CompletedTask;
-    }
+    public ValueTask DisposeAsync() =>
+        // Closes the connections so the database file is released (and its WAL checkpointed). _writeLock is left to the GC: an
+        // operation still under way when the store is disposed releases it, and then fails to rent a connection.
+        _pool.DisposeAsync();
 
-    private async Task<T> WriteAsync<T>(Func<SqliteConnection, DbTransaction, DateTimeOffset, Task<T>> work, CancellationToken cancellationToken)
+    private async Task<T> WriteAsync<T>(Func<PooledSqliteConnection, SqliteTransaction, DateTimeOffset, Task<T>> work, CancellationToken cancellationToken)
     {
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
-            await using SqliteConnection connection = await OpenConnectionAsync(cancellationToken);
+            using SqliteLease lease = await _pool.RentAsync(cancellationToken);
+            PooledSqliteConnection connection = lease.Connection;
             // BEGIN IMMEDIATE: take the write lock up front, so concurrent writers (other processes) wait instead of failing on upgrade.
             // (Microsoft.Data.Sqlite begins IMMEDIATE unless ReadUncommitted is asked for.)
-            await using DbTransaction transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using var transaction = (SqliteTransaction)await connection.Connection.BeginTransactionAsync(cancellationToken);
             T result;
             try
             {
@@ -483,23 +523,7 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
         return new CertificateStoreConflictException(StoreConflict.RequestState, $"constraint violated: {ex.Message}", ex);
     }
 
-    private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
-    {
-        var connection = new SqliteConnection(_connectionString);
-        try
-        {
-            await connection.OpenAsync(cancellationToken);
-            await ExecuteAsync(connection, null, "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL;", cancellationToken);
-            return connection;
-        }
-        catch
-        {
-            await connection.DisposeAsync();
-            throw;
-        }
-    }
-
-    private static async Task<StoredRequest> InsertRequestAsync(SqliteConnection connection, DbTransaction transaction, StoredRequest request, DateTimeOffset now, CancellationToken cancellationToken)
+    private static async Task<StoredRequest> InsertRequestAsync(PooledSqliteConnection connection, SqliteTransaction transaction, StoredRequest request, DateTimeOffset now, CancellationToken cancellationToken)
     {
         bool rejected = request.Status == RequestStatus.Rejected;
         object? id = await ScalarAsync(connection, transaction, """
@@ -522,14 +546,14 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
         };
     }
 
-    private static async Task InsertCertificateAsync(SqliteConnection connection, DbTransaction transaction, StoredCertificate certificate, long requestId, DateTimeOffset now, CancellationToken cancellationToken)
+    private static async Task InsertCertificateAsync(PooledSqliteConnection connection, SqliteTransaction transaction, StoredCertificate certificate, long requestId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         string identity = certificate.Identity ?? certificate.Requester;
         string subjectKey = SubjectKeyOf(certificate.Der);
         if (certificate.Status == CertificateStatus.Active)
         {
             // One name, one holder: checked in the transaction of the insert, so two identities asking at once cannot both win.
-            object? holder = await ScalarAsync(connection, transaction, $"SELECT serial FROM certificates WHERE {HeldByAnother} LIMIT 1;",
+            object? holder = await ScalarAsync(connection, transaction, $"SELECT serial FROM certificates WHERE {HeldBelow} UNION ALL SELECT serial FROM certificates WHERE {HeldAbove} LIMIT 1;",
                 cancellationToken, ("$key", subjectKey), ("$now", Format(now)), ("$identity", identity));
             if (holder is string serial)
             {
@@ -553,90 +577,76 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
         }
     }
 
-    private static Task<int> InsertAuditAsync(SqliteConnection connection, DbTransaction transaction, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken)
+    private static Task<int> InsertAuditAsync(PooledSqliteConnection connection, SqliteTransaction transaction, AuditEntry audit, DateTimeOffset now, CancellationToken cancellationToken)
     {
         string details = audit.Details.Length > AuditEntry.MaxDetailsLength ? audit.Details[..AuditEntry.MaxDetailsLength] : audit.Details;
         return ExecuteAsync(connection, transaction, "INSERT INTO audit_log (timestamp, actor, action, details) VALUES ($at, $actor, $action, $details);",
             cancellationToken, ("$at", Format(audit.Timestamp == default ? now : audit.Timestamp)), ("$actor", audit.Actor), ("$action", audit.Action), ("$details", details));
     }
 
-    private static async Task<StoredRequest?> GetRequestAsync(SqliteConnection connection, DbTransaction? transaction, long requestId, CancellationToken cancellationToken)
+    private static async Task<StoredRequest?> GetRequestAsync(PooledSqliteConnection connection, SqliteTransaction? transaction, long requestId, CancellationToken cancellationToken)
     {
         IReadOnlyList<StoredRequest> rows = await QueryRequestsAsync(connection, transaction, $"SELECT {RequestColumns} FROM requests WHERE id = $id;", cancellationToken, ("$id", requestId));
         return rows.Count == 0 ? null : rows[0];
     }
 
-    private static async Task<IReadOnlyList<StoredRequest>> QueryRequestsAsync(SqliteConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
-    {
-        await using SqliteCommand command = Command(connection, transaction, sql, parameters);
-        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
-        var rows = new List<StoredRequest>();
-        while (await reader.ReadAsync(cancellationToken))
+    private static async Task<IReadOnlyList<StoredRequest>> QueryRequestsAsync(PooledSqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
+        await QueryAsync(connection, transaction, sql, ReadRequest, cancellationToken, parameters);
+
+    private static StoredRequest ReadRequest(SqliteDataReader reader) =>
+        new StoredRequest
         {
-            rows.Add(new StoredRequest
+            Id = reader.GetInt64(0),
+            RequestKey = reader.IsDBNull(1) ? null : reader.GetString(1),
+            CsrDer = (byte[])reader.GetValue(2),
+            OverridePublicKey = reader.IsDBNull(3) ? null : (byte[])reader.GetValue(3),
+            Requester = reader.GetString(4),
+            Protocol = reader.GetString(5),
+            Profile = reader.GetString(6),
+            Status = reader.GetString(7) switch
             {
-                Id = reader.GetInt64(0),
-                RequestKey = reader.IsDBNull(1) ? null : reader.GetString(1),
-                CsrDer = (byte[])reader.GetValue(2),
-                OverridePublicKey = reader.IsDBNull(3) ? null : (byte[])reader.GetValue(3),
-                Requester = reader.GetString(4),
-                Protocol = reader.GetString(5),
-                Profile = reader.GetString(6),
-                Status = reader.GetString(7) switch
-                {
-                    "pending" => RequestStatus.Pending,
-                    "issued" => RequestStatus.Issued,
-                    _ => RequestStatus.Rejected,
-                },
-                RejectionReason = reader.IsDBNull(8) || !Enum.TryParse(reader.GetString(8), out RejectionReason reason) ? RejectionReason.None : reason,
-                ReasonDetail = reader.IsDBNull(9) ? null : reader.GetString(9),
-                ReplacesSerialNumber = reader.IsDBNull(10) ? null : reader.GetString(10),
-                IssuedSerialNumber = reader.IsDBNull(11) ? null : reader.GetString(11),
-                CreatedAt = Parse(reader.GetString(12)),
-                UpdatedAt = Parse(reader.GetString(13)),
-                Identity = reader.IsDBNull(14) ? reader.GetString(4) : reader.GetString(14),
-                Registrar = reader.IsDBNull(15) ? null : reader.GetString(15),
-            });
-        }
+                "pending" => RequestStatus.Pending,
+                "issued" => RequestStatus.Issued,
+                _ => RequestStatus.Rejected,
+            },
+            RejectionReason = reader.IsDBNull(8) || !Enum.TryParse(reader.GetString(8), out RejectionReason reason) ? RejectionReason.None : reason,
+            ReasonDetail = reader.IsDBNull(9) ? null : reader.GetString(9),
+            ReplacesSerialNumber = reader.IsDBNull(10) ? null : reader.GetString(10),
+            IssuedSerialNumber = reader.IsDBNull(11) ? null : reader.GetString(11),
+            CreatedAt = Parse(reader.GetString(12)),
+            UpdatedAt = Parse(reader.GetString(13)),
+            Identity = reader.IsDBNull(14) ? reader.GetString(4) : reader.GetString(14),
+            Registrar = reader.IsDBNull(15) ? null : reader.GetString(15),
+        };
 
-        return rows;
-    }
+    private static async Task<IReadOnlyList<StoredCertificate>> QueryCertificatesAsync(PooledSqliteConnection connection, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters) =>
+        await QueryAsync(connection, null, sql, ReadCertificate, cancellationToken, parameters);
 
-    private static async Task<IReadOnlyList<StoredCertificate>> QueryCertificatesAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
-    {
-        await using SqliteCommand command = Command(connection, null, sql, parameters);
-        await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
-        var rows = new List<StoredCertificate>();
-        while (await reader.ReadAsync(cancellationToken))
+    private static StoredCertificate ReadCertificate(SqliteDataReader reader) =>
+        new StoredCertificate
         {
-            rows.Add(new StoredCertificate
+            SerialNumber = reader.GetString(0),
+            RequestId = reader.GetInt64(1),
+            Subject = reader.GetString(2),
+            Issuer = reader.GetString(3),
+            NotBefore = Parse(reader.GetString(4)),
+            NotAfter = Parse(reader.GetString(5)),
+            Der = (byte[])reader.GetValue(6),
+            PublicKeySha256 = reader.GetString(7),
+            Profile = reader.GetString(8),
+            Requester = reader.GetString(9),
+            Status = reader.GetString(10) switch
             {
-                SerialNumber = reader.GetString(0),
-                RequestId = reader.GetInt64(1),
-                Subject = reader.GetString(2),
-                Issuer = reader.GetString(3),
-                NotBefore = Parse(reader.GetString(4)),
-                NotAfter = Parse(reader.GetString(5)),
-                Der = (byte[])reader.GetValue(6),
-                PublicKeySha256 = reader.GetString(7),
-                Profile = reader.GetString(8),
-                Requester = reader.GetString(9),
-                Status = reader.GetString(10) switch
-                {
-                    "active" => CertificateStatus.Active,
-                    "revoked" => CertificateStatus.Revoked,
-                    _ => CertificateStatus.Superseded,
-                },
-                ReplacesSerialNumber = reader.IsDBNull(11) ? null : reader.GetString(11),
-                CreatedAt = Parse(reader.GetString(12)),
-                Identity = reader.IsDBNull(13) ? reader.GetString(9) : reader.GetString(13),
-                RevocationReason = reader.IsDBNull(14) ? null : (int)reader.GetInt64(14),
-                RevokedAt = reader.IsDBNull(15) ? null : Parse(reader.GetString(15)),
-            });
-        }
-
-        return rows;
-    }
+                "active" => CertificateStatus.Active,
+                "revoked" => CertificateStatus.Revoked,
+                _ => CertificateStatus.Superseded,
+            },
+            ReplacesSerialNumber = reader.IsDBNull(11) ? null : reader.GetString(11),
+            CreatedAt = Parse(reader.GetString(12)),
+            Identity = reader.IsDBNull(13) ? reader.GetString(9) : reader.GetString(13),
+            RevocationReason = reader.IsDBNull(14) ? null : (int)reader.GetInt64(14),
+            RevokedAt = reader.IsDBNull(15) ? null : Parse(reader.GetString(15)),
+        };
 
     private static string SubjectKeyOf(byte[] der)
     {
@@ -647,23 +657,18 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
     // Version 1 stored no identity. A certificate's is found by following its requester (the subject and SHA-256 thumbprint of the
     // certificate that asked) back through the certificates of this store to the first requester that is not one of them, which is
     // what the enrollment service now records. Every certificate gets its subject key.
-    private static async Task BackfillVersion1Async(SqliteConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
+    private static async Task BackfillVersion1Async(PooledSqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
     {
         const string Thumbprint = " sha256:";
         var requesters = new Dictionary<string, string>(StringComparer.Ordinal);
         var byThumbprint = new Dictionary<string, string>(StringComparer.Ordinal);
         var rows = new List<(string Serial, byte[] Der)>();
-        await using (SqliteCommand command = Command(connection, transaction, "SELECT serial, der, requester FROM certificates;"))
-        await using (SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken))
+        foreach ((string serial, byte[] der, string requester) in await QueryAsync(connection, transaction, "SELECT serial, der, requester FROM certificates;",
+            reader => (reader.GetString(0), (byte[])reader.GetValue(1), reader.GetString(2)), cancellationToken))
         {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                string serial = reader.GetString(0);
-                byte[] der = (byte[])reader.GetValue(1);
-                rows.Add((serial, der));
-                requesters[serial] = reader.GetString(2);
-                byThumbprint[Convert.ToHexString(SHA256.HashData(der))] = serial;
-            }
+            rows.Add((serial, der));
+            requesters[serial] = requester;
+            byThumbprint[Convert.ToHexString(SHA256.HashData(der))] = serial;
         }
 
         string IdentityOf(string requester)
@@ -687,15 +692,7 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
                 ("$identity", IdentityOf(requesters[serial])), ("$key", SubjectKeyOf(der)), ("$serial", serial));
         }
 
-        var requestRequesters = new List<string>();
-        await using (SqliteCommand command = Command(connection, transaction, "SELECT DISTINCT requester FROM requests;"))
-        await using (SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                requestRequesters.Add(reader.GetString(0));
-            }
-        }
+        List<string> requestRequesters = await QueryAsync(connection, transaction, "SELECT DISTINCT requester FROM requests;", reader => reader.GetString(0), cancellationToken);
 
         foreach (string requester in requestRequesters)
         {
@@ -704,29 +701,51 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
         }
     }
 
-    private static async Task<int> ExecuteAsync(SqliteConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    private static async Task<int> ExecuteAsync(PooledSqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
-        await using SqliteCommand command = Command(connection, transaction, sql, parameters);
-        return await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static async Task<object?> ScalarAsync(SqliteConnection connection, DbTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
-    {
-        await using SqliteCommand command = Command(connection, transaction, sql, parameters);
-        return await command.ExecuteScalarAsync(cancellationToken);
-    }
-
-    private static SqliteCommand Command(SqliteConnection connection, DbTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
-    {
-        SqliteCommand command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = (SqliteTransaction?)transaction;
-        foreach ((string name, object? value) in parameters)
+        SqliteCommand command = connection.Command(sql, transaction, parameters);
+        try
         {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            return await command.ExecuteNonQueryAsync(cancellationToken);
         }
+        finally
+        {
+            PooledSqliteConnection.Release(command);
+        }
+    }
 
-        return command;
+    private static async Task<object?> ScalarAsync(PooledSqliteConnection connection, SqliteTransaction? transaction, string sql, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        SqliteCommand command = connection.Command(sql, transaction, parameters);
+        try
+        {
+            return await command.ExecuteScalarAsync(cancellationToken);
+        }
+        finally
+        {
+            PooledSqliteConnection.Release(command);
+        }
+    }
+
+    private static async Task<List<T>> QueryAsync<T>(PooledSqliteConnection connection, SqliteTransaction? transaction, string sql, Func<SqliteDataReader, T> read,
+        CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        SqliteCommand command = connection.Command(sql, transaction, parameters);
+        try
+        {
+            await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
+            var rows = new List<T>();
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add(read(reader));
+            }
+
+            return rows;
+        }
+        finally
+        {
+            PooledSqliteConnection.Release(command);
+        }
     }
 
     private static int CheckLimit(int limit) => limit is > 0 and <= MaxLimit ? limit : throw new ArgumentOutOfRangeException(nameof(limit), limit, $"must be 1..{MaxLimit}");

@@ -34,7 +34,10 @@ public sealed class EnrollmentOutcome : IDisposable
     /// <summary>The stored request's id, when it was stored.</summary>
     public long? RequestId { get; private init; }
 
-    /// <summary>When pending: how long the requester should wait before repeating the request.</summary>
+    /// <summary>
+    /// When pending, or refused for now (<see cref="RejectionReason.TooManyPendingRequests"/>): how long the requester should wait
+    /// before repeating the request.
+    /// </summary>
     public TimeSpan RetryAfter { get; private init; }
 
     /// <summary>When refused: why.</summary>
@@ -51,6 +54,6 @@ public sealed class EnrollmentOutcome : IDisposable
     internal static EnrollmentOutcome Pending(long? requestId, TimeSpan retryAfter, bool repeated) =>
         new(EnrollmentStatus.Pending) { RequestId = requestId, RetryAfter = retryAfter, Repeated = repeated };
 
-    internal static EnrollmentOutcome Refused(RejectionReason reason, string detail, long? requestId) =>
-        new(EnrollmentStatus.Refused) { Reason = reason, Detail = detail, RequestId = requestId };
+    internal static EnrollmentOutcome Refused(RejectionReason reason, string detail, long? requestId, TimeSpan retryAfter = default) =>
+        new(EnrollmentStatus.Refused) { Reason = reason, Detail = detail, RequestId = requestId, RetryAfter = retryAfter };
 }

@@ -162,7 +162,11 @@ public sealed partial class EnrollmentService
         // link to the registrar's own channel is not asked for, and the names and re-enrollment are the device's (CheckRegistrarRequestAsync).
         bool viaRegistrar = request.Requester.Trust == RequesterTrust.Registrar;
         string identity = viaRegistrar ? DeviceIdentityOf(request.Request.Subject) : request.Requester.Identity;
-        (RejectionReason reason, string text)? refusal = CheckProofOfPossession(request) ?? CheckTemplate(request) ?? (viaRegistrar ? null : CheckLinking(request))
+        // Retransmissions and repeats after a pending answer carry the same request over the same identity: one certificate.
+        string requestKey = IssuanceRequest.ComputeRequestKey(request.Request.Encoded.Span,
+            $"{request.Requester.Name}|{request.OperationName}|{ProfileNameOf(request.ProfileName)}");
+        (RejectionReason reason, string text)? refusal = CheckProofOfPossession(request) ?? CheckTemplate(request)
+            ?? (viaRegistrar ? null : await CheckLinkingOrRepeatAsync(request, requestKey, cancellationToken))
             ?? CheckSharedSecret(request) ?? (viaRegistrar ? null : CheckReenrollment(request));
         string? replaces = !viaRegistrar && request.Operation == EnrollmentOperation.Reenroll ? request.Requester.Certificate?.SerialNumber : null;
         string? approvalReason = null;
@@ -183,9 +187,6 @@ public sealed partial class EnrollmentService
             return new EnrollmentAuthorization(request, refused, null, null, null, identity);
         }
 
-        // Retransmissions and repeats after a pending answer carry the same request over the same identity: one certificate.
-        string requestKey = IssuanceRequest.ComputeRequestKey(request.Request.Encoded.Span,
-            $"{request.Requester.Name}|{request.OperationName}|{ProfileNameOf(request.ProfileName)}");
         return new EnrollmentAuthorization(request, null, requestKey, replaces, approvalReason, identity);
     }
 
@@ -283,6 +284,9 @@ public sealed partial class EnrollmentService
                     return issued;
                 case IssuanceStatus.Pending:
                     return EnrollmentOutcome.Pending(result.RequestId, Options.PendingRetryAfter, result.Repeated);
+                case IssuanceStatus.Rejected when result.Reason == RejectionReason.TooManyPendingRequests:
+                    // Not stored and not final: the requester repeats it once an operator has decided on some.
+                    return EnrollmentOutcome.Refused(result.Reason, result.Detail ?? result.Reason.ToString(), null, Options.PendingRetryAfter);
                 default:
                     return EnrollmentOutcome.Refused(result.Reason, result.Detail ?? result.Reason.ToString(), result.RequestId);
             }
@@ -366,6 +370,20 @@ public sealed partial class EnrollmentService
     // name from them: a name that is not a valid string is refused for that, not compared.
     private static (RejectionReason, string)? CheckTemplate(EnrollmentRequest request) =>
         request.Request.TryCheckTemplate(out RejectionReason reason, out string? detail) ? null : (reason, detail!);
+
+    // A request whose answer was lost (a crash of the server, a timeout) is repeated in a new session, whose tls-unique its CSR cannot
+    // carry: a CSR linked to the first session fails the check below there. When this CA accepted the request before (a row with its
+    // request key: the same requester certificate, operation, profile and CSR bytes; refusals are stored without one), the link was
+    // checked in the session that made it, and IssueAsync answers the repeat from the store, issuing nothing.
+    private async Task<(RejectionReason, string)?> CheckLinkingOrRepeatAsync(EnrollmentRequest request, string requestKey, CancellationToken cancellationToken)
+    {
+        if (CheckLinking(request) is not { } refusal)
+        {
+            return null;
+        }
+
+        return await Authority.Store.GetRequestByKeyAsync(requestKey, cancellationToken) is null ? refusal : null;
+    }
 
     // Linking identity and POP (RFC 7030 §3.5, RFC 9148 §3): the claim is base64 of the channel's tls-unique. Without the extended
     // master secret a man in the middle can give two sessions the same tls-unique (RFC 7627 §6.1): then it links nothing.

@@ -116,31 +116,33 @@ public sealed partial class EstCoapsServer
             foreach (string prefix in (string[])[root, root + "/{label}"])
             {
                 // Each operation decides who may ask before a body arrives (RequireAuthorization), so that one that cannot succeed
-                // is refused at its first Block1 block; the handler then finds the requester the check established.
+                // is refused at its first Block1 block; the handler then finds the requester the check established. All but /crts
+                // authenticate a certificate and go to the store (synchronous under its async API) or sign: they start on the thread
+                // pool, never on a receive thread that serves every other peer. /crts answers from the cache, inline.
                 server.MapGet($"{prefix}/{Crts}", (c, ct) => HandleAsync(c, Crts, ct))
                     .WithResourceType("ace.est.crts").WithContentFormat(CoapContentFormat.Pkcs7CertsOnly, CoapContentFormat.PkixCert)
                     .RequireAuthorization((c, ct) => AuthorizeAsync(c, Crts, ct));
                 server.MapPost($"{prefix}/{Sen}", (c, ct) => HandleAsync(c, Sen, ct))
                     .WithResourceType("ace.est.sen").WithContentFormat(CoapContentFormat.Pkcs7CertsOnly, CoapContentFormat.PkixCert)
-                    .RequireAuthorization((c, ct) => AuthorizeAsync(c, Sen, ct));
+                    .RequireAuthorization((c, ct) => AuthorizeAsync(c, Sen, ct)).RunOnThreadPool();
                 server.MapPost($"{prefix}/{Sren}", (c, ct) => HandleAsync(c, Sren, ct))
                     .WithResourceType("ace.est.sren").WithContentFormat(CoapContentFormat.Pkcs7CertsOnly, CoapContentFormat.PkixCert)
-                    .RequireAuthorization((c, ct) => AuthorizeAsync(c, Sren, ct));
+                    .RequireAuthorization((c, ct) => AuthorizeAsync(c, Sren, ct)).RunOnThreadPool();
                 if (Options.EnableCsrAttributes)
                 {
                     server.MapGet($"{prefix}/{Att}", (c, ct) => HandleAsync(c, Att, ct))
                         .WithResourceType("ace.est.att").WithContentFormat(CoapContentFormat.CsrAttrs)
-                        .RequireAuthorization((c, ct) => AuthorizeAsync(c, Att, ct));
+                        .RequireAuthorization((c, ct) => AuthorizeAsync(c, Att, ct)).RunOnThreadPool();
                 }
 
                 if (Options.EnableServerKeyGeneration)
                 {
                     server.MapPost($"{prefix}/{Skg}", (c, ct) => HandleAsync(c, Skg, ct))
                         .WithResourceType("ace.est.skg").WithContentFormat(CoapContentFormat.MultipartCore)
-                        .RequireAuthorization((c, ct) => AuthorizeAsync(c, Skg, ct));
+                        .RequireAuthorization((c, ct) => AuthorizeAsync(c, Skg, ct)).RunOnThreadPool();
                     server.MapPost($"{prefix}/{Skc}", (c, ct) => HandleAsync(c, Skc, ct))
                         .WithResourceType("ace.est.skc").WithContentFormat(CoapContentFormat.MultipartCore)
-                        .RequireAuthorization((c, ct) => AuthorizeAsync(c, Skc, ct));
+                        .RequireAuthorization((c, ct) => AuthorizeAsync(c, Skc, ct)).RunOnThreadPool();
                 }
             }
 
@@ -239,6 +241,13 @@ public sealed partial class EstCoapsServer
 
         // RFC 9148 §3: a client certificate in the DTLS handshake, for every operation but /crts (below). These refusals are logged, never stored:
         // anyone can complete a handshake with a self-signed certificate (see EnrollmentService.AuthenticateAsync).
+        if (context.SecureSession?.PeerCertificates is { Count: > 0 })
+        {
+            // Judging a certificate builds its path and may read the store: not on the thread that received the request (for
+            // /crts, the one operation that starts there).
+            await context.ContinueOnThreadPoolAsync();
+        }
+
         AuthenticationResult authentication = await _enrollment.AuthenticateAsync(ReadPeer(context.SecureSession, Options.Protocol), cancellationToken);
         if (authentication.Requester is { } client)
         {
@@ -333,6 +342,9 @@ public sealed partial class EstCoapsServer
                 return new CoapMessage { Code = CoapCode.ServiceUnavailable }
                     .SetUInt(CoapOptionNumber.MaxAge, maxAge)
                     .WithPayload($"request {result.RequestId} is waiting for approval; retry after {maxAge} s");
+            case EnrollmentStatus.Refused when result.Failure == EstFailure.ServiceUnavailable:
+                // As for a pending request (RFC 9148 §4.7), the client repeats it after Max-Age; nothing of it was kept.
+                return Refuse(operation, client.Name, CoapCode.ServiceUnavailable, result.Detail!).SetUInt(CoapOptionNumber.MaxAge, result.RetryAfterSeconds);
             case EnrollmentStatus.Refused:
                 return Refuse(operation, client.Name, CodeFor(result.Failure), result.Detail!);
         }

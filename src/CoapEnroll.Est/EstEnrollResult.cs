@@ -18,7 +18,10 @@ internal sealed class EstEnrollResult
     /// <summary>The request held for approval (with <see cref="EnrollmentStatus.Pending"/>).</summary>
     public long? RequestId { get; init; }
 
-    /// <summary>When the client should repeat the request, in whole seconds (with <see cref="EnrollmentStatus.Pending"/>).</summary>
+    /// <summary>
+    /// When the client should repeat the request, in whole seconds (with <see cref="EnrollmentStatus.Pending"/>, and with
+    /// <see cref="EstFailure.ServiceUnavailable"/>).
+    /// </summary>
     public uint RetryAfterSeconds { get; init; }
 
     /// <summary>The issued certificate (with <see cref="EnrollmentStatus.Issued"/>).</summary>

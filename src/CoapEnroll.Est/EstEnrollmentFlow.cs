@@ -131,6 +131,7 @@ internal sealed class EstEnrollmentFlow
             or RejectionReason.NotAuthorized or RejectionReason.ReservedName or RejectionReason.NameNotBoundToRequester
             or RejectionReason.NameHeldByAnotherRequester or RejectionReason.CertificateNoLongerActive => EstFailure.Forbidden,
         RejectionReason.UnknownProfile => EstFailure.NotFound,
+        RejectionReason.TooManyPendingRequests => EstFailure.ServiceUnavailable,
         RejectionReason.None or RejectionReason.MalformedRequest or RejectionReason.BadSignature or RejectionReason.UnsupportedKeyType
             or RejectionReason.KeyTooWeak or RejectionReason.KeyNotAllowed or RejectionReason.RequestKeyConflict or RejectionReason.InvalidParameter
             or RejectionReason.UnsatisfiableRequest or RejectionReason.UnsupportedAlgorithm => EstFailure.BadRequest,
@@ -142,5 +143,6 @@ internal sealed class EstEnrollmentFlow
         Status = EnrollmentStatus.Refused,
         Failure = FailureFor(refusal.Reason),
         Detail = refusal.Detail ?? refusal.Reason.ToString(),
+        RetryAfterSeconds = (uint)Math.Ceiling(refusal.RetryAfter.TotalSeconds),
     };
 }

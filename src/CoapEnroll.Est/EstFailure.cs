@@ -14,4 +14,7 @@ internal enum EstFailure
 
     /// <summary>4.04 / 404: an unknown profile.</summary>
     NotFound,
+
+    /// <summary>5.03 with Max-Age / 503 with Retry-After: too many requests wait for approval; the client repeats it later.</summary>
+    ServiceUnavailable,
 }

@@ -235,6 +235,11 @@ public sealed class EstHttpsServer
                 await WriteTextAsync(context, StatusCodes.Status202Accepted,
                     $"request {result.RequestId} is waiting for approval; retry after {result.RetryAfterSeconds} s");
                 return;
+            case EnrollmentStatus.Refused when result.Failure == EstFailure.ServiceUnavailable:
+                // RFC 7030 §4.2.3 / RFC 9110 §10.2.3: 503 with Retry-After, repeated later; nothing of it was kept.
+                context.Response.Headers.RetryAfter = result.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await RefuseAsync(context, operation, client.Name, StatusCodes.Status503ServiceUnavailable, result.Detail!);
+                return;
             case EnrollmentStatus.Refused:
                 await RefuseAsync(context, operation, client.Name, result.Failure switch
                 {

@@ -139,6 +139,8 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
                     new ReservedNames(bootstrap.Hierarchy, [bootstrap.ServerCredential.Certificate]), _loggerFactory.CreateLogger<CertificateAuthority>(), _time)
                 {
                     CrlValidity = options.CrlValidity,
+                    MaxPendingRequests = options.MaxPendingRequests,
+                    MaxPendingRequestsPerIdentity = options.MaxPendingRequestsPerIdentity,
                 };
             }
 

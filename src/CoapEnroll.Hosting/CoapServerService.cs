@@ -236,7 +236,7 @@ public sealed partial class CoapServerService : IHostedService
     /// The DTLS server settings: the credential and client-certificate trust from <see cref="DtlsServerTrust"/> (the server
     /// credential, the CA's trust anchor, the trusted manufacturer CAs and Dtls:ClientTrustAnchorFiles as client trust anchors,
     /// untrusted client certificates admitted unless Dtls:RejectUntrustedClientCertificates), then the Dtls section's PSK
-    /// identities, extended master secret policy and key log.
+    /// identities, extended master secret policy, key log and connection and handshake bounds.
     /// </summary>
     private async Task<DtlsServerOptions> CreateDtlsServerOptionsAsync(CaHierarchy hierarchy, ServerCredential credential, CancellationToken cancellationToken)
     {
@@ -250,6 +250,9 @@ public sealed partial class CoapServerService : IHostedService
         options.ExtendedMasterSecret = _dtlsOptions.ParseExtendedMasterSecret()!.Value; // validated in StartAsync
         options.KeyLogFile = _dtlsOptions.KeyLogFile is { Length: > 0 } keyLog ? Path.GetFullPath(keyLog) : null;
         options.UseSslKeyLogFileEnvironment = _dtlsOptions.UseSslKeyLogFile;
+        options.MaxConnections = _dtlsOptions.MaxConnections;
+        options.MaxHandshakes = _dtlsOptions.MaxHandshakes;
+        options.MaxHandshakesPerAddress = _dtlsOptions.MaxHandshakesPerAddress;
         options.LoggerFactory = _loggerFactory;
         options.TimeProvider = _time;
         if (_dtlsOptions.PskKeys() is { Count: > 0 } keys)

@@ -81,6 +81,15 @@ public sealed class DtlsListenOptions
         return keys;
     }
 
+    /// <summary>Connections in the table, handshaking and established; a cookie-verified ClientHello beyond it is dropped.</summary>
+    public int MaxConnections { get; set; } = new DtlsServerOptions().MaxConnections;
+
+    /// <summary>Handshakes in progress over all peers; a cookie-verified ClientHello beyond it is dropped (the client retries).</summary>
+    public int MaxHandshakes { get; set; } = new DtlsServerOptions().MaxHandshakes;
+
+    /// <summary>Handshakes in progress from one source address (an IPv4 address or an IPv6 /64, over all its ports).</summary>
+    public int MaxHandshakesPerAddress { get; set; } = new DtlsServerOptions().MaxHandshakesPerAddress;
+
     /// <summary>Appends the session keys in NSS key log format to this file, so that tshark can decrypt captures. Debugging only.</summary>
     public string? KeyLogFile { get; set; }
 
@@ -93,6 +102,15 @@ public sealed class DtlsListenOptions
         if (Port is < 0 or > 65535)
         {
             return $"Dtls:Port {Port} is not a UDP port (0..65535; disable coaps with Dtls:Enabled=false or --coaps-port off).";
+        }
+
+        foreach ((string name, int value) in new[] { (nameof(MaxConnections), MaxConnections), (nameof(MaxHandshakes), MaxHandshakes),
+            (nameof(MaxHandshakesPerAddress), MaxHandshakesPerAddress) })
+        {
+            if (value < 1)
+            {
+                return $"Dtls:{name} {value} must be at least 1.";
+            }
         }
 
         if ((CertificateFile is null) != (KeyFile is null))

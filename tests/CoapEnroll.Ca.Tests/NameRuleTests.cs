@@ -219,6 +219,107 @@ public sealed class NameRuleTests
         Assert.Equal(StoreConflict.SubjectHeld, ex.Conflict);
     }
 
+    [Fact]
+    public async Task The_holder_of_a_name_is_found_on_either_side_of_the_asking_identity_among_many_certificates_of_that_name()
+    {
+        await using TestCa ca = await TestCa.CreateAsync();
+        // device-m re-enrolled many times and keeps every certificate active; device-b and device-y hold only expired ones.
+        await AddAsync(ca, "CN=dev-1", "device-b", DateTimeOffset.UtcNow.AddMinutes(-1));
+        await AddAsync(ca, "CN=dev-1", "device-y", DateTimeOffset.UtcNow.AddMinutes(-1));
+        await AddAsync(ca, "CN=dev-2", "device-a", DateTimeOffset.UtcNow.AddDays(1));
+        string newest = "";
+        for (int i = 0; i < 120; i++)
+        {
+            newest = await AddAsync(ca, i % 2 == 0 ? "CN=dev-1" : "cn=DEV-1", "device-m", DateTimeOffset.UtcNow.AddDays(1));
+        }
+
+        Assert.Null(await ca.Store.FindNameHolderAsync(Name("CN=dev-1"), "device-m", CancellationToken.None));
+        Assert.Equal(newest, (await ca.Store.FindNameHolderAsync(Name("CN=dev-1"), "device-a", CancellationToken.None))?.SerialNumber);
+        Assert.Equal(newest, (await ca.Store.FindNameHolderAsync(Name("CN=dev-1"), "device-z", CancellationToken.None))?.SerialNumber);
+        Assert.Equal(newest, (await ca.Store.FindNameHolderAsync(Name("CN=dev-1"), "", CancellationToken.None))?.SerialNumber);
+        Assert.Null(await ca.Store.FindNameHolderAsync(Name("CN=dev-3"), "device-a", CancellationToken.None));
+
+        // The same rule inside the issuing transaction, from both sides.
+        await AddAsync(ca, "CN=dev-1", "device-m", DateTimeOffset.UtcNow.AddDays(1));
+        foreach (string other in new[] { "device-a", "device-z" })
+        {
+            var ex = await Assert.ThrowsAsync<CertificateStoreConflictException>(() => AddAsync(ca, "CN=dev-1", other, DateTimeOffset.UtcNow.AddDays(1)));
+            Assert.Equal(StoreConflict.SubjectHeld, ex.Conflict);
+        }
+
+        // Once device-m's certificates are revoked, the name is free for anyone, and device-m is now the one kept out.
+        foreach (StoredCertificate certificate in await ca.Store.FindCertificatesBySubjectAsync("CN=dev-1", 1000, CancellationToken.None))
+        {
+            await ca.Store.SetCertificateStatusAsync(certificate.SerialNumber, CertificateStatus.Revoked, Audit(), CancellationToken.None);
+        }
+
+        foreach (StoredCertificate certificate in await ca.Store.FindCertificatesBySubjectAsync("CN=DEV-1", 1000, CancellationToken.None))
+        {
+            await ca.Store.SetCertificateStatusAsync(certificate.SerialNumber, CertificateStatus.Revoked, Audit(), CancellationToken.None);
+        }
+
+        Assert.Null(await ca.Store.FindNameHolderAsync(Name("CN=dev-1"), "device-z", CancellationToken.None));
+        string taken = await AddAsync(ca, "CN=dev-1", "device-z", DateTimeOffset.UtcNow.AddDays(1));
+        Assert.Equal(taken, (await ca.Store.FindNameHolderAsync(Name("CN=dev-1"), "device-m", CancellationToken.None))?.SerialNumber);
+    }
+
+    [Fact]
+    public async Task A_store_with_the_index_of_an_older_version_gets_the_holder_index_and_keeps_its_rule()
+    {
+        await using TestCa ca = await TestCa.CreateAsync();
+        string path = ca.Hierarchy.Layout.Database;
+        string held = await AddAsync(ca, "CN=dev-1", "device-1", DateTimeOffset.UtcNow.AddDays(1));
+        await ca.Store.DisposeAsync();
+        // What a store written before certificates_holder looks like: the (subject_key, status) index instead.
+        await ExecuteRawAsync(path, "DROP INDEX certificates_holder; CREATE INDEX certificates_subject_key ON certificates (subject_key, status);");
+        Assert.Equal(["certificates_public_key", "certificates_requester", "certificates_subject", "certificates_subject_key"], await IndexesAsync(path));
+
+        await ca.RestartAsync();
+        Assert.Equal(["certificates_holder", "certificates_public_key", "certificates_requester", "certificates_subject"], await IndexesAsync(path));
+        Assert.Equal(held, (await ca.Store.FindNameHolderAsync(Name("CN=dev-1"), "device-2", CancellationToken.None))?.SerialNumber);
+        Assert.Null(await ca.Store.FindNameHolderAsync(Name("CN=dev-1"), "device-1", CancellationToken.None));
+        var ex = await Assert.ThrowsAsync<CertificateStoreConflictException>(() => AddAsync(ca, "CN=dev-1", "device-2", DateTimeOffset.UtcNow.AddDays(1)));
+        Assert.Equal(StoreConflict.SubjectHeld, ex.Conflict);
+        await AddAsync(ca, "CN=dev-1", "device-1", DateTimeOffset.UtcNow.AddDays(1));
+
+        // Opening it again changes nothing.
+        await ca.RestartAsync();
+        Assert.Equal(["certificates_holder", "certificates_public_key", "certificates_requester", "certificates_subject"], await IndexesAsync(path));
+    }
+
+    private static async Task<string> AddAsync(TestCa ca, string subject, string identity, DateTimeOffset notAfter)
+    {
+        using X509Certificate2 certificate = Sign(ca, subject, notAfter);
+        await ca.Store.AddIssuedAsync(new StoredRequest { CsrDer = [1], Requester = "r", Identity = identity, Protocol = "test", Profile = "default" },
+            StoredCertificate.FromCertificate(certificate, "default", "r", null) with { Identity = identity }, Audit(), CancellationToken.None);
+        return certificate.SerialNumber;
+    }
+
+    private static async Task ExecuteRawAsync(string path, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        await connection.OpenAsync();
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<List<string>> IndexesAsync(string path)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False;Mode=ReadOnly");
+        await connection.OpenAsync();
+        await using SqliteCommand command = connection.CreateCommand();
+        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'certificates' AND sql IS NOT NULL ORDER BY name;";
+        await using SqliteDataReader reader = await command.ExecuteReaderAsync();
+        var names = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
     private static X500DistinguishedName Name(string text) => DistinguishedNameParser.TryParse(text, out string? error) ?? throw new ArgumentException(error);
 
     private static IssuanceRequest ForIdentity(byte[] csr, string requester, string identity) =>

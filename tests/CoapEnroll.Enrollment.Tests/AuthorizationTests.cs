@@ -60,6 +60,51 @@ public sealed class AuthorizationTests
     }
 
     [Fact]
+    public async Task A_linked_request_repeated_in_a_new_session_gets_the_certificate_issued_in_the_first()
+    {
+        // The answer to a linked /sen is lost (the server was killed after it stored the certificate); the device repeats the
+        // same CSR in a new session, whose tls-unique differs from the claim: it gets the stored certificate, nothing new is issued.
+        await using EnrollmentFixture f = await EnrollmentFixture.CreateAsync();
+        using X509Certificate2 device = f.DeviceCertificate();
+        byte[] csr = EnrollmentFixture.Csr("CN=demo-device-1", EnrollmentFixture.Claim());
+        using EnrollmentOutcome first = await f.Service.EnrollAsync(
+            EnrollmentFixture.Request(await f.AuthenticateAsync(device), csr, claim: EnrollmentFixture.Claim()), CancellationToken.None);
+        Assert.Equal(EnrollmentStatus.Issued, first.Status);
+
+        Requester inNewSession = await f.AuthenticateAsync(device, ChannelBinding.TlsUnique("DTLS", new byte[12]));
+        using EnrollmentOutcome repeated = await f.Service.EnrollAsync(EnrollmentFixture.Request(inNewSession, csr, claim: EnrollmentFixture.Claim()), CancellationToken.None);
+        Assert.Equal(EnrollmentStatus.Issued, repeated.Status);
+        Assert.Equal(first.Certificate!.RawData, repeated.Certificate!.RawData);
+        Assert.Single(await f.Store.ListCertificatesAsync(100, CancellationToken.None));
+        Assert.Empty(await f.RejectedAsync());
+    }
+
+    [Fact]
+    public async Task A_linked_request_never_accepted_before_is_still_refused_in_another_session()
+    {
+        // Only a request this CA accepted is answered from the store: the same CSR refused once (another session's claim) is
+        // refused again, and a new CSR with another session's claim is refused, whatever was issued to the same device before.
+        await using EnrollmentFixture f = await EnrollmentFixture.CreateAsync();
+        using X509Certificate2 device = f.DeviceCertificate();
+        Requester other = await f.AuthenticateAsync(device, ChannelBinding.TlsUnique("DTLS", new byte[12]));
+        using EnrollmentOutcome issued = await f.Service.EnrollAsync(
+            EnrollmentFixture.Request(await f.AuthenticateAsync(device), EnrollmentFixture.Csr("CN=demo-device-1", EnrollmentFixture.Claim()), claim: EnrollmentFixture.Claim()),
+            CancellationToken.None);
+        Assert.Equal(EnrollmentStatus.Issued, issued.Status);
+
+        byte[] csr = EnrollmentFixture.Csr("CN=demo-device-1", EnrollmentFixture.Claim());
+        for (int attempt = 0; attempt < 2; attempt++)
+        {
+            using EnrollmentOutcome refused = await f.Service.EnrollAsync(EnrollmentFixture.Request(other, csr, claim: EnrollmentFixture.Claim()), CancellationToken.None);
+            Assert.Equal(RejectionReason.NotAuthorized, refused.Reason);
+            Assert.Equal("the challengePassword does not match the tls-unique value of this DTLS session (RFC 7030 section 3.5)", refused.Detail);
+        }
+
+        Assert.Equal(2, (await f.RejectedAsync()).Count);
+        Assert.Single(await f.Store.ListCertificatesAsync(100, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_claim_over_a_channel_without_extended_master_secret_is_refused_even_when_it_matches()
     {
         await using EnrollmentFixture f = await EnrollmentFixture.CreateAsync();

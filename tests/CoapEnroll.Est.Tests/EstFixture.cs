@@ -97,7 +97,11 @@ internal sealed class EstFixture : IAsyncDisposable
         Hierarchy = bootstrap.Hierarchy;
         Store = await SqliteCertificateStore.OpenAsync(Hierarchy.Layout.Database, null, CancellationToken.None);
         Authority = new CertificateAuthority(Hierarchy, Store, CertificateProfileCatalog.FromOptions(CaOptions),
-            new ReservedNames(Hierarchy, [bootstrap.ServerCredential.Certificate]));
+            new ReservedNames(Hierarchy, [bootstrap.ServerCredential.Certificate]))
+        {
+            MaxPendingRequests = CaOptions.MaxPendingRequests,
+            MaxPendingRequestsPerIdentity = CaOptions.MaxPendingRequestsPerIdentity,
+        };
 
         // As the host does: the server credential signs the keys EST generates.
         var est = new EstServerOptions { PendingRetryAfter = TimeSpan.FromSeconds(1), KeyGenerationSigner = bootstrap.ServerCredential.Certificate };

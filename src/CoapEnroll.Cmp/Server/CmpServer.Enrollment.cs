@@ -301,6 +301,7 @@ public sealed partial class CmpServer
         RejectionReason.RequestKeyConflict => PkiFailureInfo.DuplicateCertReq,
         RejectionReason.CertificateNoLongerActive => PkiFailureInfo.CertRevoked,
         RejectionReason.UnknownProfile => PkiFailureInfo.BadRequest,
+        RejectionReason.TooManyPendingRequests => PkiFailureInfo.SystemUnavail,
         _ => PkiFailureInfo.NotAuthorized,
     };
 }

@@ -41,7 +41,7 @@ public static class CmpCoapResources
         CoapResource root = Map(server, cmp, frontEnd, Root, null).WithResourceType("ace.cmp").WithContentFormat(CoapContentFormat.PkixCmp);
         if (announcements is not null)
         {
-            server.MapGet(Root, (context, cancellationToken) => GetAnnouncementAsync(context, announcements, cancellationToken)).Observable();
+            server.MapGet(Root, (context, cancellationToken) => GetAnnouncementAsync(context, announcements, cancellationToken)).Observable().RunOnThreadPool();
             announcements.Announced += (_, _) => root.NotifyObservers();
         }
 
@@ -73,12 +73,16 @@ public static class CmpCoapResources
         }
     }
 
+    // Both start on the thread pool (CoapResource.RunOnThreadPool): CMP verifies signatures or MACs, reads and writes the store
+    // (synchronous under its async API) and signs before its first real wait, which on a receive thread serving every peer of the
+    // socket would stall the others. The proxy mostly waits for its upstream, and one hop is nothing next to an HTTP exchange.
     private static CoapResource MapProxy(CoapServer server, CmpCoapProxy proxy, string pattern, string? operation) =>
         server.MapPost(pattern, (context, cancellationToken) =>
-            proxy.ForwardAsync(context, context.RouteValues.TryGetValue("label", out string? label) ? label : null, operation, cancellationToken));
+            proxy.ForwardAsync(context, context.RouteValues.TryGetValue("label", out string? label) ? label : null, operation, cancellationToken))
+            .RunOnThreadPool();
 
     private static CoapResource Map(CoapServer server, CmpServer cmp, string frontEnd, string pattern, string? operation) =>
-        server.MapPost(pattern, (context, cancellationToken) => HandleAsync(context, cmp, frontEnd, operation, cancellationToken));
+        server.MapPost(pattern, (context, cancellationToken) => HandleAsync(context, cmp, frontEnd, operation, cancellationToken)).RunOnThreadPool();
 
     private static async ValueTask<CoapMessage> HandleAsync(CoapRequestContext context, CmpServer cmp, string frontEnd, string? operation, CancellationToken cancellationToken)
     {

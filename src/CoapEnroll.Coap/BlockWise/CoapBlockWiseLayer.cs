@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net;
+using CoapEnroll.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 

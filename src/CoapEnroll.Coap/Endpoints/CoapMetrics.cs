@@ -19,6 +19,11 @@ internal static class CoapMetrics
     public static readonly Counter<long> BlockWiseBoundHit = s_meter.CreateCounter<long>("coap.blockwise.bound_hit", "{block}",
         "Block1 blocks refused because Block1 reassembly held as much as a bound allows, tagged bound=peer, address, unauthenticated "
         + "(the unauthenticated peers' share) or global, and authenticated=true or false (the refused peer)");
+    public static readonly Counter<long> ObserveBoundHit = s_meter.CreateCounter<long>("coap.observe.bound_hit", "{registration}",
+        "Observe registrations served as plain GETs because a bound was reached, tagged bound=peer (MaxObserversPerPeer), address "
+        + "(MaxObserversPerAddress), resource (MaxObserversPerResource) or global (MaxObservers)");
+    public static readonly UpDownCounter<long> ObserveRegistrations = s_meter.CreateUpDownCounter<long>("coap.observe.registrations",
+        "{registration}", "Observe registrations held on all resources");
     public static readonly Counter<long> Retransmissions = s_meter.CreateCounter<long>("coap.messages.retransmitted", "{message}");
     public static readonly Counter<long> RequestsHandled = s_meter.CreateCounter<long>("coap.requests.handled", "{request}");
 }

@@ -43,10 +43,34 @@ public sealed class CoapRequestContext
     /// <summary>State that layers pass to the layers below them.</summary>
     public IDictionary<object, object?> Items => _items ??= new Dictionary<object, object?>();
 
+    /// <summary>True once <see cref="ContinueOnThreadPoolAsync"/> moved the request off the thread that received it.</summary>
+    public bool IsOnThreadPool { get; private set; }
+
+    /// <summary>
+    /// Continues the request on the thread pool, unless it moved there already. The endpoint runs a request on the thread that
+    /// received it up to the handler's first real wait, and a server channel may receive on a thread of its own that serves every
+    /// peer of its socket; a handler calls this before synchronous slow work (store I/O, signing, certificate path building) so
+    /// that the thread goes back to the socket. <see cref="CoapResource.RunOnThreadPool"/> does it for a whole resource.
+    /// </summary>
+    public ValueTask ContinueOnThreadPoolAsync()
+    {
+        if (IsOnThreadPool)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        IsOnThreadPool = true;
+        return YieldToThreadPoolAsync();
+    }
+
+    private static async ValueTask YieldToThreadPoolAsync() =>
+        // Always to the pool, not to a synchronization context the receiving thread might have.
+        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+
     /// <summary>A copy for a different (for example reassembled) request, sharing the peer.</summary>
     public CoapRequestContext WithRequest(CoapMessage request)
     {
-        var copy = new CoapRequestContext(request, RemoteEndPoint, Endpoint) { Resource = Resource };
+        var copy = new CoapRequestContext(request, RemoteEndPoint, Endpoint) { Resource = Resource, IsOnThreadPool = IsOnThreadPool };
         if (_routeValues is not null)
         {
             foreach (var value in _routeValues)

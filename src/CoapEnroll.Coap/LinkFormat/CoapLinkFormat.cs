@@ -368,6 +368,13 @@ public static class CoapLinkFormat
         {
             if (_pos < text.Length && text[_pos] == '"')
             {
+                if (name.EndsWith('*'))
+                {
+                    // RFC 6690 §2: a parameter named with '*' takes an ext-value (RFC 8187 §3.2.1), which is never quoted.
+                    // Accepting one would hold a value Serialize writes bare, where its quotes and escapes no longer parse.
+                    throw Error($"'{name}' takes an ext-value (RFC 8187), not a quoted string");
+                }
+
                 _pos++;
                 var sb = new StringBuilder();
                 while (true)

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using CoapEnroll.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -28,6 +29,9 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
     private readonly Dictionary<ObserveKey, ObserveRegistration> _registrations = [];
     private readonly Dictionary<CoapResource, HashSet<ObserveRegistration>> _byResource = [];
     private readonly HashSet<CoapEndpoint> _subscribedEndpoints = [];
+    private readonly Dictionary<EndPoint, int> _perPeer = [];
+    private readonly Dictionary<object, int> _perAddress = [];
+    private readonly ReportThrottle _boundReports = new(TimeSpan.FromSeconds(10));
     private readonly ConcurrentDictionary<NotificationMessageKey, (ObserveRegistration Registration, long SentAt)> _sentNotifications = new();
     private readonly CancellationTokenSource _stopping = new();
     private long _changes;
@@ -105,12 +109,17 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
         }
 
         ObserveRegistration? registration = null;
+        ObserveBound bound;
+        object sourceAddress = BlockSource.Of(context.RemoteEndPoint).Address;
         lock (_lock)
         {
             _registrations.TryGetValue(key, out var existing);
             _byResource.TryGetValue(resource, out var observers);
             int others = (observers?.Count ?? 0) - (existing is not null && existing.Resource == resource ? 1 : 0);
-            if (others >= _options.MaxObserversPerResource)
+            bound = others >= _options.MaxObserversPerResource ? ObserveBound.Resource
+                : existing is null ? CheckBoundsLocked(key.Client.Peer, sourceAddress) // (a renewal replaces, it adds nothing)
+                : ObserveBound.None;
+            if (bound != ObserveBound.None)
             {
                 // §4.1: a server unwilling to add an entry processes the request as a plain GET.
                 if (existing is not null)
@@ -125,7 +134,7 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
                 long now = _time.GetTimestamp();
                 var sequence = existing?.Sequence ?? new ObserveSequence(ClockValue(now));
                 registration = new ObserveRegistration(key, resource, context.WithRequest(request), sequence, now, response.ContentFormat,
-                    contentFormatKnown: response.Code != CoapCode.Valid);
+                    contentFormatKnown: response.Code != CoapCode.Valid) { SourceAddress = existing?.SourceAddress ?? sourceAddress };
                 if (existing is not null)
                 {
                     RemoveLocked(existing);
@@ -133,6 +142,7 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
 
                 // (Removing the old entry may have dropped the resource's set.)
                 _registrations[key] = registration;
+                Tally(registration, +1);
                 if (!_byResource.TryGetValue(resource, out observers))
                 {
                     _byResource[resource] = observers = [];
@@ -145,7 +155,7 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
 
         if (registration is null)
         {
-            LogObserverLimit(context.RemoteEndPoint, resource.Pattern);
+            ReportBound(bound, context.RemoteEndPoint, resource.Pattern);
             return WithoutObserve(response);
         }
 
@@ -164,6 +174,61 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
         }
 
         return initial;
+    }
+
+    /// <summary>The bound one more registration of <paramref name="peer"/> would exceed, or <see cref="ObserveBound.None"/>.</summary>
+    private ObserveBound CheckBoundsLocked(EndPoint peer, object sourceAddress)
+    {
+        if (_perPeer.GetValueOrDefault(peer) >= _options.MaxObserversPerPeer)
+        {
+            return ObserveBound.Peer;
+        }
+
+        if (_perAddress.GetValueOrDefault(sourceAddress) >= _options.MaxObserversPerAddress)
+        {
+            return ObserveBound.Address;
+        }
+
+        return _registrations.Count >= _options.MaxObservers ? ObserveBound.Global : ObserveBound.None;
+    }
+
+    /// <summary>Adds (+1) or removes (-1) a registration from the per-peer and per-address counts; under the lock.</summary>
+    private void Tally(ObserveRegistration registration, int delta)
+    {
+        Adjust(_perPeer, registration.Key.Client.Peer, delta);
+        Adjust(_perAddress, registration.SourceAddress, delta);
+        CoapMetrics.ObserveRegistrations.Add(delta);
+
+        static void Adjust<TKey>(Dictionary<TKey, int> counts, TKey key, int delta)
+            where TKey : notnull
+        {
+            int count = counts.GetValueOrDefault(key) + delta;
+            if (count <= 0)
+            {
+                counts.Remove(key);
+            }
+            else
+            {
+                counts[key] = count;
+            }
+        }
+    }
+
+    /// <summary>Counts a registration refused at a bound and logs it at most every 10 s, with those held back meanwhile.</summary>
+    private void ReportBound(ObserveBound bound, EndPoint remote, string pattern)
+    {
+        (string tag, string setting, int max) = bound switch
+        {
+            ObserveBound.Peer => ("peer", nameof(CoapServerOptions.MaxObserversPerPeer), _options.MaxObserversPerPeer),
+            ObserveBound.Address => ("address", nameof(CoapServerOptions.MaxObserversPerAddress), _options.MaxObserversPerAddress),
+            ObserveBound.Resource => ("resource", nameof(CoapServerOptions.MaxObserversPerResource), _options.MaxObserversPerResource),
+            _ => ("global", nameof(CoapServerOptions.MaxObservers), _options.MaxObservers),
+        };
+        CoapMetrics.ObserveBoundHit.Add(1, new KeyValuePair<string, object?>("bound", tag));
+        if (_boundReports.TryReport(_time.GetTimestamp(), _time, out long heldBack))
+        {
+            LogObserverLimit(remote, pattern, "Coap:" + setting, max, heldBack);
+        }
     }
 
     // Not inline in HandleAsync: the lambda's closure would be allocated on every request that reaches it.
@@ -443,6 +508,7 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
         if (_registrations.TryGetValue(registration.Key, out var current) && current == registration)
         {
             _registrations.Remove(registration.Key);
+            Tally(registration, -1);
         }
 
         if (_byResource.TryGetValue(registration.Resource, out var observers) && observers.Remove(registration) && observers.Count == 0)
@@ -465,8 +531,9 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
     [LoggerMessage(1, LogLevel.Debug, "{Remote} observes /{Path}")]
     private partial void LogRegistered(EndPoint remote, string path);
 
-    [LoggerMessage(2, LogLevel.Information, "Observer limit of {Pattern} reached; {Remote} is served without observing")]
-    private partial void LogObserverLimit(EndPoint remote, string pattern);
+    [LoggerMessage(2, LogLevel.Warning,
+        "Observe: {Setting} ({Max}) reached; {Remote} is served {Pattern} without observing ({HeldBack} more since the last report)")]
+    private partial void LogObserverLimit(EndPoint remote, string pattern, string setting, int max, long heldBack);
 
     [LoggerMessage(3, LogLevel.Debug, "Observer {Remote} of /{Path} removed: {Reason}")]
     private partial void LogObserverGone(EndPoint remote, string path, CoapError reason);

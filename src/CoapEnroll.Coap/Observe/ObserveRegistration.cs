@@ -38,6 +38,9 @@ internal sealed class ObserveRegistration
 
     public ObserveKey Key { get; }
 
+    /// <summary>The source address the registration is counted under (<see cref="BlockSource.Address"/>), fixed when it is made.</summary>
+    public required object SourceAddress { get; init; }
+
     public CoapResource Resource { get; }
 
     /// <summary>A private copy of the registration's request context; each notification runs on a fresh copy of it.</summary>

@@ -153,6 +153,22 @@ public sealed class CoapResource
     /// <summary>The check set by <see cref="RequireAuthorization"/>, if any.</summary>
     internal CoapAuthorizationDelegate? Authorization { get; private set; }
 
+    /// <summary>
+    /// Starts this resource's authorization check and handlers on the thread pool, never on the thread that received the request
+    /// (<see cref="CoapRequestContext.ContinueOnThreadPoolAsync"/>). For resources whose work is slow before its first real wait
+    /// (store I/O that is synchronous under an async API, signing, certificate path building): a server channel that reads its
+    /// socket on a thread of its own (DedicatedUdpDatagramChannel, and DTLS above it) runs the rest of the request there, and
+    /// would serve no other peer meanwhile. Costs one hop to the pool per request, so cheap resources go without it.
+    /// </summary>
+    public CoapResource RunOnThreadPool()
+    {
+        RunsOnThreadPool = true;
+        return this;
+    }
+
+    /// <summary>True when <see cref="RunOnThreadPool"/> was called.</summary>
+    public bool RunsOnThreadPool { get; private set; }
+
     internal void SetHandler(CoapCode method, CoapRequestDelegate handler)
     {
         if (!method.IsRequest)

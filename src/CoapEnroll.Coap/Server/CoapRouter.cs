@@ -47,7 +47,21 @@ internal sealed class CoapRouter : ICoapRequestHandler
             return ValueTask.FromResult(new CoapMessage { Code = CoapCode.MethodNotAllowed });
         }
 
-        return handler(context, cancellationToken);
+        return resource.RunsOnThreadPool && !context.IsOnThreadPool
+            ? HandleOnThreadPoolAsync(handler, context, cancellationToken)
+            : handler(context, cancellationToken);
+    }
+
+    private static async ValueTask<CoapMessage> HandleOnThreadPoolAsync(CoapRequestDelegate handler, CoapRequestContext context, CancellationToken cancellationToken)
+    {
+        await context.ContinueOnThreadPoolAsync();
+        return await handler(context, cancellationToken);
+    }
+
+    private static async ValueTask<CoapMessage?> AuthorizeOnThreadPoolAsync(CoapAuthorizationDelegate authorize, CoapRequestContext context, CancellationToken cancellationToken)
+    {
+        await context.ContinueOnThreadPoolAsync();
+        return await authorize(context, cancellationToken);
     }
 
     /// <summary>
@@ -68,7 +82,14 @@ internal sealed class CoapRouter : ICoapRequestHandler
             return ValueTask.FromResult<CoapMessage?>(new CoapMessage { Code = CoapCode.MethodNotAllowed });
         }
 
-        return resource.Authorization is { } authorize ? authorize(context, cancellationToken) : ValueTask.FromResult<CoapMessage?>(null);
+        if (resource.Authorization is not { } authorize)
+        {
+            return ValueTask.FromResult<CoapMessage?>(null);
+        }
+
+        return resource.RunsOnThreadPool && !context.IsOnThreadPool
+            ? AuthorizeOnThreadPoolAsync(authorize, context, cancellationToken)
+            : authorize(context, cancellationToken);
     }
 
     /// <summary>The resource for the request's Uri-Path, recorded in the context with its route values; null when none matches.</summary>

@@ -81,6 +81,12 @@ public sealed class CoapServer : IAsyncDisposable
     /// <summary>The observe layer (RFC 7641); the block-wise layer sets its <c>ShapeNotification</c>.</summary>
     internal CoapObserveLayer ObserveLayer => _observe;
 
+    /// <summary>
+    /// The request pipeline every endpoint hands its requests to (built on first use, as <see cref="Listen"/> does), for the
+    /// fuzz target that drives it with requests without an endpoint's receive loop.
+    /// </summary>
+    internal ICoapRequestHandler Pipeline => _pipeline ??= BuildPipeline();
+
     /// <summary>The block-wise layer, once the first endpoint listens (for tests: what it holds).</summary>
     internal CoapBlockWiseLayer? BlockWise { get; private set; }
 

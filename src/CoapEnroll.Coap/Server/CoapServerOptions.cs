@@ -46,10 +46,22 @@ public sealed class CoapServerOptions
     /// <summary>Observers one resource may have; past it new registrations are served without Observe.</summary>
     public int MaxObserversPerResource { get; set; } = 1024;
 
+    /// <summary>
+    /// Observations one peer (a UDP address and port, or a DTLS session) may hold on all resources; past it a new
+    /// registration is served as a plain GET, without Observe (RFC 7641 §4.1). Renewing one it holds is no new one.
+    /// </summary>
+    public int MaxObserversPerPeer { get; set; } = 16;
+
+    /// <summary>The same for all peers at one source address (an IPv4 address or an IPv6 /64), over all their ports and sessions.</summary>
+    public int MaxObserversPerAddress { get; set; } = 256;
+
+    /// <summary>Observations all peers together may hold. Each keeps its request and a little transmission state (about 1 KB).</summary>
+    public int MaxObservers { get; set; } = 10_000;
+
     /// <summary>How observe notifications are transmitted (RFC 7641 §4.5).</summary>
     public CoapObserveOptions Observe { get; set; } = new();
 
-    /// <summary>Throws when a block-wise limit cannot work, naming its configuration key (in the <c>Coap</c> section of serve).</summary>
+    /// <summary>Throws when a block-wise or observe limit cannot work, naming its configuration key (in the <c>Coap</c> section of serve).</summary>
     /// <exception cref="ArgumentException">A limit is out of range.</exception>
     internal void ValidateBlockWise()
     {
@@ -64,6 +76,10 @@ public sealed class CoapServerOptions
         }
 
         Positive(nameof(MaxTransfersPerPeer), MaxTransfersPerPeer);
+        NotNegative(nameof(MaxObserversPerResource), MaxObserversPerResource);
+        NotNegative(nameof(MaxObserversPerPeer), MaxObserversPerPeer);
+        NotNegative(nameof(MaxObserversPerAddress), MaxObserversPerAddress);
+        NotNegative(nameof(MaxObservers), MaxObservers);
         Positive(nameof(MaxUnauthenticatedTransfersPerAddress), MaxUnauthenticatedTransfersPerAddress);
         NotNegative(nameof(MaxRequestBodySize), MaxRequestBodySize);
         NotNegative(nameof(MaxReassemblyBytesPerPeer), MaxReassemblyBytesPerPeer);

@@ -14,7 +14,11 @@ namespace CoapEnroll.Dtls;
 /// (§4.2.4), reassembly, alerts, application data and connection IDs (RFC 9146). The handshake itself is
 /// the subclass's: it receives complete messages in order and builds flights.
 /// All work for one connection is serialized by an async lock: the channel's receive loop, retransmission
-/// timers and application sends all take it; nothing blocks a thread.
+/// timers and application sends all take it; nothing blocks a thread. The lock is two fields of the connection
+/// rather than a SemaphoreSlim (an idle session keeps it for its whole life); its waiters, and the master secret's
+/// readers, synchronize on the connection object itself, which is internal, so nothing else locks on it.
+/// Decrypted application data is handed to the owner only after the lock is released, so that a reader the owner runs
+/// inline can send its reply on the same thread.
 /// </summary>
 internal abstract class DtlsConnection
 {
@@ -23,8 +27,15 @@ internal abstract class DtlsConnection
     private static readonly byte[] ChangeCipherSpecBody = [1];
 
     private readonly IDtlsConnectionOwner _owner;
-    private readonly SemaphoreSlim _lock = new(1, 1);
-    private readonly List<OutgoingDatagram> _outbox = [];
+    private int _lockHeld; // 1 while a holder runs; Interlocked when uncontended, otherwise under lock (this)
+    private Queue<LockWaiter>? _lockWaiters;
+    // The outbox: most flushes of an established session send one datagram, which needs no list; flights use the rest.
+    private OutgoingDatagram _outgoing;
+    private List<OutgoingDatagram>? _moreOutgoing;
+
+    // Application data of the datagram being processed, under the lock; handed to the owner after the lock is released.
+    private PooledDatagram _received;
+    private List<PooledDatagram>? _receivedMore;
 
     // Epoch 0 has no protection, so only epoch 1 has protection objects. Fields rather than per-epoch arrays,
     // and the replay windows inline (a struct): every idle established session holds them for its whole life.
@@ -44,16 +55,11 @@ internal abstract class DtlsConnection
     /// their numbering there must not have their ServerHello dropped as a replay.
     /// </summary>
     protected void ResetEpochZeroReplayWindow() => _replay0.Reset();
-    private readonly Lock _secretLock = new();
     private ushort _writeEpoch;
     private ushort _readEpoch;
     private ushort _nextSendMessageSeq;
     private FlightItem[]? _lastFlight;
-    private ITimer? _timer;
-    private int _timerGeneration;
-    private bool _timerArmed;
-    private TimeSpan _currentTimeout;
-    private int _retransmissions;
+    private Retransmission? _retransmission; // while a flight waits for its answer; none once established
     private long _lastFlightSentAt;
     private byte[]? _masterSecret;
     private int _state; // 0 handshaking, 1 established, 2 closed
@@ -69,7 +75,6 @@ internal abstract class DtlsConnection
         Logger = logger ?? NullLogger.Instance;
         EndPoint = new DtlsSessionEndPoint(this);
         LastActivity = options.TimeProvider.GetTimestamp();
-        Created = LastActivity;
     }
 
     protected DtlsOptions Options { get; }
@@ -94,12 +99,15 @@ internal abstract class DtlsConnection
     internal bool HoldsHandshakeState => _transcript is not null || _reassembler is not null || HasRetransmissionTimer || HoldsKeyExchangeState;
 
     /// <summary>A retransmission timer exists (armed or not): an idle established session must have none.</summary>
-    internal bool HasRetransmissionTimer => _timer is not null;
+    internal bool HasRetransmissionTimer => _retransmission is not null;
 
     /// <summary>The subclass still holds key exchange objects (ECDHE key pair, the peer's public key, cookies).</summary>
     internal virtual bool HoldsKeyExchangeState => false;
 
-    /// <summary>Handshake messages (and ChangeCipherSpec) kept for retransmission: the server's final flight only, once established.</summary>
+    /// <summary>
+    /// Handshake messages (and ChangeCipherSpec) kept for retransmission: once established, the server's final flight only, until the
+    /// client's first application data shows that it arrived.
+    /// </summary>
     internal int RetainedFlightLength => _lastFlight?.Length ?? 0;
 
     /// <summary>The message_seq of the peer's next handshake message; older ones show a retransmitted flight.</summary>
@@ -112,12 +120,13 @@ internal abstract class DtlsConnection
 
     public bool IsEstablished => Volatile.Read(ref _state) == 1;
 
+    /// <summary>Datagrams of this session waiting in the server channel's inbox (kept by <see cref="ApplicationDataInbox"/>, under its lock).</summary>
+    internal int QueuedApplicationData { get; set; }
+
     public bool IsClosed => Volatile.Read(ref _state) == 2;
 
     /// <summary>Timestamp of the last authenticated record (or creation).</summary>
     public long LastActivity { get; private set; }
-
-    public long Created { get; }
 
     public CipherSuiteInfo? Suite { get; protected set; }
 
@@ -171,10 +180,55 @@ internal abstract class DtlsConnection
 
     // ---- entry points (each takes the lock) ----
 
-    /// <summary>Processes one datagram from <paramref name="from"/>: every record in order (RFC 6347 §4.1.1).</summary>
+    /// <summary>
+    /// Processes one datagram from <paramref name="from"/>: every record in order (RFC 6347 §4.1.1). Its application data goes to
+    /// the owner after the lock is released, in record order: the owner may run its reader on this thread up to the reply, and
+    /// the reply takes the lock again (<see cref="SendApplicationDataAsync"/>).
+    /// </summary>
     public async ValueTask ProcessDatagramAsync(ReadOnlyMemory<byte> datagram, IPEndPoint from, CancellationToken cancellationToken)
     {
-        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await EnterLockAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await ProcessLockedAsync(datagram, from, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            (PooledDatagram received, List<PooledDatagram>? receivedMore) = (_received, _receivedMore);
+            (_received, _receivedMore) = (default, null);
+            await FlushAndReleaseAsync(cancellationToken).ConfigureAwait(false);
+            HandUp(received, receivedMore);
+        }
+    }
+
+    /// <summary>Gives the owner what a datagram carried, in order; whatever a failing hand-over leaves is returned to the pool.</summary>
+    private void HandUp(PooledDatagram first, List<PooledDatagram>? more)
+    {
+        if (first.IsEmpty)
+        {
+            return;
+        }
+
+        int handed = -1;
+        try
+        {
+            _owner.OnApplicationData(this, first);
+            for (handed = 0; more is not null && handed < more.Count; handed++)
+            {
+                _owner.OnApplicationData(this, more[handed]);
+            }
+        }
+        finally
+        {
+            for (int i = handed + 1; more is not null && i < more.Count; i++)
+            {
+                more[i].Return();
+            }
+        }
+    }
+
+    private async ValueTask ProcessLockedAsync(ReadOnlyMemory<byte> datagram, IPEndPoint from, CancellationToken cancellationToken)
+    {
         try
         {
             if (IsClosed)
@@ -210,16 +264,12 @@ internal abstract class DtlsConnection
             DtlsLog.InternalError(Logger, Remote, ex);
             Fail(AlertDescription.InternalError, "internal error");
         }
-        finally
-        {
-            await FlushAndReleaseAsync(cancellationToken).ConfigureAwait(false);
-        }
     }
 
     /// <summary>Encrypts and sends one application datagram; false when not established (the datagram is dropped).</summary>
     public async ValueTask<bool> SendApplicationDataAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
-        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await EnterLockAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (!IsEstablished)
@@ -244,7 +294,7 @@ internal abstract class DtlsConnection
     /// <summary>Closes the connection, optionally with close_notify (RFC 5246 §7.2.1).</summary>
     public async ValueTask CloseAsync(bool sendCloseNotify, CancellationToken cancellationToken)
     {
-        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await EnterLockAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (IsClosed)
@@ -268,7 +318,7 @@ internal abstract class DtlsConnection
     /// <summary>Runs a handshake step (the client's first flight) under the lock.</summary>
     protected async ValueTask RunLockedAsync(Action action, CancellationToken cancellationToken)
     {
-        await _lock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await EnterLockAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             action();
@@ -281,7 +331,7 @@ internal abstract class DtlsConnection
 
     public void ExportKeyingMaterial(string label, byte[]? context, Span<byte> output)
     {
-        lock (_secretLock)
+        lock (this)
         {
             if (_masterSecret is null || !IsEstablished)
             {
@@ -410,8 +460,20 @@ internal abstract class DtlsConnection
                 case ContentType.ApplicationData:
                     if (record.Epoch == 1 && IsEstablished && record.Pooled is { } pooled)
                     {
+                        // The peer sends application data only after it processed our Finished: our final flight arrived and
+                        // is never needed again (RFC 6347 §4.2.4 keeps it only against the loss of that flight).
+                        _lastFlight = null;
+                        // Handed up once the lock is released (ProcessDatagramAsync).
                         handedOver = true;
-                        _owner.OnApplicationData(this, new PooledDatagram(pooled, record.Payload.Length));
+                        var data = new PooledDatagram(pooled, record.Payload.Length);
+                        if (_received.IsEmpty)
+                        {
+                            _received = data;
+                        }
+                        else
+                        {
+                            (_receivedMore ??= []).Add(data);
+                        }
                     }
                     else
                     {
@@ -563,9 +625,9 @@ internal abstract class DtlsConnection
         TransmitFlight();
         if (expectResponse)
         {
-            _retransmissions = 0;
-            _currentTimeout = Options.InitialRetransmissionTimeout;
-            ArmTimer(_currentTimeout);
+            _retransmission?.Timer?.Dispose();
+            _retransmission = new Retransmission { Timeout = Options.InitialRetransmissionTimeout };
+            ArmTimer(_retransmission);
         }
         else
         {
@@ -576,10 +638,8 @@ internal abstract class DtlsConnection
     /// <summary>The peer's next flight has begun: stop retransmitting ours (§4.2.4).</summary>
     protected void StopRetransmissionTimer()
     {
-        _timerArmed = false;
-        _timerGeneration++;
-        _timer?.Dispose();
-        _timer = null;
+        _retransmission?.Timer?.Dispose();
+        _retransmission = null; // a timer callback already under way finds another object, or none, and does nothing
     }
 
     /// <summary>Installs the epoch-1 keys: write side used after our ChangeCipherSpec, read side after the peer's.</summary>
@@ -591,7 +651,7 @@ internal abstract class DtlsConnection
 
     protected void SetMasterSecret(byte[] masterSecret)
     {
-        lock (_secretLock)
+        lock (this)
         {
             _masterSecret = masterSecret;
         }
@@ -652,7 +712,8 @@ internal abstract class DtlsConnection
     /// Drops what only the handshake needed, for the rest of the connection's life: the transcript (zeroed),
     /// the reassembler (buffered fragments zeroed; only its next message_seq is kept, to recognise a
     /// retransmitted peer flight) and whatever the subclass releases in <see cref="OnHandshakeStateReleased"/>.
-    /// The last flight stays: the server resends its final flight when the client repeats its own (§4.2.4).
+    /// The last flight stays: the server resends its final flight when the client repeats its own (§4.2.4), until the client's
+    /// application data shows that it arrived.
     /// </summary>
     private void ReleaseHandshakeState()
     {
@@ -703,7 +764,7 @@ internal abstract class DtlsConnection
         StopRetransmissionTimer();
         _lastFlight = null;
         ReleaseHandshakeState();
-        lock (_secretLock)
+        lock (this)
         {
             if (_masterSecret is not null)
             {
@@ -731,7 +792,7 @@ internal abstract class DtlsConnection
             throw;
         }
 
-        _outbox.Add(new OutgoingDatagram(buffer, length));
+        Enqueue(new OutgoingDatagram(buffer, length));
     }
 
     /// <summary>
@@ -822,12 +883,25 @@ internal abstract class DtlsConnection
         _lastFlightSentAt = Options.TimeProvider.GetTimestamp();
     }
 
+    /// <summary>Adds a datagram to the outbox, after those already there.</summary>
+    private void Enqueue(OutgoingDatagram datagram)
+    {
+        if (_outgoing.Buffer is null)
+        {
+            _outgoing = datagram;
+        }
+        else
+        {
+            (_moreOutgoing ??= []).Add(datagram);
+        }
+    }
+
     /// <summary>Moves a filled flight datagram to the outbox and continues in a fresh pooled buffer.</summary>
     private void Emit(ref byte[] datagram, ref int length)
     {
         // Rent first: if that failed after the add, the caller's finally would return a buffer the outbox still owns.
         byte[] next = ArrayPool<byte>.Shared.Rent(Options.PathMtu);
-        _outbox.Add(new OutgoingDatagram(datagram, length));
+        Enqueue(new OutgoingDatagram(datagram, length));
         datagram = next;
         length = 0;
     }
@@ -845,47 +919,40 @@ internal abstract class DtlsConnection
             return;
         }
 
-        DtlsLog.Retransmitting(Logger, Remote, _retransmissions, "peer retransmitted");
+        DtlsLog.Retransmitting(Logger, Remote, _retransmission?.Count ?? 0, "peer retransmitted");
         TransmitFlight();
     }
 
-    private void ArmTimer(TimeSpan due)
+    private void ArmTimer(Retransmission retransmission)
     {
-        _timer?.Dispose();
-        int generation = ++_timerGeneration;
-        _timerArmed = true;
-        _timer = Options.TimeProvider.CreateTimer(_ => _ = OnTimerAsync(generation), null, due, Timeout.InfiniteTimeSpan);
+        retransmission.Timer?.Dispose();
+        int generation = ++retransmission.Generation;
+        retransmission.Timer = Options.TimeProvider.CreateTimer(_ => _ = OnTimerAsync(retransmission, generation), null, retransmission.Timeout,
+            Timeout.InfiniteTimeSpan);
     }
 
-    private async Task OnTimerAsync(int generation)
+    private async Task OnTimerAsync(Retransmission retransmission, int generation)
     {
-        try
-        {
-            await _lock.WaitAsync().ConfigureAwait(false);
-        }
-        catch (ObjectDisposedException)
-        {
-            return;
-        }
+        await EnterLockAsync(CancellationToken.None).ConfigureAwait(false);
 
         try
         {
-            if (generation != _timerGeneration || !_timerArmed || IsClosed || _lastFlight is null)
+            if (!ReferenceEquals(retransmission, _retransmission) || generation != retransmission.Generation || IsClosed || _lastFlight is null)
             {
                 return;
             }
 
-            if (++_retransmissions > Options.MaxRetransmissions)
+            if (++retransmission.Count > Options.MaxRetransmissions)
             {
                 DtlsLog.RetransmissionsExhausted(Logger, Remote, Options.MaxRetransmissions);
                 MarkClosed(new DtlsHandshakeException($"No answer after {Options.MaxRetransmissions} retransmissions.", null, false));
                 return;
             }
 
-            DtlsLog.Retransmitting(Logger, Remote, _retransmissions, "timeout");
+            DtlsLog.Retransmitting(Logger, Remote, retransmission.Count, "timeout");
             TransmitFlight();
-            _currentTimeout = TimeSpan.FromTicks(Math.Min(_currentTimeout.Ticks * 2, Options.MaxRetransmissionTimeout.Ticks));
-            ArmTimer(_currentTimeout);
+            retransmission.Timeout = TimeSpan.FromTicks(Math.Min(retransmission.Timeout.Ticks * 2, Options.MaxRetransmissionTimeout.Ticks));
+            ArmTimer(retransmission);
         }
         catch (Exception ex)
         {
@@ -906,12 +973,13 @@ internal abstract class DtlsConnection
     {
         try
         {
-            if (_outbox.Count > 0)
+            if (_outgoing.Buffer is { } first)
             {
                 IPEndPoint remote = Remote;
-                for (int i = 0; i < _outbox.Count; i++)
+                await _owner.SendDatagramAsync(first.AsMemory(0, _outgoing.Length), remote, cancellationToken).ConfigureAwait(false);
+                for (int i = 0; i < (_moreOutgoing?.Count ?? 0); i++)
                 {
-                    OutgoingDatagram datagram = _outbox[i];
+                    OutgoingDatagram datagram = _moreOutgoing![i];
                     await _owner.SendDatagramAsync(datagram.Buffer.AsMemory(0, datagram.Length), remote, cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -928,20 +996,102 @@ internal abstract class DtlsConnection
         }
         finally
         {
-            foreach (OutgoingDatagram datagram in _outbox)
+            if (_outgoing.Buffer is { } first)
             {
-                ArrayPool<byte>.Shared.Return(datagram.Buffer);
+                ArrayPool<byte>.Shared.Return(first);
+                _outgoing = default;
             }
 
-            _outbox.Clear();
-            if (_outbox.Capacity > 1 && IsEstablished)
+            if (_moreOutgoing is { } more)
             {
-                // The handshake's flights grew it; an established session mostly sends one datagram per flush.
-                _outbox.Capacity = 1;
+                foreach (OutgoingDatagram datagram in more)
+                {
+                    ArrayPool<byte>.Shared.Return(datagram.Buffer);
+                }
+
+                more.Clear();
+                if (IsEstablished)
+                {
+                    _moreOutgoing = null; // the handshake's flights needed it; an established session rarely does
+                }
             }
 
-            _lock.Release();
+            ExitLock();
         }
+    }
+
+    /// <summary>Takes the connection's async lock: at once when free, otherwise in arrival order.</summary>
+    private ValueTask EnterLockAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.CompareExchange(ref _lockHeld, 1, 0) == 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var waiter = new LockWaiter();
+        if (cancellationToken.CanBeCanceled)
+        {
+            // Registered before the waiter is queued, so ExitLock sees it. A cancelled waiter stays queued and is skipped.
+            waiter.Registration = cancellationToken.UnsafeRegister(static (state, token) => ((LockWaiter)state!).TrySetCanceled(token), waiter);
+        }
+
+        lock (this)
+        {
+            if (_lockHeld == 0)
+            {
+                _lockHeld = 1;
+                waiter.Registration.Dispose();
+                return ValueTask.CompletedTask;
+            }
+
+            (_lockWaiters ??= new Queue<LockWaiter>()).Enqueue(waiter);
+        }
+
+        return new ValueTask(waiter.Task);
+    }
+
+    /// <summary>Hands the lock to the oldest waiter that still waits, or frees it.</summary>
+    private void ExitLock()
+    {
+        lock (this)
+        {
+            while (_lockWaiters is { Count: > 0 } waiters)
+            {
+                LockWaiter next = waiters.Dequeue();
+                if (next.TrySetResult())
+                {
+                    next.Registration.Dispose();
+                    if (waiters.Count == 0 && IsEstablished)
+                    {
+                        _lockWaiters = null; // contention is rare once established: the queue need not stay
+                    }
+
+                    return; // the lock passes to it without being freed
+                }
+            }
+
+            _lockHeld = 0;
+        }
+    }
+
+    /// <summary>The retransmission timer of the flight in flight (RFC 6347 §4.2.4.1), with its doubling timeout and its count.</summary>
+    private sealed class Retransmission
+    {
+        public ITimer? Timer { get; set; }
+
+        /// <summary>Bumped on every arming, so that a callback of an earlier arming does nothing.</summary>
+        public int Generation { get; set; }
+
+        public TimeSpan Timeout { get; set; }
+
+        public int Count { get; set; }
+    }
+
+    /// <summary>A task waiting for the connection lock; its continuation runs on the thread pool, not inside ExitLock.</summary>
+    private sealed class LockWaiter() : TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public CancellationTokenRegistration Registration { get; set; }
     }
 
     /// <summary>One entry of a flight: a handshake message (Type set) or ChangeCipherSpec (Type null), with its epoch.</summary>

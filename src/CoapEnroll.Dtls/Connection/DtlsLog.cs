@@ -29,8 +29,9 @@ internal static partial class DtlsLog
     [LoggerMessage(107, LogLevel.Error, "DTLS {Remote}: internal error")]
     public static partial void InternalError(ILogger logger, EndPoint remote, Exception exception);
 
-    [LoggerMessage(108, LogLevel.Warning, "DTLS server: connection table full ({Max}); ClientHello from {Remote} dropped")]
-    public static partial void TableFull(ILogger logger, EndPoint remote, int max);
+    [LoggerMessage(108, LogLevel.Warning,
+        "DTLS server: {Bound} ({Max}) reached; cookie-verified ClientHello from {Remote} dropped ({HeldBack} more since the last report)")]
+    public static partial void HandshakeRefused(ILogger logger, EndPoint remote, string bound, int max, long heldBack);
 
     [LoggerMessage(109, LogLevel.Debug, "DTLS {Remote}: evicted after {Idle} idle")]
     public static partial void Evicted(ILogger logger, EndPoint remote, TimeSpan idle);

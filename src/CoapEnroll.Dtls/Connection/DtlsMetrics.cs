@@ -14,4 +14,16 @@ internal static class DtlsMetrics
         "dtls.handshakes.without_extended_master_secret", "{handshake}",
         "Handshakes completed with the RFC 5246 master secret because the peer did not negotiate extended_master_secret (RFC 7627); "
         + "their tls-unique and exporters are refused");
+
+    /// <summary>Tagged <c>bound</c> = <c>address</c>, <c>global</c> or <c>connections</c> (<see cref="HandshakeBound"/>).</summary>
+    public static readonly Counter<long> HandshakesRefused = s_meter.CreateCounter<long>(
+        "dtls.handshakes.refused", "{handshake}",
+        "Cookie-verified ClientHellos dropped at a bound: bound=address (MaxHandshakesPerAddress), global (MaxHandshakes) or "
+        + "connections (MaxConnections, the connection table)");
+
+    public static readonly UpDownCounter<long> HandshakesActive = s_meter.CreateUpDownCounter<long>(
+        "dtls.handshakes.active", "{handshake}", "Server connections admitted with a valid cookie and not yet established or closed");
+
+    public static readonly UpDownCounter<long> ConnectionsActive = s_meter.CreateUpDownCounter<long>(
+        "dtls.connections.active", "{connection}", "Server connections in the table, handshaking and established");
 }

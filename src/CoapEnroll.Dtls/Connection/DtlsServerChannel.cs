@@ -1,6 +1,5 @@
 using System.Net;
 using System.Security.Cryptography;
-using System.Threading.Channels;
 using CoapEnroll.Transport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -15,10 +14,21 @@ namespace CoapEnroll.Dtls;
 /// connection, also when the address already has one (attack #13). <see cref="ReceiveAsync"/> returns
 /// decrypted application data with a <see cref="DtlsSessionEndPoint"/> as the remote endpoint;
 /// <see cref="SendAsync"/> encrypts to the session's current address.
+/// A pending <see cref="ReceiveAsync"/> is completed on the receive loop's thread (the transport's receive thread when it has one,
+/// <see cref="DedicatedUdpDatagramChannel"/>): the caller's continuation runs there up to its first real wait, and a reply it
+/// sends meanwhile leaves through that transport's batched send. The caller must not block in it. A caller that is busy
+/// finds the data queued, at most <see cref="MaxQueuedApplicationData"/> datagrams for all sessions and
+/// <see cref="MaxQueuedApplicationDataPerSession"/> for one; beyond that they are dropped (<see cref="DroppedApplicationData"/>).
 /// </summary>
 public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
 {
     private const int ReceiveBufferSize = 65536;
+
+    /// <summary>Decrypted datagrams held for a caller that is not receiving, for all sessions together.</summary>
+    public const int MaxQueuedApplicationData = 1024;
+
+    /// <summary>Decrypted datagrams held for a caller that is not receiving, for one session.</summary>
+    public const int MaxQueuedApplicationDataPerSession = 128;
 
     private readonly IDatagramChannel _transport;
     private readonly DtlsServerOptions _options;
@@ -29,15 +39,15 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     private readonly Dictionary<byte[], DtlsServerConnection> _byConnectionId = new(ConnectionIdComparer.Instance);
     private readonly Dictionary<byte[], DtlsServerConnection>.AlternateLookup<ReadOnlySpan<byte>> _byConnectionIdSpan;
     private readonly HashSet<DtlsServerConnection> _all = [];
-    // Each queued datagram owns a pooled buffer: ReceiveAsync returns it, and so does a write dropped on a full queue.
-    private readonly Channel<(PooledDatagram Data, DtlsSessionEndPoint From)> _incoming =
-        Channel.CreateBounded<(PooledDatagram Data, DtlsSessionEndPoint From)>(
-            new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true },
-            static dropped => dropped.Data.Return());
+    // Each queued datagram owns a pooled buffer: ReceiveAsync returns it, and so does a delivery the inbox drops.
+    private readonly ApplicationDataInbox _inbox = new(MaxQueuedApplicationData, MaxQueuedApplicationDataPerSession);
+    private readonly HandshakeAdmission _handshakes;
+    private readonly ReportThrottle _refusalReports = new(TimeSpan.FromSeconds(10));
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _receiveLoop;
     private readonly ITimer _evictionTimer;
     private readonly Func<DtlsServerConnection, byte[]> _allocateConnectionId;
+    private readonly ILogger? _connectionLogger; // one for all connections: a Logger<T> per connection stayed with every session
     private int _disposed;
 
     /// <summary>
@@ -54,7 +64,9 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         _byConnectionIdSpan = _byConnectionId.GetAlternateLookup<ReadOnlySpan<byte>>();
         _logger = (ILogger?)options.LoggerFactory?.CreateLogger<DtlsServerChannel>() ?? NullLogger.Instance;
         _cookies = new HelloCookieProtector(options.CookieSecretRotationInterval, options.TimeProvider);
+        _handshakes = new HandshakeAdmission(options.MaxHandshakes, options.MaxHandshakesPerAddress);
         _allocateConnectionId = AllocateConnectionId; // one delegate for all connections, not one per connection
+        _connectionLogger = options.LoggerFactory?.CreateLogger<DtlsServerConnection>();
         TimeSpan sweep = TimeSpan.FromTicks(Math.Clamp(options.IdleTimeout.Ticks / 4, TimeSpan.FromMilliseconds(50).Ticks, TimeSpan.FromSeconds(30).Ticks));
         _evictionTimer = options.TimeProvider.CreateTimer(_ => _ = EvictIdleAsync(), null, sweep, sweep);
         _receiveLoop = Task.Run(ReceiveLoopAsync);
@@ -87,20 +99,32 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         }
     }
 
-    public async ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    /// <summary>Connections admitted with a valid cookie and not yet established.</summary>
+    public int HandshakeCount
+    {
+        get
+        {
+            lock (_tableLock)
+            {
+                return _handshakes.Count;
+            }
+        }
+    }
+
+    /// <summary>Decrypted datagrams dropped because the caller was not receiving and a bound of the queue was reached.</summary>
+    public long DroppedApplicationData => _inbox.Dropped;
+
+    /// <summary>Decrypted datagrams waiting for the caller (for tests).</summary>
+    internal int QueuedApplicationData => _inbox.Count;
+
+    /// <summary>
+    /// The next decrypted datagram, one receive at a time (a second concurrent one throws <see cref="InvalidOperationException"/>).
+    /// A datagram longer than <paramref name="buffer"/> is cut, as UDP would.
+    /// </summary>
+    public ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        (PooledDatagram Data, DtlsSessionEndPoint From) item;
-        try
-        {
-            item = await _incoming.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException)
-        {
-            throw new ObjectDisposedException(nameof(DtlsServerChannel));
-        }
-
-        return new DatagramReceiveResult(item.Data.CopyToAndReturn(buffer.Span), item.From);
+        return _inbox.ReceiveAsync(buffer, cancellationToken);
     }
 
     public async ValueTask SendAsync(ReadOnlyMemory<byte> datagram, EndPoint remoteEndPoint, CancellationToken cancellationToken)
@@ -163,13 +187,8 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         {
         }
 
-        _incoming.Writer.TryComplete();
-
         // Unread datagrams hold decrypted application data: zero them back into the pool.
-        while (_incoming.Reader.TryRead(out var unread))
-        {
-            unread.Data.Return();
-        }
+        _inbox.Close(discardQueued: true);
 
         _cookies.Dispose();
         _stop.Dispose();
@@ -221,7 +240,8 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             }
         }
 
-        _incoming.Writer.TryComplete();
+        // What is queued stays readable; then the reader gets ObjectDisposedException.
+        _inbox.Close(discardQueued: false);
     }
 
     private async ValueTask DispatchAsync(ReadOnlyMemory<byte> datagram, IPEndPoint from, CancellationToken ct)
@@ -341,29 +361,60 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             return;
         }
 
-        DtlsServerConnection connection;
+        DtlsServerConnection? connection = null;
+        HandshakeBound refused;
         lock (_tableLock)
         {
-            if (_all.Count >= _options.MaxConnections)
+            refused = _all.Count >= _options.MaxConnections ? HandshakeBound.Connections : _handshakes.Check(from.Address);
+            if (refused == HandshakeBound.None)
             {
-                DtlsLog.TableFull(_logger, from, _options.MaxConnections);
-                return;
+                connection = Admit(from, header, clientHelloRecordSequence, existing);
             }
+        }
 
-            connection = new DtlsServerConnection(_options, this, from, header.MessageSeq, clientHelloRecordSequence, _allocateConnectionId,
-                _options.LoggerFactory?.CreateLogger<DtlsServerConnection>());
-            // Attack #13: an existing association is only replaced after the new ClientHello proved its address,
-            // and it stays reachable by CID until the new handshake completes.
-            if (existing is not null)
-            {
-                connection.Supersedes = existing;
-            }
-
-            _byAddress[from] = connection;
-            _all.Add(connection);
+        if (connection is null)
+        {
+            ReportRefused(from, refused);
+            return;
         }
 
         await connection.ProcessDatagramAsync(datagram, from, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Creates and registers the connection of a cookie-verified ClientHello; called under the table lock.</summary>
+    private DtlsServerConnection Admit(IPEndPoint from, HandshakeHeader header, ulong clientHelloRecordSequence, DtlsServerConnection? existing)
+    {
+        var connection = new DtlsServerConnection(_options, this, from, header.MessageSeq, clientHelloRecordSequence, _allocateConnectionId,
+            _connectionLogger);
+        // Attack #13: an existing association is only replaced after the new ClientHello proved its address,
+        // and it stays reachable by CID until the new handshake completes.
+        if (existing is not null)
+        {
+            connection.Supersedes = existing;
+        }
+
+        _byAddress[from] = connection;
+        _all.Add(connection);
+        _handshakes.Add(connection, from.Address);
+        DtlsMetrics.ConnectionsActive.Add(1);
+        DtlsMetrics.HandshakesActive.Add(1);
+        return connection;
+    }
+
+    /// <summary>Counts a ClientHello refused at a bound, and logs it at most every 10 s with the refusals held back meanwhile.</summary>
+    private void ReportRefused(IPEndPoint from, HandshakeBound bound)
+    {
+        (string tag, string key, int max) = bound switch
+        {
+            HandshakeBound.Address => ("address", "Dtls:MaxHandshakesPerAddress", _options.MaxHandshakesPerAddress),
+            HandshakeBound.Global => ("global", "Dtls:MaxHandshakes", _options.MaxHandshakes),
+            _ => ("connections", "Dtls:MaxConnections", _options.MaxConnections),
+        };
+        DtlsMetrics.HandshakesRefused.Add(1, new KeyValuePair<string, object?>("bound", tag));
+        if (_refusalReports.TryReport(_options.TimeProvider.GetTimestamp(), _options.TimeProvider, out long heldBack))
+        {
+            DtlsLog.HandshakeRefused(_logger, from, key, max, heldBack);
+        }
     }
 
     /// <summary>The connections, handshaking or established (for tests that inspect what a session holds).</summary>
@@ -427,6 +478,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
 
     void IDtlsConnectionOwner.OnEstablished(DtlsConnection connection)
     {
+        ReleaseHandshake((DtlsServerConnection)connection);
         if (connection is DtlsServerConnection { Supersedes: { } previous } server)
         {
             server.Supersedes = null;
@@ -437,9 +489,14 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     void IDtlsConnectionOwner.OnClosed(DtlsConnection connection, Exception? error)
     {
         var server = (DtlsServerConnection)connection;
+        ReleaseHandshake(server);
         lock (_tableLock)
         {
-            _all.Remove(server);
+            if (_all.Remove(server))
+            {
+                DtlsMetrics.ConnectionsActive.Add(-1);
+            }
+
             if (_byAddress.TryGetValue(server.Remote, out DtlsServerConnection? mapped) && ReferenceEquals(mapped, server))
             {
                 _byAddress.Remove(server.Remote);
@@ -455,13 +512,22 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         }
     }
 
-    void IDtlsConnectionOwner.OnApplicationData(DtlsConnection connection, PooledDatagram data)
+    private void ReleaseHandshake(DtlsServerConnection connection)
     {
-        if (!_incoming.Writer.TryWrite((data, connection.EndPoint)))
+        bool released;
+        lock (_tableLock)
         {
-            data.Return(); // the queue is completed (disposed)
+            released = _handshakes.Release(connection);
+        }
+
+        if (released)
+        {
+            DtlsMetrics.HandshakesActive.Add(-1);
         }
     }
+
+    // Called by the connection after it released its lock, on the receive loop: the reader's continuation may run here.
+    void IDtlsConnectionOwner.OnApplicationData(DtlsConnection connection, PooledDatagram data) => _inbox.Deliver(data, connection);
 
     void IDtlsConnectionOwner.OnRemoteChanged(DtlsConnection connection, IPEndPoint previous)
     {

@@ -18,9 +18,11 @@ namespace CoapEnroll.Dtls;
 /// </summary>
 internal sealed class DtlsServerConnection : DtlsConnection
 {
-    private readonly DtlsServerOptions _options;
     private readonly Func<DtlsServerConnection, byte[]> _allocateConnectionId;
     private State _state = State.ExpectClientHello;
+
+    /// <summary>The server's options (the base class keeps them: no second reference per session).</summary>
+    private DtlsServerOptions ServerOptions => (DtlsServerOptions)Options;
     private EcdheKeyExchange? _keyExchange;
     private ECDsa? _clientKey;
 
@@ -28,7 +30,6 @@ internal sealed class DtlsServerConnection : DtlsConnection
         ulong clientHelloRecordSequence, Func<DtlsServerConnection, byte[]> allocateConnectionId, ILogger? logger)
         : base(options, owner, remote, logger)
     {
-        _options = options;
         _allocateConnectionId = allocateConnectionId;
         Reassembler = new HandshakeReassembler(clientHelloMessageSeq);
         // RFC 6347 §4.2.2: the server's message_seq continues from the ClientHello it answers.
@@ -129,7 +130,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
             return;
         }
 
-        if (extendedMasterSecret is null && _options.ExtendedMasterSecret == ExtendedMasterSecretPolicy.Required)
+        if (extendedMasterSecret is null && ServerOptions.ExtendedMasterSecret == ExtendedMasterSecretPolicy.Required)
         {
             Fail(AlertDescription.HandshakeFailure, "client does not offer extended_master_secret");
             return;
@@ -170,7 +171,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
             extensions.Add(TlsExtensions.EcPointFormatsUncompressed());
         }
 
-        if (_options.EnableConnectionId && TlsExtensions.Find(hello.Extensions, ExtensionType.ConnectionId) is { } cidExtension)
+        if (ServerOptions.EnableConnectionId && TlsExtensions.Find(hello.Extensions, ExtensionType.ConnectionId) is { } cidExtension)
         {
             if (!TlsExtensions.TryParseConnectionId(cidExtension.Data, out byte[]? peerCid))
             {
@@ -190,9 +191,9 @@ internal sealed class DtlsServerConnection : DtlsConnection
 
         if (suite.KeyExchange == KeyExchangeKind.EcdheEcdsa)
         {
-            X509Certificate2 certificate = _options.Certificate!;
+            X509Certificate2 certificate = ServerOptions.Certificate!;
             var chain = new List<byte[]> { certificate.RawData };
-            chain.AddRange(_options.CertificateChain.Select(c => c.RawData));
+            chain.AddRange(ServerOptions.CertificateChain.Select(c => c.RawData));
             AddHandshake(flight, new CertificateMessage { Certificates = chain });
 
             _keyExchange = EcdheKeyExchange.Create();
@@ -218,7 +219,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
         }
         else
         {
-            if (_options.PskIdentityHint is { } hint)
+            if (ServerOptions.PskIdentityHint is { } hint)
             {
                 AddHandshake(flight, new PskServerKeyExchange { IdentityHint = hint });
             }
@@ -233,7 +234,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
     private CipherSuiteInfo? SelectSuite(ClientHello hello, out AlertDescription alert)
     {
         alert = AlertDescription.HandshakeFailure;
-        bool ecdheUsable = _options.Certificate is not null;
+        bool ecdheUsable = ServerOptions.Certificate is not null;
         if (TlsExtensions.Find(hello.Extensions, ExtensionType.SupportedGroups) is { } groups)
         {
             ecdheUsable &= TlsExtensions.TryParseSupportedGroups(groups.Data, out NamedGroup[]? list) && list.Contains(NamedGroup.Secp256r1);
@@ -246,19 +247,19 @@ internal sealed class DtlsServerConnection : DtlsConnection
 
         if (TlsExtensions.Find(hello.Extensions, ExtensionType.SignatureAlgorithms) is { } algorithms && ecdheUsable)
         {
-            using ECDsa? key = _options.Certificate!.GetECDsaPublicKey();
+            using ECDsa? key = ServerOptions.Certificate!.GetECDsaPublicKey();
             SignatureScheme needed = key is null ? SignatureScheme.EcdsaSecp256r1Sha256 : DtlsCertificateValidator.SchemeFor(key) ?? SignatureScheme.EcdsaSecp256r1Sha256;
             ecdheUsable &= TlsExtensions.TryParseSignatureAlgorithms(algorithms.Data, out SignatureScheme[]? list) && list.Contains(needed);
         }
 
-        foreach (CipherSuite preferred in _options.CipherSuites)
+        foreach (CipherSuite preferred in ServerOptions.CipherSuites)
         {
             if (!hello.CipherSuites.Contains(preferred) || !CipherSuiteInfo.TryGet(preferred, out CipherSuiteInfo? info))
             {
                 continue;
             }
 
-            if (info.KeyExchange == KeyExchangeKind.EcdheEcdsa ? ecdheUsable : _options.PskKeyLookup is not null)
+            if (info.KeyExchange == KeyExchangeKind.EcdheEcdsa ? ecdheUsable : ServerOptions.PskKeyLookup is not null)
             {
                 return info;
             }
@@ -270,6 +271,18 @@ internal sealed class DtlsServerConnection : DtlsConnection
     private void OnCertificate(ReassembledHandshakeMessage message)
     {
         StopRetransmissionTimer();
+        DateTimeOffset now = ServerOptions.TimeProvider.GetUtcNow();
+        if (ServerOptions.ClientChains.TryGet(message.Body, ServerOptions, now, out X509Certificate2[]? known))
+        {
+            // The same bytes parsed, carried a P-256/P-384 key and validated before, and the decision still holds (see ClientChainCache).
+            Transcript.Append(message);
+            _clientKey = known[0].GetECDsaPublicKey()!;
+            PeerCertificates = new X509Certificate2Collection(known);
+            IsPeerCertificateValidated = true;
+            _state = State.ExpectClientKeyExchange;
+            return;
+        }
+
         if (!CertificateMessage.TryParse(message.Body, out CertificateMessage? certificate))
         {
             Fail(AlertDescription.DecodeError, "malformed Certificate");
@@ -279,7 +292,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
         Transcript.Append(message);
         if (certificate.Certificates.Count == 0)
         {
-            if (_options.RequireClientCertificate)
+            if (ServerOptions.RequireClientCertificate)
             {
                 Fail(AlertDescription.HandshakeFailure, "client certificate required"); // attack #2
                 return;
@@ -303,12 +316,17 @@ internal sealed class DtlsServerConnection : DtlsConnection
             return;
         }
 
-        bool valid = DtlsCertificateValidator.Validate(chain, _options.ClientCertificateTrustAnchors, _options.ClientCertificateIntermediates, _options.RevocationMode,
-            _options.TimeProvider.GetUtcNow(), DtlsCertificateValidator.ClientAuthOid);
-        if (!valid && !_options.AllowUnvalidatedClientCertificates)
+        bool valid = DtlsCertificateValidator.Validate(chain, ServerOptions.ClientCertificateTrustAnchors, ServerOptions.ClientCertificateIntermediates, ServerOptions.RevocationMode,
+            now, DtlsCertificateValidator.ClientAuthOid, out DateTimeOffset pathNotBefore, out DateTimeOffset pathNotAfter);
+        if (!valid && !ServerOptions.AllowUnvalidatedClientCertificates)
         {
             Fail(AlertDescription.BadCertificate, "client certificate chain does not validate");
             return;
+        }
+
+        if (valid)
+        {
+            ServerOptions.ClientChains.Add(message.Body, [.. chain], pathNotBefore, pathNotAfter, ServerOptions);
         }
 
         PeerCertificates = chain;
@@ -343,7 +361,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
                 return;
             }
 
-            byte[]? psk = cke.Identity.Length == 0 ? null : await _options.PskKeyLookup!(cke.Identity, cancellationToken).ConfigureAwait(false);
+            byte[]? psk = cke.Identity.Length == 0 ? null : await ServerOptions.PskKeyLookup!(cke.Identity, cancellationToken).ConfigureAwait(false);
             if (psk is not { Length: > 0 })
             {
                 Fail(AlertDescription.UnknownPskIdentity, "unknown PSK identity"); // RFC 4279 §2

@@ -43,8 +43,31 @@ public sealed class DtlsServerOptions : DtlsOptions
     /// <summary>Bound on the connection table (handshaking and established); new ClientHellos are dropped beyond it.</summary>
     public int MaxConnections { get; set; } = 10_000;
 
+    /// <summary>
+    /// Connections in their handshake (admitted with a valid cookie, not yet established) over all peers. A cookie-verified
+    /// ClientHello beyond it is dropped before any state is made; the client's retransmission gets in once a handshake ends.
+    /// Each costs an ECDHE key pair and a signature, and is held until it completes or its retransmissions run out.
+    /// </summary>
+    public int MaxHandshakes { get; set; } = 1000;
+
+    /// <summary>
+    /// The same for one source address (an IPv4 address, or an IPv6 /64), over all its ports, so that one host cannot take
+    /// the handshakes other peers need. A NAT gateway in front of many devices needs more.
+    /// </summary>
+    public int MaxHandshakesPerAddress { get; set; } = 64;
+
     /// <summary>A connection without an authenticated record for this long is evicted silently.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Client certificate chains whose validation is remembered, so that a device connecting again with the same chain skips
+    /// decoding it and building its path again (1024 by default; 0 builds every chain). A decision is reused only without
+    /// revocation checking, while the time is within the validity of every certificate of the path, and for 5 minutes at most.
+    /// </summary>
+    public int ClientChainCacheSize { get; set; } = 1024;
+
+    /// <summary>The chains validated for servers that use these options.</summary>
+    internal ClientChainCache ClientChains { get; } = new();
 
     /// <summary>Rotation of the HelloVerifyRequest cookie secret (RFC 6347 §4.2.1).</summary>
     public TimeSpan CookieSecretRotationInterval { get; set; } = TimeSpan.FromMinutes(2);
@@ -53,7 +76,10 @@ public sealed class DtlsServerOptions : DtlsOptions
     {
         base.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnections, 1, nameof(MaxConnections));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxHandshakes, 1, nameof(MaxHandshakes));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxHandshakesPerAddress, 1, nameof(MaxHandshakesPerAddress));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(IdleTimeout, TimeSpan.Zero, nameof(IdleTimeout));
+        ArgumentOutOfRangeException.ThrowIfNegative(ClientChainCacheSize, nameof(ClientChainCacheSize));
         if (Certificate is not null && (!Certificate.HasPrivateKey || Certificate.GetECDsaPublicKey() is null))
         {
             throw new ArgumentException("The server certificate needs an ECDSA private key.", nameof(Certificate));

@@ -3,8 +3,9 @@ using System.Net;
 namespace CoapEnroll.Dtls;
 
 /// <summary>
-/// What a connection needs from its channel. Callbacks run while the connection's lock is held: they must
-/// not call back into the connection synchronously.
+/// What a connection needs from its channel. Callbacks run while the connection's lock is held, and must
+/// not call back into the connection synchronously; <see cref="OnApplicationData"/> is the exception, it runs after the lock
+/// is released.
 /// </summary>
 internal interface IDtlsConnectionOwner
 {
@@ -15,7 +16,10 @@ internal interface IDtlsConnectionOwner
 
     void OnClosed(DtlsConnection connection, Exception? error);
 
-    /// <summary>Decrypted application data; the owner takes <paramref name="data"/> and must return it (see <see cref="PooledDatagram"/>).</summary>
+    /// <summary>
+    /// Decrypted application data, in record order, after the connection released its lock (the owner may send on the connection
+    /// from here); the owner takes <paramref name="data"/> and must return it (see <see cref="PooledDatagram"/>).
+    /// </summary>
     void OnApplicationData(DtlsConnection connection, PooledDatagram data);
 
     void OnRemoteChanged(DtlsConnection connection, IPEndPoint previous);

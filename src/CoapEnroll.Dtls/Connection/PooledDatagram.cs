@@ -23,6 +23,9 @@ internal readonly struct PooledDatagram
 
     public int Length { get; }
 
+    /// <summary>True for <c>default</c>: no buffer.</summary>
+    public bool IsEmpty => _buffer is null;
+
     /// <summary>Copies what fits (a datagram longer than <paramref name="destination"/> is cut, as UDP would) and returns the buffer.</summary>
     public int CopyToAndReturn(Span<byte> destination)
     {

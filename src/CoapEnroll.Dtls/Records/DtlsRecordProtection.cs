@@ -24,7 +24,7 @@ internal sealed class DtlsRecordProtection : IDisposable
 
     private readonly AesCcm? _ccm;
     private readonly AesGcm? _gcm;
-    private readonly byte[] _fixedIv;
+    private uint _fixedIv; // the 4-byte salt of every suite here, as a field: each session keeps two of these for its life
     private bool _disposed;
 
     private DtlsRecordProtection(CipherSuiteInfo suite, ReadOnlySpan<byte> key, ReadOnlySpan<byte> fixedIv)
@@ -35,12 +35,12 @@ internal sealed class DtlsRecordProtection : IDisposable
             throw new ArgumentException("Wrong key length.", nameof(key));
         }
 
-        if (fixedIv.Length != suite.FixedIvLength)
+        if (fixedIv.Length != suite.FixedIvLength || fixedIv.Length != sizeof(uint))
         {
             throw new ArgumentException("Wrong fixed IV length.", nameof(fixedIv));
         }
 
-        _fixedIv = fixedIv.ToArray();
+        _fixedIv = BinaryPrimitives.ReadUInt32BigEndian(fixedIv);
         if (suite.Aead == AeadAlgorithm.AesCcm)
         {
             _ccm = new AesCcm(key);
@@ -137,7 +137,7 @@ internal sealed class DtlsRecordProtection : IDisposable
         WriteUInt48(explicitNonce[2..], sequenceNumber);
 
         Span<byte> nonce = stackalloc byte[12];
-        _fixedIv.CopyTo(nonce);
+        BinaryPrimitives.WriteUInt32BigEndian(nonce, _fixedIv);
         explicitNonce.CopyTo(nonce[4..]);
 
         Span<byte> ad = stackalloc byte[MaxAdLength];
@@ -184,7 +184,7 @@ internal sealed class DtlsRecordProtection : IDisposable
         }
 
         Span<byte> nonce = stackalloc byte[12];
-        _fixedIv.CopyTo(nonce);
+        BinaryPrimitives.WriteUInt32BigEndian(nonce, _fixedIv);
         payload[..8].CopyTo(nonce[4..]);
 
         Span<byte> ad = stackalloc byte[MaxAdLength];
@@ -280,7 +280,7 @@ internal sealed class DtlsRecordProtection : IDisposable
         }
 
         _disposed = true;
-        CryptographicOperations.ZeroMemory(_fixedIv);
+        _fixedIv = 0;
         _ccm?.Dispose();
         _gcm?.Dispose();
     }

@@ -156,6 +156,21 @@ public class CoapLinkFormatTests
     }
 
     [Fact]
+    public void Parse_RefusesAQuotedExtValue_WhichSerializeCouldNotWriteBack()
+    {
+        // Found by fuzz/ (link-format, fuzz/regressions/link-format/quoted-ext-value.txt): '~0*' took a quoted value with
+        // escaped backslashes, which Serialize wrote bare, as an ext-value is written, so the output no longer parsed.
+        byte[] found = Convert.FromHexString(
+            "3C6C8E3D742E6F74733E3B69743D2D5E6E6F7374827365" + "6E74733E3B7E302A3D225C5C5C5C5C5C5C5C5138593120323837222C3C2F2E612F2E6A74733E3B69743D256B6E6F737482738073");
+        Assert.False(CoapLinkFormat.TryParse(System.Text.Encoding.UTF8.GetString(found), out _, out string? error));
+        Assert.Contains("'~0*' takes an ext-value", error, StringComparison.Ordinal);
+        Assert.False(CoapLinkFormat.TryParse("</a>;title*=\"UTF-8''x\"", out _, out _));
+
+        var bare = CoapLinkFormat.Parse("</a>;title*=UTF-8'en'%c3%a4");
+        Assert.Equal(bare, CoapLinkFormat.Parse(CoapLinkFormat.Serialize(bare)));
+    }
+
+    [Fact]
     public void Description_RejectsInvalidValues()
     {
         Assert.Throws<ArgumentException>(() => new CoapResourceDescription("/a>b"));

@@ -8,7 +8,7 @@ internal sealed class ObserveTestServer : IAsyncDisposable
 {
     private int _state;
 
-    public ObserveTestServer(Action<CoapServerOptions>? configure = null)
+    public ObserveTestServer(Action<CoapServerOptions>? configure = null, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null)
     {
         var options = new CoapServerOptions
         {
@@ -16,7 +16,7 @@ internal sealed class ObserveTestServer : IAsyncDisposable
             Observe = { MinNonConfirmableInterval = TimeSpan.Zero },
         };
         configure?.Invoke(options);
-        Server = new CoapServer(options);
+        Server = new CoapServer(options, loggerFactory);
         Resource = Server.MapGet("/state", (ctx, _) =>
         {
             lock (Requests)

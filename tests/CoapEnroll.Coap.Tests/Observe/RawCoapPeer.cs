@@ -20,10 +20,12 @@ internal sealed class RawCoapPeer : IAsyncDisposable
 
     public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
 
-    public static RawCoapPeer Create(IPEndPoint remote)
+    /// <param name="remote">The server.</param>
+    /// <param name="local">The loopback address to send from (127.0.0.1 unless set; any 127/8 address works on Linux).</param>
+    public static RawCoapPeer Create(IPEndPoint remote, IPAddress? local = null)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Bind(new IPEndPoint(local ?? IPAddress.Loopback, 0));
         return new RawCoapPeer(socket, remote);
     }
 

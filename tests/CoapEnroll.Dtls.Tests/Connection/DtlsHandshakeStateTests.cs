@@ -5,8 +5,8 @@ namespace CoapEnroll.Dtls.Tests;
 
 /// <summary>
 /// Once established, a connection drops its handshake state (transcript, reassembler, key exchange) and keeps
-/// only what the rest of its life needs: above all the server's final flight, which it must still resend
-/// when the client repeats its last flight (RFC 6347 §4.2.4).
+/// only what the rest of its life needs: for a while the server's final flight, which it must still resend
+/// when the client repeats its last flight (RFC 6347 §4.2.4), until the client's application data shows it arrived.
 /// </summary>
 public class DtlsHandshakeStateTests
 {
@@ -15,7 +15,7 @@ public class DtlsHandshakeStateTests
     private static TestPki Pki => TestPki.Shared;
 
     [Fact]
-    public async Task FinalFlight_IsResentAfterHandshakeStateIsReleased()
+    public async Task FinalFlight_IsResentAfterHandshakeStateIsReleased_UntilTheClientsApplicationData()
     {
         await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions());
         using var client = new ManualClient((IPEndPoint)server.LocalEndPoint);
@@ -34,16 +34,15 @@ public class DtlsHandshakeStateTests
         byte[] expected = client.ExpectedServerVerifyData();
         AssertServerFinished(client, await client.ReceiveUntilAsync(ManualClient.HasEpochOneRecord), expected);
 
-        // The session is established and has released its handshake state.
-        await client.SendAsync(client.Encrypted(ContentType.ApplicationData, Encoding.UTF8.GetBytes("hello")));
-        (byte[] data, EndPoint from) = await DtlsLoopbackTests.ReceiveAsync(server);
-        Assert.Equal("hello", Encoding.UTF8.GetString(data));
-        var session = Assert.IsType<DtlsSessionEndPoint>(from);
-        Assert.True(session.IsEstablished);
-        Assert.False(session.Connection.HoldsHandshakeState);
+        // The session is established and has released its handshake state, all but its final flight.
+        DtlsServerConnection connection = Assert.Single(server.GetConnections());
+        Assert.True(connection.IsEstablished);
+        Assert.False(connection.HoldsHandshakeState);
+        Assert.Equal(2, connection.RetainedFlightLength);
 
-        // The server's final flight was "lost": the client repeats its whole last flight with new record numbers.
-        // The wait above ended with 400 ms of quiet, well past half the 100 ms initial timeout that rate-limits answers.
+        // The server's final flight was "lost": the client repeats its whole last flight with new record numbers,
+        // later than half the 100 ms initial timeout that rate-limits the answers.
+        await Task.Delay(200);
         await client.SendAsync(
             client.Retransmission(certificate, 2, encrypted: false),
             client.Retransmission(keyExchange, 3, encrypted: false),
@@ -53,9 +52,25 @@ public class DtlsHandshakeStateTests
         AssertServerFinished(client, resent, expected);
         Assert.Null(client.FindAlert(resent));
 
-        // ... and again: the final flight is kept for the life of the connection, not sent once more only.
+        // ... and again: the final flight is not sent once more only.
+        await Task.Delay(200);
         await client.SendAsync(client.Retransmission(finished, 4, encrypted: true));
         AssertServerFinished(client, await client.ReceiveUntilAsync(ManualClient.HasEpochOneRecord), expected);
+
+        // The client's application data shows that the flight arrived (a client sends it only after the server's Finished):
+        // the server drops the flight.
+        await client.SendAsync(client.Encrypted(ContentType.ApplicationData, Encoding.UTF8.GetBytes("hello")));
+        (byte[] data, EndPoint from) = await DtlsLoopbackTests.ReceiveAsync(server);
+        Assert.Equal("hello", Encoding.UTF8.GetString(data));
+        var session = Assert.IsType<DtlsSessionEndPoint>(from);
+        Assert.Same(connection, session.Connection);
+        Assert.Equal(0, connection.RetainedFlightLength);
+
+        // A repeated client flight now goes unanswered, and the session is unharmed.
+        await Task.Delay(200);
+        await client.SendAsync(client.Retransmission(finished, 4, encrypted: true));
+        Assert.False(ManualClient.HasEpochOneRecord(await client.ReceiveAllAsync(quietMs: 1000)));
+        Assert.True(session.IsEstablished);
 
         // The session still carries data both ways.
         await server.SendAsync(Encoding.UTF8.GetBytes("world"), session, default);
@@ -121,6 +136,7 @@ public class DtlsHandshakeStateTests
 
         Assert.False(client.RemoteEndPoint.Connection.HoldsHandshakeState);
         Assert.False(serverSide.Connection.HoldsHandshakeState);
+        Assert.Equal(0, serverSide.Connection.RetainedFlightLength); // the client's data proved the final flight arrived
         Assert.Equal(clientCertificate, serverSide.PeerCertificates is not null);
         Assert.Equal(client.RemoteEndPoint.TlsUnique, serverSide.TlsUnique);
         Assert.Equal(client.RemoteEndPoint.ExportKeyingMaterial("EXPORTER-test", null, 16), serverSide.ExportKeyingMaterial("EXPORTER-test", null, 16));

@@ -18,10 +18,12 @@ internal sealed class ManualClient : IDisposable
     private DtlsRecordProtection? _read;
     private byte[] _masterSecret = [];
 
-    public ManualClient(IPEndPoint server)
+    /// <param name="server">The server under test.</param>
+    /// <param name="local">The loopback address to send from (127.0.0.1 unless set; any 127/8 address works on Linux).</param>
+    public ManualClient(IPEndPoint server, IPAddress? local = null)
     {
         _server = server;
-        Udp = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        Udp = new UdpClient(new IPEndPoint(local ?? IPAddress.Loopback, 0));
     }
 
     public UdpClient Udp { get; }

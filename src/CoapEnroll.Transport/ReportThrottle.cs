@@ -1,11 +1,12 @@
-namespace CoapEnroll.Coap;
+namespace CoapEnroll.Transport;
 
 /// <summary>
 /// Lets a log report through at most once per interval and counts the ones held back in between, so that a bound an
 /// attacker hits thousands of times a second costs one log line every few seconds. Lock-free: the first caller after the
-/// interval wins the report.
+/// interval wins the report. Shared by the layers that refuse work at a bound (DTLS handshakes, CoAP block-wise and
+/// observe, deduplication).
 /// </summary>
-internal sealed class ReportThrottle(TimeSpan interval)
+public sealed class ReportThrottle(TimeSpan interval)
 {
     private long _lastReport;
     private long _heldBack;

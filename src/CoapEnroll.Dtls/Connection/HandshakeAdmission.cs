@@ -1,0 +1,76 @@
+using System.Buffers.Binary;
+using System.Net;
+
+namespace CoapEnroll.Dtls;
+
+/// <summary>
+/// Counts the server connections still in their handshake, in total and per source address (an IPv4 address, or an IPv6
+/// /64 since one host holds a whole /64), and decides whether a cookie-verified ClientHello may start one more. Not
+/// thread-safe: the server channel calls it under its table lock. A connection is counted from its admission until it
+/// is established or closed, whichever comes first.
+/// </summary>
+internal sealed class HandshakeAdmission(int maxHandshakes, int maxHandshakesPerAddress)
+{
+    private readonly Dictionary<DtlsServerConnection, UInt128> _handshaking = [];
+    private readonly Dictionary<UInt128, int> _perAddress = [];
+
+    /// <summary>Connections in their handshake.</summary>
+    public int Count => _handshaking.Count;
+
+    /// <summary>Source addresses with a connection in its handshake.</summary>
+    public int Addresses => _perAddress.Count;
+
+    /// <summary>The bound a new handshake from <paramref name="address"/> would exceed, or <see cref="HandshakeBound.None"/>.</summary>
+    public HandshakeBound Check(IPAddress address)
+    {
+        if (_perAddress.TryGetValue(AddressKey(address), out int fromAddress) && fromAddress >= maxHandshakesPerAddress)
+        {
+            return HandshakeBound.Address;
+        }
+
+        return _handshaking.Count >= maxHandshakes ? HandshakeBound.Global : HandshakeBound.None;
+    }
+
+    /// <summary>Counts <paramref name="connection"/>, admitted after <see cref="Check"/> found room.</summary>
+    public void Add(DtlsServerConnection connection, IPAddress address)
+    {
+        UInt128 key = AddressKey(address);
+        _handshaking.Add(connection, key);
+        _perAddress[key] = _perAddress.GetValueOrDefault(key) + 1;
+    }
+
+    /// <summary>Stops counting <paramref name="connection"/>; false when it was not counted (any more).</summary>
+    public bool Release(DtlsServerConnection connection)
+    {
+        if (!_handshaking.Remove(connection, out UInt128 key))
+        {
+            return false;
+        }
+
+        int left = _perAddress[key] - 1;
+        if (left == 0)
+        {
+            _perAddress.Remove(key);
+        }
+        else
+        {
+            _perAddress[key] = left;
+        }
+
+        return true;
+    }
+
+    /// <summary>An IPv4 address (also IPv4-mapped IPv6) whole; an IPv6 address by its /64 prefix.</summary>
+    internal static UInt128 AddressKey(IPAddress address)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+        {
+            address = address.MapToIPv6();
+        }
+
+        address.TryWriteBytes(bytes, out _);
+        UInt128 key = BinaryPrimitives.ReadUInt128BigEndian(bytes);
+        return address.IsIPv4MappedToIPv6 ? key : key & ((UInt128)ulong.MaxValue << 64);
+    }
+}

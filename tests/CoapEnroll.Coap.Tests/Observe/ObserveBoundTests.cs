@@ -1,0 +1,189 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace CoapEnroll.Coap.Tests.Observe;
+
+/// <summary>Measurements of the process-wide meter <c>CoapEnroll.Coap</c> are only this collection's while nothing else runs.</summary>
+[CollectionDefinition(nameof(ObserveMetricsCollection), DisableParallelization = true)]
+public sealed class ObserveMetricsCollection;
+
+/// <summary>
+/// Observe registrations are bounded per peer, per source address and in total: past a bound the GET is answered as a plain
+/// GET, 2.05 without Observe (RFC 7641 §4.1), counted on <c>coap.observe.bound_hit</c> and logged, and other peers still observe.
+/// </summary>
+[Collection(nameof(ObserveMetricsCollection))]
+public class ObserveBoundTests
+{
+    private static byte[] Token(int i) => [0x0B, (byte)(i >> 8), (byte)i];
+
+    [Fact]
+    public async Task One_peer_past_MaxObserversPerPeer_is_served_without_Observe_and_another_peer_still_observes()
+    {
+        using var meters = new CoapMeterRecorder();
+        var logs = new CapturingLoggerFactory();
+        await using var server = new ObserveTestServer(o => o.MaxObserversPerPeer = 3, logs);
+        await using var hostile = RawCoapPeer.Create(server.Address);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.NotNull((await hostile.RequestAsync(ObserveTestServer.Register(Token(i)))).Observe);
+        }
+
+        for (int i = 3; i < 10; i++)
+        {
+            var refused = await hostile.RequestAsync(ObserveTestServer.Register(Token(i)));
+            Assert.Equal(CoapCode.Content, refused.Code);
+            Assert.Null(refused.Observe);
+        }
+
+        Assert.Equal(3, server.Server.ObserveLayer.Count);
+        Assert.Equal(7, meters.Sum("coap.observe.bound_hit", "peer"));
+        Assert.Equal(3, meters.Sum("coap.observe.registrations"));
+
+        // Renewing a registration it holds is no new one.
+        Assert.NotNull((await hostile.RequestAsync(ObserveTestServer.Register(Token(0)))).Observe);
+        Assert.Equal(7, meters.Sum("coap.observe.bound_hit"));
+
+        // One log line for the seven refusals, naming the bound and the peer.
+        var line = Assert.Single(logs.Lines, l => l.Message.Contains("Coap:MaxObserversPerPeer", StringComparison.Ordinal));
+        Assert.Equal(LogLevel.Warning, line.Level);
+        Assert.Contains(hostile.LocalEndPoint.ToString(), line.Message, StringComparison.Ordinal);
+
+        // Another peer at the same address is still observed and notified.
+        await using var other = RawCoapPeer.Create(server.Address);
+        Assert.NotNull((await other.RequestAsync(ObserveTestServer.Register(Token(0)))).Observe);
+        server.State = 7;
+        server.Resource.NotifyObservers();
+        var notification = await other.ReceiveAsync();
+        Assert.Equal("7", notification.PayloadText);
+        Assert.NotNull(notification.Observe);
+
+        // A deregistration (Observe 1) gives the peer its room back.
+        Assert.Null((await hostile.RequestAsync(ObserveTestServer.Register(Token(1), observe: 1))).Observe);
+        Assert.NotNull((await hostile.RequestAsync(ObserveTestServer.Register(Token(11)))).Observe);
+        Assert.Equal(4, meters.Sum("coap.observe.registrations"));
+    }
+
+    [Fact]
+    public async Task Ports_of_one_address_share_MaxObserversPerAddress_and_MaxObservers_bounds_all()
+    {
+        using var meters = new CoapMeterRecorder();
+        await using var server = new ObserveTestServer(o =>
+        {
+            o.MaxObserversPerAddress = 4;
+            o.MaxObservers = 6;
+        });
+        var ports = new List<RawCoapPeer>();
+        try
+        {
+            for (int i = 0; i < 6; i++)
+            {
+                var port = RawCoapPeer.Create(server.Address);
+                ports.Add(port);
+                var response = await port.RequestAsync(ObserveTestServer.Register(Token(i)));
+                Assert.Equal(CoapCode.Content, response.Code);
+                Assert.Equal(i < 4, response.Observe is not null);
+            }
+
+            Assert.Equal(2, meters.Sum("coap.observe.bound_hit", "address"));
+
+            // Another address gets the rest of the total, then the total refuses it too.
+            await using var second = RawCoapPeer.Create(server.Address, IPAddress.Parse("127.0.0.2"));
+            Assert.NotNull((await second.RequestAsync(ObserveTestServer.Register(Token(100)))).Observe);
+            Assert.NotNull((await second.RequestAsync(ObserveTestServer.Register(Token(101)))).Observe);
+            Assert.Null((await second.RequestAsync(ObserveTestServer.Register(Token(102)))).Observe);
+            Assert.Equal(1, meters.Sum("coap.observe.bound_hit", "global"));
+            Assert.Equal(6, server.Server.ObserveLayer.Count);
+            Assert.Equal(6, meters.Sum("coap.observe.registrations"));
+        }
+        finally
+        {
+            foreach (var port in ports)
+            {
+                await port.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>Records the long measurements of the <c>CoapEnroll.Coap</c> meter while it lives.</summary>
+    private sealed class CoapMeterRecorder : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly List<(string Instrument, long Value, string? Bound)> _measurements = [];
+
+        public CoapMeterRecorder()
+        {
+            _listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "CoapEnroll.Coap")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            {
+                string? bound = null;
+                foreach (var tag in tags)
+                {
+                    bound = tag.Key == "bound" ? tag.Value as string : bound;
+                }
+
+                lock (_measurements)
+                {
+                    _measurements.Add((instrument.Name, value, bound));
+                }
+            });
+            _listener.Start();
+        }
+
+        public long Sum(string instrument, string? bound = null)
+        {
+            lock (_measurements)
+            {
+                return _measurements.Where(m => m.Instrument == instrument && (bound is null || m.Bound == bound)).Sum(m => m.Value);
+            }
+        }
+
+        public void Dispose() => _listener.Dispose();
+    }
+
+    /// <summary>Keeps what every logger it makes logs.</summary>
+    private sealed class CapturingLoggerFactory : ILoggerFactory, ILogger
+    {
+        private readonly List<(LogLevel Level, string Message)> _lines = [];
+
+        public IReadOnlyList<(LogLevel Level, string Message)> Lines
+        {
+            get
+            {
+                lock (_lines)
+                {
+                    return [.. _lines];
+                }
+            }
+        }
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (_lines)
+            {
+                _lines.Add((logLevel, formatter(state, exception)));
+            }
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}

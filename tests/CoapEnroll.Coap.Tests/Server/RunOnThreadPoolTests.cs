@@ -1,0 +1,89 @@
+using System.Net;
+using CoapEnroll.Transport;
+
+namespace CoapEnroll.Coap.Tests.Server;
+
+/// <summary>
+/// <see cref="CoapResource.RunOnThreadPool"/>: on a channel with a receive thread of its own, such a resource's authorization check
+/// and handler run on the thread pool (one hop, shared by both), while other resources stay on the receive thread.
+/// </summary>
+public class RunOnThreadPoolTests
+{
+    [Fact]
+    public async Task AuthorizationAndHandler_RunOnThePool_OtherResourcesOnTheReceiveThread()
+    {
+        var seen = new List<(string Where, bool Pool, string? Name, bool Flag)>();
+        await using var server = new CoapServer();
+        server.MapPost("/slow", (context, _) =>
+        {
+            lock (seen)
+            {
+                seen.Add(("handler", Thread.CurrentThread.IsThreadPoolThread, Thread.CurrentThread.Name, context.IsOnThreadPool));
+            }
+
+            return ValueTask.FromResult(new CoapMessage { Code = CoapCode.Changed });
+        }).RequireAuthorization((context, _) =>
+        {
+            lock (seen)
+            {
+                seen.Add(("authorization", Thread.CurrentThread.IsThreadPoolThread, Thread.CurrentThread.Name, context.IsOnThreadPool));
+            }
+
+            return ValueTask.FromResult<CoapMessage?>(null);
+        }).RunOnThreadPool();
+        server.MapGet("/cheap", (context, _) =>
+        {
+            lock (seen)
+            {
+                seen.Add(("cheap", Thread.CurrentThread.IsThreadPoolThread, Thread.CurrentThread.Name, context.IsOnThreadPool));
+            }
+
+            return ValueTask.FromResult(new CoapMessage { Code = CoapCode.Content });
+        });
+        var endpoint = server.Listen(DedicatedUdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0)));
+        var serverAddress = (IPEndPoint)endpoint.LocalEndPoint;
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using var client = new CoapClient(UdpDatagramChannel.BindEphemeralFor(serverAddress));
+        Assert.Equal(CoapCode.Changed, (await client.SendAsync(CoapMessage.CreateRequest(CoapCode.Post, "/slow"), serverAddress, timeout.Token)).Code);
+        Assert.Equal(CoapCode.Content, (await client.SendAsync(CoapMessage.CreateRequest(CoapCode.Get, "/cheap"), serverAddress, timeout.Token)).Code);
+
+        Assert.Collection(seen,
+            a => Assert.Equal(("authorization", true, true), (a.Where, a.Pool, a.Flag)),
+            h => Assert.Equal(("handler", true, true), (h.Where, h.Pool, h.Flag)),
+            c =>
+            {
+                Assert.Equal(("cheap", false, false), (c.Where, c.Pool, c.Flag));
+                Assert.StartsWith("udp rx ", c.Name);
+            });
+    }
+
+    [Fact]
+    public async Task ContinueOnThreadPoolAsync_MovesOnce_AndACopyOfTheContextKnows()
+    {
+        await using var server = new CoapServer();
+        var endpoint = server.Listen(DedicatedUdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0)));
+        var context = new CoapRequestContext(CoapMessage.CreateRequest(CoapCode.Get, "/x"), new IPEndPoint(IPAddress.Loopback, 1), endpoint);
+        Assert.False(context.IsOnThreadPool);
+
+        bool onPool = await RunOnDedicatedThreadAsync(async () =>
+        {
+            await context.ContinueOnThreadPoolAsync();
+            return Thread.CurrentThread.IsThreadPoolThread;
+        });
+
+        Assert.True(onPool);
+        Assert.True(context.IsOnThreadPool);
+        Assert.True(context.ContinueOnThreadPoolAsync().IsCompletedSuccessfully, "a second call does not move again");
+        Assert.True(context.WithRequest(context.Request).IsOnThreadPool);
+    }
+
+    /// <summary>Starts <paramref name="work"/> on a thread that is not the pool's, as a receive thread would.</summary>
+    private static Task<bool> RunOnDedicatedThreadAsync(Func<Task<bool>> work)
+    {
+        var result = new TaskCompletionSource<Task<bool>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() => result.SetResult(work())) { IsBackground = true };
+        thread.Start();
+        return result.Task.Unwrap();
+    }
+}

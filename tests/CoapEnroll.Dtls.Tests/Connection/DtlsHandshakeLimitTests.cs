@@ -1,0 +1,175 @@
+using System.Diagnostics.Metrics;
+using System.Net;
+
+namespace CoapEnroll.Dtls.Tests;
+
+/// <summary>Measurements of the process-wide meter <c>CoapEnroll.Dtls</c>, and the managed heap, are only this collection's while nothing else runs.</summary>
+[CollectionDefinition(nameof(DtlsResourceCollection), DisableParallelization = true)]
+public sealed class DtlsResourceCollection;
+
+/// <summary>
+/// Handshakes in progress are bounded per source address (<see cref="DtlsServerOptions.MaxHandshakesPerAddress"/>) and in total
+/// (<see cref="DtlsServerOptions.MaxHandshakes"/>): a cookie-verified ClientHello beyond a bound is dropped before any state is
+/// made, counted on <c>dtls.handshakes.refused</c> and logged, and other peers are still served.
+/// </summary>
+[Collection(nameof(DtlsResourceCollection))]
+public class DtlsHandshakeLimitTests
+{
+    private const CipherSuite Ecdhe = CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8;
+
+    [Fact]
+    public async Task One_address_past_MaxHandshakesPerAddress_is_refused_and_another_address_is_served()
+    {
+        using var meters = new DtlsMeterRecorder();
+        using var logs = new CapturingLoggerProvider();
+        using var loggerFactory = logs.CreateFactory();
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions(o =>
+        {
+            o.MaxHandshakesPerAddress = 3;
+            o.LoggerFactory = loggerFactory;
+        }));
+        var endpoint = (IPEndPoint)server.LocalEndPoint;
+        var holders = new List<ManualClient>();
+        try
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                var holder = new ManualClient(endpoint);
+                holders.Add(holder);
+                await holder.HandshakeToServerHelloDoneAsync(Ecdhe);
+            }
+
+            Assert.Equal(3, server.HandshakeCount);
+            Assert.Equal(3, meters.Sum("dtls.handshakes.active"));
+
+            // A fourth port of the same address proves its address with a valid cookie and still gets no ServerHello.
+            using var refused = new ManualClient(endpoint);
+            byte[] cookie = await refused.ExchangeCookieAsync(Ecdhe);
+            await refused.SendAsync(refused.Plain(refused.Hello(cookie, Ecdhe)));
+            await DtlsLoopbackTests.WaitUntil(() => meters.Sum("dtls.handshakes.refused", "address") >= 1, 10_000);
+            Assert.Empty(await refused.ReceiveAllAsync(600));
+            Assert.Equal(3, server.HandshakeCount);
+            Assert.Equal(3, server.ConnectionCount);
+            Assert.Equal(0, meters.Sum("dtls.handshakes.refused", "global"));
+
+            // Its retransmissions are refused too, and logged once per interval, naming the bound.
+            for (int i = 0; i < 5; i++)
+            {
+                await refused.SendAsync(refused.Plain(refused.Hello(cookie, Ecdhe)));
+            }
+
+            await DtlsLoopbackTests.WaitUntil(() => meters.Sum("dtls.handshakes.refused", "address") >= 6, 10_000);
+            var line = Assert.Single(logs.Entries, e => e.EventId.Id == 108);
+            Assert.Contains("Dtls:MaxHandshakesPerAddress", line.Message, StringComparison.Ordinal);
+            Assert.Contains(refused.Udp.Client.LocalEndPoint!.ToString()!, line.Message, StringComparison.Ordinal);
+
+            // Another address is admitted meanwhile.
+            using var other = new ManualClient(endpoint, IPAddress.Parse("127.0.0.2"));
+            await other.HandshakeToServerHelloDoneAsync(Ecdhe);
+            Assert.Equal(4, server.HandshakeCount);
+
+            // A handshake that ends gives its address the room back: a fatal alert from one holder closes its connection.
+            await holders[0].SendAsync(holders[0].PlainRecord(ContentType.Alert, [(byte)AlertLevel.Fatal, (byte)AlertDescription.HandshakeFailure]));
+            await DtlsLoopbackTests.WaitUntil(() => server.HandshakeCount == 3, 10_000);
+            await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync(endpoint, DtlsLoopbackTests.ClientOptions(), DtlsLoopbackTests.Timeout());
+            await DtlsLoopbackTests.ExchangeAsync(client, server, "after-limit");
+            Assert.Equal(3, server.HandshakeCount);
+        }
+        finally
+        {
+            holders.ForEach(h => h.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task Past_MaxHandshakes_a_new_address_is_refused_and_established_sessions_keep_talking()
+    {
+        using var meters = new DtlsMeterRecorder();
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0),
+            DtlsLoopbackTests.ServerOptions(o => o.MaxHandshakes = 2));
+        var endpoint = (IPEndPoint)server.LocalEndPoint;
+        await using DtlsClientChannel established = await DtlsClientChannel.ConnectAsync(endpoint, DtlsLoopbackTests.ClientOptions(), DtlsLoopbackTests.Timeout());
+        await DtlsLoopbackTests.ExchangeAsync(established, server, "before");
+        Assert.Equal(0, server.HandshakeCount);
+
+        using var first = new ManualClient(endpoint, IPAddress.Parse("127.0.0.2"));
+        using var second = new ManualClient(endpoint, IPAddress.Parse("127.0.0.3"));
+        await first.HandshakeToServerHelloDoneAsync(Ecdhe);
+        await second.HandshakeToServerHelloDoneAsync(Ecdhe);
+        Assert.Equal(2, server.HandshakeCount);
+
+        using var refused = new ManualClient(endpoint, IPAddress.Parse("127.0.0.4"));
+        byte[] cookie = await refused.ExchangeCookieAsync(Ecdhe);
+        await refused.SendAsync(refused.Plain(refused.Hello(cookie, Ecdhe)));
+        await DtlsLoopbackTests.WaitUntil(() => meters.Sum("dtls.handshakes.refused", "global") >= 1, 10_000);
+        Assert.Empty(await refused.ReceiveAllAsync(600));
+        Assert.Equal(0, meters.Sum("dtls.handshakes.refused", "address"));
+        Assert.Equal(3, server.ConnectionCount);
+
+        // The session established before keeps being served while the handshakes are full.
+        await DtlsLoopbackTests.ExchangeAsync(established, server, "during");
+
+        // Once a handshake ends, the refused client's retransmitted ClientHello (same cookie) is admitted.
+        await first.SendAsync(first.PlainRecord(ContentType.Alert, [(byte)AlertLevel.Fatal, (byte)AlertDescription.HandshakeFailure]));
+        await DtlsLoopbackTests.WaitUntil(() => server.HandshakeCount == 1, 10_000);
+        await refused.SendAsync(refused.Plain(refused.Hello(cookie, Ecdhe)));
+        List<byte[]> flight = await refused.ReceiveUntilAsync(replies => replies.Count > 0);
+        Assert.NotEmpty(flight);
+        Assert.Equal(2, server.HandshakeCount);
+    }
+
+    [Fact]
+    public void Addresses_are_counted_whole_for_IPv4_and_by_the_64_bit_prefix_for_IPv6()
+    {
+        static UInt128 Key(string address) => HandshakeAdmission.AddressKey(IPAddress.Parse(address));
+
+        Assert.Equal(Key("192.0.2.1"), Key("::ffff:192.0.2.1"));
+        Assert.NotEqual(Key("192.0.2.1"), Key("192.0.2.2"));
+        Assert.Equal(Key("2001:db8:1:2::1"), Key("2001:db8:1:2:ffff::9"));
+        Assert.NotEqual(Key("2001:db8:1:2::1"), Key("2001:db8:1:3::1"));
+        Assert.NotEqual(Key("::ffff:0:0"), Key("::"));
+    }
+
+    /// <summary>Records the long measurements of the <c>CoapEnroll.Dtls</c> meter while it lives.</summary>
+    internal sealed class DtlsMeterRecorder : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly List<(string Instrument, long Value, string? Bound)> _measurements = [];
+
+        public DtlsMeterRecorder()
+        {
+            _listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == "CoapEnroll.Dtls")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+            {
+                string? bound = null;
+                foreach (var tag in tags)
+                {
+                    bound = tag.Key == "bound" ? tag.Value as string : bound;
+                }
+
+                lock (_measurements)
+                {
+                    _measurements.Add((instrument.Name, value, bound));
+                }
+            });
+            _listener.Start();
+        }
+
+        /// <summary>The sum of what <paramref name="instrument"/> recorded, only with tag bound=<paramref name="bound"/> when given.</summary>
+        public long Sum(string instrument, string? bound = null)
+        {
+            lock (_measurements)
+            {
+                return _measurements.Where(m => m.Instrument == instrument && (bound is null || m.Bound == bound)).Sum(m => m.Value);
+            }
+        }
+
+        public void Dispose() => _listener.Dispose();
+    }
+}
