@@ -38,10 +38,15 @@ public static class DistinguishedNames
     public static IReadOnlyList<NameAttribute>? TryGetAttributes(X500DistinguishedName name)
     {
         ArgumentNullException.ThrowIfNull(name);
+        return TryGetAttributes(name.RawData);
+    }
+
+    private static List<NameAttribute>? TryGetAttributes(ReadOnlyMemory<byte> encodedName)
+    {
         try
         {
             var attributes = new List<NameAttribute>();
-            var reader = new AsnReader(name.RawData, AsnEncodingRules.BER);
+            var reader = new AsnReader(encodedName, AsnEncodingRules.BER);
             AsnReader rdns = reader.ReadSequence();
             reader.ThrowIfNotEmpty();
             while (rdns.HasData)
@@ -81,17 +86,30 @@ public static class DistinguishedNames
     public static string Key(X500DistinguishedName name)
     {
         ArgumentNullException.ThrowIfNull(name);
-        IReadOnlyList<NameAttribute>? attributes = TryGetAttributes(name);
+        return KeyOfEncoded(name.RawData);
+    }
+
+    /// <summary><see cref="Key(X500DistinguishedName)"/> of an encoded Name.</summary>
+    internal static string KeyOfEncoded(ReadOnlyMemory<byte> encodedName)
+    {
+        List<NameAttribute>? attributes = TryGetAttributes(encodedName);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         if (attributes is null)
         {
             hash.AppendData("undecodable:"u8);
-            hash.AppendData(name.RawData);
+            hash.AppendData(encodedName.Span);
             return Convert.ToHexStringLower(hash.GetHashAndReset());
         }
 
+        var items = new string[attributes.Count];
+        for (int i = 0; i < items.Length; i++)
+        {
+            items[i] = string.Concat(attributes[i].Oid, "=", Fold(attributes[i].Value));
+        }
+
+        Array.Sort(items, StringComparer.Ordinal);
         Span<byte> length = stackalloc byte[4];
-        foreach (string item in attributes.Select(a => $"{a.Oid}={Fold(a.Value)}").Order(StringComparer.Ordinal))
+        foreach (string item in items)
         {
             byte[] bytes = Encoding.UTF8.GetBytes(item);
             BinaryPrimitives.WriteInt32BigEndian(length, bytes.Length);
@@ -100,6 +118,33 @@ public static class DistinguishedNames
         }
 
         return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>
+    /// <see cref="Key(X500DistinguishedName)"/> of the subject of an encoded certificate, read from its tbsCertificate (RFC 5280
+    /// section 4.1) without loading the certificate; null when <paramref name="certificate"/> is not a certificate.
+    /// </summary>
+    internal static string? SubjectKeyOfCertificate(ReadOnlyMemory<byte> certificate)
+    {
+        try
+        {
+            var reader = new AsnReader(certificate, AsnEncodingRules.DER);
+            AsnReader tbs = reader.ReadSequence().ReadSequence();
+            if (tbs.PeekTag().HasSameClassAndValue(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
+            {
+                tbs.ReadEncodedValue(); // version
+            }
+
+            tbs.ReadEncodedValue(); // serialNumber
+            tbs.ReadEncodedValue(); // signature
+            tbs.ReadEncodedValue(); // issuer
+            tbs.ReadEncodedValue(); // validity
+            return KeyOfEncoded(tbs.ReadEncodedValue());
+        }
+        catch (AsnContentException)
+        {
+            return null;
+        }
     }
 
     /// <summary>

@@ -650,6 +650,12 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
 
     private static string SubjectKeyOf(byte[] der)
     {
+        if (DistinguishedNames.SubjectKeyOfCertificate(der) is { } key)
+        {
+            return key;
+        }
+
+        // Not read as a certificate above: as before, the platform decides (and throws for what it cannot load).
         using X509Certificate2 certificate = X509CertificateLoader.LoadCertificate(der);
         return DistinguishedNames.Key(certificate.SubjectName);
     }

@@ -219,6 +219,25 @@ public sealed class NameRuleTests
         Assert.Equal(StoreConflict.SubjectHeld, ex.Conflict);
     }
 
+    [Theory]
+    [InlineData("CN=dev-1, O=Acme")]
+    [InlineData("SERIALNUMBER=DEMO-0001, CN=demo")]
+    [InlineData("CN=Dev  1, OU=b, C=DE")]
+    [InlineData("")]
+    public void The_subject_key_read_from_a_certificate_s_encoding_is_the_key_of_its_subject(string subject)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        X500DistinguishedName name = subject.Length == 0 ? new X500DistinguishedName([0x30, 0x00]) : Name(subject);
+        using X509Certificate2 v3 = new CertificateRequest(name, key, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1));
+        Assert.Equal(DistinguishedNames.Key(name), DistinguishedNames.SubjectKeyOfCertificate(WithoutVersion(v3.RawData)));
+        Assert.Equal(DistinguishedNames.Key(name), DistinguishedNames.SubjectKeyOfCertificate(v3.RawData));
+        byte[] issued = Reissued(v3, key);
+        Assert.Equal(DistinguishedNames.Key(name), DistinguishedNames.SubjectKeyOfCertificate(issued));
+        Assert.NotEqual(DistinguishedNames.Key(Name("CN=some issuer")), DistinguishedNames.SubjectKeyOfCertificate(issued));
+        Assert.Null(DistinguishedNames.SubjectKeyOfCertificate(v3.RawData.AsMemory(0, v3.RawData.Length / 2)));
+        Assert.Null(DistinguishedNames.SubjectKeyOfCertificate(new byte[] { 0x30, 0x03, 0x02, 0x01, 0x00 }));
+    }
+
     [Fact]
     public async Task The_holder_of_a_name_is_found_on_either_side_of_the_asking_identity_among_many_certificates_of_that_name()
     {
@@ -285,6 +304,44 @@ public sealed class NameRuleTests
         // Opening it again changes nothing.
         await ca.RestartAsync();
         Assert.Equal(["certificates_holder", "certificates_public_key", "certificates_requester", "certificates_subject"], await IndexesAsync(path));
+    }
+
+    // The certificate with the [0] version field left out of its tbsCertificate, as a v1 certificate has it (its signature no longer
+    // matches, which the subject key does not look at).
+    private static byte[] WithoutVersion(byte[] certificate)
+    {
+        var reader = new System.Formats.Asn1.AsnReader(certificate, System.Formats.Asn1.AsnEncodingRules.DER).ReadSequence();
+        System.Formats.Asn1.AsnReader tbs = reader.ReadSequence();
+        Assert.Equal(new System.Formats.Asn1.Asn1Tag(System.Formats.Asn1.TagClass.ContextSpecific, 0, true), tbs.PeekTag());
+        tbs.ReadEncodedValue();
+        var writer = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            using (writer.PushSequence())
+            {
+                while (tbs.HasData)
+                {
+                    writer.WriteEncodedValue(tbs.ReadEncodedValue().Span);
+                }
+            }
+
+            while (reader.HasData)
+            {
+                writer.WriteEncodedValue(reader.ReadEncodedValue().Span);
+            }
+        }
+
+        return writer.Encode();
+    }
+
+    // The same certificate issued by another name, so that issuer and subject differ.
+    private static byte[] Reissued(X509Certificate2 certificate, ECDsa key)
+    {
+        using X509Certificate2 issuer = new CertificateRequest("CN=some issuer", key, HashAlgorithmName.SHA256)
+            .CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(2));
+        using X509Certificate2 issued = new CertificateRequest(certificate.SubjectName, key, HashAlgorithmName.SHA256)
+            .Create(issuer.SubjectName, X509SignatureGenerator.CreateForECDsa(key), DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1), [1, 2, 3]);
+        return issued.RawData;
     }
 
     private static async Task<string> AddAsync(TestCa ca, string subject, string identity, DateTimeOffset notAfter)
