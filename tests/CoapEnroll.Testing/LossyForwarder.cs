@@ -16,6 +16,7 @@ public sealed class LossyForwarder : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _lock = new();
     private readonly List<Task> _loops = [];
+    private readonly IPAddress _upstreamAddress;
     private Socket _back;
     private IPEndPoint? _client;
     private byte[]? _heldToServer;
@@ -23,9 +24,16 @@ public sealed class LossyForwarder : IAsyncDisposable
     private int _toServerIndex;
     private int _toClientIndex;
 
-    public LossyForwarder(IPEndPoint server, int seed = 1)
+    /// <param name="server">Where datagrams from the client go.</param>
+    /// <param name="seed">Seeds the drops, duplicates and reorderings.</param>
+    /// <param name="upstreamAddress">
+    /// The loopback address the server sees the client at (127.0.0.1 when null); another 127.x.y.z makes each forwarder a host of
+    /// its own on Linux, where all of 127.0.0.0/8 is loopback, e.g. for per-address bounds.
+    /// </param>
+    public LossyForwarder(IPEndPoint server, int seed = 1, IPAddress? upstreamAddress = null)
     {
         _server = server;
+        _upstreamAddress = upstreamAddress ?? IPAddress.Loopback;
         _random = new Random(seed);
         _front.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _back = NewBack();
@@ -70,10 +78,10 @@ public sealed class LossyForwarder : IAsyncDisposable
         _loops.Add(Task.Run(() => BackLoopAsync(back)));
     }
 
-    private static Socket NewBack()
+    private Socket NewBack()
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        socket.Bind(new IPEndPoint(_upstreamAddress, 0));
         return socket;
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Coap;
@@ -80,7 +81,8 @@ public static class FleetEnrollment
         var codes = new List<string>();
         X509Certificate2? certificate = null;
         int attempts = 0;
-        await using var link = new LossyForwarder(options.Server, options.Seed + index)
+        IPAddress? address = options.DistinctAddresses ? new IPAddress([127, 1, (byte)(index / 250), (byte)(index % 250 + 1)]) : null;
+        await using var link = new LossyForwarder(options.Server, options.Seed + index, address)
         {
             LossRate = options.LossRate,
             DuplicationRate = options.DuplicationRate,

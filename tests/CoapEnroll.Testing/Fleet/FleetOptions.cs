@@ -36,6 +36,12 @@ public sealed class FleetOptions
     /// <summary>Device N is <c>serialNumber=PREFIX-N, CN=PREFIX-N</c> and asks for <c>CN=PREFIX-N</c>.</summary>
     public string NamePrefix { get; init; } = "fleet";
 
+    /// <summary>
+    /// Each device on a loopback address of its own (127.1.x.y, Linux), as devices in the field are, rather than all on 127.0.0.1,
+    /// where the server's per-address bounds (e.g. <c>Dtls:MaxHandshakesPerAddress</c>) would treat them as one host behind a NAT.
+    /// </summary>
+    public bool DistinctAddresses { get; init; } = true;
+
     /// <summary>Seeds each device's forwarder (seed + device index), so a run's losses can be repeated.</summary>
     public int Seed { get; init; } = 1;
 
