@@ -1038,9 +1038,9 @@ internal abstract class DtlsConnection
 
         lock (this)
         {
-            if (_lockHeld == 0)
+            // Compare-and-swap here too: the fast path above takes the lock without the monitor.
+            if (Interlocked.CompareExchange(ref _lockHeld, 1, 0) == 0)
             {
-                _lockHeld = 1;
                 waiter.Registration.Dispose();
                 return ValueTask.CompletedTask;
             }
@@ -1071,7 +1071,7 @@ internal abstract class DtlsConnection
                 }
             }
 
-            _lockHeld = 0;
+            Volatile.Write(ref _lockHeld, 0);
         }
     }
 
