@@ -5,7 +5,7 @@ namespace CoapEnroll.Dtls.Tests;
 
 /// <summary>BouncyCastle's DTLS 1.2 PSK client offering TLS_PSK_WITH_AES_128_CCM_8 and the connection_id extension (RFC 9146) with a fixed CID.</summary>
 internal sealed class BcPskClient(byte[] identity, byte[] psk, byte[] connectionId)
-    : PskTlsClient(new BcTlsCrypto(), new BasicTlsPskIdentity(identity, psk))
+    : PskTlsClient(new BcTlsCrypto(), new BasicTlsPskIdentity(identity, (byte[])psk.Clone())) // a copy: BouncyCastle may clear what it holds
 {
     public TlsClientContext Context => m_context;
 

@@ -19,6 +19,8 @@ internal sealed class BcPskServer(byte[] identity, byte[] psk, byte[] connection
     {
         public byte[]? GetHint() => null;
 
-        public byte[]? GetPsk(byte[] requested) => requested.AsSpan().SequenceEqual(identity) ? psk : null;
+        // A copy: BouncyCastle clears the array it is given once the premaster secret is made, and the caller's array is the
+        // PSK that other tests share (DtlsLoopbackTests.s_psk), which then read as all zeros.
+        public byte[]? GetPsk(byte[] requested) => requested.AsSpan().SequenceEqual(identity) ? (byte[])psk.Clone() : null;
     }
 }
