@@ -1,5 +1,5 @@
-using System.Diagnostics.Metrics;
 using System.Net;
+using CoapEnroll.Testing;
 using Microsoft.Extensions.Logging;
 
 namespace CoapEnroll.Coap.Tests.Observe;
@@ -20,7 +20,7 @@ public class ObserveBoundTests
     [Fact]
     public async Task One_peer_past_MaxObserversPerPeer_is_served_without_Observe_and_another_peer_still_observes()
     {
-        using var meters = new CoapMeterRecorder();
+        using var meters = new MeterRecorder("CoapEnroll.Coap");
         var logs = new CapturingLoggerFactory();
         await using var server = new ObserveTestServer(o => o.MaxObserversPerPeer = 3, logs);
         await using var hostile = RawCoapPeer.Create(server.Address);
@@ -67,7 +67,7 @@ public class ObserveBoundTests
     [Fact]
     public async Task Ports_of_one_address_share_MaxObserversPerAddress_and_MaxObservers_bounds_all()
     {
-        using var meters = new CoapMeterRecorder();
+        using var meters = new MeterRecorder("CoapEnroll.Coap");
         await using var server = new ObserveTestServer(o =>
         {
             o.MaxObserversPerAddress = 4;
@@ -103,48 +103,6 @@ public class ObserveBoundTests
                 await port.DisposeAsync();
             }
         }
-    }
-
-    /// <summary>Records the long measurements of the <c>CoapEnroll.Coap</c> meter while it lives.</summary>
-    private sealed class CoapMeterRecorder : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private readonly List<(string Instrument, long Value, string? Bound)> _measurements = [];
-
-        public CoapMeterRecorder()
-        {
-            _listener.InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter.Name == "CoapEnroll.Coap")
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-            {
-                string? bound = null;
-                foreach (var tag in tags)
-                {
-                    bound = tag.Key == "bound" ? tag.Value as string : bound;
-                }
-
-                lock (_measurements)
-                {
-                    _measurements.Add((instrument.Name, value, bound));
-                }
-            });
-            _listener.Start();
-        }
-
-        public long Sum(string instrument, string? bound = null)
-        {
-            lock (_measurements)
-            {
-                return _measurements.Where(m => m.Instrument == instrument && (bound is null || m.Bound == bound)).Sum(m => m.Value);
-            }
-        }
-
-        public void Dispose() => _listener.Dispose();
     }
 
     /// <summary>Keeps what every logger it makes logs.</summary>

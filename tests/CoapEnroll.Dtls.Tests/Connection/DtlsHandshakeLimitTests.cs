@@ -1,5 +1,5 @@
-using System.Diagnostics.Metrics;
 using System.Net;
+using CoapEnroll.Testing;
 
 namespace CoapEnroll.Dtls.Tests;
 
@@ -20,7 +20,7 @@ public class DtlsHandshakeLimitTests
     [Fact]
     public async Task One_address_past_MaxHandshakesPerAddress_is_refused_and_another_address_is_served()
     {
-        using var meters = new DtlsMeterRecorder();
+        using var meters = new MeterRecorder("CoapEnroll.Dtls");
         using var logs = new CapturingLoggerProvider();
         using var loggerFactory = logs.CreateFactory();
         await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions(o =>
@@ -84,7 +84,7 @@ public class DtlsHandshakeLimitTests
     [Fact]
     public async Task Past_MaxHandshakes_a_new_address_is_refused_and_established_sessions_keep_talking()
     {
-        using var meters = new DtlsMeterRecorder();
+        using var meters = new MeterRecorder("CoapEnroll.Dtls");
         await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0),
             DtlsLoopbackTests.ServerOptions(o => o.MaxHandshakes = 2));
         var endpoint = (IPEndPoint)server.LocalEndPoint;
@@ -128,48 +128,5 @@ public class DtlsHandshakeLimitTests
         Assert.Equal(Key("2001:db8:1:2::1"), Key("2001:db8:1:2:ffff::9"));
         Assert.NotEqual(Key("2001:db8:1:2::1"), Key("2001:db8:1:3::1"));
         Assert.NotEqual(Key("::ffff:0:0"), Key("::"));
-    }
-
-    /// <summary>Records the long measurements of the <c>CoapEnroll.Dtls</c> meter while it lives.</summary>
-    internal sealed class DtlsMeterRecorder : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private readonly List<(string Instrument, long Value, string? Bound)> _measurements = [];
-
-        public DtlsMeterRecorder()
-        {
-            _listener.InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter.Name == "CoapEnroll.Dtls")
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-            {
-                string? bound = null;
-                foreach (var tag in tags)
-                {
-                    bound = tag.Key == "bound" ? tag.Value as string : bound;
-                }
-
-                lock (_measurements)
-                {
-                    _measurements.Add((instrument.Name, value, bound));
-                }
-            });
-            _listener.Start();
-        }
-
-        /// <summary>The sum of what <paramref name="instrument"/> recorded, only with tag bound=<paramref name="bound"/> when given.</summary>
-        public long Sum(string instrument, string? bound = null)
-        {
-            lock (_measurements)
-            {
-                return _measurements.Where(m => m.Instrument == instrument && (bound is null || m.Bound == bound)).Sum(m => m.Value);
-            }
-        }
-
-        public void Dispose() => _listener.Dispose();
     }
 }
