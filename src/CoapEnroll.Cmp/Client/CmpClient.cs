@@ -279,7 +279,8 @@ public sealed class CmpClient
         PkiMessage protectedRequest = Options.SharedSecret is { } secret
             ? CmpProtection.ProtectWithMac(request, secret, Options.MacParameters)
             : CmpProtection.ProtectWithSignature(request, Options.Certificate!, [.. Options.ExtraCertificates]);
-        byte[] der = await _transport.SendAsync(PkiMessageCodec.Encode(protectedRequest), cancellationToken);
+        bool endsTransaction = request.Body.BodyType is PkiBodyType.CertConf or PkiBodyType.Rr or PkiBodyType.Genm || request.Header.ImplicitConfirm;
+        byte[] der = await _transport.SendAsync(PkiMessageCodec.Encode(protectedRequest), endsTransaction, cancellationToken);
         CmpDecodeResult decoded = PkiMessageCodec.Decode(der);
         if (!decoded.IsSuccess)
         {

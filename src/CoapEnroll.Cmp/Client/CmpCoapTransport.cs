@@ -26,7 +26,7 @@ public sealed class CmpCoapTransport : ICmpTransport, IAsyncDisposable
     }
 
     /// <inheritdoc/>
-    public async Task<byte[]> SendAsync(byte[] der, CancellationToken cancellationToken)
+    public async Task<byte[]> SendAsync(byte[] der, bool endsTransaction, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(der);
         CoapMessage request = CoapMessage.CreateRequest(CoapCode.Post, _path).WithContentFormat(CoapContentFormat.PkixCmp).WithPayload(der);

@@ -20,13 +20,18 @@ public sealed class CmpHttpTransport : ICmpTransport
     }
 
     /// <inheritdoc/>
-    public async Task<byte[]> SendAsync(byte[] der, CancellationToken cancellationToken)
+    public async Task<byte[]> SendAsync(byte[] der, bool endsTransaction, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(der);
         using var content = new ByteArrayContent(der);
         content.Headers.ContentType = new MediaTypeHeaderValue(MediaType);
         using var request = new HttpRequestMessage(HttpMethod.Post, _uri) { Content = content };
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(MediaType));
+
+        // RFC 6712 §3.2: persistent connections are only an optimization and servers may end them. OpenSSL's server ends
+        // them after each transaction while still answering keep-alive; a pooled connection reused for the next
+        // transaction can then meet a reset, which cannot be safely retried for a POST.
+        request.Headers.ConnectionClose = endsTransaction ? true : null;
         using HttpResponseMessage response = await _http.SendAsync(request, cancellationToken);
         byte[] body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
         int code = (int)response.StatusCode;

@@ -11,7 +11,7 @@ public sealed class CmpClientCheckTests
     /// <summary>Answers each request with what <c>answer</c> makes of it (a genp by default), MAC-protected with <c>secret</c> unless null.</summary>
     private sealed class FakeTransport(Func<PkiMessage, PkiMessage> answer, byte[]? secret) : ICmpTransport
     {
-        public Task<byte[]> SendAsync(byte[] der, CancellationToken cancellationToken)
+        public Task<byte[]> SendAsync(byte[] der, bool endsTransaction, CancellationToken cancellationToken)
         {
             CmpDecodeResult request = PkiMessageCodec.Decode(der);
             Assert.True(request.IsSuccess, request.Reason);
