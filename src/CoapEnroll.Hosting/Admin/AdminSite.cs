@@ -118,7 +118,7 @@ internal sealed partial class AdminSite
             {
                 string name = leaf.GetNameInfo(X509NameType.SimpleName, forIssuer: false) is { Length: > 0 } simple ? simple : thumbprint;
                 name = name.Length > 128 ? name[..128] : name;
-                string csrf = Convert.ToBase64String(HMACSHA256.HashData(_csrfKey, Encoding.ASCII.GetBytes(thumbprint)));
+                string csrf = System.Buffers.Text.Base64Url.EncodeToString(HMACSHA256.HashData(_csrfKey, Encoding.ASCII.GetBytes(thumbprint)));
                 return new AdminPrincipal(name, $"operator:web:{name} (certificate SHA-256 {thumbprint})", csrf, null);
             }
         }
@@ -147,7 +147,7 @@ internal sealed partial class AdminSite
     {
         if (Authenticate(context) is not null)
         {
-            context.Response.Redirect("/admin/");
+            SeeOther(context, "/admin/");
             return;
         }
 
@@ -216,7 +216,7 @@ internal sealed partial class AdminSite
         });
         LogLoggedIn(_options.User!, address.ToString());
         await AuditAsync($"operator:web:{_options.User}", "admin-login", $"from {address}", context.RequestAborted);
-        context.Response.Redirect("/admin/");
+        SeeOther(context, "/admin/");
     }
 
     private async Task LogoutAsync(HttpContext context, AdminPrincipal principal, IFormCollection form)
@@ -229,7 +229,7 @@ internal sealed partial class AdminSite
             await AuditAsync(principal.Actor, "admin-logout", $"from {Address(context)}", context.RequestAborted);
         }
 
-        context.Response.Redirect("/admin/login");
+        SeeOther(context, "/admin/login");
     }
 
     /// <summary>The form of a POST, or null after answering 415 (not a form) or 400 (unreadable).</summary>
@@ -250,6 +250,13 @@ internal sealed partial class AdminSite
             await WriteAsync(context, StatusCodes.Status400BadRequest, Message(null, "Unreadable form", "The form could not be read."));
             return null;
         }
+    }
+
+    /// <summary>303: after a POST, the browser GETs the page (302 would leave the method to the browser).</summary>
+    private static void SeeOther(HttpContext context, string path)
+    {
+        context.Response.StatusCode = StatusCodes.Status303SeeOther;
+        context.Response.Headers.Location = path;
     }
 
     private static bool TokenMatches(string sent, string expected) =>
