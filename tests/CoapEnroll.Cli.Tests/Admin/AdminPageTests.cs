@@ -70,7 +70,9 @@ public sealed class AdminPageTests
         Assert.DoesNotContain("<script>", dashboard, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("<b>evil", dashboard, StringComparison.Ordinal);
         Assert.Contains("&lt;script&gt;alert(1)&lt;/script&gt;&lt;b&gt;evil&lt;/b&gt;", dashboard, StringComparison.Ordinal);
-        Assert.Contains("a&amp;b &quot;quoted&quot;", dashboard, StringComparison.Ordinal);
+        Assert.Contains("a&amp;b ", dashboard, StringComparison.Ordinal);
+        Assert.Contains("&quot;quoted", dashboard, StringComparison.Ordinal);
+        Assert.DoesNotContain("'single'", dashboard, StringComparison.Ordinal);
         string csrf = AdminHost.CsrfOf(dashboard);
 
         string idText = id.ToString(System.Globalization.CultureInfo.InvariantCulture);
