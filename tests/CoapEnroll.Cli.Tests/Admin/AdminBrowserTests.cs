@@ -9,6 +9,7 @@ namespace CoapEnroll.Cli.Tests.Admin;
 public sealed class AdminBrowserTests
 {
     [Fact]
+    [Trait("Needs", "chromium")]
     public async Task Chromium_LogsIn_ApprovesThePendingRequest_AndTheWaitingDeviceReceivesItsCertificate()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
