@@ -10,6 +10,9 @@ public sealed class AdminOptions
 {
     public const string SectionName = "Admin";
 
+    /// <summary>The longest <see cref="User"/>: it goes into every audit entry as <c>operator:web:USER</c>.</summary>
+    public const int MaxUserLength = 128;
+
     /// <summary>Whether the operator page is served; false by default.</summary>
     public bool Enabled { get; set; }
 
@@ -54,6 +57,11 @@ public sealed class AdminOptions
         if (string.IsNullOrEmpty(User) != string.IsNullOrEmpty(PasswordHash))
         {
             return "Admin:User and Admin:PasswordHash go together (make the hash with 'coapenroll admin hash-password').";
+        }
+
+        if (User is { Length: > MaxUserLength })
+        {
+            return $"Admin:User is longer than {MaxUserLength} characters.";
         }
 
         if (!HasPassword && ClientCertificateThumbprints.Count == 0)

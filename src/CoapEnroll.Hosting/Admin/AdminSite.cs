@@ -24,7 +24,7 @@ namespace CoapEnroll.Hosting;
 internal sealed partial class AdminSite
 {
     internal const string CookieName = "__Host-coapenroll-admin";
-    private const int MaxUserLength = 256;
+    private const int MaxSubmittedUserLength = 256;
     private const int MaxPasswordLength = 1024;
 
     private readonly AdminOptions _options;
@@ -184,7 +184,7 @@ internal sealed partial class AdminSite
 
         string user = form["user"].ToString();
         string password = form["password"].ToString();
-        bool userMatches = user.Length <= MaxUserLength
+        bool userMatches = user.Length <= MaxSubmittedUserLength
             && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(user)), _userHash);
 
         // The password is checked whatever the user name, so that the time taken does not tell whether the name was right.
