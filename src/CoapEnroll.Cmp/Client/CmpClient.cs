@@ -279,8 +279,7 @@ public sealed class CmpClient
         PkiMessage protectedRequest = Options.SharedSecret is { } secret
             ? CmpProtection.ProtectWithMac(request, secret, Options.MacParameters)
             : CmpProtection.ProtectWithSignature(request, Options.Certificate!, [.. Options.ExtraCertificates]);
-        bool endsTransaction = request.Body.BodyType is PkiBodyType.CertConf or PkiBodyType.Rr or PkiBodyType.Genm || request.Header.ImplicitConfirm;
-        byte[] der = await _transport.SendAsync(PkiMessageCodec.Encode(protectedRequest), endsTransaction, cancellationToken);
+        byte[] der = await _transport.SendAsync(PkiMessageCodec.Encode(protectedRequest), CmpTransactionEnd.IsLastRequest(request), cancellationToken);
         CmpDecodeResult decoded = PkiMessageCodec.Decode(der);
         if (!decoded.IsSuccess)
         {
