@@ -2,7 +2,7 @@ using Npgsql;
 
 namespace CoapEnroll.Ca.Postgres;
 
-public sealed partial class PostgresCertificateStore : ISharedSecretStore
+public sealed partial class PostgresCertificateStore
 {
     private const string SharedSecretColumns = "reference, secret, profile, subject, any_name, created_at, expires_at, one_time, consumed_at, consumed_by";
 

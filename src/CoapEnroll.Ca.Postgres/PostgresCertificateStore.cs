@@ -10,7 +10,7 @@ namespace CoapEnroll.Ca.Postgres;
 /// one-name-one-holder check takes a transaction advisory lock on the subject key, so that two identities asking for one name on
 /// two nodes are serialized. Timestamps are kept to the microsecond.
 /// </summary>
-public sealed partial class PostgresCertificateStore : ICertificateStore
+public sealed partial class PostgresCertificateStore : ICertificateAuthorityStore
 {
     private const int MaxLimit = 10_000;
 
