@@ -260,7 +260,14 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
     // The host's container disposes synchronously when its owner does; the store is normally closed by then (StopAsync).
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    private async Task<ICertificateAuthorityStore> OpenStoreAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks <see cref="StoreProviderKey"/> and <see cref="StoreConnectionStringKey"/> without connecting: a host calls it before
+    /// it starts, so that a typo is named as such rather than as a failure to open the store.
+    /// </summary>
+    /// <exception cref="CaConfigurationException">An unknown provider, a postgres provider without (or with a malformed) connection string, or a connection string with SQLite.</exception>
+    public void CheckStoreSettings() => ReadStoreSettings();
+
+    private (bool Postgres, string? ConnectionString) ReadStoreSettings()
     {
         string provider = _configuration[StoreProviderKey] is { Length: > 0 } configured ? configured : SqliteProvider;
         string? connectionString = _configuration[StoreConnectionStringKey];
@@ -269,29 +276,39 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
             return connectionString is { Length: > 0 }
                 ? throw new CaConfigurationException(null, CaConfigurationProblem.InvalidSetting,
                     $"{StoreConnectionStringKey} applies to {StoreProviderKey}={PostgresProvider}; the SQLite store is {Layout.Database}")
-                : await SqliteCertificateStore.OpenAsync(Layout.Database, _time, cancellationToken);
+                : (false, null);
         }
 
-        if (string.Equals(provider, PostgresProvider, StringComparison.OrdinalIgnoreCase))
+        if (!string.Equals(provider, PostgresProvider, StringComparison.OrdinalIgnoreCase))
         {
-            if (connectionString is not { Length: > 0 })
-            {
-                throw new CaConfigurationException(null, CaConfigurationProblem.InvalidSetting,
-                    $"{StoreProviderKey}={PostgresProvider} needs {StoreConnectionStringKey} (e.g. Host=db.example;Database=coapenroll;Username=coapenroll;Password=…)");
-            }
-
-            try
-            {
-                return await PostgresCertificateStore.OpenAsync(connectionString, _time, cancellationToken);
-            }
-            catch (ArgumentException ex)
-            {
-                // Npgsql's message names the keyword, never the password.
-                throw new CaConfigurationException(null, CaConfigurationProblem.InvalidSetting, $"{StoreConnectionStringKey}: {ex.Message}", ex);
-            }
+            throw new CaConfigurationException(null, CaConfigurationProblem.InvalidSetting, $"{StoreProviderKey} '{provider}' is not one of {SqliteProvider}, {PostgresProvider}");
         }
 
-        throw new CaConfigurationException(null, CaConfigurationProblem.InvalidSetting, $"{StoreProviderKey} '{provider}' is not one of {SqliteProvider}, {PostgresProvider}");
+        if (connectionString is not { Length: > 0 })
+        {
+            throw new CaConfigurationException(null, CaConfigurationProblem.InvalidSetting,
+                $"{StoreProviderKey}={PostgresProvider} needs {StoreConnectionStringKey} (e.g. Host=db.example;Database=coapenroll;Username=coapenroll;Password=…)");
+        }
+
+        try
+        {
+            _ = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException ex)
+        {
+            // Npgsql's message names the keyword, never the password.
+            throw new CaConfigurationException(null, CaConfigurationProblem.InvalidSetting, $"{StoreConnectionStringKey}: {ex.Message}", ex);
+        }
+
+        return (true, connectionString);
+    }
+
+    private async Task<ICertificateAuthorityStore> OpenStoreAsync(CancellationToken cancellationToken)
+    {
+        (bool postgres, string? connectionString) = ReadStoreSettings();
+        return postgres
+            ? await PostgresCertificateStore.OpenAsync(connectionString!, _time, cancellationToken)
+            : await SqliteCertificateStore.OpenAsync(Layout.Database, _time, cancellationToken);
     }
 
     private async Task<CaBootstrapResult> GetBootstrapAsync(CancellationToken cancellationToken)

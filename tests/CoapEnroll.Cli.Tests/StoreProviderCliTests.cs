@@ -33,4 +33,22 @@ public sealed class StoreProviderCliTests(PostgresFixture fixture)
         // The same data directory without the setting: SQLite, which has no store there yet.
         await CliAssert.FailsAsync(ExitCodes.Usage, ["No certificate store"], ["requests", "list", "--data", dir.Path]);
     }
+
+    [Fact]
+    public async Task Serve_WithABadStoreSetting_OrAnUnreachableDatabase_FailsInOneLine()
+    {
+        using var dir = new TempDirectory("coapenroll-cli-store-");
+        string[] ports = ["--data", dir.Path, "--coap-port", "0", "--coaps-port", "0", "--http-port", "0", "--https-port", "0"];
+        await CliAssert.FailsAsync(ExitCodes.Usage, ["Store:Provider 'mysql' is not one of sqlite, postgres"], ["serve", .. ports, "--Store:Provider=mysql"]);
+
+        int closed;
+        using (var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            closed = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        await CliAssert.FailsAsync(ExitCodes.Failure, ["Cannot open the certificate store PostgreSQL database nowhere on 127.0.0.1"],
+            ["serve", .. ports, "--Store:Provider=postgres", $"--Store:ConnectionString=Host=127.0.0.1;Port={closed};Database=nowhere;Username=u;Timeout=3"]);
+    }
 }
