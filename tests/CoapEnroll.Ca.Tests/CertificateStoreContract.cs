@@ -58,13 +58,16 @@ public abstract class CertificateStoreContract : IAsyncLifetime
     public async Task Issued_IsStoredWithItsRequestAndAudit_AndFoundByKeySerialRequesterAndSubject()
     {
         StoredCertificate certificate = Certificate("CN=dev-1, O=Acme", "dev-1");
-        StoredRequest stored = await Store.AddIssuedAsync(Request("key-1", "dev-1"), certificate, Audit("issue dev-1"), CancellationToken.None);
+        StoredRequest stored = await Store.AddIssuedAsync(Request("key-1", "dev-1") with { OverridePublicKey = [4, 5, 6], Registrar = "CN=registrar-1" },
+            certificate, Audit("issue dev-1"), CancellationToken.None);
 
         Assert.True(stored.Id > 0);
         Assert.Equal((RequestStatus.Issued, certificate.SerialNumber, "dev-1"), (stored.Status, stored.IssuedSerialNumber, stored.Identity));
         StoredRequest read = (await Store.GetRequestByKeyAsync("key-1", CancellationToken.None))!;
-        Assert.Equal(stored, read with { CsrDer = stored.CsrDer });
+        Assert.Equal(stored, read with { CsrDer = stored.CsrDer, OverridePublicKey = stored.OverridePublicKey });
         Assert.Equal(stored.CsrDer, read.CsrDer);
+        Assert.Equal([4, 5, 6], read.OverridePublicKey!);
+        Assert.Equal("CN=registrar-1", read.Registrar);
         Assert.Equal(stored.CreatedAt, read.CreatedAt);
 
         StoredCertificate found = (await Store.GetCertificateAsync(certificate.SerialNumber.ToLowerInvariant(), CancellationToken.None))!;
