@@ -146,6 +146,14 @@ public sealed partial class PostgresCertificateStore : ICertificateAuthorityStor
     }
 
     /// <inheritdoc/>
+    public async Task<IReadOnlyList<StoredRequest>> FindRequestsReplacingAsync(string serialNumber, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(serialNumber);
+        return await ReadAsync($"SELECT {RequestColumns} FROM requests WHERE replaces_serial = @serial AND status = 'issued' ORDER BY id LIMIT @limit;", ReadRequest,
+            cancellationToken, ("serial", serialNumber.ToUpperInvariant()), ("limit", CheckLimit(limit)));
+    }
+
+    /// <inheritdoc/>
     public async Task<(int Total, int OfIdentity)> CountPendingRequestsAsync(string identity, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(identity);

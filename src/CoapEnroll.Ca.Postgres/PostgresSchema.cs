@@ -86,6 +86,9 @@ internal static class PostgresSchema
             consumed_by text
         );
         """,
+
+        // 2: FindRequestsReplacingAsync seeks the issued re-enrollments of a serial.
+        "CREATE INDEX requests_replaces ON requests (replaces_serial, status, id);",
     ];
 
     /// <summary>The version this program writes.</summary>

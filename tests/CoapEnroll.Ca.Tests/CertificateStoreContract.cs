@@ -154,12 +154,16 @@ public abstract class CertificateStoreContract : IAsyncLifetime
         StoredCertificate old = Certificate("CN=dev-1", "dev-1");
         await Store.AddIssuedAsync(Request("key-1", "dev-1"), old, Audit("issue"), CancellationToken.None);
         StoredCertificate renewed = Certificate("CN=dev-1", "dev-1", replaces: old.SerialNumber);
-        await Store.AddIssuedAsync(Request("key-2", "dev-1") with { ReplacesSerialNumber = old.SerialNumber }, renewed, Audit("reenroll"), CancellationToken.None);
+        StoredRequest renewal = await Store.AddIssuedAsync(Request("key-2", "dev-1") with { ReplacesSerialNumber = old.SerialNumber }, renewed, Audit("reenroll"), CancellationToken.None);
+        // A refused re-enrollment of the same certificate is not one that replaced it.
+        await Store.AddRejectedAsync(Request("key-3", "dev-1") with { ReplacesSerialNumber = old.SerialNumber }, RejectionReason.RejectedByOperator, "no", Audit("refused"), CancellationToken.None);
 
         Assert.Equal(CertificateStatus.Superseded, (await Store.GetCertificateAsync(old.SerialNumber, CancellationToken.None))!.Status);
         StoredCertificate current = (await Store.GetCertificateAsync(renewed.SerialNumber, CancellationToken.None))!;
         Assert.Equal((CertificateStatus.Active, old.SerialNumber), (current.Status, current.ReplacesSerialNumber));
         Assert.Equal([renewed.SerialNumber, old.SerialNumber], (await Store.ListCertificatesAsync(10, CancellationToken.None)).Select(c => c.SerialNumber));
+        Assert.Equal([renewal.Id], (await Store.FindRequestsReplacingAsync(old.SerialNumber.ToLowerInvariant(), 10, CancellationToken.None)).Select(r => r.Id));
+        Assert.Empty(await Store.FindRequestsReplacingAsync(renewed.SerialNumber, 10, CancellationToken.None));
     }
 
     [Fact]

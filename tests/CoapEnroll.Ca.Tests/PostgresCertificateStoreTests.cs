@@ -24,6 +24,19 @@ public sealed class PostgresCertificateStoreTests(PostgresFixture fixture) : Cer
         Assert.Contains("newer", refused.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task ADatabaseOfVersion1_IsMigrated_KeepingItsRows()
+    {
+        await Store.AddPendingAsync(new StoredRequest { RequestKey = "k", CsrDer = [1], Requester = "r", Protocol = "est-coaps", Profile = "default" },
+            new AuditEntry { Actor = "t", Action = "t", Details = "d" }, CancellationToken.None);
+        await ScalarAsync<int>("DROP INDEX requests_replaces; UPDATE schema_version SET version = 1 RETURNING version;");
+
+        ICertificateStore migrated = await OpenAsync();
+        Assert.Equal(PostgresCertificateStore.SchemaVersion, await ScalarAsync<int>("SELECT version FROM schema_version;"));
+        Assert.Equal(1L, await ScalarAsync<long>("SELECT count(*) FROM pg_indexes WHERE indexname = 'requests_replaces';"));
+        Assert.NotNull(await migrated.GetRequestByKeyAsync("k", CancellationToken.None));
+    }
+
     protected override async Task CreateDatabaseAsync() => _connectionString = await fixture.Cluster.CreateDatabaseAsync(CancellationToken.None);
 
     protected override async Task<ICertificateStore> OpenStoreAsync(CancellationToken cancellationToken) =>
