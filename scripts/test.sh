@@ -35,6 +35,13 @@ for program in "${!REQUIRED_PROGRAMS[@]}"; do
     fi
 done
 
+# PostgreSQL's server (the PostgreSQL store's tests start a throwaway cluster, tests/CoapEnroll.Testing/PostgresCluster.cs): Debian
+# keeps initdb off PATH, in /usr/lib/postgresql/VERSION/bin; COAPENROLL_PG_BIN names another directory.
+postgres_binaries=(/usr/lib/postgresql/*/bin/initdb)
+if [[ -z "${COAPENROLL_PG_BIN-}" && ! -x "${postgres_binaries[0]}" ]] && ! command -v initdb >/dev/null 2>&1; then
+    missing_packages+=(postgresql)
+fi
+
 if ((${#missing_packages[@]} > 0)); then
     echo "Installing Debian packages the tests need: ${missing_packages[*]}"
     if [[ $(id -u) -eq 0 ]]; then

@@ -2,7 +2,7 @@ using Microsoft.Data.Sqlite;
 
 namespace CoapEnroll.Ca;
 
-public sealed partial class SqliteCertificateStore : ISharedSecretStore
+public sealed partial class SqliteCertificateStore
 {
     // Created by every version that knows it (CREATE TABLE IF NOT EXISTS); a database without it gets it on open, one opened by a
     // program that does not know it ignores it. Hence no schema version of its own.

@@ -10,7 +10,7 @@ namespace CoapEnroll.Ca;
 /// kept open with their statements prepared (one operation at a time on each), writes serialized in-process and as BEGIN
 /// IMMEDIATE transactions across processes (so an operator's CLI can approve while the server runs).
 /// </summary>
-public sealed partial class SqliteCertificateStore : ICertificateStore
+public sealed partial class SqliteCertificateStore : ICertificateAuthorityStore
 {
     /// <summary>
     /// Schema version kept in PRAGMA user_version (2: the identity of requests and certificates, the subject key; 3: the revocation

@@ -50,7 +50,7 @@ public sealed partial class CertificationServices
         EnrollmentService enrollment = await GetEnrollmentAsync(cancellationToken);
         ServerCredential credential = await GetServerCredentialAsync(cancellationToken);
         CaHierarchy hierarchy = await GetHierarchyAsync(cancellationToken);
-        SqliteCertificateStore store = await GetStoreAsync(cancellationToken);
+        ICertificateAuthorityStore store = await GetStoreAsync(cancellationToken);
         await _gate.WaitAsync(cancellationToken);
         try
         {

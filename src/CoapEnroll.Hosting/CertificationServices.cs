@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca;
+using CoapEnroll.Ca.Postgres;
 using CoapEnroll.Enrollment;
 using CoapEnroll.Est;
 using Microsoft.Extensions.Configuration;
@@ -10,7 +11,7 @@ namespace CoapEnroll.Hosting;
 
 /// <summary>
 /// The certification side of the composition root, one per host: the data directory, the CA hierarchy and the server's credential
-/// (<see cref="CaBootstrap"/>: on first start in an empty data directory the demo PKI), the certificate store (DIR/coapenroll.db),
+/// (<see cref="CaBootstrap"/>: on first start in an empty data directory the demo PKI), the certificate store (DIR/coapenroll.db, or a PostgreSQL database: Store:Provider),
 /// the <see cref="CertificateAuthority"/> on them, and the <see cref="EnrollmentService"/> every front end shares. Loading them is
 /// asynchronous and may create files, so they are built once, when the host starts (this is a hosted service, registered before
 /// the front ends by <see cref="CoapEnrollServiceCollectionExtensions.AddCoapEnrollCertification"/>), or on first use of the
@@ -24,6 +25,18 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
     /// <summary>The data directory when <see cref="DataDirectoryKey"/> is unset.</summary>
     public const string DefaultDataDirectory = "data";
 
+    /// <summary>Which certificate store: <see cref="SqliteProvider"/> (the default) or <see cref="PostgresProvider"/>.</summary>
+    public const string StoreProviderKey = "Store:Provider";
+
+    /// <summary>The Npgsql connection string of the PostgreSQL store (<c>Host=…;Database=…;Username=…;Password=…</c>).</summary>
+    public const string StoreConnectionStringKey = "Store:ConnectionString";
+
+    /// <summary>The embedded store, DIR/coapenroll.db: one node.</summary>
+    public const string SqliteProvider = "sqlite";
+
+    /// <summary>A PostgreSQL database (<see cref="StoreConnectionStringKey"/>), which several nodes may share.</summary>
+    public const string PostgresProvider = "postgres";
+
     private readonly IConfiguration _configuration;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger<CertificationServices> _logger;
@@ -33,7 +46,7 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
     private readonly SemaphoreSlim _bootstrapGate = new(1, 1);
     private readonly SemaphoreSlim _gate = new(1, 1);
     private CaBootstrapResult? _bootstrap;
-    private SqliteCertificateStore? _store;
+    private ICertificateAuthorityStore? _store;
     private CertificateAuthority? _authority;
     private EnrollmentService? _enrollment;
 
@@ -73,9 +86,37 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
     /// <exception cref="InvalidOperationException">Not loaded yet: the host has not started.</exception>
     public ServerCredential ServerCredential => _bootstrap?.ServerCredential ?? throw NotLoaded(nameof(Hosting.ServerCredential));
 
+    /// <summary>
+    /// Whether the store is the SQLite file DIR/coapenroll.db (<see cref="StoreProviderKey"/> unset or <see cref="SqliteProvider"/>),
+    /// which exists once a server has run in the data directory; false for PostgreSQL.
+    /// </summary>
+    public bool StoreIsDatabaseFile => !string.Equals(_configuration[StoreProviderKey], PostgresProvider, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Where the store is, for messages: the SQLite file, or the PostgreSQL host and database (never the password).</summary>
+    public string StoreLocation
+    {
+        get
+        {
+            if (StoreIsDatabaseFile)
+            {
+                return Layout.Database;
+            }
+
+            try
+            {
+                var settings = new Npgsql.NpgsqlConnectionStringBuilder(_configuration[StoreConnectionStringKey]);
+                return $"PostgreSQL database {settings.Database} on {settings.Host}";
+            }
+            catch (ArgumentException)
+            {
+                return "the PostgreSQL database of Store:ConnectionString";
+            }
+        }
+    }
+
     /// <summary>The certificate store, once open.</summary>
     /// <exception cref="InvalidOperationException">Not open yet (the host has not started), or closed.</exception>
-    public SqliteCertificateStore Store => _store ?? throw NotLoaded(nameof(ICertificateStore));
+    public ICertificateAuthorityStore Store => _store ?? throw NotLoaded(nameof(ICertificateStore));
 
     /// <summary>The CA, once built.</summary>
     /// <exception cref="InvalidOperationException">Not built yet: the host has not started.</exception>
@@ -109,13 +150,17 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
     /// <exception cref="CaConfigurationException">A configured or stored file is missing, unreadable or does not fit.</exception>
     public async Task<ServerCredential> GetServerCredentialAsync(CancellationToken cancellationToken) => (await GetBootstrapAsync(cancellationToken)).ServerCredential;
 
-    /// <summary>The certificate store, opened once. Does not load the hierarchy.</summary>
-    public async Task<SqliteCertificateStore> GetStoreAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The certificate store, opened once (and its schema created or migrated): SQLite in DIR/coapenroll.db unless
+    /// <see cref="StoreProviderKey"/> is <see cref="PostgresProvider"/>. Does not load the hierarchy.
+    /// </summary>
+    /// <exception cref="CaConfigurationException">The Store settings are unknown or incomplete.</exception>
+    public async Task<ICertificateAuthorityStore> GetStoreAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            return _store ??= await SqliteCertificateStore.OpenAsync(Layout.Database, _time, cancellationToken);
+            return _store ??= await OpenStoreAsync(cancellationToken);
         }
         finally
         {
@@ -127,7 +172,7 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
     public async Task<CertificateAuthority> GetAuthorityAsync(CancellationToken cancellationToken)
     {
         CaBootstrapResult bootstrap = await GetBootstrapAsync(cancellationToken);
-        SqliteCertificateStore store = await GetStoreAsync(cancellationToken);
+        ICertificateAuthorityStore store = await GetStoreAsync(cancellationToken);
         await _gate.WaitAsync(cancellationToken);
         try
         {
@@ -205,7 +250,7 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
 
     public async ValueTask DisposeAsync()
     {
-        SqliteCertificateStore? store = Interlocked.Exchange(ref _store, null);
+        ICertificateAuthorityStore? store = Interlocked.Exchange(ref _store, null);
         if (store is not null)
         {
             await store.DisposeAsync();
@@ -214,6 +259,57 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
 
     // The host's container disposes synchronously when its owner does; the store is normally closed by then (StopAsync).
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>
+    /// Checks <see cref="StoreProviderKey"/> and <see cref="StoreConnectionStringKey"/> without connecting: a host calls it before
+    /// it starts, so that a typo is named as such rather than as a failure to open the store.
+    /// </summary>
+    /// <exception cref="CaConfigurationException">An unknown provider, a postgres provider without (or with a malformed) connection string, or a connection string with SQLite.</exception>
+    public void CheckStoreSettings() => ReadStoreSettings();
+
+    private (bool Postgres, string? ConnectionString) ReadStoreSettings()
+    {
+        string provider = _configuration[StoreProviderKey] is { Length: > 0 } configured ? configured : SqliteProvider;
+        string? connectionString = _configuration[StoreConnectionStringKey];
+        if (string.Equals(provider, SqliteProvider, StringComparison.OrdinalIgnoreCase))
+        {
+            return connectionString is { Length: > 0 }
+                ? throw new CaConfigurationException(null, CaConfigurationProblem.InvalidSetting,
+                    $"{StoreConnectionStringKey} applies to {StoreProviderKey}={PostgresProvider}; the SQLite store is {Layout.Database}")
+                : (false, null);
+        }
+
+        if (!string.Equals(provider, PostgresProvider, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new CaConfigurationException(null, CaConfigurationProblem.InvalidSetting, $"{StoreProviderKey} '{provider}' is not one of {SqliteProvider}, {PostgresProvider}");
+        }
+
+        if (connectionString is not { Length: > 0 })
+        {
+            throw new CaConfigurationException(null, CaConfigurationProblem.InvalidSetting,
+                $"{StoreProviderKey}={PostgresProvider} needs {StoreConnectionStringKey} (e.g. Host=db.example;Database=coapenroll;Username=coapenroll;Password=…)");
+        }
+
+        try
+        {
+            _ = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException ex)
+        {
+            // Npgsql's message names the keyword, never the password.
+            throw new CaConfigurationException(null, CaConfigurationProblem.InvalidSetting, $"{StoreConnectionStringKey}: {ex.Message}", ex);
+        }
+
+        return (true, connectionString);
+    }
+
+    private async Task<ICertificateAuthorityStore> OpenStoreAsync(CancellationToken cancellationToken)
+    {
+        (bool postgres, string? connectionString) = ReadStoreSettings();
+        return postgres
+            ? await PostgresCertificateStore.OpenAsync(connectionString!, _time, cancellationToken)
+            : await SqliteCertificateStore.OpenAsync(Layout.Database, _time, cancellationToken);
+    }
 
     private async Task<CaBootstrapResult> GetBootstrapAsync(CancellationToken cancellationToken)
     {
@@ -243,7 +339,7 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
     public async Task<RootCaKeyUpdate> RollOverRootCaAsync(string actor, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(actor);
-        SqliteCertificateStore store = await GetStoreAsync(cancellationToken);
+        ICertificateAuthorityStore store = await GetStoreAsync(cancellationToken);
         RootCaKeyUpdate update = await CaRootRollover.RollOverAsync(LoadCaOptions(), _time, cancellationToken);
         await store.AppendAuditAsync(new AuditEntry
         {

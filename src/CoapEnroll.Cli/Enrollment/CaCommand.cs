@@ -107,7 +107,7 @@ internal static class CaCommand
             using IHost host = builder.Build();
             await using CertificationServices certification = host.Services.GetRequiredService<CertificationServices>();
             CaDataLayout layout = certification.Layout;
-            if (!File.Exists(layout.Database) || !File.Exists(layout.TrustAnchor))
+            if ((certification.StoreIsDatabaseFile && !File.Exists(layout.Database)) || !File.Exists(layout.TrustAnchor))
             {
                 throw new CliException(ExitCodes.Usage,
                     $"No CA in '{certification.DataDirectory}' (expected {layout.TrustAnchor} and {layout.Database}); start the server there first: {HowToInvoke.Command("serve", "--data", certification.DataDirectory)}");

@@ -61,7 +61,7 @@ internal static partial class RequestsCommand
                         string why = certificate?.RevocationReason is { } first ? $" for {RevocationReasons.NameOf(first)}" : "";
                         throw new CliException(ExitCodes.Failure, $"Certificate {hex.ToUpperInvariant()} is already revoked{when}{why}; nothing changed.");
                     default:
-                        throw new CliException(ExitCodes.Usage, $"No certificate with serial {hex.ToUpperInvariant()} in {layout.Database}.");
+                        throw new CliException(ExitCodes.Usage, $"No certificate with serial {hex.ToUpperInvariant()} in the certificate store.");
                 }
             }, cancellationToken);
         });
@@ -126,7 +126,7 @@ internal static partial class RequestsCommand
         }, cancellationToken);
 
     // The host as 'requests' builds it (same configuration, no CoAP server, logging off), with an existing store opened.
-    internal static async Task<int> WithStoreAsync(ParseResult parseResult, Option<string?> data, Func<CertificationServices, SqliteCertificateStore, Task<int>> action,
+    internal static async Task<int> WithStoreAsync(ParseResult parseResult, Option<string?> data, Func<CertificationServices, ICertificateAuthorityStore, Task<int>> action,
         CancellationToken cancellationToken)
     {
         var overrides = new Dictionary<string, string?>();
@@ -140,13 +140,13 @@ internal static partial class RequestsCommand
         using IHost host = builder.Build();
         await using CertificationServices certification = host.Services.GetRequiredService<CertificationServices>();
         CaDataLayout layout = certification.Layout;
-        if (!File.Exists(layout.Database))
+        if (certification.StoreIsDatabaseFile && !File.Exists(layout.Database))
         {
             throw new CliException(ExitCodes.Usage,
                 $"No certificate store in '{certification.DataDirectory}' (expected {layout.Database}); start the server there first: {HowToInvoke.Command("serve", "--data", certification.DataDirectory)}");
         }
 
-        SqliteCertificateStore store = await OpenStoreAsync(certification, layout, cancellationToken);
+        ICertificateAuthorityStore store = await OpenStoreAsync(certification, layout, cancellationToken);
         return await action(certification, store);
     }
 }

@@ -82,13 +82,13 @@ internal static partial class RequestsCommand
             await using CertificationServices certification = host.Services.GetRequiredService<CertificationServices>();
             string directory = certification.DataDirectory;
             CaDataLayout layout = certification.Layout;
-            if (!File.Exists(layout.Database))
+            if (certification.StoreIsDatabaseFile && !File.Exists(layout.Database))
             {
                 throw new CliException(ExitCodes.Usage, $"No certificate store in '{directory}' (expected {layout.Database}); start the server there first: {HowToInvoke.Command("serve", "--data", directory)}");
             }
 
             TextWriter stdout = parseResult.InvocationConfiguration.Output;
-            SqliteCertificateStore store = await OpenStoreAsync(certification, layout, cancellationToken);
+            ICertificateAuthorityStore store = await OpenStoreAsync(certification, layout, cancellationToken);
             if (name == "list")
             {
                 return listed == RequestStatus.Pending
@@ -108,7 +108,7 @@ internal static partial class RequestsCommand
             }
             catch (KeyNotFoundException)
             {
-                throw new CliException(ExitCodes.Usage, $"No request {requestId} in {layout.Database}; the pending ones: {HowToInvoke.Command("requests", "list", "--data", directory)}");
+                throw new CliException(ExitCodes.Usage, $"No request {requestId} in {certification.StoreLocation}; the pending ones: {HowToInvoke.Command("requests", "list", "--data", directory)}");
             }
             catch (ArgumentException ex) when (ex.ParamName == "reason")
             {
@@ -120,7 +120,7 @@ internal static partial class RequestsCommand
         return command;
     }
 
-    private static async Task<SqliteCertificateStore> OpenStoreAsync(CertificationServices certification, CaDataLayout layout, CancellationToken cancellationToken)
+    private static async Task<ICertificateAuthorityStore> OpenStoreAsync(CertificationServices certification, CaDataLayout layout, CancellationToken cancellationToken)
     {
         try
         {
@@ -128,7 +128,7 @@ internal static partial class RequestsCommand
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not CliException)
         {
-            throw new CliException(ExitCodes.Failure, $"Cannot open the certificate store {layout.Database}: {ex.Message}", ex);
+            throw new CliException(ExitCodes.Failure, $"Cannot open the certificate store {certification.StoreLocation}: {ex.Message}", ex);
         }
     }
 
@@ -155,7 +155,7 @@ internal static partial class RequestsCommand
     };
 
     // The approval queue, oldest first.
-    private static async Task<int> ListPendingAsync(SqliteCertificateStore store, TextWriter stdout, CancellationToken cancellationToken)
+    private static async Task<int> ListPendingAsync(ICertificateAuthorityStore store, TextWriter stdout, CancellationToken cancellationToken)
     {
         IReadOnlyList<StoredRequest> pending = await store.ListPendingRequestsAsync(ListLimit, cancellationToken);
         if (pending.Count == 0)
@@ -182,7 +182,7 @@ internal static partial class RequestsCommand
     }
 
     // What the CA decided, newest first: the serial of an issued request, the reason of a rejected one.
-    private static async Task<int> ListAsync(SqliteCertificateStore store, RequestStatus? status, TextWriter stdout, CancellationToken cancellationToken)
+    private static async Task<int> ListAsync(ICertificateAuthorityStore store, RequestStatus? status, TextWriter stdout, CancellationToken cancellationToken)
     {
         IReadOnlyList<StoredRequest> requests = await store.ListRequestsAsync(status, ListLimit, cancellationToken);
         if (requests.Count == 0)

@@ -175,8 +175,9 @@ internal static class ServeCommand
 
         try
         {
-            // Before anything is created: a profile setting that cannot be read is the operator's typo, not a missing file.
+            // Before anything is created: a profile or store setting that cannot be read is the operator's typo, not a missing file.
             _ = CaOptions.Bind(host.Services.GetRequiredService<IConfiguration>());
+            host.Services.GetRequiredService<CertificationServices>().CheckStoreSettings();
         }
         catch (CaConfigurationException ex)
         {
@@ -213,6 +214,11 @@ internal static class ServeCommand
         catch (SocketException ex)
         {
             throw new CliException(ExitCodes.Failure, $"Cannot listen: {ex.Message}.", ex);
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            // The store's database: PostgreSQL unreachable or refusing the login, or a SQLite file that cannot be opened.
+            throw new CliException(ExitCodes.Failure, $"Cannot open the certificate store {host.Services.GetRequiredService<CertificationServices>().StoreLocation}: {ex.Message}", ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
