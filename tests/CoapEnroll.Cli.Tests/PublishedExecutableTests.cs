@@ -10,6 +10,7 @@ namespace CoapEnroll.Cli.Tests;
 /// prints, and those begin with the executable's path. The publish profile is linux-x64's.
 /// </summary>
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+[Collection(nameof(CliProjectCollection))]
 public sealed class PublishedExecutableTests : IClassFixture<PublishedExecutableFixture>
 {
     private readonly PublishedExecutableFixture _published;
