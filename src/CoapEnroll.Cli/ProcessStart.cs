@@ -14,8 +14,25 @@ internal sealed record ProcessStart(string? ProcessPath, string? EntryAssembly, 
     bool Windows)
 {
     /// <summary>This process.</summary>
-    public static ProcessStart Current() => new(Environment.ProcessPath, Assembly.GetEntryAssembly()?.Location, ReadParentCommandLine(), Environment.CurrentDirectory,
+    public static ProcessStart Current() => new(Environment.ProcessPath, EntryAssemblyPath(), ReadParentCommandLine(), Environment.CurrentDirectory,
         Environment.GetEnvironmentVariable("PATH"), OperatingSystem.IsWindows());
+
+    /// <summary>
+    /// The entry assembly's file. In a single-file executable (scripts/publish.sh) it has none: it is inside the executable, and
+    /// where it would lie unbundled, beside the executable, tells <see cref="HowToInvoke"/> the same (an apphost outside a build).
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("SingleFile", "IL3000",
+        Justification = "An empty Location is the single-file case, handled here.")]
+    private static string? EntryAssemblyPath()
+    {
+        if (Assembly.GetEntryAssembly() is not { } entry)
+        {
+            return null;
+        }
+
+        string location = entry.Location;
+        return location.Length > 0 ? location : Path.Combine(AppContext.BaseDirectory, entry.GetName().Name + ".dll");
+    }
 
     /// <summary>
     /// The parent's arguments from Linux's /proc (.NET has no portable parent-process API); null elsewhere, or when the parent

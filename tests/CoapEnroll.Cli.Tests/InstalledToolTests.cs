@@ -8,6 +8,7 @@ namespace CoapEnroll.Cli.Tests;
 /// coapenroll installed the .NET way (<see cref="InstalledToolFixture"/>: dotnet pack, dotnet tool install): the tool runs, and what
 /// its <c>serve</c> prints at the first start runs as printed, whether PATH finds the tool or not.
 /// </summary>
+[Collection(nameof(CliProjectCollection))]
 public sealed class InstalledToolTests : IClassFixture<InstalledToolFixture>
 {
     private readonly InstalledToolFixture _tool;

@@ -8,6 +8,7 @@ namespace CoapEnroll.Cli.Tests;
 /// What <c>serve</c> prints at its first start runs as printed when serve runs from the source tree: as <c>dotnet coapenroll.dll</c>,
 /// and through <c>dotnet run --project</c> (the README's first command). The installed tool: <see cref="InstalledToolTests"/>.
 /// </summary>
+[Collection(nameof(CliProjectCollection))]
 public sealed class PrintedCommandTests
 {
     [Fact]

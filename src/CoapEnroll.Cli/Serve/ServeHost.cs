@@ -10,7 +10,7 @@ namespace CoapEnroll.Cli.Serve;
 /// Builds the generic host that <c>coapenroll serve</c> runs (and that the interop tests start in-process), and the one
 /// <c>coapenroll requests</c> takes the CA from without starting it. The services are CoapEnroll.Hosting's; the command line
 /// chooses only where the configuration comes from and where the log goes. Configuration, lowest precedence first:
-/// appsettings.json beside the executable, appsettings.json in the working directory, <c>COAPENROLL_</c> environment
+/// the appsettings.json compiled into the program, appsettings.json beside the executable, appsettings.json in the working directory, <c>COAPENROLL_</c> environment
 /// variables, <c>--Key=value</c> arguments, and the explicit options of the command.
 /// </summary>
 internal static class ServeHost
@@ -29,6 +29,7 @@ internal static class ServeHost
         });
 
         builder.Configuration
+            .AddJsonStream(EmbeddedDefaults())
             .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true, reloadOnChange: false)
             .AddJsonFile(Path.Combine(Environment.CurrentDirectory, "appsettings.json"), optional: true, reloadOnChange: false)
             .AddEnvironmentVariables(ServeConfigurationKeys.EnvironmentPrefix)
@@ -58,4 +59,14 @@ internal static class ServeHost
 
         return builder;
     }
+
+    /// <summary>
+    /// src/CoapEnroll.Cli/appsettings.json as compiled in: a single-file executable has no file beside it, and its defaults (the log
+    /// levels above all) must not depend on one being copied along.
+    /// </summary>
+    private static Stream EmbeddedDefaults()
+        => typeof(ServeHost).Assembly.GetManifestResourceStream(EmbeddedDefaultsName)
+            ?? throw new InvalidOperationException($"The resource {EmbeddedDefaultsName} is missing from {typeof(ServeHost).Assembly.GetName().Name}: see CoapEnroll.Cli.csproj.");
+
+    private const string EmbeddedDefaultsName = "CoapEnroll.Cli.appsettings.json";
 }
