@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Runtime.CompilerServices;
 
 namespace CoapEnroll.Ca;
 
@@ -8,6 +9,9 @@ internal static class CaMetrics
     public const string MeterName = "CoapEnroll.Ca";
 
     private static readonly Meter s_meter = new(MeterName);
+
+    // The pending counts of the CAs alive in this process (one in a server); the table does not keep a CA alive.
+    private static readonly ConditionalWeakTable<PendingRequestCount, object?> s_pendingCounts = [];
 
     public static readonly Counter<long> Issued = s_meter.CreateCounter<long>("ca.certificates.issued", "{certificate}");
     public static readonly Counter<long> Rejected = s_meter.CreateCounter<long>("ca.requests.rejected", "{request}");
@@ -19,4 +23,26 @@ internal static class CaMetrics
     public static readonly Counter<long> Revoked = s_meter.CreateCounter<long>("ca.certificates.revoked", "{certificate}");
     public static readonly Counter<long> SerialCollisions = s_meter.CreateCounter<long>("ca.serial.collisions", "{collision}");
     public static readonly Histogram<double> IssuanceDuration = s_meter.CreateHistogram<double>("ca.issuance.duration", "s");
+
+    /// <summary>How long each call of the store took, tagged <c>operation</c> and on failure <c>error.type</c> (<see cref="InstrumentedCertificateStore"/>).</summary>
+    public static readonly Histogram<double> StoreDuration = s_meter.CreateHistogram<double>("ca.store.duration", "s",
+        "Duration of certificate store calls, tagged operation (AddIssued, GetRequestByKey, ...) and error.type when the call failed");
+
+    /// <summary>Requests waiting for an operator now, as last read from the store (<see cref="PendingRequestCount"/>).</summary>
+    public static readonly ObservableGauge<long> AwaitingApproval = s_meter.CreateObservableGauge("ca.requests.awaiting_approval", ObservePending,
+        "{request}", "Requests waiting for approval in the store, as last read (at most about 10 s old when collected regularly)");
+
+    /// <summary>Makes <paramref name="count"/> part of <see cref="AwaitingApproval"/> while it lives.</summary>
+    public static void Register(PendingRequestCount count) => s_pendingCounts.AddOrUpdate(count, null);
+
+    private static IEnumerable<Measurement<long>> ObservePending()
+    {
+        foreach ((PendingRequestCount count, _) in s_pendingCounts)
+        {
+            if (count.Observe() is long value)
+            {
+                yield return new Measurement<long>(value);
+            }
+        }
+    }
 }
