@@ -195,6 +195,12 @@ public static class CoapEnrollServiceCollectionExtensions
         {
             CertificationServices certification = sp.GetRequiredService<CertificationServices>();
             HealthOptions health = sp.GetRequiredService<IOptions<HealthOptions>>().Value;
+            if (health.Validate() is { } problem)
+            {
+                // Resolved with the HTTP listener, before it starts: the program reports this as the operator's setting.
+                throw new InvalidOperationException(problem);
+            }
+
             return new StoreReadiness(cancellationToken => certification.Authority.CountPendingRequestsAsync(cancellationToken),
                 TimeSpan.FromSeconds(health.StoreTimeoutSeconds), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<StoreReadiness>>());
         });
