@@ -1,9 +1,12 @@
 using System.Globalization;
 using System.Net;
+using System.Text;
 using System.Text.RegularExpressions;
+using CoapEnroll.Cli.Tests.Cmp;
 using CoapEnroll.Cli.Tests.Infrastructure;
 using CoapEnroll.Hosting;
 using CoapEnroll.Testing;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace CoapEnroll.Cli.Tests;
@@ -54,6 +57,9 @@ public sealed partial class ServeMonitoringTests
             Assert.True(metrics.Sum("ca_store_duration_seconds_count", "operation=AddIssued") == 1, metrics.Text);
             Assert.True(metrics.Has("ca_requests_awaiting_approval"), metrics.Text);
             Assert.True(metrics.Sum("ca_requests_awaiting_approval") == 0, metrics.Text);
+
+            // HTTP requests by status code, from ASP.NET Core's own meter: the scrape and the readiness check before this one.
+            Assert.True(metrics.Sum("http_server_request_duration_seconds_count", "http_response_status_code=200") >= 2, metrics.Text);
         }
 
         // curl, a scraper that is not .NET: the same text over its own HTTP/1.1 client.
@@ -135,6 +141,45 @@ public sealed partial class ServeMonitoringTests
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync(new Uri("/metrics", UriKind.Relative))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/healthz", UriKind.Relative))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
+    public async Task With_an_Otlp_endpoint_the_metrics_are_pushed_there_as_OTLP_over_HTTP()
+    {
+        var exported = new TaskCompletionSource<(string Path, string? ContentType, byte[] Body)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using KestrelUpstream collector = await KestrelUpstream.StartAsync(async context =>
+        {
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body, context.RequestAborted);
+            byte[] bytes = body.ToArray();
+
+            // OTLP carries instrument names as plain protobuf strings; wait for an export holding the store's histogram.
+            if (Encoding.UTF8.GetString(bytes).Contains("ca.store.duration", StringComparison.Ordinal))
+            {
+                exported.TrySetResult((context.Request.Path.Value ?? "", context.Request.ContentType, bytes));
+            }
+
+            context.Response.StatusCode = StatusCodes.Status200OK;
+        });
+
+        await using var server = await InProcessServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Metrics:Otlp:Endpoint"] = collector.Url("/v1/metrics"),
+            ["Metrics:Otlp:Protocol"] = "http/protobuf",
+            ["Metrics:Otlp:ExportIntervalSeconds"] = "1",
+        });
+
+        // The readiness check is a store call through the CA: it is timed, and it reads the count of requests awaiting approval.
+        using var client = new HttpClient { BaseAddress = server.Http.LocalUri };
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
+
+        (string path, string? contentType, byte[] body) = await exported.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal("/v1/metrics", path);
+        Assert.Equal("application/x-protobuf", contentType);
+        string text = Encoding.UTF8.GetString(body);
+        Assert.Contains("CoapEnroll.Ca", text, StringComparison.Ordinal);
+        Assert.Contains("ca.requests.awaiting_approval", text, StringComparison.Ordinal);
+        Assert.Contains("coapenroll", text, StringComparison.Ordinal);
     }
 
     [Theory]
