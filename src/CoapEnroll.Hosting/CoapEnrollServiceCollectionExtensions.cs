@@ -169,7 +169,8 @@ public static class CoapEnrollServiceCollectionExtensions
     /// <summary>
     /// Registers the metrics export and the health endpoints: an OpenTelemetry <see cref="MeterProvider"/> collecting
     /// <see cref="ExportedMeters"/>, with a Prometheus exporter scraped at <c>/metrics</c> on http:// and, when
-    /// <c>Metrics:Otlp:Endpoint</c> is set, an OTLP exporter (the <c>Metrics</c> section, <see cref="MetricsOptions"/>); and
+    /// <c>Metrics:Otlp:Endpoint</c> is set, an OTLP exporter (the <c>Metrics</c> section, <see cref="MetricsOptions"/>; none of it
+    /// with <c>Metrics:Enabled=false</c>); and
     /// <c>/healthz</c> and <c>/readyz</c> on http:// (<see cref="MonitoringEndpointSource"/>), the latter asking the store through
     /// the CA (<see cref="StoreReadiness"/>, the <c>Health</c> section, <see cref="HealthOptions"/>). The endpoints need
     /// <see cref="AddCoapEnrollHttpServer"/>; without http:// only OTLP leaves the process. Calling it again does nothing.
@@ -205,6 +206,15 @@ public static class CoapEnrollServiceCollectionExtensions
                 TimeSpan.FromSeconds(health.StoreTimeoutSeconds), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<StoreReadiness>>());
         });
 
+        // Read now, tolerantly, only to decide what to register; the program validates the bound value (a typo is a usage error).
+        bool collect = !string.Equals(configuration[$"{MetricsOptions.SectionName}:{nameof(MetricsOptions.Enabled)}"]?.Trim(), "false", StringComparison.OrdinalIgnoreCase);
+        services.AddSingleton<IHttpEndpointSource>(sp => new MonitoringEndpointSource(sp.GetRequiredService<IOptions<MetricsOptions>>(),
+            collect ? sp.GetRequiredService<MeterProvider>() : null, sp.GetRequiredService<StoreReadiness>()));
+        if (!collect)
+        {
+            return services;
+        }
+
         services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("coapenroll"))
             .WithMetrics(metrics =>
@@ -237,7 +247,6 @@ public static class CoapEnrollServiceCollectionExtensions
                 }
             });
 
-        services.AddSingleton<IHttpEndpointSource, MonitoringEndpointSource>();
         return services;
     }
 }

@@ -12,6 +12,12 @@ public sealed class MetricsOptions
     /// <summary>The path of the Prometheus scrape endpoint on http://.</summary>
     public const string ScrapePath = "/metrics";
 
+    /// <summary>
+    /// Whether the instruments are collected at all; true by default. False registers no OpenTelemetry: no <see cref="ScrapePath"/>,
+    /// no OTLP, and the instruments cost nothing on the request path (with no listener, recording a measurement does nothing).
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
     /// <summary>Whether http:// serves <see cref="ScrapePath"/>; true by default (nothing is served when http:// is disabled).</summary>
     public bool Prometheus { get; set; } = true;
 

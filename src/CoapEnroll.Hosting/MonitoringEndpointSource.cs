@@ -8,8 +8,8 @@ namespace CoapEnroll.Hosting;
 
 /// <summary>
 /// The operations endpoints on http:// (<see cref="CoapEnrollServiceCollectionExtensions.AddCoapEnrollMonitoring"/>):
-/// <c>/metrics</c>, the Prometheus scrape endpoint of the host's <see cref="MeterProvider"/> (unless <c>Metrics:Prometheus</c> is
-/// false); <c>/healthz</c>, 200 while the process serves HTTP; <c>/readyz</c>, 200 when the store answers a cheap query within
+/// <c>/metrics</c>, the Prometheus scrape endpoint of the host's <see cref="MeterProvider"/> (unless <c>Metrics:Enabled</c> or
+/// <c>Metrics:Prometheus</c> is false); <c>/healthz</c>, 200 while the process serves HTTP; <c>/readyz</c>, 200 when the store answers a cheap query within
 /// <c>Health:StoreTimeoutSeconds</c>, else 503 with a one-line reason (<see cref="StoreReadiness"/>). Plain text, never cached.
 /// </summary>
 public sealed class MonitoringEndpointSource : IHttpEndpointSource
@@ -21,13 +21,15 @@ public sealed class MonitoringEndpointSource : IHttpEndpointSource
     public const string ReadyPath = "/readyz";
 
     private readonly MetricsOptions _metrics;
-    private readonly MeterProvider _meterProvider;
+    private readonly MeterProvider? _meterProvider;
     private readonly StoreReadiness _readiness;
 
-    public MonitoringEndpointSource(IOptions<MetricsOptions> metrics, MeterProvider meterProvider, StoreReadiness readiness)
+    /// <param name="metrics">The <c>Metrics</c> section.</param>
+    /// <param name="meterProvider">The host's provider with its Prometheus exporter; null when metrics are not collected (no <c>/metrics</c>).</param>
+    /// <param name="readiness">The check behind <c>/readyz</c>.</param>
+    public MonitoringEndpointSource(IOptions<MetricsOptions> metrics, MeterProvider? meterProvider, StoreReadiness readiness)
     {
         ArgumentNullException.ThrowIfNull(metrics);
-        ArgumentNullException.ThrowIfNull(meterProvider);
         ArgumentNullException.ThrowIfNull(readiness);
         _metrics = metrics.Value;
         _meterProvider = meterProvider;
@@ -41,7 +43,7 @@ public sealed class MonitoringEndpointSource : IHttpEndpointSource
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        if (_metrics.Prometheus)
+        if (_meterProvider is not null && _metrics.Enabled && _metrics.Prometheus)
         {
             // The provider is passed in: the listener's own application has neither it nor the exporter's options in its container.
             endpoints.MapPrometheusScrapingEndpoint(MetricsOptions.ScrapePath, _meterProvider, configureBranchedPipeline: null, optionsName: null);

@@ -133,10 +133,12 @@ public sealed partial class ServeMonitoringTests
         Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
     }
 
-    [Fact]
-    public async Task Metrics_Prometheus_false_leaves_metrics_404_and_health_served()
+    [Theory]
+    [InlineData("Metrics:Prometheus")]
+    [InlineData("Metrics:Enabled")]
+    public async Task Switched_off_metrics_are_404_and_health_is_still_served(string key)
     {
-        await using var server = await InProcessServer.StartAsync(new Dictionary<string, string?> { ["Metrics:Prometheus"] = "false" });
+        await using var server = await InProcessServer.StartAsync(new Dictionary<string, string?> { [key] = "false" });
         using var client = new HttpClient { BaseAddress = server.Http.LocalUri };
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync(new Uri("/metrics", UriKind.Relative))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/healthz", UriKind.Relative))).StatusCode);
