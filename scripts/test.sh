@@ -22,6 +22,7 @@ declare -A REQUIRED_PROGRAMS=(
     [tshark]=tshark
     [curl]=curl
     [afl-fuzz]=afl++
+    [chromium]=chromium
 )
 
 missing_packages=()

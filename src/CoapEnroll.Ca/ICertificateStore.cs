@@ -36,6 +36,12 @@ public interface ICertificateStore : IAsyncDisposable
     /// <summary>The request with this request key, or null.</summary>
     Task<StoredRequest?> GetRequestByKeyAsync(string requestKey, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The issued requests that replaced the certificate with this serial (hex, case-insensitive): the re-enrollments that superseded
+    /// it, oldest first, at most <paramref name="limit"/>.
+    /// </summary>
+    Task<IReadOnlyList<StoredRequest>> FindRequestsReplacingAsync(string serialNumber, int limit, CancellationToken cancellationToken);
+
     /// <summary>How many requests are pending, in all and of <paramref name="identity"/>.</summary>
     Task<(int Total, int OfIdentity)> CountPendingRequestsAsync(string identity, CancellationToken cancellationToken);
 

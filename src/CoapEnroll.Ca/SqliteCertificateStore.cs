@@ -41,6 +41,7 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
             registrar           TEXT
         );
         CREATE INDEX IF NOT EXISTS requests_status ON requests (status, id);
+        CREATE INDEX IF NOT EXISTS requests_replaces ON requests (replaces_serial, status, id);
         CREATE TABLE IF NOT EXISTS certificates (
             serial            TEXT PRIMARY KEY,
             request_id        INTEGER NOT NULL REFERENCES requests (id),
@@ -96,6 +97,9 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
 
     // Versions 1 to 3 knew no registrars: every request came from the device itself (registrar NULL).
     private const string MigrateVersion3 = "ALTER TABLE requests ADD COLUMN registrar TEXT;";
+
+    // requests_replaces (FindRequestsReplacingAsync) came without a schema version: an index changes no row, so a store that has it
+    // stays readable by older programs, and CREATE INDEX IF NOT EXISTS above adds it to an older store on open.
 
     // Indexes an older program created that certificates_holder replaces. Dropped on every open, since such a program, opening the
     // store in between, creates its own again (no schema version: either program keeps working on the other's store).
@@ -281,6 +285,17 @@ public sealed partial class SqliteCertificateStore : ICertificateStore
         PooledSqliteConnection connection = lease.Connection;
         IReadOnlyList<StoredRequest> rows = await QueryRequestsAsync(connection, null, $"SELECT {RequestColumns} FROM requests WHERE request_key = $key;", cancellationToken, ("$key", requestKey));
         return rows.Count == 0 ? null : rows[0];
+    }
+
+    /// <inheritdoc/>
+    public async Task<IReadOnlyList<StoredRequest>> FindRequestsReplacingAsync(string serialNumber, int limit, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(serialNumber);
+        using SqliteLease lease = await _pool.RentAsync(cancellationToken);
+        // replaces_serial is written upper-case; requests_replaces seeks to the issued rows of this serial, past any refused ones.
+        return await QueryRequestsAsync(lease.Connection, null,
+            $"SELECT {RequestColumns} FROM requests WHERE replaces_serial = $serial AND status = 'issued' ORDER BY id LIMIT $limit;", cancellationToken,
+            ("$serial", serialNumber.ToUpperInvariant()), ("$limit", CheckLimit(limit)));
     }
 
     /// <inheritdoc/>

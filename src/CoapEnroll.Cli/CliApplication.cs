@@ -22,6 +22,7 @@ internal static class CliApplication
             CmpCommand.Create(),
             RequestsCommand.Create(),
             CaCommand.Create(),
+            AdminCommand.Create(),
         };
         return root;
     }

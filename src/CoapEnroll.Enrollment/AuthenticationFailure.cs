@@ -1,6 +1,6 @@
 namespace CoapEnroll.Enrollment;
 
-/// <summary>Why <see cref="EnrollmentService.AuthenticateAsync"/> did not authenticate a peer.</summary>
+/// <summary>Why <see cref="EnrollmentService.AuthenticateAsync(PeerIdentity, CancellationToken)"/> did not authenticate a peer.</summary>
 public enum AuthenticationFailure
 {
     /// <summary>Authenticated.</summary>

@@ -1,6 +1,6 @@
 namespace CoapEnroll.Enrollment;
 
-/// <summary>The outcome of <see cref="EnrollmentService.AuthenticateAsync"/>: the requester, or why there is none.</summary>
+/// <summary>The outcome of <see cref="EnrollmentService.AuthenticateAsync(PeerIdentity, CancellationToken)"/>: the requester, or why there is none.</summary>
 public sealed class AuthenticationResult
 {
     private AuthenticationResult(Requester? requester, AuthenticationFailure failure, string name, string? detail)

@@ -5,7 +5,7 @@ namespace CoapEnroll.Enrollment;
 /// <summary>What an authenticated requester asks for, as a front end hands it to <see cref="EnrollmentService.AuthorizeAsync"/>.</summary>
 public sealed class EnrollmentRequest
 {
-    /// <summary>Who asks (from <see cref="EnrollmentService.AuthenticateAsync"/>).</summary>
+    /// <summary>Who asks (from <see cref="EnrollmentService.AuthenticateAsync(PeerIdentity, CancellationToken)"/>).</summary>
     public required Requester Requester { get; init; }
 
     /// <summary>What is asked for.</summary>

@@ -27,6 +27,12 @@ public sealed partial class EnrollmentService
                 $"the serial number must be 1..{IssuanceRequest.MaxSerialNumberHexLength} hex digits", cancellationToken);
         }
 
+        if (requester.IsRepeatOnly)
+        {
+            // Authenticated to repeat one re-enrollment, nothing else; not audited, as an inactive certificate's attempts are not.
+            return new RevocationOutcome { Status = RevocationOutcomeStatus.Refused, Detail = NotAuthorized };
+        }
+
         string serial = serialHex.ToUpperInvariant();
         if (!RevocationReasons.IsValid(reason))
         {

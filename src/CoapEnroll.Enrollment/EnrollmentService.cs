@@ -9,7 +9,7 @@ namespace CoapEnroll.Enrollment;
 
 /// <summary>
 /// The enrollment decisions every front end (EST-coaps, EST over HTTPS, CMP) shares, stated once: who the requester is
-/// (<see cref="AuthenticateAsync"/>), whether it may have what it asks for (<see cref="AuthorizeAsync"/>: proof of possession,
+/// (<see cref="AuthenticateAsync(PeerIdentity, CancellationToken)"/>), whether it may have what it asks for (<see cref="AuthorizeAsync"/>: proof of possession,
 /// its link to the channel, the re-enrollment rules of RFC 7030 §4.2.2, the names it may have), and issuing it through the <see cref="CertificateAuthority"/>
 /// with idempotency and, for server-side key generation, the key (<see cref="IssueAsync"/>). Every refusal of an authenticated
 /// requester is recorded in the store. Front ends translate <see cref="EnrollmentOutcome"/> into their codes. Safe for concurrent use.
@@ -17,6 +17,10 @@ namespace CoapEnroll.Enrollment;
 public sealed partial class EnrollmentService
 {
     private const string SubjectAltNameOid = "2.5.29.17";
+    private const string InactiveCertificate = "the client certificate is not an active certificate of this CA (revoked or superseded)";
+
+    // Re-enrollments that superseded one certificate: one, or a few when the holder sent concurrent ones before the first committed.
+    private const int MaxRepeatableRequests = 16;
 
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -66,7 +70,18 @@ public sealed partial class EnrollmentService
     /// attempt would let unauthenticated peers fill the CA's disk. A request whose MAC the front end verified with a configured shared
     /// secret (<see cref="PeerIdentity.SharedSecret"/>) is the <see cref="RequesterTrust.SharedSecret"/> requester "secret:reference".
     /// </summary>
-    public async Task<AuthenticationResult> AuthenticateAsync(PeerIdentity peer, CancellationToken cancellationToken)
+    public Task<AuthenticationResult> AuthenticateAsync(PeerIdentity peer, CancellationToken cancellationToken) => AuthenticateAsync(peer, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="AuthenticateAsync(PeerIdentity, CancellationToken)"/>, for a front end that knows before reading the request what
+    /// it asks for. For <see cref="EnrollmentOperation.Reenroll"/> (EST /sren and simplereenroll, CMP kur) a certificate of this CA
+    /// that is superseded (not revoked), presented byte for byte as stored, authenticates when the store holds an issued
+    /// re-enrollment that this certificate's holder made and that superseded it: the answer to that request may have been lost
+    /// (a timeout, a crash after the commit), and the holder repeats it with the only certificate it knows to hold. Such a requester
+    /// is <see cref="Requester.IsRepeatOnly"/>: <see cref="AuthorizeAsync"/> refuses it anything but exactly that request, and the
+    /// CA answers the repeat from the store.
+    /// </summary>
+    public async Task<AuthenticationResult> AuthenticateAsync(PeerIdentity peer, EnrollmentOperation? operation, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(peer);
         if (peer.SharedSecretReference is { } reference)
@@ -107,13 +122,22 @@ public sealed partial class EnrollmentService
         {
             case RequesterTrust.ThisCa:
                 StoredCertificate? stored = await Authority.Store.GetCertificateAsync(leaf.SerialNumber, cancellationToken);
-                if (stored is { Status: CertificateStatus.Active } && stored.Der.AsSpan().SequenceEqual(leaf.RawData))
+                if (stored is not null && stored.Der.AsSpan().SequenceEqual(leaf.RawData))
                 {
-                    return AuthenticationResult.Authenticated(new Requester(peer, leaf, name, RequesterTrust.ThisCa, stored.Identity ?? stored.Requester));
+                    if (stored.Status == CertificateStatus.Active)
+                    {
+                        return AuthenticationResult.Authenticated(new Requester(peer, leaf, name, RequesterTrust.ThisCa, stored.Identity ?? stored.Requester));
+                    }
+
+                    if (stored.Status == CertificateStatus.Superseded && operation == EnrollmentOperation.Reenroll
+                        && await RepeatableRequestKeysAsync(stored.SerialNumber, name, cancellationToken) is { Count: > 0 } repeatable)
+                    {
+                        return AuthenticationResult.Authenticated(new Requester(peer, leaf, name, RequesterTrust.ThisCa, stored.Identity ?? stored.Requester,
+                            repeatableRequestKeys: repeatable));
+                    }
                 }
 
-                return AuthenticationResult.Failed(AuthenticationFailure.InactiveCertificateOfThisCa, name,
-                    "the client certificate is not an active certificate of this CA (revoked or superseded)");
+                return AuthenticationResult.Failed(AuthenticationFailure.InactiveCertificateOfThisCa, name, InactiveCertificate);
 
             case RequesterTrust.Manufacturer:
                 return AuthenticationResult.Authenticated(new Requester(peer, leaf, name, RequesterTrust.Manufacturer, name));
@@ -146,7 +170,7 @@ public sealed partial class EnrollmentService
     /// (<see cref="ReservedNames"/>), they are bound to the requester's certificate as the profile's <see cref="NamePolicy"/> says
     /// (under <see cref="NamePolicy.AnyNameHeldForApproval"/> an unbound name is authorized to wait for an operator), and the
     /// subject is not held by an active certificate of another identity (<see cref="Requester.Identity"/>). Who may ask at all is
-    /// <see cref="AuthenticateAsync"/>'s: only this CA's and trusted manufacturers' certificates, and configured shared secrets. A
+    /// <see cref="AuthenticateAsync(PeerIdentity, CancellationToken)"/>'s: only this CA's and trusted manufacturers' certificates, and configured shared secrets. A
     /// shared secret (<see cref="RequesterTrust.SharedSecret"/>) enrolls anew, never re-enrolls, for its granted profile if it has
     /// one, and for the names its <see cref="SharedSecretGrant"/> allows (<see cref="SharedSecretGrant.AnyName"/>: any name; else
     /// the granted subject, or a subject whose CN is the secret's reference; subjectAltNames only from the profile's templates and
@@ -165,6 +189,13 @@ public sealed partial class EnrollmentService
         // Retransmissions and repeats after a pending answer carry the same request over the same identity: one certificate.
         string requestKey = IssuanceRequest.ComputeRequestKey(request.Request.Encoded.Span,
             $"{request.Requester.Name}|{request.OperationName}|{ProfileNameOf(request.ProfileName)}");
+        if (request.Requester.RepeatableRequestKeys is { } repeatable && !repeatable.Contains(requestKey, StringComparer.Ordinal))
+        {
+            // A superseded certificate authenticated only to repeat the re-enrollment that superseded it; anything else is refused as
+            // authentication refuses an inactive certificate, and, as such failures are, not stored.
+            return new EnrollmentAuthorization(request, RefuseRepeatOnly(request.Requester, request.OperationName), null, null, null, identity);
+        }
+
         (RejectionReason reason, string text)? refusal = CheckProofOfPossession(request) ?? CheckTemplate(request)
             ?? (viaRegistrar ? null : await CheckLinkingOrRepeatAsync(request, requestKey, cancellationToken))
             ?? CheckSharedSecret(request) ?? (viaRegistrar ? null : CheckReenrollment(request));
@@ -206,6 +237,12 @@ public sealed partial class EnrollmentService
         if (request.Requester.Certificate is not { } certificate)
         {
             return (RejectionReason.NotAuthorized, "a registrar forwards requests of devices authenticated with a certificate");
+        }
+
+        if (request.Requester.IsRepeatOnly)
+        {
+            // The request it may repeat is in this node's store, not upstream's.
+            return (RejectionReason.CertificateNoLongerActive, InactiveCertificate);
         }
 
         if ((CheckProofOfPossession(request) ?? CheckTemplate(request) ?? CheckLinking(request)) is { } refusal)
@@ -332,7 +369,17 @@ public sealed partial class EnrollmentService
         ReadOnlyMemory<byte> received, RejectionReason reason, string text, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(requester);
-        return RefuseAsync(requester, requester.Identity, operation, operationName, profileName, received, reason, text, cancellationToken);
+        // A request of a repeat-only requester that cannot even be read is no repeat of the one it may make.
+        return requester.IsRepeatOnly
+            ? Task.FromResult(RefuseRepeatOnly(requester, operationName))
+            : RefuseAsync(requester, requester.Identity, operation, operationName, profileName, received, reason, text, cancellationToken);
+    }
+
+    private EnrollmentOutcome RefuseRepeatOnly(Requester requester, string operationName)
+    {
+        const string Text = InactiveCertificate + "; superseded, it may only repeat the re-enrollment that superseded it";
+        LogRefused(_logger, operationName, requester.Name, RejectionReason.CertificateNoLongerActive, Text);
+        return EnrollmentOutcome.Refused(RejectionReason.CertificateNoLongerActive, Text, null);
     }
 
     private async Task<EnrollmentOutcome> RefuseAsync(Requester requester, string identity, EnrollmentOperation operation, string operationName, string? profileName,
@@ -525,6 +572,14 @@ public sealed partial class EnrollmentService
         return (await Authority.CheckNamesAsync(subject, altNames, identity, cancellationToken), approvalReason);
     }
 
+    // The request keys of the issued re-enrollments that superseded certificate `serial` and that its holder (`name`: the requester
+    // name of that certificate) made itself; a registrar's renewal of the device (another requester) is the registrar's to repeat.
+    private async Task<IReadOnlyList<string>> RepeatableRequestKeysAsync(string serial, string name, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<StoredRequest> replacing = await Authority.Store.FindRequestsReplacingAsync(serial, MaxRepeatableRequests, cancellationToken);
+        return [.. replacing.Where(r => r.RequestKey is not null && string.Equals(r.Requester, name, StringComparison.Ordinal)).Select(r => r.RequestKey!)];
+    }
+
     // A certificate with id-kp-cmcRA is a registrar when it is an active certificate of this CA (and the operator trusts those as
     // registrars) or chains to a trusted registrar CA; otherwise null, and it is judged as any device certificate is.
     private async Task<AuthenticationResult?> AuthenticateRegistrarAsync(PeerIdentity peer, X509Certificate2 leaf, string name, RequesterTrust? trust,
@@ -547,8 +602,7 @@ public sealed partial class EnrollmentService
             StoredCertificate? stored = await Authority.Store.GetCertificateAsync(leaf.SerialNumber, cancellationToken);
             if (stored is not { Status: CertificateStatus.Active } || !stored.Der.AsSpan().SequenceEqual(leaf.RawData))
             {
-                return AuthenticationResult.Failed(AuthenticationFailure.InactiveCertificateOfThisCa, name,
-                    "the client certificate is not an active certificate of this CA (revoked or superseded)");
+                return AuthenticationResult.Failed(AuthenticationFailure.InactiveCertificateOfThisCa, name, InactiveCertificate);
             }
 
             identity = stored.Identity ?? stored.Requester;

@@ -6,7 +6,7 @@ namespace CoapEnroll.Enrollment;
 /// What a front end knows about the peer a request came from, taken from its transport without judging it: whether the channel
 /// is secure, the certificate chain the peer presented (leaf first), its PSK identity, the channel binding, and which front end
 /// (protocol) received the request; or, for a request that protects itself (CMP), the certificates its signature was verified
-/// with, or the shared secret its MAC was verified with. <see cref="EnrollmentService.AuthenticateAsync"/> decides who that is.
+/// with, or the shared secret its MAC was verified with. <see cref="EnrollmentService.AuthenticateAsync(PeerIdentity, CancellationToken)"/> decides who that is.
 /// </summary>
 public sealed class PeerIdentity
 {

@@ -3,14 +3,16 @@ using System.Security.Cryptography.X509Certificates;
 namespace CoapEnroll.Enrollment;
 
 /// <summary>
-/// A peer that <see cref="EnrollmentService.AuthenticateAsync"/> authenticated with a certificate this service trusts, or with a
+/// A peer that <see cref="EnrollmentService.AuthenticateAsync(PeerIdentity, CancellationToken)"/> authenticated with a certificate this service trusts, or with a
 /// configured shared secret.
 /// </summary>
 public sealed class Requester
 {
-    internal Requester(PeerIdentity peer, X509Certificate2? certificate, string name, RequesterTrust trust, string identity, SharedSecretGrant? grant = null)
+    internal Requester(PeerIdentity peer, X509Certificate2? certificate, string name, RequesterTrust trust, string identity, SharedSecretGrant? grant = null,
+        IReadOnlyList<string>? repeatableRequestKeys = null)
     {
         Grant = grant;
+        RepeatableRequestKeys = repeatableRequestKeys;
         Peer = peer;
         Certificate = certificate;
         Name = name;
@@ -45,4 +47,16 @@ public sealed class Requester
     /// even when their certificates carry the same subject. A shared secret's identity is its <see cref="Name"/>.
     /// </summary>
     public string Identity { get; }
+
+    /// <summary>
+    /// Whether the certificate is one of this CA's that a re-enrollment it made itself superseded, and the requester may do nothing
+    /// but repeat that re-enrollment (its answer was lost) to get the certificate it was issued then. Only
+    /// <see cref="EnrollmentService.AuthenticateAsync(PeerIdentity, EnrollmentOperation?, CancellationToken)"/> for
+    /// <see cref="EnrollmentOperation.Reenroll"/> admits such a requester; every other request of it is refused as of a certificate
+    /// that is no longer active.
+    /// </summary>
+    public bool IsRepeatOnly => RepeatableRequestKeys is not null;
+
+    /// <summary>For <see cref="IsRepeatOnly"/>: the request keys of the re-enrollments it may repeat; null otherwise.</summary>
+    internal IReadOnlyList<string>? RepeatableRequestKeys { get; }
 }

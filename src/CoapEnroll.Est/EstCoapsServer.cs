@@ -248,7 +248,9 @@ public sealed partial class EstCoapsServer
             await context.ContinueOnThreadPoolAsync();
         }
 
-        AuthenticationResult authentication = await _enrollment.AuthenticateAsync(ReadPeer(context.SecureSession, Options.Protocol), cancellationToken);
+        // /sren names what it asks for before its body arrives: a certificate its own lost re-enrollment superseded may repeat it.
+        AuthenticationResult authentication = await _enrollment.AuthenticateAsync(ReadPeer(context.SecureSession, Options.Protocol),
+            operation == Sren ? EnrollmentOperation.Reenroll : null, cancellationToken);
         if (authentication.Requester is { } client)
         {
             return new Admission(null, client, profile, client.Name);

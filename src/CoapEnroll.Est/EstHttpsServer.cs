@@ -154,7 +154,7 @@ public sealed class EstHttpsServer
             }
 
             // Who asks, before a byte of the body is read.
-            (Requester? client, Refusal? refusal) = await AdmitAsync(context, profile, cancellationToken);
+            (Requester? client, Refusal? refusal) = await AdmitAsync(context, operation, profile, cancellationToken);
             if (client is null)
             {
                 await RefuseAsync(context, operation, refusal!.Value.Name, refusal.Value.Status, refusal.Value.Text, refusal.Value.Challenge);
@@ -282,7 +282,7 @@ public sealed class EstHttpsServer
     /// The requester, or why not: HTTP Basic credentials when the profile takes them and they are sent (or required), else the TLS
     /// client certificate, judged by the enrollment core. Unauthenticated attempts are logged, never stored.
     /// </summary>
-    private async Task<(Requester? Client, Refusal? Refusal)> AdmitAsync(HttpContext context, CertificateProfile profile, CancellationToken cancellationToken)
+    private async Task<(Requester? Client, Refusal? Refusal)> AdmitAsync(HttpContext context, string operation, CertificateProfile profile, CancellationToken cancellationToken)
     {
         EstBasicAuthentication basic = _basicModes.TryGetValue(profile.Name, out EstBasicAuthentication configured) ? configured : EstBasicAuthentication.Off;
         if (basic != EstBasicAuthentication.Off)
@@ -306,7 +306,9 @@ public sealed class EstHttpsServer
             }
         }
 
-        AuthenticationResult authentication = await _flow.Enrollment.AuthenticateAsync(ReadPeer(context), cancellationToken);
+        // simplereenroll names what it asks for before its body is read: a certificate its own lost re-enrollment superseded may repeat it.
+        AuthenticationResult authentication = await _flow.Enrollment.AuthenticateAsync(ReadPeer(context),
+            operation == SimpleReenroll ? EnrollmentOperation.Reenroll : null, cancellationToken);
         if (authentication.Requester is { } client)
         {
             return (client, null);

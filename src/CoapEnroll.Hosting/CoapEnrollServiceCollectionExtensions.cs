@@ -125,7 +125,8 @@ public static class CoapEnrollServiceCollectionExtensions
     /// endpoint) configured by the <c>Https</c> section (<see cref="HttpsListenOptions"/>) with the <c>Http</c> section's limits. It
     /// presents the server credential, so <see cref="AddCoapEnrollCertification"/> must be called before (the CA starts first and
     /// stops last). Routes come from every <see cref="IHttpEndpointSource"/> naming <see cref="HttpListenerKind.Https"/>, EST over
-    /// HTTPS (<see cref="EstHttpsEndpointSource"/>, registered here) among them.
+    /// HTTPS (<see cref="EstHttpsEndpointSource"/>, registered here) and the operator page (<see cref="AdminEndpointSource"/>, configured by the
+    /// <c>Admin</c> section, off by default) among them.
     /// </summary>
     /// <exception cref="InvalidOperationException"><see cref="AddCoapEnrollCertification"/> has not been called before.</exception>
     public static IServiceCollection AddCoapEnrollHttpsServer(this IServiceCollection services, IConfiguration configuration)
@@ -150,6 +151,10 @@ public static class CoapEnrollServiceCollectionExtensions
         // EST over HTTPS (RFC 7030) goes with the HTTPS listener; CMP registers itself for both (AddCoapEnrollCmp).
         services.AddSingleton<IHttpEndpointSource, EstHttpsEndpointSource>();
         services.AddHostedService<EstHttpsStartupHints>();
+
+        // The operator page (Admin section), mapped only when Admin:Enabled is true and an operator can authenticate.
+        services.Configure<AdminOptions>(configuration.GetSection(AdminOptions.SectionName));
+        services.AddSingleton<IHttpEndpointSource, AdminEndpointSource>();
         return services;
     }
 

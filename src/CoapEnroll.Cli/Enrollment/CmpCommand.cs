@@ -189,8 +189,11 @@ internal sealed class CmpCommand
             switch (_operation)
             {
                 case "rr":
-                    await client.RevokeAsync(inputs.OldCertificate!, parseResult.GetValue(_reason), cancellationToken);
-                    await stdout.WriteLineAsync($"Revoked serial {inputs.OldCertificate!.SerialNumber} ('{inputs.OldCertificate.Subject}')");
+                    CmpRevocationStatus revocation = await client.RevokeAsync(inputs.OldCertificate!, parseResult.GetValue(_reason), cancellationToken);
+                    // Already revoked is what the repeat of an rr whose answer was lost meets: the certificate is revoked, as asked.
+                    await stdout.WriteLineAsync(revocation == CmpRevocationStatus.AlreadyRevoked
+                        ? $"Serial {inputs.OldCertificate!.SerialNumber} ('{inputs.OldCertificate.Subject}') was already revoked (the server refused the rr with certRevoked); nothing changed"
+                        : $"Revoked serial {inputs.OldCertificate!.SerialNumber} ('{inputs.OldCertificate.Subject}')");
                     return ExitCodes.Success;
                 case "genm":
                     return await GeneralAsync(client, parseResult, stdout, cancellationToken);

@@ -112,8 +112,14 @@ public sealed class CmpClient
         await ExchangeAsync(transaction, request, PkiBodyType.PkiConf, cancellationToken);
     }
 
-    /// <summary>rr for <paramref name="certificate"/> with a CRLReason (RFC 5280 §5.3.1); returns when the server accepted it.</summary>
-    public async Task RevokeAsync(X509Certificate2 certificate, int reason, CancellationToken cancellationToken)
+    /// <summary>
+    /// rr for <paramref name="certificate"/> with a CRLReason (RFC 5280 §5.3.1); returns when the server accepted it, or when it
+    /// answered that the certificate is revoked already (<see cref="CmpRevocationStatus.AlreadyRevoked"/>), so that repeating an rr
+    /// whose answer was lost succeeds. Only that answer counts, in the rp: an error message with certRevoked says that the
+    /// certificate protecting the request is no longer usable (RFC 9483 §3.5), which a server may say of a certificate it did not
+    /// revoke (this one says it of a superseded one too), so that is a <see cref="CmpException"/> like every other refusal.
+    /// </summary>
+    public async Task<CmpRevocationStatus> RevokeAsync(X509Certificate2 certificate, int reason, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(certificate);
         var transaction = NewTransaction(certificate.SubjectName);
@@ -127,10 +133,18 @@ public sealed class CmpClient
         }
 
         PkiStatusInfo status = rp.Statuses[0];
-        if (status.Status is not ((int)PkiStatus.Accepted or (int)PkiStatus.GrantedWithMods or (int)PkiStatus.RevocationWarning or (int)PkiStatus.RevocationNotification))
+        if (status.Status is (int)PkiStatus.Accepted or (int)PkiStatus.GrantedWithMods or (int)PkiStatus.RevocationWarning or (int)PkiStatus.RevocationNotification)
         {
-            throw Refusal(status, authenticated: true);
+            return CmpRevocationStatus.Revoked;
         }
+
+        // ExchangeAsync verified the rp's protection: the server that says so is the one the trust anchors name.
+        if (status.Status == (int)PkiStatus.Rejection && ((PkiFailureInfo)(status.FailInfo ?? 0)).HasFlag(PkiFailureInfo.CertRevoked))
+        {
+            return CmpRevocationStatus.AlreadyRevoked;
+        }
+
+        throw Refusal(status, authenticated: true);
     }
 
     /// <summary>genm asking for <paramref name="infoTypes"/> (OIDs, see <see cref="CmpInfoTypes"/>); returns the genp's items.</summary>
@@ -279,8 +293,7 @@ public sealed class CmpClient
         PkiMessage protectedRequest = Options.SharedSecret is { } secret
             ? CmpProtection.ProtectWithMac(request, secret, Options.MacParameters)
             : CmpProtection.ProtectWithSignature(request, Options.Certificate!, [.. Options.ExtraCertificates]);
-        bool endsTransaction = request.Body.BodyType is PkiBodyType.CertConf or PkiBodyType.Rr or PkiBodyType.Genm || request.Header.ImplicitConfirm;
-        byte[] der = await _transport.SendAsync(PkiMessageCodec.Encode(protectedRequest), endsTransaction, cancellationToken);
+        byte[] der = await _transport.SendAsync(PkiMessageCodec.Encode(protectedRequest), CmpTransactionEnd.IsLastRequest(request), cancellationToken);
         CmpDecodeResult decoded = PkiMessageCodec.Decode(der);
         if (!decoded.IsSuccess)
         {

@@ -209,6 +209,13 @@ public sealed partial class CmpServer
                     LogIssued(_logger, exchange.Context.FrontEnd, exchange.Who, certificate.SerialNumber, false);
                 }
 
+                if (outcome.Repeated)
+                {
+                    // The request was answered before in another transaction, whose answer the requester evidently lost: this answer is the
+                    // one it confirms (or confirmed implicitly), so the earlier transaction's missing certConf must not revoke the certificate.
+                    _transactions.CloseOthersAwaitingConfirmation(certificate.SerialNumber, transaction);
+                }
+
                 // RFC 9483 §4.1.1: extraCerts carry the chain of the new certificate; with MAC protection caPubs carries the root
                 // the requester could not otherwise learn to trust.
                 exchange.ExtraCertificates.AddRange(outcome.Chain);

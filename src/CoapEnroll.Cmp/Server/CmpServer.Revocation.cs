@@ -1,4 +1,5 @@
 using System.Formats.Asn1;
+using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca;
 using CoapEnroll.Enrollment;
 
@@ -50,6 +51,26 @@ public sealed partial class CmpServer
             RevocationOutcomeStatus.Unknown => RevocationRefused(exchange, PkiFailureInfo.BadCertId, outcome.Detail ?? "no such certificate"),
             _ => RevocationRefused(exchange, PkiFailureInfo.NotAuthorized, outcome.Detail ?? "this requester may not revoke that certificate"),
         };
+    }
+
+    /// <summary>
+    /// The answer to an rr signed by the certificate it asks to revoke when that certificate is revoked already, or null for any other
+    /// message: the rp that any requester gets for an already revoked certificate (RFC 9483 §4.2: rejection, certRevoked). Typically the
+    /// holder repeats an rr whose answer was lost; the signature proves it holds the key, so it learns no more than that its own
+    /// certificate is revoked, which the error message for its signature would tell it too. A superseded signer gets that error message.
+    /// </summary>
+    private async Task<PkiMessage?> RevokedSelfRevocationAsync(CmpExchange exchange, X509Certificate2 signer, CancellationToken cancellationToken)
+    {
+        if (exchange.Request.Body is not RevReqBody { Requests: [{ CertDetails: { Issuer: { } issuer, SerialNumber: { } serial } }] }
+            || !issuer.Span.SequenceEqual(signer.IssuerName.RawData) || !serial.Span.SequenceEqual(signer.SerialNumberBytes.Span)
+            || await _enrollment.Authority.Store.GetCertificateAsync(signer.SerialNumber, cancellationToken) is not { Status: CertificateStatus.Revoked } stored
+            || !stored.Der.AsSpan().SequenceEqual(signer.RawData))
+        {
+            return null;
+        }
+
+        LogRevocation(_logger, exchange.Context.FrontEnd, exchange.Who, signer.SerialNumber, RevocationOutcomeStatus.AlreadyRevoked.ToString());
+        return RevocationRefused(exchange, PkiFailureInfo.CertRevoked, "the certificate is already revoked");
     }
 
     private PkiMessage RevocationRefused(CmpExchange exchange, PkiFailureInfo failure, string text)

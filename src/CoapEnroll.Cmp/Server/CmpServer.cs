@@ -203,6 +203,7 @@ public sealed partial class CmpServer
         PkiMessage request = exchange.Request;
         string frontEnd = exchange.Context.FrontEnd;
         PeerIdentity peer;
+        X509Certificate2? signer = null;
         switch (CmpProtection.GetKind(request))
         {
             case CmpProtectionKind.None:
@@ -280,19 +281,26 @@ public sealed partial class CmpServer
                 }
 
                 peer = PeerIdentity.SignedMessage(frontEnd, certificates);
+                signer = leaf;
                 break;
 
             default:
                 return ErrorAnswer(exchange, PkiFailureInfo.BadAlg, $"protectionAlg {request.Header.ProtectionAlg?.Algorithm} is not supported");
         }
 
-        AuthenticationResult authentication = await _enrollment.AuthenticateAsync(peer, cancellationToken);
+        // A kur signed by a certificate that its own lost kur superseded may repeat that kur (the enrollment core decides).
+        AuthenticationResult authentication = await _enrollment.AuthenticateAsync(peer,
+            request.Body.BodyType == PkiBodyType.Kur ? EnrollmentOperation.Reenroll : null, cancellationToken);
         if (authentication.Requester is not { } requester)
         {
             LogNotAuthenticated(_logger, frontEnd, authentication.Name, authentication.Detail ?? authentication.Failure.ToString());
-            return authentication.Failure == AuthenticationFailure.InactiveCertificateOfThisCa
-                ? ErrorAnswer(exchange, PkiFailureInfo.CertRevoked, authentication.Detail!)
-                : ErrorAnswer(exchange, PkiFailureInfo.SignerNotTrusted, authentication.Detail ?? "the signer is not trusted");
+            if (authentication.Failure != AuthenticationFailure.InactiveCertificateOfThisCa)
+            {
+                return ErrorAnswer(exchange, PkiFailureInfo.SignerNotTrusted, authentication.Detail ?? "the signer is not trusted");
+            }
+
+            return await RevokedSelfRevocationAsync(exchange, signer!, cancellationToken)
+                ?? ErrorAnswer(exchange, PkiFailureInfo.CertRevoked, authentication.Detail!);
         }
 
         exchange.Requester = requester;

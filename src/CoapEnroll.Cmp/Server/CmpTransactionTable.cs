@@ -149,6 +149,22 @@ internal sealed class CmpTransactionTable
         }
     }
 
+    /// <summary>
+    /// Closes the open transactions of <paramref name="keep"/>'s requester other than <paramref name="keep"/> that await confirmation of
+    /// certificate <paramref name="serial"/>; returns how many. Reads every open transaction: for the rare repeat of an issuance only.
+    /// </summary>
+    public int CloseOthersAwaitingConfirmation(string serial, CmpTransaction keep)
+    {
+        List<CmpTransaction> others;
+        lock (_lock)
+        {
+            others = [.. _open.Values.Where(t => !ReferenceEquals(t, keep) && t.State == CmpTransactionState.AwaitingConfirmation
+                && string.Equals(t.CertificateSerial, serial, StringComparison.Ordinal) && string.Equals(t.Requester, keep.Requester, StringComparison.Ordinal))];
+        }
+
+        return others.Count(TryClose);
+    }
+
     /// <summary>The transactions past their deadline, closed.</summary>
     public List<CmpTransaction> TakeExpired(DateTimeOffset now)
     {

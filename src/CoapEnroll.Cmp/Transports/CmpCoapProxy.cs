@@ -200,6 +200,12 @@ public sealed partial class CmpCoapProxy
             content.Headers.ContentType = new MediaTypeHeaderValue(CmpHttpEndpoints.MediaType);
             using var message = new HttpRequestMessage(HttpMethod.Post, target) { Content = content };
             message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(CmpHttpEndpoints.MediaType));
+
+            // The message is forwarded unchanged; it is decoded only to see whether it ends its transaction. Servers such as
+            // OpenSSL's close the connection then while answering keep-alive, and a pooled connection reused for another
+            // device's request could meet a reset that a POST cannot safely retry (RFC 6712 §3.2: persistence is optional).
+            CmpDecodeResult peek = PkiMessageCodec.Decode(request.Payload.Span);
+            message.Headers.ConnectionClose = peek.IsSuccess && CmpTransactionEnd.IsLastRequest(peek.Message) ? true : null;
             using HttpResponseMessage response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, linked.Token);
             return (await AnswerAsync(context.RemoteEndPoint, target, response, started, linked.Token), true);
         }

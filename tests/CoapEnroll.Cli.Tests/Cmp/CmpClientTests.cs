@@ -73,6 +73,11 @@ public sealed class CmpClientTests : IDisposable
         await MustAsync("cmp", "rr", "--server", url, "--trust", server.TrustAnchor, "--cert", _openssl.File("c3.pem"), "--key", _openssl.File("k3.pem"),
             "--oldcert", _openssl.File("c3.pem"), "--reason", "1");
 
+        // The same rr again, as after a lost answer: done already, said so, exit 0.
+        CliResult repeated = await MustAsync("cmp", "rr", "--server", url, "--trust", server.TrustAnchor, "--cert", _openssl.File("c3.pem"), "--key", _openssl.File("k3.pem"),
+            "--oldcert", _openssl.File("c3.pem"), "--reason", "1");
+        Assert.Contains("was already revoked (the server refused the rr with certRevoked); nothing changed", repeated.Output, StringComparison.Ordinal);
+
         // The revoked certificate no longer signs anything.
         CliResult refused = await CliRunner.RunAsync("cmp", "kur", "--server", url, "--trust", server.TrustAnchor, "--cert", _openssl.File("c3.pem"),
             "--key", _openssl.File("k3.pem"), "--key-out", _openssl.File("k4.pem"), "--out", _openssl.File("c4.pem"));

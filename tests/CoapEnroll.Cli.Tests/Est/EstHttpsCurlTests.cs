@@ -53,6 +53,18 @@ public sealed class EstHttpsCurlTests
         (string renewedPem, _) = await est.PrintCertsAsync(est.DecodeBase64(reenroll.BodyFile, "reenroll.der"), "renewed");
         await est.VerifyAsync(renewedPem);
 
+        // The same /simplereenroll again, as after a lost answer, with the certificate it superseded: the same certificate, nothing
+        // stored; anything else that certificate asks for is 403.
+        CurlAnswer repeated = await est.PostCsrAsync("repeated", "simplereenroll", csr2, issuedPem, est.File("dev.key"));
+        Assert.True(repeated.Status == 200, repeated.Describe());
+        (string repeatedPem, _) = await est.PrintCertsAsync(est.DecodeBase64(repeated.BodyFile, "repeated.der"), "repeated");
+        Assert.Equal(await File.ReadAllTextAsync(renewedPem), await File.ReadAllTextAsync(repeatedPem));
+        string csr3 = await est.NewCsrAsync("dev3", "/CN=demo-device-1");
+        CurlAnswer second = await est.PostCsrAsync("second", "simplereenroll", csr3, issuedPem, est.File("dev.key"));
+        Assert.True(second.Status == 403, second.Describe());
+        CurlAnswer enrollSuperseded = await est.PostCsrAsync("enroll-superseded", "simpleenroll", csr3, issuedPem, est.File("dev.key"));
+        Assert.True(enrollSuperseded.Status == 403, enrollSuperseded.Describe());
+
         // /serverkeygen: multipart/mixed with the PKCS#8 key, then the certificate; the key is the certificate's.
         CurlAnswer keygen = await est.PostCsrAsync("keygen", "serverkeygen", csr, est.DemoCertificate, est.DemoKey);
         Assert.True(keygen.Status == 200, keygen.Describe());

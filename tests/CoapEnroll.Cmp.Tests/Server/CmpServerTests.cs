@@ -268,7 +268,7 @@ public sealed class CmpServerTests
     }
 
     [Fact]
-    public async Task Rr_ByTheHolder_Revokes_AndTheRevokedCertificateCannotSignAgain()
+    public async Task Rr_ByTheHolder_Revokes_AndTheRevokedCertificateCannotSignAgain_ButItsRepeatIsAnsweredAlreadyRevoked()
     {
         await using var f = await CreateAsync();
         (PkiMessage ir, ECDsa key) = MacIr(Dev1, Dev1Secret, implicitConfirm: true);
@@ -283,10 +283,17 @@ public sealed class CmpServerTests
             Assert.Equal((int)PkiStatus.Accepted, Assert.Single(rp.Statuses).Status);
             Assert.Equal(CertificateStatus.Revoked, (await f.Store.GetCertificateAsync(issued.SerialNumber, CancellationToken.None))!.Status);
 
+            // The same rr again (its rp lost): the rp for an already revoked certificate (RFC 9483 §4.2), rejection with certRevoked.
             PkiMessage again = CmpProtection.ProtectWithSignature(
                 CmpRequests.Revocation(CmpRequests.Header(holder.SubjectName, null, null, CmpRequests.NewId()), holder.IssuerName, holder.SerialNumberBytes.ToArray()),
                 holder, []);
-            AssertError(await f.SendAsync(again), PkiFailureInfo.CertRevoked);
+            PkiStatusInfo repeated = Assert.Single(Assert.IsType<RevRepBody>((await f.SendAsync(again)).Body).Statuses);
+            Assert.Equal((int)PkiStatus.Rejection, repeated.Status);
+            Assert.Equal((int)PkiFailureInfo.CertRevoked, repeated.FailInfo);
+
+            // Anything else it signs: the error of a revoked signer.
+            AssertError(await f.SendAsync(CmpProtection.ProtectWithSignature(
+                CmpRequests.General(CmpRequests.Header(holder.SubjectName, null, null, CmpRequests.NewId()), CmpInfoTypes.CaCerts), holder, [])), PkiFailureInfo.CertRevoked);
         }
     }
     [Fact]

@@ -90,6 +90,31 @@ public sealed class CmpCoapProxyTests : IAsyncDisposable
         Assert.DoesNotContain(_log.Entries, e => e.Level >= LogLevel.Warning);
     }
 
+    [Fact]
+    public async Task A_transactions_last_message_asks_the_upstream_to_close_the_connection()
+    {
+        var close = new List<bool?>();
+        CmpCoapProxy proxy = Proxy((request, _) =>
+        {
+            close.Add(request.Headers.ConnectionClose);
+            return Answer(HttpStatusCode.OK, Sequence([1]));
+        });
+
+        static byte[] Message(PkiBodyType body) => PkiMessageCodec.Encode(new PkiMessage
+        {
+            Header = CmpRequests.Header(new System.Security.Cryptography.X509Certificates.X500DistinguishedName("CN=device"), null, null,
+                CmpRequests.NewId()),
+            Body = body == PkiBodyType.Genm ? new GenMsgBody(PkiBodyType.Genm) { Items = [] } : new PollReqBody { CertReqIds = [0] },
+        });
+
+        await SendAsync(proxy, Post(Message(PkiBodyType.PollReq)));
+        await SendAsync(proxy, Post(Message(PkiBodyType.Genm)));
+        await SendAsync(proxy, Post(s_message));
+
+        // pollReq continues its transaction; genm ends it; what does not decode goes unchanged with no opinion on the connection.
+        Assert.Equal([null, true, null], close);
+    }
+
     public static TheoryData<int, string> StatusMapping => new()
     {
         { 400, "4.00" }, { 401, "4.01" }, { 403, "4.03" }, { 404, "4.04" }, { 405, "4.05" }, { 406, "4.06" }, { 409, "4.00" },
