@@ -48,6 +48,9 @@ public sealed class InstrumentedCertificateStore : ICertificateStore
     public Task<StoredRequest?> GetRequestByKeyAsync(string requestKey, CancellationToken cancellationToken) =>
         TimeAsync("GetRequestByKey", Stopwatch.GetTimestamp(), _inner.GetRequestByKeyAsync(requestKey, cancellationToken));
 
+    public Task<IReadOnlyList<StoredRequest>> FindRequestsReplacingAsync(string serialNumber, int limit, CancellationToken cancellationToken) =>
+        TimeAsync("FindRequestsReplacing", Stopwatch.GetTimestamp(), _inner.FindRequestsReplacingAsync(serialNumber, limit, cancellationToken));
+
     public Task<(int Total, int OfIdentity)> CountPendingRequestsAsync(string identity, CancellationToken cancellationToken) =>
         TimeAsync("CountPendingRequests", Stopwatch.GetTimestamp(), _inner.CountPendingRequestsAsync(identity, cancellationToken));
 
