@@ -55,6 +55,7 @@ public sealed partial class ServeMonitoringTests
             Assert.True(metrics.Sum("dtls_handshakes_total", "dtls_role=server", "result=completed") >= 1, metrics.Text);
             Assert.True(metrics.Sum("coap_responses_total", "code=2.04") >= 1, metrics.Text);
             Assert.True(metrics.Sum("ca_store_duration_seconds_count", "operation=AddIssued") == 1, metrics.Text);
+            Assert.True(metrics.Has("ca_store_duration_seconds_bucket", "operation=AddIssued", "le=0.005"), metrics.Text); // buckets for seconds, not ms
             Assert.True(metrics.Has("ca_requests_awaiting_approval"), metrics.Text);
             Assert.True(metrics.Sum("ca_requests_awaiting_approval") == 0, metrics.Text);
 
@@ -103,7 +104,16 @@ public sealed partial class ServeMonitoringTests
         Assert.True(approved.ExitCode == 0, approved.Describe());
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/readyz", UriKind.Relative))).StatusCode);
 
-        var decided = new PrometheusText(await client.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
+        // The exporter answers a scrape within 300 ms of the last one with the same text: ask until a fresh one comes.
+        PrometheusText decided;
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        do
+        {
+            await Task.Delay(100, CancellationToken.None);
+            decided = new PrometheusText(await client.GetStringAsync(new Uri("/metrics", UriKind.Relative), CancellationToken.None));
+        }
+        while (decided.Sum("ca_store_duration_seconds_count", "operation=CountPendingRequests") < 2 && !deadline.IsCancellationRequested); // admission + /readyz
+
         Assert.True(decided.Sum("ca_requests_awaiting_approval") == 0, decided.Text);
     }
 
