@@ -35,4 +35,7 @@ internal static partial class CaLog
 
     [LoggerMessage(108, LogLevel.Information, "CRL {CrlNumber} built: {Count} revoked certificates, next update {NextUpdate:u}")]
     public static partial void CrlBuilt(ILogger logger, long crlNumber, int count, DateTimeOffset nextUpdate);
+
+    [LoggerMessage(200, LogLevel.Debug, "Counting the requests waiting for approval failed ({Error}: {Message}); the gauge keeps the last count")]
+    public static partial void PendingCountFailed(ILogger logger, string error, string message);
 }

@@ -33,6 +33,7 @@ public sealed class CertificateAuthority
     // Counting the pending requests and adding one is a unit: concurrent requests cannot all see the last free place. (Other
     // processes on the store, `coapenroll requests`, only ever decide pending requests, which lowers the counts.)
     private readonly SemaphoreSlim _pendingGate = new(1, 1);
+    private readonly PendingRequestCount _pendingCount;
     private readonly int _maxPendingRequests = DefaultMaxPendingRequests;
     private readonly int _maxPendingRequestsPerIdentity = DefaultMaxPendingRequestsPerIdentity;
     private long _pendingLimitReportedAt;
@@ -43,7 +44,7 @@ public sealed class CertificateAuthority
     private RootCaKeyUpdate? _rootCaKeyUpdate;
 
     /// <param name="hierarchy">The CA certificates and the issuing CA's key.</param>
-    /// <param name="store">Where requests and certificates are recorded.</param>
+    /// <param name="store">Where requests and certificates are recorded; its calls are timed (<see cref="InstrumentedCertificateStore"/>).</param>
     /// <param name="profiles">What certificates look like and who may get which name.</param>
     /// <param name="reservedNames">The names never issued: the CA's, and those of the host's own certificates, which only the host knows.</param>
     /// <param name="logger">The CA's log.</param>
@@ -61,10 +62,12 @@ public sealed class CertificateAuthority
         }
 
         _hierarchy = hierarchy;
-        _store = store;
+        _store = InstrumentedCertificateStore.Wrap(store);
         Profiles = profiles;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
+        _pendingCount = new PendingRequestCount(_store, _time, _logger);
+        CaMetrics.Register(_pendingCount);
         _chain = [X509CertificateLoader.LoadCertificate(hierarchy.IssuingCa.RawData), .. hierarchy.Intermediates];
         _caCertificates = [.. hierarchy.CaCertificates, .. hierarchy.TrustedManufacturerCas];
         ReservedNames = reservedNames;
@@ -127,8 +130,14 @@ public sealed class CertificateAuthority
     /// <summary>The profiles.</summary>
     public CertificateProfileCatalog Profiles { get; }
 
-    /// <summary>The store.</summary>
+    /// <summary>The store given, wrapped in an <see cref="InstrumentedCertificateStore"/> that times its calls.</summary>
     public ICertificateStore Store => _store;
+
+    /// <summary>
+    /// How many requests wait for approval, read from the store now: a cheap query, which also refreshes the gauge
+    /// <c>ca.requests.awaiting_approval</c> (a server's readiness check uses it).
+    /// </summary>
+    public Task<int> CountPendingRequestsAsync(CancellationToken cancellationToken) => _pendingCount.ReadAsync(cancellationToken);
 
     /// <summary>The CA certificates for EST /crts: issuing CA, intermediates, trust anchor (RFC 7030 section 4.1.3).</summary>
     public IReadOnlyList<X509Certificate2> CaCertificates => _hierarchy.CaCertificates;
@@ -253,6 +262,7 @@ public sealed class CertificateAuthority
                 }
 
                 stored = await _store.AddPendingAsync(row, Audit(requester, "pending", $"{validated.Subject.Name} profile {profile.Name} via {protocol}{ViaRegistrar(request.Registrar)}{why}"), cancellationToken);
+                _pendingCount.Set(total + 1);
             }
             catch (CertificateStoreConflictException ex) when (ex.Conflict == StoreConflict.RequestKey)
             {
@@ -603,9 +613,17 @@ public sealed class CertificateAuthority
                 + (row.ReplacesSerialNumber is null ? "" : $" replaces {row.ReplacesSerialNumber}"));
             try
             {
-                StoredRequest committed = pendingRequestId is null
-                    ? await _store.AddIssuedAsync(row, stored, audit, cancellationToken)
-                    : await _store.CompletePendingAsync(pendingRequestId.Value, stored, audit, cancellationToken);
+                StoredRequest committed;
+                if (pendingRequestId is null)
+                {
+                    committed = await _store.AddIssuedAsync(row, stored, audit, cancellationToken);
+                }
+                else
+                {
+                    committed = await _store.CompletePendingAsync(pendingRequestId.Value, stored, audit, cancellationToken);
+                    _pendingCount.Add(-1);
+                }
+
                 CaMetrics.Issued.Add(1, new KeyValuePair<string, object?>("profile", profile.Name), new KeyValuePair<string, object?>("protocol", row.Protocol));
                 CaLog.Issued(_logger, stored.SerialNumber, stored.Subject, profile.Name, row.Requester, row.Protocol);
                 return IssuanceResult.Issued(certificate, _chain, committed.Id, repeated: false);
@@ -665,6 +683,7 @@ public sealed class CertificateAuthority
         try
         {
             StoredRequest rejected = await _store.RejectPendingAsync(request.Id, reason, detail, Audit(actor, "reject", $"request {request.Id}: {reason} {detail}"), cancellationToken);
+            _pendingCount.Add(-1);
             CaMetrics.Rejected.Add(1, new KeyValuePair<string, object?>("reason", reason.ToString()));
             CaLog.RejectedByOperator(_logger, request.Id, actor, detail);
             return IssuanceResult.Rejected(reason, detail, rejected.Id);

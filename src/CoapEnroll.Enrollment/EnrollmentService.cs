@@ -313,20 +313,27 @@ public sealed partial class EnrollmentService
                 OverridePublicKey = generated is null ? null : new PublicKey(generated),
             }, cancellationToken);
 
+            EnrollmentOutcome outcome;
             switch (result.Status)
             {
                 case IssuanceStatus.Issued:
-                    EnrollmentOutcome issued = EnrollmentOutcome.Issued(result.Certificate!, result.Chain, generated, result.RequestId, result.Repeated);
+                    outcome = EnrollmentOutcome.Issued(result.Certificate!, result.Chain, generated, result.RequestId, result.Repeated);
                     generated = null;
-                    return issued;
+                    break;
                 case IssuanceStatus.Pending:
-                    return EnrollmentOutcome.Pending(result.RequestId, Options.PendingRetryAfter, result.Repeated);
+                    outcome = EnrollmentOutcome.Pending(result.RequestId, Options.PendingRetryAfter, result.Repeated);
+                    break;
                 case IssuanceStatus.Rejected when result.Reason == RejectionReason.TooManyPendingRequests:
                     // Not stored and not final: the requester repeats it once an operator has decided on some.
-                    return EnrollmentOutcome.Refused(result.Reason, result.Detail ?? result.Reason.ToString(), null, Options.PendingRetryAfter);
+                    outcome = EnrollmentOutcome.Refused(result.Reason, result.Detail ?? result.Reason.ToString(), null, Options.PendingRetryAfter);
+                    break;
                 default:
-                    return EnrollmentOutcome.Refused(result.Reason, result.Detail ?? result.Reason.ToString(), result.RequestId);
+                    outcome = EnrollmentOutcome.Refused(result.Reason, result.Detail ?? result.Reason.ToString(), result.RequestId);
+                    break;
             }
+
+            EnrollmentMetrics.Count(request.Requester, request.Operation, outcome.Status);
+            return outcome;
         }
         finally
         {
@@ -392,6 +399,7 @@ public sealed partial class EnrollmentService
             ReplacesSerialNumber = renewing,
         }, reason, $"/{operationName}: {text}", cancellationToken);
         LogRefused(_logger, operationName, requester.Name, reason, text);
+        EnrollmentMetrics.Count(requester, operation, EnrollmentStatus.Refused);
         return EnrollmentOutcome.Refused(reason, text, recorded.RequestId);
     }
 

@@ -6,12 +6,18 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace CoapEnroll.Hosting;
 
 /// <summary>Registers CoapEnroll's services in a generic host (or a WebApplication): the certification core once, then the front ends.</summary>
 public static class CoapEnrollServiceCollectionExtensions
 {
+    /// <summary>The meters collected for export: every CoapEnroll layer's (CoapEnroll.Ca, .Coap, .Dtls, .Enrollment, .Cmp, …) and the HTTP listeners'.</summary>
+    public static readonly IReadOnlyList<string> ExportedMeters = ["CoapEnroll.*", "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel"];
+
     /// <summary>
     /// Registers <see cref="CertificationServices"/> as a hosted service that, when the host starts, loads (or on first start
     /// creates) the CA hierarchy and the server's credential under <c>DataDirectory</c>, opens the store and builds the CA and the
@@ -29,7 +35,8 @@ public static class CoapEnrollServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<CertificationServices>());
         services.AddSingleton(sp => sp.GetRequiredService<CertificationServices>().Hierarchy);
         services.AddSingleton(sp => sp.GetRequiredService<CertificationServices>().ServerCredential);
-        services.AddSingleton<ICertificateStore>(sp => sp.GetRequiredService<CertificationServices>().Store);
+        // The CA's store: every call through it is timed (ca.store.duration).
+        services.AddSingleton(sp => sp.GetRequiredService<CertificationServices>().Authority.Store);
         services.AddSingleton(sp => sp.GetRequiredService<CertificationServices>().Authority);
         services.AddSingleton(sp => sp.GetRequiredService<CertificationServices>().Enrollment);
         services.AddHostedService(sp => new CmpSweepService(sp.GetRequiredService<CertificationServices>(), sp.GetRequiredService<TimeProvider>(),
@@ -161,6 +168,90 @@ public static class CoapEnrollServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         services.AddSingleton<IHttpEndpointSource, CmpHttpEndpointSource>();
         services.AddHostedService<CmpStartupHints>();
+        return services;
+    }
+
+    /// <summary>
+    /// Registers the metrics export and the health endpoints: an OpenTelemetry <see cref="MeterProvider"/> collecting
+    /// <see cref="ExportedMeters"/>, with a Prometheus exporter scraped at <c>/metrics</c> on http:// and, when
+    /// <c>Metrics:Otlp:Endpoint</c> is set, an OTLP exporter (the <c>Metrics</c> section, <see cref="MetricsOptions"/>; none of it
+    /// with <c>Metrics:Enabled=false</c>); and
+    /// <c>/healthz</c> and <c>/readyz</c> on http:// (<see cref="MonitoringEndpointSource"/>), the latter asking the store through
+    /// the CA (<see cref="StoreReadiness"/>, the <c>Health</c> section, <see cref="HealthOptions"/>). The endpoints need
+    /// <see cref="AddCoapEnrollHttpServer"/>; without http:// only OTLP leaves the process. Calling it again does nothing.
+    /// </summary>
+    /// <exception cref="InvalidOperationException"><see cref="AddCoapEnrollCertification"/> has not been called before.</exception>
+    public static IServiceCollection AddCoapEnrollMonitoring(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        if (!services.Any(d => d.ServiceType == typeof(CertificationServices)))
+        {
+            throw new InvalidOperationException($"Call {nameof(AddCoapEnrollCertification)} before {nameof(AddCoapEnrollMonitoring)}.");
+        }
+
+        if (services.Any(d => d.ServiceType == typeof(StoreReadiness)))
+        {
+            return services;
+        }
+
+        services.Configure<MetricsOptions>(configuration.GetSection(MetricsOptions.SectionName));
+        services.Configure<HealthOptions>(configuration.GetSection(HealthOptions.SectionName));
+        services.AddSingleton(sp =>
+        {
+            CertificationServices certification = sp.GetRequiredService<CertificationServices>();
+            HealthOptions health = sp.GetRequiredService<IOptions<HealthOptions>>().Value;
+            if (health.Validate() is { } problem)
+            {
+                // Resolved with the HTTP listener, before it starts: the program reports this as the operator's setting.
+                throw new InvalidOperationException(problem);
+            }
+
+            return new StoreReadiness(cancellationToken => certification.Authority.CountPendingRequestsAsync(cancellationToken),
+                TimeSpan.FromSeconds(health.StoreTimeoutSeconds), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<StoreReadiness>>());
+        });
+
+        // Read now, tolerantly, only to decide what to register; the program validates the bound value (a typo is a usage error).
+        bool collect = !string.Equals(configuration[$"{MetricsOptions.SectionName}:{nameof(MetricsOptions.Enabled)}"]?.Trim(), "false", StringComparison.OrdinalIgnoreCase);
+        services.AddSingleton<IHttpEndpointSource>(sp => new MonitoringEndpointSource(sp.GetRequiredService<IOptions<MetricsOptions>>(),
+            collect ? sp.GetRequiredService<MeterProvider>() : null, sp.GetRequiredService<StoreReadiness>()));
+        if (!collect)
+        {
+            return services;
+        }
+
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("coapenroll"))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter([.. ExportedMeters]);
+
+                // Collects only when scraped; /metrics is mapped unless Metrics:Prometheus is false.
+                metrics.AddPrometheusExporter();
+
+                // Read now only to decide whether to add the exporter at all; the settings are bound when the provider is built,
+                // after the program has validated them (MetricsOptions.Validate).
+                if (!string.IsNullOrWhiteSpace(configuration[$"{MetricsOptions.SectionName}:{nameof(MetricsOptions.Otlp)}:{nameof(OtlpMetricsOptions.Endpoint)}"]))
+                {
+                    metrics.AddOtlpExporter((exporter, reader) =>
+                    {
+                        var options = new MetricsOptions();
+                        configuration.GetSection(MetricsOptions.SectionName).Bind(options);
+                        if (options.Validate() is { } problem)
+                        {
+                            throw new InvalidOperationException(problem);
+                        }
+
+                        OtlpMetricsOptions otlp = options.Otlp;
+                        exporter.Endpoint = otlp.EndpointUri;
+                        exporter.Protocol = otlp.Protocol == OtlpMetricsOptions.HttpProtobuf ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
+                        exporter.Headers = otlp.Headers;
+                        exporter.TimeoutMilliseconds = otlp.TimeoutSeconds * 1000;
+                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = otlp.ExportIntervalSeconds * 1000;
+                    });
+                }
+            });
+
         return services;
     }
 }

@@ -33,6 +33,7 @@ public sealed class CompositionTests
         Assert.Same(certification.Authority, host.Services.GetRequiredService<CertificateAuthority>());
         Assert.Same(enrollment.Authority, host.Services.GetRequiredService<CertificateAuthority>());
         Assert.Same(enrollment.Authority.Store, host.Services.GetRequiredService<ICertificateStore>());
+        Assert.Same(certification.Store, Assert.IsType<InstrumentedCertificateStore>(enrollment.Authority.Store).Inner);
         Assert.Same(enrollment.Hierarchy, host.Services.GetRequiredService<CaHierarchy>());
         Assert.Same(await certification.GetHierarchyAsync(CancellationToken.None), host.Services.GetRequiredService<CaHierarchy>());
         Assert.Same(await certification.GetEnrollmentAsync(CancellationToken.None), enrollment);

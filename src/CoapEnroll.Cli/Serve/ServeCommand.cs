@@ -139,6 +139,8 @@ internal static class ServeCommand
         HttpListenOptions? http;
         HttpsListenOptions? https;
         UpstreamOptions? upstreamOptions;
+        MetricsOptions metrics;
+        HealthOptions health;
         try
         {
             dtls = host.Services.GetRequiredService<IOptions<DtlsListenOptions>>().Value;
@@ -146,6 +148,8 @@ internal static class ServeCommand
             https = host.Services.GetService<HttpsServerService>() is null ? null : host.Services.GetRequiredService<IOptions<HttpsListenOptions>>().Value;
             _ = host.Services.GetRequiredService<IOptions<CoapServerOptions>>().Value;
             upstreamOptions = host.Services.GetService<IOptions<UpstreamOptions>>()?.Value;
+            metrics = host.Services.GetRequiredService<IOptions<MetricsOptions>>().Value;
+            health = host.Services.GetRequiredService<IOptions<HealthOptions>>().Value;
         }
         catch (InvalidOperationException ex)
         {
@@ -171,6 +175,11 @@ internal static class ServeCommand
         if (upstreamOptions?.Validate() is { } upstreamProblem)
         {
             throw new CliException(ExitCodes.Usage, upstreamProblem);
+        }
+
+        if ((metrics.Validate() ?? health.Validate()) is { } monitoringProblem)
+        {
+            throw new CliException(ExitCodes.Usage, monitoringProblem);
         }
 
         try

@@ -55,6 +55,9 @@ internal static class ServeHost
             builder.Services.AddCoapEnrollHttpServer(builder.Configuration);
             builder.Services.AddCoapEnrollHttpsServer(builder.Configuration);
             builder.Services.AddCoapEnrollCmp();
+
+            // /metrics, /healthz and /readyz on http://, and OTLP when Metrics:Otlp:Endpoint is set.
+            builder.Services.AddCoapEnrollMonitoring(builder.Configuration);
         }
 
         return builder;

@@ -435,6 +435,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
                 return;
             }
 
+            CoapMetrics.CountResponse(response.Code);
             bool confirmable = request.Type == CoapMessageType.Confirmable;
             ushort messageId = confirmable ? request.MessageId : await AllocateMessageIdAsync(remote, cancellationToken);
 
@@ -475,6 +476,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
             entry.Reply = ack;
             await SendRawAsync(ack, remote, cancellationToken);
             CoapMessage late = await handling;
+            CoapMetrics.CountResponse(late.Code);
             var separate = late with
             {
                 Type = CoapMessageType.Confirmable,

@@ -26,4 +26,17 @@ internal static class CoapMetrics
         "{registration}", "Observe registrations held on all resources");
     public static readonly Counter<long> Retransmissions = s_meter.CreateCounter<long>("coap.messages.retransmitted", "{message}");
     public static readonly Counter<long> RequestsHandled = s_meter.CreateCounter<long>("coap.requests.handled", "{request}");
+
+    /// <summary>Responses to requests this endpoint handled, piggybacked, non-confirmable or separate, tagged <c>code</c> ("2.05", "4.04", ...).</summary>
+    public static readonly Counter<long> Responses = s_meter.CreateCounter<long>("coap.responses", "{response}",
+        "Responses to the requests this endpoint handled, tagged code (2.05, 4.04, 5.03, ...)");
+
+    // One string per code, made once: the tag of every response, on the receive path.
+    private static readonly string?[] s_codeTags = new string?[256];
+
+    public static void CountResponse(CoapCode code)
+    {
+        string tag = s_codeTags[code.Value] ??= code.ToString();
+        Responses.Add(1, new KeyValuePair<string, object?>("code", tag));
+    }
 }

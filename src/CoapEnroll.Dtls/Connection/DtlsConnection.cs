@@ -699,6 +699,7 @@ internal abstract class DtlsConnection
 
         ReleaseHandshakeState();
         DtlsLog.Established(Logger, Remote, Suite!.Suite);
+        DtlsMetrics.CountHandshake(IsServer, completed: true);
         if (!IsExtendedMasterSecretNegotiated)
         {
             DtlsLog.EstablishedWithoutExtendedMasterSecret(Logger, Remote, Suite.Suite);
@@ -756,9 +757,16 @@ internal abstract class DtlsConnection
 
     private void MarkClosed(Exception? error)
     {
-        if (Interlocked.Exchange(ref _state, 2) == 2)
+        int previous = Interlocked.Exchange(ref _state, 2);
+        if (previous == 2)
         {
             return;
+        }
+
+        if (previous == 0)
+        {
+            // Closed before it was established: the handshake failed, was abandoned or timed out.
+            DtlsMetrics.CountHandshake(IsServer, completed: false);
         }
 
         StopRetransmissionTimer();

@@ -26,4 +26,16 @@ internal static class DtlsMetrics
 
     public static readonly UpDownCounter<long> ConnectionsActive = s_meter.CreateUpDownCounter<long>(
         "dtls.connections.active", "{connection}", "Server connections in the table, handshaking and established");
+
+    /// <summary>
+    /// Handshakes that ended, tagged <c>dtls.role</c> (server, client) and <c>result</c>: completed, or failed (closed before it was
+    /// established: an alert, a timeout, a connection dropped while handshaking). A server counts only connections admitted with a
+    /// valid cookie.
+    /// </summary>
+    public static readonly Counter<long> Handshakes = s_meter.CreateCounter<long>(
+        "dtls.handshakes", "{handshake}", "DTLS handshakes that ended, tagged dtls.role (server, client) and result (completed, failed)");
+
+    public static void CountHandshake(bool server, bool completed) =>
+        Handshakes.Add(1, new KeyValuePair<string, object?>("dtls.role", server ? "server" : "client"),
+            new KeyValuePair<string, object?>("result", completed ? "completed" : "failed"));
 }
