@@ -33,11 +33,14 @@ public class ServeConfigurationTests
         Assert.Equal(8443, https.Port);
         Assert.NotNull(host.Services.GetService<HttpsServerService>());
 
-        // Started in this order, stopped in reverse: the front ends stop before the store (CertificationServices) closes, and the
-        // EST and CMP hints run once the listeners are up.
+        // Started in this order, stopped in reverse: OpenTelemetry's (metrics are on by default) first, so that its meter provider
+        // listens before anything records and exports last; the front ends stop before the store (CertificationServices) closes,
+        // and the EST and CMP hints run once the listeners are up.
+        var started = host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().Select(s => s.GetType()).ToList();
+        Assert.Equal("OpenTelemetry.Extensions.Hosting.Implementation.TelemetryHostedService", started[0].FullName);
         Assert.Equal([typeof(CertificationServices), typeof(CmpSweepService), typeof(CmpAnnouncementService), typeof(CoapServerService),
             typeof(HttpServerService), typeof(HttpsServerService), typeof(EstHttpsStartupHints), typeof(CmpStartupHints)],
-            host.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().Select(s => s.GetType()));
+            started.Skip(1));
     }
 
     [Fact]
