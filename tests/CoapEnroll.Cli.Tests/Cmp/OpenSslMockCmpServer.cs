@@ -14,6 +14,7 @@ public sealed class OpenSslMockCmpServer : IAsyncDisposable
     public const string Secret = "mock-secret-5e1d";
 
     private readonly Process _process;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _log = new();
 
     private OpenSslMockCmpServer(Process process, int port)
     {
@@ -22,6 +23,9 @@ public sealed class OpenSslMockCmpServer : IAsyncDisposable
     }
 
     public int Port { get; }
+
+    /// <summary>What the mock printed (its request log and errors), for failure messages.</summary>
+    public string Log => string.Join("\n", _log);
 
     public string Url(string path = "/pkix/") => $"http://127.0.0.1:{Port}{path}";
 
@@ -47,11 +51,11 @@ public sealed class OpenSslMockCmpServer : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("openssl did not start");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var server = new OpenSslMockCmpServer(process, port);
+        process.OutputDataReceived += (_, e) => { if (e.Data is { } line) { server._log.Enqueue(line); } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) { server._log.Enqueue(line); } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new OpenSslMockCmpServer(process, port);
         for (int i = 0; i < 100; i++)
         {
             try
