@@ -165,7 +165,7 @@ public class BlockWiseExhaustionTests
                         await socket.SendToAsync(CoapMessageEncoder.Encode(CoapMessage.CreateEmpty(CoapMessageType.Acknowledgement, reply.MessageId)),
                             SocketFlags.None, remote);
                         answeredId = reply.Token.Length == 1 && (reply.Block1 is not { } echoed || echoed.Number == number)
-                            ? pending.FirstOrDefault(p => p.Value.Transfer == reply.Token.Span[0]) is { Value.Datagram: not null } match ? match.Key : null
+                            ? PendingIdOf(pending, reply.Token.Span[0])
                             : null;
                     }
 
@@ -188,6 +188,20 @@ public class BlockWiseExhaustionTests
         }
 
         return answers;
+    }
+
+    /// <summary>The message ID under which the block of <paramref name="transfer"/> waits for its answer, if it does.</summary>
+    private static ushort? PendingIdOf(Dictionary<ushort, (int Transfer, byte[] Datagram)> pending, int transfer)
+    {
+        foreach (var (id, block) in pending)
+        {
+            if (block.Transfer == transfer)
+            {
+                return id;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The first 1024-byte block of a /sen from a DTLS session without a client certificate.</summary>
