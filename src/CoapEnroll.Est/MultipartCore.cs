@@ -59,7 +59,9 @@ public static class MultipartCore
         // One root item: with allowMultipleRootLevelValues false the reader reports Finished after the array even when bytes
         // remain, so trailing bytes are refused below by BytesRemaining, not by the reader.
         var reader = new CborReader(cbor, Conformance, allowMultipleRootLevelValues: false);
-        string where = "the array head";
+        // Where a CborContentException came from, made into text only on failure: the array head while part is -1.
+        int part = -1;
+        bool atRepresentation = false;
         try
         {
             CborReaderState state = reader.PeekState();
@@ -86,7 +88,8 @@ public static class MultipartCore
             var result = new List<MultipartCorePart>(count / 2);
             for (int i = 0; i < count / 2; i++)
             {
-                where = $"part {i}: the Content-Format";
+                part = i;
+                atRepresentation = false;
                 state = reader.PeekState();
                 if (state != CborReaderState.UnsignedInteger)
                 {
@@ -101,7 +104,7 @@ public static class MultipartCore
                     return false;
                 }
 
-                where = $"part {i}: the representation";
+                atRepresentation = true;
                 state = reader.PeekState();
                 if (state == CborReaderState.Null)
                 {
@@ -132,8 +135,9 @@ public static class MultipartCore
         }
         catch (CborContentException e)
         {
-            // Truncation, a length beyond the input, reserved additional information, and what the conformance mode refuses:
-            // indefinite lengths, heads a shorter one could carry, tags.
+            // Truncation, a length beyond the input, reserved additional information, and what the conformance mode refuses when
+            // an item is read: an indefinite-length array, heads a shorter one could carry.
+            string where = part < 0 ? "the array head" : $"part {part}: the {(atRepresentation ? "representation" : "Content-Format")}";
             error = $"{where} is not well-formed CBOR in deterministic encoding (RFC 8949 §4.2.1): {e.Message}";
             return false;
         }
