@@ -140,6 +140,7 @@ internal static class NodesScaleMode
 
         var servers = new List<ServerUnderTest>();
         var phases = new List<NodesScalePhase>();
+        int succeeded = 0;
         try
         {
             // One after another: the first node on a new database creates the schema (the store takes an advisory lock for that, so
@@ -162,7 +163,7 @@ internal static class NodesScaleMode
             Func<TimeSpan>? databaseCpu = store == Postgres ? () => ProcessStats.CpuTimeWithChildren(postmaster) : null;
 
             var warmup = await EnrollScaleMode.RunPhaseAsync("warm-up", 4 * nodes, warmupPerNode * nodes, ServeCpu, Enroll, databaseCpu);
-            int succeeded = warmup.Completed;
+            succeeded = warmup.Completed;
             foreach (int level in levels)
             {
                 EnrollScaleMode.ScalePhase result = await EnrollScaleMode.RunPhaseAsync($"enroll {store} ×{nodes}", level, duration, ServeCpu, Enroll, databaseCpu);
@@ -185,15 +186,6 @@ internal static class NodesScaleMode
                     Console.WriteLine(string.Join(Environment.NewLine, server.RecentOutput().Split(Environment.NewLine).TakeLast(15).Select(l => "    " + l)));
                 }
             }
-
-            if (connectionString is not null)
-            {
-                long stored = await CountCertificatesAsync(connectionString);
-                string check = $"round {round}, postgres ×{nodes}: {stored} certificates in database {new NpgsqlConnectionStringBuilder(connectionString).Database}, {succeeded} enrollments succeeded at the clients " +
-                    $"(warm-up included){(stored == succeeded ? "" : stored > succeeded ? "; more stored than received: issued, then the client gave up" : "; FEWER stored than received")}";
-                report.StoreChecks.Add(check);
-                Console.WriteLine("  " + check);
-            }
         }
         finally
         {
@@ -201,6 +193,15 @@ internal static class NodesScaleMode
             {
                 await server.DisposeAsync();
             }
+        }
+
+        if (connectionString is not null)
+        {
+            // After the nodes stopped: their backends have exited and flushed their statistics to pg_stat_database.
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            string check = $"round {round}, postgres ×{nodes}: {await DescribeDatabaseAsync(connectionString, succeeded)}";
+            report.StoreChecks.Add(check);
+            Console.WriteLine("  " + check);
         }
 
         return phases;
@@ -259,12 +260,27 @@ internal static class NodesScaleMode
         return (postmaster, $"{reader.GetString(1).Split(" on ")[0]}; {reader.GetString(2)} (shared_buffers in 8 kB pages)");
     }
 
-    private static async Task<long> CountCertificatesAsync(string connectionString)
+    /// <summary>
+    /// The certificates in the database against the enrollments the clients saw succeed, and pg_stat_database's transactions,
+    /// rollbacks and deadlocks of the database per stored certificate (schema creation and this query included).
+    /// </summary>
+    private static async Task<string> DescribeDatabaseAsync(string connectionString, int succeeded)
     {
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT count(*) FROM certificates", connection);
-        return (long)(await command.ExecuteScalarAsync() ?? 0L);
+        await using var command = new NpgsqlCommand(
+            "SELECT (SELECT count(*) FROM certificates), xact_commit, xact_rollback, deadlocks, current_database() FROM pg_stat_database WHERE datname = current_database()",
+            connection);
+        await using NpgsqlDataReader reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        long stored = reader.GetInt64(0);
+        long commits = reader.GetInt64(1);
+        long rollbacks = reader.GetInt64(2);
+        long deadlocks = reader.GetInt64(3);
+        string verdict = stored == succeeded ? "" : stored > succeeded ? " (more stored than received: issued, then the client gave up)" : " (FEWER stored than received)";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{stored} certificates in database {reader.GetString(4)}, {succeeded} enrollments succeeded at the clients (warm-up included){verdict}; " +
+            $"{commits} commits ({(double)commits / Math.Max(stored, 1):F1} per certificate), {rollbacks} rollbacks, {deadlocks} deadlocks");
     }
 
     /// <summary>Each phase against the SQLite node of its round at its concurrency.</summary>
