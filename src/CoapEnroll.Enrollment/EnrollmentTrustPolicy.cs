@@ -146,7 +146,9 @@ public sealed class EnrollmentTrustPolicy
         return null;
     }
 
-    // The path's validity window: a decision made at a time inside it is the same at any other time inside it.
+    // The window in which the path that was found stays time-valid. A path the search did not take (this CA's, for a certificate
+    // found to chain to a manufacturer) could only differ if one issuer key were certified in both hierarchies; the entry's
+    // lifetime bounds that case too.
     private RequesterTrust Remember(IReadOnlyList<X509Certificate2> presented, RequesterTrust trust, IReadOnlyList<X509Certificate2> path, DateTimeOffset now)
     {
         DateTimeOffset notBefore = DateTimeOffset.MinValue;
