@@ -234,7 +234,13 @@ internal static class SenCostMode
                 break;
         }
 
-        double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        long ended = Stopwatch.GetTimestamp();
+        double seconds = Stopwatch.GetElapsedTime(started, ended).TotalSeconds;
+
+        // For a profiler attached to serve (perf record -k CLOCK_MONOTONIC): where this phase lies on the monotonic clock, which
+        // is what Stopwatch reads on Linux, so that the samples of one phase can be cut out of a recording of the whole run.
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"sen-cost: phase {phase} of serve {pid}: Stopwatch {started}..{ended} (frequency {Stopwatch.Frequency})"));
 
         // Whatever the last operation left to the server (the close_notify, a log line) belongs to the phase.
         await Task.Delay(TimeSpan.FromMilliseconds(200));

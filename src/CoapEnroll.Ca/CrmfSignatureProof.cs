@@ -57,6 +57,11 @@ public sealed class CrmfSignatureProof : ProofOfPossession
     }
 
     /// <inheritdoc/>
-    protected override ProofOfPossessionResult CheckCore() =>
-        SignatureProofs.Verify(_certRequest, _algorithm, _signature, _key, "template", "the POPOSigningKey signature over the CertRequest does not verify");
+    protected override ProofOfPossessionResult CheckCore()
+    {
+        ProofOfPossessionResult result = SignatureProofs.Verify(_certRequest, _algorithm, _signature, _key, "template",
+            "the POPOSigningKey signature over the CertRequest does not verify", out ImportedEcKey? imported);
+        RememberImported(imported);
+        return result;
+    }
 }

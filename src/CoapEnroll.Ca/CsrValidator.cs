@@ -70,7 +70,7 @@ internal static class CsrValidator
             // Server-side key generation: "the server MUST ignore the public key values and signature in
             // the CSR" (RFC 9148 §4.8); the certified key is the one the server made, and the requester
             // is authenticated by the (D)TLS session, not by the CSR.
-            certified = CheckKey(overridePublicKey, profile, caCertificates, "server-generated");
+            certified = CheckKey(overridePublicKey, profile, caCertificates, "server-generated", null);
         }
         else
         {
@@ -80,7 +80,8 @@ internal static class CsrValidator
                 throw new CsrRejectedException(RejectionReason.MalformedRequest, "the request has no public key to certify (central key generation needs a key the server generates)");
             }
 
-            certified = CheckKey(request.PublicKey, profile, caCertificates, "CSR");
+            // A proof of possession checked before (a front end's authorization) imported this key object already.
+            certified = CheckKey(request.PublicKey, profile, caCertificates, "CSR", request.ProofOfPossession.ImportedEcKeyFor(request.PublicKey));
 
             // SHA-1 collisions are practical (SHAttered, 2017): a SHA-1 signature no longer shows that the signer meant this request.
             if (request.ProofOfPossession.SignatureHashAlgorithm == HashAlgorithmName.SHA1 && !profile.AllowSha1Signatures)
@@ -112,12 +113,23 @@ internal static class CsrValidator
         }
     }
 
-    /// <summary>Checks a key against the profile; returns the key to certify (an EC point in uncompressed form).</summary>
-    private static PublicKey CheckKey(PublicKey key, CertificateProfile profile, IEnumerable<X509Certificate2> caCertificates, string which)
+    /// <summary>
+    /// Checks a key against the profile; returns the key to certify (an EC point in uncompressed form). <paramref name="imported"/> is
+    /// what an earlier import of this key object found, if any: an uncompressed point the platform accepted is not imported again.
+    /// </summary>
+    private static PublicKey CheckKey(PublicKey key, CertificateProfile profile, IEnumerable<X509Certificate2> caCertificates, string which, ImportedEcKey? imported)
     {
         PublicKey certified = key;
         switch (key.Oid.Value)
         {
+            case PkixOids.EcPublicKey when imported is { Compressed: false } && ReferenceEquals(imported.Key, key):
+                if ((profile.AcceptedKeyTypes & imported.Type) == 0)
+                {
+                    throw new CsrRejectedException(RejectionReason.UnsupportedKeyType, $"{which} key: {imported.Type} is not accepted by profile '{profile.Name}'");
+                }
+
+                break;
+
             case PkixOids.EcPublicKey:
                 if (!EcPublicKeys.TryImport(key, out ECDsa? ec, out KeyTypes type, out bool compressed, out RejectionReason reason, out string detail))
                 {

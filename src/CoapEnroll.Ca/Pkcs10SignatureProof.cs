@@ -59,6 +59,10 @@ internal sealed class Pkcs10SignatureProof : ProofOfPossession
         }
     }
 
-    protected override ProofOfPossessionResult CheckCore() =>
-        SignatureProofs.Verify(_info, _algorithm, _signature, _key, "CSR", "the PKCS#10 signature does not verify");
+    protected override ProofOfPossessionResult CheckCore()
+    {
+        ProofOfPossessionResult result = SignatureProofs.Verify(_info, _algorithm, _signature, _key, "CSR", "the PKCS#10 signature does not verify", out ImportedEcKey? imported);
+        RememberImported(imported);
+        return result;
+    }
 }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 
 namespace CoapEnroll.Ca;
 
@@ -10,6 +11,7 @@ namespace CoapEnroll.Ca;
 public abstract class ProofOfPossession
 {
     private ProofOfPossessionResult? _result;
+    private ImportedEcKey? _importedEcKey;
 
     /// <summary>What kind of proof this is.</summary>
     public abstract ProofOfPossessionMethod Method { get; }
@@ -39,4 +41,14 @@ public abstract class ProofOfPossession
 
     /// <summary>Checks the proof. Called at most once per instance, barring races; never throws for any input.</summary>
     protected abstract ProofOfPossessionResult CheckCore();
+
+    /// <summary>
+    /// The EC key <paramref name="key"/> (the same object) as this proof's check imported it, when the check has run and the platform
+    /// accepted the key; null otherwise, and then whoever needs to know imports it itself.
+    /// </summary>
+    internal ImportedEcKey? ImportedEcKeyFor(PublicKey key) =>
+        Volatile.Read(ref _importedEcKey) is { } imported && ReferenceEquals(imported.Key, key) ? imported : null;
+
+    /// <summary>For <see cref="CheckCore"/>: the requested EC key as it imported it, if it did.</summary>
+    private protected void RememberImported(ImportedEcKey? imported) => Volatile.Write(ref _importedEcKey, imported);
 }

@@ -115,7 +115,7 @@ public sealed class RootCaKeyUpdate
             byte[] signature = sequence.ReadBitString(out int unused);
             SignatureAlgorithm? algorithm = SignatureAlgorithm.Read(algorithmIdentifier, out _);
             return unused == 0 && algorithm is not null
-                && SignatureProofs.Verify(tbs, algorithm, signature, issuer.PublicKey, "certificate", "bad signature").IsVerified;
+                && SignatureProofs.Verify(tbs, algorithm, signature, issuer.PublicKey, "certificate", "bad signature", out _).IsVerified;
         }
         catch (AsnContentException)
         {

@@ -10,20 +10,26 @@ namespace CoapEnroll.Ca;
 /// </summary>
 internal static class SignatureProofs
 {
-    /// <summary>The result of checking <paramref name="signature"/> over <paramref name="signed"/>; <paramref name="which"/> names the request in texts.</summary>
-    public static ProofOfPossessionResult Verify(ReadOnlyMemory<byte> signed, SignatureAlgorithm algorithm, byte[] signature, PublicKey key, string which, string badSignature)
+    /// <summary>
+    /// The result of checking <paramref name="signature"/> over <paramref name="signed"/>; <paramref name="which"/> names the request in
+    /// texts. <paramref name="imported"/> is the EC key as imported, when it was an EC key the platform accepted; null otherwise.
+    /// </summary>
+    public static ProofOfPossessionResult Verify(ReadOnlyMemory<byte> signed, SignatureAlgorithm algorithm, byte[] signature, PublicKey key, string which, string badSignature,
+        out ImportedEcKey? imported)
     {
         // The key first, as the CA checks it: a key this CA cannot certify is refused for that, whatever signs with it.
+        imported = null;
         string keyAlgorithm = key.Oid.Value ?? "";
         ECDsa? ecdsa = null;
         switch (keyAlgorithm)
         {
             case PkixOids.EcPublicKey:
-                if (!EcPublicKeys.TryImport(key, out ecdsa, out _, out _, out RejectionReason ecReason, out string ecDetail))
+                if (!EcPublicKeys.TryImport(key, out ecdsa, out KeyTypes ecType, out bool compressed, out RejectionReason ecReason, out string ecDetail))
                 {
                     return ProofOfPossessionResult.Refused(ecReason, which + " key: " + ecDetail);
                 }
 
+                imported = new ImportedEcKey(key, ecType, compressed);
                 break;
 
             case PkixOids.RsaEncryption:

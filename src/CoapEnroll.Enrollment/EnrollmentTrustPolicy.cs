@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Pkix;
@@ -20,6 +21,7 @@ public sealed class EnrollmentTrustPolicy
     public const string CmcRaOid = "1.3.6.1.5.5.7.3.28";
 
     private readonly CaHierarchy _hierarchy;
+    private readonly TrustDecisionCache _decisions = new();
 
     public EnrollmentTrustPolicy(CaHierarchy hierarchy, bool acceptExpiredManufacturerCertificates = false)
     {
@@ -54,22 +56,31 @@ public sealed class EnrollmentTrustPolicy
             return null;
         }
 
+        // The same certificates, judged before under the same (immutable) anchors, within the validity of the path then built.
+        if (_decisions.TryGet(presented, now, out RequesterTrust known))
+        {
+            return known;
+        }
+
         // A file of trusted CAs may hold a root and the CAs below it (an upstream CA's chain, for a registrar): the latter are
         // also offered as intermediates, so that a device presenting only its own certificate still chains to the root.
-        if (ChainsTo(presented, [_hierarchy.TrustAnchor], [_hierarchy.IssuingCa, .. _hierarchy.Intermediates], now, ignoreTime: false, out X509Certificate2? issuer)
-            && issuer?.Thumbprint == _hierarchy.IssuingCa.Thumbprint)
+        if (ChainsTo(presented, [_hierarchy.TrustAnchor], [_hierarchy.IssuingCa, .. _hierarchy.Intermediates], now, ignoreTime: false, out IReadOnlyList<X509Certificate2>? path)
+            && path[1].Thumbprint == _hierarchy.IssuingCa.Thumbprint)
         {
-            return RequesterTrust.ThisCa;
+            return Remember(presented, RequesterTrust.ThisCa, path, now);
         }
 
         if (_hierarchy.TrustedManufacturerCas.Count > 0
-            && ChainsTo(presented, _hierarchy.TrustedManufacturerCas, _hierarchy.TrustedManufacturerCas, now, ignoreTime: AcceptExpiredManufacturerCertificates, out _))
+            && ChainsTo(presented, _hierarchy.TrustedManufacturerCas, _hierarchy.TrustedManufacturerCas, now, ignoreTime: AcceptExpiredManufacturerCertificates, out path))
         {
-            return RequesterTrust.Manufacturer;
+            return Remember(presented, RequesterTrust.Manufacturer, path, now);
         }
 
         return null;
     }
+
+    /// <summary>Decisions of <see cref="Evaluate"/> reused (for tests).</summary>
+    internal TrustDecisionCache Decisions => _decisions;
 
     /// <summary>True when <paramref name="presented"/> (leaf first) chains at <paramref name="now"/> to a trusted registrar CA (<see cref="CaHierarchy.TrustedRegistrarCas"/>).</summary>
     public bool ChainsToRegistrarCa(IReadOnlyList<X509Certificate2> presented, DateTimeOffset now)
@@ -135,18 +146,36 @@ public sealed class EnrollmentTrustPolicy
         return null;
     }
 
-    private static bool ChainsTo(IReadOnlyList<X509Certificate2> presented, IEnumerable<X509Certificate2> anchors, IEnumerable<X509Certificate2> extra,
-        DateTimeOffset now, bool ignoreTime, out X509Certificate2? issuer)
+    // The window in which the path that was found stays time-valid. A path the search did not take (this CA's, for a certificate
+    // found to chain to a manufacturer) could only differ if one issuer key were certified in both hierarchies; the entry's
+    // lifetime bounds that case too.
+    private RequesterTrust Remember(IReadOnlyList<X509Certificate2> presented, RequesterTrust trust, IReadOnlyList<X509Certificate2> path, DateTimeOffset now)
     {
-        issuer = null;
+        DateTimeOffset notBefore = DateTimeOffset.MinValue;
+        DateTimeOffset notAfter = DateTimeOffset.MaxValue;
+        foreach (X509Certificate2 certificate in path)
+        {
+            DateTimeOffset from = new(certificate.NotBefore.ToUniversalTime(), TimeSpan.Zero);
+            DateTimeOffset until = new(certificate.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+            notBefore = from > notBefore ? from : notBefore;
+            notAfter = until < notAfter ? until : notAfter;
+        }
+
+        _decisions.Add(presented, trust, notBefore, notAfter, now);
+        return trust;
+    }
+
+    private static bool ChainsTo(IReadOnlyList<X509Certificate2> presented, IEnumerable<X509Certificate2> anchors, IEnumerable<X509Certificate2> extra,
+        DateTimeOffset now, bool ignoreTime, [NotNullWhen(true)] out IReadOnlyList<X509Certificate2>? path)
+    {
         // A requester's certificate never makes the CA fetch issuers from the network (authority information access).
         var builder = new CertificateChainBuilder(anchors) { IgnoreTimeValidity = ignoreTime, DisableCertificateDownloads = true };
-        if (!builder.TryBuild(presented[0], [.. extra, .. presented.Skip(1)], now, out IReadOnlyList<X509Certificate2>? path) || path.Count < 2)
+        if (!builder.TryBuild(presented[0], [.. extra, .. presented.Skip(1)], now, out path) || path.Count < 2)
         {
+            path = null;
             return false;
         }
 
-        issuer = path[1];
         return true;
     }
 }

@@ -109,6 +109,55 @@ public sealed class IssuanceTests
     }
 
     [Fact]
+    public async Task A_key_the_proof_of_possession_imported_is_still_checked_against_the_profile_and_the_CA_keys()
+    {
+        // A front end checks the proof first (EST, CMP), which imports the requested EC key; the CA's key check then reuses that
+        // import for the same key object instead of importing it again, and must still refuse what it refused before.
+        await using TestCa ca = await TestCa.CreateAsync(o => o.Profiles = new()
+        {
+            ["p256only"] = new CertificateProfileOptions { AcceptedKeyTypes = ["P-256"] },
+        });
+
+        CertificationRequest p384 = Checked(TestCa.Csr(key: ECDsa.Create(ECCurve.NamedCurves.nistP384)), KeyTypes.EcP384);
+        IssuanceResult refused = await ca.Authority.IssueAsync(Decoded(p384, "p256only"), CancellationToken.None);
+        Assert.Equal(RejectionReason.UnsupportedKeyType, refused.Reason);
+        Assert.Equal("CSR key: EcP384 is not accepted by profile 'p256only'", refused.Detail);
+
+        CertificationRequest caKey = Checked(TestCa.Csr(key: ca.Hierarchy.IssuingCa.GetECDsaPrivateKey()), KeyTypes.EcP256);
+        Assert.Equal(RejectionReason.KeyNotAllowed, (await ca.Authority.IssueAsync(Decoded(caKey, null), CancellationToken.None)).Reason);
+
+        CertificationRequest p256 = Checked(TestCa.Csr(), KeyTypes.EcP256);
+        IssuanceResult issued = await ca.Authority.IssueAsync(Decoded(p256, "p256only"), CancellationToken.None);
+        Assert.Equal(IssuanceStatus.Issued, issued.Status);
+        Assert.True(issued.Certificate!.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(p256.PublicKey!.ExportSubjectPublicKeyInfo()));
+
+        // Nothing is remembered before the proof is checked, nor for another object holding the same key.
+        Assert.Equal(CertificationRequestDecodeStatus.Decoded, CertificationRequest.DecodePkcs10(TestCa.Csr(), out CertificationRequest? notChecked, out _));
+        Assert.Null(notChecked!.ProofOfPossession!.ImportedEcKeyFor(notChecked.PublicKey!));
+        Assert.Null(p256.ProofOfPossession!.ImportedEcKeyFor(new PublicKey(
+            p256.PublicKey!.Oid, p256.PublicKey.EncodedParameters, p256.PublicKey.EncodedKeyValue)));
+
+        static CertificationRequest Checked(byte[] der, KeyTypes type)
+        {
+            Assert.Equal(CertificationRequestDecodeStatus.Decoded, CertificationRequest.DecodePkcs10(der, out CertificationRequest? request, out _));
+            Assert.True(request!.ProofOfPossession!.Verify());
+            ImportedEcKey? imported = request.ProofOfPossession.ImportedEcKeyFor(request.PublicKey!);
+            Assert.Equal(type, imported?.Type);
+            Assert.False(imported!.Compressed);
+            return request;
+        }
+
+        static IssuanceRequest Decoded(CertificationRequest request, string? profile) => new()
+        {
+            CsrDer = request.Encoded,
+            Request = request,
+            Requester = "test",
+            Protocol = "est-coaps",
+            ProfileName = profile,
+        };
+    }
+
+    [Fact]
     public async Task Subject_allow_list_and_bounds_are_enforced()
     {
         await using TestCa ca = await TestCa.CreateAsync(o => o.Profiles = new()
