@@ -51,7 +51,7 @@ internal sealed class CmpServerFixture : IAsyncDisposable
         options.SharedSecrets[Dev1] = new CmpSharedSecretOptions { Secret = Dev1Secret };
         options.SharedSecrets[Dev2] = new CmpSharedSecretOptions { Secret = Dev2Secret };
         configure?.Invoke(options);
-        var server = new CmpServer(options, enrollment, bootstrap.ServerCredential.Certificate, bootstrap.ServerCredential.Intermediates, null, time) { SharedSecretStore = store };
+        var server = new CmpServer(options, enrollment, bootstrap.ServerCredential.Certificate, bootstrap.ServerCredential.Intermediates, null, time) { SharedSecretStore = store, TransactionStore = store };
         return new CmpServerFixture(directory, bootstrap, store, authority, server, time);
     }
 
