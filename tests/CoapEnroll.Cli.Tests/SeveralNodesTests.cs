@@ -41,7 +41,11 @@ public sealed class SeveralNodesTests(PostgresFixture fixture)
             for (int i = 0; i < perNode / 2; i++)
             {
                 using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-                await using var client = new EstCoapsClient(await DtlsClientChannel.ConnectAsync(EndPoint(nodes, node), DtlsOptions(trust, device), timeout.Token));
+                DtlsClientChannel channel = await DtlsClientChannel.ConnectAsync(EndPoint(nodes, node), DtlsOptions(trust, device), timeout.Token);
+                await using var client = new EstCoapsClient(channel);
+
+                // The session's CID starts with the node's prefix: what a CID-aware balancer would route on.
+                Assert.Equal(ServeNodes.ConnectionIdPrefix(node), Convert.ToHexString(channel.RemoteEndPoint.PeerConnectionId.Span[..1]));
                 X509Certificate2 issued = await client.EnrollAsync(device.SubjectName, key, cancellationToken: timeout.Token);
                 received.Add((node, issued, key.ExportSubjectPublicKeyInfo()));
             }

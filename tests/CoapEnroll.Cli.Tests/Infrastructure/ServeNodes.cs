@@ -44,6 +44,9 @@ public sealed class ServeNodes : IAsyncDisposable
     public X509Certificate2 LoadDemoDevice() => X509Certificate2.CreateFromPemFile(
         Path.Combine(Nodes[0].DataDirectory, "demo", "device.pem"), Path.Combine(Nodes[0].DataDirectory, "demo", "device.key"));
 
+    /// <summary>Node <paramref name="node"/>'s first byte of the DTLS connection IDs it chooses (<c>Dtls:ConnectionIdPrefix</c>), in hex.</summary>
+    public static string ConnectionIdPrefix(int node) => (0xC0 + node).ToString("X2", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>The CMP-over-HTTP URL of node <paramref name="node"/>.</summary>
     public Uri CmpUri(int node, string path = "/.well-known/cmp") => new($"http://127.0.0.1:{HttpPorts[node]}{path}");
 
@@ -65,13 +68,14 @@ public sealed class ServeNodes : IAsyncDisposable
         var nodes = new List<ServeProcess>();
         try
         {
-            nodes.Add(await ServeProcess.StartAsync(Path.Combine(work, "node-0"), settings));
+            nodes.Add(await ServeProcess.StartAsync(Path.Combine(work, "node-0"), [.. settings, "--Dtls:ConnectionIdPrefix=" + ConnectionIdPrefix(0)]));
             for (int i = 1; i < count; i++)
             {
                 CopyDirectory(nodes[0].DataDirectory, Path.Combine(work, $"node-{i}", "data"));
             }
 
-            nodes.AddRange(await Task.WhenAll(Enumerable.Range(1, count - 1).Select(i => ServeProcess.StartAsync(Path.Combine(work, $"node-{i}"), settings))));
+            nodes.AddRange(await Task.WhenAll(Enumerable.Range(1, count - 1).Select(i =>
+                ServeProcess.StartAsync(Path.Combine(work, $"node-{i}"), [.. settings, "--Dtls:ConnectionIdPrefix=" + ConnectionIdPrefix(i)]))));
             int[] httpPorts = await Task.WhenAll(nodes.Select(n => n.WaitForHttpPortAsync()));
             return new ServeNodes(work, connectionString, nodes, httpPorts);
         }
