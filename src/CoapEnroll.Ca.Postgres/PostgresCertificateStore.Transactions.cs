@@ -59,17 +59,19 @@ public sealed partial class PostgresCertificateStore
     }
 
     /// <inheritdoc/>
-    public Task<IReadOnlyList<StoredTransaction>> TakeExpiredTransactionsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<StoredTransaction>> TakeExpiredTransactionsAsync(string idPrefix, DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(idPrefix);
         int checkedLimit = CheckLimit(limit);
         return WriteAsync<IReadOnlyList<StoredTransaction>>(async (connection, dbTransaction, _) =>
         {
             // SKIP LOCKED: nodes sweeping at once take disjoint rows instead of waiting for each other; each row goes to one of them.
             await using NpgsqlCommand command = Command(connection, dbTransaction, $"""
                 DELETE FROM protocol_transactions WHERE id IN (
-                    SELECT id FROM protocol_transactions WHERE expires_at <= @now ORDER BY expires_at, id LIMIT @limit FOR UPDATE SKIP LOCKED)
+                    SELECT id FROM protocol_transactions WHERE expires_at <= @now AND starts_with(id, @prefix)
+                    ORDER BY expires_at, id LIMIT @limit FOR UPDATE SKIP LOCKED)
                 RETURNING {TransactionColumns};
-                """, ("now", now), ("limit", checkedLimit));
+                """, ("now", now), ("prefix", idPrefix), ("limit", checkedLimit));
             await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
             var expired = new List<StoredTransaction>();
             while (await reader.ReadAsync(cancellationToken))

@@ -31,8 +31,8 @@ public interface ITransactionStore
     Task<int> CloseTransactionsAsync(string owner, string reference, string exceptId, DateTimeOffset forgetAt, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Removes and returns up to <paramref name="limit"/> transactions whose expiry is at or before <paramref name="now"/>, oldest
-    /// first: each to exactly one caller, whichever node asks first.
+    /// Removes and returns up to <paramref name="limit"/> transactions whose id starts with <paramref name="idPrefix"/> (a protocol's
+    /// own) and whose expiry is at or before <paramref name="now"/>, oldest first: each to exactly one caller, whichever node asks first.
     /// </summary>
-    Task<IReadOnlyList<StoredTransaction>> TakeExpiredTransactionsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
+    Task<IReadOnlyList<StoredTransaction>> TakeExpiredTransactionsAsync(string idPrefix, DateTimeOffset now, int limit, CancellationToken cancellationToken);
 }

@@ -75,15 +75,16 @@ public sealed partial class SqliteCertificateStore
     }
 
     /// <inheritdoc/>
-    public Task<IReadOnlyList<StoredTransaction>> TakeExpiredTransactionsAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<StoredTransaction>> TakeExpiredTransactionsAsync(string idPrefix, DateTimeOffset now, int limit, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(idPrefix);
         int checkedLimit = CheckLimit(limit);
         return WriteAsync<IReadOnlyList<StoredTransaction>>(async (connection, dbTransaction, _) =>
         {
             // The write transaction holds the database's write lock: no other process takes the same rows in between.
             List<StoredTransaction> expired = await QueryAsync(connection, dbTransaction,
-                $"SELECT {TransactionColumns} FROM protocol_transactions WHERE expires_at <= $now ORDER BY expires_at, id LIMIT $limit;",
-                ReadTransaction, cancellationToken, ("$now", Format(now)), ("$limit", checkedLimit));
+                $"SELECT {TransactionColumns} FROM protocol_transactions WHERE expires_at <= $now AND substr(id, 1, length($prefix)) = $prefix ORDER BY expires_at, id LIMIT $limit;",
+                ReadTransaction, cancellationToken, ("$now", Format(now)), ("$prefix", idPrefix), ("$limit", checkedLimit));
             foreach (StoredTransaction transaction in expired)
             {
                 await ExecuteAsync(connection, dbTransaction, "DELETE FROM protocol_transactions WHERE id = $id;", cancellationToken, ("$id", transaction.Id));

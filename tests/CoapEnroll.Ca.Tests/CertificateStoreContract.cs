@@ -421,14 +421,19 @@ public abstract class CertificateStoreContract : IAsyncLifetime
         // The ten expired ones, taken by four instances sweeping at once: each once.
         ITransactionStore third = (ITransactionStore)await OpenAsync();
         IReadOnlyList<StoredTransaction>[] taken = await Task.WhenAll(new[] { store, other, third, store }.Select(s =>
-            Task.Run(() => s.TakeExpiredTransactionsAsync(now, 4, CancellationToken.None))));
+            Task.Run(() => s.TakeExpiredTransactionsAsync("cmp:", now, 4, CancellationToken.None))));
         List<string> ids = [.. taken.SelectMany(t => t).Select(t => t.Id)];
         Assert.Equal(ids.Count, ids.Distinct().Count());
         Assert.All(taken, t => Assert.True(t.Count <= 4));
-        ids.AddRange((await store.TakeExpiredTransactionsAsync(now, 100, CancellationToken.None)).Select(t => t.Id));
+        ids.AddRange((await store.TakeExpiredTransactionsAsync("cmp:", now, 100, CancellationToken.None)).Select(t => t.Id));
         Assert.Equal(Enumerable.Range(0, 10).Select(i => $"cmp:{i:D2}"), ids.Order(StringComparer.Ordinal));
         Assert.Null(await store.GetTransactionAsync("cmp:00", CancellationToken.None));
-        Assert.Empty(await other.TakeExpiredTransactionsAsync(now, 100, CancellationToken.None));
+        Assert.Empty(await other.TakeExpiredTransactionsAsync("cmp:", now, 100, CancellationToken.None));
+
+        // Another protocol's expired transaction is not taken by a sweep of "cmp:".
+        Assert.True(await store.TryAddTransactionAsync(new StoredTransaction { Id = "cm:x", Owner = "dev-1", Data = [], ExpiresAt = now.AddMinutes(-1) }, CancellationToken.None));
+        Assert.Empty(await other.TakeExpiredTransactionsAsync("cmp:", now, 100, CancellationToken.None));
+        Assert.Equal("cm:x", Assert.Single(await other.TakeExpiredTransactionsAsync("cm:", now, 100, CancellationToken.None)).Id);
 
         // dev-1's open transactions about SERIAL but cmp:10 are closed; dev-2's are not.
         Assert.Equal(7, await other.CloseTransactionsAsync("dev-1", "SERIAL", "cmp:10", now.AddMinutes(1), CancellationToken.None));
@@ -436,8 +441,8 @@ public abstract class CertificateStoreContract : IAsyncLifetime
         Assert.True((await store.GetTransactionAsync("cmp:11", CancellationToken.None))!.Closed);
         Assert.False((await store.GetTransactionAsync("cmp:18", CancellationToken.None))!.Closed);
         Assert.Equal(0, await store.CloseTransactionsAsync("dev-1", "SERIAL", "cmp:10", now.AddMinutes(1), CancellationToken.None));
-        Assert.Equal(7, (await store.TakeExpiredTransactionsAsync(now.AddMinutes(2), 100, CancellationToken.None)).Count);
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.TakeExpiredTransactionsAsync(now, 0, CancellationToken.None));
+        Assert.Equal(7, (await store.TakeExpiredTransactionsAsync("cmp:", now.AddMinutes(2), 100, CancellationToken.None)).Count);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.TakeExpiredTransactionsAsync("cmp:", now, 0, CancellationToken.None));
     }
 
     private static void AssertConflicts(IEnumerable<Task> attempts, StoreConflict conflict)

@@ -128,15 +128,32 @@ public sealed partial class CmpServer
         IReadOnlyList<StoredTransaction> expired;
         do
         {
-            expired = await TransactionStore.TakeExpiredTransactionsAsync(now, batch, cancellationToken);
+            expired = await TransactionStore.TakeExpiredTransactionsAsync(CmpTransactionRecord.IdPrefix, now, batch, cancellationToken);
             foreach (StoredTransaction stored in expired)
             {
-                if (stored.Closed || !stored.Id.StartsWith(CmpTransactionRecord.IdPrefix, StringComparison.Ordinal))
+                if (stored.Closed)
                 {
                     continue;
                 }
 
-                CmpTransaction transaction = CmpTransactionRecord.FromStored(stored);
+                CmpTransaction transaction;
+                try
+                {
+                    transaction = CmpTransactionRecord.FromStored(stored);
+                }
+                catch (System.Formats.Asn1.AsnContentException ex)
+                {
+                    // A row this program cannot read (written by a newer one, or damaged): its reference still names the certificate
+                    // that awaited confirmation, and the others of the batch are still swept.
+                    LogFailed(_logger, ex, "cmp", stored.Owner);
+                    if (stored.Reference is { } unread)
+                    {
+                        await RevokeUnconfirmedAsync(unread, stored.Owner, "no certConf before confirmWaitTime", cancellationToken);
+                    }
+
+                    continue;
+                }
+
                 if (transaction is { State: CmpTransactionState.AwaitingConfirmation, CertificateSerial: { } serial })
                 {
                     await RevokeUnconfirmedAsync(serial, transaction.Requester, "no certConf before confirmWaitTime", cancellationToken);

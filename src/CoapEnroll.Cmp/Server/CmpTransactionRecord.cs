@@ -82,7 +82,9 @@ internal static class CmpTransactionRecord
             throw new AsnContentException($"'{stored.Id}' is not a CMP transaction");
         }
 
-        AsnReader sequence = new AsnReader(stored.Data, AsnEncodingRules.DER).ReadSequence();
+        var outer = new AsnReader(stored.Data, AsnEncodingRules.DER);
+        AsnReader sequence = outer.ReadSequence();
+        outer.ThrowIfNotEmpty();
         if (!sequence.TryReadInt32(out int format) || format != Format)
         {
             throw new AsnContentException("CMP transaction data of an unknown format");
