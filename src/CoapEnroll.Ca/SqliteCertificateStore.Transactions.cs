@@ -79,7 +79,23 @@ public sealed partial class SqliteCertificateStore
     {
         ArgumentNullException.ThrowIfNull(idPrefix);
         int checkedLimit = CheckLimit(limit);
-        return WriteAsync<IReadOnlyList<StoredTransaction>>(async (connection, dbTransaction, _) =>
+        return TakeExpiredAsync(idPrefix, now, checkedLimit, cancellationToken);
+    }
+
+    private async Task<IReadOnlyList<StoredTransaction>> TakeExpiredAsync(string idPrefix, DateTimeOffset now, int checkedLimit, CancellationToken cancellationToken)
+    {
+        // Hosts sweep every few seconds and mostly find nothing: a read first, so that an empty sweep takes no write lock from
+        // the other processes on the database.
+        using (SqliteLease lease = await _pool.RentAsync(cancellationToken))
+        {
+            if (await ScalarAsync(lease.Connection, null, "SELECT 1 FROM protocol_transactions WHERE expires_at <= $now LIMIT 1;", cancellationToken,
+                ("$now", Format(now))) is null)
+            {
+                return [];
+            }
+        }
+
+        return await WriteAsync<IReadOnlyList<StoredTransaction>>(async (connection, dbTransaction, _) =>
         {
             // The write transaction holds the database's write lock: no other process takes the same rows in between.
             List<StoredTransaction> expired = await QueryAsync(connection, dbTransaction,
