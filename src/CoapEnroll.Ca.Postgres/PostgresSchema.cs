@@ -89,6 +89,21 @@ internal static class PostgresSchema
 
         // 2: FindRequestsReplacingAsync seeks the issued re-enrollments of a serial.
         "CREATE INDEX requests_replaces ON requests (replaces_serial, status, id);",
+
+        // 3: protocol transactions (CMP) that any node may continue.
+        """
+        CREATE TABLE protocol_transactions (
+            id         text COLLATE "C" PRIMARY KEY,
+            owner      text COLLATE "C" NOT NULL,
+            reference  text COLLATE "C",
+            data       bytea NOT NULL,
+            expires_at timestamptz NOT NULL,
+            closed     boolean NOT NULL DEFAULT false,
+            version    bigint NOT NULL
+        );
+        CREATE INDEX protocol_transactions_expiry ON protocol_transactions (expires_at);
+        CREATE INDEX protocol_transactions_reference ON protocol_transactions (reference, owner);
+        """,
     ];
 
     /// <summary>The version this program writes.</summary>

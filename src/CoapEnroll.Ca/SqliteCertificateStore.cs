@@ -187,6 +187,7 @@ public sealed partial class SqliteCertificateStore : ICertificateAuthorityStore
         await ExecuteAsync(connection, transaction, Schema, cancellationToken);
         await ExecuteAsync(connection, transaction, DropSupersededIndexes, cancellationToken);
         await ExecuteAsync(connection, transaction, SharedSecretSchema, cancellationToken);
+        await ExecuteAsync(connection, transaction, TransactionSchema, cancellationToken);
         if (version == 1)
         {
             await BackfillVersion1Async(connection, transaction, cancellationToken);

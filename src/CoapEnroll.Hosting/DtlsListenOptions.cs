@@ -10,6 +10,9 @@ public sealed class DtlsListenOptions
 {
     public const string SectionName = "Dtls";
 
+    // The server's CIDs are 6 bytes (DtlsOptions.ConnectionIdLength) and keep at least 4 random.
+    private const int MaxConnectionIdPrefix = 2;
+
     /// <summary>Whether coaps:// is served at all (<c>--coaps-port off</c> sets this to false).</summary>
     public bool Enabled { get; set; } = true;
 
@@ -90,6 +93,15 @@ public sealed class DtlsListenOptions
     /// <summary>Handshakes in progress from one source address (an IPv4 address or an IPv6 /64, over all its ports).</summary>
     public int MaxHandshakesPerAddress { get; set; } = new DtlsServerOptions().MaxHandshakesPerAddress;
 
+    /// <summary>
+    /// This node's first bytes of the DTLS connection IDs it chooses, in hex (e.g. <c>01</c>; at most 2 bytes of the 6-byte CID):
+    /// distinct per node, so that a balancer can route CID records by them. Unset: CIDs wholly random.
+    /// </summary>
+    public string? ConnectionIdPrefix { get; set; }
+
+    /// <summary>The prefix as bytes; call after <see cref="Validate"/> succeeded.</summary>
+    public byte[] ConnectionIdPrefixBytes() => ConnectionIdPrefix is { Length: > 0 } ? TryParseHexKey(ConnectionIdPrefix)! : [];
+
     /// <summary>Appends the session keys in NSS key log format to this file, so that tshark can decrypt captures. Debugging only.</summary>
     public string? KeyLogFile { get; set; }
 
@@ -111,6 +123,11 @@ public sealed class DtlsListenOptions
             {
                 return $"Dtls:{name} {value} must be at least 1.";
             }
+        }
+
+        if (ConnectionIdPrefix is { Length: > 0 } prefix && TryParseHexKey(prefix) is not { Length: <= MaxConnectionIdPrefix })
+        {
+            return $"Dtls:ConnectionIdPrefix '{prefix}' is not 1 to {MaxConnectionIdPrefix} bytes in hex (e.g. 01).";
         }
 
         if ((CertificateFile is null) != (KeyFile is null))

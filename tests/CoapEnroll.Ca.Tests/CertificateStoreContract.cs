@@ -367,6 +367,84 @@ public abstract class CertificateStoreContract : IAsyncLifetime
         Assert.False(await store.TryConsumeSharedSecretAsync("absent", "t", Audit("x"), CancellationToken.None));
     }
 
+    [Fact]
+    public async Task Transactions_AreAddedOnce_ReadBack_AndUpdatedOnlyFromTheVersionRead_AcrossInstances()
+    {
+        var store = (ITransactionStore)Store;
+        var other = (ITransactionStore)await OpenAsync();
+        DateTimeOffset expires = DateTimeOffset.UtcNow.AddMinutes(5);
+        var opened = new StoredTransaction { Id = "cmp:01", Owner = "secret:dev-1", Data = [1, 2, 3], ExpiresAt = expires };
+
+        // Many instances opening one id at once: one succeeds.
+        bool[] added = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Task.Run(() => (i % 2 == 0 ? store : other).TryAddTransactionAsync(opened, CancellationToken.None))));
+        Assert.Single(added, a => a);
+        StoredTransaction read = (await other.GetTransactionAsync("cmp:01", CancellationToken.None))!;
+        Assert.Equal(("secret:dev-1", (string?)null, 1L, false), (read.Owner, read.Reference, read.Version, read.Closed));
+        Assert.Equal([1, 2, 3], read.Data);
+        Assert.True((read.ExpiresAt - expires).Duration() < TimeSpan.FromMilliseconds(1));
+        Assert.Null(await store.GetTransactionAsync("cmp:02", CancellationToken.None));
+
+        // Two nodes continuing from the same version: one update wins, the other finds the version moved on.
+        StoredTransaction?[] updated = await Task.WhenAll(
+            Task.Run(() => store.TryUpdateTransactionAsync(read with { Data = [4], Reference = "AB01" }, CancellationToken.None)),
+            Task.Run(() => other.TryUpdateTransactionAsync(read with { Data = [5], Reference = "AB01" }, CancellationToken.None)));
+        StoredTransaction winner = Assert.Single(updated, u => u is not null)!;
+        Assert.Equal(2L, winner.Version);
+        StoredTransaction now = (await store.GetTransactionAsync("cmp:01", CancellationToken.None))!;
+        Assert.Equal((winner.Data[0], 2L, "AB01"), (now.Data[0], now.Version, now.Reference));
+
+        // Closed: no update continues it, and its id stays taken until it is taken away as expired.
+        StoredTransaction closed = (await other.TryUpdateTransactionAsync(now with { Closed = true }, CancellationToken.None))!;
+        Assert.True(closed.Closed);
+        Assert.Null(await store.TryUpdateTransactionAsync(closed with { Data = [9] }, CancellationToken.None));
+        Assert.False(await store.TryAddTransactionAsync(opened, CancellationToken.None));
+
+        await Assert.ThrowsAsync<ArgumentException>(() => store.TryAddTransactionAsync(opened with { Id = new string('x', StoredTransaction.MaxIdLength + 1) }, CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.TryAddTransactionAsync(opened with { Id = "cmp:03", Data = new byte[StoredTransaction.MaxDataLength + 1] }, CancellationToken.None));
+        Assert.Null(await store.GetTransactionAsync("cmp:03", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ExpiredTransactions_AreTakenByExactlyOneInstance_AndOthersOfAReferenceClosed()
+    {
+        var store = (ITransactionStore)Store;
+        var other = (ITransactionStore)await OpenAsync();
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        for (int i = 0; i < 20; i++)
+        {
+            Assert.True(await store.TryAddTransactionAsync(new StoredTransaction
+            {
+                Id = $"cmp:{i:D2}", Owner = i < 18 ? "dev-1" : "dev-2", Reference = "SERIAL", Data = [(byte)i], ExpiresAt = now.AddMinutes(i < 10 ? -1 : 10),
+            }, CancellationToken.None));
+        }
+
+        // The ten expired ones, taken by four instances sweeping at once: each once.
+        ITransactionStore third = (ITransactionStore)await OpenAsync();
+        IReadOnlyList<StoredTransaction>[] taken = await Task.WhenAll(new[] { store, other, third, store }.Select(s =>
+            Task.Run(() => s.TakeExpiredTransactionsAsync("cmp:", now, 4, CancellationToken.None))));
+        List<string> ids = [.. taken.SelectMany(t => t).Select(t => t.Id)];
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.All(taken, t => Assert.True(t.Count <= 4));
+        ids.AddRange((await store.TakeExpiredTransactionsAsync("cmp:", now, 100, CancellationToken.None)).Select(t => t.Id));
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"cmp:{i:D2}"), ids.Order(StringComparer.Ordinal));
+        Assert.Null(await store.GetTransactionAsync("cmp:00", CancellationToken.None));
+        Assert.Empty(await other.TakeExpiredTransactionsAsync("cmp:", now, 100, CancellationToken.None));
+
+        // Another protocol's expired transaction is not taken by a sweep of "cmp:".
+        Assert.True(await store.TryAddTransactionAsync(new StoredTransaction { Id = "cm:x", Owner = "dev-1", Data = [], ExpiresAt = now.AddMinutes(-1) }, CancellationToken.None));
+        Assert.Empty(await other.TakeExpiredTransactionsAsync("cmp:", now, 100, CancellationToken.None));
+        Assert.Equal("cm:x", Assert.Single(await other.TakeExpiredTransactionsAsync("cm:", now, 100, CancellationToken.None)).Id);
+
+        // dev-1's open transactions about SERIAL but cmp:10 are closed; dev-2's are not.
+        Assert.Equal(7, await other.CloseTransactionsAsync("dev-1", "SERIAL", "cmp:10", now.AddMinutes(1), CancellationToken.None));
+        Assert.False((await store.GetTransactionAsync("cmp:10", CancellationToken.None))!.Closed);
+        Assert.True((await store.GetTransactionAsync("cmp:11", CancellationToken.None))!.Closed);
+        Assert.False((await store.GetTransactionAsync("cmp:18", CancellationToken.None))!.Closed);
+        Assert.Equal(0, await store.CloseTransactionsAsync("dev-1", "SERIAL", "cmp:10", now.AddMinutes(1), CancellationToken.None));
+        Assert.Equal(7, (await store.TakeExpiredTransactionsAsync("cmp:", now.AddMinutes(2), 100, CancellationToken.None)).Count);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.TakeExpiredTransactionsAsync("cmp:", now, 0, CancellationToken.None));
+    }
+
     private static void AssertConflicts(IEnumerable<Task> attempts, StoreConflict conflict)
     {
         foreach (Task failed in attempts.Where(a => !a.IsCompletedSuccessfully))

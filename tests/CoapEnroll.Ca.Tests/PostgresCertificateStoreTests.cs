@@ -29,11 +29,12 @@ public sealed class PostgresCertificateStoreTests(PostgresFixture fixture) : Cer
     {
         await Store.AddPendingAsync(new StoredRequest { RequestKey = "k", CsrDer = [1], Requester = "r", Protocol = "est-coaps", Profile = "default" },
             new AuditEntry { Actor = "t", Action = "t", Details = "d" }, CancellationToken.None);
-        await ScalarAsync<int>("DROP INDEX requests_replaces; UPDATE schema_version SET version = 1 RETURNING version;");
+        await ScalarAsync<int>("DROP INDEX requests_replaces; DROP TABLE protocol_transactions; UPDATE schema_version SET version = 1 RETURNING version;");
 
         ICertificateStore migrated = await OpenAsync();
         Assert.Equal(PostgresCertificateStore.SchemaVersion, await ScalarAsync<int>("SELECT version FROM schema_version;"));
         Assert.Equal(1L, await ScalarAsync<long>("SELECT count(*) FROM pg_indexes WHERE indexname = 'requests_replaces';"));
+        Assert.Equal(1L, await ScalarAsync<long>("SELECT count(*) FROM pg_tables WHERE tablename = 'protocol_transactions';"));
         Assert.NotNull(await migrated.GetRequestByKeyAsync("k", CancellationToken.None));
     }
 

@@ -32,4 +32,24 @@ public sealed class ResourceLimitOptionsTests
         typeof(DtlsListenOptions).GetProperty(key)!.SetValue(options, 0);
         Assert.Equal($"Dtls:{key} 0 must be at least 1.", options.Validate());
     }
+
+    [Theory]
+    [InlineData("01", "01")]
+    [InlineData("0xA702", "A702")]
+    [InlineData(null, "")]
+    public void A_connection_id_prefix_of_up_to_two_bytes_in_hex_is_taken(string? text, string bytes)
+    {
+        var options = new DtlsListenOptions { ConnectionIdPrefix = text };
+        Assert.Null(options.Validate());
+        Assert.Equal(bytes, Convert.ToHexString(options.ConnectionIdPrefixBytes()));
+    }
+
+    [Theory]
+    [InlineData("010203")]
+    [InlineData("1")]
+    [InlineData("node-1")]
+    public void A_connection_id_prefix_that_is_not_one_or_two_bytes_in_hex_is_refused(string text)
+    {
+        Assert.Equal($"Dtls:ConnectionIdPrefix '{text}' is not 1 to 2 bytes in hex (e.g. 01).", new DtlsListenOptions { ConnectionIdPrefix = text }.Validate());
+    }
 }

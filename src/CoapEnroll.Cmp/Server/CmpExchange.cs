@@ -9,6 +9,15 @@ internal sealed class CmpExchange
 
     public required CmpRequestContext Context { get; init; }
 
+    /// <summary>The request as received (kept by a transaction that may wait for an operator).</summary>
+    public ReadOnlyMemory<byte> Der { get; init; }
+
+    /// <summary>For a message that continues a transaction: the transaction as the store holds it, once read (null: none open).</summary>
+    public CmpTransaction? Transaction { get; set; }
+
+    /// <summary>Whether <see cref="Transaction"/> was read.</summary>
+    public bool TransactionRead { get; set; }
+
     /// <summary>The authenticated requester; <see langword="null"/> until authentication succeeded.</summary>
     public Requester? Requester { get; set; }
 

@@ -6,30 +6,29 @@ namespace CoapEnroll.Cmp;
 public sealed partial class CmpServer
 {
     /// <summary>
-    /// The checks of a message that continues a transaction (certConf, pollReq, error): the transaction is open, it is the same
-    /// requester's, and recipNonce echoes the senderNonce of the server's last answer (compared in fixed time).
+    /// The checks of a message that continues a transaction (certConf, pollReq, error): the transaction is open in the store (opened
+    /// on this node or another), it is the same requester's, and recipNonce echoes the senderNonce of the server's last answer
+    /// (compared in fixed time). Returns the transaction, or the refusal.
     /// </summary>
-    private PkiMessage? CheckContinuation(CmpExchange exchange, out CmpTransaction? transaction)
+    private async Task<(CmpTransaction? Transaction, PkiMessage? Refusal)> CheckContinuationAsync(CmpExchange exchange, CancellationToken cancellationToken)
     {
-        transaction = _transactions.Find(exchange.TransactionId);
+        CmpTransaction? transaction = await ReadTransactionAsync(exchange, cancellationToken);
         if (transaction is null)
         {
-            return ErrorAnswer(exchange, PkiFailureInfo.BadRequest, "no open transaction has this transactionID (finished, expired or never started)");
+            return (null, ErrorAnswer(exchange, PkiFailureInfo.BadRequest, "no open transaction has this transactionID (finished, expired or never started)"));
         }
 
         if (!string.Equals(transaction.Requester, exchange.Requester!.Name, StringComparison.Ordinal))
         {
-            transaction = null;
-            return ErrorAnswer(exchange, PkiFailureInfo.NotAuthorized, "the transaction belongs to another requester");
+            return (null, ErrorAnswer(exchange, PkiFailureInfo.NotAuthorized, "the transaction belongs to another requester"));
         }
 
         if (exchange.Request.Header.RecipNonce is not { } recipNonce || !CryptographicOperations.FixedTimeEquals(recipNonce.Span, transaction.ExpectedRecipNonce))
         {
-            transaction = null;
-            return ErrorAnswer(exchange, PkiFailureInfo.BadRecipientNonce, "recipNonce does not echo the senderNonce of the server's last message");
+            return (null, ErrorAnswer(exchange, PkiFailureInfo.BadRecipientNonce, "recipNonce does not echo the senderNonce of the server's last message"));
         }
 
-        return null;
+        return (transaction, null);
     }
 
     /// <summary>
@@ -38,7 +37,8 @@ public sealed partial class CmpServer
     /// </summary>
     private async Task<PkiMessage> ConfirmAsync(CmpExchange exchange, CertConfBody body, CancellationToken cancellationToken)
     {
-        if (CheckContinuation(exchange, out CmpTransaction? transaction) is { } refusal)
+        (CmpTransaction? transaction, PkiMessage? refusal) = await CheckContinuationAsync(exchange, cancellationToken);
+        if (refusal is not null)
         {
             return refusal;
         }
@@ -53,7 +53,7 @@ public sealed partial class CmpServer
             return ErrorAnswer(exchange, PkiFailureInfo.BadCertId, $"certConf must carry exactly one CertStatus for certReqId {transaction.CertReqId}");
         }
 
-        if (!_transactions.TryClose(transaction))
+        if (!await CloseAsync(transaction, cancellationToken))
         {
             return ErrorAnswer(exchange, PkiFailureInfo.BadRequest, "the transaction was closed meanwhile");
         }
@@ -80,7 +80,8 @@ public sealed partial class CmpServer
     /// <summary>pollReq (RFC 9483 §4.4): still waiting (pollRep with checkAfter), or the final answer once an operator decided.</summary>
     private async Task<PkiMessage> PollAsync(CmpExchange exchange, PollReqBody body, CancellationToken cancellationToken)
     {
-        if (CheckContinuation(exchange, out CmpTransaction? transaction) is { } refusal)
+        (CmpTransaction? transaction, PkiMessage? refusal) = await CheckContinuationAsync(exchange, cancellationToken);
+        if (refusal is not null)
         {
             return refusal;
         }
@@ -95,11 +96,27 @@ public sealed partial class CmpServer
             return ErrorAnswer(exchange, PkiFailureInfo.BadCertId, $"pollReq must name exactly certReqId {transaction.CertReqId}");
         }
 
+        // Polled at the node that opened it, the authorization it keeps; at another, the opening request authorized again.
+        EnrollmentAuthorization? authorization = transaction.Authorization ?? await AuthorizeAgainAsync(exchange, transaction, cancellationToken);
+        if (authorization is not { IsAuthorized: true })
+        {
+            await CloseAsync(transaction, cancellationToken);
+            return authorization?.Refusal is { } refused
+                ? Rejected(exchange, AnswerTypeOf(transaction.RequestType), transaction.CertReqId, FailureOf(refused.Reason), refused.Detail ?? refused.Reason.ToString())
+                : ErrorAnswer(exchange, PkiFailureInfo.SystemFailure, "the request of this transaction cannot be read again");
+        }
+
+        transaction.Authorization = authorization;
         byte[] senderNonce = RandomNumberGenerator.GetBytes(NonceLength);
-        using EnrollmentOutcome outcome = await _enrollment.IssueAsync(transaction.Authorization!, cancellationToken);
+        using EnrollmentOutcome outcome = await _enrollment.IssueAsync(authorization, cancellationToken);
         if (outcome.Status == EnrollmentStatus.Pending)
         {
             transaction.ExpectedRecipNonce = senderNonce;
+            if (!await SaveAsync(transaction, cancellationToken))
+            {
+                return ErrorAnswer(exchange, PkiFailureInfo.BadRequest, "the transaction was closed or continued by another message meanwhile");
+            }
+
             long checkAfter = Math.Max(1, (long)Math.Ceiling(outcome.RetryAfter.TotalSeconds));
             return Answer(exchange, new PollRepBody
             {
@@ -108,18 +125,19 @@ public sealed partial class CmpServer
         }
 
         bool implicitConfirm = transaction.ImplicitConfirmRequested && Options.GrantImplicitConfirm;
-        return AnswerOutcome(exchange, transaction, AnswerTypeOf(transaction.RequestType), outcome, implicitConfirm, senderNonce);
+        return await AnswerOutcomeAsync(exchange, transaction, AnswerTypeOf(transaction.RequestType), outcome, implicitConfirm, senderNonce, cancellationToken);
     }
 
     /// <summary>An error from the requester (RFC 9483 §3.6.4) ends its transaction (an unconfirmed certificate is revoked) and is answered with pkiConf.</summary>
     private async Task<PkiMessage> AbortAsync(CmpExchange exchange, ErrorBody body, CancellationToken cancellationToken)
     {
-        if (CheckContinuation(exchange, out CmpTransaction? transaction) is { } refusal)
+        (CmpTransaction? transaction, PkiMessage? refusal) = await CheckContinuationAsync(exchange, cancellationToken);
+        if (refusal is not null)
         {
             return refusal;
         }
 
-        if (_transactions.TryClose(transaction!) && transaction!.CertificateSerial is { } serial)
+        if (await CloseAsync(transaction!, cancellationToken) && transaction!.CertificateSerial is { } serial)
         {
             string why = body.StatusInfo.StatusString is { Count: > 0 } text ? string.Join("; ", text) : "no reason given";
             await RevokeUnconfirmedAsync(serial, transaction.Requester, $"the requester sent an error: {why}", cancellationToken);

@@ -120,7 +120,14 @@ public sealed partial class CmpServer
         }
 
         // A transaction that may outlive this message (waiting for certConf or an operator) must fit in the requester's share
-        // before anything is issued: nothing issued may be left without its transaction.
+        // before anything is issued: nothing issued may be left without its transaction. Its opening message is kept while it may
+        // wait for an operator, so that any node can answer the poll.
+        if (exchange.Der.Length > CmpTransactionRecord.MaxOpeningMessage)
+        {
+            return Rejected(exchange, answerType, certReqId, PkiFailureInfo.BadDataFormat,
+                $"a request of more than {CmpTransactionRecord.MaxOpeningMessage} bytes is not kept for its transaction");
+        }
+
         bool implicitConfirm = exchange.Request.Header.ImplicitConfirm && Options.GrantImplicitConfirm;
         byte[] senderNonce = RandomNumberGenerator.GetBytes(NonceLength);
         var transaction = new CmpTransaction
@@ -134,22 +141,18 @@ public sealed partial class CmpServer
             ExpectedRecipNonce = senderNonce,
             Deadline = _time.GetUtcNow() + Options.PendingLifetime,
             ImplicitConfirmRequested = exchange.Request.Header.ImplicitConfirm,
+            ProfileLabel = exchange.Context.ProfileLabel,
+            OpeningMessage = exchange.Der.ToArray(),
             Authorization = authorization,
         };
-        switch (_transactions.TryOpen(transaction))
+        if (await OpenTransactionAsync(exchange, transaction, cancellationToken) is { } refused)
         {
-            case CmpTransactionAddResult.InUse:
-                return ErrorAnswer(exchange, PkiFailureInfo.TransactionIdInUse, "this transactionID is in use");
-            case CmpTransactionAddResult.TooManyForRequester:
-                return ErrorAnswer(exchange, PkiFailureInfo.SystemUnavail,
-                    $"this requester has {Options.MaxOpenTransactionsPerRequester} open transactions; confirm or finish them first");
-            case CmpTransactionAddResult.TooMany:
-                return ErrorAnswer(exchange, PkiFailureInfo.SystemUnavail, "the server has too many open transactions; retry later");
+            return refused;
         }
 
         if (!await ConsumeOneTimeSecretAsync(exchange, cancellationToken))
         {
-            _transactions.TryClose(transaction);
+            await CloseAsync(transaction, CancellationToken.None);
             return ErrorAnswer(exchange, PkiFailureInfo.NotAuthorized, $"the one-time shared secret '{PrintableText.Escape(exchange.Reference!)}' was used by another enrollment");
         }
 
@@ -160,7 +163,7 @@ public sealed partial class CmpServer
         }
         catch
         {
-            _transactions.TryClose(transaction);
+            await CloseAsync(transaction, CancellationToken.None);
             await ReleaseOneTimeSecretAsync(exchange, CancellationToken.None);
             throw;
         }
@@ -173,27 +176,26 @@ public sealed partial class CmpServer
                 await ReleaseOneTimeSecretAsync(exchange, cancellationToken);
             }
 
-            return AnswerOutcome(exchange, transaction, answerType, outcome, implicitConfirm, senderNonce);
+            return await AnswerOutcomeAsync(exchange, transaction, answerType, outcome, implicitConfirm, senderNonce, cancellationToken);
         }
     }
 
     /// <summary>
     /// The answer to an issuance (first or after polling): issued (with implicit confirmation granted, or waiting for certConf),
-    /// waiting for an operator, or refused. Closes the transaction unless it waits for something.
+    /// waiting for an operator, or refused. Closes the transaction unless it waits for something, and stores what it waits for.
     /// </summary>
-    private PkiMessage AnswerOutcome(CmpExchange exchange, CmpTransaction transaction, PkiBodyType answerType, EnrollmentOutcome outcome,
-        bool implicitConfirm, byte[] senderNonce)
+    private async Task<PkiMessage> AnswerOutcomeAsync(CmpExchange exchange, CmpTransaction transaction, PkiBodyType answerType, EnrollmentOutcome outcome,
+        bool implicitConfirm, byte[] senderNonce, CancellationToken cancellationToken)
     {
         long certReqId = transaction.CertReqId;
         switch (outcome.Status)
         {
             case EnrollmentStatus.Issued:
                 X509Certificate2 certificate = outcome.Certificate!;
-                ReadOnlyMemory<byte>? privateKey = outcome.GeneratedKey is { } generated ? (ReadOnlyMemory<byte>?)EncryptGeneratedKey(exchange, generated) : null;
                 IReadOnlyList<InfoTypeAndValue>? info;
                 if (implicitConfirm)
                 {
-                    _transactions.TryClose(transaction);
+                    await CloseAsync(transaction, cancellationToken);
                     info = [InfoTypeAndValue.ImplicitConfirm()];
                     LogIssued(_logger, exchange.Context.FrontEnd, exchange.Who, certificate.SerialNumber, true);
                 }
@@ -205,6 +207,13 @@ public sealed partial class CmpServer
                     transaction.CertificateSerial = certificate.SerialNumber;
                     transaction.Deadline = deadline;
                     transaction.ExpectedRecipNonce = senderNonce;
+                    transaction.OpeningMessage = null;
+                    transaction.Authorization = null;
+                    if (!await SaveAsync(transaction, cancellationToken))
+                    {
+                        return await LostTransactionAsync(exchange, transaction, outcome.Repeated, cancellationToken);
+                    }
+
                     info = [InfoTypeAndValue.ConfirmWaitTime(CmpDer.WholeSeconds(deadline))];
                     LogIssued(_logger, exchange.Context.FrontEnd, exchange.Who, certificate.SerialNumber, false);
                 }
@@ -214,7 +223,11 @@ public sealed partial class CmpServer
                     // The request was answered before in another transaction, whose answer the requester evidently lost: this answer is the
                     // one it confirms (or confirmed implicitly), so the earlier transaction's missing certConf must not revoke the certificate.
                     _transactions.CloseOthersAwaitingConfirmation(certificate.SerialNumber, transaction);
+                    await TransactionStore.CloseTransactionsAsync(transaction.Requester, certificate.SerialNumber, CmpTransactionRecord.StoreId(transaction.Id),
+                        _time.GetUtcNow() + Options.MessageTimeTolerance, cancellationToken);
                 }
+
+                ReadOnlyMemory<byte>? privateKey = outcome.GeneratedKey is { } generated ? (ReadOnlyMemory<byte>?)EncryptGeneratedKey(exchange, generated) : null;
 
                 // RFC 9483 §4.1.1: extraCerts carry the chain of the new certificate; with MAC protection caPubs carries the root
                 // the requester could not otherwise learn to trust.
@@ -230,6 +243,11 @@ public sealed partial class CmpServer
 
             case EnrollmentStatus.Pending:
                 transaction.ExpectedRecipNonce = senderNonce;
+                if (!await SaveAsync(transaction, cancellationToken))
+                {
+                    return ErrorAnswer(exchange, PkiFailureInfo.BadRequest, "the transaction was closed or continued by another message meanwhile");
+                }
+
                 LogPending(_logger, exchange.Context.FrontEnd, exchange.Who, outcome.RequestId ?? 0);
                 return Answer(exchange, new CertRepMessageBody(answerType)
                 {
@@ -241,9 +259,27 @@ public sealed partial class CmpServer
                 }, null, senderNonce);
 
             default:
-                _transactions.TryClose(transaction);
+                await CloseAsync(transaction, cancellationToken);
                 return Rejected(exchange, answerType, certReqId, FailureOf(outcome.Reason), outcome.Detail ?? outcome.Reason.ToString());
         }
+    }
+
+    /// <summary>
+    /// A certificate was issued for a transaction that another message closed or continued meanwhile (the sweep, or a second pollReq
+    /// on another node): it is not delivered in this answer. Unless the store holds the transaction open awaiting exactly this
+    /// certificate (the other message delivers it), a certificate issued for this answer alone is revoked: none may stay valid unconfirmed.
+    /// </summary>
+    private async Task<PkiMessage> LostTransactionAsync(CmpExchange exchange, CmpTransaction transaction, bool repeated, CancellationToken cancellationToken)
+    {
+        StoredTransaction? now = await TransactionStore.GetTransactionAsync(CmpTransactionRecord.StoreId(transaction.Id), cancellationToken);
+        bool deliveredElsewhere = now is { Closed: false } && string.Equals(now.Reference, transaction.CertificateSerial, StringComparison.Ordinal);
+        if (!deliveredElsewhere && !repeated)
+        {
+            await RevokeUnconfirmedAsync(transaction.CertificateSerial!, transaction.Requester, "its transaction was closed before the certificate could wait for certConf",
+                cancellationToken);
+        }
+
+        return ErrorAnswer(exchange, PkiFailureInfo.BadRequest, "the transaction was closed or continued by another message meanwhile");
     }
 
     /// <summary>

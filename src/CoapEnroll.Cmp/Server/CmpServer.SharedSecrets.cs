@@ -38,10 +38,9 @@ public sealed partial class CmpServer
     /// one-time secret starts nothing new; the messages that continue an open transaction (certConf, pollReq, error) are judged
     /// by that transaction, which a secret valid at its start opened (a device polls for days while an operator decides).
     /// </summary>
-    private string? StoredSecretProblem(CmpExchange exchange, StoredSharedSecret stored)
+    private async Task<string?> StoredSecretProblemAsync(CmpExchange exchange, StoredSharedSecret stored, CancellationToken cancellationToken)
     {
-        if (exchange.Request.Body.BodyType is PkiBodyType.CertConf or PkiBodyType.PollReq or PkiBodyType.Error
-            && _transactions.Find(exchange.TransactionId) is not null)
+        if (IsContinuation(exchange.Request.Body.BodyType) && await ReadTransactionAsync(exchange, cancellationToken) is not null)
         {
             return null;
         }

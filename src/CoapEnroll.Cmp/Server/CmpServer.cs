@@ -68,7 +68,16 @@ public sealed partial class CmpServer
     /// <summary>The settings.</summary>
     public CmpServerOptions Options { get; }
 
-    /// <summary>Open transactions (certificates waiting for certConf, requests waiting for an operator).</summary>
+    /// <summary>
+    /// Where transactions are kept (the CA's store): what a transaction is, so that a certConf, pollReq or error may reach another
+    /// node than the one that opened it.
+    /// </summary>
+    public required ITransactionStore TransactionStore { get; init; }
+
+    /// <summary>
+    /// Open transactions (certificates waiting for certConf, requests waiting for an operator) that this node opened and, as far as
+    /// it knows, are still open; what its bounds count.
+    /// </summary>
     public int OpenTransactions => _transactions.OpenCount;
 
     /// <summary>Whether <paramref name="label"/> names a profile (<c>/.well-known/cmp/p/&lt;label&gt;</c>); transports answer 4.04/404 otherwise.</summary>
@@ -93,7 +102,7 @@ public sealed partial class CmpServer
             return CmpExchangeResult.Malformed($"not a DER PKIMessage: {decoded.Reason ?? decoded.Status.ToString()}");
         }
 
-        var exchange = new CmpExchange { Request = request, Context = context };
+        var exchange = new CmpExchange { Request = request, Context = context, Der = der };
         try
         {
             PkiMessage answer = await AnswerAsync(exchange, cancellationToken);
@@ -108,17 +117,50 @@ public sealed partial class CmpServer
 
     /// <summary>
     /// Gives up transactions past their deadline: certificates never confirmed are revoked (RFC 9483 §4.1.1: an unconfirmed
-    /// certificate must not stay valid), requests never polled are forgotten. Hosts call it periodically.
+    /// certificate must not stay valid), requests never polled are forgotten. Hosts call it periodically. The store hands each
+    /// expired transaction to one node, whichever sweeps first, so the transactions of a node that stopped are given up too.
     /// </summary>
     public async Task SweepAsync(CancellationToken cancellationToken)
     {
-        foreach (CmpTransaction transaction in _transactions.TakeExpired(_time.GetUtcNow()))
+        const int batch = 500;
+        DateTimeOffset now = _time.GetUtcNow();
+        _transactions.TakeExpired(now);
+        IReadOnlyList<StoredTransaction> expired;
+        do
         {
-            if (transaction is { State: CmpTransactionState.AwaitingConfirmation, CertificateSerial: { } serial })
+            expired = await TransactionStore.TakeExpiredTransactionsAsync(CmpTransactionRecord.IdPrefix, now, batch, cancellationToken);
+            foreach (StoredTransaction stored in expired)
             {
-                await RevokeUnconfirmedAsync(serial, transaction.Requester, "no certConf before confirmWaitTime", cancellationToken);
+                if (stored.Closed)
+                {
+                    continue;
+                }
+
+                CmpTransaction transaction;
+                try
+                {
+                    transaction = CmpTransactionRecord.FromStored(stored);
+                }
+                catch (System.Formats.Asn1.AsnContentException ex)
+                {
+                    // A row this program cannot read (written by a newer one, or damaged): its reference still names the certificate
+                    // that awaited confirmation, and the others of the batch are still swept.
+                    LogFailed(_logger, ex, "cmp", stored.Owner);
+                    if (stored.Reference is { } unread)
+                    {
+                        await RevokeUnconfirmedAsync(unread, stored.Owner, "no certConf before confirmWaitTime", cancellationToken);
+                    }
+
+                    continue;
+                }
+
+                if (transaction is { State: CmpTransactionState.AwaitingConfirmation, CertificateSerial: { } serial })
+                {
+                    await RevokeUnconfirmedAsync(serial, transaction.Requester, "no certConf before confirmWaitTime", cancellationToken);
+                }
             }
         }
+        while (expired.Count == batch);
     }
 
     private async Task<PkiMessage> AnswerAsync(CmpExchange exchange, CancellationToken cancellationToken)
@@ -238,7 +280,7 @@ public sealed partial class CmpServer
                 exchange.Secret = secret;
                 exchange.Reference = Encoding.UTF8.GetString(kid.Span);
                 exchange.Pbmac1 = CmpProtection.GetKind(request) == CmpProtectionKind.Pbmac1;
-                if (stored is not null && StoredSecretProblem(exchange, stored) is { } problem)
+                if (stored is not null && await StoredSecretProblemAsync(exchange, stored, cancellationToken) is { } problem)
                 {
                     // The MAC verified: the holder knows the secret, so it may learn why it no longer serves.
                     LogProtectionRefused(_logger, frontEnd, reference, "StoredSecret", problem);
@@ -272,11 +314,11 @@ public sealed partial class CmpServer
 
                 // The continuation of a transaction signed by the certificate that opened it: the opener, whatever the store now
                 // says of that certificate (kur superseded it; the signature proves the same key).
-                if (request.Body.BodyType is PkiBodyType.CertConf or PkiBodyType.PollReq or PkiBodyType.Error
+                if (IsContinuation(request.Body.BodyType)
                     && _transactions.Find(exchange.TransactionId) is { Opener.Certificate: { } opener } open
                     && opener.RawData.AsSpan().SequenceEqual(leaf.RawData))
                 {
-                    exchange.Requester = open.Opener;
+                    exchange.Requester = open.Opener!;
                     return null;
                 }
 
@@ -288,9 +330,11 @@ public sealed partial class CmpServer
                 return ErrorAnswer(exchange, PkiFailureInfo.BadAlg, $"protectionAlg {request.Header.ProtectionAlg?.Algorithm} is not supported");
         }
 
-        // A kur signed by a certificate that its own lost kur superseded may repeat that kur (the enrollment core decides).
-        AuthenticationResult authentication = await _enrollment.AuthenticateAsync(peer,
-            request.Body.BodyType == PkiBodyType.Kur ? EnrollmentOperation.Reenroll : null, cancellationToken);
+        // A kur signed by a certificate that its own lost kur superseded may repeat that kur (the enrollment core decides). So may
+        // the continuation of a kur's transaction that reaches a node that did not open it: the kur superseded its signer.
+        bool reenroll = request.Body.BodyType == PkiBodyType.Kur
+            || (IsContinuation(request.Body.BodyType) && (await ReadTransactionAsync(exchange, cancellationToken))?.RequestType == PkiBodyType.Kur);
+        AuthenticationResult authentication = await _enrollment.AuthenticateAsync(peer, reenroll ? EnrollmentOperation.Reenroll : null, cancellationToken);
         if (authentication.Requester is not { } requester)
         {
             LogNotAuthenticated(_logger, frontEnd, authentication.Name, authentication.Detail ?? authentication.Failure.ToString());

@@ -1,9 +1,10 @@
 namespace CoapEnroll.Cmp;
 
 /// <summary>
-/// Open transactions and the transaction IDs and nonces seen (to refuse replays), bounded over all requesters and per requester:
-/// a requester that fills its share forgets its own oldest IDs or is refused new transactions, never anyone else's. Only
-/// authenticated messages reach it, so an unauthenticated peer costs nothing here.
+/// This node's share of the open transactions (those it opened, as it last saw them) and the transaction IDs and nonces it saw (to
+/// refuse replays), bounded over all requesters and per requester: a requester that fills its share forgets its own oldest IDs or
+/// is refused new transactions, never anyone else's. Only authenticated messages reach it, so an unauthenticated peer costs nothing
+/// here. The store, not this table, says whether a transaction is open: another node may have continued or closed one of these.
 /// </summary>
 internal sealed class CmpTransactionTable
 {
@@ -124,28 +125,48 @@ internal sealed class CmpTransactionTable
         }
     }
 
-    /// <summary>Closes <paramref name="transaction"/> if it is still open (and the same instance): false when another message closed it first.</summary>
-    public bool TryClose(CmpTransaction transaction)
+    /// <summary>Closes the transaction with this id if it is open here: false when it is not (closed before, or opened on another node).</summary>
+    public bool TryClose(string id)
     {
         lock (_lock)
         {
-            if (!_open.TryGetValue(transaction.Id, out CmpTransaction? current) || !ReferenceEquals(current, transaction))
+            if (!_open.Remove(id, out CmpTransaction? current))
             {
                 return false;
             }
 
-            _open.Remove(transaction.Id);
-            int own = _openPerRequester[transaction.Requester] - 1;
+            int own = _openPerRequester[current.Requester] - 1;
             if (own == 0)
             {
-                _openPerRequester.Remove(transaction.Requester);
+                _openPerRequester.Remove(current.Requester);
             }
             else
             {
-                _openPerRequester[transaction.Requester] = own;
+                _openPerRequester[current.Requester] = own;
             }
 
             return true;
+        }
+    }
+
+    /// <summary>Replaces this node's copy of <paramref name="transaction"/> with it, if this node holds one (it opened it).</summary>
+    public void Refresh(CmpTransaction transaction)
+    {
+        lock (_lock)
+        {
+            if (_open.TryGetValue(transaction.Id, out CmpTransaction? current) && string.Equals(current.Requester, transaction.Requester, StringComparison.Ordinal))
+            {
+                _open[transaction.Id] = transaction;
+            }
+        }
+    }
+
+    /// <summary>The ids of the open transactions of <paramref name="requester"/> held here.</summary>
+    public List<string> IdsOf(string requester)
+    {
+        lock (_lock)
+        {
+            return [.. _open.Values.Where(t => string.Equals(t.Requester, requester, StringComparison.Ordinal)).Select(t => t.Id)];
         }
     }
 
@@ -155,17 +176,18 @@ internal sealed class CmpTransactionTable
     /// </summary>
     public int CloseOthersAwaitingConfirmation(string serial, CmpTransaction keep)
     {
-        List<CmpTransaction> others;
+        List<string> others;
         lock (_lock)
         {
-            others = [.. _open.Values.Where(t => !ReferenceEquals(t, keep) && t.State == CmpTransactionState.AwaitingConfirmation
-                && string.Equals(t.CertificateSerial, serial, StringComparison.Ordinal) && string.Equals(t.Requester, keep.Requester, StringComparison.Ordinal))];
+            others = [.. _open.Values.Where(t => !string.Equals(t.Id, keep.Id, StringComparison.Ordinal) && t.State == CmpTransactionState.AwaitingConfirmation
+                && string.Equals(t.CertificateSerial, serial, StringComparison.Ordinal) && string.Equals(t.Requester, keep.Requester, StringComparison.Ordinal))
+                .Select(t => t.Id)];
         }
 
         return others.Count(TryClose);
     }
 
-    /// <summary>The transactions past their deadline, closed.</summary>
+    /// <summary>The transactions past their deadline as this node last saw them, closed here (the store's sweep decides what they leave behind).</summary>
     public List<CmpTransaction> TakeExpired(DateTimeOffset now)
     {
         var expired = new List<CmpTransaction>();
@@ -180,7 +202,7 @@ internal sealed class CmpTransactionTable
             }
         }
 
-        expired.RemoveAll(t => !TryClose(t));
+        expired.RemoveAll(t => !TryClose(t.Id));
         return expired;
     }
 

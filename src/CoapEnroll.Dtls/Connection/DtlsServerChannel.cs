@@ -438,6 +438,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             while (true)
             {
                 byte[] cid = RandomNumberGenerator.GetBytes(_options.ConnectionIdLength);
+                _options.ConnectionIdPrefix.CopyTo(cid, 0);
                 if (_byConnectionId.TryAdd(cid, connection))
                 {
                     return cid;

@@ -69,6 +69,14 @@ public sealed class DtlsServerOptions : DtlsOptions
     /// <summary>The chains validated for servers that use these options.</summary>
     internal ClientChainCache ClientChains { get; } = new();
 
+    /// <summary>
+    /// The first bytes of every connection ID this server chooses (RFC 9146), the rest random: a node's own value, so that a
+    /// balancer in front of several nodes can route a record with a CID (content type tls12_cid, whose CID starts at byte 11 of the
+    /// record) to the node that holds its session, whatever address it comes from. Shorter than <see cref="DtlsOptions.ConnectionIdLength"/>
+    /// by at least 4 bytes, so that a node still has 2^32 CIDs to choose from. Empty by default: CIDs wholly random.
+    /// </summary>
+    public byte[] ConnectionIdPrefix { get; set; } = [];
+
     /// <summary>Rotation of the HelloVerifyRequest cookie secret (RFC 6347 §4.2.1).</summary>
     public TimeSpan CookieSecretRotationInterval { get; set; } = TimeSpan.FromMinutes(2);
 
@@ -80,6 +88,12 @@ public sealed class DtlsServerOptions : DtlsOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxHandshakesPerAddress, 1, nameof(MaxHandshakesPerAddress));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(IdleTimeout, TimeSpan.Zero, nameof(IdleTimeout));
         ArgumentOutOfRangeException.ThrowIfNegative(ClientChainCacheSize, nameof(ClientChainCacheSize));
+        ArgumentNullException.ThrowIfNull(ConnectionIdPrefix);
+        if (ConnectionIdPrefix.Length > 0 && ConnectionIdPrefix.Length > ConnectionIdLength - 4)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ConnectionIdPrefix), ConnectionIdPrefix.Length,
+                $"a connection ID prefix leaves at least 4 random bytes of the {ConnectionIdLength}-byte connection ID");
+        }
         if (Certificate is not null && (!Certificate.HasPrivateKey || Certificate.GetECDsaPublicKey() is null))
         {
             throw new ArgumentException("The server certificate needs an ECDSA private key.", nameof(Certificate));

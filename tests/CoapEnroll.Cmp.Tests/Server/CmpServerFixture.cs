@@ -16,6 +16,9 @@ internal sealed class CmpServerFixture : IAsyncDisposable
     public const string Dev2Secret = "dev-2-secret-77b1e0";
 
     private readonly string _directory;
+    private readonly List<SqliteCertificateStore> _otherStores = [];
+    private CaOptions _caOptions = null!;
+    private Action<CmpServerOptions>? _configure;
 
     private CmpServerFixture(string directory, CaBootstrapResult bootstrap, SqliteCertificateStore store, CertificateAuthority authority, CmpServer server, ManualTime time)
     {
@@ -37,10 +40,11 @@ internal sealed class CmpServerFixture : IAsyncDisposable
 
     public ManualTime Time { get; }
 
-    public static async Task<CmpServerFixture> CreateAsync(Action<CmpServerOptions>? configure = null)
+    public static async Task<CmpServerFixture> CreateAsync(Action<CmpServerOptions>? configure = null, Action<CaOptions>? configureCa = null)
     {
         string directory = Directory.CreateTempSubdirectory("coapenroll-cmp-").FullName;
         var caOptions = new CaOptions { DataDirectory = directory };
+        configureCa?.Invoke(caOptions);
         CaBootstrapResult bootstrap = await CaBootstrap.LoadOrCreateAsync(caOptions, null, null, CancellationToken.None);
         SqliteCertificateStore store = await SqliteCertificateStore.OpenAsync(bootstrap.Hierarchy.Layout.Database, null, CancellationToken.None);
         var time = new ManualTime(DateTimeOffset.UtcNow);
@@ -51,8 +55,40 @@ internal sealed class CmpServerFixture : IAsyncDisposable
         options.SharedSecrets[Dev1] = new CmpSharedSecretOptions { Secret = Dev1Secret };
         options.SharedSecrets[Dev2] = new CmpSharedSecretOptions { Secret = Dev2Secret };
         configure?.Invoke(options);
-        var server = new CmpServer(options, enrollment, bootstrap.ServerCredential.Certificate, bootstrap.ServerCredential.Intermediates, null, time) { SharedSecretStore = store };
-        return new CmpServerFixture(directory, bootstrap, store, authority, server, time);
+        var server = new CmpServer(options, enrollment, bootstrap.ServerCredential.Certificate, bootstrap.ServerCredential.Intermediates, null, time) { SharedSecretStore = store, TransactionStore = store };
+        return new CmpServerFixture(directory, bootstrap, store, authority, server, time) { _caOptions = caOptions, _configure = configure };
+    }
+
+    /// <summary>
+    /// Another node of the same CA: its own store instance on the same database, its own CA, enrollment service and CMP server
+    /// (so its own memory of transactions), the same configuration and clock.
+    /// </summary>
+    public async Task<(CmpServer Server, CertificateAuthority Authority)> AddNodeAsync()
+    {
+        SqliteCertificateStore store = await SqliteCertificateStore.OpenAsync(Bootstrap.Hierarchy.Layout.Database, null, CancellationToken.None);
+        _otherStores.Add(store);
+        var authority = new CertificateAuthority(Bootstrap.Hierarchy, store, CertificateProfileCatalog.FromOptions(_caOptions),
+            new ReservedNames(Bootstrap.Hierarchy, [Bootstrap.ServerCredential.Certificate]), null, Time);
+        var enrollment = new EnrollmentService(authority, Bootstrap.Hierarchy, new EnrollmentOptions { KeyGenerationSecret = new byte[32] }, null, Time);
+        var options = new CmpServerOptions();
+        options.SharedSecrets[Dev1] = new CmpSharedSecretOptions { Secret = Dev1Secret };
+        options.SharedSecrets[Dev2] = new CmpSharedSecretOptions { Secret = Dev2Secret };
+        _configure?.Invoke(options);
+        var server = new CmpServer(options, enrollment, Bootstrap.ServerCredential.Certificate, Bootstrap.ServerCredential.Intermediates, null, Time)
+        {
+            SharedSecretStore = store,
+            TransactionStore = store,
+        };
+        return (server, authority);
+    }
+
+    /// <summary>Sends <paramref name="message"/> to <paramref name="node"/> and decodes the answer.</summary>
+    public static async Task<PkiMessage> SendToAsync(CmpServer node, PkiMessage message, CmpRequestContext? context = null)
+    {
+        CmpExchangeResult result = await node.HandleAsync(PkiMessageCodec.Encode(message), context ?? Context(), CancellationToken.None);
+        Assert.False(result.IsMalformed, result.Detail);
+        CmpDecodeResult decoded = PkiMessageCodec.Decode(result.Response);
+        return decoded.Message ?? throw new InvalidOperationException($"the answer does not decode: {decoded.Reason}");
     }
 
     public static CmpRequestContext Context(string? operation = null, string? profile = null) =>
@@ -103,6 +139,11 @@ internal sealed class CmpServerFixture : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (SqliteCertificateStore other in _otherStores)
+        {
+            await other.DisposeAsync();
+        }
+
         await Store.DisposeAsync();
         try
         {

@@ -6,6 +6,30 @@ namespace CoapEnroll.Dtls.Tests;
 /// <summary>The server routes records by connection ID (RFC 9146): several sessions at once, CIDs of every length.</summary>
 public class DtlsConnectionIdTests
 {
+    [Fact]
+    public async Task ANodePrefix_StartsEveryConnectionIdTheServerChooses_TheRestStaysRandom()
+    {
+        byte[] prefix = [0xA7, 0x01];
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions(o => o.ConnectionIdPrefix = prefix));
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < 3; i++)
+        {
+            await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint, DtlsLoopbackTests.ClientOptions(), DtlsLoopbackTests.Timeout());
+            DtlsSessionEndPoint session = await DtlsLoopbackTests.ExchangeAsync(client, server, $"{i}");
+            byte[] cid = client.RemoteEndPoint.PeerConnectionId.ToArray();
+            Assert.Equal(6, cid.Length);
+            Assert.Equal(prefix, cid[..2]);
+            Assert.Equal(cid, session.LocalConnectionId.ToArray());
+            seen.Add(Convert.ToHexString(cid));
+        }
+
+        Assert.Equal(3, seen.Count);
+
+        // A prefix that leaves fewer than 4 random bytes is refused.
+        Assert.Throws<ArgumentOutOfRangeException>(() => DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0),
+            DtlsLoopbackTests.ServerOptions(o => o.ConnectionIdPrefix = [1, 2, 3])));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(4)]
