@@ -384,6 +384,7 @@ public sealed class CertificateAuthority
     /// A request that is no longer pending yields its stored outcome.
     /// </summary>
     /// <exception cref="KeyNotFoundException">No request has this id.</exception>
+    /// <exception cref="ProfileNotConfiguredException">The request is pending and its profile is not configured here; it stays pending.</exception>
     public async Task<IssuanceResult> ApproveAsync(long requestId, string actor, CancellationToken cancellationToken)
     {
         CheckOperatorText(actor, nameof(actor));
@@ -395,7 +396,8 @@ public sealed class CertificateAuthority
 
         if (!Profiles.TryGet(request.Profile, out CertificateProfile profile))
         {
-            return await RejectPendingAsync(request, actor, RejectionReason.UnknownProfile, $"profile '{request.Profile}' no longer exists", cancellationToken);
+            // Not a rejection: an approval from a process configured differently from the servers must not decide the request for good.
+            throw new ProfileNotConfiguredException(request.Id, request.Profile);
         }
 
         CsrValidator.Validated validated;

@@ -76,6 +76,29 @@ public sealed class ApprovalTests
     }
 
     [Fact]
+    public async Task Approval_where_the_profile_is_not_configured_changes_nothing_and_the_request_stays_pending()
+    {
+        await using TestCa ca = await TestCa.CreateAsync(ManualProfile);
+        byte[] csr = TestCa.Csr("CN=elsewhere");
+        long id = (await ca.Authority.IssueAsync(TestCa.Request(csr, "manual", requester: "dev"), CancellationToken.None)).RequestId!.Value;
+
+        // The deciding process lacks the profile, as a CLI started without the servers' Ca:Profiles would.
+        ca.Options.Profiles = new();
+        await ca.RestartAsync();
+        ProfileNotConfiguredException refused = await Assert.ThrowsAsync<ProfileNotConfiguredException>(() => ca.Authority.ApproveAsync(id, "operator", CancellationToken.None));
+        Assert.Equal("manual", refused.Profile);
+        Assert.Equal(id, refused.RequestId);
+        Assert.Equal(RequestStatus.Pending, (await ca.Store.GetRequestAsync(id, CancellationToken.None))!.Status);
+        Assert.Empty(await ca.Store.ListCertificatesAsync(10, CancellationToken.None));
+
+        ManualProfile(ca.Options);
+        await ca.RestartAsync();
+        IssuanceResult approved = await ca.Authority.ApproveAsync(id, "operator", CancellationToken.None);
+        Assert.Equal(IssuanceStatus.Issued, approved.Status);
+        Assert.Equal("CN=elsewhere", approved.Certificate!.Subject);
+    }
+
+    [Fact]
     public async Task Operator_calls_validate_their_arguments()
     {
         await using TestCa ca = await TestCa.CreateAsync(ManualProfile);

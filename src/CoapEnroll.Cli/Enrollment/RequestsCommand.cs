@@ -110,6 +110,12 @@ internal static partial class RequestsCommand
             {
                 throw new CliException(ExitCodes.Usage, $"No request {requestId} in {certification.StoreLocation}; the pending ones: {HowToInvoke.Command("requests", "list", "--data", directory)}");
             }
+            catch (ProfileNotConfiguredException ex)
+            {
+                throw new CliException(ExitCodes.Failure,
+                    $"Request {requestId} is still pending: it asks for profile '{ex.Profile}', which this configuration does not have (Ca:Profiles:{ex.Profile}). " +
+                    $"Run this command with the configuration of the servers that took the request, or refuse it: {HowToInvoke.Command("requests", "reject", requestId.ToString(CultureInfo.InvariantCulture), "--data", directory)}", ex);
+            }
             catch (ArgumentException ex) when (ex.ParamName == "reason")
             {
                 throw new CliException(ExitCodes.Usage, $"--reason: must be 1..{CertificateAuthority.MaxOperatorTextLength} characters.", ex);

@@ -30,6 +30,12 @@ internal sealed partial class AdminSite
             await WriteDashboardAsync(context, principal, StatusCodes.Status404NotFound, Notice($"There is no request {id.ToString(CultureInfo.InvariantCulture)}.", error: true));
             return;
         }
+        catch (ProfileNotConfiguredException ex)
+        {
+            await WriteDashboardAsync(context, principal, StatusCodes.Status409Conflict, Notice(string.Create(CultureInfo.InvariantCulture,
+                $"Request {id} is still pending: its profile '{ex.Profile}' is not configured on this node. Approve it on a node that has the profile, or reject it."), error: true));
+            return;
+        }
 
         LogDecided(principal.Actor, "approve", id, result.Status.ToString());
         AdminMarkup notice = result.Status switch

@@ -101,6 +101,9 @@ public sealed partial class EstCliTests : IDisposable
         string id = row.Groups["id"].Value;
 
         await server.RestartAsync();
+        // Without the servers' profile the CLI refuses to decide, and the request stays pending for a correctly configured approval.
+        await AssertFailsAsync(1, "still pending: it asks for profile 'manual'", ["requests", "approve", id, "--data", server.DataDirectory]);
+        Assert.Matches(PendingRow(), (await AssertSuccessAsync(["requests", "list", "--data", server.DataDirectory])).Output);
         CliResult approve = await AssertSuccessAsync(["requests", "approve", id, "--data", server.DataDirectory, ManualProfile, ManualProfileAnyName]);
         Assert.Contains("CN=manual-1", approve.Output);
         Assert.Contains("No pending requests", (await AssertSuccessAsync(["requests", "list", "--data", server.DataDirectory])).Output);
