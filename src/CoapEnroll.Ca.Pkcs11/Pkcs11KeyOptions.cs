@@ -25,10 +25,10 @@ public sealed class Pkcs11KeyOptions
     /// <summary>The slot id (as C_GetSlotList reports it); or <see cref="TokenLabel"/>.</summary>
     public ulong? Slot { get; set; }
 
-    /// <summary>CKA_LABEL of the issuing key; or <see cref="KeyId"/>.</summary>
+    /// <summary>CKA_LABEL of the issuing key; or <see cref="KeyId"/>, or both (then the key has both).</summary>
     public string? KeyLabel { get; set; }
 
-    /// <summary>CKA_ID of the issuing key, hexadecimal; or <see cref="KeyLabel"/>.</summary>
+    /// <summary>CKA_ID of the issuing key, hexadecimal; or <see cref="KeyLabel"/>, or both.</summary>
     public string? KeyId { get; set; }
 
     /// <summary>The environment variable that holds the user PIN.</summary>
@@ -79,9 +79,9 @@ public sealed class Pkcs11KeyOptions
             throw Setting($"set exactly one of {SectionName}:{nameof(TokenLabel)} and {SectionName}:{nameof(Slot)}");
         }
 
-        if (string.IsNullOrEmpty(KeyLabel) == string.IsNullOrEmpty(KeyId))
+        if (string.IsNullOrEmpty(KeyLabel) && string.IsNullOrEmpty(KeyId))
         {
-            throw Setting($"set exactly one of {SectionName}:{nameof(KeyLabel)} and {SectionName}:{nameof(KeyId)}");
+            throw Setting($"set {SectionName}:{nameof(KeyLabel)} or {SectionName}:{nameof(KeyId)} (or both): which key on the token is the issuing key");
         }
 
         if (KeyId is { Length: > 0 } id && (id.Length % 2 != 0 || !id.All(char.IsAsciiHexDigit)))
@@ -155,7 +155,12 @@ public sealed class Pkcs11KeyOptions
     internal string TokenDescription => TokenLabel is { Length: > 0 } label ? $"token '{label}'" : $"slot {Slot}";
 
     /// <summary>The key, for messages: its label or id.</summary>
-    internal string KeyDescription => KeyLabel is { Length: > 0 } label ? $"key '{label}'" : $"key id {KeyId}";
+    internal string KeyDescription => (KeyLabel, KeyId) switch
+    {
+        ({ Length: > 0 } label, { Length: > 0 } id) => $"key '{label}' (id {id})",
+        ({ Length: > 0 } label, _) => $"key '{label}'",
+        _ => $"key id {KeyId}",
+    };
 
     private static CaConfigurationException Setting(string message) => new(null, CaConfigurationProblem.InvalidSetting, message);
 }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using CoapEnroll.Ca;
 using Net.Pkcs11Interop.Common;
 using Net.Pkcs11Interop.HighLevelAPI;
@@ -14,6 +15,18 @@ internal sealed class Pkcs11Module
     private static readonly Dictionary<string, Pkcs11Module> s_loaded = new(StringComparer.Ordinal);
     private static readonly Lock s_lock = new();
     private int _users;
+
+    // Pkcs11Interop calls dlopen through "libdl", which glibc 2.34 and later ship only as libdl.so.2 (the unversioned name comes
+    // with libc6-dev); dlopen itself lives in libc.so.6 there. Resolve the name once for Pkcs11Interop's assembly.
+    static Pkcs11Module() => NativeLibrary.SetDllImportResolver(typeof(Pkcs11InteropFactories).Assembly, (name, assembly, searchPath) =>
+    {
+        if (name != "libdl" || !OperatingSystem.IsLinux())
+        {
+            return IntPtr.Zero;
+        }
+
+        return NativeLibrary.TryLoad("libdl.so.2", out IntPtr handle) || NativeLibrary.TryLoad("libc.so.6", out handle) ? handle : IntPtr.Zero;
+    });
 
     private Pkcs11Module(string path, IPkcs11Library library)
     {

@@ -62,7 +62,7 @@ internal static class Pkcs11Token
     /// <summary>The private key with the configured label or id, or null.</summary>
     public static IObjectHandle? FindPrivateKey(ISession session, Pkcs11KeyOptions options)
     {
-        List<IObjectHandle> found = session.FindAllObjects([Attribute(CKA.CKA_CLASS, CKO.CKO_PRIVATE_KEY), Selector(options)]);
+        List<IObjectHandle> found = session.FindAllObjects([Attribute(CKA.CKA_CLASS, CKO.CKO_PRIVATE_KEY), .. Selector(options)]);
         return found.Count switch
         {
             0 => null,
@@ -182,9 +182,22 @@ internal static class Pkcs11Token
         or CKR.CKR_TOKEN_NOT_RECOGNIZED or CKR.CKR_DEVICE_ERROR or CKR.CKR_USER_NOT_LOGGED_IN or CKR.CKR_OBJECT_HANDLE_INVALID or CKR.CKR_KEY_HANDLE_INVALID
         or CKR.CKR_CRYPTOKI_NOT_INITIALIZED or CKR.CKR_SESSION_COUNT or CKR.CKR_DEVICE_MEMORY;
 
-    public static IObjectAttribute Selector(Pkcs11KeyOptions options) => options.KeyLabel is { Length: > 0 } label
-        ? Attribute(CKA.CKA_LABEL, label)
-        : Attribute(CKA.CKA_ID, Convert.FromHexString(options.KeyId!));
+    /// <summary>The attributes the issuing key has: its label, its id, or both.</summary>
+    public static List<IObjectAttribute> Selector(Pkcs11KeyOptions options)
+    {
+        var selector = new List<IObjectAttribute>();
+        if (options.KeyLabel is { Length: > 0 } label)
+        {
+            selector.Add(Attribute(CKA.CKA_LABEL, label));
+        }
+
+        if (options.KeyId is { Length: > 0 } id)
+        {
+            selector.Add(Attribute(CKA.CKA_ID, Convert.FromHexString(id)));
+        }
+
+        return selector;
+    }
 
     private static int FieldLength(ECCurve curve) => curve.Oid.Value switch
     {
