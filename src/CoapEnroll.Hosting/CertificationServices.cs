@@ -368,9 +368,10 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
     /// <see cref="Pkcs11KeyProvider.Name"/> (settings in <c>Ca:Pkcs11</c>).
     /// </summary>
     /// <exception cref="CaConfigurationException">An unknown provider, or incomplete Ca:Pkcs11 settings.</exception>
-    public ICaKeyProvider? CreateKeyProvider(CaOptions options)
+    public ICaKeyProvider? CreateKeyProvider() => CreateKeyProvider(LoadCaOptions());
+
+    private ICaKeyProvider? CreateKeyProvider(CaOptions options)
     {
-        ArgumentNullException.ThrowIfNull(options);
         if (string.Equals(options.KeyProvider, CaOptions.FileKeyProvider, StringComparison.OrdinalIgnoreCase))
         {
             return null;
