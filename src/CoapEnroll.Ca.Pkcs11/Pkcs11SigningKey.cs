@@ -20,6 +20,7 @@ internal sealed class Pkcs11SigningKey : CaSigningKey
 
     private readonly Pkcs11Module _module;
     private readonly Pkcs11KeyOptions _options;
+    // Kept for reconnecting after the token was lost (a new login); never logged, never in a message.
     private readonly string _pin;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -103,6 +104,11 @@ internal sealed class Pkcs11SigningKey : CaSigningKey
                 try
                 {
                     session = connection.Slot.OpenSession(SessionType.ReadOnly);
+                }
+                catch (Pkcs11Exception ex) when (ex.RV is CKR.CKR_SESSION_COUNT or CKR.CKR_DEVICE_MEMORY or CKR.CKR_HOST_MEMORY)
+                {
+                    // The token is there but takes no more sessions now: not a loss, so the others keep theirs.
+                    throw new CaKeyUnavailableException($"{_options.TokenDescription} opens no more sessions ({ex.RV}); lower {Pkcs11KeyOptions.SectionName}:MaxSessions", ex);
                 }
                 catch (Pkcs11Exception ex) when (Pkcs11Token.MeansLost(ex.RV))
                 {

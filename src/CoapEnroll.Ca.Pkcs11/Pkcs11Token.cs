@@ -180,7 +180,7 @@ internal static class Pkcs11Token
     /// <summary>Return values after which the session, or the token behind it, is gone: reconnect.</summary>
     public static bool MeansLost(CKR rv) => rv is CKR.CKR_SESSION_HANDLE_INVALID or CKR.CKR_SESSION_CLOSED or CKR.CKR_DEVICE_REMOVED or CKR.CKR_TOKEN_NOT_PRESENT
         or CKR.CKR_TOKEN_NOT_RECOGNIZED or CKR.CKR_DEVICE_ERROR or CKR.CKR_USER_NOT_LOGGED_IN or CKR.CKR_OBJECT_HANDLE_INVALID or CKR.CKR_KEY_HANDLE_INVALID
-        or CKR.CKR_CRYPTOKI_NOT_INITIALIZED or CKR.CKR_SESSION_COUNT or CKR.CKR_DEVICE_MEMORY;
+        or CKR.CKR_CRYPTOKI_NOT_INITIALIZED;
 
     /// <summary>The attributes the issuing key has: its label, its id, or both.</summary>
     public static List<IObjectAttribute> Selector(Pkcs11KeyOptions options)
