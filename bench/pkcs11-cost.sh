@@ -43,7 +43,7 @@ for round in $(seq 1 "$rounds"); do
         for _ in $(seq 1 100); do grep -q "listening on coaps://" "$work/serve-$provider-$round.log" && break; sleep 0.2; done
         dotnet "$bench" load --scenario est-enroll --devices 64 --concurrency "$concurrency" --duration "$seconds" \
             --server "coaps://127.0.0.1:$port" --server-pid "$serve_pid" --data "$data" --manufacturer "$work/manufacturer" \
-            --json "bench/results/pkcs11-$provider-$round.json" | grep -E "operations|server CPU" || true
+            --json "bench/results/pkcs11-$provider-$round.json" 2>&1 | grep -E "operations in|server CPU" || true
         kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true; unset serve_pid
     done
 done
