@@ -41,7 +41,7 @@ internal static class EnrollScaleMode
 {
     private static int s_device;
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    internal static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -196,15 +196,22 @@ internal static class EnrollScaleMode
         return report.Enrollments.All(e => e.Failures == 0) && report.Handshakes.All(h => h.Failures == 0) ? 0 : 1;
     }
 
+    private static Task<ScalePhase> RunPhaseAsync(string name, int concurrency, TimeSpan duration, int serverPid, Func<Task<(bool Ok, string? Error)>> operation) =>
+        RunPhaseAsync(name, concurrency, duration, () => ProcessStats.CpuTime(serverPid), operation);
+
     /// <summary>
     /// <paramref name="concurrency"/> workers each doing <paramref name="operation"/> back to back until <paramref name="duration"/>
-    /// has passed (none starts after it; those under way finish), with the server's and this process's CPU over the phase.
+    /// has passed (none starts after it; those under way finish), with the server's CPU (<paramref name="serverCpu"/>: one process, or
+    /// the sum of several nodes), the database's (<paramref name="databaseCpu"/>, when there is one apart from the server) and this
+    /// process's CPU over the phase.
     /// </summary>
-    private static async Task<ScalePhase> RunPhaseAsync(string name, int concurrency, TimeSpan duration, int serverPid, Func<Task<(bool Ok, string? Error)>> operation)
+    internal static async Task<ScalePhase> RunPhaseAsync(string name, int concurrency, TimeSpan duration, Func<TimeSpan> serverCpu,
+        Func<Task<(bool Ok, string? Error)>> operation, Func<TimeSpan>? databaseCpu = null)
     {
         await Task.Delay(TimeSpan.FromMilliseconds(300));
         string load = LoadAverage();
-        TimeSpan serverCpu = ProcessStats.CpuTime(serverPid);
+        TimeSpan serverCpuAtStart = serverCpu();
+        TimeSpan? databaseCpuAtStart = databaseCpu?.Invoke();
         TimeSpan clientCpu = ProcessStats.CpuTime(Environment.ProcessId);
         long started = Stopwatch.GetTimestamp();
         long lastStart = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
@@ -247,7 +254,8 @@ internal static class EnrollScaleMode
 
         // What the last operations left to the server (close_notify, the database write, a log line) belongs to the phase.
         await Task.Delay(TimeSpan.FromMilliseconds(200));
-        double serverCpuMs = (ProcessStats.CpuTime(serverPid) - serverCpu).TotalMilliseconds;
+        double serverCpuMs = (serverCpu() - serverCpuAtStart).TotalMilliseconds;
+        double? databaseCpuMs = databaseCpu is null ? null : (databaseCpu() - databaseCpuAtStart!.Value).TotalMilliseconds;
         double clientCpuMs = (ProcessStats.CpuTime(Environment.ProcessId) - clientCpu).TotalMilliseconds;
         latencies.Sort();
         return new ScalePhase
@@ -267,6 +275,8 @@ internal static class EnrollScaleMode
             ServerCpuUsPerOperation = latencies.Count == 0 ? double.NaN : serverCpuMs * 1000 / latencies.Count,
             ClientCpuUsPerOperation = latencies.Count == 0 ? double.NaN : clientCpuMs * 1000 / latencies.Count,
             ServerCpuShare = serverCpuMs / 1000 / wall,
+            DatabaseCpuUsPerOperation = databaseCpuMs is not { } db ? null : latencies.Count == 0 ? double.NaN : db * 1000 / latencies.Count,
+            DatabaseCpuShare = databaseCpuMs / 1000 / wall,
         };
     }
 
@@ -329,7 +339,7 @@ internal static class EnrollScaleMode
         }
     }
 
-    private static async Task<(bool Ok, string? Error)> EnrollAsync(IPEndPoint coaps, DtlsClientOptions device, bool uniqueNames)
+    internal static async Task<(bool Ok, string? Error)> EnrollAsync(IPEndPoint coaps, DtlsClientOptions device, bool uniqueNames)
     {
         // A new device asks for a name of its own; "same" re-enrolls CN=demo-device-1 every time, like sen-cost.
         string? subject = uniqueNames ? $"CN=bench-device-{Interlocked.Increment(ref s_device)}" : null;
@@ -389,7 +399,7 @@ internal static class EnrollScaleMode
             $"    bound: enrollment {bound.EnrollmentCpuUs:F0} µs CPU, {bound.EnrollmentsPerSecond:F0}/s on all cores; handshake share {bound.HandshakeCpuUs:F0} µs CPU, {bound.HandshakesPerSecond:F0}/s"));
     }
 
-    private static void Print(ScalePhase p, double? boundCpuUs, double? boundPerSecond)
+    internal static void Print(ScalePhase p, double? boundCpuUs, double? boundPerSecond)
     {
         string ratios = boundCpuUs is { } cpu && boundPerSecond is { } rate
             ? string.Create(CultureInfo.InvariantCulture, $"; server CPU/bound {p.ServerCpuUsPerOperation / cpu:F2}×, rate/bound {p.PerSecond / rate:P0}")
@@ -483,13 +493,13 @@ internal static class EnrollScaleMode
     internal static double Percentile(List<double> sorted, double fraction) =>
         sorted.Count == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(fraction * sorted.Count) - 1, 0, sorted.Count - 1)];
 
-    private static double Median(List<double> values)
+    internal static double Median(List<double> values)
     {
         values.Sort();
         return values.Count % 2 == 1 ? values[values.Count / 2] : (values[(values.Count / 2) - 1] + values[values.Count / 2]) / 2;
     }
 
-    private static string LoadAverage()
+    internal static string LoadAverage()
     {
         string[] fields = File.ReadAllText("/proc/loadavg").Split(' ');
         return $"{fields[0]} {fields[1]} {fields[2]}";
@@ -535,5 +545,11 @@ internal static class EnrollScaleMode
 
         /// <summary>Server CPU seconds per wall second: how many cores it kept busy.</summary>
         public double ServerCpuShare { get; init; }
+
+        /// <summary>A separate database's (PostgreSQL's) utime + stime over the phase per completed operation; null when there is none.</summary>
+        public double? DatabaseCpuUsPerOperation { get; init; }
+
+        /// <summary>The database's CPU seconds per wall second; null when there is none.</summary>
+        public double? DatabaseCpuShare { get; init; }
     }
 }

@@ -18,6 +18,50 @@ internal static class ProcessStats
         return TimeSpan.FromSeconds((double)ticks / s_ticksPerSecond);
     }
 
+    /// <summary>
+    /// CPU time of <paramref name="pid"/> and of all its children, living and exited: its own utime + stime + cutime + cstime (the
+    /// children it has waited for) plus utime + stime of each living child (from every /proc/N/stat whose parent is
+    /// <paramref name="pid"/>). A server that forks a process per connection (PostgreSQL's postmaster) counts whole, also when a
+    /// child exits between two readings. Grandchildren count only once their parent has waited for them.
+    /// </summary>
+    public static TimeSpan CpuTimeWithChildren(int pid)
+    {
+        string[] own = StatFields(File.ReadAllText($"/proc/{pid}/stat"));
+        long ticks = Field(own, 11) + Field(own, 12) + Field(own, 13) + Field(own, 14);
+        string parent = pid.ToString(CultureInfo.InvariantCulture);
+        foreach (string directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            {
+                continue;
+            }
+
+            string stat;
+            try
+            {
+                stat = File.ReadAllText(Path.Combine(directory, "stat"));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                continue; // exited meanwhile
+            }
+
+            string[] fields = StatFields(stat);
+            if (fields[1] == parent)
+            {
+                ticks += Field(fields, 11) + Field(fields, 12);
+            }
+        }
+
+        return TimeSpan.FromSeconds((double)ticks / s_ticksPerSecond);
+    }
+
+    // The fields after the parenthesised command name (which may hold spaces): state is [0], ppid [1], utime [11], stime [12],
+    // cutime [13], cstime [14].
+    private static string[] StatFields(string stat) => stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+
+    private static long Field(string[] fields, int index) => long.Parse(fields[index], CultureInfo.InvariantCulture);
+
     /// <summary>VmRSS of <paramref name="pid"/> in bytes.</summary>
     public static long ResidentBytes(int pid)
     {

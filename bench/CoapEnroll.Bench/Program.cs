@@ -36,6 +36,8 @@ internal static class Program
                 return await WireEnrollMode.RunAsync(args);
             case "enroll-scale":
                 return await EnrollScaleMode.RunAsync(args);
+            case "nodes-scale":
+                return await NodesScaleMode.RunAsync(args);
             case "registrar-cost":
                 return await RegistrarCostMode.RunAsync(args);
             case "load":

@@ -72,10 +72,13 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     /// </summary>
     /// <para>With <paramref name="http"/>, serve's HTTP listener (CMP over HTTP) gets a free port too (<c>--http-port 0</c>): see
     /// <see cref="WaitForHttpBaseAddressAsync"/>.</para>
+    /// <para><paramref name="dataDirectory"/>, when given, is a data directory the caller prepared (nodes-scale: a copy of one CA for
+    /// every node) used instead of a fresh one; it is deleted on dispose all the same.</para>
     public static async Task<ServerUnderTest> StartServeAsync(string coapenrollDll, bool psk, IReadOnlyList<string>? diagnosisArguments = null,
-        IReadOnlyDictionary<string, string>? environment = null, bool http = false, IReadOnlyList<string>? scenarioArguments = null)
+        IReadOnlyDictionary<string, string>? environment = null, bool http = false, IReadOnlyList<string>? scenarioArguments = null,
+        string? dataDirectory = null)
     {
-        string data = Directory.CreateTempSubdirectory("coapenroll-load-").FullName;
+        string data = dataDirectory ?? Directory.CreateTempSubdirectory("coapenroll-load-").FullName;
         int coapPort = FreeUdpPort();
         int coapsPort = FreeUdpPort(except: coapPort);
         var arguments = new List<string>
