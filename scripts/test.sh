@@ -23,6 +23,7 @@ declare -A REQUIRED_PROGRAMS=(
     [curl]=curl
     [afl-fuzz]=afl++
     [chromium]=chromium
+    [softhsm2-util]=softhsm2
 )
 
 missing_packages=()

@@ -35,4 +35,13 @@ public enum CaConfigurationProblem
 
     /// <summary>The data directory holds some of the files of a set but not all.</summary>
     IncompleteDataDirectory,
+
+    /// <summary>The PKCS#11 module cannot be loaded, or the token (or slot) it names is not there.</summary>
+    TokenUnavailable,
+
+    /// <summary>The token refused the user PIN (wrong, locked or expired), or no PIN is configured.</summary>
+    WrongPin,
+
+    /// <summary>The token has no private key with the configured label or id.</summary>
+    KeyMissing,
 }

@@ -14,23 +14,33 @@ public sealed class CaHierarchy
     /// <param name="intermediates">Certificates between <paramref name="issuingCa"/> and <paramref name="trustAnchor"/>.</param>
     /// <param name="trustedManufacturerCas">Manufacturer CAs whose device certificates are accepted for first enrollment.</param>
     /// <param name="trustedRegistrarCas">CAs whose certificates with id-kp-cmcRA are trusted as registrars (RFC 7030 section 3.7); none when null.</param>
+    /// <param name="issuingKey">
+    /// The issuing CA's key when it is not attached to <paramref name="issuingCa"/> (a PKCS#11 token's); when null,
+    /// <paramref name="issuingCa"/> must carry its private key.
+    /// </param>
     /// <remarks>Nothing is validated here: the caller has checked that <paramref name="issuingCa"/> is a CA that chains to <paramref name="trustAnchor"/>.</remarks>
     public CaHierarchy(CaDataLayout layout, X509Certificate2 trustAnchor, X509Certificate2 issuingCa, IReadOnlyList<X509Certificate2> intermediates,
-        IReadOnlyList<X509Certificate2> trustedManufacturerCas, IReadOnlyList<X509Certificate2>? trustedRegistrarCas = null)
+        IReadOnlyList<X509Certificate2> trustedManufacturerCas, IReadOnlyList<X509Certificate2>? trustedRegistrarCas = null, CaSigningKey? issuingKey = null)
     {
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(trustAnchor);
         ArgumentNullException.ThrowIfNull(issuingCa);
         ArgumentNullException.ThrowIfNull(intermediates);
         ArgumentNullException.ThrowIfNull(trustedManufacturerCas);
-        if (!issuingCa.HasPrivateKey)
+        if (issuingKey is null && !issuingCa.HasPrivateKey)
         {
             throw new ArgumentException("The issuing CA certificate needs its private key.", nameof(issuingCa));
+        }
+
+        if (issuingKey is not null && !issuingKey.Matches(issuingCa))
+        {
+            throw new ArgumentException($"{issuingKey.Description} is not the key of the issuing CA certificate.", nameof(issuingKey));
         }
 
         Layout = layout;
         TrustAnchor = trustAnchor;
         IssuingCa = issuingCa;
+        IssuingKey = issuingKey ?? new FileCaSigningKey(issuingCa);
         Intermediates = intermediates;
         TrustedManufacturerCas = trustedManufacturerCas;
         TrustedRegistrarCas = trustedRegistrarCas ?? [];
@@ -42,8 +52,11 @@ public sealed class CaHierarchy
     /// <summary>The root CA certificate (no private key).</summary>
     public X509Certificate2 TrustAnchor { get; }
 
-    /// <summary>The issuing CA certificate with its private key.</summary>
+    /// <summary>The issuing CA certificate (with its private key when that is a file's).</summary>
     public X509Certificate2 IssuingCa { get; }
+
+    /// <summary>The issuing CA's key: everything the CA signs (certificates, CRLs) is signed through it.</summary>
+    public CaSigningKey IssuingKey { get; }
 
     /// <summary>Certificates between the issuing CA and the trust anchor (empty for the demo hierarchy).</summary>
     public IReadOnlyList<X509Certificate2> Intermediates { get; }

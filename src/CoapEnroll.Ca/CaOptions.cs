@@ -26,6 +26,16 @@ public sealed class CaOptions
     /// <summary>Name of the environment variable holding the passphrase of encrypted PKCS#8 keys (e.g. COAPENROLL_CA_PASSPHRASE). The passphrase itself is never configured.</summary>
     public string? KeyPassphraseEnvironmentVariable { get; set; }
 
+    /// <summary>
+    /// Where the issuing CA's private key is: <see cref="FileKeyProvider"/> (the default: DIR/ca/issuing.key, or
+    /// <see cref="KeyFile"/>) or <c>Pkcs11</c> (a token or HSM, configured in <c>Ca:Pkcs11</c>; only DIR/ca/issuing.pem, or
+    /// <see cref="CertificateFile"/>, is a file then).
+    /// </summary>
+    public string KeyProvider { get; set; } = FileKeyProvider;
+
+    /// <summary>The value of <see cref="KeyProvider"/> for keys in PEM files.</summary>
+    public const string FileKeyProvider = "File";
+
     /// <summary>PEM files of manufacturer CAs whose device certificates (IDevIDs) are accepted for first enrollment.</summary>
     public List<string>? TrustedManufacturerCaFiles { get; set; }
 

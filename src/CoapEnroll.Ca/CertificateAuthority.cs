@@ -56,11 +56,6 @@ public sealed class CertificateAuthority
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(profiles);
         ArgumentNullException.ThrowIfNull(reservedNames);
-        if (!hierarchy.IssuingCa.HasPrivateKey)
-        {
-            throw new ArgumentException("the issuing CA certificate has no private key", nameof(hierarchy));
-        }
-
         _hierarchy = hierarchy;
         _store = InstrumentedCertificateStore.Wrap(store);
         Profiles = profiles;
@@ -547,9 +542,9 @@ public sealed class CertificateAuthority
 
             DateTimeOffset nextUpdate = now + _crlValidity;
             byte[] der;
-            using (AsymmetricAlgorithm key = CertificateFactory.PrivateKeyOf(_hierarchy.IssuingCa))
+            using (CaSigningLease lease = await _hierarchy.IssuingKey.AcquireAsync(cancellationToken))
             {
-                (X509SignatureGenerator generator, HashAlgorithmName hash) = CertificateFactory.SignerFor(key);
+                (X509SignatureGenerator generator, HashAlgorithmName hash) = CertificateFactory.SignerFor(lease.Key, lease.RsaPadding);
                 der = builder.Build(_hierarchy.IssuingCa.SubjectName, generator, new BigInteger(number), nextUpdate, hash,
                     CertificateFactory.AuthorityKeyIdentifierFor(_hierarchy.IssuingCa), now);
             }
@@ -605,8 +600,14 @@ public sealed class CertificateAuthority
 
         for (int attempt = 1; ; attempt++)
         {
-            X509Certificate2 certificate = CertificateFactory.Sign(validated.Subject, validated.PublicKey, _hierarchy.IssuingCa,
-                now - profile.Backdate, now + profile.Validity, CertificateFactory.NewSerialNumber(), extensions);
+            // Signed before anything is stored: when the key cannot be reached (CaKeyUnavailableException) nothing of the request is kept.
+            X509Certificate2 certificate;
+            using (CaSigningLease lease = await _hierarchy.IssuingKey.AcquireAsync(cancellationToken))
+            {
+                certificate = CertificateFactory.Sign(validated.Subject, validated.PublicKey, _hierarchy.IssuingCa, lease.Key, lease.RsaPadding,
+                    now - profile.Backdate, now + profile.Validity, CertificateFactory.NewSerialNumber(), extensions);
+            }
+
             StoredCertificate stored = StoredCertificate.FromCertificate(certificate, profile.Name, row.Requester, row.ReplacesSerialNumber) with
             {
                 Identity = row.Identity ?? row.Requester,

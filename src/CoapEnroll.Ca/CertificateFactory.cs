@@ -26,7 +26,13 @@ public static class CertificateFactory
     }
 
     /// <summary>The signature generator and hash for a CA key: ECDSA with SHA-256/384/512 by curve size (RFC 5758 section 3.2), RSA PKCS#1 v1.5 with SHA-256 (RFC 4055).</summary>
-    internal static (X509SignatureGenerator Generator, HashAlgorithmName Hash) SignerFor(AsymmetricAlgorithm key) => key switch
+    internal static (X509SignatureGenerator Generator, HashAlgorithmName Hash) SignerFor(AsymmetricAlgorithm key) => SignerFor(key, RSASignaturePadding.Pkcs1);
+
+    /// <summary>
+    /// The signature generator and hash for a CA key: ECDSA with SHA-256/384/512 by curve size (RFC 5758 section 3.2), RSA with
+    /// SHA-256 and <paramref name="rsaPadding"/> (PKCS#1 v1.5, or RSASSA-PSS with MGF1-SHA-256 and a 32-octet salt: RFC 4055).
+    /// </summary>
+    public static (X509SignatureGenerator Generator, HashAlgorithmName Hash) SignerFor(AsymmetricAlgorithm key, RSASignaturePadding rsaPadding) => key switch
     {
         ECDsa ec => (X509SignatureGenerator.CreateForECDsa(ec), ec.KeySize switch
         {
@@ -34,7 +40,7 @@ public static class CertificateFactory
             <= 384 => HashAlgorithmName.SHA384,
             _ => HashAlgorithmName.SHA512,
         }),
-        RSA rsa => (X509SignatureGenerator.CreateForRSA(rsa, RSASignaturePadding.Pkcs1), HashAlgorithmName.SHA256),
+        RSA rsa => (X509SignatureGenerator.CreateForRSA(rsa, rsaPadding), HashAlgorithmName.SHA256),
         _ => throw new NotSupportedException($"CA key type {key.GetType().Name} is not supported"),
     };
 
@@ -64,13 +70,15 @@ public static class CertificateFactory
         ArgumentNullException.ThrowIfNull(subject);
         ArgumentNullException.ThrowIfNull(publicKey);
         ArgumentNullException.ThrowIfNull(issuer);
-        var extensions = new List<X509Extension>
-        {
-            new X509BasicConstraintsExtension(true, true, pathLength, critical: true),
-            new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true),
-        };
-        return Sign(subject, publicKey, issuer, notBefore, notAfter, NewSerialNumber(), extensions);
+        return Sign(subject, publicKey, issuer, notBefore, notAfter, NewSerialNumber(), SubordinateCaExtensions(pathLength));
     }
+
+    /// <summary>The extensions of a subordinate CA certificate: BasicConstraints CA:true with <paramref name="pathLength"/>, KeyUsage keyCertSign|cRLSign (both critical).</summary>
+    public static IReadOnlyList<X509Extension> SubordinateCaExtensions(int pathLength) =>
+    [
+        new X509BasicConstraintsExtension(true, true, pathLength, critical: true),
+        new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true),
+    ];
 
     /// <summary>
     /// Signs a certificate for <paramref name="publicKey"/> with <paramref name="issuer"/>'s key, adding SKI (method 1 of RFC 5280
@@ -85,9 +93,25 @@ public static class CertificateFactory
         ArgumentNullException.ThrowIfNull(issuer);
         ArgumentNullException.ThrowIfNull(serialNumber);
         ArgumentNullException.ThrowIfNull(extensions);
-        // GetECDsaPrivateKey/GetRSAPrivateKey hand out a new object per call, owned by the caller; concurrent issuances each get their own.
         using AsymmetricAlgorithm issuerKey = PrivateKeyOf(issuer);
-        var (generator, hash) = SignerFor(issuerKey);
+        return Sign(subject, publicKey, issuer, issuerKey, RSASignaturePadding.Pkcs1, notBefore, notAfter, serialNumber, extensions);
+    }
+
+    /// <summary>
+    /// As <see cref="Sign(X500DistinguishedName, PublicKey, X509Certificate2, DateTimeOffset, DateTimeOffset, byte[], IEnumerable{X509Extension})"/>,
+    /// signing with <paramref name="issuerKey"/> (a file key or a token's, see <see cref="CaSigningKey"/>) instead of a key attached to <paramref name="issuer"/>.
+    /// </summary>
+    public static X509Certificate2 Sign(X500DistinguishedName subject, PublicKey publicKey, X509Certificate2 issuer, AsymmetricAlgorithm issuerKey,
+        RSASignaturePadding rsaPadding, DateTimeOffset notBefore, DateTimeOffset notAfter, byte[] serialNumber, IEnumerable<X509Extension> extensions)
+    {
+        ArgumentNullException.ThrowIfNull(subject);
+        ArgumentNullException.ThrowIfNull(publicKey);
+        ArgumentNullException.ThrowIfNull(issuer);
+        ArgumentNullException.ThrowIfNull(issuerKey);
+        ArgumentNullException.ThrowIfNull(rsaPadding);
+        ArgumentNullException.ThrowIfNull(serialNumber);
+        ArgumentNullException.ThrowIfNull(extensions);
+        var (generator, hash) = SignerFor(issuerKey, rsaPadding);
         var request = new CertificateRequest(subject, publicKey, hash);
         foreach (X509Extension extension in extensions)
         {

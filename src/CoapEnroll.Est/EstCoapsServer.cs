@@ -211,6 +211,13 @@ public sealed partial class EstCoapsServer
                 _ => await HandleEnrollAsync(context.Request, operation, client, profile, cancellationToken),
             };
         }
+        catch (CaKeyUnavailableException ex)
+        {
+            // The CA's key (a PKCS#11 token) is unreachable for now and nothing was signed or kept: the client repeats the
+            // request after Max-Age, as after a 5.03 for a pending request (RFC 9148 §4.7).
+            return Refuse(operation, requester, CoapCode.ServiceUnavailable, "the CA key is unavailable; retry later")
+                .SetUInt(CoapOptionNumber.MaxAge, ex.RetryAfterSeconds);
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             EstLog.Failed(_logger, ex, operation, requester);

@@ -33,8 +33,34 @@ public static class CaBootstrap
     /// <paramref name="serverCredential"/>'s files or, when it names none, DIR/server.pem issued by the issuing CA.
     /// </summary>
     /// <exception cref="CaConfigurationException">A file is missing, unreadable, undecryptable, mismatched or does not chain.</exception>
-    public static async Task<CaBootstrapResult> LoadOrCreateAsync(CaOptions options, ServerCredentialOptions? serverCredential, TimeProvider? timeProvider,
-        ILogger? logger, CancellationToken cancellationToken)
+    public static Task<CaBootstrapResult> LoadOrCreateAsync(CaOptions options, ServerCredentialOptions? serverCredential, TimeProvider? timeProvider,
+        ILogger? logger, CancellationToken cancellationToken) =>
+        LoadOrCreateAsync(options, serverCredential, null, createKey: false, timeProvider, logger, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="LoadOrCreateAsync(CaOptions, ServerCredentialOptions?, TimeProvider?, ILogger?, CancellationToken)"/>, with the
+    /// issuing CA's key from <paramref name="keyProvider"/> (a PKCS#11 token) instead of a PEM file when it is not null. Only
+    /// <paramref name="createKey"/> (<c>coapenroll ca init</c>) generates that key and the demo issuing certificate for it; otherwise
+    /// both must exist. The result's hierarchy owns the opened key.
+    /// </summary>
+    /// <exception cref="CaConfigurationException">A file or the token, PIN or key is missing, unreadable, mismatched or does not chain.</exception>
+    public static async Task<CaBootstrapResult> LoadOrCreateAsync(CaOptions options, ServerCredentialOptions? serverCredential, ICaKeyProvider? keyProvider,
+        bool createKey, TimeProvider? timeProvider, ILogger? logger, CancellationToken cancellationToken)
+    {
+        CaSigningKey? tokenKey = null;
+        try
+        {
+            return await LoadOrCreateCoreAsync(options, serverCredential, keyProvider, createKey, key => tokenKey = key, timeProvider, logger, cancellationToken);
+        }
+        catch
+        {
+            tokenKey?.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<CaBootstrapResult> LoadOrCreateCoreAsync(CaOptions options, ServerCredentialOptions? serverCredential, ICaKeyProvider? keyProvider,
+        bool createKey, Action<CaSigningKey> opened, TimeProvider? timeProvider, ILogger? logger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         timeProvider ??= TimeProvider.System;
@@ -47,6 +73,7 @@ public static class CaBootstrap
 
         X509Certificate2 anchor;
         X509Certificate2 issuing;
+        CaSigningKey? tokenKey = null;
         IReadOnlyList<X509Certificate2> intermediates;
         RootCaKeyUpdate? rootUpdate = null;
         if (options.CertificateFile is null)
@@ -58,18 +85,42 @@ public static class CaBootstrap
 
             CreateDirectory(layout.CaDirectory, ownerOnly: true);
             anchor = await LoadOrCreateRootAsync(layout, passphrase, now, logger, cancellationToken);
-            issuing = await LoadOrCreateIssuingAsync(layout, anchor, passphrase, now, logger, cancellationToken);
+            if (keyProvider is null)
+            {
+                issuing = await LoadOrCreateIssuingAsync(layout, anchor, passphrase, now, logger, cancellationToken);
+            }
+            else
+            {
+                (issuing, CaSigningKey key) = await LoadOrCreateIssuingOnTokenAsync(layout, anchor, passphrase, keyProvider, createKey, opened, now, logger, cancellationToken);
+                tokenKey = key;
+            }
+
             intermediates = [];
             rootUpdate = await LoadRootCaKeyUpdateAsync(layout, anchor, logger, cancellationToken);
         }
         else
         {
-            if (options.KeyFile is null)
+            IReadOnlyList<X509Certificate2> rest;
+            if (keyProvider is not null)
+            {
+                if (options.KeyFile is not null)
+                {
+                    throw Setting($"Ca:KeyFile and Ca:KeyProvider={options.KeyProvider} exclude each other: the issuing key is on the token");
+                }
+
+                IReadOnlyList<X509Certificate2> certificates = await CaCredentialFiles.LoadCertificatesAsync(options.CertificateFile, cancellationToken);
+                (issuing, rest) = (certificates[0], certificates.Skip(1).ToArray());
+                tokenKey = await OpenTokenKeyAsync(keyProvider, createKey, opened, options.CertificateFile, issuing, cancellationToken);
+            }
+            else if (options.KeyFile is null)
             {
                 throw Setting("Ca:CertificateFile needs Ca:KeyFile");
             }
+            else
+            {
+                (issuing, rest) = await CaCredentialFiles.LoadCertificateWithKeyAsync(options.CertificateFile, options.KeyFile, passphrase, cancellationToken);
+            }
 
-            (issuing, IReadOnlyList<X509Certificate2> rest) = await CaCredentialFiles.LoadCertificateWithKeyAsync(options.CertificateFile, options.KeyFile, passphrase, cancellationToken);
             if (options.TrustAnchorFile is not null)
             {
                 anchor = (await CaCredentialFiles.LoadCertificatesAsync(options.TrustAnchorFile, cancellationToken))[0];
@@ -111,7 +162,7 @@ public static class CaBootstrap
         }
         else
         {
-            (server, serverChain) = await LoadOrCreateServerAsync(layout, issuing, anchor, intermediates, now, logger, cancellationToken);
+            (server, serverChain) = await LoadOrCreateServerAsync(layout, issuing, tokenKey ?? new FileCaSigningKey(issuing), anchor, intermediates, now, logger, cancellationToken);
         }
 
         var manufacturers = new List<X509Certificate2>();
@@ -161,7 +212,7 @@ public static class CaBootstrap
 
         // What the server sends after its certificate: never the leaf again, nor the anchor the peer already holds (RFC 5246 §7.4.2).
         X509Certificate2[] serverIntermediates = serverChain.Where(c => c.Thumbprint != server.Thumbprint && c.Thumbprint != anchor.Thumbprint).ToArray();
-        return new CaBootstrapResult(new CaHierarchy(layout, anchor, issuing, intermediates, manufacturers, registrars) { RootCaKeyUpdate = rootUpdate }, new ServerCredential(server, serverIntermediates));
+        return new CaBootstrapResult(new CaHierarchy(layout, anchor, issuing, intermediates, manufacturers, registrars, tokenKey) { RootCaKeyUpdate = rootUpdate }, new ServerCredential(server, serverIntermediates));
     }
 
     /// <summary>The passphrase from the environment variable named by <see cref="CaOptions.KeyPassphraseEnvironmentVariable"/>, or null when none is named.</summary>
@@ -252,8 +303,57 @@ public static class CaBootstrap
         return issuing.CopyWithPrivateKey(key);
     }
 
+    /// <summary>
+    /// The demo issuing CA whose key is on a token: DIR/ca/issuing.pem for the token's key. With <paramref name="createKey"/> the key
+    /// is generated when the token lacks it and the certificate is issued by the demo root when the file is missing; without, both
+    /// must exist. A DIR/ca/issuing.key beside it is refused: the issuing key is the token's only.
+    /// </summary>
+    private static async Task<(X509Certificate2, CaSigningKey)> LoadOrCreateIssuingOnTokenAsync(CaDataLayout layout, X509Certificate2 root, string? passphrase,
+        ICaKeyProvider keyProvider, bool createKey, Action<CaSigningKey> opened, DateTimeOffset now, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (File.Exists(layout.IssuingKey))
+        {
+            throw new CaConfigurationException(layout.IssuingKey, CaConfigurationProblem.InvalidSetting,
+                $"exists, but Ca:KeyProvider names {keyProvider.Description}: the issuing key is kept on the token only; move the file away (or set Ca:KeyProvider=File)");
+        }
+
+        if (File.Exists(layout.IssuingCertificate))
+        {
+            X509Certificate2 existing = (await CaCredentialFiles.LoadCertificatesAsync(layout.IssuingCertificate, cancellationToken))[0];
+            return (existing, await OpenTokenKeyAsync(keyProvider, createKey, opened, layout.IssuingCertificate, existing, cancellationToken));
+        }
+
+        if (!createKey)
+        {
+            throw new CaConfigurationException(layout.IssuingCertificate, CaConfigurationProblem.IncompleteDataDirectory,
+                $"missing: create the issuing CA on {keyProvider.Description} with `coapenroll ca init --data {layout.DataDirectory}` and the same Ca:KeyProvider and Ca:Pkcs11 settings");
+        }
+
+        RequireKey(layout.TrustAnchor, layout.RootKey);
+        CaSigningKey key = await keyProvider.OpenAsync(createIfMissing: true, cancellationToken);
+        opened(key);
+        AsymmetricAlgorithm rootKey = await CaCredentialFiles.LoadPrivateKeyAsync(layout.RootKey, passphrase, cancellationToken);
+        using X509Certificate2 rootWithKey = CaCredentialFiles.AttachKey(root, rootKey, layout.TrustAnchor, layout.RootKey);
+        X509Certificate2 issuing = CertificateFactory.CreateSubordinateCa(Name("CoapEnroll Demo Issuing CA", "CoapEnroll"), key.PublicKey, rootWithKey, now - s_backdate, now.AddYears(10), pathLength: 0);
+        await CaCredentialFiles.WriteCertificatesAsync(layout.IssuingCertificate, [issuing], cancellationToken);
+        CaBootstrapLog.Created(logger, "issuing CA (key on " + keyProvider.Description + ")", layout.IssuingCertificate);
+        return (issuing, key);
+    }
+
+    /// <summary>Opens the token's key and checks that it is the key of <paramref name="certificate"/>.</summary>
+    private static async Task<CaSigningKey> OpenTokenKeyAsync(ICaKeyProvider keyProvider, bool createKey, Action<CaSigningKey> opened, string certificatePath,
+        X509Certificate2 certificate, CancellationToken cancellationToken)
+    {
+        CaSigningKey key = await keyProvider.OpenAsync(createKey, cancellationToken);
+        opened(key);
+        return key.Matches(certificate)
+            ? key
+            : throw new CaConfigurationException(certificatePath, CaConfigurationProblem.KeyMismatch,
+                $"'{certificate.Subject}' is not the certificate of {key.Description}");
+    }
+
     private static async Task<(X509Certificate2, IReadOnlyList<X509Certificate2>)> LoadOrCreateServerAsync(CaDataLayout layout, X509Certificate2 issuing,
-        X509Certificate2 anchor, IReadOnlyList<X509Certificate2> intermediates, DateTimeOffset now, ILogger logger, CancellationToken cancellationToken)
+        CaSigningKey issuingKey, X509Certificate2 anchor, IReadOnlyList<X509Certificate2> intermediates, DateTimeOffset now, ILogger logger, CancellationToken cancellationToken)
     {
         if (File.Exists(layout.ServerCertificate))
         {
@@ -281,8 +381,13 @@ public static class CaBootstrap
             new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1", "serverAuth")], critical: false),
             san.Build(critical: false),
         ];
-        X509Certificate2 server = CertificateFactory.Sign(Name("localhost", "CoapEnroll"), new PublicKey(key), issuing, now - s_backdate, now.AddDays(397),
-            CertificateFactory.NewSerialNumber(), extensions);
+        X509Certificate2 server;
+        using (CaSigningLease lease = await issuingKey.AcquireAsync(cancellationToken))
+        {
+            server = CertificateFactory.Sign(Name("localhost", "CoapEnroll"), new PublicKey(key), issuing, lease.Key, lease.RsaPadding, now - s_backdate, now.AddDays(397),
+                CertificateFactory.NewSerialNumber(), extensions);
+        }
+
         X509Certificate2[] serverChain = [X509CertificateLoader.LoadCertificate(issuing.RawData), .. intermediates];
         await CaCredentialFiles.WritePrivateKeyAsync(layout.ServerKey, key, null, cancellationToken);
         await CaCredentialFiles.WriteCertificatesAsync(layout.ServerCertificate, [server, .. serverChain], cancellationToken);

@@ -1,5 +1,6 @@
 using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca;
+using CoapEnroll.Ca.Pkcs11;
 using CoapEnroll.Ca.Postgres;
 using CoapEnroll.Enrollment;
 using CoapEnroll.Est;
@@ -255,6 +256,9 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
         {
             await store.DisposeAsync();
         }
+
+        // A token's key: its sessions close and the module is finalized when no other key of the process uses it.
+        _bootstrap?.Hierarchy.IssuingKey.Dispose();
     }
 
     // The host's container disposes synchronously when its owner does; the store is normally closed by then (StopAsync).
@@ -319,7 +323,8 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
             if (_bootstrap is null)
             {
                 IsFirstStart = !File.Exists(Layout.TrustAnchor);
-                _bootstrap = await CaBootstrap.LoadOrCreateAsync(LoadCaOptions(), LoadServerCredentialOptions(), _time,
+                CaOptions options = LoadCaOptions();
+                _bootstrap = await CaBootstrap.LoadOrCreateAsync(options, LoadServerCredentialOptions(), CreateKeyProvider(options), createKey: false, _time,
                     _loggerFactory.CreateLogger(typeof(CaBootstrap)), cancellationToken);
             }
 
@@ -329,6 +334,53 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
         {
             _bootstrapGate.Release();
         }
+    }
+
+    /// <summary>
+    /// <c>coapenroll ca init</c>: loads or creates the hierarchy as a first start does and, with <c>Ca:KeyProvider=Pkcs11</c>,
+    /// generates the issuing key on the token when it has none (or uses the one there) and issues DIR/ca/issuing.pem for it.
+    /// </summary>
+    /// <exception cref="CaConfigurationException">A file, the token, the PIN or a setting is wrong.</exception>
+    public async Task<CaHierarchy> InitializeCaAsync(CancellationToken cancellationToken)
+    {
+        await _bootstrapGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_bootstrap is null)
+            {
+                Directory.CreateDirectory(DataDirectory);
+                IsFirstStart = !File.Exists(Layout.TrustAnchor);
+                CaOptions options = LoadCaOptions();
+                _bootstrap = await CaBootstrap.LoadOrCreateAsync(options, LoadServerCredentialOptions(), CreateKeyProvider(options), createKey: true, _time,
+                    _loggerFactory.CreateLogger(typeof(CaBootstrap)), cancellationToken);
+            }
+
+            return _bootstrap.Hierarchy;
+        }
+        finally
+        {
+            _bootstrapGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// The provider of the issuing key named by <c>Ca:KeyProvider</c>: null for PEM files (the default), a PKCS#11 token for
+    /// <see cref="Pkcs11KeyProvider.Name"/> (settings in <c>Ca:Pkcs11</c>).
+    /// </summary>
+    /// <exception cref="CaConfigurationException">An unknown provider, or incomplete Ca:Pkcs11 settings.</exception>
+    public ICaKeyProvider? CreateKeyProvider() => CreateKeyProvider(LoadCaOptions());
+
+    private ICaKeyProvider? CreateKeyProvider(CaOptions options)
+    {
+        if (string.Equals(options.KeyProvider, CaOptions.FileKeyProvider, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        return string.Equals(options.KeyProvider, Pkcs11KeyProvider.Name, StringComparison.OrdinalIgnoreCase)
+            ? new Pkcs11KeyProvider(Pkcs11KeyOptions.Bind(_configuration), _loggerFactory.CreateLogger<Pkcs11KeyProvider>(), _time)
+            : throw new CaConfigurationException(null, CaConfigurationProblem.InvalidSetting,
+                $"Ca:KeyProvider '{options.KeyProvider}' is not one of {CaOptions.FileKeyProvider}, {Pkcs11KeyProvider.Name}");
     }
 
     /// <summary>

@@ -18,15 +18,96 @@ namespace CoapEnroll.Cli.Enrollment;
 /// in DIR/coapenroll.db. This CA trusts its own registrar certificates unless <c>Ca:TrustRegistrarsOfThisCa=false</c>; a registrar
 /// node uses the files as <c>--upstream-cert</c>/<c>--upstream-key</c>.
 /// <c>coapenroll ca rollover [--data DIR]</c>: root CA key rollover (RFC 9810 §4.4, <see cref="CaRootRollover"/>), audited.
+/// <c>coapenroll ca init [--data DIR] [--csr-out FILE --subject DN]</c>: creates the CA in DIR as a first start does; with
+/// <c>Ca:KeyProvider=Pkcs11</c> the issuing key is generated on the token (or the one there is used) and DIR/ca/issuing.pem is
+/// issued for it by the demo root, or a CSR for an external root is written instead.
 /// </summary>
 internal static class CaCommand
 {
     public static Command Create()
     {
         var ca = new Command("ca", "Operate the local CA.");
+        ca.Subcommands.Add(BuildInit());
         ca.Subcommands.Add(BuildRegistrar());
         ca.Subcommands.Add(BuildRollover());
         return ca;
+    }
+
+    private static Command BuildInit()
+    {
+        var data = RequestsCommand.DataOption();
+        var csrOut = new Option<string?>("--csr-out")
+        {
+            Description = "Instead of issuing the issuing CA under the demo root, write a PKCS#10 request (PEM) for the token's key, for an external root to sign",
+            HelpName = "FILE",
+        };
+        var subject = new Option<string>("--subject")
+        {
+            Description = "The issuing CA's subject for --csr-out, in RFC 4514 form",
+            HelpName = "DN",
+            DefaultValueFactory = _ => "CN=CoapEnroll Issuing CA,O=CoapEnroll",
+        };
+        var command = new Command("init",
+            "Create the CA in DIR as the first start of serve does. With --Ca:KeyProvider=Pkcs11 and the Ca:Pkcs11 settings, the issuing key is generated on the token "
+            + "(not extractable, sensitive) unless it has one with Ca:Pkcs11:KeyLabel/KeyId, and DIR/ca/issuing.pem is issued for it, with no key file beside it.")
+        {
+            data, csrOut, subject,
+        };
+        command.TreatUnmatchedTokensAsErrors = false;
+        command.SetAction(async (parseResult, cancellationToken) =>
+        {
+            ConfigurationArguments.ThrowOnUnrecognized(parseResult.UnmatchedTokens, "ca init");
+            TextWriter stdout = parseResult.InvocationConfiguration.Output;
+            var overrides = new Dictionary<string, string?>();
+            if (parseResult.GetValue(data) is { } dir)
+            {
+                overrides[ServeConfigurationKeys.DataDirectory] = dir;
+            }
+
+            HostApplicationBuilder builder = ServeHost.CreateBuilder(overrides, parseResult.UnmatchedTokens, withCoapServer: false);
+            builder.Logging.ClearProviders();
+            using IHost host = builder.Build();
+            await using CertificationServices certification = host.Services.GetRequiredService<CertificationServices>();
+            try
+            {
+                if (parseResult.GetValue(csrOut) is { } csrFile)
+                {
+                    X500DistinguishedName name = EstCommand.ParseSubject(parseResult.GetValue(subject)!);
+                    ICaKeyProvider provider = certification.CreateKeyProvider()
+                        ?? throw new CliException(ExitCodes.Usage, "--csr-out is for a key on a token: set --Ca:KeyProvider=Pkcs11 and the Ca:Pkcs11 settings.");
+                    using CaSigningKey key = await provider.OpenAsync(createIfMissing: true, cancellationToken);
+                    byte[] csr;
+                    using (CaSigningLease lease = await key.AcquireAsync(cancellationToken))
+                    {
+                        (X509SignatureGenerator generator, HashAlgorithmName hash) = CertificateFactory.SignerFor(lease.Key, lease.RsaPadding);
+                        var request = new CertificateRequest(name, key.PublicKey, hash);
+                        foreach (X509Extension extension in CertificateFactory.SubordinateCaExtensions(0))
+                        {
+                            request.CertificateExtensions.Add(extension);
+                        }
+
+                        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(key.PublicKey, critical: false));
+                        csr = request.CreateSigningRequest(generator);
+                    }
+
+                    await EstCommand.WriteTextAsync(csrFile, PemEncoding.WriteString("CERTIFICATE REQUEST", csr) + "\n", ownerOnly: false, cancellationToken);
+                    await stdout.WriteLineAsync($"Wrote the issuing CA's request for {key.Description} to {csrFile}. Once the root has signed it, set "
+                        + "Ca:CertificateFile (the issued certificate, then any intermediates) and Ca:TrustAnchorFile (the root) with the same Ca:KeyProvider and Ca:Pkcs11 settings.");
+                    return ExitCodes.Success;
+                }
+
+                CaHierarchy hierarchy = await certification.InitializeCaAsync(cancellationToken);
+                await stdout.WriteLineAsync($"Issuing CA {RequestsCommand.Cell(hierarchy.IssuingCa.Subject)} (key: {hierarchy.IssuingKey.Description}) in "
+                    + $"{hierarchy.Layout.IssuingCertificate}; trust anchor {hierarchy.Layout.TrustAnchor}. Start the server with the same settings: "
+                    + HowToInvoke.Command("serve", "--data", certification.DataDirectory));
+                return ExitCodes.Success;
+            }
+            catch (CaConfigurationException ex)
+            {
+                throw new CliException(ExitCodes.Failure, $"ca init: {ex.Message}", ex);
+            }
+        });
+        return command;
     }
 
     private static Command BuildRegistrar()

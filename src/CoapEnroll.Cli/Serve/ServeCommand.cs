@@ -233,6 +233,10 @@ internal static class ServeCommand
         {
             throw new CliException(ExitCodes.Failure, $"Cannot create the data directory: {ex.Message}", ex);
         }
+        catch (CaConfigurationException ex) when (ex.Problem is CaConfigurationProblem.TokenUnavailable or CaConfigurationProblem.WrongPin or CaConfigurationProblem.KeyMissing)
+        {
+            throw new CliException(ExitCodes.Failure, $"Cannot open the CA key (Ca:KeyProvider): {ex.Message}", ex);
+        }
         catch (Exception ex) when (ex is CaConfigurationException or CredentialFileException)
         {
             throw new CliException(ExitCodes.Failure, $"Cannot load the server's certificates: {ex.Message}", ex);

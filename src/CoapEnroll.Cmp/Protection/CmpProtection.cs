@@ -122,6 +122,26 @@ public static class CmpProtection
             throw new ArgumentException("the protection certificate has no private key", nameof(certificate));
         }
 
+        // GetECDsaPrivateKey/GetRSAPrivateKey hand out a new object per call, owned by this call.
+        using AsymmetricAlgorithm key = (AsymmetricAlgorithm?)certificate.GetECDsaPrivateKey() ?? certificate.GetRSAPrivateKey()
+            ?? throw new ArgumentException("the certificate has no ECDSA or RSA private key", nameof(certificate));
+        return ProtectWithSignature(unprotected, certificate, key, RSASignaturePadding.Pkcs1, extraCerts);
+    }
+
+    /// <summary>
+    /// As <see cref="ProtectWithSignature(PkiMessage, X509Certificate2, IReadOnlyList{X509Certificate2})"/>, signing with
+    /// <paramref name="key"/> (the private key of <paramref name="certificate"/>, wherever it is kept: a file, or a PKCS#11 token
+    /// behind an <see cref="ECDsa"/>/<see cref="RSA"/> that signs there); RSA keys sign with <paramref name="rsaPadding"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The key is neither ECDSA nor RSA.</exception>
+    public static PkiMessage ProtectWithSignature(PkiMessage unprotected, X509Certificate2 certificate, AsymmetricAlgorithm key, RSASignaturePadding rsaPadding,
+        IReadOnlyList<X509Certificate2> extraCerts)
+    {
+        ArgumentNullException.ThrowIfNull(unprotected);
+        ArgumentNullException.ThrowIfNull(certificate);
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(rsaPadding);
+        ArgumentNullException.ThrowIfNull(extraCerts);
         var certs = new List<ReadOnlyMemory<byte>> { certificate.RawData };
         foreach (X509Certificate2 extra in extraCerts)
         {
@@ -132,7 +152,7 @@ public static class CmpProtection
         }
 
         PkiMessage? message = null;
-        (_, byte[] signature) = CmpSignature.Sign(certificate, alg =>
+        (_, byte[] signature) = CmpSignature.Sign(key, rsaPadding, alg =>
         {
             message = new PkiMessage
             {

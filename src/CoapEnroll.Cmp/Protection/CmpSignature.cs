@@ -64,32 +64,91 @@ internal static class CmpSignature
     /// </summary>
     public static (CmpAlgorithmIdentifier Algorithm, byte[] Signature) Sign(X509Certificate2 certificate, Func<CmpAlgorithmIdentifier, byte[]> dataFor)
     {
-        using (ECDsa? ec = certificate.GetECDsaPrivateKey())
+        ArgumentNullException.ThrowIfNull(certificate);
+        // GetECDsaPrivateKey/GetRSAPrivateKey hand out a new object per call, owned by this call.
+        using AsymmetricAlgorithm key = (AsymmetricAlgorithm?)certificate.GetECDsaPrivateKey() ?? certificate.GetRSAPrivateKey()
+            ?? throw new ArgumentException("the certificate has no ECDSA or RSA private key", nameof(certificate));
+        return Sign(key, RSASignaturePadding.Pkcs1, dataFor);
+    }
+
+    /// <summary>
+    /// Signs with <paramref name="key"/>, wherever its private half is (a file, or a PKCS#11 token behind an <see cref="ECDsa"/> or
+    /// <see cref="RSA"/> that signs there): ECDSA with the hash matching the curve size, RSA with SHA-256 and
+    /// <paramref name="rsaPadding"/> (sha256WithRSAEncryption, or RSASSA-PSS with MGF1-SHA-256 and a 32-octet salt, RFC 4055 §3.1).
+    /// </summary>
+    public static (CmpAlgorithmIdentifier Algorithm, byte[] Signature) Sign(AsymmetricAlgorithm key, RSASignaturePadding rsaPadding, Func<CmpAlgorithmIdentifier, byte[]> dataFor)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(rsaPadding);
+        ArgumentNullException.ThrowIfNull(dataFor);
+        switch (key)
         {
-            if (ec is not null)
+            case ECDsa ec:
             {
                 (string oid, HashAlgorithmName hash) = ec.KeySize switch
                 {
                     256 => (CmpProtectionOids.EcdsaWithSha256, HashAlgorithmName.SHA256),
                     384 => (CmpProtectionOids.EcdsaWithSha384, HashAlgorithmName.SHA384),
                     521 => (CmpProtectionOids.EcdsaWithSha512, HashAlgorithmName.SHA512),
-                    _ => throw new ArgumentException($"an ECDSA key of {ec.KeySize} bits is not supported (P-256, P-384 or P-521 expected)", nameof(certificate)),
+                    _ => throw new ArgumentException($"an ECDSA key of {ec.KeySize} bits is not supported (P-256, P-384 or P-521 expected)", nameof(key)),
                 };
                 var alg = new CmpAlgorithmIdentifier { Algorithm = oid };
                 return (alg, ec.SignData(dataFor(alg), hash, DSASignatureFormat.Rfc3279DerSequence));
             }
-        }
 
-        using (RSA? rsa = certificate.GetRSAPrivateKey())
-        {
-            if (rsa is not null)
+            case RSA rsa when rsaPadding == RSASignaturePadding.Pss:
+            {
+                var alg = new CmpAlgorithmIdentifier { Algorithm = CmpProtectionOids.RsassaPss, Parameters = PssSha256Parameters() };
+                return (alg, rsa.SignData(dataFor(alg), HashAlgorithmName.SHA256, RSASignaturePadding.Pss));
+            }
+
+            case RSA rsa:
             {
                 var alg = new CmpAlgorithmIdentifier { Algorithm = CmpProtectionOids.Sha256WithRsa, Parameters = DerNull };
                 return (alg, rsa.SignData(dataFor(alg), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1));
             }
+
+            default:
+                throw new ArgumentException($"a {key.GetType().Name} key cannot sign CMP messages (ECDSA or RSA expected)", nameof(key));
+        }
+    }
+
+    /// <summary>RSASSA-PSS-params with SHA-256, MGF1-SHA-256, saltLength 32 (trailerField left at its default 1): RFC 4055 §3.1.</summary>
+    private static byte[] PssSha256Parameters()
+    {
+        var writer = new AsnWriter(CmpDer.Rules);
+        using (writer.PushSequence())
+        {
+            using (writer.PushSequence(CmpDer.Ctx(0)))
+            {
+                WriteHashAlgorithm(writer);
+            }
+
+            using (writer.PushSequence(CmpDer.Ctx(1)))
+            {
+                using (writer.PushSequence())
+                {
+                    writer.WriteObjectIdentifier(CmpProtectionOids.Mgf1);
+                    WriteHashAlgorithm(writer);
+                }
+            }
+
+            using (writer.PushSequence(CmpDer.Ctx(2)))
+            {
+                writer.WriteInteger(CmpProtectionOids.HashLength(HashAlgorithmName.SHA256));
+            }
         }
 
-        throw new ArgumentException("the certificate has no ECDSA or RSA private key", nameof(certificate));
+        return writer.Encode();
+
+        static void WriteHashAlgorithm(AsnWriter writer)
+        {
+            using (writer.PushSequence())
+            {
+                writer.WriteObjectIdentifier(CmpProtectionOids.Sha256);
+                writer.WriteNull();
+            }
+        }
     }
 
     /// <summary>RSASSA-PSS-params (RFC 4055 §3.1): hash SHA-256/384/512, MGF1 with the same hash, saltLength the hash length, trailerField 1.</summary>

@@ -39,14 +39,58 @@ public sealed class EstServer : IAsyncDisposable
 
     public string DemoKey => Path.Combine(DataDirectory, "demo", "device.key");
 
+    /// <summary>The running host's certification services (the hierarchy and its issuing key).</summary>
+    internal CertificationServices Certification => _host?.Services.GetRequiredService<CertificationServices>() ?? throw new InvalidOperationException("Not started.");
+
     internal CoapServerService Service => _host?.Services.GetRequiredService<CoapServerService>() ?? throw new InvalidOperationException("Not started.");
 
     /// <summary>The certificates the CA has issued so far (the store of the running host).</summary>
     public async Task<int> CertificateCountAsync() => (await Service.Authority!.Store.ListCertificatesAsync(10_000, CancellationToken.None)).Count;
 
-    public static async Task<EstServer> StartAsync(IDictionary<string, string?>? settings = null)
+    public static Task<EstServer> StartAsync(IDictionary<string, string?>? settings = null) => StartAsync(settings, NewDataDirectory());
+
+    /// <summary>
+    /// As <see cref="StartAsync(IDictionary{string, string?}?)"/> with the issuing CA's key on a new SoftHSM2 token: the token is
+    /// initialised, <c>coapenroll ca init</c> generates the key there and issues DIR/ca/issuing.pem for it, then the host starts
+    /// with Ca:KeyProvider=Pkcs11.
+    /// </summary>
+    public static async Task<EstServer> StartOnTokenAsync(IDictionary<string, string?>? settings = null)
     {
-        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", "est-" + Guid.NewGuid().ToString("N"));
+        string data = NewDataDirectory();
+        Dictionary<string, string?> token = await NewTokenSettingsAsync(data);
+        CliResult init = await CliRunner.RunAsync(["ca", "init", "--data", data, .. token.Select(t => $"--{t.Key}={t.Value}")]);
+        Assert.True(init.ExitCode == 0, init.Describe());
+        foreach (var setting in settings ?? new Dictionary<string, string?>())
+        {
+            token[setting.Key] = setting.Value;
+        }
+
+        return await StartAsync(token, data);
+    }
+
+    /// <summary>A new SoftHSM2 token (user PIN in DIR-beside file) and the Ca:KeyProvider/Ca:Pkcs11 settings that name it and key "issuing".</summary>
+    public static async Task<Dictionary<string, string?>> NewTokenSettingsAsync(string dataDirectory)
+    {
+        const string pin = "2468";
+        string label = "est" + Guid.NewGuid().ToString("N")[..16];
+        await CoapEnroll.Testing.SoftHsm.InitTokenAsync(label, pin);
+        string pinFile = dataDirectory.TrimEnd(Path.DirectorySeparatorChar) + ".pin";
+        Directory.CreateDirectory(Path.GetDirectoryName(pinFile)!);
+        await File.WriteAllTextAsync(pinFile, pin + "\n");
+        return new Dictionary<string, string?>
+        {
+            ["Ca:KeyProvider"] = "Pkcs11",
+            ["Ca:Pkcs11:Module"] = CoapEnroll.Testing.SoftHsm.ModulePath,
+            ["Ca:Pkcs11:TokenLabel"] = label,
+            ["Ca:Pkcs11:KeyLabel"] = "issuing",
+            ["Ca:Pkcs11:PinFile"] = pinFile,
+        };
+    }
+
+    private static string NewDataDirectory() => Path.Combine(Path.GetTempPath(), "coapenroll-tests", "est-" + Guid.NewGuid().ToString("N"));
+
+    private static async Task<EstServer> StartAsync(IDictionary<string, string?>? settings, string data)
+    {
         var all = new Dictionary<string, string?>
         {
             ["Coap:Bind"] = "127.0.0.1",
@@ -100,6 +144,7 @@ public sealed class EstServer : IAsyncDisposable
         try
         {
             Directory.Delete(DataDirectory, recursive: true);
+            File.Delete(DataDirectory + ".pin");
         }
         catch (IOException)
         {

@@ -49,6 +49,34 @@ public sealed class CmpSignatureTests
         Assert.True(CmpProtection.VerifySignature(received, first).IsValid);
     }
 
+    [Fact]
+    public void KeyApartFromTheCertificate_RsaPss_IsValidWithRfc4055Parameters()
+    {
+        using X509Certificate2 cert = RsaCert("pss");
+        using X509Certificate2 signer = PublicOnly(cert);
+        // The key given apart from a certificate without one, as a PKCS#11 token's key is.
+        using RSA key = cert.GetRSAPrivateKey()!;
+
+        PkiMessage m = CmpProtection.ProtectWithSignature(Unprotected(), signer, key, RSASignaturePadding.Pss, []);
+
+        Assert.Equal("1.2.840.113549.1.1.10", m.Header.ProtectionAlg!.Algorithm);
+        CmpProtectionResult r = CmpProtection.VerifySignature(Received(m), signer);
+        Assert.True(r.IsValid, r.ToString());
+        Assert.False(CmpProtection.VerifySignature(Received(TamperedBody(m)), signer).IsValid);
+    }
+
+    [Fact]
+    public void KeyApartFromTheCertificate_ThatIsNotItsKey_IsInvalid()
+    {
+        using X509Certificate2 cert = EcCert(ECCurve.NamedCurves.nistP256, "dev");
+        using X509Certificate2 signer = PublicOnly(cert);
+        using ECDsa own = cert.GetECDsaPrivateKey()!;
+        using ECDsa other = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
+        Assert.True(CmpProtection.VerifySignature(Received(CmpProtection.ProtectWithSignature(Unprotected(), signer, own, RSASignaturePadding.Pkcs1, [])), signer).IsValid);
+        Assert.False(CmpProtection.VerifySignature(Received(CmpProtection.ProtectWithSignature(Unprotected(), signer, other, RSASignaturePadding.Pkcs1, [])), signer).IsValid);
+    }
+
     [Theory]
     [MemberData(nameof(Keys))]
     public void TamperedBodyWrongCertAndWrongKeyTypeAreInvalid(string key, string oid)
