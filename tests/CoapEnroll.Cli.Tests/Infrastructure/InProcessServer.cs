@@ -66,7 +66,10 @@ public sealed class InProcessServer : IAsyncDisposable
 
     public static async Task<InProcessServer> StartAsync(IDictionary<string, string?>? settings = null, string bind = "127.0.0.1")
     {
-        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
+        // A DataDirectory among the settings (one prepared by `coapenroll ca init`) is used as it is.
+        string data = settings?.TryGetValue("DataDirectory", out string? given) == true && given is { Length: > 0 }
+            ? given
+            : Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
         var overrides = new Dictionary<string, string?>
         {
             ["Coap:Bind"] = bind,
