@@ -10,6 +10,7 @@ namespace CoapEnroll.Cli.Tests.Cmp;
 /// RFC 9483 §3.6.4), carried as the transport's success (CoAP 2.04, RFC 9482 §2.3; HTTP 200, RFC 9811 §3.1); nothing is issued
 /// and no transaction is left open; once the key is back the same requesters enroll.
 /// </summary>
+[Collection(SoftHsmCollection.Name)]
 [Trait("Needs", "openssl")]
 public sealed class CmpPkcs11Tests : IDisposable
 {
@@ -39,14 +40,14 @@ public sealed class CmpPkcs11Tests : IDisposable
         CliResult ir = await CliRunner.RunAsync("cmp", "ir", "--server", coap, "--ref", "dev-1", "--secret-env", _secretVariable,
             "--subject", "CN=dev-1", "--key-out", _openssl.File("k2.pem"), "--out", _openssl.File("c2.pem"));
         AssertSystemUnavail(ir);
-        await ReconnectAsync(key);
+        await TokenKey.WaitUntilReconnectedAsync(key);
 
         // cr over HTTP, signed: the refusal is signed by the server's CMP certificate, checked against --trust.
         key.CloseAllSessionsOfTheToken();
         CliResult cr = await CliRunner.RunAsync("cmp", "cr", "--server", http, "--trust", server.TrustAnchor, "--cert", _openssl.File("c1.pem"),
             "--key", _openssl.File("k1.pem"), "--subject", "CN=dev-1", "--key-out", _openssl.File("k3.pem"), "--out", _openssl.File("c3.pem"));
         AssertSystemUnavail(cr);
-        await ReconnectAsync(key);
+        await TokenKey.WaitUntilReconnectedAsync(key);
 
         // openssl cmp over HTTP, p10cr with a MAC; it checks the error message's protection (no -unprotected_errors).
         key.CloseAllSessionsOfTheToken();
@@ -63,7 +64,7 @@ public sealed class CmpPkcs11Tests : IDisposable
         Assert.Equal(0, (await server.GetCmpAsync()).OpenTransactions);
 
         // Back: the same request through openssl is served, and the certificate verifies.
-        await ReconnectAsync(key);
+        await TokenKey.WaitUntilReconnectedAsync(key);
         await _openssl.MustAsync("cmp", "-cmd", "p10cr", "-server", server.HttpServer(), "-ref", "dev-1",
             "-secret", "pass:" + CmpServerHost.Dev1Secret, "-csr", _openssl.File("p10.csr"), "-implicit_confirm", "-certout", _openssl.File("c4.pem"));
         await _openssl.VerifyAsync(server, _openssl.File("c4.pem"));
@@ -75,27 +76,6 @@ public sealed class CmpPkcs11Tests : IDisposable
         Assert.True(result.ExitCode == ExitCodes.ClientError, result.Describe());
         Assert.Contains("refused: systemUnavail: the CA key is unavailable", result.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("does not verify", result.Error, StringComparison.Ordinal);
-    }
-
-    /// <summary>
-    /// Signs through the key until its reconnect has happened (the key tries at most once a second), so that the next lost
-    /// session is noticed by the request under test rather than by a reconnect limit.
-    /// </summary>
-    private static async Task ReconnectAsync(CaSigningKey key)
-    {
-        for (int attempt = 0; ; attempt++)
-        {
-            try
-            {
-                using CaSigningLease lease = await key.AcquireAsync(CancellationToken.None);
-                ((System.Security.Cryptography.ECDsa)lease.Key).SignHash(new byte[32]);
-                return;
-            }
-            catch (CaKeyUnavailableException) when (attempt < 100)
-            {
-                await Task.Delay(200);
-            }
-        }
     }
 
     private static async Task MustAsync(params string[] args)

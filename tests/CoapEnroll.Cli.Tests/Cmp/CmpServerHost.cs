@@ -103,26 +103,10 @@ public sealed partial class CmpServerHost : IAsyncDisposable
         return new CmpServerHost(await InProcessServer.StartAsync(all));
     }
 
-    /// <summary>
-    /// As <see cref="StartAsync"/> with the issuing CA's key on a new SoftHSM2 token (<c>coapenroll ca init</c> generates it there,
-    /// the host runs with Ca:KeyProvider=Pkcs11).
-    /// </summary>
-    public static async Task<CmpServerHost> StartOnTokenAsync()
-    {
-        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", "cmp-" + Guid.NewGuid().ToString("N"));
-        Dictionary<string, string?> token = await Est.EstServer.NewTokenSettingsAsync(data);
-        CliResult init = await CliRunner.RunAsync(["ca", "init", "--data", data, .. token.Select(t => $"--{t.Key}={t.Value}")]);
-        Assert.True(init.ExitCode == 0, init.Describe());
-        token["DataDirectory"] = data;
-        return await StartAsync(token);
-    }
+    /// <summary>As <see cref="StartAsync"/> with the issuing CA's key on a new SoftHSM2 token (<see cref="InProcessServer.TokenSettingsAsync"/>).</summary>
+    public static async Task<CmpServerHost> StartOnTokenAsync() => await StartAsync(await InProcessServer.TokenSettingsAsync());
 
-    public async ValueTask DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        // The PIN file of StartOnTokenAsync, beside the data directory.
-        File.Delete(DataDirectory.TrimEnd(Path.DirectorySeparatorChar) + ".pin");
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 
     [GeneratedRegex(@"^(?<id>\d+)\t", RegexOptions.Multiline)]
     private static partial Regex PendingRow();
