@@ -98,47 +98,7 @@ public sealed class InstrumentedCertificateStore : ICertificateStore
 
     public ValueTask DisposeAsync() => _inner.DisposeAsync();
 
-    // The timestamp is taken by the caller before the call that made the task, so the histogram holds the whole call.
-    private static async Task<T> TimeAsync<T>(string operation, long started, Task<T> call)
-    {
-        try
-        {
-            T result = await call;
-            Record(operation, started, null);
-            return result;
-        }
-        catch (Exception ex)
-        {
-            Record(operation, started, ex);
-            throw;
-        }
-    }
+    private static Task<T> TimeAsync<T>(string operation, long started, Task<T> call) => StoreTimer.TimeAsync(operation, started, call);
 
-    private static async Task TimeAsync(string operation, long started, Task call)
-    {
-        try
-        {
-            await call;
-            Record(operation, started, null);
-        }
-        catch (Exception ex)
-        {
-            Record(operation, started, ex);
-            throw;
-        }
-    }
-
-    private static void Record(string operation, long started, Exception? failure)
-    {
-        double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        if (failure is null)
-        {
-            CaMetrics.StoreDuration.Record(seconds, new KeyValuePair<string, object?>("operation", operation));
-        }
-        else
-        {
-            CaMetrics.StoreDuration.Record(seconds, new KeyValuePair<string, object?>("operation", operation),
-                new KeyValuePair<string, object?>("error.type", failure.GetType().Name));
-        }
-    }
+    private static Task TimeAsync(string operation, long started, Task call) => StoreTimer.TimeAsync(operation, started, call);
 }

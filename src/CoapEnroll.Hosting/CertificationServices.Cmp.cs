@@ -70,7 +70,7 @@ public sealed partial class CertificationServices
                     _loggerFactory.CreateLogger<CmpServer>(), _time)
                 {
                     SharedSecretStore = store,
-                    TransactionStore = store,
+                    TransactionStore = InstrumentedTransactionStore.Wrap(store),
                 };
             }
 

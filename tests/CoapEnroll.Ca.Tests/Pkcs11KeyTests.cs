@@ -192,6 +192,59 @@ public sealed class Pkcs11KeyTests
     }
 
     [Fact]
+    public async Task Reconnects_AtMostOnceASecond_OnTheKeysClock()
+    {
+        // The key's clock stands still unless the test moves it: whether a reconnect is attempted depends on it alone, not on how
+        // fast this machine runs the steps.
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        Pkcs11KeyOptions options = await NewTokenAsync();
+        using var key = (Pkcs11SigningKey)Pkcs11SigningKey.Open(options, createIfMissing: true, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, clock);
+        byte[] hash = SHA256.HashData("tbs"u8);
+        await SignAsync(key, hash);
+
+        // First loss: the reconnect is attempted at once (none was attempted before) and succeeds.
+        await LoseSessionsAsync(key, hash);
+        await SignAsync(key, hash);
+
+        // Second loss in the same second: the token is back, but no reconnect is attempted yet.
+        await LoseSessionsAsync(key, hash);
+        var limited = await Assert.ThrowsAsync<CaKeyUnavailableException>(async () => await key.AcquireAsync(CancellationToken.None));
+        Assert.Contains("reconnecting", limited.Message);
+        clock.Advance(TimeSpan.FromMilliseconds(999));
+        await Assert.ThrowsAsync<CaKeyUnavailableException>(async () => await key.AcquireAsync(CancellationToken.None));
+
+        // A second after the last attempt the next signer reconnects.
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        await SignAsync(key, hash);
+    }
+
+    private static async Task LoseSessionsAsync(Pkcs11SigningKey key, byte[] hash)
+    {
+        key.CloseAllSessionsOfTheToken();
+        using CaSigningLease lease = await key.AcquireAsync(CancellationToken.None);
+        Assert.Throws<CaKeyUnavailableException>(() => ((ECDsa)lease.Key).SignHash(hash));
+    }
+
+    private static async Task SignAsync(Pkcs11SigningKey key, byte[] hash)
+    {
+        using CaSigningLease lease = await key.AcquireAsync(CancellationToken.None);
+        byte[] signature = ((ECDsa)lease.Key).SignHash(hash);
+        using ECDsa verifier = ECDsa.Create();
+        verifier.ImportSubjectPublicKeyInfo(key.PublicKey.ExportSubjectPublicKeyInfo(), out _);
+        Assert.True(verifier.VerifyHash(hash, signature));
+    }
+
+    /// <summary>A clock that moves only when told to.</summary>
+    private sealed class ManualClock(DateTimeOffset start) : TimeProvider
+    {
+        private DateTimeOffset _now = start;
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
+    }
+
+    [Fact]
     public async Task ConcurrentSigners_ShareABoundedPoolOfSessions()
     {
         Pkcs11KeyOptions options = await NewTokenAsync(o => o.MaxSessions = 2);

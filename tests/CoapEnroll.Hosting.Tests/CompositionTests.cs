@@ -34,6 +34,9 @@ public sealed class CompositionTests
         Assert.Same(enrollment.Authority, host.Services.GetRequiredService<CertificateAuthority>());
         Assert.Same(enrollment.Authority.Store, host.Services.GetRequiredService<ICertificateStore>());
         Assert.Same(certification.Store, Assert.IsType<InstrumentedCertificateStore>(enrollment.Authority.Store).Inner);
+        // CMP's transactions in the store are timed into ca.store.duration like the CA's own calls.
+        CoapEnroll.Cmp.CmpServer cmp = await certification.GetCmpServerAsync(CancellationToken.None);
+        Assert.Same(certification.Store, Assert.IsType<InstrumentedTransactionStore>(cmp.TransactionStore).Inner);
         Assert.Same(enrollment.Hierarchy, host.Services.GetRequiredService<CaHierarchy>());
         Assert.Same(await certification.GetHierarchyAsync(CancellationToken.None), host.Services.GetRequiredService<CaHierarchy>());
         Assert.Same(await certification.GetEnrollmentAsync(CancellationToken.None), enrollment);

@@ -108,6 +108,16 @@ public sealed partial class CmpServer
             PkiMessage answer = await AnswerAsync(exchange, cancellationToken);
             return CmpExchangeResult.Answer(Encode(exchange, answer));
         }
+        catch (CaKeyUnavailableException ex)
+        {
+            // The CA's key (a PKCS#11 token) cannot be reached now. Nothing was signed or kept: the CA signs before it stores, and
+            // the transaction and a one-time secret were given back (AuthorizeAndIssueAsync). A CMP-level refusal, so it travels
+            // as a PKIMessage in the transport's success code (RFC 9482 §2.3: 2.04; RFC 9811 §3.1: 200) with failInfo systemUnavail
+            // (RFC 9810 §5.2.3, RFC 9483 §3.6.4), protected like every other answer; the client sends a new request later.
+            LogKeyUnavailable(_logger, context.FrontEnd, exchange.Who, ex.Message);
+            return CmpExchangeResult.Answer(Encode(exchange, ErrorAnswer(exchange, PkiFailureInfo.SystemUnavail,
+                $"the CA key is unavailable; send a new request in {ex.RetryAfterSeconds} seconds")));
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogFailed(_logger, ex, context.FrontEnd, exchange.Who);

@@ -103,6 +103,9 @@ public sealed partial class CmpServerHost : IAsyncDisposable
         return new CmpServerHost(await InProcessServer.StartAsync(all));
     }
 
+    /// <summary>As <see cref="StartAsync"/> with the issuing CA's key on a new SoftHSM2 token (<see cref="InProcessServer.TokenSettingsAsync"/>).</summary>
+    public static async Task<CmpServerHost> StartOnTokenAsync() => await StartAsync(await InProcessServer.TokenSettingsAsync());
+
     public ValueTask DisposeAsync() => _server.DisposeAsync();
 
     [GeneratedRegex(@"^(?<id>\d+)\t", RegexOptions.Multiline)]

@@ -61,6 +61,12 @@ public sealed partial class EstHttpsHost : IAsyncDisposable
         return new EstHttpsHost(await InProcessServer.StartAsync(all));
     }
 
+    /// <summary>As <see cref="StartAsync"/> with the issuing CA's key on a new SoftHSM2 token (<see cref="InProcessServer.TokenSettingsAsync"/>).</summary>
+    public static async Task<EstHttpsHost> StartOnTokenAsync() => await StartAsync(await InProcessServer.TokenSettingsAsync());
+
+    /// <summary>The running host's certification services (the hierarchy and its issuing key).</summary>
+    internal CertificationServices Certification => _server.Services.GetRequiredService<CertificationServices>();
+
     /// <summary>openssl, never throwing for a non-zero exit.</summary>
     public Task<ProcessResult> OpenSslAsync(params string[] arguments) =>
         ExternalProcess.RunAsync(RequiredTool.Find("openssl", "openssl"), arguments, TimeSpan.FromSeconds(60));

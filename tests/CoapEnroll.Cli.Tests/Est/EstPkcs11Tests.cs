@@ -12,6 +12,7 @@ namespace CoapEnroll.Cli.Tests.Est;
 /// start with a wrong PIN, a missing key or without <c>ca init</c>; while the token's sessions are lost devices get 5.03 and the
 /// next request after the reconnect is served.
 /// </summary>
+[Collection(SoftHsmCollection.Name)]
 public sealed class EstPkcs11Tests : IDisposable
 {
     // The default profile issues any name here: the tests request names of their own with the demo device.
@@ -114,6 +115,32 @@ public sealed class EstPkcs11Tests : IDisposable
         Assert.Equal(before, await server.CertificateCountAsync());
         string issued = await SenAsync(server, "/CN=after-reconnect");
         Assert.Contains(": OK", await EstTools.OpenSslAsync("verify", "-CAfile", server.TrustAnchor, "-untrusted", server.IssuingCa, issued));
+    }
+
+    [Fact]
+    public async Task LostTokenSessions_OverHttps_Answer503WithRetryAfter_ThenTheNextEnrollmentIsServed()
+    {
+        await using EstHttpsHost est = await EstHttpsHost.StartOnTokenAsync();
+        var key = Assert.IsType<Pkcs11SigningKey>(est.Certification.Hierarchy.IssuingKey);
+        int before = (await est.Store.ListCertificatesAsync(10_000, CancellationToken.None)).Count;
+
+        key.CloseAllSessionsOfTheToken();
+        string csr = await est.NewCsrAsync("lost", "/CN=demo-device-1");
+        CurlAnswer refused = await est.PostCsrAsync("lost", "simpleenroll", csr, est.DemoCertificate, est.DemoKey);
+
+        // RFC 9110 §15.6.4 / RFC 7030 §4.2.3: 503 with Retry-After in seconds; the client repeats the request then.
+        Assert.True(refused.Status == 503, refused.Describe());
+        Assert.True(uint.TryParse(refused.Header("Retry-After"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture,
+            out uint retryAfter) && retryAfter > 0, refused.Describe());
+        Assert.Contains("the CA key is unavailable", refused.Body, StringComparison.Ordinal);
+        Assert.Equal(before, (await est.Store.ListCertificatesAsync(10_000, CancellationToken.None)).Count);
+
+        // The same request again: the key reconnects (the first attempt after a loss is not held back) and the certificate verifies.
+        CurlAnswer served = await est.PostCsrAsync("served", "simpleenroll", csr, est.DemoCertificate, est.DemoKey);
+        Assert.True(served.Status == 200, served.Describe());
+        (string pem, _) = await est.PrintCertsAsync(est.DecodeBase64(served.BodyFile, "served.p7"), "served");
+        await est.VerifyAsync(pem);
+        Assert.Equal(before + 1, (await est.Store.ListCertificatesAsync(10_000, CancellationToken.None)).Count);
     }
 
     private async Task<string> SenAsync(EstServer server, string subject)

@@ -66,7 +66,10 @@ public sealed class InProcessServer : IAsyncDisposable
 
     public static async Task<InProcessServer> StartAsync(IDictionary<string, string?>? settings = null, string bind = "127.0.0.1")
     {
-        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
+        // A DataDirectory among the settings (one prepared by `coapenroll ca init`) is used as it is.
+        string data = settings?.TryGetValue("DataDirectory", out string? given) == true && given is { Length: > 0 }
+            ? given
+            : Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
         var overrides = new Dictionary<string, string?>
         {
             ["Coap:Bind"] = bind,
@@ -90,6 +93,20 @@ public sealed class InProcessServer : IAsyncDisposable
         return new InProcessServer(host, data);
     }
 
+    /// <summary>
+    /// Settings for <see cref="StartAsync"/> with the issuing CA's key on a new SoftHSM2 token: a new data directory where
+    /// <c>coapenroll ca init</c> generated the key on the token (Ca:KeyProvider=Pkcs11 and the Ca:Pkcs11 settings that name it).
+    /// </summary>
+    public static async Task<Dictionary<string, string?>> TokenSettingsAsync()
+    {
+        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", "token-" + Guid.NewGuid().ToString("N"));
+        Dictionary<string, string?> token = await Est.EstServer.NewTokenSettingsAsync(data);
+        CliResult init = await CliRunner.RunAsync(["ca", "init", "--data", data, .. token.Select(t => $"--{t.Key}={t.Value}")]);
+        Assert.True(init.ExitCode == 0, init.Describe());
+        token["DataDirectory"] = data;
+        return token;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _host.StopAsync();
@@ -97,6 +114,8 @@ public sealed class InProcessServer : IAsyncDisposable
         try
         {
             Directory.Delete(DataDirectory, recursive: true);
+            // The PIN file of TokenSettingsAsync, beside the data directory.
+            File.Delete(DataDirectory.TrimEnd(Path.DirectorySeparatorChar) + ".pin");
         }
         catch (IOException)
         {

@@ -1,0 +1,86 @@
+using CoapEnroll.Ca;
+using CoapEnroll.Ca.Pkcs11;
+using CoapEnroll.Cli.Tests.Infrastructure;
+
+namespace CoapEnroll.Cli.Tests.Cmp;
+
+/// <summary>
+/// CMP with the issuing CA key on a SoftHSM2 token (Ca:KeyProvider=Pkcs11) while the token's sessions are lost: every request that
+/// needs a signature of the CA is refused with a protected error message, rejection with failInfo systemUnavail (RFC 9810 §5.2.3,
+/// RFC 9483 §3.6.4), carried as the transport's success (CoAP 2.04, RFC 9482 §2.3; HTTP 200, RFC 9811 §3.1); nothing is issued
+/// and no transaction is left open; once the key is back the same requesters enroll.
+/// </summary>
+[Collection(SoftHsmCollection.Name)]
+[Trait("Needs", "openssl")]
+public sealed class CmpPkcs11Tests : IDisposable
+{
+    private readonly OpenSslCmp _openssl = new();
+    private readonly string _secretVariable = "COAPENROLL_TEST_CMP_SECRET_" + Guid.NewGuid().ToString("N");
+
+    public void Dispose()
+    {
+        Environment.SetEnvironmentVariable(_secretVariable, null);
+        _openssl.Dispose();
+    }
+
+    [Fact]
+    public async Task LostTokenSessions_AnswerSystemUnavail_OverCoapAndHttp_NothingIssued_ThenServed()
+    {
+        await using CmpServerHost server = await CmpServerHost.StartOnTokenAsync();
+        var key = Assert.IsType<Pkcs11SigningKey>(server.Certification.Hierarchy.IssuingKey);
+        Environment.SetEnvironmentVariable(_secretVariable, CmpServerHost.Dev1Secret);
+        string coap = $"coap://127.0.0.1:{server.CoapPort}";
+        string http = $"http://127.0.0.1:{server.HttpPort}";
+        await MustAsync("cmp", "ir", "--server", coap, "--ref", "dev-1", "--secret-env", _secretVariable, "--implicit-confirm",
+            "--subject", "CN=dev-1", "--key-out", _openssl.File("k1.pem"), "--out", _openssl.File("c1.pem"));
+        int issued = (await server.CertificatesAsync()).Count;
+
+        // ir over CoAP, MAC-protected: the refusal is MAC-protected too (our client checks it and says when it does not verify).
+        key.CloseAllSessionsOfTheToken();
+        CliResult ir = await CliRunner.RunAsync("cmp", "ir", "--server", coap, "--ref", "dev-1", "--secret-env", _secretVariable,
+            "--subject", "CN=dev-1", "--key-out", _openssl.File("k2.pem"), "--out", _openssl.File("c2.pem"));
+        AssertSystemUnavail(ir);
+        await TokenKey.WaitUntilReconnectedAsync(key);
+
+        // cr over HTTP, signed: the refusal is signed by the server's CMP certificate, checked against --trust.
+        key.CloseAllSessionsOfTheToken();
+        CliResult cr = await CliRunner.RunAsync("cmp", "cr", "--server", http, "--trust", server.TrustAnchor, "--cert", _openssl.File("c1.pem"),
+            "--key", _openssl.File("k1.pem"), "--subject", "CN=dev-1", "--key-out", _openssl.File("k3.pem"), "--out", _openssl.File("c3.pem"));
+        AssertSystemUnavail(cr);
+        await TokenKey.WaitUntilReconnectedAsync(key);
+
+        // openssl cmp over HTTP, p10cr with a MAC; it checks the error message's protection (no -unprotected_errors).
+        key.CloseAllSessionsOfTheToken();
+        string csrKey = await _openssl.NewKeyAsync("k4.pem");
+        await _openssl.MustAsync("req", "-new", "-key", csrKey, "-subj", "/CN=dev-1", "-out", _openssl.File("p10.csr"));
+        ProcessResult p10cr = await _openssl.RunAsync("cmp", "-cmd", "p10cr", "-server", server.HttpServer(), "-ref", "dev-1",
+            "-secret", "pass:" + CmpServerHost.Dev1Secret, "-csr", _openssl.File("p10.csr"), "-implicit_confirm", "-certout", _openssl.File("c4.pem"));
+        Assert.NotEqual(0, p10cr.ExitCode);
+        Assert.True((p10cr.StandardOutput + p10cr.StandardError).Contains("systemUnavail", StringComparison.Ordinal), p10cr.Describe());
+        Assert.False(File.Exists(_openssl.File("c4.pem")));
+
+        // Nothing issued, no transaction waiting for a certConf of a certificate that was never sent.
+        Assert.Equal(issued, (await server.CertificatesAsync()).Count);
+        Assert.Equal(0, (await server.GetCmpAsync()).OpenTransactions);
+
+        // Back: the same request through openssl is served, and the certificate verifies.
+        await TokenKey.WaitUntilReconnectedAsync(key);
+        await _openssl.MustAsync("cmp", "-cmd", "p10cr", "-server", server.HttpServer(), "-ref", "dev-1",
+            "-secret", "pass:" + CmpServerHost.Dev1Secret, "-csr", _openssl.File("p10.csr"), "-implicit_confirm", "-certout", _openssl.File("c4.pem"));
+        await _openssl.VerifyAsync(server, _openssl.File("c4.pem"));
+        Assert.Equal(issued + 1, (await server.CertificatesAsync()).Count);
+    }
+
+    private static void AssertSystemUnavail(CliResult result)
+    {
+        Assert.True(result.ExitCode == ExitCodes.ClientError, result.Describe());
+        Assert.Contains("refused: systemUnavail: the CA key is unavailable", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("does not verify", result.Error, StringComparison.Ordinal);
+    }
+
+    private static async Task MustAsync(params string[] args)
+    {
+        CliResult result = await CliRunner.RunAsync(args);
+        Assert.True(result.ExitCode == 0, result.Describe());
+    }
+}
