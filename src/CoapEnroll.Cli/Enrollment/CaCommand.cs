@@ -58,15 +58,7 @@ internal static class CaCommand
         {
             ConfigurationArguments.ThrowOnUnrecognized(parseResult.UnmatchedTokens, "ca init");
             TextWriter stdout = parseResult.InvocationConfiguration.Output;
-            var overrides = new Dictionary<string, string?>();
-            if (parseResult.GetValue(data) is { } dir)
-            {
-                overrides[ServeConfigurationKeys.DataDirectory] = dir;
-            }
-
-            HostApplicationBuilder builder = ServeHost.CreateBuilder(overrides, parseResult.UnmatchedTokens, withCoapServer: false);
-            builder.Logging.ClearProviders();
-            using IHost host = builder.Build();
+            using IHost host = ServeHost.BuildOffline(parseResult.GetValue(data), parseResult.UnmatchedTokens);
             await using CertificationServices certification = host.Services.GetRequiredService<CertificationServices>();
             try
             {
@@ -177,15 +169,7 @@ internal static class CaCommand
         {
             ConfigurationArguments.ThrowOnUnrecognized(parseResult.UnmatchedTokens, "ca rollover");
             TextWriter stdout = parseResult.InvocationConfiguration.Output;
-            var overrides = new Dictionary<string, string?>();
-            if (parseResult.GetValue(data) is { } dir)
-            {
-                overrides[ServeConfigurationKeys.DataDirectory] = dir;
-            }
-
-            HostApplicationBuilder builder = ServeHost.CreateBuilder(overrides, parseResult.UnmatchedTokens, withCoapServer: false);
-            builder.Logging.ClearProviders();
-            using IHost host = builder.Build();
+            using IHost host = ServeHost.BuildOffline(parseResult.GetValue(data), parseResult.UnmatchedTokens);
             await using CertificationServices certification = host.Services.GetRequiredService<CertificationServices>();
             CaDataLayout layout = certification.Layout;
             if ((certification.StoreIsDatabaseFile && !File.Exists(layout.Database)) || !File.Exists(layout.TrustAnchor))

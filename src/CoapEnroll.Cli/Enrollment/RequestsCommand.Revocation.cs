@@ -129,15 +129,7 @@ internal static partial class RequestsCommand
     internal static async Task<int> WithStoreAsync(ParseResult parseResult, Option<string?> data, Func<CertificationServices, ICertificateAuthorityStore, Task<int>> action,
         CancellationToken cancellationToken)
     {
-        var overrides = new Dictionary<string, string?>();
-        if (parseResult.GetValue(data) is { } dir)
-        {
-            overrides[ServeConfigurationKeys.DataDirectory] = dir;
-        }
-
-        HostApplicationBuilder builder = ServeHost.CreateBuilder(overrides, parseResult.UnmatchedTokens, withCoapServer: false);
-        builder.Logging.ClearProviders();
-        using IHost host = builder.Build();
+        using IHost host = ServeHost.BuildOffline(parseResult.GetValue(data), parseResult.UnmatchedTokens);
         await using CertificationServices certification = host.Services.GetRequiredService<CertificationServices>();
         CaDataLayout layout = certification.Layout;
         if (certification.StoreIsDatabaseFile && !File.Exists(layout.Database))

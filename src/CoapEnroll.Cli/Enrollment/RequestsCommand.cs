@@ -68,17 +68,7 @@ internal static partial class RequestsCommand
             ConfigurationArguments.ThrowOnUnrecognized(parseResult.UnmatchedTokens, $"requests {name}");
 
             RequestStatus? listed = name == "list" ? ParseStatus(parseResult.GetValue(status)) : null;
-            var overrides = new Dictionary<string, string?>();
-            if (parseResult.GetValue(data) is { } dir)
-            {
-                overrides[ServeConfigurationKeys.DataDirectory] = dir;
-            }
-
-            // The same composition root as serve, without the CoAP server and not started: the CA is built by the host's
-            // CertificationServices on first use, not here. Its logging stays off, so that this command's output is only its own.
-            HostApplicationBuilder builder = ServeHost.CreateBuilder(overrides, parseResult.UnmatchedTokens, withCoapServer: false);
-            builder.Logging.ClearProviders();
-            using IHost host = builder.Build();
+            using IHost host = ServeHost.BuildOffline(parseResult.GetValue(data), parseResult.UnmatchedTokens);
             await using CertificationServices certification = host.Services.GetRequiredService<CertificationServices>();
             string directory = certification.DataDirectory;
             CaDataLayout layout = certification.Layout;

@@ -15,6 +15,24 @@ namespace CoapEnroll.Cli.Serve;
 /// </summary>
 internal static class ServeHost
 {
+    /// <summary>
+    /// The host of a command that uses the CA but serves nothing (<c>requests</c>, <c>ca</c>): the same composition root and
+    /// configuration as serve, with <c>--data</c> as the data directory when given, no CoAP or HTTP server, logging off so that the
+    /// command's output is only its own, and not started: the CA is built by its CertificationServices on first use.
+    /// </summary>
+    public static IHost BuildOffline(string? dataDirectory, IEnumerable<string> configurationArguments)
+    {
+        var overrides = new Dictionary<string, string?>();
+        if (dataDirectory is not null)
+        {
+            overrides[ServeConfigurationKeys.DataDirectory] = dataDirectory;
+        }
+
+        HostApplicationBuilder builder = CreateBuilder(overrides, configurationArguments, withCoapServer: false);
+        builder.Logging.ClearProviders();
+        return builder.Build();
+    }
+
     /// <param name="overrides">The explicit options of the command, winning over every other source.</param>
     /// <param name="configurationArguments">The <c>--Key=value</c> arguments.</param>
     /// <param name="withCoapServer">False for commands that use the CA but serve nothing (<c>requests</c>): neither CoAP nor HTTP.</param>
