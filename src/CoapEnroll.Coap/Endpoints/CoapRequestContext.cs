@@ -52,20 +52,16 @@ public sealed class CoapRequestContext
     /// peer of its socket; a handler calls this before synchronous slow work (store I/O, signing, certificate path building) so
     /// that the thread goes back to the socket. <see cref="CoapResource.RunOnThreadPool"/> does it for a whole resource.
     /// </summary>
-    public ValueTask ContinueOnThreadPoolAsync()
+    public ThreadPoolHop ContinueOnThreadPoolAsync()
     {
         if (IsOnThreadPool)
         {
-            return ValueTask.CompletedTask;
+            return new ThreadPoolHop(stay: true);
         }
 
         IsOnThreadPool = true;
-        return YieldToThreadPoolAsync();
+        return new ThreadPoolHop(stay: false);
     }
-
-    private static async ValueTask YieldToThreadPoolAsync() =>
-        // Always to the pool, not to a synchronization context the receiving thread might have.
-        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
 
     /// <summary>A copy for a different (for example reassembled) request, sharing the peer.</summary>
     public CoapRequestContext WithRequest(CoapMessage request)
