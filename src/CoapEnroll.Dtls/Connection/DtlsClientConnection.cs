@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -259,30 +260,17 @@ internal sealed class DtlsClientConnection : DtlsConnection
 
     private void OnCertificate(ReassembledHandshakeMessage message)
     {
-        if (!CertificateMessage.TryParse(message.Body, out CertificateMessage? certificate) || certificate.Certificates.Count == 0)
+        DateTimeOffset now = _options.TimeProvider.GetUtcNow();
+        var policy = PeerChainPolicy.Of(_options);
+        X509Certificate2Collection? chain;
+        if (_options.ServerChains.TryGet(message.Body, policy, now, out X509Certificate2[]? known))
         {
-            Fail(AlertDescription.DecodeError, "malformed or empty server Certificate");
-            return;
+            // The same bytes parsed, carried a P-256/P-384 key and validated before, and the decision still holds (see PeerChainCache).
+            chain = new X509Certificate2Collection(known);
+            _serverKey = known[0].GetECDsaPublicKey()!;
         }
-
-        X509Certificate2Collection? chain = DtlsCertificateValidator.TryLoad(certificate.Certificates);
-        if (chain is null)
+        else if (!TryValidateChain(message, policy, now, out chain))
         {
-            Fail(AlertDescription.BadCertificate, "undecodable server certificate");
-            return;
-        }
-
-        _serverKey = DtlsCertificateValidator.TryGetECDsaPublicKey(chain[0]);
-        if (_serverKey is null || DtlsCertificateValidator.SchemeFor(_serverKey) is null)
-        {
-            Fail(AlertDescription.UnsupportedCertificate, "server key is not ECDSA P-256/P-384");
-            return;
-        }
-
-        if (!DtlsCertificateValidator.Validate(chain, _options.ServerCertificateTrustAnchors, _options.ServerCertificateIntermediates, _options.RevocationMode,
-                _options.TimeProvider.GetUtcNow(), DtlsCertificateValidator.ServerAuthOid))
-        {
-            Fail(AlertDescription.UnknownCa, "server chain does not validate to a trust anchor");
             return;
         }
 
@@ -306,6 +294,42 @@ internal sealed class DtlsClientConnection : DtlsConnection
         IsPeerCertificateValidated = true;
         Transcript.Append(message);
         _state = State.ExpectServerKeyExchange;
+    }
+
+    /// <summary>Decodes and validates the server's chain (no cached decision applied), remembers a chain that validated; false after a fatal alert.</summary>
+    private bool TryValidateChain(ReassembledHandshakeMessage message, PeerChainPolicy policy, DateTimeOffset now,
+        [NotNullWhen(true)] out X509Certificate2Collection? chain)
+    {
+        chain = null;
+        if (!CertificateMessage.TryParse(message.Body, out CertificateMessage? certificate) || certificate.Certificates.Count == 0)
+        {
+            Fail(AlertDescription.DecodeError, "malformed or empty server Certificate");
+            return false;
+        }
+
+        chain = DtlsCertificateValidator.TryLoad(certificate.Certificates);
+        if (chain is null)
+        {
+            Fail(AlertDescription.BadCertificate, "undecodable server certificate");
+            return false;
+        }
+
+        _serverKey = DtlsCertificateValidator.TryGetECDsaPublicKey(chain[0]);
+        if (_serverKey is null || DtlsCertificateValidator.SchemeFor(_serverKey) is null)
+        {
+            Fail(AlertDescription.UnsupportedCertificate, "server key is not ECDSA P-256/P-384");
+            return false;
+        }
+
+        if (!DtlsCertificateValidator.Validate(chain, policy.TrustAnchors, policy.Intermediates, policy.RevocationMode, now,
+                DtlsCertificateValidator.ServerAuthOid, out DateTimeOffset pathNotBefore, out DateTimeOffset pathNotAfter))
+        {
+            Fail(AlertDescription.UnknownCa, "server chain does not validate to a trust anchor");
+            return false;
+        }
+
+        _options.ServerChains.Add(message.Body, [.. chain], pathNotBefore, pathNotAfter, policy);
+        return true;
     }
 
     private void OnEcdheServerKeyExchange(ReassembledHandshakeMessage message)

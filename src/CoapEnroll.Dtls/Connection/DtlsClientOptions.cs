@@ -20,6 +20,17 @@ public sealed class DtlsClientOptions : DtlsOptions
     /// </summary>
     public X509Certificate2Collection ServerCertificateIntermediates { get; } = [];
 
+    /// <summary>
+    /// Server certificate chains whose validation is remembered, so that connecting again to a server that sends the same chain
+    /// skips decoding it and building its path again (16 by default; 0 builds every chain). A decision is reused only without
+    /// revocation checking, while the time is within the validity of every certificate of the path, under the same trust anchors
+    /// and intermediates, and for 5 minutes at most. The server name is checked on every handshake.
+    /// </summary>
+    public int ServerChainCacheSize { get; set; } = 16;
+
+    /// <summary>The server chains validated by clients that use these options.</summary>
+    internal PeerChainCache ServerChains { get; } = new();
+
     /// <summary>Client certificate with its ECDSA private key, sent when the server asks; null sends an empty Certificate.</summary>
     public X509Certificate2? ClientCertificate { get; set; }
 
@@ -42,6 +53,7 @@ public sealed class DtlsClientOptions : DtlsOptions
     internal override void Validate()
     {
         base.Validate();
+        ArgumentOutOfRangeException.ThrowIfNegative(ServerChainCacheSize, nameof(ServerChainCacheSize));
         if (ClientCertificate is not null && (!ClientCertificate.HasPrivateKey || ClientCertificate.GetECDsaPublicKey() is null))
         {
             throw new ArgumentException("The client certificate needs an ECDSA private key.", nameof(ClientCertificate));

@@ -274,7 +274,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
         DateTimeOffset now = ServerOptions.TimeProvider.GetUtcNow();
         if (ServerOptions.ClientChains.TryGet(message.Body, ServerOptions, now, out X509Certificate2[]? known))
         {
-            // The same bytes parsed, carried a P-256/P-384 key and validated before, and the decision still holds (see ClientChainCache).
+            // The same bytes parsed, carried a P-256/P-384 key and validated before, and the decision still holds (see PeerChainCache).
             Transcript.Append(message);
             _clientKey = known[0].GetECDsaPublicKey()!;
             PeerCertificates = new X509Certificate2Collection(known);

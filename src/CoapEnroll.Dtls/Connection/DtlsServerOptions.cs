@@ -67,7 +67,7 @@ public sealed class DtlsServerOptions : DtlsOptions
     public int ClientChainCacheSize { get; set; } = 1024;
 
     /// <summary>The chains validated for servers that use these options.</summary>
-    internal ClientChainCache ClientChains { get; } = new();
+    internal PeerChainCache ClientChains { get; } = new();
 
     /// <summary>
     /// The first bytes of every connection ID this server chooses (RFC 9146), the rest random: a node's own value, so that a

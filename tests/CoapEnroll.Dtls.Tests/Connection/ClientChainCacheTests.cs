@@ -5,7 +5,7 @@ using static CoapEnroll.Dtls.Tests.DtlsLoopbackTests;
 namespace CoapEnroll.Dtls.Tests;
 
 /// <summary>
-/// The server remembers client chains that validated (<see cref="ClientChainCache"/>): a device that connects again is not
+/// The server remembers client chains that validated (<see cref="PeerChainCache"/>): a device that connects again is not
 /// decoded and validated again, but only while the decision would be the same.
 /// </summary>
 public class ClientChainCacheTests
@@ -78,7 +78,7 @@ public class ClientChainCacheTests
         await using DtlsClientChannel first = await DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint, device, Timeout());
         DtlsSessionEndPoint firstSession = await ExchangeAsync(first, server, "1");
 
-        time.Offset = ClientChainCache.EntryLifetime + TimeSpan.FromSeconds(1);
+        time.Offset = PeerChainCache.EntryLifetime + TimeSpan.FromSeconds(1);
         await using DtlsClientChannel second = await DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint, device, Timeout());
         DtlsSessionEndPoint secondSession = await ExchangeAsync(second, server, "2");
 
@@ -91,7 +91,7 @@ public class ClientChainCacheTests
     public void Entry_IsUsedOnlyForTheSameBytes_WithinItsValidity()
     {
         DtlsServerOptions options = ServerOptions();
-        var cache = new ClientChainCache();
+        var cache = new PeerChainCache();
         DateTimeOffset now = DateTimeOffset.UtcNow;
         cache.Add(s_message, [Pki.Client], now.AddDays(-1), now.AddDays(1), options);
 
@@ -106,7 +106,7 @@ public class ClientChainCacheTests
     public void Entry_IsDropped_WhenTheTrustSettingsChange()
     {
         DtlsServerOptions options = ServerOptions();
-        var cache = new ClientChainCache();
+        var cache = new PeerChainCache();
         DateTimeOffset now = DateTimeOffset.UtcNow;
         cache.Add(s_message, [Pki.Client], now.AddDays(-1), now.AddDays(1), options);
 
@@ -127,7 +127,7 @@ public class ClientChainCacheTests
     public void Nothing_IsCached_WithRevocationChecking_OrSizeZero()
     {
         DateTimeOffset now = DateTimeOffset.UtcNow;
-        var cache = new ClientChainCache();
+        var cache = new PeerChainCache();
         DtlsServerOptions online = ServerOptions(o => o.RevocationMode = X509RevocationMode.Online);
         cache.Add(s_message, [Pki.Client], now.AddDays(-1), now.AddDays(1), online);
         Assert.Equal(0, cache.Count);
@@ -148,7 +148,7 @@ public class ClientChainCacheTests
     public void Size_IsBounded_OldestGoesFirst()
     {
         DtlsServerOptions options = ServerOptions(o => o.ClientChainCacheSize = 2);
-        var cache = new ClientChainCache();
+        var cache = new PeerChainCache();
         DateTimeOffset now = DateTimeOffset.UtcNow;
         for (byte i = 1; i <= 3; i++)
         {

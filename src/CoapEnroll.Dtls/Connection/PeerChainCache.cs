@@ -4,22 +4,26 @@ using System.Security.Cryptography.X509Certificates;
 namespace CoapEnroll.Dtls;
 
 /// <summary>
-/// Client certificate chains that validated, keyed by the exact bytes of the Certificate message that carried them, so a
-/// device that connects again costs neither the DER decoding (OpenSSL 3.0's d2i_X509 is as dear as several ECDSA signatures)
-/// nor another X509Chain. Only a positive decision is kept, and it is reused only while it would still be the same decision:
+/// Peer certificate chains that validated, keyed by the exact bytes of the Certificate message that carried them, so a peer
+/// seen again costs neither the DER decoding (OpenSSL 3.0's d2i_X509 is as dear as several ECDSA signatures) nor another
+/// X509Chain. The server keeps one for client chains (a device that connects again), the client one for server chains (a
+/// gateway or device that reconnects to the same server); each instance lives on one options object, so the extended key
+/// usage it validated for is fixed. Only a positive decision is kept, and it is reused only while it would still be the same
+/// decision:
 /// <list type="bullet">
-/// <item>never with revocation checking (a certificate can be revoked at any time): the server then builds every chain;</item>
+/// <item>never with revocation checking (a certificate can be revoked at any time): every chain is then built;</item>
 /// <item>only while the time is inside every validity period of the path that was built (leaf to trust anchor);</item>
 /// <item>only while the trust anchors, intermediates and revocation mode are those it was built with (the cache empties
 /// itself otherwise);</item>
 /// <item>for <see cref="EntryLifetime"/> at most, which bounds how long a change the options cannot show (the platform's
 /// disallowed store) goes unnoticed.</item>
 /// </list>
-/// Bounded by <see cref="DtlsServerOptions.ClientChainCacheSize"/> (oldest entries go first); a peer needs a chain that
-/// validates to add an entry. The certificates are shared by the sessions that presented the same chain: each session gets
-/// its own collection of them, and nothing disposes them (a session may still expose them after eviction).
+/// Bounded by <see cref="PeerChainPolicy.Capacity"/> (oldest entries go first); a peer needs a chain that validates to add an
+/// entry. Checks that depend on the connection and not on the chain (the client's server name) are not part of the decision.
+/// The certificates are shared by the sessions that presented the same chain: each session gets its own collection of them,
+/// and nothing disposes them (a session may still expose them after eviction).
 /// </summary>
-internal sealed class ClientChainCache
+internal sealed class PeerChainCache
 {
     /// <summary>How long a validation decision is reused at most.</summary>
     public static readonly TimeSpan EntryLifetime = TimeSpan.FromMinutes(5);
@@ -32,7 +36,7 @@ internal sealed class ClientChainCache
     private X509Certificate2[] _intermediates = [];
     private X509RevocationMode _revocationMode;
 
-    public ClientChainCache() => _lookup = _entries.GetAlternateLookup<ReadOnlySpan<byte>>();
+    public PeerChainCache() => _lookup = _entries.GetAlternateLookup<ReadOnlySpan<byte>>();
 
     /// <summary>Entries held (for tests).</summary>
     public int Count
@@ -46,15 +50,20 @@ internal sealed class ClientChainCache
         }
     }
 
+    /// <summary>The server's <see cref="TryGet(ReadOnlySpan{byte}, PeerChainPolicy, DateTimeOffset, out X509Certificate2[])"/> for client chains.</summary>
+    public bool TryGet(ReadOnlySpan<byte> certificateMessage, DtlsServerOptions options, DateTimeOffset now,
+        [NotNullWhen(true)] out X509Certificate2[]? certificates) =>
+        TryGet(certificateMessage, PeerChainPolicy.Of(options), now, out certificates);
+
     /// <summary>
     /// A chain that validated under <paramref name="options"/>' current trust settings and whose path is time-valid at
     /// <paramref name="now"/>, presented in a Certificate message whose body was <paramref name="certificateMessage"/>.
     /// </summary>
-    public bool TryGet(ReadOnlySpan<byte> certificateMessage, DtlsServerOptions options, DateTimeOffset now,
+    public bool TryGet(ReadOnlySpan<byte> certificateMessage, PeerChainPolicy options, DateTimeOffset now,
         [NotNullWhen(true)] out X509Certificate2[]? certificates)
     {
         certificates = null;
-        if (options.ClientChainCacheSize <= 0 || options.RevocationMode != X509RevocationMode.NoCheck)
+        if (options.Capacity <= 0 || options.RevocationMode != X509RevocationMode.NoCheck)
         {
             return false;
         }
@@ -77,15 +86,20 @@ internal sealed class ClientChainCache
         }
     }
 
+    /// <summary>The server's <see cref="Add(ReadOnlySpan{byte}, X509Certificate2[], DateTimeOffset, DateTimeOffset, PeerChainPolicy)"/> for client chains.</summary>
+    public void Add(ReadOnlySpan<byte> certificateMessage, X509Certificate2[] certificates, DateTimeOffset notBefore, DateTimeOffset notAfter,
+        DtlsServerOptions options) =>
+        Add(certificateMessage, certificates, notBefore, notAfter, PeerChainPolicy.Of(options));
+
     /// <summary>
     /// Remembers that <paramref name="certificates"/> (as sent, leaf first) validated under <paramref name="options"/> along a path
     /// valid from <paramref name="notBefore"/> to <paramref name="notAfter"/>; nothing happens when caching does not apply
-    /// (revocation checking, size 0).
+    /// (revocation checking, capacity 0).
     /// </summary>
     public void Add(ReadOnlySpan<byte> certificateMessage, X509Certificate2[] certificates, DateTimeOffset notBefore, DateTimeOffset notAfter,
-        DtlsServerOptions options)
+        PeerChainPolicy options)
     {
-        if (options.ClientChainCacheSize <= 0 || options.RevocationMode != X509RevocationMode.NoCheck || notBefore > notAfter)
+        if (options.Capacity <= 0 || options.RevocationMode != X509RevocationMode.NoCheck || notBefore > notAfter)
         {
             return;
         }
@@ -97,8 +111,8 @@ internal sealed class ClientChainCache
             {
                 _entries.Clear();
                 _order.Clear();
-                _anchors = [.. options.ClientCertificateTrustAnchors];
-                _intermediates = [.. options.ClientCertificateIntermediates];
+                _anchors = [.. options.TrustAnchors];
+                _intermediates = [.. options.Intermediates];
                 _revocationMode = options.RevocationMode;
             }
 
@@ -108,7 +122,7 @@ internal sealed class ClientChainCache
                 return;
             }
 
-            while (_entries.Count >= options.ClientChainCacheSize && _order.TryDequeue(out byte[]? oldest))
+            while (_entries.Count >= options.Capacity && _order.TryDequeue(out byte[]? oldest))
             {
                 _entries.Remove(oldest);
             }
@@ -119,10 +133,10 @@ internal sealed class ClientChainCache
         }
     }
 
-    private bool HasSamePolicy(DtlsServerOptions options) =>
+    private bool HasSamePolicy(PeerChainPolicy options) =>
         options.RevocationMode == _revocationMode &&
-        SameReferences(options.ClientCertificateTrustAnchors, _anchors) &&
-        SameReferences(options.ClientCertificateIntermediates, _intermediates);
+        SameReferences(options.TrustAnchors, _anchors) &&
+        SameReferences(options.Intermediates, _intermediates);
 
     private static bool SameReferences(X509Certificate2Collection current, X509Certificate2[] snapshot)
     {
