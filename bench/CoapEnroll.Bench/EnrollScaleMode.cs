@@ -34,7 +34,9 @@ namespace CoapEnroll.Bench;
 /// Options: <c>--levels 1,16,256</c>, <c>--duration S</c> (20, per level), <c>--handshake-duration S</c> (8),
 /// <c>--handshake-concurrency N</c> (16), <c>--warmup S</c> (20: half enrollments, half handshakes, at concurrency 4; serve JIT-compiles for a long time), <c>--bound-seconds S</c> (1, per operation, single and all cores),
 /// <c>--coapenroll DLL</c>, <c>--json FILE</c>, <c>--svg FILE</c>, <c>--serve-load FILE</c>, <c>--openssl PROGRAM</c> (openssl;
-/// <c>none</c> skips it). <c>--chart-from FILE</c> only writes the chart (<c>--svg</c>) again from an earlier run's JSON (with
+/// <c>none</c> skips it), <c>--pin S:C</c> (off: serve and openssl s_server run only on CPU list S, the load generator's threads only on
+/// C, with <c>taskset</c>, from after the crypto bound on; then the ECDHE handshake phase is compared with the bound's rate on one core,
+/// and each phase says whether serve or the client filled its CPUs). <c>--chart-from FILE</c> only writes the chart (<c>--svg</c>) again from an earlier run's JSON (with
 /// <c>--serve-load</c> if given).
 /// </summary>
 internal static class EnrollScaleMode
@@ -77,6 +79,7 @@ internal static class EnrollScaleMode
         TimeSpan duration = TimeSpan.FromSeconds(Double(options, "duration", 20));
         TimeSpan handshakeDuration = TimeSpan.FromSeconds(Double(options, "handshake-duration", 8));
         int handshakeConcurrency = (int)Double(options, "handshake-concurrency", 16);
+        int clientCacheRounds = (int)Double(options, "client-cache-rounds", 0);
         TimeSpan warmup = TimeSpan.FromSeconds(Double(options, "warmup", 20));
         TimeSpan boundPerOperation = TimeSpan.FromSeconds(Double(options, "bound-seconds", 1));
         string dll = Path.GetFullPath(options.GetValueOrDefault("coapenroll") ?? ServeLoadMode.FindCoapEnrollDll());
@@ -91,6 +94,19 @@ internal static class EnrollScaleMode
         }
 
         bool uniqueNames = names == "unique";
+        string? pinServe = null, pinClient = null;
+        if (options.GetValueOrDefault("pin") is { } pin)
+        {
+            string[] parts = pin.Split(':');
+            if (parts.Length != 2 || parts.Any(p => p.Length == 0 || !p.All(c => char.IsAsciiDigit(c) || c is ',' or '-')))
+            {
+                Console.Error.WriteLine($"enroll-scale: --pin is SERVE_CPUS:CLIENT_CPUS (taskset -c lists), e.g. 0:1, not '{pin}'");
+                return 2;
+            }
+
+            (pinServe, pinClient) = (parts[0], parts[1]);
+        }
+
         if (!File.Exists(dll))
         {
             Console.Error.WriteLine($"enroll-scale: {dll} not found; build it first: dotnet build src/CoapEnroll.Cli -c Release");
@@ -118,13 +134,14 @@ internal static class EnrollScaleMode
             LoadAverageBefore = LoadAverage(),
             ServeLoad = serveLoad,
             Names = uniqueNames ? "unique: CN=bench-device-N, a new name per enrollment" : $"same: {EnrollmentProbe.Subject} every time",
+            Pin = pinServe is null ? null : $"serve and s_server on CPUs {pinServe}, load generator on CPUs {pinClient}",
         };
         Console.WriteLine($"enroll-scale: {dll}; levels {string.Join(",", levels)} × {duration.TotalSeconds} s; {report.Cores} CPUs; load average {report.LoadAverageBefore}");
 
         // Unique names need a profile without name binding: the shipped default profile issues the demo device only names its
         // certificate holds (README, "Who may get which name").
         string[] enrollArguments = uniqueNames ? ["--Ca:Profiles:default:NamePolicy=AnyName"] : [];
-        await using (ServerUnderTest server = await ServerUnderTest.StartServeAsync(dll, psk: false, scenarioArguments: enrollArguments))
+        await using (ServerUnderTest server = await ServerUnderTest.StartServeAsync(dll, psk: false, scenarioArguments: enrollArguments, cpus: pinServe))
         {
             report.ServeCommand = server.CommandLine;
             DtlsClientOptions device = await EnrollmentProbe.LoadDemoDeviceAsync(server.DataDirectory!);
@@ -135,6 +152,12 @@ internal static class EnrollScaleMode
             Console.WriteLine($"  crypto bound: each operation {boundPerOperation.TotalSeconds} s on 1 thread, then {boundPerOperation.TotalSeconds} s on {report.Cores} threads (serve idles meanwhile)");
             report.Bound = CryptoBound.Measure(report.ChainCertificates, boundPerOperation);
             PrintBound(report.Bound);
+            if (pinClient is not null)
+            {
+                // After the bound, whose all-cores part needs every core; threads started later inherit the mask.
+                await PinAsync(Environment.ProcessId, pinClient);
+                Console.WriteLine($"  pinned: {report.Pin}");
+            }
 
             IPEndPoint coaps = server.CoapsEndPoint;
             Console.WriteLine($"  warm-up: {warmup.TotalSeconds} s of enrollments and handshakes at concurrency 4");
@@ -151,6 +174,25 @@ internal static class EnrollScaleMode
             ScalePhase ecdhe = await RunPhaseAsync("handshake-ecdhe-ecdsa", handshakeConcurrency, handshakeDuration, server.Pid, () => HandshakeAsync(coaps, device));
             report.Handshakes.Add(ecdhe);
             Print(ecdhe, report.Bound.HandshakeCpuUs, report.Bound.HandshakesPerSecond);
+            if (pinServe is not null)
+            {
+                Console.WriteLine(PinnedVerdict(ecdhe, report.Bound));
+            }
+
+            for (int round = 0; round < clientCacheRounds; round++)
+            {
+                // The same device, once validating serve's chain on every handshake and once with the shipped cache, alternated.
+                DtlsClientOptions uncached = await EnrollmentProbe.LoadDemoDeviceAsync(server.DataDirectory!);
+                uncached.ServerChainCacheSize = 0;
+                DtlsClientOptions cached = await EnrollmentProbe.LoadDemoDeviceAsync(server.DataDirectory!);
+                foreach ((string label, DtlsClientOptions client) in (round % 2 == 0 ? [("no-cache", uncached), ("cache", cached)] : new[] { ("cache", cached), ("no-cache", uncached) }))
+                {
+                    ScalePhase phase = await RunPhaseAsync($"handshake-ecdhe-ecdsa-client-{label}", handshakeConcurrency, handshakeDuration / 2, server.Pid,
+                        () => HandshakeAsync(coaps, client));
+                    report.ClientCacheRounds.Add(phase);
+                    Print(phase, null, null);
+                }
+            }
         }
 
         // PSK only: a client that also offers ECDHE gets serve's certificate, which it has no trust anchor for.
@@ -160,7 +202,7 @@ internal static class EnrollScaleMode
             PskKey = ServerUnderTest.PskKey,
             CipherSuites = [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8],
         };
-        await using (ServerUnderTest server = await ServerUnderTest.StartServeAsync(dll, psk: true))
+        await using (ServerUnderTest server = await ServerUnderTest.StartServeAsync(dll, psk: true, cpus: pinServe))
         {
             report.PskServeCommand = server.CommandLine;
             IPEndPoint coaps = server.CoapsEndPoint;
@@ -177,7 +219,7 @@ internal static class EnrollScaleMode
         {
             try
             {
-                ScalePhase phase = await RunOpenSslAsync(openssl, psk, warmup / 2, handshakeDuration);
+                ScalePhase phase = await RunOpenSslAsync(openssl, psk, warmup / 2, handshakeDuration, pinServe);
                 report.Handshakes.Add(phase);
                 Print(phase, null, null);
             }
@@ -275,6 +317,7 @@ internal static class EnrollScaleMode
             ServerCpuUsPerOperation = latencies.Count == 0 ? double.NaN : serverCpuMs * 1000 / latencies.Count,
             ClientCpuUsPerOperation = latencies.Count == 0 ? double.NaN : clientCpuMs * 1000 / latencies.Count,
             ServerCpuShare = serverCpuMs / 1000 / wall,
+            ClientCpuShare = clientCpuMs / 1000 / wall,
             DatabaseCpuUsPerOperation = databaseCpuMs is not { } db ? null : latencies.Count == 0 ? double.NaN : db * 1000 / latencies.Count,
             DatabaseCpuShare = databaseCpuMs / 1000 / wall,
         };
@@ -284,16 +327,23 @@ internal static class EnrollScaleMode
     /// Our client's PSK handshakes against <c>openssl s_server -dtls1_2 -psk</c>, one at a time: s_server accepts one DTLS
     /// connection, serves it until close_notify, then listens again.
     /// </summary>
-    private static async Task<ScalePhase> RunOpenSslAsync(string openssl, DtlsClientOptions psk, TimeSpan warmup, TimeSpan duration)
+    private static async Task<ScalePhase> RunOpenSslAsync(string openssl, DtlsClientOptions psk, TimeSpan warmup, TimeSpan duration, string? cpus)
     {
         int port = ServerUnderTest.FreeUdpPort();
-        var info = new ProcessStartInfo(openssl)
+        var info = new ProcessStartInfo(cpus is null ? openssl : "taskset")
         {
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
         };
+        if (cpus is not null)
+        {
+            info.ArgumentList.Add("-c");
+            info.ArgumentList.Add(cpus);
+            info.ArgumentList.Add(openssl); // taskset execs it: the process id stays s_server's
+        }
+
         foreach (string argument in (string[])["s_server", "-dtls1_2", "-accept", $"127.0.0.1:{port}", "-nocert", "-psk", Convert.ToHexString(psk.PskKey!),
             "-psk_identity", ServerUnderTest.PskIdentity, "-cipher", "PSK-AES128-CCM8", "-quiet"])
         {
@@ -306,7 +356,7 @@ internal static class EnrollScaleMode
         process.BeginErrorReadLine();
         try
         {
-            string commandLine = $"{openssl} {string.Join(' ', info.ArgumentList)}";
+            string commandLine = $"{info.FileName} {string.Join(' ', info.ArgumentList)}";
             using var ready = new CancellationTokenSource(TimeSpan.FromSeconds(10));
             // -quiet prints nothing when it is ready; wait for the first handshake to succeed instead.
             var endPoint = new IPEndPoint(IPAddress.Loopback, port);
@@ -387,6 +437,40 @@ internal static class EnrollScaleMode
             $"device {Key(Path.Combine(dataDirectory, "demo", "device.pem"))}";
     }
 
+    /// <summary>Moves every thread of process <paramref name="pid"/> to <paramref name="cpus"/> (<c>taskset -a -p -c</c>).</summary>
+    private static async Task PinAsync(int pid, string cpus)
+    {
+        var info = new ProcessStartInfo("taskset") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string argument in (string[])["-a", "-p", "-c", cpus, pid.ToString(CultureInfo.InvariantCulture)])
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using Process process = Process.Start(info) ?? throw new InvalidOperationException("could not start taskset");
+        string error = await process.StandardError.ReadToEndAsync();
+        await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"taskset -a -p -c {cpus} {pid} failed ({process.ExitCode}): {error}");
+        }
+    }
+
+    /// <summary>
+    /// Target 4 with serve on cores of its own: its handshakes/s against the bound's handshake share on one core (1 / its
+    /// single-thread CPU time), valid only when serve kept its core busy.
+    /// </summary>
+    internal static string PinnedVerdict(ScalePhase phase, BoundResult bound)
+    {
+        double oneCore = 1e6 / bound.HandshakeCpuUs;
+        string limit = phase.ServerCpuShare >= 0.9 ? "serve saturated its core: the rate is serve's"
+            : phase.ClientCpuShare >= 0.9 ? "the CLIENT filled its core, serve did not: the rate is the client's, not serve's"
+            : "neither filled its core (waits, or other load on these cores): not a measure of serve's capacity";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"  pinned ECDHE: {phase.PerSecond:F1}/s = {phase.PerSecond / oneCore:P0} of the bound's handshake share on one core ({oneCore:F0}/s); " +
+            $"serve {phase.ServerCpuShare:F2} cores, client {phase.ClientCpuShare:F2} cores; {limit}");
+    }
+
     private static void PrintBound(BoundResult bound)
     {
         foreach (OperationTiming t in bound.Operations)
@@ -406,7 +490,7 @@ internal static class EnrollScaleMode
             : "";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {p.Phase} ×{p.Concurrency} (load {p.LoadAverage.Split(' ')[0]}): {p.PerSecond:F1}/s, {p.Completed} ok, {p.Failures} failed; p50/p90/p99/max " +
-            $"{p.P50Ms:F1}/{p.P90Ms:F1}/{p.P99Ms:F1}/{p.MaxMs:F0} ms; server CPU {p.ServerCpuUsPerOperation:F0} µs/op ({p.ServerCpuShare:F2} cores), client {p.ClientCpuUsPerOperation:F0} µs/op{ratios}"));
+            $"{p.P50Ms:F1}/{p.P90Ms:F1}/{p.P99Ms:F1}/{p.MaxMs:F0} ms; server CPU {p.ServerCpuUsPerOperation:F0} µs/op ({p.ServerCpuShare:F2} cores), client {p.ClientCpuUsPerOperation:F0} µs/op ({p.ClientCpuShare:F2} cores){ratios}"));
         foreach ((string error, int count) in p.Errors.OrderByDescending(e => e.Value).Take(3))
         {
             Console.WriteLine($"    {count} × {error}");
@@ -430,6 +514,35 @@ internal static class EnrollScaleMode
                 $"| {p.Phase} | {p.Concurrency} | {p.PerSecond:F1} | {p.P50Ms:F1} / {p.P90Ms:F1} / {p.P99Ms:F1} / {p.MaxMs:F0} | {p.Failures} | {p.ServerCpuUsPerOperation:F0} | " +
                 $"{(bound is { } x ? (p.ServerCpuUsPerOperation / x.cpu).ToString("F2", CultureInfo.InvariantCulture) + "×" : "")} | " +
                 $"{(bound is { } y ? (p.PerSecond / y.rate).ToString("P0", CultureInfo.InvariantCulture) : "")} |"));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("| phase | concurrency | serve cores | client cores | client CPU µs/op |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        foreach (ScalePhase p in report.Enrollments.Concat(report.Handshakes))
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {p.Phase} | {p.Concurrency} | {p.ServerCpuShare:F2} | {p.ClientCpuShare:F2} | {p.ClientCpuUsPerOperation:F0} |"));
+        }
+
+        if (report.ClientCacheRounds.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine("Client CPU per ECDHE handshake, client chain cache on / off, paired by round: " + string.Join(", ",
+                report.ClientCacheRounds.Chunk(2).Where(pair => pair.Length == 2).Select(pair =>
+                {
+                    ScalePhase on = pair.Single(x => x.Phase.EndsWith("-client-cache", StringComparison.Ordinal));
+                    ScalePhase off = pair.Single(x => x.Phase.EndsWith("-client-no-cache", StringComparison.Ordinal));
+                    return string.Create(CultureInfo.InvariantCulture,
+                        $"{on.ClientCpuUsPerOperation:F0}/{off.ClientCpuUsPerOperation:F0} µs = {on.ClientCpuUsPerOperation / off.ClientCpuUsPerOperation:F3}");
+                })));
+        }
+
+        if (report.Pin is not null && report.Handshakes.FirstOrDefault(h => h.Phase == "handshake-ecdhe-ecdsa") is { } ecdhe)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"Pinned ({report.Pin}):");
+            Console.WriteLine(PinnedVerdict(ecdhe, b));
         }
     }
 
@@ -545,6 +658,9 @@ internal static class EnrollScaleMode
 
         /// <summary>Server CPU seconds per wall second: how many cores it kept busy.</summary>
         public double ServerCpuShare { get; init; }
+
+        /// <summary>The load generator's CPU seconds per wall second.</summary>
+        public double ClientCpuShare { get; init; }
 
         /// <summary>A separate database's (PostgreSQL's) utime + stime over the phase per completed operation; null when there is none.</summary>
         public double? DatabaseCpuUsPerOperation { get; init; }

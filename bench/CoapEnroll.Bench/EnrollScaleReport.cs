@@ -27,6 +27,15 @@ internal sealed record EnrollScaleReport
 
     public BoundResult? Bound { get; set; }
 
+    /// <summary>The CPUs serve and the load generator ran on (<c>--pin</c>); null when they shared every core.</summary>
+    public string? Pin { get; init; }
+
+    /// <summary>
+    /// <c>--client-cache-rounds</c>: ECDHE handshake phases alternating a client that validates the server's chain every time
+    /// (<see cref="CoapEnroll.Dtls.DtlsClientOptions.ServerChainCacheSize"/> 0) with the shipped client, in pairs.
+    /// </summary>
+    public List<EnrollScaleMode.ScalePhase> ClientCacheRounds { get; init; } = [];
+
     public List<EnrollScaleMode.ScalePhase> Enrollments { get; init; } = [];
 
     public List<EnrollScaleMode.ScalePhase> Handshakes { get; init; } = [];

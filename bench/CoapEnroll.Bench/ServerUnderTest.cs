@@ -74,9 +74,11 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     /// <see cref="WaitForHttpBaseAddressAsync"/>.</para>
     /// <para><paramref name="dataDirectory"/>, when given, is a data directory the caller prepared (nodes-scale: a copy of one CA for
     /// every node) used instead of a fresh one; it is deleted on dispose all the same.</para>
+    /// <para><paramref name="cpus"/>, when given, is a CPU list for <c>taskset -c</c>: serve and every thread it starts run only there
+    /// (taskset execs dotnet, so <see cref="Pid"/> is serve's). The runtime then sizes itself for those CPUs, as on a machine that small.</para>
     public static async Task<ServerUnderTest> StartServeAsync(string coapenrollDll, bool psk, IReadOnlyList<string>? diagnosisArguments = null,
         IReadOnlyDictionary<string, string>? environment = null, bool http = false, IReadOnlyList<string>? scenarioArguments = null,
-        string? dataDirectory = null)
+        string? dataDirectory = null, string? cpus = null)
     {
         string data = dataDirectory ?? Directory.CreateTempSubdirectory("coapenroll-load-").FullName;
         int coapPort = FreeUdpPort();
@@ -101,7 +103,12 @@ internal sealed class ServerUnderTest : IAsyncDisposable
 
         arguments.AddRange(scenarioArguments ?? []);
         arguments.AddRange(diagnosisArguments ?? []);
-        return await StartAsync("serve", "dotnet", arguments, coapPort, coapsPort, "/test", data, environment);
+        if (cpus is not null)
+        {
+            arguments.InsertRange(0, ["-c", cpus, "dotnet"]);
+        }
+
+        return await StartAsync("serve", cpus is null ? "dotnet" : "taskset", arguments, coapPort, coapsPort, "/test", data, environment);
     }
 
     /// <summary>Starts <c>coap-server-notls</c>, or <c>coap-server-openssl -k KEY</c> (coaps on the port + 1), and waits until it answers.</summary>
