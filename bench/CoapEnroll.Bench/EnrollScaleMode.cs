@@ -36,7 +36,9 @@ namespace CoapEnroll.Bench;
 /// <c>--coapenroll DLL</c>, <c>--json FILE</c>, <c>--svg FILE</c>, <c>--serve-load FILE</c>, <c>--openssl PROGRAM</c> (openssl;
 /// <c>none</c> skips it), <c>--pin S:C</c> (off: serve and openssl s_server run only on CPU list S, the load generator's threads only on
 /// C, with <c>taskset</c>, from after the crypto bound on; then the ECDHE handshake phase is compared with the bound's rate on one core,
-/// and each phase says whether serve or the client filled its CPUs). <c>--chart-from FILE</c> only writes the chart (<c>--svg</c>) again from an earlier run's JSON (with
+/// and each phase says whether serve or the client filled its CPUs; use <c>--warmup 60</c> with it, a serve on one core JIT-compiles
+/// for long), <c>--client-cache-rounds N</c> (0: N pairs of ECDHE handshake phases, the client with and without its server-chain cache,
+/// alternated). <c>--chart-from FILE</c> only writes the chart (<c>--svg</c>) again from an earlier run's JSON (with
 /// <c>--serve-load</c> if given).
 /// </summary>
 internal static class EnrollScaleMode
