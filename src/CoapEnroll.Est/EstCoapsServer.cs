@@ -359,7 +359,14 @@ public sealed partial class EstCoapsServer
         }
 
         IssuedCertificate issued = result.Certificate!;
-        EstLog.Issued(_logger, operation, issued.SerialNumber, client.Name, profile.Name, result.Repeated);
+        if (result.Repeated)
+        {
+            EstLog.IssuedAgain(_logger, operation, issued.SerialNumber, client.Name, profile.Name);
+        }
+        else
+        {
+            EstLog.Issued(_logger, operation, issued.SerialNumber, client.Name, profile.Name);
+        }
         if (!keyGen)
         {
             // RFC 7030 §4.2.3: a certs-only response "containing only the certificate that was issued"; 287 is the bare certificate.

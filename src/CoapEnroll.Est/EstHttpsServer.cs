@@ -257,7 +257,14 @@ public sealed class EstHttpsServer
         }
 
         IssuedCertificate issued = result.Certificate!;
-        EstLog.Issued(_logger, operation, issued.SerialNumber, client.Name, profile.Name, result.Repeated);
+        if (result.Repeated)
+        {
+            EstLog.IssuedAgain(_logger, operation, issued.SerialNumber, client.Name, profile.Name);
+        }
+        else
+        {
+            EstLog.Issued(_logger, operation, issued.SerialNumber, client.Name, profile.Name);
+        }
 
         // RFC 7030 §4.2.3: a certs-only Simple PKI Response "containing only the certificate that was issued".
         byte[] certsOnly = Pkcs7CertsOnly.Encode(issued.Der);
