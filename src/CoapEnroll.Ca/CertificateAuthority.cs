@@ -601,14 +601,14 @@ public sealed class CertificateAuthority
         for (int attempt = 1; ; attempt++)
         {
             // Signed before anything is stored: when the key cannot be reached (CaKeyUnavailableException) nothing of the request is kept.
-            X509Certificate2 certificate;
+            IssuedCertificate certificate;
             using (CaSigningLease lease = await _hierarchy.IssuingKey.AcquireAsync(cancellationToken))
             {
-                certificate = CertificateFactory.Sign(validated.Subject, validated.PublicKey, _hierarchy.IssuingCa, lease.Key, lease.RsaPadding,
+                certificate = CertificateFactory.Issue(validated.Subject, validated.PublicKey, _hierarchy.IssuingCa, lease.Key, lease.RsaPadding,
                     now - profile.Backdate, now + profile.Validity, CertificateFactory.NewSerialNumber(), extensions);
             }
 
-            StoredCertificate stored = StoredCertificate.FromCertificate(certificate, profile.Name, row.Requester, row.ReplacesSerialNumber) with
+            StoredCertificate stored = StoredCertificate.FromIssued(certificate, profile.Name, row.Requester, row.ReplacesSerialNumber) with
             {
                 Identity = row.Identity ?? row.Requester,
             };
@@ -677,7 +677,7 @@ public sealed class CertificateAuthority
             default:
                 StoredCertificate certificate = await _store.GetCertificateAsync(request.IssuedSerialNumber!, cancellationToken)
                     ?? throw new InvalidOperationException($"request {request.Id} is issued but certificate {request.IssuedSerialNumber} is not in the store");
-                return IssuanceResult.Issued(certificate.ToCertificate(), _chain, request.Id, repeated);
+                return IssuanceResult.Issued(IssuedCertificate.FromStored(certificate), _chain, request.Id, repeated);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Formats.Asn1;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
@@ -102,6 +103,20 @@ public static class CertificateFactory
     /// signing with <paramref name="issuerKey"/> (a file key or a token's, see <see cref="CaSigningKey"/>) instead of a key attached to <paramref name="issuer"/>.
     /// </summary>
     public static X509Certificate2 Sign(X500DistinguishedName subject, PublicKey publicKey, X509Certificate2 issuer, AsymmetricAlgorithm issuerKey,
+        RSASignaturePadding rsaPadding, DateTimeOffset notBefore, DateTimeOffset notAfter, byte[] serialNumber, IEnumerable<X509Extension> extensions) =>
+        Issue(subject, publicKey, issuer, issuerKey, rsaPadding, notBefore, notAfter, serialNumber, extensions).Certificate;
+
+    /// <summary>
+    /// Signs a certificate as <see cref="Sign(X500DistinguishedName, PublicKey, X509Certificate2, AsymmetricAlgorithm, RSASignaturePadding, DateTimeOffset, DateTimeOffset, byte[], IEnumerable{X509Extension})"/>
+    /// does and returns its DER with the fields the store records, without decoding what it signed. The encoding is the one
+    /// <see cref="CertificateRequest.Create(X500DistinguishedName, X509SignatureGenerator, DateTimeOffset, DateTimeOffset, byte[])"/>
+    /// writes for the same input: version 3, the serial as a minimal positive INTEGER, the generator's AlgorithmIdentifier in
+    /// the TBSCertificate and the Certificate, UTCTime for the years 1950-2049 and GeneralizedTime otherwise (RFC 5280 section
+    /// 4.1.2.5), whole seconds, the extensions in the order given, then SKI and AKI, criticality written only when true (DER
+    /// omits a DEFAULT value).
+    /// </summary>
+    /// <exception cref="ArgumentException">notAfter before notBefore (after clamping), an empty serial number, or two extensions with the same OID.</exception>
+    public static IssuedCertificate Issue(X500DistinguishedName subject, PublicKey publicKey, X509Certificate2 issuer, AsymmetricAlgorithm issuerKey,
         RSASignaturePadding rsaPadding, DateTimeOffset notBefore, DateTimeOffset notAfter, byte[] serialNumber, IEnumerable<X509Extension> extensions)
     {
         ArgumentNullException.ThrowIfNull(subject);
@@ -111,15 +126,6 @@ public static class CertificateFactory
         ArgumentNullException.ThrowIfNull(rsaPadding);
         ArgumentNullException.ThrowIfNull(serialNumber);
         ArgumentNullException.ThrowIfNull(extensions);
-        var (generator, hash) = SignerFor(issuerKey, rsaPadding);
-        var request = new CertificateRequest(subject, publicKey, hash);
-        foreach (X509Extension extension in extensions)
-        {
-            request.CertificateExtensions.Add(extension);
-        }
-
-        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(publicKey, critical: false));
-        request.CertificateExtensions.Add(AuthorityKeyIdentifierFor(issuer));
 
         DateTimeOffset issuerNotBefore = new(issuer.NotBefore.ToUniversalTime(), TimeSpan.Zero);
         DateTimeOffset issuerNotAfter = new(issuer.NotAfter.ToUniversalTime(), TimeSpan.Zero);
@@ -133,8 +139,123 @@ public static class CertificateFactory
             notAfter = issuerNotAfter;
         }
 
-        return request.Create(issuer.SubjectName, generator, notBefore, notAfter, serialNumber);
+        if (notAfter < notBefore)
+        {
+            throw new ArgumentException($"notAfter {notAfter:u} is before notBefore {notBefore:u}", nameof(notAfter));
+        }
+
+        if (serialNumber.Length == 0)
+        {
+            throw new ArgumentException("the serial number is empty", nameof(serialNumber));
+        }
+
+        var (generator, hash) = SignerFor(issuerKey, rsaPadding);
+        byte[] signatureAlgorithm = generator.GetSignatureAlgorithmIdentifier(hash);
+        byte[] subjectPublicKeyInfo = publicKey.ExportSubjectPublicKeyInfo();
+        ReadOnlySpan<byte> serial = SerialContent(serialNumber);
+
+        var writer = new AsnWriter(AsnEncodingRules.DER, initialCapacity: 1024);
+        using (writer.PushSequence())
+        {
+            using (writer.PushSequence(ExplicitVersion))
+            {
+                writer.WriteInteger(2);
+            }
+
+            writer.WriteInteger(serial);
+            writer.WriteEncodedValue(signatureAlgorithm);
+            writer.WriteEncodedValue(issuer.SubjectName.RawData);
+            using (writer.PushSequence())
+            {
+                WriteTime(writer, notBefore);
+                WriteTime(writer, notAfter);
+            }
+
+            writer.WriteEncodedValue(subject.RawData);
+            writer.WriteEncodedValue(subjectPublicKeyInfo);
+            using (writer.PushSequence(ExplicitExtensions))
+            using (writer.PushSequence())
+            {
+                var oids = new HashSet<string>(StringComparer.Ordinal);
+                foreach (X509Extension extension in extensions.Append(new X509SubjectKeyIdentifierExtension(publicKey, critical: false)).Append(AuthorityKeyIdentifierFor(issuer)))
+                {
+                    string oid = extension.Oid?.Value ?? throw new ArgumentException("an extension has no OID", nameof(extensions));
+                    if (!oids.Add(oid))
+                    {
+                        throw new ArgumentException($"extension {oid} is given twice", nameof(extensions));
+                    }
+
+                    using (writer.PushSequence())
+                    {
+                        writer.WriteObjectIdentifier(oid);
+                        if (extension.Critical)
+                        {
+                            writer.WriteBoolean(true);
+                        }
+
+                        writer.WriteOctetString(extension.RawData);
+                    }
+                }
+            }
+        }
+
+        byte[] tbsCertificate = writer.Encode();
+        byte[] signature = generator.SignData(tbsCertificate, hash);
+        writer.Reset();
+        using (writer.PushSequence())
+        {
+            writer.WriteEncodedValue(tbsCertificate);
+            writer.WriteEncodedValue(signatureAlgorithm);
+            writer.WriteBitString(signature);
+        }
+
+        // The name as X509Certificate2.Subject prints it: decoded from the octets. subject.Name may be the string the object was
+        // made from, which can differ in quoting and spacing from the decoded form the store has always recorded.
+        string subjectText = new X500DistinguishedName(subject.RawData).Name;
+        return new IssuedCertificate(writer.Encode(), Convert.ToHexString(serial), subjectText, issuer.Subject,
+            WholeSeconds(notBefore), WholeSeconds(notAfter), Convert.ToHexString(SHA256.HashData(subjectPublicKeyInfo)));
     }
+
+    private static readonly Asn1Tag ExplicitVersion = new(TagClass.ContextSpecific, 0, isConstructed: true);
+    private static readonly Asn1Tag ExplicitExtensions = new(TagClass.ContextSpecific, 3, isConstructed: true);
+
+    /// <summary>
+    /// The serial's content octets as CertificateRequest writes them, read as an unsigned big-endian number: leading zero octets
+    /// dropped while the next octet keeps the value positive, and a zero octet put in front of a first octet with its top bit set.
+    /// </summary>
+    private static ReadOnlySpan<byte> SerialContent(byte[] serialNumber)
+    {
+        if (serialNumber[0] >= 0x80)
+        {
+            byte[] positive = new byte[serialNumber.Length + 1];
+            serialNumber.CopyTo(positive, 1);
+            return positive;
+        }
+
+        int leadingZeros = 0;
+        while (leadingZeros < serialNumber.Length - 1 && serialNumber[leadingZeros] == 0 && serialNumber[leadingZeros + 1] < 0x80)
+        {
+            leadingZeros++;
+        }
+
+        return serialNumber.AsSpan(leadingZeros);
+    }
+
+    /// <summary>RFC 5280 section 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050 on; both in UTC and whole seconds.</summary>
+    private static void WriteTime(AsnWriter writer, DateTimeOffset time)
+    {
+        DateTimeOffset utc = time.ToUniversalTime();
+        if (utc.Year is >= 1950 and < 2050)
+        {
+            writer.WriteUtcTime(utc, 2049);
+        }
+        else
+        {
+            writer.WriteGeneralizedTime(utc, omitFractionalSeconds: true);
+        }
+    }
+
+    private static DateTimeOffset WholeSeconds(DateTimeOffset time) => new(time.UtcTicks - (time.UtcTicks % TimeSpan.TicksPerSecond), TimeSpan.Zero);
 
     /// <summary>AKI from the issuer's SKI, or from its key (RFC 5280 section 4.2.1.2 method 1) when an operator's CA lacks an SKI.</summary>
     internal static X509AuthorityKeyIdentifierExtension AuthorityKeyIdentifierFor(X509Certificate2 issuer)

@@ -13,8 +13,14 @@ public sealed class IssuanceResult
     /// <summary>Issued, pending or rejected.</summary>
     public IssuanceStatus Status { get; private init; }
 
-    /// <summary>The issued certificate (already committed to the store) when <see cref="Status"/> is Issued.</summary>
-    public X509Certificate2? Certificate { get; private init; }
+    /// <summary>The issued certificate (already committed to the store) when <see cref="Status"/> is Issued: its DER and fields.</summary>
+    public IssuedCertificate? IssuedCertificate { get; private init; }
+
+    /// <summary>
+    /// <see cref="IssuedCertificate"/> decoded (on first use) when <see cref="Status"/> is Issued. Front ends that only send the
+    /// certificate read <see cref="IssuedCertificate"/> instead.
+    /// </summary>
+    public X509Certificate2? Certificate => IssuedCertificate?.Certificate;
 
     /// <summary>The CA certificates above it, issuing CA first, trust anchor excluded (empty unless issued).</summary>
     public IReadOnlyList<X509Certificate2> Chain { get; private init; } = [];
@@ -31,8 +37,8 @@ public sealed class IssuanceResult
     /// <summary>True when this is the stored outcome of an earlier request with the same request key.</summary>
     public bool Repeated { get; private init; }
 
-    internal static IssuanceResult Issued(X509Certificate2 certificate, IReadOnlyList<X509Certificate2> chain, long requestId, bool repeated) =>
-        new(IssuanceStatus.Issued) { Certificate = certificate, Chain = chain, RequestId = requestId, Repeated = repeated };
+    internal static IssuanceResult Issued(IssuedCertificate certificate, IReadOnlyList<X509Certificate2> chain, long requestId, bool repeated) =>
+        new(IssuanceStatus.Issued) { IssuedCertificate = certificate, Chain = chain, RequestId = requestId, Repeated = repeated };
 
     internal static IssuanceResult Pending(long requestId, bool repeated) =>
         new(IssuanceStatus.Pending) { RequestId = requestId, Repeated = repeated };

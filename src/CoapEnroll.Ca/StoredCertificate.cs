@@ -71,6 +71,25 @@ public sealed record StoredCertificate
         ReplacesSerialNumber = replacesSerialNumber,
     };
 
+    /// <summary>Builds a row from a certificate the CA signed, with the fields it was encoded with (nothing is decoded).</summary>
+    public static StoredCertificate FromIssued(IssuedCertificate certificate, string profile, string requester, string? replacesSerialNumber)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        return new()
+        {
+            SerialNumber = certificate.SerialNumber,
+            Subject = certificate.Subject,
+            Issuer = certificate.Issuer,
+            NotBefore = certificate.NotBefore,
+            NotAfter = certificate.NotAfter,
+            Der = certificate.Der,
+            PublicKeySha256 = certificate.PublicKeySha256,
+            Profile = profile,
+            Requester = requester,
+            ReplacesSerialNumber = replacesSerialNumber,
+        };
+    }
+
     /// <summary>Loads the DER as a certificate.</summary>
     public X509Certificate2 ToCertificate() => X509CertificateLoader.LoadCertificate(Der);
 }

@@ -19,8 +19,11 @@ public sealed class EnrollmentOutcome : IDisposable
     /// <summary>Issued, pending or refused.</summary>
     public EnrollmentStatus Status { get; private init; }
 
-    /// <summary>The issued certificate, already committed to the store.</summary>
-    public X509Certificate2? Certificate { get; private init; }
+    /// <summary>The issued certificate, already committed to the store: its DER and fields.</summary>
+    public IssuedCertificate? IssuedCertificate { get; private init; }
+
+    /// <summary><see cref="IssuedCertificate"/> decoded (on first use); front ends that only send the certificate read <see cref="IssuedCertificate"/>.</summary>
+    public X509Certificate2? Certificate => IssuedCertificate?.Certificate;
 
     /// <summary>The CA certificates above it, issuing CA first, trust anchor excluded (empty unless issued).</summary>
     public IReadOnlyList<X509Certificate2> Chain { get; private init; } = [];
@@ -48,8 +51,8 @@ public sealed class EnrollmentOutcome : IDisposable
 
     public void Dispose() => GeneratedKey?.Dispose();
 
-    internal static EnrollmentOutcome Issued(X509Certificate2 certificate, IReadOnlyList<X509Certificate2> chain, ECDsa? generatedKey, long? requestId, bool repeated) =>
-        new(EnrollmentStatus.Issued) { Certificate = certificate, Chain = chain, GeneratedKey = generatedKey, RequestId = requestId, Repeated = repeated };
+    internal static EnrollmentOutcome Issued(IssuedCertificate certificate, IReadOnlyList<X509Certificate2> chain, ECDsa? generatedKey, long? requestId, bool repeated) =>
+        new(EnrollmentStatus.Issued) { IssuedCertificate = certificate, Chain = chain, GeneratedKey = generatedKey, RequestId = requestId, Repeated = repeated };
 
     internal static EnrollmentOutcome Pending(long? requestId, TimeSpan retryAfter, bool repeated) =>
         new(EnrollmentStatus.Pending) { RequestId = requestId, RetryAfter = retryAfter, Repeated = repeated };

@@ -317,7 +317,7 @@ public sealed partial class EnrollmentService
             switch (result.Status)
             {
                 case IssuanceStatus.Issued:
-                    outcome = EnrollmentOutcome.Issued(result.Certificate!, result.Chain, generated, result.RequestId, result.Repeated);
+                    outcome = EnrollmentOutcome.Issued(result.IssuedCertificate!, result.Chain, generated, result.RequestId, result.Repeated);
                     generated = null;
                     break;
                 case IssuanceStatus.Pending:

@@ -358,14 +358,21 @@ public sealed partial class EstCoapsServer
                 return Refuse(operation, client.Name, CodeFor(result.Failure), result.Detail!);
         }
 
-        X509Certificate2 issued = result.Certificate!;
-        EstLog.Issued(_logger, operation, issued.SerialNumber, client.Name, profile.Name, result.Repeated);
+        IssuedCertificate issued = result.Certificate!;
+        if (result.Repeated)
+        {
+            EstLog.IssuedAgain(_logger, operation, issued.SerialNumber, client.Name, profile.Name);
+        }
+        else
+        {
+            EstLog.Issued(_logger, operation, issued.SerialNumber, client.Name, profile.Name);
+        }
         if (!keyGen)
         {
             // RFC 7030 §4.2.3: a certs-only response "containing only the certificate that was issued"; 287 is the bare certificate.
             return accept == CoapContentFormat.PkixCert
-                ? Content(CoapCode.Changed, CoapContentFormat.PkixCert, issued.RawData)
-                : Content(CoapCode.Changed, CoapContentFormat.Pkcs7CertsOnly, Pkcs7CertsOnly.Encode([issued]));
+                ? Content(CoapCode.Changed, CoapContentFormat.PkixCert, issued.Der)
+                : Content(CoapCode.Changed, CoapContentFormat.Pkcs7CertsOnly, Pkcs7CertsOnly.Encode(issued.Der));
         }
 
         // RFC 9148 §4.3 and §4.8: [284 or 280, key, 281 or 287, certificate].
@@ -374,8 +381,8 @@ public sealed partial class EstCoapsServer
         {
             var keyPart = new MultipartCorePart(key.Encrypted ? CoapContentFormat.Pkcs7ServerGeneratedKey : CoapContentFormat.Pkcs8, key.Data);
             MultipartCorePart certificatePart = operation == Skg
-                ? new MultipartCorePart(CoapContentFormat.Pkcs7CertsOnly, Pkcs7CertsOnly.Encode([issued]))
-                : new MultipartCorePart(CoapContentFormat.PkixCert, issued.RawData);
+                ? new MultipartCorePart(CoapContentFormat.Pkcs7CertsOnly, Pkcs7CertsOnly.Encode(issued.Der))
+                : new MultipartCorePart(CoapContentFormat.PkixCert, issued.Der);
             return Content(CoapCode.Changed, CoapContentFormat.MultipartCore, MultipartCore.Encode([keyPart, certificatePart]));
         }
         finally

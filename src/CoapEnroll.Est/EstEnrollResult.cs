@@ -1,4 +1,4 @@
-using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Ca;
 using CoapEnroll.Enrollment;
 
 namespace CoapEnroll.Est;
@@ -25,7 +25,7 @@ internal sealed class EstEnrollResult
     public uint RetryAfterSeconds { get; init; }
 
     /// <summary>The issued certificate (with <see cref="EnrollmentStatus.Issued"/>).</summary>
-    public X509Certificate2? Certificate { get; init; }
+    public IssuedCertificate? Certificate { get; init; }
 
     /// <summary>True when the certificate was issued for an identical earlier request (a retry), not anew.</summary>
     public bool Repeated { get; init; }

@@ -121,7 +121,7 @@ internal sealed class EstEnrollmentFlow
             }
         }
 
-        return new EstEnrollResult { Status = EnrollmentStatus.Issued, Certificate = outcome.Certificate, Key = key, Repeated = outcome.Repeated };
+        return new EstEnrollResult { Status = EnrollmentStatus.Issued, Certificate = outcome.IssuedCertificate, Key = key, Repeated = outcome.Repeated };
     }
 
     // Every reason is listed, so a new one is placed here on purpose; unnamed values fall back to a bad request.

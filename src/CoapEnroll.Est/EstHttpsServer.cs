@@ -256,11 +256,18 @@ public sealed class EstHttpsServer
                 return;
         }
 
-        X509Certificate2 issued = result.Certificate!;
-        EstLog.Issued(_logger, operation, issued.SerialNumber, client.Name, profile.Name, result.Repeated);
+        IssuedCertificate issued = result.Certificate!;
+        if (result.Repeated)
+        {
+            EstLog.IssuedAgain(_logger, operation, issued.SerialNumber, client.Name, profile.Name);
+        }
+        else
+        {
+            EstLog.Issued(_logger, operation, issued.SerialNumber, client.Name, profile.Name);
+        }
 
         // RFC 7030 §4.2.3: a certs-only Simple PKI Response "containing only the certificate that was issued".
-        byte[] certsOnly = Pkcs7CertsOnly.Encode([issued]);
+        byte[] certsOnly = Pkcs7CertsOnly.Encode(issued.Der);
         if (result.Key is not { } key)
         {
             await WriteBase64Async(context, StatusCodes.Status200OK, CertsOnlyType, certsOnly);

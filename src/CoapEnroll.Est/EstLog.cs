@@ -11,8 +11,14 @@ internal static partial class EstLog
     [LoggerMessage(2, LogLevel.Information, "EST {Operation} refused with {Code} for {Requester}: {Reason}")]
     public static partial void Refused(ILogger logger, string operation, string code, string requester, string reason);
 
-    [LoggerMessage(3, LogLevel.Information, "EST {Operation} issued {Serial} to {Requester} (profile {Profile}, repeated {Repeated})")]
-    public static partial void Issued(ILogger logger, string operation, string serial, string requester, string profile, bool repeated);
+    // A new certificate is logged at Information by the CA (serial, subject, profile, requester, protocol); this line adds only the
+    // operation, so it is Debug: one line per issuance, not two. A repeat is logged by the CA at Debug only, so its line here stays
+    // Information (IssuedAgain).
+    [LoggerMessage(3, LogLevel.Debug, "EST {Operation} issued {Serial} to {Requester} (profile {Profile})")]
+    public static partial void Issued(ILogger logger, string operation, string serial, string requester, string profile);
+
+    [LoggerMessage(8, LogLevel.Information, "EST {Operation} answered {Requester} again with {Serial}, issued for the same request before (profile {Profile})")]
+    public static partial void IssuedAgain(ILogger logger, string operation, string serial, string requester, string profile);
 
     [LoggerMessage(4, LogLevel.Information, "EST {Operation} from {Requester} is pending approval as request {RequestId}; answering 5.03 with Max-Age {MaxAge}")]
     public static partial void Pending(ILogger logger, string operation, string requester, long requestId, uint maxAge);

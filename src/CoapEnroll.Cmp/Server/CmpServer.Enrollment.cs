@@ -191,7 +191,7 @@ public sealed partial class CmpServer
         switch (outcome.Status)
         {
             case EnrollmentStatus.Issued:
-                X509Certificate2 certificate = outcome.Certificate!;
+                IssuedCertificate certificate = outcome.IssuedCertificate!;
                 IReadOnlyList<InfoTypeAndValue>? info;
                 if (implicitConfirm)
                 {
@@ -203,7 +203,7 @@ public sealed partial class CmpServer
                 {
                     DateTimeOffset deadline = _time.GetUtcNow() + Options.ConfirmWaitTime;
                     transaction.State = CmpTransactionState.AwaitingConfirmation;
-                    transaction.CertificateDer = certificate.RawData;
+                    transaction.CertificateDer = certificate.Der;
                     transaction.CertificateSerial = certificate.SerialNumber;
                     transaction.Deadline = deadline;
                     transaction.ExpectedRecipNonce = senderNonce;
@@ -238,7 +238,7 @@ public sealed partial class CmpServer
                 return Answer(exchange, new CertRepMessageBody(answerType)
                 {
                     CaPubs = caPubs,
-                    Responses = [new CertResponse { CertReqId = certReqId, Status = Accepted(), CertifiedKeyPair = new CertifiedKeyPair { Certificate = certificate.RawData, PrivateKey = privateKey } }],
+                    Responses = [new CertResponse { CertReqId = certReqId, Status = Accepted(), CertifiedKeyPair = new CertifiedKeyPair { Certificate = certificate.Der, PrivateKey = privateKey } }],
                 }, info, senderNonce);
 
             case EnrollmentStatus.Pending:

@@ -22,6 +22,15 @@ public static class Pkcs7CertsOnly
     public static byte[] Encode(IEnumerable<X509Certificate2> certificates)
     {
         ArgumentNullException.ThrowIfNull(certificates);
+        return Encode(certificates.Select(certificate => certificate.RawDataMemory));
+    }
+
+    /// <summary>Encodes one certificate, given as its DER, as a DER certs-only SignedData.</summary>
+    /// <exception cref="ArgumentException"><paramref name="certificate"/> is not one DER value.</exception>
+    public static byte[] Encode(ReadOnlyMemory<byte> certificate) => Encode([certificate]);
+
+    private static byte[] Encode(IEnumerable<ReadOnlyMemory<byte>> certificates)
+    {
         var writer = new AsnWriter(AsnEncodingRules.DER);
         using (writer.PushSequence())
         {
@@ -45,9 +54,9 @@ public static class Pkcs7CertsOnly
 
                 using (writer.PushSetOf(new Asn1Tag(TagClass.ContextSpecific, 0, isConstructed: true)))
                 {
-                    foreach (X509Certificate2 certificate in certificates)
+                    foreach (ReadOnlyMemory<byte> certificate in certificates)
                     {
-                        writer.WriteEncodedValue(certificate.RawData);
+                        writer.WriteEncodedValue(certificate.Span);
                     }
                 }
 
