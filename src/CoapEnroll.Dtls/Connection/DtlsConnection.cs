@@ -37,10 +37,10 @@ internal abstract class DtlsConnection
     private PooledDatagram _received;
     private List<PooledDatagram>? _receivedMore;
 
-    // Epoch 0 has no protection, so only epoch 1 has protection objects. Fields rather than per-epoch arrays,
-    // and the replay windows inline (a struct): every idle established session holds them for its whole life.
-    private DtlsRecordProtection? _writeProtection1;
-    private DtlsRecordProtection? _readProtection1;
+    // Epoch 0 has no protection, so only epoch 1 has protection (structs, default until the keys are installed). Fields
+    // rather than per-epoch arrays, and inline: every idle established session holds them for its whole life.
+    private DtlsRecordProtection _writeProtection1;
+    private DtlsRecordProtection _readProtection1;
     private ulong _writeSequence0;
     private ulong _writeSequence1;
     private AntiReplayWindow _replay0;
@@ -159,8 +159,8 @@ internal abstract class DtlsConnection
 
     /// <summary>Largest application datagram that fits one record within the PMTU.</summary>
     public int MaxApplicationDataLength =>
-        _writeProtection1 is { } protection
-            ? Math.Max(0, protection.GetMaxPlaintextLength(Options.PathMtu, PeerConnectionId.Length) - (PeerConnectionId.Length > 0 ? 1 : 0))
+        _writeProtection1.IsCreated
+            ? Math.Max(0, _writeProtection1.GetMaxPlaintextLength(Options.PathMtu, PeerConnectionId.Length) - (PeerConnectionId.Length > 0 ? 1 : 0))
             : 0;
 
     /// <summary>The server side of the handshake (for logs and metrics).</summary>
@@ -384,8 +384,7 @@ internal abstract class DtlsConnection
             return true;
         }
 
-        DtlsRecordProtection? protection = _readProtection1;
-        if (record.Epoch != 1 || _readEpoch != 1 || protection is null)
+        if (record.Epoch != 1 || _readEpoch != 1 || !_readProtection1.IsCreated)
         {
             return false; // a future epoch, or epoch 1 before the peer's ChangeCipherSpec: dropped (§4.1)
         }
@@ -405,7 +404,7 @@ internal abstract class DtlsConnection
         bool opened = false;
         try
         {
-            opened = protection.TryOpen(record, plaintext, out ContentType type, out int length);
+            opened = _readProtection1.TryOpen(record, plaintext, out ContentType type, out int length);
             if (!opened)
             {
                 return false;
@@ -534,7 +533,7 @@ internal abstract class DtlsConnection
 
         // A ChangeCipherSpec we are not waiting for is dropped rather than answered: after loss it may be
         // a legitimate early arrival, and the peer retransmits its whole flight (attacks #5, #12).
-        if (!ChangeCipherSpec.IsValid(record.Payload.Span) || !IsExpectingChangeCipherSpec || _readProtection1 is null || _readEpoch != 0)
+        if (!ChangeCipherSpec.IsValid(record.Payload.Span) || !IsExpectingChangeCipherSpec || !_readProtection1.IsCreated || _readEpoch != 0)
         {
             DtlsLog.Dropped(Logger, Remote, "unexpected ChangeCipherSpec");
             return;
@@ -602,7 +601,7 @@ internal abstract class DtlsConnection
     /// <summary>Appends ChangeCipherSpec and switches the write epoch to 1 (keys must be installed).</summary>
     protected void AddChangeCipherSpec(List<FlightItem> flight)
     {
-        if (_writeProtection1 is null)
+        if (!_writeProtection1.IsCreated)
         {
             throw new InvalidOperationException("No pending write keys.");
         }
@@ -808,14 +807,14 @@ internal abstract class DtlsConnection
     /// already counts a CID record's inner content type).
     /// </summary>
     private int RecordOverhead(ushort epoch) =>
-        epoch == 0 ? DtlsRecordCodec.HeaderLength : _writeProtection1!.GetSealedLength(0, PeerConnectionId.Length);
+        epoch == 0 ? DtlsRecordCodec.HeaderLength : _writeProtection1.GetSealedLength(0, PeerConnectionId.Length);
 
     private int WriteRecordTo(Span<byte> destination, ushort epoch, ContentType type, ReadOnlySpan<byte> plaintext)
     {
         ulong seq = epoch == 0 ? _writeSequence0++ : _writeSequence1++;
         return epoch == 0
             ? DtlsRecordCodec.WritePlaintextRecord(destination, type, seq, plaintext)
-            : _writeProtection1!.Seal(destination, type, 1, seq, plaintext, PeerConnectionId);
+            : _writeProtection1.Seal(destination, type, 1, seq, plaintext, PeerConnectionId);
     }
 
     /// <summary>

@@ -17,12 +17,15 @@ namespace CoapEnroll.Dtls;
 /// <see cref="AesCcm"/>/<see cref="AesGcm"/> instances are not; process one connection's records
 /// serially. This type neither tracks sequence numbers nor replay: the caller owns the write sequence
 /// counter and the <see cref="AntiReplayWindow"/>.
+/// A struct, held inline by the connection: every idle established session keeps one per direction for its whole life,
+/// and an object each (with its header and the connection's reference to it) cost 64 B per session. The default value
+/// is "no keys" (<see cref="IsCreated"/> false). Copies share the cipher object; dispose only the one the owner keeps.
 /// </summary>
-internal sealed class DtlsRecordProtection : IDisposable
+internal struct DtlsRecordProtection : IDisposable
 {
     private const int MaxAdLength = 8 + 3 + 2 + 2 + 6 + DtlsRecordCodec.MaxConnectionIdLength + 2;
 
-    private readonly IDisposable _aead; // AesCcm or AesGcm: one field, as every session keeps two of these objects
+    private readonly IDisposable? _aead; // AesCcm or AesGcm: one field, as every session keeps two of these
     private uint _fixedIv; // the 4-byte salt of every suite here, as a field: each session keeps two of these for its life
     private bool _disposed;
 
@@ -50,7 +53,10 @@ internal sealed class DtlsRecordProtection : IDisposable
         }
     }
 
-    public CipherSuiteInfo Suite { get; }
+    public readonly CipherSuiteInfo Suite { get; }
+
+    /// <summary>False for the default value: no keys installed.</summary>
+    public readonly bool IsCreated => _aead is not null;
 
     /// <summary>Creates the protection for one direction from its write key and write IV (see <see cref="DtlsKeyBlock"/>).</summary>
     public static DtlsRecordProtection Create(CipherSuiteInfo suite, ReadOnlySpan<byte> writeKey, ReadOnlySpan<byte> fixedIv) =>
@@ -60,14 +66,14 @@ internal sealed class DtlsRecordProtection : IDisposable
     /// Total record length <see cref="Seal"/> produces: header (+CID) + explicit nonce + content
     /// (+ real type + padding when a CID is present) + tag.
     /// </summary>
-    public int GetSealedLength(int plaintextLength, int connectionIdLength = 0, int paddingLength = 0)
+    public readonly int GetSealedLength(int plaintextLength, int connectionIdLength = 0, int paddingLength = 0)
     {
         int inner = connectionIdLength > 0 ? plaintextLength + 1 + paddingLength : plaintextLength;
         return DtlsRecordCodec.HeaderLength + connectionIdLength + Suite.RecordExpansion + inner;
     }
 
     /// <summary>Largest plaintext that fits a record of at most <paramref name="maxRecordLength"/> bytes.</summary>
-    public int GetMaxPlaintextLength(int maxRecordLength, int connectionIdLength = 0) =>
+    public readonly int GetMaxPlaintextLength(int maxRecordLength, int connectionIdLength = 0) =>
         Math.Min(DtlsRecordCodec.MaxPlaintextLength, maxRecordLength - GetSealedLength(0, connectionIdLength));
 
     /// <summary>
@@ -77,10 +83,10 @@ internal sealed class DtlsRecordProtection : IDisposable
     /// <paramref name="plaintext"/> may lie anywhere, including inside <paramref name="destination"/>.
     /// The caller must never reuse (epoch, sequenceNumber) under one key.
     /// </summary>
-    public int Seal(Span<byte> destination, ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> plaintext,
+    public readonly int Seal(Span<byte> destination, ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> plaintext,
         ReadOnlySpan<byte> connectionId = default, int paddingLength = 0, ushort version = DtlsVersion.Dtls12)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfUnusable();
         if (type is ContentType.Tls12Cid or ContentType.Invalid)
         {
             throw new ArgumentException("Pass the real content type.", nameof(type));
@@ -150,7 +156,7 @@ internal sealed class DtlsRecordProtection : IDisposable
         }
         else
         {
-            ((AesGcm)_aead).Encrypt(nonce, inner, inner, tag, ad[..adLength]);
+            ((AesGcm)_aead!).Encrypt(nonce, inner, inner, tag, ad[..adLength]);
         }
 
         return recordLength;
@@ -163,9 +169,9 @@ internal sealed class DtlsRecordProtection : IDisposable
     /// drops such records silently (RFC 6347 §4.1.2.7) and must not mark the replay window.
     /// On success <paramref name="contentType"/> is the real content type (inner type for CID records).
     /// </summary>
-    public bool TryOpen(in DtlsRecord record, Span<byte> destination, out ContentType contentType, out int plaintextLength)
+    public readonly bool TryOpen(in DtlsRecord record, Span<byte> destination, out ContentType contentType, out int plaintextLength)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfUnusable();
         contentType = ContentType.Invalid;
         plaintextLength = 0;
         int tagLength = Suite.TagLength;
@@ -202,7 +208,7 @@ internal sealed class DtlsRecordProtection : IDisposable
             }
             else
             {
-                ((AesGcm)_aead).Decrypt(nonce, ciphertext, tag, output, ad[..adLength]);
+                ((AesGcm)_aead!).Decrypt(nonce, ciphertext, tag, output, ad[..adLength]);
             }
         }
         catch (CryptographicException)
@@ -270,10 +276,16 @@ internal sealed class DtlsRecordProtection : IDisposable
         BinaryPrimitives.WriteUInt32BigEndian(destination[2..], (uint)value);
     }
 
+    private readonly void ThrowIfUnusable()
+    {
+        // The Type overload: the object overload would box this struct on every record.
+        ObjectDisposedException.ThrowIf(_disposed || _aead is null, typeof(DtlsRecordProtection));
+    }
+
     /// <inheritdoc/>
     public void Dispose()
     {
-        if (_disposed)
+        if (_disposed || _aead is null)
         {
             return;
         }
