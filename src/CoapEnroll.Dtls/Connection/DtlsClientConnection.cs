@@ -38,7 +38,7 @@ internal sealed class DtlsClientConnection : DtlsConnection
             throw new ArgumentException("No cipher suite can be offered with these credentials.", nameof(options));
         }
 
-        ClientRandom = RandomNumberGenerator.GetBytes(DtlsKeySchedule.RandomLength);
+        SetClientRandom(RandomNumberGenerator.GetBytes(DtlsKeySchedule.RandomLength));
         if (options.EnableConnectionId)
         {
             LocalConnectionId = RandomNumberGenerator.GetBytes(options.ConnectionIdLength);
@@ -166,7 +166,7 @@ internal sealed class DtlsClientConnection : DtlsConnection
             _offeredExtensions.Add(extension.Type);
         }
 
-        var hello = new ClientHello { Random = ClientRandom, Cookie = _cookie, CipherSuites = _offered, Extensions = extensions };
+        var hello = new ClientHello { Random = ClientRandom.ToArray(), Cookie = _cookie, CipherSuites = _offered, Extensions = extensions };
         var flight = new List<FlightItem>();
         _lastClientHelloSeq = NextSendMessageSeq;
         // RFC 6347 §4.2.1: ClientHello goes into the transcript only once we know no HelloVerifyRequest follows.
@@ -251,7 +251,7 @@ internal sealed class DtlsClientConnection : DtlsConnection
         }
 
         Suite = suite;
-        ServerRandom = hello.Random;
+        SetServerRandom(hello.Random);
         Transcript.Append(HandshakeType.ClientHello, _lastClientHelloSeq, _lastClientHelloBody);
         Transcript.Append(message);
         _state = suite.KeyExchange == KeyExchangeKind.EcdheEcdsa ? State.ExpectCertificate : State.ExpectPskKeyExchangeOrDone;
@@ -381,8 +381,8 @@ internal sealed class DtlsClientConnection : DtlsConnection
         }
 
         // The transcript ends with ClientKeyExchange here, where RFC 7627 §4's session_hash stops.
-        byte[] masterSecret = DeriveMasterSecret(preMaster);
-        using (DtlsKeyBlock keyBlock = DtlsKeyBlock.Derive(Suite, masterSecret, ClientRandom, ServerRandom))
+        DeriveMasterSecret(preMaster);
+        using (DtlsKeyBlock keyBlock = DtlsKeyBlock.Derive(Suite, MasterSecret, ClientRandom, ServerRandom))
         {
             InstallKeys(keyBlock, isClient: true);
         }

@@ -61,7 +61,12 @@ internal abstract class DtlsConnection
     private FlightItem[]? _lastFlight;
     private Retransmission? _retransmission; // while a flight waits for its answer; none once established
     private long _lastFlightSentAt;
-    private byte[]? _masterSecret;
+    // client random (32) || server random (32) || master secret (48): one array for the three secrets a session keeps for
+    // exporters and the key log (three arrays cost 48 B more per session).
+    private readonly byte[] _keyMaterial = new byte[2 * DtlsKeySchedule.RandomLength + DtlsKeySchedule.MasterSecretLength];
+    private bool _hasClientRandom;
+    private bool _hasServerRandom;
+    private bool _hasMasterSecret; // set and cleared under lock (this)
     private int _state; // 0 handshaking, 1 established, 2 closed
     private HandshakeReassembler? _reassembler = new();
     private HandshakeTranscript? _transcript = new();
@@ -145,9 +150,36 @@ internal abstract class DtlsConnection
     /// </summary>
     public bool IsExtendedMasterSecretNegotiated { get; protected set; }
 
-    public byte[] ClientRandom { get; protected set; } = [];
+    /// <summary>The client's hello random; empty until known.</summary>
+    public ReadOnlySpan<byte> ClientRandom => _hasClientRandom ? _keyMaterial.AsSpan(0, DtlsKeySchedule.RandomLength) : default;
 
-    public byte[] ServerRandom { get; protected set; } = [];
+    /// <summary>The server's hello random; empty until known.</summary>
+    public ReadOnlySpan<byte> ServerRandom =>
+        _hasServerRandom ? _keyMaterial.AsSpan(DtlsKeySchedule.RandomLength, DtlsKeySchedule.RandomLength) : default;
+
+    /// <summary>Sets the client's hello random (32 bytes).</summary>
+    protected void SetClientRandom(ReadOnlySpan<byte> random)
+    {
+        SetRandom(random, 0);
+        _hasClientRandom = true;
+    }
+
+    /// <summary>Sets the server's hello random (32 bytes).</summary>
+    protected void SetServerRandom(ReadOnlySpan<byte> random)
+    {
+        SetRandom(random, DtlsKeySchedule.RandomLength);
+        _hasServerRandom = true;
+    }
+
+    private void SetRandom(ReadOnlySpan<byte> random, int offset)
+    {
+        if (random.Length != DtlsKeySchedule.RandomLength)
+        {
+            throw new ArgumentException("A hello random is 32 bytes.", nameof(random));
+        }
+
+        random.CopyTo(_keyMaterial.AsSpan(offset));
+    }
 
     /// <summary>Our CID: what the peer puts in the records it sends us.</summary>
     public byte[] LocalConnectionId { get; protected set; } = [];
@@ -333,7 +365,7 @@ internal abstract class DtlsConnection
     {
         lock (this)
         {
-            if (_masterSecret is null || !IsEstablished)
+            if (!_hasMasterSecret || !IsEstablished)
             {
                 throw new InvalidOperationException("No established session.");
             }
@@ -344,7 +376,7 @@ internal abstract class DtlsConnection
                 throw new InvalidOperationException(WithoutExtendedMasterSecret("exported keying material"));
             }
 
-            DtlsKeySchedule.ExportKeyingMaterial(_masterSecret, ClientRandom, ServerRandom, label, context, output);
+            DtlsKeySchedule.ExportKeyingMaterial(MasterSecret, ClientRandom, ServerRandom, label, context, output);
         }
     }
 
@@ -648,23 +680,17 @@ internal abstract class DtlsConnection
         _readProtection1 = isClient ? keyBlock.CreateServerWriteProtection() : keyBlock.CreateClientWriteProtection();
     }
 
-    protected void SetMasterSecret(byte[] masterSecret)
-    {
-        lock (this)
-        {
-            _masterSecret = masterSecret;
-        }
-    }
-
-    protected ReadOnlySpan<byte> MasterSecret => _masterSecret;
+    /// <summary>The master secret; empty before it is derived and after close.</summary>
+    protected ReadOnlySpan<byte> MasterSecret =>
+        _hasMasterSecret ? _keyMaterial.AsSpan(2 * DtlsKeySchedule.RandomLength, DtlsKeySchedule.MasterSecretLength) : default;
 
     /// <summary>
     /// Derives and keeps the master secret once ClientKeyExchange is in the transcript, and zeroes <paramref name="preMasterSecret"/>:
     /// the extended one over the session hash (RFC 7627 §4) when negotiated, otherwise PRF over the hello randoms (RFC 5246 §8.1).
     /// </summary>
-    protected byte[] DeriveMasterSecret(byte[] preMasterSecret)
+    protected void DeriveMasterSecret(byte[] preMasterSecret)
     {
-        byte[] masterSecret = new byte[DtlsKeySchedule.MasterSecretLength];
+        Span<byte> masterSecret = _keyMaterial.AsSpan(2 * DtlsKeySchedule.RandomLength, DtlsKeySchedule.MasterSecretLength);
         if (IsExtendedMasterSecretNegotiated)
         {
             DtlsKeySchedule.ComputeExtendedMasterSecret(preMasterSecret, Transcript.GetHash(HashAlgorithmName.SHA256), masterSecret);
@@ -675,15 +701,18 @@ internal abstract class DtlsConnection
         }
 
         CryptographicOperations.ZeroMemory(preMasterSecret);
-        SetMasterSecret(masterSecret);
-        return masterSecret;
+        lock (this)
+        {
+            _hasMasterSecret = true;
+        }
     }
 
     protected async ValueTask WriteKeyLogAsync(CancellationToken cancellationToken)
     {
-        if (Options.ResolveKeyLogFile() is { } path && _masterSecret is not null)
+        if (Options.ResolveKeyLogFile() is { } path && _hasMasterSecret)
         {
-            await DtlsKeyLogWriter.AppendAsync(path, ClientRandom, _masterSecret, Logger, cancellationToken).ConfigureAwait(false);
+            await DtlsKeyLogWriter.AppendAsync(path, _keyMaterial.AsMemory(0, DtlsKeySchedule.RandomLength),
+                _keyMaterial.AsMemory(2 * DtlsKeySchedule.RandomLength, DtlsKeySchedule.MasterSecretLength), Logger, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -773,10 +802,10 @@ internal abstract class DtlsConnection
         ReleaseHandshakeState();
         lock (this)
         {
-            if (_masterSecret is not null)
+            if (_hasMasterSecret)
             {
-                CryptographicOperations.ZeroMemory(_masterSecret);
-                _masterSecret = null;
+                CryptographicOperations.ZeroMemory(_keyMaterial.AsSpan(2 * DtlsKeySchedule.RandomLength));
+                _hasMasterSecret = false;
             }
         }
 

@@ -55,7 +55,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
     public DtlsServerConnection? Supersedes { get; set; }
 
     /// <summary>True when the ClientHello that created this connection had <paramref name="random"/> (a retransmission of it).</summary>
-    public bool HasClientRandom(ReadOnlySpan<byte> random) => ClientRandom.AsSpan().SequenceEqual(random);
+    public bool HasClientRandom(ReadOnlySpan<byte> random) => ClientRandom.SequenceEqual(random);
 
     protected override bool IsExpectingChangeCipherSpec => _state == State.ExpectChangeCipherSpec;
 
@@ -111,7 +111,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
             return;
         }
 
-        ClientRandom = hello.Random;
+        SetClientRandom(hello.Random);
         Transcript.Append(message);
 
         // DTLS versions count down: 0xFEFD (1.2) < 0xFEFF (1.0).
@@ -185,9 +185,10 @@ internal sealed class DtlsServerConnection : DtlsConnection
             extensions.Add(TlsExtensions.ConnectionId(LocalConnectionId));
         }
 
-        ServerRandom = RandomNumberGenerator.GetBytes(DtlsKeySchedule.RandomLength);
+        byte[] serverRandom = RandomNumberGenerator.GetBytes(DtlsKeySchedule.RandomLength);
+        SetServerRandom(serverRandom);
         var flight = new List<FlightItem>();
-        AddHandshake(flight, new ServerHello { Random = ServerRandom, CipherSuite = suite.Suite, Extensions = extensions });
+        AddHandshake(flight, new ServerHello { Random = serverRandom, CipherSuite = suite.Suite, Extensions = extensions });
 
         if (suite.KeyExchange == KeyExchangeKind.EcdheEcdsa)
         {
@@ -375,8 +376,8 @@ internal sealed class DtlsServerConnection : DtlsConnection
 
         Transcript.Append(message);
         // The transcript ends with ClientKeyExchange here, where RFC 7627 §4's session_hash stops.
-        byte[] masterSecret = DeriveMasterSecret(preMaster);
-        using (DtlsKeyBlock keyBlock = DtlsKeyBlock.Derive(Suite, masterSecret, ClientRandom, ServerRandom))
+        DeriveMasterSecret(preMaster);
+        using (DtlsKeyBlock keyBlock = DtlsKeyBlock.Derive(Suite, MasterSecret, ClientRandom, ServerRandom))
         {
             InstallKeys(keyBlock, isClient: false);
         }

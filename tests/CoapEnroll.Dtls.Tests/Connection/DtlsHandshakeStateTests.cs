@@ -109,6 +109,16 @@ public class DtlsHandshakeStateTests
         Assert.False(connection.HoldsHandshakeState);
         // What stays for §4.2.4 is the final flight: ChangeCipherSpec and Finished, nothing of the earlier flights.
         Assert.Equal(2, connection.RetainedFlightLength);
+
+        // The randoms and the master secret the session keeps for exporters (in one array) are the ones the client used:
+        // the server's exporter equals RFC 5705's over the manual client's own values.
+        byte[] expectedExport = new byte[20];
+        DtlsKeySchedule.ExportKeyingMaterial(client.MasterSecret, client.Random, client.ServerRandom, "EXPORTER-test", [7], expectedExport);
+        Assert.Equal(expectedExport, connection.EndPoint.ExportKeyingMaterial("EXPORTER-test", [7], 20));
+
+        // Closed, the session has no master secret left to export from.
+        await connection.CloseAsync(sendCloseNotify: false, CancellationToken.None);
+        Assert.Throws<InvalidOperationException>(() => connection.EndPoint.ExportKeyingMaterial("EXPORTER-test", [7], 20));
     }
 
     [Theory]
