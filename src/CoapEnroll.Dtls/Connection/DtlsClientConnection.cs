@@ -398,7 +398,7 @@ internal sealed class DtlsClientConnection : DtlsConnection
         AddChangeCipherSpec(flight);
         byte[] verifyData = new byte[DtlsKeySchedule.VerifyDataLength];
         DtlsKeySchedule.ComputeVerifyData(MasterSecret, fromClient: true, Transcript.GetHash(HashAlgorithmName.SHA256), verifyData);
-        TlsUnique = verifyData; // RFC 5929 §3.1
+        SetTlsUnique(verifyData); // RFC 5929 §3.1
         AddHandshake(flight, new Finished { VerifyData = verifyData });
         SendFlight(flight, expectResponse: true);
         _state = State.ExpectChangeCipherSpec;

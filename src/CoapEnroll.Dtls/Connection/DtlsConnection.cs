@@ -61,9 +61,12 @@ internal abstract class DtlsConnection
     private FlightItem[]? _lastFlight;
     private Retransmission? _retransmission; // while a flight waits for its answer; none once established
     private long _lastFlightSentAt;
-    // client random (32) || server random (32) || master secret (48): one array for the three secrets a session keeps for
-    // exporters and the key log (three arrays cost 48 B more per session).
-    private readonly byte[] _keyMaterial = new byte[2 * DtlsKeySchedule.RandomLength + DtlsKeySchedule.MasterSecretLength];
+    // client random (32) || server random (32) || master secret (48) || tls-unique (12): one array for what a session keeps
+    // for exporters, the key log and channel bindings (four arrays cost 72 B more per session).
+    private const int MasterSecretOffset = 2 * DtlsKeySchedule.RandomLength;
+    private const int TlsUniqueOffset = MasterSecretOffset + DtlsKeySchedule.MasterSecretLength;
+    private readonly byte[] _keyMaterial = new byte[TlsUniqueOffset + DtlsKeySchedule.VerifyDataLength];
+    private bool _hasTlsUnique;
     private bool _hasClientRandom;
     private bool _hasServerRandom;
     private bool _hasMasterSecret; // set and cleared under lock (this)
@@ -141,8 +144,24 @@ internal abstract class DtlsConnection
 
     public byte[]? PskIdentity { get; protected set; }
 
-    /// <summary>The raw tls-unique, whether or not it identifies the session: see <see cref="IsExtendedMasterSecretNegotiated"/>.</summary>
-    public byte[]? TlsUnique { get; protected set; }
+    /// <summary>
+    /// The raw tls-unique, whether or not it identifies the session (see <see cref="IsExtendedMasterSecretNegotiated"/>);
+    /// empty before the first Finished.
+    /// </summary>
+    public ReadOnlySpan<byte> TlsUnique =>
+        Volatile.Read(ref _hasTlsUnique) ? _keyMaterial.AsSpan(TlsUniqueOffset, DtlsKeySchedule.VerifyDataLength) : default;
+
+    /// <summary>Sets tls-unique: the verify_data of the handshake's first Finished (RFC 5929 §3.1).</summary>
+    protected void SetTlsUnique(ReadOnlySpan<byte> verifyData)
+    {
+        if (verifyData.Length != DtlsKeySchedule.VerifyDataLength)
+        {
+            throw new ArgumentException("verify_data is 12 bytes.", nameof(verifyData));
+        }
+
+        verifyData.CopyTo(_keyMaterial.AsSpan(TlsUniqueOffset));
+        Volatile.Write(ref _hasTlsUnique, true);
+    }
 
     /// <summary>
     /// True when both hellos carried extended_master_secret and the master secret is RFC 7627's; false for an RFC 5246 master
@@ -682,7 +701,7 @@ internal abstract class DtlsConnection
 
     /// <summary>The master secret; empty before it is derived and after close.</summary>
     protected ReadOnlySpan<byte> MasterSecret =>
-        _hasMasterSecret ? _keyMaterial.AsSpan(2 * DtlsKeySchedule.RandomLength, DtlsKeySchedule.MasterSecretLength) : default;
+        _hasMasterSecret ? _keyMaterial.AsSpan(MasterSecretOffset, DtlsKeySchedule.MasterSecretLength) : default;
 
     /// <summary>
     /// Derives and keeps the master secret once ClientKeyExchange is in the transcript, and zeroes <paramref name="preMasterSecret"/>:
@@ -690,7 +709,7 @@ internal abstract class DtlsConnection
     /// </summary>
     protected void DeriveMasterSecret(byte[] preMasterSecret)
     {
-        Span<byte> masterSecret = _keyMaterial.AsSpan(2 * DtlsKeySchedule.RandomLength, DtlsKeySchedule.MasterSecretLength);
+        Span<byte> masterSecret = _keyMaterial.AsSpan(MasterSecretOffset, DtlsKeySchedule.MasterSecretLength);
         if (IsExtendedMasterSecretNegotiated)
         {
             DtlsKeySchedule.ComputeExtendedMasterSecret(preMasterSecret, Transcript.GetHash(HashAlgorithmName.SHA256), masterSecret);
@@ -712,7 +731,7 @@ internal abstract class DtlsConnection
         if (Options.ResolveKeyLogFile() is { } path && _hasMasterSecret)
         {
             await DtlsKeyLogWriter.AppendAsync(path, _keyMaterial.AsMemory(0, DtlsKeySchedule.RandomLength),
-                _keyMaterial.AsMemory(2 * DtlsKeySchedule.RandomLength, DtlsKeySchedule.MasterSecretLength), Logger, cancellationToken).ConfigureAwait(false);
+                _keyMaterial.AsMemory(MasterSecretOffset, DtlsKeySchedule.MasterSecretLength), Logger, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -804,7 +823,7 @@ internal abstract class DtlsConnection
         {
             if (_hasMasterSecret)
             {
-                CryptographicOperations.ZeroMemory(_keyMaterial.AsSpan(2 * DtlsKeySchedule.RandomLength));
+                CryptographicOperations.ZeroMemory(_keyMaterial.AsSpan(MasterSecretOffset, DtlsKeySchedule.MasterSecretLength));
                 _hasMasterSecret = false;
             }
         }

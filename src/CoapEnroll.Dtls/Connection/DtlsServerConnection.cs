@@ -423,7 +423,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
         }
 
         Transcript.Append(message);
-        TlsUnique = finished.VerifyData; // RFC 5929 §3.1: the first Finished, the client's in a full handshake
+        SetTlsUnique(finished.VerifyData); // RFC 5929 §3.1: the first Finished, the client's in a full handshake
 
         byte[] verifyData = new byte[DtlsKeySchedule.VerifyDataLength];
         DtlsKeySchedule.ComputeVerifyData(MasterSecret, fromClient: false, Transcript.GetHash(HashAlgorithmName.SHA256), verifyData);

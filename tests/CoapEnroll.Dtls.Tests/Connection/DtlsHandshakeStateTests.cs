@@ -98,7 +98,8 @@ public class DtlsHandshakeStateTests
         byte[] cert = client.Plain(certificate);
         byte[] cke = client.Plain(client.EcdheKeyExchange(Ecdhe));
         client.DeriveKeys();
-        byte[] fin = client.EncryptedHandshake(client.ClientFinished());
+        Finished clientFinished = client.ClientFinished();
+        byte[] fin = client.EncryptedHandshake(clientFinished);
         await client.SendAsync(cert, cke, client.Ccs(), fin);
         AssertServerFinished(client, await client.ReceiveUntilAsync(ManualClient.HasEpochOneRecord), client.ExpectedServerVerifyData());
 
@@ -116,9 +117,13 @@ public class DtlsHandshakeStateTests
         DtlsKeySchedule.ExportKeyingMaterial(client.MasterSecret, client.Random, client.ServerRandom, "EXPORTER-test", [7], expectedExport);
         Assert.Equal(expectedExport, connection.EndPoint.ExportKeyingMaterial("EXPORTER-test", [7], 20));
 
-        // Closed, the session has no master secret left to export from.
+        // tls-unique, kept in the same array, is the client's Finished verify_data (RFC 5929 §3.1).
+        Assert.Equal(clientFinished.VerifyData, connection.EndPoint.TlsUnique);
+
+        // Closed, the session has no master secret left to export from; tls-unique stays readable, as before.
         await connection.CloseAsync(sendCloseNotify: false, CancellationToken.None);
         Assert.Throws<InvalidOperationException>(() => connection.EndPoint.ExportKeyingMaterial("EXPORTER-test", [7], 20));
+        Assert.Equal(clientFinished.VerifyData, connection.EndPoint.TlsUnique);
     }
 
     [Theory]
