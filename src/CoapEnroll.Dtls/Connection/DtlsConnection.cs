@@ -71,12 +71,13 @@ internal abstract class DtlsConnection
     private bool _hasServerRandom;
     private bool _hasMasterSecret; // set and cleared under lock (this)
     private int _state; // 0 handshaking, 1 established, 2 closed
-    private HandshakeReassembler? _reassembler = new();
-    private HandshakeTranscript? _transcript = new();
+    private DtlsHandshakeState? _handshake; // null once established or closed
     private ushort _nextReceiveMessageSeqAfterHandshake;
 
-    protected DtlsConnection(DtlsOptions options, IDtlsConnectionOwner owner, IPEndPoint remote, ILogger? logger)
+    protected DtlsConnection(DtlsOptions options, IDtlsConnectionOwner owner, IPEndPoint remote, ILogger? logger,
+        DtlsHandshakeState? handshake = null)
     {
+        _handshake = handshake ?? new DtlsHandshakeState(0);
         Options = options;
         _owner = owner;
         Remote = remote;
@@ -90,21 +91,23 @@ internal abstract class DtlsConnection
     protected ILogger Logger { get; }
 
     /// <summary>Handshake reassembly; released (null) once the handshake is over.</summary>
-    protected HandshakeReassembler Reassembler
-    {
-        get => _reassembler ?? throw new InvalidOperationException("The handshake is over.");
-        set => _reassembler = value;
-    }
+    protected HandshakeReassembler Reassembler => HandshakeState.Reassembler;
 
     /// <summary>The handshake transcript; released (null) once the handshake is over.</summary>
-    protected HandshakeTranscript Transcript => _transcript ?? throw new InvalidOperationException("The handshake is over.");
+    protected HandshakeTranscript Transcript => HandshakeState.Transcript;
+
+    /// <summary>The handshake-only state (the subclass's type); throws once the handshake is over.</summary>
+    protected DtlsHandshakeState HandshakeState => _handshake ?? throw new InvalidOperationException("The handshake is over.");
 
     /// <summary>
     /// True until the handshake state (transcript, reassembler, retransmission timer, the subclass's key
     /// exchange state) has been released at establishment or close. The final flight for retransmission
     /// (§4.2.4) is not part of it.
     /// </summary>
-    internal bool HoldsHandshakeState => _transcript is not null || _reassembler is not null || HasRetransmissionTimer || HoldsKeyExchangeState;
+    internal bool HoldsHandshakeState => _handshake is not null || HasRetransmissionTimer || HoldsKeyExchangeState;
+
+    /// <summary>The handshake-only object (reassembler, transcript, the server's key exchange objects), or null once released.</summary>
+    protected DtlsHandshakeState? HandshakeStateIfHeld => _handshake;
 
     /// <summary>A retransmission timer exists (armed or not): an idle established session must have none.</summary>
     internal bool HasRetransmissionTimer => _retransmission is not null;
@@ -119,7 +122,7 @@ internal abstract class DtlsConnection
     internal int RetainedFlightLength => _lastFlight?.Length ?? 0;
 
     /// <summary>The message_seq of the peer's next handshake message; older ones show a retransmitted flight.</summary>
-    private ushort NextReceiveMessageSeq => _reassembler?.NextMessageSeq ?? _nextReceiveMessageSeqAfterHandshake;
+    private ushort NextReceiveMessageSeq => _handshake?.Reassembler.NextMessageSeq ?? _nextReceiveMessageSeqAfterHandshake;
 
     public DtlsSessionEndPoint EndPoint { get; }
 
@@ -765,15 +768,13 @@ internal abstract class DtlsConnection
     /// </summary>
     private void ReleaseHandshakeState()
     {
-        if (_reassembler is { } reassembler)
+        if (_handshake is { } handshake)
         {
-            _nextReceiveMessageSeqAfterHandshake = reassembler.NextMessageSeq;
-            reassembler.Reset(reassembler.NextMessageSeq);
-            _reassembler = null;
+            _nextReceiveMessageSeqAfterHandshake = handshake.Reassembler.NextMessageSeq;
+            _handshake = null;
+            handshake.Release();
         }
 
-        _transcript?.Reset();
-        _transcript = null;
         OnHandshakeStateReleased();
     }
 
