@@ -18,20 +18,28 @@ namespace CoapEnroll.Dtls;
 /// serially. This type neither tracks sequence numbers nor replay: the caller owns the write sequence
 /// counter and the <see cref="AntiReplayWindow"/>.
 /// A struct, held inline by the connection: every idle established session keeps one per direction for its whole life,
-/// and an object each (with its header and the connection's reference to it) cost 64 B per session. The default value
+/// and an object each (with its header, its suite and the connection's reference to it) cost 80 B per session. The default value
 /// is "no keys" (<see cref="IsCreated"/> false). Copies share the cipher object; dispose only the one the owner keeps.
 /// </summary>
 internal struct DtlsRecordProtection : IDisposable
 {
+    private const int ExplicitNonceLength = 8; // RecordIvLength of every suite here
+
     private const int MaxAdLength = 8 + 3 + 2 + 2 + 6 + DtlsRecordCodec.MaxConnectionIdLength + 2;
 
     private readonly IDisposable? _aead; // AesCcm or AesGcm: one field, as every session keeps two of these
+    private readonly byte _tagLength; // what the record layout needs of the suite; the connection keeps the suite itself
     private uint _fixedIv; // the 4-byte salt of every suite here, as a field: each session keeps two of these for its life
     private bool _disposed;
 
     private DtlsRecordProtection(CipherSuiteInfo suite, ReadOnlySpan<byte> key, ReadOnlySpan<byte> fixedIv)
     {
-        Suite = suite;
+        _tagLength = checked((byte)suite.TagLength);
+        if (suite.RecordIvLength != ExplicitNonceLength)
+        {
+            throw new ArgumentException("Only suites with an 8-byte explicit nonce.", nameof(suite));
+        }
+
         if (key.Length != suite.EncryptionKeyLength)
         {
             throw new ArgumentException("Wrong key length.", nameof(key));
@@ -53,7 +61,6 @@ internal struct DtlsRecordProtection : IDisposable
         }
     }
 
-    public readonly CipherSuiteInfo Suite { get; }
 
     /// <summary>False for the default value: no keys installed.</summary>
     public readonly bool IsCreated => _aead is not null;
@@ -69,7 +76,7 @@ internal struct DtlsRecordProtection : IDisposable
     public readonly int GetSealedLength(int plaintextLength, int connectionIdLength = 0, int paddingLength = 0)
     {
         int inner = connectionIdLength > 0 ? plaintextLength + 1 + paddingLength : plaintextLength;
-        return DtlsRecordCodec.HeaderLength + connectionIdLength + Suite.RecordExpansion + inner;
+        return DtlsRecordCodec.HeaderLength + connectionIdLength + ExplicitNonceLength + _tagLength + inner;
     }
 
     /// <summary>Largest plaintext that fits a record of at most <paramref name="maxRecordLength"/> bytes.</summary>
@@ -122,7 +129,7 @@ internal struct DtlsRecordProtection : IDisposable
         }
 
         int headerLength = DtlsRecordCodec.HeaderLength + connectionId.Length;
-        int tagLength = Suite.TagLength;
+        int tagLength = _tagLength;
         Span<byte> body = destination[headerLength..recordLength];
         Span<byte> explicitNonce = body[..8];
         Span<byte> inner = body.Slice(8, innerLength);
@@ -174,7 +181,7 @@ internal struct DtlsRecordProtection : IDisposable
         ThrowIfUnusable();
         contentType = ContentType.Invalid;
         plaintextLength = 0;
-        int tagLength = Suite.TagLength;
+        int tagLength = _tagLength;
         ReadOnlySpan<byte> payload = record.Payload;
         if (record.Epoch == 0 || payload.Length < 8 + tagLength)
         {
