@@ -65,7 +65,13 @@ internal abstract class DtlsConnection
     // for exporters, the key log and channel bindings (four arrays cost 72 B more per session).
     private const int MasterSecretOffset = 2 * DtlsKeySchedule.RandomLength;
     private const int TlsUniqueOffset = MasterSecretOffset + DtlsKeySchedule.MasterSecretLength;
-    private readonly byte[] _keyMaterial = new byte[TlsUniqueOffset + DtlsKeySchedule.VerifyDataLength];
+    // ... || the verify_data of our own Finished (12), while an established server keeps its final flight in compact form.
+    private const int OwnFinishedOffset = TlsUniqueOffset + DtlsKeySchedule.VerifyDataLength;
+    private readonly byte[] _keyMaterial = new byte[OwnFinishedOffset + DtlsKeySchedule.VerifyDataLength];
+    // The retained final flight as ChangeCipherSpec + Finished(message_seq, verify_data at OwnFinishedOffset) instead of
+    // _lastFlight: an array of two items and the Finished body cost ~90 B for every session that never sends data.
+    private bool _compactFinalFlight;
+    private ushort _compactFinishedMessageSeq;
     private bool _hasTlsUnique;
     private bool _hasClientRandom;
     private bool _hasServerRandom;
@@ -119,7 +125,10 @@ internal abstract class DtlsConnection
     /// Handshake messages (and ChangeCipherSpec) kept for retransmission: once established, the server's final flight only, until the
     /// client's first application data shows that it arrived.
     /// </summary>
-    internal int RetainedFlightLength => _lastFlight?.Length ?? 0;
+    internal int RetainedFlightLength => _lastFlight?.Length ?? (_compactFinalFlight ? 2 : 0);
+
+    /// <summary>The retained final flight is held in compact form (ChangeCipherSpec + our Finished's verify_data).</summary>
+    internal bool RetainsCompactFinalFlight => _compactFinalFlight;
 
     /// <summary>The message_seq of the peer's next handshake message; older ones show a retransmitted flight.</summary>
     private ushort NextReceiveMessageSeq => _handshake?.Reassembler.NextMessageSeq ?? _nextReceiveMessageSeqAfterHandshake;
@@ -516,6 +525,7 @@ internal abstract class DtlsConnection
                         // The peer sends application data only after it processed our Finished: our final flight arrived and
                         // is never needed again (RFC 6347 §4.2.4 keeps it only against the loss of that flight).
                         _lastFlight = null;
+                        _compactFinalFlight = false;
                         // Handed up once the lock is released (ProcessDatagramAsync).
                         handedOver = true;
                         var data = new PooledDatagram(pooled, record.Payload.Length);
@@ -688,6 +698,17 @@ internal abstract class DtlsConnection
         }
     }
 
+    /// <summary>The retained final flight rebuilt from its compact form (only when it is resent), or null.</summary>
+    private FlightItem[]? ExpandCompactFinalFlight() =>
+        _compactFinalFlight
+            ?
+            [
+                new FlightItem(0, null, 0, ChangeCipherSpecBody),
+                new FlightItem(1, HandshakeType.Finished, _compactFinishedMessageSeq,
+                    _keyMaterial.AsSpan(OwnFinishedOffset, DtlsKeySchedule.VerifyDataLength).ToArray()),
+            ]
+            : null;
+
     /// <summary>The peer's next flight has begun: stop retransmitting ours (§4.2.4).</summary>
     protected void StopRetransmissionTimer()
     {
@@ -745,6 +766,15 @@ internal abstract class DtlsConnection
         if (!RetransmitsFinalFlight)
         {
             _lastFlight = null; // the client's last flight is answered: it is never sent again
+        }
+        else if (_lastFlight is [{ Type: null, Epoch: 0 }, { Type: HandshakeType.Finished, Epoch: 1 } finished] &&
+            finished.Body.Length == DtlsKeySchedule.VerifyDataLength)
+        {
+            // Kept until the client's data shows it arrived, which idle clients never send: in compact form.
+            finished.Body.CopyTo(_keyMaterial, OwnFinishedOffset);
+            _compactFinishedMessageSeq = finished.MessageSeq;
+            _compactFinalFlight = true;
+            _lastFlight = null;
         }
 
         ReleaseHandshakeState();
@@ -819,6 +849,7 @@ internal abstract class DtlsConnection
 
         StopRetransmissionTimer();
         _lastFlight = null;
+        _compactFinalFlight = false;
         ReleaseHandshakeState();
         lock (this)
         {
@@ -873,7 +904,8 @@ internal abstract class DtlsConnection
     /// </summary>
     private void TransmitFlight()
     {
-        if (_lastFlight is null)
+        FlightItem[]? flight = _lastFlight ?? ExpandCompactFinalFlight();
+        if (flight is null)
         {
             return;
         }
@@ -885,7 +917,7 @@ internal abstract class DtlsConnection
         int length = 0;
         try
         {
-            foreach (FlightItem item in _lastFlight)
+            foreach (FlightItem item in flight)
             {
                 int overhead = RecordOverhead(item.Epoch);
                 if (item.Type is null)
@@ -964,7 +996,7 @@ internal abstract class DtlsConnection
 
     private void RetransmitOnPeerRetransmission()
     {
-        if (_lastFlight is null || (IsEstablished && !RetransmitsFinalFlight))
+        if ((_lastFlight is null && !_compactFinalFlight) || (IsEstablished && !RetransmitsFinalFlight))
         {
             return;
         }

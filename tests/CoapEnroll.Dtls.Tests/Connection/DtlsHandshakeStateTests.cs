@@ -39,6 +39,7 @@ public class DtlsHandshakeStateTests
         Assert.True(connection.IsEstablished);
         Assert.False(connection.HoldsHandshakeState);
         Assert.Equal(2, connection.RetainedFlightLength);
+        Assert.True(connection.RetainsCompactFinalFlight); // resent below from its compact form
 
         // The server's final flight was "lost": the client repeats its whole last flight with new record numbers,
         // later than half the 100 ms initial timeout that rate-limits the answers.
@@ -65,6 +66,7 @@ public class DtlsHandshakeStateTests
         var session = Assert.IsType<DtlsSessionEndPoint>(from);
         Assert.Same(connection, session.Connection);
         Assert.Equal(0, connection.RetainedFlightLength);
+        Assert.False(connection.RetainsCompactFinalFlight);
 
         // A repeated client flight now goes unanswered, and the session is unharmed.
         await Task.Delay(200);
