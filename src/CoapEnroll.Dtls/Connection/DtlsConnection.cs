@@ -78,6 +78,7 @@ internal abstract class DtlsConnection
     private bool _hasMasterSecret; // set and cleared under lock (this)
     private int _state; // 0 handshaking, 1 established, 2 closed
     private DtlsHandshakeState? _handshake; // null once established or closed
+    private DtlsSessionEndPoint? _endPoint;
     private ushort _nextReceiveMessageSeqAfterHandshake;
 
     protected DtlsConnection(DtlsOptions options, IDtlsConnectionOwner owner, IPEndPoint remote, ILogger? logger,
@@ -88,7 +89,6 @@ internal abstract class DtlsConnection
         _owner = owner;
         Remote = remote;
         Logger = logger ?? NullLogger.Instance;
-        EndPoint = new DtlsSessionEndPoint(this);
         LastActivity = options.TimeProvider.GetTimestamp();
     }
 
@@ -133,7 +133,24 @@ internal abstract class DtlsConnection
     /// <summary>The message_seq of the peer's next handshake message; older ones show a retransmitted flight.</summary>
     private ushort NextReceiveMessageSeq => _handshake?.Reassembler.NextMessageSeq ?? _nextReceiveMessageSeqAfterHandshake;
 
-    public DtlsSessionEndPoint EndPoint { get; }
+    /// <summary>
+    /// The session as an <see cref="EndPoint"/>, one per connection for its whole life. Made on first use (the first data
+    /// handed up, or a send): a session that never carries data never needs it.
+    /// </summary>
+    public DtlsSessionEndPoint EndPoint
+    {
+        get
+        {
+            DtlsSessionEndPoint? endPoint = Volatile.Read(ref _endPoint);
+            if (endPoint is null)
+            {
+                Interlocked.CompareExchange(ref _endPoint, new DtlsSessionEndPoint(this), null);
+                endPoint = Volatile.Read(ref _endPoint)!;
+            }
+
+            return endPoint;
+        }
+    }
 
     /// <summary>The peer's current address (changes only on an authenticated, newest CID record).</summary>
     public IPEndPoint Remote { get; private set; }

@@ -113,6 +113,11 @@ public class DtlsHandshakeStateTests
         // What stays for §4.2.4 is the final flight: ChangeCipherSpec and Finished, nothing of the earlier flights.
         Assert.Equal(2, connection.RetainedFlightLength);
 
+        // The session's EndPoint is made on first use (none was needed yet), once: concurrent first reads get the same object.
+        DtlsSessionEndPoint[] seen = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => connection.EndPoint)));
+        Assert.All(seen, e => Assert.Same(seen[0], e));
+        Assert.Same(connection, seen[0].Connection);
+
         // The randoms and the master secret the session keeps for exporters (in one array) are the ones the client used:
         // the server's exporter equals RFC 5705's over the manual client's own values.
         byte[] expectedExport = new byte[20];
