@@ -242,7 +242,7 @@ internal sealed class DtlsClientConnection : DtlsConnection
                 return;
             }
 
-            PeerConnectionId = serverCid;
+            SetPeerConnectionId(serverCid);
             IsConnectionIdNegotiated = true;
         }
         else

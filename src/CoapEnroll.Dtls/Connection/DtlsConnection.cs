@@ -67,7 +67,10 @@ internal abstract class DtlsConnection
     private const int TlsUniqueOffset = MasterSecretOffset + DtlsKeySchedule.MasterSecretLength;
     // ... || the verify_data of our own Finished (12), while an established server keeps its final flight in compact form.
     private const int OwnFinishedOffset = TlsUniqueOffset + DtlsKeySchedule.VerifyDataLength;
-    private readonly byte[] _keyMaterial = new byte[OwnFinishedOffset + DtlsKeySchedule.VerifyDataLength];
+    // ... || the peer's CID (0-255 bytes, appended once the hellos negotiate one: its own array cost 32 B more per session).
+    private const int PeerConnectionIdOffset = OwnFinishedOffset + DtlsKeySchedule.VerifyDataLength;
+    private byte[] _keyMaterial = new byte[PeerConnectionIdOffset];
+    private byte _peerConnectionIdLength;
     // The retained final flight as ChangeCipherSpec + Finished(message_seq, verify_data at OwnFinishedOffset) instead of
     // _lastFlight: an array of two items and the Finished body cost ~90 B for every session that never sends data.
     private bool _compactFinalFlight;
@@ -232,8 +235,28 @@ internal abstract class DtlsConnection
     /// <summary>Our CID: what the peer puts in the records it sends us.</summary>
     public byte[] LocalConnectionId { get; protected set; } = [];
 
-    /// <summary>The peer's CID: what we put in the records we send.</summary>
-    public byte[] PeerConnectionId { get; protected set; } = [];
+    /// <summary>The peer's CID: what we put in the records we send (empty: none).</summary>
+    public ReadOnlyMemory<byte> PeerConnectionId => _keyMaterial.AsMemory(PeerConnectionIdOffset, _peerConnectionIdLength);
+
+    private ReadOnlySpan<byte> PeerConnectionIdSpan => _keyMaterial.AsSpan(PeerConnectionIdOffset, _peerConnectionIdLength);
+
+    /// <summary>Sets the peer's CID while the hellos are exchanged (before any secret is in the key-material array it regrows).</summary>
+    protected void SetPeerConnectionId(ReadOnlySpan<byte> connectionId)
+    {
+        if (connectionId.Length > byte.MaxValue || _hasMasterSecret)
+        {
+            throw new InvalidOperationException("A CID is at most 255 bytes and is set before the keys.");
+        }
+
+        byte[] grown = new byte[PeerConnectionIdOffset + connectionId.Length];
+        _keyMaterial.AsSpan(0, PeerConnectionIdOffset).CopyTo(grown);
+        connectionId.CopyTo(grown.AsSpan(PeerConnectionIdOffset));
+        lock (this)
+        {
+            _keyMaterial = grown;
+            _peerConnectionIdLength = (byte)connectionId.Length;
+        }
+    }
 
     public bool IsConnectionIdNegotiated { get; protected set; }
 
@@ -904,14 +927,14 @@ internal abstract class DtlsConnection
     /// already counts a CID record's inner content type).
     /// </summary>
     private int RecordOverhead(ushort epoch) =>
-        epoch == 0 ? DtlsRecordCodec.HeaderLength : _writeProtection1.GetSealedLength(0, PeerConnectionId.Length);
+        epoch == 0 ? DtlsRecordCodec.HeaderLength : _writeProtection1.GetSealedLength(0, _peerConnectionIdLength);
 
     private int WriteRecordTo(Span<byte> destination, ushort epoch, ContentType type, ReadOnlySpan<byte> plaintext)
     {
         ulong seq = epoch == 0 ? _writeSequence0++ : _writeSequence1++;
         return epoch == 0
             ? DtlsRecordCodec.WritePlaintextRecord(destination, type, seq, plaintext)
-            : _writeProtection1.Seal(destination, type, 1, seq, plaintext, PeerConnectionId);
+            : _writeProtection1.Seal(destination, type, 1, seq, plaintext, PeerConnectionIdSpan);
     }
 
     /// <summary>

@@ -169,7 +169,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
                 return;
             }
 
-            PeerConnectionId = peerCid;
+            SetPeerConnectionId(peerCid);
             LocalConnectionId = Handshake.AllocateConnectionId(this);
             IsConnectionIdNegotiated = true;
             extensions.Add(TlsExtensions.ConnectionId(LocalConnectionId));
