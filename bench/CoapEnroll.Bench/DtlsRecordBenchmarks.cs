@@ -13,7 +13,7 @@ namespace CoapEnroll.Bench;
 [MemoryDiagnoser]
 public class DtlsRecordBenchmarks
 {
-    private DtlsRecordProtection _protection = null!;
+    private DtlsRecordProtection _protection;
     private byte[] _plaintext = null!;
     private byte[] _record = null!;
     private byte[] _sealed = null!;

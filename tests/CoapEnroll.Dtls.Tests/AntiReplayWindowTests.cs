@@ -32,6 +32,22 @@ public class AntiReplayWindowTests
     }
 
     [Fact]
+    public void SequenceZero_IsRemembered_AndResetForgetsIt()
+    {
+        // "Any record marked" is the bitmap's bit 0, so a first record numbered 0 must still count as seen.
+        var w = new AntiReplayWindow();
+        Assert.True(w.Mark(0));
+        Assert.Equal(0UL, w.Highest);
+        Assert.False(w.Check(0));
+        Assert.False(w.Mark(0));
+        Assert.True(w.Check(1));
+        w.Reset();
+        Assert.Null(w.Highest);
+        Assert.True(w.Check(0));
+        Assert.True(w.Mark(0));
+    }
+
+    [Fact]
     public void CheckAlone_DoesNotAdvance()
     {
         // A forged record passes Check but fails authentication: without Mark the window is unchanged.

@@ -136,6 +136,36 @@ public class RecordTests
     }
 
     [Fact]
+    public void Protection_WithoutKeysOrDisposed_RefusesToSealOrOpen()
+    {
+        // A struct held inline by the connection: its default value means "no keys yet" and must not seal or open anything.
+        DtlsRecordProtection none = default;
+        Assert.False(none.IsCreated);
+        byte[] record = new byte[64];
+        Assert.Throws<ObjectDisposedException>(() => none.Seal(record, ContentType.ApplicationData, 1, 0, [1, 2, 3]));
+        none.Dispose();
+
+        var p = DtlsRecordProtection.Create(CipherSuiteInfo.Get(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8), s_key, s_iv);
+        Assert.True(p.IsCreated);
+        int length = p.Seal(record, ContentType.ApplicationData, 1, 0, [1, 2, 3]);
+        p.Dispose();
+        p.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => p.Seal(record, ContentType.ApplicationData, 1, 1, [1, 2, 3]));
+        Assert.Equal(RecordParseStatus.Success, DtlsRecordCodec.TryReadRecord(record.AsSpan(0, length), 0, out DtlsRecord parsed, out _));
+        bool refused = false;
+        try
+        {
+            p.TryOpen(parsed, new byte[64], out _, out _);
+        }
+        catch (ObjectDisposedException)
+        {
+            refused = true;
+        }
+
+        Assert.True(refused);
+    }
+
+    [Fact]
     public void Seal_RefusesEpochZeroAndSequenceOverflow()
     {
         using var p = DtlsRecordProtection.Create(CipherSuiteInfo.Get(CipherSuite.TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8), s_key, s_iv);

@@ -39,7 +39,7 @@ internal sealed class DtlsClientConnection : DtlsConnection
             throw new ArgumentException("No cipher suite can be offered with these credentials.", nameof(options));
         }
 
-        ClientRandom = RandomNumberGenerator.GetBytes(DtlsKeySchedule.RandomLength);
+        SetClientRandom(RandomNumberGenerator.GetBytes(DtlsKeySchedule.RandomLength));
         if (options.EnableConnectionId)
         {
             LocalConnectionId = RandomNumberGenerator.GetBytes(options.ConnectionIdLength);
@@ -167,7 +167,7 @@ internal sealed class DtlsClientConnection : DtlsConnection
             _offeredExtensions.Add(extension.Type);
         }
 
-        var hello = new ClientHello { Random = ClientRandom, Cookie = _cookie, CipherSuites = _offered, Extensions = extensions };
+        var hello = new ClientHello { Random = ClientRandom.ToArray(), Cookie = _cookie, CipherSuites = _offered, Extensions = extensions };
         var flight = new List<FlightItem>();
         _lastClientHelloSeq = NextSendMessageSeq;
         // RFC 6347 §4.2.1: ClientHello goes into the transcript only once we know no HelloVerifyRequest follows.
@@ -243,7 +243,7 @@ internal sealed class DtlsClientConnection : DtlsConnection
                 return;
             }
 
-            PeerConnectionId = serverCid;
+            SetPeerConnectionId(serverCid);
             IsConnectionIdNegotiated = true;
         }
         else
@@ -252,7 +252,7 @@ internal sealed class DtlsClientConnection : DtlsConnection
         }
 
         Suite = suite;
-        ServerRandom = hello.Random;
+        SetServerRandom(hello.Random);
         Transcript.Append(HandshakeType.ClientHello, _lastClientHelloSeq, _lastClientHelloBody);
         Transcript.Append(message);
         _state = suite.KeyExchange == KeyExchangeKind.EcdheEcdsa ? State.ExpectCertificate : State.ExpectPskKeyExchangeOrDone;
@@ -405,8 +405,8 @@ internal sealed class DtlsClientConnection : DtlsConnection
         }
 
         // The transcript ends with ClientKeyExchange here, where RFC 7627 §4's session_hash stops.
-        byte[] masterSecret = DeriveMasterSecret(preMaster);
-        using (DtlsKeyBlock keyBlock = DtlsKeyBlock.Derive(Suite, masterSecret, ClientRandom, ServerRandom))
+        DeriveMasterSecret(preMaster);
+        using (DtlsKeyBlock keyBlock = DtlsKeyBlock.Derive(Suite, MasterSecret, ClientRandom, ServerRandom))
         {
             InstallKeys(keyBlock, isClient: true);
         }
@@ -422,7 +422,7 @@ internal sealed class DtlsClientConnection : DtlsConnection
         AddChangeCipherSpec(flight);
         byte[] verifyData = new byte[DtlsKeySchedule.VerifyDataLength];
         DtlsKeySchedule.ComputeVerifyData(MasterSecret, fromClient: true, Transcript.GetHash(HashAlgorithmName.SHA256), verifyData);
-        TlsUnique = verifyData; // RFC 5929 §3.1
+        SetTlsUnique(verifyData); // RFC 5929 §3.1
         AddHandshake(flight, new Finished { VerifyData = verifyData });
         SendFlight(flight, expectResponse: true);
         _state = State.ExpectChangeCipherSpec;

@@ -37,10 +37,10 @@ internal abstract class DtlsConnection
     private PooledDatagram _received;
     private List<PooledDatagram>? _receivedMore;
 
-    // Epoch 0 has no protection, so only epoch 1 has protection objects. Fields rather than per-epoch arrays,
-    // and the replay windows inline (a struct): every idle established session holds them for its whole life.
-    private DtlsRecordProtection? _writeProtection1;
-    private DtlsRecordProtection? _readProtection1;
+    // Epoch 0 has no protection, so only epoch 1 has protection (structs, default until the keys are installed). Fields
+    // rather than per-epoch arrays, and inline: every idle established session holds them for its whole life.
+    private DtlsRecordProtection _writeProtection1;
+    private DtlsRecordProtection _readProtection1;
     private ulong _writeSequence0;
     private ulong _writeSequence1;
     private AntiReplayWindow _replay0;
@@ -61,19 +61,37 @@ internal abstract class DtlsConnection
     private FlightItem[]? _lastFlight;
     private Retransmission? _retransmission; // while a flight waits for its answer; none once established
     private long _lastFlightSentAt;
-    private byte[]? _masterSecret;
+    // client random (32) || server random (32) || master secret (48) || tls-unique (12): one array for what a session keeps
+    // for exporters, the key log and channel bindings (four arrays cost 72 B more per session).
+    private const int MasterSecretOffset = 2 * DtlsKeySchedule.RandomLength;
+    private const int TlsUniqueOffset = MasterSecretOffset + DtlsKeySchedule.MasterSecretLength;
+    // ... || the verify_data of our own Finished (12), while an established server keeps its final flight in compact form.
+    private const int OwnFinishedOffset = TlsUniqueOffset + DtlsKeySchedule.VerifyDataLength;
+    // ... || the peer's CID (0-255 bytes, appended once the hellos negotiate one: its own array cost 32 B more per session).
+    private const int PeerConnectionIdOffset = OwnFinishedOffset + DtlsKeySchedule.VerifyDataLength;
+    private byte[] _keyMaterial = new byte[PeerConnectionIdOffset];
+    private byte _peerConnectionIdLength;
+    // The retained final flight as ChangeCipherSpec + Finished(message_seq, verify_data at OwnFinishedOffset) instead of
+    // _lastFlight: an array of two items and the Finished body cost ~90 B for every session that never sends data.
+    private bool _compactFinalFlight;
+    private ushort _compactFinishedMessageSeq;
+    private bool _hasTlsUnique;
+    private bool _hasClientRandom;
+    private bool _hasServerRandom;
+    private bool _hasMasterSecret; // set and cleared under lock (this)
     private int _state; // 0 handshaking, 1 established, 2 closed
-    private HandshakeReassembler? _reassembler = new();
-    private HandshakeTranscript? _transcript = new();
+    private DtlsHandshakeState? _handshake; // null once established or closed
+    private DtlsSessionEndPoint? _endPoint;
     private ushort _nextReceiveMessageSeqAfterHandshake;
 
-    protected DtlsConnection(DtlsOptions options, IDtlsConnectionOwner owner, IPEndPoint remote, ILogger? logger)
+    protected DtlsConnection(DtlsOptions options, IDtlsConnectionOwner owner, IPEndPoint remote, ILogger? logger,
+        DtlsHandshakeState? handshake = null)
     {
+        _handshake = handshake ?? new DtlsHandshakeState(0);
         Options = options;
         _owner = owner;
         Remote = remote;
         Logger = logger ?? NullLogger.Instance;
-        EndPoint = new DtlsSessionEndPoint(this);
         LastActivity = options.TimeProvider.GetTimestamp();
     }
 
@@ -82,21 +100,23 @@ internal abstract class DtlsConnection
     protected ILogger Logger { get; }
 
     /// <summary>Handshake reassembly; released (null) once the handshake is over.</summary>
-    protected HandshakeReassembler Reassembler
-    {
-        get => _reassembler ?? throw new InvalidOperationException("The handshake is over.");
-        set => _reassembler = value;
-    }
+    protected HandshakeReassembler Reassembler => HandshakeState.Reassembler;
 
     /// <summary>The handshake transcript; released (null) once the handshake is over.</summary>
-    protected HandshakeTranscript Transcript => _transcript ?? throw new InvalidOperationException("The handshake is over.");
+    protected HandshakeTranscript Transcript => HandshakeState.Transcript;
+
+    /// <summary>The handshake-only state (the subclass's type); throws once the handshake is over.</summary>
+    protected DtlsHandshakeState HandshakeState => _handshake ?? throw new InvalidOperationException("The handshake is over.");
 
     /// <summary>
     /// True until the handshake state (transcript, reassembler, retransmission timer, the subclass's key
     /// exchange state) has been released at establishment or close. The final flight for retransmission
     /// (§4.2.4) is not part of it.
     /// </summary>
-    internal bool HoldsHandshakeState => _transcript is not null || _reassembler is not null || HasRetransmissionTimer || HoldsKeyExchangeState;
+    internal bool HoldsHandshakeState => _handshake is not null || HasRetransmissionTimer || HoldsKeyExchangeState;
+
+    /// <summary>The handshake-only object (reassembler, transcript, the server's key exchange objects), or null once released.</summary>
+    protected DtlsHandshakeState? HandshakeStateIfHeld => _handshake;
 
     /// <summary>A retransmission timer exists (armed or not): an idle established session must have none.</summary>
     internal bool HasRetransmissionTimer => _retransmission is not null;
@@ -108,12 +128,32 @@ internal abstract class DtlsConnection
     /// Handshake messages (and ChangeCipherSpec) kept for retransmission: once established, the server's final flight only, until the
     /// client's first application data shows that it arrived.
     /// </summary>
-    internal int RetainedFlightLength => _lastFlight?.Length ?? 0;
+    internal int RetainedFlightLength => _lastFlight?.Length ?? (_compactFinalFlight ? 2 : 0);
+
+    /// <summary>The retained final flight is held in compact form (ChangeCipherSpec + our Finished's verify_data).</summary>
+    internal bool RetainsCompactFinalFlight => _compactFinalFlight;
 
     /// <summary>The message_seq of the peer's next handshake message; older ones show a retransmitted flight.</summary>
-    private ushort NextReceiveMessageSeq => _reassembler?.NextMessageSeq ?? _nextReceiveMessageSeqAfterHandshake;
+    private ushort NextReceiveMessageSeq => _handshake?.Reassembler.NextMessageSeq ?? _nextReceiveMessageSeqAfterHandshake;
 
-    public DtlsSessionEndPoint EndPoint { get; }
+    /// <summary>
+    /// The session as an <see cref="EndPoint"/>, one per connection for its whole life. Made on first use (the first data
+    /// handed up, or a send): a session that never carries data never needs it.
+    /// </summary>
+    public DtlsSessionEndPoint EndPoint
+    {
+        get
+        {
+            DtlsSessionEndPoint? endPoint = Volatile.Read(ref _endPoint);
+            if (endPoint is null)
+            {
+                Interlocked.CompareExchange(ref _endPoint, new DtlsSessionEndPoint(this), null);
+                endPoint = Volatile.Read(ref _endPoint)!;
+            }
+
+            return endPoint;
+        }
+    }
 
     /// <summary>The peer's current address (changes only on an authenticated, newest CID record).</summary>
     public IPEndPoint Remote { get; private set; }
@@ -136,8 +176,24 @@ internal abstract class DtlsConnection
 
     public byte[]? PskIdentity { get; protected set; }
 
-    /// <summary>The raw tls-unique, whether or not it identifies the session: see <see cref="IsExtendedMasterSecretNegotiated"/>.</summary>
-    public byte[]? TlsUnique { get; protected set; }
+    /// <summary>
+    /// The raw tls-unique, whether or not it identifies the session (see <see cref="IsExtendedMasterSecretNegotiated"/>);
+    /// empty before the first Finished.
+    /// </summary>
+    public ReadOnlySpan<byte> TlsUnique =>
+        Volatile.Read(ref _hasTlsUnique) ? _keyMaterial.AsSpan(TlsUniqueOffset, DtlsKeySchedule.VerifyDataLength) : default;
+
+    /// <summary>Sets tls-unique: the verify_data of the handshake's first Finished (RFC 5929 §3.1).</summary>
+    protected void SetTlsUnique(ReadOnlySpan<byte> verifyData)
+    {
+        if (verifyData.Length != DtlsKeySchedule.VerifyDataLength)
+        {
+            throw new ArgumentException("verify_data is 12 bytes.", nameof(verifyData));
+        }
+
+        verifyData.CopyTo(_keyMaterial.AsSpan(TlsUniqueOffset));
+        Volatile.Write(ref _hasTlsUnique, true);
+    }
 
     /// <summary>
     /// True when both hellos carried extended_master_secret and the master secret is RFC 7627's; false for an RFC 5246 master
@@ -145,22 +201,69 @@ internal abstract class DtlsConnection
     /// </summary>
     public bool IsExtendedMasterSecretNegotiated { get; protected set; }
 
-    public byte[] ClientRandom { get; protected set; } = [];
+    /// <summary>The client's hello random; empty until known.</summary>
+    public ReadOnlySpan<byte> ClientRandom => _hasClientRandom ? _keyMaterial.AsSpan(0, DtlsKeySchedule.RandomLength) : default;
 
-    public byte[] ServerRandom { get; protected set; } = [];
+    /// <summary>The server's hello random; empty until known.</summary>
+    public ReadOnlySpan<byte> ServerRandom =>
+        _hasServerRandom ? _keyMaterial.AsSpan(DtlsKeySchedule.RandomLength, DtlsKeySchedule.RandomLength) : default;
+
+    /// <summary>Sets the client's hello random (32 bytes).</summary>
+    protected void SetClientRandom(ReadOnlySpan<byte> random)
+    {
+        SetRandom(random, 0);
+        _hasClientRandom = true;
+    }
+
+    /// <summary>Sets the server's hello random (32 bytes).</summary>
+    protected void SetServerRandom(ReadOnlySpan<byte> random)
+    {
+        SetRandom(random, DtlsKeySchedule.RandomLength);
+        _hasServerRandom = true;
+    }
+
+    private void SetRandom(ReadOnlySpan<byte> random, int offset)
+    {
+        if (random.Length != DtlsKeySchedule.RandomLength)
+        {
+            throw new ArgumentException("A hello random is 32 bytes.", nameof(random));
+        }
+
+        random.CopyTo(_keyMaterial.AsSpan(offset));
+    }
 
     /// <summary>Our CID: what the peer puts in the records it sends us.</summary>
     public byte[] LocalConnectionId { get; protected set; } = [];
 
-    /// <summary>The peer's CID: what we put in the records we send.</summary>
-    public byte[] PeerConnectionId { get; protected set; } = [];
+    /// <summary>The peer's CID: what we put in the records we send (empty: none).</summary>
+    public ReadOnlyMemory<byte> PeerConnectionId => _keyMaterial.AsMemory(PeerConnectionIdOffset, _peerConnectionIdLength);
+
+    private ReadOnlySpan<byte> PeerConnectionIdSpan => _keyMaterial.AsSpan(PeerConnectionIdOffset, _peerConnectionIdLength);
+
+    /// <summary>Sets the peer's CID while the hellos are exchanged (before any secret is in the key-material array it regrows).</summary>
+    protected void SetPeerConnectionId(ReadOnlySpan<byte> connectionId)
+    {
+        if (connectionId.Length > byte.MaxValue || _hasMasterSecret)
+        {
+            throw new InvalidOperationException("A CID is at most 255 bytes and is set before the keys.");
+        }
+
+        byte[] grown = new byte[PeerConnectionIdOffset + connectionId.Length];
+        _keyMaterial.AsSpan(0, PeerConnectionIdOffset).CopyTo(grown);
+        connectionId.CopyTo(grown.AsSpan(PeerConnectionIdOffset));
+        lock (this)
+        {
+            _keyMaterial = grown;
+            _peerConnectionIdLength = (byte)connectionId.Length;
+        }
+    }
 
     public bool IsConnectionIdNegotiated { get; protected set; }
 
     /// <summary>Largest application datagram that fits one record within the PMTU.</summary>
     public int MaxApplicationDataLength =>
-        _writeProtection1 is { } protection
-            ? Math.Max(0, protection.GetMaxPlaintextLength(Options.PathMtu, PeerConnectionId.Length) - (PeerConnectionId.Length > 0 ? 1 : 0))
+        _writeProtection1.IsCreated
+            ? Math.Max(0, _writeProtection1.GetMaxPlaintextLength(Options.PathMtu, PeerConnectionId.Length) - (PeerConnectionId.Length > 0 ? 1 : 0))
             : 0;
 
     /// <summary>The server side of the handshake (for logs and metrics).</summary>
@@ -333,7 +436,7 @@ internal abstract class DtlsConnection
     {
         lock (this)
         {
-            if (_masterSecret is null || !IsEstablished)
+            if (!_hasMasterSecret || !IsEstablished)
             {
                 throw new InvalidOperationException("No established session.");
             }
@@ -344,7 +447,7 @@ internal abstract class DtlsConnection
                 throw new InvalidOperationException(WithoutExtendedMasterSecret("exported keying material"));
             }
 
-            DtlsKeySchedule.ExportKeyingMaterial(_masterSecret, ClientRandom, ServerRandom, label, context, output);
+            DtlsKeySchedule.ExportKeyingMaterial(MasterSecret, ClientRandom, ServerRandom, label, context, output);
         }
     }
 
@@ -384,8 +487,7 @@ internal abstract class DtlsConnection
             return true;
         }
 
-        DtlsRecordProtection? protection = _readProtection1;
-        if (record.Epoch != 1 || _readEpoch != 1 || protection is null)
+        if (record.Epoch != 1 || _readEpoch != 1 || !_readProtection1.IsCreated)
         {
             return false; // a future epoch, or epoch 1 before the peer's ChangeCipherSpec: dropped (§4.1)
         }
@@ -405,7 +507,7 @@ internal abstract class DtlsConnection
         bool opened = false;
         try
         {
-            opened = protection.TryOpen(record, plaintext, out ContentType type, out int length);
+            opened = _readProtection1.TryOpen(record, plaintext, out ContentType type, out int length);
             if (!opened)
             {
                 return false;
@@ -463,6 +565,7 @@ internal abstract class DtlsConnection
                         // The peer sends application data only after it processed our Finished: our final flight arrived and
                         // is never needed again (RFC 6347 §4.2.4 keeps it only against the loss of that flight).
                         _lastFlight = null;
+                        _compactFinalFlight = false;
                         // Handed up once the lock is released (ProcessDatagramAsync).
                         handedOver = true;
                         var data = new PooledDatagram(pooled, record.Payload.Length);
@@ -534,7 +637,7 @@ internal abstract class DtlsConnection
 
         // A ChangeCipherSpec we are not waiting for is dropped rather than answered: after loss it may be
         // a legitimate early arrival, and the peer retransmits its whole flight (attacks #5, #12).
-        if (!ChangeCipherSpec.IsValid(record.Payload.Span) || !IsExpectingChangeCipherSpec || _readProtection1 is null || _readEpoch != 0)
+        if (!ChangeCipherSpec.IsValid(record.Payload.Span) || !IsExpectingChangeCipherSpec || !_readProtection1.IsCreated || _readEpoch != 0)
         {
             DtlsLog.Dropped(Logger, Remote, "unexpected ChangeCipherSpec");
             return;
@@ -602,7 +705,7 @@ internal abstract class DtlsConnection
     /// <summary>Appends ChangeCipherSpec and switches the write epoch to 1 (keys must be installed).</summary>
     protected void AddChangeCipherSpec(List<FlightItem> flight)
     {
-        if (_writeProtection1 is null)
+        if (!_writeProtection1.IsCreated)
         {
             throw new InvalidOperationException("No pending write keys.");
         }
@@ -635,6 +738,17 @@ internal abstract class DtlsConnection
         }
     }
 
+    /// <summary>The retained final flight rebuilt from its compact form (only when it is resent), or null.</summary>
+    private FlightItem[]? ExpandCompactFinalFlight() =>
+        _compactFinalFlight
+            ?
+            [
+                new FlightItem(0, null, 0, ChangeCipherSpecBody),
+                new FlightItem(1, HandshakeType.Finished, _compactFinishedMessageSeq,
+                    _keyMaterial.AsSpan(OwnFinishedOffset, DtlsKeySchedule.VerifyDataLength).ToArray()),
+            ]
+            : null;
+
     /// <summary>The peer's next flight has begun: stop retransmitting ours (§4.2.4).</summary>
     protected void StopRetransmissionTimer()
     {
@@ -649,23 +763,17 @@ internal abstract class DtlsConnection
         _readProtection1 = isClient ? keyBlock.CreateServerWriteProtection() : keyBlock.CreateClientWriteProtection();
     }
 
-    protected void SetMasterSecret(byte[] masterSecret)
-    {
-        lock (this)
-        {
-            _masterSecret = masterSecret;
-        }
-    }
-
-    protected ReadOnlySpan<byte> MasterSecret => _masterSecret;
+    /// <summary>The master secret; empty before it is derived and after close.</summary>
+    protected ReadOnlySpan<byte> MasterSecret =>
+        _hasMasterSecret ? _keyMaterial.AsSpan(MasterSecretOffset, DtlsKeySchedule.MasterSecretLength) : default;
 
     /// <summary>
     /// Derives and keeps the master secret once ClientKeyExchange is in the transcript, and zeroes <paramref name="preMasterSecret"/>:
     /// the extended one over the session hash (RFC 7627 §4) when negotiated, otherwise PRF over the hello randoms (RFC 5246 §8.1).
     /// </summary>
-    protected byte[] DeriveMasterSecret(byte[] preMasterSecret)
+    protected void DeriveMasterSecret(byte[] preMasterSecret)
     {
-        byte[] masterSecret = new byte[DtlsKeySchedule.MasterSecretLength];
+        Span<byte> masterSecret = _keyMaterial.AsSpan(MasterSecretOffset, DtlsKeySchedule.MasterSecretLength);
         if (IsExtendedMasterSecretNegotiated)
         {
             DtlsKeySchedule.ComputeExtendedMasterSecret(preMasterSecret, Transcript.GetHash(HashAlgorithmName.SHA256), masterSecret);
@@ -676,15 +784,18 @@ internal abstract class DtlsConnection
         }
 
         CryptographicOperations.ZeroMemory(preMasterSecret);
-        SetMasterSecret(masterSecret);
-        return masterSecret;
+        lock (this)
+        {
+            _hasMasterSecret = true;
+        }
     }
 
     protected async ValueTask WriteKeyLogAsync(CancellationToken cancellationToken)
     {
-        if (Options.ResolveKeyLogFile() is { } path && _masterSecret is not null)
+        if (Options.ResolveKeyLogFile() is { } path && _hasMasterSecret)
         {
-            await DtlsKeyLogWriter.AppendAsync(path, ClientRandom, _masterSecret, Logger, cancellationToken).ConfigureAwait(false);
+            await DtlsKeyLogWriter.AppendAsync(path, _keyMaterial.AsMemory(0, DtlsKeySchedule.RandomLength),
+                _keyMaterial.AsMemory(MasterSecretOffset, DtlsKeySchedule.MasterSecretLength), Logger, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -695,6 +806,15 @@ internal abstract class DtlsConnection
         if (!RetransmitsFinalFlight)
         {
             _lastFlight = null; // the client's last flight is answered: it is never sent again
+        }
+        else if (_lastFlight is [{ Type: null, Epoch: 0 }, { Type: HandshakeType.Finished, Epoch: 1 } finished] &&
+            finished.Body.Length == DtlsKeySchedule.VerifyDataLength)
+        {
+            // Kept until the client's data shows it arrived, which idle clients never send: in compact form.
+            finished.Body.CopyTo(_keyMaterial, OwnFinishedOffset);
+            _compactFinishedMessageSeq = finished.MessageSeq;
+            _compactFinalFlight = true;
+            _lastFlight = null;
         }
 
         ReleaseHandshakeState();
@@ -718,15 +838,13 @@ internal abstract class DtlsConnection
     /// </summary>
     private void ReleaseHandshakeState()
     {
-        if (_reassembler is { } reassembler)
+        if (_handshake is { } handshake)
         {
-            _nextReceiveMessageSeqAfterHandshake = reassembler.NextMessageSeq;
-            reassembler.Reset(reassembler.NextMessageSeq);
-            _reassembler = null;
+            _nextReceiveMessageSeqAfterHandshake = handshake.Reassembler.NextMessageSeq;
+            _handshake = null;
+            handshake.Release();
         }
 
-        _transcript?.Reset();
-        _transcript = null;
         OnHandshakeStateReleased();
     }
 
@@ -771,13 +889,14 @@ internal abstract class DtlsConnection
 
         StopRetransmissionTimer();
         _lastFlight = null;
+        _compactFinalFlight = false;
         ReleaseHandshakeState();
         lock (this)
         {
-            if (_masterSecret is not null)
+            if (_hasMasterSecret)
             {
-                CryptographicOperations.ZeroMemory(_masterSecret);
-                _masterSecret = null;
+                CryptographicOperations.ZeroMemory(_keyMaterial.AsSpan(MasterSecretOffset, DtlsKeySchedule.MasterSecretLength));
+                _hasMasterSecret = false;
             }
         }
 
@@ -808,14 +927,14 @@ internal abstract class DtlsConnection
     /// already counts a CID record's inner content type).
     /// </summary>
     private int RecordOverhead(ushort epoch) =>
-        epoch == 0 ? DtlsRecordCodec.HeaderLength : _writeProtection1!.GetSealedLength(0, PeerConnectionId.Length);
+        epoch == 0 ? DtlsRecordCodec.HeaderLength : _writeProtection1.GetSealedLength(0, _peerConnectionIdLength);
 
     private int WriteRecordTo(Span<byte> destination, ushort epoch, ContentType type, ReadOnlySpan<byte> plaintext)
     {
         ulong seq = epoch == 0 ? _writeSequence0++ : _writeSequence1++;
         return epoch == 0
             ? DtlsRecordCodec.WritePlaintextRecord(destination, type, seq, plaintext)
-            : _writeProtection1!.Seal(destination, type, 1, seq, plaintext, PeerConnectionId);
+            : _writeProtection1.Seal(destination, type, 1, seq, plaintext, PeerConnectionIdSpan);
     }
 
     /// <summary>
@@ -825,7 +944,8 @@ internal abstract class DtlsConnection
     /// </summary>
     private void TransmitFlight()
     {
-        if (_lastFlight is null)
+        FlightItem[]? flight = _lastFlight ?? ExpandCompactFinalFlight();
+        if (flight is null)
         {
             return;
         }
@@ -837,7 +957,7 @@ internal abstract class DtlsConnection
         int length = 0;
         try
         {
-            foreach (FlightItem item in _lastFlight)
+            foreach (FlightItem item in flight)
             {
                 int overhead = RecordOverhead(item.Epoch);
                 if (item.Type is null)
@@ -916,7 +1036,7 @@ internal abstract class DtlsConnection
 
     private void RetransmitOnPeerRetransmission()
     {
-        if (_lastFlight is null || (IsEstablished && !RetransmitsFinalFlight))
+        if ((_lastFlight is null && !_compactFinalFlight) || (IsEstablished && !RetransmitsFinalFlight))
         {
             return;
         }

@@ -18,20 +18,18 @@ namespace CoapEnroll.Dtls;
 /// </summary>
 internal sealed class DtlsServerConnection : DtlsConnection
 {
-    private readonly Func<DtlsServerConnection, byte[]> _allocateConnectionId;
     private State _state = State.ExpectClientHello;
 
     /// <summary>The server's options (the base class keeps them: no second reference per session).</summary>
     private DtlsServerOptions ServerOptions => (DtlsServerOptions)Options;
-    private EcdheKeyExchange? _keyExchange;
-    private ECDsa? _clientKey;
+
+    /// <summary>The handshake-only state, key exchange objects included: one reference, dropped at establishment.</summary>
+    private DtlsServerHandshakeState Handshake => (DtlsServerHandshakeState)HandshakeState;
 
     public DtlsServerConnection(DtlsServerOptions options, IDtlsConnectionOwner owner, IPEndPoint remote, ushort clientHelloMessageSeq,
         ulong clientHelloRecordSequence, Func<DtlsServerConnection, byte[]> allocateConnectionId, ILogger? logger)
-        : base(options, owner, remote, logger)
+        : base(options, owner, remote, logger, new DtlsServerHandshakeState(clientHelloMessageSeq, allocateConnectionId))
     {
-        _allocateConnectionId = allocateConnectionId;
-        Reassembler = new HandshakeReassembler(clientHelloMessageSeq);
         // RFC 6347 §4.2.2: the server's message_seq continues from the ClientHello it answers.
         NextSendMessageSeq = clientHelloMessageSeq;
 
@@ -55,7 +53,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
     public DtlsServerConnection? Supersedes { get; set; }
 
     /// <summary>True when the ClientHello that created this connection had <paramref name="random"/> (a retransmission of it).</summary>
-    public bool HasClientRandom(ReadOnlySpan<byte> random) => ClientRandom.AsSpan().SequenceEqual(random);
+    public bool HasClientRandom(ReadOnlySpan<byte> random) => ClientRandom.SequenceEqual(random);
 
     protected override bool IsExpectingChangeCipherSpec => _state == State.ExpectChangeCipherSpec;
 
@@ -66,15 +64,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
     protected override void OnChangeCipherSpecReceived() => _state = State.ExpectFinished;
 
     /// <summary>The ephemeral ECDH key (when the handshake failed before ClientKeyExchange) and the client's public key.</summary>
-    internal override bool HoldsKeyExchangeState => _keyExchange is not null || _clientKey is not null;
-
-    protected override void OnHandshakeStateReleased()
-    {
-        _keyExchange?.Dispose();
-        _keyExchange = null;
-        _clientKey?.Dispose();
-        _clientKey = null;
-    }
+    internal override bool HoldsKeyExchangeState => HandshakeStateIfHeld is DtlsServerHandshakeState { HoldsKeys: true };
 
     protected override async ValueTask OnHandshakeMessageAsync(ReassembledHandshakeMessage message, CancellationToken cancellationToken)
     {
@@ -111,7 +101,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
             return;
         }
 
-        ClientRandom = hello.Random;
+        SetClientRandom(hello.Random);
         Transcript.Append(message);
 
         // DTLS versions count down: 0xFEFD (1.2) < 0xFEFF (1.0).
@@ -179,15 +169,16 @@ internal sealed class DtlsServerConnection : DtlsConnection
                 return;
             }
 
-            PeerConnectionId = peerCid;
-            LocalConnectionId = _allocateConnectionId(this);
+            SetPeerConnectionId(peerCid);
+            LocalConnectionId = Handshake.AllocateConnectionId(this);
             IsConnectionIdNegotiated = true;
             extensions.Add(TlsExtensions.ConnectionId(LocalConnectionId));
         }
 
-        ServerRandom = RandomNumberGenerator.GetBytes(DtlsKeySchedule.RandomLength);
+        byte[] serverRandom = RandomNumberGenerator.GetBytes(DtlsKeySchedule.RandomLength);
+        SetServerRandom(serverRandom);
         var flight = new List<FlightItem>();
-        AddHandshake(flight, new ServerHello { Random = ServerRandom, CipherSuite = suite.Suite, Extensions = extensions });
+        AddHandshake(flight, new ServerHello { Random = serverRandom, CipherSuite = suite.Suite, Extensions = extensions });
 
         if (suite.KeyExchange == KeyExchangeKind.EcdheEcdsa)
         {
@@ -196,15 +187,16 @@ internal sealed class DtlsServerConnection : DtlsConnection
             chain.AddRange(ServerOptions.CertificateChain.Select(c => c.RawData));
             AddHandshake(flight, new CertificateMessage { Certificates = chain });
 
-            _keyExchange = EcdheKeyExchange.Create();
-            byte[] parameters = EcdheServerKeyExchange.EncodeParameters(EcdheKeyExchange.Group, _keyExchange.PublicPoint);
+            EcdheKeyExchange keyExchange = EcdheKeyExchange.Create();
+            Handshake.KeyExchange = keyExchange;
+            byte[] parameters = EcdheServerKeyExchange.EncodeParameters(EcdheKeyExchange.Group, keyExchange.PublicPoint);
             using ECDsa key = certificate.GetECDsaPrivateKey()!;
             SignatureScheme scheme = DtlsCertificateValidator.SchemeFor(key) ?? SignatureScheme.EcdsaSecp256r1Sha256;
             byte[] signature = DtlsSignatures.SignServerKeyExchange(key, scheme, ClientRandom, ServerRandom, parameters);
             AddHandshake(flight, new EcdheServerKeyExchange
             {
                 Group = EcdheKeyExchange.Group,
-                PublicPoint = _keyExchange.PublicPoint,
+                PublicPoint = keyExchange.PublicPoint,
                 SignatureScheme = scheme,
                 Signature = signature,
             });
@@ -276,7 +268,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
         {
             // The same bytes parsed, carried a P-256/P-384 key and validated before, and the decision still holds (see PeerChainCache).
             Transcript.Append(message);
-            _clientKey = known[0].GetECDsaPublicKey()!;
+            Handshake.ClientKey = known[0].GetECDsaPublicKey()!;
             PeerCertificates = new X509Certificate2Collection(known);
             IsPeerCertificateValidated = true;
             _state = State.ExpectClientKeyExchange;
@@ -309,8 +301,9 @@ internal sealed class DtlsServerConnection : DtlsConnection
             return;
         }
 
-        _clientKey = DtlsCertificateValidator.TryGetECDsaPublicKey(chain[0]);
-        if (_clientKey is null || DtlsCertificateValidator.SchemeFor(_clientKey) is null)
+        ECDsa? clientKey = DtlsCertificateValidator.TryGetECDsaPublicKey(chain[0]);
+        Handshake.ClientKey = clientKey;
+        if (clientKey is null || DtlsCertificateValidator.SchemeFor(clientKey) is null)
         {
             Fail(AlertDescription.UnsupportedCertificate, "client certificate key is not ECDSA P-256/P-384");
             return;
@@ -337,6 +330,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
     private async ValueTask OnClientKeyExchangeAsync(ReassembledHandshakeMessage message, CancellationToken cancellationToken)
     {
         StopRetransmissionTimer();
+        DtlsServerHandshakeState handshake = Handshake; // the same object after the PSK lookup's await
         byte[] preMaster;
         if (Suite!.KeyExchange == KeyExchangeKind.EcdheEcdsa)
         {
@@ -347,7 +341,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
             }
 
             preMaster = new byte[EcdheKeyExchange.SharedSecretLength];
-            if (!_keyExchange!.TryDeriveSharedSecret(cke.PublicPoint, preMaster))
+            if (!handshake.KeyExchange!.TryDeriveSharedSecret(cke.PublicPoint, preMaster))
             {
                 Fail(AlertDescription.IllegalParameter, "invalid client ECDH point");
                 return;
@@ -375,17 +369,16 @@ internal sealed class DtlsServerConnection : DtlsConnection
 
         Transcript.Append(message);
         // The transcript ends with ClientKeyExchange here, where RFC 7627 §4's session_hash stops.
-        byte[] masterSecret = DeriveMasterSecret(preMaster);
-        using (DtlsKeyBlock keyBlock = DtlsKeyBlock.Derive(Suite, masterSecret, ClientRandom, ServerRandom))
+        DeriveMasterSecret(preMaster);
+        using (DtlsKeyBlock keyBlock = DtlsKeyBlock.Derive(Suite, MasterSecret, ClientRandom, ServerRandom))
         {
             InstallKeys(keyBlock, isClient: false);
         }
 
-        _keyExchange?.Dispose();
-        _keyExchange = null;
+        handshake.DisposeKeyExchange();
         await WriteKeyLogAsync(cancellationToken).ConfigureAwait(false);
         // Attack #3: a client that sent a certificate must prove possession before ChangeCipherSpec.
-        _state = _clientKey is not null ? State.ExpectCertificateVerify : State.ExpectChangeCipherSpec;
+        _state = handshake.ClientKey is not null ? State.ExpectCertificateVerify : State.ExpectChangeCipherSpec;
     }
 
     private void OnCertificateVerify(ReassembledHandshakeMessage message)
@@ -396,8 +389,9 @@ internal sealed class DtlsServerConnection : DtlsConnection
             return;
         }
 
-        if (verify.SignatureScheme != DtlsCertificateValidator.SchemeFor(_clientKey!) ||
-            !DtlsSignatures.VerifyCertificateVerify(_clientKey!, verify.SignatureScheme, Transcript.Messages, verify.Signature))
+        ECDsa clientKey = Handshake.ClientKey!;
+        if (verify.SignatureScheme != DtlsCertificateValidator.SchemeFor(clientKey) ||
+            !DtlsSignatures.VerifyCertificateVerify(clientKey, verify.SignatureScheme, Transcript.Messages, verify.Signature))
         {
             Fail(AlertDescription.DecryptError, "CertificateVerify signature invalid"); // RFC 5246 §7.2.2
             return;
@@ -422,7 +416,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
         }
 
         Transcript.Append(message);
-        TlsUnique = finished.VerifyData; // RFC 5929 §3.1: the first Finished, the client's in a full handshake
+        SetTlsUnique(finished.VerifyData); // RFC 5929 §3.1: the first Finished, the client's in a full handshake
 
         byte[] verifyData = new byte[DtlsKeySchedule.VerifyDataLength];
         DtlsKeySchedule.ComputeVerifyData(MasterSecret, fromClient: false, Transcript.GetHash(HashAlgorithmName.SHA256), verifyData);

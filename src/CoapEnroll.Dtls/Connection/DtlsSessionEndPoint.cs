@@ -68,7 +68,12 @@ public sealed class DtlsSessionEndPoint : EndPoint, ISecureSession
     {
         get
         {
-            byte[] value = _connection.TlsUnique ?? throw new InvalidOperationException("Handshake not complete.");
+            ReadOnlySpan<byte> value = _connection.TlsUnique;
+            if (value.IsEmpty)
+            {
+                throw new InvalidOperationException("Handshake not complete.");
+            }
+
             return IsExtendedMasterSecretNegotiated
                 ? value.ToArray()
                 : throw new InvalidOperationException(DtlsConnection.WithoutExtendedMasterSecret("tls-unique"));

@@ -6,7 +6,7 @@ namespace CoapEnroll.Dtls;
 /// duplicates and stale records), <see cref="Mark"/> only after the record authenticated, so a forged
 /// record can neither advance the window nor burn a sequence number. One instance per epoch; create a
 /// fresh one when the read epoch changes. A mutable struct, held in a field (never copied) so that an
-/// established session's windows cost 48 bytes inline instead of two objects. Not thread-safe (records of one connection are processed
+/// established session's windows cost 32 bytes inline instead of two objects. Not thread-safe (records of one connection are processed
 /// serially).
 /// </summary>
 internal struct AntiReplayWindow
@@ -15,11 +15,10 @@ internal struct AntiReplayWindow
     public const int Size = 64;
 
     private ulong _highest;
-    private ulong _bitmap;
-    private bool _any;
+    private ulong _bitmap; // bit 0 (the highest) is set by the first Mark and stays set: non-zero means "any record marked"
 
     /// <summary>The highest authenticated sequence number, or null if none yet.</summary>
-    public ulong? Highest => _any ? _highest : null;
+    public ulong? Highest => _bitmap != 0 ? _highest : null;
 
     /// <summary>
     /// True when <paramref name="sequenceNumber"/> is new: beyond the highest seen, or inside the window
@@ -32,7 +31,7 @@ internal struct AntiReplayWindow
             return false;
         }
 
-        if (!_any || sequenceNumber > _highest)
+        if (_bitmap == 0 || sequenceNumber > _highest)
         {
             return true;
         }
@@ -49,9 +48,8 @@ internal struct AntiReplayWindow
     public bool Mark(ulong sequenceNumber)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(sequenceNumber, DtlsRecordCodec.MaxSequenceNumber);
-        if (!_any)
+        if (_bitmap == 0)
         {
-            _any = true;
             _highest = sequenceNumber;
             _bitmap = 1;
             return true;
@@ -77,7 +75,6 @@ internal struct AntiReplayWindow
     /// <summary>Forgets everything (new epoch).</summary>
     public void Reset()
     {
-        _any = false;
         _highest = 0;
         _bitmap = 0;
     }

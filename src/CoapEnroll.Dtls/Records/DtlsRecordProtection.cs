@@ -17,18 +17,29 @@ namespace CoapEnroll.Dtls;
 /// <see cref="AesCcm"/>/<see cref="AesGcm"/> instances are not; process one connection's records
 /// serially. This type neither tracks sequence numbers nor replay: the caller owns the write sequence
 /// counter and the <see cref="AntiReplayWindow"/>.
+/// A struct, held inline by the connection: every idle established session keeps one per direction for its whole life,
+/// and an object each (with its header, its suite and the connection's reference to it) cost 80 B per session. The default value
+/// is "no keys" (<see cref="IsCreated"/> false). Copies share the cipher object; dispose only the one the owner keeps.
 /// </summary>
-internal sealed class DtlsRecordProtection : IDisposable
+internal struct DtlsRecordProtection : IDisposable
 {
+    private const int ExplicitNonceLength = 8; // RecordIvLength of every suite here
+
     private const int MaxAdLength = 8 + 3 + 2 + 2 + 6 + DtlsRecordCodec.MaxConnectionIdLength + 2;
 
-    private readonly IDisposable _aead; // AesCcm or AesGcm: one field, as every session keeps two of these objects
+    private readonly IDisposable? _aead; // AesCcm or AesGcm: one field, as every session keeps two of these
+    private readonly byte _tagLength; // what the record layout needs of the suite; the connection keeps the suite itself
     private uint _fixedIv; // the 4-byte salt of every suite here, as a field: each session keeps two of these for its life
     private bool _disposed;
 
     private DtlsRecordProtection(CipherSuiteInfo suite, ReadOnlySpan<byte> key, ReadOnlySpan<byte> fixedIv)
     {
-        Suite = suite;
+        _tagLength = checked((byte)suite.TagLength);
+        if (suite.RecordIvLength != ExplicitNonceLength)
+        {
+            throw new ArgumentException("Only suites with an 8-byte explicit nonce.", nameof(suite));
+        }
+
         if (key.Length != suite.EncryptionKeyLength)
         {
             throw new ArgumentException("Wrong key length.", nameof(key));
@@ -50,7 +61,9 @@ internal sealed class DtlsRecordProtection : IDisposable
         }
     }
 
-    public CipherSuiteInfo Suite { get; }
+
+    /// <summary>False for the default value: no keys installed.</summary>
+    public readonly bool IsCreated => _aead is not null;
 
     /// <summary>Creates the protection for one direction from its write key and write IV (see <see cref="DtlsKeyBlock"/>).</summary>
     public static DtlsRecordProtection Create(CipherSuiteInfo suite, ReadOnlySpan<byte> writeKey, ReadOnlySpan<byte> fixedIv) =>
@@ -60,14 +73,14 @@ internal sealed class DtlsRecordProtection : IDisposable
     /// Total record length <see cref="Seal"/> produces: header (+CID) + explicit nonce + content
     /// (+ real type + padding when a CID is present) + tag.
     /// </summary>
-    public int GetSealedLength(int plaintextLength, int connectionIdLength = 0, int paddingLength = 0)
+    public readonly int GetSealedLength(int plaintextLength, int connectionIdLength = 0, int paddingLength = 0)
     {
         int inner = connectionIdLength > 0 ? plaintextLength + 1 + paddingLength : plaintextLength;
-        return DtlsRecordCodec.HeaderLength + connectionIdLength + Suite.RecordExpansion + inner;
+        return DtlsRecordCodec.HeaderLength + connectionIdLength + ExplicitNonceLength + _tagLength + inner;
     }
 
     /// <summary>Largest plaintext that fits a record of at most <paramref name="maxRecordLength"/> bytes.</summary>
-    public int GetMaxPlaintextLength(int maxRecordLength, int connectionIdLength = 0) =>
+    public readonly int GetMaxPlaintextLength(int maxRecordLength, int connectionIdLength = 0) =>
         Math.Min(DtlsRecordCodec.MaxPlaintextLength, maxRecordLength - GetSealedLength(0, connectionIdLength));
 
     /// <summary>
@@ -77,10 +90,10 @@ internal sealed class DtlsRecordProtection : IDisposable
     /// <paramref name="plaintext"/> may lie anywhere, including inside <paramref name="destination"/>.
     /// The caller must never reuse (epoch, sequenceNumber) under one key.
     /// </summary>
-    public int Seal(Span<byte> destination, ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> plaintext,
+    public readonly int Seal(Span<byte> destination, ContentType type, ushort epoch, ulong sequenceNumber, ReadOnlySpan<byte> plaintext,
         ReadOnlySpan<byte> connectionId = default, int paddingLength = 0, ushort version = DtlsVersion.Dtls12)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfUnusable();
         if (type is ContentType.Tls12Cid or ContentType.Invalid)
         {
             throw new ArgumentException("Pass the real content type.", nameof(type));
@@ -116,7 +129,7 @@ internal sealed class DtlsRecordProtection : IDisposable
         }
 
         int headerLength = DtlsRecordCodec.HeaderLength + connectionId.Length;
-        int tagLength = Suite.TagLength;
+        int tagLength = _tagLength;
         Span<byte> body = destination[headerLength..recordLength];
         Span<byte> explicitNonce = body[..8];
         Span<byte> inner = body.Slice(8, innerLength);
@@ -150,7 +163,7 @@ internal sealed class DtlsRecordProtection : IDisposable
         }
         else
         {
-            ((AesGcm)_aead).Encrypt(nonce, inner, inner, tag, ad[..adLength]);
+            ((AesGcm)_aead!).Encrypt(nonce, inner, inner, tag, ad[..adLength]);
         }
 
         return recordLength;
@@ -163,12 +176,12 @@ internal sealed class DtlsRecordProtection : IDisposable
     /// drops such records silently (RFC 6347 §4.1.2.7) and must not mark the replay window.
     /// On success <paramref name="contentType"/> is the real content type (inner type for CID records).
     /// </summary>
-    public bool TryOpen(in DtlsRecord record, Span<byte> destination, out ContentType contentType, out int plaintextLength)
+    public readonly bool TryOpen(in DtlsRecord record, Span<byte> destination, out ContentType contentType, out int plaintextLength)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfUnusable();
         contentType = ContentType.Invalid;
         plaintextLength = 0;
-        int tagLength = Suite.TagLength;
+        int tagLength = _tagLength;
         ReadOnlySpan<byte> payload = record.Payload;
         if (record.Epoch == 0 || payload.Length < 8 + tagLength)
         {
@@ -202,7 +215,7 @@ internal sealed class DtlsRecordProtection : IDisposable
             }
             else
             {
-                ((AesGcm)_aead).Decrypt(nonce, ciphertext, tag, output, ad[..adLength]);
+                ((AesGcm)_aead!).Decrypt(nonce, ciphertext, tag, output, ad[..adLength]);
             }
         }
         catch (CryptographicException)
@@ -270,10 +283,16 @@ internal sealed class DtlsRecordProtection : IDisposable
         BinaryPrimitives.WriteUInt32BigEndian(destination[2..], (uint)value);
     }
 
+    private readonly void ThrowIfUnusable()
+    {
+        // The Type overload: the object overload would box this struct on every record.
+        ObjectDisposedException.ThrowIf(_disposed || _aead is null, typeof(DtlsRecordProtection));
+    }
+
     /// <inheritdoc/>
     public void Dispose()
     {
-        if (_disposed)
+        if (_disposed || _aead is null)
         {
             return;
         }

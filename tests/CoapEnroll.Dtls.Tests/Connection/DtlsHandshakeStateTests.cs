@@ -39,6 +39,7 @@ public class DtlsHandshakeStateTests
         Assert.True(connection.IsEstablished);
         Assert.False(connection.HoldsHandshakeState);
         Assert.Equal(2, connection.RetainedFlightLength);
+        Assert.True(connection.RetainsCompactFinalFlight); // resent below from its compact form
 
         // The server's final flight was "lost": the client repeats its whole last flight with new record numbers,
         // later than half the 100 ms initial timeout that rate-limits the answers.
@@ -65,6 +66,7 @@ public class DtlsHandshakeStateTests
         var session = Assert.IsType<DtlsSessionEndPoint>(from);
         Assert.Same(connection, session.Connection);
         Assert.Equal(0, connection.RetainedFlightLength);
+        Assert.False(connection.RetainsCompactFinalFlight);
 
         // A repeated client flight now goes unanswered, and the session is unharmed.
         await Task.Delay(200);
@@ -98,7 +100,8 @@ public class DtlsHandshakeStateTests
         byte[] cert = client.Plain(certificate);
         byte[] cke = client.Plain(client.EcdheKeyExchange(Ecdhe));
         client.DeriveKeys();
-        byte[] fin = client.EncryptedHandshake(client.ClientFinished());
+        Finished clientFinished = client.ClientFinished();
+        byte[] fin = client.EncryptedHandshake(clientFinished);
         await client.SendAsync(cert, cke, client.Ccs(), fin);
         AssertServerFinished(client, await client.ReceiveUntilAsync(ManualClient.HasEpochOneRecord), client.ExpectedServerVerifyData());
 
@@ -109,6 +112,25 @@ public class DtlsHandshakeStateTests
         Assert.False(connection.HoldsHandshakeState);
         // What stays for §4.2.4 is the final flight: ChangeCipherSpec and Finished, nothing of the earlier flights.
         Assert.Equal(2, connection.RetainedFlightLength);
+
+        // The session's EndPoint is made on first use (none was needed yet), once: concurrent first reads get the same object.
+        DtlsSessionEndPoint[] seen = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => connection.EndPoint)));
+        Assert.All(seen, e => Assert.Same(seen[0], e));
+        Assert.Same(connection, seen[0].Connection);
+
+        // The randoms and the master secret the session keeps for exporters (in one array) are the ones the client used:
+        // the server's exporter equals RFC 5705's over the manual client's own values.
+        byte[] expectedExport = new byte[20];
+        DtlsKeySchedule.ExportKeyingMaterial(client.MasterSecret, client.Random, client.ServerRandom, "EXPORTER-test", [7], expectedExport);
+        Assert.Equal(expectedExport, connection.EndPoint.ExportKeyingMaterial("EXPORTER-test", [7], 20));
+
+        // tls-unique, kept in the same array, is the client's Finished verify_data (RFC 5929 §3.1).
+        Assert.Equal(clientFinished.VerifyData, connection.EndPoint.TlsUnique);
+
+        // Closed, the session has no master secret left to export from; tls-unique stays readable, as before.
+        await connection.CloseAsync(sendCloseNotify: false, CancellationToken.None);
+        Assert.Throws<InvalidOperationException>(() => connection.EndPoint.ExportKeyingMaterial("EXPORTER-test", [7], 20));
+        Assert.Equal(clientFinished.VerifyData, connection.EndPoint.TlsUnique);
     }
 
     [Theory]

@@ -118,7 +118,7 @@ public class ExtendedMasterSecretTests
         Assert.Throws<InvalidOperationException>(() => clientSide.ExportKeyingMaterial("EXPORTER-test", null, 32));
 
         // The handshake itself agreed: both ends computed the same Finished.
-        Assert.Equal(clientSide.Connection.TlsUnique, serverSide.Connection.TlsUnique);
+        Assert.Equal(clientSide.Connection.TlsUnique.ToArray(), serverSide.Connection.TlsUnique.ToArray());
 
         Assert.Equal((1, 1), counter.Counts);
         var entry = Assert.Single(log.Entries, e => e.EventId.Id == 111);

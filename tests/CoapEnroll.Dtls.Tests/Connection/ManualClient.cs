@@ -14,8 +14,8 @@ internal sealed class ManualClient : IDisposable
     private ushort _messageSeq;
     private ulong _seq0;
     private ulong _seq1;
-    private DtlsRecordProtection? _write;
-    private DtlsRecordProtection? _read;
+    private DtlsRecordProtection _write;
+    private DtlsRecordProtection _read;
     private byte[] _masterSecret = [];
 
     /// <param name="server">The server under test.</param>
@@ -88,7 +88,7 @@ internal sealed class ManualClient : IDisposable
 
     public byte[] Encrypted(ContentType type, byte[] plaintext)
     {
-        byte[] record = new byte[_write!.GetSealedLength(plaintext.Length)];
+        byte[] record = new byte[_write.GetSealedLength(plaintext.Length)];
         _write.Seal(record, type, 1, _seq1++, plaintext);
         return record;
     }
@@ -257,7 +257,7 @@ internal sealed class ManualClient : IDisposable
             while (reader.TryRead(out DtlsRecord r))
             {
                 byte[] plain = new byte[r.Payload.Length];
-                if (r.Epoch == 1 && _read is not null && _read.TryOpen(r, plain, out ContentType type, out int n))
+                if (r.Epoch == 1 && _read.IsCreated && _read.TryOpen(r, plain, out ContentType type, out int n))
                 {
                     opened.Add((type, plain.AsSpan(0, n).ToArray()));
                 }
@@ -288,7 +288,7 @@ internal sealed class ManualClient : IDisposable
                     return alert;
                 }
 
-                if (r.Epoch == 1 && _read is not null)
+                if (r.Epoch == 1 && _read.IsCreated)
                 {
                     byte[] plain = new byte[r.Payload.Length];
                     if (_read.TryOpen(r, plain, out ContentType type, out int n) && type == ContentType.Alert && DtlsAlert.TryParse(plain.AsSpan(0, n), out alert))
@@ -323,7 +323,7 @@ internal sealed class ManualClient : IDisposable
     public void Dispose()
     {
         Udp.Dispose();
-        _write?.Dispose();
-        _read?.Dispose();
+        _write.Dispose();
+        _read.Dispose();
     }
 }
