@@ -253,6 +253,7 @@ public sealed partial class CoapServerService : IHostedService
         options.MaxConnections = _dtlsOptions.MaxConnections;
         options.MaxHandshakes = _dtlsOptions.MaxHandshakes;
         options.MaxHandshakesPerAddress = _dtlsOptions.MaxHandshakesPerAddress;
+        options.MaxConnectionsPerAddress = _dtlsOptions.MaxConnectionsPerAddress;
         options.ConnectionIdPrefix = _dtlsOptions.ConnectionIdPrefixBytes();
         options.LoggerFactory = _loggerFactory;
         options.TimeProvider = _time;

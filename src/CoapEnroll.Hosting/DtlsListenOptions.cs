@@ -93,6 +93,9 @@ public sealed class DtlsListenOptions
     /// <summary>Handshakes in progress from one source address (an IPv4 address or an IPv6 /64, over all its ports).</summary>
     public int MaxHandshakesPerAddress { get; set; } = new DtlsServerOptions().MaxHandshakesPerAddress;
 
+    /// <summary>Connections, handshaking and established, of one source address (an IPv4 address or an IPv6 /64, over all its ports).</summary>
+    public int MaxConnectionsPerAddress { get; set; } = new DtlsServerOptions().MaxConnectionsPerAddress;
+
     /// <summary>
     /// This node's first bytes of the DTLS connection IDs it chooses, in hex (e.g. <c>01</c>; at most 2 bytes of the 6-byte CID):
     /// distinct per node, so that a balancer can route CID records by them. Unset: CIDs wholly random.
@@ -117,7 +120,7 @@ public sealed class DtlsListenOptions
         }
 
         foreach ((string name, int value) in new[] { (nameof(MaxConnections), MaxConnections), (nameof(MaxHandshakes), MaxHandshakes),
-            (nameof(MaxHandshakesPerAddress), MaxHandshakesPerAddress) })
+            (nameof(MaxHandshakesPerAddress), MaxHandshakesPerAddress), (nameof(MaxConnectionsPerAddress), MaxConnectionsPerAddress) })
         {
             if (value < 1)
             {

@@ -10,6 +10,7 @@ public sealed class ResourceLimitOptionsTests
     {
         var defaults = new DtlsListenOptions();
         Assert.Equal(new CoapEnroll.Dtls.DtlsServerOptions().MaxHandshakesPerAddress, defaults.MaxHandshakesPerAddress);
+        Assert.Equal((100_000, 1000), (defaults.MaxConnections, defaults.MaxConnectionsPerAddress));
         Assert.Null(defaults.Validate());
 
         IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
@@ -17,15 +18,17 @@ public sealed class ResourceLimitOptionsTests
             ["Dtls:MaxHandshakes"] = "50",
             ["Dtls:MaxHandshakesPerAddress"] = "5",
             ["Dtls:MaxConnections"] = "500",
+            ["Dtls:MaxConnectionsPerAddress"] = "7",
         }).Build();
         DtlsListenOptions bound = configuration.GetSection(DtlsListenOptions.SectionName).Get<DtlsListenOptions>()!;
-        Assert.Equal((50, 5, 500), (bound.MaxHandshakes, bound.MaxHandshakesPerAddress, bound.MaxConnections));
+        Assert.Equal((50, 5, 500, 7), (bound.MaxHandshakes, bound.MaxHandshakesPerAddress, bound.MaxConnections, bound.MaxConnectionsPerAddress));
     }
 
     [Theory]
     [InlineData("MaxHandshakes")]
     [InlineData("MaxHandshakesPerAddress")]
     [InlineData("MaxConnections")]
+    [InlineData("MaxConnectionsPerAddress")]
     public void A_bound_below_1_is_refused_naming_its_key(string key)
     {
         var options = new DtlsListenOptions();

@@ -16,7 +16,7 @@ public sealed class LossyForwarder : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _lock = new();
     private readonly List<Task> _loops = [];
-    private readonly IPAddress _upstreamAddress;
+    private IPAddress _upstreamAddress;
     private Socket _back;
     private IPEndPoint? _client;
     private byte[]? _heldToServer;
@@ -66,9 +66,10 @@ public sealed class LossyForwarder : IAsyncDisposable
     /// <summary>Inspect/modify datagrams going to the server (null = drop).</summary>
     public Func<byte[], byte[]?>? ToServerFilter { get; set; }
 
-    /// <summary>New upstream socket: the server sees the client at a new address from now on.</summary>
-    public void Rebind()
+    /// <summary>New upstream socket: the server sees the client at a new address from now on (a new port, and the given host if any).</summary>
+    public void Rebind(IPAddress? upstreamAddress = null)
     {
+        _upstreamAddress = upstreamAddress ?? _upstreamAddress;
         Socket back = NewBack();
         lock (_lock)
         {

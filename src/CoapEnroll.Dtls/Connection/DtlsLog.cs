@@ -36,6 +36,9 @@ internal static partial class DtlsLog
     [LoggerMessage(109, LogLevel.Debug, "DTLS {Remote}: evicted after {Idle} idle")]
     public static partial void Evicted(ILogger logger, EndPoint remote, TimeSpan idle);
 
+    [LoggerMessage(112, LogLevel.Debug, "DTLS {Remote}: closed, the least recently active of its address's {Max} sessions (Dtls:MaxConnectionsPerAddress), for a new session of the same address")]
+    public static partial void EvictedForAddress(ILogger logger, EndPoint remote, int max);
+
     [LoggerMessage(110, LogLevel.Warning, "DTLS: writing the key log failed")]
     public static partial void KeyLogFailed(ILogger logger, Exception exception);
 

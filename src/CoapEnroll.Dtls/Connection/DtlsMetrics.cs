@@ -18,11 +18,17 @@ internal static class DtlsMetrics
     /// <summary>Tagged <c>bound</c> = <c>address</c>, <c>global</c> or <c>connections</c> (<see cref="HandshakeBound"/>).</summary>
     public static readonly Counter<long> HandshakesRefused = s_meter.CreateCounter<long>(
         "dtls.handshakes.refused", "{handshake}",
-        "Cookie-verified ClientHellos dropped at a bound: bound=address (MaxHandshakesPerAddress), global (MaxHandshakes) or "
-        + "connections (MaxConnections, the connection table)");
+        "Cookie-verified ClientHellos dropped at a bound: bound=address (MaxHandshakesPerAddress), global (MaxHandshakes), "
+        + "address-connections (MaxConnectionsPerAddress) or connections (MaxConnections, the connection table)");
 
     public static readonly UpDownCounter<long> HandshakesActive = s_meter.CreateUpDownCounter<long>(
         "dtls.handshakes.active", "{handshake}", "Server connections admitted with a valid cookie and not yet established or closed");
+
+    /// <summary>Tagged <c>bound</c> = <c>address-connections</c>: closed to admit a new session of the same address past <see cref="DtlsServerOptions.MaxConnectionsPerAddress"/>.</summary>
+    public static readonly Counter<long> ConnectionsEvicted = s_meter.CreateCounter<long>(
+        "dtls.connections.evicted", "{connection}",
+        "Established server sessions closed to make room, bound=address-connections: the least recently active session of an address at "
+        + "MaxConnectionsPerAddress, for a new session of the same address");
 
     public static readonly UpDownCounter<long> ConnectionsActive = s_meter.CreateUpDownCounter<long>(
         "dtls.connections.active", "{connection}", "Server connections in the table, handshaking and established");

@@ -39,6 +39,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     private readonly Dictionary<byte[], DtlsServerConnection> _byConnectionId = new(ConnectionIdComparer.Instance);
     private readonly Dictionary<byte[], DtlsServerConnection>.AlternateLookup<ReadOnlySpan<byte>> _byConnectionIdSpan;
     private readonly HashSet<DtlsServerConnection> _all = [];
+    private readonly Dictionary<UInt128, int> _connectionsPerAddress = [];
     // Each queued datagram owns a pooled buffer: ReceiveAsync returns it, and so does a delivery the inbox drops.
     private readonly ApplicationDataInbox _inbox = new(MaxQueuedApplicationData, MaxQueuedApplicationDataPerSession);
     private readonly HandshakeAdmission _handshakes;
@@ -362,14 +363,31 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         }
 
         DtlsServerConnection? connection = null;
+        DtlsServerConnection? evicted = null;
         HandshakeBound refused;
         lock (_tableLock)
         {
             refused = _all.Count >= _options.MaxConnections ? HandshakeBound.Connections : _handshakes.Check(from.Address);
+            UInt128 key = HandshakeAdmission.AddressKey(from.Address);
+            if (refused == HandshakeBound.None && _connectionsPerAddress.GetValueOrDefault(key) >= _options.MaxConnectionsPerAddress)
+            {
+                // The address proved itself with the cookie, so making room among its own sessions costs only that address: a host
+                // cannot take more of the table, and devices behind one NAT address still get in when some of them went silent.
+                evicted = TakeLeastRecentlyActive(key, existing);
+                refused = evicted is null ? HandshakeBound.AddressConnections : HandshakeBound.None;
+            }
+
             if (refused == HandshakeBound.None)
             {
                 connection = Admit(from, header, clientHelloRecordSequence, existing);
             }
+        }
+
+        if (evicted is not null)
+        {
+            DtlsMetrics.ConnectionsEvicted.Add(1, new KeyValuePair<string, object?>("bound", "address-connections"));
+            DtlsLog.EvictedForAddress(_logger, evicted.Remote, _options.MaxConnectionsPerAddress);
+            _ = evicted.CloseAsync(sendCloseNotify: evicted.IsEstablished, CancellationToken.None).AsTask();
         }
 
         if (connection is null)
@@ -395,6 +413,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
 
         _byAddress[from] = connection;
         _all.Add(connection);
+        CountAddress(connection, HandshakeAdmission.AddressKey(from.Address));
         _handshakes.Add(connection, from.Address);
         DtlsMetrics.ConnectionsActive.Add(1);
         DtlsMetrics.HandshakesActive.Add(1);
@@ -408,6 +427,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         {
             HandshakeBound.Address => ("address", "Dtls:MaxHandshakesPerAddress", _options.MaxHandshakesPerAddress),
             HandshakeBound.Global => ("global", "Dtls:MaxHandshakes", _options.MaxHandshakes),
+            HandshakeBound.AddressConnections => ("address-connections", "Dtls:MaxConnectionsPerAddress", _options.MaxConnectionsPerAddress),
             _ => ("connections", "Dtls:MaxConnections", _options.MaxConnections),
         };
         DtlsMetrics.HandshakesRefused.Add(1, new KeyValuePair<string, object?>("bound", tag));
@@ -495,6 +515,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         {
             if (_all.Remove(server))
             {
+                UncountAddress(server);
                 DtlsMetrics.ConnectionsActive.Add(-1);
             }
 
@@ -541,6 +562,72 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             }
 
             _byAddress[server.Remote] = server;
+            UInt128 key = HandshakeAdmission.AddressKey(server.Remote.Address);
+            if (key != server.CountedAddress && _all.Contains(server))
+            {
+                UncountAddress(server);
+                CountAddress(server, key);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes the established connection of <paramref name="key"/> that was active least recently out of the table, to be closed by the
+    /// caller, or returns null when all its connections are handshaking (or only <paramref name="existing"/>, which the new connection
+    /// supersedes anyway). Called under the table lock, only when the address is at its bound: a scan of the table, which a handshake
+    /// slot of that address pays for.
+    /// </summary>
+    private DtlsServerConnection? TakeLeastRecentlyActive(UInt128 key, DtlsServerConnection? existing)
+    {
+        DtlsServerConnection? oldest = null;
+        foreach (DtlsServerConnection candidate in _all)
+        {
+            if (candidate.CountedAddress == key && candidate.IsEstablished && !ReferenceEquals(candidate, existing)
+                && (oldest is null || candidate.LastActivity < oldest.LastActivity))
+            {
+                oldest = candidate;
+            }
+        }
+
+        if (oldest is not null)
+        {
+            // Out of the table at once, so that the next admission from the address does not pick it again; its close removes
+            // what else refers to it.
+            _all.Remove(oldest);
+            UncountAddress(oldest);
+            DtlsMetrics.ConnectionsActive.Add(-1);
+        }
+
+        return oldest;
+    }
+
+    /// <summary>Counts <paramref name="connection"/> under <paramref name="key"/>; called under the table lock.</summary>
+    private void CountAddress(DtlsServerConnection connection, UInt128 key)
+    {
+        connection.CountedAddress = key;
+        _connectionsPerAddress[key] = _connectionsPerAddress.GetValueOrDefault(key) + 1;
+    }
+
+    /// <summary>Stops counting <paramref name="connection"/> under its address; called under the table lock.</summary>
+    private void UncountAddress(DtlsServerConnection connection)
+    {
+        int left = _connectionsPerAddress[connection.CountedAddress] - 1;
+        if (left == 0)
+        {
+            _connectionsPerAddress.Remove(connection.CountedAddress);
+        }
+        else
+        {
+            _connectionsPerAddress[connection.CountedAddress] = left;
+        }
+    }
+
+    /// <summary>Source addresses with a connection in the table, and how many each holds (for tests).</summary>
+    internal int ConnectionsOfAddress(IPAddress address)
+    {
+        lock (_tableLock)
+        {
+            return _connectionsPerAddress.GetValueOrDefault(HandshakeAdmission.AddressKey(address));
         }
     }
 }

@@ -52,6 +52,9 @@ internal sealed class DtlsServerConnection : DtlsConnection
     /// <summary>An established connection this one replaces once it completes (same address, new cookie-verified handshake).</summary>
     public DtlsServerConnection? Supersedes { get; set; }
 
+    /// <summary>The source-address key this connection is counted under for <see cref="DtlsServerOptions.MaxConnectionsPerAddress"/>; the channel's table lock guards it.</summary>
+    internal UInt128 CountedAddress { get; set; }
+
     /// <summary>True when the ClientHello that created this connection had <paramref name="random"/> (a retransmission of it).</summary>
     public bool HasClientRandom(ReadOnlySpan<byte> random) => ClientRandom.SequenceEqual(random);
 

@@ -14,4 +14,7 @@ internal enum HandshakeBound
 
     /// <summary><see cref="DtlsServerOptions.MaxConnections"/>: the connection table, handshaking and established.</summary>
     Connections,
+
+    /// <summary><see cref="DtlsServerOptions.MaxConnectionsPerAddress"/>: connections of one source address, handshaking and established.</summary>
+    AddressConnections,
 }

@@ -82,6 +82,89 @@ public class DtlsHandshakeLimitTests
     }
 
     [Fact]
+    public async Task An_address_at_MaxConnectionsPerAddress_makes_room_by_closing_its_least_recently_active_session()
+    {
+        using var meters = new MeterRecorder("CoapEnroll.Dtls");
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0),
+            DtlsLoopbackTests.ServerOptions(o => o.MaxConnectionsPerAddress = 2));
+        var endpoint = (IPEndPoint)server.LocalEndPoint;
+        await using DtlsClientChannel first = await DtlsClientChannel.ConnectAsync(endpoint, DtlsLoopbackTests.ClientOptions(), DtlsLoopbackTests.Timeout());
+        DtlsSessionEndPoint firstSession = await DtlsLoopbackTests.ExchangeAsync(first, server, "first");
+        await using DtlsClientChannel second = await DtlsClientChannel.ConnectAsync(endpoint, DtlsLoopbackTests.ClientOptions(), DtlsLoopbackTests.Timeout());
+        await DtlsLoopbackTests.ExchangeAsync(second, server, "second");
+        await DtlsLoopbackTests.ExchangeAsync(first, server, "first again"); // second is now the least recently active
+        await DtlsLoopbackTests.ExchangeAsync(first, server, "first once more");
+        Assert.Equal(2, server.ConnectionsOfAddress(IPAddress.Loopback));
+
+        await using DtlsClientChannel third = await DtlsClientChannel.ConnectAsync(endpoint, DtlsLoopbackTests.ClientOptions(), DtlsLoopbackTests.Timeout());
+        await DtlsLoopbackTests.ExchangeAsync(third, server, "third");
+        Assert.Equal(1, meters.Sum("dtls.connections.evicted", "address-connections"));
+        Assert.Equal(2, server.ConnectionsOfAddress(IPAddress.Loopback));
+        await DtlsLoopbackTests.WaitUntil(() => server.ConnectionCount == 2, 10_000);
+        int[] ports = [.. server.GetConnections().Select(c => c.Remote.Port).Order()];
+        Assert.Equal([.. new[] { firstSession.RemoteEndPoint.Port, ((IPEndPoint)third.LocalEndPoint).Port }.Order()], ports);
+        await DtlsLoopbackTests.ExchangeAsync(first, server, "first still talks");
+        Assert.Equal(0, meters.Sum("dtls.handshakes.refused", "address-connections"));
+    }
+
+    [Fact]
+    public async Task An_address_at_MaxConnectionsPerAddress_with_only_handshakes_is_refused_and_another_address_is_served()
+    {
+        using var meters = new MeterRecorder("CoapEnroll.Dtls");
+        using var logs = new CapturingLoggerProvider();
+        using var loggerFactory = logs.CreateFactory();
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions(o =>
+        {
+            o.MaxConnectionsPerAddress = 2;
+            o.LoggerFactory = loggerFactory;
+        }));
+        var endpoint = (IPEndPoint)server.LocalEndPoint;
+        using var holder1 = new ManualClient(endpoint);
+        using var holder2 = new ManualClient(endpoint);
+        await holder1.HandshakeToServerHelloDoneAsync(Ecdhe);
+        await holder2.HandshakeToServerHelloDoneAsync(Ecdhe);
+        Assert.Equal(2, server.ConnectionsOfAddress(IPAddress.Loopback));
+
+        // No established session of its own to close: a third port of the address gets no ServerHello.
+        using var refused = new ManualClient(endpoint);
+        byte[] cookie = await refused.ExchangeCookieAsync(Ecdhe);
+        await refused.SendAsync(refused.Plain(refused.Hello(cookie, Ecdhe)));
+        await DtlsLoopbackTests.WaitUntil(() => meters.Sum("dtls.handshakes.refused", "address-connections") >= 1, 10_000);
+        Assert.Empty(await refused.ReceiveAllAsync(600));
+        Assert.Equal(2, server.ConnectionCount);
+        Assert.Equal(0, meters.Sum("dtls.connections.evicted", "address-connections"));
+        var line = Assert.Single(logs.Entries, e => e.EventId.Id == 108);
+        Assert.Contains("Dtls:MaxConnectionsPerAddress", line.Message, StringComparison.Ordinal);
+
+        using var other = new ManualClient(endpoint, IPAddress.Parse("127.0.0.2"));
+        await other.HandshakeToServerHelloDoneAsync(Ecdhe);
+        Assert.Equal(1, server.ConnectionsOfAddress(IPAddress.Parse("127.0.0.2")));
+    }
+
+    [Fact]
+    public async Task A_session_that_moves_to_another_address_by_connection_id_is_counted_there()
+    {
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions(o => o.MaxConnectionsPerAddress = 1));
+        var moved = IPAddress.Parse("127.0.0.3");
+        await using var forwarder = new LossyForwarder((IPEndPoint)server.LocalEndPoint);
+        await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync(forwarder.EndPoint, DtlsLoopbackTests.ClientOptions(), DtlsLoopbackTests.Timeout());
+        await DtlsLoopbackTests.ExchangeAsync(client, server, "before");
+        Assert.Equal(1, server.ConnectionsOfAddress(IPAddress.Loopback));
+
+        forwarder.Rebind(moved);
+        await DtlsLoopbackTests.ExchangeAsync(client, server, "after");
+        Assert.Equal(0, server.ConnectionsOfAddress(IPAddress.Loopback));
+        Assert.Equal(1, server.ConnectionsOfAddress(moved));
+
+        // The address it left has its room back; the one it moved to is full.
+        await using DtlsClientChannel again = await DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint, DtlsLoopbackTests.ClientOptions(), DtlsLoopbackTests.Timeout());
+        await DtlsLoopbackTests.ExchangeAsync(again, server, "again");
+        await client.DisposeAsync();
+        await DtlsLoopbackTests.WaitUntil(() => server.ConnectionsOfAddress(moved) == 0, 10_000);
+        Assert.Equal(1, server.ConnectionsOfAddress(IPAddress.Loopback));
+    }
+
+    [Fact]
     public async Task Past_MaxHandshakes_a_new_address_is_refused_and_established_sessions_keep_talking()
     {
         using var meters = new MeterRecorder("CoapEnroll.Dtls");
