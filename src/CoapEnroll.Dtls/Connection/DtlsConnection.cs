@@ -235,8 +235,11 @@ internal abstract class DtlsConnection
     /// <summary>Our CID: what the peer puts in the records it sends us.</summary>
     public byte[] LocalConnectionId { get; protected set; } = [];
 
-    /// <summary>The peer's CID: what we put in the records we send (empty: none).</summary>
-    public ReadOnlyMemory<byte> PeerConnectionId => _keyMaterial.AsMemory(PeerConnectionIdOffset, _peerConnectionIdLength);
+    /// <summary>
+    /// The peer's CID: what we put in the records we send (empty: none). A copy: the CID lives in the array that also holds the master
+    /// secret, which a slice of it would hand out (MemoryMarshal.TryGetArray).
+    /// </summary>
+    public ReadOnlyMemory<byte> PeerConnectionId => PeerConnectionIdSpan.ToArray();
 
     private ReadOnlySpan<byte> PeerConnectionIdSpan => _keyMaterial.AsSpan(PeerConnectionIdOffset, _peerConnectionIdLength);
 

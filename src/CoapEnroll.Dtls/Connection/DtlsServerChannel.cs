@@ -363,31 +363,26 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         }
 
         DtlsServerConnection? connection = null;
-        DtlsServerConnection? evicted = null;
         HandshakeBound refused;
         lock (_tableLock)
         {
             refused = _all.Count >= _options.MaxConnections ? HandshakeBound.Connections : _handshakes.Check(from.Address);
             UInt128 key = HandshakeAdmission.AddressKey(from.Address);
-            if (refused == HandshakeBound.None && _connectionsPerAddress.GetValueOrDefault(key) >= _options.MaxConnectionsPerAddress)
+            int ofAddress = _connectionsPerAddress.GetValueOrDefault(key);
+            bool supersedesOne = existing is not null && existing.CountedAddress == key && _all.Contains(existing);
+            // At its bound an address still gets in while it has an established session that the new one can take the place of
+            // once it is established itself (OnEstablished): a cookie proves only that the sender receives at the address, so the
+            // ClientHello alone closes nothing. With only handshakes in progress there is nothing to take the place of.
+            if (refused == HandshakeBound.None && ofAddress >= _options.MaxConnectionsPerAddress && !supersedesOne
+                && ofAddress - _handshakes.CountOf(from.Address) == 0)
             {
-                // The address proved itself with the cookie, so making room among its own sessions costs only that address: a host
-                // cannot take more of the table, and devices behind one NAT address still get in when some of them went silent.
-                evicted = TakeLeastRecentlyActive(key, existing);
-                refused = evicted is null ? HandshakeBound.AddressConnections : HandshakeBound.None;
+                refused = HandshakeBound.AddressConnections;
             }
 
             if (refused == HandshakeBound.None)
             {
                 connection = Admit(from, header, clientHelloRecordSequence, existing);
             }
-        }
-
-        if (evicted is not null)
-        {
-            DtlsMetrics.ConnectionsEvicted.Add(1, new KeyValuePair<string, object?>("bound", "address-connections"));
-            DtlsLog.EvictedForAddress(_logger, evicted.Remote, _options.MaxConnectionsPerAddress);
-            _ = evicted.CloseAsync(sendCloseNotify: evicted.IsEstablished, CancellationToken.None).AsTask();
         }
 
         if (connection is null)
@@ -500,6 +495,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     void IDtlsConnectionOwner.OnEstablished(DtlsConnection connection)
     {
         ReleaseHandshake((DtlsServerConnection)connection);
+        MakeRoomAtAddress((DtlsServerConnection)connection);
         if (connection is DtlsServerConnection { Supersedes: { } previous } server)
         {
             server.Supersedes = null;
@@ -572,17 +568,50 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     }
 
     /// <summary>
-    /// Takes the established connection of <paramref name="key"/> that was active least recently out of the table, to be closed by the
-    /// caller, or returns null when all its connections are handshaking (or only <paramref name="existing"/>, which the new connection
-    /// supersedes anyway). Called under the table lock, only when the address is at its bound: a scan of the table, which a handshake
-    /// slot of that address pays for.
+    /// Once <paramref name="established"/> completed its handshake, closes the least recently active other established session of its
+    /// address when the address holds more than <see cref="DtlsServerOptions.MaxConnectionsPerAddress"/>: the address costs only
+    /// itself, and silent devices behind one NAT address make room for new ones. Only a completed handshake does this (a full
+    /// handshake's cost to the peer each time); the session it supersedes, closed anyway, is not counted.
     /// </summary>
-    private DtlsServerConnection? TakeLeastRecentlyActive(UInt128 key, DtlsServerConnection? existing)
+    private void MakeRoomAtAddress(DtlsServerConnection established)
+    {
+        DtlsServerConnection? evicted = null;
+        lock (_tableLock)
+        {
+            if (!_all.Contains(established))
+            {
+                return;
+            }
+
+            UInt128 key = established.CountedAddress;
+            DtlsServerConnection? superseded = established.Supersedes is { } previous && previous.CountedAddress == key && _all.Contains(previous)
+                ? previous : null;
+            int count = _connectionsPerAddress.GetValueOrDefault(key) - (superseded is null ? 0 : 1);
+            if (count > _options.MaxConnectionsPerAddress)
+            {
+                evicted = TakeLeastRecentlyActive(key, established, superseded);
+            }
+        }
+
+        if (evicted is not null)
+        {
+            DtlsMetrics.ConnectionsEvicted.Add(1, new KeyValuePair<string, object?>("bound", "address-connections"));
+            DtlsLog.EvictedForAddress(_logger, evicted.Remote, _options.MaxConnectionsPerAddress);
+            _ = evicted.CloseAsync(sendCloseNotify: true, CancellationToken.None).AsTask();
+        }
+    }
+
+    /// <summary>
+    /// Takes the established connection of <paramref name="key"/> that was active least recently, other than the two given, out of the
+    /// table, to be closed by the caller, or returns null when there is none. Called under the table lock, only when the address is
+    /// past its bound: a scan of the table, which a completed handshake from that address pays for.
+    /// </summary>
+    private DtlsServerConnection? TakeLeastRecentlyActive(UInt128 key, DtlsServerConnection keep, DtlsServerConnection? alsoKeep)
     {
         DtlsServerConnection? oldest = null;
         foreach (DtlsServerConnection candidate in _all)
         {
-            if (candidate.CountedAddress == key && candidate.IsEstablished && !ReferenceEquals(candidate, existing)
+            if (candidate.CountedAddress == key && candidate.IsEstablished && !ReferenceEquals(candidate, keep) && !ReferenceEquals(candidate, alsoKeep)
                 && (oldest is null || candidate.LastActivity < oldest.LastActivity))
             {
                 oldest = candidate;

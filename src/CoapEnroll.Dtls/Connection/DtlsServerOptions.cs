@@ -49,9 +49,9 @@ public sealed class DtlsServerOptions : DtlsOptions
     /// <summary>
     /// Connections, handshaking and established, of one source address (an IPv4 address, or an IPv6 /64, over all its ports), so
     /// that one host cannot fill the connection table and lock other devices out until its sessions idle out. A cookie-verified
-    /// ClientHello from an address at the bound closes that address's least recently active established session to make room (the
-    /// address costs only itself; devices behind one NAT address that went silent make room for new ones); when all of them are
-    /// still handshaking it is dropped. A session that moves to another address (RFC 9146 connection ID) counts there from then on,
+    /// ClientHello from an address at the bound is admitted when the address has an established session, and once its handshake
+    /// completes the address's least recently active other session is closed (the address costs only itself; devices behind one
+    /// NAT address that went silent make room for new ones); when all of them are still handshaking it is dropped. A session that moves to another address (RFC 9146 connection ID) counts there from then on,
     /// even past this bound.
     /// </summary>
     public int MaxConnectionsPerAddress { get; set; } = 1000;

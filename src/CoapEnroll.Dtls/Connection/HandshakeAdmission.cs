@@ -20,6 +20,9 @@ internal sealed class HandshakeAdmission(int maxHandshakes, int maxHandshakesPer
     /// <summary>Source addresses with a connection in its handshake.</summary>
     public int Addresses => _perAddress.Count;
 
+    /// <summary>Connections in their handshake from <paramref name="address"/> (its IPv4 address or IPv6 /64).</summary>
+    public int CountOf(IPAddress address) => _perAddress.GetValueOrDefault(AddressKey(address));
+
     /// <summary>The bound a new handshake from <paramref name="address"/> would exceed, or <see cref="HandshakeBound.None"/>.</summary>
     public HandshakeBound Check(IPAddress address)
     {

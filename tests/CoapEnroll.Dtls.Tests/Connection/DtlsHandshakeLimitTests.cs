@@ -96,6 +96,18 @@ public class DtlsHandshakeLimitTests
         await DtlsLoopbackTests.ExchangeAsync(first, server, "first once more");
         Assert.Equal(2, server.ConnectionsOfAddress(IPAddress.Loopback));
 
+        // A cookie proves only that the sender receives at the address: a handshake that has not completed closes nothing.
+        using (var halfway = new ManualClient(endpoint))
+        {
+            await halfway.HandshakeToServerHelloDoneAsync(Ecdhe);
+            Assert.Equal(3, server.ConnectionsOfAddress(IPAddress.Loopback));
+            Assert.Equal(0, meters.Sum("dtls.connections.evicted", "address-connections"));
+            await DtlsLoopbackTests.ExchangeAsync(second, server, "second still talks");
+            await halfway.SendAsync(halfway.PlainRecord(ContentType.Alert, [(byte)AlertLevel.Fatal, (byte)AlertDescription.HandshakeFailure]));
+            await DtlsLoopbackTests.WaitUntil(() => server.ConnectionsOfAddress(IPAddress.Loopback) == 2, 10_000);
+        }
+
+        await DtlsLoopbackTests.ExchangeAsync(first, server, "first after the half-way one");
         await using DtlsClientChannel third = await DtlsClientChannel.ConnectAsync(endpoint, DtlsLoopbackTests.ClientOptions(), DtlsLoopbackTests.Timeout());
         await DtlsLoopbackTests.ExchangeAsync(third, server, "third");
         Assert.Equal(1, meters.Sum("dtls.connections.evicted", "address-connections"));
@@ -139,6 +151,27 @@ public class DtlsHandshakeLimitTests
         using var other = new ManualClient(endpoint, IPAddress.Parse("127.0.0.2"));
         await other.HandshakeToServerHelloDoneAsync(Ecdhe);
         Assert.Equal(1, server.ConnectionsOfAddress(IPAddress.Parse("127.0.0.2")));
+    }
+
+    [Fact]
+    public async Task A_device_that_handshakes_again_from_the_same_address_and_port_replaces_its_session_at_the_bound()
+    {
+        using var meters = new MeterRecorder("CoapEnroll.Dtls");
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions(o => o.MaxConnectionsPerAddress = 1));
+        await using var forwarder = new LossyForwarder((IPEndPoint)server.LocalEndPoint);
+        DtlsClientChannel before = await DtlsClientChannel.ConnectAsync(forwarder.EndPoint, DtlsLoopbackTests.ClientOptions(o => o.EnableConnectionId = false), DtlsLoopbackTests.Timeout());
+        await DtlsLoopbackTests.ExchangeAsync(before, server, "before");
+
+        // The device restarts: its close_notify never arrives, and it handshakes again from the same address and port.
+        forwarder.ToServerFilter = _ => null;
+        await before.DisposeAsync();
+        forwarder.ToServerFilter = null;
+        await using DtlsClientChannel after = await DtlsClientChannel.ConnectAsync(forwarder.EndPoint, DtlsLoopbackTests.ClientOptions(o => o.EnableConnectionId = false), DtlsLoopbackTests.Timeout());
+        await DtlsLoopbackTests.ExchangeAsync(after, server, "after");
+        await DtlsLoopbackTests.WaitUntil(() => server.ConnectionCount == 1, 10_000);
+        Assert.Equal(1, server.ConnectionsOfAddress(IPAddress.Loopback));
+        Assert.Equal(0, meters.Sum("dtls.handshakes.refused", "address-connections"));
+        Assert.Equal(0, meters.Sum("dtls.connections.evicted", "address-connections"));
     }
 
     [Fact]
