@@ -66,19 +66,24 @@ public static class CertificateFactory
     }
 
     /// <summary>Creates a subordinate CA certificate signed by <paramref name="issuer"/> (which must carry its private key).</summary>
-    public static X509Certificate2 CreateSubordinateCa(X500DistinguishedName subject, PublicKey publicKey, X509Certificate2 issuer, DateTimeOffset notBefore, DateTimeOffset notAfter, int pathLength)
+    /// <remarks><paramref name="digitalSignature"/> adds digitalSignature to the KeyUsage, for a CA whose key also signs CMP messages (RFC 9483 §3.5).</remarks>
+    public static X509Certificate2 CreateSubordinateCa(X500DistinguishedName subject, PublicKey publicKey, X509Certificate2 issuer, DateTimeOffset notBefore, DateTimeOffset notAfter, int pathLength,
+        bool digitalSignature = false)
     {
         ArgumentNullException.ThrowIfNull(subject);
         ArgumentNullException.ThrowIfNull(publicKey);
         ArgumentNullException.ThrowIfNull(issuer);
-        return Sign(subject, publicKey, issuer, notBefore, notAfter, NewSerialNumber(), SubordinateCaExtensions(pathLength));
+        return Sign(subject, publicKey, issuer, notBefore, notAfter, NewSerialNumber(), SubordinateCaExtensions(pathLength, digitalSignature));
     }
 
-    /// <summary>The extensions of a subordinate CA certificate: BasicConstraints CA:true with <paramref name="pathLength"/>, KeyUsage keyCertSign|cRLSign (both critical).</summary>
-    public static IReadOnlyList<X509Extension> SubordinateCaExtensions(int pathLength) =>
+    /// <summary>
+    /// The extensions of a subordinate CA certificate: BasicConstraints CA:true with <paramref name="pathLength"/>, KeyUsage
+    /// keyCertSign|cRLSign, with digitalSignature when <paramref name="digitalSignature"/> (both critical).
+    /// </summary>
+    public static IReadOnlyList<X509Extension> SubordinateCaExtensions(int pathLength, bool digitalSignature = false) =>
     [
         new X509BasicConstraintsExtension(true, true, pathLength, critical: true),
-        new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true),
+        new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign | (digitalSignature ? X509KeyUsageFlags.DigitalSignature : X509KeyUsageFlags.None), critical: true),
     ];
 
     /// <summary>

@@ -334,7 +334,8 @@ public static class CaBootstrap
         opened(key);
         AsymmetricAlgorithm rootKey = await CaCredentialFiles.LoadPrivateKeyAsync(layout.RootKey, passphrase, cancellationToken);
         using X509Certificate2 rootWithKey = CaCredentialFiles.AttachKey(root, rootKey, layout.TrustAnchor, layout.RootKey);
-        X509Certificate2 issuing = CertificateFactory.CreateSubordinateCa(Name("CoapEnroll Demo Issuing CA", "CoapEnroll"), key.PublicKey, rootWithKey, now - s_backdate, now.AddYears(10), pathLength: 0);
+        X509Certificate2 issuing = CertificateFactory.CreateSubordinateCa(Name("CoapEnroll Demo Issuing CA", "CoapEnroll"), key.PublicKey, rootWithKey, now - s_backdate, now.AddYears(10), pathLength: 0,
+            digitalSignature: true); // the key on the token also signs CMP answers (Cmp:ProtectionKey)
         await CaCredentialFiles.WriteCertificatesAsync(layout.IssuingCertificate, [issuing], cancellationToken);
         CaBootstrapLog.Created(logger, "issuing CA (key on " + keyProvider.Description + ")", layout.IssuingCertificate);
         return (issuing, key);

@@ -71,6 +71,7 @@ public sealed partial class CertificationServices
                 {
                     SharedSecretStore = store,
                     TransactionStore = InstrumentedTransactionStore.Wrap(store),
+                    ProtectionKey = ChooseProtectionKey(options, hierarchy, credential),
                 };
             }
 
@@ -81,6 +82,40 @@ public sealed partial class CertificationServices
             _gate.Release();
         }
     }
+
+    /// <summary>
+    /// What signs CMP answers (<c>Cmp:ProtectionKey</c>): when unset, the issuing CA's key if it is not a PEM file (a PKCS#11 token)
+    /// and the issuing CA certificate allows digitalSignature (the CA created on a token does), else the server credential. The
+    /// server credential stays for the systemUnavail answers given while the CA key is unavailable (see <see cref="CmpServer.ProtectionKey"/>).
+    /// </summary>
+    private CmpProtectionKey ChooseProtectionKey(CmpServerOptions options, CaHierarchy hierarchy, ServerCredential credential)
+    {
+        CmpProtectionKey server = CmpProtectionKey.FromCredential(credential.Certificate, credential.Intermediates);
+        bool onToken = hierarchy.IssuingKey is not FileCaSigningKey;
+        CmpProtectionKeySource source = options.ProtectionKey ?? (onToken ? CmpProtectionKeySource.Ca : CmpProtectionKeySource.Server);
+        if (source == CmpProtectionKeySource.Server)
+        {
+            return server;
+        }
+
+        if (!CmpProtectionKey.AllowsSignatures(hierarchy.IssuingCa))
+        {
+            if (options.ProtectionKey is null)
+            {
+                // An issuing CA made before its KeyUsage had digitalSignature: RFC 9483 §3.5 (and openssl cmp) refuse its signatures.
+                LogProtectionKeyFallback(_loggerFactory.CreateLogger<CmpServer>(), hierarchy.IssuingCa.Subject);
+                return server;
+            }
+
+            throw new CaConfigurationException(hierarchy.Layout.IssuingCertificate, CaConfigurationProblem.InvalidSetting,
+                "Cmp:ProtectionKey=Ca needs an issuing CA certificate whose KeyUsage allows digitalSignature (RFC 9483 §3.5)");
+        }
+
+        return new CmpProtectionKey(hierarchy.IssuingCa, hierarchy.Intermediates, hierarchy.IssuingKey);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "CMP answers are signed with the server credential: the KeyUsage of the issuing CA {Subject} excludes digitalSignature (set Cmp:ProtectionKey=Server to silence this)")]
+    private static partial void LogProtectionKeyFallback(ILogger logger, string subject);
 
     /// <summary>A random printable secret in a file only the owner reads, created once.</summary>
     private static async Task<string> LoadOrCreateDemoSecretAsync(string path, CancellationToken cancellationToken)

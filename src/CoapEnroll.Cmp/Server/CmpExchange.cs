@@ -39,6 +39,9 @@ internal sealed class CmpExchange
     /// <summary>The answer's pvno: 3 when it carries a CMP 2021 feature (an EnvelopedData, RFC 9483 §3.1), else 2.</summary>
     public int AnswerPvno { get; set; } = 2;
 
+    /// <summary>What signs this exchange's answer when it is not MAC-protected; null for the server's <see cref="CmpServer.ProtectionKey"/>.</summary>
+    public CmpProtectionKey? Protection { get; set; }
+
     /// <summary>The name in logs.</summary>
     public string Who => Requester?.Name ?? (Reference is { } r ? $"secret:{r}" : "unauthenticated");
 

@@ -15,14 +15,15 @@ public sealed partial class CmpServer
     {
         PkiHeader request = exchange.Request.Header;
         bool mac = exchange.Secret is not null;
+        CmpProtectionKey protection = exchange.Protection ?? _protection;
         DateTimeOffset now = _time.GetUtcNow();
         return new PkiHeader
         {
             Pvno = exchange.AnswerPvno,
-            Sender = CmpGeneralName.FromDirectoryName(mac ? _enrollment.Hierarchy.IssuingCa.SubjectName : _signer.SubjectName),
+            Sender = CmpGeneralName.FromDirectoryName(mac ? _enrollment.Hierarchy.IssuingCa.SubjectName : protection.Certificate.SubjectName),
             Recipient = request.Sender,
             MessageTime = CmpDer.WholeSeconds(now),
-            SenderKid = mac ? Encoding.UTF8.GetBytes(exchange.Reference!) : _signerKeyId,
+            SenderKid = mac ? Encoding.UTF8.GetBytes(exchange.Reference!) : protection.KeyId,
             RecipKid = request.SenderKid,
             TransactionId = withTransaction && request.TransactionId is { } id ? id : RandomNumberGenerator.GetBytes(NonceLength),
             SenderNonce = senderNonce,
@@ -56,9 +57,11 @@ public sealed partial class CmpServer
 
     /// <summary>
     /// Protects and encodes an answer: with the request's shared secret when its MAC verified (PBMAC1 answers PBMAC1), else signed
-    /// by the server's CMP certificate with its chain in extraCerts; <see cref="CmpExchange.ExtraCertificates"/> (the issued certificate's chain) join extraCerts either way.
+    /// by the <see cref="ProtectionKey"/> (or <see cref="CmpExchange.Protection"/>) with its chain in extraCerts;
+    /// <see cref="CmpExchange.ExtraCertificates"/> (the issued certificate's chain) join extraCerts either way.
     /// </summary>
-    private byte[] Encode(CmpExchange exchange, PkiMessage answer)
+    /// <exception cref="CaKeyUnavailableException">The protection key is on a token that cannot be reached now.</exception>
+    private async ValueTask<byte[]> EncodeAsync(CmpExchange exchange, PkiMessage answer, CancellationToken cancellationToken)
     {
         PkiMessage protectedAnswer;
         if (exchange.Secret is { } secret)
@@ -76,16 +79,8 @@ public sealed partial class CmpServer
         }
         else
         {
-            var extra = new List<X509Certificate2>(_signerChain);
-            foreach (X509Certificate2 certificate in exchange.ExtraCertificates)
-            {
-                if (!extra.Any(c => c.RawData.AsSpan().SequenceEqual(certificate.RawData)) && !certificate.RawData.AsSpan().SequenceEqual(_signer.RawData))
-                {
-                    extra.Add(certificate);
-                }
-            }
-
-            protectedAnswer = CmpProtection.ProtectWithSignature(answer, _signer, extra);
+            // ProtectWithSignature puts each certificate in extraCerts once, the protection certificate first.
+            protectedAnswer = await (exchange.Protection ?? _protection).ProtectAsync(answer, exchange.ExtraCertificates, cancellationToken);
         }
 
         return PkiMessageCodec.Encode(protectedAnswer);

@@ -25,6 +25,8 @@ public sealed partial class CmpServer
     private readonly X509Certificate2 _signer;
     private readonly IReadOnlyList<X509Certificate2> _signerChain;
     private readonly byte[] _signerKeyId;
+    private readonly CmpProtectionKey _credential;
+    private readonly CmpProtectionKey _protection;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly CmpTransactionTable _transactions;
@@ -53,6 +55,8 @@ public sealed partial class CmpServer
         _signer = signer;
         _signerChain = signerChain;
         _signerKeyId = SubjectKeyIdOf(signer);
+        _credential = CmpProtectionKey.FromCredential(signer, signerChain);
+        _protection = _credential;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
         _transactions = new CmpTransactionTable(options.MaxOpenTransactions, options.MaxOpenTransactionsPerRequester,
@@ -67,6 +71,18 @@ public sealed partial class CmpServer
 
     /// <summary>The settings.</summary>
     public CmpServerOptions Options { get; }
+
+    /// <summary>
+    /// What signs answers that are not MAC-protected: by default the signer given to the constructor (the server credential); the
+    /// host may set the issuing CA's key here (<c>Cmp:ProtectionKey=Ca</c>). Whatever it is, an answer that says the CA key is
+    /// unavailable (systemUnavail) is signed with the signer given to the constructor, as a token lost cannot sign it; the signer
+    /// also signs announcements and the SignedData of centrally generated keys.
+    /// </summary>
+    public CmpProtectionKey ProtectionKey
+    {
+        get => _protection;
+        init => _protection = value ?? throw new ArgumentNullException(nameof(value));
+    }
 
     /// <summary>
     /// Where transactions are kept (the CA's store): what a transaction is, so that a certConf, pollReq or error may reach another
@@ -106,7 +122,7 @@ public sealed partial class CmpServer
         try
         {
             PkiMessage answer = await AnswerAsync(exchange, cancellationToken);
-            return CmpExchangeResult.Answer(Encode(exchange, answer));
+            return CmpExchangeResult.Answer(await EncodeAsync(exchange, answer, cancellationToken));
         }
         catch (CaKeyUnavailableException ex)
         {
@@ -115,13 +131,18 @@ public sealed partial class CmpServer
             // as a PKIMessage in the transport's success code (RFC 9482 §2.3: 2.04; RFC 9811 §3.1: 200) with failInfo systemUnavail
             // (RFC 9810 §5.2.3, RFC 9483 §3.6.4), protected like every other answer; the client sends a new request later.
             LogKeyUnavailable(_logger, context.FrontEnd, exchange.Who, ex.Message);
-            return CmpExchangeResult.Answer(Encode(exchange, ErrorAnswer(exchange, PkiFailureInfo.SystemUnavail,
-                $"the CA key is unavailable; send a new request in {ex.RetryAfterSeconds} seconds")));
+            // When the CA key also protects answers it cannot sign this one: the server credential (a key in a file) does, and
+            // sender and senderKID name it; a client that trusts the CA's root verifies it like any other signed answer.
+            exchange.Protection = _credential;
+            return CmpExchangeResult.Answer(await EncodeAsync(exchange, ErrorAnswer(exchange, PkiFailureInfo.SystemUnavail,
+                $"the CA key is unavailable; send a new request in {ex.RetryAfterSeconds} seconds"), cancellationToken));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogFailed(_logger, ex, context.FrontEnd, exchange.Who);
-            return CmpExchangeResult.Answer(Encode(exchange, ErrorAnswer(exchange, PkiFailureInfo.SystemFailure, "internal error")));
+            // The failure may be the protection key's own (a token that failed while signing): the server credential signs this.
+            exchange.Protection = _credential;
+            return CmpExchangeResult.Answer(await EncodeAsync(exchange, ErrorAnswer(exchange, PkiFailureInfo.SystemFailure, "internal error"), cancellationToken));
         }
     }
 

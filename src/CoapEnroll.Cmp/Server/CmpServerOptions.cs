@@ -9,6 +9,12 @@ public sealed class CmpServerOptions
     /// <summary>Serve CMP at all (CoAP and HTTP).</summary>
     public bool Enabled { get; set; } = true;
 
+    /// <summary>
+    /// What signs answers that are not MAC-protected; unset: the issuing CA's key when it is on a PKCS#11 token
+    /// (<c>Ca:KeyProvider=Pkcs11</c>) and its certificate allows digitalSignature, else the server credential.
+    /// </summary>
+    public CmpProtectionKeySource? ProtectionKey { get; set; }
+
     /// <summary>MAC references and their secrets.</summary>
     public Dictionary<string, CmpSharedSecretOptions> SharedSecrets { get; } = new(StringComparer.Ordinal);
 
