@@ -1,6 +1,8 @@
+using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca;
 using CoapEnroll.Ca.Pkcs11;
 using CoapEnroll.Cli.Tests.Infrastructure;
+using CoapEnroll.Cmp;
 
 namespace CoapEnroll.Cli.Tests.Cmp;
 
@@ -69,6 +71,59 @@ public sealed class CmpPkcs11Tests : IDisposable
             "-secret", "pass:" + CmpServerHost.Dev1Secret, "-csr", _openssl.File("p10.csr"), "-implicit_confirm", "-certout", _openssl.File("c4.pem"));
         await _openssl.VerifyAsync(server, _openssl.File("c4.pem"));
         Assert.Equal(issued + 1, (await server.CertificatesAsync()).Count);
+    }
+
+    /// <summary>
+    /// With the issuing key on the token, CMP protection signatures are made by that key (Cmp:ProtectionKey unset): openssl cmp
+    /// accepts the signed ir answer trusting only the root, whose sender is the issuing CA and whose protection verifies with the
+    /// issuing CA's public key and not with the server credential's. While the token is lost, the systemUnavail answer is signed
+    /// by the server credential instead, and openssl cmp accepts that protection too (it reports systemUnavail, not a bad signature).
+    /// </summary>
+    [Fact]
+    public async Task ProtectionSignedByIssuingKeyOnToken_OpenSslAccepts_LostTokenAnswerSignedByServerCredential()
+    {
+        await using CmpServerHost server = await CmpServerHost.StartOnTokenAsync();
+        var key = Assert.IsType<Pkcs11SigningKey>(server.Certification.Hierarchy.IssuingKey);
+        X509Certificate2 issuing = server.Certification.Hierarchy.IssuingCa;
+        X509Certificate2 credential = server.Certification.ServerCredential.Certificate;
+        Assert.Equal(issuing.Thumbprint, (await server.GetCmpAsync()).ProtectionKey.Certificate.Thumbprint);
+        using var idevid = OpenSslCmp.Load(server.DemoCertificate);
+        string subject = "/" + idevid.SubjectName.Format(false).Replace(", ", "/", StringComparison.Ordinal);
+        string newKey = await _openssl.NewKeyAsync("k1.pem");
+        string[] ir = ["cmp", "-cmd", "ir", "-server", server.HttpServer(), "-trusted", server.TrustAnchor, "-cert", server.DemoCertificate,
+            "-key", server.DemoKey, "-newkey", newKey, "-subject", subject, "-implicit_confirm", "-certout", _openssl.File("c1.pem")];
+
+        key.CloseAllSessionsOfTheToken();
+        ProcessResult lost = await _openssl.RunAsync([.. ir, "-rspout", _openssl.File("lost.der")]);
+        Assert.NotEqual(0, lost.ExitCode);
+        Assert.True((lost.StandardOutput + lost.StandardError).Contains("systemUnavail", StringComparison.Ordinal), lost.Describe());
+        PkiMessage refusal = Decode(_openssl.File("lost.der"));
+        Assert.Equal(PkiBodyType.Error, refusal.Body.BodyType);
+        AssertSignedBy(refusal, credential, issuing);
+        Assert.False(File.Exists(_openssl.File("c1.pem")));
+        await TokenKey.WaitUntilReconnectedAsync(key);
+
+        await _openssl.MustAsync([.. ir, "-rspout", _openssl.File("ip.der")]);
+        await _openssl.VerifyAsync(server, _openssl.File("c1.pem"));
+        PkiMessage answer = Decode(_openssl.File("ip.der"));
+        Assert.Equal(PkiBodyType.Ip, answer.Body.BodyType);
+        AssertSignedBy(answer, issuing, credential);
+    }
+
+    private static PkiMessage Decode(string path)
+    {
+        CmpDecodeResult decoded = PkiMessageCodec.Decode(File.ReadAllBytes(path));
+        Assert.True(decoded.IsSuccess, decoded.Reason);
+        return decoded.Message!;
+    }
+
+    /// <summary>Sender and the first of extraCerts name <paramref name="signer"/>; the protection verifies with it and not with <paramref name="other"/>.</summary>
+    private static void AssertSignedBy(PkiMessage message, X509Certificate2 signer, X509Certificate2 other)
+    {
+        Assert.Equal(signer.SubjectName.RawData, message.Header.Sender.DirectoryName!.RawData);
+        Assert.Equal(signer.RawData, message.ExtraCerts![0].ToArray());
+        Assert.True(CmpProtection.VerifySignature(message, signer).IsValid);
+        Assert.False(CmpProtection.VerifySignature(message, other).IsValid);
     }
 
     private static void AssertSystemUnavail(CliResult result)
