@@ -1,4 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Ca;
 using CoapEnroll.Enrollment;
 using CoapEnroll.Testing;
 using Microsoft.Extensions.Configuration;
@@ -118,6 +119,27 @@ public sealed class CompositionTests
         CrlSnapshot crl = await authority.GetCrlAsync(CancellationToken.None);
         Assert.Equal(TimeSpan.FromDays(2), crl.NextUpdate - crl.ThisUpdate);
         await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task Cmp_answers_are_signed_by_the_server_credential_with_key_files_and_ProtectionKey_Ca_needs_digitalSignature()
+    {
+        using var dir = new TempDirectory("coapenroll-hosting-");
+        using (IHost host = Build(dir.File("data")))
+        {
+            await host.StartAsync();
+            CertificationServices certification = host.Services.GetRequiredService<CertificationServices>();
+            CoapEnroll.Cmp.CmpServer cmp = await certification.GetCmpServerAsync(CancellationToken.None);
+            Assert.Equal(certification.ServerCredential.Certificate.Thumbprint, cmp.ProtectionKey.Certificate.Thumbprint);
+            await host.StopAsync();
+        }
+
+        // The demo issuing CA in a file has KeyUsage keyCertSign|cRLSign only: asked for explicitly, the CA key is refused at start.
+        using (IHost host = Build(dir.File("data"), new() { ["Cmp:ProtectionKey"] = "Ca" }))
+        {
+            CaConfigurationException refused = await Assert.ThrowsAsync<CaConfigurationException>(() => host.StartAsync());
+            Assert.Contains("Cmp:ProtectionKey=Ca needs an issuing CA certificate whose KeyUsage allows digitalSignature", refused.Message, StringComparison.Ordinal);
+        }
     }
 
     private static IHost Build(string dataDirectory, Dictionary<string, string?>? settings = null)
