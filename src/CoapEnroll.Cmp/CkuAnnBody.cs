@@ -5,7 +5,7 @@ namespace CoapEnroll.Cmp;
 /// <summary>
 /// ckuann (RFC 9810 §5.3.13): CAKeyUpdContent ::= CHOICE { cAKeyUpdAnnV2 CAKeyUpdAnnContent (deprecated: all three certificates),
 /// cAKeyUpdAnnV3 [0] RootCaKeyUpdateContent (newWithNew, optional [0] newWithOld and [1] oldWithNew; pvno 3) }. Certificates are
-/// kept as their DER. The server sends cAKeyUpdAnnV3 after a root CA key rollover (<see cref="CmpServer.CreateCaKeyUpdateAnnouncement"/>).
+/// kept as their DER. The server sends cAKeyUpdAnnV3 after a root CA key rollover (<see cref="CmpServer.CreateCaKeyUpdateAnnouncementAsync"/>).
 /// </summary>
 public sealed class CkuAnnBody : PkiBody
 {

@@ -12,7 +12,7 @@ namespace CoapEnroll.Cmp;
 /// (<see cref="CmpServer.CertificateRevoked"/>) and whenever <see cref="CheckAsync"/> runs (hosts call it every few seconds, which
 /// finds revocations by other processes such as the operator's CLI, and CRLs re-issued before their nextUpdate). A root CA key
 /// update of the CA (<see cref="CertificateAuthority.RootCaKeyUpdate"/>, RFC 9810 §4.4) is announced once as a ckuann
-/// (<see cref="CmpServer.CreateCaKeyUpdateAnnouncement"/>), found by the same check, and stays the latest announcement until the
+/// (<see cref="CmpServer.CreateCaKeyUpdateAnnouncementAsync"/>), found by the same check, and stays the latest announcement until the
 /// next CRL change; one present at the first check is announced then. When both change at once, the CRL announcement goes first and
 /// the ckuann last, so that an observer that gets only the newest notification (RFC 7641 §4.5.2) gets the key update.
 /// </summary>
@@ -72,7 +72,7 @@ public sealed partial class CmpAnnouncer : IDisposable
             CrlSnapshot crl = await _authority.GetCrlAsync(cancellationToken);
             if (_announcedCrlNumber != crl.CrlNumber)
             {
-                CmpAnnouncement crlAnnouncement = _cmp.CreateCrlAnnouncement(crl);
+                CmpAnnouncement crlAnnouncement = await _cmp.CreateCrlAnnouncementAsync(crl, cancellationToken);
                 _announcedCrlNumber = crl.CrlNumber;
                 LogAnnouncement(_logger, crl.CrlNumber, crl.Count);
                 made.Add(crlAnnouncement);
@@ -80,9 +80,10 @@ public sealed partial class CmpAnnouncer : IDisposable
 
             if (_authority.RootCaKeyUpdate is { } update && !ReferenceEquals(update, _announcedRootUpdate))
             {
+                // Made before it counts as announced: a protection key that cannot sign now (a lost token) is tried again next check.
+                made.Add(await _cmp.CreateCaKeyUpdateAnnouncementAsync(update, cancellationToken));
                 _announcedRootUpdate = update;
                 LogKeyUpdateAnnouncement(_logger, update.NewWithNew.Subject, update.NewWithNew.SerialNumber);
-                made.Add(_cmp.CreateCaKeyUpdateAnnouncement(update));
             }
 
             foreach (CmpAnnouncement next in made)

@@ -24,7 +24,6 @@ public sealed partial class CmpServer
     private readonly EnrollmentService _enrollment;
     private readonly X509Certificate2 _signer;
     private readonly IReadOnlyList<X509Certificate2> _signerChain;
-    private readonly byte[] _signerKeyId;
     private readonly CmpProtectionKey _credential;
     private readonly CmpProtectionKey _protection;
     private readonly ILogger _logger;
@@ -54,7 +53,6 @@ public sealed partial class CmpServer
         _enrollment = enrollment;
         _signer = signer;
         _signerChain = signerChain;
-        _signerKeyId = SubjectKeyIdOf(signer);
         _credential = CmpProtectionKey.FromCredential(signer, signerChain);
         _protection = _credential;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -75,8 +73,8 @@ public sealed partial class CmpServer
     /// <summary>
     /// What signs answers that are not MAC-protected: by default the signer given to the constructor (the server credential); the
     /// host may set the issuing CA's key here (<c>Cmp:ProtectionKey=Ca</c>). Whatever it is, an answer that says the CA key is
-    /// unavailable (systemUnavail) is signed with the signer given to the constructor, as a token lost cannot sign it; the signer
-    /// also signs announcements and the SignedData of centrally generated keys.
+    /// unavailable (systemUnavail) is signed with the signer given to the constructor, as a token lost cannot sign it. It signs
+    /// announcements too; the signer given to the constructor signs the SignedData of centrally generated keys.
     /// </summary>
     public CmpProtectionKey ProtectionKey
     {
