@@ -78,6 +78,7 @@ public sealed class CmpPkcs11Tests : IDisposable
     /// accepts the signed ir answer trusting only the root, whose sender is the issuing CA and whose protection verifies with the
     /// issuing CA's public key and not with the server credential's. While the token is lost, the systemUnavail answer is signed
     /// by the server credential instead, and openssl cmp accepts that protection too (it reports systemUnavail, not a bad signature).
+    /// CRL announcements are signed by the issuing key as well.
     /// </summary>
     [Fact]
     public async Task ProtectionSignedByIssuingKeyOnToken_OpenSslAccepts_LostTokenAnswerSignedByServerCredential()
@@ -108,6 +109,10 @@ public sealed class CmpPkcs11Tests : IDisposable
         PkiMessage answer = Decode(_openssl.File("ip.der"));
         Assert.Equal(PkiBodyType.Ip, answer.Body.BodyType);
         AssertSignedBy(answer, issuing, credential);
+
+        // Announcements are signed the same way.
+        CmpAnnouncement crlann = await (await server.GetCmpAsync()).CreateCrlAnnouncementAsync(CancellationToken.None);
+        AssertSignedBy(PkiMessageCodec.Decode(crlann.Der.Span).Message!, issuing, credential);
     }
 
     private static PkiMessage Decode(string path)
