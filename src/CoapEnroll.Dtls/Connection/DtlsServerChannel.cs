@@ -39,7 +39,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     private readonly Dictionary<byte[], DtlsServerConnection> _byConnectionId = new(ConnectionIdComparer.Instance);
     private readonly Dictionary<byte[], DtlsServerConnection>.AlternateLookup<ReadOnlySpan<byte>> _byConnectionIdSpan;
     private readonly HashSet<DtlsServerConnection> _all = [];
-    private readonly Dictionary<UInt128, int> _connectionsPerAddress = [];
+    private readonly AddressCounts _connectionsPerAddress = new();
     // Each queued datagram owns a pooled buffer: ReceiveAsync returns it, and so does a delivery the inbox drops.
     private readonly ApplicationDataInbox _inbox = new(MaxQueuedApplicationData, MaxQueuedApplicationDataPerSession);
     private readonly HandshakeAdmission _handshakes;
@@ -366,22 +366,22 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         HandshakeBound refused;
         lock (_tableLock)
         {
-            refused = _all.Count >= _options.MaxConnections ? HandshakeBound.Connections : _handshakes.Check(from.Address);
             UInt128 key = HandshakeAdmission.AddressKey(from.Address);
-            int ofAddress = _connectionsPerAddress.GetValueOrDefault(key);
+            refused = _all.Count >= _options.MaxConnections ? HandshakeBound.Connections : _handshakes.Check(key);
+            int ofAddress = _connectionsPerAddress[key];
             bool supersedesOne = existing is not null && existing.CountedAddress == key && _all.Contains(existing);
             // At its bound an address still gets in while it has an established session that the new one can take the place of
             // once it is established itself (OnEstablished): a cookie proves only that the sender receives at the address, so the
             // ClientHello alone closes nothing. With only handshakes in progress there is nothing to take the place of.
             if (refused == HandshakeBound.None && ofAddress >= _options.MaxConnectionsPerAddress && !supersedesOne
-                && ofAddress - _handshakes.CountOf(from.Address) == 0)
+                && ofAddress - _handshakes.CountOf(key) == 0)
             {
                 refused = HandshakeBound.AddressConnections;
             }
 
             if (refused == HandshakeBound.None)
             {
-                connection = Admit(from, header, clientHelloRecordSequence, existing);
+                connection = Admit(from, key, header, clientHelloRecordSequence, existing);
             }
         }
 
@@ -394,8 +394,8 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         await connection.ProcessDatagramAsync(datagram, from, ct).ConfigureAwait(false);
     }
 
-    /// <summary>Creates and registers the connection of a cookie-verified ClientHello; called under the table lock.</summary>
-    private DtlsServerConnection Admit(IPEndPoint from, HandshakeHeader header, ulong clientHelloRecordSequence, DtlsServerConnection? existing)
+    /// <summary>Creates and registers the connection of a cookie-verified ClientHello from the address with <paramref name="key"/>; called under the table lock.</summary>
+    private DtlsServerConnection Admit(IPEndPoint from, UInt128 key, HandshakeHeader header, ulong clientHelloRecordSequence, DtlsServerConnection? existing)
     {
         var connection = new DtlsServerConnection(_options, this, from, header.MessageSeq, clientHelloRecordSequence, _allocateConnectionId,
             _connectionLogger);
@@ -408,8 +408,8 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
 
         _byAddress[from] = connection;
         _all.Add(connection);
-        CountAddress(connection, HandshakeAdmission.AddressKey(from.Address));
-        _handshakes.Add(connection, from.Address);
+        CountAddress(connection, key);
+        _handshakes.Add(connection, key);
         DtlsMetrics.ConnectionsActive.Add(1);
         DtlsMetrics.HandshakesActive.Add(1);
         return connection;
@@ -586,7 +586,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             UInt128 key = established.CountedAddress;
             DtlsServerConnection? superseded = established.Supersedes is { } previous && previous.CountedAddress == key && _all.Contains(previous)
                 ? previous : null;
-            int count = _connectionsPerAddress.GetValueOrDefault(key) - (superseded is null ? 0 : 1);
+            int count = _connectionsPerAddress[key] - (superseded is null ? 0 : 1);
             if (count > _options.MaxConnectionsPerAddress)
             {
                 evicted = TakeLeastRecentlyActive(key, established, superseded);
@@ -634,29 +634,18 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     private void CountAddress(DtlsServerConnection connection, UInt128 key)
     {
         connection.CountedAddress = key;
-        _connectionsPerAddress[key] = _connectionsPerAddress.GetValueOrDefault(key) + 1;
+        _connectionsPerAddress.Increment(key);
     }
 
     /// <summary>Stops counting <paramref name="connection"/> under its address; called under the table lock.</summary>
-    private void UncountAddress(DtlsServerConnection connection)
-    {
-        int left = _connectionsPerAddress[connection.CountedAddress] - 1;
-        if (left == 0)
-        {
-            _connectionsPerAddress.Remove(connection.CountedAddress);
-        }
-        else
-        {
-            _connectionsPerAddress[connection.CountedAddress] = left;
-        }
-    }
+    private void UncountAddress(DtlsServerConnection connection) => _connectionsPerAddress.Decrement(connection.CountedAddress);
 
-    /// <summary>Source addresses with a connection in the table, and how many each holds (for tests).</summary>
+    /// <summary>How many connections the table holds from <paramref name="address"/> (its IPv4 address or IPv6 /64; for tests).</summary>
     internal int ConnectionsOfAddress(IPAddress address)
     {
         lock (_tableLock)
         {
-            return _connectionsPerAddress.GetValueOrDefault(HandshakeAdmission.AddressKey(address));
+            return _connectionsPerAddress[HandshakeAdmission.AddressKey(address)];
         }
     }
 }

@@ -12,21 +12,18 @@ namespace CoapEnroll.Dtls;
 internal sealed class HandshakeAdmission(int maxHandshakes, int maxHandshakesPerAddress)
 {
     private readonly Dictionary<DtlsServerConnection, UInt128> _handshaking = [];
-    private readonly Dictionary<UInt128, int> _perAddress = [];
+    private readonly AddressCounts _perAddress = new();
 
     /// <summary>Connections in their handshake.</summary>
     public int Count => _handshaking.Count;
 
-    /// <summary>Source addresses with a connection in its handshake.</summary>
-    public int Addresses => _perAddress.Count;
+    /// <summary>Connections in their handshake from the address with <paramref name="key"/> (<see cref="AddressKey"/>).</summary>
+    public int CountOf(UInt128 key) => _perAddress[key];
 
-    /// <summary>Connections in their handshake from <paramref name="address"/> (its IPv4 address or IPv6 /64).</summary>
-    public int CountOf(IPAddress address) => _perAddress.GetValueOrDefault(AddressKey(address));
-
-    /// <summary>The bound a new handshake from <paramref name="address"/> would exceed, or <see cref="HandshakeBound.None"/>.</summary>
-    public HandshakeBound Check(IPAddress address)
+    /// <summary>The bound a new handshake from the address with <paramref name="key"/> would exceed, or <see cref="HandshakeBound.None"/>.</summary>
+    public HandshakeBound Check(UInt128 key)
     {
-        if (_perAddress.TryGetValue(AddressKey(address), out int fromAddress) && fromAddress >= maxHandshakesPerAddress)
+        if (_perAddress[key] >= maxHandshakesPerAddress)
         {
             return HandshakeBound.Address;
         }
@@ -34,12 +31,11 @@ internal sealed class HandshakeAdmission(int maxHandshakes, int maxHandshakesPer
         return _handshaking.Count >= maxHandshakes ? HandshakeBound.Global : HandshakeBound.None;
     }
 
-    /// <summary>Counts <paramref name="connection"/>, admitted after <see cref="Check"/> found room.</summary>
-    public void Add(DtlsServerConnection connection, IPAddress address)
+    /// <summary>Counts <paramref name="connection"/> under <paramref name="key"/>, admitted after <see cref="Check"/> found room.</summary>
+    public void Add(DtlsServerConnection connection, UInt128 key)
     {
-        UInt128 key = AddressKey(address);
         _handshaking.Add(connection, key);
-        _perAddress[key] = _perAddress.GetValueOrDefault(key) + 1;
+        _perAddress.Increment(key);
     }
 
     /// <summary>Stops counting <paramref name="connection"/>; false when it was not counted (any more).</summary>
@@ -50,16 +46,7 @@ internal sealed class HandshakeAdmission(int maxHandshakes, int maxHandshakesPer
             return false;
         }
 
-        int left = _perAddress[key] - 1;
-        if (left == 0)
-        {
-            _perAddress.Remove(key);
-        }
-        else
-        {
-            _perAddress[key] = left;
-        }
-
+        _perAddress.Decrement(key);
         return true;
     }
 
