@@ -34,8 +34,7 @@ public sealed class CmpProtectionKey
         Certificate = certificate;
         Chain = chain;
         _key = key;
-        KeyId = (certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()
-            ?? new X509SubjectKeyIdentifierExtension(certificate.PublicKey, X509SubjectKeyIdentifierHashAlgorithm.Sha1, false)).SubjectKeyIdentifierBytes.ToArray();
+        KeyId = CmpServer.SubjectKeyIdOf(certificate);
     }
 
     /// <summary>A protection key held with its certificate in memory (a PEM credential).</summary>

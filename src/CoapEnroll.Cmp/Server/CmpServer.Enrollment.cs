@@ -308,8 +308,8 @@ public sealed partial class CmpServer
         {
             exchange.AnswerPvno = 3;
             return exchange.Secret is { } secret
-                ? CmpKeyDelivery.ForSecret(pkcs8, secret, _signer, _signerChain)
-                : CmpKeyDelivery.ForCertificate(pkcs8, exchange.Requester!.Certificate!, _signer, _signerChain);
+                ? CmpKeyDelivery.ForSecret(pkcs8, secret, _credential.Certificate, _credential.Chain)
+                : CmpKeyDelivery.ForCertificate(pkcs8, exchange.Requester!.Certificate!, _credential.Certificate, _credential.Chain);
         }
         finally
         {

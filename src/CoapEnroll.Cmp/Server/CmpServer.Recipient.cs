@@ -41,7 +41,7 @@ public sealed partial class CmpServer
         }
 
         string key = DistinguishedNames.Key(name);
-        IEnumerable<X500DistinguishedName> accepted = _enrollment.Hierarchy.CaCertificates.Select(c => c.SubjectName).Append(_signer.SubjectName).Append(_protection.Certificate.SubjectName);
+        IEnumerable<X500DistinguishedName> accepted = _enrollment.Hierarchy.CaCertificates.Select(c => c.SubjectName).Append(_credential.Certificate.SubjectName).Append(_protection.Certificate.SubjectName);
         if (exchange.Requester?.Certificate is { } protection)
         {
             accepted = accepted.Append(protection.IssuerName);

@@ -22,8 +22,6 @@ public sealed partial class CmpServer
     private const int MaxIdLength = 64;
 
     private readonly EnrollmentService _enrollment;
-    private readonly X509Certificate2 _signer;
-    private readonly IReadOnlyList<X509Certificate2> _signerChain;
     private readonly CmpProtectionKey _credential;
     private readonly CmpProtectionKey _protection;
     private readonly ILogger _logger;
@@ -51,8 +49,6 @@ public sealed partial class CmpServer
 
         Options = options;
         _enrollment = enrollment;
-        _signer = signer;
-        _signerChain = signerChain;
         _credential = CmpProtectionKey.FromCredential(signer, signerChain);
         _protection = _credential;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -404,7 +400,7 @@ public sealed partial class CmpServer
     }
 
     /// <summary>The certificate's subjectKeyIdentifier, or the RFC 5280 §4.2.1.2 method (1) value when it has none.</summary>
-    private static byte[] SubjectKeyIdOf(X509Certificate2 certificate) =>
+    internal static byte[] SubjectKeyIdOf(X509Certificate2 certificate) =>
         (certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()
             ?? new X509SubjectKeyIdentifierExtension(certificate.PublicKey, X509SubjectKeyIdentifierHashAlgorithm.Sha1, false)).SubjectKeyIdentifierBytes.ToArray();
 
