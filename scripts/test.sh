@@ -80,7 +80,9 @@ if (($# == 0)); then
     if ((status == 0)); then status=$fuzz_status; fi
 fi
 set -e
-awk '
+fuzz_ran=0
+if (($# == 0)); then fuzz_ran=1; fi
+awk -v fuzz_ran="$fuzz_ran" '
     /(Passed|Failed)! +- +Failed: +[0-9]+, +Passed: +[0-9]+, +Skipped: +[0-9]+/ {
         for (i = 1; i <= NF; i++) {
             if ($i == "Failed:") failed += $(i + 1)
@@ -89,8 +91,10 @@ awk '
         }
         seen = 1
     }
-    /^fuzz: [0-9]+ passed, [0-9]+ failed$/ { passed += $2; failed += $4 }
+    /^fuzz: [0-9]+ passed, [0-9]+ failed$/ { passed += $2; failed += $4; fuzz_seen = 1 }
     END {
+        # A fuzz run that printed no summary (its project did not build, or it died) is a failure, not nothing.
+        if (fuzz_ran && !fuzz_seen) { failed += 1; print "fuzz: no summary (fuzz/run.sh failed before its targets ran)" }
         if (seen) printf "%d passed, %d failed, %d skipped\n", passed, failed, skipped
         else print "0 passed, 1 failed (dotnet test printed no summary: the build or the test host failed)"
     }' "$log"

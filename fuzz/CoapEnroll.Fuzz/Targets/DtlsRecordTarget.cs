@@ -11,8 +11,9 @@ namespace CoapEnroll.Fuzz;
 internal sealed class DtlsRecordTarget : IFuzzTarget
 {
     private static readonly int[] ConnectionIdLengths = [0, 4, 8, 1];
-    private static readonly DtlsRecordProtection[] Protections =
-        [.. CipherSuiteInfo.All.Select(suite => DtlsRecordProtection.Create(suite, new byte[suite.EncryptionKeyLength], new byte[suite.FixedIvLength]))];
+    // The protection keeps only what the record layout needs of its suite; the suite is kept beside it for messages.
+    private static readonly (CipherSuiteInfo Suite, DtlsRecordProtection Protection)[] Protections =
+        [.. CipherSuiteInfo.All.Select(suite => (suite, DtlsRecordProtection.Create(suite, new byte[suite.EncryptionKeyLength], new byte[suite.FixedIvLength])))];
 
     public string Name => "dtls-record";
 
@@ -37,7 +38,7 @@ internal sealed class DtlsRecordTarget : IFuzzTarget
 
             if (record.Epoch > 0)
             {
-                foreach (DtlsRecordProtection protection in Protections)
+                foreach ((_, DtlsRecordProtection protection) in Protections)
                 {
                     // The fuzzer cannot forge a tag: anything else than false means the open path misread the record.
                     if (protection.TryOpen(record, buffer, out _, out _))
@@ -75,7 +76,7 @@ internal sealed class DtlsRecordTarget : IFuzzTarget
         ReadOnlySpan<byte> plaintext = record.Payload[..Math.Min(record.Payload.Length, DtlsRecordCodec.MaxPlaintextLength)];
         ReadOnlySpan<byte> cid = record.HasConnectionId ? record.ConnectionId : default;
         byte[] opened = new byte[DtlsRecordCodec.MaxCiphertextLength];
-        foreach (DtlsRecordProtection protection in Protections)
+        foreach ((CipherSuiteInfo suite, DtlsRecordProtection protection) in Protections)
         {
             int length = protection.Seal(buffer, type, record.Epoch, record.SequenceNumber, plaintext, cid);
             if (DtlsRecordCodec.TryReadRecord(buffer.AsSpan(0, length), cid.IsEmpty ? 0 : cidLength, out DtlsRecord sealedRecord, out int consumed) != RecordParseStatus.Success ||
@@ -87,7 +88,7 @@ internal sealed class DtlsRecordTarget : IFuzzTarget
             if (!protection.TryOpen(sealedRecord, opened, out ContentType openedType, out int openedLength) ||
                 openedType != type || !opened.AsSpan(0, openedLength).SequenceEqual(plaintext))
             {
-                throw new FuzzInvariantException($"a record sealed under {protection.Suite.Suite} does not open to its plaintext");
+                throw new FuzzInvariantException($"a record sealed under {suite.Suite} does not open to its plaintext");
             }
         }
     }
