@@ -20,7 +20,7 @@ namespace CoapEnroll.Cli.Tests;
 /// after another in the PostgreSQL collection).
 /// </summary>
 [Collection(PostgresCollection.Name)]
-public sealed class SeveralNodesTests(PostgresFixture fixture)
+public sealed class SeveralNodesTests(PostgresNodesFixture fixture)
 {
     private static readonly HttpClient s_http = new() { Timeout = TimeSpan.FromSeconds(30) };
 

@@ -9,7 +9,7 @@ namespace CoapEnroll.Cli.Tests;
 
 /// <summary><c>coapenroll requests</c> on the PostgreSQL store (<c>--Store:Provider=postgres</c>): no DIR/coapenroll.db is looked for or made.</summary>
 [Collection(PostgresCollection.Name)]
-public sealed class StoreProviderCliTests(PostgresFixture fixture)
+public sealed class StoreProviderCliTests(PostgresNodesFixture fixture)
 {
     [Fact]
     public async Task RequestsList_ReadsThePostgresStore_WithoutADatabaseFile()

@@ -1,4 +1,4 @@
-namespace CoapEnroll.Hosting.Tests;
+namespace CoapEnroll.Testing;
 
 /// <summary>The tests that share the run's PostgreSQL cluster: it starts before the first and stops after the last.</summary>
 [CollectionDefinition(Name)]

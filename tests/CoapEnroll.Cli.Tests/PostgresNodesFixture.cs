@@ -3,16 +3,11 @@ using CoapEnroll.Testing;
 
 namespace CoapEnroll.Cli.Tests;
 
-/// <summary>One throwaway PostgreSQL cluster (<see cref="PostgresCluster"/>) for every test of <see cref="PostgresCollection"/>.</summary>
-public sealed class PostgresFixture : IAsyncLifetime
+/// <summary>The shared PostgreSQL cluster (<see cref="PostgresFixture"/>) and, on demand, <c>serve</c> nodes on one of its databases.</summary>
+public sealed class PostgresNodesFixture : PostgresFixture
 {
     private readonly SemaphoreSlim _nodesGate = new(1, 1);
-    private PostgresCluster? _cluster;
     private ServeNodes? _nodes;
-
-    public PostgresCluster Cluster => _cluster ?? throw new InvalidOperationException("the cluster starts with the collection");
-
-    public async Task InitializeAsync() => _cluster = await PostgresCluster.StartAsync(CancellationToken.None);
 
     /// <summary>
     /// Three <c>serve</c> nodes on one database of the cluster (<see cref="ServeNodes"/>), started by the first test that asks and
@@ -31,7 +26,7 @@ public sealed class PostgresFixture : IAsyncLifetime
         }
     }
 
-    public async Task DisposeAsync()
+    protected override async Task StopClusterUsersAsync()
     {
         if (_nodes is not null)
         {
@@ -39,9 +34,5 @@ public sealed class PostgresFixture : IAsyncLifetime
         }
 
         _nodesGate.Dispose();
-        if (_cluster is not null)
-        {
-            await _cluster.DisposeAsync();
-        }
     }
 }
