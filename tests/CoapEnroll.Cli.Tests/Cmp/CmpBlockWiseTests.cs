@@ -16,13 +16,9 @@ namespace CoapEnroll.Cli.Tests.Cmp;
 /// no transactionID — the same message sent whole afterwards is answered normally.
 /// </summary>
 [Trait("Needs", "libcoap")]
-public sealed class CmpBlockWiseTests : IDisposable
+public sealed class CmpBlockWiseTests : CmpTestBase
 {
     private const int Szx64 = 2;
-
-    private readonly OpenSslCmp _files = new();
-
-    public void Dispose() => _files.Dispose();
 
     [Fact]
     public async Task LibcoapTransferCutMidway_LeavesNoTransaction_AndTheSameIrWholeIsIssued()
@@ -30,27 +26,27 @@ public sealed class CmpBlockWiseTests : IDisposable
         await using var server = await CmpServerHost.StartAsync();
         var remote = new IPEndPoint(IPAddress.Loopback, server.CoapPort);
         byte[] ir = MacIr();
-        string request = _files.File("ir.der");
+        string request = OpenSsl.File("ir.der");
         await File.WriteAllBytesAsync(request, ir);
 
         // libcoap sends the ir in 16-byte blocks through a relay that loses everything after the fifth datagram; libcoap
         // retransmits into the void until its -B limit ends it.
         await using (var relay = new CuttingUdpRelay(remote, forward: 5))
         {
-            ProcessResult cut = await LibCoap.RunClientAsync(3, "-v", "7", "-b", "16", "-m", "post", "-t", "259", "-f", request, "-o", _files.File("cut.der"),
+            ProcessResult cut = await LibCoap.RunClientAsync(3, "-v", "7", "-b", "16", "-m", "post", "-t", "259", "-f", request, "-o", OpenSsl.File("cut.der"),
                 $"coap://127.0.0.1:{relay.Port}/.well-known/cmp");
             Assert.True(relay.Forwarded == 5 && relay.Dropped > 0, $"forwarded {relay.Forwarded}, dropped {relay.Dropped}: " + cut.Describe());
-            Assert.False(File.Exists(_files.File("cut.der")) && new FileInfo(_files.File("cut.der")).Length > 0, cut.Describe());
+            Assert.False(File.Exists(OpenSsl.File("cut.der")) && new FileInfo(OpenSsl.File("cut.der")).Length > 0, cut.Describe());
         }
 
         Assert.Equal(0, (await server.GetCmpAsync()).OpenTransactions);
         Assert.Empty(await server.CertificatesAsync());
 
         // The very same message, whole: the CMP server never saw the cut one, so its transactionID and nonce are fresh to it.
-        ProcessResult whole = await LibCoap.RunClientAsync(20, "-v", "7", "-b", "16", "-m", "post", "-t", "259", "-f", request, "-o", _files.File("ip.der"),
+        ProcessResult whole = await LibCoap.RunClientAsync(20, "-v", "7", "-b", "16", "-m", "post", "-t", "259", "-f", request, "-o", OpenSsl.File("ip.der"),
             $"coap://127.0.0.1:{server.CoapPort}/.well-known/cmp");
-        Assert.True(whole.ExitCode == 0 && File.Exists(_files.File("ip.der")), whole.Describe());
-        AssertIssued(await File.ReadAllBytesAsync(_files.File("ip.der")));
+        Assert.True(whole.ExitCode == 0 && File.Exists(OpenSsl.File("ip.der")), whole.Describe());
+        AssertIssued(await File.ReadAllBytesAsync(OpenSsl.File("ip.der")));
         Assert.Single(await server.CertificatesAsync());
     }
 

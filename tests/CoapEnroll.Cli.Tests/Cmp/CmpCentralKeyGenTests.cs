@@ -8,20 +8,11 @@ namespace CoapEnroll.Cli.Tests.Cmp;
 /// (KeyTransRecipientInfo), signed by the server; the client opens it, checks the signature and writes it to --key-out.
 /// </summary>
 [Trait("Needs", "openssl")]
-public sealed class CmpCentralKeyGenTests : IDisposable
+public sealed class CmpCentralKeyGenTests : CmpTestBase
 {
-    private readonly OpenSslCmp _openssl = new();
-    private readonly string _secretVariable = "COAPENROLL_TEST_CMP_SECRET_" + Guid.NewGuid().ToString("N");
+    public CmpCentralKeyGenTests() => Environment.SetEnvironmentVariable(SecretVariable, CmpServerHost.Dev1Secret);
 
-    public CmpCentralKeyGenTests() => Environment.SetEnvironmentVariable(_secretVariable, CmpServerHost.Dev1Secret);
-
-    public void Dispose()
-    {
-        Environment.SetEnvironmentVariable(_secretVariable, null);
-        _openssl.Dispose();
-    }
-
-    private string[] Mac => ["--ref", "dev-1", "--secret-env", _secretVariable];
+    private string[] Mac => ["--ref", "dev-1", "--secret-env", SecretVariable];
 
     private async Task<CliResult> MustAsync(params string[] args)
     {
@@ -33,9 +24,9 @@ public sealed class CmpCentralKeyGenTests : IDisposable
     /// <summary>The certificate verifies, and the key written is the certificate's key.</summary>
     private async Task AssertKeyPairAsync(CmpServerHost server, string certificate, string key)
     {
-        await _openssl.VerifyAsync(server, certificate);
-        ProcessResult fromKey = await _openssl.MustAsync("pkey", "-in", key, "-pubout");
-        ProcessResult fromCertificate = await _openssl.MustAsync("x509", "-in", certificate, "-noout", "-pubkey");
+        await OpenSsl.VerifyAsync(server, certificate);
+        ProcessResult fromKey = await OpenSsl.MustAsync("pkey", "-in", key, "-pubout");
+        ProcessResult fromCertificate = await OpenSsl.MustAsync("x509", "-in", certificate, "-noout", "-pubkey");
         Assert.Equal(fromCertificate.StandardOutput.Trim(), fromKey.StandardOutput.Trim());
     }
 
@@ -44,8 +35,8 @@ public sealed class CmpCentralKeyGenTests : IDisposable
     {
         await using var server = await CmpServerHost.StartAsync();
         await MustAsync(["cmp", "ir", "--server", $"http://127.0.0.1:{server.HttpPort}", .. Mac, "--trust", server.TrustAnchor, "--centralkeygen",
-            "--subject", "CN=dev-1", "--key-out", _openssl.File("k.pem"), "--out", _openssl.File("c.pem")]);
-        await AssertKeyPairAsync(server, _openssl.File("c.pem"), _openssl.File("k.pem"));
+            "--subject", "CN=dev-1", "--key-out", OpenSsl.File("k.pem"), "--out", OpenSsl.File("c.pem")]);
+        await AssertKeyPairAsync(server, OpenSsl.File("c.pem"), OpenSsl.File("k.pem"));
     }
 
     [Fact]
@@ -55,18 +46,18 @@ public sealed class CmpCentralKeyGenTests : IDisposable
         string url = $"coap://127.0.0.1:{server.CoapPort}";
 
         // EC protection certificate: key agreement.
-        await MustAsync(["cmp", "ir", "--server", url, .. Mac, "--subject", "CN=dev-1", "--key-out", _openssl.File("k1.pem"), "--out", _openssl.File("c1.pem")]);
-        await MustAsync(["cmp", "cr", "--server", url, "--trust", server.TrustAnchor, "--cert", _openssl.File("c1.pem"), "--key", _openssl.File("k1.pem"),
-            "--centralkeygen", "--subject", "CN=dev-1", "--key-out", _openssl.File("k2.pem"), "--out", _openssl.File("c2.pem")]);
-        await AssertKeyPairAsync(server, _openssl.File("c2.pem"), _openssl.File("k2.pem"));
+        await MustAsync(["cmp", "ir", "--server", url, .. Mac, "--subject", "CN=dev-1", "--key-out", OpenSsl.File("k1.pem"), "--out", OpenSsl.File("c1.pem")]);
+        await MustAsync(["cmp", "cr", "--server", url, "--trust", server.TrustAnchor, "--cert", OpenSsl.File("c1.pem"), "--key", OpenSsl.File("k1.pem"),
+            "--centralkeygen", "--subject", "CN=dev-1", "--key-out", OpenSsl.File("k2.pem"), "--out", OpenSsl.File("c2.pem")]);
+        await AssertKeyPairAsync(server, OpenSsl.File("c2.pem"), OpenSsl.File("k2.pem"));
 
         // RSA protection certificate (enrolled by openssl cmp): key transport.
-        await _openssl.MustAsync("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", _openssl.File("rsa.pem"));
-        await _openssl.MustAsync("cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret,
-            "-newkey", _openssl.File("rsa.pem"), "-subject", "/CN=dev-1", "-certout", _openssl.File("rsa-cert.pem"));
-        await MustAsync(["cmp", "cr", "--server", url, "--trust", server.TrustAnchor, "--cert", _openssl.File("rsa-cert.pem"), "--key", _openssl.File("rsa.pem"),
-            "--centralkeygen", "--subject", "CN=dev-1", "--key-out", _openssl.File("k3.pem"), "--out", _openssl.File("c3.pem")]);
-        await AssertKeyPairAsync(server, _openssl.File("c3.pem"), _openssl.File("k3.pem"));
+        await OpenSsl.MustAsync("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", OpenSsl.File("rsa.pem"));
+        await OpenSsl.MustAsync("cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret,
+            "-newkey", OpenSsl.File("rsa.pem"), "-subject", "/CN=dev-1", "-certout", OpenSsl.File("rsa-cert.pem"));
+        await MustAsync(["cmp", "cr", "--server", url, "--trust", server.TrustAnchor, "--cert", OpenSsl.File("rsa-cert.pem"), "--key", OpenSsl.File("rsa.pem"),
+            "--centralkeygen", "--subject", "CN=dev-1", "--key-out", OpenSsl.File("k3.pem"), "--out", OpenSsl.File("c3.pem")]);
+        await AssertKeyPairAsync(server, OpenSsl.File("c3.pem"), OpenSsl.File("k3.pem"));
     }
 
     [Fact]
@@ -74,11 +65,11 @@ public sealed class CmpCentralKeyGenTests : IDisposable
     {
         await using var server = await CmpServerHost.StartAsync();
         string url = $"http://127.0.0.1:{server.HttpPort}";
-        await MustAsync(["cmp", "ir", "--server", url, .. Mac, "--subject", "CN=dev-1", "--key-out", _openssl.File("k1.pem"), "--out", _openssl.File("c1.pem")]);
-        CliResult kur = await CliRunner.RunAsync(["cmp", "kur", "--server", url, "--trust", server.TrustAnchor, "--cert", _openssl.File("c1.pem"),
-            "--key", _openssl.File("k1.pem"), "--centralkeygen", "--key-out", _openssl.File("k2.pem"), "--out", _openssl.File("c2.pem")]);
+        await MustAsync(["cmp", "ir", "--server", url, .. Mac, "--subject", "CN=dev-1", "--key-out", OpenSsl.File("k1.pem"), "--out", OpenSsl.File("c1.pem")]);
+        CliResult kur = await CliRunner.RunAsync(["cmp", "kur", "--server", url, "--trust", server.TrustAnchor, "--cert", OpenSsl.File("c1.pem"),
+            "--key", OpenSsl.File("k1.pem"), "--centralkeygen", "--key-out", OpenSsl.File("k2.pem"), "--out", OpenSsl.File("c2.pem")]);
         Assert.True(kur.ExitCode == 4 && kur.Error.Contains("refused: badCertTemplate", StringComparison.Ordinal), kur.Describe());
-        Assert.False(File.Exists(_openssl.File("k2.pem")));
+        Assert.False(File.Exists(OpenSsl.File("k2.pem")));
         Assert.Single(await server.CertificatesAsync());
     }
 
@@ -86,8 +77,8 @@ public sealed class CmpCentralKeyGenTests : IDisposable
     public async Task WithoutTrust_IsAUsageError()
     {
         CliResult result = await CliRunner.RunAsync(["cmp", "ir", "--server", "coap://127.0.0.1:1", .. Mac, "--centralkeygen", "--subject", "CN=dev-1",
-            "--key-out", _openssl.File("k.pem")]);
+            "--key-out", OpenSsl.File("k.pem")]);
         Assert.True(result.ExitCode == 2 && result.Error.Contains("--centralkeygen needs --trust", StringComparison.Ordinal), result.Describe());
-        Assert.False(File.Exists(_openssl.File("k.pem")));
+        Assert.False(File.Exists(OpenSsl.File("k.pem")));
     }
 }

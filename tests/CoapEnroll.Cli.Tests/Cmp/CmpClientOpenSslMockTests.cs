@@ -7,23 +7,14 @@ namespace CoapEnroll.Cli.Tests.Cmp;
 
 /// <summary>Our CMP client (the library and <c>coapenroll cmp</c>) against OpenSSL's mock CMP server: an independent peer.</summary>
 [Trait("Needs", "openssl")]
-public sealed class CmpClientOpenSslMockTests : IDisposable
+public sealed class CmpClientOpenSslMockTests : CmpTestBase
 {
-    private readonly OpenSslCmp _openssl = new();
-    private readonly string _secretVariable = "COAPENROLL_TEST_CMP_MOCK_" + Guid.NewGuid().ToString("N");
-
-    public void Dispose()
-    {
-        Environment.SetEnvironmentVariable(_secretVariable, null);
-        _openssl.Dispose();
-    }
-
     /// <summary>The mock answers with a fixed certificate: one for <paramref name="key"/>, self-issued, so the client's key check holds.</summary>
     private async Task<(string Certificate, ECDsa Key)> ResponseCertificateAsync()
     {
-        string keyFile = await _openssl.NewKeyAsync("mock-leaf.key");
-        string cert = _openssl.File("mock-leaf.pem");
-        await _openssl.MustAsync("req", "-x509", "-new", "-key", keyFile, "-subj", "/CN=mock-leaf", "-days", "2", "-out", cert);
+        string keyFile = await OpenSsl.NewKeyAsync("mock-leaf.key");
+        string cert = OpenSsl.File("mock-leaf.pem");
+        await OpenSsl.MustAsync("req", "-x509", "-new", "-key", keyFile, "-subj", "/CN=mock-leaf", "-days", "2", "-out", cert);
         var key = ECDsa.Create();
         key.ImportFromPem(await File.ReadAllTextAsync(keyFile));
         return (cert, key);
@@ -117,16 +108,16 @@ public sealed class CmpClientOpenSslMockTests : IDisposable
         var (cert, key) = await ResponseCertificateAsync();
         key.Dispose();
         await using var server = await OpenSslMockCmpServer.StartAsync(cert);
-        Environment.SetEnvironmentVariable(_secretVariable, OpenSslMockCmpServer.Secret);
-        CliResult genm = await CliRunner.RunAsync("cmp", "genm", "--server", server.Url(), "--ref", "client-ref", "--secret-env", _secretVariable, "--infotype", "caCerts", "--allow-hmac-sha1");
+        Environment.SetEnvironmentVariable(SecretVariable, OpenSslMockCmpServer.Secret);
+        CliResult genm = await CliRunner.RunAsync("cmp", "genm", "--server", server.Url(), "--ref", "client-ref", "--secret-env", SecretVariable, "--infotype", "caCerts", "--allow-hmac-sha1");
         Assert.True(genm.ExitCode == 0, genm.Describe());
         // (Not --pbmac1: OpenSSL 3.0 does not know PBMAC1 and refuses it with badRequest.)
-        CliResult rr = await CliRunner.RunAsync("cmp", "rr", "--server", server.Url(), "--ref", "client-ref", "--secret-env", _secretVariable,
+        CliResult rr = await CliRunner.RunAsync("cmp", "rr", "--server", server.Url(), "--ref", "client-ref", "--secret-env", SecretVariable,
             "--oldcert", cert, "--reason", "4", "--allow-hmac-sha1");
         Assert.True(rr.ExitCode == 0, rr.Describe());
 
-        Environment.SetEnvironmentVariable(_secretVariable, "wrong");
-        CliResult wrong = await CliRunner.RunAsync("cmp", "genm", "--server", server.Url(), "--ref", "client-ref", "--secret-env", _secretVariable, "--infotype", "caCerts", "--allow-hmac-sha1");
+        Environment.SetEnvironmentVariable(SecretVariable, "wrong");
+        CliResult wrong = await CliRunner.RunAsync("cmp", "genm", "--server", server.Url(), "--ref", "client-ref", "--secret-env", SecretVariable, "--infotype", "caCerts", "--allow-hmac-sha1");
         Assert.True(wrong.ExitCode is 1 or 4, wrong.Describe());
         Assert.Contains("protection", wrong.Error, StringComparison.Ordinal);
         Assert.Single(wrong.Error.Trim().Split('\n'));

@@ -4,17 +4,8 @@ namespace CoapEnroll.Cli.Tests.Cmp;
 
 /// <summary><c>coapenroll cmp</c> (our CMP client) against our server (<see cref="CmpServerHost"/>) over http://, coap:// and coaps://.</summary>
 [Trait("Needs", "openssl")]
-public sealed class CmpClientTests : IDisposable
+public sealed class CmpClientTests : CmpTestBase
 {
-    private readonly OpenSslCmp _openssl = new();
-    private readonly string _secretVariable = "COAPENROLL_TEST_CMP_SECRET_" + Guid.NewGuid().ToString("N");
-
-    public void Dispose()
-    {
-        Environment.SetEnvironmentVariable(_secretVariable, null);
-        _openssl.Dispose();
-    }
-
     /// <summary>coaps is DTLS with the PSK; coaps-cert and https authenticate the server's certificate against --trust.</summary>
     public static TheoryData<string> Schemes => new() { "http", "https", "coap", "coaps", "coaps-cert" };
 
@@ -40,14 +31,14 @@ public sealed class CmpClientTests : IDisposable
     public async Task Ir_WithMac_IssuesAVerifiableCertificate(string scheme)
     {
         await using var server = await CmpServerHost.StartAsync();
-        Environment.SetEnvironmentVariable(_secretVariable, CmpServerHost.Dev1Secret);
+        Environment.SetEnvironmentVariable(SecretVariable, CmpServerHost.Dev1Secret);
         string[] trust = scheme is "coaps-cert" or "https" ? ["--trust", server.TrustAnchor] : [];
-        await MustAsync(["cmp", "ir", "--server", Server(server, scheme), .. Psk(scheme), .. trust, "--ref", "dev-1", "--secret-env", _secretVariable,
-            "--subject", "CN=dev-1", "--key-out", _openssl.File("k.pem"), "--out", _openssl.File("c.pem"), "--chain-out", _openssl.File("chain.pem")]);
-        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
-        Assert.Equal("CN=dev-1", OpenSslCmp.Load(_openssl.File("c.pem")).Subject);
-        await _openssl.MustAsync("pkey", "-in", _openssl.File("k.pem"), "-noout");
-        Assert.Contains("BEGIN CERTIFICATE", await File.ReadAllTextAsync(_openssl.File("chain.pem")), StringComparison.Ordinal);
+        await MustAsync(["cmp", "ir", "--server", Server(server, scheme), .. Psk(scheme), .. trust, "--ref", "dev-1", "--secret-env", SecretVariable,
+            "--subject", "CN=dev-1", "--key-out", OpenSsl.File("k.pem"), "--out", OpenSsl.File("c.pem"), "--chain-out", OpenSsl.File("chain.pem")]);
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c.pem"));
+        Assert.Equal("CN=dev-1", OpenSslCmp.Load(OpenSsl.File("c.pem")).Subject);
+        await OpenSsl.MustAsync("pkey", "-in", OpenSsl.File("k.pem"), "-noout");
+        Assert.Contains("BEGIN CERTIFICATE", await File.ReadAllTextAsync(OpenSsl.File("chain.pem")), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -55,32 +46,32 @@ public sealed class CmpClientTests : IDisposable
     {
         await using var server = await CmpServerHost.StartAsync();
         string url = Server(server, "coap");
-        Environment.SetEnvironmentVariable(_secretVariable, CmpServerHost.Dev1Secret);
-        await MustAsync("cmp", "ir", "--server", url, "--ref", "dev-1", "--secret-env", _secretVariable, "--pbmac1", "--implicit-confirm",
-            "--subject", "CN=dev-1", "--key-out", _openssl.File("k1.pem"), "--out", _openssl.File("c1.pem"));
-        await _openssl.VerifyAsync(server, _openssl.File("c1.pem"));
+        Environment.SetEnvironmentVariable(SecretVariable, CmpServerHost.Dev1Secret);
+        await MustAsync("cmp", "ir", "--server", url, "--ref", "dev-1", "--secret-env", SecretVariable, "--pbmac1", "--implicit-confirm",
+            "--subject", "CN=dev-1", "--key-out", OpenSsl.File("k1.pem"), "--out", OpenSsl.File("c1.pem"));
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c1.pem"));
 
         // Signed requests get signed answers, checked against --trust.
-        await MustAsync("cmp", "cr", "--server", url, "--trust", server.TrustAnchor, "--cert", _openssl.File("c1.pem"), "--key", _openssl.File("k1.pem"),
-            "--subject", "CN=dev-1", "--key-out", _openssl.File("k2.pem"), "--out", _openssl.File("c2.pem"));
-        await _openssl.VerifyAsync(server, _openssl.File("c2.pem"));
+        await MustAsync("cmp", "cr", "--server", url, "--trust", server.TrustAnchor, "--cert", OpenSsl.File("c1.pem"), "--key", OpenSsl.File("k1.pem"),
+            "--subject", "CN=dev-1", "--key-out", OpenSsl.File("k2.pem"), "--out", OpenSsl.File("c2.pem"));
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c2.pem"));
 
-        await MustAsync("cmp", "kur", "--server", url, "--trust", server.TrustAnchor, "--cert", _openssl.File("c2.pem"), "--key", _openssl.File("k2.pem"),
-            "--key-out", _openssl.File("k3.pem"), "--out", _openssl.File("c3.pem"));
-        await _openssl.VerifyAsync(server, _openssl.File("c3.pem"));
-        Assert.Equal("CN=dev-1", OpenSslCmp.Load(_openssl.File("c3.pem")).Subject);
+        await MustAsync("cmp", "kur", "--server", url, "--trust", server.TrustAnchor, "--cert", OpenSsl.File("c2.pem"), "--key", OpenSsl.File("k2.pem"),
+            "--key-out", OpenSsl.File("k3.pem"), "--out", OpenSsl.File("c3.pem"));
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c3.pem"));
+        Assert.Equal("CN=dev-1", OpenSslCmp.Load(OpenSsl.File("c3.pem")).Subject);
 
-        await MustAsync("cmp", "rr", "--server", url, "--trust", server.TrustAnchor, "--cert", _openssl.File("c3.pem"), "--key", _openssl.File("k3.pem"),
-            "--oldcert", _openssl.File("c3.pem"), "--reason", "1");
+        await MustAsync("cmp", "rr", "--server", url, "--trust", server.TrustAnchor, "--cert", OpenSsl.File("c3.pem"), "--key", OpenSsl.File("k3.pem"),
+            "--oldcert", OpenSsl.File("c3.pem"), "--reason", "1");
 
         // The same rr again, as after a lost answer: done already, said so, exit 0.
-        CliResult repeated = await MustAsync("cmp", "rr", "--server", url, "--trust", server.TrustAnchor, "--cert", _openssl.File("c3.pem"), "--key", _openssl.File("k3.pem"),
-            "--oldcert", _openssl.File("c3.pem"), "--reason", "1");
+        CliResult repeated = await MustAsync("cmp", "rr", "--server", url, "--trust", server.TrustAnchor, "--cert", OpenSsl.File("c3.pem"), "--key", OpenSsl.File("k3.pem"),
+            "--oldcert", OpenSsl.File("c3.pem"), "--reason", "1");
         Assert.Contains("was already revoked (the server refused the rr with certRevoked); nothing changed", repeated.Output, StringComparison.Ordinal);
 
         // The revoked certificate no longer signs anything.
-        CliResult refused = await CliRunner.RunAsync("cmp", "kur", "--server", url, "--trust", server.TrustAnchor, "--cert", _openssl.File("c3.pem"),
-            "--key", _openssl.File("k3.pem"), "--key-out", _openssl.File("k4.pem"), "--out", _openssl.File("c4.pem"));
+        CliResult refused = await CliRunner.RunAsync("cmp", "kur", "--server", url, "--trust", server.TrustAnchor, "--cert", OpenSsl.File("c3.pem"),
+            "--key", OpenSsl.File("k3.pem"), "--key-out", OpenSsl.File("k4.pem"), "--out", OpenSsl.File("c4.pem"));
         Assert.True(refused.ExitCode == 4 && refused.Error.Contains("refused", StringComparison.Ordinal), refused.Describe());
     }
 
@@ -89,32 +80,32 @@ public sealed class CmpClientTests : IDisposable
     {
         await using var server = await CmpServerHost.StartAsync();
         string url = Server(server, "http");
-        Environment.SetEnvironmentVariable(_secretVariable, CmpServerHost.Dev1Secret);
-        string key = await _openssl.NewKeyAsync("k.pem");
-        await _openssl.MustAsync("req", "-new", "-key", key, "-subj", "/CN=dev-1", "-out", _openssl.File("r.csr"));
-        await MustAsync("cmp", "p10cr", "--server", url, "--ref", "dev-1", "--secret-env", _secretVariable, "--csr", _openssl.File("r.csr"), "--out", _openssl.File("c.pem"));
-        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
+        Environment.SetEnvironmentVariable(SecretVariable, CmpServerHost.Dev1Secret);
+        string key = await OpenSsl.NewKeyAsync("k.pem");
+        await OpenSsl.MustAsync("req", "-new", "-key", key, "-subj", "/CN=dev-1", "-out", OpenSsl.File("r.csr"));
+        await MustAsync("cmp", "p10cr", "--server", url, "--ref", "dev-1", "--secret-env", SecretVariable, "--csr", OpenSsl.File("r.csr"), "--out", OpenSsl.File("c.pem"));
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c.pem"));
 
-        await MustAsync("cmp", "genm", "--server", url, "--ref", "dev-1", "--secret-env", _secretVariable, "--infotype", "caCerts", "--out", _openssl.File("cas.pem"));
-        ProcessResult x509 = await _openssl.MustAsync("x509", "-in", _openssl.File("cas.pem"), "-noout", "-subject");
+        await MustAsync("cmp", "genm", "--server", url, "--ref", "dev-1", "--secret-env", SecretVariable, "--infotype", "caCerts", "--out", OpenSsl.File("cas.pem"));
+        ProcessResult x509 = await OpenSsl.MustAsync("x509", "-in", OpenSsl.File("cas.pem"), "-noout", "-subject");
         Assert.False(string.IsNullOrWhiteSpace(x509.StandardOutput), x509.Describe());
-        await _openssl.MustAsync("verify", "-CAfile", server.TrustAnchor, "-untrusted", _openssl.File("cas.pem"), _openssl.File("c.pem"));
+        await OpenSsl.MustAsync("verify", "-CAfile", server.TrustAnchor, "-untrusted", OpenSsl.File("cas.pem"), OpenSsl.File("c.pem"));
 
-        CliResult crls = await MustAsync("cmp", "genm", "--server", url, "--ref", "dev-1", "--secret-env", _secretVariable, "--infotype", "crls",
-            "--infotype", "rootCaCert", "--out", _openssl.File("crls.pem"));
-        Assert.Contains("rootCaKeyUpdate: (none)", await File.ReadAllTextAsync(_openssl.File("crls.pem")), StringComparison.Ordinal);
-        await _openssl.MustAsync("crl", "-in", _openssl.File("crls.pem"), "-noout", "-issuer");
+        CliResult crls = await MustAsync("cmp", "genm", "--server", url, "--ref", "dev-1", "--secret-env", SecretVariable, "--infotype", "crls",
+            "--infotype", "rootCaCert", "--out", OpenSsl.File("crls.pem"));
+        Assert.Contains("rootCaKeyUpdate: (none)", await File.ReadAllTextAsync(OpenSsl.File("crls.pem")), StringComparison.Ordinal);
+        await OpenSsl.MustAsync("crl", "-in", OpenSsl.File("crls.pem"), "-noout", "-issuer");
     }
 
     [Fact]
     public async Task Https_WithoutTheServersTrustAnchor_FailsTheHandshake()
     {
         await using var server = await CmpServerHost.StartAsync();
-        Environment.SetEnvironmentVariable(_secretVariable, CmpServerHost.Dev1Secret);
-        await _openssl.MustAsync("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", _openssl.File("other-root.key"),
-            "-subj", "/CN=Other Root", "-days", "1", "-out", _openssl.File("other-root.pem"));
-        CliResult result = await CliRunner.RunAsync("cmp", "genm", "--server", Server(server, "https"), "--trust", _openssl.File("other-root.pem"),
-            "--ref", "dev-1", "--secret-env", _secretVariable, "--infotype", "caCerts");
+        Environment.SetEnvironmentVariable(SecretVariable, CmpServerHost.Dev1Secret);
+        await OpenSsl.MustAsync("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", OpenSsl.File("other-root.key"),
+            "-subj", "/CN=Other Root", "-days", "1", "-out", OpenSsl.File("other-root.pem"));
+        CliResult result = await CliRunner.RunAsync("cmp", "genm", "--server", Server(server, "https"), "--trust", OpenSsl.File("other-root.pem"),
+            "--ref", "dev-1", "--secret-env", SecretVariable, "--infotype", "caCerts");
         Assert.True(result.ExitCode == 3 && result.Error.Contains("failed", StringComparison.Ordinal), result.Describe());
     }
 
@@ -128,29 +119,29 @@ public sealed class CmpClientTests : IDisposable
             ["Cmp:SharedSecrets:open:AnyName"] = "true",
             ["Ca:Profiles:open:NamePolicy"] = "AnyName",
         });
-        Environment.SetEnvironmentVariable(_secretVariable, "open-secret-5d1e");
-        string[] mac = ["--ref", "open", "--secret-env", _secretVariable];
+        Environment.SetEnvironmentVariable(SecretVariable, "open-secret-5d1e");
+        string[] mac = ["--ref", "open", "--secret-env", SecretVariable];
         string[] sans = ["--san", "DNS:dev-7.example", "--san", "IP:192.0.2.7", "--san", "URI:urn:dev:7"];
         await MustAsync(["cmp", "ir", "--server", Server(server, "coap", "/.well-known/cmp/p/open"), .. mac, "--subject", "CN=dev-7", .. sans,
-            "--key-out", _openssl.File("k1.pem"), "--out", _openssl.File("c1.pem")]);
+            "--key-out", OpenSsl.File("k1.pem"), "--out", OpenSsl.File("c1.pem")]);
         await MustAsync(["cmp", "p10cr", "--server", Server(server, "http", "/.well-known/cmp/p/open"), .. mac, "--subject", "CN=dev-7", .. sans,
-            "--key-out", _openssl.File("k2.pem"), "--out", _openssl.File("c2.pem")]);
-        foreach (string certificate in new[] { _openssl.File("c1.pem"), _openssl.File("c2.pem") })
+            "--key-out", OpenSsl.File("k2.pem"), "--out", OpenSsl.File("c2.pem")]);
+        foreach (string certificate in new[] { OpenSsl.File("c1.pem"), OpenSsl.File("c2.pem") })
         {
-            await _openssl.VerifyAsync(server, certificate);
-            ProcessResult ext = await _openssl.MustAsync("x509", "-in", certificate, "-noout", "-ext", "subjectAltName");
+            await OpenSsl.VerifyAsync(server, certificate);
+            ProcessResult ext = await OpenSsl.MustAsync("x509", "-in", certificate, "-noout", "-ext", "subjectAltName");
             Assert.Contains("DNS:dev-7.example", ext.StandardOutput, StringComparison.Ordinal);
             Assert.Contains("IP Address:192.0.2.7", ext.StandardOutput, StringComparison.Ordinal);
             Assert.Contains("URI:urn:dev:7", ext.StandardOutput, StringComparison.Ordinal);
         }
 
         CliResult email = await CliRunner.RunAsync(["cmp", "ir", "--server", Server(server, "coap", "/.well-known/cmp/p/open"), .. mac, "--subject", "CN=dev-7", "--san", "email:a@example.com",
-            "--key-out", _openssl.File("k3.pem"), "--out", _openssl.File("c3.pem")]);
+            "--key-out", OpenSsl.File("k3.pem"), "--out", OpenSsl.File("c3.pem")]);
         Assert.True(email.ExitCode == 4 && email.Error.Contains("refused", StringComparison.Ordinal), email.Describe());
-        Assert.False(File.Exists(_openssl.File("c3.pem")));
+        Assert.False(File.Exists(OpenSsl.File("c3.pem")));
 
         CliResult bad = await CliRunner.RunAsync(["cmp", "ir", "--server", Server(server, "coap", "/.well-known/cmp/p/open"), .. mac, "--subject", "CN=dev-7", "--san", "IP:not-an-address",
-            "--key-out", _openssl.File("k4.pem")]);
+            "--key-out", OpenSsl.File("k4.pem")]);
         Assert.True(bad.ExitCode == 2 && bad.Error.Contains("not an IPv4 or IPv6 address", StringComparison.Ordinal), bad.Describe());
     }
 
@@ -158,30 +149,30 @@ public sealed class CmpClientTests : IDisposable
     public async Task WrongSecret_IsOneRefusalLine_WithBadMessageCheck()
     {
         await using var server = await CmpServerHost.StartAsync();
-        Environment.SetEnvironmentVariable(_secretVariable, "not-the-secret");
+        Environment.SetEnvironmentVariable(SecretVariable, "not-the-secret");
         CliResult result = await CliRunner.RunAsync("cmp", "ir", "--server", Server(server, "coap"), "--trust", server.TrustAnchor, "--ref", "dev-1",
-            "--secret-env", _secretVariable, "--subject", "CN=dev-1", "--key-out", _openssl.File("k.pem"), "--out", _openssl.File("c.pem"));
+            "--secret-env", SecretVariable, "--subject", "CN=dev-1", "--key-out", OpenSsl.File("k.pem"), "--out", OpenSsl.File("c.pem"));
         Assert.True(result.ExitCode == 4, result.Describe());
         Assert.Contains("refused: badMessageCheck", result.Error, StringComparison.Ordinal);
         Assert.Single(result.Error.Trim().Split('\n'));
-        Assert.False(File.Exists(_openssl.File("c.pem")));
-        Assert.True(File.Exists(_openssl.File("k.pem")), "the key is written before the request is sent");
+        Assert.False(File.Exists(OpenSsl.File("c.pem")));
+        Assert.True(File.Exists(OpenSsl.File("k.pem")), "the key is written before the request is sent");
     }
 
     [Fact]
     public async Task HeldForApproval_PollsWithAWaitingLine_UntilApproved()
     {
         await using var server = await CmpServerHost.StartAsync();
-        Environment.SetEnvironmentVariable(_secretVariable, CmpServerHost.ManualSecret);
+        Environment.SetEnvironmentVariable(SecretVariable, CmpServerHost.ManualSecret);
         Task<CliResult> polling = CliRunner.RunAsync("cmp", "ir", "--server", Server(server, "http", "/.well-known/cmp/p/manual"), "--ref", "manual",
-            "--secret-env", _secretVariable, "--subject", "CN=held-2", "--key-out", _openssl.File("k.pem"), "--out", _openssl.File("c.pem"));
+            "--secret-env", SecretVariable, "--subject", "CN=held-2", "--key-out", OpenSsl.File("k.pem"), "--out", OpenSsl.File("c.pem"));
 
         await server.ApprovePendingAsync(polling);
 
         CliResult result = await polling;
         Assert.True(result.ExitCode == 0, result.Describe());
         Assert.Contains("cmp ir: waiting", result.Error, StringComparison.Ordinal);
-        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c.pem"));
     }
 
     [Fact]
@@ -190,7 +181,7 @@ public sealed class CmpClientTests : IDisposable
         CliResult both = await CliRunner.RunAsync("cmp", "genm", "--server", "coap://127.0.0.1:1", "--infotype", "caCerts");
         Assert.Equal(2, both.ExitCode);
         Assert.Contains("--ref REF --secret-env NAME", both.Error, StringComparison.Ordinal);
-        CliResult unset = await CliRunner.RunAsync("cmp", "genm", "--server", "coap://127.0.0.1:1", "--infotype", "caCerts", "--ref", "x", "--secret-env", _secretVariable);
+        CliResult unset = await CliRunner.RunAsync("cmp", "genm", "--server", "coap://127.0.0.1:1", "--infotype", "caCerts", "--ref", "x", "--secret-env", SecretVariable);
         Assert.Equal(2, unset.ExitCode);
         Assert.Contains("not set", unset.Error, StringComparison.Ordinal);
     }

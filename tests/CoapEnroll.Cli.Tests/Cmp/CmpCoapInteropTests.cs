@@ -10,12 +10,8 @@ namespace CoapEnroll.Cli.Tests.Cmp;
 /// relay hands each to <c>coap-client-*</c> (see <see cref="CoapCmpRelay"/>).
 /// </summary>
 [Trait("Needs", "libcoap")]
-public sealed class CmpCoapInteropTests : IDisposable
+public sealed class CmpCoapInteropTests : CmpTestBase
 {
-    private readonly OpenSslCmp _openssl = new();
-
-    public void Dispose() => _openssl.Dispose();
-
     public static TheoryData<string> Flavours => new() { "notls", "openssl", "gnutls" };
 
     [Theory]
@@ -27,13 +23,13 @@ public sealed class CmpCoapInteropTests : IDisposable
             ? $"coap://127.0.0.1:{server.CoapPort}/.well-known/cmp/ir"
             : $"coaps://127.0.0.1:{server.CoapsPort}/.well-known/cmp/ir";
         string[] psk = flavour == "notls" ? [] : ["-u", CmpServerHost.PskIdentity, "-k", CmpServerHost.PskText];
-        await using var relay = new CoapCmpRelay(flavour, uri, _openssl.WorkingDirectory, psk);
-        string key = await _openssl.NewKeyAsync("k.pem");
+        await using var relay = new CoapCmpRelay(flavour, uri, OpenSsl.WorkingDirectory, psk);
+        string key = await OpenSsl.NewKeyAsync("k.pem");
 
-        ProcessResult ir = await _openssl.RunAsync("cmp", "-cmd", "ir", "-server", relay.Server, "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret,
-            "-newkey", key, "-subject", "/CN=dev-1", "-certout", _openssl.File("c.pem"));
+        ProcessResult ir = await OpenSsl.RunAsync("cmp", "-cmd", "ir", "-server", relay.Server, "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret,
+            "-newkey", key, "-subject", "/CN=dev-1", "-certout", OpenSsl.File("c.pem"));
         Assert.True(ir.ExitCode == 0, ir.Describe() + relay.Log);
-        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c.pem"));
 
         // ir then certConf, each answered 2.04 (RFC 9482 §2.3).
         Assert.Equal(["2.04", "2.04"], relay.Codes);
@@ -46,16 +42,16 @@ public sealed class CmpCoapInteropTests : IDisposable
     public async Task SignedIr_LargerThanOneBlock_OverCoap()
     {
         await using var server = await CmpServerHost.StartAsync();
-        await using var relay = new CoapCmpRelay("notls", $"coap://127.0.0.1:{server.CoapPort}/.well-known/cmp", _openssl.WorkingDirectory);
+        await using var relay = new CoapCmpRelay("notls", $"coap://127.0.0.1:{server.CoapPort}/.well-known/cmp", OpenSsl.WorkingDirectory);
         using var idevid = OpenSslCmp.Load(server.DemoCertificate);
         string subject = "/" + idevid.SubjectName.Format(false).Replace(", ", "/", StringComparison.Ordinal);
-        string key = await _openssl.NewKeyAsync("k.pem");
+        string key = await OpenSsl.NewKeyAsync("k.pem");
 
-        ProcessResult ir = await _openssl.RunAsync("cmp", "-cmd", "ir", "-server", relay.Server, "-trusted", server.TrustAnchor, "-cert", server.DemoCertificate,
-            "-key", server.DemoKey, "-newkey", key, "-subject", subject, "-implicit_confirm", "-certout", _openssl.File("c.pem"), "-reqout", _openssl.File("ir.der"));
+        ProcessResult ir = await OpenSsl.RunAsync("cmp", "-cmd", "ir", "-server", relay.Server, "-trusted", server.TrustAnchor, "-cert", server.DemoCertificate,
+            "-key", server.DemoKey, "-newkey", key, "-subject", subject, "-implicit_confirm", "-certout", OpenSsl.File("c.pem"), "-reqout", OpenSsl.File("ir.der"));
         Assert.True(ir.ExitCode == 0, ir.Describe() + relay.Log);
-        Assert.True(new FileInfo(_openssl.File("ir.der")).Length > 512, "the signed ir should need more than one 512-byte block");
-        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
+        Assert.True(new FileInfo(OpenSsl.File("ir.der")).Length > 512, "the signed ir should need more than one 512-byte block");
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c.pem"));
     }
 
     [Fact]
@@ -67,7 +63,7 @@ public sealed class CmpCoapInteropTests : IDisposable
         Assert.True(discovery.ExitCode == 0 && discovery.StandardOutput.Contains("</.well-known/cmp>", StringComparison.Ordinal)
             && discovery.StandardOutput.Contains("rt=\"ace.cmp\"", StringComparison.Ordinal), discovery.Describe());
 
-        string junk = _openssl.File("junk.der");
+        string junk = OpenSsl.File("junk.der");
         await File.WriteAllBytesAsync(junk, [0x30, 0x03, 0x02, 0x01, 0x02]);
         ProcessResult malformed = await LibCoap.RunClientAsync(10, "-v", "5", "-m", "post", "-t", "259", "-f", junk, root + "/.well-known/cmp");
         Assert.True((malformed.StandardOutput + malformed.StandardError).Contains("4.00", StringComparison.Ordinal), malformed.Describe());

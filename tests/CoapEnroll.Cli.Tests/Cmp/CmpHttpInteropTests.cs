@@ -6,27 +6,23 @@ namespace CoapEnroll.Cli.Tests.Cmp;
 
 /// <summary><c>openssl cmp</c> (OpenSSL's CMP client, the reference every PKI operator has) against our CMP-over-HTTP endpoint.</summary>
 [Trait("Needs", "openssl")]
-public sealed class CmpHttpInteropTests : IDisposable
+public sealed class CmpHttpInteropTests : CmpTestBase
 {
-    private readonly OpenSslCmp _openssl = new();
-
-    public void Dispose() => _openssl.Dispose();
-
     [Fact]
     public async Task Ir_WithDemoMac_AndImplicitConfirm_IssuesAVerifiableCertificate()
     {
         await using var server = await CmpServerHost.StartAsync();
-        string key = await _openssl.NewKeyAsync("k.pem");
-        ProcessResult ir = await _openssl.MustAsync("cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "demo", "-secret", "pass:" + server.DemoSecret,
-            "-newkey", key, "-subject", "/CN=device-17", "-implicit_confirm", "-certout", _openssl.File("c.pem"), "-cacertsout", _openssl.File("ca.pem"));
+        string key = await OpenSsl.NewKeyAsync("k.pem");
+        ProcessResult ir = await OpenSsl.MustAsync("cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "demo", "-secret", "pass:" + server.DemoSecret,
+            "-newkey", key, "-subject", "/CN=device-17", "-implicit_confirm", "-certout", OpenSsl.File("c.pem"), "-cacertsout", OpenSsl.File("ca.pem"));
 
-        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
-        using var issued = OpenSslCmp.Load(_openssl.File("c.pem"));
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c.pem"));
+        using var issued = OpenSslCmp.Load(OpenSsl.File("c.pem"));
         Assert.Equal("CN=device-17", issued.Subject);
 
         // caPubs (RFC 9483 §4.1.1, MAC-protected ir): the root the device could not otherwise trust.
         using var root = OpenSslCmp.Load(server.TrustAnchor);
-        using var caPub = OpenSslCmp.Load(_openssl.File("ca.pem"));
+        using var caPub = OpenSslCmp.Load(OpenSsl.File("ca.pem"));
         Assert.Equal(root.Thumbprint, caPub.Thumbprint);
         StoredCertificate stored = Assert.Single(await server.CertificatesAsync());
         Assert.Equal(issued.SerialNumber, stored.SerialNumber);
@@ -38,12 +34,12 @@ public sealed class CmpHttpInteropTests : IDisposable
     public async Task Ir_WithoutImplicitConfirm_ConfirmsWithCertConf_AndHmacSha256()
     {
         await using var server = await CmpServerHost.StartAsync();
-        string key = await _openssl.NewKeyAsync("k.pem");
-        await _openssl.MustAsync("cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret,
-            "-mac", "hmacWithSHA256", "-newkey", key, "-subject", "/CN=dev-1", "-certout", _openssl.File("c.pem"), "-reqout", _openssl.File("ir.der") + "," + _openssl.File("certconf.der"));
+        string key = await OpenSsl.NewKeyAsync("k.pem");
+        await OpenSsl.MustAsync("cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret,
+            "-mac", "hmacWithSHA256", "-newkey", key, "-subject", "/CN=dev-1", "-certout", OpenSsl.File("c.pem"), "-reqout", OpenSsl.File("ir.der") + "," + OpenSsl.File("certconf.der"));
 
-        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
-        Assert.True(System.IO.File.Exists(_openssl.File("certconf.der")), "openssl sent no certConf");
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c.pem"));
+        Assert.True(System.IO.File.Exists(OpenSsl.File("certconf.der")), "openssl sent no certConf");
         StoredCertificate stored = Assert.Single(await server.CertificatesAsync());
         Assert.Equal(CertificateStatus.Active, stored.Status);
         Assert.Equal(0, (await server.GetCmpAsync()).OpenTransactions);
@@ -53,27 +49,27 @@ public sealed class CmpHttpInteropTests : IDisposable
     public async Task Refusals_BadSecret_UnknownReference_UnboundName_Replay_IssueNothing()
     {
         await using var server = await CmpServerHost.StartAsync();
-        string key = await _openssl.NewKeyAsync("k.pem");
-        string[] common = ["-server", server.HttpServer(), "-newkey", key, "-implicit_confirm", "-unprotected_errors", "-certout", _openssl.File("c.pem")];
+        string key = await OpenSsl.NewKeyAsync("k.pem");
+        string[] common = ["-server", server.HttpServer(), "-newkey", key, "-implicit_confirm", "-unprotected_errors", "-certout", OpenSsl.File("c.pem")];
 
-        ProcessResult wrongSecret = await _openssl.RunAsync(["cmp", "-cmd", "ir", .. common, "-ref", "dev-1", "-secret", "pass:not-the-secret", "-subject", "/CN=dev-1"]);
+        ProcessResult wrongSecret = await OpenSsl.RunAsync(["cmp", "-cmd", "ir", .. common, "-ref", "dev-1", "-secret", "pass:not-the-secret", "-subject", "/CN=dev-1"]);
         AssertRefused(wrongSecret, "badMessageCheck");
 
-        ProcessResult unknownReference = await _openssl.RunAsync(["cmp", "-cmd", "ir", .. common, "-ref", "nobody", "-secret", "pass:x", "-subject", "/CN=nobody"]);
+        ProcessResult unknownReference = await OpenSsl.RunAsync(["cmp", "-cmd", "ir", .. common, "-ref", "nobody", "-secret", "pass:x", "-subject", "/CN=nobody"]);
         AssertRefused(unknownReference, "badMessageCheck");
 
         // dev-1's secret binds CN=dev-1 (the reference): another name is not its to ask for.
-        ProcessResult otherName = await _openssl.RunAsync(["cmp", "-cmd", "ir", .. common, "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret, "-subject", "/CN=someone-else"]);
+        ProcessResult otherName = await OpenSsl.RunAsync(["cmp", "-cmd", "ir", .. common, "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret, "-subject", "/CN=someone-else"]);
         Assert.NotEqual(0, otherName.ExitCode);
         Assert.Empty(await server.CertificatesAsync());
 
-        await _openssl.MustAsync(["cmp", "-cmd", "ir", .. common, "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret, "-subject", "/CN=dev-1",
-            "-reqout", _openssl.File("ir.der")]);
+        await OpenSsl.MustAsync(["cmp", "-cmd", "ir", .. common, "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret, "-subject", "/CN=dev-1",
+            "-reqout", OpenSsl.File("ir.der")]);
         Assert.Single(await server.CertificatesAsync());
 
         // The same message again (same transactionID and nonce): a replay, refused, nothing more issued.
-        ProcessResult replay = await _openssl.RunAsync(["cmp", "-cmd", "ir", .. common, "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret,
-            "-reqin", _openssl.File("ir.der")]);
+        ProcessResult replay = await OpenSsl.RunAsync(["cmp", "-cmd", "ir", .. common, "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret,
+            "-reqin", OpenSsl.File("ir.der")]);
         AssertRefused(replay, "transactionIdInUse");
         Assert.Single(await server.CertificatesAsync());
     }
@@ -87,53 +83,53 @@ public sealed class CmpHttpInteropTests : IDisposable
         string[] trust = ["-server", server.HttpServer(), "-trusted", server.TrustAnchor];
 
         // ir signed with the manufacturer certificate (IDevID): the answer is signed by the server and verified against our root.
-        string k1 = await _openssl.NewKeyAsync("k1.pem");
-        await _openssl.MustAsync(["cmp", "-cmd", "ir", .. trust, "-cert", server.DemoCertificate, "-key", server.DemoKey, "-newkey", k1, "-subject", subject,
-            "-certout", _openssl.File("c1.pem")]);
-        await _openssl.VerifyAsync(server, _openssl.File("c1.pem"));
+        string k1 = await OpenSsl.NewKeyAsync("k1.pem");
+        await OpenSsl.MustAsync(["cmp", "-cmd", "ir", .. trust, "-cert", server.DemoCertificate, "-key", server.DemoKey, "-newkey", k1, "-subject", subject,
+            "-certout", OpenSsl.File("c1.pem")]);
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c1.pem"));
 
         // cr signed with the certificate just issued (a known PKI).
-        string k2 = await _openssl.NewKeyAsync("k2.pem");
-        await _openssl.MustAsync(["cmp", "-cmd", "cr", .. trust, "-cert", _openssl.File("c1.pem"), "-key", k1, "-newkey", k2, "-subject", subject,
-            "-implicit_confirm", "-certout", _openssl.File("c2.pem")]);
-        await _openssl.VerifyAsync(server, _openssl.File("c2.pem"));
+        string k2 = await OpenSsl.NewKeyAsync("k2.pem");
+        await OpenSsl.MustAsync(["cmp", "-cmd", "cr", .. trust, "-cert", OpenSsl.File("c1.pem"), "-key", k1, "-newkey", k2, "-subject", subject,
+            "-implicit_confirm", "-certout", OpenSsl.File("c2.pem")]);
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c2.pem"));
 
         IReadOnlyList<StoredCertificate> afterCr = await server.CertificatesAsync();
         Assert.True(afterCr.Count == 2 && afterCr.All(c => c.Status == CertificateStatus.Active),
             string.Join("; ", afterCr.Select(c => $"{c.SerialNumber} {c.Subject} {c.Status} replaces {c.ReplacesSerialNumber}")));
 
         // A kur signed with the second certificate whose oldCertID (-oldcert) names the first: badCertId, nothing issued.
-        string k3 = await _openssl.NewKeyAsync("k3.pem");
-        ProcessResult otherOld = await _openssl.RunAsync(["cmp", "-cmd", "kur", .. trust, "-cert", _openssl.File("c2.pem"), "-key", k2, "-oldcert", _openssl.File("c1.pem"),
-            "-newkey", k3, "-certout", _openssl.File("c3.pem")]);
+        string k3 = await OpenSsl.NewKeyAsync("k3.pem");
+        ProcessResult otherOld = await OpenSsl.RunAsync(["cmp", "-cmd", "kur", .. trust, "-cert", OpenSsl.File("c2.pem"), "-key", k2, "-oldcert", OpenSsl.File("c1.pem"),
+            "-newkey", k3, "-certout", OpenSsl.File("c3.pem")]);
         AssertRefused(otherOld, "badCertId");
         Assert.Equal(2, (await server.CertificatesAsync()).Count);
 
         // kur of the second: a new key, the old certificate superseded.
-        await _openssl.MustAsync(["cmp", "-cmd", "kur", .. trust, "-cert", _openssl.File("c2.pem"), "-key", k2, "-newkey", k3, "-certout", _openssl.File("c3.pem")]);
-        await _openssl.VerifyAsync(server, _openssl.File("c3.pem"));
-        using var c2 = OpenSslCmp.Load(_openssl.File("c2.pem"));
-        using var c3 = OpenSslCmp.Load(_openssl.File("c3.pem"));
+        await OpenSsl.MustAsync(["cmp", "-cmd", "kur", .. trust, "-cert", OpenSsl.File("c2.pem"), "-key", k2, "-newkey", k3, "-certout", OpenSsl.File("c3.pem")]);
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c3.pem"));
+        using var c2 = OpenSslCmp.Load(OpenSsl.File("c2.pem"));
+        using var c3 = OpenSslCmp.Load(OpenSsl.File("c3.pem"));
         IReadOnlyList<StoredCertificate> all = await server.CertificatesAsync();
         Assert.Equal(CertificateStatus.Superseded, all.Single(c => c.SerialNumber == c2.SerialNumber).Status);
         Assert.Equal(c2.Subject, c3.Subject);
 
         // rr by the holder, keyCompromise; then the CRL lists it and openssl verify refuses it.
-        await _openssl.MustAsync(["cmp", "-cmd", "rr", .. trust, "-cert", _openssl.File("c3.pem"), "-key", k3, "-oldcert", _openssl.File("c3.pem"), "-revreason", "1"]);
+        await OpenSsl.MustAsync(["cmp", "-cmd", "rr", .. trust, "-cert", OpenSsl.File("c3.pem"), "-key", k3, "-oldcert", OpenSsl.File("c3.pem"), "-revreason", "1"]);
         Assert.Equal(CertificateStatus.Revoked, (await server.CertificatesAsync()).Single(c => c.SerialNumber == c3.SerialNumber).Status);
 
         // A request signed with the revoked certificate: certRevoked, nothing issued.
-        string k4 = await _openssl.NewKeyAsync("k4.pem");
+        string k4 = await OpenSsl.NewKeyAsync("k4.pem");
         int before = (await server.CertificatesAsync()).Count;
-        ProcessResult revoked = await _openssl.RunAsync(["cmp", "-cmd", "kur", .. trust, "-cert", _openssl.File("c3.pem"), "-key", k3, "-newkey", k4,
-            "-unprotected_errors", "-certout", _openssl.File("c4.pem")]);
+        ProcessResult revoked = await OpenSsl.RunAsync(["cmp", "-cmd", "kur", .. trust, "-cert", OpenSsl.File("c3.pem"), "-key", k3, "-newkey", k4,
+            "-unprotected_errors", "-certout", OpenSsl.File("c4.pem")]);
         AssertRefused(revoked, "certRevoked");
         Assert.Equal(before, (await server.CertificatesAsync()).Count);
 
         // The CRL the CA publishes (genm crlStatusList is OpenSSL 3.2+; the store's CRL is what genm serves, see the unit tests).
         var crl = await server.Certification.Authority.GetCrlAsync(CancellationToken.None);
-        await System.IO.File.WriteAllBytesAsync(_openssl.File("crl.der"), crl.Der.ToArray());
-        ProcessResult crlText = await _openssl.MustAsync("crl", "-inform", "DER", "-in", _openssl.File("crl.der"), "-noout", "-text", "-CAfile", server.IssuingCa);
+        await System.IO.File.WriteAllBytesAsync(OpenSsl.File("crl.der"), crl.Der.ToArray());
+        ProcessResult crlText = await OpenSsl.MustAsync("crl", "-inform", "DER", "-in", OpenSsl.File("crl.der"), "-noout", "-text", "-CAfile", server.IssuingCa);
         Assert.Contains(c3.SerialNumber, crlText.StandardOutput.Replace(":", "", StringComparison.Ordinal).ToUpperInvariant(), StringComparison.Ordinal);
         Assert.Contains("Key Compromise", crlText.StandardOutput + crlText.StandardError, StringComparison.Ordinal);
     }
@@ -144,18 +140,18 @@ public sealed class CmpHttpInteropTests : IDisposable
         await using var server = await CmpServerHost.StartAsync();
         using var issuing = OpenSslCmp.Load(server.IssuingCa);
         string issuer = "/" + string.Join("/", issuing.SubjectName.Format(true).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Reverse());
-        string key = await _openssl.NewKeyAsync("k.pem");
+        string key = await OpenSsl.NewKeyAsync("k.pem");
         string[] mac = ["-server", server.HttpServer(), "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret, "-newkey", key, "-subject", "/CN=dev-1",
-            "-implicit_confirm", "-certout", _openssl.File("c.pem")];
+            "-implicit_confirm", "-certout", OpenSsl.File("c.pem")];
 
         // openssl cmp -recipient: the answer is MAC-protected, so openssl checks it and reports the failInfo without -unprotected_errors.
-        ProcessResult foreign = await _openssl.RunAsync(["cmp", "-cmd", "ir", .. mac, "-recipient", "/O=Elsewhere/CN=Some Other CA"]);
+        ProcessResult foreign = await OpenSsl.RunAsync(["cmp", "-cmd", "ir", .. mac, "-recipient", "/O=Elsewhere/CN=Some Other CA"]);
         AssertRefused(foreign, "wrongAuthority");
         Assert.Empty(await server.CertificatesAsync());
 
-        await _openssl.MustAsync(["cmp", "-cmd", "ir", .. mac, "-recipient", issuer, "-reqout", _openssl.File("ir.der")]);
-        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
-        CoapEnroll.Cmp.PkiMessage sent = CoapEnroll.Cmp.PkiMessageCodec.Decode(await System.IO.File.ReadAllBytesAsync(_openssl.File("ir.der"))).Message!;
+        await OpenSsl.MustAsync(["cmp", "-cmd", "ir", .. mac, "-recipient", issuer, "-reqout", OpenSsl.File("ir.der")]);
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c.pem"));
+        CoapEnroll.Cmp.PkiMessage sent = CoapEnroll.Cmp.PkiMessageCodec.Decode(await System.IO.File.ReadAllBytesAsync(OpenSsl.File("ir.der"))).Message!;
 
         // openssl spells the name as UTF8Strings where the certificate has PrintableStrings: the same name all the same.
         Assert.Equal(DistinguishedNames.Key(issuing.SubjectName), DistinguishedNames.Key(sent.Header.Recipient.DirectoryName!));
@@ -166,12 +162,12 @@ public sealed class CmpHttpInteropTests : IDisposable
     public async Task P10cr_WithMac_IssuesTheCsrsName()
     {
         await using var server = await CmpServerHost.StartAsync();
-        string key = await _openssl.NewKeyAsync("k.pem");
-        await _openssl.MustAsync("req", "-new", "-key", key, "-subj", "/CN=dev-1", "-out", _openssl.File("csr.pem"));
-        await _openssl.MustAsync("cmp", "-cmd", "p10cr", "-server", server.HttpServer("/.well-known/cmp/pkcs10"), "-ref", "dev-1",
-            "-secret", "pass:" + CmpServerHost.Dev1Secret, "-csr", _openssl.File("csr.pem"), "-implicit_confirm", "-certout", _openssl.File("c.pem"));
-        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
-        using var issued = OpenSslCmp.Load(_openssl.File("c.pem"));
+        string key = await OpenSsl.NewKeyAsync("k.pem");
+        await OpenSsl.MustAsync("req", "-new", "-key", key, "-subj", "/CN=dev-1", "-out", OpenSsl.File("csr.pem"));
+        await OpenSsl.MustAsync("cmp", "-cmd", "p10cr", "-server", server.HttpServer("/.well-known/cmp/pkcs10"), "-ref", "dev-1",
+            "-secret", "pass:" + CmpServerHost.Dev1Secret, "-csr", OpenSsl.File("csr.pem"), "-implicit_confirm", "-certout", OpenSsl.File("c.pem"));
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c.pem"));
+        using var issued = OpenSslCmp.Load(OpenSsl.File("c.pem"));
         Assert.Equal("CN=dev-1", issued.Subject);
     }
 
@@ -179,16 +175,16 @@ public sealed class CmpHttpInteropTests : IDisposable
     public async Task HeldForApproval_OpensslPolls_UntilTheOperatorApproves()
     {
         await using var server = await CmpServerHost.StartAsync();
-        string key = await _openssl.NewKeyAsync("k.pem");
-        Task<ProcessResult> polling = _openssl.RunAsync("cmp", "-cmd", "ir", "-server", server.HttpServer("/.well-known/cmp/p/manual"), "-ref", "manual",
-            "-secret", "pass:" + CmpServerHost.ManualSecret, "-newkey", key, "-subject", "/CN=held-1", "-certout", _openssl.File("c.pem"), "-total_timeout", "60");
+        string key = await OpenSsl.NewKeyAsync("k.pem");
+        Task<ProcessResult> polling = OpenSsl.RunAsync("cmp", "-cmd", "ir", "-server", server.HttpServer("/.well-known/cmp/p/manual"), "-ref", "manual",
+            "-secret", "pass:" + CmpServerHost.ManualSecret, "-newkey", key, "-subject", "/CN=held-1", "-certout", OpenSsl.File("c.pem"), "-total_timeout", "60");
 
         await server.ApprovePendingAsync(polling);
 
         ProcessResult result = await polling;
         Assert.True(result.ExitCode == 0, result.Describe());
-        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
-        Assert.Equal("CN=held-1", OpenSslCmp.Load(_openssl.File("c.pem")).Subject);
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c.pem"));
+        Assert.Equal("CN=held-1", OpenSslCmp.Load(OpenSsl.File("c.pem")).Subject);
     }
 
     [Fact]
@@ -197,7 +193,7 @@ public sealed class CmpHttpInteropTests : IDisposable
         await using var server = await CmpServerHost.StartAsync();
 
         // An infoType this server does not offer is an error with badRequest, protected with the requester's secret.
-        ProcessResult genm = await _openssl.RunAsync("cmp", "-cmd", "genm", "-server", server.HttpServer(), "-ref", "demo", "-secret", "pass:" + server.DemoSecret,
+        ProcessResult genm = await OpenSsl.RunAsync("cmp", "-cmd", "genm", "-server", server.HttpServer(), "-ref", "demo", "-secret", "pass:" + server.DemoSecret,
             "-infotype", "signKeyPairTypes", "-unprotected_errors");
         AssertRefused(genm, "badRequest");
 
@@ -211,9 +207,9 @@ public sealed class CmpHttpInteropTests : IDisposable
         Assert.Equal(System.Net.HttpStatusCode.UnsupportedMediaType, (await http.PostAsync("/.well-known/cmp", text)).StatusCode);
 
         // Over the limit: refused from Content-Length, before the body is read (curl, as an independent HTTP client).
-        await System.IO.File.WriteAllBytesAsync(_openssl.File("big.der"), new byte[70_000]);
+        await System.IO.File.WriteAllBytesAsync(OpenSsl.File("big.der"), new byte[70_000]);
         ProcessResult big = await ExternalProcess.RunAsync(RequiredTool.Find("curl", "curl"), ["-sS", "-o", "/dev/null", "-w", "%{http_code}",
-            "-H", "Content-Type: application/pkixcmp", "--data-binary", "@" + _openssl.File("big.der"), $"http://127.0.0.1:{server.HttpPort}/.well-known/cmp"],
+            "-H", "Content-Type: application/pkixcmp", "--data-binary", "@" + OpenSsl.File("big.der"), $"http://127.0.0.1:{server.HttpPort}/.well-known/cmp"],
             TimeSpan.FromSeconds(30));
         Assert.True(big.StandardOutput.Trim() == "413", big.Describe());
 

@@ -8,23 +8,19 @@ namespace CoapEnroll.Cli.Tests.Cmp;
 /// root), and a TLS client certificate, trusted or not, plays no part, since CMP messages protect themselves (RFC 9811 §3.6).
 /// </summary>
 [Trait("Needs", "openssl")]
-public sealed class CmpHttpsInteropTests : IDisposable
+public sealed class CmpHttpsInteropTests : CmpTestBase
 {
-    private readonly OpenSslCmp _openssl = new();
-
-    public void Dispose() => _openssl.Dispose();
-
     [Fact]
     public async Task Ir_WithMac_OverTls_IssuesAVerifiableCertificate_RecordedAsCmpHttps()
     {
         await using var server = await CmpServerHost.StartAsync();
-        string key = await _openssl.NewKeyAsync("k.pem");
-        await _openssl.MustAsync("cmp", "-cmd", "ir", "-tls_used", "-tls_trusted", server.TrustAnchor, "-server", server.HttpsServer(),
+        string key = await OpenSsl.NewKeyAsync("k.pem");
+        await OpenSsl.MustAsync("cmp", "-cmd", "ir", "-tls_used", "-tls_trusted", server.TrustAnchor, "-server", server.HttpsServer(),
             "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret, "-newkey", key, "-subject", "/CN=dev-1", "-implicit_confirm",
-            "-certout", _openssl.File("c.pem"));
+            "-certout", OpenSsl.File("c.pem"));
 
-        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
-        using var issued = OpenSslCmp.Load(_openssl.File("c.pem"));
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c.pem"));
+        using var issued = OpenSslCmp.Load(OpenSsl.File("c.pem"));
         Assert.Equal("CN=dev-1", issued.Subject);
         StoredRequest request = Assert.Single(await server.Certification.Store.ListRequestsAsync(null, 100, CancellationToken.None));
         Assert.Equal("cmp-https", request.Protocol);
@@ -38,17 +34,17 @@ public sealed class CmpHttpsInteropTests : IDisposable
         (string tlsCert, string tlsKey) = stranger.Issue("tls-client", "some-tls-client");
         string[] tls = ["-tls_used", "-tls_trusted", server.TrustAnchor, "-tls_cert", tlsCert, "-tls_key", tlsKey, "-server", server.HttpsServer(),
             "-trusted", server.TrustAnchor];
-        string k1 = await _openssl.NewKeyAsync("k1.pem");
-        string k2 = await _openssl.NewKeyAsync("k2.pem");
+        string k1 = await OpenSsl.NewKeyAsync("k1.pem");
+        string k2 = await OpenSsl.NewKeyAsync("k2.pem");
         string subject = "/CN=demo-device-1";
 
-        await _openssl.MustAsync(["cmp", "-cmd", "ir", .. tls, "-cert", server.DemoCertificate, "-key", server.DemoKey, "-newkey", k1, "-subject", subject,
-            "-certout", _openssl.File("c1.pem")]);
-        await _openssl.VerifyAsync(server, _openssl.File("c1.pem"));
+        await OpenSsl.MustAsync(["cmp", "-cmd", "ir", .. tls, "-cert", server.DemoCertificate, "-key", server.DemoKey, "-newkey", k1, "-subject", subject,
+            "-certout", OpenSsl.File("c1.pem")]);
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c1.pem"));
 
-        await _openssl.MustAsync(["cmp", "-cmd", "kur", .. tls, "-cert", _openssl.File("c1.pem"), "-key", k1, "-newkey", k2, "-certout", _openssl.File("c2.pem")]);
-        await _openssl.VerifyAsync(server, _openssl.File("c2.pem"));
-        using var renewed = OpenSslCmp.Load(_openssl.File("c2.pem"));
+        await OpenSsl.MustAsync(["cmp", "-cmd", "kur", .. tls, "-cert", OpenSsl.File("c1.pem"), "-key", k1, "-newkey", k2, "-certout", OpenSsl.File("c2.pem")]);
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c2.pem"));
+        using var renewed = OpenSslCmp.Load(OpenSsl.File("c2.pem"));
         Assert.Equal("CN=demo-device-1", renewed.Subject);
         IReadOnlyList<StoredCertificate> all = await server.CertificatesAsync();
         Assert.Equal(2, all.Count);
@@ -80,7 +76,7 @@ public sealed class CmpHttpsInteropTests : IDisposable
         }
 
         // http:// to the TLS port: no HTTP answer from a TLS listener.
-        ProcessResult plain = await _openssl.RunAsync("cmp", "-cmd", "genm", "-server", server.HttpsServer(), "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret,
+        ProcessResult plain = await OpenSsl.RunAsync("cmp", "-cmd", "genm", "-server", server.HttpsServer(), "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret,
             "-msg_timeout", "5", "-total_timeout", "10");
         Assert.NotEqual(0, plain.ExitCode);
     }

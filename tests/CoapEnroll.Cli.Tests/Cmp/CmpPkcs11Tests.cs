@@ -14,52 +14,43 @@ namespace CoapEnroll.Cli.Tests.Cmp;
 /// </summary>
 [Collection(SoftHsmCollection.Name)]
 [Trait("Needs", "openssl")]
-public sealed class CmpPkcs11Tests : IDisposable
+public sealed class CmpPkcs11Tests : CmpTestBase
 {
-    private readonly OpenSslCmp _openssl = new();
-    private readonly string _secretVariable = "COAPENROLL_TEST_CMP_SECRET_" + Guid.NewGuid().ToString("N");
-
-    public void Dispose()
-    {
-        Environment.SetEnvironmentVariable(_secretVariable, null);
-        _openssl.Dispose();
-    }
-
     [Fact]
     public async Task LostTokenSessions_AnswerSystemUnavail_OverCoapAndHttp_NothingIssued_ThenServed()
     {
         await using CmpServerHost server = await CmpServerHost.StartOnTokenAsync();
         var key = Assert.IsType<Pkcs11SigningKey>(server.Certification.Hierarchy.IssuingKey);
-        Environment.SetEnvironmentVariable(_secretVariable, CmpServerHost.Dev1Secret);
+        Environment.SetEnvironmentVariable(SecretVariable, CmpServerHost.Dev1Secret);
         string coap = $"coap://127.0.0.1:{server.CoapPort}";
         string http = $"http://127.0.0.1:{server.HttpPort}";
-        await MustAsync("cmp", "ir", "--server", coap, "--ref", "dev-1", "--secret-env", _secretVariable, "--implicit-confirm",
-            "--subject", "CN=dev-1", "--key-out", _openssl.File("k1.pem"), "--out", _openssl.File("c1.pem"));
+        await MustAsync("cmp", "ir", "--server", coap, "--ref", "dev-1", "--secret-env", SecretVariable, "--implicit-confirm",
+            "--subject", "CN=dev-1", "--key-out", OpenSsl.File("k1.pem"), "--out", OpenSsl.File("c1.pem"));
         int issued = (await server.CertificatesAsync()).Count;
 
         // ir over CoAP, MAC-protected: the refusal is MAC-protected too (our client checks it and says when it does not verify).
         key.CloseAllSessionsOfTheToken();
-        CliResult ir = await CliRunner.RunAsync("cmp", "ir", "--server", coap, "--ref", "dev-1", "--secret-env", _secretVariable,
-            "--subject", "CN=dev-1", "--key-out", _openssl.File("k2.pem"), "--out", _openssl.File("c2.pem"));
+        CliResult ir = await CliRunner.RunAsync("cmp", "ir", "--server", coap, "--ref", "dev-1", "--secret-env", SecretVariable,
+            "--subject", "CN=dev-1", "--key-out", OpenSsl.File("k2.pem"), "--out", OpenSsl.File("c2.pem"));
         AssertSystemUnavail(ir);
         await TokenKey.WaitUntilReconnectedAsync(key);
 
         // cr over HTTP, signed: the refusal is signed by the server's CMP certificate, checked against --trust.
         key.CloseAllSessionsOfTheToken();
-        CliResult cr = await CliRunner.RunAsync("cmp", "cr", "--server", http, "--trust", server.TrustAnchor, "--cert", _openssl.File("c1.pem"),
-            "--key", _openssl.File("k1.pem"), "--subject", "CN=dev-1", "--key-out", _openssl.File("k3.pem"), "--out", _openssl.File("c3.pem"));
+        CliResult cr = await CliRunner.RunAsync("cmp", "cr", "--server", http, "--trust", server.TrustAnchor, "--cert", OpenSsl.File("c1.pem"),
+            "--key", OpenSsl.File("k1.pem"), "--subject", "CN=dev-1", "--key-out", OpenSsl.File("k3.pem"), "--out", OpenSsl.File("c3.pem"));
         AssertSystemUnavail(cr);
         await TokenKey.WaitUntilReconnectedAsync(key);
 
         // openssl cmp over HTTP, p10cr with a MAC; it checks the error message's protection (no -unprotected_errors).
         key.CloseAllSessionsOfTheToken();
-        string csrKey = await _openssl.NewKeyAsync("k4.pem");
-        await _openssl.MustAsync("req", "-new", "-key", csrKey, "-subj", "/CN=dev-1", "-out", _openssl.File("p10.csr"));
-        ProcessResult p10cr = await _openssl.RunAsync("cmp", "-cmd", "p10cr", "-server", server.HttpServer(), "-ref", "dev-1",
-            "-secret", "pass:" + CmpServerHost.Dev1Secret, "-csr", _openssl.File("p10.csr"), "-implicit_confirm", "-certout", _openssl.File("c4.pem"));
+        string csrKey = await OpenSsl.NewKeyAsync("k4.pem");
+        await OpenSsl.MustAsync("req", "-new", "-key", csrKey, "-subj", "/CN=dev-1", "-out", OpenSsl.File("p10.csr"));
+        ProcessResult p10cr = await OpenSsl.RunAsync("cmp", "-cmd", "p10cr", "-server", server.HttpServer(), "-ref", "dev-1",
+            "-secret", "pass:" + CmpServerHost.Dev1Secret, "-csr", OpenSsl.File("p10.csr"), "-implicit_confirm", "-certout", OpenSsl.File("c4.pem"));
         Assert.NotEqual(0, p10cr.ExitCode);
         Assert.True((p10cr.StandardOutput + p10cr.StandardError).Contains("systemUnavail", StringComparison.Ordinal), p10cr.Describe());
-        Assert.False(File.Exists(_openssl.File("c4.pem")));
+        Assert.False(File.Exists(OpenSsl.File("c4.pem")));
 
         // Nothing issued, no transaction waiting for a certConf of a certificate that was never sent.
         Assert.Equal(issued, (await server.CertificatesAsync()).Count);
@@ -67,9 +58,9 @@ public sealed class CmpPkcs11Tests : IDisposable
 
         // Back: the same request through openssl is served, and the certificate verifies.
         await TokenKey.WaitUntilReconnectedAsync(key);
-        await _openssl.MustAsync("cmp", "-cmd", "p10cr", "-server", server.HttpServer(), "-ref", "dev-1",
-            "-secret", "pass:" + CmpServerHost.Dev1Secret, "-csr", _openssl.File("p10.csr"), "-implicit_confirm", "-certout", _openssl.File("c4.pem"));
-        await _openssl.VerifyAsync(server, _openssl.File("c4.pem"));
+        await OpenSsl.MustAsync("cmp", "-cmd", "p10cr", "-server", server.HttpServer(), "-ref", "dev-1",
+            "-secret", "pass:" + CmpServerHost.Dev1Secret, "-csr", OpenSsl.File("p10.csr"), "-implicit_confirm", "-certout", OpenSsl.File("c4.pem"));
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c4.pem"));
         Assert.Equal(issued + 1, (await server.CertificatesAsync()).Count);
     }
 
@@ -90,23 +81,23 @@ public sealed class CmpPkcs11Tests : IDisposable
         Assert.Equal(issuing.Thumbprint, (await server.GetCmpAsync()).ProtectionKey.Certificate.Thumbprint);
         using var idevid = OpenSslCmp.Load(server.DemoCertificate);
         string subject = "/" + idevid.SubjectName.Format(false).Replace(", ", "/", StringComparison.Ordinal);
-        string newKey = await _openssl.NewKeyAsync("k1.pem");
+        string newKey = await OpenSsl.NewKeyAsync("k1.pem");
         string[] ir = ["cmp", "-cmd", "ir", "-server", server.HttpServer(), "-trusted", server.TrustAnchor, "-cert", server.DemoCertificate,
-            "-key", server.DemoKey, "-newkey", newKey, "-subject", subject, "-implicit_confirm", "-certout", _openssl.File("c1.pem")];
+            "-key", server.DemoKey, "-newkey", newKey, "-subject", subject, "-implicit_confirm", "-certout", OpenSsl.File("c1.pem")];
 
         key.CloseAllSessionsOfTheToken();
-        ProcessResult lost = await _openssl.RunAsync([.. ir, "-rspout", _openssl.File("lost.der")]);
+        ProcessResult lost = await OpenSsl.RunAsync([.. ir, "-rspout", OpenSsl.File("lost.der")]);
         Assert.NotEqual(0, lost.ExitCode);
         Assert.True((lost.StandardOutput + lost.StandardError).Contains("systemUnavail", StringComparison.Ordinal), lost.Describe());
-        PkiMessage refusal = Decode(_openssl.File("lost.der"));
+        PkiMessage refusal = Decode(OpenSsl.File("lost.der"));
         Assert.Equal(PkiBodyType.Error, refusal.Body.BodyType);
         AssertSignedBy(refusal, credential, issuing);
-        Assert.False(File.Exists(_openssl.File("c1.pem")));
+        Assert.False(File.Exists(OpenSsl.File("c1.pem")));
         await TokenKey.WaitUntilReconnectedAsync(key);
 
-        await _openssl.MustAsync([.. ir, "-rspout", _openssl.File("ip.der")]);
-        await _openssl.VerifyAsync(server, _openssl.File("c1.pem"));
-        PkiMessage answer = Decode(_openssl.File("ip.der"));
+        await OpenSsl.MustAsync([.. ir, "-rspout", OpenSsl.File("ip.der")]);
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c1.pem"));
+        PkiMessage answer = Decode(OpenSsl.File("ip.der"));
         Assert.Equal(PkiBodyType.Ip, answer.Body.BodyType);
         AssertSignedBy(answer, issuing, credential);
 

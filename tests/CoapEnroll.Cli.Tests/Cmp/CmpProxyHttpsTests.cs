@@ -14,12 +14,8 @@ namespace CoapEnroll.Cli.Tests.Cmp;
 /// <c>openssl cmp</c>'s mock; and the refusals when the upstream's certificate does not chain to the configured anchors.
 /// </summary>
 [Trait("Needs", "libcoap")]
-public sealed class CmpProxyHttpsTests : IDisposable
+public sealed class CmpProxyHttpsTests : CmpTestBase
 {
-    private readonly OpenSslCmp _openssl = new();
-
-    public void Dispose() => _openssl.Dispose();
-
     /// <summary>A TLS PKI of the test's own: a CA, the upstream's server certificate (IP 127.0.0.1) and the proxy's client certificate.</summary>
     private sealed class TlsPki : IDisposable
     {
@@ -122,14 +118,14 @@ public sealed class CmpProxyHttpsTests : IDisposable
 
     private async Task<(string Ca, string Leaf, string LeafKey)> MockPkiAsync()
     {
-        string caKey = await _openssl.NewKeyAsync("mock-ca.key");
-        string ca = _openssl.File("mock-ca.pem");
-        await _openssl.MustAsync("req", "-x509", "-new", "-key", caKey, "-subj", "/CN=mock-ca", "-days", "2", "-out", ca,
+        string caKey = await OpenSsl.NewKeyAsync("mock-ca.key");
+        string ca = OpenSsl.File("mock-ca.pem");
+        await OpenSsl.MustAsync("req", "-x509", "-new", "-key", caKey, "-subj", "/CN=mock-ca", "-days", "2", "-out", ca,
             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
-        string leafKey = await _openssl.NewKeyAsync("leaf.key");
-        await _openssl.MustAsync("req", "-new", "-key", leafKey, "-subj", "/CN=mock-leaf", "-out", _openssl.File("leaf.csr"));
-        string leaf = _openssl.File("leaf.pem");
-        await _openssl.MustAsync("x509", "-req", "-in", _openssl.File("leaf.csr"), "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-days", "2", "-out", leaf);
+        string leafKey = await OpenSsl.NewKeyAsync("leaf.key");
+        await OpenSsl.MustAsync("req", "-new", "-key", leafKey, "-subj", "/CN=mock-leaf", "-out", OpenSsl.File("leaf.csr"));
+        string leaf = OpenSsl.File("leaf.pem");
+        await OpenSsl.MustAsync("x509", "-req", "-in", OpenSsl.File("leaf.csr"), "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-days", "2", "-out", leaf);
         return (ca, leaf, leafKey);
     }
 
@@ -137,25 +133,25 @@ public sealed class CmpProxyHttpsTests : IDisposable
     public async Task Serve_WithUpstreamCmpHttps_TrustAndClientCertificate_EnrollsThroughTheTlsFront()
     {
         var (ca, leaf, leafKey) = await MockPkiAsync();
-        using var pki = new TlsPki(_openssl.WorkingDirectory);
+        using var pki = new TlsPki(OpenSsl.WorkingDirectory);
         await using var mock = await OpenSslMockCmpServer.StartAsync(leaf);
         using var toMock = new HttpClient();
         var seenClients = new List<string>();
         await using var front = await TlsFrontAsync(pki, mock, toMock, seenClients);
 
         string pskHex = Convert.ToHexString(System.Text.Encoding.ASCII.GetBytes(CmpServerHost.PskText));
-        await using var serve = await ServeProcess.StartAsync(_openssl.WorkingDirectory, "--upstream-cmp", front.Url("/pkix/"),
+        await using var serve = await ServeProcess.StartAsync(OpenSsl.WorkingDirectory, "--upstream-cmp", front.Url("/pkix/"),
             "--upstream-cert", pki.ClientFile, "--upstream-key", pki.ClientKeyFile, "--upstream-trust", pki.CaFile,
             $"--Dtls:Psk:{CmpServerHost.PskIdentity}={pskHex}");
         Assert.Contains("CMP over CoAP is forwarded to " + front.Url("/pkix/"), serve.Output, StringComparison.Ordinal);
         Assert.Contains("client certificate: " + Path.GetFullPath(pki.ClientFile), serve.Output, StringComparison.Ordinal);
 
-        await using var relay = new CoapCmpRelay("openssl", serve.Uri("/.well-known/cmp"), _openssl.WorkingDirectory,
+        await using var relay = new CoapCmpRelay("openssl", serve.Uri("/.well-known/cmp"), OpenSsl.WorkingDirectory,
             "-u", CmpServerHost.PskIdentity, "-k", CmpServerHost.PskText);
-        ProcessResult ir = await _openssl.RunAsync("cmp", "-cmd", "ir", "-server", relay.Server, "-ref", "client-ref", "-secret", "pass:" + OpenSslMockCmpServer.Secret,
-            "-newkey", leafKey, "-subject", "/CN=mock-leaf", "-certout", _openssl.File("ir.pem"));
+        ProcessResult ir = await OpenSsl.RunAsync("cmp", "-cmd", "ir", "-server", relay.Server, "-ref", "client-ref", "-secret", "pass:" + OpenSslMockCmpServer.Secret,
+            "-newkey", leafKey, "-subject", "/CN=mock-leaf", "-certout", OpenSsl.File("ir.pem"));
         Assert.True(ir.ExitCode == 0, ir.Describe() + relay.Log + serve.Output);
-        ProcessResult verify = await _openssl.RunAsync("verify", "-CAfile", ca, _openssl.File("ir.pem"));
+        ProcessResult verify = await OpenSsl.RunAsync("verify", "-CAfile", ca, OpenSsl.File("ir.pem"));
         Assert.True(verify.ExitCode == 0 && verify.StandardOutput.Contains(": OK", StringComparison.Ordinal), verify.Describe());
         Assert.Equal(["2.04", "2.04"], relay.Codes);
 
@@ -167,7 +163,7 @@ public sealed class CmpProxyHttpsTests : IDisposable
     public async Task An_upstream_certificate_outside_the_configured_trust_is_5_02_and_never_reaches_the_upstream()
     {
         var (_, leaf, _) = await MockPkiAsync();
-        using var pki = new TlsPki(_openssl.WorkingDirectory);
+        using var pki = new TlsPki(OpenSsl.WorkingDirectory);
         await using var mock = await OpenSslMockCmpServer.StartAsync(leaf);
         using var toMock = new HttpClient();
         var seenClients = new List<string>();

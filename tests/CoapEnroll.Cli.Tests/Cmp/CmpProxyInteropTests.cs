@@ -14,17 +14,8 @@ namespace CoapEnroll.Cli.Tests.Cmp;
 /// enroll through it, and the certificates that come back are the mock's, checked with <c>openssl verify</c> against its CA.
 /// </summary>
 [Trait("Needs", "libcoap")]
-public sealed class CmpProxyInteropTests : IDisposable
+public sealed class CmpProxyInteropTests : CmpTestBase
 {
-    private readonly OpenSslCmp _openssl = new();
-    private readonly string _secretVariable = "COAPENROLL_TEST_CMP_PROXY_" + Guid.NewGuid().ToString("N");
-
-    public void Dispose()
-    {
-        Environment.SetEnvironmentVariable(_secretVariable, null);
-        _openssl.Dispose();
-    }
-
     public static TheoryData<string> Flavours => new() { "notls", "openssl" };
 
     /// <summary>
@@ -33,20 +24,20 @@ public sealed class CmpProxyInteropTests : IDisposable
     /// </summary>
     private async Task<(string Ca, string Leaf, string LeafKey)> MockPkiAsync()
     {
-        string caKey = await _openssl.NewKeyAsync("mock-ca.key");
-        string ca = _openssl.File("mock-ca.pem");
-        await _openssl.MustAsync("req", "-x509", "-new", "-key", caKey, "-subj", "/CN=mock-ca", "-days", "2", "-out", ca,
+        string caKey = await OpenSsl.NewKeyAsync("mock-ca.key");
+        string ca = OpenSsl.File("mock-ca.pem");
+        await OpenSsl.MustAsync("req", "-x509", "-new", "-key", caKey, "-subj", "/CN=mock-ca", "-days", "2", "-out", ca,
             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
-        string leafKey = await _openssl.NewKeyAsync("leaf.key");
-        await _openssl.MustAsync("req", "-new", "-key", leafKey, "-subj", "/CN=mock-leaf", "-out", _openssl.File("leaf.csr"));
-        string leaf = _openssl.File("leaf.pem");
-        await _openssl.MustAsync("x509", "-req", "-in", _openssl.File("leaf.csr"), "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-days", "2", "-out", leaf);
+        string leafKey = await OpenSsl.NewKeyAsync("leaf.key");
+        await OpenSsl.MustAsync("req", "-new", "-key", leafKey, "-subj", "/CN=mock-leaf", "-out", OpenSsl.File("leaf.csr"));
+        string leaf = OpenSsl.File("leaf.pem");
+        await OpenSsl.MustAsync("x509", "-req", "-in", OpenSsl.File("leaf.csr"), "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-days", "2", "-out", leaf);
         return (ca, leaf, leafKey);
     }
 
     private async Task VerifyAgainstMockCaAsync(string ca, string leaf, string certificate)
     {
-        ProcessResult verify = await _openssl.RunAsync("verify", "-CAfile", ca, certificate);
+        ProcessResult verify = await OpenSsl.RunAsync("verify", "-CAfile", ca, certificate);
         Assert.True(verify.ExitCode == 0 && verify.StandardOutput.Contains(": OK", StringComparison.Ordinal), verify.Describe());
         using var expected = OpenSslCmp.Load(leaf);
         using var got = OpenSslCmp.Load(certificate);
@@ -70,20 +61,20 @@ public sealed class CmpProxyInteropTests : IDisposable
             ? $"coap://127.0.0.1:{proxy.CoapPort}/.well-known/cmp"
             : $"coaps://127.0.0.1:{proxy.CoapsPort}/.well-known/cmp";
         string[] psk = flavour == "notls" ? [] : ["-u", CmpServerHost.PskIdentity, "-k", CmpServerHost.PskText];
-        await using var relay = new CoapCmpRelay(flavour, uri, _openssl.WorkingDirectory, psk);
+        await using var relay = new CoapCmpRelay(flavour, uri, OpenSsl.WorkingDirectory, psk);
         string[] mac = ["-server", relay.Server, "-ref", "client-ref", "-secret", "pass:" + OpenSslMockCmpServer.Secret];
 
         // ir, then certConf → pkiConf: two round trips, each forwarded.
-        ProcessResult ir = await _openssl.RunAsync(["cmp", "-cmd", "ir", .. mac, "-newkey", leafKey, "-subject", "/CN=mock-leaf", "-certout", _openssl.File("ir.pem")]);
+        ProcessResult ir = await OpenSsl.RunAsync(["cmp", "-cmd", "ir", .. mac, "-newkey", leafKey, "-subject", "/CN=mock-leaf", "-certout", OpenSsl.File("ir.pem")]);
         Assert.True(ir.ExitCode == 0, ir.Describe() + relay.Log);
-        await VerifyAgainstMockCaAsync(ca, leaf, _openssl.File("ir.pem"));
+        await VerifyAgainstMockCaAsync(ca, leaf, OpenSsl.File("ir.pem"));
 
-        ProcessResult cr = await _openssl.RunAsync(["cmp", "-cmd", "cr", .. mac, "-newkey", leafKey, "-subject", "/CN=mock-leaf", "-implicit_confirm",
-            "-certout", _openssl.File("cr.pem")]);
+        ProcessResult cr = await OpenSsl.RunAsync(["cmp", "-cmd", "cr", .. mac, "-newkey", leafKey, "-subject", "/CN=mock-leaf", "-implicit_confirm",
+            "-certout", OpenSsl.File("cr.pem")]);
         Assert.True(cr.ExitCode == 0, cr.Describe() + relay.Log);
-        await VerifyAgainstMockCaAsync(ca, leaf, _openssl.File("cr.pem"));
+        await VerifyAgainstMockCaAsync(ca, leaf, OpenSsl.File("cr.pem"));
 
-        ProcessResult genm = await _openssl.RunAsync(["cmp", "-cmd", "genm", .. mac, "-infotype", "signKeyPairTypes"]);
+        ProcessResult genm = await OpenSsl.RunAsync(["cmp", "-cmd", "genm", .. mac, "-infotype", "signKeyPairTypes"]);
         Assert.True(genm.ExitCode == 0, genm.Describe() + relay.Log);
 
         // ir + certConf, cr + certConf (the mock grants no implicit confirmation unless told to), genm: each a 2.04.
@@ -117,8 +108,8 @@ public sealed class CmpProxyInteropTests : IDisposable
                 AnswerMacPolicy = new CmpMacPolicy { MinIterations = 100, AllowHmacSha1 = true },
             };
             CmpEnrollmentResult ir = await new CmpClient(transport, options).EnrollAsync(PkiBodyType.Ir, key, new X500DistinguishedName("CN=mock-leaf"), null, CancellationToken.None);
-            await File.WriteAllTextAsync(_openssl.File("lib-ir.pem"), ir.Certificate.ExportCertificatePem());
-            await VerifyAgainstMockCaAsync(ca, leaf, _openssl.File("lib-ir.pem"));
+            await File.WriteAllTextAsync(OpenSsl.File("lib-ir.pem"), ir.Certificate.ExportCertificatePem());
+            await VerifyAgainstMockCaAsync(ca, leaf, OpenSsl.File("lib-ir.pem"));
             Assert.False(ir.ImplicitlyConfirmed);
 
             CmpEnrollmentResult cr = await new CmpClient(transport, options).EnrollAsync(PkiBodyType.Cr, key, new X500DistinguishedName("CN=mock-leaf"), null, CancellationToken.None);
@@ -126,13 +117,13 @@ public sealed class CmpProxyInteropTests : IDisposable
         }
 
         // The command line: p10cr with the CSR for that key, and genm.
-        Environment.SetEnvironmentVariable(_secretVariable, OpenSslMockCmpServer.Secret);
-        CliResult p10 = await CliRunner.RunAsync("cmp", "p10cr", "--server", server, "--ref", "client-ref", "--secret-env", _secretVariable, "--allow-hmac-sha1",
-            "--csr", _openssl.File("leaf.csr"), "--out", _openssl.File("p10.pem"));
+        Environment.SetEnvironmentVariable(SecretVariable, OpenSslMockCmpServer.Secret);
+        CliResult p10 = await CliRunner.RunAsync("cmp", "p10cr", "--server", server, "--ref", "client-ref", "--secret-env", SecretVariable, "--allow-hmac-sha1",
+            "--csr", OpenSsl.File("leaf.csr"), "--out", OpenSsl.File("p10.pem"));
         Assert.True(p10.ExitCode == 0, p10.Describe());
-        await VerifyAgainstMockCaAsync(ca, leaf, _openssl.File("p10.pem"));
+        await VerifyAgainstMockCaAsync(ca, leaf, OpenSsl.File("p10.pem"));
 
-        CliResult genm = await CliRunner.RunAsync("cmp", "genm", "--server", server, "--ref", "client-ref", "--secret-env", _secretVariable,
+        CliResult genm = await CliRunner.RunAsync("cmp", "genm", "--server", server, "--ref", "client-ref", "--secret-env", SecretVariable,
             "--infotype", "caCerts", "--allow-hmac-sha1");
         Assert.True(genm.ExitCode == 0, genm.Describe());
         Assert.Empty(await proxy.CertificatesAsync());
@@ -157,8 +148,8 @@ public sealed class CmpProxyInteropTests : IDisposable
             await context.Response.Body.WriteAsync(body.ToArray());
         });
         await using var proxy = await CmpServerHost.StartAsync(Proxying(upstream.Url("/.well-known/cmp")));
-        string request = _openssl.File("big.der");
-        string answer = _openssl.File("big-answer.der");
+        string request = OpenSsl.File("big.der");
+        string answer = OpenSsl.File("big-answer.der");
         await File.WriteAllBytesAsync(request, big);
 
         ProcessResult post = await LibCoap.RunClientAsync(30, "-m", "post", "-t", "259", "-b", "64", "-f", request, "-o", answer,
@@ -186,7 +177,7 @@ public sealed class CmpProxyInteropTests : IDisposable
             ["Upstream:Cmp"] = upstream.Url("/.well-known/cmp"),
             ["Coap:MaxRequestBodySize"] = "1024",
         });
-        string request = _openssl.File("too-big.der");
+        string request = OpenSsl.File("too-big.der");
         await File.WriteAllBytesAsync(request, Sequence(new byte[3000]));
 
         ProcessResult post = await LibCoap.RunClientAsync(30, "-v", "5", "-m", "post", "-t", "259", "-b", "64", "-f", request,

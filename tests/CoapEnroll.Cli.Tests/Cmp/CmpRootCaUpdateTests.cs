@@ -15,17 +15,8 @@ namespace CoapEnroll.Cli.Tests.Cmp;
 /// -rspout and check its certificates with openssl verify.
 /// </summary>
 [Trait("Needs", "openssl")]
-public sealed class CmpRootCaUpdateTests : IDisposable
+public sealed class CmpRootCaUpdateTests : CmpTestBase
 {
-    private readonly OpenSslCmp _openssl = new();
-    private readonly string _secretVariable = "COAPENROLL_TEST_CMP_SECRET_" + Guid.NewGuid().ToString("N");
-
-    public void Dispose()
-    {
-        Environment.SetEnvironmentVariable(_secretVariable, null);
-        _openssl.Dispose();
-    }
-
     [Fact]
     public async Task OurClient_GenmRootCaCert_WithTheOldRoot_GetsTheUpdate_WithTheNewOrAForeignRoot_GetsNone()
     {
@@ -33,8 +24,8 @@ public sealed class CmpRootCaUpdateTests : IDisposable
         await using var server = await CmpServerHost.StartAsync(new Dictionary<string, string?> { ["Cmp:AnnouncementInterval"] = "00:00:00.500" });
         await CliAssert.SucceedsAsync(["ca", "rollover", "--data", server.DataDirectory]);
         string nwn = Path.Combine(server.DataDirectory, "ca", "new-with-new.pem");
-        Environment.SetEnvironmentVariable(_secretVariable, CmpServerHost.Dev1Secret);
-        string[] genm = ["cmp", "genm", "--server", $"http://127.0.0.1:{server.HttpPort}/.well-known/cmp", "--ref", "dev-1", "--secret-env", _secretVariable,
+        Environment.SetEnvironmentVariable(SecretVariable, CmpServerHost.Dev1Secret);
+        string[] genm = ["cmp", "genm", "--server", $"http://127.0.0.1:{server.HttpPort}/.well-known/cmp", "--ref", "dev-1", "--secret-env", SecretVariable,
             "--infotype", "rootCaCert"];
 
         string text = "";
@@ -46,10 +37,10 @@ public sealed class CmpRootCaUpdateTests : IDisposable
 
         // Three CERTIFICATE blocks, newWithNew first: openssl reads the new root from the output and verifies the old chain under it.
         Assert.Contains("rootCaKeyUpdate newWithNew", text, StringComparison.Ordinal);
-        await System.IO.File.WriteAllTextAsync(_openssl.File("update.pem"), text);
-        Assert.Equal(OpenSslCmp.Load(nwn).RawData, OpenSslCmp.Load(_openssl.File("update.pem")).RawData);
-        await _openssl.MustAsync("x509", "-in", _openssl.File("update.pem"), "-out", _openssl.File("new-root.pem"));
-        await MustVerifyAsync("-CAfile", _openssl.File("new-root.pem"), "-untrusted", _openssl.File("update.pem"), server.IssuingCa);
+        await System.IO.File.WriteAllTextAsync(OpenSsl.File("update.pem"), text);
+        Assert.Equal(OpenSslCmp.Load(nwn).RawData, OpenSslCmp.Load(OpenSsl.File("update.pem")).RawData);
+        await OpenSsl.MustAsync("x509", "-in", OpenSsl.File("update.pem"), "-out", OpenSsl.File("new-root.pem"));
+        await MustVerifyAsync("-CAfile", OpenSsl.File("new-root.pem"), "-untrusted", OpenSsl.File("update.pem"), server.IssuingCa);
 
         // Without a RootCaCertValue: the same update (the server has one root to replace).
         Assert.Contains("rootCaKeyUpdate newWithNew", (await CliAssert.SucceedsAsync(genm)).Output, StringComparison.Ordinal);
@@ -58,7 +49,7 @@ public sealed class CmpRootCaUpdateTests : IDisposable
         Assert.Contains("rootCaKeyUpdate: (none)", (await CliAssert.SucceedsAsync([.. genm, "--oldwithold", server.IssuingCa])).Output, StringComparison.Ordinal);
         // --oldwithold belongs to rootCaCert.
         CliResult misuse = await CliRunner.RunAsync(["cmp", "genm", "--server", $"http://127.0.0.1:{server.HttpPort}/.well-known/cmp", "--ref", "dev-1",
-            "--secret-env", _secretVariable, "--infotype", "caCerts", "--oldwithold", nwn]);
+            "--secret-env", SecretVariable, "--infotype", "caCerts", "--oldwithold", nwn]);
         Assert.True(misuse.ExitCode == ExitCodes.Usage && misuse.Error.Contains("--oldwithold goes with --infotype rootCaCert", StringComparison.Ordinal), misuse.Describe());
     }
 
@@ -82,14 +73,14 @@ public sealed class CmpRootCaUpdateTests : IDisposable
 
         // A new-trusting client: the issuing CA (signed with the old key) and a certificate it issues verify through oldWithNew.
         await MustVerifyAsync("-CAfile", nwn, "-untrusted", own, server.IssuingCa);
-        string key = await _openssl.NewKeyAsync("k.pem");
-        await _openssl.MustAsync("cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret,
-            "-newkey", key, "-subject", "/CN=dev-1", "-implicit_confirm", "-certout", _openssl.File("c.pem"));
-        await System.IO.File.WriteAllTextAsync(_openssl.File("chain.pem"),
+        string key = await OpenSsl.NewKeyAsync("k.pem");
+        await OpenSsl.MustAsync("cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "dev-1", "-secret", "pass:" + CmpServerHost.Dev1Secret,
+            "-newkey", key, "-subject", "/CN=dev-1", "-implicit_confirm", "-certout", OpenSsl.File("c.pem"));
+        await System.IO.File.WriteAllTextAsync(OpenSsl.File("chain.pem"),
             await System.IO.File.ReadAllTextAsync(own) + await System.IO.File.ReadAllTextAsync(server.IssuingCa));
-        await MustVerifyAsync("-CAfile", nwn, "-untrusted", _openssl.File("chain.pem"), _openssl.File("c.pem"));
+        await MustVerifyAsync("-CAfile", nwn, "-untrusted", OpenSsl.File("chain.pem"), OpenSsl.File("c.pem"));
         // Without the link certificate it does not: the new root alone does not vouch for the old key.
-        ProcessResult unlinked = await _openssl.RunAsync("verify", "-CAfile", nwn, "-untrusted", server.IssuingCa, _openssl.File("c.pem"));
+        ProcessResult unlinked = await OpenSsl.RunAsync("verify", "-CAfile", nwn, "-untrusted", server.IssuingCa, OpenSsl.File("c.pem"));
         Assert.NotEqual(0, unlinked.ExitCode);
 
         IReadOnlyList<AuditEntry> audit = await server.Certification.Store.ListAuditAsync(100, CancellationToken.None);
@@ -114,13 +105,13 @@ public sealed class CmpRootCaUpdateTests : IDisposable
 
         // The running server loaded its hierarchy at start: no update yet.
         await GenmRootCaCertAsync(first, first.DemoSecret, "none.der");
-        Assert.Null(RootCaKeyUpdateValue(await System.IO.File.ReadAllBytesAsync(_openssl.File("none.der"))));
+        Assert.Null(RootCaKeyUpdateValue(await System.IO.File.ReadAllBytesAsync(OpenSsl.File("none.der"))));
 
         // A second server on the same data directory (its own ports; the first one's directory, whose paths `first` knows).
         await using var second = await CmpServerHost.StartAsync(new Dictionary<string, string?> { ["DataDirectory"] = dir });
         ProcessResult genm = await GenmRootCaCertAsync(second, first.DemoSecret, "genp.der");
         Assert.Contains("rootCaKeyUpdate", genm.StandardOutput + genm.StandardError, StringComparison.Ordinal);
-        ReadOnlyMemory<byte> value = RootCaKeyUpdateValue(await System.IO.File.ReadAllBytesAsync(_openssl.File("genp.der")))
+        ReadOnlyMemory<byte> value = RootCaKeyUpdateValue(await System.IO.File.ReadAllBytesAsync(OpenSsl.File("genp.der")))
             ?? throw new Xunit.Sdk.XunitException("the genp has no rootCaKeyUpdate value");
 
         // RootCaKeyUpdateContent ::= SEQUENCE { newWithNew, [0] EXPLICIT newWithOld, [1] EXPLICIT oldWithNew }
@@ -141,12 +132,12 @@ public sealed class CmpRootCaUpdateTests : IDisposable
 
     private async Task<ProcessResult> GenmRootCaCertAsync(CmpServerHost server, string demoSecret, string responseFile)
     {
-        string config = _openssl.File("oids.cnf");
+        string config = OpenSsl.File("oids.cnf");
         await System.IO.File.WriteAllTextAsync(config,
             "openssl_conf = openssl_init\n[openssl_init]\noid_section = cmp_oids\n[cmp_oids]\nid-it-rootCaCert = 1.3.6.1.5.5.7.4.20\nid-it-rootCaKeyUpdate = 1.3.6.1.5.5.7.4.18\n");
         ProcessResult result = await ExternalProcess.RunAsync(RequiredTool.Find("openssl", "openssl"),
             ["cmp", "-config", "", "-cmd", "genm", "-infotype", "rootCaCert", "-server", server.HttpServer(), "-ref", "demo", "-secret", "pass:" + demoSecret,
-                "-rspout", _openssl.File(responseFile)],
+                "-rspout", OpenSsl.File(responseFile)],
             TimeSpan.FromSeconds(90), environment: new Dictionary<string, string> { ["OPENSSL_CONF"] = config });
         Assert.True(result.ExitCode == 0, result.Describe());
         return result;
@@ -164,14 +155,14 @@ public sealed class CmpRootCaUpdateTests : IDisposable
 
     private string WritePem(string name, byte[] der)
     {
-        string path = _openssl.File(name);
+        string path = OpenSsl.File(name);
         System.IO.File.WriteAllText(path, PemEncoding.WriteString("CERTIFICATE", der));
         return path;
     }
 
     private async Task MustVerifyAsync(params string[] arguments)
     {
-        ProcessResult result = await _openssl.RunAsync(["verify", .. arguments]);
+        ProcessResult result = await OpenSsl.RunAsync(["verify", .. arguments]);
         Assert.True(result.ExitCode == 0 && result.StandardOutput.Contains(": OK", StringComparison.Ordinal), result.Describe());
     }
 }

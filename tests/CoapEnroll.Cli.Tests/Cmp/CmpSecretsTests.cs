@@ -10,12 +10,8 @@ namespace CoapEnroll.Cli.Tests.Cmp;
 /// onboarding code spent by its first certificate, an expired secret, a removed one.
 /// </summary>
 [Trait("Needs", "openssl")]
-public sealed partial class CmpSecretsTests : IDisposable
+public sealed partial class CmpSecretsTests : CmpTestBase
 {
-    private readonly OpenSslCmp _openssl = new();
-
-    public void Dispose() => _openssl.Dispose();
-
     [Fact]
     public async Task OneTimeCode_FromTheCli_EnrollsOnce_ThenIsRefused_AndListShowsItUsed()
     {
@@ -25,15 +21,15 @@ public sealed partial class CmpSecretsTests : IDisposable
         string secret = SecretLine().Match(add.Output) is { Success: true } m ? m.Groups["secret"].Value : throw new Xunit.Sdk.XunitException(add.Describe());
         Assert.Contains("one-time", add.Output, StringComparison.Ordinal);
 
-        string key = await _openssl.NewKeyAsync("k.pem");
+        string key = await OpenSsl.NewKeyAsync("k.pem");
         string[] ir = ["cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "code-7", "-secret", "pass:" + secret, "-newkey", key,
             "-subject", "/CN=code-7", "-implicit_confirm"];
-        await _openssl.MustAsync([.. ir, "-certout", _openssl.File("c.pem")]);
-        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
-        Assert.Equal("CN=code-7", OpenSslCmp.Load(_openssl.File("c.pem")).Subject);
+        await OpenSsl.MustAsync([.. ir, "-certout", OpenSsl.File("c.pem")]);
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c.pem"));
+        Assert.Equal("CN=code-7", OpenSslCmp.Load(OpenSsl.File("c.pem")).Subject);
 
         // The code is spent: a second enrollment with it is notAuthorized (MAC-protected, so openssl reads the failInfo).
-        ProcessResult again = await _openssl.RunAsync([.. ir, "-certout", _openssl.File("c2.pem")]);
+        ProcessResult again = await OpenSsl.RunAsync([.. ir, "-certout", OpenSsl.File("c2.pem")]);
         AssertRefused(again, "notAuthorized");
         Assert.Single(await server.CertificatesAsync());
 
@@ -51,25 +47,25 @@ public sealed partial class CmpSecretsTests : IDisposable
     public async Task SecretFromAFile_WithAGrant_ThenRemoved_AndAnExpiredOne_AreHandledLikeConfiguredSecrets()
     {
         await using var server = await CmpServerHost.StartAsync();
-        string file = _openssl.File("secret.txt");
+        string file = OpenSsl.File("secret.txt");
         await File.WriteAllTextAsync(file, "gateway-secret-6e1d\n");
         CliResult add = await CliRunner.RunAsync("cmp", "secrets", "add", "gw-3", "--secret-file", file, "--subject", "CN=gateway 3,O=Acme", "--data", server.DataDirectory);
         Assert.True(add.ExitCode == 0 && !add.Output.Contains("secret:", StringComparison.Ordinal), add.Describe());
 
-        string key = await _openssl.NewKeyAsync("k.pem");
+        string key = await OpenSsl.NewKeyAsync("k.pem");
         string[] mac = ["-server", server.HttpServer(), "-ref", "gw-3", "-secret", "pass:gateway-secret-6e1d", "-newkey", key, "-implicit_confirm", "-unprotected_errors"];
-        ProcessResult otherName = await _openssl.RunAsync(["cmp", "-cmd", "ir", .. mac, "-subject", "/CN=gw-3", "-certout", _openssl.File("x.pem")]);
+        ProcessResult otherName = await OpenSsl.RunAsync(["cmp", "-cmd", "ir", .. mac, "-subject", "/CN=gw-3", "-certout", OpenSsl.File("x.pem")]);
         Assert.NotEqual(0, otherName.ExitCode);
-        await _openssl.MustAsync(["cmp", "-cmd", "ir", .. mac, "-subject", "/O=Acme/CN=gateway 3", "-certout", _openssl.File("c.pem")]);
-        await _openssl.VerifyAsync(server, _openssl.File("c.pem"));
+        await OpenSsl.MustAsync(["cmp", "-cmd", "ir", .. mac, "-subject", "/O=Acme/CN=gateway 3", "-certout", OpenSsl.File("c.pem")]);
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c.pem"));
 
         // Reusable: a second certificate with it.
-        string key2 = await _openssl.NewKeyAsync("k2.pem");
-        await _openssl.MustAsync(["cmp", "-cmd", "ir", .. mac[..^4], "-newkey", key2, "-implicit_confirm", "-subject", "/O=Acme/CN=gateway 3", "-certout", _openssl.File("c2.pem")]);
+        string key2 = await OpenSsl.NewKeyAsync("k2.pem");
+        await OpenSsl.MustAsync(["cmp", "-cmd", "ir", .. mac[..^4], "-newkey", key2, "-implicit_confirm", "-subject", "/O=Acme/CN=gateway 3", "-certout", OpenSsl.File("c2.pem")]);
 
         CliResult remove = await CliRunner.RunAsync("cmp", "secrets", "remove", "gw-3", "--data", server.DataDirectory);
         Assert.True(remove.ExitCode == 0, remove.Describe());
-        ProcessResult removed = await _openssl.RunAsync(["cmp", "-cmd", "ir", .. mac, "-subject", "/O=Acme/CN=gateway 3", "-certout", _openssl.File("c3.pem")]);
+        ProcessResult removed = await OpenSsl.RunAsync(["cmp", "-cmd", "ir", .. mac, "-subject", "/O=Acme/CN=gateway 3", "-certout", OpenSsl.File("c3.pem")]);
         AssertRefused(removed, "badMessageCheck");
 
         // An expired secret (written to the store directly: the CLI takes no expiry in the past).
@@ -77,14 +73,14 @@ public sealed partial class CmpSecretsTests : IDisposable
         {
             Reference = "old-1", Secret = Encoding.UTF8.GetBytes("old-secret-0001"), ExpiresAt = DateTimeOffset.UtcNow.AddMinutes(-1),
         }, new AuditEntry { Actor = "test", Action = "secret-add", Details = "old-1" }, CancellationToken.None);
-        ProcessResult expired = await _openssl.RunAsync("cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "old-1", "-secret", "pass:old-secret-0001",
-            "-newkey", key, "-subject", "/CN=old-1", "-implicit_confirm", "-certout", _openssl.File("c4.pem"));
+        ProcessResult expired = await OpenSsl.RunAsync("cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "old-1", "-secret", "pass:old-secret-0001",
+            "-newkey", key, "-subject", "/CN=old-1", "-implicit_confirm", "-certout", OpenSsl.File("c4.pem"));
         AssertRefused(expired, "notAuthorized");
         Assert.Contains("expired", expired.StandardOutput + expired.StandardError, StringComparison.Ordinal);
 
         // Unknown, as before.
-        ProcessResult unknown = await _openssl.RunAsync("cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "nobody", "-secret", "pass:x",
-            "-newkey", key, "-subject", "/CN=nobody", "-implicit_confirm", "-unprotected_errors", "-certout", _openssl.File("c5.pem"));
+        ProcessResult unknown = await OpenSsl.RunAsync("cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "nobody", "-secret", "pass:x",
+            "-newkey", key, "-subject", "/CN=nobody", "-implicit_confirm", "-unprotected_errors", "-certout", OpenSsl.File("c5.pem"));
         AssertRefused(unknown, "badMessageCheck");
         Assert.Equal(2, (await server.CertificatesAsync()).Count);
     }
@@ -100,10 +96,10 @@ public sealed partial class CmpSecretsTests : IDisposable
         Assert.True(add.ExitCode == 0 && add.StandardOutput.Contains("'piped-1'", StringComparison.Ordinal), add.Describe());
         Assert.DoesNotContain("piped-secret", add.StandardOutput + add.StandardError, StringComparison.Ordinal);
 
-        string key = await _openssl.NewKeyAsync("k.pem");
-        await _openssl.MustAsync("cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "piped-1", "-secret", "pass:piped-secret-4c0ffee",
-            "-newkey", key, "-subject", "/CN=any-device-9", "-implicit_confirm", "-certout", _openssl.File("c.pem"));
-        Assert.Equal("CN=any-device-9", OpenSslCmp.Load(_openssl.File("c.pem")).Subject);
+        string key = await OpenSsl.NewKeyAsync("k.pem");
+        await OpenSsl.MustAsync("cmp", "-cmd", "ir", "-server", server.HttpServer(), "-ref", "piped-1", "-secret", "pass:piped-secret-4c0ffee",
+            "-newkey", key, "-subject", "/CN=any-device-9", "-implicit_confirm", "-certout", OpenSsl.File("c.pem"));
+        Assert.Equal("CN=any-device-9", OpenSslCmp.Load(OpenSsl.File("c.pem")).Subject);
     }
 
     [Fact]
@@ -120,7 +116,7 @@ public sealed partial class CmpSecretsTests : IDisposable
             ["cmp", "secrets", "add", "x3", "--expires", "yesterday", "--data", dir],
             ["cmp", "secrets", "add", "x4", "--expires", "2001-01-01T00:00:00Z", "--data", dir],
             ["cmp", "secrets", "add", "x5", "--profile", "no-such-profile", "--data", dir],
-            ["cmp", "secrets", "add", "x6", "--secret-file", _openssl.File("missing.txt"), "--data", dir],
+            ["cmp", "secrets", "add", "x6", "--secret-file", OpenSsl.File("missing.txt"), "--data", dir],
             ["cmp", "secrets", "remove", "never-added", "--data", dir],
         })
         {
