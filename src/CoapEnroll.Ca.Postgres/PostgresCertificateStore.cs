@@ -67,13 +67,38 @@ public sealed partial class PostgresCertificateStore : ICertificateAuthorityStor
         }, cancellationToken);
 
     /// <inheritdoc/>
-    public Task<StoredRequest> AddPendingAsync(StoredRequest request, AuditEntry audit, CancellationToken cancellationToken) =>
-        WriteAsync(async (connection, transaction, now) =>
+    public async Task<StoredRequest> AddPendingAsync(StoredRequest request, AuditEntry audit, CancellationToken cancellationToken) =>
+        (await TryAddPendingAsync(request, audit, PendingLimits.Unbounded, cancellationToken)).Stored!;
+
+    /// <inheritdoc/>
+    public Task<PendingAdmission> TryAddPendingAsync(StoredRequest request, AuditEntry audit, PendingLimits limits, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(audit);
+        bool bounded = limits.MaxTotal != int.MaxValue || limits.MaxPerIdentity != int.MaxValue;
+        return WriteAsync(async (connection, transaction, now) =>
         {
+            int total = 0, ofIdentity = 0;
+            if (bounded)
+            {
+                // Under READ COMMITTED two nodes could both count below the bound and both insert: a transaction-scoped advisory
+                // lock, held until commit, makes count-and-insert one step across the nodes. Only bounded adds take it.
+                await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(@key);", cancellationToken, ("key", PendingAdmissionLockKey));
+                List<(int, int)> rows = await QueryAsync(connection, transaction,
+                    "SELECT count(*)::integer, count(CASE WHEN identity = @identity THEN 1 END)::integer FROM requests WHERE status = 'pending';",
+                    static reader => (reader.GetInt32(0), reader.GetInt32(1)), cancellationToken, ("identity", request.Identity ?? ""));
+                (total, ofIdentity) = rows[0];
+                if (ofIdentity >= limits.MaxPerIdentity || total >= limits.MaxTotal)
+                {
+                    return new PendingAdmission(null, ofIdentity >= limits.MaxPerIdentity, total >= limits.MaxTotal, total);
+                }
+            }
+
             StoredRequest stored = await InsertRequestAsync(connection, transaction, request with { Status = RequestStatus.Pending, IssuedSerialNumber = null }, now, cancellationToken);
             await InsertAuditAsync(connection, transaction, audit with { Details = $"request {stored.Id}: {audit.Details}" }, now, cancellationToken);
-            return stored;
+            return new PendingAdmission(stored, false, false, total);
         }, cancellationToken);
+    }
 
     /// <inheritdoc/>
     public Task<StoredRequest> AddRejectedAsync(StoredRequest request, RejectionReason reason, string detail, AuditEntry audit, CancellationToken cancellationToken)
@@ -285,6 +310,9 @@ public sealed partial class PostgresCertificateStore : ICertificateAuthorityStor
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 
+    // The advisory lock that serializes bounded pending-request admissions across nodes: an arbitrary 64-bit key ("CEpendng").
+    private const long PendingAdmissionLockKey = 0x4345_7065_6E64_6E67;
+
     private async Task<T> WriteAsync<T>(Func<NpgsqlConnection, NpgsqlTransaction, DateTimeOffset, Task<T>> work, CancellationToken cancellationToken)
     {
         for (int attempt = 1; ; attempt++)
@@ -484,7 +512,13 @@ public sealed partial class PostgresCertificateStore : ICertificateAuthorityStor
     private async Task<List<T>> ReadAsync<T>(string sql, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
     {
         await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        await using NpgsqlCommand command = Command(connection, null, sql, parameters);
+        return await QueryAsync(connection, null, sql, read, cancellationToken, parameters);
+    }
+
+    private static async Task<List<T>> QueryAsync<T>(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, Func<NpgsqlDataReader, T> read,
+        CancellationToken cancellationToken, params (string Name, object? Value)[] parameters)
+    {
+        await using NpgsqlCommand command = Command(connection, transaction, sql, parameters);
         await using NpgsqlDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<T>();
         while (await reader.ReadAsync(cancellationToken))

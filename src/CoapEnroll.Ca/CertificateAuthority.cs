@@ -250,14 +250,18 @@ public sealed class CertificateAuthority
             await _pendingGate.WaitAsync(cancellationToken);
             try
             {
-                (int total, int ofIdentity) = await _store.CountPendingRequestsAsync(identity, cancellationToken);
-                if (ofIdentity >= _maxPendingRequestsPerIdentity || total >= _maxPendingRequests)
+                // Counted and inserted in one store transaction, so that nodes sharing the store cannot pass a bound together;
+                // the gate keeps this node's own requests from queueing on the store's lock.
+                PendingAdmission admission = await _store.TryAddPendingAsync(row,
+                    Audit(requester, "pending", $"{validated.Subject.Name} profile {profile.Name} via {protocol}{ViaRegistrar(request.Registrar)}{why}"),
+                    new PendingLimits(_maxPendingRequests, _maxPendingRequestsPerIdentity), cancellationToken);
+                if (admission.Stored is null)
                 {
-                    return RefusePendingLimit(requester, identity, perIdentity: ofIdentity >= _maxPendingRequestsPerIdentity);
+                    return RefusePendingLimit(requester, identity, perIdentity: admission.IdentityLimitReached);
                 }
 
-                stored = await _store.AddPendingAsync(row, Audit(requester, "pending", $"{validated.Subject.Name} profile {profile.Name} via {protocol}{ViaRegistrar(request.Registrar)}{why}"), cancellationToken);
-                _pendingCount.Set(total + 1);
+                stored = admission.Stored;
+                _pendingCount.Set(admission.PendingBefore + 1);
             }
             catch (CertificateStoreConflictException ex) when (ex.Conflict == StoreConflict.RequestKey)
             {

@@ -17,6 +17,13 @@ public interface ICertificateStore : IAsyncDisposable
     Task<StoredRequest> AddPendingAsync(StoredRequest request, AuditEntry audit, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Stores a new pending request and appends the audit entry unless <paramref name="limits"/> are reached: the pending requests
+    /// are counted in the same transaction as the insert, so that writers on several nodes of one database cannot pass a bound
+    /// together. When a bound is reached nothing is written.
+    /// </summary>
+    Task<PendingAdmission> TryAddPendingAsync(StoredRequest request, AuditEntry audit, PendingLimits limits, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Stores a new request refused on arrival (by the CA's policy or the protocol front-end) as rejected with its reason, and appends
     /// the audit entry. The row is stored without a request key (whatever <paramref name="request"/> carries): a refusal depends on
     /// the configuration of the moment, so a later identical request must be judged afresh rather than answered from the store.

@@ -33,6 +33,10 @@ public sealed class InstrumentedCertificateStore : ICertificateStore
     public Task<StoredRequest> AddPendingAsync(StoredRequest request, AuditEntry audit, CancellationToken cancellationToken) =>
         TimeAsync("AddPending", Stopwatch.GetTimestamp(), _inner.AddPendingAsync(request, audit, cancellationToken));
 
+    /// <inheritdoc/>
+    public Task<PendingAdmission> TryAddPendingAsync(StoredRequest request, AuditEntry audit, PendingLimits limits, CancellationToken cancellationToken) =>
+        TimeAsync("AddPending", Stopwatch.GetTimestamp(), _inner.TryAddPendingAsync(request, audit, limits, cancellationToken));
+
     public Task<StoredRequest> AddRejectedAsync(StoredRequest request, RejectionReason reason, string detail, AuditEntry audit, CancellationToken cancellationToken) =>
         TimeAsync("AddRejected", Stopwatch.GetTimestamp(), _inner.AddRejectedAsync(request, reason, detail, audit, cancellationToken));
 

@@ -208,13 +208,32 @@ public sealed partial class SqliteCertificateStore : ICertificateAuthorityStore
         }, cancellationToken);
 
     /// <inheritdoc/>
-    public Task<StoredRequest> AddPendingAsync(StoredRequest request, AuditEntry audit, CancellationToken cancellationToken) =>
-        WriteAsync(async (connection, transaction, now) =>
+    public async Task<StoredRequest> AddPendingAsync(StoredRequest request, AuditEntry audit, CancellationToken cancellationToken) =>
+        (await TryAddPendingAsync(request, audit, PendingLimits.Unbounded, cancellationToken)).Stored!;
+
+    /// <inheritdoc/>
+    public Task<PendingAdmission> TryAddPendingAsync(StoredRequest request, AuditEntry audit, PendingLimits limits, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(audit);
+        // The write transaction is BEGIN IMMEDIATE: it holds the database's write lock from the count to the commit, for every
+        // process on the file, so the count cannot go stale before the insert.
+        return WriteAsync(async (connection, transaction, now) =>
         {
+            List<(int Total, int OfIdentity)> counts = await QueryAsync(connection, transaction,
+                "SELECT count(*), count(CASE WHEN identity = $identity THEN 1 END) FROM requests WHERE status = 'pending';",
+                static reader => (reader.GetInt32(0), reader.GetInt32(1)), cancellationToken, ("$identity", request.Identity ?? ""));
+            (int total, int ofIdentity) = counts[0];
+            if (ofIdentity >= limits.MaxPerIdentity || total >= limits.MaxTotal)
+            {
+                return new PendingAdmission(null, ofIdentity >= limits.MaxPerIdentity, total >= limits.MaxTotal, total);
+            }
+
             StoredRequest stored = await InsertRequestAsync(connection, transaction, request with { Status = RequestStatus.Pending, IssuedSerialNumber = null }, now, cancellationToken);
             await InsertAuditAsync(connection, transaction, audit with { Details = $"request {stored.Id}: {audit.Details}" }, now, cancellationToken);
-            return stored;
+            return new PendingAdmission(stored, false, false, total);
         }, cancellationToken);
+    }
 
     /// <inheritdoc/>
     public Task<StoredRequest> AddRejectedAsync(StoredRequest request, RejectionReason reason, string detail, AuditEntry audit, CancellationToken cancellationToken)

@@ -360,8 +360,11 @@ public static class CaBootstrap
         {
             RequireKey(layout.ServerCertificate, layout.ServerKey);
             var (loaded, chain) = await CaCredentialFiles.LoadCertificateWithKeyAsync(layout.ServerCertificate, layout.ServerKey, null, cancellationToken);
+            // A server certificate made before it signed centrally generated CMP keys lacks id-kp-cmKGA, which a client needs
+            // to accept it as their generator (RFC 9810 §4.5): it is re-issued like one that expires.
             bool current = loaded.NotAfter.ToUniversalTime() > (now + ServerRenewalWindow).UtcDateTime
-                && ChainsTo(loaded, [issuing, .. intermediates], anchor, now);
+                && ChainsTo(loaded, [issuing, .. intermediates], anchor, now)
+                && HasExtendedKeyUsage(loaded, PkixOids.CmpKeyGenerationAuthority);
             if (current)
             {
                 return (loaded, chain);
@@ -379,7 +382,8 @@ public static class CaBootstrap
         [
             new X509BasicConstraintsExtension(false, false, 0, critical: true),
             new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true),
-            new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1", "serverAuth")], critical: false),
+            // serverAuth for DTLS and HTTPS; cmKGA because this certificate signs the keys that CMP generates centrally.
+            new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1", "serverAuth"), new Oid(PkixOids.CmpKeyGenerationAuthority, "cmKGA")], critical: false),
             san.Build(critical: false),
         ];
         X509Certificate2 server;
@@ -514,6 +518,9 @@ public static class CaBootstrap
             throw new CaConfigurationException(path, CaConfigurationProblem.ChainInvalid, $"'{certificate.Subject}' does not chain to the trust anchor: {status}");
         }
     }
+
+    private static bool HasExtendedKeyUsage(X509Certificate2 certificate, string oid) =>
+        certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().Any(e => e.EnhancedKeyUsages.Cast<Oid>().Any(u => u.Value == oid));
 
     private static bool ChainsTo(X509Certificate2 certificate, IReadOnlyList<X509Certificate2> intermediates, X509Certificate2 anchor, DateTimeOffset now)
     {

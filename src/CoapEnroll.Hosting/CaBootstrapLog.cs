@@ -8,7 +8,7 @@ internal static partial class CaBootstrapLog
     [LoggerMessage(1, LogLevel.Information, "Created {What} at {Path}")]
     public static partial void Created(ILogger logger, string what, string path);
 
-    [LoggerMessage(2, LogLevel.Information, "Re-issuing {Path}: it expires soon or no longer chains to the issuing CA")]
+    [LoggerMessage(2, LogLevel.Information, "Re-issuing {Path}: it expires soon, no longer chains to the issuing CA or lacks an extended key usage this version needs")]
     public static partial void Renewing(ILogger logger, string path);
 
     [LoggerMessage(3, LogLevel.Information, "Issuing CA {Subject} ({Thumbprint}) under {Anchor}; {ManufacturerCount} trusted manufacturer CA(s)")]

@@ -15,6 +15,12 @@ public static class PkixOids
     /// <summary>id-ct-KP-aKeyPackage (RFC 5958 §2).</summary>
     public const string AsymmetricKeyPackage = "2.16.840.1.101.2.1.2.78.5";
 
+    /// <summary>
+    /// id-kp-cmKGA (RFC 9810 §4.5): the extended key usage of a CMP key generation authority that is not a CA, in the
+    /// certificate that signs the AsymmetricKeyPackage of a centrally generated key.
+    /// </summary>
+    public const string CmpKeyGenerationAuthority = "1.3.6.1.5.5.7.3.32";
+
     /// <summary>id-ecPublicKey (RFC 5480 §2.1.1).</summary>
     public const string EcPublicKey = "1.2.840.10045.2.1";
 

@@ -249,6 +249,38 @@ public abstract class CertificateStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TwoInstances_AddingPendingRequests_AtOnce_NeverPassTheBounds()
+    {
+        ICertificateStore second = await OpenAsync();
+        var limits = new PendingLimits(MaxTotal: 5, MaxPerIdentity: 3);
+        // 24 requests from two instances (two nodes) at once, 12 for dev-a and 12 spread over other identities.
+        Task<PendingAdmission>[] attempts = Enumerable.Range(0, 24).Select(i => Task.Run(() =>
+            (i % 2 == 0 ? Store : second).TryAddPendingAsync(Request($"p-{i}", "r") with { Identity = i < 12 ? "dev-a" : $"dev-{i}" },
+                Audit($"pending {i}"), limits, CancellationToken.None))).ToArray();
+        PendingAdmission[] results = await Task.WhenAll(attempts);
+
+        IReadOnlyList<StoredRequest> pending = await Store.ListPendingRequestsAsync(100, CancellationToken.None);
+        Assert.Equal(5, pending.Count);
+        Assert.True(pending.Count(r => r.Identity == "dev-a") <= 3);
+        Assert.Equal(5, results.Count(r => r.Stored is not null));
+        Assert.All(results.Where(r => r.Stored is null), r => Assert.True(r.TotalLimitReached || r.IdentityLimitReached));
+        Assert.Equal((5, pending.Count(r => r.Identity == "dev-a")), await second.CountPendingRequestsAsync("dev-a", CancellationToken.None));
+
+        // A refusal writes nothing, not even its audit entry.
+        Assert.Equal(5, (await Store.ListAuditAsync(100, CancellationToken.None)).Count(a => a.Details.Contains("pending", StringComparison.Ordinal)));
+
+        // Per identity: with room in total, a fourth request of dev-b is refused for its identity only.
+        var roomy = new PendingLimits(MaxTotal: 100, MaxPerIdentity: 3);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.NotNull((await second.TryAddPendingAsync(Request($"b-{i}", "r") with { Identity = "dev-b" }, Audit("b"), roomy, CancellationToken.None)).Stored);
+        }
+
+        PendingAdmission fourth = await Store.TryAddPendingAsync(Request("b-3", "r") with { Identity = "dev-b" }, Audit("b"), roomy, CancellationToken.None);
+        Assert.Equal((null, true, false, 8), (fourth.Stored, fourth.IdentityLimitReached, fourth.TotalLimitReached, fourth.PendingBefore));
+    }
+
+    [Fact]
     public async Task TwoInstances_RacingOnOneRequestKey_StoreOneRequest_AndOneCertificatePerSerial()
     {
         ICertificateStore second = await OpenAsync();

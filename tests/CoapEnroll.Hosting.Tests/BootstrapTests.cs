@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using CoapEnroll.Pkix;
 using CoapEnroll.Testing;
 
 namespace CoapEnroll.Hosting.Tests;
@@ -268,6 +269,40 @@ public sealed class BootstrapTests
         var ex = await Assert.ThrowsAsync<CaConfigurationException>(() => CaBootstrap.LoadOrCreateAsync(ca.Options, null, null, CancellationToken.None));
         Assert.Equal(CaConfigurationProblem.IncompleteDataDirectory, ex.Problem);
         Assert.Equal(layout.IssuingKey, ex.FilePath);
+    }
+
+    [Fact]
+    public async Task The_server_certificate_carries_cmKGA_and_one_made_without_it_is_reissued()
+    {
+        await using TestCa ca = await TestCa.CreateAsync();
+        CaDataLayout layout = ca.Hierarchy.Layout;
+        Assert.Contains(PkixOids.CmpKeyGenerationAuthority, await ServerUsagesAsync(layout));
+        Assert.Contains("1.3.6.1.5.5.7.3.1", await ServerUsagesAsync(layout));
+
+        // A server certificate as earlier versions wrote it: serverAuth only, same key, same issuer, valid for a year.
+        using X509Certificate2 issuing = X509CertificateLoader.LoadCertificate(ca.Hierarchy.IssuingCa.RawData);
+        using var issuingKey = ECDsa.Create();
+        issuingKey.ImportFromPem(await File.ReadAllTextAsync(layout.IssuingKey));
+        using var serverKey = ECDsa.Create();
+        serverKey.ImportFromPem(await File.ReadAllTextAsync(layout.ServerKey));
+        var request = new CertificateRequest("CN=localhost, O=CoapEnroll", serverKey, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        using X509Certificate2 old = request.Create(issuing.SubjectName, X509SignatureGenerator.CreateForECDsa(issuingKey), now.AddMinutes(-5), now.AddDays(365), [7, 7, 7, 7]);
+        await File.WriteAllTextAsync(layout.ServerCertificate, old.ExportCertificatePem() + "\n" + issuing.ExportCertificatePem() + "\n");
+
+        await ca.RestartAsync();
+        IReadOnlyList<X509Certificate2> reissued = await CaCredentialFiles.LoadCertificatesAsync(layout.ServerCertificate, CancellationToken.None);
+        Assert.NotEqual(old.Thumbprint, reissued[0].Thumbprint);
+        Assert.Contains(PkixOids.CmpKeyGenerationAuthority, await ServerUsagesAsync(layout));
+    }
+
+    private static async Task<string[]> ServerUsagesAsync(CaDataLayout layout)
+    {
+        IReadOnlyList<X509Certificate2> server = await CaCredentialFiles.LoadCertificatesAsync(layout.ServerCertificate, CancellationToken.None);
+        return [.. server[0].Extensions.OfType<X509EnhancedKeyUsageExtension>().SelectMany(e => e.EnhancedKeyUsages.Cast<Oid>()).Select(o => o.Value!)];
     }
 
     [Fact]

@@ -9,8 +9,8 @@ namespace CoapEnroll.Cmp;
 /// <summary>
 /// The client side of central key generation (RFC 9483 §4.1.6): opens the EncryptedKey of a CertifiedKeyPair (envelopedData with
 /// a PasswordRecipientInfo for a MAC-protected requester, a KeyAgreeRecipientInfo for an EC protection certificate, a
-/// KeyTransRecipientInfo for an RSA one), checks the key generator's SignedData signature and that its certificate chains to the
-/// trust anchors, and imports the one key of the AsymmetricKeyPackage.
+/// KeyTransRecipientInfo for an RSA one), checks the key generator's SignedData signature, that its certificate chains to the
+/// trust anchors and that it is a CA or carries id-kp-cmKGA, and imports the one key of the AsymmetricKeyPackage.
 /// </summary>
 internal static class CmpCentralKey
 {
@@ -62,6 +62,7 @@ internal static class CmpCentralKey
             signer.CheckSignature(verifySignatureOnly: true);
             X509Certificate2 generator = signer.Certificate ?? throw new CryptographicException("the SignedData does not carry the key generator's certificate");
             CheckChain(generator, cms.Certificates, options.TrustAnchors);
+            CheckAuthorization(generator);
 
             pkcs8 = CmsAsymmetricKeyPackage.ReadSingleKey(cms.ContentInfo.Content);
             return Import(pkcs8);
@@ -93,6 +94,20 @@ internal static class CmpCentralKey
         {
             string why = string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).Distinct());
             throw new CryptographicException($"the key generator '{generator.Subject}' does not chain to the trust anchors: {why}");
+        }
+    }
+
+    // RFC 9810 §4.5: "CMP key generation authorities are CAs or are identified by the id-kp-cmKGA extended key usage". Any other
+    // certificate under the same anchors (another device's, say) does not speak for the key it signed.
+    private static void CheckAuthorization(X509Certificate2 generator)
+    {
+        bool isCa = generator.Extensions.OfType<X509BasicConstraintsExtension>().Any(e => e.CertificateAuthority);
+        bool isKga = generator.Extensions.OfType<X509EnhancedKeyUsageExtension>()
+            .Any(e => e.EnhancedKeyUsages.Cast<Oid>().Any(u => u.Value == PkixOids.CmpKeyGenerationAuthority));
+        if (!isCa && !isKga)
+        {
+            throw new CryptographicException(
+                $"the key generator '{generator.Subject}' is neither a CA nor authorized as a key generation authority (no id-kp-cmKGA extended key usage)");
         }
     }
 

@@ -169,6 +169,13 @@ internal sealed partial class AdminSite
         }
 
         IPAddress address = Address(context);
+        if (IsCrossSite(context.Request))
+        {
+            LogCrossSiteLogin(address.ToString(), context.Request.Headers.Origin.ToString());
+            await WriteAsync(context, StatusCodes.Status403Forbidden, LoginForm("This login was sent from another site's page; log in from this page."));
+            return;
+        }
+
         if (_throttle.RetryAfter(address) is { } wait)
         {
             LogThrottled(address.ToString());
@@ -217,6 +224,21 @@ internal sealed partial class AdminSite
         LogLoggedIn(_options.User!, address.ToString());
         await AuditAsync($"operator:web:{_options.User}", "admin-login", $"from {address}", context.RequestAborted);
         SeeOther(context, "/admin/");
+    }
+
+    // Login CSRF (a page elsewhere posting the attacker's credentials, so that the operator works in the attacker's session): the
+    // login form has no session whose token it could carry, so the POST is judged by headers that browsers set and pages cannot,
+    // Sec-Fetch-Site, else Origin. A client that sends neither (curl, a script) is not a browser another site can drive.
+    private static bool IsCrossSite(HttpRequest request)
+    {
+        string fetchSite = request.Headers["Sec-Fetch-Site"].ToString();
+        if (fetchSite.Length > 0)
+        {
+            return fetchSite is not ("same-origin" or "none");
+        }
+
+        string origin = request.Headers.Origin.ToString();
+        return origin.Length > 0 && !string.Equals(origin, $"{request.Scheme}://{request.Host.Value}", StringComparison.OrdinalIgnoreCase);
     }
 
     private async Task LogoutAsync(HttpContext context, AdminPrincipal principal, IFormCollection form)
@@ -289,6 +311,9 @@ internal sealed partial class AdminSite
 
     [LoggerMessage(473, LogLevel.Warning, "Failed operator login from {Address}")]
     private partial void LogLoginFailed(string address);
+
+    [LoggerMessage(478, LogLevel.Warning, "Operator login from {Address} refused: posted from another site (Origin {Origin})")]
+    private partial void LogCrossSiteLogin(string address, string origin);
 
     [LoggerMessage(474, LogLevel.Warning, "Operator login from {Address} refused: too many failed logins")]
     private partial void LogThrottled(string address);

@@ -51,6 +51,39 @@ public sealed class AdminPageTests
     }
 
     [Fact]
+    public async Task LoginPostedFromAnotherSite_IsRefused_WithoutASession_ThisSiteAndNonBrowsersLogIn()
+    {
+        await using AdminHost host = await AdminHost.StartAsync();
+        using HttpClient client = host.Client();
+        foreach ((string header, string value) in new[] { ("Origin", "https://attacker.example"), ("Origin", "null"), ("Sec-Fetch-Site", "cross-site"), ("Sec-Fetch-Site", "same-site") })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/admin/login", UriKind.Relative))
+            {
+                Content = new FormUrlEncodedContent([new("user", AdminHost.User), new("password", AdminHost.Password)]),
+            };
+            request.Headers.Add(header, value);
+            using HttpResponseMessage refused = await client.SendAsync(request);
+            Assert.True(refused.StatusCode == HttpStatusCode.Forbidden, $"{header}: {value} gave {refused.StatusCode}");
+            Assert.False(refused.Headers.Contains("Set-Cookie"));
+            Assert.Contains("another site", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync(new Uri("/admin/", UriKind.Relative))).StatusCode);
+        Assert.DoesNotContain(await host.Store.ListAuditAsync(100, CancellationToken.None), e => e.Action == "admin-login");
+
+        // The page's own form (same origin, as a browser says it) and a client that sends neither header log in.
+        using var own = new HttpRequestMessage(HttpMethod.Post, new Uri("/admin/login", UriKind.Relative))
+        {
+            Content = new FormUrlEncodedContent([new("user", AdminHost.User), new("password", AdminHost.Password)]),
+        };
+        own.Headers.Add("Origin", host.BaseUri.GetLeftPart(UriPartial.Authority));
+        own.Headers.Add("Sec-Fetch-Site", "same-origin");
+        Assert.Equal(HttpStatusCode.SeeOther, (await client.SendAsync(own)).StatusCode);
+        using HttpClient script = host.Client();
+        Assert.Equal(HttpStatusCode.SeeOther, (await AdminHost.LogInAsync(script)).StatusCode);
+    }
+
+    [Fact]
     public async Task ForgedOrMissingCsrf_Refused_MaliciousSubjectEscaped_ThenApproveRevokeAndLogout()
     {
         await using AdminHost host = await AdminHost.StartAsync();
