@@ -17,6 +17,7 @@ namespace CoapEnroll.Ca.Pkcs11;
 internal sealed class Pkcs11SigningKey : CaSigningKey
 {
     private static readonly TimeSpan s_reconnectInterval = TimeSpan.FromSeconds(1);
+    private volatile bool _reconnectHeld; // tests only: LoseTokenUntilReleased
 
     private readonly Pkcs11Module _module;
     private readonly Pkcs11KeyOptions _options;
@@ -139,6 +140,29 @@ internal sealed class Pkcs11SigningKey : CaSigningKey
     /// <summary>Closes every session of the token under this key, as a token removal would (tests of the reconnect).</summary>
     internal void CloseAllSessionsOfTheToken() => _connection?.Slot.CloseAllSessions();
 
+    /// <summary>
+    /// Closes every session of the token and holds the key lost until <see cref="ReleaseReconnect"/> (tests of a server's answer
+    /// while the token is gone). After <see cref="CloseAllSessionsOfTheToken"/> alone, whichever signature comes next notices the
+    /// loss, and when that is a background one (a CRL for an announcement) the request under test reconnects and is served.
+    /// </summary>
+    internal void LoseTokenUntilReleased()
+    {
+        _reconnectHeld = true;
+        if (_connection is { } connection)
+        {
+            lock (connection)
+            {
+                connection.Lost = true;
+            }
+
+            connection.Slot.CloseAllSessions();
+            Close(connection);
+        }
+    }
+
+    /// <summary>Ends <see cref="LoseTokenUntilReleased"/>: the next signature reconnects.</summary>
+    internal void ReleaseReconnect() => _reconnectHeld = false;
+
     /// <summary>Reads attributes of the private key (tests: CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_VALUE).</summary>
     internal List<IObjectAttribute> ReadPrivateKeyAttributes(List<CKA> attributes)
     {
@@ -216,7 +240,7 @@ internal sealed class Pkcs11SigningKey : CaSigningKey
             }
 
             DateTimeOffset now = _time.GetUtcNow();
-            if (now - _lastAttempt < s_reconnectInterval)
+            if (_reconnectHeld || now - _lastAttempt < s_reconnectInterval)
             {
                 throw new CaKeyUnavailableException($"{Description} is unavailable; reconnecting");
             }

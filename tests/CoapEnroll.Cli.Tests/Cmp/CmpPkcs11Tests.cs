@@ -29,21 +29,21 @@ public sealed class CmpPkcs11Tests : CmpTestBase
         int issued = (await server.CertificatesAsync()).Count;
 
         // ir over CoAP, MAC-protected: the refusal is MAC-protected too (our client checks it and says when it does not verify).
-        key.CloseAllSessionsOfTheToken();
+        key.LoseTokenUntilReleased();
         CliResult ir = await CliRunner.RunAsync("cmp", "ir", "--server", coap, "--ref", "dev-1", "--secret-env", SecretVariable,
             "--subject", "CN=dev-1", "--key-out", OpenSsl.File("k2.pem"), "--out", OpenSsl.File("c2.pem"));
         AssertSystemUnavail(ir);
         await TokenKey.WaitUntilReconnectedAsync(key);
 
         // cr over HTTP, signed: the refusal is signed by the server's CMP certificate, checked against --trust.
-        key.CloseAllSessionsOfTheToken();
+        key.LoseTokenUntilReleased();
         CliResult cr = await CliRunner.RunAsync("cmp", "cr", "--server", http, "--trust", server.TrustAnchor, "--cert", OpenSsl.File("c1.pem"),
             "--key", OpenSsl.File("k1.pem"), "--subject", "CN=dev-1", "--key-out", OpenSsl.File("k3.pem"), "--out", OpenSsl.File("c3.pem"));
         AssertSystemUnavail(cr);
         await TokenKey.WaitUntilReconnectedAsync(key);
 
         // openssl cmp over HTTP, p10cr with a MAC; it checks the error message's protection (no -unprotected_errors).
-        key.CloseAllSessionsOfTheToken();
+        key.LoseTokenUntilReleased();
         string csrKey = await OpenSsl.NewKeyAsync("k4.pem");
         await OpenSsl.MustAsync("req", "-new", "-key", csrKey, "-subj", "/CN=dev-1", "-out", OpenSsl.File("p10.csr"));
         ProcessResult p10cr = await OpenSsl.RunAsync("cmp", "-cmd", "p10cr", "-server", server.HttpServer(), "-ref", "dev-1",
@@ -85,7 +85,7 @@ public sealed class CmpPkcs11Tests : CmpTestBase
         string[] ir = ["cmp", "-cmd", "ir", "-server", server.HttpServer(), "-trusted", server.TrustAnchor, "-cert", server.DemoCertificate,
             "-key", server.DemoKey, "-newkey", newKey, "-subject", subject, "-implicit_confirm", "-certout", OpenSsl.File("c1.pem")];
 
-        key.CloseAllSessionsOfTheToken();
+        key.LoseTokenUntilReleased();
         ProcessResult lost = await OpenSsl.RunAsync([.. ir, "-rspout", OpenSsl.File("lost.der")]);
         Assert.NotEqual(0, lost.ExitCode);
         Assert.True((lost.StandardOutput + lost.StandardError).Contains("systemUnavail", StringComparison.Ordinal), lost.Describe());

@@ -106,13 +106,14 @@ public sealed class EstPkcs11Tests : IDisposable
         await SenAsync(server, "/CN=before-loss");
         int before = await server.CertificateCountAsync();
 
-        key.CloseAllSessionsOfTheToken();
+        key.LoseTokenUntilReleased();
         var (_, csr) = await EstTools.NewCsrAsync(_scratch, "lost", "/CN=during-loss");
         ProcessResult refused = await EstTools.CoapClientAsync("openssl", "-m", "post", "-t", "286", "-f", csr, "-c", server.DemoCertificate, "-j", server.DemoKey,
             "-R", server.TrustAnchor, server.Uri("/.well-known/est/sen"));
 
         Assert.True((refused.StandardOutput + refused.StandardError).Contains("5.03", StringComparison.Ordinal), refused.Describe());
         Assert.Equal(before, await server.CertificateCountAsync());
+        key.ReleaseReconnect();
         string issued = await SenAsync(server, "/CN=after-reconnect");
         Assert.Contains(": OK", await EstTools.OpenSslAsync("verify", "-CAfile", server.TrustAnchor, "-untrusted", server.IssuingCa, issued));
     }
@@ -130,7 +131,7 @@ public sealed class EstPkcs11Tests : IDisposable
         Assert.True(warm.Status == 200, warm.Describe());
         int before = (await est.Store.ListCertificatesAsync(10_000, CancellationToken.None)).Count;
 
-        key.CloseAllSessionsOfTheToken();
+        key.LoseTokenUntilReleased();
         string csr = await est.NewCsrAsync("lost", "/CN=demo-device-1");
         CurlAnswer refused = await est.PostCsrAsync("lost", "simpleenroll", csr, est.DemoCertificate, est.DemoKey);
 
@@ -142,6 +143,7 @@ public sealed class EstPkcs11Tests : IDisposable
         Assert.Equal(before, (await est.Store.ListCertificatesAsync(10_000, CancellationToken.None)).Count);
 
         // The same request again: the key reconnects (the first attempt after a loss is not held back) and the certificate verifies.
+        key.ReleaseReconnect();
         CurlAnswer served = await est.PostCsrAsync("served", "simpleenroll", csr, est.DemoCertificate, est.DemoKey);
         Assert.True(served.Status == 200, served.Describe());
         (string pem, _) = await est.PrintCertsAsync(est.DecodeBase64(served.BodyFile, "served.p7"), "served");

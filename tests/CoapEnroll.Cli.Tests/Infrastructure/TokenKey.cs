@@ -13,6 +13,7 @@ public static class TokenKey
     /// </summary>
     public static async Task WaitUntilReconnectedAsync(CaSigningKey key)
     {
+        (key as Ca.Pkcs11.Pkcs11SigningKey)?.ReleaseReconnect();
         for (int attempt = 0; ; attempt++)
         {
             try
