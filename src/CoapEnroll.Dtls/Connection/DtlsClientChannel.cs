@@ -97,6 +97,29 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
         }
     }
 
+    /// <summary>
+    /// Returns <see cref="DatagramReceiveResult.Closed"/> instead of throwing once the channel is disposed, or the server closed
+    /// the session, and no datagram is left: waits on the queue's completion, which throws nothing.
+    /// </summary>
+    public async ValueTask<DatagramReceiveResult> ReceiveOrClosedAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return DatagramReceiveResult.Closed;
+        }
+
+        PooledDatagram data;
+        while (!_incoming.Reader.TryRead(out data))
+        {
+            if (!await _incoming.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return DatagramReceiveResult.Closed;
+            }
+        }
+
+        return new DatagramReceiveResult(data.CopyToAndReturn(buffer.Span), _connection.EndPoint);
+    }
+
     public async ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -142,14 +165,27 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
         {
         }
 
-        await _stop.CancelAsync().ConfigureAwait(false);
-        await _transport.DisposeAsync().ConfigureAwait(false);
+        // Where the socket can wake its pending receive as closed, the loop ends by itself before the socket goes: cancelling it
+        // or disposing the socket under it throws and catches an exception in the socket and in each awaiting frame, on every
+        // session closed. Elsewhere, cancel it and dispose the transport under it as before.
+        bool shut = _transport is UdpDatagramChannel udp && udp.ShutdownReceive();
+        if (!shut)
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+            await _transport.DisposeAsync().ConfigureAwait(false);
+        }
+
         try
         {
             await _receiveLoop.ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
         {
+        }
+
+        if (shut)
+        {
+            await _transport.DisposeAsync().ConfigureAwait(false);
         }
 
         _incoming.Writer.TryComplete();
@@ -173,7 +209,11 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
             DatagramReceiveResult result;
             try
             {
-                result = await _transport.ReceiveAsync(buffer, ct).ConfigureAwait(false);
+                result = await _transport.ReceiveOrClosedAsync(buffer, ct).ConfigureAwait(false);
+                if (result.IsClosed)
+                {
+                    break;
+                }
             }
             catch (RemoteUnreachableException ex)
             {
