@@ -21,7 +21,7 @@ public sealed class UdpDatagramChannel : IDatagramChannel
     private readonly ConcurrentDictionary<SocketAddress, IPEndPoint> _endPoints = new();
     private IPEndPoint? _connectedRemote;
     private int _unreachable;
-    private int _receiveShutdown;
+    private ClosableReceive? _closableReceive;
     private int _disposed;
 
     private UdpDatagramChannel(Socket socket, int maxDatagramSize)
@@ -85,60 +85,70 @@ public sealed class UdpDatagramChannel : IDatagramChannel
     }
 
     public ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
-        ReceiveCoreAsync(buffer, throwWhenClosed: true, cancellationToken);
+        ReceiveCoreAsync(buffer, cancellationToken);
 
+    /// <summary>
+    /// On a connected channel (<see cref="ConnectTo"/>) with a token that cannot be cancelled, the receive ends as
+    /// <see cref="DatagramReceiveResult.Closed"/> when <see cref="DisposeAsync"/> closes the socket, through the socket's
+    /// error code rather than an exception (<see cref="ClosableReceive"/>): a client that closes a session per enrollment would
+    /// otherwise throw and catch one in the socket and one in each awaiting frame. Otherwise as the interface's default.
+    /// </summary>
     public async ValueTask<DatagramReceiveResult> ReceiveOrClosedAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
+        if (_connectedRemote is { } remote && !cancellationToken.CanBeCanceled)
+        {
+            while (true)
+            {
+                if (Volatile.Read(ref _disposed) != 0)
+                {
+                    return DatagramReceiveResult.Closed;
+                }
+
+                if (Interlocked.Exchange(ref _unreachable, 0) != 0)
+                {
+                    throw new RemoteUnreachableException(remote);
+                }
+
+                _closableReceive ??= new ClosableReceive();
+                (int received, SocketError error) = await _closableReceive.ReceiveAsync(_socket, buffer);
+                if (error == SocketError.Success)
+                {
+                    return new DatagramReceiveResult(received, remote);
+                }
+
+                if (Volatile.Read(ref _disposed) != 0)
+                {
+                    return DatagramReceiveResult.Closed;
+                }
+
+                if (IsPortUnreachable(error))
+                {
+                    throw new RemoteUnreachableException(remote, new SocketException((int)error));
+                }
+
+                if (!IsTransient(error))
+                {
+                    throw new SocketException((int)error);
+                }
+            }
+        }
+
         try
         {
-            return await ReceiveCoreAsync(buffer, throwWhenClosed: false, cancellationToken);
+            return await ReceiveAsync(buffer, cancellationToken);
         }
         catch (Exception ex) when (ex is ObjectDisposedException or SocketException && Volatile.Read(ref _disposed) != 0)
         {
-            // Disposed under the pending receive (where ShutdownReceive could not wake it first).
             return DatagramReceiveResult.Closed;
         }
     }
 
-    /// <summary>
-    /// Stops receiving: the pending receive, and every later one, ends as closed (<see cref="DatagramReceiveResult.Closed"/>
-    /// from <see cref="ReceiveOrClosedAsync"/>). On Linux, shutdown(SHUT_RD) makes the kernel wake the pending receive with an
-    /// empty read, so a receive loop ends without the exception that cancelling it or disposing the socket under it throws.
-    /// Returns false where that is not available (another OS, or the kernel refused): then only cancellation or
-    /// <see cref="DisposeAsync"/> ends the pending receive.
-    /// </summary>
-    public bool ShutdownReceive()
-    {
-        if (!OperatingSystem.IsLinux() || Volatile.Read(ref _disposed) != 0)
-        {
-            return false;
-        }
-
-        Volatile.Write(ref _receiveShutdown, 1);
-        try
-        {
-            _socket.Shutdown(SocketShutdown.Receive);
-            return true;
-        }
-        catch (SocketException)
-        {
-            // An unconnected UDP socket gets ENOTCONN (the kernel still marks it shut, but that is not something to rely on).
-            return false;
-        }
-    }
-
-    private async ValueTask<DatagramReceiveResult> ReceiveCoreAsync(Memory<byte> buffer, bool throwWhenClosed, CancellationToken cancellationToken)
+    private async ValueTask<DatagramReceiveResult> ReceiveCoreAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         // One receive at a time per channel: the endpoint runs a single receive loop, which is what
         // lets the shared SocketAddress be reused without allocation.
         while (true)
         {
-            if (Volatile.Read(ref _receiveShutdown) != 0)
-            {
-                ObjectDisposedException.ThrowIf(throwWhenClosed, this);
-                return DatagramReceiveResult.Closed;
-            }
-
             if (_connectedRemote is not null && Interlocked.Exchange(ref _unreachable, 0) != 0)
             {
                 throw new RemoteUnreachableException(_connectedRemote);
@@ -157,13 +167,6 @@ public sealed class UdpDatagramChannel : IDatagramChannel
             {
                 // ICMP errors from earlier sends surface here; they say nothing about this receive.
                 continue;
-            }
-
-            if (Volatile.Read(ref _receiveShutdown) != 0)
-            {
-                // The empty read that shutdown(SHUT_RD) wakes the receive with, or a datagram that raced it: closed either way.
-                ObjectDisposedException.ThrowIf(throwWhenClosed, this);
-                return DatagramReceiveResult.Closed;
             }
 
             return new DatagramReceiveResult(received, GetEndPoint(_receiveAddress));
@@ -191,7 +194,7 @@ public sealed class UdpDatagramChannel : IDatagramChannel
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            _socket.Dispose();
+            _socket.Dispose(); // a pending ClosableReceive completes with OperationAborted; its event args are left to the GC with it
         }
 
         return ValueTask.CompletedTask;

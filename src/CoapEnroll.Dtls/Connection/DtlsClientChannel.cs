@@ -165,27 +165,17 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
         {
         }
 
-        // Where the socket can wake its pending receive as closed, the loop ends by itself before the socket goes: cancelling it
-        // or disposing the socket under it throws and catches an exception in the socket and in each awaiting frame, on every
-        // session closed. Elsewhere, cancel it and dispose the transport under it as before.
-        bool shut = _transport is UdpDatagramChannel udp && udp.ShutdownReceive();
-        if (!shut)
-        {
-            await _stop.CancelAsync().ConfigureAwait(false);
-            await _transport.DisposeAsync().ConfigureAwait(false);
-        }
-
+        // The receive loop ends as closed when the socket goes, without an exception where the transport can (a connected UDP
+        // channel: see ReceiveLoopAsync); cancelling it would throw and catch one in the socket and in each awaiting frame, on
+        // every session closed. The cancel still ends a ProcessDatagramAsync in progress, and the loop of any other transport.
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _transport.DisposeAsync().ConfigureAwait(false);
         try
         {
             await _receiveLoop.ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or System.Net.Sockets.SocketException)
         {
-        }
-
-        if (shut)
-        {
-            await _transport.DisposeAsync().ConfigureAwait(false);
         }
 
         _incoming.Writer.TryComplete();
@@ -209,7 +199,10 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
             DatagramReceiveResult result;
             try
             {
-                result = await _transport.ReceiveOrClosedAsync(buffer, ct).ConfigureAwait(false);
+                // A connected UDP channel ends this receive as closed when disposed, with no token to cancel it; anything else is
+                // cancelled on close.
+                result = await _transport.ReceiveOrClosedAsync(buffer, _transport is UdpDatagramChannel ? CancellationToken.None : ct)
+                    .ConfigureAwait(false);
                 if (result.IsClosed)
                 {
                     break;
