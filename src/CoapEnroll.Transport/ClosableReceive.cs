@@ -10,7 +10,9 @@ namespace CoapEnroll.Transport;
 /// </summary>
 internal sealed class ClosableReceive : SocketAsyncEventArgs, IValueTaskSource<(int Received, SocketError Error)>
 {
-    private ManualResetValueTaskSourceCore<(int, SocketError)> _core = new() { RunContinuationsAsynchronously = true };
+    // The continuation runs where the socket completes the receive (a thread-pool work item, as with the Task-based calls), not
+    // after one more hop through the pool.
+    private ManualResetValueTaskSourceCore<(int, SocketError)> _core = new() { RunContinuationsAsynchronously = false };
 
     public ClosableReceive()
         : base(unsafeSuppressExecutionContextFlow: true)
