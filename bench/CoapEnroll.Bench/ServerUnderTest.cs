@@ -23,6 +23,9 @@ internal sealed class ServerUnderTest : IAsyncDisposable
 
     private const int KeptOutputLines = 200;
 
+    /// <summary>How many times serve is started on new ports when one picked for it was taken before it bound it.</summary>
+    private const int MaxServeStarts = 3;
+
     private readonly Process _process;
     private readonly Queue<string> _output = new();
 
@@ -81,8 +84,28 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         string? dataDirectory = null, string? cpus = null)
     {
         string data = dataDirectory ?? Directory.CreateTempSubdirectory("coapenroll-load-").FullName;
-        int coapPort = FreeUdpPort();
-        int coapsPort = FreeUdpPort(except: coapPort);
+
+        // The ports are free when picked and bound by serve only later: another process can take one in between. serve then exits
+        // reporting the address in use, and is started again on new ports, a bounded number of times.
+        for (int attempt = 1; ; attempt++)
+        {
+            List<string> arguments = ServeArguments(coapenrollDll, data, psk, diagnosisArguments, http, scenarioArguments, cpus, out int coapPort, out int coapsPort);
+            ServerUnderTest? server = await StartAsync("serve", cpus is null ? "dotnet" : "taskset", arguments, coapPort, coapsPort, "/test", data, environment,
+                retryWhenPortInUse: attempt < MaxServeStarts);
+            if (server is not null)
+            {
+                return server;
+            }
+
+            Console.Error.WriteLine($"serve exited: a port picked for it was taken before it bound it (start {attempt} of {MaxServeStarts}); starting it again on new ports");
+        }
+    }
+
+    private static List<string> ServeArguments(string coapenrollDll, string data, bool psk, IReadOnlyList<string>? diagnosisArguments, bool http,
+        IReadOnlyList<string>? scenarioArguments, string? cpus, out int coapPort, out int coapsPort)
+    {
+        coapPort = FreeUdpPort();
+        coapsPort = FreeUdpPort(except: coapPort);
         var arguments = new List<string>
         {
             coapenrollDll, "serve", "--data", data, "--bind", "127.0.0.1",
@@ -108,7 +131,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
             arguments.InsertRange(0, ["-c", cpus, "dotnet"]);
         }
 
-        return await StartAsync("serve", cpus is null ? "dotnet" : "taskset", arguments, coapPort, coapsPort, "/test", data, environment);
+        return arguments;
     }
 
     /// <summary>Starts <c>coap-server-notls</c>, or <c>coap-server-openssl -k KEY</c> (coaps on the port + 1), and waits until it answers.</summary>
@@ -122,7 +145,8 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         }
 
         program ??= dtls ? "coap-server-openssl" : "coap-server-notls";
-        return await StartAsync(program, program, arguments, port, dtls ? port + 1 : null, "/", null);
+        return await StartAsync(program, program, arguments, port, dtls ? port + 1 : null, "/", null)
+            ?? throw new InvalidOperationException($"{program} did not start");
     }
 
     /// <summary>
@@ -161,7 +185,14 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => StopAsync(deleteData: true);
+
+    /// <summary>Whether the process exited saying an address it was to bind was in use (a port picked for it was taken meanwhile).</summary>
+    internal static bool ReportsAddressInUse(string output) =>
+        output.Contains("Address already in use", StringComparison.OrdinalIgnoreCase)
+        || output.Contains(nameof(SocketError.AddressAlreadyInUse), StringComparison.Ordinal);
+
+    private async ValueTask StopAsync(bool deleteData)
     {
         try
         {
@@ -178,7 +209,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         }
 
         _process.Dispose();
-        if (DataDirectory is not null)
+        if (deleteData && DataDirectory is not null)
         {
             try
             {
@@ -190,8 +221,12 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         }
     }
 
-    private static async Task<ServerUnderTest> StartAsync(string name, string program, List<string> arguments, int coapPort, int? coapsPort,
-        string path, string? dataDirectory, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>
+    /// Starts the process and waits until it answers. With <paramref name="retryWhenPortInUse"/>, a process that exits reporting an
+    /// address in use is stopped, its data directory kept, and null returned, for the caller to try other ports.
+    /// </summary>
+    private static async Task<ServerUnderTest?> StartAsync(string name, string program, List<string> arguments, int coapPort, int? coapsPort,
+        string path, string? dataDirectory, IReadOnlyDictionary<string, string>? environment = null, bool retryWhenPortInUse = false)
     {
         var info = new ProcessStartInfo(program)
         {
@@ -218,6 +253,18 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         {
             await server.WaitUntilAnswersAsync(TimeSpan.FromSeconds(120));
             return server;
+        }
+        catch (InvalidOperationException) when (retryWhenPortInUse && server._process.HasExited)
+        {
+            await server._process.WaitForExitAsync(); // and for the end of its output
+            if (ReportsAddressInUse(server.RecentOutput()))
+            {
+                await server.StopAsync(deleteData: false);
+                return null;
+            }
+
+            await server.DisposeAsync();
+            throw;
         }
         catch
         {

@@ -28,6 +28,25 @@ public interface IDatagramChannel : IAsyncDisposable
     ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Receives like <see cref="ReceiveAsync"/>, except that a channel closed before or during the wait ends it with
+    /// <see cref="DatagramReceiveResult.Closed"/> instead of <see cref="ObjectDisposedException"/>: a receive loop ends on a normal
+    /// close without an exception thrown and caught, which costs CPU on every session a client closes. Cancellation still throws
+    /// <see cref="OperationCanceledException"/>. This default catches the <see cref="ObjectDisposedException"/>; channels that can
+    /// tell a close apart without one override it.
+    /// </summary>
+    async ValueTask<DatagramReceiveResult> ReceiveOrClosedAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ReceiveAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            return DatagramReceiveResult.Closed;
+        }
+    }
+
+    /// <summary>
     /// Sends one datagram to <paramref name="remoteEndPoint"/>. The caller may reuse <paramref name="datagram"/>'s memory as
     /// soon as the returned task completes (the DTLS layer sends from pooled buffers): an implementation that queues the
     /// datagram must copy it.

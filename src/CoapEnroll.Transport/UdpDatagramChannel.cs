@@ -21,6 +21,7 @@ public sealed class UdpDatagramChannel : IDatagramChannel
     private readonly ConcurrentDictionary<SocketAddress, IPEndPoint> _endPoints = new();
     private IPEndPoint? _connectedRemote;
     private int _unreachable;
+    private ClosableReceive? _closableReceive;
     private int _disposed;
 
     private UdpDatagramChannel(Socket socket, int maxDatagramSize)
@@ -83,7 +84,66 @@ public sealed class UdpDatagramChannel : IDatagramChannel
         return channel;
     }
 
-    public async ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    public ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken) =>
+        ReceiveCoreAsync(buffer, cancellationToken);
+
+    /// <summary>
+    /// On a connected channel (<see cref="ConnectTo"/>) with a token that cannot be cancelled, the receive ends as
+    /// <see cref="DatagramReceiveResult.Closed"/> when <see cref="DisposeAsync"/> closes the socket, through the socket's
+    /// error code rather than an exception (<see cref="ClosableReceive"/>): a client that closes a session per enrollment would
+    /// otherwise throw and catch one in the socket and one in each awaiting frame. Otherwise as the interface's default.
+    /// </summary>
+    public async ValueTask<DatagramReceiveResult> ReceiveOrClosedAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (_connectedRemote is { } remote && !cancellationToken.CanBeCanceled)
+        {
+            while (true)
+            {
+                if (Volatile.Read(ref _disposed) != 0)
+                {
+                    return DatagramReceiveResult.Closed;
+                }
+
+                if (Interlocked.Exchange(ref _unreachable, 0) != 0)
+                {
+                    throw new RemoteUnreachableException(remote);
+                }
+
+                _closableReceive ??= new ClosableReceive();
+                (int received, SocketError error) = await _closableReceive.ReceiveAsync(_socket, buffer);
+                if (error == SocketError.Success)
+                {
+                    return new DatagramReceiveResult(received, remote);
+                }
+
+                if (Volatile.Read(ref _disposed) != 0)
+                {
+                    return DatagramReceiveResult.Closed;
+                }
+
+                if (IsPortUnreachable(error))
+                {
+                    throw new RemoteUnreachableException(remote, new SocketException((int)error));
+                }
+
+                if (!IsTransient(error))
+                {
+                    throw new SocketException((int)error);
+                }
+            }
+        }
+
+        try
+        {
+            return await ReceiveAsync(buffer, cancellationToken);
+        }
+        catch (Exception ex) when (ex is ObjectDisposedException or SocketException && Volatile.Read(ref _disposed) != 0)
+        {
+            return DatagramReceiveResult.Closed;
+        }
+    }
+
+    private async ValueTask<DatagramReceiveResult> ReceiveCoreAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         // One receive at a time per channel: the endpoint runs a single receive loop, which is what
         // lets the shared SocketAddress be reused without allocation.
@@ -134,7 +194,7 @@ public sealed class UdpDatagramChannel : IDatagramChannel
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            _socket.Dispose();
+            _socket.Dispose(); // a pending ClosableReceive completes with OperationAborted; its event args are left to the GC with it
         }
 
         return ValueTask.CompletedTask;

@@ -27,6 +27,9 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationToken _stoppingToken;
+    // The receive loop's own: cancelled only after the channel is disposed, so that a channel whose pending receive ends as
+    // closed on disposal (a DTLS client session) ends it without the exception a cancelled receive throws.
+    private readonly CancellationTokenSource _receiveStopping = new();
     private readonly ConcurrentDictionary<PeerMessageKey, TaskCompletionSource<CoapMessage>> _pendingConfirmables = new();
     private readonly ConcurrentDictionary<PeerTokenKey, CoapClientExchange> _exchanges = new();
     private readonly ConcurrentDictionary<PeerMessageKey, CoapClientExchange> _nonConfirmableRequests = new();
@@ -37,6 +40,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     private ICoapRequestHandler? _handler;
     private Task? _receiveLoop;
     private Task? _sweepLoop;
+    private PeriodicTimer? _sweepTimer;
     private int _disposed;
 
     public CoapEndpoint(IDatagramChannel channel, CoapEndpointOptions? options = null, ILogger<CoapEndpoint>? logger = null, TimeProvider? timeProvider = null)
@@ -79,8 +83,11 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         }
 
         _handler = handler;
-        _receiveLoop = Task.Run(() => ReceiveLoopAsync(_stoppingToken));
-        _sweepLoop = Task.Run(() => SweepLoopAsync(_stoppingToken));
+        var period = TimeSpan.FromSeconds(Math.Clamp(_options.NonLifetime.TotalSeconds / 10, 0.05, 5));
+        _sweepTimer = new PeriodicTimer(period, _time);
+        CancellationToken receiveStopping = _receiveStopping.Token;
+        _receiveLoop = Task.Run(() => ReceiveLoopAsync(receiveStopping));
+        _sweepLoop = Task.Run(() => SweepLoopAsync(_sweepTimer));
     }
 
     /// <summary>
@@ -117,7 +124,9 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         }
 
         await _stopping.CancelAsync();
+        _sweepTimer?.Dispose(); // ends the sweep loop's wait with false, where cancelling it would throw
         await _channel.DisposeAsync();
+        await _receiveStopping.CancelAsync();
         foreach (var task in new[] { _receiveLoop, _sweepLoop })
         {
             if (task is not null)
@@ -143,6 +152,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         }
 
         _stopping.Dispose();
+        _receiveStopping.Dispose();
     }
 
     private async Task ReceiveLoopAsync(CancellationToken cancellationToken)
@@ -155,7 +165,11 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
                 DatagramReceiveResult result;
                 try
                 {
-                    result = await _channel.ReceiveAsync(buffer, cancellationToken);
+                    result = await _channel.ReceiveOrClosedAsync(buffer, cancellationToken);
+                    if (result.IsClosed)
+                    {
+                        break;
+                    }
                 }
                 catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException && cancellationToken.IsCancellationRequested)
                 {
@@ -197,21 +211,14 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         }
     }
 
-    private async Task SweepLoopAsync(CancellationToken cancellationToken)
+    /// <summary>Sweeps until <see cref="DisposeAsync"/> disposes <paramref name="timer"/>, which ends the wait with false.</summary>
+    private async Task SweepLoopAsync(PeriodicTimer timer)
     {
-        var period = TimeSpan.FromSeconds(Math.Clamp(_options.NonLifetime.TotalSeconds / 10, 0.05, 5));
-        using var timer = new PeriodicTimer(period, _time);
-        try
+        while (await timer.WaitForNextTickAsync(CancellationToken.None))
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
-            {
-                long now = _time.GetTimestamp();
-                _deduplication.Sweep(now);
-                _messageIds.Sweep(now);
-            }
-        }
-        catch (OperationCanceledException)
-        {
+            long now = _time.GetTimestamp();
+            _deduplication.Sweep(now);
+            _messageIds.Sweep(now);
         }
     }
 

@@ -97,6 +97,29 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
         }
     }
 
+    /// <summary>
+    /// Returns <see cref="DatagramReceiveResult.Closed"/> instead of throwing once the channel is disposed, or the server closed
+    /// the session, and no datagram is left: waits on the queue's completion, which throws nothing.
+    /// </summary>
+    public async ValueTask<DatagramReceiveResult> ReceiveOrClosedAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            return DatagramReceiveResult.Closed;
+        }
+
+        PooledDatagram data;
+        while (!_incoming.Reader.TryRead(out data))
+        {
+            if (!await _incoming.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                return DatagramReceiveResult.Closed;
+            }
+        }
+
+        return new DatagramReceiveResult(data.CopyToAndReturn(buffer.Span), _connection.EndPoint);
+    }
+
     public async ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -142,6 +165,9 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
         {
         }
 
+        // The receive loop ends as closed when the socket goes, without an exception where the transport can (a connected UDP
+        // channel: see ReceiveLoopAsync); cancelling it would throw and catch one in the socket and in each awaiting frame, on
+        // every session closed. The cancel still ends a ProcessDatagramAsync in progress, and the loop of any other transport.
         await _stop.CancelAsync().ConfigureAwait(false);
         await _transport.DisposeAsync().ConfigureAwait(false);
         try
@@ -173,7 +199,14 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
             DatagramReceiveResult result;
             try
             {
-                result = await _transport.ReceiveAsync(buffer, ct).ConfigureAwait(false);
+                // A connected UDP channel ends this receive as closed when disposed, with no token to cancel it; anything else is
+                // cancelled on close.
+                result = await _transport.ReceiveOrClosedAsync(buffer, _transport is UdpDatagramChannel ? CancellationToken.None : ct)
+                    .ConfigureAwait(false);
+                if (result.IsClosed)
+                {
+                    break;
+                }
             }
             catch (RemoteUnreachableException ex)
             {
