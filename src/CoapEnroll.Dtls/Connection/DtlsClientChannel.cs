@@ -122,18 +122,9 @@ public sealed class DtlsClientChannel : IDatagramChannel, IDtlsConnectionOwner
 
     public async ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        PooledDatagram data;
-        try
-        {
-            data = await _incoming.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (ChannelClosedException)
-        {
-            throw new ObjectDisposedException(nameof(DtlsClientChannel));
-        }
-
-        return new DatagramReceiveResult(data.CopyToAndReturn(buffer.Span), _connection.EndPoint);
+        DatagramReceiveResult result = await ReceiveOrClosedAsync(buffer, cancellationToken).ConfigureAwait(false);
+        ObjectDisposedException.ThrowIf(result.IsClosed, this);
+        return result;
     }
 
     public async ValueTask SendAsync(ReadOnlyMemory<byte> datagram, EndPoint remoteEndPoint, CancellationToken cancellationToken)
