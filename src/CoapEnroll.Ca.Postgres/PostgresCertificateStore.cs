@@ -84,10 +84,7 @@ public sealed partial class PostgresCertificateStore : ICertificateAuthorityStor
                 // Under READ COMMITTED two nodes could both count below the bound and both insert: a transaction-scoped advisory
                 // lock, held until commit, makes count-and-insert one step across the nodes. Only bounded adds take it.
                 await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(@key);", cancellationToken, ("key", PendingAdmissionLockKey));
-                List<(int, int)> rows = await QueryAsync(connection, transaction,
-                    "SELECT count(*)::integer, count(CASE WHEN identity = @identity THEN 1 END)::integer FROM requests WHERE status = 'pending';",
-                    static reader => (reader.GetInt32(0), reader.GetInt32(1)), cancellationToken, ("identity", request.Identity ?? ""));
-                (total, ofIdentity) = rows[0];
+                (total, ofIdentity) = await CountPendingAsync(connection, transaction, request.Identity ?? "", cancellationToken);
                 if (ofIdentity >= limits.MaxPerIdentity || total >= limits.MaxTotal)
                 {
                     return new PendingAdmission(null, ofIdentity >= limits.MaxPerIdentity, total >= limits.MaxTotal, total);
@@ -182,11 +179,15 @@ public sealed partial class PostgresCertificateStore : ICertificateAuthorityStor
     public async Task<(int Total, int OfIdentity)> CountPendingRequestsAsync(string identity, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(identity);
-        List<(int, int)> rows = await ReadAsync(
-            "SELECT count(*)::integer, count(CASE WHEN identity = @identity THEN 1 END)::integer FROM requests WHERE status = 'pending';",
-            static reader => (reader.GetInt32(0), reader.GetInt32(1)), cancellationToken, ("identity", identity));
-        return rows[0];
+        await using NpgsqlConnection connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return await CountPendingAsync(connection, null, identity, cancellationToken);
     }
+
+    private static async Task<(int Total, int OfIdentity)> CountPendingAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string identity,
+        CancellationToken cancellationToken) =>
+        (await QueryAsync(connection, transaction,
+            "SELECT count(*)::integer, count(CASE WHEN identity = @identity THEN 1 END)::integer FROM requests WHERE status = 'pending';",
+            static reader => (reader.GetInt32(0), reader.GetInt32(1)), cancellationToken, ("identity", identity)))[0];
 
     /// <inheritdoc/>
     public async Task<IReadOnlyList<StoredRequest>> ListPendingRequestsAsync(int limit, CancellationToken cancellationToken) =>

@@ -220,10 +220,7 @@ public sealed partial class SqliteCertificateStore : ICertificateAuthorityStore
         // process on the file, so the count cannot go stale before the insert.
         return WriteAsync(async (connection, transaction, now) =>
         {
-            List<(int Total, int OfIdentity)> counts = await QueryAsync(connection, transaction,
-                "SELECT count(*), count(CASE WHEN identity = $identity THEN 1 END) FROM requests WHERE status = 'pending';",
-                static reader => (reader.GetInt32(0), reader.GetInt32(1)), cancellationToken, ("$identity", request.Identity ?? ""));
-            (int total, int ofIdentity) = counts[0];
+            (int total, int ofIdentity) = await CountPendingAsync(connection, transaction, request.Identity ?? "", cancellationToken);
             if (ofIdentity >= limits.MaxPerIdentity || total >= limits.MaxTotal)
             {
                 return new PendingAdmission(null, ofIdentity >= limits.MaxPerIdentity, total >= limits.MaxTotal, total);
@@ -323,12 +320,14 @@ public sealed partial class SqliteCertificateStore : ICertificateAuthorityStore
     {
         ArgumentNullException.ThrowIfNull(identity);
         using SqliteLease lease = await _pool.RentAsync(cancellationToken);
-        // Both counts walk the pending rows of the status index only, never the whole table.
-        List<(int Total, int OfIdentity)> rows = await QueryAsync(lease.Connection, null,
-            "SELECT count(*), count(CASE WHEN identity = $identity THEN 1 END) FROM requests WHERE status = 'pending';",
-            static reader => (reader.GetInt32(0), reader.GetInt32(1)), cancellationToken, ("$identity", identity));
-        return rows[0];
+        return await CountPendingAsync(lease.Connection, null, identity, cancellationToken);
     }
+
+    // Both counts walk the pending rows of the status index only, never the whole table.
+    private static async Task<(int Total, int OfIdentity)> CountPendingAsync(PooledSqliteConnection connection, SqliteTransaction? transaction, string identity,
+        CancellationToken cancellationToken) =>
+        (await QueryAsync(connection, transaction, "SELECT count(*), count(CASE WHEN identity = $identity THEN 1 END) FROM requests WHERE status = 'pending';",
+            static reader => (reader.GetInt32(0), reader.GetInt32(1)), cancellationToken, ("$identity", identity)))[0];
 
     /// <inheritdoc/>
     public async Task<IReadOnlyList<StoredRequest>> ListPendingRequestsAsync(int limit, CancellationToken cancellationToken)
