@@ -99,7 +99,7 @@ public sealed class EnrollmentTrustPolicy
         ArgumentNullException.ThrowIfNull(leaf);
         try
         {
-            return leaf.Extensions.OfType<X509EnhancedKeyUsageExtension>().Any(e => e.EnhancedKeyUsages.Cast<Oid>().Any(o => o.Value == CmcRaOid));
+            return CertificateUsage.HasExtendedKeyUsage(leaf, CmcRaOid);
         }
         catch (CryptographicException)
         {

@@ -364,7 +364,7 @@ public static class CaBootstrap
             // to accept it as their generator (RFC 9810 §4.5): it is re-issued like one that expires.
             bool current = loaded.NotAfter.ToUniversalTime() > (now + ServerRenewalWindow).UtcDateTime
                 && ChainsTo(loaded, [issuing, .. intermediates], anchor, now)
-                && HasExtendedKeyUsage(loaded, PkixOids.CmpKeyGenerationAuthority);
+                && CertificateUsage.HasExtendedKeyUsage(loaded, PkixOids.CmpKeyGenerationAuthority);
             if (current)
             {
                 return (loaded, chain);
@@ -518,9 +518,6 @@ public static class CaBootstrap
             throw new CaConfigurationException(path, CaConfigurationProblem.ChainInvalid, $"'{certificate.Subject}' does not chain to the trust anchor: {status}");
         }
     }
-
-    private static bool HasExtendedKeyUsage(X509Certificate2 certificate, string oid) =>
-        certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().Any(e => e.EnhancedKeyUsages.Cast<Oid>().Any(u => u.Value == oid));
 
     private static bool ChainsTo(X509Certificate2 certificate, IReadOnlyList<X509Certificate2> intermediates, X509Certificate2 anchor, DateTimeOffset now)
     {

@@ -101,10 +101,7 @@ internal static class CmpCentralKey
     // certificate under the same anchors (another device's, say) does not speak for the key it signed.
     private static void CheckAuthorization(X509Certificate2 generator)
     {
-        bool isCa = generator.Extensions.OfType<X509BasicConstraintsExtension>().Any(e => e.CertificateAuthority);
-        bool isKga = generator.Extensions.OfType<X509EnhancedKeyUsageExtension>()
-            .Any(e => e.EnhancedKeyUsages.Cast<Oid>().Any(u => u.Value == PkixOids.CmpKeyGenerationAuthority));
-        if (!isCa && !isKga)
+        if (!CertificateUsage.IsCertificateAuthority(generator) && !CertificateUsage.HasExtendedKeyUsage(generator, PkixOids.CmpKeyGenerationAuthority))
         {
             throw new CryptographicException(
                 $"the key generator '{generator.Subject}' is neither a CA nor authorized as a key generation authority (no id-kp-cmKGA extended key usage)");

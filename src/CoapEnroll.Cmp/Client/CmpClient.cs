@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using CoapEnroll.Pkix;
 
 namespace CoapEnroll.Cmp;
 
@@ -266,7 +267,7 @@ public sealed class CmpClient
             return new CmpEnrollmentResult
             {
                 Certificate = certificate,
-                Chain = [.. extra.Where(c => !c.RawData.AsSpan().SequenceEqual(certificate.RawData) && IsCa(c))],
+                Chain = [.. extra.Where(c => !c.RawData.AsSpan().SequenceEqual(certificate.RawData) && CertificateUsage.IsCertificateAuthority(c))],
                 CaPubs = Certificates(rep.CaPubs),
                 ImplicitlyConfirmed = implicitConfirm,
                 PendingConfirmation = pending,
@@ -435,9 +436,6 @@ public sealed class CmpClient
 
     private static byte[]? SubjectKeyId(X509Certificate2 certificate) =>
         certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()?.SubjectKeyIdentifierBytes.ToArray();
-
-    private static bool IsCa(X509Certificate2 certificate) =>
-        certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault()?.CertificateAuthority == true;
 
     private static List<X509Certificate2> Certificates(IReadOnlyList<ReadOnlyMemory<byte>>? ders)
     {
