@@ -18,6 +18,12 @@ internal sealed record BoundResult
     /// <summary>Counts per enrollment (the handshake's plus the CSR verify and the certificate sign).</summary>
     public required IReadOnlyDictionary<string, int> EnrollmentCounts { get; init; }
 
+    /// <summary>
+    /// Operations timed beside the bound's for information (x509-decode, ec-import), in none of its sums: a server does them for
+    /// a client certificate it has not seen before, but they are not public-key operations every implementation must do.
+    /// </summary>
+    public IReadOnlyList<OperationTiming> NotInBound { get; init; } = [];
+
     public double HandshakeCpuUs { get; init; }
 
     public double HandshakeWallUs { get; init; }

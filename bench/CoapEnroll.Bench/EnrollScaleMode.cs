@@ -12,16 +12,29 @@ namespace CoapEnroll.Bench;
 /// <c>enroll-scale [options]</c> (issue 12, targets 3, 4 and 6), in one run:
 /// <list type="number">
 /// <item>the <see cref="CryptoBound"/> of one enrollment and of its handshake on this machine (while serve idles);</item>
-/// <item>full EST-coaps enrollments against <c>coapenroll serve</c> with its shipped defaults (fresh data directory, free ports):
-/// at each concurrency, that many devices each doing, over and over for <c>--duration</c> seconds, a new DTLS 1.2 ECDHE_ECDSA
-/// handshake with serve's demo device certificate (DIR/demo/device.pem, issued by the demo manufacturer CA serve trusts) and
-/// <c>/sen</c> with a new P-256 key for a new subject each time, CN=bench-device-N (<c>--names unique</c>, the default; serve then
-/// runs with <c>--Ca:Profiles:default:NamePolicy=AnyName</c>, since the shipped profile binds names to the client certificate), or for
-/// CN=demo-device-1 every time (<c>--names same</c>, like sen-cost: serve re-enrolls the same subject as often as asked). One
-/// device certificate stands for many devices; every enrollment still does all the server's work (the handshake, the CSR check,
-/// the name check, a new certificate signed and stored);</item>
-/// <item>handshakes only (the same ECDHE_ECDSA handshake with the device certificate, then close_notify) at
-/// <c>--handshake-concurrency</c>; then serve again with a PSK added (<c>--Dtls:Psk:bench=…</c>, as serve-load's dtls) for PSK
+/// <item>full EST-coaps enrollments against <c>coapenroll serve</c> (fresh data directory, free ports): at each concurrency, that
+/// many workers each doing, over and over for <c>--duration</c> seconds, a new DTLS 1.2 ECDHE_ECDSA handshake with a device
+/// certificate and <c>/sen</c> with a new P-256 key. Which device certificate, <c>--devices</c>:
+/// <list type="bullet">
+/// <item><c>fresh</c> (the default; issue 12's "new device"): every enrollment is a device serve has never seen. Device N has a
+/// certificate and P-256 key of its own from the bench's manufacturer (<see cref="BenchManufacturer"/>, in a temporary directory),
+/// which serve trusts through its shipped option <c>--trust-manufacturer</c>, and enrolls <c>CN=bench-dev-N</c> under serve's shipped
+/// name policy; serve runs on its shipped defaults otherwise. So serve decodes the certificate and validates its chain on every
+/// handshake and checks trust again in the enrollment layer: its caches of validated client chains and of trust decisions never
+/// hit. The certificates are made ahead of use by a background producer with a bounded queue (<see cref="FreshDevices"/>); each
+/// phase counts how often an operation waited for one. The producer's CPU is the load generator's, and so is that of validating
+/// serve's chain on every handshake (each new device has a client of its own, without the server-chain cache of an earlier
+/// handshake);</item>
+/// <item><c>known</c>: a device serve already knows. serve's demo device certificate (DIR/demo/device.pem, issued by the demo
+/// manufacturer CA serve trusts) for every enrollment and handshake, so that after the first one serve's chain and trust-decision
+/// caches answer (no certificate decode, no chain build). <c>/sen</c> asks for a new subject each time, CN=bench-device-N
+/// (<c>--names unique</c>, the default; serve then runs with <c>--Ca:Profiles:default:NamePolicy=AnyName</c>, since the shipped
+/// profile binds names to the client certificate), or for CN=demo-device-1 every time (<c>--names same</c>, like sen-cost: serve
+/// re-enrolls the same subject as often as asked). Every enrollment still has a new handshake, a CSR check, a name check and a new
+/// certificate signed and stored.</item>
+/// </list></item>
+/// <item>handshakes only (the same ECDHE_ECDSA handshake, with a new device certificate per handshake under <c>fresh</c> and the
+/// demo device's under <c>known</c>, then close_notify) at <c>--handshake-concurrency</c>; then serve again with a PSK added (<c>--Dtls:Psk:bench=…</c>, as serve-load's dtls) for PSK
 /// handshakes at concurrency 1 and <c>--handshake-concurrency</c>; then <c>openssl s_server -dtls1_2 -psk</c> driven by the same
 /// client at concurrency 1 (s_server serves one connection at a time);</item>
 /// <item>a JSON (<c>--json</c>, default enroll-scale.json) and an SVG chart (<c>--svg</c>, default enroll-scale.svg): enrollments/s and
@@ -31,14 +44,17 @@ namespace CoapEnroll.Bench;
 /// Server CPU is utime + stime of the server process from /proc/PID/stat (10 ms ticks) over each phase. The load generator runs in
 /// this process on the same machine, so on few cores it takes CPU the server would otherwise have: the wall-clock rates are
 /// bounded by client + server, the CPU per operation is the server's alone.
-/// Options: <c>--levels 1,16,256</c>, <c>--duration S</c> (20, per level), <c>--handshake-duration S</c> (8),
+/// The bound counts one verify per certificate the device sends (<see cref="EnrollScaleReport.ChainCertificates"/>: 1 for a bench
+/// device, which sends its certificate alone), the same in both modes; under <c>known</c> serve skips those verifies once it has
+/// cached the chain, so its CPU per enrollment can come out nearer the bound than a new device's.
+/// Options: <c>--devices fresh|known</c> (fresh), <c>--names unique|same</c> (known only), <c>--levels 1,16,256</c>, <c>--duration S</c> (20, per level), <c>--handshake-duration S</c> (8),
 /// <c>--handshake-concurrency N</c> (16), <c>--warmup S</c> (20: half enrollments, half handshakes, at concurrency 4; serve JIT-compiles for a long time), <c>--bound-seconds S</c> (1, per operation, single and all cores),
 /// <c>--coapenroll DLL</c>, <c>--json FILE</c>, <c>--svg FILE</c>, <c>--serve-load FILE</c>, <c>--openssl PROGRAM</c> (openssl;
 /// <c>none</c> skips it), <c>--pin S:C</c> (off: serve and openssl s_server run only on CPU list S, the load generator's threads only on
 /// C, with <c>taskset</c>, from after the crypto bound on; then the ECDHE handshake phase is compared with the bound's rate on one core,
 /// and each phase says whether serve or the client filled its CPUs; use <c>--warmup 60</c> with it, a serve on one core JIT-compiles
 /// for long), <c>--client-cache-rounds N</c> (0: N pairs of ECDHE handshake phases, the client with and without its server-chain cache,
-/// alternated). <c>--chart-from FILE</c> only writes the chart (<c>--svg</c>) again from an earlier run's JSON (with
+/// alternated; these use the demo device in both modes, since they measure the client's cache of serve's chain). <c>--chart-from FILE</c> only writes the chart (<c>--svg</c>) again from an earlier run's JSON (with
 /// <c>--serve-load</c> if given).
 /// </summary>
 internal static class EnrollScaleMode
@@ -88,6 +104,20 @@ internal static class EnrollScaleMode
         string jsonPath = options.GetValueOrDefault("json") ?? "enroll-scale.json";
         string svgPath = options.GetValueOrDefault("svg") ?? "enroll-scale.svg";
         string openssl = options.GetValueOrDefault("openssl") ?? "openssl";
+        string devicesMode = options.GetValueOrDefault("devices") ?? "fresh";
+        if (devicesMode is not ("fresh" or "known"))
+        {
+            Console.Error.WriteLine($"enroll-scale: --devices is fresh (a new device certificate per operation) or known (serve's demo device), not '{devicesMode}'");
+            return 2;
+        }
+
+        bool fresh = devicesMode == "fresh";
+        if (fresh && options.ContainsKey("names"))
+        {
+            Console.Error.WriteLine("enroll-scale: --names is for --devices known; a fresh device N always enrolls CN=bench-dev-N");
+            return 2;
+        }
+
         string names = options.GetValueOrDefault("names") ?? "unique";
         if (names is not ("unique" or "same"))
         {
@@ -135,65 +165,35 @@ internal static class EnrollScaleMode
             Cores = Environment.ProcessorCount,
             LoadAverageBefore = LoadAverage(),
             ServeLoad = serveLoad,
-            Names = uniqueNames ? "unique: CN=bench-device-N, a new name per enrollment" : $"same: {EnrollmentProbe.Subject} every time",
+            Devices = fresh
+                ? "fresh: every enrollment and ECDHE handshake presents a new device certificate (bench manufacturer) serve has never seen"
+                : "known: serve's demo device certificate for every enrollment and ECDHE handshake, a device serve already knows",
+            Names = fresh ? "CN=bench-dev-N, the name device N's certificate holds"
+                : uniqueNames ? "unique: CN=bench-device-N, a new name per enrollment" : $"same: {EnrollmentProbe.Subject} every time",
             Pin = pinServe is null ? null : $"serve and s_server on CPUs {pinServe}, load generator on CPUs {pinClient}",
         };
         Console.WriteLine($"enroll-scale: {dll}; levels {string.Join(",", levels)} × {duration.TotalSeconds} s; {report.Cores} CPUs; load average {report.LoadAverageBefore}");
 
-        // Unique names need a profile without name binding: the shipped default profile issues the demo device only names its
+        // Fresh devices come from the bench's own manufacturer, which serve trusts through a shipped option. Unique names for the
+        // known demo device need a profile without name binding: the shipped default profile issues the demo device only names its
         // certificate holds (README, "Who may get which name").
-        string[] enrollArguments = uniqueNames ? ["--Ca:Profiles:default:NamePolicy=AnyName"] : [];
-        await using (ServerUnderTest server = await ServerUnderTest.StartServeAsync(dll, psk: false, scenarioArguments: enrollArguments, cpus: pinServe))
+        string? manufacturerDirectory = fresh ? Directory.CreateTempSubdirectory("coapenroll-enroll-scale-manufacturer-").FullName : null;
+        try
         {
-            report.ServeCommand = server.CommandLine;
-            DtlsClientOptions device = await EnrollmentProbe.LoadDemoDeviceAsync(server.DataDirectory!);
-            report.ChainCertificates = 1 + device.ClientCertificateChain.Count;
-            report.Keys = DescribeKeys(server.DataDirectory!);
-            Console.WriteLine($"  keys: {report.Keys}; the device sends {report.ChainCertificates} certificate(s)");
-
-            Console.WriteLine($"  crypto bound: each operation {boundPerOperation.TotalSeconds} s on 1 thread, then {boundPerOperation.TotalSeconds} s on {report.Cores} threads (serve idles meanwhile)");
-            report.Bound = CryptoBound.Measure(report.ChainCertificates, boundPerOperation);
-            PrintBound(report.Bound);
-            if (pinClient is not null)
+            using BenchManufacturer? manufacturer = fresh ? BenchManufacturer.LoadOrCreate(manufacturerDirectory!, out _) : null;
+            string[] enrollArguments = fresh ? ["--trust-manufacturer", manufacturer!.CertificatePath]
+                : uniqueNames ? ["--Ca:Profiles:default:NamePolicy=AnyName"] : [];
+            report.ServeOptions = fresh ? "shipped defaults, with the shipped option --trust-manufacturer for the bench's manufacturer CA"
+                : uniqueNames ? "shipped defaults except --Ca:Profiles:default:NamePolicy=AnyName (the shipped policy is BoundToRequester)"
+                : "shipped defaults";
+            await RunCertificatePhasesAsync(report, dll, enrollArguments, manufacturer, uniqueNames, levels, duration, handshakeDuration,
+                handshakeConcurrency, clientCacheRounds, warmup, boundPerOperation, pinServe, pinClient);
+        }
+        finally
+        {
+            if (manufacturerDirectory is not null)
             {
-                // After the bound, whose all-cores part needs every core; threads started later inherit the mask.
-                await PinAsync(Environment.ProcessId, pinClient);
-                Console.WriteLine($"  pinned: {report.Pin}");
-            }
-
-            IPEndPoint coaps = server.CoapsEndPoint;
-            Console.WriteLine($"  warm-up: {warmup.TotalSeconds} s of enrollments and handshakes at concurrency 4");
-            await RunPhaseAsync("warm-up", 4, warmup / 2, server.Pid, () => EnrollAsync(coaps, device, uniqueNames));
-            await RunPhaseAsync("warm-up", 4, warmup / 2, server.Pid, () => HandshakeAsync(coaps, device));
-
-            foreach (int level in levels)
-            {
-                ScalePhase phase = await RunPhaseAsync("enroll", level, duration, server.Pid, () => EnrollAsync(coaps, device, uniqueNames));
-                report.Enrollments.Add(phase);
-                Print(phase, report.Bound.EnrollmentCpuUs, report.Bound.EnrollmentsPerSecond);
-            }
-
-            ScalePhase ecdhe = await RunPhaseAsync("handshake-ecdhe-ecdsa", handshakeConcurrency, handshakeDuration, server.Pid, () => HandshakeAsync(coaps, device));
-            report.Handshakes.Add(ecdhe);
-            Print(ecdhe, report.Bound.HandshakeCpuUs, report.Bound.HandshakesPerSecond);
-            if (pinServe is not null)
-            {
-                Console.WriteLine(PinnedVerdict(ecdhe, report.Bound));
-            }
-
-            for (int round = 0; round < clientCacheRounds; round++)
-            {
-                // The same device, once validating serve's chain on every handshake and once with the shipped cache, alternated.
-                DtlsClientOptions uncached = await EnrollmentProbe.LoadDemoDeviceAsync(server.DataDirectory!);
-                uncached.ServerChainCacheSize = 0;
-                DtlsClientOptions cached = await EnrollmentProbe.LoadDemoDeviceAsync(server.DataDirectory!);
-                foreach ((string label, DtlsClientOptions client) in (round % 2 == 0 ? [("no-cache", uncached), ("cache", cached)] : new[] { ("cache", cached), ("no-cache", uncached) }))
-                {
-                    ScalePhase phase = await RunPhaseAsync($"handshake-ecdhe-ecdsa-client-{label}", handshakeConcurrency, handshakeDuration / 2, server.Pid,
-                        () => HandshakeAsync(coaps, client));
-                    report.ClientCacheRounds.Add(phase);
-                    Print(phase, null, null);
-                }
+                Directory.Delete(manufacturerDirectory, recursive: true);
             }
         }
 
@@ -238,6 +238,96 @@ internal static class EnrollScaleMode
         await File.WriteAllTextAsync(svgPath, Chart(report));
         Console.WriteLine($"JSON written to {jsonPath}, chart to {svgPath}");
         return report.Enrollments.All(e => e.Failures == 0) && report.Handshakes.All(h => h.Failures == 0) ? 0 : 1;
+    }
+
+    /// <summary>
+    /// The phases with a device certificate, against one serve: the crypto bound, warm-up, enrollments at each level, ECDHE handshakes,
+    /// the client-cache rounds. With <paramref name="manufacturer"/> every operation takes a new device from <see cref="FreshDevices"/>;
+    /// without, every operation is serve's demo device.
+    /// </summary>
+    private static async Task RunCertificatePhasesAsync(EnrollScaleReport report, string dll, string[] enrollArguments, BenchManufacturer? manufacturer,
+        bool uniqueNames, int[] levels, TimeSpan duration, TimeSpan handshakeDuration, int handshakeConcurrency, int clientCacheRounds, TimeSpan warmup,
+        TimeSpan boundPerOperation, string? pinServe, string? pinClient)
+    {
+        await using ServerUnderTest server = await ServerUnderTest.StartServeAsync(dll, psk: false, scenarioArguments: enrollArguments, cpus: pinServe);
+        report.ServeCommand = server.CommandLine;
+        DtlsClientOptions demo = await EnrollmentProbe.LoadDemoDeviceAsync(server.DataDirectory!);
+
+        // A bench device sends its certificate alone (the manufacturer CA is serve's trust anchor); the demo device its chain.
+        using X509Certificate2? sample = manufacturer?.IssueDevice(0);
+        X509Certificate2 deviceCertificate = sample ?? demo.ClientCertificate!;
+        report.ChainCertificates = manufacturer is not null ? 1 : 1 + demo.ClientCertificateChain.Count;
+        report.Keys = DescribeKeys(server.DataDirectory!, deviceCertificate);
+        Console.WriteLine($"  devices: {report.Devices}");
+        Console.WriteLine($"  serve: {report.ServeOptions}");
+        Console.WriteLine($"  keys: {report.Keys}; the device sends {report.ChainCertificates} certificate(s)");
+
+        Console.WriteLine($"  crypto bound: each operation {boundPerOperation.TotalSeconds} s on 1 thread, then {boundPerOperation.TotalSeconds} s on {report.Cores} threads (serve idles meanwhile)");
+        report.Bound = CryptoBound.Measure(report.ChainCertificates, boundPerOperation, deviceCertificate.RawData);
+        PrintBound(report.Bound);
+        if (pinClient is not null)
+        {
+            // After the bound, whose all-cores part needs every core; threads started later inherit the mask.
+            await PinAsync(Environment.ProcessId, pinClient);
+            Console.WriteLine($"  pinned: {report.Pin}");
+        }
+
+        IPEndPoint coaps = server.CoapsEndPoint;
+        // Four devices per worker of the largest phase, so that the queue holds more than one round of every worker.
+        int capacity = Math.Max(256, 4 * Math.Max(handshakeConcurrency, levels.Max()));
+        await using FreshDevices? devices = manufacturer is null ? null
+            : new FreshDevices(manufacturer, [.. demo.ServerCertificateTrustAnchors], capacity);
+        Func<Task<(bool Ok, string? Error)>> enroll = devices is null ? () => EnrollAsync(coaps, demo, uniqueNames) : () => EnrollFreshAsync(coaps, devices);
+        Func<Task<(bool Ok, string? Error)>> handshake = devices is null ? () => HandshakeAsync(coaps, demo) : () => HandshakeFreshAsync(coaps, devices);
+        async Task<ScalePhase> PhaseAsync(string name, int concurrency, TimeSpan length, Func<Task<(bool Ok, string? Error)>> operation)
+        {
+            long waitsBefore = devices?.Waits ?? 0;
+            ScalePhase phase = await RunPhaseAsync(name, concurrency, length, server.Pid, operation);
+            return devices is null ? phase : phase with { DeviceCertificateWaits = devices.Waits - waitsBefore };
+        }
+
+        if (devices is not null)
+        {
+            Console.WriteLine($"  device certificates: made ahead by a background producer, queue of {devices.Capacity}");
+        }
+
+        Console.WriteLine($"  warm-up: {warmup.TotalSeconds} s of enrollments and handshakes at concurrency 4");
+        await PhaseAsync("warm-up", 4, warmup / 2, enroll);
+        await PhaseAsync("warm-up", 4, warmup / 2, handshake);
+
+        foreach (int level in levels)
+        {
+            ScalePhase phase = await PhaseAsync("enroll", level, duration, enroll);
+            report.Enrollments.Add(phase);
+            Print(phase, report.Bound.EnrollmentCpuUs, report.Bound.EnrollmentsPerSecond);
+        }
+
+        ScalePhase ecdhe = await PhaseAsync("handshake-ecdhe-ecdsa", handshakeConcurrency, handshakeDuration, handshake);
+        report.Handshakes.Add(ecdhe);
+        Print(ecdhe, report.Bound.HandshakeCpuUs, report.Bound.HandshakesPerSecond);
+        if (pinServe is not null)
+        {
+            Console.WriteLine(PinnedVerdict(ecdhe, report.Bound));
+        }
+
+        for (int round = 0; round < clientCacheRounds; round++)
+        {
+            // The same device, once validating serve's chain on every handshake and once with the shipped cache, alternated. The demo
+            // device in both modes: these rounds measure the client's cache of serve's chain, which a new device per handshake never hits.
+            DtlsClientOptions uncached = await EnrollmentProbe.LoadDemoDeviceAsync(server.DataDirectory!);
+            uncached.ServerChainCacheSize = 0;
+            DtlsClientOptions cached = await EnrollmentProbe.LoadDemoDeviceAsync(server.DataDirectory!);
+            foreach ((string label, DtlsClientOptions client) in (round % 2 == 0 ? [("no-cache", uncached), ("cache", cached)] : new[] { ("cache", cached), ("no-cache", uncached) }))
+            {
+                ScalePhase phase = await RunPhaseAsync($"handshake-ecdhe-ecdsa-client-{label}", handshakeConcurrency, handshakeDuration / 2, server.Pid,
+                    () => HandshakeAsync(coaps, client));
+                report.ClientCacheRounds.Add(phase);
+                Print(phase, null, null);
+            }
+        }
+
+        report.DeviceCertificatesIssued = devices?.Issued;
+        report.DeviceCertificateWaits = devices?.Waits;
     }
 
     private static Task<ScalePhase> RunPhaseAsync(string name, int concurrency, TimeSpan duration, int serverPid, Func<Task<(bool Ok, string? Error)>> operation) =>
@@ -399,6 +489,21 @@ internal static class EnrollScaleMode
         return (result.Issued, result.Issued ? null : Trim(result.Detail));
     }
 
+    /// <summary>A new device's enrollment: its handshake with its own certificate, then /sen for CN=bench-dev-N.</summary>
+    private static async Task<(bool Ok, string? Error)> EnrollFreshAsync(IPEndPoint coaps, FreshDevices devices)
+    {
+        using FreshDevice device = await devices.TakeAsync(CancellationToken.None);
+        EnrollmentResult result = await EnrollmentProbe.EnrollAsync(coaps, device.Options, subject: device.Subject);
+        return (result.Issued, result.Issued ? null : Trim(result.Detail));
+    }
+
+    /// <summary>A new device's ECDHE_ECDSA handshake with its own certificate, then close_notify.</summary>
+    private static async Task<(bool Ok, string? Error)> HandshakeFreshAsync(IPEndPoint coaps, FreshDevices devices)
+    {
+        using FreshDevice device = await devices.TakeAsync(CancellationToken.None);
+        return await HandshakeAsync(coaps, device.Options);
+    }
+
     private static Task<(bool Ok, string? Error)> HandshakeAsync(IPEndPoint coaps, DtlsClientOptions options) =>
         HandshakeAsync(coaps, options, TimeSpan.FromSeconds(60));
 
@@ -419,11 +524,16 @@ internal static class EnrollScaleMode
 
     private static string Trim(string text) => text.Length <= 160 ? text : text[..160];
 
-    private static string DescribeKeys(string dataDirectory)
+    private static string DescribeKeys(string dataDirectory, X509Certificate2 device)
     {
-        static string Key(string path)
+        static string FileKey(string path)
         {
             using X509Certificate2 certificate = X509Certificate2.CreateFromPem(File.ReadAllText(path));
+            return Key(certificate);
+        }
+
+        static string Key(X509Certificate2 certificate)
+        {
             if (certificate.GetECDsaPublicKey() is { } ec)
             {
                 using (ec)
@@ -435,8 +545,8 @@ internal static class EnrollScaleMode
             return certificate.GetRSAPublicKey() is { } rsa ? $"RSA {rsa.KeySize}" : certificate.PublicKey.Oid.FriendlyName ?? certificate.PublicKey.Oid.Value ?? "?";
         }
 
-        return $"issuing CA {Key(Path.Combine(dataDirectory, "ca", "issuing.pem"))}, server {Key(Path.Combine(dataDirectory, "server.pem"))}, " +
-            $"device {Key(Path.Combine(dataDirectory, "demo", "device.pem"))}";
+        return $"issuing CA {FileKey(Path.Combine(dataDirectory, "ca", "issuing.pem"))}, server {FileKey(Path.Combine(dataDirectory, "server.pem"))}, " +
+            $"device {Key(device)}";
     }
 
     /// <summary>Moves every thread of process <paramref name="pid"/> to <paramref name="cpus"/> (<c>taskset -a -p -c</c>).</summary>
@@ -481,6 +591,12 @@ internal static class EnrollScaleMode
                 $"    {t.Name,-13} 1 thread: {t.WallUs,7:F1} µs wall, {t.CpuUs,7:F1} µs CPU ({t.SingleThreadCount} ops); {t.Cores} threads: {t.AllCoresPerSecond,8:F0} ops/s"));
         }
 
+        foreach (OperationTiming t in bound.NotInBound)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"    {t.Name,-13} 1 thread: {t.WallUs,7:F1} µs wall, {t.CpuUs,7:F1} µs CPU ({t.SingleThreadCount} ops); {t.Cores} threads: {t.AllCoresPerSecond,8:F0} ops/s  (not in the bound)"));
+        }
+
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"    bound: enrollment {bound.EnrollmentCpuUs:F0} µs CPU, {bound.EnrollmentsPerSecond:F0}/s on all cores; handshake share {bound.HandshakeCpuUs:F0} µs CPU, {bound.HandshakesPerSecond:F0}/s"));
     }
@@ -493,6 +609,11 @@ internal static class EnrollScaleMode
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {p.Phase} ×{p.Concurrency} (load {p.LoadAverage.Split(' ')[0]}): {p.PerSecond:F1}/s, {p.Completed} ok, {p.Failures} failed; p50/p90/p99/max " +
             $"{p.P50Ms:F1}/{p.P90Ms:F1}/{p.P99Ms:F1}/{p.MaxMs:F0} ms; server CPU {p.ServerCpuUsPerOperation:F0} µs/op ({p.ServerCpuShare:F2} cores), client {p.ClientCpuUsPerOperation:F0} µs/op ({p.ClientCpuShare:F2} cores){ratios}"));
+        if (p.DeviceCertificateWaits is { } waits)
+        {
+            Console.WriteLine($"    {waits} operation(s) waited for a device certificate (the producer's queue was empty)");
+        }
+
         foreach ((string error, int count) in p.Errors.OrderByDescending(e => e.Value).Take(3))
         {
             Console.WriteLine($"    {count} × {error}");
@@ -504,7 +625,14 @@ internal static class EnrollScaleMode
         BoundResult b = report.Bound!;
         Console.WriteLine();
         Console.WriteLine($"Load average {report.LoadAverageBefore} -> {report.LoadAverageAfter}; {report.Cores} CPUs. Bound: enrollment {b.EnrollmentCpuUs:F0} µs CPU, " +
-            $"{b.EnrollmentsPerSecond:F0}/s; handshake share {b.HandshakeCpuUs:F0} µs CPU, {b.HandshakesPerSecond:F0}/s.");
+            $"{b.EnrollmentsPerSecond:F0}/s; handshake share {b.HandshakeCpuUs:F0} µs CPU, {b.HandshakesPerSecond:F0}/s ({b.ChainCertificates} device certificate(s) verified).");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Not in the bound: {string.Join(", ", b.NotInBound.Select(t => $"{t.Name} {t.CpuUs:F0} µs CPU"))}."));
+        Console.WriteLine($"Devices: {report.Devices}. serve: {report.ServeOptions}.");
+        if (report.DeviceCertificateWaits is { } waits)
+        {
+            Console.WriteLine($"Device certificates: {report.DeviceCertificatesIssued} made, {waits} operation(s) waited for one.");
+        }
         Console.WriteLine();
         Console.WriteLine("| phase | concurrency | per s | p50 / p90 / p99 / max ms | failures | server CPU µs/op | server CPU / bound CPU | per s / bound per s |");
         Console.WriteLine("|---|---:|---:|---|---:|---:|---:|---:|");
@@ -554,7 +682,7 @@ internal static class EnrollScaleMode
         string[] levels = [.. report.Enrollments.Select(e => e.Concurrency.ToString(CultureInfo.InvariantCulture))];
         var panels = new List<ChartPanel>
         {
-            new("EST enrollments/s (serve, shipped defaults)", "concurrent devices", "enrollments/s", levels,
+            new($"EST enrollments/s ({ChartDevices(report.Devices)})", "concurrent devices", "enrollments/s", levels,
                 [new ChartSeries("enrollments/s", [.. report.Enrollments.Select(e => e.PerSecond)])],
                 report.Bound is { } b ? new ChartSeries.Line("crypto bound", b.EnrollmentsPerSecond) : null),
             new("Enrollment latency p99", "concurrent devices", "ms", levels,
@@ -575,6 +703,10 @@ internal static class EnrollScaleMode
 
         return SvgChart.Render($"coapenroll enroll-scale, {report.Cores} CPUs, load average {report.LoadAverageBefore.Split(' ')[0]}", panels);
     }
+
+    /// <summary>The device mode in a few words; runs from before <c>--devices</c> had the demo device.</summary>
+    private static string ChartDevices(string devices) =>
+        devices.StartsWith("fresh", StringComparison.Ordinal) ? "new device each, serve's shipped defaults" : "one known device";
 
     private static string ShortName(string phase) => phase switch
     {
@@ -663,6 +795,9 @@ internal static class EnrollScaleMode
 
         /// <summary>The load generator's CPU seconds per wall second.</summary>
         public double ClientCpuShare { get; init; }
+
+        /// <summary>Operations of the phase that waited for a new device certificate (<c>--devices fresh</c>); null otherwise.</summary>
+        public long? DeviceCertificateWaits { get; init; }
 
         /// <summary>A separate database's (PostgreSQL's) utime + stime over the phase per completed operation; null when there is none.</summary>
         public double? DatabaseCpuUsPerOperation { get; init; }

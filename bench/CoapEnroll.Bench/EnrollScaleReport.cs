@@ -12,6 +12,21 @@ internal sealed record EnrollScaleReport
 
     public string LoadAverageAfter { get; set; } = "";
 
+    /// <summary>
+    /// <c>--devices</c>: fresh (a device certificate serve has never seen for every enrollment and ECDHE handshake) or known (serve's
+    /// demo device every time). Empty in runs from before the option, which were all known.
+    /// </summary>
+    public string Devices { get; init; } = "";
+
+    /// <summary>How serve's options differ from its shipped defaults, besides data directory and ports (the command is <see cref="ServeCommand"/>).</summary>
+    public string ServeOptions { get; set; } = "";
+
+    /// <summary>Device certificates the producer made (<c>--devices fresh</c>); null otherwise.</summary>
+    public int? DeviceCertificatesIssued { get; set; }
+
+    /// <summary>Operations, warm-up included, that waited for a device certificate (<c>--devices fresh</c>); null otherwise.</summary>
+    public long? DeviceCertificateWaits { get; set; }
+
     /// <summary>The subjects the enrollments asked for (<c>--names</c>).</summary>
     public string Names { get; init; } = "";
 
@@ -19,10 +34,10 @@ internal sealed record EnrollScaleReport
 
     public string PskServeCommand { get; set; } = "";
 
-    /// <summary>The key types of serve's issuing CA, server certificate and demo device certificate.</summary>
+    /// <summary>The key types of serve's issuing CA, server certificate and device certificate.</summary>
     public string Keys { get; set; } = "";
 
-    /// <summary>Certificates in the device's Certificate message.</summary>
+    /// <summary>Certificates in the device's Certificate message; the bound counts one verify for each.</summary>
     public int ChainCertificates { get; set; }
 
     public BoundResult? Bound { get; set; }
