@@ -5,7 +5,7 @@ namespace CoapEnroll.Transport;
 /// <summary>
 /// The kernel reported that nothing listens at the remote endpoint of a connected client channel (an ICMP port
 /// unreachable for an earlier datagram, seen as ConnectionRefused/ConnectionReset). Only channels made with
-/// <see cref="UdpDatagramChannel.ConnectTo"/> raise it: a server socket serves many peers and ignores one peer's ICMP errors.
+/// <see cref="UdpDatagramChannel.ConnectTo(System.Net.IPEndPoint, int)"/> raise it: a server socket serves many peers and ignores one peer's ICMP errors.
 /// </summary>
 public sealed class RemoteUnreachableException : IOException
 {

@@ -69,7 +69,27 @@ public sealed class UdpDatagramChannel : IDatagramChannel
     public static UdpDatagramChannel ConnectTo(IPEndPoint remote, int maxDatagramSize = DefaultMaxDatagramSize)
     {
         ArgumentNullException.ThrowIfNull(remote);
-        var channel = BindEphemeralFor(remote, maxDatagramSize);
+        return Connect(BindEphemeralFor(remote, maxDatagramSize), remote);
+    }
+
+    /// <summary>
+    /// <see cref="ConnectTo(IPEndPoint, int)"/> from <paramref name="localAddress"/> (an ephemeral port on it): for a host with
+    /// several addresses whose peer must see a given one as the source, e.g. a gateway on several networks.
+    /// </summary>
+    public static UdpDatagramChannel ConnectTo(IPEndPoint remote, IPAddress localAddress, int maxDatagramSize = DefaultMaxDatagramSize)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
+        ArgumentNullException.ThrowIfNull(localAddress);
+        if (localAddress.AddressFamily != remote.AddressFamily)
+        {
+            throw new ArgumentException($"the local address {localAddress} is not of the family of {remote}", nameof(localAddress));
+        }
+
+        return Connect(Bind(new IPEndPoint(localAddress, 0), maxDatagramSize), remote);
+    }
+
+    private static UdpDatagramChannel Connect(UdpDatagramChannel channel, IPEndPoint remote)
+    {
         try
         {
             channel._socket.Connect(remote);
@@ -88,7 +108,7 @@ public sealed class UdpDatagramChannel : IDatagramChannel
         ReceiveCoreAsync(buffer, cancellationToken);
 
     /// <summary>
-    /// On a connected channel (<see cref="ConnectTo"/>) with a token that cannot be cancelled, the receive ends as
+    /// On a connected channel (<see cref="ConnectTo(IPEndPoint, int)"/>) with a token that cannot be cancelled, the receive ends as
     /// <see cref="DatagramReceiveResult.Closed"/> when <see cref="DisposeAsync"/> closes the socket, through the socket's
     /// error code rather than an exception (<see cref="ClosableReceive"/>): a client that closes a session per enrollment would
     /// otherwise throw and catch one in the socket and one in each awaiting frame. Otherwise as the interface's default.
