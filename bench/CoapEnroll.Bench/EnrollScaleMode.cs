@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using CoapEnroll.Dtls;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Bench;
 
@@ -47,7 +48,11 @@ namespace CoapEnroll.Bench;
 /// The bound counts one verify per certificate the device sends (<see cref="EnrollScaleReport.ChainCertificates"/>: 1 for a bench
 /// device, which sends its certificate alone), the same in both modes; under <c>known</c> serve skips those verifies once it has
 /// cached the chain, so its CPU per enrollment can come out nearer the bound than a new device's.
-/// Options: <c>--devices fresh|known</c> (fresh), <c>--names unique|same</c> (known only), <c>--levels 1,16,256</c>, <c>--duration S</c> (20, per level), <c>--handshake-duration S</c> (8),
+/// Options: <c>--devices fresh|known</c> (fresh), <c>--names unique|same</c> (known only), <c>--device-addresses N</c> (16: the
+/// devices of the certificate phases connect from loopback source addresses 127.0.0.2 to 127.0.0.(N+1) in turn, as devices come from
+/// many addresses; serve bounds handshakes in progress per address, <c>Dtls:MaxHandshakesPerAddress</c> 64, so with 1 (every device
+/// from 127.0.0.1, like devices behind one NAT) 256 devices meet that bound; each phase prints the handshakes serve refused, from its
+/// <c>/metrics</c>), <c>--levels 1,16,256</c>, <c>--duration S</c> (20, per level), <c>--handshake-duration S</c> (8),
 /// <c>--handshake-concurrency N</c> (16), <c>--warmup S</c> (20: half enrollments, half handshakes, at concurrency 4; serve JIT-compiles for a long time), <c>--bound-seconds S</c> (1, per operation, single and all cores),
 /// <c>--coapenroll DLL</c>, <c>--json FILE</c>, <c>--svg FILE</c>, <c>--serve-load FILE</c>, <c>--openssl PROGRAM</c> (openssl;
 /// <c>none</c> skips it), <c>--pin S:C</c> (off: serve and openssl s_server run only on CPU list S, the load generator's threads only on
@@ -60,6 +65,9 @@ namespace CoapEnroll.Bench;
 internal static class EnrollScaleMode
 {
     private static int s_device;
+
+    /// <summary>127.0.0.2 to 127.0.0.254.</summary>
+    private const int MaxDeviceAddresses = 253;
 
     internal static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
@@ -126,6 +134,13 @@ internal static class EnrollScaleMode
         }
 
         bool uniqueNames = names == "unique";
+        int deviceAddresses = (int)Double(options, "device-addresses", 16);
+        if (deviceAddresses is < 1 or > MaxDeviceAddresses)
+        {
+            Console.Error.WriteLine($"enroll-scale: --device-addresses is 1 to {MaxDeviceAddresses} (loopback source addresses 127.0.0.2 on), not {deviceAddresses}");
+            return 2;
+        }
+
         string? pinServe = null, pinClient = null;
         if (options.GetValueOrDefault("pin") is { } pin)
         {
@@ -171,6 +186,8 @@ internal static class EnrollScaleMode
             Names = fresh ? "CN=bench-dev-N, the name device N's certificate holds"
                 : uniqueNames ? "unique: CN=bench-device-N, a new name per enrollment" : $"same: {EnrollmentProbe.Subject} every time",
             Pin = pinServe is null ? null : $"serve and s_server on CPUs {pinServe}, load generator on CPUs {pinClient}",
+            DeviceAddresses = deviceAddresses == 1 ? "1: every device from the address the system picks (127.0.0.1)"
+                : $"{deviceAddresses}: devices take source addresses 127.0.0.2 to 127.0.0.{deviceAddresses + 1} in turn",
         };
         Console.WriteLine($"enroll-scale: {dll}; levels {string.Join(",", levels)} × {duration.TotalSeconds} s; {report.Cores} CPUs; load average {report.LoadAverageBefore}");
 
@@ -186,7 +203,7 @@ internal static class EnrollScaleMode
             report.ServeOptions = fresh ? "shipped defaults, with the shipped option --trust-manufacturer for the bench's manufacturer CA"
                 : uniqueNames ? "shipped defaults except --Ca:Profiles:default:NamePolicy=AnyName (the shipped policy is BoundToRequester)"
                 : "shipped defaults";
-            await RunCertificatePhasesAsync(report, dll, enrollArguments, manufacturer, uniqueNames, levels, duration, handshakeDuration,
+            await RunCertificatePhasesAsync(report, dll, enrollArguments, manufacturer, uniqueNames, deviceAddresses, levels, duration, handshakeDuration,
                 handshakeConcurrency, clientCacheRounds, warmup, boundPerOperation, pinServe, pinClient);
         }
         finally
@@ -246,7 +263,7 @@ internal static class EnrollScaleMode
     /// without, every operation is serve's demo device.
     /// </summary>
     private static async Task RunCertificatePhasesAsync(EnrollScaleReport report, string dll, string[] enrollArguments, BenchManufacturer? manufacturer,
-        bool uniqueNames, int[] levels, TimeSpan duration, TimeSpan handshakeDuration, int handshakeConcurrency, int clientCacheRounds, TimeSpan warmup,
+        bool uniqueNames, int deviceAddresses, int[] levels, TimeSpan duration, TimeSpan handshakeDuration, int handshakeConcurrency, int clientCacheRounds, TimeSpan warmup,
         TimeSpan boundPerOperation, string? pinServe, string? pinClient)
     {
         await using ServerUnderTest server = await ServerUnderTest.StartServeAsync(dll, psk: false, scenarioArguments: enrollArguments, cpus: pinServe);
@@ -259,6 +276,7 @@ internal static class EnrollScaleMode
         report.ChainCertificates = manufacturer is not null ? 1 : 1 + demo.ClientCertificateChain.Count;
         report.Keys = DescribeKeys(server.DataDirectory!, deviceCertificate);
         Console.WriteLine($"  devices: {report.Devices}");
+        Console.WriteLine($"  device source addresses: {report.DeviceAddresses}");
         Console.WriteLine($"  serve: {report.ServeOptions}");
         Console.WriteLine($"  keys: {report.Keys}; the device sends {report.ChainCertificates} certificate(s)");
 
@@ -277,12 +295,28 @@ internal static class EnrollScaleMode
         int capacity = Math.Max(256, 4 * Math.Max(handshakeConcurrency, levels.Max()));
         await using FreshDevices? devices = manufacturer is null ? null
             : new FreshDevices(manufacturer, [.. demo.ServerCertificateTrustAnchors], capacity);
-        Func<Task<(bool Ok, string? Error)>> enroll = devices is null ? () => EnrollAsync(coaps, demo, uniqueNames) : () => EnrollFreshAsync(coaps, devices);
-        Func<Task<(bool Ok, string? Error)>> handshake = devices is null ? () => HandshakeAsync(coaps, demo) : () => HandshakeFreshAsync(coaps, devices);
+        int turn = 0;
+        IPAddress? NextSource() => deviceAddresses == 1 ? null
+            : new IPAddress([127, 0, 0, (byte)(2 + ((uint)Interlocked.Increment(ref turn) % (uint)deviceAddresses))]);
+        Func<Task<(bool Ok, string? Error)>> enroll = devices is null ? () => EnrollAsync(coaps, demo, uniqueNames, NextSource())
+            : () => EnrollFreshAsync(coaps, devices, NextSource());
+        Func<Task<(bool Ok, string? Error)>> handshake = devices is null ? () => HandshakeAsync(coaps, demo, TimeSpan.FromSeconds(60), NextSource())
+            : () => HandshakeFreshAsync(coaps, devices, NextSource());
+
+        // serve's own count of handshakes its bounds refused (Dtls:MaxHandshakesPerAddress and the others), read from its /metrics.
+        using var metrics = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        Uri metricsUri = new(await server.WaitForHttpBaseAddressAsync(TimeSpan.FromSeconds(30)), "metrics");
         async Task<ScalePhase> PhaseAsync(string name, int concurrency, TimeSpan length, Func<Task<(bool Ok, string? Error)>> operation)
         {
             long waitsBefore = devices?.Waits ?? 0;
+            Dictionary<string, long> refusedBefore = await RefusedHandshakesAsync(metrics, metricsUri);
             ScalePhase phase = await RunPhaseAsync(name, concurrency, length, server.Pid, operation);
+            Dictionary<string, long> refusedAfter = await RefusedHandshakesAsync(metrics, metricsUri);
+            phase = phase with
+            {
+                HandshakesRefused = refusedAfter.Select(r => (r.Key, Count: r.Value - refusedBefore.GetValueOrDefault(r.Key)))
+                    .Where(r => r.Count != 0).ToDictionary(r => r.Key, r => r.Count, StringComparer.Ordinal),
+            };
             return devices is null ? phase : phase with { DeviceCertificateWaits = devices.Waits - waitsBefore };
         }
 
@@ -481,38 +515,39 @@ internal static class EnrollScaleMode
         }
     }
 
-    internal static async Task<(bool Ok, string? Error)> EnrollAsync(IPEndPoint coaps, DtlsClientOptions device, bool uniqueNames)
+    internal static async Task<(bool Ok, string? Error)> EnrollAsync(IPEndPoint coaps, DtlsClientOptions device, bool uniqueNames, IPAddress? source = null)
     {
         // A new device asks for a name of its own; "same" re-enrolls CN=demo-device-1 every time, like sen-cost.
         string? subject = uniqueNames ? $"CN=bench-device-{Interlocked.Increment(ref s_device)}" : null;
-        EnrollmentResult result = await EnrollmentProbe.EnrollAsync(coaps, device, subject: subject);
+        EnrollmentResult result = await EnrollmentProbe.EnrollAsync(coaps, device, subject: subject, source: source);
         return (result.Issued, result.Issued ? null : Trim(result.Detail));
     }
 
     /// <summary>A new device's enrollment: its handshake with its own certificate, then /sen for CN=bench-dev-N.</summary>
-    private static async Task<(bool Ok, string? Error)> EnrollFreshAsync(IPEndPoint coaps, FreshDevices devices)
+    private static async Task<(bool Ok, string? Error)> EnrollFreshAsync(IPEndPoint coaps, FreshDevices devices, IPAddress? source)
     {
         using FreshDevice device = await devices.TakeAsync(CancellationToken.None);
-        EnrollmentResult result = await EnrollmentProbe.EnrollAsync(coaps, device.Options, subject: device.Subject);
+        EnrollmentResult result = await EnrollmentProbe.EnrollAsync(coaps, device.Options, subject: device.Subject, source: source);
         return (result.Issued, result.Issued ? null : Trim(result.Detail));
     }
 
     /// <summary>A new device's ECDHE_ECDSA handshake with its own certificate, then close_notify.</summary>
-    private static async Task<(bool Ok, string? Error)> HandshakeFreshAsync(IPEndPoint coaps, FreshDevices devices)
+    private static async Task<(bool Ok, string? Error)> HandshakeFreshAsync(IPEndPoint coaps, FreshDevices devices, IPAddress? source)
     {
         using FreshDevice device = await devices.TakeAsync(CancellationToken.None);
-        return await HandshakeAsync(coaps, device.Options);
+        return await HandshakeAsync(coaps, device.Options, TimeSpan.FromSeconds(60), source);
     }
 
     private static Task<(bool Ok, string? Error)> HandshakeAsync(IPEndPoint coaps, DtlsClientOptions options) =>
         HandshakeAsync(coaps, options, TimeSpan.FromSeconds(60));
 
-    private static async Task<(bool Ok, string? Error)> HandshakeAsync(IPEndPoint endPoint, DtlsClientOptions options, TimeSpan limit)
+    private static async Task<(bool Ok, string? Error)> HandshakeAsync(IPEndPoint endPoint, DtlsClientOptions options, TimeSpan limit, IPAddress? source = null)
     {
         using var cancel = new CancellationTokenSource(limit);
         try
         {
-            DtlsClientChannel channel = await DtlsClientChannel.ConnectAsync(endPoint, options, cancel.Token);
+            DtlsClientChannel channel = source is null ? await DtlsClientChannel.ConnectAsync(endPoint, options, cancel.Token)
+                : await DtlsClientChannel.ConnectAsync(UdpDatagramChannel.ConnectTo(endPoint, source, options.PathMtu), endPoint, options, cancel.Token);
             await channel.DisposeAsync();
             return (true, null);
         }
@@ -520,6 +555,48 @@ internal static class EnrollScaleMode
         {
             return (false, Trim($"{ex.GetType().Name}: {ex.Message}"));
         }
+    }
+
+    /// <summary>
+    /// serve's <c>dtls.handshakes.refused</c> counters by their <c>bound</c> tag, from its Prometheus text: cookie-verified ClientHellos
+    /// it dropped because a bound on handshakes or sessions in progress was reached (README, "Resource limits under load").
+    /// </summary>
+    internal static async Task<Dictionary<string, long>> RefusedHandshakesAsync(HttpClient client, Uri metrics)
+    {
+        string text = await client.GetStringAsync(metrics);
+        return ParseRefusedHandshakes(text);
+    }
+
+    internal static Dictionary<string, long> ParseRefusedHandshakes(string prometheusText)
+    {
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (string line in prometheusText.Split('\n'))
+        {
+            if (!line.StartsWith("dtls_handshakes_refused", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            // name{label="value",…} VALUE [TIMESTAMP]
+            int labels = line.IndexOf("bound=\"", StringComparison.Ordinal);
+            int close = line.LastIndexOf('}');
+            if (labels < 0 || close < labels)
+            {
+                continue;
+            }
+
+            string[] rest = line[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (rest.Length == 0 || !double.TryParse(rest[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double value))
+            {
+                continue;
+            }
+
+            int start = labels + "bound=\"".Length;
+            string bound = line[start..line.IndexOf('"', start)];
+            counts[bound] = counts.GetValueOrDefault(bound) + (long)value;
+        }
+
+        return counts;
     }
 
     private static string Trim(string text) => text.Length <= 160 ? text : text[..160];
@@ -612,6 +689,12 @@ internal static class EnrollScaleMode
         if (p.DeviceCertificateWaits is { } waits)
         {
             Console.WriteLine($"    {waits} operation(s) waited for a device certificate (the producer's queue was empty)");
+        }
+
+        if (p.HandshakesRefused is { } refused)
+        {
+            Console.WriteLine(refused.Count == 0 ? "    serve refused no handshake (dtls.handshakes.refused)"
+                : $"    serve refused handshakes (dtls.handshakes.refused; the client's retransmission waits 1, 2, 4… s): {string.Join(", ", refused.Select(r => $"{r.Value} at bound {r.Key}"))}");
         }
 
         foreach ((string error, int count) in p.Errors.OrderByDescending(e => e.Value).Take(3))
@@ -798,6 +881,9 @@ internal static class EnrollScaleMode
 
         /// <summary>Operations of the phase that waited for a new device certificate (<c>--devices fresh</c>); null otherwise.</summary>
         public long? DeviceCertificateWaits { get; init; }
+
+        /// <summary>ClientHellos serve dropped at one of its handshake bounds during the phase, by bound (its /metrics); null when not read.</summary>
+        public Dictionary<string, long>? HandshakesRefused { get; init; }
 
         /// <summary>A separate database's (PostgreSQL's) utime + stime over the phase per completed operation; null when there is none.</summary>
         public double? DatabaseCpuUsPerOperation { get; init; }

@@ -42,6 +42,13 @@ internal sealed record EnrollScaleReport
 
     public BoundResult? Bound { get; set; }
 
+    /// <summary>
+    /// <c>--device-addresses</c>: how many loopback source addresses the devices of the certificate phases take in turn. serve bounds
+    /// handshakes in progress per source address (<c>Dtls:MaxHandshakesPerAddress</c>, 64), as devices behind one NAT would meet it.
+    /// Empty in runs from before the option, which were all from 127.0.0.1.
+    /// </summary>
+    public string DeviceAddresses { get; init; } = "";
+
     /// <summary>The CPUs serve and the load generator ran on (<c>--pin</c>); null when they shared every core.</summary>
     public string? Pin { get; init; }
 

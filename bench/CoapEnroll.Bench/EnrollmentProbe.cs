@@ -6,6 +6,7 @@ using CoapEnroll.Ca;
 using CoapEnroll.Dtls;
 using CoapEnroll.Est;
 using CoapEnroll.Pkix;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Bench;
 
@@ -59,15 +60,20 @@ internal static class EnrollmentProbe
         return options;
     }
 
-    /// <summary>One enrollment: handshake, /sen for <paramref name="subject"/> (<see cref="Subject"/> when null) with <paramref name="key"/> (a new P-256 key when null), close.</summary>
-    public static async Task<EnrollmentResult> EnrollAsync(IPEndPoint coaps, DtlsClientOptions options, ECDsa? key = null, string? subject = null)
+    /// <summary>
+    /// One enrollment: handshake, /sen for <paramref name="subject"/> (<see cref="Subject"/> when null) with <paramref name="key"/> (a new
+    /// P-256 key when null), close; from <paramref name="source"/> when given (else the address the system picks).
+    /// </summary>
+    public static async Task<EnrollmentResult> EnrollAsync(IPEndPoint coaps, DtlsClientOptions options, ECDsa? key = null, string? subject = null,
+        IPAddress? source = null)
     {
         using var limit = new CancellationTokenSource(Limit);
         var clock = Stopwatch.StartNew();
         double handshakeMs = 0;
         try
         {
-            DtlsClientChannel channel = await DtlsClientChannel.ConnectAsync(coaps, options, limit.Token);
+            DtlsClientChannel channel = source is null ? await DtlsClientChannel.ConnectAsync(coaps, options, limit.Token)
+                : await DtlsClientChannel.ConnectAsync(UdpDatagramChannel.ConnectTo(coaps, source, options.PathMtu), coaps, options, limit.Token);
             handshakeMs = clock.Elapsed.TotalMilliseconds;
             await using var est = new EstCoapsClient(channel);
             using ECDsa? created = key is null ? ECDsa.Create(ECCurve.NamedCurves.nistP256) : null;
