@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Security.Cryptography;
 using CoapEnroll.Transport;
@@ -19,6 +20,12 @@ namespace CoapEnroll.Dtls;
 /// sends meanwhile leaves through that transport's batched send. The caller must not block in it. A caller that is busy
 /// finds the data queued, at most <see cref="MaxQueuedApplicationData"/> datagrams for all sessions and
 /// <see cref="MaxQueuedApplicationDataPerSession"/> for one; beyond that they are dropped (<see cref="DroppedApplicationData"/>).
+/// Datagrams of a connection still in its handshake are not processed on the receive loop: a handshake step can cost milliseconds
+/// of public-key work (the client's chain, ECDH, signatures), and on the loop it would hold every other peer's datagrams in the
+/// socket's buffer, which overflows under a burst of handshakes. They are copied to a queue of their connection, processed in
+/// order by one thread-pool work item at a time per connection, at most <see cref="MaxQueuedHandshakeDatagramsPerConnection"/>
+/// datagrams and <see cref="MaxQueuedHandshakeBytesPerConnection"/> bytes for one connection and
+/// <see cref="MaxQueuedHandshakeBytes"/> for all; beyond that they are dropped, and the peer's retransmission comes again.
 /// </summary>
 public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
 {
@@ -29,6 +36,15 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
 
     /// <summary>Decrypted datagrams held for a caller that is not receiving, for one session.</summary>
     public const int MaxQueuedApplicationDataPerSession = 128;
+
+    /// <summary>Datagrams waiting for a connection in its handshake (a client's flight is a few).</summary>
+    public const int MaxQueuedHandshakeDatagramsPerConnection = 16;
+
+    /// <summary>Bytes waiting for a connection in its handshake; <see cref="DtlsServerOptions.MaxHandshakesPerAddress"/> times this bounds an address.</summary>
+    public const int MaxQueuedHandshakeBytesPerConnection = 32 * 1024;
+
+    /// <summary>Bytes waiting for all connections in their handshakes together.</summary>
+    public const int MaxQueuedHandshakeBytes = 8 * 1024 * 1024;
 
     private readonly IDatagramChannel _transport;
     private readonly DtlsServerOptions _options;
@@ -49,6 +65,11 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     private readonly ITimer _evictionTimer;
     private readonly Func<DtlsServerConnection, byte[]> _allocateConnectionId;
     private readonly ILogger? _connectionLogger; // one for all connections: a Logger<T> per connection stayed with every session
+    // Handshake datagrams waiting to be processed off the receive loop, by connection; an entry lives while it has datagrams.
+    private readonly Lock _backlogLock = new();
+    private readonly Dictionary<DtlsServerConnection, HandshakeBacklog> _backlogs = [];
+    private long _backlogBytes; // under _backlogLock
+    private long _backlogDropped;
     private int _disposed;
 
     /// <summary>
@@ -114,6 +135,21 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
 
     /// <summary>Decrypted datagrams dropped because the caller was not receiving and a bound of the queue was reached.</summary>
     public long DroppedApplicationData => _inbox.Dropped;
+
+    /// <summary>Datagrams of connections in their handshakes dropped because a bound of their queue was reached (for tests).</summary>
+    internal long DroppedHandshakeDatagrams => Interlocked.Read(ref _backlogDropped);
+
+    /// <summary>Datagrams of connections in their handshakes waiting to be processed (for tests).</summary>
+    internal int QueuedHandshakeDatagrams
+    {
+        get
+        {
+            lock (_backlogLock)
+            {
+                return _backlogs.Values.Sum(b => b.Datagrams.Count);
+            }
+        }
+    }
 
     /// <summary>Decrypted datagrams waiting for the caller (for tests).</summary>
     internal int QueuedApplicationData => _inbox.Count;
@@ -268,7 +304,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
                 return;
             }
 
-            await connection.ProcessDatagramAsync(datagram, from, ct).ConfigureAwait(false);
+            await ProcessAsync(connection, datagram, from, ct).ConfigureAwait(false);
             return;
         }
 
@@ -286,7 +322,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             // A retransmission of the ClientHello that created a handshaking connection goes to it: it repeats its flight.
             if (connection is not null && !connection.IsEstablished && fragment.Length >= 34 && connection.HasClientRandom(fragment.Slice(2, 32)))
             {
-                await connection.ProcessDatagramAsync(datagram, from, ct).ConfigureAwait(false);
+                await ProcessAsync(connection, datagram, from, ct).ConfigureAwait(false);
                 return;
             }
         }
@@ -300,7 +336,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
                 return;
             }
 
-            await connection.ProcessDatagramAsync(datagram, from, ct).ConfigureAwait(false);
+            await ProcessAsync(connection, datagram, from, ct).ConfigureAwait(false);
             return;
         }
 
@@ -317,6 +353,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         byte[]? helloVerifyRequest = null;
         bool verified;
         ulong clientHelloRecordSequence;
+        byte[]? clientRandom = null;
         {
             DtlsRecordCodec.TryReadRecord(datagram.Span, 0, out DtlsRecord record, out _);
             clientHelloRecordSequence = record.SequenceNumber;
@@ -354,6 +391,10 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
                 DtlsLog.Dropped(_logger, from, "replayed ClientHello of an existing connection");
                 return;
             }
+            else
+            {
+                clientRandom = body.Slice(2, 32).ToArray();
+            }
         }
 
         if (helloVerifyRequest is not null)
@@ -381,7 +422,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
 
             if (refused == HandshakeBound.None)
             {
-                connection = Admit(from, key, header, clientHelloRecordSequence, existing);
+                connection = Admit(from, key, header, clientHelloRecordSequence, clientRandom!, existing);
             }
         }
 
@@ -391,13 +432,111 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             return;
         }
 
-        await connection.ProcessDatagramAsync(datagram, from, ct).ConfigureAwait(false);
+        await ProcessAsync(connection, datagram, from, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// An established session's datagram is processed here, on the receive loop (its application data reaches a waiting reader on this
+    /// thread); a handshaking connection's goes to its backlog (see the type's remarks). A datagram that reaches a session while older
+    /// ones of its handshake still wait is processed before them; DTLS orders by record sequence number, not arrival, so that is a reordering
+    /// the protocol already absorbs.
+    /// </summary>
+    private ValueTask ProcessAsync(DtlsServerConnection connection, ReadOnlyMemory<byte> datagram, IPEndPoint from, CancellationToken ct)
+    {
+        if (connection.IsEstablished)
+        {
+            return connection.ProcessDatagramAsync(datagram, from, ct);
+        }
+
+        bool start;
+        lock (_backlogLock)
+        {
+            if (!_backlogs.TryGetValue(connection, out HandshakeBacklog? backlog))
+            {
+                backlog = new HandshakeBacklog();
+                _backlogs.Add(connection, backlog);
+            }
+
+            if (backlog.Datagrams.Count >= MaxQueuedHandshakeDatagramsPerConnection
+                || backlog.Bytes + datagram.Length > MaxQueuedHandshakeBytesPerConnection
+                || _backlogBytes + datagram.Length > MaxQueuedHandshakeBytes)
+            {
+                if (!backlog.Running)
+                {
+                    _backlogs.Remove(connection); // made for this datagram, or left empty: no work item will look for it
+                }
+
+                Interlocked.Increment(ref _backlogDropped);
+                DtlsLog.Dropped(_logger, from, "handshake datagram: the handshake queue is full");
+                return ValueTask.CompletedTask;
+            }
+
+            byte[] copy = ArrayPool<byte>.Shared.Rent(datagram.Length);
+            datagram.Span.CopyTo(copy);
+            backlog.Datagrams.Enqueue((copy, datagram.Length, from));
+            backlog.Bytes += datagram.Length;
+            _backlogBytes += datagram.Length;
+            start = !backlog.Running;
+            backlog.Running = true;
+        }
+
+        if (start)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Channel.DrainBacklogAsync(state.Connection, state.Ct), (Channel: this, Connection: connection, Ct: ct),
+                preferLocal: false);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Processes <paramref name="connection"/>'s backlog in order until it is empty, then forgets it.</summary>
+    private async Task DrainBacklogAsync(DtlsServerConnection connection, CancellationToken ct)
+    {
+        while (true)
+        {
+            (byte[] Buffer, int Length, IPEndPoint From) next;
+            lock (_backlogLock)
+            {
+                HandshakeBacklog backlog = _backlogs[connection];
+                if (!backlog.Datagrams.TryDequeue(out next))
+                {
+                    _backlogs.Remove(connection);
+                    return;
+                }
+
+                backlog.Bytes -= next.Length;
+                _backlogBytes -= next.Length;
+            }
+
+            try
+            {
+                if (!ct.IsCancellationRequested)
+                {
+                    await connection.ProcessDatagramAsync(next.Buffer.AsMemory(0, next.Length), next.From, ct).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (ct.IsCancellationRequested && ex is OperationCanceledException or ObjectDisposedException)
+            {
+                // Stopping: the channel closed its connections and its transport.
+            }
+            catch (Exception ex)
+            {
+                DtlsLog.InternalError(_logger, next.From, ex);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(next.Buffer);
+            }
+        }
     }
 
     /// <summary>Creates and registers the connection of a cookie-verified ClientHello from the address with <paramref name="key"/>; called under the table lock.</summary>
-    private DtlsServerConnection Admit(IPEndPoint from, UInt128 key, HandshakeHeader header, ulong clientHelloRecordSequence, DtlsServerConnection? existing)
+    private DtlsServerConnection Admit(IPEndPoint from, UInt128 key, HandshakeHeader header, ulong clientHelloRecordSequence, byte[] clientRandom,
+        DtlsServerConnection? existing)
     {
-        var connection = new DtlsServerConnection(_options, this, from, header.MessageSeq, clientHelloRecordSequence, _allocateConnectionId,
+        // The ClientHello is processed later, off this loop: its random is known from here on, so that a retransmission of it that
+        // arrives meanwhile goes to this connection instead of admitting another.
+        var connection = new DtlsServerConnection(_options, this, from, header.MessageSeq, clientHelloRecordSequence, clientRandom, _allocateConnectionId,
             _connectionLogger);
         // Attack #13: an existing association is only replaced after the new ClientHello proved its address,
         // and it stays reachable by CID until the new handshake completes.
@@ -647,5 +786,15 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         {
             return _connectionsPerAddress[HandshakeAdmission.AddressKey(address)];
         }
+    }
+
+    /// <summary>Copies of one handshaking connection's datagrams in arrival order, and whether a work item is processing them; under <see cref="_backlogLock"/>.</summary>
+    private sealed class HandshakeBacklog
+    {
+        public Queue<(byte[] Buffer, int Length, IPEndPoint From)> Datagrams { get; } = new();
+
+        public int Bytes { get; set; }
+
+        public bool Running { get; set; }
     }
 }

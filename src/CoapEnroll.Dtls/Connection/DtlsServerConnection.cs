@@ -27,7 +27,7 @@ internal sealed class DtlsServerConnection : DtlsConnection
     private DtlsServerHandshakeState Handshake => (DtlsServerHandshakeState)HandshakeState;
 
     public DtlsServerConnection(DtlsServerOptions options, IDtlsConnectionOwner owner, IPEndPoint remote, ushort clientHelloMessageSeq,
-        ulong clientHelloRecordSequence, Func<DtlsServerConnection, byte[]> allocateConnectionId, ILogger? logger)
+        ulong clientHelloRecordSequence, ReadOnlySpan<byte> clientRandom, Func<DtlsServerConnection, byte[]> allocateConnectionId, ILogger? logger)
         : base(options, owner, remote, logger, new DtlsServerHandshakeState(clientHelloMessageSeq, allocateConnectionId))
     {
         // RFC 6347 §4.2.2: the server's message_seq continues from the ClientHello it answers.
@@ -36,6 +36,9 @@ internal sealed class DtlsServerConnection : DtlsConnection
         // §4.2.1: the initial ServerHello mirrors the cookie-bearing ClientHello's record sequence number,
         // so it never repeats the number of the HelloVerifyRequest the client already holds.
         SetEpochZeroWriteSequence(clientHelloRecordSequence);
+
+        // The admitted ClientHello's random (OnClientHello sets the same again): the channel matches its retransmissions by it.
+        SetClientRandom(clientRandom);
     }
 
     private enum State

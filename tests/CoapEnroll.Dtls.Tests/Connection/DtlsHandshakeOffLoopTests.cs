@@ -1,0 +1,120 @@
+using System.Net;
+using System.Text;
+using CoapEnroll.Transport;
+
+namespace CoapEnroll.Dtls.Tests;
+
+/// <summary>
+/// A handshaking connection's datagrams are processed off the server's receive loop: one slow handshake step (here a PSK lookup that
+/// waits, as a lookup in a database can) holds only its own connection, while other peers complete their handshakes and exchange data.
+/// </summary>
+public class DtlsHandshakeOffLoopTests
+{
+    private static readonly byte[] s_slowIdentity = Encoding.UTF8.GetBytes("slow-device");
+
+    [Fact]
+    public async Task SlowHandshakeStep_DoesNotHoldOtherPeersHandshakes()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var slowLookupStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions(o =>
+        {
+            o.MaxRetransmissions = 30;
+            o.PskKeyLookup = async (identity, ct) =>
+            {
+                if (identity.Span.SequenceEqual(s_slowIdentity))
+                {
+                    slowLookupStarted.TrySetResult();
+                    await release.Task.WaitAsync(ct);
+                    return DtlsLoopbackTests.s_psk;
+                }
+
+                return identity.Span.SequenceEqual(DtlsLoopbackTests.s_pskIdentity) ? DtlsLoopbackTests.s_psk : null;
+            };
+        }));
+        var endPoint = (IPEndPoint)server.LocalEndPoint;
+
+        Task<DtlsClientChannel> slow = DtlsClientChannel.ConnectAsync(endPoint, Psk(s_slowIdentity), DtlsLoopbackTests.Timeout(60));
+        try
+        {
+            await slowLookupStarted.Task.WaitAsync(TimeSpan.FromSeconds(15));
+
+            // While the slow device's step waits, two others get in and are answered; on the receive loop they would wait behind it.
+            for (int i = 0; i < 2; i++)
+            {
+                await using DtlsClientChannel fast = await DtlsClientChannel.ConnectAsync(endPoint, Psk(DtlsLoopbackTests.s_pskIdentity), DtlsLoopbackTests.Timeout(10));
+                await DtlsLoopbackTests.ExchangeAsync(fast, server, $"fast-{i}");
+            }
+
+            Assert.False(slow.IsCompleted);
+        }
+        finally
+        {
+            // Closing the server waits for the slow connection's step.
+            release.TrySetResult();
+        }
+
+        await using DtlsClientChannel slowClient = await slow;
+        await DtlsLoopbackTests.ExchangeAsync(slowClient, server, "slow");
+    }
+
+    [Fact]
+    public async Task HandshakeQueue_IsBoundedPerConnection_AndTheHandshakeStillCompletes()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var slowLookupStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions(o =>
+        {
+            o.MaxRetransmissions = 30;
+            o.PskKeyLookup = async (identity, ct) =>
+            {
+                slowLookupStarted.TrySetResult();
+                await release.Task.WaitAsync(ct);
+                return DtlsLoopbackTests.s_psk;
+            };
+        }));
+        var endPoint = (IPEndPoint)server.LocalEndPoint;
+
+        // The client's own socket, so that the test can send from the connection's address too.
+        UdpDatagramChannel transport = UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        Task<DtlsClientChannel> slow = DtlsClientChannel.ConnectAsync(transport, endPoint, Psk(s_slowIdentity), DtlsLoopbackTests.Timeout(60));
+        const int Flood = 40;
+        try
+        {
+            await slowLookupStarted.Task.WaitAsync(TimeSpan.FromSeconds(15));
+
+            // Records of an epoch the connection does not have: each is queued behind the waiting step, or dropped at the bound.
+            byte[] record = [(byte)ContentType.Handshake, 0xFE, 0xFD, 0, 5, 0, 0, 0, 0, 0, 1, 0, 4, 1, 2, 3, 4];
+            for (int i = 0; i < Flood; i++)
+            {
+                await transport.SendAsync(record, endPoint, CancellationToken.None);
+            }
+
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            while (server.QueuedHandshakeDatagrams + server.DroppedHandshakeDatagrams < Flood && clock.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                await Task.Delay(10);
+            }
+
+            Assert.Equal(DtlsServerChannel.MaxQueuedHandshakeDatagramsPerConnection, server.QueuedHandshakeDatagrams);
+            Assert.True(server.DroppedHandshakeDatagrams >= Flood - DtlsServerChannel.MaxQueuedHandshakeDatagramsPerConnection,
+                $"dropped {server.DroppedHandshakeDatagrams}");
+        }
+        finally
+        {
+            release.TrySetResult();
+        }
+
+        await using DtlsClientChannel client = await slow;
+        await DtlsLoopbackTests.ExchangeAsync(client, server, "after the flood");
+        Assert.Equal(0, server.QueuedHandshakeDatagrams);
+    }
+
+    private static DtlsClientOptions Psk(byte[] identity) => DtlsLoopbackTests.ClientOptions(o =>
+    {
+        o.CipherSuites = [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8];
+        o.PskIdentity = identity;
+        o.PskKey = DtlsLoopbackTests.s_psk;
+        o.MaxRetransmissions = 30;
+    });
+}
