@@ -33,6 +33,10 @@ internal static partial class DtlsLog
         "DTLS server: {Bound} ({Max}) reached; cookie-verified ClientHello from {Remote} dropped ({HeldBack} more since the last report)")]
     public static partial void HandshakeRefused(ILogger logger, EndPoint remote, string bound, int max, long heldBack);
 
+    [LoggerMessage(113, LogLevel.Warning,
+        "DTLS server: the handshake datagram queue ({Bound}) is full; a datagram from {Remote} dropped ({HeldBack} more since the last report)")]
+    public static partial void HandshakeDatagramDropped(ILogger logger, EndPoint remote, string bound, long heldBack);
+
     [LoggerMessage(109, LogLevel.Debug, "DTLS {Remote}: evicted after {Idle} idle")]
     public static partial void Evicted(ILogger logger, EndPoint remote, TimeSpan idle);
 

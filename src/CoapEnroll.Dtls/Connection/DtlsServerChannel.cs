@@ -60,6 +60,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     private readonly ApplicationDataInbox _inbox = new(MaxQueuedApplicationData, MaxQueuedApplicationDataPerSession);
     private readonly HandshakeAdmission _handshakes;
     private readonly ReportThrottle _refusalReports = new(TimeSpan.FromSeconds(10));
+    private readonly ReportThrottle _backlogReports = new(TimeSpan.FromSeconds(10));
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _receiveLoop;
     private readonly ITimer _evictionTimer;
@@ -448,7 +449,8 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             return connection.ProcessDatagramAsync(datagram, from, ct);
         }
 
-        bool start;
+        bool start = false;
+        string? dropped = null;
         lock (_backlogLock)
         {
             if (!_backlogs.TryGetValue(connection, out HandshakeBacklog? backlog))
@@ -457,27 +459,39 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
                 _backlogs.Add(connection, backlog);
             }
 
-            if (backlog.Datagrams.Count >= MaxQueuedHandshakeDatagramsPerConnection
-                || backlog.Bytes + datagram.Length > MaxQueuedHandshakeBytesPerConnection
-                || _backlogBytes + datagram.Length > MaxQueuedHandshakeBytes)
+            bool full = backlog.Datagrams.Count >= MaxQueuedHandshakeDatagramsPerConnection
+                || backlog.Bytes + datagram.Length > MaxQueuedHandshakeBytesPerConnection;
+            if (full || _backlogBytes + datagram.Length > MaxQueuedHandshakeBytes)
             {
                 if (!backlog.Running)
                 {
                     _backlogs.Remove(connection); // made for this datagram, or left empty: no work item will look for it
                 }
 
-                Interlocked.Increment(ref _backlogDropped);
-                DtlsLog.Dropped(_logger, from, "handshake datagram: the handshake queue is full");
-                return ValueTask.CompletedTask;
+                dropped = full ? "connection" : "global";
+            }
+            else
+            {
+                byte[] copy = ArrayPool<byte>.Shared.Rent(datagram.Length);
+                datagram.Span.CopyTo(copy);
+                backlog.Datagrams.Enqueue((copy, datagram.Length, from));
+                backlog.Bytes += datagram.Length;
+                _backlogBytes += datagram.Length;
+                start = !backlog.Running;
+                backlog.Running = true;
+            }
+        }
+
+        if (dropped is not null)
+        {
+            Interlocked.Increment(ref _backlogDropped);
+            DtlsMetrics.HandshakeDatagramsDropped.Add(1, new KeyValuePair<string, object?>("bound", dropped));
+            if (_backlogReports.TryReport(_options.TimeProvider.GetTimestamp(), _options.TimeProvider, out long heldBack))
+            {
+                DtlsLog.HandshakeDatagramDropped(_logger, from, dropped, heldBack);
             }
 
-            byte[] copy = ArrayPool<byte>.Shared.Rent(datagram.Length);
-            datagram.Span.CopyTo(copy);
-            backlog.Datagrams.Enqueue((copy, datagram.Length, from));
-            backlog.Bytes += datagram.Length;
-            _backlogBytes += datagram.Length;
-            start = !backlog.Running;
-            backlog.Running = true;
+            return ValueTask.CompletedTask;
         }
 
         if (start)

@@ -61,6 +61,7 @@ public class DtlsHandshakeOffLoopTests
     [Fact]
     public async Task HandshakeQueue_IsBoundedPerConnection_AndTheHandshakeStillCompletes()
     {
+        using var meters = new MeterRecorder("CoapEnroll.Dtls");
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var slowLookupStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions(o =>
@@ -99,6 +100,7 @@ public class DtlsHandshakeOffLoopTests
             Assert.Equal(DtlsServerChannel.MaxQueuedHandshakeDatagramsPerConnection, server.QueuedHandshakeDatagrams);
             Assert.True(server.DroppedHandshakeDatagrams >= Flood - DtlsServerChannel.MaxQueuedHandshakeDatagramsPerConnection,
                 $"dropped {server.DroppedHandshakeDatagrams}");
+            Assert.True(meters.Sum("dtls.handshake_datagrams.dropped", "connection") >= Flood - DtlsServerChannel.MaxQueuedHandshakeDatagramsPerConnection);
         }
         finally
         {
