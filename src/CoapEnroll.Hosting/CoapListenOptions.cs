@@ -55,10 +55,29 @@ public sealed class CoapListenOptions
     /// <summary>True when <see cref="ReceiveMode"/> asks for the asynchronous sockets.</summary>
     internal bool UsesAsyncReceive => string.Equals(ReceiveMode, AsyncReceiveMode, StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// The receive buffer asked for each coap:// and coaps:// socket (SO_RCVBUF), 4 MiB by default; 0 keeps the system's default
+    /// (<c>net.core.rmem_default</c>, 208 KiB on Linux). Datagrams that arrive while it is full are dropped by the kernel and cost the
+    /// peer a retransmission timeout. Linux grants at most <c>net.core.rmem_max</c> (doubled): 416 KiB on a stock system, so raise that
+    /// sysctl for more; serve logs what it got.
+    /// </summary>
+    public int SocketReceiveBufferBytes { get; set; } = DefaultSocketReceiveBufferBytes;
+
+    /// <summary>The default of <see cref="SocketReceiveBufferBytes"/>.</summary>
+    public const int DefaultSocketReceiveBufferBytes = 4 * 1024 * 1024;
+
     /// <summary>Binds a UDP socket for coap:// or coaps:// as <see cref="ReceiveMode"/> says.</summary>
     internal IDatagramChannel BindUdp(IPEndPoint local, int maxDatagramSize) => UsesAsyncReceive
-        ? UdpDatagramChannel.Bind(local, maxDatagramSize)
-        : DedicatedUdpDatagramChannel.Bind(local, maxDatagramSize);
+        ? UdpDatagramChannel.Bind(local, maxDatagramSize, SocketReceiveBufferBytes)
+        : DedicatedUdpDatagramChannel.Bind(local, maxDatagramSize, SocketReceiveBufferBytes);
+
+    /// <summary>The receive buffer the system granted <paramref name="channel"/>'s socket, or null when it is not a UDP socket.</summary>
+    internal static int? GrantedReceiveBuffer(IDatagramChannel channel) => channel switch
+    {
+        DedicatedUdpDatagramChannel dedicated => dedicated.SocketReceiveBufferBytes,
+        UdpDatagramChannel udp => udp.SocketReceiveBufferBytes,
+        _ => null,
+    };
 
     /// <summary>The problem with the settings, or null when they are usable.</summary>
     public string? Validate()
@@ -76,6 +95,11 @@ public sealed class CoapListenOptions
         if (PlugtestResources && !DiagnosticResources)
         {
             return "Coap:PlugtestResources=true needs Coap:DiagnosticResources=true (the plugtest resources extend /test).";
+        }
+
+        if (SocketReceiveBufferBytes != 0 && SocketReceiveBufferBytes is < 4096 or > 1024 * 1024 * 1024)
+        {
+            return $"Coap:SocketReceiveBufferBytes {SocketReceiveBufferBytes} is not 0 (the system's default) or 4096 to 1073741824.";
         }
 
         if (!UsesAsyncReceive && !string.Equals(ReceiveMode, DedicatedReceiveMode, StringComparison.OrdinalIgnoreCase))

@@ -68,6 +68,9 @@ public sealed partial class CoapServerService : IHostedService
     /// <summary>The bound UDP endpoint of coaps:// once started; null when DTLS is disabled.</summary>
     public IPEndPoint? SecureLocalEndPoint { get; private set; }
 
+    /// <summary>The UDP sockets bound for coap:// and coaps:// (under the DTLS channel), for tests.</summary>
+    internal List<IDatagramChannel> BoundChannels { get; } = [];
+
     /// <summary>The full path of the data directory once started.</summary>
     public string? DataDirectory { get; private set; }
 
@@ -121,9 +124,12 @@ public sealed partial class CoapServerService : IHostedService
         var address = IPAddress.Parse(_options.Bind);
         if (_options.Enabled)
         {
-            var endpoint = _server.Listen(BindChannel<IDatagramChannel>(address, _options.Port, local => _options.BindUdp(local, UdpDatagramChannel.DefaultMaxDatagramSize)));
+            IDatagramChannel? udp = null;
+            var endpoint = _server.Listen(BindChannel<IDatagramChannel>(address, _options.Port, local => udp = _options.BindUdp(local, UdpDatagramChannel.DefaultMaxDatagramSize)));
             LocalEndPoint = (IPEndPoint)endpoint.LocalEndPoint;
             LogListening($"coap://{FormatHost(LocalEndPoint.Address)}:{LocalEndPoint.Port}", Families(LocalEndPoint));
+            BoundChannels.Add(udp!);
+            LogReceiveBuffer("coap", udp);
         }
         else
         {
@@ -132,9 +138,13 @@ public sealed partial class CoapServerService : IHostedService
 
         if (dtlsServerOptions is not null)
         {
-            var secure = _server.Listen(BindChannel<IDatagramChannel>(address, _dtlsOptions.Port, local => new DtlsServerChannel(_options.BindUdp(local, dtlsServerOptions.PathMtu), dtlsServerOptions)));
+            IDatagramChannel? udp = null;
+            var secure = _server.Listen(BindChannel<IDatagramChannel>(address, _dtlsOptions.Port,
+                local => new DtlsServerChannel(udp = _options.BindUdp(local, dtlsServerOptions.PathMtu), dtlsServerOptions)));
             SecureLocalEndPoint = (IPEndPoint)secure.LocalEndPoint;
             LogListening($"coaps://{FormatHost(SecureLocalEndPoint.Address)}:{SecureLocalEndPoint.Port}", Families(SecureLocalEndPoint) + ", DTLS 1.2");
+            BoundChannels.Add(udp!);
+            LogReceiveBuffer("coaps", udp);
         }
         else
         {
@@ -326,6 +336,31 @@ public sealed partial class CoapServerService : IHostedService
 
     [LoggerMessage(3, LogLevel.Information, "CoAP server listening on {Address} ({Families})")]
     private partial void LogListening(string address, string families);
+
+    /// <summary>Says what receive buffer the system granted, at Information when it is less than what was asked.</summary>
+    private void LogReceiveBuffer(string scheme, IDatagramChannel? channel)
+    {
+        if (channel is null || CoapListenOptions.GrantedReceiveBuffer(channel) is not { } granted || _options.SocketReceiveBufferBytes == 0)
+        {
+            return;
+        }
+
+        if (granted < _options.SocketReceiveBufferBytes)
+        {
+            LogReceiveBufferCapped(scheme, _options.SocketReceiveBufferBytes, granted);
+        }
+        else
+        {
+            LogReceiveBufferGranted(scheme, granted);
+        }
+    }
+
+    [LoggerMessage(20, LogLevel.Debug, "{Scheme} socket receive buffer: {Granted} bytes")]
+    private partial void LogReceiveBufferGranted(string scheme, int granted);
+
+    [LoggerMessage(21, LogLevel.Information, "{Scheme} socket receive buffer: asked for {Asked} bytes (Coap:SocketReceiveBufferBytes), the system granted {Granted}; "
+        + "raise net.core.rmem_max for more (a burst beyond it is dropped by the kernel)")]
+    private partial void LogReceiveBufferCapped(string scheme, int asked, int granted);
 
     [LoggerMessage(4, LogLevel.Information, "Try: {Command}")]
     private partial void LogHint(string command);

@@ -75,6 +75,9 @@ public sealed class DedicatedUdpDatagramChannel : IDatagramChannel
 
     public int MaxDatagramSize { get; }
 
+    /// <summary>The socket's receive buffer as the system reports it (SO_RCVBUF; on Linux twice what it granted).</summary>
+    public int SocketReceiveBufferBytes => _socket.ReceiveBufferSize;
+
     /// <summary>
     /// True while the channel receives and replies in batches (Linux recvmmsg/sendmmsg); false where it makes one system call
     /// per datagram (other systems, or a C library without those calls, found out at the first receive).
@@ -84,16 +87,26 @@ public sealed class DedicatedUdpDatagramChannel : IDatagramChannel
     /// <summary>Datagrams received and dropped because the pending receive's buffer was too small for them.</summary>
     public long OversizedDropped => Interlocked.Read(ref _dropped);
 
-    /// <summary>Binds a socket and starts its receive thread. <see cref="IPAddress.IPv6Any"/> gives a dual-mode socket for both families.</summary>
-    public static DedicatedUdpDatagramChannel Bind(IPEndPoint localEndPoint, int maxDatagramSize = UdpDatagramChannel.DefaultMaxDatagramSize)
+    /// <summary>
+    /// Binds a socket and starts its receive thread. <see cref="IPAddress.IPv6Any"/> gives a dual-mode socket for both families.
+    /// <paramref name="socketReceiveBufferBytes"/> as for <see cref="UdpDatagramChannel.Bind"/>.
+    /// </summary>
+    public static DedicatedUdpDatagramChannel Bind(IPEndPoint localEndPoint, int maxDatagramSize = UdpDatagramChannel.DefaultMaxDatagramSize,
+        int socketReceiveBufferBytes = 0)
     {
         ArgumentNullException.ThrowIfNull(localEndPoint);
+        ArgumentOutOfRangeException.ThrowIfNegative(socketReceiveBufferBytes);
         var socket = new Socket(localEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
         {
             if (localEndPoint.AddressFamily == AddressFamily.InterNetworkV6 && localEndPoint.Address.Equals(IPAddress.IPv6Any))
             {
                 socket.DualMode = true;
+            }
+
+            if (socketReceiveBufferBytes > 0)
+            {
+                socket.ReceiveBufferSize = socketReceiveBufferBytes;
             }
 
             // Blocking for good: the socket is never used asynchronously, so the runtime never switches it to non-blocking.

@@ -34,17 +34,31 @@ public sealed class UdpDatagramChannel : IDatagramChannel
 
     public EndPoint LocalEndPoint { get; }
 
+    /// <summary>The socket's receive buffer as the system reports it (SO_RCVBUF; on Linux twice what it granted).</summary>
+    public int SocketReceiveBufferBytes => _socket.ReceiveBufferSize;
+
     public int MaxDatagramSize { get; }
 
-    /// <summary>Binds a socket. <see cref="IPAddress.IPv6Any"/> gives a dual-mode socket for both families.</summary>
-    public static UdpDatagramChannel Bind(IPEndPoint localEndPoint, int maxDatagramSize = DefaultMaxDatagramSize)
+    /// <summary>
+    /// Binds a socket. <see cref="IPAddress.IPv6Any"/> gives a dual-mode socket for both families. <paramref name="socketReceiveBufferBytes"/>,
+    /// when above 0, asks the system for that much receive buffer (SO_RCVBUF; Linux caps the request at <c>net.core.rmem_max</c> and
+    /// doubles it): how many datagrams a burst may leave waiting before the kernel drops them.
+    /// </summary>
+    public static UdpDatagramChannel Bind(IPEndPoint localEndPoint, int maxDatagramSize = DefaultMaxDatagramSize, int socketReceiveBufferBytes = 0)
     {
+        ArgumentNullException.ThrowIfNull(localEndPoint);
+        ArgumentOutOfRangeException.ThrowIfNegative(socketReceiveBufferBytes);
         var socket = new Socket(localEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
         try
         {
             if (localEndPoint.AddressFamily == AddressFamily.InterNetworkV6 && localEndPoint.Address.Equals(IPAddress.IPv6Any))
             {
                 socket.DualMode = true;
+            }
+
+            if (socketReceiveBufferBytes > 0)
+            {
+                socket.ReceiveBufferSize = socketReceiveBufferBytes;
             }
 
             socket.Bind(localEndPoint);

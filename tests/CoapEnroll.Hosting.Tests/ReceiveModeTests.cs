@@ -70,7 +70,38 @@ public sealed class ReceiveModeTests
         Assert.Equal("Coap:ReceiveMode 'Fast' is not one of Dedicated, Async.", ex.Message);
     }
 
-    private static IHost Build(string dataDirectory, string? mode)
+    [Theory]
+    [InlineData("100")]
+    [InlineData("-1")]
+    public async Task A_receive_buffer_out_of_range_stops_the_start(string bytes)
+    {
+        using var dir = new TempDirectory("coapenroll-receive-mode-");
+        using IHost host = Build(dir.Path, null, ("Coap:SocketReceiveBufferBytes", bytes));
+
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
+        Assert.Equal($"Coap:SocketReceiveBufferBytes {bytes} is not 0 (the system's default) or 4096 to 1073741824.", ex.Message);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("async")]
+    public async Task Both_sockets_get_the_receive_buffer_asked_for(string? mode)
+    {
+        using var dir = new TempDirectory("coapenroll-receive-mode-");
+        using IHost host = Build(dir.Path, mode, ("Coap:SocketReceiveBufferBytes", "65536"));
+        await host.StartAsync();
+        CoapServerService service = host.Services.GetRequiredService<CoapServerService>();
+        var coap = new IPEndPoint(IPAddress.Loopback, service.LocalEndPoint!.Port);
+        var coaps = new IPEndPoint(IPAddress.Loopback, service.SecureLocalEndPoint!.Port);
+
+        // Linux reports twice what it granted (socket(7)); the ports are the server's, read from /proc/net/udp.
+        int expected = OperatingSystem.IsLinux() ? 2 * Math.Min(65536, int.Parse(File.ReadAllText("/proc/sys/net/core/rmem_max").Trim(), System.Globalization.CultureInfo.InvariantCulture)) : 65536;
+        Assert.Equal(expected, CoapListenOptions.GrantedReceiveBuffer(service.BoundChannels.Single(c => ((IPEndPoint)c.LocalEndPoint).Port == coap.Port)));
+        Assert.Equal(expected, CoapListenOptions.GrantedReceiveBuffer(service.BoundChannels.Single(c => ((IPEndPoint)c.LocalEndPoint).Port == coaps.Port)));
+        await host.StopAsync();
+    }
+
+    private static IHost Build(string dataDirectory, string? mode, params (string Key, string Value)[] extra)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         var settings = new Dictionary<string, string?>
@@ -84,6 +115,11 @@ public sealed class ReceiveModeTests
         if (mode is not null)
         {
             settings["Coap:ReceiveMode"] = mode;
+        }
+
+        foreach ((string key, string value) in extra)
+        {
+            settings[key] = value;
         }
 
         builder.Configuration.AddInMemoryCollection(settings);
