@@ -78,13 +78,31 @@ if ((replay_only == 0)); then
         rm -rf "$findings"
         mkdir -p "$(dirname "$findings")"
         # -t: a generous per-input limit, since the machine may be loaded; a hang is reported, not failed on.
-        afl-fuzz -i "fuzz/corpus/$target" -o "$findings" -V "$seconds" -t 5000 -m none \
-            -- dotnet "$instrumented/CoapEnroll.Fuzz.dll" "$target" >"$out/afl-$target.log" 2>&1 || {
+        # afl-fuzz's dry run once saw an empty coverage map on a loaded machine ("No instrumentation detected") for a target that
+        # ran at once when started again: that start-up failure, and only it, gets one more start.
+        for attempt in 1 2; do
+            rm -rf "$findings"
+            if afl-fuzz -i "fuzz/corpus/$target" -o "$findings" -V "$seconds" -t 5000 -m none \
+                -- dotnet "$instrumented/CoapEnroll.Fuzz.dll" "$target" >"$out/afl-$target.log" 2>&1; then
+                afl_ok=1
+                break
+            fi
+
+            afl_ok=0
+            if ((attempt == 1)) && grep -q "No instrumentation detected" "$out/afl-$target.log"; then
+                echo "$target: afl-fuzz's dry run saw no coverage; starting it once more" >&2
+                continue
+            fi
+
+            break
+        done
+
+        if ((afl_ok == 0)); then
             echo "$target: afl-fuzz failed, see $out/afl-$target.log" >&2
             tail -20 "$out/afl-$target.log" >&2
             target_failed[$target]=1
             continue
-        }
+        fi
         stats="$findings/default/fuzzer_stats"
         stat() { awk -F' *: *' -v k="$1" '$1 == k { print $2 }' "$stats"; }
         printf '%-24s %12s %9s %7s %14s %8s %6s\n' "$target" "$(stat execs_done)" "$(stat execs_per_sec)" "$(stat corpus_count)" \
