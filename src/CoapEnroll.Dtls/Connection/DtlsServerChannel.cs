@@ -23,9 +23,11 @@ namespace CoapEnroll.Dtls;
 /// Datagrams of a connection still in its handshake are not processed on the receive loop: a handshake step can cost milliseconds
 /// of public-key work (the client's chain, ECDH, signatures), and on the loop it would hold every other peer's datagrams in the
 /// socket's buffer, which overflows under a burst of handshakes. They are copied to a queue of their connection, processed in
-/// order by one thread-pool work item at a time per connection, at most <see cref="MaxQueuedHandshakeDatagramsPerConnection"/>
-/// datagrams and <see cref="MaxQueuedHandshakeBytesPerConnection"/> bytes for one connection and
-/// <see cref="MaxQueuedHandshakeBytes"/> for all; beyond that they are dropped, and the peer's retransmission comes again.
+/// order by one thread-pool work item at a time per connection, with at most <see cref="MaxHandshakeWorkers"/> such work items
+/// for the channel (so that handshakes, however many, take only that share of the thread pool); at most
+/// <see cref="MaxQueuedHandshakeDatagramsPerConnection"/> datagrams and <see cref="MaxQueuedHandshakeBytesPerConnection"/> bytes wait
+/// for one connection and <see cref="MaxQueuedHandshakeBytes"/> for all; beyond that they are dropped, and the peer's retransmission
+/// comes again. A cookie-verified ClientHello is admitted only when the queue has room for it.
 /// </summary>
 public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
 {
@@ -41,10 +43,13 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     public const int MaxQueuedHandshakeDatagramsPerConnection = 16;
 
     /// <summary>Bytes waiting for a connection in its handshake; <see cref="DtlsServerOptions.MaxHandshakesPerAddress"/> times this bounds an address.</summary>
-    public const int MaxQueuedHandshakeBytesPerConnection = 32 * 1024;
+    public const int MaxQueuedHandshakeBytesPerConnection = 16 * 1024;
 
     /// <summary>Bytes waiting for all connections in their handshakes together.</summary>
     public const int MaxQueuedHandshakeBytes = 8 * 1024 * 1024;
+
+    /// <summary>Thread-pool work items processing handshake datagrams at once: twice the processors, at least 4.</summary>
+    public static int MaxHandshakeWorkers { get; } = Math.Max(4, 2 * Environment.ProcessorCount);
 
     private readonly IDatagramChannel _transport;
     private readonly DtlsServerOptions _options;
@@ -70,6 +75,8 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     private readonly Lock _backlogLock = new();
     private readonly Dictionary<DtlsServerConnection, HandshakeBacklog> _backlogs = [];
     private long _backlogBytes; // under _backlogLock
+    private int _handshakeWorkers; // work items draining backlogs, under _backlogLock
+    private readonly Queue<DtlsServerConnection> _readyBacklogs = new(); // backlogs waiting for a work item, under _backlogLock
     private long _backlogDropped;
     private int _disposed;
 
@@ -137,6 +144,9 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     /// <summary>Decrypted datagrams dropped because the caller was not receiving and a bound of the queue was reached.</summary>
     public long DroppedApplicationData => _inbox.Dropped;
 
+    /// <summary><see cref="MaxQueuedHandshakeBytes"/>, lower in tests.</summary>
+    internal int BacklogByteLimit { get; set; } = MaxQueuedHandshakeBytes;
+
     /// <summary>Datagrams of connections in their handshakes dropped because a bound of their queue was reached (for tests).</summary>
     internal long DroppedHandshakeDatagrams => Interlocked.Read(ref _backlogDropped);
 
@@ -198,6 +208,9 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         }
 
         await _evictionTimer.DisposeAsync().ConfigureAwait(false);
+
+        // First, so that a handshake step waiting on the token (a PSK lookup) gives up its connection's lock for the close below.
+        await _stop.CancelAsync().ConfigureAwait(false);
         DtlsServerConnection[] connections;
         lock (_tableLock)
         {
@@ -215,7 +228,6 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             }
         }
 
-        await _stop.CancelAsync().ConfigureAwait(false);
         await _transport.DisposeAsync().ConfigureAwait(false);
         try
         {
@@ -404,6 +416,14 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             return;
         }
 
+        // A connection admitted only to have its ClientHello dropped would wait out the idle timeout with nothing sent: refuse it now,
+        // and let the client's retransmission come back when the queue has room.
+        if (!HasBacklogRoomFor(datagram.Length))
+        {
+            ReportBacklogDrop(from, "global");
+            return;
+        }
+
         DtlsServerConnection? connection = null;
         HandshakeBound refused;
         lock (_tableLock)
@@ -461,7 +481,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
 
             bool full = backlog.Datagrams.Count >= MaxQueuedHandshakeDatagramsPerConnection
                 || backlog.Bytes + datagram.Length > MaxQueuedHandshakeBytesPerConnection;
-            if (full || _backlogBytes + datagram.Length > MaxQueuedHandshakeBytes)
+            if (full || _backlogBytes + datagram.Length > BacklogByteLimit)
             {
                 if (!backlog.Running)
                 {
@@ -477,20 +497,26 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
                 backlog.Datagrams.Enqueue((copy, datagram.Length, from));
                 backlog.Bytes += datagram.Length;
                 _backlogBytes += datagram.Length;
-                start = !backlog.Running;
-                backlog.Running = true;
+                if (!backlog.Running)
+                {
+                    // Running from here on means "has a work item or waits for one in _readyBacklogs".
+                    backlog.Running = true;
+                    if (_handshakeWorkers < MaxHandshakeWorkers)
+                    {
+                        _handshakeWorkers++;
+                        start = true;
+                    }
+                    else
+                    {
+                        _readyBacklogs.Enqueue(connection);
+                    }
+                }
             }
         }
 
         if (dropped is not null)
         {
-            Interlocked.Increment(ref _backlogDropped);
-            DtlsMetrics.HandshakeDatagramsDropped.Add(1, new KeyValuePair<string, object?>("bound", dropped));
-            if (_backlogReports.TryReport(_options.TimeProvider.GetTimestamp(), _options.TimeProvider, out long heldBack))
-            {
-                DtlsLog.HandshakeDatagramDropped(_logger, from, dropped, heldBack);
-            }
-
+            ReportBacklogDrop(from, dropped);
             return ValueTask.CompletedTask;
         }
 
@@ -503,7 +529,28 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Processes <paramref name="connection"/>'s backlog in order until it is empty, then forgets it.</summary>
+    private bool HasBacklogRoomFor(int length)
+    {
+        lock (_backlogLock)
+        {
+            return _backlogBytes + length <= BacklogByteLimit;
+        }
+    }
+
+    private void ReportBacklogDrop(IPEndPoint from, string bound)
+    {
+        Interlocked.Increment(ref _backlogDropped);
+        DtlsMetrics.HandshakeDatagramsDropped.Add(1, new KeyValuePair<string, object?>("bound", bound));
+        if (_backlogReports.TryReport(_options.TimeProvider.GetTimestamp(), _options.TimeProvider, out long heldBack))
+        {
+            DtlsLog.HandshakeDatagramDropped(_logger, from, bound, heldBack);
+        }
+    }
+
+    /// <summary>
+    /// Processes <paramref name="connection"/>'s backlog in order until it is empty, then forgets it and goes on with the next backlog
+    /// that waits for a work item, if any.
+    /// </summary>
     private async Task DrainBacklogAsync(DtlsServerConnection connection, CancellationToken ct)
     {
         while (true)
@@ -515,7 +562,14 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
                 if (!backlog.Datagrams.TryDequeue(out next))
                 {
                     _backlogs.Remove(connection);
-                    return;
+                    if (!_readyBacklogs.TryDequeue(out DtlsServerConnection? waiting))
+                    {
+                        _handshakeWorkers--;
+                        return;
+                    }
+
+                    connection = waiting;
+                    continue;
                 }
 
                 backlog.Bytes -= next.Length;
@@ -697,7 +751,8 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         }
     }
 
-    // Called by the connection after it released its lock, on the receive loop: the reader's continuation may run here.
+    // Called by the connection after it released its lock, on the receive loop (or on the handshake work item that processed the
+    // datagram, for one that came before the connection was established): the reader's continuation may run here.
     void IDtlsConnectionOwner.OnApplicationData(DtlsConnection connection, PooledDatagram data) => _inbox.Deliver(data, connection);
 
     void IDtlsConnectionOwner.OnRemoteChanged(DtlsConnection connection, IPEndPoint previous)

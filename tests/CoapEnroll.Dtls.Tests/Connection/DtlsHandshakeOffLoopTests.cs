@@ -50,7 +50,6 @@ public class DtlsHandshakeOffLoopTests
         }
         finally
         {
-            // Closing the server waits for the slow connection's step.
             release.TrySetResult();
         }
 
@@ -112,11 +111,70 @@ public class DtlsHandshakeOffLoopTests
         Assert.Equal(0, server.QueuedHandshakeDatagrams);
     }
 
-    private static DtlsClientOptions Psk(byte[] identity) => DtlsLoopbackTests.ClientOptions(o =>
+    [Fact]
+    public async Task FullHandshakeQueue_RefusesNewConnectionsInsteadOfAdmittingThemIdle()
+    {
+        using var meters = new MeterRecorder("CoapEnroll.Dtls");
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var slowLookupStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions(o =>
+        {
+            o.MaxRetransmissions = 30;
+            o.PskKeyLookup = async (identity, ct) =>
+            {
+                if (identity.Span.SequenceEqual(s_slowIdentity))
+                {
+                    slowLookupStarted.TrySetResult();
+                    await release.Task.WaitAsync(ct);
+                }
+
+                return DtlsLoopbackTests.s_psk;
+            };
+        }));
+        server.BacklogByteLimit = 200; // a dozen of the records below, fewer than one connection may queue
+        var endPoint = (IPEndPoint)server.LocalEndPoint;
+
+        UdpDatagramChannel transport = UdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        Task<DtlsClientChannel> slow = DtlsClientChannel.ConnectAsync(transport, endPoint, Psk(s_slowIdentity), DtlsLoopbackTests.Timeout(60));
+        try
+        {
+            await slowLookupStarted.Task.WaitAsync(TimeSpan.FromSeconds(15));
+
+            // Fill the queue (all of it, for all connections) behind the slow step.
+            byte[] record = [(byte)ContentType.Handshake, 0xFE, 0xFD, 0, 5, 0, 0, 0, 0, 0, 1, 0, 4, 1, 2, 3, 4];
+            for (int i = 0; i < DtlsServerChannel.MaxQueuedHandshakeDatagramsPerConnection; i++)
+            {
+                await transport.SendAsync(record, endPoint, CancellationToken.None);
+            }
+
+            await DtlsLoopbackTests.WaitUntil(() => server.DroppedHandshakeDatagrams >= 1, 10_000);
+            Assert.True(meters.Sum("dtls.handshake_datagrams.dropped", "global") >= 1);
+            long droppedBefore = meters.Sum("dtls.handshake_datagrams.dropped", "global");
+
+            // Another device's cookie-verified ClientHello finds no room: it is dropped before a connection is made for it.
+            await Assert.ThrowsAnyAsync<Exception>(() => DtlsClientChannel.ConnectAsync(endPoint,
+                Psk(DtlsLoopbackTests.s_pskIdentity, maxRetransmissions: 2), DtlsLoopbackTests.Timeout(10)));
+            Assert.True(meters.Sum("dtls.handshake_datagrams.dropped", "global") > droppedBefore);
+            Assert.Equal(1, server.HandshakeCount);
+        }
+        finally
+        {
+            release.TrySetResult();
+        }
+
+        await using DtlsClientChannel slowClient = await slow;
+        await DtlsLoopbackTests.ExchangeAsync(slowClient, server, "slow");
+
+        // With the queue drained the other device gets in.
+        await using DtlsClientChannel later = await DtlsClientChannel.ConnectAsync(endPoint, Psk(DtlsLoopbackTests.s_pskIdentity), DtlsLoopbackTests.Timeout(10));
+        await DtlsLoopbackTests.ExchangeAsync(later, server, "later");
+    }
+
+    private static DtlsClientOptions Psk(byte[] identity, int maxRetransmissions = 30) => DtlsLoopbackTests.ClientOptions(o =>
     {
         o.CipherSuites = [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8];
         o.PskIdentity = identity;
         o.PskKey = DtlsLoopbackTests.s_psk;
-        o.MaxRetransmissions = 30;
+        o.MaxRetransmissions = maxRetransmissions;
     });
 }
