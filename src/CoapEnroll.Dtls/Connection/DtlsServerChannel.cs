@@ -20,10 +20,12 @@ namespace CoapEnroll.Dtls;
 /// sends meanwhile leaves through that transport's batched send. The caller must not block in it. A caller that is busy
 /// finds the data queued, at most <see cref="MaxQueuedApplicationData"/> datagrams for all sessions and
 /// <see cref="MaxQueuedApplicationDataPerSession"/> for one; beyond that they are dropped (<see cref="DroppedApplicationData"/>).
-/// Datagrams of a connection still in its handshake are not processed on the receive loop: a handshake step can cost milliseconds
+/// The steps of a certificate handshake after the ServerHello are not processed on the receive loop: each costs up to milliseconds
 /// of public-key work (the client's chain, ECDH, signatures), and on the loop it would hold every other peer's datagrams in the
-/// socket's buffer, which overflows under a burst of handshakes. They are copied to a queue of their connection, processed in
-/// order by one thread-pool work item at a time per connection, with at most <see cref="MaxHandshakeWorkers"/> such work items
+/// socket's buffer, which overflows under a burst of handshakes. Nor is any handshake step that has to wait (an asynchronous PSK
+/// lookup): the loop goes on, and the connection's later datagrams wait behind the step. The cheap steps (ClientHello, PSK) run on
+/// the loop, since handing them to the pool costs more than they do. Datagrams that do not run on the loop are copied to a queue of
+/// their connection, processed in order by one thread-pool work item at a time per connection, with at most <see cref="MaxHandshakeWorkers"/> such work items
 /// for the channel (so that handshakes, however many, take only that share of the thread pool); at most
 /// <see cref="MaxQueuedHandshakeDatagramsPerConnection"/> datagrams and <see cref="MaxQueuedHandshakeBytesPerConnection"/> bytes wait
 /// for one connection and <see cref="MaxQueuedHandshakeBytes"/> for all; beyond that they are dropped, and the peer's retransmission
@@ -469,6 +471,21 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             return connection.ProcessDatagramAsync(datagram, from, ct);
         }
 
+        // Only the loop adds backlogs, so none appears for this connection while the step below runs inline. A certificate handshake's
+        // steps after the ServerHello (the client's chain, ECDH, CertificateVerify) go to the pool; a PSK handshake's steps and every
+        // ClientHello cost little and run here, unless they wait (ProcessInline).
+        bool queue;
+        lock (_backlogLock)
+        {
+            queue = _backlogs.ContainsKey(connection);
+        }
+
+        if (!queue && connection.Suite?.KeyExchange != KeyExchangeKind.EcdheEcdsa)
+        {
+            ProcessInline(connection, datagram, from, ct);
+            return ValueTask.CompletedTask;
+        }
+
         bool start = false;
         string? dropped = null;
         lock (_backlogLock)
@@ -527,6 +544,63 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Processes a handshake datagram on the loop. When the step does not complete at once (an asynchronous PSK lookup, the
+    /// connection's lock held by its retransmission timer), the loop goes on: the step finishes on its own, and the connection's next
+    /// datagrams queue behind it in a backlog that a work item drains once it has finished.
+    /// </summary>
+    private void ProcessInline(DtlsServerConnection connection, ReadOnlyMemory<byte> datagram, IPEndPoint from, CancellationToken ct)
+    {
+        // A copy, since the step may still read it after the loop has reused its buffer.
+        byte[] copy = ArrayPool<byte>.Shared.Rent(datagram.Length);
+        datagram.Span.CopyTo(copy);
+        ValueTask pending = connection.ProcessDatagramAsync(copy.AsMemory(0, datagram.Length), from, ct);
+        if (pending.IsCompleted)
+        {
+            try
+            {
+                pending.GetAwaiter().GetResult();
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(copy);
+            }
+
+            return;
+        }
+
+        lock (_backlogLock)
+        {
+            // Counted as a work item from here on (it may pass MaxHandshakeWorkers: it started before it was one).
+            _backlogs.Add(connection, new HandshakeBacklog { Running = true });
+            _handshakeWorkers++;
+        }
+
+        _ = FinishThenDrainAsync(pending, copy, from, connection, ct);
+    }
+
+    private async Task FinishThenDrainAsync(ValueTask pending, byte[] copy, IPEndPoint from, DtlsServerConnection connection, CancellationToken ct)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ct.IsCancellationRequested && ex is OperationCanceledException or ObjectDisposedException)
+        {
+            // Stopping: the channel closed its connections and its transport.
+        }
+        catch (Exception ex)
+        {
+            DtlsLog.InternalError(_logger, from, ex);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(copy);
+        }
+
+        await DrainBacklogAsync(connection, ct).ConfigureAwait(false);
     }
 
     private bool HasBacklogRoomFor(int length)
