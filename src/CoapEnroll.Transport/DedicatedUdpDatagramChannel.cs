@@ -94,21 +94,9 @@ public sealed class DedicatedUdpDatagramChannel : IDatagramChannel
     public static DedicatedUdpDatagramChannel Bind(IPEndPoint localEndPoint, int maxDatagramSize = UdpDatagramChannel.DefaultMaxDatagramSize,
         int socketReceiveBufferBytes = 0)
     {
-        ArgumentNullException.ThrowIfNull(localEndPoint);
-        ArgumentOutOfRangeException.ThrowIfNegative(socketReceiveBufferBytes);
-        var socket = new Socket(localEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        Socket socket = UdpDatagramChannel.CreateSocket(localEndPoint, socketReceiveBufferBytes);
         try
         {
-            if (localEndPoint.AddressFamily == AddressFamily.InterNetworkV6 && localEndPoint.Address.Equals(IPAddress.IPv6Any))
-            {
-                socket.DualMode = true;
-            }
-
-            if (socketReceiveBufferBytes > 0)
-            {
-                socket.ReceiveBufferSize = socketReceiveBufferBytes;
-            }
-
             // Blocking for good: the socket is never used asynchronously, so the runtime never switches it to non-blocking.
             socket.Blocking = true;
             socket.Bind(localEndPoint);

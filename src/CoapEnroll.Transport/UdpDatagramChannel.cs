@@ -46,6 +46,25 @@ public sealed class UdpDatagramChannel : IDatagramChannel
     /// </summary>
     public static UdpDatagramChannel Bind(IPEndPoint localEndPoint, int maxDatagramSize = DefaultMaxDatagramSize, int socketReceiveBufferBytes = 0)
     {
+        Socket socket = CreateSocket(localEndPoint, socketReceiveBufferBytes);
+        try
+        {
+            socket.Bind(localEndPoint);
+            return new UdpDatagramChannel(socket, maxDatagramSize);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A UDP socket for <paramref name="localEndPoint"/>, not yet bound: dual-mode for <see cref="IPAddress.IPv6Any"/>, with the receive
+    /// buffer asked for when <paramref name="socketReceiveBufferBytes"/> is above 0 (both channel kinds bind this way).
+    /// </summary>
+    internal static Socket CreateSocket(IPEndPoint localEndPoint, int socketReceiveBufferBytes)
+    {
         ArgumentNullException.ThrowIfNull(localEndPoint);
         ArgumentOutOfRangeException.ThrowIfNegative(socketReceiveBufferBytes);
         var socket = new Socket(localEndPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
@@ -61,8 +80,7 @@ public sealed class UdpDatagramChannel : IDatagramChannel
                 socket.ReceiveBufferSize = socketReceiveBufferBytes;
             }
 
-            socket.Bind(localEndPoint);
-            return new UdpDatagramChannel(socket, maxDatagramSize);
+            return socket;
         }
         catch
         {
