@@ -24,8 +24,9 @@ internal static class DtlsMetrics
     /// <summary>Tagged <c>bound</c> = <c>connection</c> or <c>global</c>: the queue of a handshaking connection's datagrams was full.</summary>
     public static readonly Counter<long> HandshakeDatagramsDropped = s_meter.CreateCounter<long>(
         "dtls.handshake_datagrams.dropped", "{datagram}",
-        "Datagrams of connections in their handshakes dropped because their processing queue was full: bound=connection (16 datagrams "
-        + "or 32 KB for one connection) or global (8 MB for all); the peer retransmits");
+        "Datagrams of connections in their handshakes dropped because their processing queue was full: bound=connection ("
+        + $"{DtlsServerChannel.MaxQueuedHandshakeDatagramsPerConnection} datagrams or {DtlsServerChannel.MaxQueuedHandshakeBytesPerConnection / 1024} KB "
+        + $"for one connection) or global ({DtlsServerChannel.MaxQueuedHandshakeBytes / (1024 * 1024)} MB for all); the peer retransmits");
 
     public static readonly UpDownCounter<long> HandshakesActive = s_meter.CreateUpDownCounter<long>(
         "dtls.handshakes.active", "{handshake}", "Server connections admitted with a valid cookie and not yet established or closed");

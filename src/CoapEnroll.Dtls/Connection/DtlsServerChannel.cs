@@ -460,7 +460,7 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
 
     /// <summary>
     /// An established session's datagram is processed here, on the receive loop (its application data reaches a waiting reader on this
-    /// thread); a handshaking connection's goes to its backlog (see the type's remarks). A datagram that reaches a session while older
+    /// thread); a handshaking connection's runs here too (ProcessInline) or goes to its backlog (see the type's remarks). A datagram that reaches a session while older
     /// ones of its handshake still wait is processed before them; DTLS orders by record sequence number, not arrival, so that is a reordering
     /// the protocol already absorbs.
     /// </summary>
@@ -583,9 +583,16 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
 
     private async Task FinishThenDrainAsync(ValueTask pending, byte[] copy, IPEndPoint from, DtlsServerConnection connection, CancellationToken ct)
     {
+        await FinishStepAsync(pending, copy, from, ct).ConfigureAwait(false);
+        await DrainBacklogAsync(connection, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits for a handshake step off the loop, logs what it threw unless the channel is stopping, and returns its copy to the pool.</summary>
+    private async Task FinishStepAsync(ValueTask step, byte[] copy, IPEndPoint from, CancellationToken ct)
+    {
         try
         {
-            await pending.ConfigureAwait(false);
+            await step.ConfigureAwait(false);
         }
         catch (Exception ex) when (ct.IsCancellationRequested && ex is OperationCanceledException or ObjectDisposedException)
         {
@@ -599,8 +606,6 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         {
             ArrayPool<byte>.Shared.Return(copy);
         }
-
-        await DrainBacklogAsync(connection, ct).ConfigureAwait(false);
     }
 
     private bool HasBacklogRoomFor(int length)
@@ -650,25 +655,9 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
                 _backlogBytes -= next.Length;
             }
 
-            try
-            {
-                if (!ct.IsCancellationRequested)
-                {
-                    await connection.ProcessDatagramAsync(next.Buffer.AsMemory(0, next.Length), next.From, ct).ConfigureAwait(false);
-                }
-            }
-            catch (Exception ex) when (ct.IsCancellationRequested && ex is OperationCanceledException or ObjectDisposedException)
-            {
-                // Stopping: the channel closed its connections and its transport.
-            }
-            catch (Exception ex)
-            {
-                DtlsLog.InternalError(_logger, next.From, ex);
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(next.Buffer);
-            }
+            ValueTask step = ct.IsCancellationRequested ? ValueTask.CompletedTask
+                : connection.ProcessDatagramAsync(next.Buffer.AsMemory(0, next.Length), next.From, ct);
+            await FinishStepAsync(step, next.Buffer, next.From, ct).ConfigureAwait(false);
         }
     }
 
@@ -676,8 +665,8 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     private DtlsServerConnection Admit(IPEndPoint from, UInt128 key, HandshakeHeader header, ulong clientHelloRecordSequence, byte[] clientRandom,
         DtlsServerConnection? existing)
     {
-        // The ClientHello is processed later, off this loop: its random is known from here on, so that a retransmission of it that
-        // arrives meanwhile goes to this connection instead of admitting another.
+        // Its ClientHello may still be waiting to be processed when a retransmission of it arrives (a step that went asynchronous, see
+        // ProcessInline): its random is known from here on, so that the retransmission goes to this connection instead of admitting another.
         var connection = new DtlsServerConnection(_options, this, from, header.MessageSeq, clientHelloRecordSequence, clientRandom, _allocateConnectionId,
             _connectionLogger);
         // Attack #13: an existing association is only replaced after the new ClientHello proved its address,
