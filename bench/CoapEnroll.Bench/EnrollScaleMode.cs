@@ -5,7 +5,6 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using CoapEnroll.Dtls;
-using CoapEnroll.Transport;
 
 namespace CoapEnroll.Bench;
 
@@ -546,8 +545,7 @@ internal static class EnrollScaleMode
         using var cancel = new CancellationTokenSource(limit);
         try
         {
-            DtlsClientChannel channel = source is null ? await DtlsClientChannel.ConnectAsync(endPoint, options, cancel.Token)
-                : await DtlsClientChannel.ConnectAsync(UdpDatagramChannel.ConnectTo(endPoint, source, options.PathMtu), endPoint, options, cancel.Token);
+            DtlsClientChannel channel = await EnrollmentProbe.ConnectAsync(endPoint, options, source, cancel.Token);
             await channel.DisposeAsync();
             return (true, null);
         }

@@ -60,6 +60,11 @@ internal static class EnrollmentProbe
         return options;
     }
 
+    /// <summary>A DTLS session to <paramref name="server"/> from <paramref name="source"/> when given, else from the address the system picks.</summary>
+    public static Task<DtlsClientChannel> ConnectAsync(IPEndPoint server, DtlsClientOptions options, IPAddress? source, CancellationToken cancellationToken) =>
+        source is null ? DtlsClientChannel.ConnectAsync(server, options, cancellationToken)
+            : DtlsClientChannel.ConnectAsync(UdpDatagramChannel.ConnectTo(server, source, options.PathMtu), server, options, cancellationToken);
+
     /// <summary>
     /// One enrollment: handshake, /sen for <paramref name="subject"/> (<see cref="Subject"/> when null) with <paramref name="key"/> (a new
     /// P-256 key when null), close; from <paramref name="source"/> when given (else the address the system picks).
@@ -72,8 +77,7 @@ internal static class EnrollmentProbe
         double handshakeMs = 0;
         try
         {
-            DtlsClientChannel channel = source is null ? await DtlsClientChannel.ConnectAsync(coaps, options, limit.Token)
-                : await DtlsClientChannel.ConnectAsync(UdpDatagramChannel.ConnectTo(coaps, source, options.PathMtu), coaps, options, limit.Token);
+            DtlsClientChannel channel = await ConnectAsync(coaps, options, source, limit.Token);
             handshakeMs = clock.Elapsed.TotalMilliseconds;
             await using var est = new EstCoapsClient(channel);
             using ECDsa? created = key is null ? ECDsa.Create(ECCurve.NamedCurves.nistP256) : null;

@@ -12,32 +12,20 @@ public class DtlsHandshakeOffLoopTests
 {
     private static readonly byte[] s_slowIdentity = Encoding.UTF8.GetBytes("slow-device");
 
+    // A handshake record of an epoch no connection has: the connection drops it when it gets to it.
+    private static readonly byte[] s_unknownEpochRecord = [(byte)ContentType.Handshake, 0xFE, 0xFD, 0, 5, 0, 0, 0, 0, 0, 1, 0, 4, 1, 2, 3, 4];
+
     [Fact]
     public async Task SlowHandshakeStep_DoesNotHoldOtherPeersHandshakes()
     {
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var slowLookupStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions(o =>
-        {
-            o.MaxRetransmissions = 30;
-            o.PskKeyLookup = async (identity, ct) =>
-            {
-                if (identity.Span.SequenceEqual(s_slowIdentity))
-                {
-                    slowLookupStarted.TrySetResult();
-                    await release.Task.WaitAsync(ct);
-                    return DtlsLoopbackTests.s_psk;
-                }
-
-                return identity.Span.SequenceEqual(DtlsLoopbackTests.s_pskIdentity) ? DtlsLoopbackTests.s_psk : null;
-            };
-        }));
+        var lookup = new SlowPskLookup();
+        await using DtlsServerChannel server = lookup.BindServer();
         var endPoint = (IPEndPoint)server.LocalEndPoint;
 
         Task<DtlsClientChannel> slow = DtlsClientChannel.ConnectAsync(endPoint, Psk(s_slowIdentity), DtlsLoopbackTests.Timeout(60));
         try
         {
-            await slowLookupStarted.Task.WaitAsync(TimeSpan.FromSeconds(15));
+            await lookup.Started.WaitAsync(TimeSpan.FromSeconds(15));
 
             // While the slow device's step waits, two others get in and are answered; on the receive loop they would wait behind it.
             for (int i = 0; i < 2; i++)
@@ -50,7 +38,7 @@ public class DtlsHandshakeOffLoopTests
         }
         finally
         {
-            release.TrySetResult();
+            lookup.Release();
         }
 
         await using DtlsClientChannel slowClient = await slow;
@@ -61,18 +49,8 @@ public class DtlsHandshakeOffLoopTests
     public async Task HandshakeQueue_IsBoundedPerConnection_AndTheHandshakeStillCompletes()
     {
         using var meters = new MeterRecorder("CoapEnroll.Dtls");
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var slowLookupStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions(o =>
-        {
-            o.MaxRetransmissions = 30;
-            o.PskKeyLookup = async (identity, ct) =>
-            {
-                slowLookupStarted.TrySetResult();
-                await release.Task.WaitAsync(ct);
-                return DtlsLoopbackTests.s_psk;
-            };
-        }));
+        var lookup = new SlowPskLookup();
+        await using DtlsServerChannel server = lookup.BindServer();
         var endPoint = (IPEndPoint)server.LocalEndPoint;
 
         // The client's own socket, so that the test can send from the connection's address too.
@@ -81,13 +59,12 @@ public class DtlsHandshakeOffLoopTests
         const int Flood = 40;
         try
         {
-            await slowLookupStarted.Task.WaitAsync(TimeSpan.FromSeconds(15));
+            await lookup.Started.WaitAsync(TimeSpan.FromSeconds(15));
 
-            // Records of an epoch the connection does not have: each is queued behind the waiting step, or dropped at the bound.
-            byte[] record = [(byte)ContentType.Handshake, 0xFE, 0xFD, 0, 5, 0, 0, 0, 0, 0, 1, 0, 4, 1, 2, 3, 4];
+            // Each record is queued behind the waiting step, or dropped at the bound.
             for (int i = 0; i < Flood; i++)
             {
-                await transport.SendAsync(record, endPoint, CancellationToken.None);
+                await transport.SendAsync(s_unknownEpochRecord, endPoint, CancellationToken.None);
             }
 
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -103,7 +80,7 @@ public class DtlsHandshakeOffLoopTests
         }
         finally
         {
-            release.TrySetResult();
+            lookup.Release();
         }
 
         await using DtlsClientChannel client = await slow;
@@ -115,22 +92,8 @@ public class DtlsHandshakeOffLoopTests
     public async Task FullHandshakeQueue_RefusesNewConnectionsInsteadOfAdmittingThemIdle()
     {
         using var meters = new MeterRecorder("CoapEnroll.Dtls");
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var slowLookupStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions(o =>
-        {
-            o.MaxRetransmissions = 30;
-            o.PskKeyLookup = async (identity, ct) =>
-            {
-                if (identity.Span.SequenceEqual(s_slowIdentity))
-                {
-                    slowLookupStarted.TrySetResult();
-                    await release.Task.WaitAsync(ct);
-                }
-
-                return DtlsLoopbackTests.s_psk;
-            };
-        }));
+        var lookup = new SlowPskLookup();
+        await using DtlsServerChannel server = lookup.BindServer();
         server.BacklogByteLimit = 200; // a dozen of the records below, fewer than one connection may queue
         var endPoint = (IPEndPoint)server.LocalEndPoint;
 
@@ -138,13 +101,12 @@ public class DtlsHandshakeOffLoopTests
         Task<DtlsClientChannel> slow = DtlsClientChannel.ConnectAsync(transport, endPoint, Psk(s_slowIdentity), DtlsLoopbackTests.Timeout(60));
         try
         {
-            await slowLookupStarted.Task.WaitAsync(TimeSpan.FromSeconds(15));
+            await lookup.Started.WaitAsync(TimeSpan.FromSeconds(15));
 
             // Fill the queue (all of it, for all connections) behind the slow step.
-            byte[] record = [(byte)ContentType.Handshake, 0xFE, 0xFD, 0, 5, 0, 0, 0, 0, 0, 1, 0, 4, 1, 2, 3, 4];
             for (int i = 0; i < DtlsServerChannel.MaxQueuedHandshakeDatagramsPerConnection; i++)
             {
-                await transport.SendAsync(record, endPoint, CancellationToken.None);
+                await transport.SendAsync(s_unknownEpochRecord, endPoint, CancellationToken.None);
             }
 
             await DtlsLoopbackTests.WaitUntil(() => server.DroppedHandshakeDatagrams >= 1, 10_000);
@@ -159,7 +121,7 @@ public class DtlsHandshakeOffLoopTests
         }
         finally
         {
-            release.TrySetResult();
+            lookup.Release();
         }
 
         await using DtlsClientChannel slowClient = await slow;
@@ -168,6 +130,37 @@ public class DtlsHandshakeOffLoopTests
         // With the queue drained the other device gets in.
         await using DtlsClientChannel later = await DtlsClientChannel.ConnectAsync(endPoint, Psk(DtlsLoopbackTests.s_pskIdentity), DtlsLoopbackTests.Timeout(10));
         await DtlsLoopbackTests.ExchangeAsync(later, server, "later");
+    }
+
+    /// <summary>
+    /// A server's PSK lookup that waits for <see cref="Release"/> for <see cref="s_slowIdentity"/> (as a lookup in a database can) and
+    /// answers the usual test identity at once.
+    /// </summary>
+    private sealed class SlowPskLookup
+    {
+        private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes when the slow identity's lookup has begun to wait.</summary>
+        public Task Started => _started.Task;
+
+        public void Release() => _release.TrySetResult();
+
+        public DtlsServerChannel BindServer() => DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions(o =>
+        {
+            o.MaxRetransmissions = 30;
+            o.PskKeyLookup = async (identity, ct) =>
+            {
+                if (identity.Span.SequenceEqual(s_slowIdentity))
+                {
+                    _started.TrySetResult();
+                    await _release.Task.WaitAsync(ct);
+                    return DtlsLoopbackTests.s_psk;
+                }
+
+                return identity.Span.SequenceEqual(DtlsLoopbackTests.s_pskIdentity) ? DtlsLoopbackTests.s_psk : null;
+            };
+        }));
     }
 
     private static DtlsClientOptions Psk(byte[] identity, int maxRetransmissions = 30) => DtlsLoopbackTests.ClientOptions(o =>
