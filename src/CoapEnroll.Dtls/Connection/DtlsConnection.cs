@@ -165,6 +165,9 @@ internal abstract class DtlsConnection
 
     public bool IsClosed => Volatile.Read(ref _state) == 2;
 
+    /// <summary>True while epoch-1 record keys are installed and not yet released (they are released at close).</summary>
+    internal bool HoldsRecordKeys => _writeProtection1.IsUsable || _readProtection1.IsUsable;
+
     /// <summary>Timestamp of the last authenticated record (or creation).</summary>
     public long LastActivity { get; private set; }
 
@@ -902,6 +905,12 @@ internal abstract class DtlsConnection
                 _hasMasterSecret = false;
             }
         }
+
+        // The record keys go too: an AesCcm keeps its key in a managed array that only Dispose clears (it has no finalizer), so a
+        // closed session's keys stayed in the heap until the memory was reused. Every caller holds the connection lock, as does
+        // every Seal and Open, so no record is being protected with them; records already in the outbox are sealed.
+        _writeProtection1.Dispose();
+        _readProtection1.Dispose();
 
         _owner.OnClosed(this, error);
     }

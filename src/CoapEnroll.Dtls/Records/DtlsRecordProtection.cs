@@ -65,6 +65,9 @@ internal struct DtlsRecordProtection : IDisposable
     /// <summary>False for the default value: no keys installed.</summary>
     public readonly bool IsCreated => _aead is not null;
 
+    /// <summary>Created and not disposed: the keys are still held.</summary>
+    public readonly bool IsUsable => _aead is not null && !_disposed;
+
     /// <summary>Creates the protection for one direction from its write key and write IV (see <see cref="DtlsKeyBlock"/>).</summary>
     public static DtlsRecordProtection Create(CipherSuiteInfo suite, ReadOnlySpan<byte> writeKey, ReadOnlySpan<byte> fixedIv) =>
         new(suite, writeKey, fixedIv);

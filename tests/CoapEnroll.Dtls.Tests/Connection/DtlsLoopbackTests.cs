@@ -118,12 +118,19 @@ public class DtlsLoopbackTests
 
         Assert.True(client.MaxDatagramSize > 1000);
         Assert.True(server.MaxDatagramSize > 1000);
+        Assert.True(serverSide.Connection.HoldsRecordKeys);
+        Assert.True(clientSide.Connection.HoldsRecordKeys);
 
         // close_notify from the client closes the server's session. The connection is marked closed before the channel removes it
         // from its table (bench/REPORT.md, "Findings in src", 9), so wait for both.
         await client.DisposeAsync();
         await WaitUntil(() => serverSide.IsClosed && server.ConnectionCount == 0);
         Assert.Equal(0, server.ConnectionCount);
+
+        // Both sides release their record keys (zeroed and freed) when the session closes, not when the GC gets to them.
+        Assert.False(serverSide.Connection.HoldsRecordKeys);
+        Assert.False(clientSide.Connection.HoldsRecordKeys);
+        Assert.True(server.MaxDatagramSize > 1000);
     }
 
     [Fact]
@@ -403,8 +410,11 @@ public class DtlsLoopbackTests
             ServerOptions(o => o.IdleTimeout = TimeSpan.FromMilliseconds(300)));
         await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint, ClientOptions(), Timeout());
         DtlsSessionEndPoint session = await ExchangeAsync(client, server);
-        await WaitUntil(() => session.IsClosed, 5000);
+        // Marked closed before the channel removes it from its table: wait for both (as in Handshake_AllSuites_ExchangeData).
+        Assert.True(session.Connection.HoldsRecordKeys);
+        await WaitUntil(() => session.IsClosed && server.ConnectionCount == 0, 5000);
         Assert.Equal(0, server.ConnectionCount);
+        Assert.False(session.Connection.HoldsRecordKeys); // an evicted session's keys are released at eviction
     }
 
     /// <summary>Drops the server's first datagram with an epoch-1 record: its ChangeCipherSpec + Finished flight.</summary>
