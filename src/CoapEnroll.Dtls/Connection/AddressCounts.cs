@@ -14,6 +14,9 @@ internal sealed class AddressCounts
 
     public void Increment(UInt128 key) => _counts[key] = _counts.GetValueOrDefault(key) + 1;
 
+    /// <summary>Gives back the table's memory after a peak (<see cref="SparseTables"/>).</summary>
+    public void TrimIfSparse(int minimumCapacity) => SparseTables.TrimIfSparse(_counts, minimumCapacity);
+
     public void Decrement(UInt128 key)
     {
         int left = _counts[key] - 1;

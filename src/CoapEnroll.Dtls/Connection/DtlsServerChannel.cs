@@ -167,6 +167,21 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
     /// <summary>Decrypted datagrams waiting for the caller (for tests).</summary>
     internal int QueuedApplicationData => _inbox.Count;
 
+    /// <summary>The smallest table capacity the idle sweep trims (<see cref="SparseTables.DefaultMinimumCapacity"/>, lower in tests).</summary>
+    internal int TableTrimMinimumCapacity { get; set; } = SparseTables.DefaultMinimumCapacity;
+
+    /// <summary>Entries the connection table has room for (for tests: it shrinks after a peak).</summary>
+    internal int ConnectionTableCapacity
+    {
+        get
+        {
+            lock (_tableLock)
+            {
+                return _all.EnsureCapacity(0);
+            }
+        }
+    }
+
     /// <summary>
     /// The next decrypted datagram, one receive at a time (a second concurrent one throws <see cref="InvalidOperationException"/>).
     /// A datagram longer than <paramref name="buffer"/> is cut, as UDP would.
@@ -753,9 +768,33 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
                 DtlsLog.Evicted(_logger, connection.Remote, _options.IdleTimeout);
                 await connection.CloseAsync(sendCloseNotify: false, _stop.Token).ConfigureAwait(false);
             }
+
+            TrimTables();
         }
         catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
         {
+        }
+    }
+
+    /// <summary>
+    /// After a peak of sessions, gives the tables' memory back (<see cref="SparseTables"/>). A trim rehashes under the table lock, which
+    /// holds the receive loop for about as long as a lookup per remaining entry; it happens only when a table fell below a quarter full.
+    /// </summary>
+    private void TrimTables()
+    {
+        int minimum = TableTrimMinimumCapacity;
+        lock (_tableLock)
+        {
+            SparseTables.TrimIfSparse(_all, minimum);
+            SparseTables.TrimIfSparse(_byAddress, minimum);
+            SparseTables.TrimIfSparse(_byConnectionId, minimum);
+            _connectionsPerAddress.TrimIfSparse(minimum);
+            _handshakes.TrimIfSparse(minimum);
+        }
+
+        lock (_backlogLock)
+        {
+            SparseTables.TrimIfSparse(_backlogs, minimum);
         }
     }
 

@@ -50,6 +50,13 @@ internal sealed class HandshakeAdmission(int maxHandshakes, int maxHandshakesPer
         return true;
     }
 
+    /// <summary>Gives back the tables' memory after a peak of handshakes (<see cref="SparseTables"/>).</summary>
+    public void TrimIfSparse(int minimumCapacity)
+    {
+        SparseTables.TrimIfSparse(_handshaking, minimumCapacity);
+        _perAddress.TrimIfSparse(minimumCapacity);
+    }
+
     /// <summary>An IPv4 address (also IPv4-mapped IPv6) whole; an IPv6 address by its /64 prefix.</summary>
     internal static UInt128 AddressKey(IPAddress address)
     {

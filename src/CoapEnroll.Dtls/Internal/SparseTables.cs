@@ -1,0 +1,43 @@
+namespace CoapEnroll.Dtls;
+
+/// <summary>
+/// Gives a table's memory back after a peak. <see cref="Dictionary{TKey, TValue}"/> and <see cref="HashSet{T}"/> keep the arrays of
+/// their largest size until <c>TrimExcess</c>: after 100,000 sessions have come and gone, the server's connection tables would hold
+/// about 10 MB for the rest of the process. A table is trimmed to twice its count once it is less than a quarter full, so that one
+/// that shrinks and grows again is not rehashed back and forth.
+/// </summary>
+internal static class SparseTables
+{
+    /// <summary>Tables below this capacity are left as they are: their arrays are small.</summary>
+    public const int DefaultMinimumCapacity = 1024;
+
+    /// <summary>Trims <paramref name="table"/> when it is at least <paramref name="minimumCapacity"/> large and less than a quarter full.</summary>
+    public static bool TrimIfSparse<TKey, TValue>(Dictionary<TKey, TValue> table, int minimumCapacity)
+        where TKey : notnull
+    {
+        int capacity = table.EnsureCapacity(0);
+        if (!IsSparse(table.Count, capacity, minimumCapacity))
+        {
+            return false;
+        }
+
+        table.TrimExcess(table.Count * 2);
+        return true;
+    }
+
+    /// <inheritdoc cref="TrimIfSparse{TKey, TValue}(Dictionary{TKey, TValue}, int)"/>
+    public static bool TrimIfSparse<T>(HashSet<T> table, int minimumCapacity)
+    {
+        int capacity = table.EnsureCapacity(0);
+        if (!IsSparse(table.Count, capacity, minimumCapacity))
+        {
+            return false;
+        }
+
+        table.TrimExcess(table.Count * 2);
+        return true;
+    }
+
+    private static bool IsSparse(int count, int capacity, int minimumCapacity) =>
+        capacity >= minimumCapacity && count < capacity / 4;
+}
