@@ -266,10 +266,13 @@ internal abstract class DtlsConnection
 
     public bool IsConnectionIdNegotiated { get; protected set; }
 
-    /// <summary>Largest application datagram that fits one record within the PMTU.</summary>
+    /// <summary>
+    /// Largest application datagram that fits one record within the PMTU. With a CID the record's inner plaintext also carries the
+    /// content type byte (RFC 9146 §4), which <see cref="DtlsRecordProtection.GetMaxPlaintextLength"/> already counts.
+    /// </summary>
     public int MaxApplicationDataLength =>
         _writeProtection1.IsCreated
-            ? Math.Max(0, _writeProtection1.GetMaxPlaintextLength(Options.PathMtu, PeerConnectionId.Length) - (PeerConnectionId.Length > 0 ? 1 : 0))
+            ? Math.Max(0, _writeProtection1.GetMaxPlaintextLength(Options.PathMtu, PeerConnectionId.Length))
             : 0;
 
     /// <summary>The server side of the handshake (for logs and metrics).</summary>

@@ -150,6 +150,43 @@ public class DtlsLoopbackTests
     }
 
     [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task MaxDatagramSize_IsExactlyWhatFitsThePmtu(bool cid)
+    {
+        const int Pmtu = 256;
+        await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), ServerOptions(o =>
+        {
+            o.PathMtu = Pmtu;
+            o.EnableConnectionId = cid;
+        }));
+        await using var forwarder = new LossyForwarder((IPEndPoint)server.LocalEndPoint);
+        await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync(forwarder.EndPoint, ClientOptions(o =>
+        {
+            o.PathMtu = Pmtu;
+            o.CipherSuites = [CipherSuite.TLS_PSK_WITH_AES_128_CCM_8];
+            o.PskIdentity = s_pskIdentity;
+            o.PskKey = s_psk;
+        }), Timeout());
+        Assert.Equal(cid, client.RemoteEndPoint.IsConnectionIdNegotiated);
+
+        // RFC 6347 §4.1 and RFC 9146 §4: header 13 (+ the server's CID of 6), explicit nonce 8, the content (+ its type byte
+        // inside a CID record), CCM_8 tag 8.
+        int expected = Pmtu - (13 + 8 + 8) - (cid ? 6 + 1 : 0);
+        Assert.Equal(expected, client.MaxDatagramSize);
+
+        // A datagram of that size goes in one record of exactly the PMTU.
+        byte[] largest = new byte[client.MaxDatagramSize];
+        Random.Shared.NextBytes(largest);
+        int seenBefore = forwarder.MaxDatagramSeen;
+        await client.SendAsync(largest, client.RemoteEndPoint, default);
+        (byte[] data, _) = await ReceiveAsync(server);
+        Assert.Equal(largest, data);
+        Assert.Equal(Pmtu, forwarder.MaxDatagramSeen);
+        Assert.True(seenBefore < Pmtu);
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(2)]
     [InlineData(3)]
