@@ -59,6 +59,21 @@ internal sealed class DeduplicationCache
     /// <summary>Entries held, expired ones not yet swept included.</summary>
     public int Count => Volatile.Read(ref _count);
 
+    /// <summary>The smallest peer-table capacity a sweep trims (<see cref="SparseTables.DefaultMinimumCapacity"/>, lower in tests).</summary>
+    internal int TrimMinimumCapacity { get; set; } = SparseTables.DefaultMinimumCapacity;
+
+    /// <summary>Peers the table has room for (for tests: it shrinks after a peak).</summary>
+    internal int PeerTableCapacity
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _peers.EnsureCapacity(0);
+            }
+        }
+    }
+
     /// <summary>Peers with at least one entry held.</summary>
     public int PeerCount
     {
@@ -169,6 +184,8 @@ internal sealed class DeduplicationCache
 
                 if (visited < SweepBatch)
                 {
+                    // After a peak of peers the table's arrays stay at their largest until trimmed.
+                    SparseTables.TrimIfSparse(_peers, TrimMinimumCapacity);
                     return;
                 }
             }

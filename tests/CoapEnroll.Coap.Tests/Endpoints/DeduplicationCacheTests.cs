@@ -12,6 +12,38 @@ public class DeduplicationCacheTests
         cache.TryAdd(new PeerMessageKey(peer, mid), now, expiresAt, out _, out _);
 
     [Fact]
+    public void Sweep_AfterAPeakOfPeers_GivesTheTablesMemoryBack()
+    {
+        var cache = new DeduplicationCache(capacity: 100_000, perPeerCapacity: 4);
+        for (int i = 0; i < 3000; i++)
+        {
+            Assert.True(Add(cache, PeerNumber(i), 1, now: 0, expiresAt: 100));
+        }
+
+        for (int i = 3000; i < 3100; i++)
+        {
+            Assert.True(Add(cache, PeerNumber(i), 1, now: 50, expiresAt: 1000));
+        }
+
+        int peak = cache.PeerTableCapacity;
+        Assert.True(peak >= 3100);
+
+        // Nothing expired yet: the table is full, and a sweep leaves it as it is.
+        cache.Sweep(60);
+        Assert.Equal(peak, cache.PeerTableCapacity);
+
+        // 3000 peers expire; the 100 left fill under a quarter of the table, which is trimmed to about twice their count.
+        cache.Sweep(200);
+        Assert.Equal(100, cache.PeerCount);
+        Assert.InRange(cache.PeerTableCapacity, 100, 400);
+
+        // The trimmed table still knows its peers' messages and takes new ones.
+        Assert.False(Add(cache, PeerNumber(3050), 1, now: 201, expiresAt: 1201));
+        Assert.True(Add(cache, PeerNumber(5000), 1, now: 201, expiresAt: 1201));
+        Assert.Equal(101, cache.PeerCount);
+    }
+
+    [Fact]
     public void Duplicate_WithinLifetime_ReturnsExistingEntry()
     {
         var cache = new DeduplicationCache(10, 10);

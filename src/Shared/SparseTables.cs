@@ -1,10 +1,11 @@
-namespace CoapEnroll.Dtls;
+namespace CoapEnroll;
 
 /// <summary>
 /// Gives a table's memory back after a peak. <see cref="Dictionary{TKey, TValue}"/> and <see cref="HashSet{T}"/> keep the arrays of
-/// their largest size until <c>TrimExcess</c>: after 100,000 sessions have come and gone, the server's connection tables would hold
-/// about 10 MB for the rest of the process. A table is trimmed to twice its count once it is less than a quarter full, so that one
-/// that shrinks and grows again is not rehashed back and forth.
+/// their largest size until <c>TrimExcess</c>: after 100,000 peers have come and gone, a table of them holds megabytes for the rest
+/// of the process. A table is trimmed to twice its count once it is less than a quarter full, so that one that shrinks and grows
+/// again is not rehashed back and forth. Compiled into each assembly that keeps per-peer tables (linked source, as the .NET
+/// runtime's Common folder is), since the DTLS and CoAP layers share no assembly but the transport.
 /// </summary>
 internal static class SparseTables
 {
