@@ -268,12 +268,16 @@ internal abstract class DtlsConnection
 
     /// <summary>
     /// Largest application datagram that fits one record within the PMTU. With a CID the record's inner plaintext also carries the
-    /// content type byte (RFC 9146 §4), which <see cref="DtlsRecordProtection.GetMaxPlaintextLength"/> already counts.
+    /// content type byte (RFC 9146 §4), which <see cref="DtlsRecordProtection.GetMaxPlaintextLength"/> already counts. Never more than
+    /// <see cref="SendApplicationDataAsync"/> takes (2^14 − 1: with a CID, content and type byte together are at most 2^14).
     /// </summary>
     public int MaxApplicationDataLength =>
         _writeProtection1.IsCreated
-            ? Math.Max(0, _writeProtection1.GetMaxPlaintextLength(Options.PathMtu, PeerConnectionId.Length))
+            ? Math.Clamp(_writeProtection1.GetMaxPlaintextLength(Options.PathMtu, PeerConnectionId.Length), 0, MaxApplicationDatagram)
             : 0;
+
+    /// <summary>The largest datagram <see cref="SendApplicationDataAsync"/> takes, whatever the PMTU.</summary>
+    private const int MaxApplicationDatagram = DtlsRecordCodec.MaxPlaintextLength - 1;
 
     /// <summary>The server side of the handshake (for logs and metrics).</summary>
     protected abstract bool IsServer { get; }
@@ -389,7 +393,7 @@ internal abstract class DtlsConnection
                 return false;
             }
 
-            if (data.Length > DtlsRecordCodec.MaxPlaintextLength - 1)
+            if (data.Length > MaxApplicationDatagram)
             {
                 throw new ArgumentException("Datagram larger than a DTLS record.", nameof(data));
             }
