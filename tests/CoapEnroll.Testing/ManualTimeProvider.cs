@@ -1,4 +1,4 @@
-namespace CoapEnroll.Coap.Tests.Infrastructure;
+namespace CoapEnroll.Testing;
 
 /// <summary>
 /// A <see cref="TimeProvider"/> whose clock moves only when the test says so. Timers fire, on the

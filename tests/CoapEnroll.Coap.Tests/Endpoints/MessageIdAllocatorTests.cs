@@ -1,5 +1,6 @@
 using System.Net;
 using CoapEnroll.Coap.Tests.Infrastructure;
+using CoapEnroll.Testing;
 
 namespace CoapEnroll.Coap.Tests.Endpoints;
 

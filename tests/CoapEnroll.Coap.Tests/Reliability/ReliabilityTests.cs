@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using CoapEnroll.Coap.Tests.Infrastructure;
+using CoapEnroll.Testing;
 
 namespace CoapEnroll.Coap.Tests.Reliability;
 
