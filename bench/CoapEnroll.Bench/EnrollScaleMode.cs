@@ -454,63 +454,92 @@ internal static class EnrollScaleMode
     /// </summary>
     private static async Task<ScalePhase> RunOpenSslAsync(string openssl, DtlsClientOptions psk, TimeSpan warmup, TimeSpan duration, string? cpus)
     {
-        int port = ServerUnderTest.FreeUdpPort();
-        var info = new ProcessStartInfo(cpus is null ? openssl : "taskset")
+        // The port is free when picked and bound by s_server only later; when another process took it meanwhile, s_server exits
+        // saying so, and is started again on a new port, a bounded number of times (as serve and libcoap are).
+        for (int attempt = 1; ; attempt++)
         {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        if (cpus is not null)
-        {
-            info.ArgumentList.Add("-c");
-            info.ArgumentList.Add(cpus);
-            info.ArgumentList.Add(openssl); // taskset execs it: the process id stays s_server's
-        }
-
-        foreach (string argument in (string[])["s_server", "-dtls1_2", "-accept", $"127.0.0.1:{port}", "-nocert", "-psk", Convert.ToHexString(psk.PskKey!),
-            "-psk_identity", ServerUnderTest.PskIdentity, "-cipher", "PSK-AES128-CCM8", "-quiet"])
-        {
-            info.ArgumentList.Add(argument);
-        }
-
-        using Process process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {openssl}");
-        var output = new StringBuilder();
-        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        process.BeginErrorReadLine();
-        try
-        {
-            string commandLine = $"{info.FileName} {string.Join(' ', info.ArgumentList)}";
-            using var ready = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            // -quiet prints nothing when it is ready; wait for the first handshake to succeed instead.
-            var endPoint = new IPEndPoint(IPAddress.Loopback, port);
-            while (true)
+            int port = ServerUnderTest.FreeUdpPort();
+            var info = new ProcessStartInfo(cpus is null ? openssl : "taskset")
             {
-                (bool ok, string? error) = await HandshakeAsync(endPoint, psk, TimeSpan.FromSeconds(3));
-                if (ok)
-                {
-                    break;
-                }
-
-                if (process.HasExited || ready.IsCancellationRequested)
-                {
-                    throw new InvalidOperationException($"{commandLine}: no handshake ({error}); exit {(process.HasExited ? process.ExitCode : "-")}: {output}");
-                }
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                RedirectStandardInput = true,
+            };
+            if (cpus is not null)
+            {
+                info.ArgumentList.Add("-c");
+                info.ArgumentList.Add(cpus);
+                info.ArgumentList.Add(openssl); // taskset execs it: the process id stays s_server's
             }
 
-            await RunPhaseAsync("warm-up", 1, warmup, process.Id, () => HandshakeAsync(endPoint, psk));
-            ScalePhase phase = await RunPhaseAsync("handshake-psk-openssl-s_server", 1, duration, process.Id, () => HandshakeAsync(endPoint, psk));
-            return phase with { Command = commandLine };
-        }
-        finally
-        {
-            if (!process.HasExited)
+            foreach (string argument in (string[])["s_server", "-dtls1_2", "-accept", $"127.0.0.1:{port}", "-nocert", "-psk", Convert.ToHexString(psk.PskKey!),
+                "-psk_identity", ServerUnderTest.PskIdentity, "-cipher", "PSK-AES128-CCM8", "-quiet"])
             {
-                process.Kill();
+                info.ArgumentList.Add(argument);
             }
 
-            await process.WaitForExitAsync();
+            using Process process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {openssl}");
+            var output = new StringBuilder();
+            process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+            process.BeginErrorReadLine();
+            try
+            {
+                string commandLine = $"{info.FileName} {string.Join(' ', info.ArgumentList)}";
+                using var ready = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                // -quiet prints nothing when it is ready; wait for the first handshake to succeed instead.
+                var endPoint = new IPEndPoint(IPAddress.Loopback, port);
+                bool portTaken = false;
+                while (true)
+                {
+                    (bool ok, string? error) = await HandshakeAsync(endPoint, psk, TimeSpan.FromSeconds(3));
+                    if (ok)
+                    {
+                        break;
+                    }
+
+                    if (process.HasExited || ready.IsCancellationRequested)
+                    {
+                        if (process.HasExited)
+                        {
+                            await process.WaitForExitAsync(); // and for the end of its output
+                        }
+
+                        string text;
+                        lock (output)
+                        {
+                            text = output.ToString();
+                        }
+
+                        if (process.HasExited && attempt < ServerUnderTest.MaxServeStarts && ServerUnderTest.ReportsAddressInUse(text))
+                        {
+                            portTaken = true;
+                            break;
+                        }
+
+                        throw new InvalidOperationException($"{commandLine}: no handshake ({error}); exit {(process.HasExited ? process.ExitCode : "-")}: {text}");
+                    }
+                }
+
+                if (portTaken)
+                {
+                    Console.Error.WriteLine($"openssl s_server exited: port {port} was taken before it bound it (start {attempt} of {ServerUnderTest.MaxServeStarts}); starting it again on a new port");
+                    continue;
+                }
+
+                await RunPhaseAsync("warm-up", 1, warmup, process.Id, () => HandshakeAsync(endPoint, psk));
+                ScalePhase phase = await RunPhaseAsync("handshake-psk-openssl-s_server", 1, duration, process.Id, () => HandshakeAsync(endPoint, psk));
+                return phase with { Command = commandLine };
+            }
+            finally
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill();
+                }
+
+                await process.WaitForExitAsync();
+            }
         }
     }
 
