@@ -85,19 +85,29 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     {
         string data = dataDirectory ?? Directory.CreateTempSubdirectory("coapenroll-load-").FullName;
 
-        // The ports are free when picked and bound by serve only later: another process can take one in between. serve then exits
-        // reporting the address in use, and is started again on new ports, a bounded number of times.
-        for (int attempt = 1; ; attempt++)
+        return await StartOnFreshPortsAsync("serve", retry =>
         {
             List<string> arguments = ServeArguments(coapenrollDll, data, psk, diagnosisArguments, http, scenarioArguments, cpus, out int coapPort, out int coapsPort);
-            ServerUnderTest? server = await StartAsync("serve", cpus is null ? "dotnet" : "taskset", arguments, coapPort, coapsPort, "/test", data, environment,
-                retryWhenPortInUse: attempt < MaxServeStarts);
-            if (server is not null)
+            return StartAsync("serve", cpus is null ? "dotnet" : "taskset", arguments, coapPort, coapsPort, "/test", data, environment, retry);
+        });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="start"/> (which picks its ports) until it returns a server. The ports are free when picked and bound by
+    /// the process only later: another process can take one in between, the process then exits reporting the address in use, and
+    /// <paramref name="start"/> returns null; it runs again on new ports, at most <see cref="MaxServeStarts"/> times (the last start
+    /// throws instead: its argument is false).
+    /// </summary>
+    private static async Task<ServerUnderTest> StartOnFreshPortsAsync(string name, Func<bool, Task<ServerUnderTest?>> start)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            if (await start(attempt < MaxServeStarts) is { } server)
             {
                 return server;
             }
 
-            Console.Error.WriteLine($"serve exited: a port picked for it was taken before it bound it (start {attempt} of {MaxServeStarts}); starting it again on new ports");
+            Console.Error.WriteLine($"{name} exited: a port picked for it was taken before it bound it (start {attempt} of {MaxServeStarts}); starting it again on new ports");
         }
     }
 
@@ -138,8 +148,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     public static async Task<ServerUnderTest> StartLibCoapAsync(bool dtls, string? program = null)
     {
         program ??= dtls ? "coap-server-openssl" : "coap-server-notls";
-        // As for serve: a port picked for it can be taken before it binds it, and it then exits; start it again on new ports.
-        for (int attempt = 1; ; attempt++)
+        return await StartOnFreshPortsAsync(program, retry =>
         {
             int port = dtls ? FreeUdpPortPair() : FreeUdpPort();
             var arguments = new List<string> { "-A", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-v", "0" };
@@ -148,15 +157,8 @@ internal sealed class ServerUnderTest : IAsyncDisposable
                 arguments.AddRange(["-k", PskText]);
             }
 
-            ServerUnderTest? server = await StartAsync(program, program, arguments, port, dtls ? port + 1 : null, "/", null,
-                retryWhenPortInUse: attempt < MaxServeStarts);
-            if (server is not null)
-            {
-                return server;
-            }
-
-            Console.Error.WriteLine($"{program} exited: a port picked for it was taken before it bound it (start {attempt} of {MaxServeStarts}); starting it again on new ports");
-        }
+            return StartAsync(program, program, arguments, port, dtls ? port + 1 : null, "/", null, retryWhenPortInUse: retry);
+        });
     }
 
     /// <summary>
