@@ -13,30 +13,24 @@ internal static class SparseTables
     public const int DefaultMinimumCapacity = 1024;
 
     /// <summary>Trims <paramref name="table"/> when it is at least <paramref name="minimumCapacity"/> large and less than a quarter full.</summary>
-    public static bool TrimIfSparse<TKey, TValue>(Dictionary<TKey, TValue> table, int minimumCapacity)
+    public static void TrimIfSparse<TKey, TValue>(Dictionary<TKey, TValue> table, int minimumCapacity)
         where TKey : notnull
     {
         int capacity = table.EnsureCapacity(0);
-        if (!IsSparse(table.Count, capacity, minimumCapacity))
+        if (IsSparse(table.Count, capacity, minimumCapacity))
         {
-            return false;
+            table.TrimExcess(table.Count * 2);
         }
-
-        table.TrimExcess(table.Count * 2);
-        return true;
     }
 
     /// <inheritdoc cref="TrimIfSparse{TKey, TValue}(Dictionary{TKey, TValue}, int)"/>
-    public static bool TrimIfSparse<T>(HashSet<T> table, int minimumCapacity)
+    public static void TrimIfSparse<T>(HashSet<T> table, int minimumCapacity)
     {
         int capacity = table.EnsureCapacity(0);
-        if (!IsSparse(table.Count, capacity, minimumCapacity))
+        if (IsSparse(table.Count, capacity, minimumCapacity))
         {
-            return false;
+            table.TrimExcess(table.Count * 2);
         }
-
-        table.TrimExcess(table.Count * 2);
-        return true;
     }
 
     private static bool IsSparse(int count, int capacity, int minimumCapacity) =>

@@ -433,8 +433,8 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
             return;
         }
 
-        // A connection admitted only to have its ClientHello dropped would wait out the idle timeout with nothing sent: refuse it now,
-        // and let the client's retransmission come back when the queue has room.
+        // While the handshakes under way fill the queue, their next flights are dropped already: a new handshake is not admitted to add
+        // to them. The client's retransmission comes back when the queue has room. (The ClientHello itself runs on the loop.)
         if (!HasBacklogRoomFor(datagram.Length))
         {
             ReportBacklogDrop(from, "global");
