@@ -116,10 +116,22 @@ public sealed class DedicatedUdpDatagramChannel : IDatagramChannel
     /// <see cref="InvalidOperationException"/>); its continuation runs on the channel's receive thread.
     /// </summary>
     public ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+        => Receive(buffer, closedAsResult: false, cancellationToken);
+
+    /// <summary>
+    /// Receives like <see cref="ReceiveAsync"/>, but a close ends it with <see cref="DatagramReceiveResult.Closed"/>: the same
+    /// reusable receive, where the interface's default would allocate a state machine for every datagram that is waited for.
+    /// </summary>
+    public ValueTask<DatagramReceiveResult> ReceiveOrClosedAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+        => Receive(buffer, closedAsResult: true, cancellationToken);
+
+    private ValueTask<DatagramReceiveResult> Receive(Memory<byte> buffer, bool closedAsResult, CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _disposed) != 0)
         {
-            return ValueTask.FromException<DatagramReceiveResult>(new ObjectDisposedException(nameof(DedicatedUdpDatagramChannel)));
+            return closedAsResult
+                ? ValueTask.FromResult(DatagramReceiveResult.Closed)
+                : ValueTask.FromException<DatagramReceiveResult>(new ObjectDisposedException(nameof(DedicatedUdpDatagramChannel)));
         }
 
         if (cancellationToken.IsCancellationRequested)
@@ -127,12 +139,12 @@ public sealed class DedicatedUdpDatagramChannel : IDatagramChannel
             return ValueTask.FromCanceled<DatagramReceiveResult>(cancellationToken);
         }
 
-        ValueTask<DatagramReceiveResult> result = _pending.Post(buffer, cancellationToken);
+        ValueTask<DatagramReceiveResult> result = _pending.Post(buffer, closedAsResult, cancellationToken);
         _posted.Set();
         if (Volatile.Read(ref _disposed) != 0)
         {
             // Disposed while posting: the receive thread may be gone already, so nobody else would complete it.
-            _pending.TryComplete(new ObjectDisposedException(nameof(DedicatedUdpDatagramChannel)));
+            _pending.TryCompleteClosed();
         }
 
         return result;
@@ -183,7 +195,8 @@ public sealed class DedicatedUdpDatagramChannel : IDatagramChannel
     }
 
     /// <summary>
-    /// Closes the socket, fails a pending receive with <see cref="ObjectDisposedException"/> and completes once the receive
+    /// Closes the socket, ends a pending receive (<see cref="ObjectDisposedException"/>, or <see cref="DatagramReceiveResult.Closed"/>
+    /// for <see cref="ReceiveOrClosedAsync"/>) and completes once the receive
     /// thread has left (at once if it is the caller: then it leaves as soon as the caller returns to it).
     /// </summary>
     public async ValueTask DisposeAsync()
@@ -197,7 +210,7 @@ public sealed class DedicatedUdpDatagramChannel : IDatagramChannel
         // Closing the socket wakes the thread from its blocking receive (the runtime shuts the socket down for that).
         _socket.Dispose();
         _posted.Set();
-        _pending.TryComplete(new ObjectDisposedException(nameof(DedicatedUdpDatagramChannel)));
+        _pending.TryCompleteClosed();
         if (Thread.CurrentThread != _thread)
         {
             await _stopped.Task.ConfigureAwait(false);
@@ -242,7 +255,7 @@ public sealed class DedicatedUdpDatagramChannel : IDatagramChannel
         finally
         {
             Volatile.Write(ref _disposed, 1);
-            _pending.TryComplete(new ObjectDisposedException(nameof(DedicatedUdpDatagramChannel)));
+            _pending.TryCompleteClosed();
             _stopped.TrySetResult();
         }
     }
@@ -393,11 +406,12 @@ public sealed class DedicatedUdpDatagramChannel : IDatagramChannel
         private Memory<byte> _buffer;
         private CancellationToken _token;
         private CancellationTokenRegistration _registration;
+        private bool _closedAsResult;
         private int _state;
 
         public PendingReceive(DedicatedUdpDatagramChannel owner) => _owner = owner;
 
-        public ValueTask<DatagramReceiveResult> Post(Memory<byte> buffer, CancellationToken cancellationToken)
+        public ValueTask<DatagramReceiveResult> Post(Memory<byte> buffer, bool closedAsResult, CancellationToken cancellationToken)
         {
             if (Interlocked.CompareExchange(ref _state, Preparing, Idle) != Idle)
             {
@@ -406,6 +420,7 @@ public sealed class DedicatedUdpDatagramChannel : IDatagramChannel
 
             _core.Reset();
             _buffer = buffer;
+            _closedAsResult = closedAsResult;
             _token = cancellationToken;
             _registration = cancellationToken.CanBeCanceled
                 ? cancellationToken.UnsafeRegister(static (state, token) => ((PendingReceive)state!).OnCancelled(token), this)
@@ -452,6 +467,26 @@ public sealed class DedicatedUdpDatagramChannel : IDatagramChannel
             if (Interlocked.CompareExchange(ref _state, Completing, Posted) == Posted)
             {
                 Complete(error);
+            }
+        }
+
+        /// <summary>Ends a pending receive because the channel is closed, the way that receive asked for.</summary>
+        public void TryCompleteClosed()
+        {
+            if (Interlocked.CompareExchange(ref _state, Completing, Posted) != Posted)
+            {
+                return;
+            }
+
+            if (_closedAsResult)
+            {
+                _registration.Unregister();
+                _buffer = default;
+                _core.SetResult(DatagramReceiveResult.Closed);
+            }
+            else
+            {
+                Complete(new ObjectDisposedException(nameof(DedicatedUdpDatagramChannel)));
             }
         }
 

@@ -28,6 +28,7 @@ internal sealed class ApplicationDataInbox : IValueTaskSource<DatagramReceiveRes
     private Memory<byte> _buffer;
     private CancellationToken _token;
     private CancellationTokenRegistration _registration;
+    private bool _closedAsResult;
     private bool _closed;
     private long _dropped;
 
@@ -95,6 +96,13 @@ internal sealed class ApplicationDataInbox : IValueTaskSource<DatagramReceiveRes
     /// the inbox is closed and empty, with <see cref="OperationCanceledException"/> when cancelled.
     /// </summary>
     public ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+        => ReceiveAsync(buffer, closedAsResult: false, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ReceiveAsync(Memory{byte}, CancellationToken)"/>; with <paramref name="closedAsResult"/> a closed and empty inbox
+    /// ends the receive with <see cref="DatagramReceiveResult.Closed"/> instead of <see cref="ObjectDisposedException"/>.
+    /// </summary>
+    public ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, bool closedAsResult, CancellationToken cancellationToken)
     {
         (PooledDatagram Data, DtlsConnection From) item;
         lock (_lock)
@@ -108,7 +116,9 @@ internal sealed class ApplicationDataInbox : IValueTaskSource<DatagramReceiveRes
             {
                 if (_closed)
                 {
-                    return ValueTask.FromException<DatagramReceiveResult>(new ObjectDisposedException(nameof(DtlsServerChannel)));
+                    return closedAsResult
+                        ? ValueTask.FromResult(DatagramReceiveResult.Closed)
+                        : ValueTask.FromException<DatagramReceiveResult>(new ObjectDisposedException(nameof(DtlsServerChannel)));
                 }
 
                 if (cancellationToken.IsCancellationRequested)
@@ -120,6 +130,7 @@ internal sealed class ApplicationDataInbox : IValueTaskSource<DatagramReceiveRes
                 _readerState = Waiting;
                 _buffer = buffer;
                 _token = cancellationToken;
+                _closedAsResult = closedAsResult;
                 // Registered under the lock: a callback that fires at once waits for it, and then finds the reader waiting.
                 _registration = cancellationToken.CanBeCanceled
                     ? cancellationToken.UnsafeRegister(static (state, token) => ((ApplicationDataInbox)state!).Cancel(token), this)
@@ -135,11 +146,13 @@ internal sealed class ApplicationDataInbox : IValueTaskSource<DatagramReceiveRes
 
     /// <summary>
     /// No more deliveries: later ones are dropped. What is queued stays readable unless <paramref name="discardQueued"/> (then it is
-    /// zeroed back into the pool); a reader waiting on an empty inbox fails with <see cref="ObjectDisposedException"/>.
+    /// zeroed back into the pool); a reader waiting on an empty inbox fails with <see cref="ObjectDisposedException"/> (or gets
+    /// <see cref="DatagramReceiveResult.Closed"/>, if it asked for that).
     /// </summary>
     public void Close(bool discardQueued)
     {
         bool failReader;
+        bool closedAsResult;
         List<PooledDatagram>? discarded = null;
         lock (_lock)
         {
@@ -154,6 +167,7 @@ internal sealed class ApplicationDataInbox : IValueTaskSource<DatagramReceiveRes
             }
 
             failReader = _readerState == Waiting && _queue.Count == 0;
+            closedAsResult = _closedAsResult;
             if (failReader)
             {
                 _readerState = Completed;
@@ -169,7 +183,14 @@ internal sealed class ApplicationDataInbox : IValueTaskSource<DatagramReceiveRes
         if (failReader)
         {
             _registration.Unregister();
-            _core.SetException(new ObjectDisposedException(nameof(DtlsServerChannel)));
+            if (closedAsResult)
+            {
+                _core.SetResult(DatagramReceiveResult.Closed);
+            }
+            else
+            {
+                _core.SetException(new ObjectDisposedException(nameof(DtlsServerChannel)));
+            }
         }
     }
 

@@ -192,6 +192,15 @@ public sealed class DtlsServerChannel : IDatagramChannel, IDtlsConnectionOwner
         return _inbox.ReceiveAsync(buffer, cancellationToken);
     }
 
+    /// <summary>
+    /// Receives like <see cref="ReceiveAsync"/>, but a close ends it with <see cref="DatagramReceiveResult.Closed"/>: the inbox's one
+    /// reusable receive, where the interface's default would allocate a state machine for every datagram that is waited for.
+    /// </summary>
+    public ValueTask<DatagramReceiveResult> ReceiveOrClosedAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+        => Volatile.Read(ref _disposed) != 0
+            ? ValueTask.FromResult(DatagramReceiveResult.Closed)
+            : _inbox.ReceiveAsync(buffer, closedAsResult: true, cancellationToken);
+
     public async ValueTask SendAsync(ReadOnlyMemory<byte> datagram, EndPoint remoteEndPoint, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);

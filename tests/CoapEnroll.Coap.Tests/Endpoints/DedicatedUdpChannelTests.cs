@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using CoapEnroll.Testing;
 using CoapEnroll.Transport;
 
 namespace CoapEnroll.Coap.Tests.Endpoints;
@@ -219,6 +220,44 @@ public class DedicatedUdpChannelTests
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await channel.ReceiveAsync(new byte[64], CancellationToken.None));
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await channel.SendAsync(new byte[1], remote, CancellationToken.None));
         await channel.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ReceiveOrClosed_ReturnsDatagrams_AndEndsAsClosedAtDispose_WithoutAnException()
+    {
+        var channel = DedicatedUdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        IDatagramChannel asChannel = channel;
+        using var peer = RawPeer((IPEndPoint)channel.LocalEndPoint);
+        var buffer = new byte[64];
+        using var timeout = new CancellationTokenSource(Patience);
+
+        // Waited for (posted before the datagram comes), then already there.
+        ValueTask<DatagramReceiveResult> waiting = asChannel.ReceiveOrClosedAsync(buffer, timeout.Token);
+        await peer.SendAsync(Encoding.ASCII.GetBytes("first"));
+        DatagramReceiveResult first = await waiting;
+        Assert.False(first.IsClosed);
+        Assert.Equal("first", Encoding.ASCII.GetString(buffer, 0, first.ReceivedBytes));
+        Assert.Equal(((IPEndPoint)peer.LocalEndPoint!).Port, ((IPEndPoint)first.RemoteEndPoint).Port);
+
+        // The caller's cancellation still throws, and the next receive goes on.
+        using (var cancel = new CancellationTokenSource())
+        {
+            Task<DatagramReceiveResult> cancelled = asChannel.ReceiveOrClosedAsync(buffer, cancel.Token).AsTask();
+            await cancel.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await cancelled);
+        }
+
+        using var recorder = new FirstChanceExceptionRecorder();
+        recorder.Start();
+        ValueTask<DatagramReceiveResult> pending = asChannel.ReceiveOrClosedAsync(buffer, CancellationToken.None);
+        Assert.False(pending.IsCompleted);
+        await channel.DisposeAsync().AsTask().WaitAsync(Patience);
+
+        Assert.True((await pending.AsTask().WaitAsync(Patience)).IsClosed);
+        Assert.True((await asChannel.ReceiveOrClosedAsync(buffer, CancellationToken.None)).IsClosed);
+        recorder.Stop();
+        Assert.True(recorder.Exceptions.Count == 0, $"{recorder.Exceptions.Count} exception(s) on close:\n{recorder.Describe()}");
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await channel.ReceiveAsync(buffer, CancellationToken.None));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Net;
+using CoapEnroll.Testing;
 using CoapEnroll.Transport;
 
 namespace CoapEnroll.Dtls.Tests;
@@ -159,6 +160,41 @@ public class DtlsInlineDeliveryTests
     }
 
     [Fact]
+    public async Task ReceiveOrClosed_ReturnsData_AndEndsAsClosedAtDispose_WithoutAnException()
+    {
+        var server = new DtlsServerChannel(DedicatedUdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0)), DtlsLoopbackTests.ServerOptions());
+        IDatagramChannel asChannel = server;
+        await using DtlsClientChannel client = await DtlsClientChannel.ConnectAsync((IPEndPoint)server.LocalEndPoint, DtlsLoopbackTests.ClientOptions(), DtlsLoopbackTests.Timeout());
+        byte[] buffer = new byte[2048];
+
+        ValueTask<DatagramReceiveResult> waiting = asChannel.ReceiveOrClosedAsync(buffer, DtlsLoopbackTests.Timeout());
+        await client.SendAsync("hello"u8.ToArray(), client.RemoteEndPoint, default);
+        DatagramReceiveResult received = await waiting;
+        Assert.False(received.IsClosed);
+        Assert.Equal("hello"u8.ToArray(), buffer.AsSpan(0, received.ReceivedBytes).ToArray());
+        Assert.IsType<DtlsSessionEndPoint>(received.RemoteEndPoint);
+
+        using (var cancel = new CancellationTokenSource())
+        {
+            Task<DatagramReceiveResult> cancelled = asChannel.ReceiveOrClosedAsync(buffer, cancel.Token).AsTask();
+            await cancel.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await cancelled);
+        }
+
+        using var recorder = new FirstChanceExceptionRecorder();
+        recorder.Start();
+        ValueTask<DatagramReceiveResult> pending = asChannel.ReceiveOrClosedAsync(buffer, CancellationToken.None);
+        Assert.False(pending.IsCompleted);
+        await server.DisposeAsync();
+
+        Assert.True((await pending.AsTask().WaitAsync(TimeSpan.FromSeconds(10))).IsClosed);
+        Assert.True((await asChannel.ReceiveOrClosedAsync(buffer, CancellationToken.None)).IsClosed);
+        recorder.Stop();
+        Assert.True(recorder.Exceptions.Count == 0, $"{recorder.Exceptions.Count} exception(s) on close:\n{recorder.Describe()}");
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await server.ReceiveAsync(buffer, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Inbox_Bounds_PerSessionAndTotal_InOrder()
     {
         await using DtlsServerChannel server = DtlsServerChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0), DtlsLoopbackTests.ServerOptions());
@@ -276,6 +312,17 @@ public class DtlsInlineDeliveryTests
         Task<DatagramReceiveResult> reader = waitingAtClose.ReceiveAsync(buffer, CancellationToken.None).AsTask();
         waitingAtClose.Close(discardQueued: true);
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => await reader);
+
+        // A reader that asked for it gets Closed instead, waiting or not, once what was queued is read.
+        var closedAsResult = new ApplicationDataInbox(8, 8);
+        Task<DatagramReceiveResult> orClosed = closedAsResult.ReceiveAsync(buffer, closedAsResult: true, CancellationToken.None).AsTask();
+        closedAsResult.Close(discardQueued: false);
+        Assert.True((await orClosed).IsClosed);
+        var drained = new ApplicationDataInbox(8, 8);
+        drained.Deliver(Pooled(5), a);
+        drained.Close(discardQueued: false);
+        Assert.Equal(Make(5).Length, (await drained.ReceiveAsync(buffer, closedAsResult: true, CancellationToken.None)).ReceivedBytes);
+        Assert.True((await drained.ReceiveAsync(buffer, closedAsResult: true, CancellationToken.None)).IsClosed);
     }
 
     private static async Task<(DtlsConnection A, DtlsConnection B)> TwoConnectionsAsync(DtlsServerChannel server)
