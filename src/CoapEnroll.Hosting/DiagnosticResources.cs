@@ -31,11 +31,19 @@ public sealed class DiagnosticResources : IDisposable
 
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
-    private StoredBody? _test = new(Encoding.UTF8.GetBytes(InitialTestText), CoapContentFormat.TextPlain);
+    private StoredBody? _test;
+
+    // GET /test's answer, built when the body changes: a message is immutable, so every GET can send the same one.
+    private CoapMessage _testResponse;
     private StoredBody? _lastPost;
     private ITimer? _clockTimer;
 
-    public DiagnosticResources(TimeProvider? timeProvider = null) => _time = timeProvider ?? TimeProvider.System;
+    public DiagnosticResources(TimeProvider? timeProvider = null)
+    {
+        _time = timeProvider ?? TimeProvider.System;
+        _test = new StoredBody(Encoding.UTF8.GetBytes(InitialTestText), CoapContentFormat.TextPlain);
+        _testResponse = BuildGetResponse(_test);
+    }
 
     /// <summary>
     /// 64 lines of 64 bytes: a 4-digit line number, a space, 58 characters of a pattern that shifts
@@ -114,7 +122,14 @@ public sealed class DiagnosticResources : IDisposable
 
     private CoapMessage GetTest()
     {
-        var body = TestBody;
+        lock (_lock)
+        {
+            return _testResponse;
+        }
+    }
+
+    private static CoapMessage BuildGetResponse(StoredBody? body)
+    {
         if (body is null)
         {
             return new CoapMessage { Code = CoapCode.NotFound };
@@ -122,6 +137,13 @@ public sealed class DiagnosticResources : IDisposable
 
         var response = new CoapMessage { Code = CoapCode.Content, Payload = body.Payload };
         return body.ContentFormat is { } ct ? response.WithContentFormat(ct) : response;
+    }
+
+    /// <summary>Replaces what <c>/test</c> holds, and its GET answer with it. Called under <see cref="_lock"/>.</summary>
+    private void SetTest(StoredBody? body)
+    {
+        _test = body;
+        _testResponse = BuildGetResponse(body);
     }
 
     private CoapMessage PutTest(CoapMessage request)
@@ -138,7 +160,7 @@ public sealed class DiagnosticResources : IDisposable
                 return failed;
             }
 
-            _test = new StoredBody(request.Payload.ToArray(), request.ContentFormat);
+            SetTest(new StoredBody(request.Payload.ToArray(), request.ContentFormat));
         }
 
         return new CoapMessage { Code = created ? CoapCode.Created : CoapCode.Changed };
@@ -160,7 +182,7 @@ public sealed class DiagnosticResources : IDisposable
     {
         lock (_lock)
         {
-            _test = null;
+            SetTest(null);
         }
 
         return new CoapMessage { Code = CoapCode.Deleted };
