@@ -37,6 +37,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     private readonly DeduplicationCache _deduplication;
     private readonly MessageIdAllocator _messageIds;
     private readonly ReportThrottle _boundReports = new(BoundReportInterval);
+    private readonly ReportThrottle _messageIdReports = new(BoundReportInterval);
     private ICoapRequestHandler? _handler;
     private Task? _receiveLoop;
     private Task? _sweepLoop;
@@ -51,7 +52,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
         _deduplication = new DeduplicationCache(_options.MaxDeduplicationEntries, _options.MaxDeduplicationEntriesPerPeer);
-        _messageIds = new MessageIdAllocator(_time, _options.ExchangeLifetime);
+        _messageIds = new MessageIdAllocator(_time, _options.ExchangeLifetime, _options.MaxMessageIdPeers);
         _stoppingToken = _stopping.Token;
     }
 
@@ -73,6 +74,8 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     internal int DeduplicationEntries => _deduplication.Count;
 
     internal int DeduplicationPeers => _deduplication.PeerCount;
+
+    internal int MessageIdPeers => _messageIds.PeerCount;
 
     /// <summary>Starts the receive loop. Requests go to <paramref name="handler"/>; without one they get 4.04.</summary>
     public void Start(ICoapRequestHandler? handler = null)
@@ -99,13 +102,28 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     {
         while (true)
         {
-            if (_messageIds.TryAllocate(remote, out ushort messageId, out var retryAfter))
+            if (TryAllocateMessageId(remote, out ushort messageId, out var retryAfter))
             {
                 return messageId;
             }
 
             await Task.Delay(retryAfter, _time, cancellationToken);
         }
+    }
+
+    private bool TryAllocateMessageId(EndPoint remote, out ushort messageId, out TimeSpan retryAfter)
+    {
+        bool allocated = _messageIds.TryAllocate(remote, out messageId, out retryAfter, out bool evicted);
+        if (evicted)
+        {
+            CoapMetrics.MessageIdBoundHit.Add(1);
+            if (_messageIdReports.TryReport(_time.GetTimestamp(), _time, out long unreported))
+            {
+                LogMessageIdBoundHit(remote, _options.MaxMessageIdPeers, unreported);
+            }
+        }
+
+        return allocated;
     }
 
     /// <summary>A fresh random token of the configured length.</summary>
@@ -442,9 +460,23 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
                 return;
             }
 
-            CoapMetrics.CountResponse(response.Code);
             bool confirmable = request.Type == CoapMessageType.Confirmable;
-            ushort messageId = confirmable ? request.MessageId : await AllocateMessageIdAsync(remote, cancellationToken);
+            ushort messageId = request.MessageId;
+
+            // A NON response does not wait for a free message ID: a peer that sends faster than IDs free up would otherwise
+            // hold a waiting response per request, without bound, for up to EXCHANGE_LIFETIME. It loses only its own answers.
+            if (!confirmable && !TryAllocateMessageId(remote, out messageId, out _))
+            {
+                CoapMetrics.ResponsesDropped.Add(1, new KeyValuePair<string, object?>("reason", "message_id"));
+                if (_messageIdReports.TryReport(_time.GetTimestamp(), _time, out long unreported))
+                {
+                    LogMessageIdsExhausted(remote, unreported);
+                }
+
+                return;
+            }
+
+            CoapMetrics.CountResponse(response.Code);
 
             // Encoded with the reply's header fields directly, not from a copy of the response that has them.
             byte[] encoded = CoapMessageEncoder.Encode(
@@ -778,4 +810,12 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     [LoggerMessage(10, LogLevel.Warning, "Duplicate detection holds {Total} exchanges (Coap:Endpoint:MaxDeduplicationEntries): to admit one from "
         + "{Remote}, it forgot the least recently active peers ({Unreported} more bound hits since the last report)")]
     private partial void LogGlobalBoundHit(EndPoint remote, int total, long unreported);
+
+    [LoggerMessage(11, LogLevel.Information, "{Remote} used every message ID within EXCHANGE_LIFETIME (more than about 250 messages a second): "
+        + "a non-confirmable response to it was dropped ({Unreported} more message ID reports since the last one)")]
+    private partial void LogMessageIdsExhausted(EndPoint remote, long unreported);
+
+    [LoggerMessage(12, LogLevel.Warning, "Message IDs are tracked for {Total} peers (Coap:Endpoint:MaxMessageIdPeers): to add {Remote}, the least "
+        + "recently active one was forgotten ({Unreported} more message ID reports since the last one)")]
+    private partial void LogMessageIdBoundHit(EndPoint remote, int total, long unreported);
 }

@@ -50,6 +50,13 @@ public sealed class CoapEndpointOptions
     /// </summary>
     public int MaxDeduplicationEntriesPerPeer { get; set; } = 128;
 
+    /// <summary>
+    /// The most peers whose message IDs the endpoint tracks (RFC 7252 §4.4: no ID reused with a peer within EXCHANGE_LIFETIME; IDs
+    /// are needed for non-confirmable responses, separate responses, notifications and requests of its own). Past it the least
+    /// recently active peer is forgotten, and only that peer's next ID may then repeat one it was sent before. About 250 bytes a peer.
+    /// </summary>
+    public int MaxMessageIdPeers { get; set; } = 100_000;
+
     /// <summary>Length of the tokens the client generates (RFC 7252 §5.3.1 recommends 32 bits of randomness or more).</summary>
     public int TokenLength { get; set; } = 4;
 
@@ -68,7 +75,8 @@ public sealed class CoapEndpointOptions
     internal void Validate()
     {
         if (AckTimeout <= TimeSpan.Zero || AckRandomFactor < 1 || MaxRetransmit < 0 || MaxRetransmit > 20 || NStart < 1
-            || TokenLength < 1 || TokenLength > CoapMessage.MaxTokenLength || MaxDeduplicationEntries < 1 || MaxDeduplicationEntriesPerPeer < 1)
+            || TokenLength < 1 || TokenLength > CoapMessage.MaxTokenLength || MaxDeduplicationEntries < 1 || MaxDeduplicationEntriesPerPeer < 1
+            || MaxMessageIdPeers < 1)
         {
             throw new ArgumentException("Invalid CoAP transmission parameters.");
         }

@@ -24,6 +24,11 @@ internal static class CoapMetrics
         + "(MaxObserversPerAddress), resource (MaxObserversPerResource) or global (MaxObservers)");
     public static readonly UpDownCounter<long> ObserveRegistrations = s_meter.CreateUpDownCounter<long>("coap.observe.registrations",
         "{registration}", "Observe registrations held on all resources");
+    public static readonly Counter<long> MessageIdBoundHit = s_meter.CreateCounter<long>("coap.message_ids.bound_hit", "{peer}",
+        "Peers whose message IDs were forgotten within EXCHANGE_LIFETIME to make room for another (MaxMessageIdPeers)");
+    public static readonly Counter<long> ResponsesDropped = s_meter.CreateCounter<long>("coap.responses.dropped", "{response}",
+        "Non-confirmable responses not sent because every message ID for that peer was used within EXCHANGE_LIFETIME "
+        + "(RFC 7252 §4.4: more than about 250 a second for minutes), tagged reason=message_id");
     public static readonly Counter<long> Retransmissions = s_meter.CreateCounter<long>("coap.messages.retransmitted", "{message}");
     public static readonly Counter<long> RequestsHandled = s_meter.CreateCounter<long>("coap.requests.handled", "{request}");
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
 using CoapEnroll.Coap.Tests.Infrastructure;
+using CoapEnroll.Testing;
 
 namespace CoapEnroll.Coap.Tests.Endpoints;
 
@@ -30,6 +31,41 @@ public class MessageLayerTests
         await raw.SendMessageAsync(CoapMessage.CreateEmpty(CoapMessageType.Confirmable, 0xBEEF), target);
         var next = await raw.ReceiveMessageAsync(s_receive);
         Assert.Equal((CoapMessageType.Reset, (ushort)0xBEEF), (next.Type, next.MessageId));
+    }
+
+    [Fact]
+    public async Task NonRequests_BeyondEveryMessageId_AreNotAnswered_AndNoResponseWaitsForAnId()
+    {
+        // One peer sending NON requests faster than message IDs free up (65,536 per EXCHANGE_LIFETIME): the responses it
+        // cannot be given an ID for are dropped at once, not held until one frees up (which held them without bound).
+        var time = new ManualTimeProvider();
+        var network = new SimulatedNetwork(time);
+        using var meters = new MeterRecorder("CoapEnroll.Coap");
+        await using var server = new CoapServer(timeProvider: time);
+        server.MapGet("/a", (_, _) => ValueTask.FromResult(new CoapMessage { Code = CoapCode.Content }));
+        CoapEndpoint endpoint = server.Listen(network.CreateChannel());
+        await using var raw = network.CreateChannel();
+        static byte[] Non(int i) => CoapMessageEncoder.Encode(
+            CoapMessage.CreateRequest(CoapCode.Get, "/a", CoapMessageType.NonConfirmable) with { MessageId = (ushort)i, Token = BitConverter.GetBytes(i) });
+        int AnsweredSoFar() => network.Find(d => d.To.Equals(raw.LocalEndPoint)).Count;
+
+        const int Sent = 70_000;
+        for (int i = 0; i < Sent; i++)
+        {
+            endpoint.ProcessDatagram(Non(i), raw.LocalEndPoint);
+        }
+
+        int answered = AnsweredSoFar();
+        Assert.InRange(answered, 65_536 - 4096, 65_536);
+        Assert.Equal(Sent - answered, meters.Sum("coap.responses.dropped"));
+        Assert.Equal(0, time.ArmedOneShotTimers);
+
+        // Once EXCHANGE_LIFETIME has passed, none of the dropped ones is sent after all, and a new request is answered again.
+        time.Advance(endpoint.Options.ExchangeLifetime + TimeSpan.FromSeconds(1));
+        await raw.SendRawAsync(Non(Sent), endpoint.LocalEndPoint);
+        await TestWait.UntilAsync(() => network.Find(d => d.To.Equals(raw.LocalEndPoint) && d.Message?.Token.Span.SequenceEqual(BitConverter.GetBytes(Sent)) == true).Count == 1,
+            "the answer to the request made after EXCHANGE_LIFETIME");
+        Assert.Equal(answered + 1, AnsweredSoFar());
     }
 
     [Fact]
