@@ -36,6 +36,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     private readonly ConcurrentDictionary<EndPoint, SemaphoreSlim> _peerSlots = new();
     private readonly DeduplicationCache _deduplication;
     private readonly MessageIdAllocator _messageIds;
+    private readonly RequestsInProgress _requestsInProgress;
     private readonly ReportThrottle _boundReports = new(BoundReportInterval);
     private readonly ReportThrottle _messageIdReports = new(BoundReportInterval);
     private ICoapRequestHandler? _handler;
@@ -53,6 +54,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _deduplication = new DeduplicationCache(_options.MaxDeduplicationEntries, _options.MaxDeduplicationEntriesPerPeer);
         _messageIds = new MessageIdAllocator(_time, _options.ExchangeLifetime, _options.MaxMessageIdPeers);
+        _requestsInProgress = new RequestsInProgress(_options.MaxRequestsInProgressPerPeer, _options.MaxRequestsInProgress, _time, this);
         _stoppingToken = _stopping.Token;
     }
 
@@ -76,6 +78,8 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     internal int DeduplicationPeers => _deduplication.PeerCount;
 
     internal int MessageIdPeers => _messageIds.PeerCount;
+
+    internal int RequestsInProgressCount => _requestsInProgress.Total;
 
     /// <summary>Starts the receive loop. Requests go to <paramref name="handler"/>; without one they get 4.04.</summary>
     public void Start(ICoapRequestHandler? handler = null)
@@ -447,10 +451,20 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     {
         var cancellationToken = _stoppingToken;
         CoapMetrics.RequestsHandled.Add(1);
+        bool inProgress = false;
         try
         {
-            // A ValueTask: a handler that completes synchronously, the common case, costs no Task.
-            ValueTask<CoapMessage> invocation = InvokeHandlerAsync(request, remote, cancellationToken);
+            // A ValueTask: a handler that completes synchronously, the common case, costs no Task. One that does not is counted
+            // in progress until it is answered; past a bound the next request is refused before any handler sees it.
+            ValueTask<CoapMessage> invocation = _requestsInProgress.Refuse(remote) is { } refusal
+                ? ValueTask.FromResult(refusal)
+                : InvokeHandlerAsync(request, remote, cancellationToken);
+            if (!invocation.IsCompleted)
+            {
+                _requestsInProgress.Enter(remote);
+                inProgress = true;
+            }
+
             CoapMessage? response = invocation.IsCompletedSuccessfully
                 ? invocation.Result
                 : await WaitForHandlerAsync(request, remote, entry, invocation.AsTask(), cancellationToken);
@@ -490,6 +504,13 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         catch (Exception ex)
         {
             LogProcessingFailed(ex, remote);
+        }
+        finally
+        {
+            if (inProgress)
+            {
+                _requestsInProgress.Leave(remote);
+            }
         }
     }
 
@@ -818,4 +839,8 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     [LoggerMessage(12, LogLevel.Warning, "Message IDs are tracked for {Total} peers (Coap:Endpoint:MaxMessageIdPeers): to add {Remote}, the least "
         + "recently active one was forgotten ({Unreported} more message ID reports since the last one)")]
     private partial void LogMessageIdBoundHit(EndPoint remote, int total, long unreported);
+
+    [LoggerMessage(13, LogLevel.Warning, "Refused a request from {Remote}: {InProgress} requests are in progress {Scope} ({Key}); "
+        + "{Unreported} more refusals since the last report")]
+    internal partial void LogRequestsInProgressBoundHit(EndPoint remote, int inProgress, string scope, string key, long unreported);
 }

@@ -57,6 +57,17 @@ public sealed class CoapEndpointOptions
     /// </summary>
     public int MaxMessageIdPeers { get; set; } = 100_000;
 
+    /// <summary>
+    /// The most requests of one peer (over DTLS, one session) whose handlers are in progress at once: handlers that did not answer
+    /// at once (work on the thread pool, a store or an upstream server), until their response is sent. A request past it gets
+    /// 4.29 Too Many Requests (RFC 8516) with Max-Age before any handler sees it, so a peer cannot queue work without bound. A
+    /// handler that answers at once never counts.
+    /// </summary>
+    public int MaxRequestsInProgressPerPeer { get; set; } = 8;
+
+    /// <summary>The same for all peers together; past it a request gets 5.03 Service Unavailable with Max-Age.</summary>
+    public int MaxRequestsInProgress { get; set; } = 1024;
+
     /// <summary>Length of the tokens the client generates (RFC 7252 §5.3.1 recommends 32 bits of randomness or more).</summary>
     public int TokenLength { get; set; } = 4;
 
@@ -76,7 +87,7 @@ public sealed class CoapEndpointOptions
     {
         if (AckTimeout <= TimeSpan.Zero || AckRandomFactor < 1 || MaxRetransmit < 0 || MaxRetransmit > 20 || NStart < 1
             || TokenLength < 1 || TokenLength > CoapMessage.MaxTokenLength || MaxDeduplicationEntries < 1 || MaxDeduplicationEntriesPerPeer < 1
-            || MaxMessageIdPeers < 1)
+            || MaxMessageIdPeers < 1 || MaxRequestsInProgressPerPeer < 1 || MaxRequestsInProgress < 1)
         {
             throw new ArgumentException("Invalid CoAP transmission parameters.");
         }
