@@ -30,6 +30,14 @@ internal readonly record struct BlockSource(object Address, bool Authenticated)
         return new BlockSource(remote is IPEndPoint ip ? AddressOf(ip.Address) : remote, false);
     }
 
+    /// <summary>Only <see cref="Address"/> of <see cref="Of"/>, without looking at how the peer authenticated.</summary>
+    public static object AddressOf(EndPoint remote) => remote switch
+    {
+        ISecureSession session => AddressOf(session.RemoteEndPoint.Address),
+        IPEndPoint ip => AddressOf(ip.Address),
+        _ => remote,
+    };
+
     private static IPAddress AddressOf(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6)

@@ -39,6 +39,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     private readonly RequestsInProgress _requestsInProgress;
     private readonly ReportThrottle _boundReports = new(BoundReportInterval);
     private readonly ReportThrottle _messageIdReports = new(BoundReportInterval);
+    private readonly ReportThrottle _messageIdBoundReports = new(BoundReportInterval);
     private ICoapRequestHandler? _handler;
     private Task? _receiveLoop;
     private Task? _sweepLoop;
@@ -54,7 +55,8 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _deduplication = new DeduplicationCache(_options.MaxDeduplicationEntries, _options.MaxDeduplicationEntriesPerPeer);
         _messageIds = new MessageIdAllocator(_time, _options.ExchangeLifetime, _options.MaxMessageIdPeers);
-        _requestsInProgress = new RequestsInProgress(_options.MaxRequestsInProgressPerPeer, _options.MaxRequestsInProgress, _time, this);
+        _requestsInProgress = new RequestsInProgress(_options.MaxRequestsInProgressPerPeer, _options.MaxRequestsInProgressPerAddress,
+            _options.MaxRequestsInProgress, _time, this);
         _stoppingToken = _stopping.Token;
     }
 
@@ -121,7 +123,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         if (evicted)
         {
             CoapMetrics.MessageIdBoundHit.Add(1);
-            if (_messageIdReports.TryReport(_time.GetTimestamp(), _time, out long unreported))
+            if (_messageIdBoundReports.TryReport(_time.GetTimestamp(), _time, out long unreported))
             {
                 LogMessageIdBoundHit(remote, _options.MaxMessageIdPeers, unreported);
             }
@@ -451,7 +453,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     {
         var cancellationToken = _stoppingToken;
         CoapMetrics.RequestsHandled.Add(1);
-        bool inProgress = false;
+        RequestsInProgress.Slot? slot = null;
         try
         {
             // A ValueTask: a handler that completes synchronously, the common case, costs no Task. One that does not is counted
@@ -461,13 +463,12 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
                 : InvokeHandlerAsync(request, remote, cancellationToken);
             if (!invocation.IsCompleted)
             {
-                _requestsInProgress.Enter(remote);
-                inProgress = true;
+                slot = _requestsInProgress.Enter(remote);
             }
 
             CoapMessage? response = invocation.IsCompletedSuccessfully
                 ? invocation.Result
-                : await WaitForHandlerAsync(request, remote, entry, invocation.AsTask(), cancellationToken);
+                : await WaitForHandlerAsync(request, remote, entry, invocation.AsTask(), slot, cancellationToken);
             if (response is null)
             {
                 // Acknowledged, and answered by a separate response.
@@ -507,10 +508,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         }
         finally
         {
-            if (inProgress)
-            {
-                _requestsInProgress.Leave(remote);
-            }
+            slot?.Release();
         }
     }
 
@@ -518,7 +516,8 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
     /// Waits for a handler that did not complete at once. A confirmable request whose handler takes longer than
     /// SeparateResponseDelay is acknowledged now and answered by a separate response (§5.2.2); then this returns null.
     /// </summary>
-    private async Task<CoapMessage?> WaitForHandlerAsync(CoapMessage request, EndPoint remote, DeduplicationCache.Entry entry, Task<CoapMessage> handling, CancellationToken cancellationToken)
+    private async Task<CoapMessage?> WaitForHandlerAsync(CoapMessage request, EndPoint remote, DeduplicationCache.Entry entry, Task<CoapMessage> handling,
+        RequestsInProgress.Slot? slot, CancellationToken cancellationToken)
     {
         if (request.Type != CoapMessageType.Confirmable)
         {
@@ -536,6 +535,9 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
             entry.Reply = ack;
             await SendRawAsync(ack, remote, cancellationToken);
             CoapMessage late = await handling;
+
+            // The handler's work is done: the separate response's exchange (its retransmissions) no longer holds the peer's slot.
+            slot?.Release();
             CoapMetrics.CountResponse(late.Code);
             var separate = late with
             {
@@ -840,7 +842,7 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
         + "recently active one was forgotten ({Unreported} more message ID reports since the last one)")]
     private partial void LogMessageIdBoundHit(EndPoint remote, int total, long unreported);
 
-    [LoggerMessage(13, LogLevel.Warning, "Refused a request from {Remote}: {InProgress} requests are in progress {Scope} ({Key}); "
+    [LoggerMessage(13, LogLevel.Warning, "Refused a request from {Remote}: {InProgress} requests are in progress (bound {Bound}, {Key}); "
         + "{Unreported} more refusals since the last report")]
-    internal partial void LogRequestsInProgressBoundHit(EndPoint remote, int inProgress, string scope, string key, long unreported);
+    internal partial void LogRequestsInProgressBoundHit(EndPoint remote, int inProgress, string bound, string key, long unreported);
 }

@@ -65,7 +65,16 @@ public sealed class CoapEndpointOptions
     /// </summary>
     public int MaxRequestsInProgressPerPeer { get; set; } = 8;
 
-    /// <summary>The same for all peers together; past it a request gets 5.03 Service Unavailable with Max-Age.</summary>
+    /// <summary>
+    /// The same for all peers of one source address (an IPv4 address or an IPv6 /64, all its ports and DTLS sessions), so that one
+    /// host cannot take <see cref="MaxRequestsInProgress"/>; past it 4.29 with Max-Age.
+    /// </summary>
+    public int MaxRequestsInProgressPerAddress { get; set; } = 64;
+
+    /// <summary>
+    /// The same for all peers of this endpoint together (coap:// and coaps:// are an endpoint each); past it a request gets 5.03
+    /// Service Unavailable with Max-Age.
+    /// </summary>
     public int MaxRequestsInProgress { get; set; } = 1024;
 
     /// <summary>Length of the tokens the client generates (RFC 7252 §5.3.1 recommends 32 bits of randomness or more).</summary>
@@ -87,7 +96,8 @@ public sealed class CoapEndpointOptions
     {
         if (AckTimeout <= TimeSpan.Zero || AckRandomFactor < 1 || MaxRetransmit < 0 || MaxRetransmit > 20 || NStart < 1
             || TokenLength < 1 || TokenLength > CoapMessage.MaxTokenLength || MaxDeduplicationEntries < 1 || MaxDeduplicationEntriesPerPeer < 1
-            || MaxMessageIdPeers < 1 || MaxRequestsInProgressPerPeer < 1 || MaxRequestsInProgress < 1)
+            || MaxMessageIdPeers < 1 || MaxRequestsInProgressPerPeer < 1
+            || MaxRequestsInProgressPerAddress < 1 || MaxRequestsInProgress < 1)
         {
             throw new ArgumentException("Invalid CoAP transmission parameters.");
         }

@@ -30,8 +30,8 @@ internal static class CoapMetrics
         "Non-confirmable responses not sent because every message ID for that peer was used within EXCHANGE_LIFETIME "
         + "(RFC 7252 §4.4: more than about 250 a second for minutes), tagged reason=message_id");
     public static readonly Counter<long> RequestsRefused = s_meter.CreateCounter<long>("coap.requests.refused", "{request}",
-        "Requests refused because as many of their peer's (bound=peer, 4.29) or of all peers' (bound=global, 5.03) were in progress "
-        + "(MaxRequestsInProgressPerPeer, MaxRequestsInProgress)");
+        "Requests refused because as many of their peer's (bound=peer, 4.29), their source address's (bound=address, 4.29) or all "
+        + "peers' (bound=global, 5.03) were in progress (MaxRequestsInProgressPerPeer, …PerAddress, MaxRequestsInProgress)");
     public static readonly Counter<long> Retransmissions = s_meter.CreateCounter<long>("coap.messages.retransmitted", "{message}");
     public static readonly Counter<long> RequestsHandled = s_meter.CreateCounter<long>("coap.requests.handled", "{request}");
 

@@ -4,12 +4,12 @@ using CoapEnroll.Transport;
 namespace CoapEnroll.Coap;
 
 /// <summary>
-/// Counts the requests of each peer whose handler did not answer at once, and refuses a peer's next request while it has
-/// <c>perPeer</c> of them, or all peers together <c>total</c>: without it a peer could queue thread-pool work (or separate
-/// responses) as fast as it sends. The check and <see cref="Enter"/> both run on the endpoint's receive path, one request after
-/// another, so a request is counted before the next one is checked; <see cref="Leave"/> comes from wherever the handler ends.
-/// The table holds only peers with a request in progress, so it never has more than <c>total</c> entries, and a peer that
-/// only gets answers at once costs one volatile read.
+/// Counts the requests whose handler did not answer at once, per peer, per source address (an IPv4 address or IPv6 /64, over all
+/// its ports and DTLS sessions) and in total, and refuses a request while its peer, its address or everybody has as many as the
+/// bounds allow: without it a peer could queue thread-pool work as fast as it sends. The check and <see cref="Enter"/> both run
+/// on the endpoint's receive path, one request after another, so a request is counted before the next one is checked;
+/// <see cref="Slot.Release"/> comes from wherever the handler ends. The tables hold only peers and addresses with a request in
+/// progress, so neither has more than <c>total</c> entries, and while nothing is in progress a request costs one volatile read.
 /// </summary>
 internal sealed class RequestsInProgress
 {
@@ -17,17 +17,20 @@ internal sealed class RequestsInProgress
     private const uint RetryAfterSeconds = 1;
 
     private readonly Dictionary<EndPoint, int> _perPeer = [];
+    private readonly Dictionary<object, int> _perAddress = [];
     private readonly Lock _lock = new();
     private readonly int _maxPerPeer;
+    private readonly int _maxPerAddress;
     private readonly int _maxTotal;
     private readonly TimeProvider _time;
     private readonly CoapEndpoint _endpoint;
     private readonly ReportThrottle _reports = new(CoapEndpoint.BoundReportInterval);
     private int _total;
 
-    public RequestsInProgress(int maxPerPeer, int maxTotal, TimeProvider time, CoapEndpoint endpoint)
+    public RequestsInProgress(int maxPerPeer, int maxPerAddress, int maxTotal, TimeProvider time, CoapEndpoint endpoint)
     {
         _maxPerPeer = maxPerPeer;
+        _maxPerAddress = maxPerAddress;
         _maxTotal = maxTotal;
         _time = time;
         _endpoint = endpoint;
@@ -43,58 +46,91 @@ internal sealed class RequestsInProgress
             return null;
         }
 
+        object address = BlockSource.AddressOf(peer);
         int ofPeer;
+        int ofAddress;
         int total;
         lock (_lock)
         {
             _perPeer.TryGetValue(peer, out ofPeer);
+            _perAddress.TryGetValue(address, out ofAddress);
             total = _total;
         }
 
-        bool peerBound = ofPeer >= _maxPerPeer;
-        if (!peerBound && total < _maxTotal)
+        (string Bound, int InProgress, string Key)? hit =
+            ofPeer >= _maxPerPeer ? ("peer", ofPeer, "Coap:Endpoint:MaxRequestsInProgressPerPeer")
+            : ofAddress >= _maxPerAddress ? ("address", ofAddress, "Coap:Endpoint:MaxRequestsInProgressPerAddress")
+            : total >= _maxTotal ? ("global", total, "Coap:Endpoint:MaxRequestsInProgress")
+            : null;
+        if (hit is not { } bound)
         {
             return null;
         }
 
-        CoapMetrics.RequestsRefused.Add(1, new KeyValuePair<string, object?>("bound", peerBound ? "peer" : "global"));
+        CoapMetrics.RequestsRefused.Add(1, new KeyValuePair<string, object?>("bound", bound.Bound));
         if (_reports.TryReport(_time.GetTimestamp(), _time, out long unreported))
         {
-            _endpoint.LogRequestsInProgressBoundHit(peer, peerBound ? ofPeer : total, peerBound ? "for that peer" : "for all peers",
-                peerBound ? "Coap:Endpoint:MaxRequestsInProgressPerPeer" : "Coap:Endpoint:MaxRequestsInProgress", unreported);
+            _endpoint.LogRequestsInProgressBoundHit(peer, bound.InProgress, bound.Bound, bound.Key, unreported);
         }
 
-        CoapMessage refusal = peerBound
-            ? new CoapMessage { Code = CoapCode.TooManyRequests }.WithPayload($"at most {_maxPerPeer} requests of one client are handled at once")
-            : new CoapMessage { Code = CoapCode.ServiceUnavailable }.WithPayload("the server is busy");
+        CoapMessage refusal = bound.Bound switch
+        {
+            "peer" => new CoapMessage { Code = CoapCode.TooManyRequests }.WithPayload($"at most {_maxPerPeer} requests of one client are handled at once"),
+            "address" => new CoapMessage { Code = CoapCode.TooManyRequests }.WithPayload($"at most {_maxPerAddress} requests from one address are handled at once"),
+            _ => new CoapMessage { Code = CoapCode.ServiceUnavailable }.WithPayload("the server is busy"),
+        };
         return refusal.SetUInt(CoapOptionNumber.MaxAge, RetryAfterSeconds);
     }
 
-    public void Enter(EndPoint peer)
+    /// <summary>Counts a request of <paramref name="peer"/> in progress until the returned slot is released.</summary>
+    public Slot Enter(EndPoint peer)
+    {
+        object address = BlockSource.AddressOf(peer);
+        lock (_lock)
+        {
+            _perPeer[peer] = _perPeer.GetValueOrDefault(peer) + 1;
+            _perAddress[address] = _perAddress.GetValueOrDefault(address) + 1;
+            _total++;
+        }
+
+        return new Slot(this, peer, address);
+    }
+
+    private void Leave(EndPoint peer, object address)
     {
         lock (_lock)
         {
-            _perPeer.TryGetValue(peer, out int current);
-            _perPeer[peer] = current + 1;
-            _total++;
+            Decrement(_perPeer, peer);
+            Decrement(_perAddress, address);
+            _total--;
         }
     }
 
-    public void Leave(EndPoint peer)
+    private static void Decrement<TKey>(Dictionary<TKey, int> table, TKey key)
+        where TKey : notnull
     {
-        lock (_lock)
+        int current = table[key];
+        if (current == 1)
         {
-            int current = _perPeer[peer];
-            if (current == 1)
-            {
-                _perPeer.Remove(peer);
-            }
-            else
-            {
-                _perPeer[peer] = current - 1;
-            }
+            table.Remove(key);
+        }
+        else
+        {
+            table[key] = current - 1;
+        }
+    }
 
-            _total--;
+    /// <summary>One request in progress; released once, when its handler has answered (a second release does nothing).</summary>
+    public sealed class Slot(RequestsInProgress owner, EndPoint peer, object address)
+    {
+        private int _released;
+
+        public void Release()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                owner.Leave(peer, address);
+            }
         }
     }
 }

@@ -20,10 +20,16 @@ public class RequestsInProgressTests
 
     public RequestsInProgressTests() => _network = new SimulatedNetwork(_time);
 
-    private CoapServer StartServer(int perPeer, int total, out CoapEndpoint endpoint)
+    private CoapServer StartServer(int perPeer, int total, out CoapEndpoint endpoint, int perAddress = 64)
     {
         var server = new CoapServer(
-            new CoapServerOptions { Endpoint = new CoapEndpointOptions { MaxRequestsInProgressPerPeer = perPeer, MaxRequestsInProgress = total } },
+            new CoapServerOptions
+            {
+                Endpoint = new CoapEndpointOptions
+                {
+                    MaxRequestsInProgressPerPeer = perPeer, MaxRequestsInProgressPerAddress = perAddress, MaxRequestsInProgress = total,
+                },
+            },
             timeProvider: _time);
         server.MapGet("/slow", async (_, _) =>
         {
@@ -105,22 +111,57 @@ public class RequestsInProgressTests
     }
 
     [Fact]
-    public async Task RequestsAnsweredAtOnce_NeverCount()
+    public async Task PastTheAddressBound_APeerOfThatAddressGets429_AnotherAddressIsServed()
     {
-        await using var server = StartServer(perPeer: 1, total: 1, out CoapEndpoint endpoint);
+        using var meters = new MeterRecorder("CoapEnroll.Coap");
+        await using var server = StartServer(perPeer: 2, total: 100, out CoapEndpoint endpoint, perAddress: 2);
+        var host = IPAddress.Parse("10.9.9.9");
+        await using var first = _network.CreateChannel(new IPEndPoint(host, 1001));
+        await using var second = _network.CreateChannel(new IPEndPoint(host, 1002));
+        await using var third = _network.CreateChannel(new IPEndPoint(host, 1003));
+        await using var elsewhere = _network.CreateChannel(new IPEndPoint(IPAddress.Parse("10.9.9.10"), 1001));
+        EndPoint address = endpoint.LocalEndPoint;
+
+        await first.SendMessageAsync(Get("/slow", 1), address);
+        await second.SendMessageAsync(Get("/slow", 2), address);
+        await TestWait.UntilAsync(() => endpoint.RequestsInProgressCount == 2, "two requests in progress");
+
+        await third.SendMessageAsync(Get("/a", 3), address);
+        CoapMessage refused = await third.ReceiveMessageAsync(s_receive);
+        Assert.Equal((CoapCode.TooManyRequests, (ushort)3, 1u), (refused.Code, refused.MessageId, refused.MaxAge));
+        Assert.Equal(1, meters.Sum("coap.requests.refused", "address"));
+        await elsewhere.SendMessageAsync(Get("/a", 4), address);
+        Assert.Equal(CoapCode.Content, (await elsewhere.ReceiveMessageAsync(s_receive)).Code);
+
+        _release.SetResult();
+        await TestWait.UntilAsync(() => endpoint.RequestsInProgressCount == 0, "no request in progress");
+        await third.SendMessageAsync(Get("/a", 5), address);
+        Assert.Equal(CoapCode.Content, (await third.ReceiveMessageAsync(s_receive)).Code);
+    }
+
+    [Fact]
+    public async Task ASeparateResponse_FreesItsSlotOnceTheHandlerHasAnswered_NotWhenItIsAcknowledged()
+    {
+        await using var server = StartServer(perPeer: 1, total: 100, out CoapEndpoint endpoint);
         await using var peer = _network.CreateChannel();
+        EndPoint address = endpoint.LocalEndPoint;
 
-        // Sent back to back, before any answer is read: none is refused, since each is answered before the next is looked at.
-        for (ushort i = 1; i <= 50; i++)
-        {
-            await peer.SendMessageAsync(Get("/a", i), endpoint.LocalEndPoint);
-        }
+        // Longer than SeparateResponseDelay: acknowledged now, answered later in a CON of its own (RFC 7252 §5.2.2).
+        await peer.SendMessageAsync(Get("/slow", 1), address);
+        await TestWait.UntilAsync(() => _time.ArmedOneShotTimers > 0, "the separate-response timer");
+        _time.Advance(endpoint.Options.SeparateResponseDelay + TimeSpan.FromMilliseconds(1));
+        CoapMessage ack = await peer.ReceiveMessageAsync(s_receive);
+        Assert.Equal((CoapMessageType.Acknowledgement, (ushort)1, true), (ack.Type, ack.MessageId, ack.IsEmpty));
+        Assert.Equal(1, endpoint.RequestsInProgressCount);
 
-        for (int i = 0; i < 50; i++)
-        {
-            Assert.Equal(CoapCode.Content, (await peer.ReceiveMessageAsync(s_receive)).Code);
-        }
-
-        Assert.Equal(0, endpoint.RequestsInProgressCount);
+        // The handler answers; the peer never acknowledges the separate response, which is retransmitted on the manual clock
+        // for as long as it is not advanced. The slot is free all the same, and the peer's next request is served.
+        _release.SetResult();
+        CoapMessage separate = await peer.ReceiveMessageAsync(s_receive);
+        Assert.Equal((CoapMessageType.Confirmable, CoapCode.Content), (separate.Type, separate.Code));
+        await TestWait.UntilAsync(() => endpoint.RequestsInProgressCount == 0, "the slot freed while the separate response is unacknowledged");
+        await peer.SendMessageAsync(Get("/a", 2), address);
+        CoapMessage next = await peer.ReceiveMessageAsync(s_receive);
+        Assert.Equal((CoapCode.Content, (ushort)2), (next.Code, next.MessageId));
     }
 }
