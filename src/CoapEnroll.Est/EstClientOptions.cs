@@ -25,7 +25,9 @@ public sealed class EstClientOptions
     /// </summary>
     public bool LinkProofOfPossession { get; set; } = true;
 
-    /// <summary>How long the client keeps resending a request answered 5.03 with Max-Age (RFC 9148 §4.7) before giving up.</summary>
+    /// <summary>
+    /// How long the client keeps resending a request answered 5.03 (RFC 9148 §4.7) or 4.29 (RFC 8516) with Max-Age before giving up.
+    /// </summary>
     public TimeSpan MaxPendingWait { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>

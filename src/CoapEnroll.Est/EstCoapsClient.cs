@@ -399,7 +399,9 @@ public sealed class EstCoapsClient : IAsyncDisposable
             }
 
             CoapMessage response = await _coap.SendAsync(request, Session, cancellationToken);
-            if (response.Code == CoapCode.ServiceUnavailable)
+            // 5.03: the request is pending, or the server is busy; 4.29 (RFC 8516): too many of this client's (or its address's)
+            // requests are in progress. Both ask the client to come back after Max-Age.
+            if (response.Code == CoapCode.ServiceUnavailable || response.Code == CoapCode.TooManyRequests)
             {
                 // No Max-Age means the default of 60 s (RFC 7252 §5.10.5).
                 uint maxAge = response.MaxAge ?? 60;

@@ -83,12 +83,14 @@ public class BlockWiseExhaustionTests
 
         Assert.Equal("CN=demo-device-1", issued.Subject);
 
-        // What the stranger got: every EST upload refused at its first block, plain and anonymous alike, and /test bodies only
-        // up to its address's share (MaxUnauthenticatedReassemblyBytesPerAddress, 16 KiB).
+        // What the stranger got: every EST upload refused at its first block, plain and anonymous alike: 4.01 from the check, or
+        // 4.29 while its address already had Coap:Endpoint:MaxRequestsInProgressPerAddress checks in progress (the check runs on
+        // the thread pool); and /test bodies only up to its address's share (MaxUnauthenticatedReassemblyBytesPerAddress, 16 KiB).
         var est = answers.Where(a => a.Path != "test").ToList();
         Assert.True(est.Count == Ports * 3, $"{Ports * 3} EST first blocks were sent, {est.Count} answered: {Describe(answers)}");
-        Assert.All(est, a => Assert.Equal((CoapCode.Unauthorized, 0), (a.Code, a.Number)));
-        Assert.All(anonymous, a => Assert.Equal(CoapCode.Unauthorized, a.Code));
+        Assert.All(est, a => Assert.Contains((a.Code, a.Number), new[] { (CoapCode.Unauthorized, 0), (CoapCode.TooManyRequests, 0) }));
+        Assert.Contains(est, a => a.Code == CoapCode.Unauthorized);
+        Assert.All(anonymous, a => Assert.Contains(a.Code, new[] { CoapCode.Unauthorized, CoapCode.TooManyRequests }));
         int heldBlocks = answers.Count(a => a.Code == CoapCode.Continue);
         Assert.True(heldBlocks is >= 1 and <= 16, $"{heldBlocks} blocks answered 2.31 Continue for one address, which may hold 16; "
             + $"per port, the /test blocks answered (port: NUM code after attempt): {DescribeHeld(answers)}");

@@ -142,6 +142,40 @@ public sealed class EstReliabilityTests
     }
 
     [Fact]
+    public async Task Client_waits_out_a_4_29_and_enrolls()
+    {
+        // One request of this address at a time, and another session of the same address holds it: the device's /sen gets
+        // 4.29 with Max-Age 1 (RFC 8516) until the hold ends, and the client comes back after Max-Age instead of failing.
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using EstFixture est = await EstFixture.StartAsync(
+            configureServer: server => server.MapGet("/hold", async (_, _) =>
+            {
+                held.TrySetResult();
+                await hold.Task;
+                return new CoapMessage { Code = CoapCode.Content };
+            }),
+            configureCoap: o => o.Endpoint.MaxRequestsInProgressPerAddress = 1);
+        using var meters = new CoapEnroll.Testing.MeterRecorder("CoapEnroll.Coap");
+        await using DtlsClientChannel other = await est.ConnectAsync(est.Device);
+        await using var otherCoap = new CoapClient(other);
+        Task<CoapMessage> holding = otherCoap.SendAsync(CoapMessage.CreateRequest(CoapCode.Get, "/hold"), other.RemoteEndPoint, EstFixture.Timeout());
+        await held.Task.WaitAsync(EstFixture.Timeout());
+
+        await using EstCoapsClient client = await est.ClientAsync();
+        Task<X509Certificate2> enrolling = client.EnrollAsync(new X500DistinguishedName("CN=waited"), cancellationToken: EstFixture.Timeout(30));
+        while (meters.Sum("coap.requests.refused", "address") == 0)
+        {
+            Assert.False(enrolling.IsCompleted, "the /sen was not refused while another request of its address was in progress");
+            await Task.Delay(20);
+        }
+
+        hold.SetResult();
+        Assert.Equal(CoapCode.Content, (await holding).Code);
+        Assert.Equal("CN=waited", (await enrolling).Subject);
+    }
+
+    [Fact]
     public async Task Client_gives_up_after_its_bound_with_the_5_03()
     {
         await using EstFixture est = await EstFixture.StartAsync();
