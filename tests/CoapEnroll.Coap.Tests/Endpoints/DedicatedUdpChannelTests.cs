@@ -239,25 +239,7 @@ public class DedicatedUdpChannelTests
         Assert.Equal("first", Encoding.ASCII.GetString(buffer, 0, first.ReceivedBytes));
         Assert.Equal(((IPEndPoint)peer.LocalEndPoint!).Port, ((IPEndPoint)first.RemoteEndPoint).Port);
 
-        // The caller's cancellation still throws, and the next receive goes on.
-        using (var cancel = new CancellationTokenSource())
-        {
-            Task<DatagramReceiveResult> cancelled = asChannel.ReceiveOrClosedAsync(buffer, cancel.Token).AsTask();
-            await cancel.CancelAsync();
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await cancelled);
-        }
-
-        using var recorder = new FirstChanceExceptionRecorder();
-        recorder.Start();
-        ValueTask<DatagramReceiveResult> pending = asChannel.ReceiveOrClosedAsync(buffer, CancellationToken.None);
-        Assert.False(pending.IsCompleted);
-        await channel.DisposeAsync().AsTask().WaitAsync(Patience);
-
-        Assert.True((await pending.AsTask().WaitAsync(Patience)).IsClosed);
-        Assert.True((await asChannel.ReceiveOrClosedAsync(buffer, CancellationToken.None)).IsClosed);
-        recorder.Stop();
-        Assert.True(recorder.Exceptions.Count == 0, $"{recorder.Exceptions.Count} exception(s) on close:\n{recorder.Describe()}");
-        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await channel.ReceiveAsync(buffer, CancellationToken.None));
+        await ReceiveOrClosedContract.CancelThenCloseAsync(channel, Patience);
     }
 
     [Fact]

@@ -174,24 +174,7 @@ public class DtlsInlineDeliveryTests
         Assert.Equal("hello"u8.ToArray(), buffer.AsSpan(0, received.ReceivedBytes).ToArray());
         Assert.IsType<DtlsSessionEndPoint>(received.RemoteEndPoint);
 
-        using (var cancel = new CancellationTokenSource())
-        {
-            Task<DatagramReceiveResult> cancelled = asChannel.ReceiveOrClosedAsync(buffer, cancel.Token).AsTask();
-            await cancel.CancelAsync();
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await cancelled);
-        }
-
-        using var recorder = new FirstChanceExceptionRecorder();
-        recorder.Start();
-        ValueTask<DatagramReceiveResult> pending = asChannel.ReceiveOrClosedAsync(buffer, CancellationToken.None);
-        Assert.False(pending.IsCompleted);
-        await server.DisposeAsync();
-
-        Assert.True((await pending.AsTask().WaitAsync(TimeSpan.FromSeconds(10))).IsClosed);
-        Assert.True((await asChannel.ReceiveOrClosedAsync(buffer, CancellationToken.None)).IsClosed);
-        recorder.Stop();
-        Assert.True(recorder.Exceptions.Count == 0, $"{recorder.Exceptions.Count} exception(s) on close:\n{recorder.Describe()}");
-        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await server.ReceiveAsync(buffer, CancellationToken.None));
+        await ReceiveOrClosedContract.CancelThenCloseAsync(server, TimeSpan.FromSeconds(10));
     }
 
     [Fact]
