@@ -79,8 +79,6 @@ public sealed partial class CoapEndpoint : IAsyncDisposable
 
     internal int DeduplicationPeers => _deduplication.PeerCount;
 
-    internal int MessageIdPeers => _messageIds.PeerCount;
-
     internal int RequestsInProgressCount => _requestsInProgress.Total;
 
     /// <summary>Starts the receive loop. Requests go to <paramref name="handler"/>; without one they get 4.04.</summary>

@@ -49,7 +49,8 @@ internal sealed class MessageIdAllocator
         }
     }
 
-    internal int TableCapacity
+    /// <summary>Peers the table has room for (for tests: it shrinks after a peak).</summary>
+    internal int PeerTableCapacity
     {
         get
         {

@@ -113,7 +113,7 @@ public class MessageIdAllocatorTests
         Assert.Equal(2, allocator.PeerCount);
         Assert.True(allocator.TryAllocate(recent, out ushort after, out _));
         Assert.Equal((ushort)(before + 1), after);
-        Assert.True(allocator.TableCapacity < 100, $"table capacity {allocator.TableCapacity} after the sweep");
+        Assert.True(allocator.PeerTableCapacity < 100, $"table capacity {allocator.PeerTableCapacity} after the sweep");
     }
 }
 
