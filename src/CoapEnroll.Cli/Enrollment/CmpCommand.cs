@@ -69,7 +69,7 @@ internal sealed class CmpCommand
     private readonly Option<int> _reason = new("--reason") { Description = "rr: CRLReason code (RFC 5280 §5.3.1): 0 unspecified, 1 keyCompromise, 3 affiliationChanged, 4 superseded, 5 cessationOfOperation …", HelpName = "CODE", DefaultValueFactory = _ => 0 };
     private readonly Option<string?> _oldWithOld = new("--oldwithold") { Description = "genm rootCaCert: the root CA certificate this client trusts now, sent as RootCaCertValue (PEM)", HelpName = "FILE" };
     private readonly Option<string[]> _infoType = new("--infotype") { Description = "genm: caCerts, rootCaCert, certReqTemplate or crls (repeatable)", HelpName = "TYPE", AllowMultipleArgumentsPerToken = false };
-    private readonly Option<double> _maxWait = new("--max-wait") { Description = "While the server says waiting, keep polling for at most this many seconds (default 300)", HelpName = "SECONDS", DefaultValueFactory = _ => 300 };
+    private readonly Option<double> _maxWait = new("--max-wait") { Description = "While the server says waiting (enrollments: poll) or busy (CoAP 5.03/4.29, HTTP 503/429: send again), keep at it for at most this many seconds (default 300)", HelpName = "SECONDS", DefaultValueFactory = _ => 300 };
     private readonly Option<double> _timeout = new("--timeout") { Description = "Give up on a handshake or request with no answer after this many seconds", HelpName = "SECONDS", DefaultValueFactory = _ => 60 };
 
     private CmpCommand(string operation) => _operation = operation;
@@ -107,7 +107,6 @@ internal sealed class CmpCommand
             command.Options.Add(_caCertsOut);
             command.Options.Add(_implicitConfirm);
             command.Options.Add(_deferConfirm);
-            command.Options.Add(_maxWait);
         }
 
         if (_operation == "p10cr")
@@ -146,6 +145,8 @@ internal sealed class CmpCommand
             command.Options.Add(_out);
         }
 
+        // Every operation may meet a busy server; only enrollments can also be told "waiting" (pollRep).
+        command.Options.Add(_maxWait);
         command.Options.Add(_timeout);
         command.SetAction(RunAsync);
         return command;
@@ -774,13 +775,16 @@ internal sealed class CmpCommand
         }
     }
 
-    /// <summary>"cmp ir: waiting (reason); polling again in N s" on stderr, written at once.</summary>
+    /// <summary>"cmp ir: waiting (reason); polling again in N s" or "cmp ir: server busy (reason); sending again in N s" on stderr, written at once.</summary>
     private sealed class LineProgress(TextWriter stderr, string operation) : IProgress<CmpWaiting>
     {
         public void Report(CmpWaiting value)
         {
             string reason = value.Reason.Length > 0 ? $" ({value.Reason})" : string.Empty;
-            stderr.WriteLine($"cmp {operation}: waiting{reason}; polling again in {value.CheckAfter.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s");
+            string seconds = value.CheckAfter.TotalSeconds.ToString(CultureInfo.InvariantCulture);
+            stderr.WriteLine(value.Resend
+                ? $"cmp {operation}: server busy{reason}; sending again in {seconds} s"
+                : $"cmp {operation}: waiting{reason}; polling again in {seconds} s");
             stderr.Flush();
         }
     }

@@ -288,13 +288,35 @@ public sealed class CmpClient
         await Task.Delay(delay, _time, cancellationToken);
     }
 
+    /// <summary>
+    /// Sends <paramref name="request"/>, and sends the same bytes again while the transport says the server did not act on it and
+    /// asked to come back later (CoAP 5.03/4.29 with Max-Age, HTTP 503/429 with Retry-After), within <see cref="CmpClientOptions.MaxPollWait"/>.
+    /// The identical message, nonce included, is right: the refusal came before any CMP processing, so no server has seen it.
+    /// </summary>
+    private async Task<byte[]> SendAsync(byte[] request, bool endsTransaction, CancellationToken cancellationToken)
+    {
+        long started = _time.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                return await _transport.SendAsync(request, endsTransaction, cancellationToken);
+            }
+            catch (CmpTransportException ex) when (ex.RetryAfter is { } delay && _time.GetElapsedTime(started) + delay <= Options.MaxPollWait)
+            {
+                Options.Waiting?.Report(new CmpWaiting(delay, ex.Message, Resend: true));
+                await Task.Delay(delay, _time, cancellationToken);
+            }
+        }
+    }
+
     /// <summary>Protects, sends, decodes and checks one request/answer pair; an error body or an unexpected body type throws.</summary>
     private async Task<PkiMessage> ExchangeAsync(Transaction transaction, PkiMessage request, PkiBodyType expected, CancellationToken cancellationToken, bool allowPollRep = false)
     {
         PkiMessage protectedRequest = Options.SharedSecret is { } secret
             ? CmpProtection.ProtectWithMac(request, secret, Options.MacParameters)
             : CmpProtection.ProtectWithSignature(request, Options.Certificate!, [.. Options.ExtraCertificates]);
-        byte[] der = await _transport.SendAsync(PkiMessageCodec.Encode(protectedRequest), CmpTransactionEnd.IsLastRequest(request), cancellationToken);
+        byte[] der = await SendAsync(PkiMessageCodec.Encode(protectedRequest), CmpTransactionEnd.IsLastRequest(request), cancellationToken);
         CmpDecodeResult decoded = PkiMessageCodec.Decode(der);
         if (!decoded.IsSuccess)
         {

@@ -42,7 +42,11 @@ public sealed class CmpClientOptions
     /// </summary>
     public bool DeferConfirmation { get; set; }
 
-    /// <summary>How long to keep polling a waiting request in all; past it, <see cref="CmpException"/>.</summary>
+    /// <summary>
+    /// How long to keep polling a waiting request in all; past it, <see cref="CmpException"/>. Also how long one message is sent
+    /// again while the server answers it "busy, come back after …" (<see cref="CmpTransportException.RetryAfter"/>); past that, the
+    /// transport's exception.
+    /// </summary>
     public TimeSpan MaxPollWait { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Told each time the server makes us wait: the delay and the server's reason.</summary>

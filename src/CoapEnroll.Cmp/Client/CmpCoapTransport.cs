@@ -7,6 +7,7 @@ namespace CoapEnroll.Cmp;
 /// <summary>
 /// CMP over CoAP (RFC 9482): a confirmable POST with Content-Format 259 to the path; the answer is accepted as 2.04 (RFC 9482 §2.3)
 /// or 2.05 (earlier drafts) with Content-Format 259, 42 or none. The channel may be plain UDP (coap://) or a DTLS session (coaps://).
+/// A 5.03 or 4.29 becomes a <see cref="CmpTransportException"/> with <see cref="CmpTransportException.RetryAfter"/> (Max-Age).
 /// </summary>
 public sealed class CmpCoapTransport : ICmpTransport, IAsyncDisposable
 {
@@ -35,6 +36,15 @@ public sealed class CmpCoapTransport : ICmpTransport, IAsyncDisposable
         if (response.Code.IsClientError || response.Code.IsServerError)
         {
             string diagnostic = response.PayloadText.Trim();
+            if (response.Code == CoapCode.ServiceUnavailable || response.Code == CoapCode.TooManyRequests)
+            {
+                // RFC 7252 §5.9.3.4 and RFC 8516: the server (or a proxy before it) did not act on the request and asks to be
+                // asked again after Max-Age, 60 s when absent (§5.10.5). CmpClient resends the identical message then.
+                uint maxAge = response.MaxAge ?? 60;
+                throw new CmpTransportException($"CoAP {code}" + (diagnostic.Length > 0 ? $" ({diagnostic})" : string.Empty) + $", Max-Age {maxAge} s",
+                    code, diagnostic, response.Code.IsServerError, TimeSpan.FromSeconds(maxAge));
+            }
+
             throw new CmpTransportException($"CoAP {code}" + (diagnostic.Length > 0 ? $" ({diagnostic})" : string.Empty), code, diagnostic, response.Code.IsServerError);
         }
 

@@ -47,9 +47,24 @@ public sealed class CmpHttpTransport : ICmpTransport
         if (!response.IsSuccessStatusCode)
         {
             string diagnostic = type is not null && type.StartsWith("text/", StringComparison.Ordinal) ? System.Text.Encoding.UTF8.GetString(body).Trim() : string.Empty;
+            if (code is 503 or 429 && RetryAfter(response) is { } retryAfter)
+            {
+                // RFC 9110 §15.6.4 and RFC 6585 §4: not acted on; come back after Retry-After. Without the header there is no
+                // promise that waiting helps, so that stays an error.
+                throw new CmpTransportException($"HTTP {status} {response.ReasonPhrase}" + (diagnostic.Length > 0 ? $" ({diagnostic})" : string.Empty)
+                    + $", Retry-After {retryAfter.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)} s", status, diagnostic, code >= 500, retryAfter);
+            }
+
             throw new CmpTransportException($"HTTP {status} {response.ReasonPhrase}" + (diagnostic.Length > 0 ? $" ({diagnostic})" : string.Empty), status, diagnostic, code >= 500);
         }
 
         throw new CmpTransportException($"HTTP {status} answered {type ?? "no Content-Type"}, not {MediaType}");
     }
+
+    private static TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
+    {
+        { Delta: { } delta } => delta < TimeSpan.Zero ? TimeSpan.Zero : delta,
+        { Date: { } date } => date > DateTimeOffset.UtcNow ? date - DateTimeOffset.UtcNow : TimeSpan.Zero,
+        _ => null,
+    };
 }

@@ -1,4 +1,6 @@
 using CoapEnroll.Cli.Tests.Infrastructure;
+using CoapEnroll.Coap;
+using CoapEnroll.Transport;
 
 namespace CoapEnroll.Cli.Tests.Cmp;
 
@@ -186,4 +188,54 @@ public sealed class CmpClientTests : CmpTestBase
         Assert.Contains("not set", unset.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task BusyAnswers_AreWaitedOut_WithTheSameMessage_AndALine()
+    {
+        // A CoAP hop before the server that says 4.29 (Max-Age 1) to the first request and 5.03 without Max-Age (60 s) once
+        // --max-wait is nearly used up; everything else it relays to our server's coap:// port with our CoAP client.
+        await using var server = await CmpServerHost.StartAsync();
+        var upstream = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, server.CoapPort);
+        await using var relay = new CoapClient(UdpDatagramChannel.BindEphemeralFor(upstream));
+        var bodies = new List<byte[]>();
+        bool refuseAll = false;
+        await using var hop = new CoapServer();
+        hop.MapPost("/.well-known/cmp", async (ctx, ct) =>
+        {
+            byte[] der = ctx.Request.Payload.ToArray();
+            lock (bodies)
+            {
+                bodies.Add(der);
+            }
+
+            if (bodies.Count == 1)
+            {
+                return new CoapMessage { Code = CoapCode.TooManyRequests }.WithPayload("hold on").SetUInt(CoapOptionNumber.MaxAge, 1);
+            }
+
+            if (Volatile.Read(ref refuseAll))
+            {
+                return new CoapMessage { Code = CoapCode.ServiceUnavailable }.WithPayload("down for maintenance");
+            }
+
+            return await relay.SendAsync(ctx.Request, upstream, ct);
+        });
+        int port = ((System.Net.IPEndPoint)hop.Listen(UdpDatagramChannel.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0))).LocalEndPoint).Port;
+        Environment.SetEnvironmentVariable(SecretVariable, CmpServerHost.Dev1Secret);
+
+        CliResult result = await MustAsync("cmp", "ir", "--server", $"coap://127.0.0.1:{port}", "--ref", "dev-1", "--secret-env", SecretVariable,
+            "--implicit-confirm", "--subject", "CN=dev-1", "--key-out", OpenSsl.File("k.pem"), "--out", OpenSsl.File("c.pem"));
+        await OpenSsl.VerifyAsync(server, OpenSsl.File("c.pem"));
+        Assert.Contains("cmp ir: server busy (CoAP 4.29 (hold on), Max-Age 1 s); sending again in 1 s", result.Error, StringComparison.Ordinal);
+        Assert.Equal(2, bodies.Count);
+        Assert.Equal(bodies[0], bodies[1]);
+
+        // 5.03 with no Max-Age: 60 s by RFC 7252, past --max-wait 5: the 5.03 and its text, exit 5, nothing resent.
+        Volatile.Write(ref refuseAll, true);
+        CliResult refused = await CliRunner.RunAsync("cmp", "genm", "--server", $"coap://127.0.0.1:{port}", "--ref", "dev-1", "--secret-env", SecretVariable,
+            "--infotype", "caCerts", "--max-wait", "5");
+        Assert.True(refused.ExitCode == ExitCodes.ServerError, refused.Describe());
+        Assert.Contains("5.03 (down for maintenance), Max-Age 60 s", refused.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("sending again", refused.Error, StringComparison.Ordinal);
+        Assert.Equal(3, bodies.Count);
+    }
 }
