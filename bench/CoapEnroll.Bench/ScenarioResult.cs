@@ -29,6 +29,15 @@ internal sealed record ScenarioResult
     /// <summary>Server CPU over the run divided by every response it sent (the flood's included).</summary>
     public double ServerCpuUsPerRequest { get; set; }
 
+    /// <summary>
+    /// This process's CPU (the load generator: every client, the flood, the enrollment probe) from the first request to the end of
+    /// the drain; it shares the machine's cores with the server.
+    /// </summary>
+    public double LoadGeneratorCpuSeconds { get; set; }
+
+    /// <summary><see cref="LoadGeneratorCpuSeconds"/> divided by every response.</summary>
+    public double LoadGeneratorCpuUsPerRequest { get; set; }
+
     /// <summary>serve's managed allocation over the run (startup hook) divided by every response it sent; null for libcoap.</summary>
     public double? ServerAllocatedBytesPerRequest { get; set; }
 

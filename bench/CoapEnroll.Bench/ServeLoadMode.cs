@@ -200,6 +200,7 @@ internal static class ServeLoadMode
                 }
             }
 
+            TimeSpan generatorCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             group.Start();
             await Task.Delay(TimeSpan.FromSeconds(Math.Max(0, (windowEnd - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency)));
             group.StopIssuing();
@@ -215,6 +216,7 @@ internal static class ServeLoadMode
             }
 
             int unfinished = await group.StopAsync(drain);
+            result.LoadGeneratorCpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - generatorCpuBefore).TotalSeconds;
             if (enrollments is not null)
             {
                 result.Enrollments = await enrollments;
@@ -245,6 +247,7 @@ internal static class ServeLoadMode
         result.LoadAverageAfter = LoadAverage();
         result.ServerCpuSeconds = monitor.Cpu.TotalSeconds;
         result.ServerCpuUsPerRequest = responses == 0 ? 0 : monitor.Cpu.TotalMilliseconds * 1000 / responses;
+        result.LoadGeneratorCpuUsPerRequest = responses == 0 ? 0 : result.LoadGeneratorCpuSeconds * 1e6 / responses;
         result.RssStartMb = Mb(monitor.RssStart);
         result.RssPeakMb = Mb(monitor.RssPeak);
         result.RssEndMb = Mb(monitor.RssEnd);
@@ -274,7 +277,7 @@ internal static class ServeLoadMode
         }
 
         text.AppendLine(CultureInfo.InvariantCulture,
-            $"    server CPU {r.ServerCpuSeconds:F1} s = {r.ServerCpuUsPerRequest:F1} us/response; RSS start {r.RssStartMb:F1} peak {r.RssPeakMb:F1} end {r.RssEndMb:F1} MB " +
+            $"    server CPU {r.ServerCpuSeconds:F1} s = {r.ServerCpuUsPerRequest:F1} us/response (load generator {r.LoadGeneratorCpuUsPerRequest:F1}); RSS start {r.RssStartMb:F1} peak {r.RssPeakMb:F1} end {r.RssEndMb:F1} MB " +
             $"(growth {r.RssGrowthMb:F1} MB); socket drops {r.SocketDrops}");
         if (r.ServerAllocatedBytesPerRequest is { } bytes)
         {
