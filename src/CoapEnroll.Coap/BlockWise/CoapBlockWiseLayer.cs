@@ -129,6 +129,33 @@ public sealed partial class CoapBlockWiseLayer : ICoapRequestHandler
         }
     }
 
+    /// <summary>The smallest table capacity a sweep trims (<see cref="SparseTables.DefaultMinimumCapacity"/>, lower in tests).</summary>
+    internal int TrimMinimumCapacity { get; set; } = SparseTables.DefaultMinimumCapacity;
+
+    /// <summary>The capacities of the transfer, cached-response and per-peer tables (for tests: they shrink after a peak).</summary>
+    internal (int Reassemblies, int Responses, int Peers) TableCapacities
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return (_reassemblies.EnsureCapacity(0), _responses.EnsureCapacity(0), _peers.EnsureCapacity(0));
+            }
+        }
+    }
+
+    /// <summary>The capacities of the reassembly budget's per-peer and per-address tables (for tests).</summary>
+    internal (int Peers, int Addresses) HolderTableCapacities
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _budget.TableCapacities;
+            }
+        }
+    }
+
     /// <summary>Peers and source addresses with a reassembly held; both zero once everything is released.</summary>
     internal (int Peers, int Addresses) ReassemblyHolders
     {
@@ -799,6 +826,12 @@ public sealed partial class CoapBlockWiseLayer : ICoapRequestHandler
         {
             RemoveResponseLocked(cached.Key, cached);
         }
+
+        // A flood of transfers from many peers grows these tables to its peak; once it has expired, give the memory back.
+        SparseTables.TrimIfSparse(_reassemblies, TrimMinimumCapacity);
+        SparseTables.TrimIfSparse(_responses, TrimMinimumCapacity);
+        SparseTables.TrimIfSparse(_peers, TrimMinimumCapacity);
+        _budget.TrimTables(TrimMinimumCapacity);
     }
 
     // Warnings both: a refused upload is a refused request (serve logs CoapEnroll.Coap from Warning up), and at most one

@@ -219,6 +219,16 @@ internal sealed class ReassemblyBudget
     /// <summary>Source addresses and peers with something held (for tests: both drop to zero once everything is released).</summary>
     public (int Peers, int Addresses) Holders => (_peers.Count, _addresses.Count);
 
+    /// <summary>The capacities of the per-peer and per-address tables (for tests).</summary>
+    public (int Peers, int Addresses) TableCapacities => (_peers.EnsureCapacity(0), _addresses.EnsureCapacity(0));
+
+    /// <summary>Gives back the per-peer and per-address tables' memory after a peak (<see cref="SparseTables"/>).</summary>
+    public void TrimTables(int minimumCapacity)
+    {
+        SparseTables.TrimIfSparse(_peers, minimumCapacity);
+        SparseTables.TrimIfSparse(_addresses, minimumCapacity);
+    }
+
     private ReassemblyBound CheckShared(AddressHolding? address, bool authenticated, long bytes)
     {
         if ((address?.Bytes ?? 0) + bytes > _bytesPerAddress)

@@ -71,6 +71,21 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
         }
     }
 
+    /// <summary>The smallest table capacity a removal trims (<see cref="SparseTables.DefaultMinimumCapacity"/>, lower in tests).</summary>
+    internal int TrimMinimumCapacity { get; set; } = SparseTables.DefaultMinimumCapacity;
+
+    /// <summary>The capacities of the registration and per-peer tables (for tests: they shrink after a peak).</summary>
+    internal (int Registrations, int Peers, int Addresses) TableCapacities
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return (_registrations.EnsureCapacity(0), _perPeer.EnsureCapacity(0), _perAddress.EnsureCapacity(0));
+            }
+        }
+    }
+
     /// <summary>Message IDs of sent NON notifications currently mapped back to their observer.</summary>
     internal int RememberedNotificationCount => _sentNotifications.Count;
 
@@ -511,10 +526,22 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
             Tally(registration, -1);
         }
 
-        if (_byResource.TryGetValue(registration.Resource, out var observers) && observers.Remove(registration) && observers.Count == 0)
+        if (_byResource.TryGetValue(registration.Resource, out var observers) && observers.Remove(registration))
         {
-            _byResource.Remove(registration.Resource);
+            if (observers.Count == 0)
+            {
+                _byResource.Remove(registration.Resource);
+            }
+            else
+            {
+                SparseTables.TrimIfSparse(observers, TrimMinimumCapacity);
+            }
         }
+
+        // After a peak of observers the tables keep their size; a trim only when a quarter full, so removals rarely pay for it.
+        SparseTables.TrimIfSparse(_registrations, TrimMinimumCapacity);
+        SparseTables.TrimIfSparse(_perPeer, TrimMinimumCapacity);
+        SparseTables.TrimIfSparse(_perAddress, TrimMinimumCapacity);
 
         foreach (var key in registration.MarkRemoved() ?? [])
         {

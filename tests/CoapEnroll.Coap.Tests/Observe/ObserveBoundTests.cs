@@ -106,6 +106,53 @@ public class ObserveBoundTests
     }
 
     /// <summary>Keeps what every logger it makes logs.</summary>
+    [Fact]
+    public async Task After_a_peak_of_observers_the_tables_are_trimmed_as_they_leave()
+    {
+        const int observers = 100;
+        await using var server = new ObserveTestServer(o => { o.MaxObserversPerPeer = 200; o.MaxObserversPerAddress = 200; });
+        server.Server.ObserveLayer.TrimMinimumCapacity = 16;
+        var peers = new List<RawCoapPeer>();
+        try
+        {
+            // Each peer from an address of its own (any 127/8 address is loopback on Linux): the peer and address tables grow too.
+            for (int i = 0; i < observers; i++)
+            {
+                var peer = RawCoapPeer.Create(server.Address, new IPAddress([127, 0, 10, (byte)(i + 1)]));
+                peers.Add(peer);
+                Assert.NotNull((await peer.RequestAsync(ObserveTestServer.Register(Token(i)))).Observe);
+            }
+
+            Assert.Equal(observers, server.Server.ObserveLayer.Count);
+            var peak = server.Server.ObserveLayer.TableCapacities;
+            Assert.True(peak.Registrations >= observers && peak.Peers >= observers && peak.Addresses >= observers, peak.ToString());
+
+            // All but two deregister (GET with Observe 1, RFC 7641 §3.6).
+            for (int i = 2; i < observers; i++)
+            {
+                var answer = await peers[i].RequestAsync(ObserveTestServer.Register(Token(i), observe: 1));
+                Assert.Null(answer.Observe);
+            }
+
+            Assert.Equal(2, server.Server.ObserveLayer.Count);
+            var after = server.Server.ObserveLayer.TableCapacities;
+            Assert.True(after.Registrations < 16 && after.Peers < 16 && after.Addresses < 16, after.ToString());
+
+            // The two left are still notified.
+            server.State = 5;
+            server.Resource.NotifyObservers();
+            Assert.Equal("5", (await peers[0].ReceiveAsync()).PayloadText);
+            Assert.Equal("5", (await peers[1].ReceiveAsync()).PayloadText);
+        }
+        finally
+        {
+            foreach (var peer in peers)
+            {
+                await peer.DisposeAsync();
+            }
+        }
+    }
+
     private sealed class CapturingLoggerFactory : ILoggerFactory, ILogger
     {
         private readonly List<(LogLevel Level, string Message)> _lines = [];
