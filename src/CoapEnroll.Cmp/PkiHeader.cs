@@ -75,6 +75,23 @@ public sealed class PkiHeader
         GeneralInfo = GeneralInfo,
     };
 
+    /// <summary>A copy of this header with <see cref="MessageTime"/> replaced (for a request sent again) and every other field kept.</summary>
+    internal PkiHeader WithMessageTime(DateTimeOffset messageTime) => new()
+    {
+        Pvno = Pvno,
+        Sender = Sender,
+        Recipient = Recipient,
+        MessageTime = messageTime,
+        ProtectionAlg = ProtectionAlg,
+        SenderKid = SenderKid,
+        RecipKid = RecipKid,
+        TransactionId = TransactionId,
+        SenderNonce = SenderNonce,
+        RecipNonce = RecipNonce,
+        FreeText = FreeText,
+        GeneralInfo = GeneralInfo,
+    };
+
     internal static PkiHeader Read(AsnReader reader)
     {
         AsnReader seq = reader.ReadSequence();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -105,7 +106,7 @@ public sealed class CmpClient
     {
         ArgumentNullException.ThrowIfNull(pending);
         Transaction fresh = NewTransaction(pending.Sender);
-        var transaction = new Transaction(pending.TransactionId.ToArray(), Options.Certificate?.SubjectName ?? pending.Sender, fresh.SenderKid)
+        var transaction = new Transaction(pending.TransactionId.ToArray(), Options.Certificate?.SubjectName ?? pending.Sender, fresh.SenderKid, fresh.Started)
         {
             LastServerNonce = pending.RecipNonce,
         };
@@ -175,7 +176,7 @@ public sealed class CmpClient
             _ => PkiBodyType.Cp,
         };
         PkiMessage answer = await ExchangeAsync(transaction, request, expected, cancellationToken);
-        long started = _time.GetTimestamp();
+        long started = transaction.Started;
         bool polled = false;
         while (true)
         {
@@ -192,7 +193,13 @@ public sealed class CmpClient
             CertResponse response = rep.Responses.Count > 0 ? rep.Responses[0] : throw new CmpException($"the {Name(expected)} carries no certificate response");
             if (response.Status.Status == (int)PkiStatus.Waiting)
             {
-                // RFC 9483 §4.4: the first answer says waiting; poll at once, the pollRep says how long to wait.
+                // RFC 9483 §4.4: the first answer says waiting; poll at once, the pollRep says how long to wait. A server that answers
+                // a pollReq with waiting again instead of a pollRep gets the next one after a second, within the same budget.
+                if (polled)
+                {
+                    await WaitAsync(MinimumWait, string.Join("; ", response.Status.StatusString ?? []), started, cancellationToken);
+                }
+
                 polled = true;
                 answer = await ExchangeAsync(transaction, CmpRequests.Poll(Header(transaction), response.CertReqId), expected, cancellationToken, allowPollRep: true);
                 continue;
@@ -277,6 +284,9 @@ public sealed class CmpClient
         }
     }
 
+    /// <summary>The shortest wait before polling or sending again, whatever the server said (0 would make a tight loop).</summary>
+    private static readonly TimeSpan MinimumWait = TimeSpan.FromSeconds(1);
+
     private async Task WaitAsync(TimeSpan delay, string reason, long started, CancellationToken cancellationToken)
     {
         if (_time.GetElapsedTime(started) + delay > Options.MaxPollWait)
@@ -289,34 +299,56 @@ public sealed class CmpClient
     }
 
     /// <summary>
-    /// Sends <paramref name="request"/>, and sends the same bytes again while the transport says the server did not act on it and
-    /// asked to come back later (CoAP 5.03/4.29 with Max-Age, HTTP 503/429 with Retry-After), within <see cref="CmpClientOptions.MaxPollWait"/>.
-    /// The identical message, nonce included, is right: the refusal came before any CMP processing, so no server has seen it.
+    /// Protects and sends <paramref name="request"/>. While the transport says the server refused it without acting on it and asked
+    /// to be asked again later (CoAP 5.03/4.29 with Max-Age, HTTP 503/429 with Retry-After; at least <see cref="MinimumWait"/>), it
+    /// waits and sends the same request again (same transactionID and senderNonce, messageTime renewed so that a long wait does not
+    /// make it stale), within the operation's <see cref="CmpClientOptions.MaxPollWait"/>. Returns the answer and whether it was a
+    /// resend.
     /// </summary>
-    private async Task<byte[]> SendAsync(byte[] request, bool endsTransaction, CancellationToken cancellationToken)
+    private async Task<(byte[] Answer, bool Resent)> SendAsync(Transaction transaction, PkiMessage request, CancellationToken cancellationToken)
     {
-        long started = _time.GetTimestamp();
+        bool endsTransaction = CmpTransactionEnd.IsLastRequest(request);
+        PkiMessage toSend = request;
+        bool resent = false;
         while (true)
         {
             try
             {
-                return await _transport.SendAsync(request, endsTransaction, cancellationToken);
+                return (await _transport.SendAsync(PkiMessageCodec.Encode(Protect(toSend)), endsTransaction, cancellationToken), resent);
             }
-            catch (CmpTransportException ex) when (ex.RetryAfter is { } delay && _time.GetElapsedTime(started) + delay <= Options.MaxPollWait)
+            catch (CmpTransportException ex) when (ex.RetryAfter is { } retryAfter)
             {
-                Options.Waiting?.Report(new CmpWaiting(delay, ex.Message, Resend: true));
+                TimeSpan delay = retryAfter < MinimumWait ? MinimumWait : retryAfter;
+                if (_time.GetElapsedTime(transaction.Started) + delay > Options.MaxPollWait)
+                {
+                    string seconds = Math.Ceiling(delay.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+                    string budget = Options.MaxPollWait.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture);
+                    throw new CmpTransportException($"{ex.Message}; gave up: waiting {seconds} s more would pass the {budget} s this client waits in all",
+                        ex.Status!, ex.Diagnostic, ex.IsServerError, retryAfter);
+                }
+
+                string reason = ex.Diagnostic is { Length: > 0 } diagnostic ? $"{ex.Status}: {diagnostic}" : ex.Status ?? string.Empty;
+                Options.Waiting?.Report(new CmpWaiting(delay, reason, Resend: true));
                 await Task.Delay(delay, _time, cancellationToken);
+                toSend = request.Header.MessageTime is null ? request : new PkiMessage
+                {
+                    Header = request.Header.WithMessageTime(CmpDer.WholeSeconds(DateTimeOffset.UtcNow)),
+                    Body = request.Body,
+                    ExtraCerts = request.ExtraCerts,
+                };
+                resent = true;
             }
         }
     }
 
+    private PkiMessage Protect(PkiMessage request) => Options.SharedSecret is { } secret
+        ? CmpProtection.ProtectWithMac(request, secret, Options.MacParameters)
+        : CmpProtection.ProtectWithSignature(request, Options.Certificate!, [.. Options.ExtraCertificates]);
+
     /// <summary>Protects, sends, decodes and checks one request/answer pair; an error body or an unexpected body type throws.</summary>
     private async Task<PkiMessage> ExchangeAsync(Transaction transaction, PkiMessage request, PkiBodyType expected, CancellationToken cancellationToken, bool allowPollRep = false)
     {
-        PkiMessage protectedRequest = Options.SharedSecret is { } secret
-            ? CmpProtection.ProtectWithMac(request, secret, Options.MacParameters)
-            : CmpProtection.ProtectWithSignature(request, Options.Certificate!, [.. Options.ExtraCertificates]);
-        byte[] der = await SendAsync(PkiMessageCodec.Encode(protectedRequest), CmpTransactionEnd.IsLastRequest(request), cancellationToken);
+        (byte[] der, bool resent) = await SendAsync(transaction, request, cancellationToken);
         CmpDecodeResult decoded = PkiMessageCodec.Decode(der);
         if (!decoded.IsSuccess)
         {
@@ -328,7 +360,15 @@ public sealed class CmpClient
         if (answer.Body is ErrorBody error)
         {
             // An error is reported even when its protection does not verify (a server that cannot check our MAC cannot MAC its answer).
-            throw Refusal(error.StatusInfo, protectionProblem is null, error.ErrorDetails);
+            CmpException refusal = Refusal(error.StatusInfo, protectionProblem is null, error.ErrorDetails);
+            if (resent && ((PkiFailureInfo)(error.StatusInfo.FailInfo ?? 0) & (PkiFailureInfo.BadSenderNonce | PkiFailureInfo.TransactionIdInUse)) != 0)
+            {
+                // A proxy's busy answer does not always prove that its upstream never saw the first copy.
+                throw new CmpException(refusal.Message + " (this request was sent again after a busy answer: an earlier copy may have reached the server)",
+                    refusal.FailureInfo, refusal.StatusStrings, isRefusal: true, isAuthenticated: refusal.IsAuthenticated);
+            }
+
+            throw refusal;
         }
 
         if (protectionProblem is not null)
@@ -450,7 +490,7 @@ public sealed class CmpClient
     {
         X500DistinguishedName sender = Options.Certificate?.SubjectName ?? subject ?? new X500DistinguishedName([0x30, 0x00]);
         byte[]? kid = Options.Certificate is { } cert ? SubjectKeyId(cert) : Encoding.UTF8.GetBytes(Options.Reference!);
-        return new Transaction(CmpRequests.NewId(), sender, kid);
+        return new Transaction(CmpRequests.NewId(), sender, kid, _time.GetTimestamp());
     }
 
     private PkiHeader Header(Transaction transaction, bool implicitConfirm = false) =>
@@ -489,9 +529,12 @@ public sealed class CmpClient
         _ => type.ToString().ToLowerInvariant(),
     };
 
-    private sealed class Transaction(byte[] id, X500DistinguishedName sender, byte[]? senderKid)
+    private sealed class Transaction(byte[] id, X500DistinguishedName sender, byte[]? senderKid, long started)
     {
         public byte[] Id { get; } = id;
+
+        /// <summary>When the operation began: its waits (pollRep, waiting, busy answers) share one <see cref="CmpClientOptions.MaxPollWait"/>.</summary>
+        public long Started { get; } = started;
 
         public X500DistinguishedName Sender { get; } = sender;
 

@@ -43,9 +43,9 @@ public sealed class CmpClientOptions
     public bool DeferConfirmation { get; set; }
 
     /// <summary>
-    /// How long to keep polling a waiting request in all; past it, <see cref="CmpException"/>. Also how long one message is sent
-    /// again while the server answers it "busy, come back after …" (<see cref="CmpTransportException.RetryAfter"/>); past that, the
-    /// transport's exception.
+    /// How long one operation (an enrollment with its polls and certConf, a genm, an rr, a certConf) may spend waiting in all: for
+    /// the server's "waiting" (past it, <see cref="CmpException"/>) and for its "busy, come back after …" answers, after which the
+    /// same request is sent again (<see cref="CmpTransportException.RetryAfter"/>; past it, that exception).
     /// </summary>
     public TimeSpan MaxPollWait { get; set; } = TimeSpan.FromMinutes(5);
 

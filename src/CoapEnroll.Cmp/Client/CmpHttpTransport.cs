@@ -52,7 +52,7 @@ public sealed class CmpHttpTransport : ICmpTransport
                 // RFC 9110 §15.6.4 and RFC 6585 §4: not acted on; come back after Retry-After. Without the header there is no
                 // promise that waiting helps, so that stays an error.
                 throw new CmpTransportException($"HTTP {status} {response.ReasonPhrase}" + (diagnostic.Length > 0 ? $" ({diagnostic})" : string.Empty)
-                    + $", Retry-After {retryAfter.TotalSeconds.ToString("0", CultureInfo.InvariantCulture)} s", status, diagnostic, code >= 500, retryAfter);
+                    + $", Retry-After {Math.Ceiling(retryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture)} s", status, diagnostic, code >= 500, retryAfter);
             }
 
             throw new CmpTransportException($"HTTP {status} {response.ReasonPhrase}" + (diagnostic.Length > 0 ? $" ({diagnostic})" : string.Empty), status, diagnostic, code >= 500);
@@ -61,10 +61,18 @@ public sealed class CmpHttpTransport : ICmpTransport
         throw new CmpTransportException($"HTTP {status} answered {type ?? "no Content-Type"}, not {MediaType}");
     }
 
-    private static TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
+    private static TimeSpan? RetryAfter(HttpResponseMessage response)
     {
-        { Delta: { } delta } => delta < TimeSpan.Zero ? TimeSpan.Zero : delta,
-        { Date: { } date } => date > DateTimeOffset.UtcNow ? date - DateTimeOffset.UtcNow : TimeSpan.Zero,
-        _ => null,
-    };
+        switch (response.Headers.RetryAfter)
+        {
+            case { Delta: { } delta }:
+                return delta < TimeSpan.Zero ? TimeSpan.Zero : delta;
+            case { Date: { } date }:
+                // Against the server's own Date when it sent one, so that a client whose clock is off still waits what was meant.
+                TimeSpan until = date - (response.Headers.Date ?? DateTimeOffset.UtcNow);
+                return until < TimeSpan.Zero ? TimeSpan.Zero : until;
+            default:
+                return null;
+        }
+    }
 }

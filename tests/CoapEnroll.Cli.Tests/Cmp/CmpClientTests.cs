@@ -1,4 +1,5 @@
 using CoapEnroll.Cli.Tests.Infrastructure;
+using CoapEnroll.Cmp;
 using CoapEnroll.Coap;
 using CoapEnroll.Transport;
 
@@ -191,8 +192,8 @@ public sealed class CmpClientTests : CmpTestBase
     [Fact]
     public async Task BusyAnswers_AreWaitedOut_WithTheSameMessage_AndALine()
     {
-        // A CoAP hop before the server that says 4.29 (Max-Age 1) to the first request and 5.03 without Max-Age (60 s) once
-        // --max-wait is nearly used up; everything else it relays to our server's coap:// port with our CoAP client.
+        // A CoAP hop before the server that says 4.29 (Max-Age 1) to the first request, relays the rest to our server's coap://
+        // port with our CoAP client, and later says 5.03 without Max-Age (so 60 s) to everything.
         await using var server = await CmpServerHost.StartAsync();
         var upstream = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, server.CoapPort);
         await using var relay = new CoapClient(UdpDatagramChannel.BindEphemeralFor(upstream));
@@ -202,12 +203,14 @@ public sealed class CmpClientTests : CmpTestBase
         hop.MapPost("/.well-known/cmp", async (ctx, ct) =>
         {
             byte[] der = ctx.Request.Payload.ToArray();
+            int count;
             lock (bodies)
             {
                 bodies.Add(der);
+                count = bodies.Count;
             }
 
-            if (bodies.Count == 1)
+            if (count == 1)
             {
                 return new CoapMessage { Code = CoapCode.TooManyRequests }.WithPayload("hold on").SetUInt(CoapOptionNumber.MaxAge, 1);
             }
@@ -225,16 +228,19 @@ public sealed class CmpClientTests : CmpTestBase
         CliResult result = await MustAsync("cmp", "ir", "--server", $"coap://127.0.0.1:{port}", "--ref", "dev-1", "--secret-env", SecretVariable,
             "--implicit-confirm", "--subject", "CN=dev-1", "--key-out", OpenSsl.File("k.pem"), "--out", OpenSsl.File("c.pem"));
         await OpenSsl.VerifyAsync(server, OpenSsl.File("c.pem"));
-        Assert.Contains("cmp ir: server busy (CoAP 4.29 (hold on), Max-Age 1 s); sending again in 1 s", result.Error, StringComparison.Ordinal);
+        Assert.Contains("cmp ir: server busy (4.29: hold on); sending again in 1 s", result.Error, StringComparison.Ordinal);
         Assert.Equal(2, bodies.Count);
-        Assert.Equal(bodies[0], bodies[1]);
+        PkiMessage first = PkiMessageCodec.Decode(bodies[0]).Message!, again = PkiMessageCodec.Decode(bodies[1]).Message!;
+        Assert.Equal(PkiBodyType.Ir, again.Body.BodyType);
+        Assert.Equal(first.Header.TransactionId!.Value.ToArray(), again.Header.TransactionId!.Value.ToArray());
+        Assert.Equal(first.Header.SenderNonce!.Value.ToArray(), again.Header.SenderNonce!.Value.ToArray());
 
         // 5.03 with no Max-Age: 60 s by RFC 7252, past --max-wait 5: the 5.03 and its text, exit 5, nothing resent.
         Volatile.Write(ref refuseAll, true);
         CliResult refused = await CliRunner.RunAsync("cmp", "genm", "--server", $"coap://127.0.0.1:{port}", "--ref", "dev-1", "--secret-env", SecretVariable,
             "--infotype", "caCerts", "--max-wait", "5");
         Assert.True(refused.ExitCode == ExitCodes.ServerError, refused.Describe());
-        Assert.Contains("5.03 (down for maintenance), Max-Age 60 s", refused.Error, StringComparison.Ordinal);
+        Assert.Contains("5.03 (down for maintenance), Max-Age 60 s; gave up: waiting 60 s more would pass the 5 s this client waits in all", refused.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("sending again", refused.Error, StringComparison.Ordinal);
         Assert.Equal(3, bodies.Count);
     }

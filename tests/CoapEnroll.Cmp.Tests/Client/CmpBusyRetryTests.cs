@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using CoapEnroll.Coap;
 using CoapEnroll.Cmp.Tests.Server;
+using CoapEnroll.Testing;
 using CoapEnroll.Transport;
 
 namespace CoapEnroll.Cmp.Tests.Client;
@@ -59,14 +60,15 @@ public sealed class CmpBusyRetryTests
         Assert.Equal("CN=" + CmpServerFixture.Dev1, enrolled.Certificate.Subject);
         Assert.Equal(1, await f.CertificateCountAsync());
 
-        // ir three times, byte for byte (nonce, transactionID, protection), then the certConf.
+        // The ir three times (the same transactionID and senderNonce; messageTime renewed), then the certConf.
         Assert.Equal(4, seen.Count);
-        Assert.Equal(seen[0], seen[1]);
-        Assert.Equal(seen[0], seen[2]);
+        AssertSameRequest(seen[0], seen[1]);
+        AssertSameRequest(seen[0], seen[2]);
+        Assert.Equal(PkiBodyType.Ir, PkiMessageCodec.Decode(seen[0]).Message!.Body.BodyType);
         Assert.Equal(PkiBodyType.CertConf, PkiMessageCodec.Decode(seen[3]).Message!.Body.BodyType);
         Assert.Collection(waits,
-            w => Assert.True(w.Resend && w.CheckAfter == TimeSpan.FromSeconds(1) && w.Reason.Contains("4.29", StringComparison.Ordinal), w.ToString()),
-            w => Assert.True(w.Resend && w.CheckAfter == TimeSpan.FromSeconds(1) && w.Reason.Contains("5.03", StringComparison.Ordinal), w.ToString()));
+            w => Assert.True(w.Resend && w.CheckAfter == TimeSpan.FromSeconds(1) && w.Reason == "4.29: too many of yours", w.ToString()),
+            w => Assert.True(w.Resend && w.CheckAfter == TimeSpan.FromSeconds(1) && w.Reason == "5.03: busy", w.ToString()));
     }
 
     [Fact]
@@ -84,21 +86,32 @@ public sealed class CmpBusyRetryTests
         IPEndPoint remote = Listen(server);
         var waits = new List<CmpWaiting>();
         await using var transport = new CmpCoapTransport(new CoapClient(UdpDatagramChannel.BindEphemeralFor(remote)), remote, Path);
-        var client = new CmpClient(transport, Options(waits, TimeSpan.FromSeconds(1.5)));
+        var time = new ManualTimeProvider();
+        var client = new CmpClient(transport, Options(waits, TimeSpan.FromSeconds(1.5)), time);
 
-        // Max-Age 1 with a bound of 1.5 s: one resend, then the second refusal would wait past the bound.
-        var ex = await Assert.ThrowsAsync<CmpTransportException>(() => client.GeneralAsync([CmpInfoTypes.CaCerts], new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token));
+        // Max-Age 1 with a bound of 1.5 s: one resend at 1 s, then the second refusal would wait past the bound.
+        var ex = await Assert.ThrowsAsync<CmpTransportException>(() => WithClock(time, client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
         Assert.Equal("4.29", ex.Status);
         Assert.Equal(TimeSpan.FromSeconds(1), ex.RetryAfter);
+        Assert.Contains("gave up: waiting 1 s more would pass the 1.5 s this client waits in all", ex.Message, StringComparison.Ordinal);
         Assert.Equal(2, Volatile.Read(ref requests));
         Assert.Single(waits);
+        Assert.Equal(TimeSpan.FromSeconds(1), time.Elapsed);
 
         // No Max-Age: RFC 7252's default of 60 s, beyond the bound at once.
         maxAge = null;
-        ex = await Assert.ThrowsAsync<CmpTransportException>(() => client.GeneralAsync([CmpInfoTypes.CaCerts], new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token));
+        ex = await Assert.ThrowsAsync<CmpTransportException>(() => WithClock(time, client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
         Assert.Equal(TimeSpan.FromSeconds(60), ex.RetryAfter);
         Assert.Equal(3, Volatile.Read(ref requests));
         Assert.Single(waits);
+
+        // Max-Age 0 would be a tight loop: the client waits at least a second (the bound is one operation's, so a new genm may
+        // wait again).
+        maxAge = 0;
+        ex = await Assert.ThrowsAsync<CmpTransportException>(() => WithClock(time, client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
+        Assert.Equal(TimeSpan.Zero, ex.RetryAfter);
+        Assert.Equal(5, Volatile.Read(ref requests));
+        Assert.Equal(TimeSpan.FromSeconds(1), waits[^1].CheckAfter);
     }
 
     [Fact]
@@ -126,21 +139,84 @@ public sealed class CmpBusyRetryTests
         var handler = new BusyHandler();
         using var http = new HttpClient(handler);
         var waits = new List<CmpWaiting>();
-        var client = new CmpClient(new CmpHttpTransport(http, new Uri("http://cmp.invalid/pkix/")), Options(waits, TimeSpan.FromSeconds(30)));
+        var time = new ManualTimeProvider();
+        var client = new CmpClient(new CmpHttpTransport(http, new Uri("http://cmp.invalid/pkix/")), Options(waits, TimeSpan.FromSeconds(30)), time);
 
-        handler.Busy.Enqueue((HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(1)));
-        handler.Busy.Enqueue((HttpStatusCode.TooManyRequests, TimeSpan.Zero));
-        await client.GeneralAsync([CmpInfoTypes.CaCerts], new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
-        Assert.Equal(3, handler.Bodies.Count);
-        Assert.Equal(handler.Bodies[0], handler.Bodies[1]);
-        Assert.Equal(handler.Bodies[0], handler.Bodies[2]);
-        Assert.Equal([TimeSpan.FromSeconds(1), TimeSpan.Zero], waits.Select(w => w.CheckAfter));
+        handler.Busy.Enqueue((HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(2), null));
+        handler.Busy.Enqueue((HttpStatusCode.TooManyRequests, TimeSpan.Zero, null));
+        // A date 3 s after the server's own Date header, whatever this machine's clock says.
+        handler.Busy.Enqueue((HttpStatusCode.ServiceUnavailable, null, new DateTimeOffset(2001, 2, 3, 4, 5, 9, TimeSpan.Zero)));
+        await WithClock(time, client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout()));
+        Assert.Equal(4, handler.Bodies.Count);
+        AssertSameRequest(handler.Bodies[0], handler.Bodies[1]);
+        AssertSameRequest(handler.Bodies[0], handler.Bodies[3]);
+        Assert.Equal([TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3)], waits.Select(w => w.CheckAfter));
+        Assert.Equal(TimeSpan.FromSeconds(6), time.Elapsed);
 
-        handler.Busy.Enqueue((HttpStatusCode.ServiceUnavailable, null));
-        var ex = await Assert.ThrowsAsync<CmpTransportException>(() => client.GeneralAsync([CmpInfoTypes.CaCerts], new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token));
+        handler.Busy.Enqueue((HttpStatusCode.ServiceUnavailable, null, null));
+        var ex = await Assert.ThrowsAsync<CmpTransportException>(() => WithClock(time, client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
         Assert.Equal("503", ex.Status);
         Assert.Null(ex.RetryAfter);
-        Assert.Equal(4, handler.Bodies.Count);
+        Assert.Equal(5, handler.Bodies.Count);
+
+        // Cancelled while waiting: the wait ends with the cancellation, nothing more is sent.
+        handler.Busy.Enqueue((HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(10), null));
+        using var cancel = new CancellationTokenSource();
+        Task waiting = client.GeneralAsync([CmpInfoTypes.CaCerts], cancel.Token);
+        while (time.ArmedOneShotTimers == 0)
+        {
+            await Task.Delay(10);
+        }
+
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        Assert.Equal(6, handler.Bodies.Count);
+    }
+
+    [Fact]
+    public async Task A_resend_the_server_recognizes_is_a_refusal_that_says_so()
+    {
+        // A proxy said busy although its upstream had the first copy: the upstream refuses the second as a replay.
+        var handler = new BusyHandler { ReplayAfterBusy = true };
+        using var http = new HttpClient(handler);
+        var time = new ManualTimeProvider();
+        var client = new CmpClient(new CmpHttpTransport(http, new Uri("http://cmp.invalid/pkix/")), Options([], TimeSpan.FromSeconds(30)), time);
+        handler.Busy.Enqueue((HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(1), null));
+        var e = await Assert.ThrowsAsync<CmpException>(() => WithClock(time, client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
+        Assert.True(e.IsRefusal);
+        Assert.Equal(PkiFailureInfo.BadSenderNonce, e.FailureInfo);
+        Assert.Contains("sent again after a busy answer: an earlier copy may have reached the server", e.Message, StringComparison.Ordinal);
+
+        // The same refusal to a first send says nothing of the kind.
+        e = await Assert.ThrowsAsync<CmpException>(() => WithClock(time, client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
+        Assert.Equal(PkiFailureInfo.BadSenderNonce, e.FailureInfo);
+        Assert.DoesNotContain("earlier copy", e.Message, StringComparison.Ordinal);
+    }
+
+    private static CancellationToken Timeout() => new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token;
+
+    /// <summary>Runs <paramref name="operation"/>, moving <paramref name="time"/> to each timer the client arms (its waits) until it ends.</summary>
+    private static async Task<T> WithClock<T>(ManualTimeProvider time, Task<T> operation)
+    {
+        while (!operation.IsCompleted)
+        {
+            if (!time.AdvanceToNextTimer())
+            {
+                await Task.WhenAny(operation, Task.Delay(10));
+            }
+        }
+
+        return await operation;
+    }
+
+    /// <summary>The same request sent again: same body, transactionID and senderNonce.</summary>
+    private static void AssertSameRequest(byte[] first, byte[] again)
+    {
+        PkiMessage a = PkiMessageCodec.Decode(first).Message!;
+        PkiMessage b = PkiMessageCodec.Decode(again).Message!;
+        Assert.Equal(a.Body.BodyType, b.Body.BodyType);
+        Assert.Equal(a.Header.TransactionId!.Value.ToArray(), b.Header.TransactionId!.Value.ToArray());
+        Assert.Equal(a.Header.SenderNonce!.Value.ToArray(), b.Header.SenderNonce!.Value.ToArray());
     }
 
     private static IPEndPoint Listen(CoapServer server)
@@ -172,9 +248,12 @@ public sealed class CmpBusyRetryTests
     /// <summary>Answers each queued refusal (with Retry-After as seconds when given) in turn, then a MAC-protected genp.</summary>
     private sealed class BusyHandler : HttpMessageHandler
     {
-        public Queue<(HttpStatusCode Status, TimeSpan? RetryAfter)> Busy { get; } = new();
+        public Queue<(HttpStatusCode Status, TimeSpan? RetryAfter, DateTimeOffset? RetryAt)> Busy { get; } = new();
 
         public List<byte[]> Bodies { get; } = [];
+
+        /// <summary>Answer every request that is not refused busy with an error body, badSenderNonce, as a server that saw it before.</summary>
+        public bool ReplayAfterBusy { get; init; }
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
@@ -187,6 +266,11 @@ public sealed class CmpBusyRetryTests
                 {
                     refusal.Headers.RetryAfter = new RetryConditionHeaderValue(after);
                 }
+                else if (busy.RetryAt is { } at)
+                {
+                    refusal.Headers.RetryAfter = new RetryConditionHeaderValue(at);
+                    refusal.Headers.Date = at - TimeSpan.FromSeconds(3);
+                }
 
                 return refusal;
             }
@@ -194,8 +278,10 @@ public sealed class CmpBusyRetryTests
             PkiMessage genm = PkiMessageCodec.Decode(der).Message!;
             PkiHeader header = CmpRequests.Header(new X500DistinguishedName("CN=fake CA"), null, Encoding.UTF8.GetBytes("fake"),
                 genm.Header.TransactionId!.Value, genm.Header.SenderNonce);
-            PkiMessage reply = CmpProtection.ProtectWithMac(
-                new PkiMessage { Header = header, Body = new GenMsgBody(PkiBodyType.Genp) { Items = [new InfoTypeAndValue { InfoType = CmpInfoTypes.CaCerts }] } },
+            PkiBody body = ReplayAfterBusy
+                ? new ErrorBody { StatusInfo = new PkiStatusInfo { Status = (int)PkiStatus.Rejection, FailInfo = (int)PkiFailureInfo.BadSenderNonce, StatusString = ["replayed message"] } }
+                : new GenMsgBody(PkiBodyType.Genp) { Items = [new InfoTypeAndValue { InfoType = CmpInfoTypes.CaCerts }] };
+            PkiMessage reply = CmpProtection.ProtectWithMac(new PkiMessage { Header = header, Body = body },
                 Encoding.UTF8.GetBytes(CmpServerFixture.Dev1Secret), CmpMacParameters.PasswordBasedMac());
             var content = new ByteArrayContent(PkiMessageCodec.Encode(reply));
             content.Headers.ContentType = new MediaTypeHeaderValue("application/pkixcmp");

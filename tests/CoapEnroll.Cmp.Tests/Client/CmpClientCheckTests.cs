@@ -43,6 +43,45 @@ public sealed class CmpClientCheckTests
     }
 
     [Fact]
+    public async Task AServerThatAnswersEveryPollWithWaiting_IsPolledOncePerSecond_WithinTheBudget()
+    {
+        // RFC 9483 §4.4 wants a pollRep (with checkAfter) for a pollReq; a server that answers waiting again instead must not make
+        // the client poll as fast as it answers.
+        int requests = 0;
+        var transport = new FakeTransport(r =>
+        {
+            if (Interlocked.Increment(ref requests) > 100)
+            {
+                throw new InvalidOperationException("polled 100 times without waiting");
+            }
+
+            return new PkiMessage
+            {
+                Header = Reply(r),
+                Body = new CertRepMessageBody(PkiBodyType.Ip) { Responses = [new CertResponse { CertReqId = 0, Status = new PkiStatusInfo { Status = (int)PkiStatus.Waiting } }] },
+            };
+        }, Secret);
+        var time = new CoapEnroll.Testing.ManualTimeProvider();
+        var client = new CmpClient(transport, new CmpClientOptions { Reference = "ref", SharedSecret = Secret, MaxPollWait = TimeSpan.FromSeconds(5) }, time);
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        Task<CmpEnrollmentResult> enrolling = client.EnrollAsync(PkiBodyType.Ir, key, new X500DistinguishedName("CN=patient"), null, CancellationToken.None);
+        while (!enrolling.IsCompleted)
+        {
+            if (!time.AdvanceToNextTimer())
+            {
+                await Task.WhenAny(enrolling, Task.Delay(10));
+            }
+        }
+
+        var e = await Assert.ThrowsAsync<CmpException>(() => enrolling);
+        Assert.Contains("still waiting after 5 s", e.Message, StringComparison.Ordinal);
+
+        // The ir, the pollReq at once, then one a second: at 1, 2, 3, 4 and 5 s; the next would pass 5 s.
+        Assert.Equal(7, Volatile.Read(ref requests));
+        Assert.Equal(TimeSpan.FromSeconds(5), time.Elapsed);
+    }
+
+    [Fact]
     public async Task AnotherTransaction_IsRejected()
     {
         var e = await Assert.ThrowsAsync<CmpException>(() => Client(new FakeTransport(r => Genp(r, Reply(r, transactionId: CmpRequests.NewId())), Secret))
