@@ -403,9 +403,9 @@ public sealed class EstCoapsClient : IAsyncDisposable
             // requests are in progress. Both ask the client to come back after Max-Age.
             if (response.Code == CoapCode.ServiceUnavailable || response.Code == CoapCode.TooManyRequests)
             {
-                // No Max-Age means the default of 60 s (RFC 7252 §5.10.5).
+                // No Max-Age means the default of 60 s (RFC 7252 §5.10.5); Max-Age 0 would make a tight loop, so at least a second.
                 uint maxAge = response.MaxAge ?? 60;
-                TimeSpan delay = TimeSpan.FromSeconds(maxAge);
+                TimeSpan delay = TimeSpan.FromSeconds(Math.Max(maxAge, 1));
                 if (_time.GetElapsedTime(started) + delay > Options.MaxPendingWait)
                 {
                     throw new EstRequestException(response.Code, response.PayloadText, maxAge);

@@ -176,6 +176,27 @@ public sealed class EstReliabilityTests
     }
 
     [Fact]
+    public async Task Client_waits_at_least_a_second_when_Max_Age_is_0()
+    {
+        // Real time (the client's CoAP timers run on the same clock as its waits): Max-Age 0 taken literally would resend as fast
+        // as the server answers, hundreds of times in 2.5 s; at one a second the requests go at about 0, 1 and 2 s.
+        int requests = 0;
+        await using EstFixture est = await EstFixture.StartAsync(configureServer: server => server.MapPost("/.well-known/est/busy0/sen", (_, _) =>
+        {
+            Interlocked.Increment(ref requests);
+            return ValueTask.FromResult(new CoapMessage { Code = CoapCode.ServiceUnavailable }.SetUInt(CoapOptionNumber.MaxAge, 0));
+        }));
+        await using EstCoapsClient client = await est.ClientAsync(configure: o =>
+        {
+            o.Label = "busy0";
+            o.MaxPendingWait = TimeSpan.FromSeconds(2.5);
+        });
+        var ex = await Assert.ThrowsAsync<EstRequestException>(() => client.EnrollAsync(new X500DistinguishedName("CN=zero"), cancellationToken: EstFixture.Timeout(30)));
+        Assert.Equal(CoapCode.ServiceUnavailable, ex.Code);
+        Assert.InRange(Volatile.Read(ref requests), 2, 4);
+    }
+
+    [Fact]
     public async Task Client_gives_up_after_its_bound_with_the_5_03()
     {
         await using EstFixture est = await EstFixture.StartAsync();
