@@ -75,7 +75,10 @@ public sealed class PkiHeader
         GeneralInfo = GeneralInfo,
     };
 
-    /// <summary>A copy of this header with <see cref="MessageTime"/> replaced (for a request sent again) and every other field kept.</summary>
+    /// <summary>
+    /// A copy of this header with <see cref="MessageTime"/> replaced (for a request sent again); every other field is kept but the
+    /// received encoding of the old time, which the encoder would otherwise write instead of the new one.
+    /// </summary>
     internal PkiHeader WithMessageTime(DateTimeOffset messageTime) => new()
     {
         Pvno = Pvno,

@@ -183,7 +183,8 @@ public sealed class CmpClient
             if (answer.Body is PollRepBody pollRep)
             {
                 PollRepEntry entry = pollRep.Entries.Count > 0 ? pollRep.Entries[0] : throw new CmpException("the pollRep carries no entry");
-                await WaitAsync(TimeSpan.FromSeconds(Math.Max(0, entry.CheckAfter)), string.Join("; ", entry.Reason ?? []), started, cancellationToken);
+                await WaitAsync(Bounded(TimeSpan.FromSeconds(Math.Clamp(entry.CheckAfter, 0, (long)MaximumWait.TotalSeconds))), string.Join("; ", entry.Reason ?? []),
+                    started, cancellationToken);
                 polled = true;
                 answer = await ExchangeAsync(transaction, CmpRequests.Poll(Header(transaction), entry.CertReqId), expected, cancellationToken, allowPollRep: true);
                 continue;
@@ -236,7 +237,7 @@ public sealed class CmpClient
                 catch (CmpException e)
                 {
                     await ExchangeAsync(transaction, CmpRequests.CertificateConfirmation(Header(transaction), certificate, response.CertReqId, e.Message),
-                        PkiBodyType.PkiConf, cancellationToken);
+                        PkiBodyType.PkiConf, cancellationToken, ownBudget: true);
                     throw new CmpException(e.Message + "; rejected the certificate with certConf", e);
                 }
 
@@ -247,7 +248,7 @@ public sealed class CmpClient
             {
                 // RFC 9483 §4.1.1: a certificate for another key is rejected in certConf.
                 await ExchangeAsync(transaction, CmpRequests.CertificateConfirmation(Header(transaction), certificate, response.CertReqId, "the certificate is not for the requested key"),
-                    PkiBodyType.PkiConf, cancellationToken);
+                    PkiBodyType.PkiConf, cancellationToken, ownBudget: true);
                 throw new CmpException("the issued certificate is not for the requested key; rejected it with certConf");
             }
 
@@ -267,7 +268,7 @@ public sealed class CmpClient
             }
             else if (!implicitConfirm)
             {
-                await ExchangeAsync(transaction, CmpRequests.CertificateConfirmation(Header(transaction), certificate, response.CertReqId), PkiBodyType.PkiConf, cancellationToken);
+                await ExchangeAsync(transaction, CmpRequests.CertificateConfirmation(Header(transaction), certificate, response.CertReqId), PkiBodyType.PkiConf, cancellationToken, ownBudget: true);
             }
 
             var extra = Certificates(answer.ExtraCerts);
@@ -287,11 +288,22 @@ public sealed class CmpClient
     /// <summary>The shortest wait before polling or sending again, whatever the server said (0 would make a tight loop).</summary>
     private static readonly TimeSpan MinimumWait = TimeSpan.FromSeconds(1);
 
+    /// <summary>The longest single wait (a server's checkAfter or Max-Age may say decades; a timer holds at most about 49 days).</summary>
+    private static readonly TimeSpan MaximumWait = TimeSpan.FromDays(30);
+
+    private static TimeSpan Bounded(TimeSpan delay) => delay < MinimumWait ? MinimumWait : delay > MaximumWait ? MaximumWait : delay;
+
+    /// <summary>A wait in whole seconds, rounded up as the CLI's progress line shows it.</summary>
+    private static string Seconds(TimeSpan time) => Math.Ceiling(time.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The budget as configured (0.5, 300).</summary>
+    private static string Budget(TimeSpan time) => time.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+
     private async Task WaitAsync(TimeSpan delay, string reason, long started, CancellationToken cancellationToken)
     {
         if (_time.GetElapsedTime(started) + delay > Options.MaxPollWait)
         {
-            throw new CmpException($"still waiting after {Options.MaxPollWait.TotalSeconds:0} s (server: {(reason.Length > 0 ? reason : "no reason given")}; checkAfter {delay.TotalSeconds:0} s)");
+            throw new CmpException($"still waiting after {Budget(Options.MaxPollWait)} s (server: {(reason.Length > 0 ? reason : "no reason given")}; the next poll would be in {Seconds(delay)} s)");
         }
 
         Options.Waiting?.Report(new CmpWaiting(delay, reason));
@@ -302,11 +314,12 @@ public sealed class CmpClient
     /// Protects and sends <paramref name="request"/>. While the transport says the server refused it without acting on it and asked
     /// to be asked again later (CoAP 5.03/4.29 with Max-Age, HTTP 503/429 with Retry-After; at least <see cref="MinimumWait"/>), it
     /// waits and sends the same request again (same transactionID and senderNonce, messageTime renewed so that a long wait does not
-    /// make it stale), within the operation's <see cref="CmpClientOptions.MaxPollWait"/>. Returns the answer and whether it was a
-    /// resend.
+    /// make it stale), within the operation's <see cref="CmpClientOptions.MaxPollWait"/> (or one of its own, <paramref name="ownBudget"/>).
+    /// Returns the answer and whether it was a resend.
     /// </summary>
-    private async Task<(byte[] Answer, bool Resent)> SendAsync(Transaction transaction, PkiMessage request, CancellationToken cancellationToken)
+    private async Task<(byte[] Answer, bool Resent)> SendAsync(Transaction transaction, PkiMessage request, bool ownBudget, CancellationToken cancellationToken)
     {
+        long started = ownBudget ? _time.GetTimestamp() : transaction.Started;
         bool endsTransaction = CmpTransactionEnd.IsLastRequest(request);
         PkiMessage toSend = request;
         bool resent = false;
@@ -318,12 +331,10 @@ public sealed class CmpClient
             }
             catch (CmpTransportException ex) when (ex.RetryAfter is { } retryAfter)
             {
-                TimeSpan delay = retryAfter < MinimumWait ? MinimumWait : retryAfter;
-                if (_time.GetElapsedTime(transaction.Started) + delay > Options.MaxPollWait)
+                TimeSpan delay = Bounded(retryAfter);
+                if (_time.GetElapsedTime(started) + delay > Options.MaxPollWait)
                 {
-                    string seconds = Math.Ceiling(delay.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-                    string budget = Options.MaxPollWait.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture);
-                    throw new CmpTransportException($"{ex.Message}; gave up: waiting {seconds} s more would pass the {budget} s this client waits in all",
+                    throw new CmpTransportException($"{ex.Message}; gave up: waiting {Seconds(delay)} s more would pass the {Budget(Options.MaxPollWait)} s this client waits in all",
                         ex.Status!, ex.Diagnostic, ex.IsServerError, retryAfter);
                 }
 
@@ -332,7 +343,7 @@ public sealed class CmpClient
                 await Task.Delay(delay, _time, cancellationToken);
                 toSend = request.Header.MessageTime is null ? request : new PkiMessage
                 {
-                    Header = request.Header.WithMessageTime(CmpDer.WholeSeconds(DateTimeOffset.UtcNow)),
+                    Header = request.Header.WithMessageTime(CmpDer.WholeSeconds(_time.GetUtcNow())),
                     Body = request.Body,
                     ExtraCerts = request.ExtraCerts,
                 };
@@ -345,10 +356,16 @@ public sealed class CmpClient
         ? CmpProtection.ProtectWithMac(request, secret, Options.MacParameters)
         : CmpProtection.ProtectWithSignature(request, Options.Certificate!, [.. Options.ExtraCertificates]);
 
-    /// <summary>Protects, sends, decodes and checks one request/answer pair; an error body or an unexpected body type throws.</summary>
-    private async Task<PkiMessage> ExchangeAsync(Transaction transaction, PkiMessage request, PkiBodyType expected, CancellationToken cancellationToken, bool allowPollRep = false)
+    /// <summary>
+    /// Protects, sends, decodes and checks one request/answer pair; an error body or an unexpected body type throws. With
+    /// <paramref name="ownBudget"/> (the certConf of an issued certificate) busy answers are waited out within a
+    /// <see cref="CmpClientOptions.MaxPollWait"/> of its own: a long poll before it must not make the client give up a certificate
+    /// the server would then revoke.
+    /// </summary>
+    private async Task<PkiMessage> ExchangeAsync(Transaction transaction, PkiMessage request, PkiBodyType expected, CancellationToken cancellationToken,
+        bool allowPollRep = false, bool ownBudget = false)
     {
-        (byte[] der, bool resent) = await SendAsync(transaction, request, cancellationToken);
+        (byte[] der, bool resent) = await SendAsync(transaction, request, ownBudget, cancellationToken);
         CmpDecodeResult decoded = PkiMessageCodec.Decode(der);
         if (!decoded.IsSuccess)
         {
@@ -494,7 +511,8 @@ public sealed class CmpClient
     }
 
     private PkiHeader Header(Transaction transaction, bool implicitConfirm = false) =>
-        CmpRequests.Header(transaction.Sender, Options.Recipient, transaction.SenderKid, transaction.Id, transaction.LastServerNonce, implicitConfirm);
+        CmpRequests.Header(transaction.Sender, Options.Recipient, transaction.SenderKid, transaction.Id, transaction.LastServerNonce, implicitConfirm,
+            _time.GetUtcNow());
 
     private static byte[]? SubjectKeyId(X509Certificate2 certificate) =>
         certificate.Extensions.OfType<X509SubjectKeyIdentifierExtension>().FirstOrDefault()?.SubjectKeyIdentifierBytes.ToArray();
@@ -533,7 +551,10 @@ public sealed class CmpClient
     {
         public byte[] Id { get; } = id;
 
-        /// <summary>When the operation began: its waits (pollRep, waiting, busy answers) share one <see cref="CmpClientOptions.MaxPollWait"/>.</summary>
+        /// <summary>
+    /// When the operation began: its waits (pollRep, waiting, busy answers) share one <see cref="CmpClientOptions.MaxPollWait"/>, but
+    /// for an issued certificate's certConf.
+    /// </summary>
         public long Started { get; } = started;
 
         public X500DistinguishedName Sender { get; } = sender;

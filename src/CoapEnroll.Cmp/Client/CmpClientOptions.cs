@@ -43,9 +43,10 @@ public sealed class CmpClientOptions
     public bool DeferConfirmation { get; set; }
 
     /// <summary>
-    /// How long one operation (an enrollment with its polls and certConf, a genm, an rr, a certConf) may spend waiting in all: for
-    /// the server's "waiting" (past it, <see cref="CmpException"/>) and for its "busy, come back after …" answers, after which the
-    /// same request is sent again (<see cref="CmpTransportException.RetryAfter"/>; past it, that exception).
+    /// How long one operation (an enrollment with its polls, a genm, an rr, a certConf) may take, counted from its start, before a
+    /// wait that would pass it is not begun: the server's "waiting" (then <see cref="CmpException"/>) and its "busy, come back after …"
+    /// answers, after which the same request is sent again (<see cref="CmpTransportException.RetryAfter"/>; then that exception).
+    /// The certConf of an issued certificate gets this much again of its own.
     /// </summary>
     public TimeSpan MaxPollWait { get; set; } = TimeSpan.FromMinutes(5);
 

@@ -39,7 +39,7 @@ public sealed class CmpCoapTransport : ICmpTransport, IAsyncDisposable
             if (response.Code == CoapCode.ServiceUnavailable || response.Code == CoapCode.TooManyRequests)
             {
                 // RFC 7252 §5.9.3.4 and RFC 8516: the server (or a proxy before it) did not act on the request and asks to be
-                // asked again after Max-Age, 60 s when absent (§5.10.5). CmpClient resends the identical message then.
+                // asked again after Max-Age, 60 s when absent (§5.10.5). CmpClient sends the same request again then.
                 uint maxAge = response.MaxAge ?? 60;
                 throw new CmpTransportException($"CoAP {code}" + (diagnostic.Length > 0 ? $" ({diagnostic})" : string.Empty) + $", Max-Age {maxAge} s",
                     code, diagnostic, response.Code.IsServerError, TimeSpan.FromSeconds(maxAge));

@@ -14,7 +14,7 @@ public sealed class CmpTransportException : Exception
 
     /// <summary>
     /// The server's "busy, come back later" (CoAP 5.03 or 4.29 with Max-Age, HTTP 503 or 429 with Retry-After): it did not act on
-    /// the request, and the identical request may be sent again after <paramref name="retryAfter"/>.
+    /// the request, and the same request may be sent again after <paramref name="retryAfter"/>.
     /// </summary>
     public CmpTransportException(string message, string status, string? diagnostic, bool isServerError, TimeSpan retryAfter)
         : this(message, status, diagnostic, isServerError)

@@ -153,6 +153,10 @@ public sealed class CmpBusyRetryTests
         Assert.Equal([TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3)], waits.Select(w => w.CheckAfter));
         Assert.Equal(TimeSpan.FromSeconds(6), time.Elapsed);
 
+        // messageTime follows the client's clock: renewed on each resend, 2, 3 and 6 s after the first.
+        DateTimeOffset MessageTime(int i) => PkiMessageCodec.Decode(handler.Bodies[i]).Message!.Header.MessageTime!.Value;
+        Assert.Equal([2, 3, 6], Enumerable.Range(1, 3).Select(i => (MessageTime(i) - MessageTime(0)).TotalSeconds));
+
         handler.Busy.Enqueue((HttpStatusCode.ServiceUnavailable, null, null));
         var ex = await Assert.ThrowsAsync<CmpTransportException>(() => WithClock(time, client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
         Assert.Equal("503", ex.Status);
@@ -163,7 +167,7 @@ public sealed class CmpBusyRetryTests
         handler.Busy.Enqueue((HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(10), null));
         using var cancel = new CancellationTokenSource();
         Task waiting = client.GeneralAsync([CmpInfoTypes.CaCerts], cancel.Token);
-        while (time.ArmedOneShotTimers == 0)
+        while (time.ArmedOneShotTimers == 0 && !waiting.IsCompleted)
         {
             await Task.Delay(10);
         }
@@ -171,6 +175,55 @@ public sealed class CmpBusyRetryTests
         await cancel.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
         Assert.Equal(6, handler.Bodies.Count);
+    }
+
+    [Fact]
+    public async Task The_certConf_of_an_issued_certificate_has_a_wait_budget_of_its_own()
+    {
+        // The ir waits 4 s of a 5 s budget; the certConf is then answered busy for 2 s. Had it shared the budget, the client would
+        // give up a certificate the server revokes when it is not confirmed.
+        using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var caRequest = new CertificateRequest("CN=fake CA", caKey, HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var sent = new List<PkiBodyType>();
+        var transport = new ScriptedTransport(request =>
+        {
+            sent.Add(request.Body.BodyType);
+            if (sent.Count(t => t == request.Body.BodyType) == 1 && request.Body.BodyType is PkiBodyType.Ir or PkiBodyType.CertConf)
+            {
+                throw new CmpTransportException("CoAP 5.03", "5.03", "busy", true, TimeSpan.FromSeconds(request.Body.BodyType == PkiBodyType.Ir ? 4 : 2));
+            }
+
+            PkiBody body = request.Body.BodyType == PkiBodyType.Ir
+                ? new CertRepMessageBody(PkiBodyType.Ip)
+                {
+                    Responses =
+                    [
+                        new CertResponse
+                        {
+                            CertReqId = 0,
+                            Status = new PkiStatusInfo { Status = (int)PkiStatus.Accepted },
+                            CertifiedKeyPair = new CertifiedKeyPair
+                            {
+                                Certificate = new CertificateRequest("CN=" + CmpServerFixture.Dev1, key, HashAlgorithmName.SHA256)
+                                    .Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1), [1, 2, 3]).RawData,
+                            },
+                        },
+                    ],
+                }
+                : new PkiConfBody();
+            return new PkiMessage { Header = CmpRequests.Header(new X500DistinguishedName("CN=fake CA"), null, Encoding.UTF8.GetBytes("fake"),
+                request.Header.TransactionId!.Value, request.Header.SenderNonce), Body = body };
+        });
+        var time = new ManualTimeProvider();
+        var waits = new List<CmpWaiting>();
+        var client = new CmpClient(transport, Options(waits, TimeSpan.FromSeconds(5)), time);
+        CmpEnrollmentResult result = await WithClock(time, client.EnrollAsync(PkiBodyType.Ir, key, new X500DistinguishedName("CN=" + CmpServerFixture.Dev1), null, Timeout()));
+        Assert.Equal("CN=" + CmpServerFixture.Dev1, result.Certificate.Subject);
+        Assert.Equal([PkiBodyType.Ir, PkiBodyType.Ir, PkiBodyType.CertConf, PkiBodyType.CertConf], sent);
+        Assert.Equal(TimeSpan.FromSeconds(6), time.Elapsed);
     }
 
     [Fact]
@@ -232,6 +285,16 @@ public sealed class CmpBusyRetryTests
         MaxPollWait = maxPollWait,
         Waiting = new Recorder(waits),
     };
+
+    /// <summary>Answers each decoded request with what the script makes of it (MAC-protected with dev-1's secret), or its exception.</summary>
+    private sealed class ScriptedTransport(Func<PkiMessage, PkiMessage> answer) : ICmpTransport
+    {
+        public Task<byte[]> SendAsync(byte[] der, bool endsTransaction, CancellationToken cancellationToken)
+        {
+            PkiMessage reply = answer(PkiMessageCodec.Decode(der).Message!);
+            return Task.FromResult(PkiMessageCodec.Encode(CmpProtection.ProtectWithMac(reply, Encoding.UTF8.GetBytes(CmpServerFixture.Dev1Secret), CmpMacParameters.PasswordBasedMac())));
+        }
+    }
 
     /// <summary>Synchronous, unlike <see cref="Progress{T}"/>: the list is complete when the call returns.</summary>
     private sealed class Recorder(List<CmpWaiting> waits) : IProgress<CmpWaiting>

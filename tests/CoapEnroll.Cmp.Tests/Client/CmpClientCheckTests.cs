@@ -42,11 +42,13 @@ public sealed class CmpClientCheckTests
         Assert.Equal(CmpInfoTypes.CaCerts, Assert.Single(items).InfoType);
     }
 
-    [Fact]
-    public async Task AServerThatAnswersEveryPollWithWaiting_IsPolledOncePerSecond_WithinTheBudget()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AServerThatAnswersEveryPollWithWaiting_IsPolledOncePerSecond_WithinTheBudget(bool pollRepWithCheckAfter0)
     {
-        // RFC 9483 §4.4 wants a pollRep (with checkAfter) for a pollReq; a server that answers waiting again instead must not make
-        // the client poll as fast as it answers.
+        // RFC 9483 §4.4 wants a pollRep (with checkAfter) for a pollReq; a server that answers waiting again instead, or a pollRep
+        // with checkAfter 0, must not make the client poll as fast as it answers.
         int requests = 0;
         var transport = new FakeTransport(r =>
         {
@@ -55,11 +57,10 @@ public sealed class CmpClientCheckTests
                 throw new InvalidOperationException("polled 100 times without waiting");
             }
 
-            return new PkiMessage
-            {
-                Header = Reply(r),
-                Body = new CertRepMessageBody(PkiBodyType.Ip) { Responses = [new CertResponse { CertReqId = 0, Status = new PkiStatusInfo { Status = (int)PkiStatus.Waiting } }] },
-            };
+            PkiBody body = pollRepWithCheckAfter0 && r.Body.BodyType == PkiBodyType.PollReq
+                ? new PollRepBody { Entries = [new PollRepEntry { CertReqId = 0, CheckAfter = 0 }] }
+                : new CertRepMessageBody(PkiBodyType.Ip) { Responses = [new CertResponse { CertReqId = 0, Status = new PkiStatusInfo { Status = (int)PkiStatus.Waiting } }] };
+            return new PkiMessage { Header = Reply(r), Body = body };
         }, Secret);
         var time = new CoapEnroll.Testing.ManualTimeProvider();
         var client = new CmpClient(transport, new CmpClientOptions { Reference = "ref", SharedSecret = Secret, MaxPollWait = TimeSpan.FromSeconds(5) }, time);
