@@ -187,6 +187,7 @@ internal static class ServeLoadMode
             int inFlight = scenario == "flood" ? 1 : Int(options, "in-flight", 4);
             long windowEnd = Stopwatch.GetTimestamp() + (long)(duration * Stopwatch.Frequency);
             var group = new LoadGroup(transports, server.Path, inFlight, parameters, windowEnd);
+            TimeSpan generatorCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             FloodSender? flood = null;
             Task<List<EnrollmentResult>>? enrollments = null;
             if (scenario == "flood")
@@ -200,7 +201,6 @@ internal static class ServeLoadMode
                 }
             }
 
-            TimeSpan generatorCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             group.Start();
             await Task.Delay(TimeSpan.FromSeconds(Math.Max(0, (windowEnd - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency)));
             group.StopIssuing();

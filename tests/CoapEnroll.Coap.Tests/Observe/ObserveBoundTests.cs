@@ -105,7 +105,6 @@ public class ObserveBoundTests
         }
     }
 
-    /// <summary>Keeps what every logger it makes logs.</summary>
     [Fact]
     public async Task After_a_peak_of_observers_the_tables_are_trimmed_as_they_leave()
     {
@@ -135,6 +134,7 @@ public class ObserveBoundTests
             }
 
             Assert.Equal(2, server.Server.ObserveLayer.Count);
+            Assert.Equal(2, server.Server.ObserveLayer.CountObservers(server.Resource));
             var after = server.Server.ObserveLayer.TableCapacities;
             Assert.True(after.Registrations < 16 && after.Peers < 16 && after.Addresses < 16, after.ToString());
 
@@ -153,6 +153,7 @@ public class ObserveBoundTests
         }
     }
 
+    /// <summary>Keeps what every logger it makes logs.</summary>
     private sealed class CapturingLoggerFactory : ILoggerFactory, ILogger
     {
         private readonly List<(LogLevel Level, string Message)> _lines = [];
