@@ -58,34 +58,22 @@ public sealed class PkiHeader
     }
 
     /// <summary>A copy of this header with <see cref="ProtectionAlg"/> replaced and every other field kept.</summary>
-    internal PkiHeader WithProtectionAlg(CmpAlgorithmIdentifier? protectionAlg) => new()
-    {
-        Pvno = Pvno,
-        Sender = Sender,
-        Recipient = Recipient,
-        MessageTime = MessageTime,
-        ReceivedMessageTime = ReceivedMessageTime,
-        ProtectionAlg = protectionAlg,
-        SenderKid = SenderKid,
-        RecipKid = RecipKid,
-        TransactionId = TransactionId,
-        SenderNonce = SenderNonce,
-        RecipNonce = RecipNonce,
-        FreeText = FreeText,
-        GeneralInfo = GeneralInfo,
-    };
+    internal PkiHeader WithProtectionAlg(CmpAlgorithmIdentifier? protectionAlg) => Copy(MessageTime, ReceivedMessageTime, protectionAlg);
 
     /// <summary>
     /// A copy of this header with <see cref="MessageTime"/> replaced (for a request sent again); every other field is kept but the
     /// received encoding of the old time, which the encoder would otherwise write instead of the new one.
     /// </summary>
-    internal PkiHeader WithMessageTime(DateTimeOffset messageTime) => new()
+    internal PkiHeader WithMessageTime(DateTimeOffset messageTime) => Copy(messageTime, null, ProtectionAlg);
+
+    private PkiHeader Copy(DateTimeOffset? messageTime, ReadOnlyMemory<byte>? receivedMessageTime, CmpAlgorithmIdentifier? protectionAlg) => new()
     {
         Pvno = Pvno,
         Sender = Sender,
         Recipient = Recipient,
         MessageTime = messageTime,
-        ProtectionAlg = ProtectionAlg,
+        ReceivedMessageTime = receivedMessageTime,
+        ProtectionAlg = protectionAlg,
         SenderKid = SenderKid,
         RecipKid = RecipKid,
         TransactionId = TransactionId,

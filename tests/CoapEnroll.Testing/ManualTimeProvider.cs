@@ -97,6 +97,24 @@ public sealed class ManualTimeProvider : TimeProvider
         return true;
     }
 
+    /// <summary>
+    /// Awaits <paramref name="operation"/> while moving the clock to each timer it arms (its waits on this clock), so that an
+    /// operation that waits seconds on this clock ends at once; polls every 10 ms of real time while no timer is armed.
+    /// </summary>
+    public async Task<T> RunAsync<T>(Task<T> operation)
+    {
+        ArgumentNullException.ThrowIfNull(operation);
+        while (!operation.IsCompleted)
+        {
+            if (!AdvanceToNextTimer())
+            {
+                await Task.WhenAny(operation, Task.Delay(10));
+            }
+        }
+
+        return await operation;
+    }
+
     private void Arm(ManualTimer timer, TimeSpan dueTime, TimeSpan period)
     {
         lock (_lock)

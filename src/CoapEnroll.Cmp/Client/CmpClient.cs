@@ -183,8 +183,8 @@ public sealed class CmpClient
             if (answer.Body is PollRepBody pollRep)
             {
                 PollRepEntry entry = pollRep.Entries.Count > 0 ? pollRep.Entries[0] : throw new CmpException("the pollRep carries no entry");
-                await WaitAsync(Bounded(TimeSpan.FromSeconds(Math.Clamp(entry.CheckAfter, 0, (long)MaximumWait.TotalSeconds))), string.Join("; ", entry.Reason ?? []),
-                    started, cancellationToken);
+                await WaitAsync(TimeSpan.FromSeconds(Math.Clamp(entry.CheckAfter, (long)MinimumWait.TotalSeconds, (long)MaximumWait.TotalSeconds)),
+                    string.Join("; ", entry.Reason ?? []), started, cancellationToken);
                 polled = true;
                 answer = await ExchangeAsync(transaction, CmpRequests.Poll(Header(transaction), entry.CertReqId), expected, cancellationToken, allowPollRep: true);
                 continue;
@@ -291,23 +291,31 @@ public sealed class CmpClient
     /// <summary>The longest single wait (a server's checkAfter or Max-Age may say decades; a timer holds at most about 49 days).</summary>
     private static readonly TimeSpan MaximumWait = TimeSpan.FromDays(30);
 
-    private static TimeSpan Bounded(TimeSpan delay) => delay < MinimumWait ? MinimumWait : delay > MaximumWait ? MaximumWait : delay;
-
     /// <summary>A wait in whole seconds, rounded up as the CLI's progress line shows it.</summary>
     private static string Seconds(TimeSpan time) => Math.Ceiling(time.TotalSeconds).ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The budget as configured (0.5, 300).</summary>
     private static string Budget(TimeSpan time) => time.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
 
-    private async Task WaitAsync(TimeSpan delay, string reason, long started, CancellationToken cancellationToken)
+    /// <summary>Waits before the next poll, or throws <see cref="CmpException"/> when that would pass the budget begun at <paramref name="started"/>.</summary>
+    private Task WaitAsync(TimeSpan delay, string reason, long started, CancellationToken cancellationToken) =>
+        PauseAsync(new CmpWaiting(delay, reason), started, () => new CmpException(
+            $"still waiting after {Budget(Options.MaxPollWait)} s (server: {(reason.Length > 0 ? reason : "no reason given")}; the next poll would be in {Seconds(delay)} s)"),
+            cancellationToken);
+
+    /// <summary>
+    /// Every wait of the client, polls and busy resends alike: reports it and waits, unless it would pass
+    /// <see cref="CmpClientOptions.MaxPollWait"/> counted from <paramref name="started"/>; then throws what <paramref name="overrun"/> makes.
+    /// </summary>
+    private async Task PauseAsync(CmpWaiting waiting, long started, Func<Exception> overrun, CancellationToken cancellationToken)
     {
-        if (_time.GetElapsedTime(started) + delay > Options.MaxPollWait)
+        if (_time.GetElapsedTime(started) + waiting.CheckAfter > Options.MaxPollWait)
         {
-            throw new CmpException($"still waiting after {Budget(Options.MaxPollWait)} s (server: {(reason.Length > 0 ? reason : "no reason given")}; the next poll would be in {Seconds(delay)} s)");
+            throw overrun();
         }
 
-        Options.Waiting?.Report(new CmpWaiting(delay, reason));
-        await Task.Delay(delay, _time, cancellationToken);
+        Options.Waiting?.Report(waiting);
+        await Task.Delay(waiting.CheckAfter, _time, cancellationToken);
     }
 
     /// <summary>
@@ -331,16 +339,11 @@ public sealed class CmpClient
             }
             catch (CmpTransportException ex) when (ex.RetryAfter is { } retryAfter)
             {
-                TimeSpan delay = Bounded(retryAfter);
-                if (_time.GetElapsedTime(started) + delay > Options.MaxPollWait)
-                {
-                    throw new CmpTransportException($"{ex.Message}; gave up: waiting {Seconds(delay)} s more would pass the {Budget(Options.MaxPollWait)} s this client waits in all",
-                        ex.Status!, ex.Diagnostic, ex.IsServerError, retryAfter);
-                }
-
+                TimeSpan delay = retryAfter < MinimumWait ? MinimumWait : retryAfter > MaximumWait ? MaximumWait : retryAfter;
                 string reason = ex.Diagnostic is { Length: > 0 } diagnostic ? $"{ex.Status}: {diagnostic}" : ex.Status ?? string.Empty;
-                Options.Waiting?.Report(new CmpWaiting(delay, reason, Resend: true));
-                await Task.Delay(delay, _time, cancellationToken);
+                await PauseAsync(new CmpWaiting(delay, reason, Resend: true), started, () => new CmpTransportException(
+                    $"{ex.Message}; gave up: waiting {Seconds(delay)} s more would pass the {Budget(Options.MaxPollWait)} s this client waits in all",
+                    ex.Status!, ex.Diagnostic, ex.IsServerError, retryAfter), cancellationToken);
                 toSend = request.Header.MessageTime is null ? request : new PkiMessage
                 {
                     Header = request.Header.WithMessageTime(CmpDer.WholeSeconds(_time.GetUtcNow())),

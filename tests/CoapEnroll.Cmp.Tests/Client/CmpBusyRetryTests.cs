@@ -90,7 +90,7 @@ public sealed class CmpBusyRetryTests
         var client = new CmpClient(transport, Options(waits, TimeSpan.FromSeconds(1.5)), time);
 
         // Max-Age 1 with a bound of 1.5 s: one resend at 1 s, then the second refusal would wait past the bound.
-        var ex = await Assert.ThrowsAsync<CmpTransportException>(() => WithClock(time, client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
+        var ex = await Assert.ThrowsAsync<CmpTransportException>(() => time.RunAsync(client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
         Assert.Equal("4.29", ex.Status);
         Assert.Equal(TimeSpan.FromSeconds(1), ex.RetryAfter);
         Assert.Contains("gave up: waiting 1 s more would pass the 1.5 s this client waits in all", ex.Message, StringComparison.Ordinal);
@@ -100,7 +100,7 @@ public sealed class CmpBusyRetryTests
 
         // No Max-Age: RFC 7252's default of 60 s, beyond the bound at once.
         maxAge = null;
-        ex = await Assert.ThrowsAsync<CmpTransportException>(() => WithClock(time, client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
+        ex = await Assert.ThrowsAsync<CmpTransportException>(() => time.RunAsync(client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
         Assert.Equal(TimeSpan.FromSeconds(60), ex.RetryAfter);
         Assert.Equal(3, Volatile.Read(ref requests));
         Assert.Single(waits);
@@ -108,7 +108,7 @@ public sealed class CmpBusyRetryTests
         // Max-Age 0 would be a tight loop: the client waits at least a second (the bound is one operation's, so a new genm may
         // wait again).
         maxAge = 0;
-        ex = await Assert.ThrowsAsync<CmpTransportException>(() => WithClock(time, client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
+        ex = await Assert.ThrowsAsync<CmpTransportException>(() => time.RunAsync(client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
         Assert.Equal(TimeSpan.Zero, ex.RetryAfter);
         Assert.Equal(5, Volatile.Read(ref requests));
         Assert.Equal(TimeSpan.FromSeconds(1), waits[^1].CheckAfter);
@@ -146,7 +146,7 @@ public sealed class CmpBusyRetryTests
         handler.Busy.Enqueue((HttpStatusCode.TooManyRequests, TimeSpan.Zero, null));
         // A date 3 s after the server's own Date header, whatever this machine's clock says.
         handler.Busy.Enqueue((HttpStatusCode.ServiceUnavailable, null, new DateTimeOffset(2001, 2, 3, 4, 5, 9, TimeSpan.Zero)));
-        await WithClock(time, client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout()));
+        await time.RunAsync(client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout()));
         Assert.Equal(4, handler.Bodies.Count);
         AssertSameRequest(handler.Bodies[0], handler.Bodies[1]);
         AssertSameRequest(handler.Bodies[0], handler.Bodies[3]);
@@ -158,7 +158,7 @@ public sealed class CmpBusyRetryTests
         Assert.Equal([2, 3, 6], Enumerable.Range(1, 3).Select(i => (MessageTime(i) - MessageTime(0)).TotalSeconds));
 
         handler.Busy.Enqueue((HttpStatusCode.ServiceUnavailable, null, null));
-        var ex = await Assert.ThrowsAsync<CmpTransportException>(() => WithClock(time, client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
+        var ex = await Assert.ThrowsAsync<CmpTransportException>(() => time.RunAsync(client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
         Assert.Equal("503", ex.Status);
         Assert.Null(ex.RetryAfter);
         Assert.Equal(5, handler.Bodies.Count);
@@ -220,7 +220,7 @@ public sealed class CmpBusyRetryTests
         var time = new ManualTimeProvider();
         var waits = new List<CmpWaiting>();
         var client = new CmpClient(transport, Options(waits, TimeSpan.FromSeconds(5)), time);
-        CmpEnrollmentResult result = await WithClock(time, client.EnrollAsync(PkiBodyType.Ir, key, new X500DistinguishedName("CN=" + CmpServerFixture.Dev1), null, Timeout()));
+        CmpEnrollmentResult result = await time.RunAsync(client.EnrollAsync(PkiBodyType.Ir, key, new X500DistinguishedName("CN=" + CmpServerFixture.Dev1), null, Timeout()));
         Assert.Equal("CN=" + CmpServerFixture.Dev1, result.Certificate.Subject);
         Assert.Equal([PkiBodyType.Ir, PkiBodyType.Ir, PkiBodyType.CertConf, PkiBodyType.CertConf], sent);
         Assert.Equal(TimeSpan.FromSeconds(6), time.Elapsed);
@@ -235,32 +235,18 @@ public sealed class CmpBusyRetryTests
         var time = new ManualTimeProvider();
         var client = new CmpClient(new CmpHttpTransport(http, new Uri("http://cmp.invalid/pkix/")), Options([], TimeSpan.FromSeconds(30)), time);
         handler.Busy.Enqueue((HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(1), null));
-        var e = await Assert.ThrowsAsync<CmpException>(() => WithClock(time, client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
+        var e = await Assert.ThrowsAsync<CmpException>(() => time.RunAsync(client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
         Assert.True(e.IsRefusal);
         Assert.Equal(PkiFailureInfo.BadSenderNonce, e.FailureInfo);
         Assert.Contains("sent again after a busy answer: an earlier copy may have reached the server", e.Message, StringComparison.Ordinal);
 
         // The same refusal to a first send says nothing of the kind.
-        e = await Assert.ThrowsAsync<CmpException>(() => WithClock(time, client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
+        e = await Assert.ThrowsAsync<CmpException>(() => time.RunAsync(client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
         Assert.Equal(PkiFailureInfo.BadSenderNonce, e.FailureInfo);
         Assert.DoesNotContain("earlier copy", e.Message, StringComparison.Ordinal);
     }
 
     private static CancellationToken Timeout() => new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token;
-
-    /// <summary>Runs <paramref name="operation"/>, moving <paramref name="time"/> to each timer the client arms (its waits) until it ends.</summary>
-    private static async Task<T> WithClock<T>(ManualTimeProvider time, Task<T> operation)
-    {
-        while (!operation.IsCompleted)
-        {
-            if (!time.AdvanceToNextTimer())
-            {
-                await Task.WhenAny(operation, Task.Delay(10));
-            }
-        }
-
-        return await operation;
-    }
 
     /// <summary>The same request sent again: same body, transactionID and senderNonce.</summary>
     private static void AssertSameRequest(byte[] first, byte[] again)
