@@ -31,6 +31,12 @@ public sealed class EstClientOptions
     public TimeSpan MaxPendingWait { get; set; } = TimeSpan.FromMinutes(10);
 
     /// <summary>
+    /// The wait after a 5.03 or 4.29 is lengthened by a random share of itself up to this (0 to 1; default 0.5), so that clients a
+    /// server refused together do not all come back at the same moment. 0 waits exactly the Max-Age.
+    /// </summary>
+    public double BusyJitter { get; set; } = 0.5;
+
+    /// <summary>
     /// Trust anchors for verifying the signer of an encrypted server-generated key; empty uses the certificates of the last
     /// /crts answer (the Explicit TA database, RFC 7030 §4.1.3).
     /// </summary>

@@ -31,6 +31,11 @@ public sealed class EstCoapsClient : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(channel);
         Options = options ?? new EstClientOptions();
+        if (!(Options.BusyJitter is >= 0 and <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), Options.BusyJitter, "BusyJitter must be between 0 and 1");
+        }
+
         _channel = channel;
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)loggerFactory?.CreateLogger<EstCoapsClient>() ?? NullLogger.Instance;
@@ -406,10 +411,16 @@ public sealed class EstCoapsClient : IAsyncDisposable
                 // No Max-Age means the default of 60 s (RFC 7252 §5.10.5); Max-Age 0 would make a tight loop, so at least a second.
                 uint maxAge = response.MaxAge ?? 60;
                 TimeSpan delay = TimeSpan.FromSeconds(Math.Max(maxAge, 1));
-                if (_time.GetElapsedTime(started) + delay > Options.MaxPendingWait)
+                TimeSpan left = Options.MaxPendingWait - _time.GetElapsedTime(started);
+                if (delay > left)
                 {
                     throw new EstRequestException(response.Code, response.PayloadText, maxAge);
                 }
+
+                // Clients refused together would otherwise all come back together; the jitter never passes the budget. Whole
+                // milliseconds, a timer's resolution.
+                delay += TimeSpan.FromMilliseconds(Math.Floor(delay.TotalMilliseconds * Math.Clamp(Options.BusyJitter, 0, 1) * Random.Shared.NextDouble()));
+                delay = delay > left ? left : delay;
 
                 EstLog.Waiting(_logger, operation, delay);
                 await Task.Delay(delay, _time, cancellationToken);

@@ -197,6 +197,61 @@ public sealed class EstReliabilityTests
     }
 
     [Fact]
+    public async Task Clients_refused_together_do_not_come_back_together()
+    {
+        // Eight devices refused at once with Max-Age 1: without the client's jitter all eight resend within a few milliseconds of
+        // each other, one second later; with it they spread over up to a second (eight uniform draws within 150 ms: ~1e-5).
+        const int Clients = 8;
+        var arrivals = new List<TimeSpan>();
+        long start = TimeProvider.System.GetTimestamp();
+        await using EstFixture est = await EstFixture.StartAsync(configureServer: server => server.MapPost("/.well-known/est/busy1/sen", (_, _) =>
+        {
+            int n;
+            lock (arrivals)
+            {
+                arrivals.Add(TimeProvider.System.GetElapsedTime(start));
+                n = arrivals.Count;
+            }
+
+            return ValueTask.FromResult(n <= Clients
+                ? new CoapMessage { Code = CoapCode.ServiceUnavailable }.SetUInt(CoapOptionNumber.MaxAge, 1)
+                : new CoapMessage { Code = CoapCode.BadRequest }.WithPayload("enough"));
+        }));
+        var clients = new List<EstCoapsClient>();
+        try
+        {
+            for (int i = 0; i < Clients; i++)
+            {
+                clients.Add(await est.ClientAsync(configure: o =>
+                {
+                    o.Label = "busy1";
+                    o.BusyJitter = 1;
+                }));
+            }
+
+            start = TimeProvider.System.GetTimestamp();
+            Task<X509Certificate2>[] enrolling = [.. clients.Select((c, i) => c.EnrollAsync(new X500DistinguishedName($"CN=herd-{i}"), cancellationToken: EstFixture.Timeout(30)))];
+            foreach (Task<X509Certificate2> one in enrolling)
+            {
+                var ex = await Assert.ThrowsAsync<EstRequestException>(() => one);
+                Assert.Equal(CoapCode.BadRequest, ex.Code);
+            }
+        }
+        finally
+        {
+            foreach (EstCoapsClient client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+
+        Assert.Equal(2 * Clients, arrivals.Count);
+        TimeSpan[] resends = [.. arrivals.Skip(Clients)];
+        Assert.All(resends, t => Assert.True(t >= arrivals[0] + TimeSpan.FromSeconds(0.9), string.Join(", ", arrivals)));
+        Assert.True(resends.Max() - resends.Min() > TimeSpan.FromMilliseconds(150), string.Join(", ", arrivals));
+    }
+
+    [Fact]
     public async Task Client_gives_up_after_its_bound_with_the_5_03()
     {
         await using EstFixture est = await EstFixture.StartAsync();

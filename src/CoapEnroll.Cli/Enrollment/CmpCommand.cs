@@ -781,7 +781,8 @@ internal sealed class CmpCommand
         public void Report(CmpWaiting value)
         {
             string reason = value.Reason.Length > 0 ? $" ({value.Reason})" : string.Empty;
-            string seconds = Math.Ceiling(value.CheckAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            // Tenths: a busy wait carries a random share on top of the server's whole seconds.
+            string seconds = value.CheckAfter.TotalSeconds.ToString("0.#", CultureInfo.InvariantCulture);
             stderr.WriteLine(value.Resend
                 ? $"cmp {operation}: server busy{reason}; sending again in {seconds} s"
                 : $"cmp {operation}: waiting{reason}; polling again in {seconds} s");

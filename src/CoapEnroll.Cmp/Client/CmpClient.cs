@@ -45,6 +45,11 @@ public sealed class CmpClient
             throw new ArgumentException("the protection certificate has no private key", nameof(options));
         }
 
+        if (!(options.BusyJitter is >= 0 and <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.BusyJitter, "BusyJitter must be between 0 and 1");
+        }
+
         _transport = transport;
         Options = options;
         _time = timeProvider ?? TimeProvider.System;
@@ -340,6 +345,15 @@ public sealed class CmpClient
             catch (CmpTransportException ex) when (ex.RetryAfter is { } retryAfter)
             {
                 TimeSpan delay = retryAfter < MinimumWait ? MinimumWait : retryAfter > MaximumWait ? MaximumWait : retryAfter;
+                TimeSpan left = Options.MaxPollWait - _time.GetElapsedTime(started);
+                if (delay <= left)
+                {
+                    // Clients refused together would otherwise all come back together; the jitter never passes the budget. Whole
+                    // milliseconds, a timer's resolution, so that the wait reported is the wait taken.
+                    delay += TimeSpan.FromMilliseconds(Math.Floor(delay.TotalMilliseconds * Math.Clamp(Options.BusyJitter, 0, 1) * Random.Shared.NextDouble()));
+                    delay = delay > left ? left : delay;
+                }
+
                 string reason = ex.Diagnostic is { Length: > 0 } diagnostic ? $"{ex.Status}: {diagnostic}" : ex.Status ?? string.Empty;
                 await PauseAsync(new CmpWaiting(delay, reason, Resend: true), started, () => new CmpTransportException(
                     $"{ex.Message}; gave up: waiting {Seconds(delay)} s more would pass the {Budget(Options.MaxPollWait)} s this client waits in all",

@@ -50,6 +50,12 @@ public sealed class CmpClientOptions
     /// </summary>
     public TimeSpan MaxPollWait { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// The wait after a "busy, come back after …" answer is lengthened by a random share of itself up to this (0 to 1; default 0.5),
+    /// so that clients a server refused together do not all come back at the same moment. 0 waits exactly what the server said.
+    /// </summary>
+    public double BusyJitter { get; set; } = 0.5;
+
     /// <summary>Told each time the server makes us wait: the delay and the server's reason.</summary>
     public IProgress<CmpWaiting>? Waiting { get; set; }
 }

@@ -246,6 +246,47 @@ public sealed class CmpBusyRetryTests
         Assert.DoesNotContain("earlier copy", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Busy_waits_are_spread_at_random_by_the_jitter_and_never_past_the_budget()
+    {
+        // Clients refused together with the same Max-Age must not all come back at the same moment.
+        int refusals = 40;
+        var transport = new ScriptedTransport(request =>
+        {
+            if (Interlocked.Decrement(ref refusals) >= 0)
+            {
+                throw new CmpTransportException("CoAP 5.03", "5.03", "busy", true, TimeSpan.FromSeconds(2));
+            }
+
+            return new PkiMessage
+            {
+                Header = CmpRequests.Header(new X500DistinguishedName("CN=fake CA"), null, Encoding.UTF8.GetBytes("fake"),
+                    request.Header.TransactionId!.Value, request.Header.SenderNonce),
+                Body = new GenMsgBody(PkiBodyType.Genp) { Items = [new InfoTypeAndValue { InfoType = CmpInfoTypes.CaCerts }] },
+            };
+        });
+        var time = new ManualTimeProvider();
+        var waits = new List<CmpWaiting>();
+        var client = new CmpClient(transport, Options(waits, TimeSpan.FromHours(1), jitter: 0.5), time);
+        await time.RunAsync(client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout()));
+        Assert.Equal(40, waits.Count);
+        Assert.All(waits, w => Assert.InRange(w.CheckAfter, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(3)));
+        Assert.True(waits.Select(w => w.CheckAfter).Distinct().Count() > 10, string.Join(", ", waits.Select(w => w.CheckAfter)));
+        Assert.Equal(waits.Aggregate(TimeSpan.Zero, (sum, w) => sum + w.CheckAfter), time.Elapsed);
+
+        // A budget of 2.2 s: the first wait fits but its jitter is cut at the budget, the second does not fit at all.
+        refusals = 40;
+        waits.Clear();
+        time = new ManualTimeProvider();
+        client = new CmpClient(transport, Options(waits, TimeSpan.FromSeconds(2.2), jitter: 1), time);
+        await Assert.ThrowsAsync<CmpTransportException>(() => time.RunAsync(client.GeneralAsync([CmpInfoTypes.CaCerts], Timeout())));
+        CmpWaiting only = Assert.Single(waits);
+        Assert.InRange(only.CheckAfter, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2.2));
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CmpClient(transport, Options([], TimeSpan.FromSeconds(1), jitter: 1.5)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CmpClient(transport, Options([], TimeSpan.FromSeconds(1), jitter: double.NaN)));
+    }
+
     private static CancellationToken Timeout() => new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token;
 
     /// <summary>The same request sent again: same body, transactionID and senderNonce.</summary>
@@ -264,12 +305,14 @@ public sealed class CmpBusyRetryTests
         return new IPEndPoint(IPAddress.Loopback, ((IPEndPoint)endpoint.LocalEndPoint).Port);
     }
 
-    private static CmpClientOptions Options(List<CmpWaiting> waits, TimeSpan maxPollWait) => new()
+    /// <summary>Without jitter unless asked: most tests check the exact waits.</summary>
+    private static CmpClientOptions Options(List<CmpWaiting> waits, TimeSpan maxPollWait, double jitter = 0) => new()
     {
         Reference = CmpServerFixture.Dev1,
         SharedSecret = Encoding.UTF8.GetBytes(CmpServerFixture.Dev1Secret),
         MaxPollWait = maxPollWait,
         Waiting = new Recorder(waits),
+        BusyJitter = jitter,
     };
 
     /// <summary>Answers each decoded request with what the script makes of it (MAC-protected with dev-1's secret), or its exception.</summary>
