@@ -47,6 +47,9 @@ internal sealed class HttpsEstUpstream : IAsyncDisposable
     /// <summary>Answer every request with this status and text instead (null: serve EST).</summary>
     public (int Status, string? RetryAfter)? Override { get; set; }
 
+    /// <summary>The Date header of the <see cref="Override"/> answer (an upstream whose clock differs from ours), when set.</summary>
+    public string? OverrideDate { get; set; }
+
     /// <param name="port">The TCP port; 0 picks a free one (a test that stops and starts the server again passes the one it had).</param>
     public static async Task<HttpsEstUpstream> StartAsync(EstFixture ca, int port = 0)
     {
@@ -105,6 +108,11 @@ internal sealed class HttpsEstUpstream : IAsyncDisposable
             if (fixedAnswer.RetryAfter is { } retry)
             {
                 context.Response.Headers.RetryAfter = retry;
+            }
+
+            if (OverrideDate is { } date)
+            {
+                context.Response.Headers.Date = date;
             }
 
             await context.Response.WriteAsync($"answer {fixedAnswer.Status} as configured");

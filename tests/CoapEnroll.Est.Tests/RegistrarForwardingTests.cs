@@ -161,6 +161,18 @@ public sealed class RegistrarForwardingTests
     }
 
     [Fact]
+    public async Task An_upstream_Retry_After_date_is_read_against_the_upstreams_own_Date()
+    {
+        // The upstream's clock says 2001; "retry at 04:05:12" sent at "04:05:00" means 12 s, not a date long past (0).
+        await using Pair pair = await Pair.StartAsync();
+        pair.Upstream.Override = (503, "Sat, 03 Feb 2001 04:05:12 GMT");
+        pair.Upstream.OverrideDate = "Sat, 03 Feb 2001 04:05:00 GMT";
+        await using EstCoapsClient client = await pair.Registrar.ClientAsync(configure: o => o.MaxPendingWait = TimeSpan.Zero);
+        var refused = await Assert.ThrowsAsync<EstRequestException>(() => client.EnrollAsync(new X500DistinguishedName("CN=demo-device-1"), cancellationToken: EstFixture.Timeout()));
+        Assert.Equal((CoapCode.ServiceUnavailable, 12u), (refused.Code, refused.MaxAge));
+    }
+
+    [Fact]
     public async Task An_upstream_that_is_down_is_5_03_at_once_and_the_registrar_serves_again_when_it_returns()
     {
         await using Pair pair = await Pair.StartAsync();

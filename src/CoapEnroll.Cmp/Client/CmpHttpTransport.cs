@@ -47,7 +47,7 @@ public sealed class CmpHttpTransport : ICmpTransport
         if (!response.IsSuccessStatusCode)
         {
             string diagnostic = type is not null && type.StartsWith("text/", StringComparison.Ordinal) ? System.Text.Encoding.UTF8.GetString(body).Trim() : string.Empty;
-            if (code is 503 or 429 && RetryAfter(response) is { } retryAfter)
+            if (code is 503 or 429 && HttpRetryAfter.Of(response, DateTimeOffset.UtcNow) is { } retryAfter)
             {
                 // RFC 9110 §15.6.4 and RFC 6585 §4: not acted on; come back after Retry-After. Without the header there is no
                 // promise that waiting helps, so that stays an error.
@@ -59,20 +59,5 @@ public sealed class CmpHttpTransport : ICmpTransport
         }
 
         throw new CmpTransportException($"HTTP {status} answered {type ?? "no Content-Type"}, not {MediaType}");
-    }
-
-    private static TimeSpan? RetryAfter(HttpResponseMessage response)
-    {
-        switch (response.Headers.RetryAfter)
-        {
-            case { Delta: { } delta }:
-                return delta < TimeSpan.Zero ? TimeSpan.Zero : delta;
-            case { Date: { } date }:
-                // Against the server's own Date when it sent one, so that a client whose clock is off still waits what was meant.
-                TimeSpan until = date - (response.Headers.Date ?? DateTimeOffset.UtcNow);
-                return until < TimeSpan.Zero ? TimeSpan.Zero : until;
-            default:
-                return null;
-        }
     }
 }

@@ -286,16 +286,8 @@ public sealed partial class CmpCoapProxy
         return answer;
     }
 
-    private uint? RetryAfter(HttpResponseMessage response)
-    {
-        if (response.Headers.RetryAfter is not { } retry)
-        {
-            return null;
-        }
-
-        TimeSpan? delay = retry.Delta ?? (retry.Date is { } date ? date - _time.GetUtcNow() : null);
-        return delay is { } d ? (uint)Math.Clamp(Math.Ceiling(d.TotalSeconds), 0, uint.MaxValue) : null;
-    }
+    private uint? RetryAfter(HttpResponseMessage response) =>
+        HttpRetryAfter.Of(response, _time.GetUtcNow()) is { } d ? (uint)Math.Clamp(Math.Ceiling(d.TotalSeconds), 0, uint.MaxValue) : null;
 
     /// <summary>The body, or null when it is longer than <paramref name="limit"/>.</summary>
     private static async Task<byte[]?> ReadBoundedAsync(HttpContent content, int limit, CancellationToken cancellationToken)

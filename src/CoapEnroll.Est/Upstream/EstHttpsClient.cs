@@ -157,7 +157,7 @@ public sealed class EstHttpsClient
     private EstHttpsResponse Decode(EstHttpsOperation operation, HttpResponseMessage response, byte[] body)
     {
         int status = (int)response.StatusCode;
-        TimeSpan? retryAfter = RetryAfterOf(response.Headers.RetryAfter);
+        TimeSpan? retryAfter = HttpRetryAfter.Of(response, _time.GetUtcNow());
         if (status != 200)
         {
             return new EstHttpsResponse { StatusCode = status, RetryAfter = retryAfter, Text = ErrorText(body) };
@@ -267,16 +267,6 @@ public sealed class EstHttpsClient
         }
 
         return buffer.ToArray();
-    }
-
-    private TimeSpan? RetryAfterOf(RetryConditionHeaderValue? header)
-    {
-        if (header?.Delta is { } delta)
-        {
-            return delta;
-        }
-
-        return header?.Date is { } date ? (date - _time.GetUtcNow()) is { } left && left > TimeSpan.Zero ? left : TimeSpan.Zero : null;
     }
 
     // Base64 with any white space between the characters (RFC 8951 §3: line breaks are common); null when it is not base64.

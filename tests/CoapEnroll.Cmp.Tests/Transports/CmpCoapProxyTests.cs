@@ -147,6 +147,21 @@ public sealed class CmpCoapProxyTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_Retry_After_date_is_read_against_the_upstreams_Date_not_the_proxys_clock()
+    {
+        // An upstream whose clock says 2001: "retry at 04:05:09" with "Date: 04:05:00" means 9 s, whatever this machine's clock says.
+        var at = new DateTimeOffset(2001, 2, 3, 4, 5, 9, TimeSpan.Zero);
+        CmpCoapProxy proxy = Proxy((_, _) => Answer(HttpStatusCode.ServiceUnavailable, null, null, r =>
+        {
+            r.Headers.RetryAfter = new RetryConditionHeaderValue(at);
+            r.Headers.Date = at - TimeSpan.FromSeconds(9);
+        }));
+        CoapMessage response = await SendAsync(proxy);
+        Assert.Equal(CoapCode.ServiceUnavailable, response.Code);
+        Assert.Equal(9u, response.MaxAge);
+    }
+
+    [Fact]
     public async Task A_CMP_error_message_with_an_HTTP_error_status_is_passed_on_as_a_2_04()
     {
         byte[] error = Sequence([0xEE]);
