@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using CoapEnroll.Transport;
 using Microsoft.Extensions.Logging;
@@ -32,7 +31,8 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
     private readonly Dictionary<EndPoint, int> _perPeer = [];
     private readonly Dictionary<object, int> _perAddress = [];
     private readonly ReportThrottle _boundReports = new(TimeSpan.FromSeconds(10));
-    private readonly ConcurrentDictionary<NotificationMessageKey, (ObserveRegistration Registration, long SentAt)> _sentNotifications = new();
+    // Under _lock, unlike a ConcurrentDictionary a Dictionary can give its memory back after a peak of observers.
+    private readonly Dictionary<NotificationMessageKey, (ObserveRegistration Registration, long SentAt)> _sentNotifications = [];
     private readonly CancellationTokenSource _stopping = new();
     private long _changes;
 
@@ -74,20 +74,29 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
     /// <summary>The smallest table capacity a removal trims (<see cref="SparseTables.DefaultMinimumCapacity"/>, lower in tests).</summary>
     internal int TrimMinimumCapacity { get; set; } = SparseTables.DefaultMinimumCapacity;
 
-    /// <summary>The capacities of the registration and per-peer tables (for tests: they shrink after a peak).</summary>
-    internal (int Registrations, int Peers, int Addresses) TableCapacities
+    /// <summary>The capacities of the registration, per-peer and sent-notification tables (for tests: they shrink after a peak).</summary>
+    internal (int Registrations, int Peers, int Addresses, int Notifications) TableCapacities
     {
         get
         {
             lock (_lock)
             {
-                return (_registrations.EnsureCapacity(0), _perPeer.EnsureCapacity(0), _perAddress.EnsureCapacity(0));
+                return (_registrations.EnsureCapacity(0), _perPeer.EnsureCapacity(0), _perAddress.EnsureCapacity(0), _sentNotifications.EnsureCapacity(0));
             }
         }
     }
 
     /// <summary>Message IDs of sent NON notifications currently mapped back to their observer.</summary>
-    internal int RememberedNotificationCount => _sentNotifications.Count;
+    internal int RememberedNotificationCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _sentNotifications.Count;
+            }
+        }
+    }
 
     public async ValueTask<CoapMessage> HandleAsync(CoapRequestContext context, CancellationToken cancellationToken)
     {
@@ -464,15 +473,19 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
     /// </summary>
     private void RememberNonConfirmable(ObserveRegistration registration, NotificationMessageKey key, long now)
     {
-        _sentNotifications[key] = (registration, now);
-        if (registration.RememberMessageId(key) is { } evicted && _sentNotifications.TryGetValue(evicted, out var old) && old.Registration == registration)
+        lock (_lock)
         {
-            _sentNotifications.TryRemove(new KeyValuePair<NotificationMessageKey, (ObserveRegistration, long)>(evicted, old));
-        }
+            // Removal marks the registration and forgets its message IDs under this lock: a removed one remembers nothing more.
+            if (registration.IsRemoved)
+            {
+                return;
+            }
 
-        if (registration.IsRemoved)
-        {
-            _sentNotifications.TryRemove(key, out _);
+            _sentNotifications[key] = (registration, now);
+            if (registration.RememberMessageId(key) is { } evicted && _sentNotifications.TryGetValue(evicted, out var old) && old.Registration == registration)
+            {
+                _sentNotifications.Remove(evicted);
+            }
         }
     }
 
@@ -480,9 +493,13 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
     private void OnResetReceived(CoapEndpoint endpoint, EndPoint remote, ushort messageId)
     {
         var key = new NotificationMessageKey(endpoint, new PeerMessageKey(remote, messageId));
-        if (!_sentNotifications.TryRemove(key, out var sent))
+        (ObserveRegistration Registration, long SentAt) sent;
+        lock (_lock)
         {
-            return;
+            if (!_sentNotifications.Remove(key, out sent))
+            {
+                return;
+            }
         }
 
         // A message ID is only meaningful while the peer may still answer it; after that it may be reused.
@@ -545,8 +562,13 @@ internal sealed partial class CoapObserveLayer : ICoapRequestHandler
 
         foreach (var key in registration.MarkRemoved() ?? [])
         {
-            _sentNotifications.TryRemove(key, out _);
+            if (_sentNotifications.TryGetValue(key, out var sent) && sent.Registration == registration)
+            {
+                _sentNotifications.Remove(key);
+            }
         }
+
+        SparseTables.TrimIfSparse(_sentNotifications, TrimMinimumCapacity);
     }
 
     private uint ClockValue(long timestamp) => ObserveSequence.ClockValue(_time.GetElapsedTime(_origin, timestamp));

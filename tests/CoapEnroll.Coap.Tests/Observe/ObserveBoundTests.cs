@@ -123,8 +123,20 @@ public class ObserveBoundTests
             }
 
             Assert.Equal(observers, server.Server.ObserveLayer.Count);
+
+            // One NON notification each: its message ID is remembered (a Reset to it removes the observer, RFC 7641 §3.6).
+            server.State = 4;
+            server.Resource.NotifyObservers();
+            foreach (var peer in peers)
+            {
+                var notification = await peer.ReceiveAsync();
+                Assert.Equal(("4", CoapMessageType.NonConfirmable), (notification.PayloadText, notification.Type));
+            }
+
+            Assert.Equal(observers, server.Server.ObserveLayer.RememberedNotificationCount);
             var peak = server.Server.ObserveLayer.TableCapacities;
-            Assert.True(peak.Registrations >= observers && peak.Peers >= observers && peak.Addresses >= observers, peak.ToString());
+            Assert.True(peak.Registrations >= observers && peak.Peers >= observers && peak.Addresses >= observers && peak.Notifications >= observers,
+                peak.ToString());
 
             // All but two deregister (GET with Observe 1, RFC 7641 §3.6).
             for (int i = 2; i < observers; i++)
@@ -136,7 +148,8 @@ public class ObserveBoundTests
             Assert.Equal(2, server.Server.ObserveLayer.Count);
             Assert.Equal(2, server.Server.ObserveLayer.CountObservers(server.Resource));
             var after = server.Server.ObserveLayer.TableCapacities;
-            Assert.True(after.Registrations < 16 && after.Peers < 16 && after.Addresses < 16, after.ToString());
+            Assert.True(after.Registrations < 16 && after.Peers < 16 && after.Addresses < 16 && after.Notifications < 16, after.ToString());
+            Assert.Equal(2, server.Server.ObserveLayer.RememberedNotificationCount);
 
             // The two left are still notified.
             server.State = 5;
