@@ -314,6 +314,15 @@ internal sealed class ServerUnderTest : IAsyncDisposable
                     if (CoapMessageDecoder.TryReadHeader(buffer.AsSpan(0, result.ReceivedBytes), out _, out CoapCode code, out ushort id)
                         && id == messageId && code == CoapCode.Content)
                     {
+                        // Another program on the port (one that bound it first) may have answered: measure only the process started.
+                        if (!UdpSocketStats.IsBoundBy(_process.Id, CoapEndPoint.Port))
+                        {
+                            // Ours then fails to bind and exits (a caller may try other ports); give it the time to.
+                            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                            await _process.WaitForExitAsync(exit.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+                            throw new InvalidOperationException($"{CoapEndPoint} answered, but not from {CommandLine} (pid {_process.Id}): another program holds the port");
+                        }
+
                         return;
                     }
                 }
