@@ -23,7 +23,7 @@ public sealed record StoredSharedSecret
     /// <summary>The only profile it may enroll under; null: any.</summary>
     public string? Profile { get; init; }
 
-    /// <summary>The only subject DN it may ask for; null: the subject's CN must equal the reference, unless <see cref="AnyName"/>.</summary>
+    /// <summary>The only subject DN it may ask for; null: the subject must be CN=reference alone (or a profile's subject template filled from it), unless <see cref="AnyName"/>.</summary>
     public string? Subject { get; init; }
 
     /// <summary>Any name the profile allows.</summary>

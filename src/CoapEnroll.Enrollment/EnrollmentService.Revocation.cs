@@ -9,13 +9,18 @@ public sealed partial class EnrollmentService
 {
     private const string NotAuthorized = "not authorized to revoke this certificate";
 
+    /// <summary>How the identity of a shared secret, and of every certificate enrolled with one, begins.</summary>
+    private const string SharedSecretIdentityPrefix = "secret:";
+
     /// <summary>
     /// Revokes certificate <paramref name="serialHex"/> (hex, case-insensitive) of this CA for RFC 5280 CRLReason
     /// <paramref name="reason"/> (<see cref="RevocationReasons"/>) on behalf of an authenticated requester, which may revoke a
     /// certificate when it authenticated with that very certificate (a current certificate of this CA, <see cref="RequesterTrust.ThisCa"/>)
     /// or when the certificate belongs to its <see cref="Requester.Identity"/> (a device revoking a certificate it obtained earlier,
-    /// also with its manufacturer certificate). Anything else is refused, an unknown serial number alike, with one text. Refusals
-    /// are audited; the revocation is audited by the CA with the requester as actor.
+    /// also with its manufacturer certificate). Not for a shared secret's identity: one secret may enroll many devices (a batch, the
+    /// demo secret), which must not revoke each other, so a certificate enrolled with a secret is revoked only with itself
+    /// (RFC 9483 §4.2: the rr is signed with the certificate to be revoked), never by the secret's MAC. Anything else is refused, an
+    /// unknown serial number alike, with one text. Refusals are audited; the revocation is audited by the CA with the requester as actor.
     /// </summary>
     public async Task<RevocationOutcome> RevokeAsync(Requester requester, string serialHex, int reason, CancellationToken cancellationToken)
     {
@@ -42,7 +47,8 @@ public sealed partial class EnrollmentService
         bool ownCertificate = requester.Certificate is { } certificate && requester.Trust == RequesterTrust.ThisCa
             && string.Equals(certificate.SerialNumber, serial, StringComparison.OrdinalIgnoreCase);
         StoredCertificate? stored = await Authority.Store.GetCertificateAsync(serial, cancellationToken);
-        bool ownIdentity = stored is not null && string.Equals(stored.Identity ?? stored.Requester, requester.Identity, StringComparison.Ordinal);
+        bool ownIdentity = stored is not null && string.Equals(stored.Identity ?? stored.Requester, requester.Identity, StringComparison.Ordinal)
+            && !requester.Identity.StartsWith(SharedSecretIdentityPrefix, StringComparison.Ordinal);
         if (!ownCertificate && !ownIdentity)
         {
             return await RefuseRevocationAsync(requester, serial, NotAuthorized, cancellationToken);

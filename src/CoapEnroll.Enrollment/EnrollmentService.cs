@@ -88,7 +88,7 @@ public sealed partial class EnrollmentService
         {
             // The front end verified the MAC with the secret configured under this reference: whoever holds it is this requester.
             // Escaped in full, never cut: two references must stay two identities.
-            string secret = "secret:" + PrintableText.Escape(reference, reference.Length);
+            string secret = SharedSecretIdentityPrefix + PrintableText.Escape(reference, reference.Length);
             return AuthenticationResult.Authenticated(new Requester(peer, null, secret, RequesterTrust.SharedSecret, secret, peer.SharedSecretGrant));
         }
 

@@ -78,8 +78,9 @@ internal static class NameBinding
     /// <summary>
     /// Null when the names are what the shared secret <paramref name="reference"/> grants: any name under
     /// <see cref="SharedSecretGrant.AnyName"/>; otherwise the granted subject (<see cref="DistinguishedNames.Key"/>: case and white
-    /// space insensitive, any order), or without one a subject whose CN is the reference (and only that CN), and subjectAltNames only
-    /// from the profile's subjectAltName templates filled from that subject or its allowed subjectAltNames.
+    /// space insensitive, any order), or without one exactly <c>CN=reference</c> or a profile's subject template filled from it that
+    /// keeps that CN, and subjectAltNames only from the profile's subjectAltName templates filled from that name (the secret's, never
+    /// attributes the requester added) or its allowed subjectAltNames.
     /// </summary>
     public static string? CheckSharedSecret(CertificateProfile profile, SharedSecretGrant? grant, string reference, X500DistinguishedName subject,
         IReadOnlyList<GeneralName> subjectAltNames)
@@ -109,6 +110,15 @@ internal static class NameBinding
             if (cns.Length != 1 || cns[0] != reference)
             {
                 return $"the subject's CN is not the shared secret's reference '{PrintableText.Escape(reference)}'";
+            }
+
+            // Only the CN is the secret's: any other attribute (a serialNumber, an O) would be the requester's word, and templates
+            // would be filled from it. More than the CN comes from a profile's subject template filled from the CN alone.
+            IReadOnlyList<NameAttribute> own = [new NameAttribute(DistinguishedNames.CommonNameOid, reference)];
+            if (requested.Count != 1 && !profile.SubjectTemplates.Any(t => t.Instantiate(own) is { } filled && DistinguishedNames.SameAttributes(filled, requested)))
+            {
+                return $"the subject has more than CN={PrintableText.Escape(reference)}, the shared secret's reference, and no subject template of "
+                    + $"profile '{profile.Name}' filled from that CN is it";
             }
         }
 

@@ -2,7 +2,7 @@ namespace CoapEnroll.Enrollment;
 
 /// <summary>
 /// What a configured shared secret (CMP MAC protection, RFC 9483 section 3.2) entitles its holder to: a profile, a subject, or any
-/// name. Without <see cref="Subject"/> or <see cref="AnyName"/> the requested subject's CN must be the secret's reference.
+/// name. Without <see cref="Subject"/> or <see cref="AnyName"/> the requested subject is CN=reference alone, or a profile's subject template filled from it.
 /// </summary>
 public sealed class SharedSecretGrant
 {

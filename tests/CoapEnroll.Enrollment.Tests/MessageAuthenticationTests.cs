@@ -133,6 +133,32 @@ public sealed class MessageAuthenticationTests
     }
 
     [Fact]
+    public async Task Without_a_granted_subject_nothing_but_the_CN_is_the_requesters_to_choose()
+    {
+        // A serialNumber (or an O) next to the CN would be the requester's word: another device's serial, filled into a template.
+        await using EnrollmentFixture f = await WithProfilesAsync(null, ("default", new CertificateProfileOptions
+        {
+            SubjectTemplates = ["CN={CN}, O=Example Devices"],
+            SubjectAltNameTemplates = ["DNS:sn-{serialNumber}.devices.example", "DNS:{CN}.devices.example"],
+        }));
+        Requester requester = await SecretAsync(f, "dev-7");
+        foreach (string subject in new[] { "CN=dev-7, serialNumber=DEMO-0001", "serialNumber=DEMO-0001, CN=dev-7, O=CoapEnroll Demo Manufacturer", "CN=dev-7, O=Other" })
+        {
+            using EnrollmentOutcome refused = await EnrollAsync(f, requester, EnrollmentFixture.Csr(subject));
+            Assert.Equal(RejectionReason.NameNotBoundToRequester, refused.Reason);
+            Assert.Contains("the subject has more than CN=dev-7, the shared secret's reference", refused.Detail);
+        }
+
+        // A subjectAltName template is filled from the secret's CN only, never from an attribute the request adds.
+        using EnrollmentOutcome serial = await EnrollAsync(f, requester, EnrollmentFixture.Csr("CN=dev-7", dnsNames: "sn-DEMO-0001.devices.example"));
+        Assert.Equal(RejectionReason.NameNotBoundToRequester, serial.Reason);
+
+        // The profile's subject template, filled from the CN, adds what the operator chose.
+        using EnrollmentOutcome templated = await EnrollAsync(f, requester, EnrollmentFixture.Csr("CN=dev-7, O=Example Devices", dnsNames: "dev-7.devices.example"));
+        Assert.Equal(EnrollmentStatus.Issued, templated.Status);
+    }
+
+    [Fact]
     public async Task A_shared_secret_may_not_reenroll()
     {
         await using EnrollmentFixture f = await EnrollmentFixture.CreateAsync();

@@ -57,6 +57,26 @@ public sealed class RevocationTests
     }
 
     [Fact]
+    public async Task Devices_enrolled_with_one_shared_secret_do_not_revoke_each_other_and_the_secret_revokes_none()
+    {
+        // One secret for a batch (or the demo secret): the certificates share its identity, but each revokes only itself
+        // (RFC 9483 §4.2: an rr is signed with the certificate to be revoked), and a MAC with the secret revokes nothing.
+        await using EnrollmentFixture f = await EnrollmentFixture.CreateAsync();
+        AuthenticationResult secret = await f.Service.AuthenticateAsync(PeerIdentity.SharedSecret("cmp-coap", "batch", new SharedSecretGrant { AnyName = true }), CancellationToken.None);
+        Requester batch = secret.Requester!;
+        using EnrollmentOutcome a = await f.Service.EnrollAsync(EnrollmentFixture.Request(batch, EnrollmentFixture.Csr("CN=device-a")), CancellationToken.None);
+        using EnrollmentOutcome b = await f.Service.EnrollAsync(EnrollmentFixture.Request(batch, EnrollmentFixture.Csr("CN=device-b")), CancellationToken.None);
+        Requester deviceA = await f.AuthenticateAsync(a.Certificate!);
+        Assert.Equal((RequesterTrust.ThisCa, batch.Identity), (deviceA.Trust, deviceA.Identity));
+
+        Assert.Equal(RevocationOutcomeStatus.Refused, (await f.Service.RevokeAsync(deviceA, b.Certificate!.SerialNumber, RevocationReasons.KeyCompromise, CancellationToken.None)).Status);
+        Assert.Equal(RevocationOutcomeStatus.Refused, (await f.Service.RevokeAsync(batch, b.Certificate!.SerialNumber, RevocationReasons.KeyCompromise, CancellationToken.None)).Status);
+        Assert.Equal(CertificateStatus.Active, (await f.Store.GetCertificateAsync(b.Certificate!.SerialNumber, CancellationToken.None))!.Status);
+
+        Assert.Equal(RevocationOutcomeStatus.Revoked, (await f.Service.RevokeAsync(deviceA, a.Certificate!.SerialNumber, RevocationReasons.KeyCompromise, CancellationToken.None)).Status);
+    }
+
+    [Fact]
     public async Task Another_device_is_refused_and_cannot_tell_an_unknown_serial_from_a_certificate_it_does_not_own()
     {
         await using EnrollmentFixture f = await EnrollmentFixture.CreateAsync();

@@ -12,7 +12,7 @@ public sealed class CmpSharedSecretOptions
     /// <summary>The only profile (EST/CMP label) this secret may enroll under; unset: any profile.</summary>
     public string? Profile { get; set; }
 
-    /// <summary>The only subject DN this secret may ask for; unset: the subject's CN must equal the reference, unless <see cref="AnyName"/>.</summary>
+    /// <summary>The only subject DN this secret may ask for; unset: the subject must be CN=reference alone (or a profile's subject template filled from it), unless <see cref="AnyName"/>.</summary>
     public string? Subject { get; set; }
 
     /// <summary>Any name the profile allows (reserved names and names held by others still refused). For demo and bootstrap secrets.</summary>
