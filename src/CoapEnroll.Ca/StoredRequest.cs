@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
 namespace CoapEnroll.Ca;
 
 /// <summary>A certification request row of the store.</summary>
@@ -9,7 +12,7 @@ public sealed record StoredRequest
     /// <summary>The caller's idempotency key, unique when present; null on requests refused on arrival (a repeat is judged afresh).</summary>
     public string? RequestKey { get; init; }
 
-    /// <summary>The PKCS#10 DER (RFC 2986).</summary>
+    /// <summary>The request as received: PKCS#10 DER (RFC 2986), or for CMP the DER of the CRMF CertRequest (RFC 4211).</summary>
     public required byte[] CsrDer { get; init; }
 
     /// <summary>SubjectPublicKeyInfo DER of a server-generated key to certify instead of the CSR's key (RFC 7030 section 4.4).</summary>
@@ -57,4 +60,22 @@ public sealed record StoredRequest
 
     /// <summary>Last state change.</summary>
     public DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>
+    /// The subject the request asks for, from a PKCS#10 request or a CMP CertRequest alike, for an operator to see what is approved;
+    /// null when the stored bytes cannot be read as either. Not a validation: the CA checks the request again when it issues.
+    /// </summary>
+    public X500DistinguishedName? ReadSubject()
+    {
+        try
+        {
+            return StoredCrmfRequest.IsCrmf(CsrDer)
+                ? StoredCrmfRequest.Decode(CsrDer).Subject
+                : CertificateRequest.LoadSigningRequest(CsrDer, HashAlgorithmName.SHA256, out _, CertificateRequestLoadOptions.SkipSignatureValidation).SubjectName;
+        }
+        catch (Exception ex) when (ex is CryptographicException or CsrRejectedException)
+        {
+            return null;
+        }
+    }
 }

@@ -1,5 +1,6 @@
 using System.Formats.Asn1;
 using System.Security.Cryptography;
+using CoapEnroll.Ca;
 using CoapEnroll.Cli.Enrollment;
 using CoapEnroll.Testing;
 
@@ -35,11 +36,13 @@ public sealed class RequestsListTextTests
     {
         using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         byte[] subject = Pkcs10Builder.Name((Pkcs10Builder.CommonName, UniversalTagNumber.UTF8String, [0x61, 0xC3, 0x28]));
-        string shown = RequestsCommand.SubjectOf(new Pkcs10Builder(key) { Subject = subject }.Build());
+        string shown = RequestsCommand.SubjectOf(Stored(new Pkcs10Builder(key) { Subject = subject }.Build()));
         Assert.Equal($"(undecodable subject, DER #{Convert.ToHexString(subject)})", shown);
 
-        Assert.Equal("(empty subject)", RequestsCommand.SubjectOf(new Pkcs10Builder(key) { Subject = [0x30, 0x00] }.Build()));
-        Assert.Equal("(unreadable CSR)", RequestsCommand.SubjectOf([0x30, 0x03, 0x02, 0x01, 0x00]));
-        Assert.Equal("CN=demo-device-1", RequestsCommand.SubjectOf(new Pkcs10Builder(key).Build()));
+        Assert.Equal("(empty subject)", RequestsCommand.SubjectOf(Stored(new Pkcs10Builder(key) { Subject = [0x30, 0x00] }.Build())));
+        Assert.Equal("(unreadable request)", RequestsCommand.SubjectOf(Stored([0x30, 0x03, 0x02, 0x01, 0x00])));
+        Assert.Equal("CN=demo-device-1", RequestsCommand.SubjectOf(Stored(new Pkcs10Builder(key).Build())));
     }
+
+    private static StoredRequest Stored(byte[] der) => new() { CsrDer = der, Requester = "test", Protocol = "test", Profile = "default" };
 }

@@ -180,4 +180,20 @@ public class ServeTests
         Assert.StartsWith("coapenroll: error: Coap:MaxUnauthenticatedReassemblyBytesTotal must be less than Coap:MaxReassemblyBytesTotal", line, StringComparison.Ordinal);
         Assert.False(Directory.Exists(data));
     }
+
+    [Theory]
+    [InlineData("--Admin:Enabled=true", "Admin:Enabled is true but no operator can authenticate")]
+    [InlineData("--Admin:Enabled=true --Admin:User=operator --Admin:PasswordHash=garbage", "Admin:PasswordHash is not a hash made by 'coapenroll admin hash-password'")]
+    public async Task ServeCommand_UnusableAdminSection_ExitsWithUsage_BeforeAnythingListens(string settings, string message)
+    {
+        // It crashed with an unhandled exception (exit 134, which a supervisor restarts) after the listeners had started.
+        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
+        var result = await CliRunner.RunAsync(["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--coaps-port", "off", "--data", data,
+            .. settings.Split(' '), "--Logging:LogLevel:Default=None"]);
+
+        Assert.True(result.ExitCode == ExitCodes.Usage, result.Describe());
+        string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("coapenroll: error: " + message, line, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(data));
+    }
 }

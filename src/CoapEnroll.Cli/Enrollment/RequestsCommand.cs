@@ -170,7 +170,7 @@ internal static partial class RequestsCommand
                 request.Protocol,
                 Cell(request.Requester),
                 Cell(request.Registrar ?? "-"),
-                Cell(SubjectOf(request.CsrDer))));
+                Cell(SubjectOf(request))));
         }
 
         await WriteLimitNoteAsync(pending.Count, "oldest", stdout);
@@ -204,7 +204,7 @@ internal static partial class RequestsCommand
                 request.Protocol,
                 Cell(request.Requester),
                 Cell(request.Registrar ?? "-"),
-                Cell(SubjectOf(request.CsrDer)),
+                Cell(SubjectOf(request)),
                 Cell(outcome)));
         }
 
@@ -260,18 +260,13 @@ internal static partial class RequestsCommand
         return cell.ToString();
     }
 
-    // The subject as the platform prints it (RFC 4514); a subject it cannot print (a string that is not valid for its type) as the
-    // hex of its DER, so that the operator sees that there is something, and what.
-    internal static string SubjectOf(byte[] csrDer)
+    // The subject as the platform prints it (RFC 4514), of a PKCS#10 or a CMP (CRMF) request alike; a subject it cannot print (a
+    // string that is not valid for its type) as the hex of its DER, so that the operator sees that there is something, and what.
+    internal static string SubjectOf(StoredRequest request)
     {
-        X500DistinguishedName subject;
-        try
+        if (request.ReadSubject() is not { } subject)
         {
-            subject = CertificateRequest.LoadSigningRequest(csrDer, HashAlgorithmName.SHA256, out _, CertificateRequestLoadOptions.SkipSignatureValidation).SubjectName;
-        }
-        catch (CryptographicException)
-        {
-            return "(unreadable CSR)";
+            return "(unreadable request)";
         }
 
         string name;

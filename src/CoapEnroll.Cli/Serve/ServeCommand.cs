@@ -141,6 +141,7 @@ internal static class ServeCommand
         UpstreamOptions? upstreamOptions;
         MetricsOptions metrics;
         HealthOptions health;
+        AdminOptions admin;
         try
         {
             dtls = host.Services.GetRequiredService<IOptions<DtlsListenOptions>>().Value;
@@ -150,6 +151,7 @@ internal static class ServeCommand
             upstreamOptions = host.Services.GetService<IOptions<UpstreamOptions>>()?.Value;
             metrics = host.Services.GetRequiredService<IOptions<MetricsOptions>>().Value;
             health = host.Services.GetRequiredService<IOptions<HealthOptions>>().Value;
+            admin = host.Services.GetRequiredService<IOptions<AdminOptions>>().Value;
         }
         catch (InvalidOperationException ex)
         {
@@ -180,6 +182,12 @@ internal static class ServeCommand
         if ((metrics.Validate() ?? health.Validate()) is { } monitoringProblem)
         {
             throw new CliException(ExitCodes.Usage, monitoringProblem);
+        }
+
+        // Checked again where the page is built, after the listeners started; a bad Admin section must not get that far.
+        if (admin.Validate() is { } adminProblem)
+        {
+            throw new CliException(ExitCodes.Usage, adminProblem);
         }
 
         try

@@ -91,7 +91,7 @@ internal sealed partial class AdminSite
             foreach (StoredRequest request in pending)
             {
                 html.Add($"<tr id=\"request-{request.Id}\"><td>{request.Id}</td><td>{request.CreatedAt}</td><td>{request.Profile}</td><td>{request.Protocol}</td>"
-                    + $"<td>{request.Requester}</td><td>{request.Registrar ?? "-"}</td><td class=subject>{SubjectOf(request.CsrDer)}</td><td>"
+                    + $"<td>{request.Requester}</td><td>{request.Registrar ?? "-"}</td><td class=subject>{SubjectOf(request)}</td><td>"
                     + $"<form class=inline method=post action=\"/admin/requests/approve\">{Csrf(principal)}<input type=hidden name=id value=\"{request.Id}\">"
                     + $"<button type=submit class=approve>Approve</button></form> "
                     + $"<form class=inline method=post action=\"/admin/requests/reject\">{Csrf(principal)}<input type=hidden name=id value=\"{request.Id}\">"
@@ -221,19 +221,14 @@ internal sealed partial class AdminSite
     };
 
     /// <summary>
-    /// The subject a stored PKCS#10 request asks for, as the platform prints it (RFC 4514), or a note saying why it cannot be shown
-    /// (a CMP CertRequest is stored as CRMF, which only the CA reads). The caller encodes it: a device chose it.
+    /// The subject a stored request asks for (PKCS#10, or CMP's CRMF), as the platform prints it (RFC 4514), or a note saying why it
+    /// cannot be shown. The caller encodes it: a device chose it.
     /// </summary>
-    internal static string SubjectOf(byte[] csrDer)
+    internal static string SubjectOf(StoredRequest request)
     {
-        X500DistinguishedName subject;
-        try
+        if (request.ReadSubject() is not { } subject)
         {
-            subject = CertificateRequest.LoadSigningRequest(csrDer, HashAlgorithmName.SHA256, out _, CertificateRequestLoadOptions.SkipSignatureValidation).SubjectName;
-        }
-        catch (CryptographicException)
-        {
-            return "(not a PKCS#10 request: CMP, see 'coapenroll requests list')";
+            return "(unreadable request)";
         }
 
         try

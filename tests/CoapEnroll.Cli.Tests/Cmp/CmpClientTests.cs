@@ -170,7 +170,7 @@ public sealed class CmpClientTests : CmpTestBase
         Task<CliResult> polling = CliRunner.RunAsync("cmp", "ir", "--server", Server(server, "http", "/.well-known/cmp/p/manual"), "--ref", "manual",
             "--secret-env", SecretVariable, "--subject", "CN=held-2", "--key-out", OpenSsl.File("k.pem"), "--out", OpenSsl.File("c.pem"));
 
-        await server.ApprovePendingAsync(polling);
+        await server.ApprovePendingAsync(polling, "CN=held-2");
 
         CliResult result = await polling;
         Assert.True(result.ExitCode == 0, result.Describe());

@@ -179,7 +179,7 @@ public sealed class CmpHttpInteropTests : CmpTestBase
         Task<ProcessResult> polling = OpenSsl.RunAsync("cmp", "-cmd", "ir", "-server", server.HttpServer("/.well-known/cmp/p/manual"), "-ref", "manual",
             "-secret", "pass:" + CmpServerHost.ManualSecret, "-newkey", key, "-subject", "/CN=held-1", "-certout", OpenSsl.File("c.pem"), "-total_timeout", "60");
 
-        await server.ApprovePendingAsync(polling);
+        await server.ApprovePendingAsync(polling, "CN=held-1");
 
         ProcessResult result = await polling;
         Assert.True(result.ExitCode == 0, result.Describe());

@@ -63,19 +63,23 @@ public sealed partial class CmpServerHost : IAsyncDisposable
 
     /// <summary>
     /// Waits (up to 20 s) until <c>requests list</c> shows a pending request, and approves it with <c>requests approve</c> under the
-    /// <c>manual</c> profile's settings; asserts that <paramref name="client"/> was still waiting for it.
+    /// <c>manual</c> profile's settings; asserts that <paramref name="client"/> was still waiting for it, and that the list showed the
+    /// operator the subject <paramref name="subject"/> the CMP request (CRMF, not PKCS#10) asks for.
     /// </summary>
-    public async Task ApprovePendingAsync(Task client)
+    public async Task ApprovePendingAsync(Task client, string subject)
     {
         string? id = null;
+        CliResult? list = null;
         for (int i = 0; i < 100 && id is null; i++)
         {
             await Task.Delay(200);
-            CliResult list = await CliRunner.RunAsync(["requests", "list", "--data", DataDirectory]);
+            list = await CliRunner.RunAsync(["requests", "list", "--data", DataDirectory]);
             id = PendingRow().Match(list.Output) is { Success: true } m ? m.Groups["id"].Value : null;
         }
 
         Assert.NotNull(id);
+        string row = list!.Output.Split('\n').First(l => l.StartsWith(id + "\t", StringComparison.Ordinal));
+        Assert.True(row.Split('\t').Contains(subject), row);
         Assert.False(client.IsCompleted, "the client stopped before the approval");
         CliResult approve = await CliRunner.RunAsync(["requests", "approve", id, "--data", DataDirectory,
             "--Ca:Profiles:manual:RequiresApproval=true", "--Ca:Profiles:manual:NamePolicy=AnyName"]);
