@@ -82,7 +82,12 @@ public sealed class ReservedNames
 
         foreach (GeneralName name in subjectAltNames)
         {
-            GeneralName compared = name.Kind == GeneralNameKind.Dns ? AsHostName(name.Value) : name;
+            GeneralName compared = name.Kind switch
+            {
+                GeneralNameKind.Dns => AsHostName(name.Value),
+                GeneralNameKind.IPAddress => AsHostName(name.Value),
+                _ => name,
+            };
             if (_serverNames.Exists(n => n.Matches(compared)))
             {
                 return $"subjectAltName {PrintableText.Escape(name.ToString())} is a name of this server's certificate";
@@ -94,13 +99,17 @@ public sealed class ReservedNames
 
     private void Reserve(X509Certificate2 certificate, string description) => _subjects.Add((DistinguishedNames.Key(certificate.SubjectName), description));
 
-    // Host names as a client compares them: an address written as text is that address, a DNS name is compared without case and
-    // without a final dot, white space around it ignored.
+    // Host names as a client compares them: an address written as text is that address (an IPv4-mapped IPv6 address, ::ffff:a.b.c.d,
+    // the IPv4 address it maps: a dual-stack socket reports IPv4 peers so), a DNS name is compared without case and without a final
+    // dot, white space around it ignored.
     private static GeneralName AsHostName(string text)
     {
         string trimmed = text.Trim().TrimEnd('.');
-        return IPAddress.TryParse(trimmed, out IPAddress? address) && trimmed.Contains(address.AddressFamily == AddressFamily.InterNetwork ? '.' : ':')
-            ? new GeneralName(GeneralNameKind.IPAddress, address.ToString())
-            : new GeneralName(GeneralNameKind.Dns, trimmed);
+        if (IPAddress.TryParse(trimmed, out IPAddress? address) && trimmed.Contains(address.AddressFamily == AddressFamily.InterNetwork ? '.' : ':'))
+        {
+            return new GeneralName(GeneralNameKind.IPAddress, (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).ToString());
+        }
+
+        return new GeneralName(GeneralNameKind.Dns, trimmed);
     }
 }

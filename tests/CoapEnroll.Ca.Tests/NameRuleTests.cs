@@ -108,6 +108,11 @@ public sealed class NameRuleTests
         Assert.NotNull(reserved.Find(Name("CN=Test Issuing CA"), []));
         Assert.Null(reserved.Find(Name("CN=localhost"), [new GeneralName(GeneralNameKind.Dns, "localhost")]));
         Assert.NotNull(ca.Authority.ReservedNames.Find(Name("CN=dev-1"), [new GeneralName(GeneralNameKind.IPAddress, "::1")]));
+
+        // 127.0.0.1 written as an IPv4-mapped IPv6 address (16 octets in the certificate), as a subjectAltName and as a CN.
+        Assert.NotNull(ca.Authority.ReservedNames.Find(Name("CN=dev-1"), [new GeneralName(GeneralNameKind.IPAddress, "::ffff:127.0.0.1")]));
+        Assert.NotNull(ca.Authority.ReservedNames.Find(Name("CN=::ffff:127.0.0.1"), []));
+        Assert.Null(ca.Authority.ReservedNames.Find(Name("CN=dev-1"), [new GeneralName(GeneralNameKind.IPAddress, "::ffff:127.0.0.2")]));
     }
 
     [Fact]
