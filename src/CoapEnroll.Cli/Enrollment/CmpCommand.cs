@@ -209,6 +209,11 @@ internal sealed class CmpCommand
                     return await EnrollAsync(client, parseResult, inputs, stdout, cancellationToken);
             }
         }
+        catch (CmpException ex) when (ex.GaveUpWaiting)
+        {
+            // The server holds the request (waiting for an operator): as EST's 5.03 past --max-wait, a server-side condition.
+            throw new CliException(ExitCodes.ServerError, $"CMP {_operation} with {target}: {ex.Message.TrimEnd('.')}.", ex);
+        }
         catch (CmpException ex) when (ex.IsRefusal)
         {
             throw new CliException(ExitCodes.ClientError, $"CMP {_operation} with {target}: {ex.Message.TrimEnd('.')}.", ex);

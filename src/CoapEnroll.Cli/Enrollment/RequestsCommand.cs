@@ -26,7 +26,7 @@ internal static partial class RequestsCommand
 
     public static Command Create()
     {
-        var requests = new Command("requests", "Approve or reject certificate requests waiting for an operator (profiles with RequiresApproval); list them, or what became of every request.");
+        var requests = new Command("requests", "Approve or reject certificate requests waiting for an operator (profiles with RequiresApproval); list them, or what became of every request; revoke a certificate; write the CRL.");
         requests.Subcommands.Add(Build("list", "List requests (default: those pending): id, created, profile, protocol, requester, registrar (or -), subject; with --status also the outcome (serial, or why refused).",
             withId: false, withReason: false));
         requests.Subcommands.Add(Build("approve", "Approve a pending request: the CA issues the certificate; the device collects it with its next (repeated) request.", withId: true, withReason: false));

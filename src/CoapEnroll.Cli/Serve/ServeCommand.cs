@@ -19,7 +19,7 @@ internal static class ServeCommand
         var data = new Option<string?>("--data") { Description = "Data directory, created if missing (default: ./data; config key DataDirectory)", HelpName = "DIR" };
         var bind = new Option<string?>("--bind")
         {
-            Description = "Address to listen on, for CoAP and HTTP (default: :: for IPv6 and IPv4, falling back to 0.0.0.0; config keys Coap:Bind, Http:Bind)",
+            Description = "Address to listen on, for CoAP, HTTP and HTTPS (default: :: for IPv6 and IPv4, falling back to 0.0.0.0; config keys Coap:Bind, Http:Bind, Https:Bind)",
             HelpName = "ADDRESS",
         };
         // Every port option reads the same way: a number (0 picks a free port, logged at start) or "off".

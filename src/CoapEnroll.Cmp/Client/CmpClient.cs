@@ -305,7 +305,10 @@ public sealed class CmpClient
     /// <summary>Waits before the next poll, or throws <see cref="CmpException"/> when that would pass the budget begun at <paramref name="started"/>.</summary>
     private Task WaitAsync(TimeSpan delay, string reason, long started, CancellationToken cancellationToken) =>
         PauseAsync(new CmpWaiting(delay, reason), started, () => new CmpException(
-            $"still waiting after {Budget(Options.MaxPollWait)} s (server: {(reason.Length > 0 ? reason : "no reason given")}; the next poll would be in {Seconds(delay)} s)"),
+            $"still waiting after {Budget(Options.MaxPollWait)} s (server: {(reason.Length > 0 ? reason : "no reason given")}; the next poll would be in {Seconds(delay)} s)")
+            {
+                GaveUpWaiting = true,
+            },
             cancellationToken);
 
     /// <summary>

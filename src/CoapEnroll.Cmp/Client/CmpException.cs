@@ -47,6 +47,12 @@ public sealed class CmpException : Exception
     /// <summary>Whether the refusal's protection verified; an unauthenticated refusal may be forged and is reported as such.</summary>
     public bool IsAuthenticated { get; }
 
+    /// <summary>
+    /// Whether the client gave up because the server was still working on the request (waiting, pollRep) when the next poll would
+    /// have passed <see cref="CmpClientOptions.MaxPollWait"/>: neither a refusal nor a failed check.
+    /// </summary>
+    public bool GaveUpWaiting { get; init; }
+
     /// <summary>The failInfo bits as RFC 9810 names them (badMessageCheck, …), comma-separated; empty for none.</summary>
     public static string Describe(PkiFailureInfo info) =>
         string.Join(",", Enum.GetValues<PkiFailureInfo>().Where(f => f != PkiFailureInfo.None && info.HasFlag(f)).Select(f => char.ToLowerInvariant(f.ToString()[0]) + f.ToString()[1..]));

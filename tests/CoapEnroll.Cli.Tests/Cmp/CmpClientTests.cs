@@ -163,6 +163,17 @@ public sealed class CmpClientTests : CmpTestBase
     }
 
     [Fact]
+    public async Task HeldForApproval_PastMaxWait_ExitsFive_AsEstDoes()
+    {
+        await using var server = await CmpServerHost.StartAsync();
+        Environment.SetEnvironmentVariable(SecretVariable, CmpServerHost.ManualSecret);
+        CliResult result = await CliRunner.RunAsync("cmp", "ir", "--server", Server(server, "http", "/.well-known/cmp/p/manual"), "--ref", "manual",
+            "--secret-env", SecretVariable, "--subject", "CN=held-3", "--key-out", OpenSsl.File("k.pem"), "--out", OpenSsl.File("c.pem"), "--max-wait", "0");
+        Assert.True(result.ExitCode == ExitCodes.ServerError, result.Describe());
+        Assert.Contains("still waiting after 0 s", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task HeldForApproval_PollsWithAWaitingLine_UntilApproved()
     {
         await using var server = await CmpServerHost.StartAsync();

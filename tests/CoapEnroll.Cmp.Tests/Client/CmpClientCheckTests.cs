@@ -67,6 +67,7 @@ public sealed class CmpClientCheckTests
         using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
         var e = await Assert.ThrowsAsync<CmpException>(() => time.RunAsync(client.EnrollAsync(PkiBodyType.Ir, key, new X500DistinguishedName("CN=patient"), null, CancellationToken.None)));
         Assert.Contains("still waiting after 5 s", e.Message, StringComparison.Ordinal);
+        Assert.True(e.GaveUpWaiting && !e.IsRefusal);
 
         // The ir, the pollReq at once, then one a second: at 1, 2, 3, 4 and 5 s; the next would pass 5 s.
         Assert.Equal(7, Volatile.Read(ref requests));
