@@ -5,6 +5,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using CoapEnroll.Ca;
 using CoapEnroll.Cli.Client;
 using CoapEnroll.Cmp;
 using CoapEnroll.Coap;
@@ -66,7 +67,7 @@ internal sealed class CmpCommand
     private readonly Option<string?> _state = new("--state") { Description = "certconf: the state file an enrollment with --defer-confirm wrote", HelpName = "FILE" };
     private readonly Option<string?> _reject = new("--reject") { Description = "certconf: reject the certificate with this reason (the server revokes it) instead of accepting it", HelpName = "REASON" };
     private readonly Option<string?> _oldCert = new("--oldcert") { Description = "kur: the certificate to update (must be --cert, which signs the request; the default); rr: the certificate to revoke", HelpName = "FILE" };
-    private readonly Option<int> _reason = new("--reason") { Description = "rr: CRLReason code (RFC 5280 §5.3.1): 0 unspecified, 1 keyCompromise, 3 affiliationChanged, 4 superseded, 5 cessationOfOperation …", HelpName = "CODE", DefaultValueFactory = _ => 0 };
+    private readonly Option<string?> _reason = new("--reason") { Description = "rr: CRLReason (RFC 5280 §5.3.1) by name or code: unspecified (0, the default), keyCompromise (1), affiliationChanged (3), superseded (4), cessationOfOperation (5) …", HelpName = "NAME|CODE" };
     private readonly Option<string?> _oldWithOld = new("--oldwithold") { Description = "genm rootCaCert: the root CA certificate this client trusts now, sent as RootCaCertValue (PEM)", HelpName = "FILE" };
     private readonly Option<string[]> _infoType = new("--infotype") { Description = "genm: caCerts, rootCaCert, certReqTemplate or crls (repeatable)", HelpName = "TYPE", AllowMultipleArgumentsPerToken = false };
     private readonly Option<double> _maxWait = new("--max-wait") { Description = "While the server says waiting (enrollments: poll) or busy (CoAP 5.03/4.29, HTTP 503/429: send again), keep at it for at most this many seconds (default 300)", HelpName = "SECONDS", DefaultValueFactory = _ => 300 };
@@ -190,7 +191,7 @@ internal sealed class CmpCommand
             switch (_operation)
             {
                 case "rr":
-                    CmpRevocationStatus revocation = await client.RevokeAsync(inputs.OldCertificate!, parseResult.GetValue(_reason), cancellationToken);
+                    CmpRevocationStatus revocation = await client.RevokeAsync(inputs.OldCertificate!, ReasonOf(parseResult.GetValue(_reason)), cancellationToken);
                     // Already revoked is what the repeat of an rr whose answer was lost meets: the certificate is revoked, as asked.
                     await stdout.WriteLineAsync(revocation == CmpRevocationStatus.AlreadyRevoked
                         ? $"Serial {inputs.OldCertificate!.SerialNumber} ('{inputs.OldCertificate.Subject}') was already revoked (the server refused the rr with certRevoked); nothing changed"
@@ -778,6 +779,19 @@ internal sealed class CmpCommand
         {
             throw new CliException(ExitCodes.Usage, $"Cannot write '{path}': {ex.Message}", ex);
         }
+    }
+
+    /// <summary>The CRLReason of --reason, by name (as 'requests revoke' takes it) or number; unspecified (0) when not given.</summary>
+    private static int ReasonOf(string? text)
+    {
+        if (text is null)
+        {
+            return 0;
+        }
+
+        return RevocationReasons.TryParse(text, out int code)
+            ? code
+            : throw new CliException(ExitCodes.Usage, $"--reason '{RequestsCommand.Cell(text)}': {RevocationReasons.ValidText}, by name (e.g. keyCompromise) or number.");
     }
 
     /// <summary>"cmp ir: waiting (reason); polling again in N s" or "cmp ir: server busy (reason); sending again in N s" on stderr, written at once.</summary>

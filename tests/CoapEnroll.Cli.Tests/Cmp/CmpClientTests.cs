@@ -64,8 +64,15 @@ public sealed class CmpClientTests : CmpTestBase
         await OpenSsl.VerifyAsync(server, OpenSsl.File("c3.pem"));
         Assert.Equal("CN=dev-1", OpenSslCmp.Load(OpenSsl.File("c3.pem")).Subject);
 
+        CliResult badReason = await CliRunner.RunAsync("cmp", "rr", "--server", url, "--trust", server.TrustAnchor, "--cert", OpenSsl.File("c3.pem"),
+            "--key", OpenSsl.File("k3.pem"), "--oldcert", OpenSsl.File("c3.pem"), "--reason", "lostIt");
+        Assert.True(badReason.ExitCode == ExitCodes.Usage && badReason.Error.Contains("--reason 'lostIt'", StringComparison.Ordinal), badReason.Describe());
+
+        // By name, as 'requests revoke' takes it.
         await MustAsync("cmp", "rr", "--server", url, "--trust", server.TrustAnchor, "--cert", OpenSsl.File("c3.pem"), "--key", OpenSsl.File("k3.pem"),
-            "--oldcert", OpenSsl.File("c3.pem"), "--reason", "1");
+            "--oldcert", OpenSsl.File("c3.pem"), "--reason", "keyCompromise");
+        string serial = OpenSslCmp.Load(OpenSsl.File("c3.pem")).SerialNumber;
+        Assert.Equal(1, (await server.CertificatesAsync()).Single(c => c.SerialNumber == serial).RevocationReason);
 
         // The same rr again, as after a lost answer: done already, said so, exit 0.
         CliResult repeated = await MustAsync("cmp", "rr", "--server", url, "--trust", server.TrustAnchor, "--cert", OpenSsl.File("c3.pem"), "--key", OpenSsl.File("k3.pem"),
