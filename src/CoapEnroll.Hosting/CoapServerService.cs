@@ -125,7 +125,8 @@ public sealed partial class CoapServerService : IHostedService
         if (_options.Enabled)
         {
             IDatagramChannel? udp = null;
-            var endpoint = _server.Listen(BindChannel<IDatagramChannel>(address, _options.Port, local => udp = _options.BindUdp(local, UdpDatagramChannel.DefaultMaxDatagramSize)));
+            var endpoint = _server.Listen(BindChannel<IDatagramChannel>(address, _options.Port, "coap://, Coap:Port",
+                local => udp = _options.BindUdp(local, UdpDatagramChannel.DefaultMaxDatagramSize)));
             LocalEndPoint = (IPEndPoint)endpoint.LocalEndPoint;
             LogListening($"coap://{FormatHost(LocalEndPoint.Address)}:{LocalEndPoint.Port}", Families(LocalEndPoint));
             BoundChannels.Add(udp!);
@@ -139,7 +140,7 @@ public sealed partial class CoapServerService : IHostedService
         if (dtlsServerOptions is not null)
         {
             IDatagramChannel? udp = null;
-            var secure = _server.Listen(BindChannel<IDatagramChannel>(address, _dtlsOptions.Port,
+            var secure = _server.Listen(BindChannel<IDatagramChannel>(address, _dtlsOptions.Port, "coaps://, Dtls:Port",
                 local => new DtlsServerChannel(udp = _options.BindUdp(local, dtlsServerOptions.PathMtu), dtlsServerOptions)));
             SecureLocalEndPoint = (IPEndPoint)secure.LocalEndPoint;
             LogListening($"coaps://{FormatHost(SecureLocalEndPoint.Address)}:{SecureLocalEndPoint.Port}", Families(SecureLocalEndPoint) + ", DTLS 1.2");
@@ -294,7 +295,21 @@ public sealed partial class CoapServerService : IHostedService
         return options;
     }
 
-    private T BindChannel<T>(IPAddress address, int port, Func<IPEndPoint, T> bind)
+    /// <summary>Binds, naming the address, port and setting when the system refuses (e.g. a port another program holds).</summary>
+    /// <exception cref="ListenException">The socket cannot be bound.</exception>
+    private T BindChannel<T>(IPAddress address, int port, string what, Func<IPEndPoint, T> bind)
+    {
+        try
+        {
+            return BindChannelOrFallBack(address, port, bind);
+        }
+        catch (SocketException ex)
+        {
+            throw new ListenException($"UDP {FormatHost(address)}:{port} ({what})", ex);
+        }
+    }
+
+    private T BindChannelOrFallBack<T>(IPAddress address, int port, Func<IPEndPoint, T> bind)
     {
         if (address.Equals(IPAddress.IPv6Any))
         {

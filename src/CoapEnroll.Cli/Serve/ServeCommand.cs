@@ -228,6 +228,10 @@ internal static class ServeCommand
         {
             await host.StartAsync(cancellationToken);
         }
+        catch (ListenException ex)
+        {
+            throw new CliException(ExitCodes.Failure, $"Cannot listen on {ex.Message}.", ex);
+        }
         catch (SocketException ex)
         {
             throw new CliException(ExitCodes.Failure, $"Cannot listen: {ex.Message}.", ex);
