@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Net;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography;
@@ -51,6 +52,7 @@ public sealed class EstHttpsServer
 
     private readonly EstEnrollmentFlow _flow;
     private readonly EstBasicCredentials _basic;
+    private readonly LoginFailureThrottle _basicFailures;
     private readonly Dictionary<string, EstBasicAuthentication> _basicModes = new(StringComparer.Ordinal);
     private readonly ILogger _logger;
 
@@ -63,6 +65,15 @@ public sealed class EstHttpsServer
         Options = options;
         _flow = new EstEnrollmentFlow(options, enrollment, timeProvider ?? TimeProvider.System);
         _basic = new EstBasicCredentials(options.BasicUsers);
+        if (options.MaxFailedBasicLoginsPerAddress < 1 || options.MaxFailedBasicLogins < options.MaxFailedBasicLoginsPerAddress
+            || options.FailedBasicLoginWindowSeconds < 1)
+        {
+            throw new ArgumentException("Est:MaxFailedBasicLoginsPerAddress must be at least 1, Est:MaxFailedBasicLogins at least that, "
+                + "and Est:FailedBasicLoginWindowSeconds at least 1");
+        }
+
+        _basicFailures = new LoginFailureThrottle(options.MaxFailedBasicLoginsPerAddress, options.MaxFailedBasicLogins,
+            TimeSpan.FromSeconds(options.FailedBasicLoginWindowSeconds), timeProvider ?? TimeProvider.System);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         foreach ((string profile, string value) in options.BasicAuthentication)
         {
@@ -300,14 +311,26 @@ public sealed class EstHttpsServer
         EstBasicAuthentication basic = _basicModes.TryGetValue(profile.Name, out EstBasicAuthentication configured) ? configured : EstBasicAuthentication.Off;
         if (basic != EstBasicAuthentication.Off)
         {
+            IPAddress address = context.Connection.RemoteIpAddress ?? IPAddress.None;
+            if (context.Request.Headers.Authorization.Count > 0 && _basicFailures.RetryAfter(address) is { } wait)
+            {
+                // Refused before the password is checked: every check costs a PBKDF2, and guessing must not be cheap either.
+                long seconds = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds));
+                context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return (null, new Refusal(StatusCodes.Status429TooManyRequests, "anonymous",
+                    $"too many wrong HTTP Basic passwords from this address; retry after {seconds} s", false));
+            }
+
             switch (_basic.Verify(context.Request.Headers.Authorization, out string? user, out SharedSecretGrant? grant))
             {
                 case EstBasicCredentials.Check.Valid:
+                    _basicFailures.Succeeded(address);
                     AuthenticationResult byPassword = await _flow.Enrollment.AuthenticateAsync(PeerIdentity.SharedSecret(FrontEnd, user!, grant!), cancellationToken);
                     return (byPassword.Requester, null);
                 case EstBasicCredentials.Check.Malformed:
                     return (null, Challenge("anonymous", "the Authorization header holds no Basic user-id:password (RFC 7617 section 2)"));
                 case EstBasicCredentials.Check.Wrong:
+                    _basicFailures.Failed(address);
                     return (null, Challenge("anonymous", "wrong user name or password"));
                 default:
                     if (basic == EstBasicAuthentication.Required)

@@ -102,6 +102,18 @@ public sealed class EstServerOptions
     public string BasicRealm { get; set; } = "coapenroll EST";
 
     /// <summary>
+    /// Wrong HTTP Basic passwords (or unknown users) allowed from one address (an IPv6 /64) per <see cref="FailedBasicLoginWindowSeconds"/>;
+    /// beyond, 429 without the password being checked (each check costs a PBKDF2 of the configured iterations). 10 by default.
+    /// </summary>
+    public int MaxFailedBasicLoginsPerAddress { get; set; } = 10;
+
+    /// <summary>The same from all addresses together; 1000 by default.</summary>
+    public int MaxFailedBasicLogins { get; set; } = 1000;
+
+    /// <summary>The window those limits count in, in seconds; 300 by default.</summary>
+    public int FailedBasicLoginWindowSeconds { get; set; } = 300;
+
+    /// <summary>
     /// Finds the recipient certificate for an AsymmetricDecryptKeyIdentifier (RFC 7030 §4.4.1.2) beyond the built-in candidates
     /// (the client's DTLS certificates and the active certificates this CA issued with the client's subject). Null result: unknown.
     /// </summary>

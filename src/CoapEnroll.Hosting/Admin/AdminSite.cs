@@ -17,7 +17,7 @@ namespace CoapEnroll.Hosting;
 /// (an HttpOnly, Secure, SameSite=Strict <c>__Host-</c> cookie). Every POST carries the operator's CSRF token, compared in
 /// constant time: a session's own random token, or for a certificate an HMAC of its thumbprint under a key made at start. Without
 /// credentials a page is 401 with the login form (403 when only certificates are configured); a bad token is 403; failed logins
-/// are limited per address and in all (<see cref="AdminLoginThrottle"/>), beyond which the answer is 429 without a password check.
+/// are limited per address and in all (<see cref="LoginFailureThrottle"/>), beyond which the answer is 429 without a password check.
 /// Every change goes through the CA's own methods (<see cref="CertificateAuthority.ApproveAsync"/>, <c>RejectAsync</c>,
 /// <c>RevokeAsync</c>), which audit it with the operator as actor (<c>operator:web:NAME</c>).
 /// </summary>
@@ -33,7 +33,7 @@ internal sealed partial class AdminSite
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly AdminSessions _sessions;
-    private readonly AdminLoginThrottle _throttle;
+    private readonly LoginFailureThrottle _throttle;
     private readonly AdminPasswordHash? _password;
     private readonly byte[] _userHash;
     private readonly HashSet<string> _thumbprints;
@@ -53,7 +53,7 @@ internal sealed partial class AdminSite
         _time = time;
         _logger = logger;
         _sessions = new AdminSessions(options.MaxSessions, TimeSpan.FromMinutes(options.SessionMinutes), time);
-        _throttle = new AdminLoginThrottle(options.MaxFailedLoginsPerAddress, options.MaxFailedLogins, TimeSpan.FromSeconds(options.FailedLoginWindowSeconds), time);
+        _throttle = new LoginFailureThrottle(options.MaxFailedLoginsPerAddress, options.MaxFailedLogins, TimeSpan.FromSeconds(options.FailedLoginWindowSeconds), time);
         _password = options.HasPassword && AdminPasswordHash.TryParse(options.PasswordHash!, out AdminPasswordHash? hash) ? hash : null;
         _userHash = SHA256.HashData(Encoding.UTF8.GetBytes(options.User ?? ""));
         _thumbprints = new HashSet<string>(options.ClientCertificateThumbprints.Select(t => AdminOptions.NormalizeThumbprint(t)!), StringComparer.Ordinal);

@@ -209,6 +209,34 @@ public sealed class EstHttpsCurlTests
     }
 
     [Fact]
+    public async Task BasicAuthentication_WrongPasswords_AreLimitedPerAddress_BeforeAnyPasswordCheck()
+    {
+        // Every wrong password costs the server a PBKDF2 of the stored iterations; past the address's limit it costs nothing.
+        await using var est = await EstHttpsHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Est:BasicAuthentication:default"] = "Accepted",
+            ["Est:BasicUsers:plain-user:Password"] = "plain-pass-77",
+            ["Est:MaxFailedBasicLoginsPerAddress"] = "2",
+        });
+        string csr = await est.NewCsrAsync("plain", "/CN=plain-user");
+        for (int i = 0; i < 2; i++)
+        {
+            CurlAnswer wrong = await est.PostCsrAsync($"wrong-{i}", "simpleenroll", csr, null, null, "-u", "plain-user:guess-" + i);
+            Assert.True(wrong.Status == 401, wrong.Describe());
+        }
+
+        CurlAnswer limited = await est.PostCsrAsync("limited", "simpleenroll", csr, null, null, "-u", "plain-user:plain-pass-77");
+        Assert.True(limited.Status == 429, limited.Describe());
+        Assert.Contains("too many wrong HTTP Basic passwords from this address", limited.Body, StringComparison.Ordinal);
+        Assert.InRange(int.Parse(limited.Header("Retry-After")!, System.Globalization.CultureInfo.InvariantCulture), 1, 300);
+
+        // A device with a client certificate sends no password and is not held up.
+        CurlAnswer byCertificate = await est.PostCsrAsync("cert", "simpleenroll", await est.NewCsrAsync("d", "/CN=demo-device-1"), est.DemoCertificate, est.DemoKey);
+        Assert.True(byCertificate.Status == 200, byCertificate.Describe());
+        Assert.Single(await est.Store.ListCertificatesAsync(100, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task HeldForApproval_202WithRetryAfter_ThenTheSameRequestGetsTheCertificate()
     {
         await using var est = await EstHttpsHost.StartAsync();

@@ -4,7 +4,7 @@ using CoapEnroll.Hosting;
 namespace CoapEnroll.Hosting.Tests.Admin;
 
 /// <summary>The failed-login limits of the operator page: per address (IPv6 by /64), in all, and for a window only.</summary>
-public sealed class AdminLoginThrottleTests
+public sealed class LoginFailureThrottleTests
 {
     private static readonly TimeSpan s_window = TimeSpan.FromMinutes(5);
 
@@ -12,7 +12,7 @@ public sealed class AdminLoginThrottleTests
     public void AnAddressOverItsLimit_WaitsOutItsWindow_OthersDoNot()
     {
         var time = new ManualTime();
-        var throttle = new AdminLoginThrottle(perAddress: 2, global: 100, s_window, time);
+        var throttle = new LoginFailureThrottle(perAddress: 2, global: 100, s_window, time);
         IPAddress attacker = IPAddress.Parse("192.0.2.1");
         throttle.Failed(attacker);
         Assert.Null(throttle.RetryAfter(attacker));
@@ -21,7 +21,7 @@ public sealed class AdminLoginThrottleTests
         Assert.Null(throttle.RetryAfter(IPAddress.Parse("192.0.2.2")));
 
         // The same host on another address of its /64, and as an IPv4-mapped address.
-        var v6 = new AdminLoginThrottle(perAddress: 1, global: 100, s_window, time);
+        var v6 = new LoginFailureThrottle(perAddress: 1, global: 100, s_window, time);
         v6.Failed(IPAddress.Parse("2001:db8:1:2::1"));
         Assert.NotNull(v6.RetryAfter(IPAddress.Parse("2001:db8:1:2:ffff::9")));
         Assert.Null(v6.RetryAfter(IPAddress.Parse("2001:db8:1:3::1")));
@@ -39,7 +39,7 @@ public sealed class AdminLoginThrottleTests
     public void TheGlobalLimit_StopsEveryAddress_AndASuccessClearsOnlyItsAddress()
     {
         var time = new ManualTime();
-        var throttle = new AdminLoginThrottle(perAddress: 3, global: 4, s_window, time);
+        var throttle = new LoginFailureThrottle(perAddress: 3, global: 4, s_window, time);
         IPAddress a = IPAddress.Parse("198.51.100.1"), b = IPAddress.Parse("198.51.100.2");
         throttle.Failed(a);
         throttle.Failed(a);

@@ -1,15 +1,16 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace CoapEnroll.Hosting;
+namespace CoapEnroll;
 
 /// <summary>
-/// Counts failed operator logins per address (an IPv6 address by its /64, which one host usually holds whole) and over all
+/// Counts failed logins (the operator page's, EST's HTTP Basic) per address (an IPv6 address by its /64, which one host usually holds whole) and over all
 /// addresses, in fixed windows; an address over its limit, or everyone once the global limit is reached, is refused without the
 /// password being checked until its window ends. The table holds only addresses that failed in a window that has not ended, and
-/// no more of them than the global limit, because a failure is counted only while the global limit is not reached.
+/// no more of them than the global limit, because a failure is counted only while the global limit is not reached. Linked into
+/// each assembly that checks passwords (the host's operator page, EST over HTTPS), which share no assembly that could hold it.
 /// </summary>
-internal sealed class AdminLoginThrottle
+internal sealed class LoginFailureThrottle
 {
     private readonly int _perAddress;
     private readonly int _global;
@@ -19,7 +20,7 @@ internal sealed class AdminLoginThrottle
     private readonly Lock _lock = new();
     private Window _all;
 
-    public AdminLoginThrottle(int perAddress, int global, TimeSpan window, TimeProvider time)
+    public LoginFailureThrottle(int perAddress, int global, TimeSpan window, TimeProvider time)
     {
         _perAddress = perAddress;
         _global = global;
