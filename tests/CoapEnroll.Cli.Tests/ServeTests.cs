@@ -196,4 +196,18 @@ public class ServeTests
         Assert.StartsWith("coapenroll: error: " + message, line, StringComparison.Ordinal);
         Assert.False(Directory.Exists(data));
     }
+
+    [Fact]
+    public async Task ServeCommand_AdminWithoutHttps_ExitsWithUsage()
+    {
+        // The operator page is served only on https://: enabled with that listener off, it would be unreachable without a word.
+        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
+        var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "off", "--coaps-port", "off",
+            "--data", data, "--Admin:Enabled=true", "--Admin:ClientCertificateThumbprints:0=" + new string('a', 64), "--Logging:LogLevel:Default=None");
+
+        Assert.True(result.ExitCode == ExitCodes.Usage, result.Describe());
+        string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("coapenroll: error: Admin:Enabled is true but the https:// listener is off", line, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(data));
+    }
 }

@@ -190,6 +190,11 @@ internal static class ServeCommand
             throw new CliException(ExitCodes.Usage, adminProblem);
         }
 
+        if (admin.Enabled && https is not { Enabled: true })
+        {
+            throw new CliException(ExitCodes.Usage, "Admin:Enabled is true but the https:// listener is off (Https:Enabled, --https-port): the operator page is served only there.");
+        }
+
         try
         {
             // Before anything is created: a profile or store setting that cannot be read is the operator's typo, not a missing file.
