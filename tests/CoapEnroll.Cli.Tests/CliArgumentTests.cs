@@ -98,6 +98,20 @@ public class CliArgumentTests
         Assert.Contains("coap", result.Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("approve", "abc")]
+    [InlineData("reject", "-3")]
+    [InlineData("approve", "0")]
+    public async Task RequestId_ThatIsNoNumber_SaysWhatAnIdIs_NotAParserType(string verb, string id)
+    {
+        var result = await CliRunner.RunAsync("requests", verb, id);
+
+        Assert.True(result.ExitCode == ExitCodes.Usage, result.Describe());
+        string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"ID '{id}' is not a request id: the number in the first column of", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", line, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task SilentServer_TimesOutWithOneLineAndExit3()
     {

@@ -39,7 +39,22 @@ internal static partial class RequestsCommand
     private static Command Build(string name, string description, bool withId, bool withReason)
     {
         var data = new Option<string?>("--data") { Description = "Data directory of the server (default: ./data; config key DataDirectory)", HelpName = "DIR" };
-        var id = new Argument<long>("ID") { Description = $"The request id from '{HowToInvoke.Command("requests", "list")}'" };
+        var id = new Argument<long>("ID")
+        {
+            Description = $"The request id from '{HowToInvoke.Command("requests", "list")}'",
+            // The parser's own message names System.Int64.
+            CustomParser = result =>
+            {
+                string text = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Empty;
+                if (long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long value) && value > 0)
+                {
+                    return value;
+                }
+
+                result.AddError($"ID '{Cell(text)}' is not a request id: the number in the first column of '{HowToInvoke.Command("requests", "list")}'");
+                return 0;
+            },
+        };
         var reason = new Option<string?>("--reason") { Description = "Why (recorded in the audit log and sent to the device)", HelpName = "TEXT" };
         var status = new Option<string?>("--status")
         {
