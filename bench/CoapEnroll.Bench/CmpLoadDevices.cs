@@ -12,7 +12,7 @@ namespace CoapEnroll.Bench;
 /// <summary>
 /// The <c>load --scenario cmp-ir</c> devices: device N has the CMP reference <c>bench-dev-N</c> and a random shared secret of its own,
 /// registered in serve's store with the shipped CLI (<c>coapenroll cmp secrets add bench-dev-N --secret-file - --data DIR</c>, the
-/// secret on stdin), so the name it may ask for is <c>CN=bench-dev-N</c> (a secret's CN must equal its reference). Each device has
+/// secret on stdin), so the name it may ask for is <c>CN=bench-dev-N</c> (a secret's subject is CN=reference alone). Each device has
 /// one <see cref="CoapClient"/> (own UDP socket, the CLI's default CoAP parameters) to <c>coap://SERVER/.well-known/cmp</c>; one ir
 /// is what <c>coapenroll cmp ir</c> does (<see cref="CmpClient"/>: a fresh P-256 key, PasswordBasedMac, every answer checked, then
 /// certConf/pkiConf, or implicit confirmation when asked for).

@@ -40,7 +40,8 @@ public sealed class ReservedNames
             Reserve(server, "this server's name");
             if (server.Extensions["2.5.29.17"]?.RawData is { } san && GeneralName.TryDecodeAll(san) is { } names)
             {
-                _serverNames.AddRange(names);
+                // Compared as requested names are: an IPv4-mapped address as the IPv4 address, a DNS name without case or final dot.
+                _serverNames.AddRange(names.Select(n => n.Kind is GeneralNameKind.Dns or GeneralNameKind.IPAddress ? AsHostName(n.Value) : n));
             }
 
             foreach (string cn in DistinguishedNames.ValuesOf(DistinguishedNames.TryGetAttributes(server.SubjectName) ?? [], DistinguishedNames.CommonNameOid))

@@ -173,7 +173,7 @@ public sealed partial class EnrollmentService
     /// <see cref="AuthenticateAsync(PeerIdentity, CancellationToken)"/>'s: only this CA's and trusted manufacturers' certificates, and configured shared secrets. A
     /// shared secret (<see cref="RequesterTrust.SharedSecret"/>) enrolls anew, never re-enrolls, for its granted profile if it has
     /// one, and for the names its <see cref="SharedSecretGrant"/> allows (<see cref="SharedSecretGrant.AnyName"/>: any name; else
-    /// the granted subject, or a subject whose CN is the secret's reference; subjectAltNames only from the profile's templates and
+    /// the granted subject, or CN=reference alone or a profile's subject template filled from it; subjectAltNames only from the profile's templates and
     /// allowed names), whatever the profile's <see cref="NamePolicy"/> but <see cref="NamePolicy.AnyNameHeldForApproval"/>, under
     /// which an unbound name waits for an operator. A request that protects itself (a signed or MAC-protected CMP message) has no
     /// channel, so no channel linking applies to it.

@@ -31,7 +31,7 @@ public sealed class EstCoapsClient : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(channel);
         Options = options ?? new EstClientOptions();
-        if (!(Options.BusyJitter is >= 0 and <= 1))
+        if (!BusyJitter.IsValid(Options.BusyJitter))
         {
             throw new ArgumentOutOfRangeException(nameof(options), Options.BusyJitter, "BusyJitter must be between 0 and 1");
         }
@@ -417,11 +417,8 @@ public sealed class EstCoapsClient : IAsyncDisposable
                     throw new EstRequestException(response.Code, response.PayloadText, maxAge);
                 }
 
-                // Clients refused together would otherwise all come back together; the jitter never passes the budget. Whole
-                // milliseconds, a timer's resolution.
-                delay += TimeSpan.FromMilliseconds(Math.Floor(delay.TotalMilliseconds * Math.Clamp(Options.BusyJitter, 0, 1) * Random.Shared.NextDouble()));
-                delay = delay > left ? left : delay;
-
+                // Clients refused together would otherwise all come back together.
+                delay = BusyJitter.Apply(delay, Options.BusyJitter, left);
                 EstLog.Waiting(_logger, operation, delay);
                 await Task.Delay(delay, _time, cancellationToken);
                 continue;

@@ -65,11 +65,9 @@ public sealed class EstHttpsServer
         Options = options;
         _flow = new EstEnrollmentFlow(options, enrollment, timeProvider ?? TimeProvider.System);
         _basic = new EstBasicCredentials(options.BasicUsers);
-        if (options.MaxFailedBasicLoginsPerAddress < 1 || options.MaxFailedBasicLogins < options.MaxFailedBasicLoginsPerAddress
-            || options.FailedBasicLoginWindowSeconds < 1)
+        if (options.ValidateBasicLimits() is { } limits)
         {
-            throw new ArgumentException("Est:MaxFailedBasicLoginsPerAddress must be at least 1, Est:MaxFailedBasicLogins at least that, "
-                + "and Est:FailedBasicLoginWindowSeconds at least 1");
+            throw new ArgumentException(limits);
         }
 
         _basicFailures = new LoginFailureThrottle(options.MaxFailedBasicLoginsPerAddress, options.MaxFailedBasicLogins,
@@ -324,7 +322,7 @@ public sealed class EstHttpsServer
             switch (_basic.Verify(context.Request.Headers.Authorization, out string? user, out SharedSecretGrant? grant))
             {
                 case EstBasicCredentials.Check.Valid:
-                    _basicFailures.Succeeded(address);
+                    // The address's failures stay: one device's valid password must not reset the count of guesses at others.
                     AuthenticationResult byPassword = await _flow.Enrollment.AuthenticateAsync(PeerIdentity.SharedSecret(FrontEnd, user!, grant!), cancellationToken);
                     return (byPassword.Requester, null);
                 case EstBasicCredentials.Check.Malformed:

@@ -113,6 +113,12 @@ public sealed class EstServerOptions
     /// <summary>The window those limits count in, in seconds; 300 by default.</summary>
     public int FailedBasicLoginWindowSeconds { get; set; } = 300;
 
+    /// <summary>What is wrong with the failed-login limits, or null.</summary>
+    public string? ValidateBasicLimits() =>
+        MaxFailedBasicLoginsPerAddress < 1 || MaxFailedBasicLogins < MaxFailedBasicLoginsPerAddress || FailedBasicLoginWindowSeconds < 1
+            ? "Est:MaxFailedBasicLoginsPerAddress must be at least 1, Est:MaxFailedBasicLogins at least that, and Est:FailedBasicLoginWindowSeconds at least 1"
+            : null;
+
     /// <summary>
     /// Finds the recipient certificate for an AsymmetricDecryptKeyIdentifier (RFC 7030 §4.4.1.2) beyond the built-in candidates
     /// (the client's DTLS certificates and the active certificates this CA issued with the client's subject). Null result: unknown.

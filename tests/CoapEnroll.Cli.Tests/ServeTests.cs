@@ -184,7 +184,8 @@ public class ServeTests
     [Theory]
     [InlineData("--Admin:Enabled=true", "Admin:Enabled is true but no operator can authenticate")]
     [InlineData("--Admin:Enabled=true --Admin:User=operator --Admin:PasswordHash=garbage", "Admin:PasswordHash is not a hash made by 'coapenroll admin hash-password'")]
-    public async Task ServeCommand_UnusableAdminSection_ExitsWithUsage_BeforeAnythingListens(string settings, string message)
+    [InlineData("--Est:MaxFailedBasicLogins=5", "Est:MaxFailedBasicLoginsPerAddress must be at least 1, Est:MaxFailedBasicLogins at least that")]
+    public async Task ServeCommand_UnusableAdminOrBasicLimits_ExitsWithUsage_BeforeAnythingListens(string settings, string message)
     {
         // It crashed with an unhandled exception (exit 134, which a supervisor restarts) after the listeners had started.
         string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));

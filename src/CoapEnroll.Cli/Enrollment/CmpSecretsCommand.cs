@@ -40,7 +40,7 @@ internal static class CmpSecretsCommand
             HelpName = "FILE",
         };
         var profile = new Option<string?>("--profile") { Description = "The only CA profile it may enroll under (default: any)", HelpName = "LABEL" };
-        var subject = new Option<string?>("--subject") { Description = "The only subject it may ask for, RFC 4514 form (default: CN must be REF)", HelpName = "DN" };
+        var subject = new Option<string?>("--subject") { Description = "The only subject it may ask for, RFC 4514 form (default: CN=REF alone, or a profile subject template filled from it)", HelpName = "DN" };
         var anyName = new Option<bool>("--any-name") { Description = "Any name the profile allows (reserved names and names held by others are still refused)" };
         var oneTime = new Option<bool>("--one-time") { Description = "Spent by the first enrollment that obtains a certificate with it (an onboarding code)" };
         var expires = new Option<string?>("--expires")

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net.Sockets;
 using CoapEnroll.Ca;
 using CoapEnroll.Coap;
+using CoapEnroll.Est;
 using CoapEnroll.Hosting;
 using CoapEnroll.Pkix;
 using Microsoft.Extensions.Configuration;
@@ -142,6 +143,7 @@ internal static class ServeCommand
         MetricsOptions metrics;
         HealthOptions health;
         AdminOptions admin;
+        var est = new EstServerOptions();
         try
         {
             dtls = host.Services.GetRequiredService<IOptions<DtlsListenOptions>>().Value;
@@ -152,6 +154,7 @@ internal static class ServeCommand
             metrics = host.Services.GetRequiredService<IOptions<MetricsOptions>>().Value;
             health = host.Services.GetRequiredService<IOptions<HealthOptions>>().Value;
             admin = host.Services.GetRequiredService<IOptions<AdminOptions>>().Value;
+            host.Services.GetRequiredService<IConfiguration>().GetSection("Est").Bind(est);
         }
         catch (InvalidOperationException ex)
         {
@@ -188,6 +191,11 @@ internal static class ServeCommand
         if (admin.Validate() is { } adminProblem)
         {
             throw new CliException(ExitCodes.Usage, adminProblem);
+        }
+
+        if (est.ValidateBasicLimits() is { } estProblem)
+        {
+            throw new CliException(ExitCodes.Usage, estProblem);
         }
 
         if (admin.Enabled && https is not { Enabled: true })

@@ -45,7 +45,7 @@ public sealed class CmpClient
             throw new ArgumentException("the protection certificate has no private key", nameof(options));
         }
 
-        if (!(options.BusyJitter is >= 0 and <= 1))
+        if (!BusyJitter.IsValid(options.BusyJitter))
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.BusyJitter, "BusyJitter must be between 0 and 1");
         }
@@ -314,14 +314,18 @@ public sealed class CmpClient
     /// <summary>
     /// Every wait of the client, polls and busy resends alike: reports it and waits, unless it would pass
     /// <see cref="CmpClientOptions.MaxPollWait"/> counted from <paramref name="started"/>; then throws what <paramref name="overrun"/> makes.
+    /// A busy resend's wait is lengthened by up to <paramref name="jitter"/> of itself, never past the budget (one reading of the
+    /// clock for both, so that a wait cut at the budget is still taken).
     /// </summary>
-    private async Task PauseAsync(CmpWaiting waiting, long started, Func<Exception> overrun, CancellationToken cancellationToken)
+    private async Task PauseAsync(CmpWaiting waiting, long started, Func<Exception> overrun, CancellationToken cancellationToken, double jitter = 0)
     {
-        if (_time.GetElapsedTime(started) + waiting.CheckAfter > Options.MaxPollWait)
+        TimeSpan left = Options.MaxPollWait - _time.GetElapsedTime(started);
+        if (waiting.CheckAfter > left)
         {
             throw overrun();
         }
 
+        waiting = jitter > 0 ? waiting with { CheckAfter = BusyJitter.Apply(waiting.CheckAfter, jitter, left) } : waiting;
         Options.Waiting?.Report(waiting);
         await Task.Delay(waiting.CheckAfter, _time, cancellationToken);
     }
@@ -348,19 +352,10 @@ public sealed class CmpClient
             catch (CmpTransportException ex) when (ex.RetryAfter is { } retryAfter)
             {
                 TimeSpan delay = retryAfter < MinimumWait ? MinimumWait : retryAfter > MaximumWait ? MaximumWait : retryAfter;
-                TimeSpan left = Options.MaxPollWait - _time.GetElapsedTime(started);
-                if (delay <= left)
-                {
-                    // Clients refused together would otherwise all come back together; the jitter never passes the budget. Whole
-                    // milliseconds, a timer's resolution, so that the wait reported is the wait taken.
-                    delay += TimeSpan.FromMilliseconds(Math.Floor(delay.TotalMilliseconds * Math.Clamp(Options.BusyJitter, 0, 1) * Random.Shared.NextDouble()));
-                    delay = delay > left ? left : delay;
-                }
-
                 string reason = ex.Diagnostic is { Length: > 0 } diagnostic ? $"{ex.Status}: {diagnostic}" : ex.Status ?? string.Empty;
                 await PauseAsync(new CmpWaiting(delay, reason, Resend: true), started, () => new CmpTransportException(
                     $"{ex.Message}; gave up: waiting {Seconds(delay)} s more would pass the {Budget(Options.MaxPollWait)} s this client waits in all",
-                    ex.Status!, ex.Diagnostic, ex.IsServerError, retryAfter), cancellationToken);
+                    ex.Status!, ex.Diagnostic, ex.IsServerError, retryAfter), cancellationToken, Options.BusyJitter);
                 toSend = request.Header.MessageTime is null ? request : new PkiMessage
                 {
                     Header = request.Header.WithMessageTime(CmpDer.WholeSeconds(_time.GetUtcNow())),
