@@ -211,4 +211,24 @@ public class ServeTests
         Assert.StartsWith("coapenroll: error: Admin:Enabled is true but the https:// listener is off", line, StringComparison.Ordinal);
         Assert.False(Directory.Exists(data));
     }
+
+    [Theory]
+    [InlineData("--Coap:DiagnosticResources=yes", "Failed to convert configuration value 'yes' at 'Coap:DiagnosticResources' to type 'System.Boolean'")]
+    [InlineData("--Logging:LogLevel:CoapEnroll=Verbose", "Logging: Configuration value 'Verbose' is not supported (a level is Trace")]
+    [InlineData("--Cmp:ConfirmWaitTime=5min", "Cannot start: Failed to convert configuration value '5min' at 'Cmp:ConfirmWaitTime'")]
+    public async Task ServeCommand_ValueOfTheWrongType_ExitsWithUsage_NotACrash(string setting, string message)
+    {
+        // Each crashed with an unhandled exception (exit 134), which the systemd unit restarts every 5 s; exit 2 it does not.
+        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
+        var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--coaps-port", "off",
+            "--data", data, "--Logging:LogLevel:Default=None", setting);
+
+        Assert.True(result.ExitCode == ExitCodes.Usage, result.Describe());
+        string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("coapenroll: error: " + message, line, StringComparison.Ordinal);
+        if (Directory.Exists(data))
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
 }

@@ -130,8 +130,30 @@ internal static class ServeCommand
     /// <summary>Builds, validates, starts and runs the host until <paramref name="cancellationToken"/> or a shutdown signal.</summary>
     public static async Task<int> RunAsync(HostApplicationBuilder builder, CancellationToken cancellationToken)
     {
-        using var host = builder.Build();
-        if (host.Services.GetRequiredService<IOptions<CoapListenOptions>>().Value.Validate() is { } problem)
+        IHost built;
+        try
+        {
+            built = builder.Build();
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The logging section is read as the host is built: Logging:LogLevel:Default=Verbose says only "not supported".
+            throw new CliException(ExitCodes.Usage, $"Logging: {ex.Message.TrimEnd('.')} (a level is Trace, Debug, Information, Warning, Error, Critical or None).", ex);
+        }
+
+        using IHost host = built;
+        CoapListenOptions coap;
+        try
+        {
+            coap = host.Services.GetRequiredService<IOptions<CoapListenOptions>>().Value;
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The configuration binder's message for a value of the wrong type, e.g. Coap:Port=abc.
+            throw new CliException(ExitCodes.Usage, ex.Message, ex);
+        }
+
+        if (coap.Validate() is { } problem)
         {
             throw new CliException(ExitCodes.Usage, problem);
         }
@@ -270,6 +292,12 @@ internal static class ServeCommand
         {
             // DtlsServerOptions rejects an unusable credential (e.g. a key that is not ECDSA).
             throw new CliException(ExitCodes.Failure, $"Cannot start: {ex.Message}", ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A section the services read as they start, with a value of the wrong type (Cmp:ConfirmWaitTime=5min): the binder's
+            // message names the key. Exit 2, as every configuration mistake, so that a supervisor does not restart it in a loop.
+            throw new CliException(ExitCodes.Usage, $"Cannot start: {ex.Message}", ex);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
