@@ -141,7 +141,8 @@ public class ServeTests
         var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--Dtls:Port=0", "--data", data,
             "--Dtls:CertificateFile=/nonexistent/server.pem", "--Dtls:KeyFile=/nonexistent/server.key", "--Logging:LogLevel:Default=None");
 
-        Assert.True(result.ExitCode == ExitCodes.Failure, result.Describe());
+        // Exit 2: the files the configuration names; a supervisor restarting it would only fail again.
+        Assert.True(result.ExitCode == ExitCodes.Usage, result.Describe());
         string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("coapenroll: error: Cannot load the server's certificates", line, StringComparison.Ordinal);
         Assert.Contains("/nonexistent/server.pem", line, StringComparison.Ordinal);

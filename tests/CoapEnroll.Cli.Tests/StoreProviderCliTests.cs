@@ -50,5 +50,10 @@ public sealed class StoreProviderCliTests(PostgresNodesFixture fixture)
 
         await CliAssert.FailsAsync(ExitCodes.Failure, ["Cannot open the certificate store PostgreSQL database nowhere on 127.0.0.1"],
             ["serve", .. ports, "--Store:Provider=postgres", $"--Store:ConnectionString=Host=127.0.0.1;Port={closed};Database=nowhere;Username=u;Timeout=3"]);
+
+        // A database the server does not have is the configuration's (3D000): exit 2, which the systemd unit does not restart.
+        var missing = new Npgsql.NpgsqlConnectionStringBuilder(await fixture.Cluster.CreateDatabaseAsync(CancellationToken.None)) { Database = "not_created_here" };
+        await CliAssert.FailsAsync(ExitCodes.Usage, ["Cannot open the certificate store", "not_created_here"],
+            ["serve", .. ports, "--Store:Provider=postgres", $"--Store:ConnectionString={missing.ConnectionString}"]);
     }
 }

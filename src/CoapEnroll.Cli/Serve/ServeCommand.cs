@@ -273,20 +273,30 @@ internal static class ServeCommand
         }
         catch (System.Data.Common.DbException ex)
         {
-            // The store's database: PostgreSQL unreachable or refusing the login, or a SQLite file that cannot be opened.
-            throw new CliException(ExitCodes.Failure, $"Cannot open the certificate store {host.Services.GetRequiredService<CertificationServices>().StoreLocation}: {ex.Message}", ex);
+            // The store's database: PostgreSQL unreachable or refusing the login, or a SQLite file that cannot be opened. A login the
+            // server refuses (28xxx) or a database that does not exist (3D000) is the configuration's: exit 2, which the systemd unit
+            // does not restart; one that cannot be reached may come back, and a restart may then succeed.
+            int code = ex.SqlState is { } state && (state.StartsWith("28", StringComparison.Ordinal) || state == "3D000") ? ExitCodes.Usage : ExitCodes.Failure;
+            throw new CliException(code, $"Cannot open the certificate store {host.Services.GetRequiredService<CertificationServices>().StoreLocation}: {ex.Message}", ex);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new CliException(ExitCodes.Failure, $"Cannot create the data directory: {ex.Message}", ex);
         }
-        catch (CaConfigurationException ex) when (ex.Problem is CaConfigurationProblem.TokenUnavailable or CaConfigurationProblem.WrongPin or CaConfigurationProblem.KeyMissing)
+        catch (CaConfigurationException ex) when (ex.Problem is CaConfigurationProblem.TokenUnavailable)
         {
+            // A module or token that is not there may come back: exit 1, which a supervisor restarts.
             throw new CliException(ExitCodes.Failure, $"Cannot open the CA key (Ca:KeyProvider): {ex.Message}", ex);
+        }
+        catch (CaConfigurationException ex) when (ex.Problem is CaConfigurationProblem.WrongPin or CaConfigurationProblem.KeyMissing)
+        {
+            // Exit 2, which the systemd unit does not restart: a refused PIN tried again every few seconds locks the token's user PIN.
+            throw new CliException(ExitCodes.Usage, $"Cannot open the CA key (Ca:KeyProvider): {ex.Message}", ex);
         }
         catch (Exception ex) when (ex is CaConfigurationException or CredentialFileException)
         {
-            throw new CliException(ExitCodes.Failure, $"Cannot load the server's certificates: {ex.Message}", ex);
+            // Files the configuration names (missing, unreadable, a key that is not the certificate's): a restart cannot help.
+            throw new CliException(ExitCodes.Usage, $"Cannot load the server's certificates: {ex.Message}", ex);
         }
         catch (ArgumentException ex)
         {
