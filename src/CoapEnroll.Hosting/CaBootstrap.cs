@@ -287,11 +287,11 @@ public static class CaBootstrap
     {
         if (File.Exists(layout.IssuingCertificate))
         {
-            RequireKey(layout.IssuingCertificate, layout.IssuingKey);
+            RequireKey(layout.IssuingCertificate, layout.IssuingKey, ca: true, mayBeOnToken: true);
             return (await CaCredentialFiles.LoadCertificateWithKeyAsync(layout.IssuingCertificate, layout.IssuingKey, passphrase, cancellationToken)).Certificate;
         }
 
-        RequireKey(layout.TrustAnchor, layout.RootKey);
+        RequireKey(layout.TrustAnchor, layout.RootKey, ca: true);
         AsymmetricAlgorithm rootKey = await CaCredentialFiles.LoadPrivateKeyAsync(layout.RootKey, passphrase, cancellationToken);
         using X509Certificate2 rootWithKey = CaCredentialFiles.AttachKey(root, rootKey, layout.TrustAnchor, layout.RootKey);
         using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -329,7 +329,7 @@ public static class CaBootstrap
                 $"missing: create the issuing CA on {keyProvider.Description} with `coapenroll ca init --data {layout.DataDirectory}` and the same Ca:KeyProvider and Ca:Pkcs11 settings");
         }
 
-        RequireKey(layout.TrustAnchor, layout.RootKey);
+        RequireKey(layout.TrustAnchor, layout.RootKey, ca: true);
         CaSigningKey key = await keyProvider.OpenAsync(createIfMissing: true, cancellationToken);
         opened(key);
         AsymmetricAlgorithm rootKey = await CaCredentialFiles.LoadPrivateKeyAsync(layout.RootKey, passphrase, cancellationToken);
@@ -404,7 +404,7 @@ public static class CaBootstrap
     {
         if (File.Exists(layout.ManufacturerCaCertificate))
         {
-            RequireKey(layout.ManufacturerCaCertificate, layout.ManufacturerCaKey);
+            RequireKey(layout.ManufacturerCaCertificate, layout.ManufacturerCaKey, ca: true);
             return (await CaCredentialFiles.LoadCertificateWithKeyAsync(layout.ManufacturerCaCertificate, layout.ManufacturerCaKey, passphrase, cancellationToken)).Certificate;
         }
 
@@ -452,11 +452,19 @@ public static class CaBootstrap
         return builder.Build();
     }
 
-    private static void RequireKey(string certificatePath, string keyPath)
+    /// <summary>
+    /// Refuses a certificate of the data directory without its key file. For a CA (<paramref name="ca"/>) the advice is to restore
+    /// the key, never to remove both: that would make a new CA that no device trusts; the issuing CA's key may also be on a token
+    /// whose settings are missing (<paramref name="mayBeOnToken"/>).
+    /// </summary>
+    private static void RequireKey(string certificatePath, string keyPath, bool ca = false, bool mayBeOnToken = false)
     {
         if (!File.Exists(keyPath))
         {
-            throw new CaConfigurationException(keyPath, CaConfigurationProblem.IncompleteDataDirectory, $"missing, but {certificatePath} exists; restore the key or remove both to create new ones");
+            string advice = mayBeOnToken
+                ? "if that CA's key is on a PKCS#11 token, give the same Ca:KeyProvider and Ca:Pkcs11 settings as 'serve' has; otherwise restore the key (removing both would make a new CA that no device trusts)"
+                : ca ? "restore the key (removing both would make a new CA that no device trusts)" : "restore the key or remove both to create new ones";
+            throw new CaConfigurationException(keyPath, CaConfigurationProblem.IncompleteDataDirectory, $"missing, but {certificatePath} exists; {advice}");
         }
     }
 

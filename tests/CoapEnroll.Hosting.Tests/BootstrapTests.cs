@@ -269,6 +269,10 @@ public sealed class BootstrapTests
         var ex = await Assert.ThrowsAsync<CaConfigurationException>(() => CaBootstrap.LoadOrCreateAsync(ca.Options, null, null, CancellationToken.None));
         Assert.Equal(CaConfigurationProblem.IncompleteDataDirectory, ex.Problem);
         Assert.Equal(layout.IssuingKey, ex.FilePath);
+
+        // Never the advice to remove the CA's certificate (a new CA no device trusts); its key may be on a token set up elsewhere.
+        Assert.Contains("give the same Ca:KeyProvider and Ca:Pkcs11 settings", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("remove both to create new ones", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
