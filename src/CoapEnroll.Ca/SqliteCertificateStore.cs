@@ -131,10 +131,30 @@ public sealed partial class SqliteCertificateStore : ICertificateAuthorityStore
         _time = time;
     }
 
-    /// <summary>Opens (creating if needed) the database at <paramref name="path"/> and its schema.</summary>
+    /// <summary>
+    /// Opens (creating if needed) the database at <paramref name="path"/> and its schema. A new database file is the owner's alone
+    /// (0600), whatever the umask: it holds CMP shared secrets; SQLite gives its -wal and -shm files the database's mode.
+    /// </summary>
     public static async Task<SqliteCertificateStore> OpenAsync(string path, TimeProvider? timeProvider, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!OperatingSystem.IsWindows() && !File.Exists(path))
+        {
+            try
+            {
+                // An empty file is a new database to SQLite.
+                using var created = new FileStream(path, new FileStreamOptions
+                {
+                    Mode = FileMode.CreateNew,
+                    Access = FileAccess.Write,
+                    UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+                });
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                // Created meanwhile by another opener: its mode stands.
+            }
+        }
         string connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = path,

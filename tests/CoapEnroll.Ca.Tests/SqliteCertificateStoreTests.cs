@@ -10,6 +10,22 @@ public sealed class SqliteCertificateStoreTests : CertificateStoreContract, IDis
     private string Database => _directory.File("coapenroll.db");
 
     [Fact]
+    public async Task A_new_database_and_its_WAL_are_the_owners_alone_whatever_the_umask()
+    {
+        // The store holds CMP shared secrets; outside systemd (UMask=0077) the usual umask 022 made it 0644.
+        Assert.True(await ((ISharedSecretStore)Store).TryAddSharedSecretAsync(new StoredSharedSecret { Reference = "r", Secret = [1] },
+            new AuditEntry { Actor = "t", Action = "t", Details = "add" }, CancellationToken.None));
+        foreach (string file in new[] { Database, Database + "-wal" })
+        {
+            Assert.True(File.Exists(file), file);
+            if (!OperatingSystem.IsWindows())
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+            }
+        }
+    }
+
+    [Fact]
     public async Task ADatabaseOfThisSchemaVersionWithoutTheSharedSecretTable_GetsIt_AndKeepsItsVersion()
     {
         await Store.DisposeAsync();
