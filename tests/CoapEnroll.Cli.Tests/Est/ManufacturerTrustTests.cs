@@ -100,7 +100,8 @@ public sealed class ManufacturerTrustTests : IDisposable
         string data = Path.Combine(_scratch, "data-" + kind);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
 
-        await CliAssert.FailsAsync(ExitCodes.Failure, ["manufacturer CA", file, problem],
+        // Exit 2: a file the configuration names, which a restart would not make usable.
+        await CliAssert.FailsAsync(ExitCodes.Usage, ["manufacturer CA", file, problem],
             ["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--coaps-port", "off", "--data", data, "--trust-manufacturer", file,
                 "--Logging:LogLevel:Default=None", "--Logging:LogLevel:Microsoft.Hosting.Lifetime=None"],
             timeout.Token);
