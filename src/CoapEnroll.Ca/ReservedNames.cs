@@ -40,8 +40,7 @@ public sealed class ReservedNames
             Reserve(server, "this server's name");
             if (server.Extensions["2.5.29.17"]?.RawData is { } san && GeneralName.TryDecodeAll(san) is { } names)
             {
-                // Compared as requested names are: an IPv4-mapped address as the IPv4 address, a DNS name without case or final dot.
-                _serverNames.AddRange(names.Select(n => n.Kind is GeneralNameKind.Dns or GeneralNameKind.IPAddress ? AsHostName(n.Value) : n));
+                _serverNames.AddRange(names.Select(Compared));
             }
 
             foreach (string cn in DistinguishedNames.ValuesOf(DistinguishedNames.TryGetAttributes(server.SubjectName) ?? [], DistinguishedNames.CommonNameOid))
@@ -83,12 +82,7 @@ public sealed class ReservedNames
 
         foreach (GeneralName name in subjectAltNames)
         {
-            GeneralName compared = name.Kind switch
-            {
-                GeneralNameKind.Dns => AsHostName(name.Value),
-                GeneralNameKind.IPAddress => AsHostName(name.Value),
-                _ => name,
-            };
+            GeneralName compared = Compared(name);
             if (_serverNames.Exists(n => n.Matches(compared)))
             {
                 return $"subjectAltName {PrintableText.Escape(name.ToString())} is a name of this server's certificate";
@@ -99,6 +93,9 @@ public sealed class ReservedNames
     }
 
     private void Reserve(X509Certificate2 certificate, string description) => _subjects.Add((DistinguishedNames.Key(certificate.SubjectName), description));
+
+    // A subjectAltName of the server's or of a request, as a client compares it: a DNS name or an address as a host name.
+    private static GeneralName Compared(GeneralName name) => name.Kind is GeneralNameKind.Dns or GeneralNameKind.IPAddress ? AsHostName(name.Value) : name;
 
     // Host names as a client compares them: an address written as text is that address (an IPv4-mapped IPv6 address, ::ffff:a.b.c.d,
     // the IPv4 address it maps: a dual-stack socket reports IPv4 peers so), a DNS name is compared without case and without a final

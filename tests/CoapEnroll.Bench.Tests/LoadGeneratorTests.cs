@@ -15,16 +15,20 @@ public sealed class LoadGeneratorTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
+    /// <summary>Runs the bench with <paramref name="arguments"/> against this build's CLI, asserts it succeeded, and reads its JSON.</summary>
+    private async Task<(JsonElement Root, string Output)> RunAsync(string name, params string[] arguments)
+    {
+        string json = Path.Combine(_directory, name + ".json");
+        var (exitCode, output) = await BenchProgram.RunAsync(Limit, [.. arguments, "--json", json, "--coapenroll", BenchProgram.CoapEnrollDll]);
+        Assert.True(exitCode == 0, output);
+        using JsonDocument document = JsonDocument.Parse(await File.ReadAllTextAsync(json));
+        return (document.RootElement.Clone(), output);
+    }
+
     [Fact]
     public async Task Load_coap_get_reports_throughput_latency_and_the_servers_cost()
     {
-        string json = Path.Combine(_directory, "coap-get.json");
-        var (exitCode, output) = await BenchProgram.RunAsync(Limit, "load", "--scenario", "coap-get", "--devices", "4", "--concurrency", "8",
-            "--duration", "2", "--json", json, "--coapenroll", BenchProgram.CoapEnrollDll);
-        Assert.True(exitCode == 0, output);
-
-        using JsonDocument document = JsonDocument.Parse(await File.ReadAllTextAsync(json));
-        JsonElement run = document.RootElement;
+        var (run, output) = await RunAsync("coap-get", "load", "--scenario", "coap-get", "--devices", "4", "--concurrency", "8", "--duration", "2");
         Assert.Equal("coap-get", run.GetProperty("Scenario").GetString());
         Assert.Equal(0, run.GetProperty("Failures").GetInt64());
         long operations = run.GetProperty("Operations").GetInt64();
@@ -39,13 +43,7 @@ public sealed class LoadGeneratorTests : IDisposable
     [Fact]
     public async Task Load_est_enroll_enrolls_new_devices_without_a_failure()
     {
-        string json = Path.Combine(_directory, "est-enroll.json");
-        var (exitCode, output) = await BenchProgram.RunAsync(Limit, "load", "--scenario", "est-enroll", "--devices", "3", "--concurrency", "2",
-            "--count", "4", "--json", json, "--coapenroll", BenchProgram.CoapEnrollDll);
-        Assert.True(exitCode == 0, output);
-
-        using JsonDocument document = JsonDocument.Parse(await File.ReadAllTextAsync(json));
-        JsonElement run = document.RootElement;
+        var (run, output) = await RunAsync("est-enroll", "load", "--scenario", "est-enroll", "--devices", "3", "--concurrency", "2", "--count", "4");
         Assert.Equal(4, run.GetProperty("Operations").GetInt64());
         Assert.Equal(0, run.GetProperty("Failures").GetInt64());
         Assert.True(run.GetProperty("ServerCpuMsPerOperation").GetDouble() > 0, output);
@@ -54,13 +52,9 @@ public sealed class LoadGeneratorTests : IDisposable
     [Fact]
     public async Task Serve_load_dtls_measures_serve_and_libcoap_side_by_side_with_the_generators_own_cost()
     {
-        string json = Path.Combine(_directory, "serve-load.json");
-        var (exitCode, output) = await BenchProgram.RunAsync(Limit, "serve-load", "dtls", "--rounds", "1", "--duration", "2", "--drain", "10",
-            "--sessions", "2", "--servers", "serve,libcoap", "--json", json, "--coapenroll", BenchProgram.CoapEnrollDll);
-        Assert.True(exitCode == 0, output);
-
-        using JsonDocument document = JsonDocument.Parse(await File.ReadAllTextAsync(json));
-        JsonElement[] results = [.. document.RootElement.EnumerateArray()];
+        var (root, output) = await RunAsync("serve-load", "serve-load", "dtls", "--rounds", "1", "--duration", "2", "--drain", "10",
+            "--sessions", "2", "--servers", "serve,libcoap");
+        JsonElement[] results = [.. root.EnumerateArray()];
         Assert.Equal(2, results.Length);
         Assert.Contains("coapenroll", results[0].GetProperty("Server").GetString(), StringComparison.Ordinal);
         Assert.Contains("coap-server-openssl", results[1].GetProperty("Server").GetString(), StringComparison.Ordinal);

@@ -168,66 +168,53 @@ public class ServeTests
     }
 
     [Fact]
-    public async Task ServeCommand_UnworkableReassemblyBound_ExitsWithUsageNamingTheKey()
-    {
-        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
-
+    public Task ServeCommand_UnworkableReassemblyBound_ExitsWithUsageNamingTheKey() =>
         // A strangers' share as large as the whole would let strangers take all of it.
-        var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--coaps-port", "off", "--data", data,
-            "--Coap:MaxUnauthenticatedReassemblyBytesTotal=67108864", "--Logging:LogLevel:Default=None");
-
-        Assert.True(result.ExitCode == ExitCodes.Usage, result.Describe());
-        string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("coapenroll: error: Coap:MaxUnauthenticatedReassemblyBytesTotal must be less than Coap:MaxReassemblyBytesTotal", line, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(data));
-    }
+        AssertRefusedAsync("Coap:MaxUnauthenticatedReassemblyBytesTotal must be less than Coap:MaxReassemblyBytesTotal", beforeTheDataDirectory: true,
+            "--Coap:MaxUnauthenticatedReassemblyBytesTotal=67108864");
 
     [Theory]
     [InlineData("--Admin:Enabled=true", "Admin:Enabled is true but no operator can authenticate")]
     [InlineData("--Admin:Enabled=true --Admin:User=operator --Admin:PasswordHash=garbage", "Admin:PasswordHash is not a hash made by 'coapenroll admin hash-password'")]
     [InlineData("--Est:MaxFailedBasicLogins=5", "Est:MaxFailedBasicLoginsPerAddress must be at least 1, Est:MaxFailedBasicLogins at least that")]
-    public async Task ServeCommand_UnusableAdminOrBasicLimits_ExitsWithUsage_BeforeAnythingListens(string settings, string message)
-    {
+    public Task ServeCommand_UnusableAdminOrBasicLimits_ExitsWithUsage_BeforeAnythingListens(string settings, string message) =>
         // It crashed with an unhandled exception (exit 134, which a supervisor restarts) after the listeners had started.
-        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
-        var result = await CliRunner.RunAsync(["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--coaps-port", "off", "--data", data,
-            .. settings.Split(' '), "--Logging:LogLevel:Default=None"]);
-
-        Assert.True(result.ExitCode == ExitCodes.Usage, result.Describe());
-        string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("coapenroll: error: " + message, line, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(data));
-    }
+        AssertRefusedAsync(message, beforeTheDataDirectory: true, settings.Split(' '));
 
     [Fact]
-    public async Task ServeCommand_AdminWithoutHttps_ExitsWithUsage()
-    {
+    public Task ServeCommand_AdminWithoutHttps_ExitsWithUsage() =>
         // The operator page is served only on https://: enabled with that listener off, it would be unreachable without a word.
-        string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
-        var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "off", "--coaps-port", "off",
-            "--data", data, "--Admin:Enabled=true", "--Admin:ClientCertificateThumbprints:0=" + new string('a', 64), "--Logging:LogLevel:Default=None");
-
-        Assert.True(result.ExitCode == ExitCodes.Usage, result.Describe());
-        string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith("coapenroll: error: Admin:Enabled is true but the https:// listener is off", line, StringComparison.Ordinal);
-        Assert.False(Directory.Exists(data));
-    }
+        AssertRefusedAsync("Admin:Enabled is true but the https:// listener is off", beforeTheDataDirectory: true,
+            "--Admin:Enabled=true", "--Admin:ClientCertificateThumbprints:0=" + new string('a', 64), "--https-port", "off");
 
     [Theory]
     [InlineData("--Coap:DiagnosticResources=yes", "Failed to convert configuration value 'yes' at 'Coap:DiagnosticResources' to type 'System.Boolean'")]
     [InlineData("--Logging:LogLevel:CoapEnroll=Verbose", "Logging: Configuration value 'Verbose' is not supported (a level is Trace")]
     [InlineData("--Cmp:ConfirmWaitTime=5min", "Cannot start: Failed to convert configuration value '5min' at 'Cmp:ConfirmWaitTime'")]
-    public async Task ServeCommand_ValueOfTheWrongType_ExitsWithUsage_NotACrash(string setting, string message)
+    public Task ServeCommand_ValueOfTheWrongType_ExitsWithUsage_NotACrash(string setting, string message) =>
+        // Each crashed with an unhandled exception (exit 134), which the systemd unit restarts every 5 s; exit 2 it does not. A
+        // section the services read as they start (Cmp) is refused after the data directory was made.
+        AssertRefusedAsync(message, beforeTheDataDirectory: false, setting);
+
+    /// <summary>
+    /// Runs serve on loopback with <paramref name="settings"/> (which may name --https-port themselves) and asserts exit 2 with one
+    /// line that starts with <paramref name="message"/>; with <paramref name="beforeTheDataDirectory"/>, that nothing was created.
+    /// </summary>
+    private static async Task AssertRefusedAsync(string message, bool beforeTheDataDirectory, params string[] settings)
     {
-        // Each crashed with an unhandled exception (exit 134), which the systemd unit restarts every 5 s; exit 2 it does not.
         string data = Path.Combine(Path.GetTempPath(), "coapenroll-tests", Guid.NewGuid().ToString("N"));
-        var result = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", "--https-port", "0", "--coaps-port", "off",
-            "--data", data, "--Logging:LogLevel:Default=None", setting);
+        string[] https = settings.Contains("--https-port") ? [] : ["--https-port", "0"];
+        var result = await CliRunner.RunAsync(["serve", "--bind", "127.0.0.1", "--coap-port", "0", "--http-port", "0", .. https, "--coaps-port", "off",
+            "--data", data, "--Logging:LogLevel:Default=None", .. settings]);
 
         Assert.True(result.ExitCode == ExitCodes.Usage, result.Describe());
         string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("coapenroll: error: " + message, line, StringComparison.Ordinal);
-        if (Directory.Exists(data))
+        if (beforeTheDataDirectory)
+        {
+            Assert.False(Directory.Exists(data));
+        }
+        else if (Directory.Exists(data))
         {
             Directory.Delete(data, recursive: true);
         }

@@ -143,21 +143,6 @@ internal static class ServeCommand
 
         using IHost host = built;
         CoapListenOptions coap;
-        try
-        {
-            coap = host.Services.GetRequiredService<IOptions<CoapListenOptions>>().Value;
-        }
-        catch (InvalidOperationException ex)
-        {
-            // The configuration binder's message for a value of the wrong type, e.g. Coap:Port=abc.
-            throw new CliException(ExitCodes.Usage, ex.Message, ex);
-        }
-
-        if (coap.Validate() is { } problem)
-        {
-            throw new CliException(ExitCodes.Usage, problem);
-        }
-
         DtlsListenOptions dtls;
         HttpListenOptions? http;
         HttpsListenOptions? https;
@@ -168,6 +153,7 @@ internal static class ServeCommand
         var est = new EstServerOptions();
         try
         {
+            coap = host.Services.GetRequiredService<IOptions<CoapListenOptions>>().Value;
             dtls = host.Services.GetRequiredService<IOptions<DtlsListenOptions>>().Value;
             http = host.Services.GetService<HttpServerService>() is null ? null : host.Services.GetRequiredService<IOptions<HttpListenOptions>>().Value;
             https = host.Services.GetService<HttpsServerService>() is null ? null : host.Services.GetRequiredService<IOptions<HttpsListenOptions>>().Value;
@@ -180,8 +166,13 @@ internal static class ServeCommand
         }
         catch (InvalidOperationException ex)
         {
-            // The configuration binder's message for a value of the wrong type, e.g. Dtls:Port=abc.
+            // The configuration binder's message for a value of the wrong type, e.g. Coap:Port=abc.
             throw new CliException(ExitCodes.Usage, ex.Message, ex);
+        }
+
+        if (coap.Validate() is { } problem)
+        {
+            throw new CliException(ExitCodes.Usage, problem);
         }
 
         if (dtls.Validate() is { } dtlsProblem)
