@@ -54,7 +54,7 @@ public sealed class CoapRequestContext
     /// </summary>
     public ThreadPoolHop ContinueOnThreadPoolAsync()
     {
-        if (IsOnThreadPool)
+        if (StaysOnThreadPool)
         {
             return new ThreadPoolHop(stay: true);
         }
@@ -62,6 +62,13 @@ public sealed class CoapRequestContext
         IsOnThreadPool = true;
         return new ThreadPoolHop(stay: false);
     }
+
+    /// <summary>
+    /// True when the request moved to the pool and this thread is still the pool's. Both, because a task whose work hopped to the
+    /// pool and finished there before its caller on the receiving thread looked at it lets that caller go on synchronously: the
+    /// flag alone would then keep the rest of the request on the receiving thread.
+    /// </summary>
+    internal bool StaysOnThreadPool => IsOnThreadPool && Thread.CurrentThread.IsThreadPoolThread;
 
     /// <summary>A copy for a different (for example reassembled) request, sharing the peer.</summary>
     public CoapRequestContext WithRequest(CoapMessage request)

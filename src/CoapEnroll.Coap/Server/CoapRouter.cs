@@ -47,7 +47,7 @@ internal sealed class CoapRouter : ICoapRequestHandler
             return ValueTask.FromResult(new CoapMessage { Code = CoapCode.MethodNotAllowed });
         }
 
-        return resource.RunsOnThreadPool && !context.IsOnThreadPool
+        return resource.RunsOnThreadPool && !context.StaysOnThreadPool
             ? HandleOnThreadPoolAsync(handler, context, cancellationToken)
             : handler(context, cancellationToken);
     }
@@ -87,7 +87,7 @@ internal sealed class CoapRouter : ICoapRequestHandler
             return ValueTask.FromResult<CoapMessage?>(null);
         }
 
-        return resource.RunsOnThreadPool && !context.IsOnThreadPool
+        return resource.RunsOnThreadPool && !context.StaysOnThreadPool
             ? AuthorizeOnThreadPoolAsync(authorize, context, cancellationToken)
             : authorize(context, cancellationToken);
     }

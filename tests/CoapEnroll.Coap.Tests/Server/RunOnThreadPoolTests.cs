@@ -59,6 +59,36 @@ public class RunOnThreadPoolTests
     }
 
     [Fact]
+    public async Task Handler_RunsOnThePool_WhenTheAuthorizationFinishedThereBeforeTheReceiveThreadLooked()
+    {
+        // Seen once in CI: the authorization check hopped to the pool and finished there before the receiving thread looked at its
+        // task; that thread then went on synchronously into the handler, which the context's flag said was on the pool. The
+        // block-wise layer's sequence, with the pool given the time to win.
+        await using var server = new CoapServer();
+        var endpoint = server.Listen(DedicatedUdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0)));
+        var router = new CoapRouter();
+        router.GetOrAdd("/slow").RequireAuthorization((_, _) => ValueTask.FromResult<CoapMessage?>(null)).RunOnThreadPool()
+            .SetHandler(CoapCode.Post, (_, _) => ValueTask.FromResult(new CoapMessage
+            {
+                Code = CoapCode.Changed,
+                Payload = new[] { (byte)(Thread.CurrentThread.IsThreadPoolThread ? 1 : 0) },
+            }));
+        for (int i = 0; i < 50; i++)
+        {
+            var context = new CoapRequestContext(CoapMessage.CreateRequest(CoapCode.Post, "/slow"), new IPEndPoint(IPAddress.Loopback, 1), endpoint);
+            bool onPool = await RunOnDedicatedThreadAsync(async () =>
+            {
+                var authorization = router.AuthorizeAsync(context, CancellationToken.None);
+                Thread.Sleep(1);
+                Assert.Null(await authorization);
+                var response = await router.HandleAsync(context, CancellationToken.None);
+                return response.Payload.Span[0] == 1;
+            });
+            Assert.True(onPool, $"iteration {i}");
+        }
+    }
+
+    [Fact]
     public async Task ContinueOnThreadPoolAsync_MovesEvenWhenThePoolIsQuick_ManyTimes()
     {
         // The first version returned a task that completed on the pool; when the pool ran it before the receiving thread awaited
@@ -87,16 +117,17 @@ public class RunOnThreadPoolTests
         var context = new CoapRequestContext(CoapMessage.CreateRequest(CoapCode.Get, "/x"), new IPEndPoint(IPAddress.Loopback, 1), endpoint);
         Assert.False(context.IsOnThreadPool);
 
-        bool onPool = await RunOnDedicatedThreadAsync(async () =>
+        bool onPoolAndStays = await RunOnDedicatedThreadAsync(async () =>
         {
             await context.ContinueOnThreadPoolAsync();
-            return Thread.CurrentThread.IsThreadPoolThread;
+            return Thread.CurrentThread.IsThreadPoolThread && context.ContinueOnThreadPoolAsync().IsCompleted;
         });
 
-        Assert.True(onPool);
+        Assert.True(onPoolAndStays, "on the pool, and a second call there does not move again");
         Assert.True(context.IsOnThreadPool);
-        Assert.True(context.ContinueOnThreadPoolAsync().IsCompleted, "a second call does not move again");
         Assert.True(context.WithRequest(context.Request).IsOnThreadPool);
+        Assert.False(await RunOnDedicatedThreadAsync(() => Task.FromResult(context.ContinueOnThreadPoolAsync().IsCompleted)),
+            "a call from a thread that is not the pool's moves again");
     }
 
     /// <summary>Starts <paramref name="work"/> on a thread that is not the pool's, as a receive thread would.</summary>
