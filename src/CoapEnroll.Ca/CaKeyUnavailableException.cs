@@ -4,18 +4,15 @@ namespace CoapEnroll.Ca;
 /// The CA's key cannot be reached for now (the token was removed, the session to the HSM was lost): nothing was signed, and the
 /// same request may succeed later. EST and CMP answer "service unavailable" with a retry time.
 /// </summary>
-public sealed class CaKeyUnavailableException : Exception
+public sealed class CaKeyUnavailableException : CaUnavailableException
 {
-    /// <summary>Seconds a client waits before it tries again (Max-Age, Retry-After).</summary>
-    public const uint DefaultRetryAfterSeconds = 5;
-
     public CaKeyUnavailableException()
         : this("the CA key is unavailable")
     {
     }
 
     public CaKeyUnavailableException(string message)
-        : base(message)
+        : base(message, null)
     {
     }
 
@@ -24,6 +21,6 @@ public sealed class CaKeyUnavailableException : Exception
     {
     }
 
-    /// <summary>Seconds a client waits before it tries again.</summary>
-    public uint RetryAfterSeconds { get; init; } = DefaultRetryAfterSeconds;
+    /// <inheritdoc/>
+    public override string ClientReason => "the CA key is unavailable";
 }

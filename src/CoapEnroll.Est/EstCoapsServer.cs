@@ -169,8 +169,7 @@ public sealed partial class EstCoapsServer
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            EstLog.Failed(_logger, ex, operation, "anonymous");
-            return Diagnostic(CoapCode.InternalServerError, "internal error");
+            return Failed(ex, operation, "anonymous");
         }
     }
 
@@ -211,18 +210,26 @@ public sealed partial class EstCoapsServer
                 _ => await HandleEnrollAsync(context.Request, operation, client, profile, cancellationToken),
             };
         }
-        catch (CaKeyUnavailableException ex)
-        {
-            // The CA's key (a PKCS#11 token) is unreachable for now and nothing was signed or kept: the client repeats the
-            // request after Max-Age, as after a 5.03 for a pending request (RFC 9148 §4.7).
-            return Refuse(operation, requester, CoapCode.ServiceUnavailable, "the CA key is unavailable; retry later")
-                .SetUInt(CoapOptionNumber.MaxAge, ex.RetryAfterSeconds);
-        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            EstLog.Failed(_logger, ex, operation, requester);
-            return Diagnostic(CoapCode.InternalServerError, "internal error");
+            return Failed(ex, operation, requester);
         }
+    }
+
+    /// <summary>The answer to an exception: 5.03 with Max-Age for an outage of the CA's key or store, else 5.00.</summary>
+    private CoapMessage Failed(Exception exception, string operation, string requester)
+    {
+        if (CaUnavailableException.From(exception) is { } unavailable)
+        {
+            // The CA's key or store is unreachable for now and nothing was signed or kept: the client repeats the request after
+            // Max-Age, as after a 5.03 for a pending request (RFC 9148 §4.7).
+            EstLog.Unavailable(_logger, operation, requester, CoapCode.ServiceUnavailable.ToString(), unavailable.Message);
+            return Diagnostic(CoapCode.ServiceUnavailable, $"{unavailable.ClientReason}; retry later")
+                .SetUInt(CoapOptionNumber.MaxAge, unavailable.RetryAfterSeconds);
+        }
+
+        EstLog.Failed(_logger, exception, operation, requester);
+        return Diagnostic(CoapCode.InternalServerError, "internal error");
     }
 
     /// <summary>

@@ -223,11 +223,12 @@ public sealed class EstHttpsServer
             // Kestrel's own limits while reading the body (Http:MaxRequestBodySize, a client too slow, a truncated body).
             await RefuseAsync(context, operation, requester, ex.StatusCode, ex.Message);
         }
-        catch (CaKeyUnavailableException ex) when (!context.Response.HasStarted)
+        catch (Exception ex) when (ex is not OperationCanceledException && !context.Response.HasStarted && CaUnavailableException.From(ex) is { } unavailable)
         {
-            // The CA's key (a PKCS#11 token) is unreachable for now; nothing was signed or kept (RFC 9110 §15.6.4: 503 with Retry-After).
-            context.Response.Headers.RetryAfter = ex.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await RefuseAsync(context, operation, requester, StatusCodes.Status503ServiceUnavailable, "the CA key is unavailable; retry later");
+            // The CA's key or store is unreachable for now; nothing was signed or kept (RFC 9110 §15.6.4: 503 with Retry-After).
+            EstLog.Unavailable(_logger, operation, requester, "503", unavailable.Message);
+            context.Response.Headers.RetryAfter = unavailable.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await WriteTextAsync(context, StatusCodes.Status503ServiceUnavailable, $"{unavailable.ClientReason}; retry later");
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -46,4 +46,7 @@ internal static partial class EstLog
 
     [LoggerMessage(11, LogLevel.Debug, "EST client: discovered {Count} EST resources")]
     public static partial void Discovered(ILogger logger, int count);
+
+    [LoggerMessage(23, LogLevel.Warning, "EST {Operation} from {Requester} answered {Code} with a retry time: {Reason}")]
+    public static partial void Unavailable(ILogger logger, string operation, string requester, string code, string reason);
 }

@@ -11,7 +11,7 @@ namespace CoapEnroll.Hosting;
 /// made meanwhile (<see cref="CertificationServices.RefreshRootCaKeyUpdateAsync"/>), announced as ckuann. CMP revocations are
 /// announced at once without it.
 /// </summary>
-public sealed partial class CmpAnnouncementService : BackgroundService
+public sealed class CmpAnnouncementService : BackgroundService
 {
     private readonly CertificationServices _certification;
     private readonly TimeProvider _time;
@@ -35,6 +35,7 @@ public sealed partial class CmpAnnouncementService : BackgroundService
         }
 
         using var timer = new PeriodicTimer(_certification.CmpAnnouncementInterval, _time);
+        var failures = new PeriodicFailureLog(_logger, _time, "CMP: checking the CRL and the root CA key update for announcements");
         try
         {
             CmpAnnouncer announcer = await _certification.GetCmpAnnouncerAsync(stoppingToken);
@@ -44,10 +45,11 @@ public sealed partial class CmpAnnouncementService : BackgroundService
                 {
                     await _certification.RefreshRootCaKeyUpdateAsync(stoppingToken);
                     await announcer.CheckAsync(stoppingToken);
+                    failures.Succeeded();
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    LogCheckFailed(ex);
+                    failures.Failed(ex);
                 }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
@@ -56,7 +58,4 @@ public sealed partial class CmpAnnouncementService : BackgroundService
         {
         }
     }
-
-    [LoggerMessage(421, LogLevel.Error, "CMP: checking the CRL and the root CA key update for announcements failed")]
-    private partial void LogCheckFailed(Exception exception);
 }

@@ -8,7 +8,7 @@ namespace CoapEnroll.Hosting;
 /// Revokes CMP certificates whose certConf never came (RFC 9483 §4.1.1) and forgets abandoned polls: runs
 /// <see cref="CmpServer.SweepAsync"/> every few seconds while the host runs.
 /// </summary>
-public sealed partial class CmpSweepService : BackgroundService
+public sealed class CmpSweepService : BackgroundService
 {
     private static readonly TimeSpan s_period = TimeSpan.FromSeconds(5);
     private readonly CertificationServices _certification;
@@ -30,6 +30,7 @@ public sealed partial class CmpSweepService : BackgroundService
         }
 
         using var timer = new PeriodicTimer(s_period, _time);
+        var failures = new PeriodicFailureLog(_logger, _time, "CMP: sweeping expired transactions");
         try
         {
             CmpServer cmp = await _certification.GetCmpServerAsync(stoppingToken);
@@ -38,10 +39,11 @@ public sealed partial class CmpSweepService : BackgroundService
                 try
                 {
                     await cmp.SweepAsync(stoppingToken);
+                    failures.Succeeded();
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    LogSweepFailed(ex);
+                    failures.Failed(ex);
                 }
             }
         }
@@ -49,7 +51,4 @@ public sealed partial class CmpSweepService : BackgroundService
         {
         }
     }
-
-    [LoggerMessage(420, LogLevel.Error, "CMP: sweeping expired transactions failed")]
-    private partial void LogSweepFailed(Exception exception);
 }

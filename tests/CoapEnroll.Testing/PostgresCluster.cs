@@ -25,6 +25,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     private readonly string _bin;
     private readonly string? _runAs;
     private int _databases;
+    private bool _stopped;
 
     private PostgresCluster(TempDirectory directory, string bin, string? runAs, int port)
     {
@@ -63,9 +64,7 @@ public sealed class PostgresCluster : IAsyncDisposable
 
                 try
                 {
-                    await cluster.RunAsync("pg_ctl", ["-D", cluster.DataDirectory, "-l", directory.File("server.log"), "-w", "-t", "60", "start", "-o",
-                        $"-p {cluster.Port} -k {directory.Path} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"],
-                        cancellationToken);
+                    await cluster.StartServerAsync(cancellationToken);
                     return cluster;
                 }
                 catch (InvalidOperationException) when (attempt < 3)
@@ -80,6 +79,25 @@ public sealed class PostgresCluster : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>Stops the server (fast: open connections are ended, as when an operator restarts it) until <see cref="StartAgainAsync"/>.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await RunAsync("pg_ctl", ["-D", DataDirectory, "-m", "fast", "-w", "-t", "60", "stop"], cancellationToken);
+        _stopped = true;
+    }
+
+    /// <summary>Starts the server <see cref="StopAsync"/> stopped, on the same port.</summary>
+    public async Task StartAgainAsync(CancellationToken cancellationToken)
+    {
+        await StartServerAsync(cancellationToken);
+        _stopped = false;
+    }
+
+    private Task StartServerAsync(CancellationToken cancellationToken) =>
+        RunAsync("pg_ctl", ["-D", DataDirectory, "-l", _directory.File("server.log"), "-w", "-t", "60", "start", "-o",
+            $"-p {Port} -k {_directory.Path} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"],
+            cancellationToken);
 
     /// <summary>Creates a new empty database and returns its connection string.</summary>
     public async Task<string> CreateDatabaseAsync(CancellationToken cancellationToken)
@@ -105,7 +123,10 @@ public sealed class PostgresCluster : IAsyncDisposable
         NpgsqlConnection.ClearAllPools();
         try
         {
-            await RunAsync("pg_ctl", ["-D", DataDirectory, "-m", "immediate", "-w", "stop"], CancellationToken.None);
+            if (!_stopped)
+            {
+                await RunAsync("pg_ctl", ["-D", DataDirectory, "-m", "immediate", "-w", "stop"], CancellationToken.None);
+            }
         }
         finally
         {

@@ -40,6 +40,6 @@ public sealed partial class CmpServer
     [LoggerMessage(411, LogLevel.Warning, "CMP: certificate {Serial} of {Requester} revoked unconfirmed ({Why}): {Outcome}")]
     private static partial void LogUnconfirmedRevoked(ILogger logger, string serial, string requester, string why, string outcome);
 
-    [LoggerMessage(412, LogLevel.Warning, "CMP {FrontEnd}: {Requester} refused with systemUnavail, the CA key is unavailable: {Reason}")]
-    private static partial void LogKeyUnavailable(ILogger logger, string frontEnd, string requester, string reason);
+    [LoggerMessage(412, LogLevel.Warning, "CMP {FrontEnd}: {Requester} refused with systemUnavail: {Reason}")]
+    private static partial void LogUnavailable(ILogger logger, string frontEnd, string requester, string reason);
 }

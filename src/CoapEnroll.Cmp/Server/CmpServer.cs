@@ -118,18 +118,18 @@ public sealed partial class CmpServer
             PkiMessage answer = await AnswerAsync(exchange, cancellationToken);
             return CmpExchangeResult.Answer(await EncodeAsync(exchange, answer, cancellationToken));
         }
-        catch (CaKeyUnavailableException ex)
+        catch (Exception ex) when (ex is not OperationCanceledException && CaUnavailableException.From(ex) is { } unavailable)
         {
-            // The CA's key (a PKCS#11 token) cannot be reached now. Nothing was signed or kept: the CA signs before it stores, and
-            // the transaction and a one-time secret were given back (AuthorizeAndIssueAsync). A CMP-level refusal, so it travels
-            // as a PKIMessage in the transport's success code (RFC 9482 §2.3: 2.04; RFC 9811 §3.1: 200) with failInfo systemUnavail
-            // (RFC 9810 §5.2.3, RFC 9483 §3.6.4), protected like every other answer; the client sends a new request later.
-            LogKeyUnavailable(_logger, context.FrontEnd, exchange.Who, ex.Message);
+            // The CA's key (a PKCS#11 token) or its store cannot be reached now. Nothing was signed or kept: the CA signs before it
+            // stores, and the transaction and a one-time secret were given back (AuthorizeAndIssueAsync). A CMP-level refusal, so
+            // it travels as a PKIMessage in the transport's success code (RFC 9482 §2.3: 2.04; RFC 9811 §3.1: 200) with failInfo
+            // systemUnavail (RFC 9810 §5.2.3, RFC 9483 §3.6.4), protected like every other answer; the client sends a new request later.
+            LogUnavailable(_logger, context.FrontEnd, exchange.Who, unavailable.Message);
             // When the CA key also protects answers it cannot sign this one: the server credential (a key in a file) does, and
             // sender and senderKID name it; a client that trusts the CA's root verifies it like any other signed answer.
             exchange.Protection = _credential;
             return CmpExchangeResult.Answer(await EncodeAsync(exchange, ErrorAnswer(exchange, PkiFailureInfo.SystemUnavail,
-                $"the CA key is unavailable; send a new request in {ex.RetryAfterSeconds} seconds"), cancellationToken));
+                $"{unavailable.ClientReason}; send a new request in {unavailable.RetryAfterSeconds} seconds"), cancellationToken));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -36,6 +36,11 @@ public sealed partial class EstHttpsHost : IAsyncDisposable
 
     public int HttpsPort => _server.HttpsPort;
 
+    public int CoapsPort => _server.SecurePort;
+
+    /// <summary>The demo CMP shared secret (reference <c>demo</c>) the first start wrote.</summary>
+    public string DemoCmpSecret => System.IO.File.ReadAllText(Path.Combine(DataDirectory, "demo", "cmp-demo.secret")).Trim();
+
     public int HttpPort => (_server.Http.LocalEndPoint ?? throw new InvalidOperationException("HTTP is not listening.")).Port;
 
     public ICertificateStore Store => _server.Services.GetRequiredService<CertificationServices>().Store;
