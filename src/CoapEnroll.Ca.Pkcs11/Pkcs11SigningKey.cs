@@ -163,6 +163,9 @@ internal sealed class Pkcs11SigningKey : CaSigningKey
     /// <summary>Ends <see cref="LoseTokenUntilReleased"/>: the next signature reconnects.</summary>
     internal void ReleaseReconnect() => _reconnectHeld = false;
 
+    /// <inheritdoc/>
+    public override bool IsAvailable => _connection is { Lost: false };
+
     /// <summary>Reads attributes of the private key (tests: CKA_SENSITIVE, CKA_EXTRACTABLE, CKA_VALUE).</summary>
     internal List<IObjectAttribute> ReadPrivateKeyAttributes(List<CKA> attributes)
     {

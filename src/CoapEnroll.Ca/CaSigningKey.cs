@@ -27,6 +27,25 @@ public abstract class CaSigningKey : IDisposable
     /// <exception cref="CaKeyUnavailableException">The key cannot be reached now (token removed, session lost); try again later.</exception>
     public abstract ValueTask<CaSigningLease> AcquireAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// False while the key is known to be unreachable (a token's session was lost and no reconnection has succeeded since); true
+    /// for a key in a file. A loss is known only once an operation met it.
+    /// </summary>
+    public virtual bool IsAvailable => true;
+
+    /// <summary>
+    /// Returns at once when <see cref="IsAvailable"/>; otherwise borrows the key once, which reconnects a token when it can (for
+    /// a readiness probe: a server nobody asks still notices that its token is back).
+    /// </summary>
+    /// <exception cref="CaKeyUnavailableException">The key is still unreachable.</exception>
+    public async ValueTask CheckAvailableAsync(CancellationToken cancellationToken)
+    {
+        if (!IsAvailable)
+        {
+            using CaSigningLease lease = await AcquireAsync(cancellationToken);
+        }
+    }
+
     /// <summary>Whether the key's public key is the one of <paramref name="certificate"/>.</summary>
     public bool Matches(X509Certificate2 certificate)
     {

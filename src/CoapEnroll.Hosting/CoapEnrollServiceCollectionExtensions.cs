@@ -177,7 +177,7 @@ public static class CoapEnrollServiceCollectionExtensions
     /// <c>Metrics:Otlp:Endpoint</c> is set, an OTLP exporter (the <c>Metrics</c> section, <see cref="MetricsOptions"/>; none of it
     /// with <c>Metrics:Enabled=false</c>); and
     /// <c>/healthz</c> and <c>/readyz</c> on http:// (<see cref="MonitoringEndpointSource"/>), the latter asking the store through
-    /// the CA (<see cref="StoreReadiness"/>, the <c>Health</c> section, <see cref="HealthOptions"/>). The endpoints need
+    /// the CA and whether the issuing key is reachable (<see cref="StoreReadiness"/>, the <c>Health</c> section, <see cref="HealthOptions"/>). The endpoints need
     /// <see cref="AddCoapEnrollHttpServer"/>; without http:// only OTLP leaves the process. Calling it again does nothing.
     /// </summary>
     /// <exception cref="InvalidOperationException"><see cref="AddCoapEnrollCertification"/> has not been called before.</exception>
@@ -207,7 +207,11 @@ public static class CoapEnrollServiceCollectionExtensions
                 throw new InvalidOperationException(problem);
             }
 
-            return new StoreReadiness(cancellationToken => certification.Authority.CountPendingRequestsAsync(cancellationToken),
+            return new StoreReadiness(async cancellationToken =>
+                {
+                    await certification.Authority.CountPendingRequestsAsync(cancellationToken);
+                    await certification.Hierarchy.IssuingKey.CheckAvailableAsync(cancellationToken);
+                },
                 TimeSpan.FromSeconds(health.StoreTimeoutSeconds), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<StoreReadiness>>());
         });
 

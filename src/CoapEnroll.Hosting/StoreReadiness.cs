@@ -5,7 +5,8 @@ namespace CoapEnroll.Hosting;
 
 /// <summary>
 /// Whether the store answers, for <c>/readyz</c>: a cheap query (in a server, counting the requests waiting for approval,
-/// <see cref="Ca.CertificateAuthority.CountPendingRequestsAsync"/>) must complete within the timeout. The query runs off the
+/// <see cref="Ca.CertificateAuthority.CountPendingRequestsAsync"/>, then <see cref="Ca.CaSigningKey.CheckAvailableAsync"/> of the
+/// issuing key) must complete within the timeout. The query runs off the
 /// caller's thread, because a store's asynchronous calls may block (SQLite's do, up to its busy timeout), and at most one runs at a
 /// time: checks that arrive while it runs wait for the same query, so a stuck store holds one query, not one per probe. Changes
 /// between ready and not ready are logged.
@@ -104,7 +105,7 @@ public sealed partial class StoreReadiness
     private static string Describe(Exception ex)
     {
         string message = ex.Message.Split('\n', 2)[0].Trim();
-        string text = $"the store failed: {ex.GetType().Name}: {message}";
+        string text = ex is Ca.CaKeyUnavailableException ? $"the CA key is unavailable: {message}" : $"the store failed: {ex.GetType().Name}: {message}";
         return text.Length <= MaxReasonLength ? text : text[..MaxReasonLength];
     }
 

@@ -72,6 +72,12 @@ public sealed class StoreOutageTests : IAsyncLifetime
             cmp.Describe());
         Assert.False(File.Exists(Path.Combine(_scratch, "cmp.pem")));
 
+        using (var monitoring = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.HttpPort}") })
+        using (HttpResponseMessage ready = await monitoring.GetAsync(new Uri("/readyz", UriKind.Relative)))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        }
+
         // Back: the pool's connections from before the restart are broken; a client that waits as told is served within a few tries.
         await Cluster.StartAgainAsync(CancellationToken.None);
         Assert.Equal(before, await CountAsync(server));

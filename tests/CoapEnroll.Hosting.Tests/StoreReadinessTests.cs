@@ -27,6 +27,15 @@ public sealed class StoreReadinessTests
     }
 
     [Fact]
+    public async Task An_unreachable_CA_key_is_not_ready_and_says_so()
+    {
+        StoreReadiness readiness = Create(_ => throw new Ca.CaKeyUnavailableException("the session to token 'ca' was lost (CKR_DEVICE_REMOVED); reconnecting"),
+            TimeSpan.FromSeconds(30));
+        Assert.Equal("the CA key is unavailable: the session to token 'ca' was lost (CKR_DEVICE_REMOVED); reconnecting",
+            await readiness.CheckAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task A_store_that_honours_cancellation_is_not_ready_after_the_timeout()
     {
         StoreReadiness readiness = Create(cancellationToken => Task.Delay(Timeout.Infinite, cancellationToken));

@@ -143,8 +143,23 @@ public sealed class EstPkcs11Tests : IDisposable
         Assert.Contains("the CA key is unavailable", refused.Body, StringComparison.Ordinal);
         Assert.Equal(before, (await est.Store.ListCertificatesAsync(10_000, CancellationToken.None)).Count);
 
-        // The same request again: the key reconnects (the first attempt after a loss is not held back) and the certificate verifies.
+        // /readyz tells the load balancer, and its probe reconnects the key once the token can be reached, with no request needed.
+        using var monitoring = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{est.HttpPort}") };
+        using (HttpResponseMessage notReady = await monitoring.GetAsync(new Uri("/readyz", UriKind.Relative)))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+            Assert.StartsWith("not ready: the CA key is unavailable: ", await notReady.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
         key.ReleaseReconnect();
+        using (HttpResponseMessage ready = await monitoring.GetAsync(new Uri("/readyz", UriKind.Relative)))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
+        }
+
+        Assert.True(key.IsAvailable);
+
+        // The same request again: served with the reconnected key, and the certificate verifies.
         CurlAnswer served = await est.PostCsrAsync("served", "simpleenroll", csr, est.DemoCertificate, est.DemoKey);
         Assert.True(served.Status == 200, served.Describe());
         (string pem, _) = await est.PrintCertsAsync(est.DecodeBase64(served.BodyFile, "served.p7"), "served");
