@@ -176,6 +176,65 @@ public sealed partial class SqliteCertificateStore : ICertificateAuthorityStore
         }
     }
 
+    /// <summary>
+    /// How far <see cref="WriteBackupAsync"/> moves a backup's CRL number on: a restored CA must not issue a CRL number it issued
+    /// after the backup was taken (RFC 5280 §5.2.3: monotonically increasing), and no CA issues 2^32 CRLs between two backups.
+    /// Gaps are allowed; the number has room for 2^127 restores.
+    /// </summary>
+    public const long BackupCrlNumberGap = 1L << 32;
+
+    /// <summary>
+    /// Writes a consistent copy of the database at <paramref name="database"/> to <paramref name="destination"/> (a new file, the
+    /// owner's alone), while servers may be writing to it: SQLite's <c>VACUUM INTO</c> reads one snapshot, and in WAL mode it waits
+    /// for no writer. The copy's CRL number is moved on by <see cref="BackupCrlNumberGap"/> for the day it is restored. Returns the
+    /// numbers of certificates and requests in the copy.
+    /// </summary>
+    public static async Task<(long Certificates, long Requests)> WriteBackupAsync(string database, string destination, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(database);
+        ArgumentException.ThrowIfNullOrEmpty(destination);
+        if (!File.Exists(database))
+        {
+            throw new FileNotFoundException($"{database} does not exist", database);
+        }
+
+        // VACUUM INTO writes into a file that does not exist or is empty: created empty first, with the mode it keeps.
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        await using (new FileStream(destination, options))
+        {
+        }
+
+        string source = new SqliteConnectionStringBuilder { DataSource = database, Mode = SqliteOpenMode.ReadWrite, Pooling = false, DefaultTimeout = 30 }.ToString();
+        await using (var connection = new SqliteConnection(source))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using SqliteCommand setup = connection.CreateCommand();
+            setup.CommandText = "PRAGMA busy_timeout = 30000;";
+            await setup.ExecuteNonQueryAsync(cancellationToken);
+            await using SqliteCommand vacuum = connection.CreateCommand();
+            vacuum.CommandText = "VACUUM INTO $destination;";
+            vacuum.Parameters.AddWithValue("$destination", destination);
+            await vacuum.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        string copy = new SqliteConnectionStringBuilder { DataSource = destination, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString();
+        await using (var connection = new SqliteConnection(copy))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using SqliteCommand command = connection.CreateCommand();
+            command.CommandText = "UPDATE crl_state SET last_number = last_number + $gap WHERE id = 1; SELECT (SELECT COUNT(*) FROM certificates), (SELECT COUNT(*) FROM requests);";
+            command.Parameters.AddWithValue("$gap", BackupCrlNumberGap);
+            await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            return (reader.GetInt64(0), reader.GetInt64(1));
+        }
+    }
+
     private async Task CreateOrMigrateAsync(string path, CancellationToken cancellationToken)
     {
         using SqliteLease lease = await _pool.RentAsync(cancellationToken);

@@ -23,6 +23,7 @@ internal static class CliApplication
             RequestsCommand.Create(),
             CaCommand.Create(),
             AdminCommand.Create(),
+            BackupCommand.Create(),
         };
         return root;
     }
