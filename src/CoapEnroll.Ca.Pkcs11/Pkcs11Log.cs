@@ -19,4 +19,7 @@ internal static partial class Pkcs11Log
 
     [LoggerMessage(5, LogLevel.Information, "Reconnected to {Token}; CA key {Key} is usable again")]
     public static partial void Reconnected(ILogger logger, string token, string key);
+
+    [LoggerMessage(6, LogLevel.Warning, "PKCS#11 module {Module} initialized again (C_Finalize, C_Initialize) after {Failures} failed reconnections")]
+    public static partial void Reinitialized(ILogger logger, string module, int failures);
 }

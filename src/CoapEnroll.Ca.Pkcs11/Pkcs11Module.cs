@@ -28,15 +28,19 @@ internal sealed class Pkcs11Module
         return NativeLibrary.TryLoad("libdl.so.2", out IntPtr handle) || NativeLibrary.TryLoad("libc.so.6", out handle) ? handle : IntPtr.Zero;
     });
 
+    private IPkcs11Library? _library;
+
     private Pkcs11Module(string path, IPkcs11Library library)
     {
         Path = path;
-        Library = library;
+        _library = library;
     }
 
     public string Path { get; }
 
-    public IPkcs11Library Library { get; }
+    /// <summary>The loaded library; after a <see cref="TryReinitialize"/> that could not load it again, none until one can.</summary>
+    /// <exception cref="CaKeyUnavailableException">The module is not loaded now.</exception>
+    public IPkcs11Library Library => _library ?? throw new CaKeyUnavailableException($"the PKCS#11 module {Path} is not initialized; reloading");
 
     public static Pkcs11InteropFactories Factories { get; } = new();
 
@@ -54,17 +58,7 @@ internal sealed class Pkcs11Module
                     throw new CaConfigurationException(full, CaConfigurationProblem.TokenUnavailable, $"the PKCS#11 module ({Pkcs11KeyOptions.SectionName}:Module) does not exist");
                 }
 
-                IPkcs11Library library;
-                try
-                {
-                    library = Factories.Pkcs11LibraryFactory.LoadPkcs11Library(Factories, full, AppType.MultiThreaded);
-                }
-                catch (Exception ex) when (ex is Pkcs11Exception or UnmanagedException or DllNotFoundException or BadImageFormatException or EntryPointNotFoundException)
-                {
-                    throw new CaConfigurationException(full, CaConfigurationProblem.TokenUnavailable, $"cannot be loaded as a PKCS#11 module: {ex.Message}", ex);
-                }
-
-                module = new Pkcs11Module(full, library);
+                module = new Pkcs11Module(full, Load(full));
                 s_loaded[full] = module;
             }
 
@@ -84,7 +78,52 @@ internal sealed class Pkcs11Module
             }
 
             s_loaded.Remove(Path);
-            Library.Dispose();
+            _library?.Dispose();
+            _library = null;
+        }
+    }
+
+    /// <summary>
+    /// C_Finalize and C_Initialize again (the library unloaded and loaded), for a token that came back but that the module no
+    /// longer recognises: SoftHSM2, for one, answers CKR_GENERAL_ERROR for a token whose directory went away and came back until it
+    /// is initialized again. C_Finalize ends every session of the process (PKCS#11 v2.40 section 5.4), so this is done only while
+    /// the caller is the module's only user and has no operation in flight (it says so with <paramref name="idle"/>).
+    /// </summary>
+    /// <param name="seen">The library the caller's failed attempt used: when another caller reinitialized it meanwhile, nothing is done.</param>
+    /// <param name="idle">True when the caller has no session in use.</param>
+    /// <returns>True when the library is a new one now.</returns>
+    /// <exception cref="CaConfigurationException">The module can no longer be loaded.</exception>
+    public bool TryReinitialize(IPkcs11Library? seen, bool idle)
+    {
+        lock (s_lock)
+        {
+            if (_users != 1 || !idle)
+            {
+                return false;
+            }
+
+            if (_library is not null && !ReferenceEquals(_library, seen))
+            {
+                return true;
+            }
+
+            IPkcs11Library? old = _library;
+            _library = null;
+            old?.Dispose();
+            _library = Load(Path);
+            return true;
+        }
+    }
+
+    private static IPkcs11Library Load(string path)
+    {
+        try
+        {
+            return Factories.Pkcs11LibraryFactory.LoadPkcs11Library(Factories, path, AppType.MultiThreaded);
+        }
+        catch (Exception ex) when (ex is Pkcs11Exception or UnmanagedException or DllNotFoundException or BadImageFormatException or EntryPointNotFoundException)
+        {
+            throw new CaConfigurationException(path, CaConfigurationProblem.TokenUnavailable, $"cannot be loaded as a PKCS#11 module: {ex.Message}", ex);
         }
     }
 }

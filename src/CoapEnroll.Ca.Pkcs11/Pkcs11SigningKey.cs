@@ -31,8 +31,13 @@ internal sealed class Pkcs11SigningKey : CaSigningKey
     private readonly ECParameters? _ecPublic;
     private readonly RSAParameters? _rsaPublic;
     private readonly RSASignaturePadding _padding;
+    // Every third reconnection attempt in a row that failed first initializes the module again (Pkcs11Module.TryReinitialize).
+    private const int ReinitializeEvery = 3;
+
     private Connection? _connection;
     private DateTimeOffset _lastAttempt;
+    private int _failedReconnects;
+    private IPkcs11Library? _libraryOfLastAttempt;
     private bool _disposed;
 
     private Pkcs11SigningKey(Pkcs11Module module, Pkcs11KeyOptions options, string pin, ILogger logger, TimeProvider time, Connection connection, AsymmetricAlgorithm publicKey)
@@ -249,8 +254,16 @@ internal sealed class Pkcs11SigningKey : CaSigningKey
             }
 
             _lastAttempt = now;
+            IPkcs11Library? library = null;
             try
             {
+                if (++_failedReconnects % ReinitializeEvery == 0
+                    && _module.TryReinitialize(_libraryOfLastAttempt, idle: _sessions.CurrentCount == _options.MaxSessions - 1))
+                {
+                    Pkcs11Log.Reinitialized(_logger, _module.Path, _failedReconnects - 1);
+                }
+
+                library = _module.Library;
                 (Connection connection, AsymmetricAlgorithm publicKey) = Connect(_module, _options, _pin, createIfMissing: false, _logger);
                 using (publicKey)
                 {
@@ -263,13 +276,15 @@ internal sealed class Pkcs11SigningKey : CaSigningKey
                 }
 
                 _connection = connection;
+                _failedReconnects = 0;
                 Pkcs11Log.Reconnected(_logger, _options.TokenDescription, _options.KeyDescription);
                 return connection;
             }
-            catch (Exception ex) when (ex is CaConfigurationException or Pkcs11Exception)
+            catch (Exception ex) when (ex is CaConfigurationException or Pkcs11Exception or CaKeyUnavailableException)
             {
+                _libraryOfLastAttempt = library;
                 Pkcs11Log.ReconnectFailed(_logger, _options.TokenDescription, ex.Message);
-                throw new CaKeyUnavailableException($"{Description} is unavailable: {ex.Message}", ex);
+                throw ex as CaKeyUnavailableException ?? new CaKeyUnavailableException($"{Description} is unavailable: {ex.Message}", ex);
             }
         }
         finally
@@ -336,14 +351,14 @@ internal sealed class Pkcs11SigningKey : CaSigningKey
         CloseQuietly(connection.LoginSession);
     }
 
-    // A session of a lost token cannot be closed either; nothing is left to do about it.
+    // A session of a lost token cannot be closed either, nor one of a module initialized again since; nothing is left to do about it.
     private static void CloseQuietly(ISession session)
     {
         try
         {
             session.Dispose();
         }
-        catch (Pkcs11Exception)
+        catch (Exception ex) when (ex is Pkcs11Exception or ObjectDisposedException)
         {
         }
     }

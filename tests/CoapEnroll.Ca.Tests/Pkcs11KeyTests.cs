@@ -218,6 +218,39 @@ public sealed class Pkcs11KeyTests
         await SignAsync(key, hash);
     }
 
+    [Fact]
+    public async Task ATokenThatWentAwayAndCameBack_IsUsedAgain_TheModuleInitializedAgainAfterThreeFailedReconnections()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        Pkcs11KeyOptions options = await NewTokenAsync();
+        using var key = (Pkcs11SigningKey)Pkcs11SigningKey.Open(options, createIfMissing: true, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, clock);
+        byte[] hash = SHA256.HashData("tbs"u8);
+        await SignAsync(key, hash);
+
+        // SoftHSM2 keeps each token in a directory of its own; an unplugged token is one that directory gone.
+        string tokens = Path.Combine(Path.GetDirectoryName(SoftHsm.ConfigurationFile)!, "tokens");
+        string directory = Directory.GetDirectories(tokens)
+            .Single(d => File.ReadAllText(Path.Combine(d, "token.object"), System.Text.Encoding.Latin1).Contains(options.TokenLabel!, StringComparison.Ordinal));
+        Directory.Move(directory, directory + ".away");
+        using (CaSigningLease lease = await key.AcquireAsync(CancellationToken.None))
+        {
+            Assert.Throws<CaKeyUnavailableException>(() => ((ECDsa)lease.Key).SignHash(hash));
+        }
+
+        Assert.False(key.IsAvailable);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await Assert.ThrowsAsync<CaKeyUnavailableException>(async () => await key.AcquireAsync(CancellationToken.None));
+
+        // Back: SoftHSM2 answers CKR_GENERAL_ERROR for it until the module is initialized again, which the third attempt in a row does.
+        Directory.Move(directory + ".away", directory);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        var stale = await Assert.ThrowsAsync<CaKeyUnavailableException>(async () => await key.AcquireAsync(CancellationToken.None));
+        Assert.Contains("CKR_GENERAL_ERROR", stale.Message, StringComparison.Ordinal);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await SignAsync(key, hash);
+        Assert.True(key.IsAvailable);
+    }
+
     private static async Task LoseSessionsAsync(Pkcs11SigningKey key, byte[] hash)
     {
         key.CloseAllSessionsOfTheToken();
