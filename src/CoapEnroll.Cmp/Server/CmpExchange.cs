@@ -42,6 +42,12 @@ internal sealed class CmpExchange
     /// <summary>What signs this exchange's answer when it is not MAC-protected; null for the server's <see cref="CmpServer.ProtectionKey"/>.</summary>
     public CmpProtectionKey? Protection { get; set; }
 
+    /// <summary>
+    /// True once the request's outcome is stored (a certificate issued, a request waiting for an operator): a store or key failure
+    /// after that is not "nothing was kept", and is not answered as one.
+    /// </summary>
+    public bool OutcomeStored { get; set; }
+
     /// <summary>The name in logs.</summary>
     public string Who => Requester?.Name ?? (Reference is { } r ? $"secret:{r}" : "unauthenticated");
 

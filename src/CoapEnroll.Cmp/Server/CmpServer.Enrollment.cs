@@ -161,13 +161,17 @@ public sealed partial class CmpServer
         {
             outcome = await _enrollment.IssueAsync(authorization, cancellationToken);
         }
-        catch
+        catch (Exception failure)
         {
-            await CloseAsync(transaction, CancellationToken.None);
-            await ReleaseOneTimeSecretAsync(exchange, CancellationToken.None);
+            // Each clean-up on its own and the secret first: the store may be what failed, and a transaction that cannot be closed
+            // must not keep the secret spent (its retry would be refused as "used by another enrollment"). A clean-up that fails
+            // too is logged; the issuance's own exception is the one answered.
+            await CleanUpAsync(exchange, "giving the one-time secret back", () => ReleaseOneTimeSecretAsync(exchange, CancellationToken.None), failure);
+            await CleanUpAsync(exchange, "closing the transaction", () => CloseAsync(transaction, CancellationToken.None), failure);
             throw;
         }
 
+        exchange.OutcomeStored = outcome.Status is EnrollmentStatus.Issued or EnrollmentStatus.Pending;
         using (outcome)
         {
             // A one-time secret is spent by a certificate, or by a request an operator now decides on; a refusal leaves it unused.
@@ -177,6 +181,18 @@ public sealed partial class CmpServer
             }
 
             return await AnswerOutcomeAsync(exchange, transaction, answerType, outcome, implicitConfirm, senderNonce, cancellationToken);
+        }
+    }
+
+    private async Task CleanUpAsync(CmpExchange exchange, string what, Func<Task> cleanUp, Exception cause)
+    {
+        try
+        {
+            await cleanUp();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogCleanUpFailed(_logger, ex, exchange.Context.FrontEnd, exchange.Who, what, cause.GetType().Name);
         }
     }
 

@@ -42,4 +42,7 @@ public sealed partial class CmpServer
 
     [LoggerMessage(412, LogLevel.Warning, "CMP {FrontEnd}: {Requester} refused with systemUnavail: {Reason}")]
     private static partial void LogUnavailable(ILogger logger, string frontEnd, string requester, string reason);
+
+    [LoggerMessage(413, LogLevel.Warning, "CMP {FrontEnd}: {Requester}: {What} after the issuance failed ({Cause}) failed too")]
+    private static partial void LogCleanUpFailed(ILogger logger, Exception exception, string frontEnd, string requester, string what, string cause);
 }

@@ -118,10 +118,11 @@ public sealed partial class CmpServer
             PkiMessage answer = await AnswerAsync(exchange, cancellationToken);
             return CmpExchangeResult.Answer(await EncodeAsync(exchange, answer, cancellationToken));
         }
-        catch (Exception ex) when (ex is not OperationCanceledException && CaUnavailableException.From(ex) is { } unavailable)
+        catch (Exception ex) when (ex is not OperationCanceledException && !exchange.OutcomeStored && CaUnavailableException.From(ex) is { } unavailable)
         {
             // The CA's key (a PKCS#11 token) or its store cannot be reached now. Nothing was signed or kept: the CA signs before it
-            // stores, and the transaction and a one-time secret were given back (AuthorizeAndIssueAsync). A CMP-level refusal, so
+            // stores, and the transaction and a one-time secret were given back (AuthorizeAndIssueAsync). A failure after the outcome
+            // was stored (saving the transaction that waits for certConf) is the server's own below: the certificate exists. A CMP-level refusal, so
             // it travels as a PKIMessage in the transport's success code (RFC 9482 §2.3: 2.04; RFC 9811 §3.1: 200) with failInfo
             // systemUnavail (RFC 9810 §5.2.3, RFC 9483 §3.6.4), protected like every other answer; the client sends a new request later.
             LogUnavailable(_logger, context.FrontEnd, exchange.Who, unavailable.Message);
