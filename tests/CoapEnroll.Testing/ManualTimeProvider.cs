@@ -80,20 +80,34 @@ public sealed class ManualTimeProvider : TimeProvider
     }
 
     /// <summary>Advances exactly to the earliest armed timer and fires it; false when none is armed.</summary>
+    /// <remarks>
+    /// The timer is chosen and the clock moved under one lock: chosen first and advanced to after, a timer its owner disposed in
+    /// between (a timeout armed and disarmed at once) moved the clock with nothing firing, and the code under test saw time pass
+    /// that it never waited for (a CMP client test failed that way under load).
+    /// </remarks>
     public bool AdvanceToNextTimer()
     {
-        long? next;
+        ManualTimer? due;
         lock (_lock)
         {
-            next = _timers.Count == 0 ? null : _timers.Min(t => t.DueAt);
+            due = _timers.MinBy(t => t.DueAt);
+            if (due is null)
+            {
+                return false;
+            }
+
+            Volatile.Write(ref _now, Math.Max(_now, due.DueAt));
+            if (due.Period == Timeout.InfiniteTimeSpan || due.Period <= TimeSpan.Zero)
+            {
+                _timers.Remove(due);
+            }
+            else
+            {
+                due.DueAt += due.Period.Ticks;
+            }
         }
 
-        if (next is null)
-        {
-            return false;
-        }
-
-        Advance(TimeSpan.FromTicks(Math.Max(0, next.Value - Volatile.Read(ref _now))));
+        due.Fire();
         return true;
     }
 
