@@ -9,12 +9,17 @@ public sealed class CoapRequestContext
     private Dictionary<object, object?>? _items;
     private Dictionary<string, string>? _routeValues;
 
+    /// <summary>A request received on the current thread (the endpoint makes its contexts on the thread that received the datagram).</summary>
     public CoapRequestContext(CoapMessage request, EndPoint remoteEndPoint, CoapEndpoint endpoint)
     {
         Request = request;
         RemoteEndPoint = remoteEndPoint;
         Endpoint = endpoint;
+        ReceivingThreadId = Environment.CurrentManagedThreadId;
     }
+
+    /// <summary>The managed thread that received the request, which <see cref="ContinueOnThreadPoolAsync"/> leaves.</summary>
+    internal int ReceivingThreadId { get; private init; }
 
     /// <summary>The request as received (or, below the block-wise layer, as reassembled).</summary>
     public CoapMessage Request { get; init; }
@@ -64,16 +69,18 @@ public sealed class CoapRequestContext
     }
 
     /// <summary>
-    /// True when the request moved to the pool and this thread is still the pool's. Both, because a task whose work hopped to the
-    /// pool and finished there before its caller on the receiving thread looked at it lets that caller go on synchronously: the
-    /// flag alone would then keep the rest of the request on the receiving thread.
+    /// True when the request moved to the pool and this thread is a pool thread other than the one that received it. All three,
+    /// because a task whose work hopped to the pool and finished there before its caller on the receiving thread looked at it lets
+    /// that caller go on synchronously: the flag alone would then keep the rest of the request on the receiving thread, and a
+    /// receive loop may itself run on a pool thread (asynchronous socket receives).
     /// </summary>
-    internal bool StaysOnThreadPool => IsOnThreadPool && Thread.CurrentThread.IsThreadPoolThread;
+    internal bool StaysOnThreadPool =>
+        IsOnThreadPool && Thread.CurrentThread.IsThreadPoolThread && Environment.CurrentManagedThreadId != ReceivingThreadId;
 
     /// <summary>A copy for a different (for example reassembled) request, sharing the peer.</summary>
     public CoapRequestContext WithRequest(CoapMessage request)
     {
-        var copy = new CoapRequestContext(request, RemoteEndPoint, Endpoint) { Resource = Resource, IsOnThreadPool = IsOnThreadPool };
+        var copy = new CoapRequestContext(request, RemoteEndPoint, Endpoint) { Resource = Resource, IsOnThreadPool = IsOnThreadPool, ReceivingThreadId = ReceivingThreadId };
         if (_routeValues is not null)
         {
             foreach (var value in _routeValues)

@@ -9,6 +9,9 @@ namespace CoapEnroll.Coap.Tests.Server;
 /// </summary>
 public class RunOnThreadPoolTests
 {
+    [ThreadStatic]
+    private static bool t_receiving;
+
     [Fact]
     public async Task AuthorizationAndHandler_RunOnThePool_OtherResourcesOnTheReceiveThread()
     {
@@ -89,6 +92,52 @@ public class RunOnThreadPoolTests
     }
 
     [Fact]
+    public async Task Handler_LeavesTheReceivingThread_EvenWhenThatThreadIsAPoolThread()
+    {
+        // A receive loop on a pool thread (asynchronous socket receives, a DTLS inbox fed from one): the flag and "this is a pool
+        // thread" would both say "stay" on the very thread that is still receiving. What must not happen is the handler running
+        // inside the receive step; on the same thread after the step returned to the pool is fine.
+        await using var server = new CoapServer();
+        var endpoint = server.Listen(DedicatedUdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0)));
+        var router = new CoapRouter();
+        router.GetOrAdd("/slow").RequireAuthorization((_, _) => ValueTask.FromResult<CoapMessage?>(null)).RunOnThreadPool()
+            .SetHandler(CoapCode.Post, (_, _) => ValueTask.FromResult(new CoapMessage
+            {
+                Code = CoapCode.Changed,
+                Payload = new[] { (byte)(t_receiving ? 1 : 0) },
+            }));
+        int insideTheReceiveStep = 0;
+        int raced = 0;
+        for (int i = 0; i < 50; i++)
+        {
+            (bool race, bool inside) = await Task.Run(async () =>
+            {
+                t_receiving = true;
+                var context = new CoapRequestContext(CoapMessage.CreateRequest(CoapCode.Post, "/slow"), new IPEndPoint(IPAddress.Loopback, 1), endpoint);
+                var authorization = router.AuthorizeAsync(context, CancellationToken.None);
+                Thread.Sleep(1);
+                bool race = authorization.IsCompleted;
+                if (!race)
+                {
+                    t_receiving = false;
+                    await authorization;
+                    return (false, false);
+                }
+
+                Assert.Null(authorization.Result);
+                ValueTask<CoapMessage> handled = router.HandleAsync(context, CancellationToken.None);
+                t_receiving = false; // the receive step ends here; the thread goes back to the pool
+                return (true, (await handled).Payload.Span[0] == 1);
+            });
+            raced += race ? 1 : 0;
+            insideTheReceiveStep += inside ? 1 : 0;
+        }
+
+        Assert.True(raced > 0, "the pool never finished the authorization first");
+        Assert.Equal(0, insideTheReceiveStep);
+    }
+
+    [Fact]
     public async Task ContinueOnThreadPoolAsync_MovesEvenWhenThePoolIsQuick_ManyTimes()
     {
         // The first version returned a task that completed on the pool; when the pool ran it before the receiving thread awaited
@@ -114,17 +163,18 @@ public class RunOnThreadPoolTests
     {
         await using var server = new CoapServer();
         var endpoint = server.Listen(DedicatedUdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0)));
-        var context = new CoapRequestContext(CoapMessage.CreateRequest(CoapCode.Get, "/x"), new IPEndPoint(IPAddress.Loopback, 1), endpoint);
-        Assert.False(context.IsOnThreadPool);
-
+        CoapRequestContext? context = null;
         bool onPoolAndStays = await RunOnDedicatedThreadAsync(async () =>
         {
+            // Made on the receiving thread, as the endpoint makes it.
+            context = new CoapRequestContext(CoapMessage.CreateRequest(CoapCode.Get, "/x"), new IPEndPoint(IPAddress.Loopback, 1), endpoint);
+            Assert.False(context.IsOnThreadPool);
             await context.ContinueOnThreadPoolAsync();
             return Thread.CurrentThread.IsThreadPoolThread && context.ContinueOnThreadPoolAsync().IsCompleted;
         });
 
         Assert.True(onPoolAndStays, "on the pool, and a second call there does not move again");
-        Assert.True(context.IsOnThreadPool);
+        Assert.True(context!.IsOnThreadPool);
         Assert.True(context.WithRequest(context.Request).IsOnThreadPool);
         Assert.False(await RunOnDedicatedThreadAsync(() => Task.FromResult(context.ContinueOnThreadPoolAsync().IsCompleted)),
             "a call from a thread that is not the pool's moves again");
