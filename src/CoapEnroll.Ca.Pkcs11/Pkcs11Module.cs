@@ -89,22 +89,16 @@ internal sealed class Pkcs11Module
     /// is initialized again. C_Finalize ends every session of the process (PKCS#11 v2.40 section 5.4), so this is done only while
     /// the caller is the module's only user and has no operation in flight (it says so with <paramref name="idle"/>).
     /// </summary>
-    /// <param name="seen">The library the caller's failed attempt used: when another caller reinitialized it meanwhile, nothing is done.</param>
     /// <param name="idle">True when the caller has no session in use.</param>
     /// <returns>True when the library is a new one now.</returns>
     /// <exception cref="CaConfigurationException">The module can no longer be loaded.</exception>
-    public bool TryReinitialize(IPkcs11Library? seen, bool idle)
+    public bool TryReinitialize(bool idle)
     {
         lock (s_lock)
         {
             if (_users != 1 || !idle)
             {
                 return false;
-            }
-
-            if (_library is not null && !ReferenceEquals(_library, seen))
-            {
-                return true;
             }
 
             IPkcs11Library? old = _library;

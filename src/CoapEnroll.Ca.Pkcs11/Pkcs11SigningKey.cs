@@ -16,6 +16,10 @@ namespace CoapEnroll.Ca.Pkcs11;
 /// </summary>
 internal sealed class Pkcs11SigningKey : CaSigningKey
 {
+    // The third reconnection attempt in a row (after two that failed), and every third after, first initializes the module
+    // again (Pkcs11Module.TryReinitialize).
+    private const int ReinitializeEvery = 3;
+
     private static readonly TimeSpan s_reconnectInterval = TimeSpan.FromSeconds(1);
     private volatile bool _reconnectHeld; // tests only: LoseTokenUntilReleased
 
@@ -31,13 +35,10 @@ internal sealed class Pkcs11SigningKey : CaSigningKey
     private readonly ECParameters? _ecPublic;
     private readonly RSAParameters? _rsaPublic;
     private readonly RSASignaturePadding _padding;
-    // Every third reconnection attempt in a row that failed first initializes the module again (Pkcs11Module.TryReinitialize).
-    private const int ReinitializeEvery = 3;
-
     private Connection? _connection;
     private DateTimeOffset _lastAttempt;
-    private int _failedReconnects;
-    private IPkcs11Library? _libraryOfLastAttempt;
+    private int _attemptsInARow;
+    private string? _gaveUp;
     private bool _disposed;
 
     private Pkcs11SigningKey(Pkcs11Module module, Pkcs11KeyOptions options, string pin, ILogger logger, TimeProvider time, Connection connection, AsymmetricAlgorithm publicKey)
@@ -182,13 +183,23 @@ internal sealed class Pkcs11SigningKey : CaSigningKey
     {
         if (disposing && !_disposed)
         {
-            _disposed = true;
-            if (Interlocked.Exchange(ref _connection, null) is { } connection)
+            // Under the gate, so that no reconnection (which may finalize and load the module again) runs while the sessions are
+            // closed and the module let go; ConnectedAsync refuses once this is set.
+            _connectGate.Wait();
+            try
             {
-                Close(connection);
-            }
+                _disposed = true;
+                if (Interlocked.Exchange(ref _connection, null) is { } connection)
+                {
+                    Close(connection);
+                }
 
-            _module.Release();
+                _module.Release();
+            }
+            finally
+            {
+                _connectGate.Release();
+            }
         }
 
         base.Dispose(disposing);
@@ -247,6 +258,12 @@ internal sealed class Pkcs11SigningKey : CaSigningKey
                 return again;
             }
 
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_gaveUp is { } reason)
+            {
+                throw new CaKeyUnavailableException($"{Description} is unavailable and not tried again until the server restarts: {reason}");
+            }
+
             DateTimeOffset now = _time.GetUtcNow();
             if (_reconnectHeld || now - _lastAttempt < s_reconnectInterval)
             {
@@ -254,16 +271,14 @@ internal sealed class Pkcs11SigningKey : CaSigningKey
             }
 
             _lastAttempt = now;
-            IPkcs11Library? library = null;
             try
             {
-                if (++_failedReconnects % ReinitializeEvery == 0
-                    && _module.TryReinitialize(_libraryOfLastAttempt, idle: _sessions.CurrentCount == _options.MaxSessions - 1))
+                if (++_attemptsInARow % ReinitializeEvery == 0
+                    && _module.TryReinitialize(idle: _sessions.CurrentCount == _options.MaxSessions - 1))
                 {
-                    Pkcs11Log.Reinitialized(_logger, _module.Path, _failedReconnects - 1);
+                    Pkcs11Log.Reinitialized(_logger, _module.Path, _attemptsInARow - 1);
                 }
 
-                library = _module.Library;
                 (Connection connection, AsymmetricAlgorithm publicKey) = Connect(_module, _options, _pin, createIfMissing: false, _logger);
                 using (publicKey)
                 {
@@ -276,13 +291,20 @@ internal sealed class Pkcs11SigningKey : CaSigningKey
                 }
 
                 _connection = connection;
-                _failedReconnects = 0;
+                _attemptsInARow = 0;
                 Pkcs11Log.Reconnected(_logger, _options.TokenDescription, _options.KeyDescription);
                 return connection;
             }
+            catch (CaConfigurationException ex) when (ex.Problem is CaConfigurationProblem.WrongPin or CaConfigurationProblem.KeyMissing or CaConfigurationProblem.KeyMismatch)
+            {
+                // The token answers but refuses the PIN or no longer holds this key: another attempt every second (every request,
+                // every readiness probe) would lock the user PIN after a few, so there is none until an operator restarts serve.
+                _gaveUp = ex.Message;
+                Pkcs11Log.GaveUp(_logger, _options.TokenDescription, ex.Message);
+                throw new CaKeyUnavailableException($"{Description} is unavailable and not tried again until the server restarts: {ex.Message}", ex);
+            }
             catch (Exception ex) when (ex is CaConfigurationException or Pkcs11Exception or CaKeyUnavailableException)
             {
-                _libraryOfLastAttempt = library;
                 Pkcs11Log.ReconnectFailed(_logger, _options.TokenDescription, ex.Message);
                 throw ex as CaKeyUnavailableException ?? new CaKeyUnavailableException($"{Description} is unavailable: {ex.Message}", ex);
             }

@@ -251,6 +251,43 @@ public sealed class Pkcs11KeyTests
         Assert.True(key.IsAvailable);
     }
 
+    [Fact]
+    public async Task ATokenThatNowRefusesThePin_IsNotTriedAgain_SoThatRetriesCannotLockIt()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        Pkcs11KeyOptions options = await NewTokenAsync();
+        using var key = (Pkcs11SigningKey)Pkcs11SigningKey.Open(options, createIfMissing: true, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, clock);
+        byte[] hash = SHA256.HashData("tbs"u8);
+        await SignAsync(key, hash);
+
+        // The token is replaced by one of the same label with another user PIN (and without the key).
+        await SoftHsm.RunUtilAsync("--delete-token", "--token", options.TokenLabel!);
+        await SoftHsm.InitTokenAsync(options.TokenLabel!, "135790");
+        using (CaSigningLease lease = await key.AcquireAsync(CancellationToken.None))
+        {
+            Assert.Throws<CaKeyUnavailableException>(() => ((ECDsa)lease.Key).SignHash(hash));
+        }
+
+        // Reconnection attempts, a second apart, until the token answers (the module is initialized again on the third): it refuses the PIN.
+        CaKeyUnavailableException? refused = null;
+        for (int attempt = 0; attempt < 6 && refused is null; attempt++)
+        {
+            clock.Advance(TimeSpan.FromSeconds(1));
+            var failed = await Assert.ThrowsAsync<CaKeyUnavailableException>(async () => await key.AcquireAsync(CancellationToken.None));
+            refused = failed.Message.Contains("refused the user PIN", StringComparison.Ordinal) ? failed : null;
+        }
+
+        Assert.NotNull(refused);
+        Assert.Contains("not tried again until the server restarts", refused.Message, StringComparison.Ordinal);
+
+        // From now on no attempt reaches the token, however much time passes: each answer is the one it gave.
+        clock.Advance(TimeSpan.FromMinutes(5));
+        var later = await Assert.ThrowsAsync<CaKeyUnavailableException>(async () => await key.AcquireAsync(CancellationToken.None));
+        Assert.Equal(refused.Message, later.Message);
+        Assert.Null(later.InnerException);
+        Assert.False(key.IsAvailable);
+    }
+
     private static async Task LoseSessionsAsync(Pkcs11SigningKey key, byte[] hash)
     {
         key.CloseAllSessionsOfTheToken();
