@@ -5,8 +5,9 @@ namespace CoapEnroll.Hosting;
 
 /// <summary>
 /// What a job that runs every few seconds logs about its failures, so that an outage of the store or the CA key is a few lines,
-/// not a stack trace per run: the first failure in a row in full (an outage as one warning line, any other failure as an error
-/// with its exception), then at most one line a minute while it keeps failing, and one line when it works again.
+/// not a stack trace per run: the first failure in a row, and each of another kind than the one before, in full (an outage as
+/// one warning line, any other failure as an error with its exception), otherwise at most one line a minute while it keeps
+/// failing, and one line when it works again.
 /// </summary>
 internal sealed partial class PeriodicFailureLog
 {
@@ -16,6 +17,7 @@ internal sealed partial class PeriodicFailureLog
     private readonly string _job;
     private int _failuresInARow;
     private DateTimeOffset _lastLogged;
+    private Type? _lastKind;
 
     public PeriodicFailureLog(ILogger logger, TimeProvider time, string job)
     {
@@ -29,7 +31,13 @@ internal sealed partial class PeriodicFailureLog
         DateTimeOffset now = _time.GetUtcNow();
         _failuresInARow++;
         CaUnavailableException? unavailable = CaUnavailableException.From(exception);
-        if (_failuresInARow == 1)
+
+        // A failure of another kind than the one before is logged in full too: an outage that turns into a bug must not show the
+        // bug only as a line a minute without its trace.
+        Type kind = (unavailable ?? exception).GetType();
+        bool newKind = kind != _lastKind;
+        _lastKind = kind;
+        if (_failuresInARow == 1 || newKind)
         {
             if (unavailable is not null)
             {
@@ -55,6 +63,7 @@ internal sealed partial class PeriodicFailureLog
         {
             LogRecovered(_logger, _job, _failuresInARow);
             _failuresInARow = 0;
+            _lastKind = null;
         }
     }
 

@@ -60,6 +60,24 @@ public class PeriodicFailureLogTests
             key => Assert.Equal((LogLevel.Warning, "announcing failed: the token was removed; trying again at its next run"), (key.Level, key.Text)));
     }
 
+    [Fact]
+    public void AnOutageThatTurnsIntoABug_LogsTheBugInFull()
+    {
+        var time = new ManualTime();
+        var logger = new ListLogger();
+        var log = new PeriodicFailureLog(logger, time, "sweeping");
+        var bug = new InvalidOperationException("a bug");
+
+        log.Failed(new SqliteException("database is locked", 5));
+        log.Failed(new SqliteException("database is locked", 5));
+        log.Failed(bug);
+        log.Failed(bug);
+
+        Assert.Collection(logger.Entries,
+            outage => Assert.Equal((LogLevel.Warning, 423), (outage.Level, outage.Id)),
+            error => Assert.Equal((LogLevel.Error, 422, (Exception?)bug), (error.Level, error.Id, error.Exception)));
+    }
+
     private sealed class ManualTime : TimeProvider
     {
         private DateTimeOffset _now = new(2026, 12, 8, 0, 0, 0, TimeSpan.Zero);
