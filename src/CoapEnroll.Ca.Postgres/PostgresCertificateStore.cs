@@ -281,10 +281,11 @@ public sealed partial class PostgresCertificateStore : ICertificateAuthorityStor
             static reader => new RevokedCertificate(reader.GetString(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetInt32(2)), cancellationToken);
 
     /// <inheritdoc/>
-    public Task<long> NextCrlNumberAsync(CancellationToken cancellationToken) =>
+    public Task<long> NextCrlNumberAsync(long atLeast, CancellationToken cancellationToken) =>
         WriteAsync(async (connection, transaction, now) =>
         {
-            await using NpgsqlCommand command = Command(connection, transaction, "UPDATE crl_state SET last_number = last_number + 1 WHERE id = 1 RETURNING last_number;");
+            await using NpgsqlCommand command = Command(connection, transaction, "UPDATE crl_state SET last_number = GREATEST(last_number + 1, @atLeast) WHERE id = 1 RETURNING last_number;");
+            command.Parameters.AddWithValue("atLeast", atLeast);
             return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
         }, cancellationToken);
 

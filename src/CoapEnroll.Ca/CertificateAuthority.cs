@@ -535,7 +535,9 @@ public sealed class CertificateAuthority
                 return cached;
             }
 
-            long number = await _store.NextCrlNumberAsync(cancellationToken);
+            // At least the time in milliseconds: a CA restored from a backup (or a pg_dump), however often, never repeats a number it
+            // issued after the backup was taken, as long as it issued fewer than a thousand CRLs a second and the clock is right.
+            long number = await _store.NextCrlNumberAsync(_time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken);
             var builder = new CertificateRevocationListBuilder();
             foreach (RevokedCertificate entry in revoked)
             {

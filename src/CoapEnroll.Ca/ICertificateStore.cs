@@ -100,8 +100,11 @@ public interface ICertificateStore : IAsyncDisposable
     /// <summary>Every revoked certificate (expired ones included), by serial.</summary>
     Task<IReadOnlyList<RevokedCertificate>> ListRevokedAsync(CancellationToken cancellationToken);
 
-    /// <summary>The next CRL number (RFC 5280 section 5.2.3): 1 first, then one more on every call, persisted, across processes.</summary>
-    Task<long> NextCrlNumberAsync(CancellationToken cancellationToken);
+    /// <summary>
+    /// The next CRL number (RFC 5280 section 5.2.3), persisted, across processes: one more than the last, or <paramref name="atLeast"/>
+    /// when that is more (1 first with 0).
+    /// </summary>
+    Task<long> NextCrlNumberAsync(long atLeast, CancellationToken cancellationToken);
 
     /// <summary>Appends an audit entry on its own.</summary>
     Task AppendAuditAsync(AuditEntry audit, CancellationToken cancellationToken);

@@ -91,8 +91,8 @@ public sealed class InstrumentedCertificateStore : ICertificateStore
     public Task<IReadOnlyList<RevokedCertificate>> ListRevokedAsync(CancellationToken cancellationToken) =>
         TimeAsync("ListRevoked", Stopwatch.GetTimestamp(), _inner.ListRevokedAsync(cancellationToken));
 
-    public Task<long> NextCrlNumberAsync(CancellationToken cancellationToken) =>
-        TimeAsync("NextCrlNumber", Stopwatch.GetTimestamp(), _inner.NextCrlNumberAsync(cancellationToken));
+    public Task<long> NextCrlNumberAsync(long atLeast, CancellationToken cancellationToken) =>
+        TimeAsync("NextCrlNumber", Stopwatch.GetTimestamp(), _inner.NextCrlNumberAsync(atLeast, cancellationToken));
 
     public Task AppendAuditAsync(AuditEntry audit, CancellationToken cancellationToken) =>
         TimeAsync("AppendAudit", Stopwatch.GetTimestamp(), _inner.AppendAuditAsync(audit, cancellationToken));

@@ -177,17 +177,10 @@ public sealed partial class SqliteCertificateStore : ICertificateAuthorityStore
     }
 
     /// <summary>
-    /// How far <see cref="WriteBackupAsync"/> moves a backup's CRL number on: a restored CA must not issue a CRL number it issued
-    /// after the backup was taken (RFC 5280 §5.2.3: monotonically increasing), and no CA issues 2^32 CRLs between two backups.
-    /// Gaps are allowed; the number has room for 2^127 restores.
-    /// </summary>
-    public const long BackupCrlNumberGap = 1L << 32;
-
-    /// <summary>
     /// Writes a consistent copy of the database at <paramref name="database"/> to <paramref name="destination"/> (a new file, the
     /// owner's alone), while servers may be writing to it: SQLite's <c>VACUUM INTO</c> reads one snapshot, and in WAL mode it waits
-    /// for no writer. The copy's CRL number is moved on by <see cref="BackupCrlNumberGap"/> for the day it is restored. Returns the
-    /// numbers of certificates and requests in the copy.
+    /// for no writer. Returns the numbers of certificates and requests in the copy. (A CA restored from it does not repeat a CRL
+    /// number: <see cref="CertificateAuthority.GetCrlAsync"/> numbers CRLs at least by the clock.)
     /// </summary>
     public static async Task<(long Certificates, long Requests)> WriteBackupAsync(string database, string destination, CancellationToken cancellationToken)
     {
@@ -222,13 +215,12 @@ public sealed partial class SqliteCertificateStore : ICertificateAuthorityStore
             await vacuum.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        string copy = new SqliteConnectionStringBuilder { DataSource = destination, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString();
+        string copy = new SqliteConnectionStringBuilder { DataSource = destination, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString();
         await using (var connection = new SqliteConnection(copy))
         {
             await connection.OpenAsync(cancellationToken);
             await using SqliteCommand command = connection.CreateCommand();
-            command.CommandText = "UPDATE crl_state SET last_number = last_number + $gap WHERE id = 1; SELECT (SELECT COUNT(*) FROM certificates), (SELECT COUNT(*) FROM requests);";
-            command.Parameters.AddWithValue("$gap", BackupCrlNumberGap);
+            command.CommandText = "SELECT (SELECT COUNT(*) FROM certificates), (SELECT COUNT(*) FROM requests);";
             await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
             return (reader.GetInt64(0), reader.GetInt64(1));
@@ -526,9 +518,10 @@ public sealed partial class SqliteCertificateStore : ICertificateAuthorityStore
     }
 
     /// <inheritdoc/>
-    public Task<long> NextCrlNumberAsync(CancellationToken cancellationToken) =>
+    public Task<long> NextCrlNumberAsync(long atLeast, CancellationToken cancellationToken) =>
         WriteAsync(async (connection, transaction, now) =>
-            (long)(await ScalarAsync(connection, transaction, "UPDATE crl_state SET last_number = last_number + 1 WHERE id = 1 RETURNING last_number;", cancellationToken))!,
+            (long)(await ScalarAsync(connection, transaction, "UPDATE crl_state SET last_number = MAX(last_number + 1, $atLeast) WHERE id = 1 RETURNING last_number;",
+                cancellationToken, ("$atLeast", atLeast)))!,
             cancellationToken);
 
     /// <inheritdoc/>

@@ -227,10 +227,19 @@ public abstract class CertificateStoreContract : IAsyncLifetime
     public async Task CrlNumbers_Count_AcrossInstances_WithoutRepeats()
     {
         ICertificateStore second = await OpenAsync();
-        Assert.Equal(1, await Store.NextCrlNumberAsync(CancellationToken.None));
-        Assert.Equal(2, await second.NextCrlNumberAsync(CancellationToken.None));
-        long[] numbers = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => Task.Run(() => (i % 2 == 0 ? Store : second).NextCrlNumberAsync(CancellationToken.None))));
+        Assert.Equal(1, await Store.NextCrlNumberAsync(0, CancellationToken.None));
+        Assert.Equal(2, await second.NextCrlNumberAsync(0, CancellationToken.None));
+        long[] numbers = await Task.WhenAll(Enumerable.Range(0, 10).Select(i => Task.Run(() => (i % 2 == 0 ? Store : second).NextCrlNumberAsync(0, CancellationToken.None))));
         Assert.Equal(Enumerable.Range(3, 10).Select(n => (long)n), numbers.Order());
+    }
+
+    [Fact]
+    public async Task CrlNumbers_TakeTheFloorWhenItIsMore_AndNeverGoBack()
+    {
+        Assert.Equal(1, await Store.NextCrlNumberAsync(0, CancellationToken.None));
+        Assert.Equal(1_000, await Store.NextCrlNumberAsync(1_000, CancellationToken.None));
+        Assert.Equal(1_001, await Store.NextCrlNumberAsync(500, CancellationToken.None));
+        Assert.Equal(1_002, await Store.NextCrlNumberAsync(1_001, CancellationToken.None));
     }
 
     [Fact]

@@ -46,11 +46,15 @@ internal static class BackupCommand
             try
             {
                 CreatePrivateDirectory(destination);
-                files = CopyFiles(source, destination);
+
+                // The store first, the files after: a file the store refers to (ca/keygen.secret, made with the first /skg) is then
+                // in the copy, at worst with files newer than the snapshot, which a restored CA uses as it would have.
                 if (certification.StoreIsDatabaseFile)
                 {
                     store = await SqliteCertificateStore.WriteBackupAsync(layout.Database, Path.Combine(destination, Path.GetFileName(layout.Database)), cancellationToken);
                 }
+
+                files = await CopyFilesAsync(source, destination, cancellationToken);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
             {
@@ -65,7 +69,7 @@ internal static class BackupCommand
 
             await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"Backed up {source} to {destination}: {files} files") +
                 (store is { } counted
-                    ? string.Create(CultureInfo.InvariantCulture, $" and a snapshot of the store ({counted.Certificates} certificates, {counted.Requests} requests; its CRL number moved on by {SqliteCertificateStore.BackupCrlNumberGap} for a restore).")
+                    ? string.Create(CultureInfo.InvariantCulture, $" and a snapshot of the store ({counted.Certificates} certificates, {counted.Requests} requests).")
                     : "."));
             if (!certification.StoreIsDatabaseFile)
             {
@@ -122,7 +126,7 @@ internal static class BackupCommand
     }
 
     /// <summary>Copies DIR's files and directories (not the live store) with their modes; returns the number of files.</summary>
-    private static int CopyFiles(string source, string destination)
+    private static async Task<int> CopyFilesAsync(string source, string destination, CancellationToken cancellationToken)
     {
         int files = 0;
         foreach (string directory in Directory.EnumerateDirectories(source, "*", SearchOption.AllDirectories))
@@ -144,18 +148,17 @@ internal static class BackupCommand
             }
 
             string target = Path.Combine(destination, relative);
-            if (OperatingSystem.IsWindows())
-            {
-                File.Copy(file, target);
-            }
-            else
+            var create = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Options = FileOptions.Asynchronous };
+            if (!OperatingSystem.IsWindows())
             {
                 // Created with the source's mode from the start: a key is never readable by others, not even for a moment.
-                using var from = new FileStream(file, FileMode.Open, FileAccess.Read);
-                using var to = new FileStream(target, new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = File.GetUnixFileMode(file) });
-                from.CopyTo(to);
-                to.Flush(flushToDisk: true);
+                create.UnixCreateMode = File.GetUnixFileMode(file);
             }
+
+            await using var from = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 4096, FileOptions.Asynchronous);
+            await using var to = new FileStream(target, create);
+            await from.CopyToAsync(to, cancellationToken);
+            to.Flush(flushToDisk: true);
 
             files++;
         }
