@@ -58,7 +58,11 @@ public sealed class Pkcs11KeyOptions
         }
         catch (InvalidOperationException ex)
         {
-            throw new CaConfigurationException($"{SectionName}: {ex.Message}", ex);
+            // The binder names the key but not what it would have taken.
+            string choices = string.Concat(typeof(Pkcs11KeyOptions).GetProperties()
+                .Where(p => p.PropertyType.IsEnum && configuration[$"{SectionName}:{p.Name}"] is { } value && !Enum.TryParse(p.PropertyType, value, ignoreCase: true, out _))
+                .Select(p => $" ({SectionName}:{p.Name} is one of {string.Join(", ", Enum.GetNames(p.PropertyType))})"));
+            throw new CaConfigurationException($"{SectionName}: {ex.Message}{choices}", ex);
         }
 
         options.Validate();

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using CoapEnroll.Ca.Pkcs11;
 using CoapEnroll.Pkix;
+using Microsoft.Extensions.Configuration;
 using Net.Pkcs11Interop.Common;
 using Net.Pkcs11Interop.HighLevelAPI;
 
@@ -148,6 +149,21 @@ public sealed class Pkcs11KeyTests
         options.Module = "/nonexistent/libpkcs11.so";
         var module = await Assert.ThrowsAsync<CaConfigurationException>(() => new Pkcs11KeyProvider(options).OpenAsync(true, CancellationToken.None));
         Assert.Equal(CaConfigurationProblem.TokenUnavailable, module.Problem);
+    }
+
+    [Theory]
+    [InlineData("KeyType", "Ec256", "Ca:Pkcs11:KeyType is one of EcP256, EcP384, Rsa2048, Rsa3072")]
+    [InlineData("RsaPadding", "oaep", "Ca:Pkcs11:RsaPadding is one of Pkcs1, Pss")]
+    public void AValueNotInTheList_SaysWhichAreTaken(string key, string value, string expected)
+    {
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Ca:Pkcs11:Module"] = "m", ["Ca:Pkcs11:TokenLabel"] = "t", ["Ca:Pkcs11:KeyLabel"] = "k", ["Ca:Pkcs11:PinFile"] = "f",
+            [$"Ca:Pkcs11:{key}"] = value,
+        }).Build();
+        var refused = Assert.Throws<CaConfigurationException>(() => Pkcs11KeyOptions.Bind(configuration));
+        Assert.Contains(expected, refused.Message, StringComparison.Ordinal);
+        Assert.Equal(CaConfigurationProblem.InvalidSetting, refused.Problem);
     }
 
     [Fact]

@@ -96,7 +96,9 @@ internal static class CaCommand
             }
             catch (CaConfigurationException ex)
             {
-                throw new CliException(ExitCodes.Failure, $"ca init: {ex.Message}", ex);
+                // As serve: a module or token that is not there may come back (1); a setting, a file or a PIN is the operator's to
+                // change (2).
+                throw new CliException(ex.Problem == CaConfigurationProblem.TokenUnavailable ? ExitCodes.Failure : ExitCodes.Usage, $"ca init: {ex.Message}", ex);
             }
         });
         return command;

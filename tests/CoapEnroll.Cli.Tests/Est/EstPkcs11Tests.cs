@@ -100,6 +100,26 @@ public sealed class EstPkcs11Tests : IDisposable
     }
 
     [Fact]
+    public async Task CaInit_ASettingToChange_Exits2_AModuleThatIsNotThere_Exits1()
+    {
+        string data = Path.Combine(_scratch, "init-refused");
+        Dictionary<string, string?> token = await EstServer.NewTokenSettingsAsync(data);
+
+        await CliAssert.FailsAsync(ExitCodes.Usage, ["Ca:KeyProvider 'Foo' is not one of File, Pkcs11"], ["ca", "init", "--data", data, "--Ca:KeyProvider=Foo"]);
+        await CliAssert.FailsAsync(ExitCodes.Usage, ["Ca:Pkcs11:KeyType is one of EcP256, EcP384, Rsa2048, Rsa3072"],
+            ["ca", "init", "--data", data, .. Arguments(token), "--Ca:Pkcs11:KeyType=Ec256"]);
+        string module = token["Ca:Pkcs11:Module"]!;
+        token["Ca:Pkcs11:Module"] = Path.Combine(_scratch, "no-such-module.so");
+        await CliAssert.FailsAsync(ExitCodes.Failure, ["does not exist"], ["ca", "init", "--data", data, .. Arguments(token)]);
+
+        // The settings corrected, the same command on the same directory makes the CA.
+        token["Ca:Pkcs11:Module"] = module;
+        await CliAssert.SucceedsAsync(["ca", "init", "--data", data, .. Arguments(token)]);
+        Assert.True(File.Exists(Path.Combine(data, "ca", "issuing.pem")));
+        Assert.False(File.Exists(Path.Combine(data, "ca", "issuing.key")));
+    }
+
+    [Fact]
     public async Task LostTokenSessions_Answer503_ThenTheNextEnrollmentIsServed()
     {
         await using EstServer server = await EstServer.StartOnTokenAsync(AnyName);
