@@ -64,6 +64,12 @@ public sealed class CaDataLayout
     /// <summary><c>DIR/demo/device.key</c>.</summary>
     public string DemoDeviceKey => Path.Combine(DemoDirectory, "device.key");
 
+    /// <summary>
+    /// <c>DIR/.first-start-hints</c>: made with the CA, removed once <c>serve</c> has started and printed how to enroll the demo
+    /// device, so that a first start that fails after making the CA (a port in use) still leads to the hints on the next one.
+    /// </summary>
+    public string FirstStartHintsPending => Path.Combine(DataDirectory, ".first-start-hints");
+
     /// <summary><c>DIR/coapenroll.db</c>: the SQLite certificate store.</summary>
     public string Database => Path.Combine(DataDirectory, "coapenroll.db");
 }

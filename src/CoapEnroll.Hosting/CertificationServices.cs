@@ -18,7 +18,7 @@ namespace CoapEnroll.Hosting;
 /// the front ends by <see cref="CoapEnrollServiceCollectionExtensions.AddCoapEnrollCertification"/>), or on first use of the
 /// <c>Get…Async</c> methods by a tool that does not start the host (<c>coapenroll requests</c>). The store closes when the host stops.
 /// </summary>
-public sealed partial class CertificationServices : IHostedService, IAsyncDisposable, IDisposable
+public sealed partial class CertificationServices : IHostedLifecycleService, IAsyncDisposable, IDisposable
 {
     /// <summary>Where the server keeps its state; relative paths are taken from the working directory.</summary>
     public const string DataDirectoryKey = "DataDirectory";
@@ -71,8 +71,9 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
     public CaDataLayout Layout { get; }
 
     /// <summary>
-    /// True when the data directory had no DIR/trust-anchor.pem before the hierarchy was loaded: the bootstrap has just created the
-    /// demo PKI (or an operator CA is configured, which writes none). Null until then.
+    /// True when the data directory had no DIR/trust-anchor.pem before the hierarchy was loaded (the bootstrap has just created the
+    /// demo PKI, or an operator CA is configured, which writes none), or when an earlier start made it and never printed the
+    /// first-start hints (<see cref="CaDataLayout.FirstStartHintsPending"/>). Null until then.
     /// </summary>
     public bool? IsFirstStart { get; private set; }
 
@@ -142,6 +143,22 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
 
     /// <summary>Closes the store. Registered before the front ends, this runs after they have stopped.</summary>
     public async Task StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
+
+    /// <inheritdoc/>
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Every hosted service has started (and printed its hints): later starts owe no first-start hints.</summary>
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        FirstStartHintsShown();
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc/>
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc/>
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>The CA hierarchy, loaded (or on first start created) once.</summary>
     /// <exception cref="CaConfigurationException">A configured or stored file is missing, unreadable or does not fit.</exception>
@@ -315,6 +332,40 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
             : await SqliteCertificateStore.OpenAsync(Layout.Database, _time, cancellationToken);
     }
 
+    /// <summary>
+    /// Marks the hints as owed when this start made the CA (<see cref="CaDataLayout.FirstStartHintsPending"/>); true when they are
+    /// owed, by this start or by an earlier one that never got to print them.
+    /// </summary>
+    private bool NoteFirstStart(bool created)
+    {
+        if (created)
+        {
+            try
+            {
+                File.WriteAllText(Layout.FirstStartHintsPending, "serve prints how to enroll the demo device at its next start, then removes this file\n");
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // Only the hints depend on it; this start prints them anyway.
+            }
+        }
+
+        return created || File.Exists(Layout.FirstStartHintsPending);
+    }
+
+    /// <summary>Once the server has started and printed the first-start hints: later starts do not print them again.</summary>
+    private void FirstStartHintsShown()
+    {
+        try
+        {
+            File.Delete(Layout.FirstStartHintsPending);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The hints are printed once more at the next start: harmless.
+        }
+    }
+
     private async Task<CaBootstrapResult> GetBootstrapAsync(CancellationToken cancellationToken)
     {
         await _bootstrapGate.WaitAsync(cancellationToken);
@@ -322,10 +373,11 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
         {
             if (_bootstrap is null)
             {
-                IsFirstStart = !File.Exists(Layout.TrustAnchor);
+                bool creating = !File.Exists(Layout.TrustAnchor);
                 CaOptions options = LoadCaOptions();
                 _bootstrap = await CaBootstrap.LoadOrCreateAsync(options, LoadServerCredentialOptions(), CreateKeyProvider(options), createKey: false, _time,
                     _loggerFactory.CreateLogger(typeof(CaBootstrap)), cancellationToken);
+                IsFirstStart = NoteFirstStart(creating);
             }
 
             return _bootstrap;
@@ -349,10 +401,11 @@ public sealed partial class CertificationServices : IHostedService, IAsyncDispos
             if (_bootstrap is null)
             {
                 Directory.CreateDirectory(DataDirectory);
-                IsFirstStart = !File.Exists(Layout.TrustAnchor);
+                bool creating = !File.Exists(Layout.TrustAnchor);
                 CaOptions options = LoadCaOptions();
                 _bootstrap = await CaBootstrap.LoadOrCreateAsync(options, LoadServerCredentialOptions(), CreateKeyProvider(options), createKey: true, _time,
                     _loggerFactory.CreateLogger(typeof(CaBootstrap)), cancellationToken);
+                IsFirstStart = NoteFirstStart(creating);
             }
 
             return _bootstrap.Hierarchy;

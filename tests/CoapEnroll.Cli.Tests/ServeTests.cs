@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using CoapEnroll.Cli.Tests.Infrastructure;
 using CoapEnroll.Coap;
+using CoapEnroll.Testing;
 using CoapEnroll.Transport;
 
 namespace CoapEnroll.Cli.Tests;
@@ -165,6 +166,33 @@ public class ServeTests
         string line = Assert.Single(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Equal($"coapenroll: error: Cannot listen on UDP 127.0.0.1:{port} (coap://, Coap:Port): Address already in use.", line);
         Directory.Delete(data, recursive: true);
+    }
+
+    [Fact]
+    public async Task AFirstStartThatFailsOnATakenPort_TheNextStartPrintsTheFirstStartHints_AndOnlyThatOne()
+    {
+        using var directory = new TempDirectory("coapenroll-hints-");
+        string data = directory.File("data");
+        using (var taken = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
+        {
+            taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            int port = ((IPEndPoint)taken.LocalEndPoint!).Port;
+            CliResult failed = await CliRunner.RunAsync("serve", "--bind", "127.0.0.1", "--coap-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--http-port", "0", "--https-port", "0", "--coaps-port", "0", "--data", data, "--Logging:LogLevel:Default=None");
+            Assert.True(failed.ExitCode == ExitCodes.Failure, failed.Describe());
+        }
+
+        // The CA was made before the port was found taken.
+        Assert.True(File.Exists(Path.Combine(data, "trust-anchor.pem")));
+
+        await using (ServeProcess second = await ServeProcess.StartAsync(directory.Path))
+        {
+            await second.WaitForLogAsync("Enroll the demo device: ");
+        }
+
+        await using ServeProcess third = await ServeProcess.StartAsync(directory.Path);
+        await third.WaitForLogAsync("Try: ");
+        Assert.DoesNotContain("Enroll the demo device: ", third.Output, StringComparison.Ordinal);
     }
 
     [Fact]
