@@ -169,6 +169,26 @@ public class ServeTests
     }
 
     [Fact]
+    public async Task ACannotStart_IsOneLineOnStderr_WithoutTheHostsOwnErrorAndStackTraceOnStdout()
+    {
+        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        int port = ((IPEndPoint)taken.LocalEndPoint!).Port;
+        using var directory = new TempDirectory("coapenroll-cannot-start-");
+
+        // As a user runs it, with the console logging serve ships with.
+        ProcessResult result = await ExternalProcess.RunAsync(ServeProcess.DotnetHost,
+            [Path.Combine(AppContext.BaseDirectory, "coapenroll.dll"), "serve", "--bind", "127.0.0.1", "--coap-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--coaps-port", "0", "--http-port", "0", "--https-port", "0", "--data", directory.File("data")], TimeSpan.FromSeconds(60));
+
+        Assert.True(result.ExitCode == ExitCodes.Failure, result.Describe());
+        Assert.Equal($"coapenroll: error: Cannot listen on UDP 127.0.0.1:{port} (coap://, Coap:Port): Address already in use.", result.StandardError.Trim());
+        Assert.DoesNotContain("Hosting failed to start", result.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("Data directory: ", result.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AFirstStartThatFailsOnATakenPort_TheNextStartPrintsTheFirstStartHints_AndOnlyThatOne()
     {
         using var directory = new TempDirectory("coapenroll-hints-");

@@ -253,6 +253,7 @@ internal static class ServeCommand
         try
         {
             await host.StartAsync(cancellationToken);
+            host.Services.GetRequiredService<HostStartupLog>().Started();
         }
         catch (ListenException ex)
         {

@@ -55,6 +55,9 @@ internal static class ServeHost
             .AddInMemoryCollection(overrides ?? []);
 
         builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
+        var startup = new HostStartupLog();
+        builder.Services.AddSingleton(startup);
+        builder.Logging.AddFilter(HostStartupLog.HostCategory, startup.Allows);
         builder.Logging.AddSimpleConsole(options =>
         {
             options.SingleLine = true;
