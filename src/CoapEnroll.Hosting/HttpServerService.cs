@@ -39,7 +39,7 @@ public sealed partial class HttpServerService : IHostedService, IAsyncDisposable
 
     /// <inheritdoc/>
     /// <exception cref="InvalidOperationException">The <c>Http</c> section is not usable.</exception>
-    /// <exception cref="SocketException">The address cannot be bound (e.g. the port is in use).</exception>
+    /// <exception cref="ListenException">The address cannot be bound (e.g. the port is in use).</exception>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (_options.Validate() is { } problem)

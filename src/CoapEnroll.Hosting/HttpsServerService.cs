@@ -56,7 +56,7 @@ public sealed partial class HttpsServerService : IHostedService, IAsyncDisposabl
 
     /// <inheritdoc/>
     /// <exception cref="InvalidOperationException">The <c>Https</c> section or the <c>Http</c> limits are not usable.</exception>
-    /// <exception cref="SocketException">The address cannot be bound (e.g. the port is in use).</exception>
+    /// <exception cref="ListenException">The address cannot be bound (e.g. the port is in use).</exception>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if ((_options.Validate() ?? _limits.ValidateLimits()) is { } problem)

@@ -47,8 +47,22 @@ internal sealed class KestrelListener : IAsyncDisposable
     public IPEndPoint? LocalEndPoint { get; private set; }
 
     /// <summary>Binds <paramref name="bind"/>:<paramref name="port"/>; for <c>::</c> without IPv6, 0.0.0.0 after <paramref name="onNoIPv6"/>.</summary>
-    /// <exception cref="SocketException">The address cannot be bound (e.g. the port is in use).</exception>
+    /// <exception cref="ListenException">The address cannot be bound (e.g. the port is in use): names the listener and its setting, as
+    /// the CoAP listeners do ("TCP [::]:8080 (http://, Http:Port)"), with the <see cref="SocketException"/> inside.</exception>
     public async Task StartAsync(string bind, int port, Action<string> onNoIPv6, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await StartOrFallBackAsync(bind, port, onNoIPv6, cancellationToken);
+        }
+        catch (SocketException ex)
+        {
+            string setting = _name == "HTTPS" ? "https://, Https:Port" : "http://, Http:Port";
+            throw new ListenException($"TCP {FormatHost(IPAddress.Parse(bind))}:{port.ToString(System.Globalization.CultureInfo.InvariantCulture)} ({setting})", ex);
+        }
+    }
+
+    private async Task StartOrFallBackAsync(string bind, int port, Action<string> onNoIPv6, CancellationToken cancellationToken)
     {
         var address = IPAddress.Parse(bind);
         if (address.Equals(IPAddress.IPv6Any))
@@ -174,10 +188,8 @@ internal sealed class KestrelListener : IAsyncDisposable
     private SocketException? Unwrap(Exception ex) => ex switch
     {
         SocketException socket => socket,
-        AddressInUseException inUse => new SocketException((int)SocketError.AddressAlreadyInUse, $"{_name}: {inUse.Message.TrimEnd('.')}"),
-        IOException { InnerException: { } inner } => Unwrap(inner) is { } unwrapped
-            ? new SocketException((int)unwrapped.SocketErrorCode, $"{_name}: {ex.Message.TrimEnd('.')}")
-            : null,
+        AddressInUseException => new SocketException((int)SocketError.AddressAlreadyInUse),
+        IOException { InnerException: { } inner } => Unwrap(inner) is { } unwrapped ? new SocketException((int)unwrapped.SocketErrorCode) : null,
         _ => null,
     };
 

@@ -207,15 +207,16 @@ public sealed class HttpServerTests
     }
 
     [Fact]
-    public async Task A_port_in_use_fails_the_start_with_a_SocketException()
+    public async Task A_port_in_use_fails_the_start_naming_the_listener_and_its_setting()
     {
         using var taken = new TcpListener(IPAddress.Loopback, 0);
         taken.Start();
         int port = ((IPEndPoint)taken.LocalEndpoint).Port;
 
         using IHost host = Build(new() { ["Http:Port"] = port.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        var ex = await Assert.ThrowsAsync<SocketException>(() => host.StartAsync());
-        Assert.Equal(SocketError.AddressAlreadyInUse, ex.SocketErrorCode);
+        var ex = await Assert.ThrowsAsync<ListenException>(() => host.StartAsync());
+        Assert.Equal(SocketError.AddressAlreadyInUse, Assert.IsType<SocketException>(ex.InnerException).SocketErrorCode);
+        Assert.Equal($"TCP 127.0.0.1:{port} (http://, Http:Port)", ex.Listener);
     }
 
     [Theory]
