@@ -59,15 +59,23 @@ public sealed class Pkcs11KeyOptions
         catch (InvalidOperationException ex)
         {
             // The binder names the key but not what it would have taken.
-            string choices = string.Concat(typeof(Pkcs11KeyOptions).GetProperties()
-                .Where(p => p.PropertyType.IsEnum && configuration[$"{SectionName}:{p.Name}"] is { } value && !Enum.TryParse(p.PropertyType, value, ignoreCase: true, out _))
-                .Select(p => $" ({SectionName}:{p.Name} is one of {string.Join(", ", Enum.GetNames(p.PropertyType))})"));
-            throw new CaConfigurationException($"{SectionName}: {ex.Message}{choices}", ex);
+            throw new CaConfigurationException($"{SectionName}: {ex.Message}{string.Concat(NotNamed(configuration).Select(c => $" ({c})"))}", ex);
+        }
+
+        // The binder also takes a number or a comma list for an enum ("7", "EcP384,Rsa2048"): only one of the names is a value here.
+        if (NotNamed(configuration).FirstOrDefault() is { } notNamed)
+        {
+            throw Setting(notNamed);
         }
 
         options.Validate();
         return options;
     }
+
+    private static IEnumerable<string> NotNamed(IConfiguration configuration) => typeof(Pkcs11KeyOptions).GetProperties()
+        .Where(p => p.PropertyType.IsEnum && configuration[$"{SectionName}:{p.Name}"] is { } value
+            && !Enum.GetNames(p.PropertyType).Contains(value.Trim(), StringComparer.OrdinalIgnoreCase))
+        .Select(p => $"{SectionName}:{p.Name} is one of {string.Join(", ", Enum.GetNames(p.PropertyType))}");
 
     /// <summary>Checks that the settings name one module, one token, one key and one PIN source.</summary>
     /// <exception cref="CaConfigurationException">They do not.</exception>
@@ -96,6 +104,17 @@ public sealed class Pkcs11KeyOptions
         if (string.IsNullOrEmpty(PinEnvironmentVariable) == string.IsNullOrEmpty(PinFile))
         {
             throw Setting($"set exactly one of {SectionName}:{nameof(PinEnvironmentVariable)} and {SectionName}:{nameof(PinFile)} (the PIN itself is never configured)");
+        }
+
+        // The binder takes a number or a comma list for an enum too ("7", "EcP384,Rsa2048"): only a named value is one.
+        if (!Enum.IsDefined(KeyType))
+        {
+            throw Setting($"{SectionName}:{nameof(KeyType)} is one of {string.Join(", ", Enum.GetNames<Pkcs11KeyType>())}");
+        }
+
+        if (!Enum.IsDefined(RsaPadding))
+        {
+            throw Setting($"{SectionName}:{nameof(RsaPadding)} is one of {string.Join(", ", Enum.GetNames<Pkcs11RsaPadding>())}");
         }
 
         if (MaxSessions is < 1 or > 64)

@@ -23,6 +23,6 @@ internal static partial class Pkcs11Log
     [LoggerMessage(6, LogLevel.Warning, "PKCS#11 module {Module} initialized again (C_Finalize, C_Initialize) after {Failures} failed reconnections")]
     public static partial void Reinitialized(ILogger logger, string module, int failures);
 
-    [LoggerMessage(7, LogLevel.Error, "{Token} refuses this key's PIN or no longer holds the key ({Reason}); not tried again until serve restarts, so that retries do not lock the PIN")]
+    [LoggerMessage(7, LogLevel.Error, "{Token} refuses this key's PIN ({Reason}); not tried again until serve restarts, so that retries do not lock the PIN")]
     public static partial void GaveUp(ILogger logger, string token, string reason);
 }

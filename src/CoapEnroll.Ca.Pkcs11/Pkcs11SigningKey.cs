@@ -21,6 +21,9 @@ internal sealed class Pkcs11SigningKey : CaSigningKey
     private const int ReinitializeEvery = 3;
 
     private static readonly TimeSpan s_reconnectInterval = TimeSpan.FromSeconds(1);
+
+    // After the token answered without this key (missing, or another one under its label): it may be being restored or swapped.
+    private static readonly TimeSpan s_keyMissingInterval = TimeSpan.FromMinutes(1);
     private volatile bool _reconnectHeld; // tests only: LoseTokenUntilReleased
 
     private readonly Pkcs11Module _module;
@@ -38,6 +41,7 @@ internal sealed class Pkcs11SigningKey : CaSigningKey
     private Connection? _connection;
     private DateTimeOffset _lastAttempt;
     private int _attemptsInARow;
+    private TimeSpan _reconnectInterval = s_reconnectInterval;
     private string? _gaveUp;
     private bool _disposed;
 
@@ -188,6 +192,12 @@ internal sealed class Pkcs11SigningKey : CaSigningKey
             _connectGate.Wait();
             try
             {
+                if (_disposed)
+                {
+                    // Another Dispose went first while this one waited.
+                    return;
+                }
+
                 _disposed = true;
                 if (Interlocked.Exchange(ref _connection, null) is { } connection)
                 {
@@ -265,7 +275,7 @@ internal sealed class Pkcs11SigningKey : CaSigningKey
             }
 
             DateTimeOffset now = _time.GetUtcNow();
-            if (_reconnectHeld || now - _lastAttempt < s_reconnectInterval)
+            if (_reconnectHeld || now - _lastAttempt < _reconnectInterval)
             {
                 throw new CaKeyUnavailableException($"{Description} is unavailable; reconnecting");
             }
@@ -292,16 +302,24 @@ internal sealed class Pkcs11SigningKey : CaSigningKey
 
                 _connection = connection;
                 _attemptsInARow = 0;
+                _reconnectInterval = s_reconnectInterval;
                 Pkcs11Log.Reconnected(_logger, _options.TokenDescription, _options.KeyDescription);
                 return connection;
             }
-            catch (CaConfigurationException ex) when (ex.Problem is CaConfigurationProblem.WrongPin or CaConfigurationProblem.KeyMissing or CaConfigurationProblem.KeyMismatch)
+            catch (CaConfigurationException ex) when (ex.Problem is CaConfigurationProblem.WrongPin)
             {
-                // The token answers but refuses the PIN or no longer holds this key: another attempt every second (every request,
-                // every readiness probe) would lock the user PIN after a few, so there is none until an operator restarts serve.
+                // The token answers but refuses the PIN: another attempt every second (every request, every readiness probe) would
+                // lock the user PIN after a few, so there is none until an operator restarts serve.
                 _gaveUp = ex.Message;
                 Pkcs11Log.GaveUp(_logger, _options.TokenDescription, ex.Message);
                 throw new CaKeyUnavailableException($"{Description} is unavailable and not tried again until the server restarts: {ex.Message}", ex);
+            }
+            catch (CaConfigurationException ex) when (ex.Problem is CaConfigurationProblem.KeyMissing or CaConfigurationProblem.KeyMismatch)
+            {
+                // Logged in, but the key is not there (a token being restored or swapped): tried again, once a minute.
+                _reconnectInterval = s_keyMissingInterval;
+                Pkcs11Log.ReconnectFailed(_logger, _options.TokenDescription, ex.Message);
+                throw new CaKeyUnavailableException($"{Description} is unavailable: {ex.Message}; trying again in a minute", ex);
             }
             catch (Exception ex) when (ex is CaConfigurationException or Pkcs11Exception or CaKeyUnavailableException)
             {

@@ -333,12 +333,13 @@ public sealed partial class CertificationServices : IHostedLifecycleService, IAs
     }
 
     /// <summary>
-    /// Marks the hints as owed when this start made the CA (<see cref="CaDataLayout.FirstStartHintsPending"/>); true when they are
-    /// owed, by this start or by an earlier one that never got to print them.
+    /// Marks the hints as owed (<see cref="CaDataLayout.FirstStartHintsPending"/>) before the demo PKI is made: a start that then
+    /// fails (a port in use; a token key that `ca init` must make first) leaves them owed to the next start. An operator's CA
+    /// writes no trust anchor, so every start counts as a first one, as before, and no file is left.
     /// </summary>
-    private bool NoteFirstStart(bool created)
+    private void NoteHintsOwed(bool makingTheDemoPki)
     {
-        if (created)
+        if (makingTheDemoPki)
         {
             try
             {
@@ -349,8 +350,6 @@ public sealed partial class CertificationServices : IHostedLifecycleService, IAs
                 // Only the hints depend on it; this start prints them anyway.
             }
         }
-
-        return created || File.Exists(Layout.FirstStartHintsPending);
     }
 
     /// <summary>Once the server has started and printed the first-start hints: later starts do not print them again.</summary>
@@ -375,9 +374,10 @@ public sealed partial class CertificationServices : IHostedLifecycleService, IAs
             {
                 bool creating = !File.Exists(Layout.TrustAnchor);
                 CaOptions options = LoadCaOptions();
+                NoteHintsOwed(creating && options.CertificateFile is null);
                 _bootstrap = await CaBootstrap.LoadOrCreateAsync(options, LoadServerCredentialOptions(), CreateKeyProvider(options), createKey: false, _time,
                     _loggerFactory.CreateLogger(typeof(CaBootstrap)), cancellationToken);
-                IsFirstStart = NoteFirstStart(creating);
+                IsFirstStart = creating || File.Exists(Layout.FirstStartHintsPending);
             }
 
             return _bootstrap;
@@ -403,9 +403,10 @@ public sealed partial class CertificationServices : IHostedLifecycleService, IAs
                 Directory.CreateDirectory(DataDirectory);
                 bool creating = !File.Exists(Layout.TrustAnchor);
                 CaOptions options = LoadCaOptions();
+                NoteHintsOwed(creating && options.CertificateFile is null);
                 _bootstrap = await CaBootstrap.LoadOrCreateAsync(options, LoadServerCredentialOptions(), CreateKeyProvider(options), createKey: true, _time,
                     _loggerFactory.CreateLogger(typeof(CaBootstrap)), cancellationToken);
-                IsFirstStart = NoteFirstStart(creating);
+                IsFirstStart = creating || File.Exists(Layout.FirstStartHintsPending);
             }
 
             return _bootstrap.Hierarchy;

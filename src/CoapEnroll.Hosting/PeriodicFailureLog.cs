@@ -5,7 +5,7 @@ namespace CoapEnroll.Hosting;
 
 /// <summary>
 /// What a job that runs every few seconds logs about its failures, so that an outage of the store or the CA key is a few lines,
-/// not a stack trace per run: the first failure in a row, and each of another kind than the one before, in full (an outage as
+/// not a stack trace per run: the first failure in a row, and the first of each other kind in that run, in full (an outage as
 /// one warning line, any other failure as an error with its exception), otherwise at most one line a minute while it keeps
 /// failing, and one line when it works again.
 /// </summary>
@@ -17,7 +17,7 @@ internal sealed partial class PeriodicFailureLog
     private readonly string _job;
     private int _failuresInARow;
     private DateTimeOffset _lastLogged;
-    private Type? _lastKind;
+    private readonly HashSet<Type> _kindsLogged = [];
 
     public PeriodicFailureLog(ILogger logger, TimeProvider time, string job)
     {
@@ -32,11 +32,9 @@ internal sealed partial class PeriodicFailureLog
         _failuresInARow++;
         CaUnavailableException? unavailable = CaUnavailableException.From(exception);
 
-        // A failure of another kind than the one before is logged in full too: an outage that turns into a bug must not show the
-        // bug only as a line a minute without its trace.
-        Type kind = (unavailable ?? exception).GetType();
-        bool newKind = kind != _lastKind;
-        _lastKind = kind;
+        // A failure of a kind not seen in this run of failures is logged in full too: an outage that turns into a bug must not
+        // show the bug only as a line a minute without its trace. Kinds that alternate are each logged in full once.
+        bool newKind = _kindsLogged.Add((unavailable ?? exception).GetType());
         if (_failuresInARow == 1 || newKind)
         {
             if (unavailable is not null)
@@ -63,7 +61,7 @@ internal sealed partial class PeriodicFailureLog
         {
             LogRecovered(_logger, _job, _failuresInARow);
             _failuresInARow = 0;
-            _lastKind = null;
+            _kindsLogged.Clear();
         }
     }
 

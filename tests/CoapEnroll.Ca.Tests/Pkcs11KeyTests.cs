@@ -154,6 +154,8 @@ public sealed class Pkcs11KeyTests
     [Theory]
     [InlineData("KeyType", "Ec256", "Ca:Pkcs11:KeyType is one of EcP256, EcP384, Rsa2048, Rsa3072")]
     [InlineData("RsaPadding", "oaep", "Ca:Pkcs11:RsaPadding is one of Pkcs1, Pss")]
+    [InlineData("KeyType", "7", "Ca:Pkcs11:KeyType is one of EcP256, EcP384, Rsa2048, Rsa3072")]
+    [InlineData("KeyType", "EcP384,Rsa2048", "Ca:Pkcs11:KeyType is one of EcP256, EcP384, Rsa2048, Rsa3072")]
     public void AValueNotInTheList_SaysWhichAreTaken(string key, string value, string expected)
     {
         IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>

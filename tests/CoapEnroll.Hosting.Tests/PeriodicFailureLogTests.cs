@@ -72,6 +72,8 @@ public class PeriodicFailureLogTests
         log.Failed(new SqliteException("database is locked", 5));
         log.Failed(bug);
         log.Failed(bug);
+        log.Failed(new SqliteException("database is locked", 5)); // kinds that alternate: each in full once
+        log.Failed(bug);
 
         Assert.Collection(logger.Entries,
             outage => Assert.Equal((LogLevel.Warning, 423), (outage.Level, outage.Id)),

@@ -66,6 +66,9 @@ public sealed class EstPkcs11Tests : IDisposable
         Assert.True(init.ExitCode == ExitCodes.Success, init.Describe());
         Assert.Contains("PKCS#11 key 'issuing'", init.Output);
 
+        // The refused start made the demo root before it met the missing token key: the hints are still owed to the first start that works.
+        Assert.True(File.Exists(Path.Combine(data, ".first-start-hints")));
+
         string wrongPin = Path.Combine(_scratch, "wrong.pin");
         await File.WriteAllTextAsync(wrongPin, "9999\n");
         CliResult badPin = await ServeAsync(data, new Dictionary<string, string?>(token) { ["Ca:Pkcs11:PinFile"] = wrongPin });
