@@ -177,10 +177,17 @@ public sealed partial class SqliteCertificateStore : ICertificateAuthorityStore
     }
 
     /// <summary>
+    /// How far <see cref="WriteBackupAsync"/> moves a backup's CRL number on, besides the clock floor the CA numbers CRLs with:
+    /// the floor alone does not cover a CA whose numbers ran ahead of its clock (a clock that was once far ahead, or more than a
+    /// thousand CRLs a second). Gaps are allowed (RFC 5280 §5.2.3); a 63-bit number has room for 2^31 such moves.
+    /// </summary>
+    public const long BackupCrlNumberGap = 1L << 32;
+
+    /// <summary>
     /// Writes a consistent copy of the database at <paramref name="database"/> to <paramref name="destination"/> (a new file, the
     /// owner's alone), while servers may be writing to it: SQLite's <c>VACUUM INTO</c> reads one snapshot, and in WAL mode it waits
-    /// for no writer. Returns the numbers of certificates and requests in the copy. (A CA restored from it does not repeat a CRL
-    /// number: <see cref="CertificateAuthority.GetCrlAsync"/> numbers CRLs at least by the clock.)
+    /// for no writer. The copy's CRL number is moved on by <see cref="BackupCrlNumberGap"/> (the commit of that change also flushes
+    /// the copy to disk, which VACUUM INTO does not). Returns the numbers of certificates and requests in the copy.
     /// </summary>
     public static async Task<(long Certificates, long Requests)> WriteBackupAsync(string database, string destination, CancellationToken cancellationToken)
     {
@@ -215,12 +222,13 @@ public sealed partial class SqliteCertificateStore : ICertificateAuthorityStore
             await vacuum.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        string copy = new SqliteConnectionStringBuilder { DataSource = destination, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString();
+        string copy = new SqliteConnectionStringBuilder { DataSource = destination, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString();
         await using (var connection = new SqliteConnection(copy))
         {
             await connection.OpenAsync(cancellationToken);
             await using SqliteCommand command = connection.CreateCommand();
-            command.CommandText = "SELECT (SELECT COUNT(*) FROM certificates), (SELECT COUNT(*) FROM requests);";
+            command.CommandText = "PRAGMA synchronous = FULL; UPDATE crl_state SET last_number = last_number + $gap WHERE id = 1; SELECT (SELECT COUNT(*) FROM certificates), (SELECT COUNT(*) FROM requests);";
+            command.Parameters.AddWithValue("$gap", BackupCrlNumberGap);
             await using SqliteDataReader reader = await command.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
             return (reader.GetInt64(0), reader.GetInt64(1));

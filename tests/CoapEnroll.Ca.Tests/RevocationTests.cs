@@ -259,6 +259,25 @@ public sealed class RevocationTests
     }
 
     [Fact]
+    public async Task CRL_numbers_are_at_least_the_time_in_milliseconds_and_one_more_than_the_last_when_that_is_more()
+    {
+        await using TestCa ca = await TestCa.CreateAsync();
+        var time = new ManualTimeProvider(new DateTimeOffset(2027, 3, 4, 5, 6, 7, TimeSpan.Zero));
+        var authority = new CertificateAuthority(ca.Hierarchy, ca.Store, CertificateProfileCatalog.FromOptions(ca.Options), new ReservedNames(ca.Hierarchy, []), null, time)
+        {
+            CrlValidity = TimeSpan.FromHours(8),
+        };
+        Assert.Equal(time.Now.ToUnixTimeMilliseconds(), (long)(await authority.GetCrlAsync(CancellationToken.None)).CrlNumber);
+
+        // Numbers that ran ahead of the clock (a clock that was once ahead) go on one by one; a clock past them leads again.
+        long ahead = await ca.Store.NextCrlNumberAsync(time.Now.AddDays(1).ToUnixTimeMilliseconds(), CancellationToken.None);
+        time.Now += TimeSpan.FromHours(7);
+        Assert.Equal(ahead + 1, (long)(await authority.GetCrlAsync(CancellationToken.None)).CrlNumber);
+        time.Now += TimeSpan.FromDays(2);
+        Assert.Equal(time.Now.ToUnixTimeMilliseconds(), (long)(await authority.GetCrlAsync(CancellationToken.None)).CrlNumber);
+    }
+
+    [Fact]
     public async Task Concurrent_CRL_requests_share_one_CRL()
     {
         await using TestCa ca = await TestCa.CreateAsync();
