@@ -225,7 +225,20 @@ public sealed partial class CmpServer
                     transaction.ExpectedRecipNonce = senderNonce;
                     transaction.OpeningMessage = null;
                     transaction.Authorization = null;
-                    if (!await SaveAsync(transaction, cancellationToken))
+                    bool saved;
+                    try
+                    {
+                        saved = await SaveAsync(transaction, cancellationToken);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // The certificate is stored but its wait for certConf is not: no sweep would revoke it unconfirmed (RFC 9483
+                        // §4.1.1), and the requester is not sent it. Revoked now (or, failing that, named in an error for an operator).
+                        await RevokeUnconfirmedAsync(certificate.SerialNumber, exchange.Who, "its wait for certConf could not be stored", CancellationToken.None);
+                        throw;
+                    }
+
+                    if (!saved)
                     {
                         return await LostTransactionAsync(exchange, transaction, outcome.Repeated, cancellationToken);
                     }

@@ -45,4 +45,7 @@ public sealed partial class CmpServer
 
     [LoggerMessage(413, LogLevel.Warning, "CMP {FrontEnd}: {Requester}: {What} after the issuance failed ({Cause}) failed too")]
     private static partial void LogCleanUpFailed(ILogger logger, Exception exception, string frontEnd, string requester, string what, string cause);
+
+    [LoggerMessage(414, LogLevel.Error, "CMP: certificate {Serial} of {Requester} is unconfirmed ({Why}) and could not be revoked; revoke it: coapenroll requests revoke {Serial}")]
+    private static partial void LogUnconfirmedNotRevoked(ILogger logger, Exception exception, string serial, string requester, string why);
 }

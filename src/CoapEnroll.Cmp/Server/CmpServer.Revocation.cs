@@ -140,7 +140,7 @@ public sealed partial class CmpServer
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            LogFailed(_logger, ex, "cmp", requester);
+            LogUnconfirmedNotRevoked(_logger, ex, serial, requester, why);
         }
     }
 }

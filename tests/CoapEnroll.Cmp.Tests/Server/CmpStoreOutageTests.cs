@@ -11,7 +11,7 @@ namespace CoapEnroll.Cmp.Tests.Server;
 /// <summary>
 /// The CMP server when its store fails in the middle of an enrollment: before the outcome is stored the answer is systemUnavail
 /// and a one-time secret is given back for the retry the client is told to make; after it is stored (the certificate exists) the
-/// failure is the server's own, systemFailure, not "send a new request".
+/// failure is the server's own, systemFailure, not "send a new request", and the certificate nobody will confirm is revoked.
 /// </summary>
 public sealed class CmpStoreOutageTests
 {
@@ -41,7 +41,7 @@ public sealed class CmpStoreOutageTests
     }
 
     [Fact]
-    public async Task TheStoreFailsAfterTheCertificateIsStored_SystemFailure_NotSendANewRequest()
+    public async Task TheStoreFailsAfterTheCertificateIsStored_SystemFailure_NotSendANewRequest_AndTheCertificateIsRevoked()
     {
         await using var f = await CreateAsync();
         await f.Store.TryAddSharedSecretAsync(new StoredSharedSecret { Reference = "dev-9", Secret = Encoding.UTF8.GetBytes("dev-9-secret"), OneTime = false },
@@ -53,7 +53,10 @@ public sealed class CmpStoreOutageTests
         (PkiMessage ir, ECDsa key) = MacIr("dev-9", "dev-9-secret", implicitConfirm: false);
         key.Dispose();
         AssertError(await SendToAsync(server, ir), PkiFailureInfo.SystemFailure);
-        Assert.Single(await f.Store.ListCertificatesAsync(10, CancellationToken.None));
+
+        // It was never sent, and nothing waits for its certConf: revoked at once, not left valid unconfirmed (RFC 9483 §4.1.1).
+        StoredCertificate issued = Assert.Single(await f.Store.ListCertificatesAsync(10, CancellationToken.None));
+        Assert.Equal(CertificateStatus.Revoked, issued.Status);
     }
 
     private static CmpServer ServerOn(CmpServerFixture f, ICertificateAuthorityStore store)
