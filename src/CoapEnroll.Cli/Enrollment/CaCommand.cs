@@ -100,6 +100,11 @@ internal static class CaCommand
                 // change (2).
                 throw new CliException(ex.Problem == CaConfigurationProblem.TokenUnavailable ? ExitCodes.Failure : ExitCodes.Usage, $"ca init: {ex.Message}", ex);
             }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // As serve: a data directory that cannot be made or written (it crashed with a stack trace before).
+                throw new CliException(ExitCodes.Failure, $"ca init: cannot write the CA to {certification.DataDirectory}: {ex.Message}", ex);
+            }
         });
         return command;
     }

@@ -115,6 +115,11 @@ public sealed class EstPkcs11Tests : IDisposable
         token["Ca:Pkcs11:Module"] = Path.Combine(_scratch, "no-such-module.so");
         await CliAssert.FailsAsync(ExitCodes.Failure, ["does not exist"], ["ca", "init", "--data", data, .. Arguments(token)]);
 
+        // A data directory that cannot be made: one line, not a crash.
+        string file = Path.Combine(_scratch, "a-file");
+        await File.WriteAllTextAsync(file, "x");
+        await CliAssert.FailsAsync(ExitCodes.Failure, [$"ca init: cannot write the CA to {Path.Combine(file, "data")}: "], ["ca", "init", "--data", Path.Combine(file, "data")]);
+
         // The settings corrected, the same command on the same directory makes the CA.
         token["Ca:Pkcs11:Module"] = module;
         await CliAssert.SucceedsAsync(["ca", "init", "--data", data, .. Arguments(token)]);
