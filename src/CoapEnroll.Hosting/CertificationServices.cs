@@ -333,6 +333,21 @@ public sealed partial class CertificationServices : IHostedLifecycleService, IAs
     }
 
     /// <summary>
+    /// Loads the hierarchy, or makes the demo PKI (and, with <paramref name="createKey"/>, a token key) as a first start does, and
+    /// records whether this is a first start. Called under <c>_bootstrapGate</c>.
+    /// </summary>
+    private async Task<CaBootstrapResult> LoadOrCreateLockedAsync(bool createKey, CancellationToken cancellationToken)
+    {
+        bool creating = !File.Exists(Layout.TrustAnchor);
+        CaOptions options = LoadCaOptions();
+        NoteHintsOwed(creating && options.CertificateFile is null);
+        CaBootstrapResult bootstrap = await CaBootstrap.LoadOrCreateAsync(options, LoadServerCredentialOptions(), CreateKeyProvider(options), createKey, _time,
+            _loggerFactory.CreateLogger(typeof(CaBootstrap)), cancellationToken);
+        IsFirstStart = creating || File.Exists(Layout.FirstStartHintsPending);
+        return bootstrap;
+    }
+
+    /// <summary>
     /// Marks the hints as owed (<see cref="CaDataLayout.FirstStartHintsPending"/>) before the demo PKI is made: a start that then
     /// fails (a port in use; a token key that `ca init` must make first) leaves them owed to the next start. An operator's CA
     /// writes no trust anchor, so every start counts as a first one, as before, and no file is left.
@@ -372,12 +387,7 @@ public sealed partial class CertificationServices : IHostedLifecycleService, IAs
         {
             if (_bootstrap is null)
             {
-                bool creating = !File.Exists(Layout.TrustAnchor);
-                CaOptions options = LoadCaOptions();
-                NoteHintsOwed(creating && options.CertificateFile is null);
-                _bootstrap = await CaBootstrap.LoadOrCreateAsync(options, LoadServerCredentialOptions(), CreateKeyProvider(options), createKey: false, _time,
-                    _loggerFactory.CreateLogger(typeof(CaBootstrap)), cancellationToken);
-                IsFirstStart = creating || File.Exists(Layout.FirstStartHintsPending);
+                _bootstrap = await LoadOrCreateLockedAsync(createKey: false, cancellationToken);
             }
 
             return _bootstrap;
@@ -401,12 +411,7 @@ public sealed partial class CertificationServices : IHostedLifecycleService, IAs
             if (_bootstrap is null)
             {
                 Directory.CreateDirectory(DataDirectory);
-                bool creating = !File.Exists(Layout.TrustAnchor);
-                CaOptions options = LoadCaOptions();
-                NoteHintsOwed(creating && options.CertificateFile is null);
-                _bootstrap = await CaBootstrap.LoadOrCreateAsync(options, LoadServerCredentialOptions(), CreateKeyProvider(options), createKey: true, _time,
-                    _loggerFactory.CreateLogger(typeof(CaBootstrap)), cancellationToken);
-                IsFirstStart = creating || File.Exists(Layout.FirstStartHintsPending);
+                _bootstrap = await LoadOrCreateLockedAsync(createKey: true, cancellationToken);
             }
 
             return _bootstrap.Hierarchy;

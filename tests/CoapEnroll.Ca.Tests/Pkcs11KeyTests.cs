@@ -214,9 +214,8 @@ public sealed class Pkcs11KeyTests
     {
         // The key's clock stands still unless the test moves it: whether a reconnect is attempted depends on it alone, not on how
         // fast this machine runs the steps.
-        var clock = new ManualClock(DateTimeOffset.UtcNow);
-        Pkcs11KeyOptions options = await NewTokenAsync();
-        using var key = (Pkcs11SigningKey)Pkcs11SigningKey.Open(options, createIfMissing: true, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, clock);
+        (ManualClock clock, _, Pkcs11SigningKey opened) = await OpenOnManualClockAsync();
+        using Pkcs11SigningKey key = opened;
         byte[] hash = SHA256.HashData("tbs"u8);
         await SignAsync(key, hash);
 
@@ -239,9 +238,8 @@ public sealed class Pkcs11KeyTests
     [Fact]
     public async Task ATokenThatWentAwayAndCameBack_IsUsedAgain_TheModuleInitializedAgainAfterThreeFailedReconnections()
     {
-        var clock = new ManualClock(DateTimeOffset.UtcNow);
-        Pkcs11KeyOptions options = await NewTokenAsync();
-        using var key = (Pkcs11SigningKey)Pkcs11SigningKey.Open(options, createIfMissing: true, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, clock);
+        (ManualClock clock, Pkcs11KeyOptions options, Pkcs11SigningKey opened) = await OpenOnManualClockAsync();
+        using Pkcs11SigningKey key = opened;
         byte[] hash = SHA256.HashData("tbs"u8);
         await SignAsync(key, hash);
 
@@ -250,10 +248,7 @@ public sealed class Pkcs11KeyTests
         string directory = Directory.GetDirectories(tokens)
             .Single(d => File.ReadAllText(Path.Combine(d, "token.object"), System.Text.Encoding.Latin1).Contains(options.TokenLabel!, StringComparison.Ordinal));
         Directory.Move(directory, directory + ".away");
-        using (CaSigningLease lease = await key.AcquireAsync(CancellationToken.None))
-        {
-            Assert.Throws<CaKeyUnavailableException>(() => ((ECDsa)lease.Key).SignHash(hash));
-        }
+        await SignFailsAsync(key, hash);
 
         Assert.False(key.IsAvailable);
         clock.Advance(TimeSpan.FromSeconds(1));
@@ -272,19 +267,15 @@ public sealed class Pkcs11KeyTests
     [Fact]
     public async Task ATokenThatNowRefusesThePin_IsNotTriedAgain_SoThatRetriesCannotLockIt()
     {
-        var clock = new ManualClock(DateTimeOffset.UtcNow);
-        Pkcs11KeyOptions options = await NewTokenAsync();
-        using var key = (Pkcs11SigningKey)Pkcs11SigningKey.Open(options, createIfMissing: true, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, clock);
+        (ManualClock clock, Pkcs11KeyOptions options, Pkcs11SigningKey opened) = await OpenOnManualClockAsync();
+        using Pkcs11SigningKey key = opened;
         byte[] hash = SHA256.HashData("tbs"u8);
         await SignAsync(key, hash);
 
         // The token is replaced by one of the same label with another user PIN (and without the key).
         await SoftHsm.RunUtilAsync("--delete-token", "--token", options.TokenLabel!);
         await SoftHsm.InitTokenAsync(options.TokenLabel!, "135790");
-        using (CaSigningLease lease = await key.AcquireAsync(CancellationToken.None))
-        {
-            Assert.Throws<CaKeyUnavailableException>(() => ((ECDsa)lease.Key).SignHash(hash));
-        }
+        await SignFailsAsync(key, hash);
 
         // Reconnection attempts, a second apart, until the token answers (the module is initialized again on the third): it refuses the PIN.
         CaKeyUnavailableException? refused = null;
@@ -309,8 +300,23 @@ public sealed class Pkcs11KeyTests
     private static async Task LoseSessionsAsync(Pkcs11SigningKey key, byte[] hash)
     {
         key.CloseAllSessionsOfTheToken();
+        await SignFailsAsync(key, hash);
+    }
+
+    /// <summary>A lease is given, and the signature with it meets the loss.</summary>
+    private static async Task SignFailsAsync(Pkcs11SigningKey key, byte[] hash)
+    {
         using CaSigningLease lease = await key.AcquireAsync(CancellationToken.None);
         Assert.Throws<CaKeyUnavailableException>(() => ((ECDsa)lease.Key).SignHash(hash));
+    }
+
+    /// <summary>A key on a new token, on a clock that stands still unless the test moves it.</summary>
+    private static async Task<(ManualClock Clock, Pkcs11KeyOptions Options, Pkcs11SigningKey Key)> OpenOnManualClockAsync()
+    {
+        var clock = new ManualClock(DateTimeOffset.UtcNow);
+        Pkcs11KeyOptions options = await NewTokenAsync();
+        var key = (Pkcs11SigningKey)Pkcs11SigningKey.Open(options, createIfMissing: true, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, clock);
+        return (clock, options, key);
     }
 
     private static async Task SignAsync(Pkcs11SigningKey key, byte[] hash)

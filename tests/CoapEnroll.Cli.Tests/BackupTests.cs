@@ -54,7 +54,7 @@ public sealed partial class BackupTests : IDisposable
 
         // Restored: the same root, the certificate from before (not the one after), new enrollments, CRL numbers past the live ones.
         string restoredData = Path.Combine(_scratch, "restored");
-        CopyDirectory(backup, restoredData);
+        await CopyDirectoryAsync(backup, restoredData);
         await using EstHttpsHost restored = await EstHttpsHost.StartAsync(new Dictionary<string, string?> { ["DataDirectory"] = restoredData });
         Assert.Equal(File.ReadAllBytes(Path.Combine(backup, "trust-anchor.pem")), File.ReadAllBytes(restored.TrustAnchor));
         CliResult issued = await CliRunner.RunAsync("requests", "list", "--status", "issued", "--data", restoredData);
@@ -129,9 +129,10 @@ public sealed partial class BackupTests : IDisposable
         return long.Parse(number.Groups["n"].Value, CultureInfo.InvariantCulture);
     }
 
-    private static void CopyDirectory(string from, string to)
+    /// <summary>The restore step the README gives: <c>cp -a</c>, which keeps the modes.</summary>
+    private static async Task CopyDirectoryAsync(string from, string to)
     {
-        ProcessResult copied = ExternalProcess.RunAsync("cp", ["-a", from, to], TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+        ProcessResult copied = await ExternalProcess.RunAsync("cp", ["-a", from, to], TimeSpan.FromSeconds(30));
         Assert.True(copied.ExitCode == 0, copied.Describe());
     }
 

@@ -57,21 +57,11 @@ public sealed class ManualTimeProvider : TimeProvider
             ManualTimer? due;
             lock (_lock)
             {
-                due = _timers.Where(t => t.DueAt <= target).MinBy(t => t.DueAt);
+                due = TakeEarliestLocked(upTo: target);
                 if (due is null)
                 {
                     Volatile.Write(ref _now, target);
                     return;
-                }
-
-                Volatile.Write(ref _now, Math.Max(_now, due.DueAt));
-                if (due.Period == Timeout.InfiniteTimeSpan || due.Period <= TimeSpan.Zero)
-                {
-                    _timers.Remove(due);
-                }
-                else
-                {
-                    due.DueAt += due.Period.Ticks;
                 }
             }
 
@@ -82,33 +72,44 @@ public sealed class ManualTimeProvider : TimeProvider
     /// <summary>Advances exactly to the earliest armed timer and fires it; false when none is armed.</summary>
     /// <remarks>
     /// The timer is chosen and the clock moved under one lock: chosen first and advanced to after, a timer its owner disposed in
-    /// between (a timeout armed and disarmed at once) moved the clock with nothing firing, and the code under test saw time pass
-    /// that it never waited for (a CMP client test failed that way under load).
+    /// between (a timeout armed and disarmed at once) would move the clock with nothing firing, and the code under test would see
+    /// time pass that it never waited for.
     /// </remarks>
     public bool AdvanceToNextTimer()
     {
         ManualTimer? due;
         lock (_lock)
         {
-            due = _timers.MinBy(t => t.DueAt);
-            if (due is null)
-            {
-                return false;
-            }
-
-            Volatile.Write(ref _now, Math.Max(_now, due.DueAt));
-            if (due.Period == Timeout.InfiniteTimeSpan || due.Period <= TimeSpan.Zero)
-            {
-                _timers.Remove(due);
-            }
-            else
-            {
-                due.DueAt += due.Period.Ticks;
-            }
+            due = TakeEarliestLocked(upTo: long.MaxValue);
         }
 
-        due.Fire();
-        return true;
+        due?.Fire();
+        return due is not null;
+    }
+
+    /// <summary>
+    /// The earliest armed timer due at <paramref name="upTo"/> or before, with the clock moved to its due time and the timer
+    /// disarmed (one-shot) or moved to its next period; null when none is due.
+    /// </summary>
+    private ManualTimer? TakeEarliestLocked(long upTo)
+    {
+        ManualTimer? due = _timers.Where(t => t.DueAt <= upTo).MinBy(t => t.DueAt);
+        if (due is null)
+        {
+            return null;
+        }
+
+        Volatile.Write(ref _now, Math.Max(_now, due.DueAt));
+        if (due.Period == Timeout.InfiniteTimeSpan || due.Period <= TimeSpan.Zero)
+        {
+            _timers.Remove(due);
+        }
+        else
+        {
+            due.DueAt += due.Period.Ticks;
+        }
+
+        return due;
     }
 
     /// <summary>

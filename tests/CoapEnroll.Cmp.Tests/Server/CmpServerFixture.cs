@@ -67,6 +67,12 @@ internal sealed class CmpServerFixture : IAsyncDisposable
     {
         SqliteCertificateStore store = await SqliteCertificateStore.OpenAsync(Bootstrap.Hierarchy.Layout.Database, null, CancellationToken.None);
         _otherStores.Add(store);
+        return AddNodeOn(store);
+    }
+
+    /// <summary>A node as <see cref="AddNodeAsync"/> makes, on <paramref name="store"/> (for example one that fails on purpose); the caller owns it.</summary>
+    public (CmpServer Server, CertificateAuthority Authority) AddNodeOn(ICertificateAuthorityStore store)
+    {
         var authority = new CertificateAuthority(Bootstrap.Hierarchy, store, CertificateProfileCatalog.FromOptions(_caOptions),
             new ReservedNames(Bootstrap.Hierarchy, [Bootstrap.ServerCredential.Certificate]), null, Time);
         var enrollment = new EnrollmentService(authority, Bootstrap.Hierarchy, new EnrollmentOptions { KeyGenerationSecret = new byte[32] }, null, Time);

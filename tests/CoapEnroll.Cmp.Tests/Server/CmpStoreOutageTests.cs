@@ -2,7 +2,6 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using CoapEnroll.Ca;
-using CoapEnroll.Enrollment;
 using Microsoft.Data.Sqlite;
 using static CoapEnroll.Cmp.Tests.Server.CmpServerFixture;
 
@@ -22,7 +21,7 @@ public sealed class CmpStoreOutageTests
         await f.Store.TryAddSharedSecretAsync(new StoredSharedSecret { Reference = "code-9", Secret = Encoding.UTF8.GetBytes("one-time-code-9"), OneTime = true },
             new AuditEntry { Actor = "test", Action = "secret-add", Details = "code-9" }, CancellationToken.None);
         var outage = new Outage { Writes = ["AddIssuedAsync", "TryUpdateTransactionAsync", "CloseTransactionsAsync", "AddRejectedAsync"], After = "TryConsumeSharedSecretAsync" };
-        CmpServer server = ServerOn(f, Flaky.Wrap(f.Store, outage));
+        CmpServer server = f.AddNodeOn(Flaky.Wrap(f.Store, outage)).Server;
 
         (PkiMessage ir, ECDsa k1) = MacIr("code-9", "one-time-code-9", implicitConfirm: true);
         k1.Dispose();
@@ -47,7 +46,7 @@ public sealed class CmpStoreOutageTests
         await f.Store.TryAddSharedSecretAsync(new StoredSharedSecret { Reference = "dev-9", Secret = Encoding.UTF8.GetBytes("dev-9-secret"), OneTime = false },
             new AuditEntry { Actor = "test", Action = "secret-add", Details = "dev-9" }, CancellationToken.None);
         var outage = new Outage { Writes = ["TryUpdateTransactionAsync"], After = "AddIssuedAsync" };
-        CmpServer server = ServerOn(f, Flaky.Wrap(f.Store, outage));
+        CmpServer server = f.AddNodeOn(Flaky.Wrap(f.Store, outage)).Server;
 
         // Without implicit confirmation the issued certificate's transaction is saved to wait for certConf: that write fails.
         (PkiMessage ir, ECDsa key) = MacIr("dev-9", "dev-9-secret", implicitConfirm: false);
@@ -57,18 +56,6 @@ public sealed class CmpStoreOutageTests
         // It was never sent, and nothing waits for its certConf: revoked at once, not left valid unconfirmed (RFC 9483 §4.1.1).
         StoredCertificate issued = Assert.Single(await f.Store.ListCertificatesAsync(10, CancellationToken.None));
         Assert.Equal(CertificateStatus.Revoked, issued.Status);
-    }
-
-    private static CmpServer ServerOn(CmpServerFixture f, ICertificateAuthorityStore store)
-    {
-        var authority = new CertificateAuthority(f.Bootstrap.Hierarchy, store, CertificateProfileCatalog.FromOptions(new CaOptions { DataDirectory = f.Bootstrap.Hierarchy.Layout.DataDirectory }),
-            new ReservedNames(f.Bootstrap.Hierarchy, [f.Bootstrap.ServerCredential.Certificate]), null, f.Time);
-        var enrollment = new EnrollmentService(authority, f.Bootstrap.Hierarchy, new EnrollmentOptions { KeyGenerationSecret = new byte[32] }, null, f.Time);
-        return new CmpServer(new CmpServerOptions(), enrollment, f.Bootstrap.ServerCredential.Certificate, f.Bootstrap.ServerCredential.Intermediates, null, f.Time)
-        {
-            SharedSecretStore = store,
-            TransactionStore = store,
-        };
     }
 
     /// <summary>Which writes fail (SQLITE_BUSY: another process held the database past the busy timeout), from which call on.</summary>

@@ -69,13 +69,7 @@ public class RunOnThreadPoolTests
         // block-wise layer's sequence, with the pool given the time to win.
         await using var server = new CoapServer();
         var endpoint = server.Listen(DedicatedUdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0)));
-        var router = new CoapRouter();
-        router.GetOrAdd("/slow").RequireAuthorization((_, _) => ValueTask.FromResult<CoapMessage?>(null)).RunOnThreadPool()
-            .SetHandler(CoapCode.Post, (_, _) => ValueTask.FromResult(new CoapMessage
-            {
-                Code = CoapCode.Changed,
-                Payload = new[] { (byte)(Thread.CurrentThread.IsThreadPoolThread ? 1 : 0) },
-            }));
+        CoapRouter router = SlowRouter(() => Thread.CurrentThread.IsThreadPoolThread);
         for (int i = 0; i < 50; i++)
         {
             var context = new CoapRequestContext(CoapMessage.CreateRequest(CoapCode.Post, "/slow"), new IPEndPoint(IPAddress.Loopback, 1), endpoint);
@@ -99,13 +93,7 @@ public class RunOnThreadPoolTests
         // inside the receive step; on the same thread after the step returned to the pool is fine.
         await using var server = new CoapServer();
         var endpoint = server.Listen(DedicatedUdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0)));
-        var router = new CoapRouter();
-        router.GetOrAdd("/slow").RequireAuthorization((_, _) => ValueTask.FromResult<CoapMessage?>(null)).RunOnThreadPool()
-            .SetHandler(CoapCode.Post, (_, _) => ValueTask.FromResult(new CoapMessage
-            {
-                Code = CoapCode.Changed,
-                Payload = new[] { (byte)(t_receiving ? 1 : 0) },
-            }));
+        CoapRouter router = SlowRouter(() => t_receiving);
         int insideTheReceiveStep = 0;
         int raced = 0;
         for (int i = 0; i < 50; i++)
@@ -178,6 +166,22 @@ public class RunOnThreadPoolTests
         Assert.True(context.WithRequest(context.Request).IsOnThreadPool);
         Assert.False(await RunOnDedicatedThreadAsync(() => Task.FromResult(context.ContinueOnThreadPoolAsync().IsCompleted)),
             "a call from a thread that is not the pool's moves again");
+    }
+
+    /// <summary>
+    /// A router with one resource, POST /slow, that checks authorization (admitting all) and runs on the thread pool; its handler
+    /// answers 2.04 with one byte, 1 when <paramref name="observed"/> holds on the thread it runs on.
+    /// </summary>
+    private static CoapRouter SlowRouter(Func<bool> observed)
+    {
+        var router = new CoapRouter();
+        router.GetOrAdd("/slow").RequireAuthorization((_, _) => ValueTask.FromResult<CoapMessage?>(null)).RunOnThreadPool()
+            .SetHandler(CoapCode.Post, (_, _) => ValueTask.FromResult(new CoapMessage
+            {
+                Code = CoapCode.Changed,
+                Payload = new[] { (byte)(observed() ? 1 : 0) },
+            }));
+        return router;
     }
 
     /// <summary>Starts <paramref name="work"/> on a thread that is not the pool's, as a receive thread would.</summary>
