@@ -66,7 +66,7 @@ public class RunOnThreadPoolTests
     {
         // Seen once in CI: the authorization check hopped to the pool and finished there before the receiving thread looked at its
         // task; that thread then went on synchronously into the handler, which the context's flag said was on the pool. The
-        // block-wise layer's sequence, with the pool given the time to win.
+        // block-wise layer's sequence, with the pool made to win.
         await using var server = new CoapServer();
         var endpoint = server.Listen(DedicatedUdpDatagramChannel.Bind(new IPEndPoint(IPAddress.Loopback, 0)));
         CoapRouter router = SlowRouter(() => Thread.CurrentThread.IsThreadPoolThread);
@@ -76,7 +76,7 @@ public class RunOnThreadPoolTests
             bool onPool = await RunOnDedicatedThreadAsync(async () =>
             {
                 var authorization = router.AuthorizeAsync(context, CancellationToken.None);
-                Thread.Sleep(1);
+                WaitUntilThePoolFinished(authorization);
                 Assert.Null(await authorization);
                 var response = await router.HandleAsync(context, CancellationToken.None);
                 return response.Payload.Span[0] == 1;
@@ -103,7 +103,7 @@ public class RunOnThreadPoolTests
                 t_receiving = true;
                 var context = new CoapRequestContext(CoapMessage.CreateRequest(CoapCode.Post, "/slow"), new IPEndPoint(IPAddress.Loopback, 1), endpoint);
                 var authorization = router.AuthorizeAsync(context, CancellationToken.None);
-                Thread.Sleep(1);
+                WaitUntilThePoolFinished(authorization);
                 bool race = authorization.IsCompleted;
                 if (!race)
                 {
@@ -167,6 +167,13 @@ public class RunOnThreadPoolTests
         Assert.False(await RunOnDedicatedThreadAsync(() => Task.FromResult(context.ContinueOnThreadPoolAsync().IsCompleted)),
             "a call from a thread that is not the pool's moves again");
     }
+
+    /// <summary>
+    /// Blocks the "receiving" thread until the pool has finished <paramref name="authorization"/>, so that the receiving thread
+    /// finds it complete every time (a 1 ms sleep left that to chance: on a loaded machine the pool sometimes never won).
+    /// </summary>
+    private static void WaitUntilThePoolFinished(ValueTask<CoapMessage?> authorization) =>
+        Assert.True(SpinWait.SpinUntil(() => authorization.IsCompleted, TimeSpan.FromSeconds(30)), "the pool did not run the authorization within 30 s");
 
     /// <summary>
     /// A router with one resource, POST /slow, that checks authorization (admitting all) and runs on the thread pool; its handler
